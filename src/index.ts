@@ -1,0 +1,10 @@
+export { PresenceB2BError } from './util/errors.js';
+export type { Clock } from './util/clock.js';
+export { ManualClock, systemClock } from './util/clock.js';
+export type { Random } from './util/random.js';
+export { CryptoRandom, SeededRandom } from './util/random.js';
+export { TimerScheduler } from './util/timer-scheduler.js';
+export type { Timer } from './util/timer-scheduler.js';
+export { SipHeaders } from './sip/codec/headers.js';
+export type { SipMessage, SipRequest, SipResponse, SipTransportName } from './sip/codec/message.js';
+export { isRequest, isResponse } from './sip/codec/message.js';

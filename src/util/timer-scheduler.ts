@@ -1,0 +1,168 @@
+import type { Clock } from './clock.js';
+
+/** A pending timer. `cancel()` is idempotent and O(1). */
+export interface Timer {
+  cancel(): void;
+  /** True until the timer has fired or been cancelled. */
+  readonly pending: boolean;
+}
+
+class HeapEntry implements Timer {
+  pending = true;
+  constructor(
+    readonly at: number,
+    readonly seq: number,
+    public fn: (() => void) | undefined,
+    private readonly owner: TimerScheduler,
+  ) {}
+
+  cancel(): void {
+    if (!this.pending) return;
+    this.pending = false;
+    this.fn = undefined; // drop the closure now: a cancelled timer may wait in the heap a while
+    this.owner.noteCancelled();
+  }
+}
+
+/**
+ * All of presence-b2b's timers (transaction timers E/F/K/J, Timer N, refresh,
+ * retry, wait-for-terminate) in one binary min-heap, driven by a single
+ * clock wake-up for the earliest deadline. A million pending timers cost a
+ * million small heap entries and no libuv timers; cancellation is lazy, and
+ * the heap is compacted when cancelled entries outnumber live ones.
+ */
+export class TimerScheduler {
+  private heap: HeapEntry[] = [];
+  private seq = 0;
+  private cancelledCount = 0;
+  private wakeAt = Number.POSITIVE_INFINITY;
+  private cancelWake: (() => void) | undefined;
+  private closed = false;
+
+  constructor(readonly clock: Clock) {}
+
+  /** Live timers (not fired, not cancelled). */
+  get size(): number {
+    return this.heap.length - this.cancelledCount;
+  }
+
+  /** Runs `fn` after `delayMs` milliseconds of the scheduler's clock. */
+  after(delayMs: number, fn: () => void): Timer {
+    if (this.closed) throw new Error('TimerScheduler is closed');
+    const entry = new HeapEntry(this.clock.now() + Math.max(0, delayMs), this.seq++, fn, this);
+    this.push(entry);
+    if (entry.at < this.wakeAt) this.armWake(entry.at);
+    return entry;
+  }
+
+  /** Cancels every timer and releases the clock wake-up. */
+  close(): void {
+    this.closed = true;
+    this.cancelWake?.();
+    this.cancelWake = undefined;
+    for (const e of this.heap) {
+      e.pending = false;
+      e.fn = undefined;
+    }
+    this.heap = [];
+    this.cancelledCount = 0;
+  }
+
+  /** @internal called by a cancelled entry */
+  noteCancelled(): void {
+    this.cancelledCount++;
+    if (this.cancelledCount > 1024 && this.cancelledCount * 2 > this.heap.length) this.compact();
+  }
+
+  private armWake(at: number): void {
+    this.cancelWake?.();
+    this.wakeAt = at;
+    this.cancelWake = this.clock.setTimer(() => this.fire(), at - this.clock.now());
+  }
+
+  private fire(): void {
+    this.cancelWake = undefined;
+    this.wakeAt = Number.POSITIVE_INFINITY;
+    const now = this.clock.now();
+    // Bounded batch per wake-up, so a storm of due timers cannot starve I/O.
+    let budget = 10_000;
+    while (this.heap.length > 0 && budget-- > 0) {
+      const top = this.heap[0]!;
+      if (top.pending && top.at > now) break;
+      this.pop();
+      if (!top.pending) {
+        this.cancelledCount--;
+        continue;
+      }
+      top.pending = false;
+      const fn = top.fn!;
+      top.fn = undefined;
+      try {
+        fn();
+      } catch (error) {
+        // A timer callback must never take the scheduler down with it.
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    }
+    if (this.closed) return;
+    const next = this.peekLive();
+    if (next !== undefined) this.armWake(budget <= 0 ? now : next.at);
+  }
+
+  private peekLive(): HeapEntry | undefined {
+    while (this.heap.length > 0 && !this.heap[0]!.pending) {
+      this.pop();
+      this.cancelledCount--;
+    }
+    return this.heap[0];
+  }
+
+  private compact(): void {
+    this.heap = this.heap.filter((e) => e.pending);
+    this.cancelledCount = 0;
+    for (let i = (this.heap.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
+  }
+
+  private less(a: HeapEntry, b: HeapEntry): boolean {
+    return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+  }
+
+  private push(entry: HeapEntry): void {
+    const heap = this.heap;
+    heap.push(entry);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.less(heap[i]!, heap[parent]!)) break;
+      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+      i = parent;
+    }
+  }
+
+  private pop(): void {
+    const heap = this.heap;
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      heap[0] = last;
+      this.siftDown(0);
+    }
+  }
+
+  private siftDown(start: number): void {
+    const heap = this.heap;
+    const n = heap.length;
+    let i = start;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let smallest = i;
+      if (l < n && this.less(heap[l]!, heap[smallest]!)) smallest = l;
+      if (r < n && this.less(heap[r]!, heap[smallest]!)) smallest = r;
+      if (smallest === i) return;
+      [heap[i], heap[smallest]] = [heap[smallest]!, heap[i]!];
+      i = smallest;
+    }
+  }
+}
