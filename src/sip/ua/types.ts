@@ -1,0 +1,51 @@
+import type { SipRequest } from '../codec/message.js';
+import type { ClientTransactionUser, IncomingRequest } from '../transaction/types.js';
+import type { SipEndpoint } from '../transport/types.js';
+
+/** How to route an outgoing request. */
+export interface SendRequestOptions {
+  /**
+   * A SIP URI to send to instead of the Request-URI / first Route
+   * (presence_outbound_proxy): only the destination changes, not the request.
+   */
+  outboundProxy?: string;
+  /** Send to exactly this endpoint (tests, or a flow we must reuse); skips resolution. */
+  endpoint?: SipEndpoint;
+}
+
+/** A request in flight. */
+export interface OutgoingRequestHandle {
+  /** The branch of the transaction currently carrying the request. */
+  readonly branch: string;
+  /** Stops retransmitting and forgets the transaction; onFinal is not called afterwards. */
+  abandon(): void;
+}
+
+export type IncomingRequestHandler = (incoming: IncomingRequest) => void;
+
+/**
+ * The user-agent core over transport + resolver + transactions: what the dialog
+ * layer, the subscription engine and the local presence agent use to speak SIP.
+ */
+export interface SipUserAgent {
+  /**
+   * Sends a request through a new client transaction. The stack adds the top
+   * Via (sent-by of the chosen transport, a fresh `z9hG4bK` branch, `rport`
+   * per RFC 3581), and a Max-Forwards of 70 when missing. The destination is
+   * the first Route URI if it is a loose router (RFC 3261 §8.1.2; `;lr`),
+   * else the Request-URI, resolved per RFC 3263 with failover to the next
+   * target on timeout, transport error or 503; `options` can override it.
+   * `user.onFinal` is called exactly once (408 on timeout, 503 on transport
+   * failure, both marked locallyGenerated).
+   */
+  sendRequest(request: SipRequest, user: ClientTransactionUser, options?: SendRequestOptions): OutgoingRequestHandle;
+  /**
+   * Registers the handler for incoming requests of one method (e.g. NOTIFY).
+   * A method without a handler gets 405 with Allow; OPTIONS gets 200 unless
+   * a handler is registered for it.
+   */
+  onRequest(method: string, handler: IncomingRequestHandler): void;
+  /** A Contact URI reachable at our listening address for `transport`: `sip:user@host:port[;transport=tcp]`. */
+  contactUri(user: string, transport: 'udp' | 'tcp' | 'tls'): string;
+  close(): Promise<void>;
+}
