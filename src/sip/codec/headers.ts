@@ -67,6 +67,14 @@ export class SipHeaders implements Iterable<HeaderField> {
     return this;
   }
 
+  /**
+   * Appends a field whose lookup key the caller already computed with
+   * headerKey() (the parser's hot path). Not for general use.
+   */
+  appendWithKey(name: string, key: string, value: string): void {
+    this.fields.push({ name, key, value });
+  }
+
   /** Puts a field at the top (e.g. our Via on a request we send). */
   prepend(name: string, value: string): this {
     this.fields.unshift({ name, key: headerKey(name), value });

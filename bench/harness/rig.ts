@@ -1,0 +1,181 @@
+/**
+ * One benchmark rig: the presence-server simulator on core 0 and the SUT on
+ * core 1, each its own process, both on 127.0.0.1. Helpers here turn their
+ * raw counters into the figures of one measurement window.
+ */
+import { mkdirSync } from 'node:fs';
+import type { RateResult, SimStats } from '../load/presence-server-sim.js';
+import type { CpuWindow, EstablishResult, MemorySample, SutStartArgs } from '../sut/sut-process.js';
+import { ChildRpc } from './child-rpc.js';
+
+export const LOAD_CORE = 0;
+export const SUT_CORE = 1;
+
+export interface RigOptions {
+  transport: 'udp' | 'tcp';
+  simPort: number;
+  sutPort: number;
+  /** Largest user index + 1. */
+  capacity: number;
+  /** Longest Expires the simulator grants. */
+  maxExpires?: number;
+  settings?: Record<string, number | boolean | string>;
+  /** Run the SUT under `node --cpu-prof` writing into this directory. */
+  cpuProfDir?: string;
+  /** Extra node flags for the SUT. */
+  sutNodeArgs?: string[];
+}
+
+/** Outcome of one NOTIFY window as counted by both ends. */
+export interface NotifyWindow {
+  offeredRate: number;
+  achievedRate: number;
+  sent: number;
+  delivered: number;
+  lost: number;
+  duplicated: number;
+  /** NOTIFYs the SUT answered with something other than 200. */
+  non2xx: number;
+  retransmissions: number;
+  timeouts: number;
+  sut: CpuWindow;
+  cpuUsPerNotify: number;
+  /** SUT CPU as a share of one core over the window. */
+  sutCoreShare: number;
+  loadCpuUsPerNotify: number;
+  /** ms from the first NOTIFY sent to the last status message consumed. */
+  drainMs: number;
+}
+
+export const monoMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+
+export class Rig {
+  readonly sim: ChildRpc;
+  readonly sut: ChildRpc;
+  readonly opts: RigOptions;
+  simPort = 0;
+
+  private constructor(opts: RigOptions, sim: ChildRpc, sut: ChildRpc) {
+    this.opts = opts;
+    this.sim = sim;
+    this.sut = sut;
+  }
+
+  static async start(opts: RigOptions): Promise<Rig> {
+    const simScript = new URL('../load/presence-server-sim.js', import.meta.url).pathname;
+    const sutScript = new URL('../sut/sut-process.js', import.meta.url).pathname;
+    const sim = new ChildRpc('presence-server-sim', simScript, {
+      core: LOAD_CORE,
+      scriptArgs: ['--port', String(opts.simPort), '--transport', 'udp,tcp', '--max-expires', String(opts.maxExpires ?? 3600)],
+    });
+    const nodeArgs = ['--expose-gc', ...(opts.sutNodeArgs ?? [])];
+    if (opts.cpuProfDir !== undefined) {
+      mkdirSync(opts.cpuProfDir, { recursive: true });
+      nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`);
+    }
+    const sut = new ChildRpc('sut', sutScript, { core: SUT_CORE, nodeArgs });
+    const rig = new Rig(opts, sim, sut);
+    try {
+      const info = await sim.call<{ port: number }>('info', {}, 20_000);
+      rig.simPort = info.port;
+      const args: SutStartArgs = {
+        port: opts.sutPort,
+        simPort: info.port,
+        transport: opts.transport,
+        capacity: opts.capacity,
+        settings: opts.settings ?? {},
+      };
+      await sut.call('start', args, 30_000);
+    } catch (e) {
+      await rig.stop();
+      throw e;
+    }
+    return rig;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled([this.sut.stop(15_000), this.sim.stop(5000)]);
+  }
+
+  establish(from: number, to: number, window: number, timeoutMs: number, epoch = false): Promise<EstablishResult> {
+    return this.sut.call<EstablishResult>('establish', { from, to, window, timeoutMs, epoch }, timeoutMs + 30_000);
+  }
+
+  memory(): Promise<MemorySample> {
+    return this.sut.call<MemorySample>('memory', {}, 60_000);
+  }
+
+  simStats(): Promise<SimStats> {
+    return this.sim.call<SimStats>('stats');
+  }
+
+  /** Lost = NOTIFYs the SUT had to deliver (expected 1) never seen; duplicated = seen more than once. */
+  async lossIn(seqFrom: number, seqTo: number): Promise<{ lost: number; duplicated: number; delivered: number; mustDeliver: number }> {
+    const expected = await this.sim.call<Uint8Array>('expected', { from: seqFrom, to: seqTo });
+    const seen = await this.sut.call<Uint8Array>('seen', { from: seqFrom, to: seqTo });
+    let lost = 0;
+    let duplicated = 0;
+    let delivered = 0;
+    let mustDeliver = 0;
+    for (let i = 0; i < expected.length; i++) {
+      const s = seen[i] ?? 0;
+      if (s > 0) delivered++;
+      if (s > 1) duplicated += s - 1;
+      if (expected[i] === 1) {
+        mustDeliver++;
+        if (s === 0) lost++;
+      }
+    }
+    return { lost, duplicated, delivered, mustDeliver };
+  }
+
+  /**
+   * One NOTIFY window: the simulator sends at `rate` for `durationMs` (or once
+   * per dialog with `once`), then waits until every NOTIFY is answered, and the
+   * SUT reports CPU, latency, loop delay and GC for the window.
+   */
+  async notifyWindow(args: { rate: number; durationMs: number; once?: boolean; state?: string; forget?: boolean; drainBoundMs?: number }): Promise<NotifyWindow> {
+    const s0 = await this.simStats();
+    const load0 = await this.sim.call<NodeJS.CpuUsage>('cpu');
+    await this.sut.call('beginWindow');
+    const t0 = monoMs();
+    const r = await this.sim.call<RateResult>('rate', args, args.durationMs + 120_000);
+    await this.sim.call('drain', { boundMs: args.drainBoundMs ?? 40_000 }, (args.drainBoundMs ?? 40_000) + 10_000);
+    // Let the last status messages reach the consumer (they follow the 200 in the same turn, but be safe).
+    await this.waitConsumerQuiet(200, 20_000);
+    const w = await this.sut.call<CpuWindow>('endWindow');
+    const load1 = await this.sim.call<NodeJS.CpuUsage>('cpu');
+    const s1 = await this.simStats();
+    const sutStats = await this.sut.call<{ lastMessageAtMs: number }>('stats');
+    const loss = await this.lossIn(r.seqFrom, r.seqTo);
+    const non2xx = Object.entries(s1.notifyResponses).reduce((acc, [code, n]) => (code === '200' ? acc : acc + n - (s0.notifyResponses[code] ?? 0)), 0);
+    const loadCpu = load1.user + load1.system - (load0.user + load0.system);
+    return {
+      offeredRate: r.offeredRate,
+      achievedRate: r.achievedRate,
+      sent: r.sent,
+      delivered: loss.delivered,
+      lost: loss.lost,
+      duplicated: loss.duplicated,
+      non2xx,
+      retransmissions: s1.notifyRetransmissions - s0.notifyRetransmissions,
+      timeouts: s1.notifyTimeouts - s0.notifyTimeouts,
+      sut: w,
+      cpuUsPerNotify: r.sent > 0 ? w.cpuUs / r.sent : 0,
+      sutCoreShare: w.cpuUs / 1000 / Math.max(1, r.elapsedMs),
+      loadCpuUsPerNotify: r.sent > 0 ? loadCpu / r.sent : 0,
+      drainMs: Math.max(0, sutStats.lastMessageAtMs - t0),
+    };
+  }
+
+  /** Waits until the consumer has seen no message for `quietMs` (bounded). */
+  async waitConsumerQuiet(quietMs: number, boundMs: number): Promise<void> {
+    const t0 = monoMs();
+    for (;;) {
+      const s = await this.sut.call<{ lastMessageAtMs: number }>('stats');
+      const now = monoMs();
+      if (now - s.lastMessageAtMs >= quietMs || now - t0 > boundMs) return;
+      await new Promise((r) => setTimeout(r, Math.max(20, quietMs - (now - s.lastMessageAtMs))));
+    }
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * The internal client of the benchmark, in the SUT process: it drains one QSA
+ * queue and timestamps every status message. From the PIDF tuple id stamped by
+ * the simulator (pidf-body.ts) it gets the NOTIFY's global sequence number and
+ * its send time, so it measures NOTIFY-to-queue latency across processes on the
+ * same monotonic clock and counts every sequence number it sees (loss and
+ * duplication are decided by comparing with the simulator's `expected`).
+ * From the subscription's `data` (the user index) it tracks establishment:
+ * the first `active` message after `qsa.subscribe()`.
+ *
+ * Everything is preallocated (typed arrays sized for the run) so that the
+ * consumer adds almost nothing per held subscription to the memory figures.
+ */
+import { LatencyHistogram } from '../harness/latency-histogram.js';
+
+/** The parts of a QSA status message the consumer reads (src/qsa/status-message.ts). */
+export interface ConsumedMessage {
+  readonly state: string;
+  readonly presence?: { readonly tuples: ReadonlyArray<{ readonly id: string }> } | undefined;
+  readonly subscription: { readonly data: unknown };
+}
+
+export interface ConsumerCounters {
+  messages: number;
+  active: number;
+  pending: number;
+  terminated: number;
+  rejected: number;
+  /** Messages without a bench stamp (no body, or a body the parser rejected). */
+  unstamped: number;
+  /** Stamped messages whose sequence number had been seen already. */
+  duplicates: number;
+}
+
+function stampSeq(id: string): number {
+  // `s<seq>t<ns>`; -1 if not ours. No allocation.
+  if (id.charCodeAt(0) !== 115) return -1;
+  let n = 0;
+  let i = 1;
+  for (; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    if (c === 116) break;
+    if (c < 48 || c > 57) return -1;
+    n = n * 10 + (c - 48);
+  }
+  return i > 1 && i < id.length ? n : -1;
+}
+
+function stampNs(id: string): number {
+  const t = id.indexOf('t', 1);
+  let n = 0;
+  for (let i = t + 1; i < id.length; i++) n = n * 10 + (id.charCodeAt(i) - 48);
+  return n;
+}
+
+export class StatusConsumer {
+  readonly latency = new LatencyHistogram();
+  readonly establishLatency = new LatencyHistogram();
+  readonly counters: ConsumerCounters = { messages: 0, active: 0, pending: 0, terminated: 0, rejected: 0, unstamped: 0, duplicates: 0 };
+  /** How often each sequence number was seen (saturating at 255). */
+  private seen: Uint8Array;
+  /** Per user index: 1 once active since the last `newEpoch()`. */
+  private readonly activeSinceEpoch: Uint8Array;
+  /** Per user index: 1 once terminated/rejected before becoming active since the last epoch. */
+  private readonly failedSinceEpoch: Uint8Array;
+  /** Per user index: monotonic ms of the subscribe call (0 = not timed). */
+  readonly subscribedAtMs: Float64Array;
+  activeCount = 0;
+  failedCount = 0;
+  private epochStartMs = 0;
+  lastActiveAtMs = 0;
+  lastMessageAtMs = 0;
+
+  constructor(capacity: number, seqCapacity: number) {
+    this.seen = new Uint8Array(seqCapacity);
+    this.activeSinceEpoch = new Uint8Array(capacity);
+    this.failedSinceEpoch = new Uint8Array(capacity);
+    this.subscribedAtMs = new Float64Array(capacity);
+  }
+
+  /** Forget who is active (W4: after the peer's restart, count re-establishment from zero). */
+  newEpoch(nowMs: number): void {
+    this.activeSinceEpoch.fill(0);
+    this.failedSinceEpoch.fill(0);
+    this.activeCount = 0;
+    this.failedCount = 0;
+    this.epochStartMs = nowMs;
+  }
+
+  get epochStart(): number {
+    return this.epochStartMs;
+  }
+
+  /** Whether user `i` has been active since the epoch. */
+  isActive(i: number): boolean {
+    return this.activeSinceEpoch[i] === 1;
+  }
+
+  isFailed(i: number): boolean {
+    return this.failedSinceEpoch[i] === 1;
+  }
+
+  handle(m: ConsumedMessage, nowNs: number): void {
+    const c = this.counters;
+    c.messages++;
+    const nowMs = nowNs / 1e6;
+    this.lastMessageAtMs = nowMs;
+    const tuples = m.presence?.tuples;
+    const id = tuples !== undefined && tuples.length > 0 ? tuples[0]?.id : undefined;
+    const seq = id === undefined ? -1 : stampSeq(id);
+    if (seq < 0 || id === undefined) c.unstamped++;
+    else {
+      if (seq >= this.seen.length) this.growSeen(seq);
+      const count = this.seen[seq] ?? 0;
+      if (count > 0) c.duplicates++;
+      if (count < 255) this.seen[seq] = count + 1;
+      this.latency.recordUs((nowNs - stampNs(id)) / 1000);
+    }
+    const user = typeof m.subscription.data === 'number' ? m.subscription.data : -1;
+    switch (m.state) {
+      case 'active':
+        c.active++;
+        if (user >= 0 && this.activeSinceEpoch[user] === 0) {
+          this.activeSinceEpoch[user] = 1;
+          this.activeCount++;
+          this.lastActiveAtMs = nowMs;
+          const at = this.subscribedAtMs[user] ?? 0;
+          if (at > 0) this.establishLatency.recordUs((nowMs - Math.max(at, this.epochStartMs)) * 1000);
+        }
+        break;
+      case 'pending':
+        c.pending++;
+        break;
+      case 'terminated':
+      case 'rejected':
+        if (m.state === 'terminated') c.terminated++;
+        else c.rejected++;
+        if (user >= 0 && this.activeSinceEpoch[user] === 0 && this.failedSinceEpoch[user] === 0) {
+          this.failedSinceEpoch[user] = 1;
+          this.failedCount++;
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  private growSeen(seq: number): void {
+    let size = this.seen.length * 2;
+    while (size <= seq) size *= 2;
+    const bigger = new Uint8Array(size);
+    bigger.set(this.seen);
+    this.seen = bigger;
+  }
+
+  /** Seen counts for sequence numbers [from, to). */
+  seenRange(from: number, to: number): Uint8Array {
+    const out = new Uint8Array(Math.max(0, to - from));
+    out.set(this.seen.subarray(from, Math.min(to, this.seen.length)));
+    return out;
+  }
+}

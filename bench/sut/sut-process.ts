@@ -1,0 +1,372 @@
+/**
+ * The system under test as its own process, pinned by the runner to core 1
+ * (`taskset -c 1 node --expose-gc dist/bench/sut/sut-process.js`): a real
+ * `createPresenceB2B()` on 127.0.0.1, one QSA queue drained by the
+ * StatusConsumer, and the internal client that subscribes, churns and
+ * unsubscribes. The runner drives it over IPC (ops at the bottom); the IPC
+ * traffic is a few messages per measurement window, never per NOTIFY.
+ *
+ * Measurements taken here: process.cpuUsage() deltas, process.memoryUsage()
+ * after forced GC (`--expose-gc`), GC pauses (PerformanceObserver 'gc', pauses
+ * caused by our own forced GCs excluded), event-loop delay
+ * (perf_hooks.monitorEventLoopDelay), and the consumer's latency histograms.
+ */
+import { PerformanceObserver, monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { type PresenceB2B, createPresenceB2B } from '../../src/b2b/create-presence-b2b.js';
+import type { QsaSubscriptionHandle, StatusQueue } from '../../src/qsa/index.js';
+import { serveRpc } from '../harness/child-rpc.js';
+import type { LatencySummary } from '../harness/latency-histogram.js';
+import { StatusConsumer } from './status-consumer.js';
+
+export interface SutStartArgs {
+  /** SIP port of the SUT (UDP and TCP). */
+  port: number;
+  /** The simulator's address, for record URIs. */
+  simPort: number;
+  /** Transport towards the simulator (`;transport=tcp` on the record URIs). */
+  transport: 'udp' | 'tcp';
+  /** Largest user index + 1 this run will use. */
+  capacity: number;
+  /** EngineSettings overrides (seconds, as in engine-options.ts). */
+  settings: Record<string, number | boolean | string>;
+}
+
+export interface CpuWindow {
+  elapsedMs: number;
+  cpuUs: number;
+  userUs: number;
+  systemUs: number;
+  messages: number;
+  latency: LatencySummary;
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
+  gcMaxPauseMs: number;
+  gcCount: number;
+  gcTotalMs: number;
+}
+
+export interface MemorySample {
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  arrayBuffers: number;
+  /** Duration of the forced full GC (worst-case pause with everything live). */
+  forcedGcMs: number;
+}
+
+export interface EstablishResult {
+  requested: number;
+  established: number;
+  failed: number;
+  elapsedMs: number;
+  cpuUs: number;
+  perSecond: number;
+  cpuUsPerEstablishment: number;
+  latency: LatencySummary;
+  gcMaxPauseMs: number;
+  loopDelayMaxMs: number;
+}
+
+type Gc = () => void;
+
+const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+
+class SutHarness {
+  b2b: PresenceB2B | undefined;
+  queue: StatusQueue | undefined;
+  consumer: StatusConsumer | undefined;
+  handles: Array<QsaSubscriptionHandle | undefined> = [];
+  recordPrefix = '';
+  recordSuffix = '';
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: 2 });
+  private readonly forced: Array<[number, number]> = [];
+  private gcWindow = { max: 0, count: 0, total: 0 };
+  gcAll = { max: 0, count: 0, total: 0, maxKind: 0 };
+  private windowStart = { hr: 0, cpu: process.cpuUsage(), messages: 0 };
+  private readonly gc: Gc | undefined;
+  private consuming = false;
+
+  constructor() {
+    const g = (globalThis as { gc?: unknown }).gc;
+    this.gc = typeof g === 'function' ? (g as Gc) : undefined;
+    const obs = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        if (this.isForced(e.startTime)) continue;
+        const d = e.duration;
+        this.gcWindow.count++;
+        this.gcWindow.total += d;
+        if (d > this.gcWindow.max) this.gcWindow.max = d;
+        this.gcAll.count++;
+        this.gcAll.total += d;
+        if (d > this.gcAll.max) {
+          this.gcAll.max = d;
+          const detail = (e as { detail?: { kind?: number } }).detail;
+          this.gcAll.maxKind = detail?.kind ?? 0;
+        }
+      }
+    });
+    obs.observe({ entryTypes: ['gc'] });
+    this.loopDelay.enable();
+  }
+
+  private isForced(t: number): boolean {
+    for (const [a, b] of this.forced) if (t >= a - 1 && t <= b + 1) return true;
+    return false;
+  }
+
+  async start(a: SutStartArgs): Promise<{ pid: number; listening: unknown }> {
+    this.b2b = await createPresenceB2B({
+      listen: [
+        { transport: 'udp', host: '127.0.0.1', port: a.port },
+        { transport: 'tcp', host: '127.0.0.1', port: a.port },
+      ],
+      ...a.settings,
+    });
+    // Big enough that the overflow policy never coalesces: every message must reach the consumer.
+    this.queue = this.b2b.qsa.createQueue({ capacity: Math.max(100_000, a.capacity * 4) });
+    this.consumer = new StatusConsumer(a.capacity, 1 << 22);
+    this.handles = new Array<QsaSubscriptionHandle | undefined>(a.capacity).fill(undefined);
+    this.recordPrefix = 'sip:user';
+    this.recordSuffix = `@127.0.0.1:${a.simPort}${a.transport === 'tcp' ? ';transport=tcp' : ''}`;
+    void this.consume();
+    return { pid: process.pid, listening: this.b2b.transport.listening() };
+  }
+
+  /** Drains the queue: one await per wake-up, then every queued message synchronously. */
+  private async consume(): Promise<void> {
+    const queue = this.queue;
+    const consumer = this.consumer;
+    if (queue === undefined || consumer === undefined || this.consuming) return;
+    this.consuming = true;
+    for (;;) {
+      const first = await queue.take();
+      if (first === undefined) return;
+      consumer.handle(first, Number(process.hrtime.bigint()));
+      for (let m = queue.poll(); m !== undefined; m = queue.poll()) consumer.handle(m, Number(process.hrtime.bigint()));
+    }
+  }
+
+  private need(): { b2b: PresenceB2B; queue: StatusQueue; consumer: StatusConsumer } {
+    if (this.b2b === undefined || this.queue === undefined || this.consumer === undefined) throw new Error('not started');
+    return { b2b: this.b2b, queue: this.queue, consumer: this.consumer };
+  }
+
+  subscribeOne(i: number): void {
+    const { b2b, queue, consumer } = this.need();
+    consumer.subscribedAtMs[i] = nowMs();
+    this.handles[i] = b2b.qsa.subscribe({ record: this.recordPrefix + i + this.recordSuffix, subscriber: `sip:w${i}@b2b.bench`, queue, data: i });
+  }
+
+  unsubscribeOne(i: number): void {
+    const h = this.handles[i];
+    if (h === undefined) return;
+    this.need().b2b.qsa.unsubscribe(h);
+    this.handles[i] = undefined;
+  }
+
+  /**
+   * Subscribes users [from, to) keeping at most `window` not yet established,
+   * and resolves when all are active (or failed) or `timeoutMs` has passed.
+   */
+  async establish(a: { from: number; to: number; window: number; timeoutMs: number; epoch?: boolean }): Promise<EstablishResult> {
+    const { consumer } = this.need();
+    if (a.epoch === true) consumer.newEpoch(nowMs());
+    const t0 = nowMs();
+    const cpu0 = process.cpuUsage();
+    consumer.establishLatency.reset();
+    this.resetWindowGc();
+    this.loopDelay.reset();
+    const doneIn = (): number => {
+      let n = 0;
+      // Counting over the range keeps this exact when other users come and go (churn).
+      for (let i = a.from; i < a.to; i++) if (consumer.isActive(i) || consumer.isFailed(i)) n++;
+      return n;
+    };
+    const baseActive = consumer.activeCount + consumer.failedCount;
+    let next = a.from;
+    const deadline = t0 + a.timeoutMs;
+    await new Promise<void>((resolve) => {
+      const step = () => {
+        const finished = consumer.activeCount + consumer.failedCount - baseActive;
+        const outstanding = next - a.from - finished;
+        let budget = Math.min(a.window - outstanding, 500, a.to - next);
+        while (budget-- > 0) this.subscribeOne(next++);
+        if ((next >= a.to && finished >= a.to - a.from) || nowMs() > deadline) {
+          resolve();
+          return;
+        }
+        if (next < a.to && a.window - outstanding > 0) setImmediate(step);
+        else setTimeout(step, 2);
+      };
+      step();
+    });
+    const end = consumer.lastActiveAtMs > t0 ? Math.min(nowMs(), Math.max(consumer.lastActiveAtMs, t0)) : nowMs();
+    const cpu = process.cpuUsage(cpu0);
+    const established = (() => {
+      let n = 0;
+      for (let i = a.from; i < a.to; i++) if (consumer.isActive(i)) n++;
+      return n;
+    })();
+    const finishedTotal = doneIn();
+    const elapsedMs = end - t0;
+    const cpuUs = cpu.user + cpu.system;
+    return {
+      requested: a.to - a.from,
+      established,
+      failed: finishedTotal - established,
+      elapsedMs,
+      cpuUs,
+      perSecond: (established * 1000) / Math.max(1, elapsedMs),
+      cpuUsPerEstablishment: established > 0 ? cpuUs / established : 0,
+      latency: consumer.establishLatency.summary(),
+      gcMaxPauseMs: this.gcWindow.max,
+      loopDelayMaxMs: this.loopDelay.max / 1e6,
+    };
+  }
+
+  /** Resolves when users [from, to) are all active since the epoch, or after `timeoutMs`. */
+  async waitActive(a: { from: number; to: number; timeoutMs: number }): Promise<{ active: number; elapsedMsSinceEpoch: number; lastActiveMsSinceEpoch: number }> {
+    const { consumer } = this.need();
+    const t0 = nowMs();
+    const count = () => {
+      let n = 0;
+      for (let i = a.from; i < a.to; i++) if (consumer.isActive(i)) n++;
+      return n;
+    };
+    let n = count();
+    while (n < a.to - a.from && nowMs() - t0 < a.timeoutMs) {
+      await new Promise((r) => setTimeout(r, 50));
+      n = count();
+    }
+    return { active: n, elapsedMsSinceEpoch: nowMs() - consumer.epochStart, lastActiveMsSinceEpoch: consumer.lastActiveAtMs - consumer.epochStart };
+  }
+
+  newEpoch(): void {
+    this.need().consumer.newEpoch(nowMs());
+  }
+
+  /** Unsubscribes users [from, to). */
+  unsubscribeRange(a: { from: number; to: number }): number {
+    let n = 0;
+    for (let i = a.from; i < a.to; i++) {
+      if (this.handles[i] !== undefined) {
+        this.unsubscribeOne(i);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /**
+   * Churn: every 100 ms, unsubscribe the oldest `rate/10` users from `oldestFrom`
+   * and subscribe as many new ones from `newFrom`, for `durationMs`.
+   */
+  async churn(a: { rate: number; durationMs: number; oldestFrom: number; newFrom: number }): Promise<{ subscribed: number; unsubscribed: number; newTo: number; oldestTo: number }> {
+    let oldest = a.oldestFrom;
+    let next = a.newFrom;
+    const t0 = nowMs();
+    let owed = 0;
+    while (nowMs() - t0 < a.durationMs) {
+      owed += a.rate / 10;
+      const k = Math.floor(owed);
+      owed -= k;
+      for (let j = 0; j < k && next < this.handles.length; j++) {
+        this.unsubscribeOne(oldest++);
+        this.subscribeOne(next++);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return { subscribed: next - a.newFrom, unsubscribed: oldest - a.oldestFrom, newTo: next, oldestTo: oldest };
+  }
+
+  private resetWindowGc(): void {
+    this.gcWindow = { max: 0, count: 0, total: 0 };
+  }
+
+  beginWindow(): void {
+    const { consumer } = this.need();
+    this.windowStart = { hr: nowMs(), cpu: process.cpuUsage(), messages: consumer.counters.messages };
+    consumer.latency.reset();
+    this.loopDelay.reset();
+    this.resetWindowGc();
+  }
+
+  endWindow(): CpuWindow {
+    const { consumer } = this.need();
+    const cpu = process.cpuUsage(this.windowStart.cpu);
+    return {
+      elapsedMs: nowMs() - this.windowStart.hr,
+      cpuUs: cpu.user + cpu.system,
+      userUs: cpu.user,
+      systemUs: cpu.system,
+      messages: consumer.counters.messages - this.windowStart.messages,
+      latency: consumer.latency.summary(),
+      loopDelayP99Ms: this.loopDelay.percentile(99) / 1e6,
+      loopDelayMaxMs: this.loopDelay.max / 1e6,
+      gcMaxPauseMs: this.gcWindow.max,
+      gcCount: this.gcWindow.count,
+      gcTotalMs: this.gcWindow.total,
+    };
+  }
+
+  async memory(): Promise<MemorySample> {
+    let forcedGcMs = 0;
+    if (this.gc !== undefined) {
+      for (let k = 0; k < 3; k++) {
+        const a = performance.now();
+        this.gc();
+        const b = performance.now();
+        this.forced.push([a, b]);
+        if (k === 0) forcedGcMs = b - a;
+        await new Promise((r) => setImmediate(r));
+      }
+    }
+    const m = process.memoryUsage();
+    return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, forcedGcMs };
+  }
+
+  stats(): object {
+    const { b2b, queue, consumer } = this.need();
+    return {
+      engine: b2b.engine.stats,
+      queue: queue.stats,
+      queueDepth: queue.depth,
+      consumer: consumer.counters,
+      lastMessageAtMs: consumer.lastMessageAtMs,
+      activeCount: consumer.activeCount,
+      failedCount: consumer.failedCount,
+      gc: { ...this.gcAll },
+      cpu: process.cpuUsage(),
+      forcedGc: this.gc !== undefined,
+    };
+  }
+}
+
+async function main(): Promise<void> {
+  const h = new SutHarness();
+  serveRpc(
+    {
+      start: (a: SutStartArgs) => h.start(a),
+      establish: (a: { from: number; to: number; window: number; timeoutMs: number; epoch?: boolean }) => h.establish(a),
+      waitActive: (a: { from: number; to: number; timeoutMs: number }) => h.waitActive(a),
+      newEpoch: () => h.newEpoch(),
+      unsubscribe: (a: { from: number; to: number }) => h.unsubscribeRange(a),
+      churn: (a: { rate: number; durationMs: number; oldestFrom: number; newFrom: number }) => h.churn(a),
+      beginWindow: () => h.beginWindow(),
+      endWindow: () => h.endWindow(),
+      memory: () => h.memory(),
+      seen: (a: { from: number; to: number }) => h.consumer?.seenRange(a.from, a.to) ?? new Uint8Array(0),
+      stats: () => h.stats(),
+      cpu: () => process.cpuUsage(),
+    },
+    async () => {
+      await h.b2b?.close(2000);
+    },
+  );
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,54 @@
+/** Options shared by all workloads, and small helpers. */
+import type { MemorySample } from '../sut/sut-process.js';
+
+export interface BenchOptions {
+  transport: 'udp' | 'tcp';
+  /** Simulator = base, SUT = base+2, Kamailio notify-sink = base+4, Kamailio pua = base+5. */
+  portBase: number;
+  /** Run the Kamailio comparisons (skipped if Kamailio is not installed). */
+  kamailio: boolean;
+  /** Write SUT CPU profiles (node --cpu-prof) into this directory. */
+  cpuProfDir: string | undefined;
+  /** Per-workload overrides; each workload has its own defaults. */
+  n: number | undefined;
+  rates: number[] | undefined;
+  stepS: number | undefined;
+  settleS: number | undefined;
+  durationS: number | undefined;
+  churnRate: number | undefined;
+  expires: number | undefined;
+  spreadMs: number | undefined;
+  /** Largest number of subscriptions being set up at once. */
+  window: number;
+  /** Smoke mode: tiny sizes, no Kamailio, seconds not minutes. */
+  smoke: boolean;
+}
+
+export function say(text: string): void {
+  process.stderr.write(`[bench] ${text}\n`);
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export interface PerSubscription {
+  rssBytesPerSub: number;
+  heapBytesPerSub: number;
+}
+
+export function perSubscription(sample: MemorySample, baseline: MemorySample, n: number): PerSubscription {
+  return {
+    rssBytesPerSub: n > 0 ? Math.round((sample.rss - baseline.rss) / n) : 0,
+    heapBytesPerSub: n > 0 ? Math.round((sample.heapUsed - baseline.heapUsed) / n) : 0,
+  };
+}
+
+export function ports(o: BenchOptions): { sim: number; sut: number; sink: number; pua: number } {
+  return { sim: o.portBase, sut: o.portBase + 2, sink: o.portBase + 4, pua: o.portBase + 5 };
+}
+
+export const round = (x: number, digits = 1): number => {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+};

@@ -1,0 +1,199 @@
+/**
+ * W0 hold (performance.md §5.2): establish N subscriptions in steps
+ * (10k, 50k, 100k by default), and at each step measure the establishment rate
+ * and CPU per establishment, then RSS and heap per held subscription after a
+ * forced GC — just after the burst (server transactions still in their Timer J
+ * wait) and again at rest after `settle` seconds, with the idle CPU meanwhile.
+ * Then the same steps with Kamailio pua (pua.cfg) driven by
+ * `kamcmd pua.subscribe` (performance.md §2.2), for the ratios.
+ */
+import type { EstablishResult, MemorySample } from '../sut/sut-process.js';
+import { KamailioPeer, kamailioAvailable } from '../harness/kamailio.js';
+import { Rig, SUT_CORE, monoMs } from '../harness/rig.js';
+import { type BenchOptions, type PerSubscription, perSubscription, ports, say, sleep } from './common.js';
+
+export interface W0Level {
+  n: number;
+  establish: EstablishResult;
+  justEstablished: MemorySample & PerSubscription;
+  atRest?: MemorySample & PerSubscription;
+  settleS: number;
+  /** SUT CPU as a share of one core while holding N idle (refresh timers only). */
+  idleCoreShare?: number;
+}
+
+export interface PuaLevel {
+  n: number;
+  rpcElapsedMs: number;
+  perSecond: number;
+  cpuUsPerEstablishment: number;
+  shmRealUsedBytesPerSub: number;
+  shmUsedBytesPerSub: number;
+  /** max_used growth during the burst per subscription (transactions in tm's wait state). */
+  shmPeakBytesPerSub: number;
+  established: number;
+}
+
+export interface PuaResult {
+  port: number;
+  processes: number;
+  baselineRealUsed: number;
+  levels: PuaLevel[];
+  error?: string;
+}
+
+export interface W0Result {
+  n: number;
+  transport: string;
+  window: number;
+  baseline: MemorySample;
+  levels: W0Level[];
+  total: { n: number; established: number; elapsedMs: number; perSecond: number; cpuUsPerEstablishment: number };
+  establishmentLoss: { lost: number; duplicated: number; mustDeliver: number };
+  gcMaxPauseMs: number;
+  sim: unknown;
+  pua?: PuaResult;
+}
+
+function ladder(n: number, smoke: boolean): number[] {
+  const steps = (smoke ? [n] : [10_000, 50_000, 100_000, 250_000]).filter((s) => s < n);
+  steps.push(n);
+  return [...new Set(steps)].sort((a, b) => a - b);
+}
+
+export async function runW0(o: BenchOptions): Promise<W0Result> {
+  const n = o.n ?? (o.smoke ? 1000 : 100_000);
+  const settleS = o.settleS ?? (o.smoke ? 0 : 33);
+  const p = ports(o);
+  const levels = ladder(n, o.smoke);
+  say(`W0 hold: N=${n} (steps ${levels.join(', ')}), ${o.transport}, settle ${settleS} s`);
+  const rig = await Rig.start({
+    transport: o.transport,
+    simPort: p.sim,
+    sutPort: p.sut,
+    capacity: n,
+    ...(o.cpuProfDir !== undefined ? { cpuProfDir: o.cpuProfDir } : {}),
+  });
+  const result: W0Result = {
+    n,
+    transport: o.transport,
+    window: o.window,
+    baseline: await rig.memory(),
+    levels: [],
+    total: { n, established: 0, elapsedMs: 0, perSecond: 0, cpuUsPerEstablishment: 0 },
+    establishmentLoss: { lost: 0, duplicated: 0, mustDeliver: 0 },
+    gcMaxPauseMs: 0,
+    sim: undefined,
+  };
+  try {
+    let from = 0;
+    let cpuUs = 0;
+    for (const level of levels) {
+      const est = await rig.establish(from, level, o.window, Math.max(60_000, level * 2));
+      say(`  ${level}: ${est.established}/${est.requested} in ${(est.elapsedMs / 1000).toFixed(1)} s (${Math.round(est.perSecond)}/s, ${est.cpuUsPerEstablishment.toFixed(0)} µs CPU each)`);
+      result.total.established += est.established;
+      result.total.elapsedMs += est.elapsedMs;
+      cpuUs += est.cpuUs;
+      const just = await rig.memory();
+      const entry: W0Level = { n: level, establish: est, justEstablished: { ...just, ...perSubscription(just, result.baseline, level) }, settleS };
+      if (settleS > 0) {
+        const c0 = await rig.sut.call<NodeJS.CpuUsage>('cpu');
+        const t0 = monoMs();
+        await sleep(settleS * 1000);
+        const c1 = await rig.sut.call<NodeJS.CpuUsage>('cpu');
+        entry.idleCoreShare = (c1.user + c1.system - c0.user - c0.system) / 1000 / (monoMs() - t0);
+        const rest = await rig.memory();
+        entry.atRest = { ...rest, ...perSubscription(rest, result.baseline, level) };
+      }
+      const shown = entry.atRest ?? entry.justEstablished;
+      say(`     RSS ${shown.rssBytesPerSub} B/sub, heap ${shown.heapBytesPerSub} B/sub${entry.atRest ? ' (at rest)' : ''}; forced full GC ${shown.forcedGcMs.toFixed(0)} ms`);
+      result.levels.push(entry);
+      from = level;
+    }
+    result.total.perSecond = (result.total.established * 1000) / Math.max(1, result.total.elapsedMs);
+    result.total.cpuUsPerEstablishment = result.total.established > 0 ? cpuUs / result.total.established : 0;
+    const sim = await rig.simStats();
+    result.sim = sim;
+    const loss = await rig.lossIn(0, sim.nextSeq);
+    result.establishmentLoss = { lost: loss.lost, duplicated: loss.duplicated, mustDeliver: loss.mustDeliver };
+    const st = await rig.sut.call<{ gc: { max: number } }>('stats');
+    result.gcMaxPauseMs = st.gc.max;
+    if (o.kamailio && !o.smoke) {
+      // Kamailio takes core 1: the SUT goes first; the simulator stays as the presence server.
+      await rig.sut.stop(15_000);
+      await rig.sim.call('forgetAll');
+      result.pua = await runPua(rig, levels, o);
+    }
+  } finally {
+    await rig.stop();
+  }
+  return result;
+}
+
+/** Kamailio pua at the same steps, driven through pua_rpc; memory from core.shmmem. */
+async function runPua(rig: Rig, levels: number[], o: BenchOptions): Promise<PuaResult> {
+  const p = ports(o);
+  const out: PuaResult = { port: p.pua, processes: 0, baselineRealUsed: 0, levels: [] };
+  if (!kamailioAvailable()) {
+    out.error = 'kamailio not installed';
+    return out;
+  }
+  const top = levels[levels.length - 1] ?? 0;
+  const k = new KamailioPeer('pua', p.pua);
+  try {
+    // Room for the steady state (≈0.9 KB/sub) and the tm transactions of a burst (≈10 KB each).
+    await k.start(SUT_CORE, Math.max(256, Math.min(8192, Math.ceil((top * 2500) / 2 ** 20) + 256)));
+    out.processes = k.processCount();
+    await sleep(500);
+    const base = k.shmmem();
+    out.baselineRealUsed = base.realUsed;
+    say(`  Kamailio pua (pid ${k.pid}, ${out.processes} processes) on udp 127.0.0.1:${p.pua}`);
+    let from = 0;
+    const s0 = await rig.simStats();
+    let okBefore = s0.notifyResponses['200'] ?? 0;
+    for (const level of levels) {
+      const before = k.shmmem();
+      const cpu0 = k.cpuUs();
+      const t0 = monoMs();
+      const simPort = rig.simPort;
+      const lines = function* () {
+        for (let i = from; i < level; i++) yield `pua.subscribe sip:user${i}@127.0.0.1:${simPort} sip:w${i}@127.0.0.1:${p.pua} presence 3600`;
+      };
+      await k.rpcSubscribe(lines());
+      // Established = the simulator answered the SUBSCRIBE and pua answered the first NOTIFY.
+      const want = level - from;
+      let done = 0;
+      const deadline = monoMs() + Math.max(60_000, want * 2);
+      for (;;) {
+        const s = await rig.simStats();
+        done = (s.notifyResponses['200'] ?? 0) - okBefore;
+        if (done >= want || monoMs() > deadline) break;
+        await sleep(20);
+      }
+      const elapsedMs = monoMs() - t0;
+      const cpuUs = k.cpuUs() - cpu0;
+      okBefore += done;
+      // tm keeps each finished transaction for its wait timer (5 s) before freeing it.
+      await sleep(6000);
+      const after = k.shmmem();
+      const entry: PuaLevel = {
+        n: level,
+        established: done,
+        rpcElapsedMs: elapsedMs,
+        perSecond: (done * 1000) / Math.max(1, elapsedMs),
+        cpuUsPerEstablishment: done > 0 ? cpuUs / done : 0,
+        shmRealUsedBytesPerSub: Math.round((after.realUsed - base.realUsed) / level),
+        shmUsedBytesPerSub: Math.round((after.used - base.used) / level),
+        shmPeakBytesPerSub: Math.round((after.maxUsed - before.realUsed) / Math.max(1, want)),
+      };
+      say(`  pua ${level}: ${done}/${want} in ${(elapsedMs / 1000).toFixed(1)} s (${Math.round(entry.perSecond)}/s, ${entry.cpuUsPerEstablishment.toFixed(0)} µs CPU each); shm real_used ${entry.shmRealUsedBytesPerSub} B/sub`);
+      out.levels.push(entry);
+      from = level;
+    }
+  } catch (e) {
+    out.error = e instanceof Error ? e.message : String(e);
+  } finally {
+    await k.stop();
+  }
+  return out;
+}

@@ -1,0 +1,113 @@
+import { NodeDnsClient, StaticDnsClient } from '../sip/resolver/dns-client.js';
+import type { DnsClient } from '../sip/resolver/dns-client.js';
+import { Rfc3263Resolver } from '../sip/resolver/rfc3263-resolver.js';
+import type { TransactionTimerSettings } from '../sip/transaction/types.js';
+import { SipTransportLayer } from '../sip/transport/transport-layer.js';
+import type { ListenSpec } from '../sip/transport/types.js';
+import { SipUserAgentCore } from '../sip/ua/user-agent-core.js';
+import type { IncomingRequest } from '../sip/transaction/types.js';
+import { QsaBroker } from '../qsa/index.js';
+import { type CredentialLookup, PresenceEngine } from '../subscription/presence-engine.js';
+import { DEFAULT_ENGINE_SETTINGS, type EngineSettings } from '../subscription/engine-options.js';
+import { type Clock, systemClock } from '../util/clock.js';
+import { CryptoRandom, type Random } from '../util/random.js';
+import { TimerScheduler } from '../util/timer-scheduler.js';
+
+/**
+ * Options of `createPresenceB2B`. The seed's parameters keep their meaning and
+ * default under camelCase names (default_expiration → defaultExpiration, …).
+ */
+export interface PresenceB2BOptions extends Partial<EngineSettings> {
+  /** SIP listening sockets; default UDP and TCP on 127.0.0.1:5060. */
+  listen?: ListenSpec[];
+  /** A QSA broker to plug into (the daemon shares one with the local presence agent); a new one by default. */
+  qsa?: QsaBroker;
+  /** Digest credentials per subscriber (and realm), for 401/407 challenges. */
+  credentials?: CredentialLookup;
+  /** Static host table for the resolver (name → addresses), checked before DNS. */
+  hosts?: Record<string, string[]>;
+  /** A DNS client; NodeDnsClient by default. */
+  dns?: DnsClient;
+  /** RFC 3261 timer values in ms (T1, T2, T4). */
+  timers?: Partial<TransactionTimerSettings>;
+  userAgent?: string;
+  clock?: Clock;
+  random?: Random;
+  /** Scheduler shared with other components; one is made on `clock` by default. */
+  scheduler?: TimerScheduler;
+}
+
+/** A running B2BUA. */
+export interface PresenceB2B {
+  /** The Query Status API: `qsa.subscribe({ record, subscriber, queue })`. */
+  readonly qsa: QsaBroker;
+  /** The equivalent of SER's handle_notify(): 1 = handled (answered), -1 = not ours. */
+  handleNotify(incoming: IncomingRequest): 1 | -1;
+  /** The subscription engine, for inspection (`engine.list()`, `engine.stats`). */
+  readonly engine: PresenceEngine;
+  readonly ua: SipUserAgentCore;
+  readonly transport: SipTransportLayer;
+  /** Unsubscribes everything within `boundMs`, then closes the sockets. */
+  close(boundMs?: number): Promise<void>;
+}
+
+/** Starts a presence B2BUA: binds its SIP sockets and registers as the QSA notifier for `presence`. */
+export async function createPresenceB2B(options: PresenceB2BOptions = {}): Promise<PresenceB2B> {
+  const clock = options.clock ?? systemClock;
+  const random = options.random ?? new CryptoRandom();
+  const scheduler = options.scheduler ?? new TimerScheduler(clock);
+  const settings: EngineSettings = { ...DEFAULT_ENGINE_SETTINGS };
+  for (const key of Object.keys(DEFAULT_ENGINE_SETTINGS) as Array<keyof EngineSettings>) {
+    const value = options[key];
+    if (value !== undefined) (settings as unknown as Record<string, unknown>)[key] = value;
+  }
+  if (options.timers?.t1 !== undefined) settings.t1Ms = options.timers.t1;
+  const transport = new SipTransportLayer({
+    listen: options.listen ?? [
+      { transport: 'udp', host: '127.0.0.1', port: 5060 },
+      { transport: 'tcp', host: '127.0.0.1', port: 5060 },
+    ],
+  });
+  await transport.start();
+  const dns = options.dns ?? (options.hosts !== undefined && Object.keys(options.hosts).length > 0 ? new NodeDnsClient() : new NodeDnsClient());
+  const resolver = new Rfc3263Resolver({ dns, random, clock, ...(options.hosts ? { hosts: options.hosts } : {}) });
+  const ua = new SipUserAgentCore({
+    transport,
+    resolver,
+    scheduler,
+    random,
+    ...(options.timers ? { timers: options.timers } : {}),
+    ...(options.userAgent ? { userAgentHeader: options.userAgent } : {}),
+  });
+  const qsa = options.qsa ?? new QsaBroker({ clock, random });
+  const engine = new PresenceEngine({
+    ua,
+    broker: qsa,
+    scheduler,
+    random,
+    settings,
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+  });
+  ua.onRequest('NOTIFY', (incoming) => {
+    if (engine.handleNotify(incoming) === -1) incoming.reply(481, 'Subscription does not exist');
+  });
+  const registration = settings.handlePresenceSubscriptions ? qsa.registerNotifier('presence', engine) : undefined;
+  let closed = false;
+  return {
+    qsa,
+    engine,
+    ua,
+    transport,
+    handleNotify: (incoming) => engine.handleNotify(incoming),
+    async close(boundMs = 5000) {
+      if (closed) return;
+      closed = true;
+      if (registration !== undefined) qsa.unregisterNotifier(registration);
+      await engine.close(boundMs);
+      await ua.close();
+      if (options.scheduler === undefined) scheduler.close();
+    },
+  };
+}
+
+export { StaticDnsClient };

@@ -1,0 +1,38 @@
+import { createPresenceB2B, type PresenceB2B } from '../b2b/create-presence-b2b.js';
+import type { CredentialLookup } from '../subscription/presence-engine.js';
+import { parseListenOption } from './listen-option.js';
+
+export interface EmbeddedStackOptions {
+  /** `transport:host:port`; `udp:127.0.0.1:0` by default (an ephemeral port). */
+  listen?: string;
+  /** Outbound proxy for out-of-dialog requests (presence_outbound_proxy). */
+  proxy?: string;
+  /** Whether the B2BUA answers QSA presence subscriptions (watch: yes; publish: no). */
+  subscriptions: boolean;
+  credentials?: CredentialLookup;
+}
+
+/** A private B2BUA for the one-shot CLI commands: its own sockets, broker and timers. */
+export function startEmbeddedStack(options: EmbeddedStackOptions): Promise<PresenceB2B> {
+  const listen = parseListenOption(options.listen ?? 'udp:127.0.0.1:0');
+  return createPresenceB2B({
+    listen: [listen],
+    handlePresenceSubscriptions: options.subscriptions,
+    presenceOutboundProxy: options.proxy ?? '',
+    // A one-shot watcher has no business waiting long for a final NOTIFY when it leaves.
+    waitForTermNotify: 2,
+    ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
+    userAgent: 'presence-b2b-cli',
+  });
+}
+
+/** Credentials for any realm from --user/--password (a CLI acts as one identity). */
+export function cliCredentials(user: string | undefined, password: string | undefined): CredentialLookup | undefined {
+  if (password === undefined) return undefined;
+  return (subscriber) => ({ username: user ?? userPartOf(subscriber), password });
+}
+
+function userPartOf(uri: string): string {
+  const m = /^sips?:([^@;>]+)@/i.exec(uri.replace(/^</, ''));
+  return m?.[1] ?? '';
+}

@@ -1,0 +1,119 @@
+import { digestAuthorization, isSupportedChallenge } from '../sip/auth/digest-client.js';
+import { challengesOf } from '../sip/codec/auth.js';
+import { minExpiresOf } from '../sip/codec/expires.js';
+import type { SipResponse } from '../sip/codec/message.js';
+import { systemClock } from '../util/clock.js';
+import { CryptoRandom } from '../util/random.js';
+import { startEmbeddedStack } from './embedded-stack.js';
+import { normalizeProxy } from './listen-option.js';
+import { buildPublishRequest } from './publish-request.js';
+
+export interface PublishCommandOptions {
+  note?: string;
+  /** false: --no-proxy, resolve the record's domain (RFC 3263). */
+  proxy: string | false;
+  expires: number;
+  as?: string;
+  etag?: string;
+  listen?: string;
+  user?: string;
+  password?: string;
+  timeout: number;
+  json?: boolean;
+}
+
+/**
+ * `presence-b2b publish <record> <open|closed>`: one PUBLISH (RFC 3903) with
+ * a PIDF body; answers a digest challenge once (--password) and a 423 once
+ * (Min-Expires). Resolves with the exit status: 0 on 2xx, 1 otherwise.
+ */
+export async function runPublish(record: string, basic: 'open' | 'closed', options: PublishCommandOptions): Promise<number> {
+  const random = new CryptoRandom();
+  const proxy = options.proxy === false ? undefined : normalizeProxy(options.proxy);
+  const stack = await startEmbeddedStack({ ...(options.listen !== undefined ? { listen: options.listen } : {}), subscriptions: false });
+  const callId = `${random.token(20)}@presence-b2b-cli`;
+  const fromTag = random.token(12);
+  let cseq = 1;
+  let expires = options.expires;
+  let authorization: { name: string; value: string } | undefined;
+  let triedAuth = false;
+  let triedInterval = false;
+
+  const attempt = (): Promise<SipResponse> =>
+    new Promise((resolve) => {
+      const request = buildPublishRequest({
+        record,
+        ...(options.as !== undefined ? { from: options.as } : {}),
+        basic,
+        ...(options.note !== undefined ? { note: options.note } : {}),
+        expires,
+        callId,
+        fromTag,
+        cseq: cseq++,
+        ...(options.etag !== undefined ? { etag: options.etag } : {}),
+        timestamp: new Date(systemClock.wallTime()),
+      });
+      if (authorization !== undefined) request.headers.append(authorization.name, authorization.value);
+      stack.ua.sendRequest(request, { onFinal: (response) => resolve(response) }, proxy !== undefined ? { outboundProxy: proxy } : undefined);
+    });
+
+  let cancelDeadline: (() => void) | undefined;
+  const deadline = new Promise<'timeout'>((resolve) => {
+    cancelDeadline = systemClock.setTimer(() => resolve('timeout'), options.timeout * 1000);
+  });
+  try {
+    for (;;) {
+      const response = await Promise.race([attempt(), deadline]);
+      if (response === 'timeout') {
+        report(options, { ok: false, error: `no final response within ${options.timeout} s` });
+        return 1;
+      }
+      const status = response.status;
+      if ((status === 401 || status === 407) && !triedAuth && options.password !== undefined) {
+        triedAuth = true;
+        const challenge = challengesOf(response, status === 407 ? 'proxy-authenticate' : 'www-authenticate').find(isSupportedChallenge);
+        if (challenge !== undefined) {
+          const name = status === 407 ? 'Proxy-Authorization' : 'Authorization';
+          const username = options.user ?? /^sips?:([^@]+)@/i.exec(options.as ?? record)?.[1] ?? '';
+          const value = digestAuthorization({ challenge, headerName: name, nonceCount: 0 }, { username, password: options.password }, 'PUBLISH', record, random);
+          authorization = { name, value };
+          continue;
+        }
+      }
+      if (status === 423 && !triedInterval) {
+        // RFC 3903 §6 step 4 / RFC 3261 §21.4.17: retry with the Min-Expires asked for.
+        triedInterval = true;
+        const min = minExpiresOf(response);
+        if (min !== undefined && min > expires) {
+          expires = min;
+          continue;
+        }
+      }
+      const etag = response.headers.get('sip-etag');
+      const granted = response.headers.get('expires');
+      if (status >= 200 && status < 300) {
+        report(options, { ok: true, status, reason: response.reason, ...(etag !== undefined ? { etag } : {}), ...(granted !== undefined ? { expires: Number(granted) } : {}) });
+        return 0;
+      }
+      report(options, { ok: false, status, reason: response.reason });
+      return 1;
+    }
+  } finally {
+    cancelDeadline?.();
+    await stack.close(0);
+  }
+}
+
+function report(options: PublishCommandOptions, result: { ok: boolean; status?: number; reason?: string; etag?: string; expires?: number; error?: string }): void {
+  if (options.json === true) {
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    return;
+  }
+  if (result.ok) {
+    process.stdout.write(`published: ${result.status} ${result.reason}${result.etag !== undefined ? ` etag=${result.etag}` : ''}${result.expires !== undefined ? ` expires=${result.expires}` : ''}\n`);
+  } else if (result.error !== undefined) {
+    process.stderr.write(`publish failed: ${result.error}\n`);
+  } else {
+    process.stderr.write(`publish failed: ${result.status} ${result.reason}\n`);
+  }
+}

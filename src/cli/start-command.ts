@@ -1,0 +1,88 @@
+import { ConfigError, formatProblem } from '../config/config-error.js';
+import type { DaemonConfig } from '../config/config-schema.js';
+import { loadConfig } from '../config/load-config.js';
+import { startDaemon } from '../daemon/daemon.js';
+import { createLogger, LOG_LEVELS, type LogLevel } from '../log/logger.js';
+import { systemClock } from '../util/clock.js';
+
+export interface StartCommandOptions {
+  config?: string;
+  logLevel?: string;
+}
+
+/** Exit statuses of `start`. */
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_CONFIG = 2;
+
+/** Slack on top of shutdown.timeout_ms for closing sockets and flushing logs. */
+const SHUTDOWN_SLACK_MS = 3000;
+
+/**
+ * `presence-b2b start`: validates the configuration (exit 2 with one
+ * `config error: key: reason` line per problem, before anything binds), runs
+ * the daemon, and on SIGTERM/SIGINT shuts it down within shutdown.timeout_ms
+ * (plus a little slack) and exits 0. A second signal exits at once (status 1).
+ */
+export async function runStart(options: StartCommandOptions): Promise<number> {
+  let config: DaemonConfig;
+  try {
+    config = loadConfig(options.config !== undefined ? { file: options.config } : {});
+    if (options.logLevel !== undefined) {
+      if (!(LOG_LEVELS as readonly string[]).includes(options.logLevel)) {
+        throw new ConfigError([{ path: 'log_level', message: `expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(options.logLevel)} (from --log-level)` }]);
+      }
+      config = { ...config, log_level: options.logLevel as LogLevel };
+    }
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      for (const p of error.problems) process.stderr.write(`${formatProblem(p)}\n`);
+      return EXIT_CONFIG;
+    }
+    throw error;
+  }
+
+  const logger = createLogger({ level: config.log_level });
+  let daemon: Awaited<ReturnType<typeof startDaemon>>;
+  try {
+    daemon = await startDaemon(config, { logger });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      for (const p of error.problems) process.stderr.write(`${formatProblem(p)}\n`);
+      return EXIT_CONFIG;
+    }
+    logger.fatal({ err: error }, 'cannot start');
+    return EXIT_FAILURE;
+  }
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        logger.warn({ signal }, 'second signal: exiting now');
+        resolve(EXIT_FAILURE);
+        return;
+      }
+      stopping = true;
+      logger.info({ signal }, 'signal received');
+      // A real deadline for a real exit: whatever hangs, the process ends in bounded time.
+      const cancel = systemClock.setTimer(() => {
+        logger.error({ boundMs: config.shutdown.timeout_ms + SHUTDOWN_SLACK_MS }, 'shutdown did not finish in time');
+        resolve(EXIT_FAILURE);
+      }, config.shutdown.timeout_ms + SHUTDOWN_SLACK_MS);
+      daemon.close().then(
+        () => {
+          cancel();
+          resolve(EXIT_OK);
+        },
+        (error: unknown) => {
+          cancel();
+          logger.error({ err: error }, 'shutdown failed');
+          resolve(EXIT_FAILURE);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}

@@ -1,0 +1,104 @@
+import { readFileSync } from 'node:fs';
+import type { PresenceB2BOptions } from '../b2b/create-presence-b2b.js';
+import type { DigestCredentials } from '../sip/auth/digest-client.js';
+import type { ListenSpec } from '../sip/transport/types.js';
+import type { CredentialLookup } from '../subscription/presence-engine.js';
+import { ConfigError, type ConfigProblem } from './config-error.js';
+import type { CredentialConfig, DaemonConfig } from './config-schema.js';
+
+/**
+ * Turns the validated configuration into `createPresenceB2B` options. Reads
+ * the TLS key and certificate files now, so that a missing file is a
+ * configuration error (exit 2) rather than a failure after binding.
+ */
+export function b2bOptionsFromConfig(config: DaemonConfig): PresenceB2BOptions {
+  return {
+    defaultExpiration: config.default_expiration,
+    onErrorRetryTime: config.on_error_retry_time,
+    presenceRoute: config.presence_route,
+    additionalPresenceHeaders: config.additional_presence_headers,
+    waitForTermNotify: config.wait_for_term_notify,
+    resubscribeDelta: config.resubscribe_delta,
+    minResubscribeTime: config.min_resubscribe_time,
+    handlePresenceSubscriptions: config.handle_presence_subscriptions,
+    presenceOutboundProxy: config.presence_outbound_proxy,
+    maxSubscribeDelay: config.max_subscribe_delay,
+    shareIdenticalSubscriptions: config.share_identical_subscriptions,
+    refreshJitter: config.refresh_jitter,
+    maxRedirects: config.max_redirects,
+    contactUser: config.contact_user,
+    t1Ms: config.timers.t1,
+    timers: { t1: config.timers.t1, t2: config.timers.t2, t4: config.timers.t4 },
+    listen: listenSpecsFromConfig(config),
+    credentials: credentialLookup(config.credentials),
+    hosts: hostTable(config.hosts),
+    userAgent: config.user_agent,
+  };
+}
+
+export function listenSpecsFromConfig(config: DaemonConfig): ListenSpec[] {
+  const problems: ConfigProblem[] = [];
+  const specs = config.sip.listen.map((l, index): ListenSpec => {
+    const spec: ListenSpec = { transport: l.transport, host: l.host, port: l.port };
+    if (l.advertised_host !== undefined) spec.advertisedHost = l.advertised_host;
+    if (l.tls !== undefined) {
+      const read = (key: 'key_file' | 'cert_file' | 'ca_file'): Buffer | undefined => {
+        const file = l.tls?.[key];
+        if (file === undefined) return undefined;
+        try {
+          return readFileSync(file);
+        } catch (error) {
+          const reason = error instanceof Error && 'code' in error ? String(error.code) : String(error);
+          problems.push({ path: `sip.listen.${index}.tls.${key}`, message: `cannot read ${file}: ${reason}` });
+          return undefined;
+        }
+      };
+      const key = read('key_file');
+      const cert = read('cert_file');
+      const ca = read('ca_file');
+      spec.tls = { key: key ?? '', cert: cert ?? '' };
+      if (ca !== undefined) spec.tls.ca = ca;
+      if (l.tls.reject_unauthorized !== undefined) spec.tls.rejectUnauthorized = l.tls.reject_unauthorized;
+    }
+    return spec;
+  });
+  if (problems.length > 0) throw new ConfigError(problems, 'CONFIG_ERR_FILE');
+  return specs;
+}
+
+/**
+ * Credentials by subscriber URI: an entry with a realm answers only that
+ * realm's challenges; one without answers any realm (the realm-specific
+ * entry wins when both exist).
+ */
+export function credentialLookup(entries: readonly CredentialConfig[]): CredentialLookup {
+  const bySubscriber = new Map<string, CredentialConfig[]>();
+  for (const e of entries) {
+    const key = normalizeUri(e.subscriber);
+    const list = bySubscriber.get(key) ?? [];
+    list.push(e);
+    bySubscriber.set(key, list);
+  }
+  return (subscriber: string, realm: string): DigestCredentials | undefined => {
+    const list = bySubscriber.get(normalizeUri(subscriber));
+    if (list === undefined) return undefined;
+    const match = list.find((e) => e.realm === realm) ?? list.find((e) => e.realm === undefined);
+    return match === undefined ? undefined : { username: match.username, password: match.password };
+  };
+}
+
+/** Compares subscriber URIs without `<>`, URI parameters or case in scheme and host. */
+function normalizeUri(uri: string): string {
+  let u = uri.trim();
+  if (u.startsWith('<') && u.endsWith('>')) u = u.slice(1, -1);
+  const semicolon = u.indexOf(';');
+  if (semicolon >= 0) u = u.slice(0, semicolon);
+  const at = u.lastIndexOf('@');
+  return at < 0 ? u.toLowerCase() : `${u.slice(0, at)}@${u.slice(at + 1).toLowerCase()}`.replace(/^sips?:/i, (s) => s.toLowerCase());
+}
+
+function hostTable(hosts: Record<string, string | string[]>): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [name, value] of Object.entries(hosts)) out[name] = Array.isArray(value) ? value : [value];
+  return out;
+}

@@ -1,0 +1,173 @@
+import { z } from 'zod';
+
+/**
+ * The daemon's configuration file, validated before anything binds.
+ * The SER presence_b2b parameters keep their names (snake_case), meaning and
+ * defaults (seed-presence_b2b.txt); everything else is new. Every object is
+ * strict: an unknown key is an error, not silently ignored.
+ */
+
+/** Renders an offending value in an error message: strings quoted, the rest as JSON. */
+export function showValue(input: unknown): string {
+  if (input === undefined) return 'nothing';
+  if (typeof input === 'string') return JSON.stringify(input);
+  if (typeof input === 'number' || typeof input === 'boolean' || input === null) return String(input);
+  if (Array.isArray(input)) return 'a list';
+  return 'an object';
+}
+
+/** A whole number in [min, max], with one message for every way of missing it. */
+function integer(min: number, max?: number) {
+  const range = max === undefined ? `≥ ${min}` : `from ${min} to ${max}`;
+  const error = (issue: { input?: unknown; code?: string }) =>
+    issue.code === 'invalid_type' && typeof issue.input === 'number' && Number.isFinite(issue.input)
+      ? `expected a whole number ${range}, got ${showValue(issue.input)}`
+      : `expected a number ${range}, got ${showValue(issue.input)}`;
+  const base = z.number({ error }).int({ error }).min(min, { error });
+  return max === undefined ? base : base.max(max, { error });
+}
+
+function text(what = 'a string') {
+  return z.string({ error: (issue) => `expected ${what}, got ${showValue(issue.input)}` });
+}
+
+/** SER wrote flags as integers: 0 / 1 are accepted beside true / false. */
+const flag = z
+  .union([z.boolean(), z.literal(0), z.literal(1)], {
+    error: (issue) => `expected true, false, 0 or 1, got ${showValue(issue.input)}`,
+  })
+  .transform((v) => v === true || v === 1);
+
+const sipUriOrEmpty = text('a SIP URI or ""').refine((v) => v === '' || /^sips?:/i.test(v), {
+  error: (issue) => `expected a SIP URI (sip:… or sips:…) or "", got ${showValue(issue.input)}`,
+});
+
+const host = text('a host name or IP address').min(1, { error: 'expected a host name or IP address, got ""' });
+
+export const TLS_FILES_SCHEMA = z.strictObject({
+  key_file: text('a file path'),
+  cert_file: text('a file path'),
+  ca_file: text('a file path').optional(),
+  reject_unauthorized: z.boolean().optional(),
+});
+
+export const LISTEN_SCHEMA = z
+  .strictObject({
+    transport: z.enum(['udp', 'tcp', 'tls']),
+    host,
+    port: integer(0, 65535),
+    advertised_host: host.optional(),
+    tls: TLS_FILES_SCHEMA.optional(),
+  })
+  .superRefine((listen, ctx) => {
+    if (listen.transport === 'tls' && listen.tls === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['tls'], message: 'required for transport tls: { key_file, cert_file }' });
+    }
+    if (listen.transport !== 'tls' && listen.tls !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['tls'], message: `only meaningful for transport tls, not ${listen.transport}` });
+    }
+  });
+
+export const CREDENTIAL_SCHEMA = z.strictObject({
+  subscriber: text('a SIP URI').refine((v) => /^sips?:/i.test(v), {
+    error: (issue) => `expected a SIP URI (sip:… or sips:…), got ${showValue(issue.input)}`,
+  }),
+  username: text(),
+  password: text(),
+  realm: text().optional(),
+});
+
+export const DEFAULT_SIP_PORT = 5060;
+export const DEFAULT_HTTP_PORT = 7080;
+
+export const CONFIG_SCHEMA = z
+  .strictObject({
+    // ---- the SER presence_b2b parameters (seed), same names and defaults
+    default_expiration: integer(1).default(3600),
+    on_error_retry_time: integer(1).default(120),
+    presence_route: text().default(''),
+    additional_presence_headers: text().default(''),
+    wait_for_term_notify: integer(0).default(30),
+    resubscribe_delta: integer(0).default(30),
+    min_resubscribe_time: integer(0).default(30),
+    handle_presence_subscriptions: flag.default(true),
+    presence_outbound_proxy: sipUriOrEmpty.default(''),
+    max_subscribe_delay: integer(0).default(0),
+    // ---- new engine settings
+    share_identical_subscriptions: flag.default(true),
+    refresh_jitter: integer(0).default(5),
+    max_redirects: integer(0, 100).default(5),
+    contact_user: text().min(1, { error: 'expected a non-empty user part' }).default('b2b'),
+    user_agent: text().default('presence-b2b'),
+    // ---- SIP
+    sip: z
+      .strictObject({
+        listen: z.array(LISTEN_SCHEMA).min(1, { error: 'expected at least one listening socket' }),
+      })
+      .default({
+        listen: [
+          { transport: 'udp', host: '127.0.0.1', port: DEFAULT_SIP_PORT },
+          { transport: 'tcp', host: '127.0.0.1', port: DEFAULT_SIP_PORT },
+        ],
+      }),
+    timers: z
+      .strictObject({
+        t1: integer(1, 60_000).default(500),
+        t2: integer(1, 600_000).default(4000),
+        t4: integer(1, 600_000).default(5000),
+      })
+      .default({ t1: 500, t2: 4000, t4: 5000 }),
+    credentials: z.array(CREDENTIAL_SCHEMA).default([]),
+    hosts: z.record(z.string(), z.union([host, z.array(host).min(1)])).default({}),
+    // ---- services around the B2BUA
+    http: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        host: host.default('127.0.0.1'),
+        port: integer(0, 65535).default(DEFAULT_HTTP_PORT),
+        token: text().min(8, { error: 'expected a token of at least 8 characters' }).optional(),
+        /** Status messages kept per named queue for `Last-Event-ID` resume. */
+        sse_buffer: integer(1, 100_000).default(1000),
+      })
+      .default({ enabled: true, host: '127.0.0.1', port: DEFAULT_HTTP_PORT, sse_buffer: 1000 }),
+    local_agent: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        domains: z.array(host).default(['localhost', '127.0.0.1']),
+      })
+      .default({ enabled: true, domains: ['localhost', '127.0.0.1'] }),
+    log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    shutdown: z
+      .strictObject({
+        mode: z.enum(['unsubscribe', 'leave']).default('unsubscribe'),
+        timeout_ms: integer(0, 600_000).default(5000),
+      })
+      .default({ mode: 'unsubscribe', timeout_ms: 5000 }),
+  })
+  .superRefine((config, ctx) => {
+    if (config.http.enabled && !isLoopbackHost(config.http.host) && config.http.token === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['http', 'token'],
+        message: `required when the HTTP API listens beyond loopback (http.host is ${JSON.stringify(config.http.host)})`,
+      });
+    }
+    if (config.local_agent.enabled && config.local_agent.domains.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['local_agent', 'domains'], message: 'expected at least one domain when the local agent is enabled' });
+    }
+  });
+
+/** The configuration as written (before defaults). */
+export type DaemonConfigInput = z.input<typeof CONFIG_SCHEMA>;
+/** The validated configuration, every default filled in. */
+export type DaemonConfig = z.output<typeof CONFIG_SCHEMA>;
+export type ListenConfig = z.output<typeof LISTEN_SCHEMA>;
+export type CredentialConfig = z.output<typeof CREDENTIAL_SCHEMA>;
+
+/** 127.0.0.0/8, ::1 and localhost: the only hosts the HTTP API may bind without a token. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  if (h === 'localhost' || h === '::1' || h === '::ffff:127.0.0.1') return true;
+  const parts = h.split('.');
+  return parts.length === 4 && parts[0] === '127' && parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255);
+}

@@ -1,0 +1,191 @@
+import diagnosticsChannel from 'node:diagnostics_channel';
+import { createPresenceB2B, type PresenceB2B } from '../b2b/create-presence-b2b.js';
+import { b2bOptionsFromConfig } from '../config/b2b-options.js';
+import type { DaemonConfig } from '../config/config-schema.js';
+import type { PresentityPublisher } from '../http/api-types.js';
+import { createHttpApi, type HttpApi } from '../http/http-server.js';
+import { createLogger, type Logger } from '../log/logger.js';
+import { DaemonMetrics } from '../metrics/daemon-metrics.js';
+import { NotifyLatencyTracker } from '../metrics/notify-latency-tracker.js';
+import { QsaBroker } from '../qsa/index.js';
+import { type Clock, systemClock } from '../util/clock.js';
+import { CryptoRandom, type Random } from '../util/random.js';
+import { TimerScheduler } from '../util/timer-scheduler.js';
+import { startLocalAgent, type LocalAgentHandle } from './local-agent.js';
+import { QueueHub } from './queue-hub.js';
+import { SubscriptionService } from './subscription-service.js';
+
+export const DAEMON_VERSION = '0.1.0';
+
+/** Published by the engine on every dialog state change. */
+const ENGINE_STATE_CHANNEL = 'presence-b2b:subscription:state';
+
+export interface StartDaemonOptions {
+  logger?: Logger;
+  clock?: Clock;
+  random?: Random;
+}
+
+/** A running daemon. */
+export interface DaemonHandle {
+  readonly config: DaemonConfig;
+  readonly b2b: PresenceB2B;
+  readonly broker: QsaBroker;
+  readonly metrics: DaemonMetrics;
+  readonly subscriptions: SubscriptionService;
+  readonly logger: Logger;
+  /** Where SIP listens (ports as bound). */
+  readonly sip: ReadonlyArray<{ transport: string; host: string; port: number }>;
+  /** Where the HTTP API listens, when enabled. */
+  readonly http: { host: string; port: number } | undefined;
+  /**
+   * Stops everything within about `shutdown.timeout_ms`: `unsubscribe` ends
+   * every SIP subscription (SUBSCRIBE Expires: 0) first, `leave` just closes
+   * the sockets and lets the dialogs expire at the servers.
+   */
+  close(mode?: DaemonConfig['shutdown']['mode']): Promise<void>;
+}
+
+/**
+ * Starts presence-b2b as a service: the shared QSA broker, the B2BUA
+ * (createPresenceB2B), the local presence agent when enabled, and the HTTP
+ * API. The configuration must be validated already (loadConfig).
+ */
+export async function startDaemon(config: DaemonConfig, options: StartDaemonOptions = {}): Promise<DaemonHandle> {
+  const logger = options.logger ?? createLogger({ level: config.log_level });
+  const clock = options.clock ?? systemClock;
+  const random = options.random ?? new CryptoRandom();
+  // Reads TLS files: a missing one is a ConfigError, thrown before anything binds.
+  const b2bOptions = b2bOptionsFromConfig(config);
+  const scheduler = new TimerScheduler(clock);
+  const broker = new QsaBroker({ clock, random });
+
+  const b2b = await createPresenceB2B({ ...b2bOptions, qsa: broker, clock, random, scheduler });
+  const cleanups: Array<() => void | Promise<void>> = [];
+  try {
+    const sip = b2b.transport.listening().map((l) => ({ transport: l.transport, host: l.host, port: l.port }));
+    logger.info({ sip }, 'SIP listening');
+
+    let agent: LocalAgentHandle | undefined;
+    if (config.local_agent.enabled) {
+      agent = await startLocalAgent({ b2b, broker, scheduler, clock, random, domains: config.local_agent.domains, logger });
+      if (agent !== undefined) {
+        cleanups.push(() => agent?.close());
+        logger.info({ domains: config.local_agent.domains }, 'local presence agent serving');
+      } else {
+        logger.warn('local presence agent enabled but not available in this build');
+      }
+    }
+
+    let metrics: DaemonMetrics | undefined;
+    let service: SubscriptionService | undefined;
+    let tracker: NotifyLatencyTracker | undefined;
+    const hub = new QueueHub({
+      broker,
+      ringSize: config.http.sse_buffer,
+      onMessage: (message) => {
+        tracker?.taken(message);
+        service?.logStatus(message);
+      },
+    });
+    cleanups.push(() => hub.close());
+    service = new SubscriptionService(broker, hub, b2b.engine, logger);
+    const subscriptions = service;
+
+    let httpApi: HttpApi | undefined;
+    metrics = new DaemonMetrics({
+      dialogsByState: () => {
+        const counts: Record<string, number> = {};
+        for (const d of b2b.engine.list()) counts[d.state] = (counts[d.state] ?? 0) + 1;
+        return counts;
+      },
+      subscriptionsByState: () => {
+        const counts: Record<string, number> = {};
+        for (const s of broker.subscriptions()) {
+          const state = s.lastStatus?.state ?? 'none';
+          counts[state] = (counts[state] ?? 0) + 1;
+        }
+        return counts;
+      },
+      engineStats: () => b2b.engine.stats,
+      queues: () => [...hub.all()].map((s) => ({ name: s.name, depth: s.queue.depth, dropped: s.queue.stats.dropped })),
+      sseClients: () => httpApi?.sseClients ?? 0,
+      transportStats: () => b2b.transport.stats,
+    });
+    const daemonMetrics = metrics;
+    tracker = new NotifyLatencyTracker(clock, (seconds) => daemonMetrics.observeNotifyLatency(seconds));
+    const latencyTracker = tracker;
+    cleanups.push(() => latencyTracker.close());
+
+    const onState = (payload: unknown): void => {
+      if (logger.isLevelEnabled('debug')) logger.debug({ dialog: payload }, 'dialog state');
+    };
+    diagnosticsChannel.subscribe(ENGINE_STATE_CHANNEL, onState);
+    cleanups.push(() => {
+      diagnosticsChannel.unsubscribe(ENGINE_STATE_CHANNEL, onState);
+    });
+
+    let httpAddress: { host: string; port: number } | undefined;
+    if (config.http.enabled) {
+      const presentities: PresentityPublisher | undefined = agent;
+      httpApi = createHttpApi({
+        subscriptions,
+        ...(presentities !== undefined ? { presentities } : {}),
+        metrics: daemonMetrics,
+        ...(config.http.token !== undefined ? { token: config.http.token } : {}),
+        scheduler,
+        logger,
+        version: DAEMON_VERSION,
+        health: () => ({ subscriptions: broker.size, dialogs: b2b.engine.size, localAgent: agent !== undefined }),
+      });
+      const api = httpApi;
+      cleanups.push(() => api.close());
+      httpAddress = await api.listen(config.http.host, config.http.port);
+      logger.info({ http: httpAddress, auth: config.http.token !== undefined }, 'HTTP API listening');
+    }
+
+    let closing: Promise<void> | undefined;
+    const handle: DaemonHandle = {
+      config,
+      b2b,
+      broker,
+      metrics: daemonMetrics,
+      subscriptions,
+      logger,
+      sip,
+      http: httpAddress,
+      close(mode = config.shutdown.mode) {
+        closing ??= (async () => {
+          const started = clock.now();
+          logger.info({ mode, timeoutMs: config.shutdown.timeout_ms, subscriptions: broker.size, dialogs: b2b.engine.size }, 'shutting down');
+          // Stop taking requests first: nothing new may start while we unsubscribe.
+          if (httpApi !== undefined) await httpApi.close().catch((error: unknown) => logger.warn({ err: error }, 'HTTP close failed'));
+          if (mode === 'unsubscribe') {
+            const n = subscriptions.removeAll();
+            logger.info({ subscriptions: n }, 'unsubscribed');
+            await b2b.close(config.shutdown.timeout_ms);
+          } else {
+            // Leave the dialogs to expire at the servers: close the sockets without a word.
+            await b2b.ua.close();
+          }
+          for (const cleanup of cleanups.reverse()) {
+            try {
+              await cleanup();
+            } catch (error) {
+              logger.warn({ err: error }, 'cleanup failed');
+            }
+          }
+          scheduler.close();
+          logger.info({ ms: Math.round(clock.now() - started), dialogsLeft: b2b.engine.size }, 'stopped');
+        })();
+        return closing;
+      },
+    };
+    return handle;
+  } catch (error) {
+    for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
+    await b2b.ua.close().catch(() => undefined);
+    scheduler.close();
+    throw error;
+  }
+}

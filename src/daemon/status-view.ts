@@ -1,0 +1,37 @@
+import type { StatusMessage } from '../qsa/index.js';
+import type { StatusView } from '../http/api-types.js';
+
+const utf8 = new TextDecoder('utf-8');
+
+/** A status message as JSON: the body decoded as UTF-8 text, the parsed PIDF as an object, times in ISO 8601. */
+export function statusView(message: StatusMessage): StatusView {
+  const view: StatusView = {
+    sequence: message.sequence,
+    timestamp: new Date(message.timestamp).toISOString(),
+    subscriptionId: message.subscriptionId,
+    record: message.record,
+    subscriber: message.subscriber,
+    package: message.package,
+    state: message.state,
+  };
+  if (message.reason !== undefined) view.reason = message.reason;
+  if (message.retryAfter !== undefined) view.retryAfter = message.retryAfter;
+  if (message.expires !== undefined) view.expires = message.expires;
+  if (message.contentType !== undefined) view.contentType = message.contentType;
+  if (message.body !== undefined) view.body = utf8.decode(message.body);
+  if (message.presence !== undefined) view.presence = message.presence;
+  if (message.error !== undefined) view.error = { code: message.error.code, message: message.error.message };
+  return view;
+}
+
+/** The first tuple's basic status and the first note anywhere: what a person wants to read in a log line. */
+export function presenceSummary(message: Pick<StatusMessage, 'presence'>): { basic?: string; note?: string } {
+  const doc = message.presence;
+  if (doc === undefined) return {};
+  const out: { basic?: string; note?: string } = {};
+  const basic = doc.tuples.find((t) => t.basic !== undefined)?.basic;
+  if (basic !== undefined) out.basic = basic;
+  const note = doc.tuples.find((t) => t.notes.length > 0)?.notes[0] ?? doc.notes[0] ?? doc.persons.find((p) => p.notes.length > 0)?.notes[0];
+  if (note !== undefined) out.note = note.text;
+  return out;
+}

@@ -1,0 +1,135 @@
+import type { Logger } from 'pino';
+import {
+  ApiError,
+  type CreateSubscriptionRequest,
+  type DialogView,
+  type StatusView,
+  type SubscriptionApi,
+  type SubscriptionFilter,
+  type SubscriptionView,
+} from '../http/api-types.js';
+import type { EventRing } from '../http/event-ring.js';
+import { subscriptionLogger } from '../log/logger.js';
+import { QsaError, type QsaBroker, type QsaSubscriptionHandle, type StatusMessage } from '../qsa/index.js';
+import type { DialogSnapshot } from '../subscription/presence-engine.js';
+import type { QueueHub } from './queue-hub.js';
+import { presenceSummary, statusView } from './status-view.js';
+
+/** The part of the engine the service reads (inspection only). */
+export interface DialogInspector {
+  list(): DialogSnapshot[];
+  dialogOf(subscriptionId: string): DialogSnapshot | undefined;
+}
+
+/**
+ * The HTTP API's view of internal subscriptions: creates them in the shared
+ * broker into named queues, and shows each with its SIP dialog (from the
+ * engine) and its last status (from the broker).
+ */
+export class SubscriptionService implements SubscriptionApi {
+  private readonly loggers = new Map<string, Logger>();
+
+  constructor(
+    private readonly broker: QsaBroker,
+    private readonly hub: QueueHub,
+    private readonly dialogs: DialogInspector,
+    private readonly logger: Logger,
+  ) {}
+
+  create(request: CreateSubscriptionRequest): SubscriptionView {
+    const served = this.hub.ensure(request.queue);
+    let handle: QsaSubscriptionHandle;
+    try {
+      handle = this.broker.subscribe({
+        package: request.package,
+        record: request.record,
+        subscriber: request.subscriber,
+        queue: served.queue,
+        data: { source: 'http' },
+      });
+    } catch (error) {
+      if (error instanceof QsaError) throw new ApiError(400, error.code, error.message);
+      throw error;
+    }
+    const log = subscriptionLogger(this.logger, handle);
+    this.loggers.set(handle.id, log);
+    log.info({ queue: request.queue, package: request.package, notifier: handle.notifierName ?? null }, 'subscription created');
+    return this.view(handle, this.dialogs.dialogOf(handle.id));
+  }
+
+  list(filter: SubscriptionFilter): SubscriptionView[] {
+    // One pass over the dialogs instead of one dialogOf() (itself a pass) per subscription.
+    const byMember = new Map<string, DialogSnapshot>();
+    for (const d of this.dialogs.list()) for (const m of d.members) byMember.set(m, d);
+    const out: SubscriptionView[] = [];
+    for (const handle of this.broker.subscriptions()) {
+      if (filter.record !== undefined && handle.record !== filter.record) continue;
+      if (filter.subscriber !== undefined && handle.subscriber !== filter.subscriber) continue;
+      const view = this.view(handle, byMember.get(handle.id));
+      if (filter.state !== undefined && view.state !== filter.state && view.dialog?.state !== filter.state) continue;
+      out.push(view);
+    }
+    return out;
+  }
+
+  get(id: string): SubscriptionView | undefined {
+    const handle = this.broker.get(id);
+    return handle === undefined ? undefined : this.view(handle, this.dialogs.dialogOf(id));
+  }
+
+  remove(id: string): boolean {
+    const removed = this.broker.unsubscribe(id);
+    if (removed) {
+      (this.loggers.get(id) ?? this.logger.child({ subscription: id })).info('subscription removed');
+      this.loggers.delete(id);
+    }
+    return removed;
+  }
+
+  events(queue: string): EventRing<StatusView> | undefined {
+    return this.hub.get(queue)?.ring;
+  }
+
+  /** Logs a status message with its subscription's logger (called by the queue consumer). */
+  logStatus(message: StatusMessage): void {
+    const log = this.loggers.get(message.subscriptionId);
+    if (log === undefined) return;
+    const fields: Record<string, unknown> = { state: message.state, sequence: message.sequence, ...presenceSummary(message) };
+    if (message.reason !== undefined) fields.reason = message.reason;
+    if (message.error !== undefined) fields.error = message.error;
+    if (message.state === 'rejected' || message.error !== undefined) log.warn(fields, 'status');
+    else log.info(fields, 'status');
+  }
+
+  /** Ends every subscription (the B2BUA then sends Expires: 0 for each dialog). */
+  removeAll(): number {
+    let n = 0;
+    for (const handle of [...this.broker.subscriptions()]) if (this.broker.unsubscribe(handle)) n++;
+    this.loggers.clear();
+    return n;
+  }
+
+  private view(handle: QsaSubscriptionHandle, dialog: DialogSnapshot | undefined): SubscriptionView {
+    const view: SubscriptionView = {
+      id: handle.id,
+      record: handle.record,
+      subscriber: handle.subscriber,
+      package: handle.package,
+      queue: handle.queue.name ?? '',
+      createdAt: new Date(handle.createdAt).toISOString(),
+      state: handle.lastStatus?.state ?? 'none',
+    };
+    if (handle.notifierName !== undefined) view.notifier = handle.notifierName;
+    if (dialog !== undefined) view.dialog = dialogView(dialog);
+    if (handle.lastStatus !== undefined) view.lastStatus = statusView(handle.lastStatus);
+    return view;
+  }
+}
+
+function dialogView(d: DialogSnapshot): DialogView {
+  const view: DialogView = { id: d.id, state: d.state, members: d.members };
+  if (d.callId !== undefined) view.callId = d.callId;
+  if (d.remoteTarget !== undefined) view.remoteTarget = d.remoteTarget;
+  if (d.expiresIn !== undefined) view.expiresIn = d.expiresIn;
+  return view;
+}

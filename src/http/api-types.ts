@@ -1,0 +1,98 @@
+import { PresenceB2BError } from '../util/errors.js';
+import type { EventRing } from './event-ring.js';
+
+/** A status message as the HTTP API shows it: `body` decoded as UTF-8, `presence` as an object. */
+export interface StatusView {
+  sequence: number;
+  /** ISO 8601 time at which the notifier reported it. */
+  timestamp: string;
+  subscriptionId: string;
+  record: string;
+  subscriber: string;
+  package: string;
+  state: 'pending' | 'active' | 'terminated' | 'rejected';
+  reason?: string;
+  retryAfter?: number;
+  expires?: number;
+  contentType?: string;
+  body?: string;
+  presence?: unknown;
+  error?: { code: string; message: string };
+}
+
+/** The SIP dialog serving a subscription (identical subscriptions may share one). */
+export interface DialogView {
+  id: string;
+  state: string;
+  callId?: string;
+  remoteTarget?: string;
+  /** Seconds left of the granted subscription, when active. */
+  expiresIn?: number;
+  /** Subscription ids served by this dialog. */
+  members: string[];
+}
+
+export interface SubscriptionView {
+  id: string;
+  record: string;
+  subscriber: string;
+  package: string;
+  queue: string;
+  /** ISO 8601 time of creation. */
+  createdAt: string;
+  /** State of the last status message, `none` before the first. */
+  state: 'none' | StatusView['state'];
+  /** The component answering: `presence-b2b` (SIP), the local agent, or none yet. */
+  notifier?: string;
+  dialog?: DialogView;
+  lastStatus?: StatusView;
+}
+
+export interface CreateSubscriptionRequest {
+  record: string;
+  subscriber: string;
+  package: string;
+  queue: string;
+}
+
+export interface SubscriptionFilter {
+  record?: string;
+  subscriber?: string;
+  /** Matches the status state (`none`, pending, active, …) or the dialog state (waiting, subscribing, …). */
+  state?: string;
+}
+
+/** What the HTTP API needs of the daemon's subscriptions (implemented by src/daemon/subscription-service.ts). */
+export interface SubscriptionApi {
+  create(request: CreateSubscriptionRequest): SubscriptionView;
+  list(filter: SubscriptionFilter): SubscriptionView[];
+  get(id: string): SubscriptionView | undefined;
+  /** False when no such subscription exists. */
+  remove(id: string): boolean;
+  /** The event ring of a named queue, when the daemon serves that queue. */
+  events(queue: string): EventRing<StatusView> | undefined;
+}
+
+/** A PIDF-ish document for the local presence agent. */
+export interface PresentityDocument {
+  basic: 'open' | 'closed';
+  note?: string;
+}
+
+/** What `PUT /v1/presentities/:uri` needs: the local presence agent, or anything that publishes like it. */
+export interface PresentityPublisher {
+  /** Throws for a URI it does not serve. */
+  publish(uri: string, document: PresentityDocument): void;
+}
+
+/** A request the API refuses: rendered as `{ error: { code, message, field } }`. */
+export class ApiError extends PresenceB2BError {
+  constructor(
+    readonly status: number,
+    code: string,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(code, message);
+  }
+}

@@ -1,0 +1,81 @@
+/** One event kept for Server-Sent Events resume. */
+export interface RingEvent<T> {
+  /** Strictly increasing within the ring: the SSE `id:` field. */
+  id: number;
+  value: T;
+}
+
+export type RingListener<T> = (event: RingEvent<T>) => void;
+
+/**
+ * The most recent events of one named queue, for `Last-Event-ID` resume
+ * (HTML Living Standard, Server-sent events §9.2.4), and the live listeners.
+ * A fixed-size circular buffer: pushing never allocates beyond the event.
+ */
+export class EventRing<T> {
+  private readonly slots: Array<RingEvent<T> | undefined>;
+  private start = 0;
+  private count = 0;
+  /** Id of the newest event dropped for lack of room (ids need not be consecutive). */
+  private droppedThrough: number | undefined;
+  private readonly listeners = new Set<RingListener<T>>();
+
+  constructor(readonly capacity: number) {
+    if (!(capacity >= 1)) throw new RangeError('EventRing capacity must be ≥ 1');
+    this.slots = new Array<RingEvent<T> | undefined>(capacity);
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Id of the oldest event still kept, or undefined when empty. */
+  get oldestId(): number | undefined {
+    return this.count === 0 ? undefined : this.slots[this.start]?.id;
+  }
+
+  get newestId(): number | undefined {
+    return this.count === 0 ? undefined : this.slots[(this.start + this.count - 1) % this.capacity]?.id;
+  }
+
+  get listenerCount(): number {
+    return this.listeners.size;
+  }
+
+  /** Keeps the event (dropping the oldest when full) and hands it to every listener. */
+  push(event: RingEvent<T>): void {
+    const newest = this.newestId;
+    if (newest !== undefined && event.id <= newest) throw new RangeError(`event id ${event.id} is not after ${newest}`);
+    if (this.count < this.capacity) {
+      this.slots[(this.start + this.count) % this.capacity] = event;
+      this.count++;
+    } else {
+      this.droppedThrough = this.slots[this.start]?.id;
+      this.slots[this.start] = event;
+      this.start = (this.start + 1) % this.capacity;
+    }
+    for (const listener of this.listeners) listener(event);
+  }
+
+  /** Events with an id greater than `afterId`, oldest first (all of them when undefined). */
+  since(afterId: number | undefined): Array<RingEvent<T>> {
+    const out: Array<RingEvent<T>> = [];
+    for (let i = 0; i < this.count; i++) {
+      const e = this.slots[(this.start + i) % this.capacity];
+      if (e !== undefined && (afterId === undefined || e.id > afterId)) out.push(e);
+    }
+    return out;
+  }
+
+  /** Whether events after `afterId` were already dropped (the client missed some). */
+  missedAfter(afterId: number): boolean {
+    return this.droppedThrough !== undefined && this.droppedThrough > afterId;
+  }
+
+  subscribe(listener: RingListener<T>): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+}

@@ -1,0 +1,206 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { Timer, TimerScheduler } from '../util/timer-scheduler.js';
+import { ApiError, type PresentityPublisher, type StatusView, type SubscriptionApi } from './api-types.js';
+import type { RingEvent } from './event-ring.js';
+import { openApiDocument } from './openapi.js';
+import {
+  parseCreateSubscription,
+  parseFilter,
+  parseLastEventId,
+  parsePresentity,
+  parsePresentityUri,
+  parseQueueName,
+} from './request-validation.js';
+
+export interface HttpApiOptions {
+  subscriptions: SubscriptionApi;
+  /** The local presence agent; PUT /v1/presentities answers 404 without one. */
+  presentities?: PresentityPublisher;
+  /** Prometheus text for GET /metrics. */
+  metrics: { contentType: string; render(): Promise<string> };
+  /** Bearer token every request but /healthz must present; none: no authentication. */
+  token?: string;
+  /** For the SSE keep-alive comments (one timer for every stream). */
+  scheduler: TimerScheduler;
+  logger?: Logger;
+  version?: string;
+  /** Health details for GET /healthz. */
+  health?: () => Record<string, unknown>;
+  /** Milliseconds between SSE keep-alive comments (default 15000). */
+  heartbeatMs?: number;
+  /** An SSE client this far behind (octets buffered) is disconnected; it can resume with Last-Event-ID. */
+  maxSseBacklogBytes?: number;
+}
+
+/** The running HTTP API. */
+export interface HttpApi {
+  readonly app: FastifyInstance;
+  /** Binds; resolves with the address actually bound (port 0 → the real port). */
+  listen(host: string, port: number): Promise<{ host: string; port: number }>;
+  /** Open Server-Sent Events streams. */
+  readonly sseClients: number;
+  /** Ends the event streams, then stops the server. */
+  close(): Promise<void>;
+}
+
+function sendError(reply: FastifyReply, status: number, code: string, message: string, field?: string): FastifyReply {
+  return reply.code(status).type('application/json').send({ error: { code, message, field: field ?? null } });
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+function sseEvent(event: RingEvent<StatusView>): string {
+  return `id: ${event.id}\nevent: status\ndata: ${JSON.stringify(event.value)}\n\n`;
+}
+
+/**
+ * The daemon's HTTP API (fastify 5): subscriptions, queue event streams,
+ * presentities of the local agent, OpenAPI, health and metrics.
+ * Request bodies are checked by hand (zod) so that every 400 has the same
+ * `{ error: { code, message, field } }` shape.
+ */
+export function createHttpApi(options: HttpApiOptions): HttpApi {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 64 * 1024,
+    forceCloseConnections: true,
+    return503OnClosing: true,
+  });
+  const api = options.subscriptions;
+  const logger = options.logger;
+  const tokenDigest = options.token !== undefined ? digest(options.token) : undefined;
+  const maxBacklog = options.maxSseBacklogBytes ?? 1024 * 1024;
+  const streams = new Set<ServerResponse>();
+  let heartbeat: Timer | undefined;
+  const heartbeatMs = options.heartbeatMs ?? 15_000;
+
+  const beat = (): void => {
+    heartbeat = undefined;
+    for (const res of streams) res.write(': keep-alive\n\n');
+    if (streams.size > 0) heartbeat = options.scheduler.after(heartbeatMs, beat);
+  };
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (tokenDigest === undefined || request.url === '/healthz') return;
+    const header = request.headers.authorization;
+    const presented = typeof header === 'string' && /^Bearer\s+/i.test(header) ? header.replace(/^Bearer\s+/i, '').trim() : undefined;
+    // Constant-time comparison of fixed-length digests: the token's length leaks nothing either.
+    if (presented === undefined || !timingSafeEqual(digest(presented), tokenDigest)) {
+      reply.header('www-authenticate', 'Bearer realm="presence-b2b"');
+      return sendError(reply, 401, 'HTTP_ERR_UNAUTHORIZED', presented === undefined ? 'a bearer token is required' : 'wrong bearer token');
+    }
+    return undefined;
+  });
+
+  app.setErrorHandler((error: unknown, _request: FastifyRequest, reply: FastifyReply) => {
+    if (error instanceof ApiError) return sendError(reply, error.status, error.code, error.message, error.field);
+    const status = typeof error === 'object' && error !== null && 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 500;
+    const message = error instanceof Error ? error.message : String(error);
+    if (status >= 400 && status < 500) return sendError(reply, status, status === 415 ? 'HTTP_ERR_MEDIA_TYPE' : 'HTTP_ERR_BAD_REQUEST', message);
+    logger?.error({ err: error }, 'HTTP handler failed');
+    return sendError(reply, 500, 'HTTP_ERR_INTERNAL', 'internal error');
+  });
+
+  app.setNotFoundHandler((request, reply) => sendError(reply, 404, 'HTTP_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
+
+  app.get('/healthz', async () => ({ status: 'ok', ...(options.health?.() ?? {}) }));
+
+  app.get('/metrics', async (_request, reply) => {
+    const text = await options.metrics.render();
+    return reply.type(options.metrics.contentType).send(text);
+  });
+
+  app.get('/v1/openapi.json', async () => openApiDocument(options.version ?? '0.0.0'));
+
+  app.post('/v1/subscriptions', async (request, reply) => {
+    const body = parseCreateSubscription(request.body);
+    const view = api.create(body);
+    return reply.code(201).header('location', `/v1/subscriptions/${encodeURIComponent(view.id)}`).send(view);
+  });
+
+  app.get('/v1/subscriptions', async (request) => ({ subscriptions: api.list(parseFilter(request.query)) }));
+
+  app.get<{ Params: { id: string } }>('/v1/subscriptions/:id', async (request) => {
+    const view = api.get(request.params.id);
+    if (view === undefined) throw new ApiError(404, 'HTTP_ERR_NO_SUBSCRIPTION', `no subscription ${request.params.id}`, 'id');
+    return view;
+  });
+
+  app.delete<{ Params: { id: string } }>('/v1/subscriptions/:id', async (request, reply) => {
+    if (!api.remove(request.params.id)) throw new ApiError(404, 'HTTP_ERR_NO_SUBSCRIPTION', `no subscription ${request.params.id}`, 'id');
+    return reply.code(204).send();
+  });
+
+  app.put<{ Params: { uri: string } }>('/v1/presentities/:uri', async (request, reply) => {
+    const uri = parsePresentityUri(request.params.uri);
+    const document = parsePresentity(request.body);
+    if (options.presentities === undefined) throw new ApiError(404, 'HTTP_ERR_NO_LOCAL_AGENT', 'the local presence agent is disabled (local_agent.enabled)');
+    try {
+      options.presentities.publish(uri, document);
+    } catch (error) {
+      throw new ApiError(400, 'HTTP_ERR_PRESENTITY', error instanceof Error ? error.message : String(error), 'uri');
+    }
+    return reply.code(204).send();
+  });
+
+  app.get<{ Params: { name: string }; Querystring: { lastEventId?: string } }>('/v1/queues/:name/events', (request, reply) => {
+    const name = parseQueueName(request.params.name);
+    const ring = api.events(name);
+    if (ring === undefined) throw new ApiError(404, 'HTTP_ERR_NO_QUEUE', `no queue ${name} (queues are created by POST /v1/subscriptions)`, 'name');
+    const lastId = parseLastEventId(request.headers['last-event-id'] ?? request.query.lastEventId);
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    res.write('retry: 2000\n\n');
+    if (lastId !== undefined && ring.missedAfter(lastId)) {
+      res.write(`event: gap\ndata: ${JSON.stringify({ lastEventId: lastId, oldestAvailable: ring.oldestId ?? null })}\n\n`);
+    }
+    for (const event of ring.since(lastId)) res.write(sseEvent(event));
+    const unsubscribe = ring.subscribe((event) => {
+      if (res.writableLength > maxBacklog) {
+        // A client that does not read would make us buffer without bound: drop it (it may resume).
+        res.destroy();
+        return;
+      }
+      res.write(sseEvent(event));
+    });
+    streams.add(res);
+    if (heartbeat === undefined) heartbeat = options.scheduler.after(heartbeatMs, beat);
+    const done = (): void => {
+      unsubscribe();
+      streams.delete(res);
+    };
+    res.on('close', done);
+    res.on('error', done);
+  });
+
+  return {
+    app,
+    async listen(host, port) {
+      await app.listen({ host, port });
+      const address = app.server.address();
+      if (address === null || typeof address === 'string') return { host, port };
+      return { host: address.address, port: address.port };
+    },
+    get sseClients() {
+      return streams.size;
+    },
+    async close() {
+      heartbeat?.cancel();
+      heartbeat = undefined;
+      for (const res of streams) res.end();
+      streams.clear();
+      await app.close();
+    },
+  };
+}

@@ -1,0 +1,179 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { EngineStats } from '../subscription/presence-engine.js';
+
+/** What the metrics read at scrape time; the daemon wires it to the engine, the broker and the HTTP API. */
+export interface MetricsSources {
+  /** Dialog count per engine state (waiting, subscribing, active, …). */
+  dialogsByState(): Record<string, number>;
+  /** Internal (QSA) subscriptions per state of their last status message ('none' before the first). */
+  subscriptionsByState(): Record<string, number>;
+  engineStats(): EngineStats;
+  /** The named queues the daemon serves over HTTP. */
+  queues(): Iterable<{ name: string; depth: number; dropped?: number }>;
+  /** Open Server-Sent Events streams. */
+  sseClients(): number;
+  /** SIP transport counters, when available. */
+  transportStats?(): { received: number; sent: number; parseErrors: number; sendErrors: number };
+}
+
+/** Every dialog state, so that a state with no dialog reads 0 instead of vanishing. */
+const DIALOG_STATES = ['waiting', 'subscribing', 'active', 'refreshing', 'unsubscribing', 'terminating'];
+const STATUS_STATES = ['none', 'pending', 'active', 'rejected', 'terminated'];
+const RESPONSE_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx', '6xx'] as const;
+
+/**
+ * The daemon's Prometheus metrics, in a registry of their own (nothing is
+ * registered globally). Counters mirror the engine's own counters at scrape
+ * time; the only value fed from outside is the NOTIFY-to-queue latency
+ * (`observeNotifyLatency`).
+ */
+export class DaemonMetrics {
+  readonly registry = new Registry();
+  private readonly notifyLatency: Histogram;
+
+  constructor(sources: MetricsSources) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+
+    new Gauge({
+      name: 'presence_b2b_dialogs',
+      help: 'SIP subscription dialogs of the B2BUA per state',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        this.reset();
+        const counts = sources.dialogsByState();
+        for (const state of DIALOG_STATES) this.set({ state }, counts[state] ?? 0);
+        for (const [state, n] of Object.entries(counts)) if (!DIALOG_STATES.includes(state)) this.set({ state }, n);
+      },
+    });
+    new Gauge({
+      name: 'presence_b2b_subscriptions',
+      help: 'Internal (QSA) subscriptions per state of their last status message',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        this.reset();
+        const counts = sources.subscriptionsByState();
+        for (const state of STATUS_STATES) this.set({ state }, counts[state] ?? 0);
+        for (const [state, n] of Object.entries(counts)) if (!STATUS_STATES.includes(state)) this.set({ state }, n);
+      },
+    });
+    new Counter({
+      name: 'presence_b2b_subscribe_requests_total',
+      help: 'SUBSCRIBE requests sent (initial, refresh and unsubscribe)',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(sources.engineStats().subscribesSent);
+      },
+    });
+    new Counter({
+      name: 'presence_b2b_subscribe_responses_total',
+      help: 'Final and provisional responses to our SUBSCRIBEs per class (locally generated 408/503 included)',
+      labelNames: ['class'],
+      registers,
+      collect() {
+        this.reset();
+        const responses = sources.engineStats().responses;
+        for (const cls of RESPONSE_CLASSES) this.inc({ class: cls }, responses[cls]);
+      },
+    });
+    new Counter({
+      name: 'presence_b2b_notify_requests_total',
+      help: 'NOTIFY requests received: accepted (200), rejected (481/489/500 in one of our dialogs), unmatched (no dialog: 481)',
+      labelNames: ['result'],
+      registers,
+      collect() {
+        this.reset();
+        const s = sources.engineStats();
+        this.inc({ result: 'accepted' }, s.notifiesAccepted);
+        this.inc({ result: 'rejected' }, s.notifiesRejected);
+        this.inc({ result: 'unmatched' }, s.notifiesUnmatched);
+      },
+    });
+    new Counter({
+      name: 'presence_b2b_status_messages_total',
+      help: 'Status messages the engine put into QSA queues',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(sources.engineStats().statusMessages);
+      },
+    });
+    new Counter({
+      name: 'presence_b2b_subscription_failures_total',
+      help: 'Subscription attempts that ended in an error reported to the subscribers',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(sources.engineStats().failures);
+      },
+    });
+    new Gauge({
+      name: 'presence_b2b_queue_depth',
+      help: 'Status messages waiting in each named queue served by the HTTP API',
+      labelNames: ['queue'],
+      registers,
+      collect() {
+        this.reset();
+        for (const q of sources.queues()) this.set({ queue: q.name }, q.depth);
+      },
+    });
+    new Counter({
+      name: 'presence_b2b_queue_dropped_total',
+      help: 'Status messages dropped by a full named queue',
+      labelNames: ['queue'],
+      registers,
+      collect() {
+        this.reset();
+        for (const q of sources.queues()) if (q.dropped !== undefined) this.inc({ queue: q.name }, q.dropped);
+      },
+    });
+    new Gauge({
+      name: 'presence_b2b_sse_clients',
+      help: 'Open Server-Sent Events streams',
+      registers,
+      collect() {
+        this.set(sources.sseClients());
+      },
+    });
+    const transportStats = sources.transportStats;
+    if (transportStats !== undefined) {
+      new Counter({
+        name: 'presence_b2b_sip_messages_total',
+        help: 'SIP messages through the transport layer: received, sent, unparsable, failed to send',
+        labelNames: ['event'],
+        registers,
+        collect() {
+          this.reset();
+          const t = transportStats();
+          this.inc({ event: 'received' }, t.received);
+          this.inc({ event: 'sent' }, t.sent);
+          this.inc({ event: 'parse_error' }, t.parseErrors);
+          this.inc({ event: 'send_error' }, t.sendErrors);
+        },
+      });
+    }
+    this.notifyLatency = new Histogram({
+      name: 'presence_b2b_notify_to_queue_seconds',
+      help: 'From a NOTIFY being accepted to its status message being taken from a named queue by the daemon',
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    });
+  }
+
+  /** Records one NOTIFY-to-queue latency, in seconds. */
+  observeNotifyLatency(seconds: number): void {
+    if (Number.isFinite(seconds) && seconds >= 0) this.notifyLatency.observe(seconds);
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The Prometheus text exposition. */
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

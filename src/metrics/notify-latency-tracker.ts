@@ -1,0 +1,57 @@
+import diagnosticsChannel from 'node:diagnostics_channel';
+import { QSA_CHANNEL_NOTIFY, type QsaNotifyEvent, type StatusMessage } from '../qsa/index.js';
+import type { Clock } from '../util/clock.js';
+
+/** Published by the engine when it accepts a NOTIFY, just before turning it into status messages. */
+export const ENGINE_NOTIFY_CHANNEL = 'presence-b2b:subscription:notify';
+
+/**
+ * Measures NOTIFY-to-queue latency without touching the engine: the engine
+ * publishes on `presence-b2b:subscription:notify` when it accepts a NOTIFY,
+ * then (in the same synchronous call) the broker publishes every message it
+ * queues for it on `presence-b2b:qsa:notify`. Messages queued inside that
+ * window are stamped with the NOTIFY's time; `taken(message)` — called when
+ * the daemon takes the message out of its queue — reports the elapsed
+ * seconds. Status messages not caused by a NOTIFY (errors, timeouts, local
+ * agent) are not measured.
+ */
+export class NotifyLatencyTracker {
+  private readonly stamps = new WeakMap<StatusMessage, number>();
+  private window: { record: string; at: number } | undefined;
+  private readonly onEngineNotify = (payload: unknown): void => {
+    const record = typeof payload === 'object' && payload !== null && 'record' in payload ? payload.record : undefined;
+    if (typeof record !== 'string') return;
+    this.window = { record, at: this.clock.now() };
+    // The window closes once the synchronous NOTIFY handling is over.
+    queueMicrotask(() => {
+      this.window = undefined;
+    });
+  };
+  private readonly onQueued = (payload: unknown): void => {
+    const window = this.window;
+    if (window === undefined) return;
+    const { message } = payload as QsaNotifyEvent;
+    if (message.record === window.record) this.stamps.set(message, window.at);
+  };
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly observe: (seconds: number) => void,
+  ) {
+    diagnosticsChannel.subscribe(ENGINE_NOTIFY_CHANNEL, this.onEngineNotify);
+    diagnosticsChannel.subscribe(QSA_CHANNEL_NOTIFY, this.onQueued);
+  }
+
+  /** The daemon took `message` from its queue. */
+  taken(message: StatusMessage): void {
+    const at = this.stamps.get(message);
+    if (at === undefined) return;
+    this.stamps.delete(message);
+    this.observe((this.clock.now() - at) / 1000);
+  }
+
+  close(): void {
+    diagnosticsChannel.unsubscribe(ENGINE_NOTIFY_CHANNEL, this.onEngineNotify);
+    diagnosticsChannel.unsubscribe(QSA_CHANNEL_NOTIFY, this.onQueued);
+  }
+}

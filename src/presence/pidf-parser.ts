@@ -1,0 +1,451 @@
+import { SaxesParser, type SaxesTagNS } from 'saxes';
+import { PidfError } from './pidf-error.js';
+import {
+  DATA_MODEL_NS,
+  PIDF_NS,
+  type PidfContact,
+  type PidfDevice,
+  type PidfNote,
+  type PidfPerson,
+  type PidfTuple,
+  type PresenceDocument,
+  type RawElement,
+  RPID_NS,
+} from './pidf-types.js';
+import { RawElementCapture } from './raw-element-capture.js';
+
+/** Limits against hostile or broken bodies; every one of them ends in PidfError `PIDF_ERR_LIMIT`. */
+export interface PidfParseOptions {
+  /** Maximum body size in bytes (for a string: UTF-16 code units). Default 256 KiB. */
+  maxBytes?: number;
+  /** Maximum element nesting depth. Default 64. */
+  maxDepth?: number;
+  /** Maximum number of elements. Default 10000. */
+  maxElements?: number;
+}
+
+export const PIDF_DEFAULT_MAX_BYTES = 256 * 1024;
+export const PIDF_DEFAULT_MAX_DEPTH = 64;
+export const PIDF_DEFAULT_MAX_ELEMENTS = 10_000;
+
+// Where the reader is: one of these per open element (a small-int stack, no DOM).
+const C_PRESENCE = 1;
+const C_TUPLE = 2;
+const C_STATUS = 3;
+const C_PERSON = 4;
+const C_DEVICE = 5;
+const C_ACTIVITIES = 6;
+const C_MOOD = 7;
+const C_PLACE_TYPE = 8;
+/** An element whose content is not read (an RPID value element, markup inside a text-only element). */
+const C_SKIP = 9;
+// Text-only elements: character data is collected only while one of these is on top.
+const C_TEXT_FIRST = 20;
+const C_BASIC = 20;
+const C_CONTACT = 21;
+const C_NOTE = 22;
+const C_TIMESTAMP = 23;
+const C_DEVICE_ID = 24;
+const C_OTHER = 25;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** True if `value` is a qvalue (RFC 3261 §25.1: "0" ["." 0*3DIGIT] / "1" ["." 0*3("0")]). */
+function isQValue(value: string): boolean {
+  const n = value.length;
+  if (n === 0 || n > 5) return false;
+  const first = value.charCodeAt(0);
+  if (first !== 0x30 && first !== 0x31) return false;
+  if (n === 1) return true;
+  if (value.charCodeAt(1) !== 0x2e) return false;
+  for (let i = 2; i < n; i++) {
+    const c = value.charCodeAt(i);
+    if (first === 0x31 ? c !== 0x30 : c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
+
+/** True if `value` holds only XML white space (§2.3 S); scans without allocating. */
+function isBlank(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return false;
+  }
+  return true;
+}
+
+type TextOwner = { timestamp?: string; deviceId?: string; notes: PidfNote[] };
+
+/**
+ * One parse. Handlers are bound once per parser instance; the per-document
+ * state lives here and is reset by `start()`.
+ */
+class PidfReader {
+  private readonly sax: SaxesParser<{ xmlns: true; position: false }>;
+  private readonly capture = new RawElementCapture();
+  private doc!: PresenceDocument;
+  private contexts: number[] = [];
+  /** `xml:lang` in effect per open element (XML 1.0 §2.12: inherited by descendants). */
+  private langs: (string | undefined)[] = [];
+  private text = '';
+  private tuple: PidfTuple | undefined;
+  private tupleHasStatus = false;
+  private person: PidfPerson | undefined;
+  private device: PidfDevice | undefined;
+  private contactPriority: number | undefined;
+  private captureTarget: RawElement[] | undefined;
+  private depth = 0;
+  private elements = 0;
+  private maxDepth = PIDF_DEFAULT_MAX_DEPTH;
+  private maxElements = PIDF_DEFAULT_MAX_ELEMENTS;
+  private sawRoot = false;
+
+  constructor() {
+    // Position tracking off: it costs per character and only decorates messages.
+    this.sax = new SaxesParser({ xmlns: true, position: false });
+    this.sax.on('doctype', () => {
+      // A DTD can declare entities (external ones: XXE; nested ones: "billion laughs").
+      // PIDF needs none, so any DOCTYPE is refused outright.
+      throw new PidfError('PIDF_ERR_DOCTYPE', 'PIDF: DOCTYPE is not allowed');
+    });
+    this.sax.on('opentag', (tag) => this.onOpen(tag));
+    this.sax.on('closetag', (tag) => this.onClose(tag));
+    this.sax.on('text', (value) => this.onText(value));
+    this.sax.on('cdata', (value) => this.onText(value));
+  }
+
+  parse(xml: string, options: PidfParseOptions | undefined): PresenceDocument {
+    this.maxDepth = options?.maxDepth ?? PIDF_DEFAULT_MAX_DEPTH;
+    this.maxElements = options?.maxElements ?? PIDF_DEFAULT_MAX_ELEMENTS;
+    this.doc = { entity: '', tuples: [], persons: [], devices: [], notes: [], extensions: [], warnings: [] };
+    this.contexts.length = 0;
+    this.langs.length = 0;
+    this.text = '';
+    this.tuple = undefined;
+    this.person = undefined;
+    this.device = undefined;
+    this.captureTarget = undefined;
+    this.capture.reset();
+    this.depth = 0;
+    this.elements = 0;
+    this.sawRoot = false;
+    try {
+      this.sax.write(xml);
+      this.sax.close();
+    } catch (error) {
+      // The saxes instance is in an unknown state after a throw: start it afresh.
+      this.sax._init();
+      this.capture.reset();
+      if (error instanceof PidfError) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      throw new PidfError('PIDF_ERR_XML', 'PIDF: not well-formed XML: ' + message, { cause: error });
+    }
+    const doc = this.doc;
+    this.doc = undefined as unknown as PresenceDocument; // do not keep the last document alive
+    return doc;
+  }
+
+  private onOpen(tag: SaxesTagNS): void {
+    if (++this.elements > this.maxElements) {
+      throw new PidfError('PIDF_ERR_LIMIT', `PIDF: more than ${this.maxElements} elements`);
+    }
+    if (++this.depth > this.maxDepth) {
+      throw new PidfError('PIDF_ERR_LIMIT', `PIDF: elements nested deeper than ${this.maxDepth}`);
+    }
+    if (this.capture.active) {
+      this.capture.open(tag);
+      return;
+    }
+    const langAttribute = tag.attributes['xml:lang'];
+    const parentLang = this.langs.length > 0 ? this.langs[this.langs.length - 1] : undefined;
+    const lang = langAttribute !== undefined ? langAttribute.value : parentLang;
+    const top = this.contexts.length > 0 ? this.contexts[this.contexts.length - 1]! : 0;
+    const uri = tag.uri;
+    const local = tag.local;
+    let next = C_SKIP;
+    switch (top) {
+      case 0:
+        next = this.openRoot(tag);
+        break;
+      case C_PRESENCE:
+        if (uri === PIDF_NS && local === 'tuple') {
+          this.tuple = {
+            id: this.idOf(tag, 'tuple'),
+            notes: [],
+            statusExtensions: [],
+            extensions: [],
+          };
+          this.tupleHasStatus = false;
+          next = C_TUPLE;
+        } else if (uri === PIDF_NS && local === 'note') {
+          next = C_NOTE;
+        } else if (uri === DATA_MODEL_NS && local === 'person') {
+          this.person = {
+            id: this.idOf(tag, 'dm:person'),
+            activities: [],
+            mood: [],
+            placeType: [],
+            notes: [],
+            extensions: [],
+          };
+          next = C_PERSON;
+        } else if (uri === DATA_MODEL_NS && local === 'device') {
+          this.device = { id: this.idOf(tag, 'dm:device'), notes: [], extensions: [] };
+          next = C_DEVICE;
+        } else {
+          this.beginCapture(tag, this.doc.extensions);
+          return;
+        }
+        break;
+      case C_TUPLE:
+        if (uri === PIDF_NS) {
+          if (local === 'status') {
+            this.tupleHasStatus = true;
+            next = C_STATUS;
+          } else if (local === 'contact') {
+            this.contactPriority = this.priorityOf(tag);
+            next = C_CONTACT;
+          } else if (local === 'note') next = C_NOTE;
+          else if (local === 'timestamp') next = C_TIMESTAMP;
+        } else if (uri === DATA_MODEL_NS && local === 'deviceID') {
+          next = C_DEVICE_ID;
+        }
+        if (next === C_SKIP) {
+          this.beginCapture(tag, this.tuple!.extensions);
+          return;
+        }
+        break;
+      case C_STATUS:
+        if (uri === PIDF_NS && local === 'basic') next = C_BASIC;
+        else {
+          this.beginCapture(tag, this.tuple!.statusExtensions);
+          return;
+        }
+        break;
+      case C_PERSON:
+        if (uri === RPID_NS && local === 'activities') next = C_ACTIVITIES;
+        else if (uri === RPID_NS && local === 'mood') next = C_MOOD;
+        else if (uri === RPID_NS && local === 'place-type') next = C_PLACE_TYPE;
+        // dm:note per RFC 4479; a pidf:note here is a common slip, read it too.
+        else if ((uri === DATA_MODEL_NS || uri === PIDF_NS) && local === 'note') next = C_NOTE;
+        else if (uri === DATA_MODEL_NS && local === 'timestamp') next = C_TIMESTAMP;
+        else {
+          this.beginCapture(tag, this.person!.extensions);
+          return;
+        }
+        break;
+      case C_DEVICE:
+        if (uri === DATA_MODEL_NS && local === 'deviceID') next = C_DEVICE_ID;
+        else if ((uri === DATA_MODEL_NS || uri === PIDF_NS) && local === 'note') next = C_NOTE;
+        else if (uri === DATA_MODEL_NS && local === 'timestamp') next = C_TIMESTAMP;
+        else {
+          this.beginCapture(tag, this.device!.extensions);
+          return;
+        }
+        break;
+      case C_ACTIVITIES:
+      case C_MOOD:
+      case C_PLACE_TYPE:
+        // RFC 4480: each value is an empty element named after it; <other> carries free text.
+        // (An <rpid:note> in here annotates the values; it is not read.)
+        if (uri === RPID_NS && local === 'other') next = C_OTHER;
+        else if (!(uri === RPID_NS && local === 'note')) this.valueList(top).push(local);
+        break;
+      default:
+        // Inside a text-only element or a skipped one: markup is ignored.
+        break;
+    }
+    if (next >= C_TEXT_FIRST) this.text = '';
+    this.contexts.push(next);
+    this.langs.push(lang);
+  }
+
+  private openRoot(tag: SaxesTagNS): number {
+    if (this.sawRoot) return C_SKIP;
+    this.sawRoot = true;
+    if (tag.uri !== PIDF_NS || tag.local !== 'presence') {
+      throw new PidfError(
+        'PIDF_ERR_NOT_PIDF',
+        `PIDF: root element is {${tag.uri}}${tag.local}, not {${PIDF_NS}}presence`,
+      );
+    }
+    const entity = tag.attributes.entity;
+    if (entity === undefined || entity.value.trim() === '') {
+      this.doc.warnings.push('<presence> has no entity attribute');
+    } else {
+      this.doc.entity = entity.value.trim();
+    }
+    return C_PRESENCE;
+  }
+
+  private onClose(tag: SaxesTagNS): void {
+    this.depth--;
+    if (this.capture.active) {
+      const element = this.capture.close(tag);
+      if (element !== undefined) {
+        this.captureTarget!.push(element);
+        this.captureTarget = undefined;
+      }
+      return;
+    }
+    const context = this.contexts.pop();
+    const lang = this.langs.pop();
+    switch (context) {
+      case C_TUPLE: {
+        const tuple = this.tuple!;
+        if (!this.tupleHasStatus) this.doc.warnings.push(`tuple "${tuple.id}" has no <status>`);
+        this.doc.tuples.push(tuple);
+        this.tuple = undefined;
+        break;
+      }
+      case C_PERSON:
+        this.doc.persons.push(this.person!);
+        this.person = undefined;
+        break;
+      case C_DEVICE:
+        this.doc.devices.push(this.device!);
+        this.device = undefined;
+        break;
+      case C_BASIC: {
+        const value = this.text.trim();
+        if (value === 'open' || value === 'closed') this.tuple!.basic = value;
+        else this.doc.warnings.push(`tuple "${this.tuple!.id}": invalid <basic> value ${JSON.stringify(value)}`);
+        break;
+      }
+      case C_CONTACT: {
+        const contact: PidfContact = { uri: this.text.trim() };
+        if (this.contactPriority !== undefined) contact.priority = this.contactPriority;
+        this.tuple!.contact = contact;
+        break;
+      }
+      case C_NOTE: {
+        const note: PidfNote = { text: this.text };
+        if (lang !== undefined) note.lang = lang;
+        this.owner()?.notes.push(note);
+        break;
+      }
+      case C_TIMESTAMP: {
+        const owner = this.owner();
+        if (owner !== undefined) owner.timestamp = this.text.trim();
+        break;
+      }
+      case C_DEVICE_ID: {
+        const owner = this.owner();
+        if (owner !== undefined) owner.deviceId = this.text.trim();
+        break;
+      }
+      case C_OTHER: {
+        const value = this.text.trim();
+        const list = this.contexts[this.contexts.length - 1]!;
+        if (value !== '') this.valueList(list).push(value);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  private onText(value: string): void {
+    if (this.capture.active) {
+      this.capture.text(value);
+      return;
+    }
+    const contexts = this.contexts;
+    if (contexts.length > 0 && contexts[contexts.length - 1]! >= C_TEXT_FIRST) this.text += value;
+  }
+
+  /** The element that a note, timestamp or deviceID being read belongs to. */
+  private owner(): TextOwner | undefined {
+    const parent = this.contexts[this.contexts.length - 1];
+    switch (parent) {
+      case C_PRESENCE:
+        return this.doc;
+      case C_TUPLE:
+        return this.tuple;
+      case C_PERSON:
+        return this.person;
+      case C_DEVICE:
+        return this.device;
+      default:
+        return undefined;
+    }
+  }
+
+  private valueList(context: number): string[] {
+    const person = this.person!;
+    return context === C_ACTIVITIES ? person.activities : context === C_MOOD ? person.mood : person.placeType;
+  }
+
+  private beginCapture(tag: SaxesTagNS, target: RawElement[]): void {
+    // RFC 3863 (pidf:mustUnderstand): an extension so marked must not be skipped silently.
+    for (const name in tag.attributes) {
+      const attribute = tag.attributes[name]!;
+      if (attribute.local === 'mustUnderstand' && attribute.uri === PIDF_NS) {
+        const value = attribute.value.trim();
+        if (value === 'true' || value === '1') {
+          this.doc.warnings.push(`unsupported extension {${tag.uri}}${tag.local} is marked mustUnderstand`);
+        }
+      }
+    }
+    this.captureTarget = target;
+    this.capture.begin(tag);
+  }
+
+  private idOf(tag: SaxesTagNS, what: string): string {
+    const id = tag.attributes.id;
+    if (id === undefined || id.value === '') {
+      this.doc.warnings.push(`<${what}> without id`);
+      return '';
+    }
+    return id.value;
+  }
+
+  private priorityOf(tag: SaxesTagNS): number | undefined {
+    const attribute = tag.attributes.priority;
+    if (attribute === undefined) return undefined;
+    const value = attribute.value.trim();
+    if (isQValue(value)) return Number(value);
+    this.doc.warnings.push(`tuple "${this.tuple!.id}": invalid contact priority ${JSON.stringify(value)}`);
+    return undefined;
+  }
+}
+
+let reader: PidfReader | undefined;
+let readerBusy = false;
+
+/**
+ * Parses an `application/pidf+xml` body (RFC 3863) into a PresenceDocument.
+ *
+ * Namespace-aware: elements are recognized by namespace URI and local name,
+ * whatever prefixes the sender chose. A well-formed PIDF with invalid values
+ * (baresip's `<basic>?</basic>`) is still returned, with the problems listed
+ * in `warnings`. Throws PidfError (see PidfErrorCode) for everything else;
+ * never throws anything other than PidfError.
+ */
+export function parsePidf(body: Uint8Array | string, options?: PidfParseOptions): PresenceDocument {
+  const maxBytes = options?.maxBytes ?? PIDF_DEFAULT_MAX_BYTES;
+  if (body.length > maxBytes) {
+    throw new PidfError('PIDF_ERR_LIMIT', `PIDF: body of ${body.length} bytes exceeds the limit of ${maxBytes}`);
+  }
+  let xml: string;
+  if (typeof body === 'string') {
+    xml = body.charCodeAt(0) === 0xfeff ? body.slice(1) : body;
+  } else {
+    try {
+      xml = utf8.decode(body); // also drops a UTF-8 byte order mark
+    } catch (error) {
+      throw new PidfError('PIDF_ERR_ENCODING', 'PIDF: body is not valid UTF-8', { cause: error });
+    }
+  }
+  if (isBlank(xml)) throw new PidfError('PIDF_ERR_EMPTY', 'PIDF: empty body');
+  // One reader is reused (its saxes instance costs more to build than a small document to parse);
+  // a re-entrant call, which cannot normally happen, gets its own.
+  if (readerBusy) return new PidfReader().parse(xml, options);
+  reader ??= new PidfReader();
+  readerBusy = true;
+  try {
+    return reader.parse(xml, options);
+  } finally {
+    readerBusy = false;
+  }
+}

@@ -1,0 +1,36 @@
+export { QsaBroker } from './qsa-broker.js';
+export type {
+  NotifierOptions,
+  NotifierRegistration,
+  QsaBrokerOptions,
+  QsaNotifier,
+  QsaSubscription,
+  SubscribeRequest,
+} from './qsa-broker.js';
+export { QsaError } from './qsa-error.js';
+export type { QsaErrorCode } from './qsa-error.js';
+export { DEFAULT_QUEUE_CAPACITY, StatusQueue } from './status-queue.js';
+export type { StatusQueueOptions, StatusQueueStats } from './status-queue.js';
+export type {
+  QsaSubscriptionHandle,
+  QsaSubscriptionInfo,
+  StatusError,
+  StatusMessage,
+  StatusUpdate,
+  SubscriptionState,
+} from './status-message.js';
+export {
+  QSA_CHANNEL_NOTIFIER_ERROR,
+  QSA_CHANNEL_NOTIFY,
+  QSA_CHANNEL_SUBSCRIBE,
+  QSA_CHANNEL_UNSUBSCRIBE,
+} from './qsa-diagnostics.js';
+export type {
+  QsaNotifierErrorEvent,
+  QsaNotifyEvent,
+  QsaSubscribeEvent,
+  QsaUnsubscribeEvent,
+} from './qsa-diagnostics.js';
+// For notifiers that parse bodies (qsa and presence both know nothing of SIP).
+export { statusFromBody } from '../presence/status-from-body.js';
+export type { BodyStatus } from '../presence/status-from-body.js';

@@ -1,0 +1,463 @@
+import type { Clock } from '../util/clock.js';
+import type { Random } from '../util/random.js';
+import {
+  notifierErrorChannel,
+  notifyChannel,
+  subscribeChannel,
+  unsubscribeChannel,
+} from './qsa-diagnostics.js';
+import { QsaError } from './qsa-error.js';
+import {
+  type QsaSubscriptionHandle,
+  type QsaSubscriptionInfo,
+  SUBSCRIPTION_STATES,
+  type StatusMessage,
+  type StatusUpdate,
+} from './status-message.js';
+import { ENQUEUE, ON_CLOSE, PURGE, StatusQueue, type StatusQueueOptions } from './status-queue.js';
+
+/** What a notifier is handed: its own view of one subscription. */
+export interface QsaSubscription extends QsaSubscriptionInfo {
+  /**
+   * False after the subscriber unsubscribed, and also after this notifier
+   * was unregistered and the subscription went to another one: from then on
+   * `broker.notify()` with this object is a no-op returning false.
+   */
+  readonly active: boolean;
+}
+
+/**
+ * A status source for one event package (the B2BUA for remote presence, a
+ * local presence agent, …). Both callbacks are called synchronously by the
+ * broker and must not throw (if they do, the error is published on
+ * `presence-b2b:qsa:notifier-error` and the broker carries on).
+ */
+export interface QsaNotifier {
+  /** Start answering `sub`: report with `broker.notify(sub, update)`. */
+  subscribe(sub: QsaSubscription): void;
+  /** The subscriber is gone: `sub.active` is already false, notify() would be ignored. */
+  unsubscribe(sub: QsaSubscription): void;
+}
+
+export interface NotifierOptions {
+  /** Which subscriptions this notifier answers; default: all. */
+  accepts?: (sub: QsaSubscriptionInfo) => boolean;
+  /** Higher wins; ties go to the earlier registration. Default 0. */
+  priority?: number;
+  /** For inspection (`handle.notifierName`) and diagnostics. Default `notifier-<n>`. */
+  name?: string;
+}
+
+export interface NotifierRegistration {
+  readonly package: string;
+  readonly name: string;
+  readonly priority: number;
+  /** False once unregistered. */
+  readonly active: boolean;
+}
+
+export interface SubscribeRequest {
+  /** Event package; default `presence`. */
+  package?: string;
+  record: string;
+  subscriber: string;
+  queue: StatusQueue;
+  data?: unknown;
+}
+
+export interface QsaBrokerOptions {
+  clock: Clock;
+  /** If given, subscription ids are random 16-character tokens (unguessable over an API); else `s1`, `s2`, … */
+  random?: Random;
+}
+
+class NotifierEntry implements NotifierRegistration {
+  active = true;
+  readonly package: string;
+  constructor(
+    readonly broker: QsaBroker,
+    pkg: string,
+    readonly notifier: QsaNotifier,
+    readonly accepts: ((sub: QsaSubscriptionInfo) => boolean) | undefined,
+    readonly priority: number,
+    readonly name: string,
+    readonly order: number,
+  ) {
+    this.package = pkg;
+  }
+}
+
+/** The subscriber-side record of one subscription (what `subscribe()` returns). */
+class SubscriptionRecord implements QsaSubscriptionHandle {
+  active = true;
+  lastStatus: StatusMessage | undefined;
+  holder: NotifierEntry | undefined;
+  assignment: Assignment | undefined;
+  readonly package: string;
+  constructor(
+    readonly broker: QsaBroker,
+    readonly id: string,
+    pkg: string,
+    readonly record: string,
+    readonly subscriber: string,
+    readonly data: unknown,
+    readonly queue: StatusQueue,
+    readonly createdAt: number,
+  ) {
+    this.package = pkg;
+  }
+
+  get notifierName(): string | undefined {
+    return this.holder?.name;
+  }
+
+  /** No cycles (lastStatus → subscription → lastStatus) and no queue internals in JSON. */
+  toJSON(): object {
+    return {
+      id: this.id,
+      package: this.package,
+      record: this.record,
+      subscriber: this.subscriber,
+      active: this.active,
+      createdAt: this.createdAt,
+      notifier: this.notifierName,
+      state: this.lastStatus?.state ?? 'pending',
+    };
+  }
+}
+
+/** One notifier's view of a subscription; revoked (active = false) when it stops answering it. */
+class Assignment implements QsaSubscription {
+  active = true;
+  constructor(
+    readonly target: SubscriptionRecord,
+    readonly holder: NotifierEntry,
+  ) {}
+
+  get id(): string {
+    return this.target.id;
+  }
+  get package(): string {
+    return this.target.package;
+  }
+  get record(): string {
+    return this.target.record;
+  }
+  get subscriber(): string {
+    return this.target.subscriber;
+  }
+  get data(): unknown {
+    return this.target.data;
+  }
+
+  toJSON(): object {
+    return { id: this.id, package: this.package, record: this.record, subscriber: this.subscriber, active: this.active };
+  }
+}
+
+interface PackageState {
+  /** Sorted: priority descending, then registration order. */
+  notifiers: NotifierEntry[];
+  /** In creation order. */
+  subscriptions: Set<SubscriptionRecord>;
+}
+
+function requireText(value: unknown, what: string): string {
+  if (typeof value !== 'string' || value === '') {
+    throw new QsaError('QSA_ERR_INVALID_ARGUMENT', `${what} must be a non-empty string`);
+  }
+  return value;
+}
+
+/**
+ * The Query Status API broker: subscribers ask for the status of a record as
+ * seen by a subscriber, into a queue; notifiers (per event package) answer.
+ *
+ * - Exactly one notifier answers a subscription: the highest-priority (then
+ *   earliest registered) notifier whose `accepts` returns true. Without one
+ *   the subscription waits, pending and silent, until one registers.
+ * - A notifier registering late is handed the waiting subscriptions it
+ *   accepts (not those another notifier already holds).
+ * - Unregistering a notifier hands its subscriptions to the next accepting
+ *   notifier (whose `subscribe` is called); the old notifier's views turn
+ *   inactive and its `unsubscribe` is NOT called: cleaning up its own state
+ *   is its business, as in SER's QSA.
+ * - Once `unsubscribe()` returns, no message of that subscription is in, or
+ *   will reach, its queue.
+ * Names of packages are compared case-sensitively. Everything is synchronous.
+ */
+export class QsaBroker {
+  private readonly clock: Clock;
+  private readonly random: Random | undefined;
+  private readonly byId = new Map<string, SubscriptionRecord>();
+  private readonly packages = new Map<string, PackageState>();
+  private readonly queues = new Map<string, StatusQueue>();
+  private idCounter = 0;
+  private notifierCounter = 0;
+
+  constructor(options: QsaBrokerOptions) {
+    this.clock = options.clock;
+    this.random = options.random;
+  }
+
+  /** Live subscriptions. */
+  get size(): number {
+    return this.byId.size;
+  }
+
+  /** Creates a destination queue; a named one can be found again with getQueue() until it is closed. */
+  createQueue(options: StatusQueueOptions = {}): StatusQueue {
+    const name = options.name;
+    if (name !== undefined && this.queues.has(name)) {
+      throw new QsaError('QSA_ERR_DUPLICATE_QUEUE', `a queue named ${JSON.stringify(name)} exists already`);
+    }
+    const queue = new StatusQueue(options);
+    if (name !== undefined) {
+      this.queues.set(name, queue);
+      queue[ON_CLOSE] = (closed) => {
+        if (this.queues.get(name) === closed) this.queues.delete(name);
+      };
+    }
+    return queue;
+  }
+
+  getQueue(name: string): StatusQueue | undefined {
+    return this.queues.get(name);
+  }
+
+  /** Asks for the status of `record` as seen by `subscriber`, delivered into `queue`. */
+  subscribe(request: SubscribeRequest): QsaSubscriptionHandle {
+    const pkg = requireText(request.package ?? 'presence', 'package');
+    const record = requireText(request.record, 'record');
+    const subscriber = requireText(request.subscriber, 'subscriber');
+    const queue = request.queue;
+    if (!(queue instanceof StatusQueue)) {
+      throw new QsaError('QSA_ERR_INVALID_ARGUMENT', 'queue must be a StatusQueue (broker.createQueue())');
+    }
+    if (queue.closed) throw new QsaError('QSA_ERR_QUEUE_CLOSED', 'cannot subscribe into a closed queue');
+    const sub = new SubscriptionRecord(
+      this,
+      this.newId(),
+      pkg,
+      record,
+      subscriber,
+      request.data,
+      queue,
+      this.clock.wallTime(),
+    );
+    this.byId.set(sub.id, sub);
+    this.packageState(pkg).subscriptions.add(sub);
+    this.assign(sub);
+    if (subscribeChannel.hasSubscribers && sub.active) {
+      subscribeChannel.publish({ subscription: sub, notifier: sub.holder?.name });
+    }
+    return sub;
+  }
+
+  /**
+   * Ends a subscription: its notifier's `unsubscribe` is called, and its
+   * messages still queued are removed. Accepts the handle or its id. Returns
+   * false if it had ended already (or the id is unknown).
+   */
+  unsubscribe(handle: QsaSubscriptionHandle | string): boolean {
+    let sub: SubscriptionRecord | undefined;
+    if (typeof handle === 'string') {
+      sub = this.byId.get(handle);
+      if (sub === undefined) return false;
+    } else if (handle instanceof SubscriptionRecord && handle.broker === this) {
+      sub = handle;
+    } else {
+      throw new QsaError('QSA_ERR_UNKNOWN_SUBSCRIPTION', 'not a subscription handle of this broker');
+    }
+    if (!sub.active) return false;
+    // As SER's qsa unsubscribe(): stop notifications first, then tell the notifier.
+    sub.active = false;
+    this.byId.delete(sub.id);
+    this.packages.get(sub.package)?.subscriptions.delete(sub);
+    const assignment = sub.assignment;
+    const holder = sub.holder;
+    sub.assignment = undefined;
+    sub.holder = undefined;
+    if (assignment !== undefined && holder !== undefined) {
+      assignment.active = false;
+      this.callNotifier(holder, 'unsubscribe', assignment);
+    }
+    const purged = sub.queue[PURGE](sub.id);
+    if (unsubscribeChannel.hasSubscribers) unsubscribeChannel.publish({ subscription: sub, purged });
+    return true;
+  }
+
+  /**
+   * Registers a notifier for `pkg`. It is handed, at once, every waiting
+   * subscription of the package that it accepts.
+   */
+  registerNotifier(pkg: string, notifier: QsaNotifier, options: NotifierOptions = {}): NotifierRegistration {
+    requireText(pkg, 'package');
+    if (notifier === null || typeof notifier !== 'object' || typeof notifier.subscribe !== 'function') {
+      throw new QsaError('QSA_ERR_INVALID_ARGUMENT', 'notifier must implement subscribe() and unsubscribe()');
+    }
+    if (typeof notifier.unsubscribe !== 'function') {
+      throw new QsaError('QSA_ERR_INVALID_ARGUMENT', 'notifier must implement subscribe() and unsubscribe()');
+    }
+    const priority = options.priority ?? 0;
+    if (typeof priority !== 'number' || Number.isNaN(priority)) {
+      throw new QsaError('QSA_ERR_INVALID_ARGUMENT', 'priority must be a number');
+    }
+    const order = ++this.notifierCounter;
+    const entry = new NotifierEntry(
+      this,
+      pkg,
+      notifier,
+      options.accepts,
+      priority,
+      options.name ?? `notifier-${order}`,
+      order,
+    );
+    const state = this.packageState(pkg);
+    // Insert after every notifier of higher or equal priority (equal: earlier registration wins).
+    let index = state.notifiers.length;
+    while (index > 0 && state.notifiers[index - 1]!.priority < priority) index--;
+    state.notifiers.splice(index, 0, entry);
+    // Late registration: catch up with the subscriptions nobody holds (snapshot: callbacks may subscribe).
+    for (const sub of [...state.subscriptions]) {
+      if (!entry.active) break;
+      if (sub.active && sub.holder === undefined && this.accepts(entry, sub)) this.handTo(sub, entry);
+    }
+    return entry;
+  }
+
+  /**
+   * Unregisters a notifier; its subscriptions go to the next accepting
+   * notifier, or wait for one. Returns false if it was unregistered already.
+   */
+  unregisterNotifier(registration: NotifierRegistration): boolean {
+    if (!(registration instanceof NotifierEntry) || registration.broker !== this) {
+      throw new QsaError('QSA_ERR_UNKNOWN_NOTIFIER', 'not a notifier registration of this broker');
+    }
+    if (!registration.active) return false;
+    registration.active = false;
+    const state = this.packages.get(registration.package);
+    if (state === undefined) return true;
+    const index = state.notifiers.indexOf(registration);
+    if (index !== -1) state.notifiers.splice(index, 1);
+    const orphans: SubscriptionRecord[] = [];
+    for (const sub of state.subscriptions) {
+      if (sub.holder === registration) orphans.push(sub);
+    }
+    for (const sub of orphans) {
+      if (sub.assignment !== undefined) sub.assignment.active = false;
+      sub.assignment = undefined;
+      sub.holder = undefined;
+    }
+    for (const sub of orphans) {
+      if (sub.active && sub.holder === undefined) this.assign(sub);
+    }
+    return true;
+  }
+
+  /**
+   * A notifier reports the status of a subscription it holds. Returns true if
+   * a message was queued; false (and nothing happens) if `sub` is no longer
+   * active for this notifier or its queue is closed.
+   */
+  notify(sub: QsaSubscription, update: StatusUpdate): boolean {
+    if (!(sub instanceof Assignment) || sub.holder.broker !== this) {
+      throw new QsaError('QSA_ERR_UNKNOWN_SUBSCRIPTION', 'not a subscription handed out by this broker');
+    }
+    if (!sub.active) return false;
+    if (update === null || typeof update !== 'object' || !SUBSCRIPTION_STATES.has(update.state)) {
+      throw new QsaError('QSA_ERR_INVALID_ARGUMENT', `invalid subscription state ${JSON.stringify(update?.state)}`);
+    }
+    const target = sub.target;
+    let stored = update;
+    const body = update.body;
+    // A view into a larger buffer (a received packet) would keep all of it alive in the queue.
+    if (body !== undefined && body.byteLength !== body.buffer.byteLength) stored = { ...update, body: new Uint8Array(body) };
+    const message = target.queue[ENQUEUE](target, stored, this.clock.wallTime());
+    if (message === undefined) return false;
+    target.lastStatus = message;
+    if (notifyChannel.hasSubscribers) notifyChannel.publish({ subscription: target, message });
+    return true;
+  }
+
+  /** Live subscriptions, in creation order. */
+  *subscriptions(): IterableIterator<QsaSubscriptionHandle> {
+    for (const sub of this.byId.values()) yield sub;
+  }
+
+  get(id: string): QsaSubscriptionHandle | undefined {
+    return this.byId.get(id);
+  }
+
+  /** Registered notifiers of a package, in the order they are tried. */
+  notifiers(pkg: string): NotifierRegistration[] {
+    return [...(this.packages.get(pkg)?.notifiers ?? [])];
+  }
+
+  private newId(): string {
+    if (this.random === undefined) return 's' + ++this.idCounter;
+    for (;;) {
+      const id = this.random.token(16);
+      if (!this.byId.has(id)) return id;
+    }
+  }
+
+  private packageState(pkg: string): PackageState {
+    let state = this.packages.get(pkg);
+    if (state === undefined) {
+      state = { notifiers: [], subscriptions: new Set() };
+      this.packages.set(pkg, state);
+    }
+    return state;
+  }
+
+  /** Hands `sub` to the first notifier (in priority order) that accepts it, if any. */
+  private assign(sub: SubscriptionRecord): void {
+    const state = this.packages.get(sub.package);
+    if (state === undefined) return;
+    for (const entry of [...state.notifiers]) {
+      if (!entry.active) continue;
+      if (this.accepts(entry, sub)) {
+        this.handTo(sub, entry);
+        return;
+      }
+    }
+  }
+
+  private handTo(sub: SubscriptionRecord, entry: NotifierEntry): void {
+    const assignment = new Assignment(sub, entry);
+    sub.assignment = assignment;
+    sub.holder = entry;
+    this.callNotifier(entry, 'subscribe', assignment);
+  }
+
+  private accepts(entry: NotifierEntry, sub: SubscriptionRecord): boolean {
+    if (entry.accepts === undefined) return true;
+    try {
+      return entry.accepts(sub) === true;
+    } catch (error) {
+      this.reportNotifierError(entry, 'accepts', sub.id, error);
+      return false;
+    }
+  }
+
+  private callNotifier(entry: NotifierEntry, callback: 'subscribe' | 'unsubscribe', sub: Assignment): void {
+    try {
+      if (callback === 'subscribe') entry.notifier.subscribe(sub);
+      else entry.notifier.unsubscribe(sub);
+    } catch (error) {
+      this.reportNotifierError(entry, callback, sub.id, error);
+    }
+  }
+
+  private reportNotifierError(
+    entry: NotifierEntry,
+    callback: 'subscribe' | 'unsubscribe' | 'accepts',
+    subscriptionId: string,
+    error: unknown,
+  ): void {
+    if (notifierErrorChannel.hasSubscribers) {
+      notifierErrorChannel.publish({ notifier: entry.name, callback, subscriptionId, error });
+    }
+  }
+}

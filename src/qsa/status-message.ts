@@ -1,0 +1,100 @@
+import type { PresenceDocument } from '../presence/pidf-types.js';
+import type { StatusQueue } from './status-queue.js';
+
+/**
+ * The state of the subscription itself (RFC 6665 Subscription-State, plus
+ * `rejected`), not whether the presentity is online: that is the PIDF
+ * `<basic>` inside `presence`.
+ */
+export type SubscriptionState = 'pending' | 'active' | 'terminated' | 'rejected';
+
+export const SUBSCRIPTION_STATES: ReadonlySet<string> = new Set(['pending', 'active', 'terminated', 'rejected']);
+
+export interface StatusError {
+  code: string;
+  message: string;
+}
+
+/** What a notifier reports about one subscription (`broker.notify(sub, update)`). */
+export interface StatusUpdate {
+  state: SubscriptionState;
+  /** Subscription-State reason (RFC 6665 §4.1.3), e.g. `timeout`, `rejected`, `noresource`. */
+  reason?: string;
+  /** Seconds after which the subscriber may try again (Subscription-State retry-after). */
+  retryAfter?: number;
+  /** Seconds the subscription still runs (Subscription-State expires). */
+  expires?: number;
+  contentType?: string;
+  /** The body as received; kept raw even when it could not be parsed. */
+  body?: Uint8Array;
+  /** The parsed document (absent: no body, or not readable). */
+  presence?: PresenceDocument;
+  /** Set when the body could not be read as valid PIDF (see statusFromBody). */
+  error?: StatusError;
+}
+
+/** What the subscriber side sees of a subscription it made. */
+export interface QsaSubscriptionInfo {
+  /** Unique within the broker. */
+  readonly id: string;
+  /** Event package (case-sensitive), e.g. `presence`. */
+  readonly package: string;
+  /** The URI whose status is asked for (To / Request-URI of the SUBSCRIBE). */
+  readonly record: string;
+  /** The URI asking (From of the SUBSCRIBE). */
+  readonly subscriber: string;
+  /** The subscriber's own data, passed through untouched. */
+  readonly data: unknown;
+  /** False once unsubscribed (and, on a notifier's view, once handed to another notifier). */
+  readonly active: boolean;
+}
+
+/** The subscriber's handle, returned by `broker.subscribe()`. */
+export interface QsaSubscriptionHandle extends QsaSubscriptionInfo {
+  readonly queue: StatusQueue;
+  /** Wall-clock ms (the broker's Clock) of the subscribe call. */
+  readonly createdAt: number;
+  /** The last status reported for this subscription (also when later coalesced away in the queue). */
+  readonly lastStatus: StatusMessage | undefined;
+  /** Name of the notifier currently answering; undefined while pending without a notifier. */
+  readonly notifierName: string | undefined;
+}
+
+/** One message in a destination queue. */
+export interface StatusMessage extends Readonly<StatusUpdate> {
+  readonly subscription: QsaSubscriptionHandle;
+  readonly subscriptionId: string;
+  readonly record: string;
+  readonly subscriber: string;
+  readonly package: string;
+  /** Per-queue, strictly increasing in delivery order (a coalesced message keeps its slot's number). */
+  readonly sequence: number;
+  /** Wall-clock ms (the broker's Clock) when the notifier reported it. */
+  readonly timestamp: number;
+}
+
+/** Builds a message with every field present (one object shape for all messages). */
+export function createStatusMessage(
+  subscription: QsaSubscriptionHandle,
+  update: StatusUpdate,
+  sequence: number,
+  timestamp: number,
+): StatusMessage {
+  return {
+    subscription,
+    subscriptionId: subscription.id,
+    record: subscription.record,
+    subscriber: subscription.subscriber,
+    package: subscription.package,
+    state: update.state,
+    reason: update.reason,
+    retryAfter: update.retryAfter,
+    expires: update.expires,
+    contentType: update.contentType,
+    body: update.body,
+    presence: update.presence,
+    error: update.error,
+    sequence,
+    timestamp,
+  };
+}

@@ -1,0 +1,24 @@
+/** The I/O-free SIP message codec: parser, serializer, typed header accessors. */
+export * from './auth.js';
+export * from './call-id.js';
+export * from './contact.js';
+export * from './content-type.js';
+export * from './cseq.js';
+export * from './event.js';
+export * from './expires.js';
+export * from './from-to.js';
+export { CANONICAL_NAMES, headerKey, LIST_HEADERS } from './header-names.js';
+export * from './headers.js';
+export { firstListElement } from './list.js';
+export * from './message.js';
+export * from './name-addr.js';
+export * from './parse-error.js';
+export * from './parser.js';
+export * from './route.js';
+export * from './serializer.js';
+export * from './stream-framer.js';
+export * from './subscription-state.js';
+export { quote, unquote, parseDeltaSeconds, isToken } from './syntax.js';
+export * from './tokens.js';
+export * from './uri.js';
+export * from './via.js';

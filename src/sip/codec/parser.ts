@@ -1,0 +1,368 @@
+/**
+ * parseSipMessage: bytes → SipRequest | SipResponse (RFC 3261 §7).
+ *
+ * One pass: find the end of the header block on bytes, decode the header block
+ * once, walk its lines (unfolding continuation lines, RFC 3261 §7.3.1), then
+ * validate what a server needs before it can answer or route (start line, top
+ * Via, CSeq, From, To, Call-ID, Content-Length — RFC 3261 §8.1.1, §8.2.2,
+ * §18.3). Everything else is parsed lazily by the accessors (via.ts, …), which
+ * reuse what validation already parsed.
+ */
+import { Buffer } from 'node:buffer';
+import { ACCESSOR_CACHE, AccessorCache } from './cache.js';
+import { parseCSeq } from './cseq.js';
+import { parseFrom, parseTo } from './from-to.js';
+import { headerKey } from './header-names.js';
+import {
+  HEADER_ID_CALL_ID,
+  HEADER_ID_CONTENT_LENGTH,
+  HEADER_ID_CSEQ,
+  HEADER_ID_FROM,
+  HEADER_ID_OTHER,
+  HEADER_ID_TO,
+  HEADER_ID_VIA,
+  headerIdOf,
+  knownHeader,
+} from './known-headers.js';
+import { SipHeaders } from './headers.js';
+import type { SipMessage, SipRequest, SipResponse } from './message.js';
+import { SipParseError } from './parse-error.js';
+import { isTokenChar } from './syntax.js';
+import { schemeLength } from './uri.js';
+import { parseTopVia } from './via.js';
+
+export interface ParseLimits {
+  /** Largest message accepted, in octets (the input length for a datagram). */
+  maxMessageBytes: number;
+  /** Most header lines accepted (continuation lines do not count). */
+  maxHeaders: number;
+  /** Longest line, and longest unfolded header value, in characters. */
+  maxLineLength: number;
+}
+
+export const DEFAULT_PARSE_LIMITS: Readonly<ParseLimits> = Object.freeze({
+  maxMessageBytes: 65535,
+  maxHeaders: 128,
+  maxLineLength: 16384,
+});
+
+export interface ParseOptions {
+  limits?: Partial<ParseLimits>;
+  /**
+   * 'datagram' (default, UDP): the body is the rest of the input, cut at
+   * Content-Length; trailing octets are ignored; no Content-Length means "to
+   * the end". 'stream' (TCP/TLS): Content-Length is mandatory (RFC 3261 §18.3).
+   */
+  framing?: 'datagram' | 'stream';
+}
+
+export function resolveLimits(limits: Partial<ParseLimits> | undefined): ParseLimits {
+  if (limits === undefined) return DEFAULT_PARSE_LIMITS;
+  return {
+    maxMessageBytes: limits.maxMessageBytes ?? DEFAULT_PARSE_LIMITS.maxMessageBytes,
+    maxHeaders: limits.maxHeaders ?? DEFAULT_PARSE_LIMITS.maxHeaders,
+    maxLineLength: limits.maxLineLength ?? DEFAULT_PARSE_LIMITS.maxLineLength,
+  };
+}
+
+const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
+const LFLF = Buffer.from('\n\n', 'latin1');
+
+function toBuffer(data: Uint8Array | string): Buffer {
+  if (typeof data === 'string') return Buffer.from(data, 'utf8');
+  if (Buffer.isBuffer(data)) return data;
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/**
+ * Where the header block ends: `blockEnd` is just after the LF of the last
+ * header line, `bodyStart` just after the empty line. Accepts CRLF (RFC 3261
+ * §7) and, leniently, bare LF line ends. Returns undefined if there is no
+ * empty line yet.
+ */
+export function findHeaderEnd(buf: Buffer, start: number): { blockEnd: number; bodyStart: number } | undefined {
+  // The first line end tells CRLF messages (the norm) from bare-LF ones.
+  const firstLf = buf.indexOf(0x0a, start);
+  if (firstLf < 0) return undefined;
+  if (firstLf > start && buf[firstLf - 1] === 0x0d) {
+    const crlf = buf.indexOf(CRLFCRLF, firstLf - 1);
+    return crlf < 0 ? undefined : { blockEnd: crlf + 2, bodyStart: crlf + 4 };
+  }
+  const lf = buf.indexOf(LFLF, firstLf);
+  return lf < 0 ? undefined : { blockEnd: lf + 1, bodyStart: lf + 2 };
+}
+
+/** Index of the first octet that is not CR or LF (RFC 3261 §7.5: ignore CRLFs before a start line). */
+export function skipLeadingCrlf(buf: Uint8Array, start: number, end: number): number {
+  while (start < end && (buf[start] === 0x0d || buf[start] === 0x0a)) start++;
+  return start;
+}
+
+type SliceDecoder = (this: Buffer, start: number, end: number) => string;
+const fastUtf8Slice = (Buffer.prototype as unknown as { utf8Slice?: SliceDecoder }).utf8Slice;
+
+/**
+ * The header block as text. Header values may carry UTF-8 (display names,
+ * reason phrases, RFC 3261 §25.1 TEXT-UTF8); Node's internal utf8Slice skips
+ * the argument checks of toString() on this hot path when it exists.
+ */
+function decodeHeaderBlock(buf: Buffer, start: number, end: number): string {
+  return fastUtf8Slice !== undefined ? fastUtf8Slice.call(buf, start, end) : buf.toString('utf8', start, end);
+}
+
+function limitError(what: string): SipParseError {
+  return new SipParseError('SIP_ERR_PARSE_LIMIT', `Message too large: ${what}`);
+}
+
+function startLineError(why: string): SipParseError {
+  return new SipParseError('SIP_ERR_PARSE_START_LINE', `Bad start line: ${why}`);
+}
+
+function isSipVersion(text: string): boolean {
+  return text === 'SIP/2.0' || text.toUpperCase() === 'SIP/2.0';
+}
+
+/** Characters that cannot appear in a Request-URI (RFC 3261 §25.1; RFC 4475 §3.1.2.7). */
+function checkRequestUri(uri: string): void {
+  if (uri.length === 0) throw startLineError('empty Request-URI');
+  if (schemeLength(uri) < 0) throw startLineError('Request-URI without scheme');
+  for (let i = 0; i < uri.length; i++) {
+    const c = uri.charCodeAt(i);
+    if (c <= 0x20 || c === 0x3c || c === 0x3e || c === 0x22 || c === 0x7f) throw startLineError('bad character in Request-URI');
+  }
+}
+
+function isWsCode(c: number): boolean {
+  return c === 0x20 || c === 0x09;
+}
+
+/** Parses a whole SIP message. Throws SipParseError (see parse-error.ts for codes). */
+export function parseSipMessage(data: Uint8Array | string, options?: ParseOptions): SipMessage {
+  const limits = resolveLimits(options?.limits);
+  const stream = options?.framing === 'stream';
+  const buf = toBuffer(data);
+  if (buf.length > limits.maxMessageBytes) throw limitError(`${buf.length} octets`);
+  const start = skipLeadingCrlf(buf, 0, buf.length);
+  if (start >= buf.length) throw startLineError('empty message');
+  const end = findHeaderEnd(buf, start);
+  if (end === undefined) {
+    throw new SipParseError('SIP_ERR_PARSE_HEADER', 'Bad header: no empty line after the headers');
+  }
+  const { blockEnd, bodyStart } = end;
+  const text = decodeHeaderBlock(buf, start, blockEnd);
+  const maxLine = limits.maxLineLength;
+  const n = text.length;
+
+  // ---- start line (RFC 3261 §7.1, §7.2) --------------------------------
+  let nl = text.indexOf('\n');
+  let le = nl > 0 && text.charCodeAt(nl - 1) === 0x0d ? nl - 1 : nl;
+  if (le > maxLine) throw limitError('start line');
+  const line = text.slice(0, le);
+  const sp1 = line.indexOf(' ');
+  if (sp1 <= 0) throw startLineError('no space');
+  let method = '';
+  let uri = '';
+  let status = 0;
+  let reason = '';
+  let isResponse = false;
+  if (line.startsWith('SIP/')) {
+    isResponse = true;
+    if (!isSipVersion(line.slice(0, sp1))) throw startLineError('unsupported SIP version');
+    const codeEnd = sp1 + 4;
+    if (line.length < codeEnd || (line.length > codeEnd && line.charCodeAt(codeEnd) !== 0x20)) {
+      throw startLineError('status code is not 3 digits');
+    }
+    for (let i = sp1 + 1; i < codeEnd; i++) {
+      const d = line.charCodeAt(i) - 0x30;
+      if (d < 0 || d > 9) throw startLineError('status code is not 3 digits');
+      status = status * 10 + d;
+    }
+    if (status < 100 || status > 699) throw startLineError('status code out of range');
+    reason = line.length > codeEnd ? line.slice(codeEnd + 1) : '';
+    for (let i = 0; i < reason.length; i++) {
+      const c = reason.charCodeAt(i);
+      if ((c < 0x20 && c !== 0x09) || c === 0x7f) throw startLineError('control character in reason phrase');
+    }
+  } else {
+    const sp2 = line.indexOf(' ', sp1 + 1);
+    if (sp2 < 0) throw startLineError('expected Method SP Request-URI SP SIP-Version');
+    if (line.indexOf(' ', sp2 + 1) >= 0) throw startLineError('extra space');
+    method = line.slice(0, sp1);
+    for (let i = 0; i < sp1; i++) if (!isTokenChar(method.charCodeAt(i))) throw startLineError('bad method');
+    uri = line.slice(sp1 + 1, sp2);
+    checkRequestUri(uri);
+    if (!isSipVersion(line.slice(sp2 + 1))) throw startLineError('unsupported SIP version');
+  }
+
+  // ---- header lines ----------------------------------------------------
+  const headers = new SipHeaders();
+  let count = 0;
+  let name: string | undefined;
+  let key = '';
+  let id = HEADER_ID_OTHER;
+  let value = '';
+  let via: string | undefined;
+  let cseq: string | undefined;
+  let cseqCount = 0;
+  let from: string | undefined;
+  let fromCount = 0;
+  let to: string | undefined;
+  let toCount = 0;
+  let callId: string | undefined;
+  let callIdCount = 0;
+  let contentLength: string | undefined;
+  let contentLengthCount = 0;
+
+  let pos = nl + 1;
+  for (;;) {
+    // Commit the pending header when the next line is not a continuation (or at the end).
+    const c0 = pos < n ? text.charCodeAt(pos) : 0;
+    if (name !== undefined && c0 !== 0x20 && c0 !== 0x09) {
+      if (++count > limits.maxHeaders) throw limitError(`more than ${limits.maxHeaders} headers`);
+      headers.appendWithKey(name, key, value);
+      switch (id) {
+        case HEADER_ID_OTHER:
+          break;
+        case HEADER_ID_VIA:
+          if (via === undefined) via = value;
+          break;
+        case HEADER_ID_CSEQ:
+          cseq = value;
+          cseqCount++;
+          break;
+        case HEADER_ID_FROM:
+          from = value;
+          fromCount++;
+          break;
+        case HEADER_ID_TO:
+          to = value;
+          toCount++;
+          break;
+        case HEADER_ID_CALL_ID:
+          callId = value;
+          callIdCount++;
+          break;
+        case HEADER_ID_CONTENT_LENGTH:
+          contentLength = value;
+          contentLengthCount++;
+          break;
+      }
+      name = undefined;
+    }
+    if (pos >= n) break;
+    nl = text.indexOf('\n', pos);
+    if (nl < 0) nl = n;
+    le = nl > pos && text.charCodeAt(nl - 1) === 0x0d ? nl - 1 : nl;
+    if (le - pos > maxLine) throw limitError('header line');
+    let s: number;
+    let e = le;
+    if (c0 === 0x20 || c0 === 0x09) {
+      // Continuation line: joined with one SP (RFC 3261 §7.3.1).
+      if (name === undefined) throw new SipParseError('SIP_ERR_PARSE_HEADER', 'Bad header: continuation line before any header');
+      s = pos + 1;
+      while (s < e && isWsCode(text.charCodeAt(s))) s++;
+      while (e > s && isWsCode(text.charCodeAt(e - 1))) e--;
+      if (e > s) {
+        value = value.length === 0 ? text.slice(s, e) : `${value} ${text.slice(s, e)}`;
+        if (value.length > maxLine) throw limitError('header value');
+      }
+    } else {
+      const colon = text.indexOf(':', pos);
+      if (colon < 0 || colon > le) throw new SipParseError('SIP_ERR_PARSE_HEADER', 'Bad header: line without colon');
+      let ne = colon;
+      while (ne > pos && isWsCode(text.charCodeAt(ne - 1))) ne--;
+      if (ne === pos) throw new SipParseError('SIP_ERR_PARSE_HEADER', 'Bad header: empty name');
+      const known = knownHeader(text, pos, ne);
+      if (known !== undefined) {
+        name = known.name;
+        key = known.key;
+        id = known.id;
+      } else {
+        for (let i = pos; i < ne; i++) {
+          if (!isTokenChar(text.charCodeAt(i))) throw new SipParseError('SIP_ERR_PARSE_HEADER', 'Bad header: invalid name');
+        }
+        name = text.slice(pos, ne);
+        key = headerKey(name);
+        id = headerIdOf(key);
+      }
+      s = colon + 1;
+      while (s < e && isWsCode(text.charCodeAt(s))) s++;
+      while (e > s && isWsCode(text.charCodeAt(e - 1))) e--;
+      value = s === e ? '' : text.slice(s, e);
+    }
+    pos = nl + 1;
+  }
+
+  // ---- validation (RFC 3261 §8.1.1, §8.2.2, §20) ---------------------------
+  const cache = new AccessorCache();
+  if (via === undefined) throw missing('Via', 'via');
+  cache.topVia = { raw: via, value: parseTopVia(via) };
+  if (cseqCount !== 1) throw cseqCount === 0 ? missing('CSeq', 'cseq') : multiple('CSeq', 'cseq');
+  const cseqValue = parseCSeq(cseq as string);
+  if (!isResponse && cseqValue.method !== method) {
+    throw new SipParseError('SIP_ERR_PARSE_CSEQ', 'Bad CSeq: method does not match the Request-Line', { header: 'cseq' });
+  }
+  cache.cseq = { raw: cseq as string, value: cseqValue };
+  if (fromCount !== 1) throw fromCount === 0 ? missing('From', 'from') : multiple('From', 'from');
+  cache.from = { raw: from as string, value: parseFrom(from as string) };
+  if (toCount !== 1) throw toCount === 0 ? missing('To', 'to') : multiple('To', 'to');
+  cache.to = { raw: to as string, value: parseTo(to as string) };
+  if (callIdCount !== 1) throw callIdCount === 0 ? missing('Call-ID', 'call-id') : multiple('Call-ID', 'call-id');
+  if ((callId as string).length === 0) throw missing('Call-ID', 'call-id');
+
+  // ---- body (RFC 3261 §18.3, §20.14) -----------------------------------------
+  const available = buf.length - bodyStart;
+  let bodyLength = available;
+  if (contentLengthCount > 1) throw contentLengthError('repeated');
+  if (contentLength !== undefined) {
+    const cl = contentLength.length;
+    if (cl === 0 || cl > 10) throw contentLengthError('not a number');
+    let v = 0;
+    for (let i = 0; i < cl; i++) {
+      const d = contentLength.charCodeAt(i) - 0x30;
+      if (d < 0 || d > 9) throw contentLengthError('not a number');
+      v = v * 10 + d;
+    }
+    if (v > available) {
+      if (stream && bodyStart + v > limits.maxMessageBytes) throw limitError(`Content-Length ${v}`);
+      throw contentLengthError('larger than the message body');
+    }
+    bodyLength = v;
+  } else if (stream) {
+    throw contentLengthError('missing on a stream transport');
+  }
+  const body = buf.subarray(bodyStart, bodyStart + bodyLength);
+
+  if (isResponse) {
+    const response: SipResponse & { [ACCESSOR_CACHE]: AccessorCache } = {
+      kind: 'response',
+      status,
+      reason,
+      headers,
+      body,
+      [ACCESSOR_CACHE]: cache,
+    };
+    return response;
+  }
+  const request: SipRequest & { [ACCESSOR_CACHE]: AccessorCache } = {
+    kind: 'request',
+    method,
+    uri,
+    headers,
+    body,
+    [ACCESSOR_CACHE]: cache,
+  };
+  return request;
+}
+
+function missing(name: string, header: string): SipParseError {
+  return new SipParseError('SIP_ERR_PARSE_MISSING_HEADER', `Missing ${name}`, { header });
+}
+
+function multiple(name: string, header: string): SipParseError {
+  return new SipParseError('SIP_ERR_PARSE_HEADER', `Bad header: more than one ${name}`, { header });
+}
+
+function contentLengthError(why: string): SipParseError {
+  return new SipParseError('SIP_ERR_PARSE_CONTENT_LENGTH', `Bad Content-Length: ${why}`, { header: 'content-length' });
+}

@@ -1,0 +1,211 @@
+/** Building and serializing SIP messages (RFC 3261 §7, §8.1.1, §8.2.6). */
+import { Buffer } from 'node:buffer';
+import { ACCESSOR_CACHE, AccessorCache } from './cache.js';
+import { SipHeaders } from './headers.js';
+import type { SipMessage, SipRequest, SipResponse } from './message.js';
+import { parseNameAddr } from './name-addr.js';
+import { skipWs } from './syntax.js';
+
+const EMPTY_BODY = new Uint8Array(0);
+
+function toBody(body: Uint8Array | string | undefined): Uint8Array {
+  if (body === undefined) return EMPTY_BODY;
+  return typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+}
+
+/**
+ * The wire form of a message: start line, the header fields in order with
+ * their names as stored, then exactly one Content-Length computed from the
+ * body (any stored Content-Length is dropped; RFC 3261 §20.14, §18.3), then
+ * the body.
+ */
+export function serializeSipMessage(message: SipMessage): Buffer {
+  let head =
+    message.kind === 'request'
+      ? `${message.method} ${message.uri} SIP/2.0\r\n`
+      : `SIP/2.0 ${message.status} ${message.reason}\r\n`;
+  for (const field of message.headers) {
+    if (field.key === 'content-length') continue;
+    head += `${field.name}: ${field.value}\r\n`;
+  }
+  const body = message.body;
+  head += `Content-Length: ${body.length}\r\n\r\n`;
+  const headLength = Buffer.byteLength(head, 'utf8');
+  const out = Buffer.allocUnsafe(headLength + body.length);
+  out.write(head, 0, headLength, 'utf8');
+  if (body.length > 0) out.set(body, headLength);
+  return out;
+}
+
+export interface RequestInit {
+  method: string;
+  /** The Request-URI text. */
+  uri: string;
+  headers?: Iterable<readonly [string, string]>;
+  body?: Uint8Array | string;
+}
+
+/** A request object (nothing is validated or added: the caller supplies Via, From, To, …). */
+export function createRequest(init: RequestInit): SipRequest {
+  const request: SipRequest & { [ACCESSOR_CACHE]: AccessorCache } = {
+    kind: 'request',
+    method: init.method,
+    uri: init.uri,
+    headers: new SipHeaders(init.headers),
+    body: toBody(init.body),
+    [ACCESSOR_CACHE]: new AccessorCache(),
+  };
+  return request;
+}
+
+export interface ResponseOptions {
+  /** Added to To as `;tag=` when To has no tag yet (RFC 3261 §8.2.6.2). */
+  toTag?: string;
+  /** Extra headers, appended after the copied ones. */
+  headers?: Iterable<readonly [string, string]>;
+  body?: Uint8Array | string;
+  /** Written as Content-Type when given (with a body). */
+  contentType?: string;
+}
+
+function hasTag(to: string): boolean {
+  try {
+    return parseNameAddr(to, 'To').params.has('tag');
+  } catch {
+    // Unparseable To: look for the parameter textually rather than fail the response.
+    const lower = to.toLowerCase();
+    for (let i = lower.indexOf(';'); i >= 0; i = lower.indexOf(';', i + 1)) {
+      if (lower.startsWith('tag', skipWs(lower, i + 1))) return true;
+    }
+    return false;
+  }
+}
+
+/**
+ * A response to `request` (RFC 3261 §8.2.6.2): every Via in order, From, To
+ * (with `toTag` added if To has no tag), Call-ID and CSeq copied; then the
+ * extra headers, Content-Type and body.
+ */
+export function createResponse(request: SipRequest, status: number, reason?: string, options?: ResponseOptions): SipResponse {
+  const headers = new SipHeaders();
+  for (const field of request.headers) {
+    switch (field.key) {
+      case 'via':
+        headers.append('Via', field.value);
+        break;
+      case 'from':
+        headers.append('From', field.value);
+        break;
+      case 'to': {
+        let to = field.value;
+        if (options?.toTag !== undefined && !hasTag(to)) to = `${to};tag=${options.toTag}`;
+        headers.append('To', to);
+        break;
+      }
+      case 'call-id':
+        headers.append('Call-ID', field.value);
+        break;
+      case 'cseq':
+        headers.append('CSeq', field.value);
+        break;
+    }
+  }
+  if (options?.headers) for (const [name, value] of options.headers) headers.append(name, value);
+  if (options?.contentType !== undefined) headers.set('Content-Type', options.contentType);
+  const response: SipResponse & { [ACCESSOR_CACHE]: AccessorCache } = {
+    kind: 'response',
+    status,
+    reason: reason ?? reasonPhrase(status),
+    headers,
+    body: toBody(options?.body),
+    [ACCESSOR_CACHE]: new AccessorCache(),
+  };
+  return response;
+}
+
+/** Standard reason phrases (RFC 3261 §21, RFC 3265/6665, RFC 3903, RFC 4412, RFC 5393, RFC 6086). */
+const REASON_PHRASES: Record<number, string> = {
+  100: 'Trying',
+  180: 'Ringing',
+  181: 'Call Is Being Forwarded',
+  182: 'Queued',
+  183: 'Session Progress',
+  199: 'Early Dialog Terminated',
+  200: 'OK',
+  202: 'Accepted',
+  204: 'No Notification',
+  300: 'Multiple Choices',
+  301: 'Moved Permanently',
+  302: 'Moved Temporarily',
+  305: 'Use Proxy',
+  380: 'Alternative Service',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  402: 'Payment Required',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  406: 'Not Acceptable',
+  407: 'Proxy Authentication Required',
+  408: 'Request Timeout',
+  410: 'Gone',
+  412: 'Conditional Request Failed',
+  413: 'Request Entity Too Large',
+  414: 'Request-URI Too Long',
+  415: 'Unsupported Media Type',
+  416: 'Unsupported URI Scheme',
+  417: 'Unknown Resource-Priority',
+  420: 'Bad Extension',
+  421: 'Extension Required',
+  422: 'Session Interval Too Small',
+  423: 'Interval Too Brief',
+  428: 'Use Identity Header',
+  429: 'Provide Referrer Identity',
+  430: 'Flow Failed',
+  433: 'Anonymity Disallowed',
+  436: 'Bad Identity-Info',
+  437: 'Unsupported Certificate',
+  438: 'Invalid Identity Header',
+  439: 'First Hop Lacks Outbound Support',
+  440: 'Max-Breadth Exceeded',
+  469: 'Bad Info Package',
+  470: 'Consent Needed',
+  480: 'Temporarily Unavailable',
+  481: 'Call/Transaction Does Not Exist',
+  482: 'Loop Detected',
+  483: 'Too Many Hops',
+  484: 'Address Incomplete',
+  485: 'Ambiguous',
+  486: 'Busy Here',
+  487: 'Request Terminated',
+  488: 'Not Acceptable Here',
+  489: 'Bad Event',
+  491: 'Request Pending',
+  493: 'Undecipherable',
+  494: 'Security Agreement Required',
+  500: 'Server Internal Error',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Server Time-out',
+  505: 'Version Not Supported',
+  513: 'Message Too Large',
+  580: 'Precondition Failure',
+  600: 'Busy Everywhere',
+  603: 'Decline',
+  604: 'Does Not Exist Anywhere',
+  606: 'Not Acceptable',
+  607: 'Unwanted',
+};
+
+/** The standard reason phrase of a status code, or a generic one by class. */
+export function reasonPhrase(status: number): string {
+  const phrase = REASON_PHRASES[status];
+  if (phrase !== undefined) return phrase;
+  if (status >= 100 && status < 200) return 'Provisional';
+  if (status < 300) return 'Success';
+  if (status < 400) return 'Redirection';
+  if (status < 500) return 'Client Error';
+  if (status < 600) return 'Server Error';
+  return 'Global Failure';
+}

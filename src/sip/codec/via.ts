@@ -1,0 +1,159 @@
+/** Via (RFC 3261 §20.42, §18.2.1 received, RFC 3581 rport). */
+import { SipParseError } from './parse-error.js';
+import { cached } from './cache.js';
+import type { SipMessage } from './message.js';
+import { COLON, SLASH, isTokenChar, parseParams, skipWs } from './syntax.js';
+
+export interface Via {
+  /** 'SIP/2.0' (protocol-name/version, upper-cased, LWS removed). */
+  protocol: string;
+  /** Upper-cased: 'UDP', 'TCP', 'TLS', 'SCTP', … */
+  transport: string;
+  /** sent-by host, lower-cased; an IPv6 reference keeps its brackets. */
+  host: string;
+  port?: number;
+  /** All via-params in order; names lower-cased, values as written. */
+  params: Map<string, string | null>;
+  branch?: string;
+  received?: string;
+  /** RFC 3581: a number once filled in by the server; `true` when present without value. */
+  rport?: number | true;
+}
+
+function viaError(why: string): SipParseError {
+  return new SipParseError('SIP_ERR_PARSE_VIA', `Bad Via: ${why}`, { header: 'via' });
+}
+
+function readToken(text: string, i: number): number {
+  const n = text.length;
+  while (i < n && isTokenChar(text.charCodeAt(i))) i++;
+  return i;
+}
+
+/** Parses one via-parm (one element of a Via header). Throws SipParseError(SIP_ERR_PARSE_VIA). */
+export function parseVia(value: string): Via {
+  return parseViaElement(value, false);
+}
+
+/** With `inList`, parsing stops without error at a comma that ends the first element. */
+function parseViaElement(value: string, inList: boolean): Via {
+  const n = value.length;
+  let i = skipWs(value, 0);
+  // sent-protocol = protocol-name SLASH protocol-version SLASH transport, SLASH = SWS "/" SWS
+  let s = i;
+  i = readToken(value, i);
+  if (i === s) throw viaError('missing protocol');
+  const name = value.slice(s, i);
+  i = skipWs(value, i);
+  if (value.charCodeAt(i) !== SLASH) throw viaError('missing /');
+  i = skipWs(value, i + 1);
+  s = i;
+  i = readToken(value, i);
+  if (i === s) throw viaError('missing version');
+  const version = value.slice(s, i);
+  i = skipWs(value, i);
+  if (value.charCodeAt(i) !== SLASH) throw viaError('missing /');
+  i = skipWs(value, i + 1);
+  s = i;
+  i = readToken(value, i);
+  if (i === s) throw viaError('missing transport');
+  const transport = value.slice(s, i).toUpperCase();
+  const afterTransport = i;
+  i = skipWs(value, i);
+  if (i === afterTransport) throw viaError('missing space before sent-by');
+  // sent-by = host [ COLON port ]
+  s = i;
+  if (value.charCodeAt(i) === 0x5b /* [ */) {
+    const close = value.indexOf(']', i);
+    if (close < 0) throw viaError('unterminated IPv6 reference');
+    i = close + 1;
+  } else {
+    while (i < n) {
+      const c = value.charCodeAt(i);
+      const l = c | 0x20;
+      if ((l >= 0x61 && l <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e || c === 0x5f) i++;
+      else break;
+    }
+  }
+  if (i === s) throw viaError('missing host');
+  const host = value.slice(s, i).toLowerCase();
+  let port: number | undefined;
+  const afterHost = skipWs(value, i);
+  if (afterHost < n && value.charCodeAt(afterHost) === COLON) {
+    i = skipWs(value, afterHost + 1);
+    s = i;
+    let v = 0;
+    while (i < n) {
+      const d = value.charCodeAt(i) - 0x30;
+      if (d < 0 || d > 9) break;
+      v = v * 10 + d;
+      i++;
+    }
+    if (i === s || i - s > 5 || v > 65535) throw viaError('bad port');
+    port = v;
+  }
+  const params = new Map<string, string | null>();
+  i = parseParams(value, i, params, 'SIP_ERR_PARSE_VIA', 'Via');
+  // A trailing comment is allowed by RFC 2543 only; anything else is an error.
+  if (i < n && !(inList && value.charCodeAt(i) === 0x2c)) throw viaError(`unexpected character ${JSON.stringify(value[i])}`);
+  const protocol = `${name}/${version}`.toUpperCase();
+  const via: Via = { protocol, transport, host, params };
+  if (port !== undefined) via.port = port;
+  const branch = params.get('branch');
+  if (branch) via.branch = branch;
+  const received = params.get('received');
+  if (received) via.received = received;
+  if (params.has('rport')) {
+    const r = params.get('rport');
+    if (r === null || r === undefined) via.rport = true;
+    else {
+      const v = Number(r);
+      via.rport = Number.isInteger(v) && v >= 0 && v <= 65535 && r.length <= 5 ? v : true;
+    }
+  }
+  return via;
+}
+
+/** Every Via element across all Via lines, top first. Throws SipParseError on a bad element. */
+export function viaList(message: SipMessage): Via[] {
+  return message.headers.values('via').map(parseVia);
+}
+
+/** The top Via (first element of the first Via line). Throws SipParseError if none or bad. */
+export function topVia(message: SipMessage): Via {
+  const raw = message.headers.get('via');
+  if (raw === undefined) {
+    throw new SipParseError('SIP_ERR_PARSE_MISSING_HEADER', 'Missing Via', { header: 'via' });
+  }
+  return cached(message, 'topVia', raw, parseTopVia);
+}
+
+/** The first element of a Via header value. */
+export function parseTopVia(raw: string): Via {
+  return parseViaElement(raw, true);
+}
+
+/** Text of one Via element. The branch/received/rport fields win over the same entries in `params`. */
+export function formatVia(via: Via): string {
+  let out = `${via.protocol}/${via.transport} ${via.host}`;
+  if (via.port !== undefined) out += `:${via.port}`;
+  const special: Record<string, string | null | undefined> = {
+    branch: via.branch,
+    received: via.received,
+    rport: via.rport === undefined ? undefined : via.rport === true ? null : String(via.rport),
+  };
+  const written = new Set<string>();
+  for (const [name, value] of via.params) {
+    const override = special[name];
+    const v = override !== undefined ? override : value;
+    out += v === null ? `;${name}` : `;${name}=${v}`;
+    written.add(name);
+  }
+  for (const name of ['branch', 'received', 'rport']) {
+    if (written.has(name)) continue;
+    const v = special[name];
+    if (v === undefined) continue;
+    out += v === null ? `;${name}` : `;${name}=${v}`;
+  }
+  return out;
+}

@@ -1,0 +1,269 @@
+import { isIP } from 'node:net';
+import type { Clock } from '../../util/clock.js';
+import type { Random } from '../../util/random.js';
+import { parseSipUri } from '../codec/index.js';
+import type { SipTransportName } from '../codec/message.js';
+import type { SipEndpoint } from '../transport/types.js';
+import type { DnsClient, SrvRecord } from './dns-client.js';
+import { SipDnsError } from './errors.js';
+import { orderSrvRecords } from './srv-order.js';
+import type { ResolvedTarget, TargetResolver } from './types.js';
+
+export interface Rfc3263ResolverOptions {
+  dns: DnsClient;
+  random: Random;
+  clock: Clock;
+  /** How long a failed target stays at the end of the list (RFC 3263 §4.3), default 32000 ms (64·T1). */
+  blacklistMs?: number;
+  /**
+   * Static host table, checked before DNS like /etc/hosts: name → addresses.
+   * A name found here is used as is: no NAPTR or SRV lookup is made for it.
+   */
+  hosts?: Record<string, string[]>;
+  /** Address record types to look up for a name, in this order (default A then AAAA). */
+  addressFamilies?: ReadonlyArray<4 | 6>;
+}
+
+/** RFC 3263 §4.1: NAPTR services we understand and the transport each one means. */
+const NAPTR_SERVICES: Readonly<Record<string, SipTransportName>> = {
+  'sip+d2u': 'udp',
+  'sip+d2t': 'tcp',
+  'sips+d2t': 'tls',
+};
+
+/** Our preference among transports when the server does not state one (no NAPTR). */
+const PREFERENCE: ReadonlyArray<SipTransportName> = ['udp', 'tcp', 'tls'];
+
+const BLACKLIST_PRUNE_SIZE = 1024;
+
+interface UriTarget {
+  secure: boolean;
+  host: string;
+  port: number | undefined;
+  transport: SipTransportName | undefined;
+}
+
+/**
+ * RFC 3263 server location: NAPTR → SRV → A/AAAA, with RFC 2782 ordering and a
+ * blacklist of targets that failed recently (moved to the end, not removed, so
+ * that a request still has somewhere to go when every target failed).
+ */
+export class Rfc3263Resolver implements TargetResolver {
+  private readonly dns: DnsClient;
+  private readonly random: Random;
+  private readonly clock: Clock;
+  private readonly blacklistMs: number;
+  private readonly hosts: Map<string, string[]>;
+  private readonly families: ReadonlyArray<4 | 6>;
+  /** `transport:host:port` → clock time the entry expires. */
+  private readonly blacklist = new Map<string, number>();
+
+  constructor(options: Rfc3263ResolverOptions) {
+    this.dns = options.dns;
+    this.random = options.random;
+    this.clock = options.clock;
+    this.blacklistMs = options.blacklistMs ?? 32_000;
+    this.families = options.addressFamilies ?? [4, 6];
+    this.hosts = new Map();
+    for (const [name, addresses] of Object.entries(options.hosts ?? {})) this.hosts.set(normalizeName(name), addresses.slice());
+  }
+
+  async resolve(uri: string, supportedTransports: ReadonlyArray<SipTransportName>): Promise<ResolvedTarget[]> {
+    const target = readUri(uri, supportedTransports);
+    const errors: unknown[] = [];
+    const targets = await this.locate(target, supportedTransports, errors);
+    if (targets.length === 0) {
+      const last = errors[errors.length - 1];
+      const detail = last instanceof Error ? `: ${last.message}` : '';
+      throw new SipDnsError(`No SIP target found for ${uri}${detail}`, { cause: last });
+    }
+    return this.applyBlacklist(dedupe(targets));
+  }
+
+  markFailed(target: SipEndpoint): void {
+    const now = this.clock.now();
+    if (this.blacklist.size >= BLACKLIST_PRUNE_SIZE) {
+      for (const [key, until] of this.blacklist) if (until <= now) this.blacklist.delete(key);
+    }
+    const key = endpointKey(target);
+    // Re-inserting moves the entry to the end of the Map's order.
+    this.blacklist.delete(key);
+    this.blacklist.set(key, now + this.blacklistMs);
+  }
+
+  /** True while `target` is blacklisted. */
+  isBlacklisted(target: SipEndpoint): boolean {
+    const until = this.blacklist.get(endpointKey(target));
+    return until !== undefined && until > this.clock.now();
+  }
+
+  private async locate(uri: UriTarget, supported: ReadonlyArray<SipTransportName>, errors: unknown[]): Promise<ResolvedTarget[]> {
+    const staticAddresses = isIP(uri.host) !== 0 ? [uri.host] : this.hosts.get(normalizeName(uri.host));
+
+    // RFC 3263 §4.1: a numeric host (or one we know statically) or an explicit port
+    // fixes the transport to the URI's or the default; no NAPTR.
+    if (staticAddresses !== undefined || uri.transport !== undefined || uri.port !== undefined) {
+      const transport = uri.transport ?? defaultTransport(uri.secure, supported);
+      const explicit = uri.transport !== undefined;
+      if (staticAddresses !== undefined) return targetsFor(staticAddresses, transport, uri.port ?? defaultPort(transport), explicit);
+      // §4.2: a name with a port → A/AAAA; without one → SRV for the transport, then A/AAAA.
+      if (uri.port === undefined) {
+        const viaSrv = await this.viaSrv(srvName(transport, uri.host), transport, errors);
+        if (viaSrv.length > 0) return viaSrv;
+      }
+      return targetsFor(await this.addresses(uri.host, errors), transport, uri.port ?? defaultPort(transport), explicit);
+    }
+
+    // §4.1: NAPTR, keeping only the services we support (only SIPS+D2T for a sips URI).
+    const naptr = await this.lookup(() => this.dns.resolveNaptr(uri.host), errors);
+    const usable = naptr
+      .map((record) => ({ record, transport: NAPTR_SERVICES[record.service.toLowerCase()] }))
+      .filter(
+        (entry): entry is { record: (typeof naptr)[number]; transport: SipTransportName } =>
+          entry.transport !== undefined &&
+          entry.record.flags.toLowerCase() === 's' &&
+          supported.includes(entry.transport) &&
+          (!uri.secure || entry.transport === 'tls'),
+      )
+      .sort((a, b) => a.record.order - b.record.order || a.record.preference - b.record.preference);
+    const out: ResolvedTarget[] = [];
+    for (const { record, transport } of usable) out.push(...(await this.viaSrv(record.replacement, transport, errors)));
+    if (out.length > 0) return out;
+
+    // No usable NAPTR: an SRV query per transport we support, in our preference order.
+    const transports = PREFERENCE.filter((t) => supported.includes(t) && (!uri.secure || t === 'tls'));
+    const perTransport = await Promise.all(transports.map((t) => this.viaSrv(srvName(t, uri.host), t, errors)));
+    for (const list of perTransport) out.push(...list);
+    if (out.length > 0) return out;
+
+    // No SRV either: A/AAAA with the default port and transport.
+    const transport = defaultTransport(uri.secure, supported);
+    return targetsFor(await this.addresses(uri.host, errors), transport, defaultPort(transport), false);
+  }
+
+  /** The targets of an SRV name in RFC 2782 order, each target name expanded to its addresses. */
+  private async viaSrv(name: string, transport: SipTransportName, errors: unknown[]): Promise<ResolvedTarget[]> {
+    const records = orderSrvRecords(await this.lookup(() => this.dns.resolveSrv(name), errors), this.random);
+    const addressLists = await Promise.all(records.map((r: SrvRecord) => this.addresses(r.name, errors)));
+    const out: ResolvedTarget[] = [];
+    for (let i = 0; i < records.length; i++) {
+      for (const host of addressLists[i]!) out.push({ transport, host, port: records[i]!.port, transportExplicit: true });
+    }
+    return out;
+  }
+
+  private async addresses(name: string, errors: unknown[]): Promise<string[]> {
+    const host = stripBrackets(name);
+    if (isIP(host) !== 0) return [host];
+    const known = this.hosts.get(normalizeName(host));
+    if (known !== undefined) return known;
+    const lists = await Promise.all(
+      this.families.map((family) =>
+        this.lookup(() => (family === 4 ? this.dns.resolve4(host) : this.dns.resolve6(host)), errors),
+      ),
+    );
+    return lists.flat();
+  }
+
+  /** A lookup whose failure (NXDOMAIN, NODATA, timeout) means "no records" here; the error is kept for the report. */
+  private async lookup<T>(query: () => Promise<T[]>, errors: unknown[]): Promise<T[]> {
+    try {
+      return await query();
+    } catch (error) {
+      errors.push(error);
+      return [];
+    }
+  }
+
+  private applyBlacklist(targets: ResolvedTarget[]): ResolvedTarget[] {
+    if (this.blacklist.size === 0) return targets;
+    const now = this.clock.now();
+    const good: ResolvedTarget[] = [];
+    const bad: ResolvedTarget[] = [];
+    for (const target of targets) {
+      const key = endpointKey(target);
+      const until = this.blacklist.get(key);
+      if (until === undefined) good.push(target);
+      else if (until <= now) {
+        this.blacklist.delete(key);
+        good.push(target);
+      } else bad.push(target);
+    }
+    return bad.length === 0 ? good : good.concat(bad);
+  }
+}
+
+function readUri(uri: string, supported: ReadonlyArray<SipTransportName>): UriTarget {
+  let parsed: ReturnType<typeof parseSipUri>;
+  try {
+    parsed = parseSipUri(uri);
+  } catch (error) {
+    throw new SipDnsError(`Cannot resolve ${JSON.stringify(uri)}: not a sip/sips URI`, { cause: error });
+  }
+  const secure = parsed.scheme === 'sips';
+  // RFC 3263 §4: maddr, when present, replaces the host as the target.
+  const maddr = parsed.params.get('maddr');
+  const host = stripBrackets(maddr ? maddr : parsed.host);
+  if (host === '') throw new SipDnsError(`Cannot resolve ${JSON.stringify(uri)}: empty host`);
+  const param = parsed.params.get('transport');
+  let transport: SipTransportName | undefined;
+  if (param) {
+    const name = param.toLowerCase();
+    if (name === 'udp' && !secure) transport = 'udp';
+    // RFC 3261 §26.2.2: sips with transport=tcp means TLS over TCP.
+    else if (name === 'tcp') transport = secure ? 'tls' : 'tcp';
+    else if (name === 'tls') transport = 'tls';
+    else throw new SipDnsError(`Cannot resolve ${uri}: transport ${param} is not supported${secure ? ' for sips' : ''}`);
+    if (!supported.includes(transport)) throw new SipDnsError(`Cannot resolve ${uri}: transport ${transport} is not enabled`);
+  }
+  return { secure, host, port: parsed.port, transport };
+}
+
+/** RFC 3263 §4.1: UDP for sip, TLS for sips; a sip URI falls back to TCP, then TLS, when UDP is not enabled. */
+function defaultTransport(secure: boolean, supported: ReadonlyArray<SipTransportName>): SipTransportName {
+  if (secure) {
+    if (supported.includes('tls')) return 'tls';
+    throw new SipDnsError('Cannot resolve a sips URI: TLS is not enabled');
+  }
+  for (const t of PREFERENCE) if (supported.includes(t)) return t;
+  throw new SipDnsError('Cannot resolve: no transport is enabled');
+}
+
+/** RFC 3261 §19.1.2: 5060 for UDP and TCP, 5061 for TLS. */
+export function defaultPort(transport: SipTransportName): number {
+  return transport === 'tls' ? 5061 : 5060;
+}
+
+function srvName(transport: SipTransportName, host: string): string {
+  if (transport === 'tls') return `_sips._tcp.${host}`;
+  return transport === 'tcp' ? `_sip._tcp.${host}` : `_sip._udp.${host}`;
+}
+
+function targetsFor(addresses: ReadonlyArray<string>, transport: SipTransportName, port: number, explicit: boolean): ResolvedTarget[] {
+  return addresses.map((host) => ({ transport, host: stripBrackets(host), port, transportExplicit: explicit }));
+}
+
+function dedupe(targets: ResolvedTarget[]): ResolvedTarget[] {
+  const seen = new Set<string>();
+  const out: ResolvedTarget[] = [];
+  for (const t of targets) {
+    const key = endpointKey(t);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(t);
+  }
+  return out;
+}
+
+function endpointKey(target: SipEndpoint): string {
+  return `${target.transport}:${stripBrackets(target.host).toLowerCase()}:${target.port}`;
+}
+
+function stripBrackets(host: string): string {
+  return host.length > 1 && host.charCodeAt(0) === 0x5b /* [ */ && host.endsWith(']') ? host.slice(1, -1) : host;
+}
+
+function normalizeName(name: string): string {
+  const lower = name.toLowerCase();
+  return lower.endsWith('.') ? lower.slice(0, -1) : lower;
+}

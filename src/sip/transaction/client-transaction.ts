@@ -1,0 +1,160 @@
+import type { Timer } from '../../util/timer-scheduler.js';
+import { createResponse } from '../codec/index.js';
+import type { SipRequest, SipResponse } from '../codec/message.js';
+import type { SipEndpoint } from '../transport/types.js';
+import { sixtyFourT1, type TransactionContext } from './transaction-context.js';
+import type { ClientTransactionUser } from './types.js';
+
+export type ClientTransactionState = 'trying' | 'proceeding' | 'completed' | 'terminated';
+
+/**
+ * RFC 3261 §17.1.2 non-INVITE client transaction (Figure 6):
+ * Trying → Proceeding → Completed → Terminated.
+ * Created and registered by TransactionLayer; `start()` sends the request.
+ */
+export class NonInviteClientTransaction {
+  readonly side = 'client' as const;
+  private stateValue: ClientTransactionState = 'trying';
+  /** Timer E while Trying/Proceeding, Timer K while Completed (never both: one slot keeps the object small). */
+  private retransmitOrLinger: Timer | undefined;
+  private timerF: Timer | undefined;
+  /** Current Timer E interval. */
+  private interval = 0;
+  private user: ClientTransactionUser | undefined;
+
+  constructor(
+    readonly key: string,
+    readonly branch: string,
+    readonly request: SipRequest,
+    readonly destination: SipEndpoint,
+    user: ClientTransactionUser,
+    private readonly context: TransactionContext,
+  ) {
+    this.user = user;
+  }
+
+  get state(): ClientTransactionState {
+    return this.stateValue;
+  }
+
+  /** RFC 3261 §18.1.1: reliability follows the transport actually used. */
+  get reliable(): boolean {
+    return this.destination.transport !== 'udp';
+  }
+
+  /** Enters Trying: arms Timers E and F and hands the request to the transport (RFC 3261 §17.1.2.2). */
+  start(): void {
+    const { scheduler, timers } = this.context;
+    if (!this.reliable) {
+      // RFC 3261 §17.1.2.2: Timer E only for unreliable transports, first at T1.
+      this.interval = timers.t1;
+      this.retransmitOrLinger = scheduler.after(this.interval, () => this.onTimerE());
+    }
+    this.timerF = scheduler.after(sixtyFourT1(timers), () => this.onTimerF());
+    this.send();
+  }
+
+  /** A response whose top Via branch and CSeq method matched this transaction (RFC 3261 §17.1.3). */
+  receiveResponse(response: SipResponse): void {
+    const state = this.stateValue;
+    if (state === 'terminated') return;
+    if (response.status < 200) {
+      if (state === 'completed') return;
+      this.stateValue = 'proceeding';
+      const user = this.user;
+      if (user?.onProvisional) this.context.callUser(() => user.onProvisional?.(response));
+      return;
+    }
+    if (state === 'completed') {
+      // RFC 3261 §17.1.2.2: retransmissions of the final response are absorbed in Completed.
+      this.context.counters.retransmittedResponsesAbsorbed++;
+      return;
+    }
+    this.stateValue = 'completed';
+    this.retransmitOrLinger?.cancel();
+    this.timerF?.cancel();
+    this.timerF = undefined;
+    if (this.reliable) {
+      // RFC 3261 §17.1.2.2: Timer K is 0 on reliable transports.
+      this.terminate();
+    } else {
+      // Timer K = T4: linger to absorb retransmitted finals.
+      this.retransmitOrLinger = this.context.scheduler.after(this.context.timers.t4, () => this.terminate());
+    }
+    this.deliverFinal(response, false);
+  }
+
+  /** Stops silently: no more retransmissions, and the user hears nothing more. */
+  abandon(): void {
+    this.user = undefined;
+    this.terminate();
+  }
+
+  private send(): void {
+    this.context.transport.send(this.request, this.destination, (error) => this.onTransportError(error));
+  }
+
+  private onTimerE(): void {
+    const state = this.stateValue;
+    if (state !== 'trying' && state !== 'proceeding') return;
+    const { t2 } = this.context.timers;
+    // RFC 3261 §17.1.2.2: in Trying, E doubles up to T2; in Proceeding it is reset to T2.
+    this.interval = state === 'trying' ? Math.min(2 * this.interval, t2) : t2;
+    this.retransmitOrLinger = this.context.scheduler.after(this.interval, () => this.onTimerE());
+    this.context.counters.requestRetransmissions++;
+    this.send();
+  }
+
+  private onTimerF(): void {
+    this.timerF = undefined;
+    const state = this.stateValue;
+    if (state !== 'trying' && state !== 'proceeding') return;
+    // RFC 3261 §17.1.2.2: Timer F → Terminated, the TU is told of the timeout (as a 408, §8.1.3.1).
+    this.context.counters.timeouts++;
+    this.terminate();
+    this.deliverFinal(createResponse(this.request, 408, 'Request Timeout'), true);
+  }
+
+  private onTransportError(error: Error): void {
+    const state = this.stateValue;
+    if (state !== 'trying' && state !== 'proceeding') return;
+    // RFC 3261 §17.1.4 / §8.1.3.1: a transport failure is reported to the TU as a 503.
+    this.context.counters.transportErrors++;
+    this.terminate();
+    this.deliverFinal(createResponse(this.request, 503, transportFailureReason(error)), true);
+  }
+
+  private terminate(): void {
+    if (this.stateValue === 'terminated') return;
+    this.stateValue = 'terminated';
+    this.retransmitOrLinger?.cancel();
+    this.retransmitOrLinger = undefined;
+    this.timerF?.cancel();
+    this.timerF = undefined;
+    this.context.forget(this);
+  }
+
+  /** Hands the one final response to the user; clears the reference so it can never happen twice. */
+  private deliverFinal(response: SipResponse, locallyGenerated: boolean): void {
+    const user = this.user;
+    this.user = undefined;
+    if (user) this.context.callUser(() => user.onFinal(response, locallyGenerated));
+  }
+}
+
+/** A reason phrase naming the transport failure: text only, no CR/LF (RFC 3261 §25.1 Reason-Phrase). */
+export function transportFailureReason(error: Error): string {
+  const code = (error as { code?: unknown }).code;
+  const detail = typeof code === 'string' ? code : error.message;
+  return `Service Unavailable (transport error: ${sanitizeReason(detail)})`;
+}
+
+/** Keeps a reason phrase on one line and short. */
+export function sanitizeReason(text: string): string {
+  let out = '';
+  for (let i = 0; i < text.length && out.length < 120; i++) {
+    const c = text.charCodeAt(i);
+    out += c < 0x20 || c === 0x7f ? ' ' : text[i];
+  }
+  return out.trim();
+}

@@ -1,0 +1,108 @@
+import type { Timer } from '../../util/timer-scheduler.js';
+import type { SipRequest, SipResponse } from '../codec/message.js';
+import type { ReceivedFrom, SipEndpoint } from '../transport/types.js';
+import { sixtyFourT1, type TransactionContext } from './transaction-context.js';
+
+export type ServerTransactionState = 'trying' | 'proceeding' | 'completed' | 'terminated';
+
+/**
+ * RFC 3261 §17.2.2 non-INVITE server transaction (Figure 8):
+ * Trying → Proceeding → Completed → Terminated.
+ * A retransmitted request never reaches the transaction user again: in Trying
+ * it is dropped, in Proceeding/Completed the last response is sent again.
+ */
+export class NonInviteServerTransaction {
+  readonly side = 'server' as const;
+  private stateValue: ServerTransactionState = 'trying';
+  private lastResponse: SipResponse | undefined;
+  /** Before the final: a guard of 64·T1 (see `start`); in Completed: Timer J. */
+  private timer: Timer | undefined;
+
+  constructor(
+    readonly key: string,
+    readonly request: SipRequest,
+    readonly source: ReceivedFrom,
+    readonly responseDestination: SipEndpoint,
+    private readonly context: TransactionContext,
+  ) {}
+
+  get state(): ServerTransactionState {
+    return this.stateValue;
+  }
+
+  /** True once a final response has been sent (or the transaction ended without one). */
+  get finalSent(): boolean {
+    return this.stateValue === 'completed' || this.stateValue === 'terminated';
+  }
+
+  get reliable(): boolean {
+    return this.source.transport !== 'udp';
+  }
+
+  start(): void {
+    // Not in RFC 3261: a user that never answers would keep this transaction for
+    // ever. After 64·T1 the client has given up anyway (its Timer F, RFC 4320 §4.1),
+    // so the transaction is dropped then.
+    this.timer = this.context.scheduler.after(sixtyFourT1(this.context.timers), () => this.expire());
+  }
+
+  /** The transaction user answers (RFC 3261 §17.2.2). A second final, or any response after it, is discarded. */
+  respond(response: SipResponse): void {
+    if (this.finalSent) {
+      this.context.counters.lateResponsesDiscarded++;
+      return;
+    }
+    this.lastResponse = response;
+    if (response.status < 200) {
+      this.stateValue = 'proceeding';
+    } else {
+      this.stateValue = 'completed';
+      this.timer?.cancel();
+      // RFC 3261 §17.2.2: Timer J = 64·T1 on unreliable transports, 0 on reliable ones.
+      this.timer = this.reliable ? undefined : this.context.scheduler.after(sixtyFourT1(this.context.timers), () => this.terminate());
+    }
+    this.send(response);
+    if (this.stateValue === 'completed' && this.reliable) this.terminate();
+  }
+
+  /** The same request again (matched per RFC 3261 §17.2.3). */
+  receiveRetransmission(): void {
+    this.context.counters.retransmittedRequestsAbsorbed++;
+    const response = this.lastResponse;
+    if (response === undefined || this.stateValue === 'terminated') return;
+    // RFC 3261 §17.2.2: in Proceeding and Completed, resend the last response.
+    this.context.counters.responseRetransmissions++;
+    this.send(response);
+  }
+
+  /** Ends the transaction now, without a word (layer shutdown). */
+  abandon(): void {
+    this.terminate();
+  }
+
+  private send(response: SipResponse): void {
+    this.context.transport.send(response, this.responseDestination, () => this.onTransportError(), this.source);
+  }
+
+  private onTransportError(): void {
+    if (this.stateValue === 'terminated') return;
+    // RFC 3261 §17.2.4: a transport failure ends the server transaction.
+    this.context.counters.transportErrors++;
+    this.terminate();
+  }
+
+  private expire(): void {
+    this.timer = undefined;
+    if (this.finalSent) return;
+    this.context.counters.serverTransactionsExpired++;
+    this.terminate();
+  }
+
+  private terminate(): void {
+    if (this.stateValue === 'terminated') return;
+    this.stateValue = 'terminated';
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.context.forget(this);
+  }
+}

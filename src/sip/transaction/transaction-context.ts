@@ -1,0 +1,21 @@
+import type { TimerScheduler } from '../../util/timer-scheduler.js';
+import type { SipTransport } from '../transport/types.js';
+import type { TransactionStats } from './transaction-stats.js';
+import type { TransactionTimerSettings } from './types.js';
+
+/** What a transaction needs from the layer that owns it; one shared object, so each transaction stays small. */
+export interface TransactionContext {
+  readonly transport: SipTransport;
+  readonly scheduler: TimerScheduler;
+  readonly timers: TransactionTimerSettings;
+  readonly counters: TransactionStats;
+  /** Runs a transaction-user callback: an exception is counted and reported, never propagated. */
+  callUser(callback: () => void): void;
+  /** The transaction reached Terminated: forget it. */
+  forget(transaction: { readonly key: string; readonly side: 'client' | 'server' }): void;
+}
+
+/** RFC 3261 §17.1.1.1: Timer F and Timer J are 64·T1. */
+export function sixtyFourT1(timers: TransactionTimerSettings): number {
+  return 64 * timers.t1;
+}

@@ -1,0 +1,42 @@
+import { callIdOf, cseqOf, fromHeader, toHeader, type Via } from '../codec/index.js';
+import type { SipRequest } from '../codec/message.js';
+import { hasMagicCookie } from './branch.js';
+import { defaultPort } from './response-destination.js';
+
+// Keys are strings so that transactions live in one Map per side. \u0001 never
+// occurs in a SIP token or header value, so fields cannot run into each other.
+const SEP = '\u0001';
+
+/** RFC 3261 §17.1.3: a response belongs to the client transaction with its top Via branch and CSeq method. */
+export function clientTransactionKey(branch: string, method: string): string {
+  return branch + SEP + method;
+}
+
+/**
+ * RFC 3261 §17.2.3: the server transaction of a request.
+ * - With a `z9hG4bK` branch: branch, sent-by and method (an ACK goes with its INVITE).
+ * - Without (RFC 2543 peers): Request-URI, To tag, From tag, Call-ID, CSeq and the top Via.
+ *   (An RFC 2543 ACK carries the To tag of our response, so it matches nothing: fine, we run no INVITE transactions.)
+ */
+export function serverTransactionKey(request: SipRequest, via: Via, topViaText: string): string {
+  return keyFor(request, via, topViaText, request.method === 'ACK' ? 'INVITE' : request.method);
+}
+
+/**
+ * The key of the transaction a CANCEL names (RFC 3261 §9.2): matched like the
+ * CANCEL itself, but with the method of the request it cancels.
+ */
+export function cancelledTransactionKey(cancel: SipRequest, via: Via, topViaText: string, cancelledMethod: string): string {
+  return keyFor(cancel, via, topViaText, cancelledMethod);
+}
+
+function keyFor(request: SipRequest, via: Via, topViaText: string, method: string): string {
+  if (hasMagicCookie(via.branch)) {
+    const port = via.port ?? defaultPort(via.transport.toLowerCase());
+    return `b${SEP}${via.branch}${SEP}${via.host.toLowerCase()}:${port}${SEP}${method}`;
+  }
+  const seq = cseqOf(request).seq;
+  const toTag = toHeader(request).tag ?? '';
+  const fromTag = fromHeader(request).tag ?? '';
+  return `m${SEP}${request.uri}${SEP}${toTag}${SEP}${fromTag}${SEP}${callIdOf(request)}${SEP}${seq}${SEP}${method}${SEP}${topViaText}`;
+}

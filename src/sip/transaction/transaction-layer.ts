@@ -1,0 +1,227 @@
+import type { Random } from '../../util/random.js';
+import type { TimerScheduler } from '../../util/timer-scheduler.js';
+import { cseqOf, topVia, type Via } from '../codec/index.js';
+import type { SipMessage, SipRequest, SipResponse } from '../codec/message.js';
+import type { ReceivedFrom, SipEndpoint, SipTransport } from '../transport/types.js';
+import { hasMagicCookie, newBranch } from './branch.js';
+import { NonInviteClientTransaction } from './client-transaction.js';
+import { TransactionError } from './errors.js';
+import { responseDestination } from './response-destination.js';
+import { NonInviteServerTransaction } from './server-transaction.js';
+import type { TransactionContext } from './transaction-context.js';
+import { cancelledTransactionKey, clientTransactionKey, serverTransactionKey } from './transaction-keys.js';
+import { emptyTransactionStats, type TransactionStats } from './transaction-stats.js';
+import { type ClientTransactionUser, DEFAULT_TIMER_SETTINGS, type TransactionTimerSettings } from './types.js';
+
+export interface TransactionLayerOptions {
+  transport: SipTransport;
+  scheduler: TimerScheduler;
+  random: Random;
+  timers?: Partial<TransactionTimerSettings>;
+  /** Told about every exception a transaction user throws from a callback (it is caught and counted). */
+  onUserError?: (error: unknown) => void;
+}
+
+/**
+ * Receives each new request (never a retransmission) with its server transaction;
+ * an ACK that matches no transaction comes with `transaction` undefined (ACK has none, RFC 3261 §17).
+ */
+export type NewRequestListener = (request: SipRequest, source: ReceivedFrom, transaction: NonInviteServerTransaction | undefined) => void;
+
+/**
+ * RFC 3261 §17 for non-INVITE requests: creates client transactions, matches
+ * responses to them (§17.1.3) and requests to server transactions (§17.2.3),
+ * and creates a server transaction for each new request. It installs itself
+ * as the transport's message handler. Every timer goes through the shared
+ * TimerScheduler.
+ */
+export class TransactionLayer {
+  readonly timers: TransactionTimerSettings;
+  private readonly clients = new Map<string, NonInviteClientTransaction>();
+  private readonly servers = new Map<string, NonInviteServerTransaction>();
+  private readonly counters: TransactionStats = emptyTransactionStats();
+  private readonly context: TransactionContext;
+  private readonly random: Random;
+  private listener: NewRequestListener | undefined;
+  private closed = false;
+
+  constructor(options: TransactionLayerOptions) {
+    this.timers = timerSettings(options.timers);
+    this.random = options.random;
+    const counters = this.counters;
+    const onUserError = options.onUserError;
+    this.context = {
+      transport: options.transport,
+      scheduler: options.scheduler,
+      timers: this.timers,
+      counters,
+      callUser(callback) {
+        try {
+          callback();
+        } catch (error) {
+          counters.userErrors++;
+          onUserError?.(error);
+        }
+      },
+      forget: (transaction) => {
+        const map: Map<string, unknown> = transaction.side === 'client' ? this.clients : this.servers;
+        if (map.get(transaction.key) === transaction) map.delete(transaction.key);
+      },
+    };
+    options.transport.onMessage((message, source) => this.receive(message, source));
+  }
+
+  /** Installs the transaction user for incoming requests (the UA core). */
+  onRequest(listener: NewRequestListener): void {
+    this.listener = listener;
+  }
+
+  /** A fresh `z9hG4bK` branch (RFC 3261 §8.1.1.7). */
+  newBranch(): string {
+    return newBranch(this.random);
+  }
+
+  /**
+   * Starts a non-INVITE client transaction for `request`, which must already
+   * carry its top Via with a fresh `z9hG4bK` branch; sends it to `destination`.
+   * Throws TransactionError on a missing branch, a duplicate, or INVITE/ACK.
+   */
+  sendRequest(request: SipRequest, destination: SipEndpoint, user: ClientTransactionUser): NonInviteClientTransaction {
+    if (this.closed) throw new TransactionError('SIP_ERR_TRANSACTION_CLOSED', 'the transaction layer is closed');
+    if (request.method === 'INVITE' || request.method === 'ACK') {
+      throw new TransactionError('SIP_ERR_TRANSACTION_METHOD', `${request.method} needs an INVITE transaction, which this layer does not run`);
+    }
+    let branch: string | undefined;
+    try {
+      branch = topVia(request).branch;
+    } catch (error) {
+      throw new TransactionError('SIP_ERR_TRANSACTION_NO_BRANCH', 'the request has no valid top Via', { cause: error });
+    }
+    if (!hasMagicCookie(branch)) {
+      throw new TransactionError('SIP_ERR_TRANSACTION_NO_BRANCH', 'the top Via of the request has no z9hG4bK branch');
+    }
+    const key = clientTransactionKey(branch, request.method);
+    if (this.clients.has(key)) {
+      throw new TransactionError('SIP_ERR_TRANSACTION_DUPLICATE', `a ${request.method} client transaction with branch ${branch} exists`);
+    }
+    const transaction = new NonInviteClientTransaction(key, branch, request, destination, user, this.context);
+    this.clients.set(key, transaction);
+    this.counters.clientTransactionsCreated++;
+    transaction.start();
+    return transaction;
+  }
+
+  /** The transport's upward handler (public so that tests and other transports can feed it). */
+  receive(message: SipMessage, source: ReceivedFrom): void {
+    if (this.closed) return;
+    if (message.kind === 'response') this.receiveResponse(message);
+    else this.receiveRequest(message, source);
+  }
+
+  /**
+   * The server transaction a CANCEL names (RFC 3261 §9.2), trying each method
+   * the CANCEL could be cancelling, or undefined.
+   */
+  findCancelledTransaction(cancel: SipRequest, methods: Iterable<string>): NonInviteServerTransaction | undefined {
+    const parsed = this.parseTopVia(cancel);
+    if (parsed === undefined) return undefined;
+    for (const method of methods) {
+      let key: string;
+      try {
+        key = cancelledTransactionKey(cancel, parsed.via, parsed.text, method);
+      } catch {
+        return undefined;
+      }
+      const found = this.servers.get(key);
+      if (found) return found;
+    }
+    return undefined;
+  }
+
+  stats(): TransactionStats {
+    return { ...this.counters, activeClientTransactions: this.clients.size, activeServerTransactions: this.servers.size };
+  }
+
+  /** Ends every transaction silently and stops matching; the transport is not closed here. */
+  close(): void {
+    this.closed = true;
+    for (const transaction of [...this.clients.values()]) transaction.abandon();
+    for (const transaction of [...this.servers.values()]) transaction.abandon();
+    this.clients.clear();
+    this.servers.clear();
+  }
+
+  private receiveResponse(response: SipResponse): void {
+    let key: string;
+    try {
+      const branch = topVia(response).branch;
+      if (branch === undefined) {
+        this.counters.unmatchedResponses++;
+        return;
+      }
+      key = clientTransactionKey(branch, cseqOf(response).method);
+    } catch {
+      this.counters.malformedDropped++;
+      return;
+    }
+    const transaction = this.clients.get(key);
+    if (transaction === undefined) {
+      // RFC 3261 §18.1.2: a response matching no transaction is discarded by a UA.
+      this.counters.unmatchedResponses++;
+      return;
+    }
+    transaction.receiveResponse(response);
+  }
+
+  private receiveRequest(request: SipRequest, source: ReceivedFrom): void {
+    const parsed = this.parseTopVia(request);
+    let key: string | undefined;
+    if (parsed !== undefined) {
+      try {
+        key = serverTransactionKey(request, parsed.via, parsed.text);
+      } catch {
+        key = undefined;
+      }
+    }
+    if (parsed === undefined || key === undefined) {
+      this.counters.malformedDropped++;
+      return;
+    }
+    const existing = this.servers.get(key);
+    if (existing !== undefined) {
+      if (request.method === 'ACK') this.counters.acksAbsorbed++;
+      else existing.receiveRetransmission();
+      return;
+    }
+    const listener = this.listener;
+    if (request.method === 'ACK') {
+      // RFC 3261 §17: ACK for a 2xx has no transaction; hand it up as it is.
+      if (listener) this.context.callUser(() => listener(request, source, undefined));
+      return;
+    }
+    const transaction = new NonInviteServerTransaction(key, request, source, responseDestination(parsed.via, source), this.context);
+    this.servers.set(key, transaction);
+    this.counters.serverTransactionsCreated++;
+    transaction.start();
+    if (listener) this.context.callUser(() => listener(request, source, transaction));
+  }
+
+  private parseTopVia(request: SipRequest): { via: Via; text: string } | undefined {
+    try {
+      const text = request.headers.values('via')[0];
+      if (text === undefined) return undefined;
+      return { via: topVia(request), text };
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/** Defaults for what is not given (an explicit `undefined` keeps the default too). */
+function timerSettings(given: Partial<TransactionTimerSettings> | undefined): TransactionTimerSettings {
+  return {
+    t1: given?.t1 ?? DEFAULT_TIMER_SETTINGS.t1,
+    t2: given?.t2 ?? DEFAULT_TIMER_SETTINGS.t2,
+    t4: given?.t4 ?? DEFAULT_TIMER_SETTINGS.t4,
+  };
+}

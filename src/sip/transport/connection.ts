@@ -1,0 +1,220 @@
+import type { Socket } from 'node:net';
+import type { ParseLimits } from '../codec/index.js';
+import { SipStreamFramer } from '../codec/index.js';
+import type { SipMessage } from '../codec/message.js';
+import type { SipParseError } from '../codec/parse-error.js';
+import { ioError, SipTransportError } from './errors.js';
+import type { SendErrorHandler } from './types.js';
+
+/** What a connection reports to its owner (the transport layer). */
+export interface ConnectionListener {
+  onConnectionOpen(connection: SipConnection): void;
+  onConnectionMessage(connection: SipConnection, message: SipMessage): void;
+  /** A message framed correctly that does not parse (the connection stays usable). */
+  onConnectionInvalidMessage(connection: SipConnection, error: SipParseError, bytes: Uint8Array): void;
+  onConnectionKeepAlive(connection: SipConnection): void;
+  /** The byte stream lost its message boundaries; the connection is being closed. */
+  onConnectionFramingError(connection: SipConnection, error: unknown): void;
+  /** Always called once, last. `error` says why, when it was not a normal close. */
+  onConnectionClosed(connection: SipConnection, error: SipTransportError | undefined): void;
+  /** A write failed: count it and report it to `onError` when given. */
+  onWriteError(connection: SipConnection, error: SipTransportError, onError: SendErrorHandler | undefined): void;
+}
+
+export interface ConnectionSettings {
+  idleTimeoutMs: number;
+  connectTimeoutMs: number;
+  limits: Partial<ParseLimits> | undefined;
+  /** A peer that reads slower than this much queued output is dropped (memory bound). */
+  maxQueuedBytes: number;
+}
+
+type State = 'connecting' | 'open' | 'closed';
+
+interface QueuedWrite {
+  data: Buffer;
+  onError: SendErrorHandler | undefined;
+}
+
+const CRLF = Buffer.from('\r\n', 'latin1');
+
+/**
+ * One TCP or TLS connection carrying SIP: frames the byte stream into messages
+ * (RFC 3261 §18.3), answers CRLFCRLF pings with a CRLF pong (RFC 5626
+ * §4.4.1), queues writes until an outgoing connection is established, and
+ * closes itself after `idleTimeoutMs` without traffic or `connectTimeoutMs`
+ * without being established (Node's per-socket inactivity timer: these are
+ * real I/O deadlines, not protocol timers).
+ */
+export class SipConnection {
+  readonly transport: 'tcp' | 'tls';
+  readonly outbound: boolean;
+  remoteAddress: string;
+  remotePort: number;
+  localAddress = '';
+  localPort = 0;
+  private state: State;
+  private queue: QueuedWrite[] | undefined;
+  private closeReason: SipTransportError | undefined;
+  private readonly framer: SipStreamFramer;
+  private closeWaiters: Array<() => void> | undefined;
+
+  constructor(
+    readonly id: number,
+    transport: 'tcp' | 'tls',
+    private readonly socket: Socket,
+    outbound: boolean,
+    remote: { host: string; port: number },
+    private readonly listener: ConnectionListener,
+    private readonly settings: ConnectionSettings,
+  ) {
+    this.transport = transport;
+    this.outbound = outbound;
+    this.remoteAddress = remote.host;
+    this.remotePort = remote.port;
+    this.framer = new SipStreamFramer({
+      limits: settings.limits,
+      onKeepAlive: (kind) => {
+        if (kind === 'ping') this.answerPing();
+      },
+      onInvalidMessage: (error, bytes) => this.listener.onConnectionInvalidMessage(this, error, bytes),
+    });
+    socket.setNoDelay(true);
+    socket.on('data', this.handleData);
+    socket.on('error', this.handleError);
+    socket.on('close', this.handleClose);
+    socket.on('timeout', this.handleTimeout);
+    if (outbound) {
+      this.state = 'connecting';
+      this.queue = [];
+      socket.setTimeout(settings.connectTimeoutMs);
+      socket.once(transport === 'tls' ? 'secureConnect' : 'connect', this.handleConnected);
+    } else {
+      this.state = 'open';
+      this.readAddresses();
+      socket.setTimeout(settings.idleTimeoutMs);
+    }
+  }
+
+  get isOpen(): boolean {
+    return this.state === 'open';
+  }
+
+  get isClosed(): boolean {
+    return this.state === 'closed';
+  }
+
+  /** Writes one serialized message (queued while connecting). Errors go to the listener, never thrown. */
+  write(data: Buffer, onError: SendErrorHandler | undefined): void {
+    if (this.state === 'connecting') {
+      this.queue!.push({ data, onError });
+      return;
+    }
+    if (this.state === 'closed') {
+      this.listener.onWriteError(this, new SipTransportError('SIP_ERR_TRANSPORT_CLOSED', `Connection ${this.describe()} is closed`), onError);
+      return;
+    }
+    this.writeNow(data, onError);
+  }
+
+  /** Closes now; queued writes fail with `reason` (or SIP_ERR_TRANSPORT_CLOSED). */
+  close(reason?: SipTransportError): void {
+    if (this.state === 'closed') return;
+    if (reason !== undefined && this.closeReason === undefined) this.closeReason = reason;
+    this.socket.destroy();
+  }
+
+  /** Resolves once the socket has closed. */
+  whenClosed(): Promise<void> {
+    if (this.state === 'closed') return Promise.resolve();
+    return new Promise((resolve) => {
+      this.closeWaiters ??= [];
+      this.closeWaiters.push(resolve);
+    });
+  }
+
+  /** `transport:address:port` of the peer, for messages. */
+  describe(): string {
+    return `${this.transport}:${this.remoteAddress}:${this.remotePort}`;
+  }
+
+  private writeNow(data: Buffer, onError: SendErrorHandler | undefined): void {
+    if (this.socket.writableLength > this.settings.maxQueuedBytes) {
+      const error = new SipTransportError('SIP_ERR_TRANSPORT_LIMIT', `Peer ${this.describe()} is not reading; connection dropped`);
+      this.listener.onWriteError(this, error, onError);
+      this.close(error);
+      return;
+    }
+    if (onError === undefined) this.socket.write(data);
+    else
+      this.socket.write(data, (error) => {
+        if (error) this.listener.onWriteError(this, ioError(error, `Write to ${this.describe()}`), onError);
+      });
+  }
+
+  private answerPing(): void {
+    this.listener.onConnectionKeepAlive(this);
+    if (this.state === 'open') this.socket.write(CRLF);
+  }
+
+  private readAddresses(): void {
+    if (this.socket.remoteAddress !== undefined) this.remoteAddress = this.socket.remoteAddress;
+    if (this.socket.remotePort !== undefined) this.remotePort = this.socket.remotePort;
+    this.localAddress = this.socket.localAddress ?? '';
+    this.localPort = this.socket.localPort ?? 0;
+  }
+
+  private readonly handleConnected = (): void => {
+    if (this.state !== 'connecting') return;
+    this.state = 'open';
+    this.readAddresses();
+    this.socket.setTimeout(this.settings.idleTimeoutMs);
+    this.listener.onConnectionOpen(this);
+    const queued = this.queue ?? [];
+    this.queue = undefined;
+    for (const item of queued) this.write(item.data, item.onError);
+  };
+
+  private readonly handleData = (chunk: Buffer): void => {
+    let messages: SipMessage[];
+    try {
+      messages = this.framer.push(chunk);
+    } catch (error) {
+      // RFC 3261 §18.3: without a trustworthy Content-Length the stream cannot be resynchronised.
+      this.listener.onConnectionFramingError(this, error);
+      this.close(new SipTransportError('SIP_ERR_TRANSPORT_CLOSED', `Framing error on ${this.describe()}`, { cause: error }));
+      return;
+    }
+    for (const message of messages) {
+      if (this.state === 'closed') return;
+      this.listener.onConnectionMessage(this, message);
+    }
+  };
+
+  private readonly handleError = (error: Error): void => {
+    // 'close' follows; remember why.
+    if (this.closeReason === undefined) this.closeReason = ioError(error, `Connection ${this.describe()}`);
+  };
+
+  private readonly handleTimeout = (): void => {
+    if (this.state === 'connecting') {
+      this.close(new SipTransportError('SIP_ERR_TRANSPORT_CONNECT_TIMEOUT', `No connection to ${this.describe()} within ${this.settings.connectTimeoutMs} ms`));
+    } else {
+      this.close(); // idle: nothing in flight, a plain close
+    }
+  };
+
+  private readonly handleClose = (): void => {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    const reason = this.closeReason;
+    const queued = this.queue ?? [];
+    this.queue = undefined;
+    const failure = reason ?? new SipTransportError('SIP_ERR_TRANSPORT_CLOSED', `Connection ${this.describe()} closed`);
+    for (const item of queued) this.listener.onWriteError(this, failure, item.onError);
+    this.listener.onConnectionClosed(this, reason);
+    const waiters = this.closeWaiters ?? [];
+    this.closeWaiters = undefined;
+    for (const resolve of waiters) resolve();
+  };
+}

@@ -1,0 +1,32 @@
+import { PresenceB2BError } from '../../util/errors.js';
+
+/**
+ * Stable codes of transport failures reported to `send()`'s error handler:
+ * - SIP_ERR_TRANSPORT_CONNECT_TIMEOUT  a TCP/TLS connection was not established within connectTimeoutMs
+ * - SIP_ERR_TRANSPORT_CLOSED           the connection closed before the message could be written, or the layer is closed
+ * - SIP_ERR_TRANSPORT_UNAVAILABLE      no socket for that transport / address family (not listening on it)
+ * - SIP_ERR_TRANSPORT_LIMIT            maxConnections reached, or a datagram too large
+ * - SIP_ERR_TRANSPORT_SERIALIZE        the message could not be serialized
+ * - SIP_ERR_TRANSPORT_IO               the socket reported an error (ECONNREFUSED, ECONNRESET, TLS failure, …; see `cause`)
+ */
+export type SipTransportErrorCode =
+  | 'SIP_ERR_TRANSPORT_CONNECT_TIMEOUT'
+  | 'SIP_ERR_TRANSPORT_CLOSED'
+  | 'SIP_ERR_TRANSPORT_UNAVAILABLE'
+  | 'SIP_ERR_TRANSPORT_LIMIT'
+  | 'SIP_ERR_TRANSPORT_SERIALIZE'
+  | 'SIP_ERR_TRANSPORT_IO';
+
+export class SipTransportError extends PresenceB2BError {
+  constructor(code: SipTransportErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
+/** Wraps a socket error (which carries a node `code` such as ECONNREFUSED) as SIP_ERR_TRANSPORT_IO. */
+export function ioError(error: unknown, what: string): SipTransportError {
+  if (error instanceof SipTransportError) return error;
+  const code = typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : '';
+  const message = error instanceof Error ? error.message : String(error);
+  return new SipTransportError('SIP_ERR_TRANSPORT_IO', `${what}: ${code && !message.includes(code) ? `${code} ` : ''}${message}`, { cause: error });
+}

@@ -1,0 +1,13 @@
+export type { ListenSpec, MessageHandler, ReceivedFrom, SendErrorHandler, SipEndpoint, SipTransport } from './types.js';
+export type { SipTransportErrorCode } from './errors.js';
+export { SipTransportError } from './errors.js';
+export type {
+  SipTransportLayerOptions,
+  TransportDiagnostic,
+  TransportDiagnosticKind,
+  TransportStats,
+} from './transport-options.js';
+export { SipTransportLayer } from './transport-layer.js';
+export { defaultSipPort, responseDestination, transportFromVia } from './response-routing.js';
+export { stampTopVia, stampedVia } from './via-stamping.js';
+export { badRequestReason, buildBadRequestResponse, classifyMalformed, readMalformedRequestHead } from './bad-request.js';

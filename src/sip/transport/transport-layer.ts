@@ -1,0 +1,571 @@
+import { isIP, type Socket } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { CryptoRandom, type Random } from '../../util/random.js';
+import {
+  firstListElement,
+  formatVia,
+  type ParseOptions,
+  parseSipMessage,
+  parseVia,
+  serializeSipMessage,
+  topVia,
+  type Via,
+} from '../codec/index.js';
+import type { SipMessage, SipTransportName } from '../codec/message.js';
+import type { SipParseError } from '../codec/parse-error.js';
+import { buildBadRequestResponse, classifyMalformed, readMalformedRequestHead } from './bad-request.js';
+import { type ConnectionListener, type ConnectionSettings, SipConnection } from './connection.js';
+import { ConnectionPool, connectionKey } from './connection-pool.js';
+import { ioError, SipTransportError } from './errors.js';
+import { responseDestination } from './response-routing.js';
+import { type StreamAcceptor, StreamTransport, type TlsClientSettings } from './stream-transport.js';
+import {
+  emptyTransportStats,
+  type SipTransportLayerOptions,
+  type TransportDiagnostic,
+  type TransportStats,
+} from './transport-options.js';
+import type { ListenSpec, MessageHandler, ReceivedFrom, SendErrorHandler, SipEndpoint, SipTransport } from './types.js';
+import { type DatagramSink, UdpTransport } from './udp-transport.js';
+import { stampedVia, stampTopVia, unbracket } from './via-stamping.js';
+
+/** RFC 3261 §18.1.1: above this many octets (MTU unknown), a UDP request goes over TCP. */
+const UDP_SIZE_LIMIT = 1300;
+/** Output a peer may leave unread before we drop its connection. */
+const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
+
+interface Listener {
+  transport: SipTransportName;
+  host: string;
+  port: number;
+  sentByHost: string;
+}
+
+type State = 'new' | 'starting' | 'started' | 'closed';
+
+/**
+ * The SIP transport layer (RFC 3261 §18, RFC 3581): UDP, TCP and TLS sockets,
+ * stream framing, connection reuse, received/rport stamping on requests,
+ * §18.2.2 response routing, and stateless 400s for malformed requests.
+ * Nothing it receives can throw out of it: every socket has an 'error'
+ * listener, bad input is counted in `stats` and reported to `onDiagnostic`.
+ */
+export class SipTransportLayer implements SipTransport, DatagramSink, ConnectionListener, StreamAcceptor {
+  /** Live counters (the object is updated in place). */
+  readonly stats: TransportStats = emptyTransportStats();
+  private readonly listenSpecs: ListenSpec[];
+  private readonly parseOptions: ParseOptions;
+  private readonly settings: ConnectionSettings;
+  private readonly maxConnections: number;
+  private readonly random: Random;
+  private readonly tlsClient: TlsClientSettings;
+  private readonly diagnostic: ((event: TransportDiagnostic) => void) | undefined;
+  private handler: MessageHandler | undefined;
+  private readonly udp: UdpTransport[] = [];
+  private readonly streamListeners: StreamTransport[] = [];
+  private readonly connectors = new Map<'tcp' | 'tls', StreamTransport>();
+  private readonly listeners: Listener[] = [];
+  private readonly pool = new ConnectionPool();
+  private nextConnectionId = 1;
+  private state: State = 'new';
+
+  constructor(options: SipTransportLayerOptions) {
+    this.listenSpecs = options.listen.slice();
+    this.parseOptions = options.limits === undefined ? { framing: 'datagram' } : { framing: 'datagram', limits: options.limits };
+    this.settings = {
+      idleTimeoutMs: options.idleTimeoutMs ?? 300_000,
+      connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+      limits: options.limits,
+      maxQueuedBytes: MAX_QUEUED_BYTES,
+    };
+    this.maxConnections = options.maxConnections ?? Number.POSITIVE_INFINITY;
+    this.random = options.random ?? new CryptoRandom();
+    const tlsSpec = this.listenSpecs.find((s) => s.transport === 'tls')?.tls;
+    this.tlsClient = options.tlsClient ?? {
+      ...(tlsSpec?.ca !== undefined ? { ca: tlsSpec.ca } : {}),
+      ...(tlsSpec?.rejectUnauthorized !== undefined ? { rejectUnauthorized: tlsSpec.rejectUnauthorized } : {}),
+    };
+    this.diagnostic = options.onDiagnostic;
+  }
+
+  /** Binds every ListenSpec; on failure, closes what was opened and rejects. */
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new SipTransportError('SIP_ERR_TRANSPORT_CLOSED', `Transport layer cannot start: it is ${this.state}`);
+    this.state = 'starting';
+    try {
+      for (const spec of this.listenSpecs) {
+        if (spec.transport === 'udp') {
+          const udp = new UdpTransport(spec.host, spec.port, this);
+          this.udp.push(udp);
+          await udp.start();
+          this.listeners.push(listenerOf(spec, udp.localAddress, udp.localPort));
+        } else {
+          const stream = new StreamTransport(spec.transport, this, this.tlsClient);
+          this.streamListeners.push(stream);
+          await stream.listen(spec);
+          if (!this.connectors.has(spec.transport)) this.connectors.set(spec.transport, stream);
+          this.listeners.push(listenerOf(spec, stream.localAddress, stream.localPort));
+        }
+      }
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
+    if (this.state === 'starting') this.state = 'started';
+  }
+
+  onMessage(handler: MessageHandler): void {
+    this.handler = handler;
+  }
+
+  listening(): ReadonlyArray<{ transport: SipTransportName; host: string; port: number }> {
+    return this.listeners.map((l) => ({ transport: l.transport, host: l.host, port: l.port }));
+  }
+
+  /**
+   * Via sent-by / Contact host and port for `transport`: the ListenSpec's
+   * advertisedHost, else the bound address (a wildcard bind is replaced by
+   * the first non-internal interface address). IPv6 comes in brackets.
+   */
+  sentBy(transport: SipTransportName): { host: string; port: number } {
+    const listener = this.listeners.find((l) => l.transport === transport);
+    if (listener === undefined) throw new SipTransportError('SIP_ERR_TRANSPORT_UNAVAILABLE', `Not listening on ${transport}`);
+    return { host: listener.sentByHost, port: listener.port };
+  }
+
+  chooseTransport(destination: SipEndpoint, byteLength: number, transportWasExplicit: boolean): SipTransportName {
+    // RFC 3261 §18.1.1: a request over 1300 octets (MTU unknown) needs congestion control.
+    if (destination.transport === 'udp' && !transportWasExplicit && byteLength > UDP_SIZE_LIMIT && this.listens('tcp')) return 'tcp';
+    return destination.transport;
+  }
+
+  /**
+   * Serializes once and sends. A message whose `source` names a stream
+   * connection that is still open goes back on it (RFC 3261 §18.2.2). Other
+   * responses are routed from their top Via (§18.2.2, RFC 3581 §4), leaving
+   * from the UDP socket their request came in on; `destination` is used for
+   * requests, and for responses whose top Via names no transport we speak.
+   */
+  send(message: SipMessage, destination: SipEndpoint, onError?: SendErrorHandler, source?: ReceivedFrom): void {
+    if (this.state !== 'started') {
+      this.reportSendError(new SipTransportError('SIP_ERR_TRANSPORT_CLOSED', `Transport layer is ${this.state}`), onError, destination);
+      return;
+    }
+    let data: Buffer;
+    try {
+      data = serializeSipMessage(message);
+    } catch (error) {
+      this.reportSendError(new SipTransportError('SIP_ERR_TRANSPORT_SERIALIZE', 'Cannot serialize message', { cause: error }), onError, destination);
+      return;
+    }
+    if (source?.connectionId !== undefined) {
+      const connection = this.pool.get(source.connectionId);
+      if (connection !== undefined && !connection.isClosed) {
+        this.stats.sent++;
+        connection.write(data, onError);
+        return;
+      }
+    }
+    let target = destination;
+    let from: UdpTransport | undefined;
+    if (message.kind === 'response') {
+      let via: Via | undefined;
+      try {
+        via = topVia(message);
+      } catch {
+        via = undefined;
+      }
+      const routed = via === undefined ? undefined : responseDestination(via);
+      if (routed !== undefined) target = routed;
+      if (source?.transport === 'udp') from = this.udpByLocal(source.localAddress, source.localPort);
+    }
+    this.sendData(data, target, onError, from);
+  }
+
+  /** Open TCP/TLS connections. */
+  get connectionCount(): number {
+    return this.pool.size;
+  }
+
+  /** Closes sockets and connections; resolves when all are closed. Idempotent. */
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    const waits: Promise<void>[] = [];
+    for (const stream of this.streamListeners) waits.push(stream.close());
+    for (const connection of this.pool.all()) {
+      waits.push(connection.whenClosed());
+      connection.close(new SipTransportError('SIP_ERR_TRANSPORT_CLOSED', 'Transport layer closed'));
+    }
+    for (const udp of this.udp) waits.push(udp.close());
+    await Promise.all(waits);
+  }
+
+  // ---- sending -------------------------------------------------------------
+
+  private sendData(data: Buffer, target: SipEndpoint, onError: SendErrorHandler | undefined, from: UdpTransport | undefined): void {
+    if (target.transport === 'udp') {
+      const udp = from ?? this.udpFor(target.host);
+      if (udp === undefined) {
+        this.reportSendError(new SipTransportError('SIP_ERR_TRANSPORT_UNAVAILABLE', 'Not listening on UDP'), onError, target);
+        return;
+      }
+      this.stats.sent++;
+      udp.send(data, unbracket(target.host), target.port, onError);
+      return;
+    }
+    this.streamSend(data, target, onError);
+  }
+
+  private streamSend(data: Buffer, target: SipEndpoint, onError: SendErrorHandler | undefined): void {
+    const transport = target.transport === 'tls' ? 'tls' : 'tcp';
+    const host = unbracket(target.host);
+    const key = connectionKey(transport, host, target.port);
+    let connection = this.pool.find(key);
+    if (connection === undefined || connection.isClosed) {
+      if (this.pool.size >= this.maxConnections) {
+        this.reportSendError(new SipTransportError('SIP_ERR_TRANSPORT_LIMIT', `maxConnections (${this.maxConnections}) reached`), onError, target);
+        return;
+      }
+      let socket: Socket;
+      try {
+        socket = this.connectorFor(transport).connect(host, target.port);
+      } catch (error) {
+        this.reportSendError(ioError(error, `Connect to ${key}`), onError, target);
+        return;
+      }
+      connection = new SipConnection(this.nextConnectionId++, transport, socket, true, { host, port: target.port }, this, this.settings);
+      this.pool.add(connection);
+      this.pool.alias(connection, key);
+      this.stats.connectionsOpened++;
+    }
+    this.stats.sent++;
+    connection.write(data, onError);
+  }
+
+  private connectorFor(transport: 'tcp' | 'tls'): StreamTransport {
+    let connector = this.connectors.get(transport);
+    if (connector === undefined) {
+      // Client-only use of a transport we do not listen on.
+      connector = new StreamTransport(transport, this, this.tlsClient);
+      this.connectors.set(transport, connector);
+    }
+    return connector;
+  }
+
+  private udpFor(host: string): UdpTransport | undefined {
+    const family = isIP(unbracket(host)) === 6 ? 6 : 4;
+    for (const udp of this.udp) if (udp.family === family) return udp;
+    return this.udp[0];
+  }
+
+  private udpByLocal(address: string, port: number): UdpTransport | undefined {
+    for (const udp of this.udp) if (udp.localPort === port && udp.localAddress === address) return udp;
+    return undefined;
+  }
+
+  private listens(transport: SipTransportName): boolean {
+    return this.listeners.some((l) => l.transport === transport);
+  }
+
+  private reportSendError(error: SipTransportError, onError: SendErrorHandler | undefined, target?: SipEndpoint): void {
+    this.stats.sendErrors++;
+    if (this.diagnostic !== undefined) {
+      this.emit({
+        kind: 'send-error',
+        transport: target?.transport ?? 'udp',
+        ...(target !== undefined ? { remoteAddress: target.host, remotePort: target.port } : {}),
+        detail: error.message,
+        error,
+      });
+    }
+    if (onError === undefined) return;
+    // Always asynchronous, so that send() never re-enters its caller.
+    queueMicrotask(() => {
+      try {
+        onError(error);
+      } catch (thrown) {
+        this.stats.handlerErrors++;
+        this.emit({ kind: 'handler-error', transport: target?.transport ?? 'udp', detail: 'send error handler threw', error: thrown });
+      }
+    });
+  }
+
+  // ---- receiving -----------------------------------------------------------
+
+  /** @internal DatagramSink */
+  onDatagram(data: Buffer, remoteAddress: string, remotePort: number, from: UdpTransport): void {
+    if (this.state === 'closed') return;
+    if (isKeepAliveDatagram(data)) {
+      this.stats.keepAlivesReceived++;
+      return;
+    }
+    this.stats.received++;
+    const source: ReceivedFrom = { transport: 'udp', remoteAddress, remotePort, localAddress: from.localAddress, localPort: from.localPort };
+    let message: SipMessage;
+    try {
+      message = parseSipMessage(data, this.parseOptions);
+    } catch (error) {
+      this.onMalformed(data, error, source, undefined, from);
+      return;
+    }
+    this.deliver(message, source);
+  }
+
+  /** @internal DatagramSink */
+  onSendError(error: SipTransportError, onError: SendErrorHandler | undefined): void {
+    this.reportSendError(error, onError);
+  }
+
+  /** @internal DatagramSink */
+  onSocketError(error: Error, from: UdpTransport): void {
+    this.emit({ kind: 'socket-error', transport: 'udp', detail: `UDP ${from.localAddress}:${from.localPort}: ${error.message}`, error });
+  }
+
+  /** @internal StreamAcceptor */
+  onAccepted(socket: Socket, transport: 'tcp' | 'tls'): void {
+    // A socket that died before we saw it would never report 'close'.
+    if (socket.destroyed || this.state === 'closed') {
+      socket.destroy();
+      return;
+    }
+    if (this.pool.size >= this.maxConnections) {
+      socket.on('error', () => {});
+      socket.destroy();
+      this.emit({
+        kind: 'connection-rejected',
+        transport,
+        remoteAddress: socket.remoteAddress ?? '',
+        remotePort: socket.remotePort ?? 0,
+        detail: `maxConnections (${this.maxConnections}) reached`,
+      });
+      return;
+    }
+    const remote = { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
+    const connection = new SipConnection(this.nextConnectionId++, transport, socket, false, remote, this, this.settings);
+    this.pool.add(connection);
+    this.pool.alias(connection, connectionKey(transport, connection.remoteAddress, connection.remotePort));
+    this.stats.connectionsOpened++;
+    this.emitConnection('connection-opened', connection, 'inbound');
+  }
+
+  /** @internal StreamAcceptor */
+  onListenerError(error: Error, transport: 'tcp' | 'tls', remote?: { address: string; port: number }): void {
+    this.emit({
+      kind: 'socket-error',
+      transport,
+      ...(remote !== undefined ? { remoteAddress: remote.address, remotePort: remote.port } : {}),
+      detail: `${transport.toUpperCase()} listener: ${error.message}`,
+      error,
+    });
+  }
+
+  /** @internal ConnectionListener */
+  onConnectionOpen(connection: SipConnection): void {
+    // Also reachable under the address it resolved to (the key it was opened with is a name, maybe).
+    this.pool.alias(connection, connectionKey(connection.transport, connection.remoteAddress, connection.remotePort));
+    this.emitConnection('connection-opened', connection, 'outbound');
+  }
+
+  /** @internal ConnectionListener */
+  onConnectionMessage(connection: SipConnection, message: SipMessage): void {
+    if (this.state === 'closed') return;
+    this.stats.received++;
+    this.deliver(message, sourceOf(connection));
+  }
+
+  /** @internal ConnectionListener */
+  onConnectionInvalidMessage(connection: SipConnection, error: SipParseError, bytes: Uint8Array): void {
+    if (this.state === 'closed') return;
+    this.stats.received++;
+    this.onMalformed(bytes, error, sourceOf(connection), connection, undefined);
+  }
+
+  /** @internal ConnectionListener */
+  onConnectionKeepAlive(_connection: SipConnection): void {
+    this.stats.keepAlivesReceived++;
+  }
+
+  /** @internal ConnectionListener */
+  onConnectionFramingError(connection: SipConnection, error: unknown): void {
+    this.stats.parseErrors++;
+    this.stats.malformedDropped++;
+    this.emit({
+      kind: 'framing-error',
+      transport: connection.transport,
+      remoteAddress: connection.remoteAddress,
+      remotePort: connection.remotePort,
+      connectionId: connection.id,
+      detail: `closing connection: ${error instanceof Error ? error.message : String(error)}`,
+      error,
+    });
+  }
+
+  /** @internal ConnectionListener */
+  onConnectionClosed(connection: SipConnection, error: SipTransportError | undefined): void {
+    this.pool.remove(connection);
+    this.stats.connectionsClosed++;
+    this.emitConnection('connection-closed', connection, error === undefined ? 'closed' : error.message, error);
+  }
+
+  /** @internal ConnectionListener */
+  onWriteError(connection: SipConnection, error: SipTransportError, onError: SendErrorHandler | undefined): void {
+    this.reportSendError(error, onError, { transport: connection.transport, host: connection.remoteAddress, port: connection.remotePort });
+  }
+
+  /** Stamps a request's top Via and hands the message up; handler exceptions are contained. */
+  private deliver(message: SipMessage, source: ReceivedFrom): void {
+    if (message.kind === 'request') {
+      const stamped = stampTopVia(message, source.remoteAddress, source.remotePort);
+      if (stamped === 'no-via' || stamped === 'bad-via') {
+        // The parser validates the top Via, so this is a safety net only.
+        this.stats.parseErrors++;
+        this.stats.malformedDropped++;
+        this.emitFrom('malformed-dropped', source, 'request without a usable Via');
+        return;
+      }
+    }
+    const handler = this.handler;
+    if (handler === undefined) return;
+    try {
+      handler(message, source);
+    } catch (error) {
+      this.stats.handlerErrors++;
+      this.emitFrom('handler-error', source, `message handler threw: ${error instanceof Error ? error.message : String(error)}`, error);
+    }
+  }
+
+  /**
+   * A message that does not parse: a request with a Via we can read gets a
+   * stateless 400 naming the problem (RFC 3261 §8.2.2, §21.4.1); a response,
+   * or anything else, is dropped (RFC 3261 §18.1.2 drops bad responses).
+   */
+  private onMalformed(data: Uint8Array, error: unknown, source: ReceivedFrom, connection: SipConnection | undefined, from: UdpTransport | undefined): void {
+    this.stats.parseErrors++;
+    const problem = error instanceof Error ? error.message : 'Malformed message';
+    const kind = classifyMalformed(data);
+    if (kind === 'response') {
+      this.stats.malformedResponsesDropped++;
+      this.emitFrom('malformed-response-dropped', source, problem, error);
+      return;
+    }
+    if (kind === 'request') {
+      const reply = this.badRequestFor(data, problem, source);
+      if (reply !== undefined) {
+        this.stats.badRequestsAnswered++;
+        this.emitFrom('bad-request-answered', source, problem, error);
+        if (connection !== undefined) {
+          this.stats.sent++;
+          connection.write(reply.bytes, undefined);
+        } else {
+          this.sendData(reply.bytes, reply.target, undefined, from);
+        }
+        return;
+      }
+    }
+    this.stats.malformedDropped++;
+    this.emitFrom('malformed-dropped', source, problem, error);
+  }
+
+  private badRequestFor(data: Uint8Array, problem: string, source: ReceivedFrom): { bytes: Buffer; target: SipEndpoint } | undefined {
+    const head = readMalformedRequestHead(data);
+    const firstLine = head.vias[0];
+    if (firstLine === undefined) return undefined;
+    const topElement = firstListElement(firstLine);
+    let via: Via;
+    try {
+      via = parseVia(topElement);
+    } catch {
+      return undefined;
+    }
+    const stamped = stampedVia(via, source.remoteAddress, source.remotePort);
+    const topLine = stamped === undefined ? firstLine : formatVia(stamped) + firstLine.slice(topElement.length);
+    const bytes = buildBadRequestResponse(head, topLine, problem, this.random.token(10));
+    // A datagram is answered over UDP: per its Via when that says UDP, else straight back to the source.
+    const routed = responseDestination(stamped ?? via);
+    const target: SipEndpoint =
+      routed !== undefined && routed.transport === 'udp' ? routed : { transport: 'udp', host: source.remoteAddress, port: source.remotePort };
+    return { bytes, target };
+  }
+
+  // ---- diagnostics ---------------------------------------------------------
+
+  private emit(event: TransportDiagnostic): void {
+    if (this.diagnostic === undefined) return;
+    try {
+      this.diagnostic(event);
+    } catch {
+      // A failing logger must not break the transport.
+    }
+  }
+
+  private emitFrom(kind: TransportDiagnostic['kind'], source: ReceivedFrom, detail: string, error?: unknown): void {
+    if (this.diagnostic === undefined) return;
+    this.emit({
+      kind,
+      transport: source.transport,
+      remoteAddress: source.remoteAddress,
+      remotePort: source.remotePort,
+      ...(source.connectionId !== undefined ? { connectionId: source.connectionId } : {}),
+      detail,
+      ...(error !== undefined ? { error } : {}),
+    });
+  }
+
+  private emitConnection(kind: TransportDiagnostic['kind'], connection: SipConnection, detail: string, error?: unknown): void {
+    if (this.diagnostic === undefined) return;
+    this.emit({
+      kind,
+      transport: connection.transport,
+      remoteAddress: connection.remoteAddress,
+      remotePort: connection.remotePort,
+      connectionId: connection.id,
+      detail,
+      ...(error !== undefined ? { error } : {}),
+    });
+  }
+}
+
+function sourceOf(connection: SipConnection): ReceivedFrom {
+  return {
+    transport: connection.transport,
+    remoteAddress: connection.remoteAddress,
+    remotePort: connection.remotePort,
+    localAddress: connection.localAddress,
+    localPort: connection.localPort,
+    connectionId: connection.id,
+  };
+}
+
+/**
+ * A datagram made only of CR, LF, SP, HT or NUL (up to 8 octets): a keep-alive
+ * some user agents send over UDP (the CRLFCRLF of RFC 5626 §4.4.1 is for
+ * streams; on UDP it is simply ignored, not answered).
+ */
+function isKeepAliveDatagram(data: Buffer): boolean {
+  if (data.length > 8) return false;
+  for (let i = 0; i < data.length; i++) {
+    const c = data[i];
+    if (c !== 0x0d && c !== 0x0a && c !== 0x20 && c !== 0x09 && c !== 0x00) return false;
+  }
+  return true;
+}
+
+function listenerOf(spec: ListenSpec, boundAddress: string, port: number): Listener {
+  const host = spec.advertisedHost ?? (isWildcard(boundAddress) ? interfaceAddress(isIP(boundAddress) === 6 ? 6 : 4) : boundAddress);
+  return { transport: spec.transport, host: boundAddress, port, sentByHost: isIP(host) === 6 ? `[${host}]` : host };
+}
+
+function isWildcard(address: string): boolean {
+  return address === '0.0.0.0' || address === '::' || address === '';
+}
+
+/** The first non-internal address of the family, for a wildcard bind without advertisedHost. */
+function interfaceAddress(family: 4 | 6): string {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const info of list ?? []) {
+      if (!info.internal && (info.family === (family === 6 ? 'IPv6' : 'IPv4')) && !info.address.startsWith('fe80')) return info.address;
+    }
+  }
+  return family === 6 ? '::1' : '127.0.0.1';
+}

@@ -1,0 +1,118 @@
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { isIP } from 'node:net';
+import { ioError, SipTransportError } from './errors.js';
+import type { SendErrorHandler } from './types.js';
+
+/** What a UDP socket reports upward (the transport layer). */
+export interface DatagramSink {
+  onDatagram(data: Buffer, remoteAddress: string, remotePort: number, from: UdpTransport): void;
+  /** A datagram could not be sent: count it and tell `onError` (asynchronously) when given. */
+  onSendError(error: SipTransportError, onError: SendErrorHandler | undefined): void;
+  /** An 'error' event on the socket (e.g. ECONNREFUSED from ICMP); the socket stays open. */
+  onSocketError(error: Error, from: UdpTransport): void;
+}
+
+/** RFC 768 / IPv4: the largest UDP payload a socket can send. */
+const MAX_DATAGRAM = 65_507;
+
+/**
+ * One bound UDP socket (RFC 3261 §18: every UDP listener also sends, so that
+ * responses leave from the address and port their requests arrived on, RFC 3581 §4).
+ */
+export class UdpTransport {
+  readonly family: 4 | 6;
+  private readonly socket: Socket;
+  private bound = false;
+  private closed = false;
+  private address = '';
+  private boundPort = 0;
+
+  constructor(
+    private readonly host: string,
+    private readonly port: number,
+    private readonly sink: DatagramSink,
+  ) {
+    this.family = isIP(host) === 6 ? 6 : 4;
+    this.socket = createSocket({ type: this.family === 6 ? 'udp6' : 'udp4' });
+    // Without an 'error' listener, an ICMP error surfacing on the socket would kill the process.
+    this.socket.on('error', this.handleError);
+    this.socket.on('message', this.handleMessage);
+  }
+
+  /** Bound address (as requested, e.g. 0.0.0.0) and the real port. */
+  get localAddress(): string {
+    return this.address;
+  }
+
+  get localPort(): number {
+    return this.boundPort;
+  }
+
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onBindError = (error: Error) => reject(ioError(error, `UDP bind ${this.host}:${this.port}`));
+      this.socket.once('error', onBindError);
+      this.socket.bind({ address: this.host, port: this.port, exclusive: true }, () => {
+        this.socket.off('error', onBindError);
+        const info = this.socket.address();
+        this.address = info.address;
+        this.boundPort = info.port;
+        this.bound = true;
+        resolve();
+      });
+    });
+  }
+
+  /** Sends one datagram; errors go to `onError`, else to the sink. Never throws. */
+  send(data: Buffer, host: string, port: number, onError: SendErrorHandler | undefined): void {
+    if (!this.bound || this.closed) {
+      this.fail(new SipTransportError('SIP_ERR_TRANSPORT_CLOSED', 'UDP socket is not open'), onError);
+      return;
+    }
+    if (data.length > MAX_DATAGRAM) {
+      this.fail(new SipTransportError('SIP_ERR_TRANSPORT_LIMIT', `Datagram of ${data.length} octets is too large for UDP`), onError);
+      return;
+    }
+    try {
+      // Without a caller handler, one shared callback: no closure per datagram.
+      if (onError === undefined) this.socket.send(data, port, host, this.afterUnwatchedSend);
+      else
+        this.socket.send(data, port, host, (error) => {
+          if (error) this.fail(ioError(error, `UDP send to ${host}:${port}`), onError);
+        });
+    } catch (error) {
+      // dgram throws synchronously on a bad port or a closed socket.
+      this.fail(ioError(error, `UDP send to ${host}:${port}`), onError);
+    }
+  }
+
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    if (!this.bound) {
+      try {
+        this.socket.close();
+      } catch {
+        // never bound: nothing to release
+      }
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.socket.close(() => resolve()));
+  }
+
+  private fail(error: SipTransportError, onError: SendErrorHandler | undefined): void {
+    this.sink.onSendError(error, onError);
+  }
+
+  private readonly afterUnwatchedSend = (error: Error | null): void => {
+    if (error) this.sink.onSendError(ioError(error, 'UDP send'), undefined);
+  };
+
+  private readonly handleMessage = (data: Buffer, rinfo: RemoteInfo): void => {
+    this.sink.onDatagram(data, rinfo.address, rinfo.port, this);
+  };
+
+  private readonly handleError = (error: Error): void => {
+    this.sink.onSocketError(error, this);
+  };
+}

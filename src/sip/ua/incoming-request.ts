@@ -1,0 +1,68 @@
+import type { Random } from '../../util/random.js';
+import { headerKey } from '../codec/header-names.js';
+import { createResponse, toHeader } from '../codec/index.js';
+import type { SipRequest, SipResponse } from '../codec/message.js';
+import type { NonInviteServerTransaction } from '../transaction/server-transaction.js';
+import type { IncomingRequest } from '../transaction/types.js';
+import type { ReceivedFrom } from '../transport/types.js';
+
+/** RFC 3261 §19.3: at least 32 random bits; 12 of [0-9a-z] give about 62. */
+const TO_TAG_LENGTH = 12;
+
+/** A received request and the server transaction that answers it. */
+export class ServerIncomingRequest implements IncomingRequest {
+  private localTag: string | undefined;
+  private requestHadToTag: boolean | undefined;
+
+  constructor(
+    readonly request: SipRequest,
+    readonly source: ReceivedFrom,
+    private readonly transaction: NonInviteServerTransaction,
+    private readonly random: Random,
+    private readonly serverHeader: string | undefined,
+  ) {}
+
+  /** True once a final response went out (later ones are discarded by the transaction). */
+  get finalSent(): boolean {
+    return this.transaction.finalSent;
+  }
+
+  respond(response: SipResponse): void {
+    this.transaction.respond(response);
+  }
+
+  /**
+   * RFC 3261 §8.2.6: builds the response from the request. Every response but a
+   * 100 gets a To tag when the request had none (§8.2.6.2), the same one each time;
+   * 101–299 responses copy Record-Route unless `extraHeaders` has one (§12.1.1).
+   */
+  reply(
+    status: number,
+    reason?: string,
+    extraHeaders?: ReadonlyArray<readonly [string, string]>,
+    body?: { contentType: string; body: Uint8Array | string },
+  ): void {
+    const headers: Array<readonly [string, string]> = extraHeaders ? [...extraHeaders] : [];
+    if (status > 100 && status < 300 && !headers.some(([name]) => headerKey(name) === 'record-route')) {
+      // RFC 3261 §12.1.1: a response that may establish a dialog (a NOTIFY or
+      // SUBSCRIBE 2xx) echoes the request's Record-Route values, in order.
+      for (const value of this.request.headers.getAll('record-route')) headers.push(['Record-Route', value]);
+    }
+    if (this.serverHeader && !headers.some(([name]) => headerKey(name) === 'server')) headers.push(['Server', this.serverHeader]);
+    const response = createResponse(this.request, status, reason, {
+      toTag: this.toTagFor(status),
+      headers,
+      body: body?.body,
+      contentType: body?.contentType,
+    });
+    this.respond(response);
+  }
+
+  private toTagFor(status: number): string | undefined {
+    if (status <= 100) return undefined;
+    if (this.requestHadToTag === undefined) this.requestHadToTag = toHeader(this.request).tag !== undefined;
+    if (this.requestHadToTag) return undefined;
+    this.localTag ??= this.random.token(TO_TAG_LENGTH);
+    return this.localTag;
+  }
+}

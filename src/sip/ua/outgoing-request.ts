@@ -1,0 +1,187 @@
+import { createResponse, serializeSipMessage } from '../codec/index.js';
+import type { SipRequest, SipResponse, SipTransportName } from '../codec/message.js';
+import type { ResolvedTarget, TargetResolver } from '../resolver/types.js';
+import { sanitizeReason } from '../transaction/client-transaction.js';
+import type { NonInviteClientTransaction } from '../transaction/client-transaction.js';
+import type { TransactionLayer } from '../transaction/transaction-layer.js';
+import type { ClientTransactionUser } from '../transaction/types.js';
+import type { SipEndpoint, SipTransport } from '../transport/types.js';
+import { hostForUri } from './sip-uri-text.js';
+import type { OutgoingRequestHandle, SendRequestOptions } from './types.js';
+import { requestDestinationUri } from './request-destination.js';
+
+/** What an OutgoingRequest uses from the UA core. */
+export interface OutgoingRequestContext {
+  readonly transactions: TransactionLayer;
+  readonly transport: SipTransport;
+  readonly resolver: TargetResolver;
+  /** Runs a user callback; exceptions are caught and counted. */
+  callUser(callback: () => void): void;
+}
+
+interface FinalOutcome {
+  response: SipResponse;
+  locallyGenerated: boolean;
+}
+
+/**
+ * One request sent by the UA core: resolution (RFC 3263), then one client
+ * transaction per target tried. A local 408 (Timer F), a transport error (local 503)
+ * or a 503 from the target moves on to the next target with a new branch and
+ * the same CSeq (RFC 3263 §4.3); the user sees one final response.
+ */
+export class OutgoingRequest implements OutgoingRequestHandle {
+  branch: string;
+  /** The request as built by the user plus Max-Forwards / User-Agent; each attempt copies it and adds its Via. */
+  private readonly base: SipRequest;
+  private targets: ReadonlyArray<ResolvedTarget> = [];
+  private nextTarget = 0;
+  private current: NonInviteClientTransaction | undefined;
+  private lastFailure: FinalOutcome | undefined;
+  private user: ClientTransactionUser | undefined;
+
+  constructor(
+    private readonly context: OutgoingRequestContext,
+    base: SipRequest,
+    user: ClientTransactionUser,
+    private readonly options: SendRequestOptions | undefined,
+  ) {
+    this.base = base;
+    this.user = user;
+    this.branch = context.transactions.newBranch();
+  }
+
+  start(): void {
+    const endpoint = this.options?.endpoint;
+    if (endpoint !== undefined) {
+      this.targets = [{ ...endpoint, transportExplicit: true }];
+      this.tryNextTarget();
+      return;
+    }
+    let pending: Promise<ResolvedTarget[]>;
+    let destination: string;
+    try {
+      destination = requestDestinationUri(this.base, this.options);
+      pending = this.context.resolver.resolve(destination, supportedTransports(this.context.transport));
+    } catch (error) {
+      this.resolutionFailed(error);
+      return;
+    }
+    pending.then(
+      (targets) => {
+        if (this.user === undefined) return;
+        if (targets.length === 0) {
+          this.resolutionFailed(new Error(`no target for ${destination}`));
+          return;
+        }
+        this.targets = targets;
+        this.tryNextTarget();
+      },
+      (error: unknown) => {
+        if (this.user !== undefined) this.resolutionFailed(error);
+      },
+    );
+  }
+
+  abandon(): void {
+    this.user = undefined;
+    const current = this.current;
+    this.current = undefined;
+    current?.abandon();
+  }
+
+  private tryNextTarget(): void {
+    while (this.user !== undefined && this.nextTarget < this.targets.length) {
+      const target = this.targets[this.nextTarget] as ResolvedTarget;
+      // RFC 3263 §4.3: each new target gets a new transaction, hence a new branch.
+      const branch = this.nextTarget === 0 ? this.branch : this.context.transactions.newBranch();
+      this.nextTarget++;
+      let transaction: NonInviteClientTransaction;
+      try {
+        const attempt = this.buildAttempt(target, branch);
+        this.branch = branch;
+        transaction = this.context.transactions.sendRequest(attempt.request, attempt.destination, {
+          onProvisional: (response) => this.onProvisional(response),
+          onFinal: (response, locallyGenerated) => this.onAttemptFinal(target, response, locallyGenerated),
+        });
+      } catch (error) {
+        // No socket for the target's transport, or the layer is closed: that target cannot be tried.
+        this.lastFailure = { response: createResponse(this.base, 503, `Service Unavailable (${describe(error)})`), locallyGenerated: true };
+        continue;
+      }
+      // A synchronous transport error may already have ended it (and moved on).
+      if (transaction.state !== 'terminated') this.current = transaction;
+      return;
+    }
+    const outcome = this.lastFailure ?? {
+      response: createResponse(this.base, 503, 'Service Unavailable (no target)'),
+      locallyGenerated: true,
+    };
+    this.deliver(outcome.response, outcome.locallyGenerated);
+  }
+
+  /** Copies the base request, adds our top Via, and picks the transport (RFC 3261 §18.1.1). */
+  private buildAttempt(target: ResolvedTarget, branch: string): { request: SipRequest; destination: SipEndpoint } {
+    const transport = this.context.transport;
+    const headers = this.base.headers.clone();
+    headers.prepend('Via', ourVia(target.transport, transport.sentBy(target.transport), branch));
+    const request: SipRequest = { kind: 'request', method: this.base.method, uri: this.base.uri, headers, body: this.base.body };
+    const size = serializeSipMessage(request).length;
+    const chosen = transport.chooseTransport(target, size, target.transportExplicit);
+    if (chosen !== target.transport) {
+      headers.deleteFirst('via');
+      headers.prepend('Via', ourVia(chosen, transport.sentBy(chosen), branch));
+    }
+    return { request, destination: { transport: chosen, host: target.host, port: target.port } };
+  }
+
+  private onProvisional(response: SipResponse): void {
+    const user = this.user;
+    if (user?.onProvisional) this.context.callUser(() => user.onProvisional?.(response));
+  }
+
+  private onAttemptFinal(target: ResolvedTarget, response: SipResponse, locallyGenerated: boolean): void {
+    this.current = undefined;
+    if (this.user === undefined) return;
+    // RFC 3263 §4.3: a timeout, a transport failure or a 503 means "try the next target".
+    const targetFailed = response.status === 503 || (locallyGenerated && response.status === 408);
+    if (targetFailed) {
+      if (this.options?.endpoint === undefined) this.context.resolver.markFailed(target);
+      if (this.nextTarget < this.targets.length) {
+        this.lastFailure = { response, locallyGenerated };
+        this.tryNextTarget();
+        return;
+      }
+    }
+    this.deliver(response, locallyGenerated);
+  }
+
+  private resolutionFailed(error: unknown): void {
+    this.deliver(createResponse(this.base, 503, `Service Unavailable (DNS: ${describe(error)})`), true);
+  }
+
+  private deliver(response: SipResponse, locallyGenerated: boolean): void {
+    const user = this.user;
+    this.user = undefined;
+    if (user !== undefined) this.context.callUser(() => user.onFinal(response, locallyGenerated));
+  }
+}
+
+/** Our top Via: `SIP/2.0/<T> host:port;branch=…;rport` (RFC 3261 §8.1.1.7, RFC 3581 §3). */
+export function ourVia(transport: SipTransportName, sentBy: { host: string; port: number }, branch: string): string {
+  return `SIP/2.0/${transport.toUpperCase()} ${hostForUri(sentBy.host)}:${sentBy.port};branch=${branch};rport`;
+}
+
+function supportedTransports(transport: SipTransport): SipTransportName[] {
+  const out: SipTransportName[] = [];
+  for (const l of transport.listening()) if (!out.includes(l.transport)) out.push(l.transport);
+  return out;
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return sanitizeReason(typeof code === 'string' ? `${code}: ${error.message}` : error.message);
+  }
+  return sanitizeReason(String(error));
+}

@@ -1,0 +1,670 @@
+import { channel } from 'node:diagnostics_channel';
+import { challengesOf } from '../sip/codec/auth.js';
+import { contactsOf } from '../sip/codec/contact.js';
+import { contentTypeOf } from '../sip/codec/content-type.js';
+import { eventOf } from '../sip/codec/event.js';
+import { expiresOf, minExpiresOf } from '../sip/codec/expires.js';
+import { fromHeader } from '../sip/codec/from-to.js';
+import type { SipRequest, SipResponse } from '../sip/codec/message.js';
+import { subscriptionStateOf } from '../sip/codec/subscription-state.js';
+import { parseNameAddr } from '../sip/codec/name-addr.js';
+import { parseSipUri } from '../sip/codec/uri.js';
+import type { DigestCredentials } from '../sip/auth/digest-client.js';
+import { digestAuthorization, isSupportedChallenge } from '../sip/auth/digest-client.js';
+import {
+  acceptRemoteCSeq,
+  buildInDialogRequest,
+  confirmFromNotify,
+  confirmFromResponse,
+  dialogLookupKey,
+  incomingRequestKey,
+  newDialogState,
+  refreshTarget,
+} from '../sip/dialog/dialog-state.js';
+import type { IncomingRequest } from '../sip/transaction/types.js';
+import type { SipUserAgent } from '../sip/ua/types.js';
+import type { QsaBroker, QsaNotifier, QsaSubscription, StatusUpdate } from '../qsa/index.js';
+import { statusFromBody } from '../presence/index.js';
+import { ownString } from '../util/copy-string.js';
+import type { Random } from '../util/random.js';
+import type { TimerScheduler } from '../util/timer-scheduler.js';
+import type { EngineSettings } from './engine-options.js';
+import { parseAdditionalHeaders, parseRouteList } from './engine-options.js';
+import { failureStatusForResponse, retryDelayAfterTermination, statusStateForTermination } from './failure-status.js';
+import { refreshDelaySeconds } from './refresh-delay.js';
+import { SubscriptionDialog, type SubscriptionDialogState } from './subscription-dialog.js';
+
+/** Looks up credentials for a subscriber (From URI) challenged in `realm`. */
+export type CredentialLookup = (subscriber: string, realm: string) => DigestCredentials | undefined;
+
+export interface PresenceEngineDeps {
+  ua: SipUserAgent;
+  broker: QsaBroker;
+  scheduler: TimerScheduler;
+  random: Random;
+  settings: EngineSettings;
+  credentials?: CredentialLookup;
+  /** Accept header values for the package. */
+  accept?: string[];
+}
+
+/** What `list()` shows for one dialog: the inspection Kamailio users keep asking for. */
+export interface DialogSnapshot {
+  id: string;
+  record: string;
+  subscriber: string;
+  package: string;
+  state: SubscriptionDialogState;
+  members: string[];
+  callId?: string;
+  localTag?: string;
+  remoteTag?: string;
+  remoteTarget?: string;
+  /** Seconds left of the granted subscription, when active. */
+  expiresIn?: number;
+  lastStatus?: StatusUpdate;
+}
+
+export interface EngineStats {
+  subscribesSent: number;
+  responses: Record<'1xx' | '2xx' | '3xx' | '4xx' | '5xx' | '6xx', number>;
+  notifiesAccepted: number;
+  notifiesRejected: number;
+  notifiesUnmatched: number;
+  statusMessages: number;
+  failures: number;
+}
+
+const stateChannel = channel('presence-b2b:subscription:state');
+const notifyChannel = channel('presence-b2b:subscription:notify');
+
+/** 2 s: the tight SUBSCRIBE/NOTIFY loop guard of reSIProcate (anchors A.4). */
+const MIN_RESUBSCRIBE_GAP_MS = 2000;
+
+/**
+ * The presence B2BUA: a QSA notifier that turns each internal subscription
+ * into a SUBSCRIBE/NOTIFY dialog created as the subscriber (From = subscriber,
+ * To = Request-URI = record) so that the presence server applies the
+ * subscriber's authorization rules. The state machine follows SER's
+ * presence_b2b (study §2.3) with the improvements marked there: errors reach
+ * the subscriber, identical subscriptions share a dialog, 423/401/407/481 and
+ * Subscription-State reasons are honoured, Timer N guards the first NOTIFY.
+ */
+export class PresenceEngine implements QsaNotifier {
+  readonly stats: EngineStats = {
+    subscribesSent: 0,
+    responses: { '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0, '6xx': 0 },
+    notifiesAccepted: 0,
+    notifiesRejected: 0,
+    notifiesUnmatched: 0,
+    statusMessages: 0,
+    failures: 0,
+  };
+
+  private readonly ua: SipUserAgent;
+  private readonly broker: QsaBroker;
+  private readonly scheduler: TimerScheduler;
+  private readonly random: Random;
+  private readonly settings: EngineSettings;
+  private readonly credentials: CredentialLookup | undefined;
+  private readonly acceptValue: string;
+  private readonly extraHeaders: Array<readonly [string, string]>;
+  private readonly presenceRoute: string[];
+
+  /** Dialogs by Call-ID + our tag, for NOTIFY matching (confirmed and unconfirmed alike). */
+  private readonly byDialogKey = new Map<string, SubscriptionDialog>();
+  /** Dialogs by record + subscriber + package, for sharing identical subscriptions. */
+  private readonly byIdentity = new Map<string, SubscriptionDialog>();
+  /** Dialogs by QSA subscription id. */
+  private readonly byMember = new Map<string, SubscriptionDialog>();
+  /** Every live dialog record. */
+  private readonly all = new Set<SubscriptionDialog>();
+  private nextId = 1;
+  private closing = false;
+  private onAllDestroyed: (() => void) | undefined;
+
+  constructor(deps: PresenceEngineDeps) {
+    this.ua = deps.ua;
+    this.broker = deps.broker;
+    this.scheduler = deps.scheduler;
+    this.random = deps.random;
+    this.settings = deps.settings;
+    this.credentials = deps.credentials;
+    this.acceptValue = (deps.accept ?? ['application/pidf+xml']).join(', ');
+    this.extraHeaders = parseAdditionalHeaders(deps.settings.additionalPresenceHeaders);
+    this.presenceRoute = parseRouteList(deps.settings.presenceRoute);
+  }
+
+  /** Live dialog records. */
+  get size(): number {
+    return this.all.size;
+  }
+
+  // ------------------------------------------------------------------ QSA side
+
+  subscribe(sub: QsaSubscription): void {
+    if (this.closing) return;
+    const identity = `${sub.package}\n${sub.record}\n${sub.subscriber}`;
+    let dialog = this.settings.shareIdenticalSubscriptions ? this.byIdentity.get(identity) : undefined;
+    if (dialog !== undefined) {
+      dialog.members.push(sub);
+      this.byMember.set(sub.id, dialog);
+      // A subscriber that joins a shared dialog learns the current state at once.
+      if (dialog.lastStatus !== undefined) this.deliver(sub, dialog.lastStatus);
+      return;
+    }
+    dialog = new SubscriptionDialog(`d${this.nextId++}`, identity, ownString(sub.record), ownString(sub.subscriber), sub.package);
+    dialog.members.push(sub);
+    dialog.requestedExpires = this.settings.defaultExpiration;
+    this.all.add(dialog);
+    this.byMember.set(sub.id, dialog);
+    if (this.settings.shareIdenticalSubscriptions) this.byIdentity.set(identity, dialog);
+    const maxDelay = this.settings.maxSubscribeDelay;
+    if (maxDelay > 0) {
+      // SER: the first SUBSCRIBE goes out after a uniform 1..max_subscribe_delay s (study §2.1).
+      const seconds = 1 + Math.floor(this.random.next() * maxDelay);
+      this.setState(dialog, 'waiting');
+      dialog.timer = this.scheduler.after(seconds * 1000, () => this.sendInitial(dialog!, dialog!.record));
+    } else {
+      this.sendInitial(dialog, dialog.record);
+    }
+  }
+
+  unsubscribe(sub: QsaSubscription): void {
+    const dialog = this.byMember.get(sub.id);
+    if (dialog === undefined) return;
+    this.byMember.delete(sub.id);
+    const index = dialog.members.indexOf(sub);
+    if (index >= 0) dialog.members.splice(index, 1);
+    if (dialog.members.length === 0) this.tearDown(dialog);
+  }
+
+  // ------------------------------------------------------------------ NOTIFY
+
+  /**
+   * The equivalent of SER's handle_notify(): 1 when the NOTIFY belongs to one
+   * of our dialogs (it has then been answered), -1 when it is not ours (no
+   * answer was sent; the caller answers 481, RFC 6665 §4.1.2.4 last paragraph).
+   */
+  handleNotify(incoming: IncomingRequest): 1 | -1 {
+    const request = incoming.request;
+    const key = incomingRequestKey(request);
+    const dialog = key === undefined ? undefined : this.byDialogKey.get(key);
+    if (dialog === undefined || dialog.dialog === undefined) {
+      this.stats.notifiesUnmatched++;
+      return -1;
+    }
+    const state = dialog.dialog;
+    const fromTag = fromHeader(request).tag;
+    if (state.remoteTag !== undefined && fromTag !== state.remoteTag) {
+      // A second fork (RFC 6665 §4.1.4/§5.4.9): RFC 3856 does not ask a presence
+      // watcher to keep several; keep the first dialog and refuse the others, as pjsip does.
+      this.stats.notifiesRejected++;
+      incoming.reply(481, 'Subscription does not exist');
+      return 1;
+    }
+    const event = safe(() => eventOf(request));
+    if (event === undefined || event.package !== dialog.pkg) {
+      this.stats.notifiesRejected++;
+      incoming.reply(489, 'Bad Event', [['Allow-Events', dialog.pkg]]);
+      return 1;
+    }
+    if (state.remoteTag === undefined) {
+      // NOTIFY before the 2xx creates the dialog (RFC 6665 §4.1.2.4).
+      confirmFromNotify(state, request);
+      acceptRemoteCSeq(state, request);
+    } else {
+      if (!acceptRemoteCSeq(state, request)) {
+        this.stats.notifiesRejected++;
+        incoming.reply(500, 'Out of order CSeq');
+        return 1;
+      }
+      refreshTarget(state, request);
+    }
+    const subState = safe(() => subscriptionStateOf(request));
+    incoming.reply(200, 'OK');
+    this.stats.notifiesAccepted++;
+    dialog.notifyReceived = true;
+    dialog.timerN?.cancel();
+    dialog.timerN = undefined;
+    const terminated = subState?.state === 'terminated';
+    if (notifyChannel.hasSubscribers) notifyChannel.publish({ dialog: dialog.id, record: dialog.record, state: subState?.state });
+
+    if (dialog.state === 'unsubscribing' || dialog.state === 'terminating' || dialog.members.length === 0) {
+      // After our unsubscribe, NOTIFYs are answered but reach nobody (study §6 item 31).
+      if (terminated) {
+        if (dialog.state === 'unsubscribing') dialog.terminateNotified = true;
+        else this.destroy(dialog);
+      }
+      return 1;
+    }
+
+    const update = this.statusFromNotify(request, subState);
+    this.emit(dialog, update);
+
+    if (terminated) {
+      this.onServerTermination(dialog, subState?.reason, subState?.retryAfter);
+    } else if (subState?.expires !== undefined && dialog.state === 'active' && dialog.expiresAt !== undefined) {
+      // RFC 6665 §4.1.2.1: a NOTIFY may lower the expiry; never raise it from here (pjsip #1491).
+      const left = (dialog.expiresAt - this.scheduler.clock.now()) / 1000;
+      if (subState.expires < left - 1) this.scheduleRefresh(dialog, subState.expires);
+    }
+    return 1;
+  }
+
+  private statusFromNotify(request: SipRequest, subState: ReturnType<typeof subscriptionStateOf> | undefined): StatusUpdate {
+    const rawState = subState?.state;
+    let state: StatusUpdate['state'];
+    if (rawState === 'active') state = 'active';
+    else if (rawState === 'terminated') state = statusStateForTermination(subState?.reason);
+    else state = 'pending';
+    const update: StatusUpdate = { state };
+    if (subState?.reason !== undefined) update.reason = subState.reason;
+    if (subState?.expires !== undefined) update.expires = subState.expires;
+    if (subState?.retryAfter !== undefined) update.retryAfter = subState.retryAfter;
+    if (request.body.length > 0) {
+      const contentType = safe(() => contentTypeOf(request));
+      const mediaType = contentType?.mediaType ?? 'application/pidf+xml';
+      update.contentType = mediaType;
+      update.body = request.body;
+      Object.assign(update, statusFromBody(mediaType, request.body));
+    }
+    return update;
+  }
+
+  private onServerTermination(dialog: SubscriptionDialog, reason: string | undefined, retryAfter: number | undefined): void {
+    // RFC 6665 §4.1.3: the dialog is over; decide when to subscribe again.
+    const seconds = retryDelayAfterTermination(reason, retryAfter, this.settings.onErrorRetryTime);
+    this.dropDialog(dialog);
+    this.retryLater(dialog, seconds * 1000);
+  }
+
+  // ------------------------------------------------------------------ sending
+
+  private sendInitial(dialog: SubscriptionDialog, targetUri: string): void {
+    if (dialog.members.length === 0) {
+      this.destroy(dialog);
+      return;
+    }
+    this.dropDialog(dialog);
+    dialog.redirectTarget = targetUri;
+    dialog.dialog = newDialogState({
+      callId: `${this.random.token(20)}@presence-b2b`,
+      localTag: this.random.token(12),
+      localUri: dialog.subscriber,
+      remoteUri: targetUri,
+      routeSet: [...this.presenceRoute],
+    });
+    dialog.authAttempts = 0;
+    dialog.auth = undefined;
+    dialog.notifyReceived = false;
+    this.byDialogKey.set(dialogLookupKey(dialog.dialog.callId, dialog.dialog.localTag), dialog);
+    this.setState(dialog, 'subscribing');
+    this.sendSubscribe(dialog, dialog.requestedExpires, true);
+  }
+
+  private subscribeHeaders(dialog: SubscriptionDialog, expires: number, outOfDialog: boolean): Array<readonly [string, string]> {
+    const headers: Array<readonly [string, string]> = [
+      ['Max-Forwards', '70'],
+      ['Event', dialog.pkg],
+      ['Accept', this.acceptValue],
+      ['Expires', String(expires)],
+      ['Contact', `<${this.contactFor(dialog, outOfDialog)}>`],
+    ];
+    for (const h of this.extraHeaders) headers.push(h);
+    return headers;
+  }
+
+  private contactFor(dialog: SubscriptionDialog, outOfDialog: boolean): string {
+    // The Contact uses the transport the request will most likely travel on.
+    const hop = outOfDialog && this.settings.presenceOutboundProxy ? this.settings.presenceOutboundProxy : (dialog.dialog?.routeSet[0] ?? dialog.dialog?.remoteTarget ?? dialog.record);
+    const uri = safe(() => parseSipUri(parseNameAddr(hop).uri));
+    let transport: 'udp' | 'tcp' | 'tls' = 'udp';
+    if (uri !== undefined) {
+      const t = uri.params.get('transport');
+      if (t === 'tcp' || t === 'tls') transport = t;
+      if (uri.scheme === 'sips') transport = 'tls';
+    }
+    for (const candidate of [transport, 'udp', 'tcp', 'tls'] as const) {
+      const contact = safe(() => this.ua.contactUri(this.settings.contactUser, candidate));
+      if (contact !== undefined) return contact;
+    }
+    throw new Error('no listening transport for the Contact');
+  }
+
+  private sendSubscribe(dialog: SubscriptionDialog, expires: number, outOfDialog: boolean): void {
+    const state = dialog.dialog!;
+    let request: SipRequest;
+    try {
+      request = buildInDialogRequest(state, 'SUBSCRIBE', this.subscribeHeaders(dialog, expires, outOfDialog));
+    } catch (error) {
+      this.fail(dialog, { state: 'terminated', reason: 'error', code: 'B2B_ERR_LOCAL' }, String(error));
+      return;
+    }
+    if (dialog.auth !== undefined && dialog.subscriberCredentials !== undefined) {
+      request.headers.append(dialog.auth.headerName, digestAuthorization(dialog.auth, dialog.subscriberCredentials, 'SUBSCRIBE', request.uri, this.random));
+    }
+    dialog.lastSubscribeAt = this.scheduler.clock.now();
+    dialog.lastRequestedExpires = expires;
+    const generation = ++dialog.generation;
+    this.stats.subscribesSent++;
+    const options = outOfDialog && this.settings.presenceOutboundProxy ? { outboundProxy: this.settings.presenceOutboundProxy } : undefined;
+    dialog.inflight = this.ua.sendRequest(
+      request,
+      {
+        onFinal: (response, locallyGenerated) => {
+          if (generation !== dialog.generation) return; // late answer to an abandoned attempt (study §6 item 33)
+          dialog.inflight = undefined;
+          this.countResponse(response.status);
+          this.onSubscribeResponse(dialog, response, locallyGenerated);
+        },
+      },
+      options,
+    );
+  }
+
+  private countResponse(status: number): void {
+    const cls = `${Math.min(6, Math.max(1, Math.floor(status / 100)))}xx` as keyof EngineStats['responses'];
+    this.stats.responses[cls]++;
+  }
+
+  // ------------------------------------------------------------------ responses
+
+  private onSubscribeResponse(dialog: SubscriptionDialog, response: SipResponse, locallyGenerated: boolean): void {
+    const status = response.status;
+    const state = dialog.state;
+    if (state === 'unsubscribing') {
+      if (status >= 200 && status < 300) {
+        if (dialog.terminateNotified) this.destroy(dialog);
+        else {
+          this.setState(dialog, 'terminating');
+          dialog.timer?.cancel();
+          dialog.timer = this.scheduler.after(this.settings.waitForTermNotify * 1000, () => this.destroy(dialog));
+        }
+      } else if (status === 401 || status === 407) {
+        if (!this.tryAuthenticate(dialog, response)) this.destroy(dialog);
+      } else {
+        this.destroy(dialog);
+      }
+      return;
+    }
+    if (state !== 'subscribing' && state !== 'refreshing') return;
+    const initial = state === 'subscribing';
+
+    if (status >= 200 && status < 300) {
+      confirmFromResponse(dialog.dialog!, response);
+      dialog.authAttempts = 0;
+      if (dialog.members.length === 0) {
+        this.sendUnsubscribe(dialog);
+        return;
+      }
+      const granted = Math.min(dialog.lastRequestedExpires, expiresOf(response) ?? dialog.lastRequestedExpires);
+      if (granted <= 0) {
+        // A 2xx with Expires: 0 grants nothing: treat like an error.
+        this.fail(dialog, failureStatusForResponse(status, false), `${status} ${response.reason} with Expires: 0`);
+        return;
+      }
+      this.setState(dialog, 'active');
+      this.scheduleRefresh(dialog, granted);
+      if (!dialog.notifyReceived) {
+        // Timer N (RFC 6665 §4.1.2.4): the NOTIFY must follow within 64·T1.
+        dialog.timerN?.cancel();
+        dialog.timerN = this.scheduler.after(64 * this.settings.t1Ms, () => {
+          dialog.timerN = undefined;
+          if (!dialog.notifyReceived && dialog.state === 'active') {
+            this.fail(dialog, { state: 'terminated', reason: 'timeout', code: 'B2B_ERR_NO_NOTIFY' }, 'no NOTIFY within Timer N after the 2xx');
+          }
+        });
+      }
+      return;
+    }
+    if (status < 200) return;
+
+    if (dialog.members.length === 0) {
+      this.destroy(dialog);
+      return;
+    }
+    if ((status === 401 || status === 407) && this.tryAuthenticate(dialog, response)) return;
+    if (status === 423) {
+      // RFC 6665 §4.1.2.1 / RFC 3261 §21.4.17: retry at once with the Min-Expires named.
+      const minExpires = minExpiresOf(response);
+      if (minExpires !== undefined && minExpires > dialog.lastRequestedExpires && dialog.intervalRetries < 3) {
+        dialog.intervalRetries++;
+        dialog.requestedExpires = minExpires;
+        this.sendSubscribe(dialog, minExpires, initial);
+        return;
+      }
+    }
+    if (initial && status >= 300 && status < 400) {
+      const contacts = contactsOf(response);
+      const target = contacts === '*' ? undefined : [...contacts].sort((a, b) => (b.q ?? 1) - (a.q ?? 1))[0];
+      if (target !== undefined && dialog.redirects < this.settings.maxRedirects) {
+        // SER followed the first Contact as both To and Request-URI (study §2.3); we cap the chain.
+        dialog.redirects++;
+        this.sendInitial(dialog, target.uri);
+        return;
+      }
+    }
+    if (!initial && status === 481) {
+      // The server forgot the dialog (restart, expiry): start a new one soon (pjsua: 500 ms).
+      this.dropDialog(dialog);
+      this.retryLater(dialog, 0);
+      this.emit(dialog, { state: 'pending', reason: 'resubscribing' });
+      return;
+    }
+    const failure = failureStatusForResponse(status, locallyGenerated);
+    this.fail(dialog, failure, `${status} ${response.reason}`);
+  }
+
+  /** Answers a 401/407 with digest credentials (RFC 3261 §22.2); false when we cannot. */
+  private tryAuthenticate(dialog: SubscriptionDialog, response: SipResponse): boolean {
+    if (this.credentials === undefined) return false;
+    const proxy = response.status === 407;
+    const challenges = safe(() => challengesOf(response, proxy ? 'proxy-authenticate' : 'www-authenticate')) ?? [];
+    const challenge = challenges.find(isSupportedChallenge);
+    if (challenge === undefined) return false;
+    // A stale nonce is not a wrong password (RFC 7616 §3.3): it does not count as an attempt.
+    if (!challenge.stale) dialog.authAttempts++;
+    if (dialog.authAttempts > 1) return false;
+    const credentials = this.credentials(dialog.subscriber, challenge.realm ?? '');
+    if (credentials === undefined) return false;
+    dialog.subscriberCredentials = credentials;
+    dialog.auth = { challenge, headerName: proxy ? 'Proxy-Authorization' : 'Authorization', nonceCount: 0 };
+    const expires = dialog.state === 'unsubscribing' ? 0 : dialog.lastRequestedExpires;
+    this.sendSubscribe(dialog, expires, dialog.state === 'subscribing');
+    return true;
+  }
+
+  // ------------------------------------------------------------------ timers and transitions
+
+  private scheduleRefresh(dialog: SubscriptionDialog, grantedSeconds: number): void {
+    const now = this.scheduler.clock.now();
+    dialog.expiresAt = now + grantedSeconds * 1000;
+    const delay = refreshDelaySeconds(grantedSeconds, this.settings, this.random);
+    dialog.timer?.cancel();
+    dialog.timer = this.scheduler.after(delay * 1000, () => {
+      dialog.timer = undefined;
+      if (dialog.state !== 'active') return;
+      if (dialog.members.length === 0) {
+        this.tearDown(dialog);
+        return;
+      }
+      dialog.intervalRetries = 0;
+      this.setState(dialog, 'refreshing');
+      this.sendSubscribe(dialog, dialog.requestedExpires, false);
+    });
+  }
+
+  /** An error: tell the subscribers, forget the dialog, try again after on_error_retry_time. */
+  private fail(dialog: SubscriptionDialog, failure: { state: 'rejected' | 'terminated'; reason: string; code: string }, message: string): void {
+    this.stats.failures++;
+    const retrySeconds = this.settings.onErrorRetryTime;
+    this.emit(dialog, {
+      state: failure.state,
+      reason: failure.reason,
+      retryAfter: retrySeconds,
+      error: { code: failure.code, message },
+    });
+    this.dropDialog(dialog);
+    this.retryLater(dialog, retrySeconds * 1000);
+  }
+
+  /** Waits (state `waiting`), then starts a new subscription to the original record (SER: study §2.3, waiting row). */
+  private retryLater(dialog: SubscriptionDialog, delayMs: number): void {
+    if (dialog.members.length === 0 || this.closing) {
+      this.destroy(dialog);
+      return;
+    }
+    const now = this.scheduler.clock.now();
+    // Whatever the server says, never start SUBSCRIBE/NOTIFY loops faster than one per 2 s.
+    const earliest = dialog.lastSubscribeAt + MIN_RESUBSCRIBE_GAP_MS;
+    const wait = Math.max(delayMs, earliest - now, 0) + (delayMs === 0 ? 500 + this.random.next() * 500 : 0);
+    this.setState(dialog, 'waiting');
+    dialog.redirects = 0;
+    dialog.timer?.cancel();
+    dialog.timer = this.scheduler.after(wait, () => {
+      dialog.timer = undefined;
+      this.sendInitial(dialog, dialog.record);
+    });
+  }
+
+  /** The last subscriber left: end the SIP side according to where the dialog is (study §2.3, destroy column). */
+  private tearDown(dialog: SubscriptionDialog): void {
+    if (this.byIdentity.get(dialog.identity) === dialog) this.byIdentity.delete(dialog.identity);
+    switch (dialog.state) {
+      case 'waiting':
+        this.destroy(dialog); // nothing on the wire (study §6 item 30)
+        break;
+      case 'subscribing':
+      case 'refreshing':
+        // Wait for the answer, then unsubscribe (items 28, 29): handled in onSubscribeResponse.
+        break;
+      case 'active':
+        this.sendUnsubscribe(dialog);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private sendUnsubscribe(dialog: SubscriptionDialog): void {
+    if (this.byIdentity.get(dialog.identity) === dialog) this.byIdentity.delete(dialog.identity);
+    dialog.timer?.cancel();
+    dialog.timer = undefined;
+    dialog.timerN?.cancel();
+    dialog.timerN = undefined;
+    dialog.terminateNotified = false;
+    this.setState(dialog, 'unsubscribing');
+    this.sendSubscribe(dialog, 0, false);
+  }
+
+  /** Forgets the SIP dialog (not the subscription): no NOTIFY will match it any more. */
+  private dropDialog(dialog: SubscriptionDialog): void {
+    if (dialog.dialog !== undefined) {
+      const key = dialogLookupKey(dialog.dialog.callId, dialog.dialog.localTag);
+      if (this.byDialogKey.get(key) === dialog) this.byDialogKey.delete(key);
+      dialog.dialog = undefined;
+    }
+    dialog.generation++;
+    dialog.inflight = undefined;
+    dialog.timer?.cancel();
+    dialog.timer = undefined;
+    dialog.timerN?.cancel();
+    dialog.timerN = undefined;
+    dialog.expiresAt = undefined;
+  }
+
+  private destroy(dialog: SubscriptionDialog): void {
+    if (dialog.state === 'destroyed') return;
+    this.dropDialog(dialog);
+    this.setState(dialog, 'destroyed');
+    if (this.byIdentity.get(dialog.identity) === dialog) this.byIdentity.delete(dialog.identity);
+    for (const m of dialog.members) this.byMember.delete(m.id);
+    dialog.members.length = 0;
+    this.all.delete(dialog);
+    if (this.all.size === 0) this.onAllDestroyed?.();
+  }
+
+  private setState(dialog: SubscriptionDialog, next: SubscriptionDialogState): void {
+    const previous = dialog.state;
+    dialog.state = next;
+    if (stateChannel.hasSubscribers && previous !== next) {
+      stateChannel.publish({ dialog: dialog.id, record: dialog.record, subscriber: dialog.subscriber, from: previous, to: next });
+    }
+  }
+
+  private emit(dialog: SubscriptionDialog, update: StatusUpdate): void {
+    dialog.lastStatus = update;
+    for (const member of dialog.members) this.deliver(member, update);
+  }
+
+  private deliver(member: QsaSubscription, update: StatusUpdate): void {
+    if (this.broker.notify(member, update)) this.stats.statusMessages++;
+  }
+
+  // ------------------------------------------------------------------ inspection and shutdown
+
+  list(): DialogSnapshot[] {
+    const now = this.scheduler.clock.now();
+    const out: DialogSnapshot[] = [];
+    for (const d of this.all) {
+      const snap: DialogSnapshot = {
+        id: d.id,
+        record: d.record,
+        subscriber: d.subscriber,
+        package: d.pkg,
+        state: d.state,
+        members: d.members.map((m) => m.id),
+      };
+      if (d.dialog !== undefined) {
+        snap.callId = d.dialog.callId;
+        snap.localTag = d.dialog.localTag;
+        if (d.dialog.remoteTag !== undefined) snap.remoteTag = d.dialog.remoteTag;
+        snap.remoteTarget = d.dialog.remoteTarget;
+      }
+      if (d.expiresAt !== undefined) snap.expiresIn = Math.max(0, Math.round((d.expiresAt - now) / 1000));
+      if (d.lastStatus !== undefined) snap.lastStatus = d.lastStatus;
+      out.push(snap);
+    }
+    return out;
+  }
+
+  /** The dialog serving one QSA subscription, for inspection. */
+  dialogOf(subscriptionId: string): DialogSnapshot | undefined {
+    const d = this.byMember.get(subscriptionId);
+    return d === undefined ? undefined : this.list().find((s) => s.id === d.id);
+  }
+
+  /**
+   * Unsubscribes everything (Expires: 0 on every dialog) and resolves when every
+   * dialog is gone or when `boundMs` has passed, whichever comes first; what
+   * is left then is forgotten (SER sent no unSUBSCRIBE at all, study §5 item 13).
+   */
+  close(boundMs = 5000): Promise<void> {
+    this.closing = true;
+    for (const dialog of [...this.all]) {
+      for (const m of dialog.members) this.byMember.delete(m.id);
+      dialog.members.length = 0;
+      this.tearDown(dialog);
+    }
+    if (this.all.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const bound = this.scheduler.after(boundMs, () => {
+        for (const d of [...this.all]) this.destroy(d);
+      });
+      this.onAllDestroyed = () => {
+        bound.cancel();
+        this.onAllDestroyed = undefined;
+        resolve();
+      };
+    });
+  }
+}
+
+function safe<T>(fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,204 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import {
+  b2bOptionsFromConfig,
+  ConfigError,
+  credentialLookup,
+  envOverrides,
+  envValue,
+  isLoopbackHost,
+  loadConfig,
+  parseConfig,
+} from '../../../src/config/index.js';
+import { DEFAULT_ENGINE_SETTINGS } from '../../../src/subscription/engine-options.js';
+
+function problems(document: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): string[] {
+  try {
+    parseConfig(document, env);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, String(error));
+    return error.message.split('\n');
+  }
+  assert.fail('expected a ConfigError');
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'pb2b-config-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('configuration defaults', () => {
+  test('the seed parameters keep their SER defaults', () => {
+    const c = parseConfig({});
+    assert.equal(c.default_expiration, 3600);
+    assert.equal(c.on_error_retry_time, 120);
+    assert.equal(c.presence_route, '');
+    assert.equal(c.additional_presence_headers, '');
+    assert.equal(c.wait_for_term_notify, 30);
+    assert.equal(c.resubscribe_delta, 30);
+    assert.equal(c.min_resubscribe_time, 30);
+    assert.equal(c.handle_presence_subscriptions, true);
+    assert.equal(c.presence_outbound_proxy, '');
+    assert.equal(c.max_subscribe_delay, 0);
+  });
+
+  test('the engine gets the same values as its own defaults', () => {
+    const o = b2bOptionsFromConfig(parseConfig({}));
+    for (const key of Object.keys(DEFAULT_ENGINE_SETTINGS) as Array<keyof typeof DEFAULT_ENGINE_SETTINGS>) {
+      assert.equal(o[key], DEFAULT_ENGINE_SETTINGS[key], key);
+    }
+  });
+
+  test('without a file: SIP UDP+TCP on 127.0.0.1:5060, HTTP on 127.0.0.1:7080, local agent on', () => {
+    const c = loadConfig({ env: {} });
+    assert.deepEqual(c.sip.listen, [
+      { transport: 'udp', host: '127.0.0.1', port: 5060 },
+      { transport: 'tcp', host: '127.0.0.1', port: 5060 },
+    ]);
+    assert.deepEqual([c.http.host, c.http.port, c.http.token], ['127.0.0.1', 7080, undefined]);
+    assert.equal(c.local_agent.enabled, true);
+    assert.equal(c.shutdown.mode, 'unsubscribe');
+  });
+
+  test('SER-style 0/1 flags are accepted', () => {
+    assert.equal(parseConfig({ handle_presence_subscriptions: 0 }).handle_presence_subscriptions, false);
+    assert.equal(parseConfig({ share_identical_subscriptions: 1 }).share_identical_subscriptions, true);
+  });
+});
+
+describe('configuration errors name the key', () => {
+  test('wrong type', () => {
+    assert.deepEqual(problems({ default_expiration: 'abc' }), ['config error: default_expiration: expected a number ≥ 1, got "abc"']);
+  });
+
+  test('out of range, nested in a list', () => {
+    assert.deepEqual(problems({ sip: { listen: [{ transport: 'udp', host: '127.0.0.1', port: 70000 }] } }), [
+      'config error: sip.listen.0.port: expected a number from 0 to 65535, got 70000',
+    ]);
+  });
+
+  test('not a whole number', () => {
+    assert.match(problems({ resubscribe_delta: 1.5 })[0] ?? '', /^config error: resubscribe_delta: expected a whole number ≥ 0, got 1\.5$/);
+  });
+
+  test('unknown keys, at the top and nested', () => {
+    const lines = problems({ default_expiraton: 60, http: { prot: 1 } });
+    assert.ok(lines.includes('config error: default_expiraton: unknown key'), lines.join('\n'));
+    assert.ok(lines.includes('config error: http.prot: unknown key'), lines.join('\n'));
+  });
+
+  test('an enum lists its values', () => {
+    assert.deepEqual(problems({ shutdown: { mode: 'later' } }), ['config error: shutdown.mode: expected one of "unsubscribe", "leave", got "later"']);
+  });
+
+  test('an HTTP API beyond loopback needs a token', () => {
+    assert.match(problems({ http: { host: '0.0.0.0' } })[0] ?? '', /^config error: http\.token: required when the HTTP API listens beyond loopback/);
+    assert.equal(parseConfig({ http: { host: '0.0.0.0', token: 'secret-token' } }).http.token, 'secret-token');
+    assert.equal(parseConfig({ http: { host: '127.0.0.2' } }).http.token, undefined);
+  });
+
+  test('TLS listening needs key and certificate files, which must be readable', () => {
+    assert.match(problems({ sip: { listen: [{ transport: 'tls', host: '127.0.0.1', port: 5061 }] } })[0] ?? '', /sip\.listen\.0\.tls: required/);
+    const config = parseConfig({ sip: { listen: [{ transport: 'tls', host: '127.0.0.1', port: 5061, tls: { key_file: '/nonexistent/key.pem', cert_file: '/nonexistent/cert.pem' } }] } });
+    assert.throws(() => b2bOptionsFromConfig(config), (error: unknown) => error instanceof ConfigError && /sip\.listen\.0\.tls\.key_file: cannot read/.test(error.message));
+  });
+
+  test('a presence_outbound_proxy must be a SIP URI', () => {
+    assert.match(problems({ presence_outbound_proxy: 'proxy.example.com' })[0] ?? '', /presence_outbound_proxy: expected a SIP URI/);
+    assert.equal(parseConfig({ presence_outbound_proxy: 'sip:proxy.example.com;lr' }).presence_outbound_proxy, 'sip:proxy.example.com;lr');
+  });
+});
+
+describe('environment overrides', () => {
+  test('one top-level key', () => {
+    assert.equal(parseConfig({ default_expiration: 60 }, { PRESENCE_B2B_DEFAULT_EXPIRATION: '600' }).default_expiration, 600);
+  });
+
+  test('nested keys with __, other keys of the object keep their defaults', () => {
+    const c = parseConfig({}, { PRESENCE_B2B_HTTP__PORT: '7999', PRESENCE_B2B_SHUTDOWN__MODE: 'leave' });
+    assert.deepEqual([c.http.host, c.http.port, c.shutdown.mode, c.shutdown.timeout_ms], ['127.0.0.1', 7999, 'leave', 5000]);
+  });
+
+  test('list elements by index', () => {
+    const c = parseConfig({ sip: { listen: [{ transport: 'udp', host: '127.0.0.1', port: 5060 }] } }, { PRESENCE_B2B_SIP__LISTEN__0__PORT: '5090' });
+    assert.equal(c.sip.listen[0]?.port, 5090);
+  });
+
+  test('a bad value names the key and the variable', () => {
+    assert.deepEqual(problems({}, { PRESENCE_B2B_DEFAULT_EXPIRATION: 'abc' }), [
+      'config error: default_expiration (from PRESENCE_B2B_DEFAULT_EXPIRATION): expected a number ≥ 1, got "abc"',
+    ]);
+    assert.deepEqual(problems({}, { PRESENCE_B2B_NO_SUCH_KEY: '1' }), ['config error: no_such_key (from PRESENCE_B2B_NO_SUCH_KEY): unknown key']);
+  });
+
+  test('values: numbers, booleans and flow collections as YAML, the rest as strings', () => {
+    assert.equal(envValue('600'), 600);
+    assert.equal(envValue('false'), false);
+    assert.deepEqual(envValue('[a.example, b.example]'), ['a.example', 'b.example']);
+    assert.equal(envValue('X-Foo: bar'), 'X-Foo: bar');
+    assert.equal(envValue('<sip:proxy.example.com;lr>'), '<sip:proxy.example.com;lr>');
+    assert.deepEqual(
+      envOverrides({ PRESENCE_B2B_HTTP__TOKEN: 'x', OTHER: 'y' }).map((o) => o.path),
+      [['http', 'token']],
+    );
+  });
+});
+
+describe('configuration file', () => {
+  test('YAML with the seed names', () => {
+    const file = join(dir, 'ok.yaml');
+    writeFileSync(
+      file,
+      [
+        'default_expiration: 667',
+        'presence_route: "<sip:my-sip-server.domain.com;lr>"',
+        'on_error_retry_time: 600',
+        'credentials:',
+        '  - { subscriber: "sip:bob@example.com", username: bob, password: secret }',
+        'hosts: { pres.example.com: 127.0.0.1 }',
+        'local_agent: { enabled: false }',
+      ].join('\n'),
+    );
+    const c = loadConfig({ file, env: {} });
+    assert.equal(c.default_expiration, 667);
+    assert.equal(c.on_error_retry_time, 600);
+    assert.equal(c.local_agent.enabled, false);
+    const o = b2bOptionsFromConfig(c);
+    assert.deepEqual(o.hosts, { 'pres.example.com': ['127.0.0.1'] });
+    assert.equal(o.presenceRoute, '<sip:my-sip-server.domain.com;lr>');
+  });
+
+  test('an unreadable file and bad YAML are configuration errors', () => {
+    assert.throws(() => loadConfig({ file: join(dir, 'missing.yaml'), env: {} }), (e: unknown) => e instanceof ConfigError && e.code === 'CONFIG_ERR_FILE');
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'default_expiration: [1,\n');
+    assert.throws(() => loadConfig({ file: bad, env: {} }), (e: unknown) => e instanceof ConfigError && e.code === 'CONFIG_ERR_YAML');
+    const list = join(dir, 'list.yaml');
+    writeFileSync(list, '- 1\n- 2\n');
+    assert.throws(() => loadConfig({ file: list, env: {} }), (e: unknown) => e instanceof ConfigError && /mapping/.test(e.message));
+  });
+
+  test('an empty file is the defaults', () => {
+    const empty = join(dir, 'empty.yaml');
+    writeFileSync(empty, '# nothing\n');
+    assert.equal(loadConfig({ file: empty, env: {} }).default_expiration, 3600);
+  });
+});
+
+describe('credentials and hosts', () => {
+  test('realm-specific entries win, realm-less ones answer any realm', () => {
+    const lookup = credentialLookup([
+      { subscriber: 'sip:bob@example.com', username: 'bob', password: 'any' },
+      { subscriber: 'sip:bob@example.com', username: 'bob2', password: 'inrealm', realm: 'example.com' },
+    ]);
+    assert.deepEqual(lookup('sip:bob@example.com', 'example.com'), { username: 'bob2', password: 'inrealm' });
+    assert.deepEqual(lookup('sip:bob@EXAMPLE.com', 'other'), { username: 'bob', password: 'any' });
+    assert.equal(lookup('sip:carol@example.com', 'example.com'), undefined);
+  });
+
+  test('loopback hosts', () => {
+    for (const h of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]']) assert.equal(isLoopbackHost(h), true, h);
+    for (const h of ['0.0.0.0', '192.0.2.1', '::', 'example.com', '127.0.0.256']) assert.equal(isLoopbackHost(h), false, h);
+  });
+});

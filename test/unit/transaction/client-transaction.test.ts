@@ -1,0 +1,202 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { flushMicrotasks } from '../../support/fake-transport.js';
+import { layerHarness, outgoingRequest, recordingUser, responseTo, T1, T2, T4 } from './helpers.js';
+
+const UDP = { transport: 'udp', host: '192.0.2.20', port: 5060 } as const;
+const TCP = { transport: 'tcp', host: '192.0.2.20', port: 5060 } as const;
+
+test('NICT over UDP: Timer E at T1, 2·T1, 4·T1, then every T2; Timer F at 64·T1 gives exactly one local 408', () => {
+  const { clock, layer, transport } = layerHarness();
+  const { user, finals } = recordingUser(clock);
+  const request = outgoingRequest('SUBSCRIBE', 'z9hG4bKnict1');
+  layer.sendRequest(request, UDP, user);
+  // Walk in small steps so that each send is observed at its exact time.
+  for (let t = 0; t < 40_000; t += 100) clock.advance(100);
+  const times = transport.requests().map((s) => s.at);
+  // RFC 3261 §17.1.2.2: 500, 1500, 3500, then +T2 until Timer F (32 s).
+  assert.deepEqual(times, [0, 500, 1500, 3500, 7500, 11500, 15500, 19500, 23500, 27500, 31500]);
+  assert.equal(times[1]! - times[0]!, T1);
+  assert.equal(times[5]! - times[4]!, T2);
+  // Every retransmission carries exactly the bytes of the first send.
+  const first = transport.requests()[0]!.bytes;
+  for (const s of transport.requests()) assert.deepEqual(s.bytes, first);
+  assert.deepEqual(finals, [{ status: 408, reason: 'Request Timeout', local: true, at: 64 * T1 }]);
+  const stats = layer.stats();
+  assert.equal(stats.requestRetransmissions, 10);
+  assert.equal(stats.timeouts, 1);
+  assert.equal(stats.activeClientTransactions, 0);
+});
+
+test('NICT: after a provisional, Timer E fires every T2', () => {
+  const { clock, layer, transport } = layerHarness();
+  const { user, finals, provisionals } = recordingUser(clock);
+  const request = outgoingRequest('SUBSCRIBE', 'z9hG4bKnict2');
+  const transaction = layer.sendRequest(request, UDP, user);
+  clock.advance(600); // sends at 0 and 500
+  transport.receive(responseTo(request, 100));
+  assert.equal(transaction.state, 'proceeding');
+  assert.deepEqual(provisionals, [100]);
+  for (let t = 600; t < 20_000; t += 100) clock.advance(100);
+  // The pending E (due at 1500) fires, then every T2 (RFC 3261 §17.1.2.2, Proceeding).
+  assert.deepEqual(
+    transport.requests().map((s) => s.at),
+    [0, 500, 1500, 5500, 9500, 13500, 17500],
+  );
+  transport.receive(responseTo(request, 200));
+  assert.equal(finals.length, 1);
+  assert.equal(finals[0]!.status, 200);
+  assert.equal(finals[0]!.local, false);
+  clock.advance(10 * T2);
+  assert.equal(transport.requests().length, 7, 'nothing is retransmitted once Completed');
+});
+
+test('NICT over TCP: no retransmission at all, still a local 408 at 64·T1', () => {
+  const { clock, layer, transport } = layerHarness();
+  const { user, finals } = recordingUser(clock);
+  layer.sendRequest(outgoingRequest('SUBSCRIBE', 'z9hG4bKnict3', 'TCP'), TCP, user);
+  clock.advance(64 * T1 - 1);
+  assert.equal(transport.requests().length, 1);
+  assert.equal(finals.length, 0);
+  clock.advance(1);
+  assert.deepEqual(finals, [{ status: 408, reason: 'Request Timeout', local: true, at: 64 * T1 }]);
+  clock.advance(100_000);
+  assert.equal(transport.requests().length, 1);
+  assert.equal(finals.length, 1);
+});
+
+test('NICT: the final is delivered once, retransmitted finals are absorbed, Timer K = T4 on UDP removes the transaction', () => {
+  const { clock, layer, transport } = layerHarness();
+  const { user, finals } = recordingUser(clock);
+  const request = outgoingRequest('NOTIFY', 'z9hG4bKnict4');
+  const transaction = layer.sendRequest(request, UDP, user);
+  clock.advance(100);
+  const ok = responseTo(request, 200);
+  transport.receive(ok);
+  transport.receive(ok);
+  transport.receive(responseTo(request, 180)); // a late provisional is ignored in Completed
+  assert.equal(finals.length, 1);
+  assert.equal(transaction.state, 'completed');
+  assert.equal(layer.stats().retransmittedResponsesAbsorbed, 1);
+  assert.equal(layer.stats().activeClientTransactions, 1);
+  clock.advance(T4 - 1);
+  assert.equal(layer.stats().activeClientTransactions, 1);
+  clock.advance(1);
+  assert.equal(transaction.state, 'terminated');
+  assert.equal(layer.stats().activeClientTransactions, 0);
+  // Now the same response matches nothing.
+  transport.receive(ok);
+  assert.equal(layer.stats().unmatchedResponses, 1);
+  assert.equal(finals.length, 1);
+  assert.equal(transport.requests().length, 1);
+});
+
+test('NICT over TCP: Timer K is 0, the transaction is gone as soon as the final arrives', () => {
+  const { clock, layer, transport } = layerHarness();
+  const { user, finals } = recordingUser(clock);
+  const request = outgoingRequest('NOTIFY', 'z9hG4bKnict5', 'TCP');
+  const transaction = layer.sendRequest(request, TCP, user);
+  transport.receive(responseTo(request, 481));
+  assert.equal(finals.length, 1);
+  assert.equal(transaction.state, 'terminated');
+  assert.equal(layer.stats().activeClientTransactions, 0);
+});
+
+test('NICT: a transport error gives one local 503 and ends the transaction', async () => {
+  const { clock, layer, transport } = layerHarness();
+  const { user, finals } = recordingUser(clock);
+  transport.failSends();
+  const transaction = layer.sendRequest(outgoingRequest('SUBSCRIBE', 'z9hG4bKnict6', 'TCP'), TCP, user);
+  await flushMicrotasks();
+  assert.equal(finals.length, 1);
+  assert.equal(finals[0]!.status, 503);
+  assert.equal(finals[0]!.local, true);
+  assert.match(finals[0]!.reason, /ECONNREFUSED/);
+  assert.equal(transaction.state, 'terminated');
+  clock.advance(64 * T1);
+  assert.equal(finals.length, 1, 'Timer F was cancelled');
+  assert.equal(layer.stats().transportErrors, 1);
+});
+
+test('NICT: a synchronous transport error on a retransmission also ends it with one 503', () => {
+  const { clock, layer, transport } = layerHarness({ synchronousErrors: true });
+  const { user, finals } = recordingUser(clock);
+  layer.sendRequest(outgoingRequest('SUBSCRIBE', 'z9hG4bKnict7'), UDP, user);
+  transport.failSends(undefined, undefined, true);
+  clock.advance(T1);
+  assert.equal(finals.length, 1);
+  assert.equal(finals[0]!.status, 503);
+  clock.advance(64 * T1);
+  assert.equal(transport.requests().length, 2);
+  assert.equal(finals.length, 1);
+});
+
+test('responses are matched on top Via branch and CSeq method only (RFC 3261 §17.1.3)', () => {
+  const { clock, layer, transport } = layerHarness();
+  const { user, finals } = recordingUser(clock);
+  const request = outgoingRequest('SUBSCRIBE', 'z9hG4bKnict8');
+  layer.sendRequest(request, UDP, user);
+  // Same branch, other method (e.g. a CANCEL's response): no match.
+  const other = responseTo(request, 200);
+  other.headers.set('CSeq', '1 CANCEL');
+  transport.receive(other);
+  // Other branch: no match.
+  const stray = responseTo(outgoingRequest('SUBSCRIBE', 'z9hG4bKother'), 200);
+  transport.receive(stray);
+  // No Via at all: dropped as malformed.
+  const broken = responseTo(request, 200);
+  broken.headers.delete('via');
+  transport.receive(broken);
+  assert.equal(finals.length, 0);
+  assert.equal(layer.stats().unmatchedResponses, 2);
+  assert.equal(layer.stats().malformedDropped, 1);
+  transport.receive(responseTo(request, 202));
+  assert.equal(finals[0]!.status, 202);
+});
+
+test('abandon() stops retransmissions and silences the user', () => {
+  const { clock, layer, transport } = layerHarness();
+  const { user, finals } = recordingUser(clock);
+  const request = outgoingRequest('SUBSCRIBE', 'z9hG4bKnict9');
+  const transaction = layer.sendRequest(request, UDP, user);
+  clock.advance(T1);
+  transaction.abandon();
+  clock.advance(64 * T1);
+  assert.equal(transport.requests().length, 2);
+  assert.equal(finals.length, 0);
+  assert.equal(layer.stats().activeClientTransactions, 0);
+});
+
+test('sendRequest refuses requests without a z9hG4bK branch, duplicates and INVITE', () => {
+  const { clock, layer } = layerHarness();
+  const { user } = recordingUser(clock);
+  assert.throws(() => layer.sendRequest(outgoingRequest('SUBSCRIBE', 'abc'), UDP, user), { code: 'SIP_ERR_TRANSACTION_NO_BRANCH' });
+  layer.sendRequest(outgoingRequest('SUBSCRIBE', 'z9hG4bKdup'), UDP, user);
+  assert.throws(() => layer.sendRequest(outgoingRequest('SUBSCRIBE', 'z9hG4bKdup'), UDP, user), { code: 'SIP_ERR_TRANSACTION_DUPLICATE' });
+  assert.throws(() => layer.sendRequest(outgoingRequest('INVITE', 'z9hG4bKinv'), UDP, user), { code: 'SIP_ERR_TRANSACTION_METHOD' });
+});
+
+test('a user callback that throws is counted, never propagated', () => {
+  const { clock, layer, transport } = layerHarness();
+  const request = outgoingRequest('SUBSCRIBE', 'z9hG4bKthrow');
+  layer.sendRequest(request, UDP, {
+    onFinal: () => {
+      throw new Error('user bug');
+    },
+  });
+  assert.doesNotThrow(() => transport.receive(responseTo(request, 200)));
+  assert.equal(layer.stats().userErrors, 1);
+  clock.advance(T4);
+});
+
+test('close() ends every transaction and leaves no timer behind', () => {
+  const { clock, scheduler, layer } = layerHarness();
+  const { user, finals } = recordingUser(clock);
+  for (let i = 0; i < 10; i++) layer.sendRequest(outgoingRequest('SUBSCRIBE', `z9hG4bKclose${i}`), UDP, user);
+  assert.equal(layer.stats().activeClientTransactions, 10);
+  layer.close();
+  assert.equal(layer.stats().activeClientTransactions, 0);
+  assert.equal(scheduler.size, 0);
+  clock.advance(64 * T1);
+  assert.equal(finals.length, 0);
+});

@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createResponse } from '../../../src/sip/codec/index.js';
+import type { SipRequest } from '../../../src/sip/codec/message.js';
+import type { NonInviteServerTransaction } from '../../../src/sip/transaction/server-transaction.js';
+import { incomingRequest, layerHarness, T1 } from './helpers.js';
+
+function withListener(h: ReturnType<typeof layerHarness>) {
+  const seen: Array<{ request: SipRequest; transaction: NonInviteServerTransaction | undefined }> = [];
+  h.layer.onRequest((request, _source, transaction) => seen.push({ request, transaction }));
+  return seen;
+}
+
+test('NIST: a retransmitted request reaches the user once and gets the same response again, byte for byte', () => {
+  const h = layerHarness();
+  const seen = withListener(h);
+  const request = incomingRequest('NOTIFY');
+  h.transport.receive(request);
+  h.transport.receive(incomingRequest('NOTIFY')); // retransmission in Trying: dropped
+  assert.equal(seen.length, 1);
+  assert.equal(h.transport.sent.length, 0);
+  const transaction = seen[0]!.transaction!;
+  transaction.respond(createResponse(seen[0]!.request, 200, 'OK', { toTag: 'x1' }));
+  h.clock.advance(T1);
+  h.transport.receive(incomingRequest('NOTIFY'));
+  h.clock.advance(2 * T1);
+  h.transport.receive(incomingRequest('NOTIFY'));
+  assert.equal(seen.length, 1);
+  const responses = h.transport.responses(200);
+  assert.equal(responses.length, 3);
+  assert.deepEqual(responses[1]!.bytes, responses[0]!.bytes);
+  assert.deepEqual(responses[2]!.bytes, responses[0]!.bytes);
+  const stats = h.layer.stats();
+  assert.equal(stats.retransmittedRequestsAbsorbed, 3);
+  assert.equal(stats.responseRetransmissions, 2);
+  assert.equal(stats.serverTransactionsCreated, 1);
+});
+
+test('NIST: in Proceeding the last provisional is resent; a second final is discarded', () => {
+  const h = layerHarness();
+  const seen = withListener(h);
+  h.transport.receive(incomingRequest('SUBSCRIBE'));
+  const { request, transaction } = seen[0]!;
+  transaction!.respond(createResponse(request, 100));
+  h.transport.receive(incomingRequest('SUBSCRIBE'));
+  assert.deepEqual(
+    h.transport.responses().map((s) => s.message.status),
+    [100, 100],
+  );
+  transaction!.respond(createResponse(request, 202, undefined, { toTag: 't' }));
+  transaction!.respond(createResponse(request, 500, undefined, { toTag: 't' }));
+  assert.deepEqual(
+    h.transport.responses().map((s) => s.message.status),
+    [100, 100, 202],
+  );
+  assert.equal(h.layer.stats().lateResponsesDiscarded, 1);
+});
+
+test('NIST: responses go back to the source address and port when the Via has rport (RFC 3581)', () => {
+  const h = layerHarness();
+  const seen = withListener(h);
+  h.transport.receive(incomingRequest('NOTIFY', { sentBy: 'peer.example.com:5070', extra: [] }), { remoteAddress: '198.51.100.7', remotePort: 40000 });
+  // No rport in this Via: received address (the source) and the sent-by port (RFC 3261 §18.2.2).
+  seen[0]!.transaction!.respond(createResponse(seen[0]!.request, 200, 'OK', { toTag: 'a' }));
+  assert.deepEqual(h.transport.last().destination, { transport: 'udp', host: '198.51.100.7', port: 5070 });
+  const withRport = incomingRequest('NOTIFY', { branch: 'z9hG4bKrport', sentBy: 'peer.example.com:5070' });
+  withRport.headers.set('Via', 'SIP/2.0/UDP peer.example.com:5070;branch=z9hG4bKrport;rport');
+  h.transport.receive(withRport, { remoteAddress: '198.51.100.7', remotePort: 40000 });
+  seen[1]!.transaction!.respond(createResponse(seen[1]!.request, 200, 'OK', { toTag: 'a' }));
+  assert.deepEqual(h.transport.last().destination, { transport: 'udp', host: '198.51.100.7', port: 40000 });
+});
+
+test('NIST: Timer J = 64·T1 on UDP, then the transaction is gone', () => {
+  const h = layerHarness();
+  const seen = withListener(h);
+  h.transport.receive(incomingRequest('NOTIFY'));
+  seen[0]!.transaction!.respond(createResponse(seen[0]!.request, 200, 'OK', { toTag: 'x' }));
+  h.clock.advance(64 * T1 - 1);
+  assert.equal(h.layer.stats().activeServerTransactions, 1);
+  assert.equal(seen[0]!.transaction!.state, 'completed');
+  h.clock.advance(1);
+  assert.equal(h.layer.stats().activeServerTransactions, 0);
+  assert.equal(seen[0]!.transaction!.state, 'terminated');
+  assert.equal(h.scheduler.size, 0);
+});
+
+test('NIST: Timer J = 0 on TCP, and responses carry the source for connection reuse', () => {
+  const h = layerHarness();
+  const seen = withListener(h);
+  const request = incomingRequest('NOTIFY');
+  request.headers.set('Via', 'SIP/2.0/TCP 192.0.2.10:5060;branch=z9hG4bKtcp');
+  const source = { transport: 'tcp', remoteAddress: '192.0.2.10', remotePort: 50123, connectionId: 7 } as const;
+  h.transport.receive(request, source);
+  seen[0]!.transaction!.respond(createResponse(seen[0]!.request, 200, 'OK', { toTag: 'x' }));
+  assert.equal(h.layer.stats().activeServerTransactions, 0);
+  assert.equal(h.transport.last().source?.connectionId, 7);
+  assert.equal(h.transport.last().destination.transport, 'tcp');
+});
+
+test('NIST: a user that never answers loses the transaction after 64·T1', () => {
+  const h = layerHarness();
+  const seen = withListener(h);
+  h.transport.receive(incomingRequest('NOTIFY'));
+  h.clock.advance(64 * T1);
+  assert.equal(h.layer.stats().activeServerTransactions, 0);
+  assert.equal(h.layer.stats().serverTransactionsExpired, 1);
+  seen[0]!.transaction!.respond(createResponse(seen[0]!.request, 200));
+  assert.equal(h.transport.sent.length, 0);
+});
+
+test('matching with a z9hG4bK branch uses branch, sent-by and method (RFC 3261 §17.2.3)', () => {
+  const h = layerHarness();
+  const seen = withListener(h);
+  h.transport.receive(incomingRequest('NOTIFY', { branch: 'z9hG4bKsame' }));
+  h.transport.receive(incomingRequest('NOTIFY', { branch: 'z9hG4bKsame', sentBy: '192.0.2.99:5060' }));
+  h.transport.receive(incomingRequest('OPTIONS', { branch: 'z9hG4bKsame' }));
+  h.transport.receive(incomingRequest('NOTIFY', { branch: 'z9hG4bKSAME' }));
+  h.transport.receive(incomingRequest('NOTIFY', { branch: 'z9hG4bKsame', sentBy: '192.0.2.10' })); // 5060 is the default port
+  assert.equal(seen.length, 4);
+  assert.equal(h.layer.stats().retransmittedRequestsAbsorbed, 1);
+});
+
+test('RFC 2543 fallback: without a magic cookie, Request-URI, tags, Call-ID, CSeq and top Via decide', () => {
+  const h = layerHarness();
+  const seen = withListener(h);
+  h.transport.receive(incomingRequest('NOTIFY', { branch: null, cseq: 5 }));
+  h.transport.receive(incomingRequest('NOTIFY', { branch: null, cseq: 5 })); // retransmission
+  h.transport.receive(incomingRequest('NOTIFY', { branch: '1234', cseq: 5 })); // other top Via
+  h.transport.receive(incomingRequest('NOTIFY', { branch: null, cseq: 6 })); // other CSeq
+  h.transport.receive(incomingRequest('NOTIFY', { branch: null, cseq: 5, toTag: 'other' })); // other To tag
+  assert.equal(seen.length, 4);
+  assert.equal(h.layer.stats().retransmittedRequestsAbsorbed, 1);
+  seen[0]!.transaction!.respond(createResponse(seen[0]!.request, 200, 'OK', { toTag: 'x' }));
+  h.transport.receive(incomingRequest('NOTIFY', { branch: null, cseq: 5 }));
+  assert.equal(h.transport.responses(200).length, 2);
+});
+
+test('ACK: never gets a transaction; a stray ACK goes to the user without one', () => {
+  const h = layerHarness();
+  const seen = withListener(h);
+  h.transport.receive(incomingRequest('ACK', { branch: 'z9hG4bKack' }));
+  assert.equal(seen.length, 1);
+  assert.equal(seen[0]!.transaction, undefined);
+  assert.equal(h.layer.stats().activeServerTransactions, 0);
+});
+
+test('requests without a usable Via are dropped and counted', () => {
+  const h = layerHarness();
+  const seen = withListener(h);
+  const request = incomingRequest('NOTIFY');
+  request.headers.delete('via');
+  h.transport.receive(request);
+  const bad = incomingRequest('NOTIFY');
+  bad.headers.set('Via', 'garbage');
+  h.transport.receive(bad);
+  assert.equal(seen.length, 0);
+  assert.equal(h.layer.stats().malformedDropped, 2);
+});

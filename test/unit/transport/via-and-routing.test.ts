@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { parseSipMessage, parseVia, topVia } from '../../../src/sip/codec/index.js';
+import type { SipRequest } from '../../../src/sip/codec/message.js';
+import { ConnectionPool, connectionKey } from '../../../src/sip/transport/connection-pool.js';
+import type { SipConnection } from '../../../src/sip/transport/connection.js';
+import { responseDestination } from '../../../src/sip/transport/response-routing.js';
+import { stampTopVia } from '../../../src/sip/transport/via-stamping.js';
+
+function request(via: string, extraVia?: string): SipRequest {
+  const lines = ['OPTIONS sip:b@example.com SIP/2.0', `Via: ${via}`];
+  if (extraVia !== undefined) lines.push(`Via: ${extraVia}`);
+  lines.push('From: <sip:a@example.com>;tag=1', 'To: <sip:b@example.com>', 'Call-ID: c', 'CSeq: 1 OPTIONS', 'Content-Length: 0', '', '');
+  return parseSipMessage(lines.join('\r\n')) as SipRequest;
+}
+
+describe('received / rport stamping (RFC 3261 §18.2.1, RFC 3581 §4)', () => {
+  test('nothing to do when sent-by is the source address and there is no rport', () => {
+    const r = request('SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK1');
+    assert.equal(stampTopVia(r, '192.0.2.1', 40000), 'unchanged');
+    assert.equal(r.headers.get('via'), 'SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK1');
+  });
+
+  test('received when the host differs; rport filled (with received) when asked', () => {
+    const r1 = request('SIP/2.0/UDP host.example.com;branch=z9hG4bK1');
+    assert.equal(stampTopVia(r1, '192.0.2.1', 40000), 'stamped');
+    assert.equal(r1.headers.get('via'), 'SIP/2.0/UDP host.example.com;branch=z9hG4bK1;received=192.0.2.1');
+    const r2 = request('SIP/2.0/UDP 192.0.2.1:5060;rport;branch=z9hG4bK1');
+    stampTopVia(r2, '192.0.2.1', 40000);
+    assert.equal(r2.headers.get('via'), 'SIP/2.0/UDP 192.0.2.1:5060;rport=40000;branch=z9hG4bK1;received=192.0.2.1');
+    assert.equal(topVia(r2).rport, 40000);
+    assert.equal(topVia(r2).received, '192.0.2.1');
+  });
+
+  test('only the top element changes; further Vias on its line and other lines are kept', () => {
+    const r = request('SIP/2.0/TCP h1;rport;branch=z9hG4bK1 , SIP/2.0/UDP h2;branch=z9hG4bK2', 'SIP/2.0/UDP h3;branch=z9hG4bK3');
+    stampTopVia(r, '10.0.0.9', 5070);
+    assert.deepEqual(r.headers.getAll('via'), ['SIP/2.0/TCP h1;rport=5070;branch=z9hG4bK1;received=10.0.0.9, SIP/2.0/UDP h2;branch=z9hG4bK2', 'SIP/2.0/UDP h3;branch=z9hG4bK3']);
+  });
+
+  test('IPv6: brackets in sent-by, none in received', () => {
+    const same = request('SIP/2.0/UDP [2001:db8::1]:5060;branch=z9hG4bK1');
+    assert.equal(stampTopVia(same, '2001:db8::1', 5060), 'unchanged');
+    const other = request('SIP/2.0/UDP [2001:db8::1]:5060;branch=z9hG4bK1');
+    stampTopVia(other, '2001:db8::2', 5060);
+    assert.equal(other.headers.get('via'), 'SIP/2.0/UDP [2001:db8::1]:5060;branch=z9hG4bK1;received=2001:db8::2');
+  });
+});
+
+describe('response destination from the top Via (RFC 3261 §18.2.2, RFC 3581 §4)', () => {
+  const dest = (via: string) => responseDestination(parseVia(via));
+
+  test('UDP', () => {
+    assert.deepEqual(dest('SIP/2.0/UDP h.example.com'), { transport: 'udp', host: 'h.example.com', port: 5060 });
+    assert.deepEqual(dest('SIP/2.0/UDP h.example.com:5070;received=192.0.2.1'), { transport: 'udp', host: '192.0.2.1', port: 5070 });
+    assert.deepEqual(dest('SIP/2.0/UDP h:5070;received=192.0.2.1;rport=40000'), { transport: 'udp', host: '192.0.2.1', port: 40000 });
+    assert.deepEqual(dest('SIP/2.0/UDP h:5070;rport;received=192.0.2.1'), { transport: 'udp', host: '192.0.2.1', port: 5070 });
+    assert.deepEqual(dest('SIP/2.0/UDP h:5070;maddr=239.1.1.1;received=192.0.2.1;rport=1'), { transport: 'udp', host: '239.1.1.1', port: 5070 });
+    assert.deepEqual(dest('SIP/2.0/UDP [2001:db8::1]'), { transport: 'udp', host: '2001:db8::1', port: 5060 });
+  });
+
+  test('TCP and TLS use received and the sent-by port, never rport', () => {
+    assert.deepEqual(dest('SIP/2.0/TCP h:5090;received=192.0.2.1;rport=40000'), { transport: 'tcp', host: '192.0.2.1', port: 5090 });
+    assert.deepEqual(dest('SIP/2.0/TLS h'), { transport: 'tls', host: 'h', port: 5061 });
+    assert.equal(dest('SIP/2.0/SCTP h'), undefined);
+  });
+});
+
+describe('connection pool', () => {
+  const fake = (id: number) => ({ id }) as unknown as SipConnection;
+
+  test('finds by id and by every alias; removal clears only its own keys', () => {
+    const pool = new ConnectionPool();
+    const one = fake(1);
+    const two = fake(2);
+    pool.add(one);
+    pool.alias(one, connectionKey('tcp', 'Proxy.Example.com', 5060));
+    pool.alias(one, connectionKey('tcp', '[2001:db8::1]', 5060));
+    assert.equal(pool.find('tcp:proxy.example.com:5060'), one);
+    assert.equal(pool.find('tcp:2001:db8::1:5060'), one);
+    pool.add(two);
+    pool.alias(two, 'tcp:proxy.example.com:5060');
+    assert.equal(pool.find('tcp:proxy.example.com:5060'), two);
+    pool.remove(one);
+    assert.equal(pool.get(1), undefined);
+    assert.equal(pool.find('tcp:proxy.example.com:5060'), two);
+    assert.equal(pool.find('tcp:2001:db8::1:5060'), undefined);
+    assert.equal(pool.size, 1);
+    pool.remove(two);
+    assert.equal(pool.size, 0);
+    assert.equal(pool.find('tcp:proxy.example.com:5060'), undefined);
+  });
+});
