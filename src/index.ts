@@ -14,3 +14,7 @@ export { DEFAULT_TIMER_SETTINGS, NonInviteClientTransaction, NonInviteServerTran
 export type { ClientTransactionUser, IncomingRequest, TransactionLayerOptions, TransactionStats, TransactionTimerSettings } from './sip/transaction/index.js';
 export { DEFAULT_USER_AGENT, SipUserAgentCore } from './sip/ua/index.js';
 export type { IncomingRequestHandler, OutgoingRequestHandle, SendRequestOptions, SipUserAgent, SipUserAgentCoreOptions, UserAgentStats } from './sip/ua/index.js';
+export { SipTransportError, SipTransportLayer } from './sip/transport/index.js';
+export type { ListenSpec, ReceivedFrom, SipEndpoint, SipTransport, SipTransportLayerOptions, TransportDiagnostic, TransportStats } from './sip/transport/index.js';
+export { NodeDnsClient, Rfc3263Resolver, SipDnsError, StaticDnsClient } from './sip/resolver/index.js';
+export type { DnsClient, ResolvedTarget, Rfc3263ResolverOptions, TargetResolver } from './sip/resolver/index.js';

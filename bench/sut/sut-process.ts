@@ -226,7 +226,7 @@ class SutHarness {
   }
 
   /** Resolves when users [from, to) are all active since the epoch, or after `timeoutMs`. */
-  async waitActive(a: { from: number; to: number; timeoutMs: number }): Promise<{ active: number; elapsedMsSinceEpoch: number; lastActiveMsSinceEpoch: number }> {
+  async waitActive(a: { from: number; to: number; timeoutMs: number }): Promise<{ active: number; elapsedMsSinceEpoch: number; lastActiveAtMs: number }> {
     const { consumer } = this.need();
     const t0 = nowMs();
     const count = () => {
@@ -239,7 +239,7 @@ class SutHarness {
       await new Promise((r) => setTimeout(r, 50));
       n = count();
     }
-    return { active: n, elapsedMsSinceEpoch: nowMs() - consumer.epochStart, lastActiveMsSinceEpoch: consumer.lastActiveAtMs - consumer.epochStart };
+    return { active: n, elapsedMsSinceEpoch: nowMs() - consumer.epochStart, lastActiveAtMs: consumer.lastActiveAtMs };
   }
 
   newEpoch(): void {

@@ -11,7 +11,7 @@ import { QsaBroker } from '../qsa/index.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { CryptoRandom, type Random } from '../util/random.js';
 import { TimerScheduler } from '../util/timer-scheduler.js';
-import { startLocalAgent, type LocalAgentHandle } from './local-agent.js';
+import { type LocalAgentHandle, startLocalAgent } from './local-agent.js';
 import { QueueHub } from './queue-hub.js';
 import { SubscriptionService } from './subscription-service.js';
 
@@ -68,13 +68,8 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
 
     let agent: LocalAgentHandle | undefined;
     if (config.local_agent.enabled) {
-      agent = await startLocalAgent({ b2b, broker, scheduler, clock, random, domains: config.local_agent.domains, logger });
-      if (agent !== undefined) {
-        cleanups.push(() => agent?.close());
-        logger.info({ domains: config.local_agent.domains }, 'local presence agent serving');
-      } else {
-        logger.warn('local presence agent enabled but not available in this build');
-      }
+      agent = startLocalAgent({ b2b, broker, scheduler, random, domains: config.local_agent.domains });
+      logger.info({ domains: agent.agent.servedDomains() }, 'local presence agent serving');
     }
 
     let metrics: DaemonMetrics | undefined;
@@ -163,6 +158,8 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
           if (mode === 'unsubscribe') {
             const n = subscriptions.removeAll();
             logger.info({ subscriptions: n }, 'unsubscribed');
+            // The agent's SIP watchers hear `terminated;reason=deactivated` while the sockets are still open.
+            agent?.close();
             await b2b.close(config.shutdown.timeout_ms);
           } else {
             // Leave the dialogs to expire at the servers: close the sockets without a word.

@@ -1,8 +1,7 @@
+import { LocalPresenceAgent } from '../agent/index.js';
 import type { PresenceB2B } from '../b2b/create-presence-b2b.js';
-import type { PresentityPublisher } from '../http/api-types.js';
-import type { Logger } from '../log/logger.js';
+import type { PresentityDocument, PresentityPublisher } from '../http/api-types.js';
 import type { QsaBroker } from '../qsa/index.js';
-import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
 import type { TimerScheduler } from '../util/timer-scheduler.js';
 
@@ -10,23 +9,39 @@ export interface LocalAgentDeps {
   b2b: PresenceB2B;
   broker: QsaBroker;
   scheduler: TimerScheduler;
-  clock: Clock;
   random: Random;
   domains: string[];
-  logger: Logger;
 }
 
 /** The local presence agent as the daemon uses it. */
 export interface LocalAgentHandle extends PresentityPublisher {
-  close(): void | Promise<void>;
+  readonly agent: LocalPresenceAgent;
+  /** Stops serving: SIP watchers get a terminating NOTIFY (reason deactivated). */
+  close(): void;
 }
 
 /**
- * Starts the local presence agent (src/agent/) for `domains`: it answers QSA
- * subscriptions to local presentities, SIP SUBSCRIBE and PUBLISH for them on
- * the B2BUA's sockets, and takes PUT /v1/presentities. Undefined when the
- * agent is not part of this build.
+ * Starts the local presence agent (src/agent/) for `domains` on the B2BUA's
+ * user agent: it takes SIP PUBLISH and SUBSCRIBE for local presentities,
+ * answers QSA subscriptions to them ahead of the B2BUA (higher priority),
+ * and publishes what PUT /v1/presentities sends.
  */
-export async function startLocalAgent(_deps: LocalAgentDeps): Promise<LocalAgentHandle | undefined> {
-  return undefined;
+export function startLocalAgent(deps: LocalAgentDeps): LocalAgentHandle {
+  const agent = new LocalPresenceAgent({
+    ua: deps.b2b.ua,
+    broker: deps.broker,
+    scheduler: deps.scheduler,
+    random: deps.random,
+    domains: deps.domains,
+  });
+  agent.start();
+  return {
+    agent,
+    publish(uri: string, document: PresentityDocument): void {
+      agent.publish(uri, document.note !== undefined ? { basic: document.basic, note: document.note } : { basic: document.basic });
+    },
+    close(): void {
+      agent.stop();
+    },
+  };
 }

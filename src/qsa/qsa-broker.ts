@@ -371,6 +371,9 @@ export class QsaBroker {
     const target = sub.target;
     let stored = update;
     const body = update.body;
+    if (body !== undefined && !(body instanceof Uint8Array)) {
+      throw new QsaError('QSA_ERR_INVALID_ARGUMENT', 'body must be a Uint8Array');
+    }
     // A view into a larger buffer (a received packet) would keep all of it alive in the queue.
     if (body !== undefined && body.byteLength !== body.buffer.byteLength) stored = { ...update, body: new Uint8Array(body) };
     const message = target.queue[ENQUEUE](target, stored, this.clock.wallTime());

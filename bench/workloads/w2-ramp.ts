@@ -1,0 +1,172 @@
+/**
+ * W2 rate ramp (performance.md §5.2): N dialogs (10k), the simulator sends
+ * in-dialog NOTIFYs at stepped rates until the service level breaks. The knee
+ * is the highest step held with p99 NOTIFY-to-queue latency under 5 ms,
+ * nothing lost or duplicated, every NOTIFY answered 200 without timeouts,
+ * at most 0.1 % retransmissions, and the offered rate actually sent.
+ * Then Kamailio's stateless sink (notify-sink.cfg, one worker, core 1) gets
+ * the same rates from the same generator, for CPU µs per NOTIFY ratios.
+ */
+import { KamailioPeer, kamailioAvailable } from '../harness/kamailio.js';
+import { type NotifyWindow, Rig, SUT_CORE } from '../harness/rig.js';
+import type { EstablishResult } from '../sut/sut-process.js';
+import type { RateResult, SimStats } from '../load/presence-server-sim.js';
+import { type BenchOptions, ports, say, sleep } from './common.js';
+
+export const SLO_P99_MS = 5;
+
+export interface RampStep extends NotifyWindow {
+  rate: number;
+  pass: boolean;
+  failures: string[];
+}
+
+export interface SinkStep {
+  rate: number;
+  sent: number;
+  achievedRate: number;
+  answered200: number;
+  cpuUsPerNotify: number;
+  coreShare: number;
+}
+
+export interface W2Result {
+  n: number;
+  transport: string;
+  stepS: number;
+  establish: EstablishResult;
+  steps: RampStep[];
+  knee?: { rate: number; achievedRate: number; cpuUsPerNotify: number; p99Ms: number; sutCoreShare: number };
+  /** Why the ramp stopped: the first failing step's reasons, or 'top of the ramp'. */
+  stoppedBecause: string;
+  /** True when the generator, not the SUT, could not reach the offered rate at the failing step. */
+  generatorLimited: boolean;
+  gcMaxPauseMs: number;
+  sink?: { port: number; processes: number; steps: SinkStep[]; error?: string };
+}
+
+const DEFAULT_RATES = [1000, 2000, 5000, 10_000, 15_000, 20_000, 25_000, 30_000, 40_000, 50_000, 60_000, 80_000];
+
+function judge(w: NotifyWindow, rate: number): string[] {
+  const f: string[] = [];
+  if (w.sut.latency.p99Ms >= SLO_P99_MS) f.push(`p99 ${w.sut.latency.p99Ms} ms`);
+  if (w.lost > 0) f.push(`${w.lost} lost`);
+  if (w.duplicated > 0) f.push(`${w.duplicated} duplicated`);
+  if (w.non2xx > 0) f.push(`${w.non2xx} non-200`);
+  if (w.timeouts > 0) f.push(`${w.timeouts} timeouts`);
+  if (w.retransmissions > w.sent * 0.001) f.push(`${w.retransmissions} retransmissions`);
+  if (w.achievedRate < rate * 0.97) f.push(`sent only ${Math.round(w.achievedRate)}/s`);
+  return f;
+}
+
+export async function runW2(o: BenchOptions): Promise<W2Result> {
+  const n = o.n ?? (o.smoke ? 500 : 10_000);
+  const stepS = o.stepS ?? (o.smoke ? 1.5 : 10);
+  const rates = o.rates ?? (o.smoke ? [500, 1000, 2000] : DEFAULT_RATES);
+  const p = ports(o);
+  say(`W2 ramp: N=${n}, ${o.transport}, ${stepS} s steps, rates ${rates.join(', ')}`);
+  const rig = await Rig.start({
+    transport: o.transport,
+    simPort: p.sim,
+    sutPort: p.sut,
+    capacity: n,
+    ...(o.cpuProfDir !== undefined ? { cpuProfDir: o.cpuProfDir } : {}),
+  });
+  let result: W2Result | undefined;
+  try {
+    const establish = await rig.establish(0, n, o.window, 120_000);
+    await sleep(500);
+    const steps: RampStep[] = [];
+    let stoppedBecause = 'top of the ramp';
+    let generatorLimited = false;
+    for (const rate of rates) {
+      const w = await rig.notifyWindow({ rate, durationMs: stepS * 1000 });
+      const failures = judge(w, rate);
+      const step: RampStep = { rate, ...w, pass: failures.length === 0, failures };
+      steps.push(step);
+      say(
+        `  ${rate}/s: sent ${Math.round(w.achievedRate)}/s, SUT ${(w.sutCoreShare * 100).toFixed(0)} % core, ${w.cpuUsPerNotify.toFixed(1)} µs/NOTIFY, ` +
+          `p50/p99/max ${w.sut.latency.p50Ms}/${w.sut.latency.p99Ms}/${w.sut.latency.maxMs} ms, lost ${w.lost}, dup ${w.duplicated}, retrans ${w.retransmissions}` +
+          (failures.length > 0 ? `  FAIL: ${failures.join(', ')}` : ''),
+      );
+      if (failures.length > 0) {
+        stoppedBecause = `${rate}/s: ${failures.join(', ')}`;
+        generatorLimited = w.achievedRate < rate * 0.97 && w.sutCoreShare < 0.9;
+        break;
+      }
+      // Let retransmission and Timer J state from this step fade a little.
+      await sleep(300);
+    }
+    const passed = steps.filter((s) => s.pass);
+    const best = passed[passed.length - 1];
+    const st = await rig.sut.call<{ gc: { max: number } }>('stats');
+    result = {
+      n,
+      transport: o.transport,
+      stepS,
+      establish,
+      steps,
+      stoppedBecause,
+      generatorLimited,
+      gcMaxPauseMs: st.gc.max,
+      ...(best !== undefined
+        ? { knee: { rate: best.rate, achievedRate: best.achievedRate, cpuUsPerNotify: best.cpuUsPerNotify, p99Ms: best.sut.latency.p99Ms, sutCoreShare: best.sutCoreShare } }
+        : {}),
+    };
+    if (o.kamailio && !o.smoke && o.transport === 'udp') {
+      await rig.sut.stop(15_000);
+      const compareAt = passed.map((s) => s.rate);
+      // Always compare at a few rates, even when the SUT failed early.
+      for (const r of [5000, 10_000]) if (!compareAt.includes(r) && rates.includes(r)) compareAt.push(r);
+      compareAt.sort((a, b) => a - b);
+      result.sink = await runSink(rig, compareAt, stepS, o);
+    }
+  } finally {
+    await rig.stop();
+  }
+  if (result === undefined) throw new Error('W2 produced no result');
+  return result;
+}
+
+/** Kamailio notify-sink.cfg at the given rates, same generator, same step length. */
+async function runSink(rig: Rig, rates: number[], stepS: number, o: BenchOptions): Promise<NonNullable<W2Result['sink']>> {
+  const port = ports(o).sink;
+  const out: NonNullable<W2Result['sink']> = { port, processes: 0, steps: [] };
+  if (!kamailioAvailable()) {
+    out.error = 'kamailio not installed';
+    return out;
+  }
+  const k = new KamailioPeer('notify-sink', port);
+  try {
+    await k.start(SUT_CORE, 64);
+    out.processes = k.processCount();
+    say(`  Kamailio notify-sink (pid ${k.pid}, ${out.processes} processes) on udp 127.0.0.1:${port}`);
+    await rig.sim.call('addFakeDialogs', { count: 10_000, host: '127.0.0.1', port, transport: 'udp' });
+    for (const rate of rates) {
+      const s0 = await rig.sim.call<SimStats>('stats');
+      const c0 = k.cpuUs();
+      const r = await rig.sim.call<RateResult>('rate', { rate, durationMs: stepS * 1000, set: 'fake', state: 'active;expires=3600' }, stepS * 1000 + 60_000);
+      await rig.sim.call('drain', { boundMs: 40_000 }, 50_000);
+      const cpu = k.cpuUs() - c0;
+      const s1 = await rig.sim.call<SimStats>('stats');
+      const ok = (s1.notifyResponses['200'] ?? 0) - (s0.notifyResponses['200'] ?? 0);
+      const step: SinkStep = {
+        rate,
+        sent: r.sent,
+        achievedRate: r.achievedRate,
+        answered200: ok,
+        cpuUsPerNotify: r.sent > 0 ? cpu / r.sent : 0,
+        coreShare: cpu / 1000 / Math.max(1, r.elapsedMs),
+      };
+      say(`  sink ${rate}/s: ${step.cpuUsPerNotify.toFixed(1)} µs/NOTIFY, ${(step.coreShare * 100).toFixed(0)} % core, ${ok}/${r.sent} answered 200`);
+      out.steps.push(step);
+      await sleep(300);
+    }
+    await rig.sim.call('clearFakeDialogs');
+  } catch (e) {
+    out.error = e instanceof Error ? e.message : String(e);
+  } finally {
+    await k.stop();
+  }
+  return out;
+}

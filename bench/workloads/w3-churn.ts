@@ -1,0 +1,121 @@
+/**
+ * W3 churn (performance.md §5.2): N subscriptions held with a short granted
+ * Expires (60 s, so refreshes run all the time: RFC 6665 §4.1.2.1), while the
+ * internal client unsubscribes the oldest and subscribes new ones at `c`/s.
+ * Measured: SUT CPU and GC while churning, refresh rate, losses, and whether
+ * memory returns to where it was once the churn stops (leak check: heap and
+ * RSS with the same N live, after a forced GC, before and after).
+ */
+import { Rig, monoMs } from '../harness/rig.js';
+import type { CpuWindow, EstablishResult, MemorySample } from '../sut/sut-process.js';
+import { type BenchOptions, ports, say, sleep } from './common.js';
+
+export interface W3Result {
+  n: number;
+  transport: string;
+  grantedExpiresS: number;
+  churnPerSecond: number;
+  durationS: number;
+  settleS: number;
+  establish: EstablishResult;
+  churn: {
+    subscribed: number;
+    unsubscribed: number;
+    refreshes: number;
+    refreshesPerSecond: number;
+    unsubscribesSeenByServer: number;
+    newEstablished: number;
+    sut: CpuWindow;
+    sutCoreShare: number;
+    /** SUT CPU per SIP-level operation (new + removed + refreshed subscription). */
+    cpuUsPerOperation: number;
+    lost: number;
+    duplicated: number;
+    subscribe481: number;
+    notifyTimeouts: number;
+  };
+  before: MemorySample;
+  after: MemorySample;
+  heapGrowthBytes: number;
+  rssGrowthBytes: number;
+  heapGrowthBytesPerChurned: number;
+}
+
+export async function runW3(o: BenchOptions): Promise<W3Result> {
+  const n = o.n ?? (o.smoke ? 1000 : 50_000);
+  const grant = o.expires ?? 60;
+  const rate = o.churnRate ?? (o.smoke ? 50 : 500);
+  const durationS = o.durationS ?? (o.smoke ? 3 : 60);
+  const settleS = o.settleS ?? (o.smoke ? 0 : 35);
+  const p = ports(o);
+  const capacity = n + Math.ceil(rate * durationS * 1.2) + 100;
+  say(`W3 churn: N=${n}, ${o.transport}, Expires ${grant} s, churn ${rate}/s for ${durationS} s, settle ${settleS} s`);
+  const rig = await Rig.start({
+    transport: o.transport,
+    simPort: p.sim,
+    sutPort: p.sut,
+    capacity,
+    maxExpires: grant,
+    ...(o.cpuProfDir !== undefined ? { cpuProfDir: o.cpuProfDir } : {}),
+  });
+  try {
+    const establish = await rig.establish(0, n, o.window, Math.max(60_000, n * 2));
+    say(`  established ${establish.established}/${n} in ${(establish.elapsedMs / 1000).toFixed(1)} s`);
+    if (settleS > 0) await sleep(settleS * 1000);
+    const before = await rig.memory();
+    const s0 = await rig.simStats();
+    await rig.sut.call('beginWindow');
+    const t0 = monoMs();
+    const c = await rig.sut.call<{ subscribed: number; unsubscribed: number; newTo: number; oldestTo: number }>(
+      'churn',
+      { rate, durationMs: durationS * 1000, oldestFrom: 0, newFrom: n },
+      durationS * 1000 + 60_000,
+    );
+    const elapsedMs = monoMs() - t0;
+    const sut = await rig.sut.call<CpuWindow>('endWindow');
+    const s1 = await rig.simStats();
+    const newly = await rig.sut.call<{ active: number }>('waitActive', { from: n, to: c.newTo, timeoutMs: 20_000 }, 40_000);
+    await rig.sim.call('drain', { boundMs: 35_000 }, 45_000);
+    const loss = await rig.lossIn(s0.nextSeq, s1.nextSeq);
+    if (settleS > 0) await sleep(settleS * 1000);
+    const after = await rig.memory();
+    const refreshes = s1.refreshes - s0.refreshes;
+    const ops = c.subscribed + c.unsubscribed + refreshes;
+    const result: W3Result = {
+      n,
+      transport: o.transport,
+      grantedExpiresS: grant,
+      churnPerSecond: rate,
+      durationS,
+      settleS,
+      establish,
+      churn: {
+        subscribed: c.subscribed,
+        unsubscribed: c.unsubscribed,
+        refreshes,
+        refreshesPerSecond: (refreshes * 1000) / Math.max(1, elapsedMs),
+        unsubscribesSeenByServer: s1.unsubscribes - s0.unsubscribes,
+        newEstablished: newly.active,
+        sut,
+        sutCoreShare: sut.cpuUs / 1000 / Math.max(1, sut.elapsedMs),
+        cpuUsPerOperation: ops > 0 ? sut.cpuUs / ops : 0,
+        lost: loss.lost,
+        duplicated: loss.duplicated,
+        subscribe481: s1.subscribe481 - s0.subscribe481,
+        notifyTimeouts: s1.notifyTimeouts - s0.notifyTimeouts,
+      },
+      before,
+      after,
+      heapGrowthBytes: after.heapUsed - before.heapUsed,
+      rssGrowthBytes: after.rss - before.rss,
+      heapGrowthBytesPerChurned: c.subscribed > 0 ? (after.heapUsed - before.heapUsed) / c.subscribed : 0,
+    };
+    say(
+      `  churned ${c.subscribed} in / ${c.unsubscribed} out, ${refreshes} refreshes (${result.churn.refreshesPerSecond.toFixed(0)}/s); SUT ${(result.churn.sutCoreShare * 100).toFixed(0)} % core, ` +
+        `${result.churn.cpuUsPerOperation.toFixed(0)} µs/op; GC max ${sut.gcMaxPauseMs.toFixed(1)} ms; lost ${loss.lost}, dup ${loss.duplicated}; heap ${(result.heapGrowthBytes / 1e6).toFixed(1)} MB after vs before`,
+    );
+    return result;
+  } finally {
+    await rig.stop();
+  }
+}

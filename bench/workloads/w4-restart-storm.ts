@@ -1,0 +1,81 @@
+/**
+ * W4 restart storm (performance.md §5.2): with N subscriptions active, the
+ * presence server restarts: it ends every subscription with
+ * `Subscription-State: terminated;reason=deactivated` within `spread` and
+ * forgets them. RFC 6665 §4.1.3 lets the subscriber re-subscribe at once, so
+ * the SUT sends N new SUBSCRIBEs in a herd. Measured: time until all N are
+ * `active` again, SUT CPU for the whole recovery, failures and timeouts.
+ */
+import { Rig, monoMs } from '../harness/rig.js';
+import type { SimStats } from '../load/presence-server-sim.js';
+import type { CpuWindow, EstablishResult } from '../sut/sut-process.js';
+import { type BenchOptions, ports, say, sleep } from './common.js';
+
+export interface W4Result {
+  n: number;
+  transport: string;
+  spreadMs: number;
+  establish: EstablishResult;
+  recovery: {
+    reestablished: number;
+    /** ms from the first deactivating NOTIFY until the last subscription was active again. */
+    timeToAllActiveMs: number;
+    newSubscribes: number;
+    subscribeRetransmissions: number;
+    notifyTimeouts: number;
+    notifyRetransmissions: number;
+    cpuUs: number;
+    cpuUsPerReestablishment: number;
+    sut: CpuWindow;
+  };
+}
+
+export async function runW4(o: BenchOptions): Promise<W4Result> {
+  const n = o.n ?? (o.smoke ? 500 : 100_000);
+  const spreadMs = o.spreadMs ?? 1000;
+  const p = ports(o);
+  say(`W4 restart storm: N=${n}, ${o.transport}, every dialog deactivated within ${spreadMs} ms`);
+  const rig = await Rig.start({
+    transport: o.transport,
+    simPort: p.sim,
+    sutPort: p.sut,
+    capacity: n,
+    ...(o.cpuProfDir !== undefined ? { cpuProfDir: o.cpuProfDir } : {}),
+  });
+  try {
+    const establish = await rig.establish(0, n, o.window, Math.max(60_000, n * 2));
+    say(`  established ${establish.established}/${n} in ${(establish.elapsedMs / 1000).toFixed(1)} s`);
+    // RFC 6665 guard in the engine: no new SUBSCRIBE sooner than 2 s after the last one.
+    await sleep(2500);
+    const s0 = await rig.simStats();
+    await rig.sut.call('newEpoch');
+    await rig.sut.call('beginWindow');
+    const t0 = monoMs();
+    await rig.sim.call('rate', { rate: n, durationMs: spreadMs, once: true, state: 'terminated;reason=deactivated', forget: true }, spreadMs + 120_000);
+    const boundMs = Math.max(60_000, n * 2);
+    const w = await rig.sut.call<{ active: number; elapsedMsSinceEpoch: number; lastActiveAtMs: number }>('waitActive', { from: 0, to: n, timeoutMs: boundMs }, boundMs + 30_000);
+    const sut = await rig.sut.call<CpuWindow>('endWindow');
+    await rig.sim.call('drain', { boundMs: 10_000 }, 20_000);
+    const s1: SimStats = await rig.simStats();
+    // Same CLOCK_MONOTONIC in both processes: the SUT's timestamps compare with ours.
+    const timeToAll = w.active >= n ? w.lastActiveAtMs - t0 : -1;
+    const recovery = {
+      reestablished: w.active,
+      timeToAllActiveMs: timeToAll,
+      newSubscribes: s1.initialSubscribes - s0.initialSubscribes,
+      subscribeRetransmissions: s1.subscribeRetransmissions - s0.subscribeRetransmissions,
+      notifyTimeouts: s1.notifyTimeouts - s0.notifyTimeouts,
+      notifyRetransmissions: s1.notifyRetransmissions - s0.notifyRetransmissions,
+      cpuUs: sut.cpuUs,
+      cpuUsPerReestablishment: w.active > 0 ? sut.cpuUs / w.active : 0,
+      sut,
+    };
+    say(
+      `  recovery: ${w.active}/${n} active again after ${(recovery.timeToAllActiveMs / 1000).toFixed(1)} s; ${recovery.newSubscribes} new SUBSCRIBEs, ` +
+        `${recovery.subscribeRetransmissions} SUBSCRIBE retransmissions; ${recovery.cpuUsPerReestablishment.toFixed(0)} µs CPU each; GC max ${sut.gcMaxPauseMs.toFixed(1)} ms`,
+    );
+    return { n, transport: o.transport, spreadMs, establish, recovery };
+  } finally {
+    await rig.stop();
+  }
+}
