@@ -62,11 +62,11 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
 
   const b2b = await createPresenceB2B({ ...b2bOptions, qsa: broker, clock, random, scheduler });
   const cleanups: Array<() => void | Promise<void>> = [];
+  let agent: LocalAgentHandle | undefined;
   try {
     const sip = b2b.transport.listening().map((l) => ({ transport: l.transport, host: l.host, port: l.port }));
     logger.info({ sip }, 'SIP listening');
 
-    let agent: LocalAgentHandle | undefined;
     if (config.local_agent.enabled) {
       agent = startLocalAgent({ b2b, broker, scheduler, random, domains: config.local_agent.domains });
       logger.info({ domains: agent.agent.servedDomains() }, 'local presence agent serving');
@@ -181,6 +181,11 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
     return handle;
   } catch (error) {
     for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
+    try {
+      agent?.close();
+    } catch {
+      // already failing: the first error is the one to report
+    }
     await b2b.ua.close().catch(() => undefined);
     scheduler.close();
     throw error;

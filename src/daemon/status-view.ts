@@ -24,14 +24,18 @@ export function statusView(message: StatusMessage): StatusView {
   return view;
 }
 
-/** The first tuple's basic status and the first note anywhere: what a person wants to read in a log line. */
+/**
+ * The basic status of the first tuple that has one (composers put the newest
+ * publication first) and that tuple's first note, else the first
+ * presence-level or person note: what a person wants to read in a log line.
+ */
 export function presenceSummary(message: Pick<StatusMessage, 'presence'>): { basic?: string; note?: string } {
   const doc = message.presence;
   if (doc === undefined) return {};
   const out: { basic?: string; note?: string } = {};
-  const basic = doc.tuples.find((t) => t.basic !== undefined)?.basic;
-  if (basic !== undefined) out.basic = basic;
-  const note = doc.tuples.find((t) => t.notes.length > 0)?.notes[0] ?? doc.notes[0] ?? doc.persons.find((p) => p.notes.length > 0)?.notes[0];
+  const tuple = doc.tuples.find((t) => t.basic !== undefined) ?? doc.tuples[0];
+  if (tuple?.basic !== undefined) out.basic = tuple.basic;
+  const note = tuple?.notes[0] ?? doc.notes[0] ?? doc.persons.find((p) => p.notes.length > 0)?.notes[0];
   if (note !== undefined) out.note = note.text;
   return out;
 }

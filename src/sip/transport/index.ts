@@ -9,5 +9,5 @@ export type {
 } from './transport-options.js';
 export { SipTransportLayer } from './transport-layer.js';
 export { defaultSipPort, responseDestination, transportFromVia } from './response-routing.js';
-export { stampTopVia, stampedVia } from './via-stamping.js';
+export { stampTopVia, stampedVia, stampViaText } from './via-stamping.js';
 export { badRequestReason, buildBadRequestResponse, classifyMalformed, readMalformedRequestHead } from './bad-request.js';

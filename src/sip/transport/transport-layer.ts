@@ -3,7 +3,6 @@ import { networkInterfaces } from 'node:os';
 import { CryptoRandom, type Random } from '../../util/random.js';
 import {
   firstListElement,
-  formatVia,
   type ParseOptions,
   parseSipMessage,
   parseVia,
@@ -27,7 +26,7 @@ import {
 } from './transport-options.js';
 import type { ListenSpec, MessageHandler, ReceivedFrom, SendErrorHandler, SipEndpoint, SipTransport } from './types.js';
 import { type DatagramSink, UdpTransport } from './udp-transport.js';
-import { stampedVia, stampTopVia, unbracket } from './via-stamping.js';
+import { stampedVia, stampTopVia, stampViaText, unbracket } from './via-stamping.js';
 
 /** RFC 3261 §18.1.1: above this many octets (MTU unknown), a UDP request goes over TCP. */
 const UDP_SIZE_LIMIT = 1300;
@@ -479,7 +478,7 @@ export class SipTransportLayer implements SipTransport, DatagramSink, Connection
       return undefined;
     }
     const stamped = stampedVia(via, source.remoteAddress, source.remotePort);
-    const topLine = stamped === undefined ? firstLine : formatVia(stamped) + firstLine.slice(topElement.length);
+    const topLine = stamped === undefined ? firstLine : stampViaText(topElement, via, source.remoteAddress, source.remotePort) + firstLine.slice(topElement.length);
     const bytes = buildBadRequestResponse(head, topLine, problem, this.random.token(10));
     // A datagram is answered over UDP: per its Via when that says UDP, else straight back to the source.
     const routed = responseDestination(stamped ?? via);

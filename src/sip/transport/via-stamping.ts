@@ -7,8 +7,8 @@ export type ViaStampResult = 'unchanged' | 'stamped' | 'no-via' | 'bad-via';
  * RFC 3261 §18.2.1: the server transport adds `received=<source address>` to
  * the top Via when its sent-by host differs from the packet's source; RFC 3581
  * §4: an `rport` without value is filled with the source port (and then
- * `received` is added even when the host matches). The top Via element is
- * rewritten in place with formatVia; further Via elements on its line are kept.
+ * `received` is added even when the host matches). Only the top Via element
+ * is rewritten; further Via elements on its line are kept.
  */
 export function stampTopVia(request: SipRequest, remoteAddress: string, remotePort: number): ViaStampResult {
   let via: Via;
@@ -18,27 +18,80 @@ export function stampTopVia(request: SipRequest, remoteAddress: string, remotePo
   } catch {
     return request.headers.has('via') ? 'bad-via' : 'no-via';
   }
-  const stamped = stampedVia(via, remoteAddress, remotePort);
-  if (stamped === undefined) return 'unchanged';
+  if (!needsStamp(via, remoteAddress)) return 'unchanged';
   for (const field of request.headers) {
     if (field.key !== 'via') continue;
     const line = field.value;
-    const rest = line.length - firstListElement(line).length;
-    field.value = rest === 0 ? formatVia(stamped) : formatVia(stamped) + line.slice(line.length - rest);
+    const top = firstListElement(line);
+    const stamped = stampViaText(top, via, remoteAddress, remotePort);
+    field.value = top.length === line.length ? stamped : stamped + line.slice(top.length);
     return 'stamped';
   }
   return 'no-via';
 }
 
+function needsStamp(via: Via, remoteAddress: string): boolean {
+  return via.rport === true || unbracket(via.host) !== remoteAddress.toLowerCase();
+}
+
 /** A copy of `via` with received/rport applied, or undefined when nothing needs adding. */
 export function stampedVia(via: Via, remoteAddress: string, remotePort: number): Via | undefined {
-  const fillRport = via.rport === true;
-  const hostDiffers = unbracket(via.host) !== remoteAddress.toLowerCase();
-  if (!fillRport && !hostDiffers) return undefined;
+  if (!needsStamp(via, remoteAddress)) return undefined;
   // received carries the bare address, IPv6 without brackets (RFC 3261 §20.42, RFC 5118 §4.5).
   const copy: Via = { ...via, params: new Map(via.params), received: remoteAddress };
-  if (fillRport) copy.rport = remotePort;
+  if (via.rport === true) copy.rport = remotePort;
   return copy;
+}
+
+/**
+ * The text of `element` (whose parse is `via`) with received/rport applied.
+ * The usual case (no received yet, a bare `;rport`) is edited as text, which
+ * costs far less than formatting the whole Via again on the request path;
+ * anything else goes through formatVia.
+ */
+export function stampViaText(element: string, via: Via, remoteAddress: string, remotePort: number): string {
+  if (via.received === undefined && !via.params.has('received')) {
+    let text = element.trimEnd();
+    let ok = true;
+    if (via.rport === true) {
+      const at = endOfBareParam(text, 'rport');
+      if (at < 0) ok = false;
+      else text = `${text.slice(0, at)}=${remotePort}${text.slice(at)}`;
+    }
+    if (ok) return `${text};received=${remoteAddress}`;
+  }
+  const stamped = stampedVia(via, remoteAddress, remotePort);
+  return stamped === undefined ? element : formatVia(stamped);
+}
+
+/** Index just after the name of a valueless `;name` parameter (case-insensitive), or -1. */
+function endOfBareParam(text: string, name: string): number {
+  let inQuotes = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inQuotes) {
+      if (c === 0x5c /* \ */) i++;
+      else if (c === 0x22) inQuotes = false;
+      continue;
+    }
+    if (c === 0x22) {
+      inQuotes = true;
+      continue;
+    }
+    if (c !== 0x3b /* ; */) continue;
+    let j = i + 1;
+    while (j < text.length && isWs(text.charCodeAt(j))) j++;
+    if (text.length - j < name.length || text.slice(j, j + name.length).toLowerCase() !== name) continue;
+    const end = j + name.length;
+    let k = end;
+    while (k < text.length && isWs(text.charCodeAt(k))) k++;
+    if (k === text.length || text.charCodeAt(k) === 0x3b) return end;
+  }
+  return -1;
+}
+
+function isWs(c: number): boolean {
+  return c === 0x20 || c === 0x09;
 }
 
 export function unbracket(host: string): string {

@@ -1,0 +1,425 @@
+/**
+ * presence-b2b benchmarks (issue "Benchmarks: presence-b2b side by side with
+ * Kamailio and against the physical floor"; design in performance.md §5).
+ *
+ *   npm run bench                       # the standard set: w0 w2 w2-tcp w5 w4 w3 (+ Kamailio comparisons)
+ *   npm run bench -- w0 --n 100000      # one workload
+ *   npm run bench -- w2 --rates 5000,10000,20000 --step 10
+ *   node dist/bench/run.js smoke        # CI subset, ~30 s, no Kamailio
+ *
+ * Workloads: w0 hold, w2 rate ramp (w2-tcp: the same over TCP), w3 churn,
+ * w4 restart storm, w5 NOTIFY storm. See bench/README.md for every option.
+ * The SUT runs pinned to core 1, the load generator to core 0; Kamailio, when
+ * compared, runs on core 1 after the SUT has exited. Output: a table on the
+ * terminal and a JSON file (default bench/results/latest.json).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
+import { kamailioAvailable, repoRoot } from './harness/kamailio.js';
+import { commitInfo, machineInfo } from './harness/machine.js';
+import { type BenchOptions, round, say } from './workloads/common.js';
+import { type W0Result, runW0 } from './workloads/w0-hold.js';
+import { type W2Result, runW2 } from './workloads/w2-ramp.js';
+import { type W3Result, runW3 } from './workloads/w3-churn.js';
+import { type W4Result, runW4 } from './workloads/w4-restart-storm.js';
+import { type W5Result, runW5 } from './workloads/w5-notify-storm.js';
+
+type WorkloadId = 'w0' | 'w2' | 'w2-tcp' | 'w3' | 'w4' | 'w5';
+const ALL: WorkloadId[] = ['w0', 'w2', 'w2-tcp', 'w5', 'w4', 'w3'];
+const SMOKE: WorkloadId[] = ['w0', 'w2', 'w5', 'w4', 'w3'];
+
+interface Results {
+  w0?: W0Result;
+  w2?: W2Result;
+  'w2-tcp'?: W2Result;
+  w3?: W3Result;
+  w4?: W4Result;
+  w5?: W5Result;
+}
+
+interface Ratio {
+  what: string;
+  at: string;
+  presenceB2B: number;
+  kamailio: number;
+  ratio: number;
+  unit: string;
+}
+
+interface Target {
+  goal: string;
+  value: number | null;
+  unit: string;
+  met: boolean | null;
+  source: string;
+}
+
+const USAGE = `usage: node dist/bench/run.js [smoke | w0 | w2 | w2-tcp | w3 | w4 | w5 ...] [options]
+  --n N              subscriptions (w0 100000, w2 10000, w3 50000, w4 100000, w5 100000)
+  --transport T      udp (default) or tcp
+  --rates a,b,c      W2 offered NOTIFY rates per step
+  --step S           W2 step length in seconds (10)
+  --settle S         W0/W3 wait before measuring memory at rest (33 / 35)
+  --duration S       W3 churn duration (60)
+  --churn C          W3 new+removed subscriptions per second (500)
+  --expires S        W3 Expires granted by the simulator (60)
+  --spread MS        W4/W5: the storm is spread over MS ms (1000)
+  --window W         subscriptions being set up at once (2000)
+  --port-base P      simulator P, SUT P+2, Kamailio sink P+4, pua P+5 (5090)
+  --no-kamailio      skip the Kamailio comparisons
+  --cpu-prof [DIR]   run the SUT under node --cpu-prof (bench/results/profiles)
+  --out FILE         JSON output (bench/results/latest.json; smoke: bench/results/smoke.json)`;
+
+function parseArgs(argv: string[]): { workloads: WorkloadId[]; opts: BenchOptions; out: string | undefined } {
+  const opts: BenchOptions = {
+    transport: 'udp',
+    portBase: 5090,
+    kamailio: true,
+    cpuProfDir: undefined,
+    n: undefined,
+    rates: undefined,
+    stepS: undefined,
+    settleS: undefined,
+    durationS: undefined,
+    churnRate: undefined,
+    expires: undefined,
+    spreadMs: undefined,
+    window: 2000,
+    smoke: false,
+  };
+  const workloads: WorkloadId[] = [];
+  let out: string | undefined;
+  const num = (v: string | undefined, name: string): number => {
+    const x = Number(v);
+    if (v === undefined || !Number.isFinite(x) || x < 0) throw new Error(`${name} needs a number`);
+    return x;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] ?? '';
+    const next = () => argv[++i];
+    switch (a) {
+      case 'smoke':
+        opts.smoke = true;
+        break;
+      case 'all':
+        workloads.push(...ALL);
+        break;
+      case 'w0':
+      case 'w2':
+      case 'w2-tcp':
+      case 'w3':
+      case 'w4':
+      case 'w5':
+        workloads.push(a);
+        break;
+      case '--n':
+        opts.n = num(next(), a);
+        break;
+      case '--transport': {
+        const t = next();
+        if (t !== 'udp' && t !== 'tcp') throw new Error('--transport udp|tcp');
+        opts.transport = t;
+        break;
+      }
+      case '--rates':
+        opts.rates = (next() ?? '').split(',').map((x) => num(x, a));
+        break;
+      case '--step':
+        opts.stepS = num(next(), a);
+        break;
+      case '--settle':
+        opts.settleS = num(next(), a);
+        break;
+      case '--duration':
+        opts.durationS = num(next(), a);
+        break;
+      case '--churn':
+        opts.churnRate = num(next(), a);
+        break;
+      case '--expires':
+        opts.expires = num(next(), a);
+        break;
+      case '--spread':
+        opts.spreadMs = num(next(), a);
+        break;
+      case '--window':
+        opts.window = Math.max(1, num(next(), a));
+        break;
+      case '--port-base':
+        opts.portBase = num(next(), a);
+        break;
+      case '--no-kamailio':
+        opts.kamailio = false;
+        break;
+      case '--kamailio':
+        opts.kamailio = true;
+        break;
+      case '--cpu-prof': {
+        const d = argv[i + 1];
+        if (d !== undefined && !d.startsWith('-') && !/^(w\d|smoke|all)/.test(d)) {
+          opts.cpuProfDir = d;
+          i++;
+        } else opts.cpuProfDir = join(repoRoot(), 'bench', 'results', 'profiles');
+        break;
+      }
+      case '--out':
+        out = next();
+        break;
+      case '-h':
+      case '--help':
+        console.log(USAGE);
+        process.exit(0);
+        break;
+      default:
+        throw new Error(`unknown argument ${a}\n${USAGE}`);
+    }
+  }
+  if (opts.smoke) {
+    opts.kamailio = false;
+    if (workloads.length === 0) workloads.push(...SMOKE);
+  }
+  if (workloads.length === 0) workloads.push(...ALL);
+  if (opts.kamailio && !kamailioAvailable()) {
+    say('Kamailio is not installed: the comparisons are skipped');
+    opts.kamailio = false;
+  }
+  return { workloads, opts, out };
+}
+
+// ------------------------------------------------------------------ ratios and targets
+
+function ratios(r: Results): Ratio[] {
+  const out: Ratio[] = [];
+  const w2 = r.w2;
+  if (w2?.sink !== undefined) {
+    for (const k of w2.sink.steps) {
+      const s = w2.steps.find((x) => x.rate === k.rate);
+      if (s === undefined || k.cpuUsPerNotify <= 0) continue;
+      out.push({ what: 'CPU per NOTIFY vs Kamailio stateless sink', at: `${k.rate}/s`, presenceB2B: round(s.cpuUsPerNotify, 2), kamailio: round(k.cpuUsPerNotify, 2), ratio: round(s.cpuUsPerNotify / k.cpuUsPerNotify, 2), unit: 'µs' });
+    }
+  }
+  const w0 = r.w0;
+  if (w0?.pua !== undefined) {
+    for (const k of w0.pua.levels) {
+      const s = w0.levels.find((x) => x.n === k.n);
+      if (s === undefined) continue;
+      const mem = s.atRest ?? s.justEstablished;
+      if (k.shmRealUsedBytesPerSub > 0) {
+        out.push({ what: 'bytes per held subscription (RSS vs pua shm real_used)', at: `${k.n}`, presenceB2B: mem.rssBytesPerSub, kamailio: k.shmRealUsedBytesPerSub, ratio: round(mem.rssBytesPerSub / k.shmRealUsedBytesPerSub, 2), unit: 'B' });
+        out.push({ what: 'heap bytes per held subscription vs pua shm real_used', at: `${k.n}`, presenceB2B: mem.heapBytesPerSub, kamailio: k.shmRealUsedBytesPerSub, ratio: round(mem.heapBytesPerSub / k.shmRealUsedBytesPerSub, 2), unit: 'B' });
+      }
+      if (k.cpuUsPerEstablishment > 0) {
+        out.push({ what: 'CPU per establishment vs pua (RPC incl.)', at: `${k.n}`, presenceB2B: round(s.establish.cpuUsPerEstablishment, 1), kamailio: round(k.cpuUsPerEstablishment, 1), ratio: round(s.establish.cpuUsPerEstablishment / k.cpuUsPerEstablishment, 2), unit: 'µs' });
+      }
+      if (k.perSecond > 0) {
+        out.push({ what: 'establishments per second vs pua', at: `${k.n}`, presenceB2B: Math.round(s.establish.perSecond), kamailio: Math.round(k.perSecond), ratio: round(s.establish.perSecond / k.perSecond, 2), unit: '/s' });
+      }
+    }
+  }
+  return out;
+}
+
+function targets(r: Results): Target[] {
+  const out: Target[] = [];
+  const w2 = r.w2;
+  const sinkRatios = ratios(r).filter((x) => x.what.startsWith('CPU per NOTIFY'));
+  if (sinkRatios.length > 0) {
+    // The comparison at the highest rate both ran (per-NOTIFY costs fall as the rate rises).
+    const top = sinkRatios[sinkRatios.length - 1];
+    out.push({ goal: 'CPU per NOTIFY ≤ 2× Kamailio stateless sink', value: top?.ratio ?? null, unit: `× (at ${top?.at})`, met: top === undefined ? null : top.ratio <= 2, source: 'w2 + notify-sink' });
+  } else out.push({ goal: 'CPU per NOTIFY ≤ 2× Kamailio stateless sink', value: null, unit: '×', met: null, source: 'not run' });
+  if (w2 !== undefined) {
+    const knee = w2.knee?.rate ?? 0;
+    out.push({ goal: '≥ 20,000 NOTIFY/s on one core, p99 < 5 ms, nothing lost', value: knee, unit: 'NOTIFY/s', met: knee >= 20_000, source: `w2 (N=${w2.n})` });
+  } else out.push({ goal: '≥ 20,000 NOTIFY/s on one core, p99 < 5 ms, nothing lost', value: null, unit: 'NOTIFY/s', met: null, source: 'not run' });
+  const w0 = r.w0;
+  const at100k = w0?.levels.find((l) => l.n === 100_000);
+  if (at100k !== undefined) {
+    const mem = at100k.atRest ?? at100k.justEstablished;
+    out.push({ goal: '≤ 1.5 KB RSS per held subscription at 100k', value: mem.rssBytesPerSub, unit: 'B', met: mem.rssBytesPerSub <= 1536, source: at100k.atRest ? 'w0 at rest' : 'w0 just established' });
+  } else out.push({ goal: '≤ 1.5 KB RSS per held subscription at 100k', value: null, unit: 'B', met: null, source: 'not run at 100k' });
+  if (w0 !== undefined && w0.n >= 100_000) {
+    const s = w0.total.elapsedMs / 1000;
+    out.push({ goal: '100k subscriptions established in ≤ 20 s', value: round((s * 100_000) / w0.n, 1), unit: 's per 100k', met: s * (100_000 / w0.n) <= 20 && w0.total.established === w0.n, source: `w0 (N=${w0.n})` });
+  } else out.push({ goal: '100k subscriptions established in ≤ 20 s', value: null, unit: 's', met: null, source: 'not run at 100k' });
+  const pauses: Array<[string, number]> = [];
+  if (w0 !== undefined && w0.n >= 100_000) pauses.push(['w0', w0.gcMaxPauseMs]);
+  if (r.w5 !== undefined && r.w5.n >= 100_000) pauses.push(['w5', r.w5.storm.sut.gcMaxPauseMs]);
+  if (r.w4 !== undefined && r.w4.n >= 100_000) pauses.push(['w4', r.w4.recovery.sut.gcMaxPauseMs]);
+  if (pauses.length > 0) {
+    const worst = pauses.reduce((a, b) => (b[1] > a[1] ? b : a));
+    out.push({ goal: 'largest GC pause ≤ 50 ms at 100k', value: round(worst[1], 1), unit: 'ms', met: worst[1] <= 50, source: worst[0] });
+  } else out.push({ goal: 'largest GC pause ≤ 50 ms at 100k', value: null, unit: 'ms', met: null, source: 'not run at 100k' });
+  return out;
+}
+
+// ------------------------------------------------------------------ terminal table
+
+function table(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  const head = rows[0] ?? [];
+  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
+}
+
+const f = (x: number | undefined, d = 1): string => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(d));
+
+function render(r: Results, ratioList: Ratio[], targetList: Target[]): string {
+  const parts: string[] = [];
+  if (r.w0 !== undefined) {
+    const w = r.w0;
+    const rows = [['W0 hold ' + w.transport, 'est/s', 'µs CPU/est', 'p99 est ms', 'RSS B/sub', 'heap B/sub', 'at rest RSS', 'at rest heap', 'full GC ms', 'idle %core']];
+    for (const l of w.levels) {
+      rows.push([
+        `N=${l.n}`,
+        f(l.establish.perSecond, 0),
+        f(l.establish.cpuUsPerEstablishment, 0),
+        f(l.establish.latency.p99Ms, 2),
+        String(l.justEstablished.rssBytesPerSub),
+        String(l.justEstablished.heapBytesPerSub),
+        l.atRest ? String(l.atRest.rssBytesPerSub) : '-',
+        l.atRest ? String(l.atRest.heapBytesPerSub) : '-',
+        f((l.atRest ?? l.justEstablished).forcedGcMs, 0),
+        l.idleCoreShare !== undefined ? f(l.idleCoreShare * 100, 2) : '-',
+      ]);
+    }
+    for (const k of w.pua?.levels ?? []) {
+      rows.push([`pua N=${k.n}`, f(k.perSecond, 0), f(k.cpuUsPerEstablishment, 0), '-', '-', '-', `${k.shmRealUsedBytesPerSub} shm`, `${k.shmUsedBytesPerSub} used`, '-', '-']);
+    }
+    parts.push(table(rows));
+    parts.push(
+      `  total: ${w.total.established}/${w.n} in ${f(w.total.elapsedMs / 1000)} s (${f(w.total.perSecond, 0)}/s, ${f(w.total.cpuUsPerEstablishment, 0)} µs CPU each); ` +
+        `lost ${w.establishmentLoss.lost}, dup ${w.establishmentLoss.duplicated}; largest GC pause ${f(w.gcMaxPauseMs)} ms` +
+        (w.pua?.error ? `; pua: ${w.pua.error}` : ''),
+    );
+  }
+  for (const key of ['w2', 'w2-tcp'] as const) {
+    const w = r[key];
+    if (w === undefined) continue;
+    const rows = [[`W2 ramp ${w.transport} N=${w.n}`, 'sent/s', '%core', 'µs/NOTIFY', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'lost', 'dup', 'retr', 'loop p99', 'GC max', 'load µs', 'ok']];
+    for (const s of w.steps) {
+      rows.push([
+        `${s.rate}/s`,
+        f(s.achievedRate, 0),
+        f(s.sutCoreShare * 100, 0),
+        f(s.cpuUsPerNotify, 1),
+        f(s.sut.latency.p50Ms, 3),
+        f(s.sut.latency.p99Ms, 3),
+        f(s.sut.latency.p999Ms, 2),
+        f(s.sut.latency.maxMs, 1),
+        String(s.lost),
+        String(s.duplicated),
+        String(s.retransmissions),
+        f(s.sut.loopDelayP99Ms, 1),
+        f(s.sut.gcMaxPauseMs, 1),
+        f(s.loadCpuUsPerNotify, 1),
+        s.pass ? 'yes' : 'NO',
+      ]);
+    }
+    for (const k of w.sink?.steps ?? []) {
+      rows.push([`sink ${k.rate}/s`, f(k.achievedRate, 0), f(k.coreShare * 100, 0), f(k.cpuUsPerNotify, 1), '-', '-', '-', '-', String(k.sent - k.answered200), '-', '-', '-', '-', '-', '-']);
+    }
+    parts.push(table(rows));
+    parts.push(`  knee: ${w.knee ? `${w.knee.rate}/s (${f(w.knee.cpuUsPerNotify)} µs/NOTIFY, p99 ${w.knee.p99Ms} ms)` : 'none'}; stopped: ${w.stoppedBecause}${w.generatorLimited ? ' (load generator limited)' : ''}` + (w.sink?.error ? `; sink: ${w.sink.error}` : ''));
+  }
+  if (r.w5 !== undefined) {
+    const s = r.w5.storm;
+    parts.push(
+      `W5 NOTIFY storm N=${r.w5.n} ${r.w5.transport}: ${s.sent} in ${r.w5.spreadMs} ms (sent at ${f(s.achievedRate, 0)}/s), drained in ${f(s.drainMs, 0)} ms; ` +
+        `latency p50/p99/max ${s.sut.latency.p50Ms}/${s.sut.latency.p99Ms}/${s.sut.latency.maxMs} ms; lost ${s.lost}, dup ${s.duplicated}, retrans ${s.retransmissions}, timeouts ${s.timeouts}, non-200 ${s.non2xx}; ` +
+        `${f(s.cpuUsPerNotify)} µs CPU/NOTIFY; loop delay max ${f(s.sut.loopDelayMaxMs)} ms; GC max ${f(s.sut.gcMaxPauseMs)} ms`,
+    );
+  }
+  if (r.w4 !== undefined) {
+    const x = r.w4.recovery;
+    parts.push(
+      `W4 restart storm N=${r.w4.n} ${r.w4.transport}: ${x.reestablished}/${r.w4.n} active again after ${f(x.timeToAllActiveMs / 1000, 2)} s; ${x.newSubscribes} new SUBSCRIBEs, ` +
+        `${x.subscribeRetransmissions} SUBSCRIBE retransmissions, ${x.notifyTimeouts} NOTIFY timeouts; ${f(x.cpuUsPerReestablishment, 0)} µs CPU each; GC max ${f(x.sut.gcMaxPauseMs)} ms; loop delay max ${f(x.sut.loopDelayMaxMs)} ms`,
+    );
+  }
+  if (r.w3 !== undefined) {
+    const w = r.w3;
+    parts.push(
+      `W3 churn N=${w.n} ${w.transport}, Expires ${w.grantedExpiresS} s, ${w.churnPerSecond}/s for ${w.durationS} s: ${w.churn.subscribed} in / ${w.churn.unsubscribed} out (${w.churn.newEstablished} established), ` +
+        `${w.churn.refreshes} refreshes (${f(w.churn.refreshesPerSecond, 0)}/s); SUT ${f(w.churn.sutCoreShare * 100, 0)} % core, ${f(w.churn.cpuUsPerOperation, 0)} µs/op; GC max ${f(w.churn.sut.gcMaxPauseMs)} ms; ` +
+        `lost ${w.churn.lost}, dup ${w.churn.duplicated}, 481 ${w.churn.subscribe481}; heap after-before ${f(w.heapGrowthBytes / 1e6, 2)} MB (${f(w.heapGrowthBytesPerChurned, 0)} B per churned), RSS ${f(w.rssGrowthBytes / 1e6, 1)} MB`,
+    );
+  }
+  if (ratioList.length > 0) {
+    const rows = [['Side by side', 'at', 'presence-b2b', 'Kamailio', 'ratio']];
+    for (const x of ratioList) rows.push([x.what, x.at, `${x.presenceB2B} ${x.unit}`, `${x.kamailio} ${x.unit}`, `${x.ratio}×`]);
+    parts.push(table(rows));
+  }
+  const rows = [['Target (goal, not gate)', 'value', 'met', 'from']];
+  for (const t of targetList) rows.push([t.goal, t.value === null ? '-' : `${t.value} ${t.unit}`, t.met === null ? '-' : t.met ? 'yes' : 'NO', t.source]);
+  parts.push(table(rows));
+  return parts.join('\n\n');
+}
+
+// ------------------------------------------------------------------ main
+
+async function main(): Promise<void> {
+  const { workloads, opts, out } = parseArgs(process.argv.slice(2));
+  const started = new Date();
+  const t0 = Date.now();
+  const machine = machineInfo();
+  const commit = commitInfo();
+  say(`machine: ${machine.cpuModel}, ${machine.cpus} CPUs, ${machine.memoryGiB} GiB, Linux ${machine.kernel}, Node ${machine.node}; pinning ${machine.pinned ? 'on (SUT core 1, load core 0)' : 'OFF'}; load ${machine.loadAverage}`);
+  const results: Results = {};
+  const errors: Record<string, string> = {};
+  for (const w of workloads) {
+    try {
+      switch (w) {
+        case 'w0':
+          results.w0 = await runW0(opts);
+          break;
+        case 'w2':
+          results.w2 = await runW2(opts);
+          break;
+        case 'w2-tcp':
+          results['w2-tcp'] = await runW2({ ...opts, transport: 'tcp', kamailio: false, portBase: opts.portBase });
+          break;
+        case 'w3':
+          results.w3 = await runW3(opts);
+          break;
+        case 'w4':
+          results.w4 = await runW4(opts);
+          break;
+        case 'w5':
+          results.w5 = await runW5(opts);
+          break;
+      }
+    } catch (e) {
+      errors[w] = e instanceof Error ? (e.stack ?? e.message) : String(e);
+      say(`${w} failed: ${errors[w]}`);
+    }
+  }
+  const ratioList = ratios(results);
+  const targetList = targets(results);
+  const report = {
+    machine,
+    ...commit,
+    startedAt: started.toISOString(),
+    durationS: Math.round((Date.now() - t0) / 1000),
+    command: `node dist/bench/run.js ${process.argv.slice(2).join(' ')}`.trim(),
+    options: opts,
+    workloads: results,
+    ratios: ratioList,
+    targets: targetList,
+    errors,
+  };
+  const file = out ?? join(repoRoot(), 'bench', 'results', opts.smoke ? 'smoke.json' : 'latest.json');
+  const path = isAbsolute(file) ? file : join(process.cwd(), file);
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, `${JSON.stringify(report, null, 2)}\n`);
+  console.log('');
+  console.log(render(results, ratioList, targetList));
+  console.log(`\nresults: ${path} (${report.durationS} s)`);
+  if (Object.keys(errors).length > 0) process.exitCode = 1;
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(2);
+});

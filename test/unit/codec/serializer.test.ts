@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict';
+import { Buffer } from 'node:buffer';
+import { describe, test } from 'node:test';
+import {
+  createRequest,
+  createResponse,
+  parseSipMessage,
+  reasonPhrase,
+  type SipRequest,
+  type SipResponse,
+  serializeSipMessage,
+  toHeader,
+} from '../../../src/sip/codec/index.js';
+import { buildSubscribe } from '../../support/sip-fixtures.js';
+
+function countContentLength(wire: Buffer): string[] {
+  const head = wire.toString('latin1', 0, wire.indexOf('\r\n\r\n'));
+  return head.split('\r\n').filter((line) => /^(content-length|l)\s*:/i.test(line));
+}
+
+describe('serializeSipMessage', () => {
+  test('writes start line, headers as stored, one computed Content-Length last, then the body', () => {
+    const request = createRequest({
+      method: 'NOTIFY',
+      uri: 'sip:w@192.0.2.5',
+      headers: [
+        ['v', 'SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK-1'],
+        ['Content-Length', '999'],
+        ['From', '<sip:a@example.com>;tag=1'],
+        ['l', '5'],
+        ['To', '<sip:w@example.com>;tag=2'],
+        ['Call-ID', 'c'],
+        ['CSeq', '3 NOTIFY'],
+      ],
+      body: 'héllo',
+    });
+    const wire = serializeSipMessage(request);
+    assert.equal(
+      wire.toString('utf8'),
+      'NOTIFY sip:w@192.0.2.5 SIP/2.0\r\n' +
+        'v: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK-1\r\n' +
+        'From: <sip:a@example.com>;tag=1\r\n' +
+        'To: <sip:w@example.com>;tag=2\r\n' +
+        'Call-ID: c\r\n' +
+        'CSeq: 3 NOTIFY\r\n' +
+        'Content-Length: 6\r\n' +
+        '\r\n' +
+        'héllo',
+    );
+    assert.deepEqual(countContentLength(wire), ['Content-Length: 6']);
+  });
+
+  test('a response with no body has Content-Length: 0', () => {
+    const request = parseSipMessage(buildSubscribe()) as SipRequest;
+    const wire = serializeSipMessage(createResponse(request, 200));
+    assert.ok(wire.toString().startsWith('SIP/2.0 200 OK\r\n'));
+    assert.deepEqual(countContentLength(wire), ['Content-Length: 0']);
+    assert.ok(wire.toString().endsWith('Content-Length: 0\r\n\r\n'));
+  });
+
+  test('binary bodies are copied byte-exact', () => {
+    const body = Uint8Array.from([0, 255, 13, 10, 13, 10, 128]);
+    const wire = serializeSipMessage(createRequest({ method: 'MESSAGE', uri: 'sip:a@b', headers: [], body }));
+    assert.deepEqual(new Uint8Array(wire.subarray(wire.length - body.length)), body);
+  });
+
+  test('parse(serialize(m)) gives m back', () => {
+    const request = createRequest({
+      method: 'SUBSCRIBE',
+      uri: 'sip:alice@example.com',
+      headers: [
+        ['Via', 'SIP/2.0/TCP 192.0.2.5:5060;branch=z9hG4bK-x;rport'],
+        ['From', '"Watcher" <sip:w@example.com>;tag=abc'],
+        ['To', '<sip:alice@example.com>'],
+        ['Call-ID', 'id@host'],
+        ['CSeq', '7 SUBSCRIBE'],
+        ['Event', 'presence'],
+        ['X-Empty', ''],
+      ],
+      body: 'body',
+    });
+    const parsed = parseSipMessage(serializeSipMessage(request), { framing: 'stream' }) as SipRequest;
+    assert.equal(parsed.method, request.method);
+    assert.equal(parsed.uri, request.uri);
+    assert.deepEqual(
+      [...parsed.headers].filter((f) => f.key !== 'content-length').map((f) => [f.name, f.value]),
+      [...request.headers].map((f) => [f.name, f.value]),
+    );
+    assert.deepEqual(Buffer.from(parsed.body), Buffer.from('body'));
+  });
+});
+
+describe('createResponse (RFC 3261 §8.2.6.2)', () => {
+  const raw =
+    'SUBSCRIBE sip:alice@example.com SIP/2.0\r\n' +
+    'v: SIP/2.0/UDP p1.example.com;branch=z9hG4bK-p1\r\n' +
+    'Via: SIP/2.0/UDP 192.0.2.5:5060;branch=z9hG4bK-ua;received=192.0.2.55, SIP/2.0/TCP x.example.com;branch=z9hG4bK-x\r\n' +
+    'Max-Forwards: 69\r\n' +
+    'f: <sip:w@example.com>;tag=wt\r\n' +
+    't: <sip:alice@example.com>\r\n' +
+    'i: call-1\r\n' +
+    'CSeq: 5 SUBSCRIBE\r\n' +
+    'Event: presence\r\n' +
+    'Record-Route: <sip:p1.example.com;lr>\r\n' +
+    'Content-Length: 0\r\n\r\n';
+  const request = parseSipMessage(raw) as SipRequest;
+
+  test('copies Via (all, in order), From, To, Call-ID, CSeq; adds the To tag', () => {
+    const response = createResponse(request, 200, undefined, {
+      toTag: 'ps1',
+      headers: [
+        ['Expires', '600'],
+        ['Contact', '<sip:ps@192.0.2.9>'],
+      ],
+    });
+    assert.equal(response.kind, 'response');
+    assert.equal(response.status, 200);
+    assert.equal(response.reason, 'OK');
+    assert.deepEqual(
+      [...response.headers].map((f) => `${f.name}: ${f.value}`),
+      [
+        'Via: SIP/2.0/UDP p1.example.com;branch=z9hG4bK-p1',
+        'Via: SIP/2.0/UDP 192.0.2.5:5060;branch=z9hG4bK-ua;received=192.0.2.55, SIP/2.0/TCP x.example.com;branch=z9hG4bK-x',
+        'From: <sip:w@example.com>;tag=wt',
+        'To: <sip:alice@example.com>;tag=ps1',
+        'Call-ID: call-1',
+        'CSeq: 5 SUBSCRIBE',
+        'Expires: 600',
+        'Contact: <sip:ps@192.0.2.9>',
+      ],
+    );
+    assert.equal(toHeader(response).tag, 'ps1');
+  });
+
+  test('keeps an existing To tag; custom reason, body and Content-Type', () => {
+    const inDialog = parseSipMessage(raw.replace('t: <sip:alice@example.com>', 't: <sip:alice@example.com>;tag=old')) as SipRequest;
+    const response = createResponse(inDialog, 489, 'Bad Event Package', { toTag: 'new', body: 'x', contentType: 'text/plain' });
+    assert.equal(toHeader(response).tag, 'old');
+    assert.equal(response.reason, 'Bad Event Package');
+    assert.equal(response.headers.get('content-type'), 'text/plain');
+    const reparsed = parseSipMessage(serializeSipMessage(response)) as SipResponse;
+    assert.equal(reparsed.status, 489);
+    assert.deepEqual(Buffer.from(reparsed.body), Buffer.from('x'));
+  });
+
+  test('reasonPhrase', () => {
+    assert.equal(reasonPhrase(200), 'OK');
+    assert.equal(reasonPhrase(202), 'Accepted');
+    assert.equal(reasonPhrase(481), 'Call/Transaction Does Not Exist');
+    assert.equal(reasonPhrase(489), 'Bad Event');
+    assert.equal(reasonPhrase(423), 'Interval Too Brief');
+    assert.equal(reasonPhrase(499), 'Client Error');
+  });
+});

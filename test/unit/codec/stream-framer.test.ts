@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { Buffer } from 'node:buffer';
+import { describe, test } from 'node:test';
+import { SipParseError, type SipRequest, SipStreamFramer } from '../../../src/sip/codec/index.js';
+import { buildMessage, buildNotify } from '../../support/sip-fixtures.js';
+
+function methods(messages: ReturnType<SipStreamFramer['push']>): string[] {
+  return messages.map((m) => (m as SipRequest).method + ':' + Buffer.from(m.body).toString());
+}
+
+const one = buildNotify({ body: 'first', cseq: 1 });
+const two = buildNotify({ body: 'second', cseq: 2 });
+
+describe('SipStreamFramer', () => {
+  test('frames back-to-back messages by Content-Length', () => {
+    const framer = new SipStreamFramer();
+    assert.deepEqual(methods(framer.push(Buffer.concat([one, two]))), ['NOTIFY:first', 'NOTIFY:second']);
+    assert.equal(framer.bufferedBytes, 0);
+  });
+
+  test('reassembles messages split at every possible octet', () => {
+    const stream = Buffer.concat([one, two]);
+    for (let cut = 1; cut < stream.length; cut++) {
+      const framer = new SipStreamFramer();
+      const got = [...framer.push(stream.subarray(0, cut)), ...framer.push(stream.subarray(cut))];
+      assert.deepEqual(methods(got), ['NOTIFY:first', 'NOTIFY:second'], `cut at ${cut}`);
+    }
+  });
+
+  test('one octet at a time', () => {
+    const framer = new SipStreamFramer();
+    const got = [];
+    for (const octet of Buffer.concat([one, two])) got.push(...framer.push(Uint8Array.of(octet)));
+    assert.deepEqual(methods(got), ['NOTIFY:first', 'NOTIFY:second']);
+  });
+
+  test('CRLFCRLF pings and CRLF pongs between messages (RFC 5626 §3.5.1)', () => {
+    const seen: string[] = [];
+    const framer = new SipStreamFramer({ onKeepAlive: (kind) => seen.push(kind) });
+    const got = framer.push(Buffer.concat([Buffer.from('\r\n\r\n'), one, Buffer.from('\r\n\r\n\r\n'), two]));
+    assert.deepEqual(methods(got), ['NOTIFY:first', 'NOTIFY:second']);
+    assert.deepEqual(seen, ['ping', 'ping', 'pong']);
+    framer.push(Buffer.from('\r\n\r\n'));
+    framer.push(Buffer.from('\r\n'));
+    assert.deepEqual(seen, ['ping', 'ping', 'pong', 'ping', 'pong']);
+  });
+
+  test('a ping split after three octets is still one ping', () => {
+    const seen: string[] = [];
+    const framer = new SipStreamFramer({ onKeepAlive: (kind) => seen.push(kind) });
+    framer.push(Buffer.from('\r\n\r'));
+    assert.deepEqual(seen, []);
+    framer.push(Buffer.from('\n'));
+    assert.deepEqual(seen, ['ping']);
+  });
+
+  test('a message that frames but does not parse is reported, and the stream goes on', () => {
+    const bad = buildMessage('NOTIFY sip:a@b SIP/2.0', [['Via', 'SIP/2.0/TCP h;branch=z9hG4bK1'], ['CSeq', '1 NOTIFY']], { body: 'zz' });
+    const invalid: SipParseError[] = [];
+    const framer = new SipStreamFramer({ onInvalidMessage: (error, bytes) => {
+      invalid.push(error);
+      assert.equal(bytes.length, bad.length);
+    } });
+    assert.deepEqual(methods(framer.push(Buffer.concat([bad, one]))), ['NOTIFY:first']);
+    assert.equal(invalid.length, 1);
+    assert.equal(invalid[0]!.code, 'SIP_ERR_PARSE_MISSING_HEADER');
+    assert.equal(framer.closed, false);
+  });
+
+  test('missing Content-Length is a framing error; the framer is then closed', () => {
+    const framer = new SipStreamFramer();
+    const noLength = buildNotify({ contentLength: null });
+    assert.throws(() => framer.push(noLength), (e: unknown) => e instanceof SipParseError && e.code === 'SIP_ERR_PARSE_CONTENT_LENGTH');
+    assert.equal(framer.closed, true);
+    assert.throws(() => framer.push(one), (e: unknown) => e instanceof SipParseError && e.code === 'SIP_ERR_PARSE_FRAMER_CLOSED');
+  });
+
+  test('bad or repeated Content-Length is a framing error', () => {
+    assert.throws(() => new SipStreamFramer().push(buildNotify({ contentLength: '-5' })), (e: unknown) => e instanceof SipParseError);
+    const twice = Buffer.from(one.toString('latin1').replace('Content-Length', 'l: 5\r\nContent-Length'), 'latin1');
+    assert.throws(() => new SipStreamFramer().push(twice), (e: unknown) => e instanceof SipParseError && e.code === 'SIP_ERR_PARSE_CONTENT_LENGTH');
+  });
+
+  test('buffered size is bounded by the message limit', () => {
+    const framer = new SipStreamFramer({ limits: { maxMessageBytes: 2000 } });
+    assert.deepEqual(framer.push(Buffer.from('NOTIFY sip:a@b SIP/2.0\r\nX: ')), []);
+    assert.throws(() => framer.push(Buffer.alloc(3000, 0x61)), (e: unknown) => e instanceof SipParseError && e.code === 'SIP_ERR_PARSE_LIMIT');
+    const big = new SipStreamFramer({ limits: { maxMessageBytes: 2000 } });
+    assert.throws(() => big.push(buildNotify({ body: 'x'.repeat(5000) }).subarray(0, 600)), (e: unknown) => e instanceof SipParseError && e.code === 'SIP_ERR_PARSE_LIMIT');
+  });
+
+  test('partial message waits; bufferedBytes reports it', () => {
+    const framer = new SipStreamFramer();
+    assert.deepEqual(framer.push(one.subarray(0, 100)), []);
+    assert.equal(framer.bufferedBytes, 100);
+    assert.equal(framer.push(one.subarray(100)).length, 1);
+    assert.equal(framer.bufferedBytes, 0);
+  });
+});
