@@ -5,7 +5,7 @@
  * performance.md §0 calls the floor, 394k/s on a quiet machine), so the
  * ratio holds even when the machine is busy.
  */
-import { Buffer } from 'node:buffer';
+import type { Buffer } from 'node:buffer';
 import {
   callIdOf,
   contactsOf,

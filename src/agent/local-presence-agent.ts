@@ -331,26 +331,40 @@ export class LocalPresenceAgent implements QsaNotifier {
 
   private processPublish(incoming: IncomingRequest): void {
     const request = incoming.request;
-    if (this.stopped) return this.rejectPublish(incoming, 503, 'Service Unavailable');
+    if (this.stopped) {
+      this.rejectPublish(incoming, 503, 'Service Unavailable');
+      return;
+    }
     const target = this.domains.presentityOf(request.uri);
-    if (target === undefined) return this.rejectPublish(incoming, 403, 'Forbidden - domain not served');
+    if (target === undefined) {
+      this.rejectPublish(incoming, 403, 'Forbidden - domain not served');
+      return;
+    }
     // Step 2: the event package.
-    if (eventOf(request)?.package !== PRESENCE) return this.rejectPublish(incoming, 489, 'Bad Event', [['Allow-Events', PRESENCE]]);
+    if (eventOf(request)?.package !== PRESENCE) {
+      this.rejectPublish(incoming, 489, 'Bad Event', [['Allow-Events', PRESENCE]]);
+      return;
+    }
     // Step 3: SIP-If-Match names a publication of this presentity, or the request fails.
     const ifMatch = request.headers.get('sip-if-match')?.trim();
     let existing: Publication | undefined;
     if (ifMatch !== undefined) {
       existing = this.publicationsByEtag.get(ifMatch);
       if (existing === undefined || existing.presentity.uri !== target.key) {
-        return this.rejectPublish(incoming, 412, 'Conditional Request Failed');
+        this.rejectPublish(incoming, 412, 'Conditional Request Failed');
+        return;
       }
     }
     // Step 4: Expires within bounds.
     const requested = requestedExpires(request);
-    if (requested === 'invalid') return this.rejectPublish(incoming, 400, 'Bad Request - invalid Expires');
+    if (requested === 'invalid') {
+      this.rejectPublish(incoming, 400, 'Bad Request - invalid Expires');
+      return;
+    }
     let granted = requested ?? DEFAULT_REQUESTED_EXPIRES;
     if (granted !== 0 && granted < this.settings.minExpires) {
-      return this.rejectPublish(incoming, 423, 'Interval Too Brief', [['Min-Expires', String(this.settings.minExpires)]]);
+      this.rejectPublish(incoming, 423, 'Interval Too Brief', [['Min-Expires', String(this.settings.minExpires)]]);
+      return;
     }
     granted = Math.min(granted, this.settings.maxPublishExpires);
     const hasBody = request.body.length > 0;
@@ -393,7 +407,10 @@ export class LocalPresenceAgent implements QsaNotifier {
     }
 
     // Initial publication (RFC 3903 §4.2): it must carry the state.
-    if (!hasBody) return this.rejectPublish(incoming, 400, 'Bad Request - missing body');
+    if (!hasBody) {
+      this.rejectPublish(incoming, 400, 'Bad Request - missing body');
+      return;
+    }
     const content = this.readPidf(incoming);
     if (content === undefined) return;
     const etag = this.newEtag();
@@ -524,26 +541,48 @@ export class LocalPresenceAgent implements QsaNotifier {
 
   private processSubscribe(incoming: IncomingRequest): void {
     const request = incoming.request;
-    if (this.stopped) return this.rejectSubscribe(incoming, 503, 'Service Unavailable');
+    if (this.stopped) {
+      this.rejectSubscribe(incoming, 503, 'Service Unavailable');
+      return;
+    }
     const toTag = toHeader(request).tag;
-    if (toTag !== undefined) return this.processInDialogSubscribe(incoming, toTag);
+    if (toTag !== undefined) {
+      this.processInDialogSubscribe(incoming, toTag);
+      return;
+    }
 
     const target = this.domains.presentityOf(request.uri);
-    if (target === undefined) return this.rejectSubscribe(incoming, 403, 'Forbidden - domain not served');
+    if (target === undefined) {
+      this.rejectSubscribe(incoming, 403, 'Forbidden - domain not served');
+      return;
+    }
     const event = eventOf(request);
-    if (event?.package !== PRESENCE) return this.rejectSubscribe(incoming, 489, 'Bad Event', [['Allow-Events', PRESENCE]]);
-    if (!acceptsPidf(request)) return this.rejectSubscribe(incoming, 406, 'Not Acceptable', [['Accept', PIDF_CONTENT_TYPE]]);
+    if (event?.package !== PRESENCE) {
+      this.rejectSubscribe(incoming, 489, 'Bad Event', [['Allow-Events', PRESENCE]]);
+      return;
+    }
+    if (!acceptsPidf(request)) {
+      this.rejectSubscribe(incoming, 406, 'Not Acceptable', [['Accept', PIDF_CONTENT_TYPE]]);
+      return;
+    }
     const requested = requestedExpires(request);
-    if (requested === 'invalid') return this.rejectSubscribe(incoming, 400, 'Bad Request - invalid Expires');
+    if (requested === 'invalid') {
+      this.rejectSubscribe(incoming, 400, 'Bad Request - invalid Expires');
+      return;
+    }
     let granted = requested ?? DEFAULT_REQUESTED_EXPIRES;
     if (granted !== 0 && granted < this.settings.minExpires) {
-      return this.rejectSubscribe(incoming, 423, 'Interval Too Brief', [['Min-Expires', String(this.settings.minExpires)]]);
+      this.rejectSubscribe(incoming, 423, 'Interval Too Brief', [['Min-Expires', String(this.settings.minExpires)]]);
+      return;
     }
     granted = Math.min(granted, this.settings.maxSubscribeExpires);
     const localTag = this.random.token(TAG_LENGTH);
     const dialog = newUasDialogState(request, localTag);
     // RFC 6665 §4.1.2.1: a SUBSCRIBE carries a From tag and a Contact.
-    if (dialog === undefined) return this.rejectSubscribe(incoming, 400, 'Bad Request - missing Contact or From tag');
+    if (dialog === undefined) {
+      this.rejectSubscribe(incoming, 400, 'Bad Request - missing Contact or From tag');
+      return;
+    }
 
     const presentity = this.presentityFor(target.key, target.user);
     const watcher: SipWatcher = {
@@ -581,16 +620,27 @@ export class LocalPresenceAgent implements QsaNotifier {
     const request = incoming.request;
     const watcher = this.watchersByKey.get(dialogLookupKey(callIdOf(request), toTag));
     if (watcher === undefined || fromHeader(request).tag !== watcher.dialog.remoteTag) {
-      return this.rejectSubscribe(incoming, 481, 'Subscription does not exist');
+      this.rejectSubscribe(incoming, 481, 'Subscription does not exist');
+      return;
     }
     // RFC 3261 §12.2.2: a lower CSeq than the last one is out of order.
-    if (!acceptRemoteCSeq(watcher.dialog, request)) return this.rejectSubscribe(incoming, 500, 'Out of order CSeq');
-    if (eventOf(request)?.package !== PRESENCE) return this.rejectSubscribe(incoming, 489, 'Bad Event', [['Allow-Events', PRESENCE]]);
+    if (!acceptRemoteCSeq(watcher.dialog, request)) {
+      this.rejectSubscribe(incoming, 500, 'Out of order CSeq');
+      return;
+    }
+    if (eventOf(request)?.package !== PRESENCE) {
+      this.rejectSubscribe(incoming, 489, 'Bad Event', [['Allow-Events', PRESENCE]]);
+      return;
+    }
     const requested = requestedExpires(request);
-    if (requested === 'invalid') return this.rejectSubscribe(incoming, 400, 'Bad Request - invalid Expires');
+    if (requested === 'invalid') {
+      this.rejectSubscribe(incoming, 400, 'Bad Request - invalid Expires');
+      return;
+    }
     let granted = requested ?? DEFAULT_REQUESTED_EXPIRES;
     if (granted !== 0 && granted < this.settings.minExpires) {
-      return this.rejectSubscribe(incoming, 423, 'Interval Too Brief', [['Min-Expires', String(this.settings.minExpires)]]);
+      this.rejectSubscribe(incoming, 423, 'Interval Too Brief', [['Min-Expires', String(this.settings.minExpires)]]);
+      return;
     }
     granted = Math.min(granted, this.settings.maxSubscribeExpires);
     // RFC 6665 §3.1: SUBSCRIBE is a target-refresh request.

@@ -167,7 +167,9 @@ export function parseSipMessage(data: Uint8Array | string, options?: ParseOption
   let isResponse = false;
   if (line.startsWith('SIP/')) {
     isResponse = true;
-    if (!isSipVersion(line.slice(0, sp1))) throw startLineError('unsupported SIP version');
+    if (!(sp1 === 7 && (line.startsWith('SIP/2.0') || isSipVersion(line.slice(0, sp1))))) {
+      throw startLineError('unsupported SIP version');
+    }
     const codeEnd = sp1 + 4;
     if (line.length < codeEnd || (line.length > codeEnd && line.charCodeAt(codeEnd) !== 0x20)) {
       throw startLineError('status code is not 3 digits');
@@ -191,7 +193,9 @@ export function parseSipMessage(data: Uint8Array | string, options?: ParseOption
     for (let i = 0; i < sp1; i++) if (!isTokenChar(method.charCodeAt(i))) throw startLineError('bad method');
     uri = line.slice(sp1 + 1, sp2);
     checkRequestUri(uri);
-    if (!isSipVersion(line.slice(sp2 + 1))) throw startLineError('unsupported SIP version');
+    if (!(line.length === sp2 + 8 && (line.startsWith('SIP/2.0', sp2 + 1) || isSipVersion(line.slice(sp2 + 1))))) {
+      throw startLineError('unsupported SIP version');
+    }
   }
 
   // ---- header lines ----------------------------------------------------

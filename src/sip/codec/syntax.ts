@@ -153,7 +153,7 @@ export function parseParams(
     const nameStart = i;
     while (i < n && isTokenChar(text.charCodeAt(i))) i++;
     if (i === nameStart) throw new SipParseError(code, `Bad ${header}: empty parameter`, { header: header.toLowerCase() });
-    const name = lowerAscii(text.slice(nameStart, i));
+    const name = paramName(text, nameStart, i);
     let value: string | null = null;
     const afterName = skipWs(text, i);
     if (afterName < n && text.charCodeAt(afterName) === EQUAL) {
@@ -176,6 +176,19 @@ export function parseParams(
   }
 }
 
+/** Parameter names common enough to be worth recognising without slicing a new string. */
+const COMMON_PARAMS = ['tag', 'branch', 'rport', 'received', 'expires', 'lr', 'transport', 'q', 'id', 'reason', 'maddr'];
+
+/** The lower-cased parameter name at text[start, end). */
+function paramName(text: string, start: number, end: number): string {
+  const length = end - start;
+  for (let k = 0; k < COMMON_PARAMS.length; k++) {
+    const known = COMMON_PARAMS[k]!;
+    if (known.length === length && text.startsWith(known, start)) return known;
+  }
+  return lowerAscii(text.slice(start, end));
+}
+
 /**
  * delta-seconds (RFC 3261 §25.1) as a number; values above 2**32-1 are taken as
  * 2**32-1 (RFC 3261 §20.19 asks to tolerate large values). Anything else, even
@@ -190,7 +203,7 @@ export function parseDeltaSeconds(text: string): number | undefined {
     if (d < 0 || d > 9) return undefined;
     v = v * 10 + d;
   }
-  return v > 0xffffffff ? 0xffffffff : v;
+  return Math.min(v, 0xffffffff);
 }
 
 /** Reads a run of digits at `i`; returns [value, end] or undefined if no digit there. Capped at 2**53. */

@@ -2,7 +2,7 @@
 import { SipParseError } from './parse-error.js';
 import { cached } from './cache.js';
 import type { SipMessage } from './message.js';
-import { COLON, SLASH, isTokenChar, parseParams, skipWs } from './syntax.js';
+import { COLON, SLASH, isTokenChar, lowerAscii, parseParams, skipWs } from './syntax.js';
 
 export interface Via {
   /** 'SIP/2.0' (protocol-name/version, upper-cased, LWS removed). */
@@ -39,6 +39,15 @@ export function parseVia(value: string): Via {
 function parseViaElement(value: string, inList: boolean): Via {
   const n = value.length;
   let i = skipWs(value, 0);
+  // Fast path for the usual spelling: 'SIP/2.0/UDP ' and friends.
+  if (value.startsWith('SIP/2.0/', i)) {
+    const t = i + 8;
+    const end = readToken(value, t);
+    if (end - t === 3 && end < n && (value.charCodeAt(end) === 0x20 || value.charCodeAt(end) === 0x09)) {
+      const known = KNOWN_TRANSPORTS[value.slice(t, end)];
+      if (known !== undefined) return parseSentBy(value, end, 'SIP/2.0', known, inList);
+    }
+  }
   // sent-protocol = protocol-name SLASH protocol-version SLASH transport, SLASH = SWS "/" SWS
   let s = i;
   i = readToken(value, i);
@@ -58,6 +67,16 @@ function parseViaElement(value: string, inList: boolean): Via {
   i = readToken(value, i);
   if (i === s) throw viaError('missing transport');
   const transport = value.slice(s, i).toUpperCase();
+  const protocol = `${name}/${version}`.toUpperCase();
+  return parseSentBy(value, i, protocol, transport, inList);
+}
+
+const KNOWN_TRANSPORTS: Record<string, string> = { UDP: 'UDP', TCP: 'TCP', TLS: 'TLS', udp: 'UDP', tcp: 'TCP', tls: 'TLS' };
+
+/** sent-by and via-params, from just after the transport token. */
+function parseSentBy(value: string, i: number, protocol: string, transport: string, inList: boolean): Via {
+  const n = value.length;
+  let s: number;
   const afterTransport = i;
   i = skipWs(value, i);
   if (i === afterTransport) throw viaError('missing space before sent-by');
@@ -76,7 +95,7 @@ function parseViaElement(value: string, inList: boolean): Via {
     }
   }
   if (i === s) throw viaError('missing host');
-  const host = value.slice(s, i).toLowerCase();
+  const host = lowerAscii(value.slice(s, i));
   let port: number | undefined;
   const afterHost = skipWs(value, i);
   if (afterHost < n && value.charCodeAt(afterHost) === COLON) {
@@ -96,7 +115,6 @@ function parseViaElement(value: string, inList: boolean): Via {
   i = parseParams(value, i, params, 'SIP_ERR_PARSE_VIA', 'Via');
   // A trailing comment is allowed by RFC 2543 only; anything else is an error.
   if (i < n && !(inList && value.charCodeAt(i) === 0x2c)) throw viaError(`unexpected character ${JSON.stringify(value[i])}`);
-  const protocol = `${name}/${version}`.toUpperCase();
   const via: Via = { protocol, transport, host, params };
   if (port !== undefined) via.port = port;
   const branch = params.get('branch');

@@ -50,6 +50,7 @@ export function stampedVia(via: Via, remoteAddress: string, remotePort: number):
  * anything else goes through formatVia.
  */
 export function stampViaText(element: string, via: Via, remoteAddress: string, remotePort: number): string {
+  if (!needsStamp(via, remoteAddress)) return element;
   if (via.received === undefined && !via.params.has('received')) {
     let text = element.trimEnd();
     let ok = true;
@@ -60,8 +61,9 @@ export function stampViaText(element: string, via: Via, remoteAddress: string, r
     }
     if (ok) return `${text};received=${remoteAddress}`;
   }
-  const stamped = stampedVia(via, remoteAddress, remotePort);
-  return stamped === undefined ? element : formatVia(stamped);
+  const copy: Via = { ...via, params: new Map(via.params), received: remoteAddress };
+  if (via.rport === true) copy.rport = remotePort;
+  return formatVia(copy);
 }
 
 /** Index just after the name of a valueless `;name` parameter (case-insensitive), or -1. */

@@ -100,10 +100,13 @@ export function agentHarness(options: Partial<LocalPresenceAgentOptions> = {}) {
   /** SUBSCRIBE from a watcher; returns the 200 and the first NOTIFY. */
   async function subscribe(spec: RequestSpec = {}): Promise<{ response: SipResponse; notify: SipRequest }> {
     const mark = transport.sent.length;
-    const response = send('SUBSCRIBE', {
-      ...spec,
-      headers: [['Event', 'presence'], ['Contact', '<sip:watcher@192.0.2.10:5060>'], ['Expires', '600'], ...(spec.headers ?? [])],
-    });
+    const extra = spec.headers ?? [];
+    const has = (name: string) => extra.some(([n]) => n.toLowerCase() === name);
+    const headers: Array<readonly [string, string]> = [];
+    if (!has('event')) headers.push(['Event', 'presence']);
+    if (!has('contact')) headers.push(['Contact', '<sip:watcher@192.0.2.10:5060>']);
+    if (!has('expires')) headers.push(['Expires', '600']);
+    const response = send('SUBSCRIBE', { ...spec, headers: [...headers, ...extra] });
     if (response.status !== 200) throw new Error(`SUBSCRIBE answered ${response.status}`);
     const notifies = await notifiesSince(mark);
     if (notifies.length !== 1) throw new Error(`expected one NOTIFY, got ${notifies.length}`);

@@ -9,8 +9,8 @@ test('SUBSCRIBE: 200 with Expires, Contact, To-tag and Record-Route, then a NOTI
     callId: 'sub-1@192.0.2.10',
     fromTag: 'watch1',
     headers: [
-      ['Record-Route', '<sip:proxy1.example.org;lr>'],
-      ['Record-Route', '<sip:proxy2.example.org;lr>'],
+      ['Record-Route', '<sip:192.0.2.1;lr>'],
+      ['Record-Route', '<sip:192.0.2.2;lr>'],
       ['Event', 'presence;id=42'],
       ['Accept', 'application/pidf+xml'],
     ],
@@ -20,10 +20,10 @@ test('SUBSCRIBE: 200 with Expires, Contact, To-tag and Record-Route, then a NOTI
   assert.equal(response.headers.get('contact'), '<sip:alice@127.0.0.1:5060>');
   const toTag = tagOf(response.headers.get('to'));
   assert.ok(toTag);
-  assert.deepEqual(response.headers.getAll('record-route'), ['<sip:proxy1.example.org;lr>', '<sip:proxy2.example.org;lr>']);
+  assert.deepEqual(response.headers.getAll('record-route'), ['<sip:192.0.2.1;lr>', '<sip:192.0.2.2;lr>']);
 
   assert.equal(notify.uri, 'sip:watcher@192.0.2.10:5060');
-  assert.deepEqual(notify.headers.values('route'), ['<sip:proxy1.example.org;lr>', '<sip:proxy2.example.org;lr>']);
+  assert.deepEqual(notify.headers.values('route'), ['<sip:192.0.2.1;lr>', '<sip:192.0.2.2;lr>']);
   assert.equal(tagOf(notify.headers.get('from')), toTag);
   assert.equal(tagOf(notify.headers.get('to')), 'watch1');
   assert.equal(notify.headers.get('call-id'), 'sub-1@192.0.2.10');

@@ -5,7 +5,7 @@ import type { SipRequest } from '../../../src/sip/codec/message.js';
 import { ConnectionPool, connectionKey } from '../../../src/sip/transport/connection-pool.js';
 import type { SipConnection } from '../../../src/sip/transport/connection.js';
 import { responseDestination } from '../../../src/sip/transport/response-routing.js';
-import { stampTopVia } from '../../../src/sip/transport/via-stamping.js';
+import { stampTopVia, stampViaText } from '../../../src/sip/transport/via-stamping.js';
 
 function request(via: string, extraVia?: string): SipRequest {
   const lines = ['OPTIONS sip:b@example.com SIP/2.0', `Via: ${via}`];
@@ -44,6 +44,35 @@ describe('received / rport stamping (RFC 3261 §18.2.1, RFC 3581 §4)', () => {
     const other = request('SIP/2.0/UDP [2001:db8::1]:5060;branch=z9hG4bK1');
     stampTopVia(other, '2001:db8::2', 5060);
     assert.equal(other.headers.get('via'), 'SIP/2.0/UDP [2001:db8::1]:5060;branch=z9hG4bK1;received=2001:db8::2');
+  });
+});
+
+describe('stampViaText: text edits agree with formatVia', () => {
+  const stamp = (element: string) => stampViaText(element, parseVia(element), '10.0.0.1', 7000);
+
+  test('a bare rport anywhere, with whitespace or odd case', () => {
+    assert.equal(stamp('SIP/2.0/UDP h;branch=z9hG4bK1;rport'), 'SIP/2.0/UDP h;branch=z9hG4bK1;rport=7000;received=10.0.0.1');
+    assert.equal(stamp('SIP/2.0/UDP h ; RPORT ;branch=z9hG4bK1 '), 'SIP/2.0/UDP h ; RPORT=7000 ;branch=z9hG4bK1;received=10.0.0.1');
+    assert.equal(stamp('SIP/2.0/UDP h;rportx;branch=z9hG4bK1'), 'SIP/2.0/UDP h;rportx;branch=z9hG4bK1;received=10.0.0.1');
+  });
+
+  test('a quoted ";rport" is not the parameter; an existing received is replaced', () => {
+    assert.equal(stamp('SIP/2.0/UDP h;x="a;rport";rport'), 'SIP/2.0/UDP h;x="a;rport";rport=7000;received=10.0.0.1');
+    assert.equal(stamp('SIP/2.0/UDP h;received=1.2.3.4;branch=z9hG4bK1'), 'SIP/2.0/UDP h;received=10.0.0.1;branch=z9hG4bK1');
+    assert.equal(stamp('SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1'), 'SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1');
+  });
+
+  test('the result always parses back with the source address and port', () => {
+    for (const element of [
+      'SIP/2.0/UDP h;branch=z9hG4bK1;rport',
+      'SIP/2.0/TCP [2001:db8::1]:5060;rport;branch=z9hG4bK1',
+      'SIP/2.0/UDP h;rport=abc;branch=z9hG4bK1',
+      'SIP/2.0/UDP h;received=1.2.3.4;rport',
+    ]) {
+      const via = parseVia(stamp(element));
+      assert.equal(via.received, '10.0.0.1', element);
+      assert.equal(via.rport, 7000, element);
+    }
   });
 });
 

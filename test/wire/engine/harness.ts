@@ -128,7 +128,7 @@ function describe(m: StatusMessage): object {
   return { state: m.state, reason: m.reason, retryAfter: m.retryAfter, error: m.error };
 }
 
-/** The next SUBSCRIBE (retransmissions excluded: a different branch or CSeq than `after`). */
+/** The next SUBSCRIBE the peer receives (bounded wait). */
 export function expectSubscribe(peer: ScriptedSipPeer, timeoutMs = 2000): Promise<ReceivedRequest> {
   return peer.expectRequest({ method: 'SUBSCRIBE', timeoutMs });
 }

@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { stringify } from 'yaml';
+import { cleanEnv, DaemonProcess, runCli, testConfig } from './support/daemon-process.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'pb2b-config-errors-'));
+const running: DaemonProcess[] = [];
+after(() => {
+  for (const d of running) d.kill();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+let n = 0;
+function configFile(config: Record<string, unknown>): string {
+  const file = join(dir, `c${++n}.yaml`);
+  writeFileSync(file, stringify(config));
+  return file;
+}
+
+/** A port that was free a moment ago. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+describe('start: configuration errors exit 2 naming the key, before anything binds', () => {
+  const cases: Array<[string, Record<string, unknown>, RegExp]> = [
+    ['unknown key', { ...testConfig(), default_expiraton: 60 }, /^config error: default_expiraton: unknown key$/m],
+    ['wrong type', { ...testConfig(), default_expiration: 'abc' }, /^config error: default_expiration: expected a number ≥ 1, got "abc"$/m],
+    ['out of range', testConfig({ http: { host: '127.0.0.1', port: 70000 } }), /^config error: http\.port: expected a number from 0 to 65535, got 70000$/m],
+    ['token missing beyond loopback', testConfig({ http: { host: '0.0.0.0', port: 0 } }), /^config error: http\.token: required when the HTTP API listens beyond loopback/m],
+  ];
+  for (const [name, config, pattern] of cases) {
+    test(name, async () => {
+      const result = await runCli(['start', '-c', configFile(config)], { timeoutMs: 10_000 });
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, pattern);
+      assert.doesNotMatch(result.stdout, /listening/, 'nothing may bind');
+    });
+  }
+
+  test('a bad environment override names the key and the variable', async () => {
+    const result = await runCli(['start', '-c', configFile(testConfig())], { env: cleanEnv({ PRESENCE_B2B_DEFAULT_EXPIRATION: 'abc' }), timeoutMs: 10_000 });
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /^config error: default_expiration \(from PRESENCE_B2B_DEFAULT_EXPIRATION\): expected a number ≥ 1, got "abc"$/m);
+  });
+
+  test('a missing config file', async () => {
+    const result = await runCli(['start', '-c', join(dir, 'nope.yaml')], { timeoutMs: 10_000 });
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /^config error: \(top level\): cannot read .*nope\.yaml: ENOENT$/m);
+  });
+});
+
+test('an environment variable overrides one nested key (PRESENCE_B2B_HTTP__PORT)', async () => {
+  const port = await freePort();
+  const daemon = await DaemonProcess.start(testConfig(), { env: cleanEnv({ PRESENCE_B2B_HTTP__PORT: String(port) }) });
+  running.push(daemon);
+  assert.equal(daemon.httpBase, `http://127.0.0.1:${port}`);
+  const health = await fetch(`${daemon.httpBase}/healthz`);
+  assert.equal(health.status, 200);
+  const stopped = await daemon.stop('SIGINT');
+  assert.equal(stopped.code, 0);
+});

@@ -1,0 +1,207 @@
+import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
+import { after, before, describe, test } from 'node:test';
+import { ScriptedSipPeer } from '../support/scripted-peer.js';
+import { api, cleanEnv, DaemonProcess, parsePrometheusText, testConfig } from './support/daemon-process.js';
+
+interface StatusEvent {
+  id: number;
+  data: {
+    sequence: number;
+    state: string;
+    subscriptionId: string;
+    body?: string;
+    presence?: { tuples: Array<{ basic?: string; notes: Array<{ text: string }> }> };
+  };
+}
+
+interface SubscriptionJson {
+  id: string;
+  queue: string;
+  state: string;
+  dialog?: { state: string; expiresIn?: number };
+  lastStatus?: { state: string; presence?: { tuples: Array<{ basic?: string }> } };
+}
+
+function pidf(entity: string, basic: 'open' | 'closed', note: string): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="${entity}"><tuple id="t1"><status><basic>${basic}</basic></status><note>${note}</note></tuple></presence>\n`;
+}
+
+/** An open SSE stream collecting `status` events. */
+class SseStream {
+  readonly events: StatusEvent[] = [];
+  private text = '';
+  private readonly req: ReturnType<typeof httpRequest>;
+  private waiters: Array<() => void> = [];
+
+  constructor(url: string, headers: Record<string, string> = {}) {
+    this.req = httpRequest(url, { headers }, (res) => {
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        this.text += chunk;
+        let end = this.text.indexOf('\n\n');
+        while (end >= 0) {
+          const block = this.text.slice(0, end);
+          this.text = this.text.slice(end + 2);
+          const id = /^id: (\d+)$/m.exec(block);
+          const data = /^data: (.*)$/m.exec(block);
+          if (/^event: status$/m.test(block) && id !== null && data !== null) {
+            this.events.push({ id: Number(id[1]), data: JSON.parse(data[1] ?? '') as StatusEvent['data'] });
+            for (const w of this.waiters.splice(0)) w();
+          }
+          end = this.text.indexOf('\n\n');
+        }
+      });
+    });
+    this.req.on('error', () => undefined);
+    this.req.end();
+  }
+
+  async waitFor(count: number, timeoutMs = 4000): Promise<StatusEvent[]> {
+    const deadline = performance.now() + timeoutMs;
+    while (this.events.length < count) {
+      const left = deadline - performance.now();
+      if (left <= 0) throw new Error(`only ${this.events.length} of ${count} SSE events within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+    return this.events;
+  }
+
+  close(): void {
+    this.req.destroy();
+  }
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 4000): Promise<T> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('daemon HTTP API against a scripted presence server', () => {
+  let peer: ScriptedSipPeer;
+  let daemon: DaemonProcess;
+  const streams: SseStream[] = [];
+
+  before(async () => {
+    peer = await ScriptedSipPeer.start({ transport: 'udp' });
+    // default_expiration comes from the environment: the SUBSCRIBE must carry it.
+    daemon = await DaemonProcess.start(testConfig({ local_agent: { enabled: true, domains: ['localhost'] } }), {
+      env: cleanEnv({ PRESENCE_B2B_DEFAULT_EXPIRATION: '600' }),
+    });
+  });
+  after(async () => {
+    for (const s of streams) s.close();
+    daemon?.kill();
+    await peer?.close();
+  });
+
+  test('POST → SUBSCRIBE → GET shows the dialog → SSE delivers statuses → resume → DELETE unsubscribes', async () => {
+    const record = `sip:alice@127.0.0.1:${peer.address.port}`;
+    const created = await api(daemon.httpBase, 'POST', '/v1/subscriptions', { record, subscriber: 'sip:bob@example.com', queue: 'q1' });
+    assert.equal(created.status, 201, JSON.stringify(created.json));
+    const sub = created.json as SubscriptionJson;
+    assert.equal(sub.queue, 'q1');
+
+    const subscribe = await peer.expectRequest({ method: 'SUBSCRIBE', timeoutMs: 3000 });
+    assert.equal(subscribe.message.headers.get('Expires'), '600', 'PRESENCE_B2B_DEFAULT_EXPIRATION=600 applies');
+    await peer.reply(subscribe, 200, { toTag: 'srv1', headers: [['Expires', '600'], ['Contact', `<${peer.uri('alice')}>`]] });
+
+    const active = await until('the dialog to be active', async () => {
+      const got = await api(daemon.httpBase, 'GET', `/v1/subscriptions?record=${encodeURIComponent(record)}`);
+      const list = (got.json as { subscriptions: SubscriptionJson[] }).subscriptions;
+      return list[0]?.dialog?.state === 'active' ? list[0] : undefined;
+    });
+    assert.equal(active.id, sub.id);
+    assert.ok((active.dialog?.expiresIn ?? 0) > 500);
+
+    const stream = new SseStream(`${daemon.httpBase}/v1/queues/q1/events`);
+    streams.push(stream);
+    const notifyBase = peer.notifyOptionsFor(subscribe, 'srv1');
+    await until('the stream to be open', async () => ((await api(daemon.httpBase, 'GET', '/healthz')).status === 200 && (await sseClients(daemon)) > 0 ? true : undefined));
+    await peer.sendNotify(subscribe.from, { ...notifyBase, cseq: 1, subscriptionState: 'active;expires=600', body: pidf(record, 'open', 'at work') });
+    await peer.expectResponse({ method: 'NOTIFY', status: 200 });
+    await peer.sendNotify(subscribe.from, { ...notifyBase, cseq: 2, branch: 'z9hG4bK-n2', subscriptionState: 'active;expires=590', body: pidf(record, 'closed', 'gone') });
+    await peer.expectResponse({ method: 'NOTIFY', status: 200 });
+
+    const events = await stream.waitFor(2);
+    assert.deepEqual(events.map((e) => e.data.presence?.tuples[0]?.basic), ['open', 'closed']);
+    assert.equal(events[0]?.data.state, 'active');
+    assert.equal(events[0]?.data.subscriptionId, sub.id);
+    assert.equal(events[0]?.id, events[0]?.data.sequence, 'event id = queue sequence');
+    assert.match(events[0]?.data.body ?? '', /<basic>open<\/basic>/, 'body decoded as UTF-8 text');
+    assert.ok((events[1]?.id ?? 0) > (events[0]?.id ?? 0));
+    stream.close();
+
+    // Resume after the first event: only the second is replayed.
+    const resumed = new SseStream(`${daemon.httpBase}/v1/queues/q1/events`, { 'last-event-id': String(events[0]?.id) });
+    streams.push(resumed);
+    const replay = await resumed.waitFor(1);
+    assert.deepEqual(replay.map((e) => e.id), [events[1]?.id]);
+    resumed.close();
+
+    const one = (await api(daemon.httpBase, 'GET', `/v1/subscriptions/${sub.id}`)).json as SubscriptionJson;
+    assert.equal(one.state, 'active');
+    assert.equal(one.lastStatus?.presence?.tuples[0]?.basic, 'closed');
+
+    const metrics = await fetch(`${daemon.httpBase}/metrics`);
+    assert.equal(metrics.status, 200);
+    const parsed = parsePrometheusText(await metrics.text());
+    assert.ok((parsed.samples.get('presence_b2b_notify_requests_total{result="accepted"}') ?? 0) >= 2);
+    assert.equal(parsed.samples.get('presence_b2b_subscribe_responses_total{class="2xx"}'), 1);
+    assert.equal(parsed.samples.get('presence_b2b_dialogs{state="active"}'), 1);
+    assert.equal(parsed.samples.get('presence_b2b_queue_depth{queue="q1"}'), 0);
+    assert.ok((parsed.samples.get('presence_b2b_notify_to_queue_seconds_count') ?? 0) >= 2, 'NOTIFY-to-queue latency observed');
+    assert.ok(parsed.samples.has('nodejs_eventloop_lag_seconds'));
+    assert.equal(parsed.types.get('presence_b2b_notify_to_queue_seconds'), 'histogram');
+    for (const name of parsed.types.keys()) assert.ok(parsed.help.has(name), `# HELP for ${name}`);
+
+    assert.equal((await api(daemon.httpBase, 'DELETE', `/v1/subscriptions/${sub.id}`)).status, 204);
+    const unsubscribe = await peer.expectRequest({ method: 'SUBSCRIBE', timeoutMs: 3000 });
+    assert.equal(unsubscribe.message.headers.get('Expires'), '0');
+    await peer.reply(unsubscribe, 200, { headers: [['Expires', '0']] });
+    await peer.sendNotify(subscribe.from, { ...notifyBase, cseq: 3, branch: 'z9hG4bK-n3', subscriptionState: 'terminated;reason=timeout', body: '' });
+    assert.equal((await api(daemon.httpBase, 'GET', `/v1/subscriptions/${sub.id}`)).status, 404);
+  });
+
+  test('the local agent: PUT /v1/presentities makes a status appear in the queue', async () => {
+    const created = await api(daemon.httpBase, 'POST', '/v1/subscriptions', { record: 'sip:carol@localhost', subscriber: 'sip:dave@localhost', queue: 'local' });
+    assert.equal(created.status, 201);
+    const sub = created.json as SubscriptionJson & { notifier?: string };
+    assert.equal(sub.notifier, 'local-presence-agent');
+    const stream = new SseStream(`${daemon.httpBase}/v1/queues/local/events?lastEventId=0`);
+    streams.push(stream);
+    const put = await api(daemon.httpBase, 'PUT', `/v1/presentities/${encodeURIComponent('sip:carol@localhost')}`, { basic: 'open', note: 'hello' });
+    assert.equal(put.status, 204, JSON.stringify(put.json));
+    const events = await until('an open status', async () => {
+      const found = stream.events.find((e) => e.data.presence?.tuples[0]?.basic === 'open');
+      return found;
+    });
+    assert.equal(events.data.presence?.tuples[0]?.notes[0]?.text, 'hello');
+    const bad = await api(daemon.httpBase, 'PUT', `/v1/presentities/${encodeURIComponent('sip:carol@elsewhere.example')}`, { basic: 'open' });
+    assert.equal(bad.status, 400);
+    assert.equal((await api(daemon.httpBase, 'DELETE', `/v1/subscriptions/${sub.id}`)).status, 204);
+  });
+
+  test('bad requests get 400 naming the field', async () => {
+    const bad = await api(daemon.httpBase, 'POST', '/v1/subscriptions', { record: 'alice', subscriber: 'sip:bob@example.com' });
+    assert.equal(bad.status, 400);
+    assert.deepEqual(Object.keys((bad.json as { error: object }).error).sort(), ['code', 'field', 'message']);
+    assert.equal((bad.json as { error: { field: string } }).error.field, 'record');
+  });
+});
+
+async function sseClients(daemon: DaemonProcess): Promise<number> {
+  const text = await (await fetch(`${daemon.httpBase}/metrics`)).text();
+  return parsePrometheusText(text).samples.get('presence_b2b_sse_clients') ?? 0;
+}
