@@ -58,8 +58,10 @@ export function summarize(profile: CpuProfile): { totalMs: number; byFunction: H
     const id = profile.samples[i] ?? 0;
     const node = byId.get(id);
     if (node === undefined) continue;
-    all += dt;
     const cf = node.callFrame;
+    // Shares are of the time the thread was busy: idle (waiting in epoll) is left out.
+    if (cf.functionName === '(idle)') continue;
+    all += dt;
     const key = `${cf.functionName || '(anonymous)'}  ${shortUrl(cf.url)}:${cf.lineNumber + 1}`;
     self.set(key, (self.get(key) ?? 0) + dt);
     const file = shortUrl(cf.url);
@@ -103,7 +105,7 @@ function main(): void {
   const byTotal = argv.includes('--total');
   const s = summarize(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile);
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`.padStart(6);
-  console.log(`profile ${file}: ${(s.totalMs / 1000).toFixed(2)} s sampled`);
+  console.log(`profile ${file}: ${(s.totalMs / 1000).toFixed(2)} s busy (idle excluded; shares are of busy time)`);
   const fns = s.byFunction.filter((h) => h.name.includes(filter));
   if (byTotal) fns.sort((a, b) => b.totalMs - a.totalMs);
   console.log(`\n  self   total  function  file:line${byTotal ? '  (by total)' : ''}`);

@@ -64,7 +64,7 @@ const USAGE = `usage: node dist/bench/run.js [smoke | w0 | w2 | w2-tcp | w3 | w4
   --churn C          W3 new+removed subscriptions per second (500)
   --expires S        W3 Expires granted by the simulator (60)
   --spread MS        W4/W5: the storm is spread over MS ms (1000)
-  --window W         subscriptions being set up at once (2000)
+  --window W         subscriptions being set up at once (256)
   --port-base P      simulator P, SUT P+2, Kamailio sink P+4, pua P+5 (5090)
   --no-kamailio      skip the Kamailio comparisons
   --cpu-prof [DIR]   run the SUT under node --cpu-prof (bench/results/profiles)
@@ -84,7 +84,7 @@ function parseArgs(argv: string[]): { workloads: WorkloadId[]; opts: BenchOption
     churnRate: undefined,
     expires: undefined,
     spreadMs: undefined,
-    window: 2000,
+    window: 256,
     smoke: false,
   };
   const workloads: WorkloadId[] = [];

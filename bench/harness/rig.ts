@@ -36,6 +36,8 @@ export interface NotifyWindow {
   duplicated: number;
   /** NOTIFYs the SUT answered with something other than 200. */
   non2xx: number;
+  /** Final responses to the window's NOTIFYs by status code. */
+  responses: Record<string, number>;
   retransmissions: number;
   timeouts: number;
   sut: CpuWindow;
@@ -149,6 +151,11 @@ export class Rig {
     const sutStats = await this.sut.call<{ lastMessageAtMs: number }>('stats');
     const loss = await this.lossIn(r.seqFrom, r.seqTo);
     const non2xx = Object.entries(s1.notifyResponses).reduce((acc, [code, n]) => (code === '200' ? acc : acc + n - (s0.notifyResponses[code] ?? 0)), 0);
+    const responses: Record<string, number> = {};
+    for (const [code, k] of Object.entries(s1.notifyResponses)) {
+      const d = k - (s0.notifyResponses[code] ?? 0);
+      if (d > 0) responses[code] = d;
+    }
     const loadCpu = load1.user + load1.system - (load0.user + load0.system);
     return {
       offeredRate: r.offeredRate,
@@ -158,6 +165,7 @@ export class Rig {
       lost: loss.lost,
       duplicated: loss.duplicated,
       non2xx,
+      responses,
       retransmissions: s1.notifyRetransmissions - s0.notifyRetransmissions,
       timeouts: s1.notifyTimeouts - s0.notifyTimeouts,
       sut: w,

@@ -5,8 +5,6 @@ import type { PidfNote, PresenceDocument, RawElement } from '../presence/pidf-ty
 import type { EmptyPresentityBody } from './agent-options.js';
 import type { ComposedDocument, Presentity, Publication } from './agent-records.js';
 
-export const PIDF_CONTENT_TYPE = 'application/pidf+xml';
-
 /** Bytes with their own ArrayBuffer (Buffer.from() of a short string is a view into a shared pool). */
 function ownBytes(text: string): Uint8Array {
   const pooled = Buffer.from(text, 'utf8');

@@ -69,7 +69,7 @@ export async function createPresenceB2B(options: PresenceB2BOptions = {}): Promi
     ],
   });
   await transport.start();
-  const dns = options.dns ?? (options.hosts !== undefined && Object.keys(options.hosts).length > 0 ? new NodeDnsClient() : new NodeDnsClient());
+  const dns = options.dns ?? new NodeDnsClient();
   const resolver = new Rfc3263Resolver({ dns, random, clock, ...(options.hosts ? { hosts: options.hosts } : {}) });
   const ua = new SipUserAgentCore({
     transport,
@@ -91,7 +91,7 @@ export async function createPresenceB2B(options: PresenceB2BOptions = {}): Promi
   ua.onRequest('NOTIFY', (incoming) => {
     if (engine.handleNotify(incoming) === -1) incoming.reply(481, 'Subscription does not exist');
   });
-  const registration = settings.handlePresenceSubscriptions ? qsa.registerNotifier('presence', engine) : undefined;
+  const registration = settings.handlePresenceSubscriptions ? qsa.registerNotifier('presence', engine, { name: 'presence-b2b' }) : undefined;
   let closed = false;
   return {
     qsa,
@@ -102,8 +102,9 @@ export async function createPresenceB2B(options: PresenceB2BOptions = {}): Promi
     async close(boundMs = 5000) {
       if (closed) return;
       closed = true;
-      if (registration !== undefined) qsa.unregisterNotifier(registration);
+      // Unsubscribe on the wire first; then no QSA subscription is handed to this notifier any more.
       await engine.close(boundMs);
+      if (registration !== undefined) qsa.unregisterNotifier(registration);
       await ua.close();
       if (options.scheduler === undefined) scheduler.close();
     },

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { Argument, Command, InvalidArgumentError, Option } from 'commander';
+import { Argument, Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_HTTP_PORT, DEFAULT_SIP_PORT } from '../config/config-schema.js';
 import { DAEMON_VERSION } from '../daemon/daemon.js';
 import { runList, runUnsubscribe } from './api-commands.js';
@@ -56,7 +56,7 @@ program
   .command('start')
   .description('run the daemon (B2BUA, local presence agent, HTTP API)')
   .option('-c, --config <file>', 'YAML configuration file (embedded defaults without one)')
-  .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+  .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (overrides log_level)')
   .action((options: { config?: string; logLevel?: string }) => exitWith(() => runStart(options)));
 
 program

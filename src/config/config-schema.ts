@@ -133,9 +133,9 @@ export const CONFIG_SCHEMA = z
     local_agent: z
       .strictObject({
         enabled: z.boolean().default(true),
-        domains: z.array(host).default(['localhost', '127.0.0.1']),
+        domains: z.array(host).default(['localhost']),
       })
-      .default({ enabled: true, domains: ['localhost', '127.0.0.1'] }),
+      .default({ enabled: true, domains: ['localhost'] }),
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     shutdown: z
       .strictObject({

@@ -72,23 +72,8 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
       logger.info({ domains: agent.agent.servedDomains() }, 'local presence agent serving');
     }
 
-    let metrics: DaemonMetrics | undefined;
-    let service: SubscriptionService | undefined;
-    let tracker: NotifyLatencyTracker | undefined;
-    const hub = new QueueHub({
-      broker,
-      ringSize: config.http.sse_buffer,
-      onMessage: (message) => {
-        tracker?.taken(message);
-        service?.logStatus(message);
-      },
-    });
-    cleanups.push(() => hub.close());
-    service = new SubscriptionService(broker, hub, b2b.engine, logger);
-    const subscriptions = service;
-
     let httpApi: HttpApi | undefined;
-    metrics = new DaemonMetrics({
+    const metrics = new DaemonMetrics({
       dialogsByState: () => {
         const counts: Record<string, number> = {};
         for (const d of b2b.engine.list()) counts[d.state] = (counts[d.state] ?? 0) + 1;
@@ -106,11 +91,21 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
       queues: () => [...hub.all()].map((s) => ({ name: s.name, depth: s.queue.depth, dropped: s.queue.stats.dropped })),
       sseClients: () => httpApi?.sseClients ?? 0,
       transportStats: () => b2b.transport.stats,
+      localAgentStats: () => (agent === undefined ? undefined : { ...agent.agent.stats }),
     });
-    const daemonMetrics = metrics;
-    tracker = new NotifyLatencyTracker(clock, (seconds) => daemonMetrics.observeNotifyLatency(seconds));
-    const latencyTracker = tracker;
-    cleanups.push(() => latencyTracker.close());
+    const tracker = new NotifyLatencyTracker(clock, (seconds) => metrics.observeNotifyLatency(seconds));
+    cleanups.push(() => tracker.close());
+    // The consumer of every named queue: measure, log per subscription, then the SSE ring.
+    const hub = new QueueHub({
+      broker,
+      ringSize: config.http.sse_buffer,
+      onMessage: (message) => {
+        tracker.taken(message);
+        subscriptions.logStatus(message);
+      },
+    });
+    cleanups.push(() => hub.close());
+    const subscriptions = new SubscriptionService(broker, hub, b2b.engine, logger);
 
     const onState = (payload: unknown): void => {
       if (logger.isLevelEnabled('debug')) logger.debug({ dialog: payload }, 'dialog state');
@@ -126,7 +121,7 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
       httpApi = createHttpApi({
         subscriptions,
         ...(presentities !== undefined ? { presentities } : {}),
-        metrics: daemonMetrics,
+        metrics,
         ...(config.http.token !== undefined ? { token: config.http.token } : {}),
         scheduler,
         logger,
@@ -144,7 +139,7 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
       config,
       b2b,
       broker,
-      metrics: daemonMetrics,
+      metrics,
       subscriptions,
       logger,
       sip,

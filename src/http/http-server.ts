@@ -54,8 +54,16 @@ function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest();
 }
 
+/** Each event is serialized once, however many streams carry it. */
+const serialized = new WeakMap<RingEvent<StatusView>, string>();
+
 function sseEvent(event: RingEvent<StatusView>): string {
-  return `id: ${event.id}\nevent: status\ndata: ${JSON.stringify(event.value)}\n\n`;
+  let text = serialized.get(event);
+  if (text === undefined) {
+    text = `id: ${event.id}\nevent: status\ndata: ${JSON.stringify(event.value)}\n\n`;
+    serialized.set(event, text);
+  }
+  return text;
 }
 
 /**

@@ -12,6 +12,8 @@ export interface MetricsSources {
   queues(): Iterable<{ name: string; depth: number; dropped?: number }>;
   /** Open Server-Sent Events streams. */
   sseClients(): number;
+  /** Counters of the local presence agent, when it runs (camelCase names become snake_case labels). */
+  localAgentStats?(): Record<string, number> | undefined;
   /** SIP transport counters, when available. */
   transportStats?(): { received: number; sent: number; parseErrors: number; sendErrors: number };
 }
@@ -152,6 +154,23 @@ export class DaemonMetrics {
           this.inc({ event: 'sent' }, t.sent);
           this.inc({ event: 'parse_error' }, t.parseErrors);
           this.inc({ event: 'send_error' }, t.sendErrors);
+        },
+      });
+    }
+    const agentStats = sources.localAgentStats;
+    if (agentStats !== undefined) {
+      new Counter({
+        name: 'presence_b2b_local_agent_events_total',
+        help: 'Local presence agent: PUBLISH/SUBSCRIBE accepted or rejected, NOTIFYs sent or failed, publications and subscriptions expired',
+        labelNames: ['event'],
+        registers,
+        collect() {
+          this.reset();
+          const stats = agentStats();
+          if (stats === undefined) return;
+          for (const [name, value] of Object.entries(stats)) {
+            if (typeof value === 'number') this.inc({ event: name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`) }, value);
+          }
         },
       });
     }

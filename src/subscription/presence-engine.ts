@@ -232,10 +232,9 @@ export class PresenceEngine implements QsaNotifier {
 
     if (dialog.state === 'unsubscribing' || dialog.state === 'terminating' || dialog.members.length === 0) {
       // After our unsubscribe, NOTIFYs are answered but reach nobody (study §6 item 31).
-      if (terminated) {
-        if (dialog.state === 'unsubscribing') dialog.terminateNotified = true;
-        else this.destroy(dialog);
-      }
+      // A terminated NOTIFY ends it at once, even before the 2xx to our Expires: 0
+      // (study §2.7 step 4, §6 item 27); that late 2xx is then ignored (generation).
+      if (terminated) this.destroy(dialog);
       return 1;
     }
 

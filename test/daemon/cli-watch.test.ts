@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, test } from 'node:test';
 import { kamailioAddress } from '../support/peers.js';
+import { ScriptedSipPeer } from '../support/scripted-peer.js';
 import { CLI_PATH, cleanEnv, DaemonProcess, runCli, testConfig } from './support/daemon-process.js';
 
 interface WatchLine {
@@ -19,7 +20,7 @@ after(async () => {
  * Runs `watch --json` and calls `step(lines)` after every status line, so
  * that the test can publish the next state once the previous one arrived.
  */
-function watch(args: string[], step: (lines: WatchLine[]) => void, timeoutMs: number): Promise<{ code: number | null; lines: WatchLine[]; stderr: string }> {
+function watch(args: string[], step: (lines: WatchLine[], stop: () => void) => void, timeoutMs: number): Promise<{ code: number | null; lines: WatchLine[]; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI_PATH, 'watch', ...args], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     cleanups.push(() => {
@@ -34,7 +35,7 @@ function watch(args: string[], step: (lines: WatchLine[]) => void, timeoutMs: nu
         const text = buffer.slice(0, nl);
         buffer = buffer.slice(nl + 1);
         lines.push(JSON.parse(text) as WatchLine);
-        step(lines);
+        step(lines, () => child.kill('SIGINT'));
       }
     });
     child.stderr.setEncoding('utf8').on('data', (c: string) => {
@@ -100,6 +101,19 @@ test('watch exits 1 on timeout', async () => {
   assert.match(result.stderr, /timed out after 1 s/);
 });
 
+test('watch exits 1 when the subscription is rejected (403)', async () => {
+  const peer = await ScriptedSipPeer.start({ transport: 'udp' });
+  cleanups.push(() => peer.close());
+  const target = `sip:alice@127.0.0.1:${peer.address.port}`;
+  const run = runCli(['watch', target, '--as', 'sip:bob@127.0.0.1', '--proxy', target, '--timeout', '5'], { timeoutMs: 10_000 });
+  const subscribe = await peer.expectRequest({ method: 'SUBSCRIBE', timeoutMs: 3000 });
+  await peer.reply(subscribe, 403, { toTag: 'x' });
+  const result = await run;
+  assert.equal(result.code, 1, result.stderr);
+  assert.match(result.stdout, /^\S+Z sip:alice@127\.0\.0\.1:\d+ rejected reason=rejected error=B2B_ERR_SUBSCRIBE_REJECTED/m);
+  assert.match(result.stderr, /subscription rejected/);
+});
+
 test('watch and publish against Kamailio (PB2B_KAMAILIO): open then closed', async () => {
   const kamailio = kamailioAddress(); // throws a clear "peers are not running" error without scripts/with-peers.sh
   const proxy = `sip:${kamailio.host}:${kamailio.port}`;
@@ -109,7 +123,7 @@ test('watch and publish against Kamailio (PB2B_KAMAILIO): open then closed', asy
   let etag: Promise<string> | undefined;
   const result = await watch(
     [record, '--as', 'sip:bob@example.com', '--proxy', proxy, '--json', '--timeout', '15'],
-    (lines) => {
+    (lines, stop) => {
       const last = lines.at(-1)?.presence?.tuples[0]?.basic;
       if (stage === 0) {
         stage = 1;
@@ -119,13 +133,12 @@ test('watch and publish against Kamailio (PB2B_KAMAILIO): open then closed', asy
         void etag?.then((e) => publish(record, 'closed', proxy, ['--etag', e]));
       } else if (stage === 2 && last === 'closed') {
         stage = 3;
+        stop(); // SIGINT: the watch unsubscribes and exits 0
       }
     },
-    25_000,
-  ).catch((error: unknown) => {
-    throw error;
-  });
-  // Without --count the watch runs until its timeout: what matters is what it saw.
+    20_000,
+  );
+  assert.equal(result.code, 0, result.stderr);
   const seen = basics(result.lines).filter((b) => b !== '-');
   assert.deepEqual(seen.slice(0, 2), ['open', 'closed'], JSON.stringify(result.lines));
   assert.equal(stage, 3);

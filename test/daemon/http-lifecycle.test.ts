@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { ScriptedSipPeer } from '../support/scripted-peer.js';
-import { api, cleanEnv, DaemonProcess, parsePrometheusText, testConfig } from './support/daemon-process.js';
+import { api, cleanEnv, DaemonProcess, parsePrometheusText, runCli, testConfig } from './support/daemon-process.js';
 
 interface StatusEvent {
   id: number;
@@ -191,6 +191,21 @@ describe('daemon HTTP API against a scripted presence server', () => {
     const bad = await api(daemon.httpBase, 'PUT', `/v1/presentities/${encodeURIComponent('sip:carol@elsewhere.example')}`, { basic: 'open' });
     assert.equal(bad.status, 400);
     assert.equal((await api(daemon.httpBase, 'DELETE', `/v1/subscriptions/${sub.id}`)).status, 204);
+  });
+
+  test('CLI list and unsubscribe go through the HTTP API', async () => {
+    const created = await api(daemon.httpBase, 'POST', '/v1/subscriptions', { record: 'sip:erin@localhost', subscriber: 'sip:bob@localhost' });
+    const id = (created.json as { id: string }).id;
+    const list = await runCli(['list', '--api', daemon.httpBase, '--json']);
+    assert.equal(list.code, 0, list.stderr);
+    const rows = list.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: string; record: string });
+    assert.ok(rows.some((r) => r.id === id && r.record === 'sip:erin@localhost'), list.stdout);
+    const text = await runCli(['list', '--api', daemon.httpBase]);
+    assert.match(text.stdout, new RegExp(`^${id}  sip:erin@localhost  as sip:bob@localhost  queue=default  state=`, 'm'));
+    assert.equal((await runCli(['unsubscribe', id, '--api', daemon.httpBase])).code, 0);
+    const again = await runCli(['unsubscribe', id, '--api', daemon.httpBase]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /no subscription/);
   });
 
   test('bad requests get 400 naming the field', async () => {

@@ -4,7 +4,13 @@
  * remembers the raw string it came from and is used only while the header
  * still holds that exact string (headers are mutable).
  */
+import type { ContentType } from './content-type.js';
+import type { CSeq } from './cseq.js';
+import type { SipEvent } from './event.js';
+import type { TaggedNameAddr } from './from-to.js';
 import type { SipMessage } from './message.js';
+import type { SubscriptionState } from './subscription-state.js';
+import type { Via } from './via.js';
 
 export const ACCESSOR_CACHE: unique symbol = Symbol('sip.codec.accessorCache');
 
@@ -14,17 +20,15 @@ export interface CacheEntry<T> {
 }
 
 export class AccessorCache {
-  topVia: CacheEntry<unknown> | undefined = undefined;
-  cseq: CacheEntry<unknown> | undefined = undefined;
-  from: CacheEntry<unknown> | undefined = undefined;
-  to: CacheEntry<unknown> | undefined = undefined;
+  topVia: CacheEntry<Via> | undefined = undefined;
+  cseq: CacheEntry<CSeq> | undefined = undefined;
+  from: CacheEntry<TaggedNameAddr> | undefined = undefined;
+  to: CacheEntry<TaggedNameAddr> | undefined = undefined;
   callId: CacheEntry<string> | undefined = undefined;
-  event: CacheEntry<unknown> | undefined = undefined;
-  subscriptionState: CacheEntry<unknown> | undefined = undefined;
-  contentType: CacheEntry<unknown> | undefined = undefined;
+  event: CacheEntry<SipEvent> | undefined = undefined;
+  subscriptionState: CacheEntry<SubscriptionState> | undefined = undefined;
+  contentType: CacheEntry<ContentType> | undefined = undefined;
 }
-
-export type CacheSlot = Exclude<keyof AccessorCache, 'callId'>;
 
 interface WithCache {
   [ACCESSOR_CACHE]?: AccessorCache;
@@ -38,18 +42,4 @@ export function cacheOf(message: SipMessage): AccessorCache {
     carrier[ACCESSOR_CACHE] = cache;
   }
   return cache;
-}
-
-/**
- * The parsed form of `raw` for `slot`, computed by `parse` once per raw
- * string. The caller knows the slot's type (each slot is owned by one
- * accessor file), hence the generic.
- */
-export function cached<T>(message: SipMessage, slot: CacheSlot, raw: string, parse: (raw: string) => T): T {
-  const cache = cacheOf(message);
-  const entry = cache[slot];
-  if (entry !== undefined && entry.raw === raw) return entry.value as T;
-  const value = parse(raw);
-  cache[slot] = { raw, value };
-  return value;
 }

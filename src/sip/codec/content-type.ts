@@ -1,5 +1,5 @@
 /** Content-Type (RFC 3261 §20.15, compact form c; media-type of RFC 2045). */
-import { cached } from './cache.js';
+import { cacheOf } from './cache.js';
 import type { SipMessage } from './message.js';
 import { SipParseError } from './parse-error.js';
 import { isTokenChar, parseParams, skipWs } from './syntax.js';
@@ -43,7 +43,13 @@ export function parseContentType(value: string): ContentType {
 /** The Content-Type, or undefined when absent. Throws SipParseError when malformed. */
 export function contentTypeOf(message: SipMessage): ContentType | undefined {
   const raw = message.headers.get('content-type');
-  return raw === undefined ? undefined : cached(message, 'contentType', raw, parseContentType);
+  if (raw === undefined) return undefined;
+  const cache = cacheOf(message);
+  const entry = cache.contentType;
+  if (entry !== undefined && entry.raw === raw) return entry.value;
+  const value = parseContentType(raw);
+  cache.contentType = { raw, value };
+  return value;
 }
 
 /** The declared Content-Length, or undefined when absent or not a number (serializing recomputes it anyway). */

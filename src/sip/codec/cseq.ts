@@ -1,5 +1,5 @@
 /** CSeq (RFC 3261 §20.16, §8.1.1.5). */
-import { cached } from './cache.js';
+import { cacheOf } from './cache.js';
 import type { SipMessage } from './message.js';
 import { SipParseError } from './parse-error.js';
 import { isTokenChar, skipWs } from './syntax.js';
@@ -44,7 +44,12 @@ export function parseCSeq(value: string): CSeq {
 export function cseqOf(message: SipMessage): CSeq {
   const raw = message.headers.get('cseq');
   if (raw === undefined) throw new SipParseError('SIP_ERR_PARSE_MISSING_HEADER', 'Missing CSeq', { header: 'cseq' });
-  return cached(message, 'cseq', raw, parseCSeq);
+  const cache = cacheOf(message);
+  const entry = cache.cseq;
+  if (entry !== undefined && entry.raw === raw) return entry.value;
+  const value = parseCSeq(raw);
+  cache.cseq = { raw, value };
+  return value;
 }
 
 export function formatCSeq(cseq: CSeq): string {

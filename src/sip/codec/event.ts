@@ -1,5 +1,5 @@
 /** Event (RFC 6665 §8.2.1, compact form o). */
-import { cached } from './cache.js';
+import { cacheOf } from './cache.js';
 import type { SipMessage } from './message.js';
 import { SipParseError } from './parse-error.js';
 import { isTokenChar, parseParams, skipWs, unquote } from './syntax.js';
@@ -31,5 +31,11 @@ export function parseEvent(value: string): SipEvent {
 /** The Event header, or undefined when absent. Throws SipParseError when malformed. */
 export function eventOf(message: SipMessage): SipEvent | undefined {
   const raw = message.headers.get('event');
-  return raw === undefined ? undefined : cached(message, 'event', raw, parseEvent);
+  if (raw === undefined) return undefined;
+  const cache = cacheOf(message);
+  const entry = cache.event;
+  if (entry !== undefined && entry.raw === raw) return entry.value;
+  const value = parseEvent(raw);
+  cache.event = { raw, value };
+  return value;
 }

@@ -29,12 +29,22 @@ const COMPACT: Record<string, string> = {
 
 const cache = new Map<string, string>();
 
+/**
+ * One shared string per key, so that comparing keys (`field.key === key`)
+ * is usually a pointer comparison (V8 internalizes property-key strings).
+ */
+function internalize(key: string): string {
+  const holder: Record<string, true> = {};
+  holder[key] = true;
+  return Object.keys(holder)[0] ?? key;
+}
+
 /** The lookup key of a header name: lower case, compact forms expanded. */
 export function headerKey(name: string): string {
   let key = cache.get(name);
   if (key === undefined) {
     const lower = name.toLowerCase();
-    key = lower.length === 1 ? (COMPACT[lower] ?? lower) : lower;
+    key = internalize(lower.length === 1 ? (COMPACT[lower] ?? lower) : lower);
     if (cache.size < 4096) cache.set(name, key);
   }
   return key;

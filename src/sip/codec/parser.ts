@@ -81,15 +81,27 @@ function toBuffer(data: Uint8Array | string): Buffer {
  * empty line yet.
  */
 export function findHeaderEnd(buf: Buffer, start: number): { blockEnd: number; bodyStart: number } | undefined {
+  const bodyStart = findBodyStart(buf, start);
+  return bodyStart < 0 ? undefined : { blockEnd: blockEndOf(buf, bodyStart), bodyStart };
+}
+
+/** Like findHeaderEnd, allocation-free: the body start, or -1. */
+export function findBodyStart(buf: Buffer, start: number): number {
   // The first line end tells CRLF messages (the norm) from bare-LF ones.
   const firstLf = buf.indexOf(0x0a, start);
-  if (firstLf < 0) return undefined;
+  if (firstLf < 0) return -1;
   if (firstLf > start && buf[firstLf - 1] === 0x0d) {
     const crlf = buf.indexOf(CRLFCRLF, firstLf - 1);
-    return crlf < 0 ? undefined : { blockEnd: crlf + 2, bodyStart: crlf + 4 };
+    return crlf < 0 ? -1 : crlf + 4;
   }
   const lf = buf.indexOf(LFLF, firstLf);
-  return lf < 0 ? undefined : { blockEnd: lf + 1, bodyStart: lf + 2 };
+  return lf < 0 ? -1 : lf + 2;
+}
+
+/** The end of the header block (just after the last header line's LF) given the body start. */
+export function blockEndOf(buf: Uint8Array, bodyStart: number): number {
+  // "…\r\n\r\n" → bodyStart - 2; "…\n\n" → bodyStart - 1
+  return buf[bodyStart - 2] === 0x0d ? bodyStart - 2 : bodyStart - 1;
 }
 
 /** Index of the first octet that is not CR or LF (RFC 3261 §7.5: ignore CRLFs before a start line). */
@@ -144,11 +156,11 @@ export function parseSipMessage(data: Uint8Array | string, options?: ParseOption
   if (buf.length > limits.maxMessageBytes) throw limitError(`${buf.length} octets`);
   const start = skipLeadingCrlf(buf, 0, buf.length);
   if (start >= buf.length) throw startLineError('empty message');
-  const end = findHeaderEnd(buf, start);
-  if (end === undefined) {
+  const bodyStart = findBodyStart(buf, start);
+  if (bodyStart < 0) {
     throw new SipParseError('SIP_ERR_PARSE_HEADER', 'Bad header: no empty line after the headers');
   }
-  const { blockEnd, bodyStart } = end;
+  const blockEnd = blockEndOf(buf, bodyStart);
   const text = decodeHeaderBlock(buf, start, blockEnd);
   const maxLine = limits.maxLineLength;
   const n = text.length;

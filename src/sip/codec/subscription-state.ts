@@ -1,5 +1,5 @@
 /** Subscription-State (RFC 6665 §8.2.3, §4.1.3). */
-import { cached } from './cache.js';
+import { cacheOf } from './cache.js';
 import type { SipMessage } from './message.js';
 import { SipParseError } from './parse-error.js';
 import { isTokenChar, parseDeltaSeconds, parseParams, skipWs, unquote } from './syntax.js';
@@ -49,5 +49,11 @@ export function parseSubscriptionState(value: string): SubscriptionState {
 /** The Subscription-State header, or undefined when absent. Throws SipParseError when malformed. */
 export function subscriptionStateOf(message: SipMessage): SubscriptionState | undefined {
   const raw = message.headers.get('subscription-state');
-  return raw === undefined ? undefined : cached(message, 'subscriptionState', raw, parseSubscriptionState);
+  if (raw === undefined) return undefined;
+  const cache = cacheOf(message);
+  const entry = cache.subscriptionState;
+  if (entry !== undefined && entry.raw === raw) return entry.value;
+  const value = parseSubscriptionState(raw);
+  cache.subscriptionState = { raw, value };
+  return value;
 }

@@ -1,6 +1,6 @@
 /** Via (RFC 3261 §20.42, §18.2.1 received, RFC 3581 rport). */
 import { SipParseError } from './parse-error.js';
-import { cached } from './cache.js';
+import { cacheOf } from './cache.js';
 import type { SipMessage } from './message.js';
 import { COLON, SLASH, isTokenChar, lowerAscii, parseParams, skipWs } from './syntax.js';
 
@@ -115,20 +115,28 @@ function parseSentBy(value: string, i: number, protocol: string, transport: stri
   i = parseParams(value, i, params, 'SIP_ERR_PARSE_VIA', 'Via');
   // A trailing comment is allowed by RFC 2543 only; anything else is an error.
   if (i < n && !(inList && value.charCodeAt(i) === 0x2c)) throw viaError(`unexpected character ${JSON.stringify(value[i])}`);
-  const via: Via = { protocol, transport, host, params };
-  if (port !== undefined) via.port = port;
   const branch = params.get('branch');
-  if (branch) via.branch = branch;
   const received = params.get('received');
-  if (received) via.received = received;
+  let rport: number | true | undefined;
   if (params.has('rport')) {
     const r = params.get('rport');
-    if (r === null || r === undefined) via.rport = true;
+    if (r === null || r === undefined) rport = true;
     else {
       const v = Number(r);
-      via.rport = Number.isInteger(v) && v >= 0 && v <= 65535 && r.length <= 5 ? v : true;
+      rport = Number.isInteger(v) && v >= 0 && v <= 65535 && r.length <= 5 ? v : true;
     }
   }
+  // One object shape for every Via (absent fields are undefined), which keeps property access monomorphic.
+  const via: Via = {
+    protocol,
+    transport,
+    host,
+    port,
+    params,
+    branch: branch || undefined,
+    received: received || undefined,
+    rport,
+  };
   return via;
 }
 
@@ -143,7 +151,12 @@ export function topVia(message: SipMessage): Via {
   if (raw === undefined) {
     throw new SipParseError('SIP_ERR_PARSE_MISSING_HEADER', 'Missing Via', { header: 'via' });
   }
-  return cached(message, 'topVia', raw, parseTopVia);
+  const cache = cacheOf(message);
+  const entry = cache.topVia;
+  if (entry !== undefined && entry.raw === raw) return entry.value;
+  const value = parseTopVia(raw);
+  cache.topVia = { raw, value };
+  return value;
 }
 
 /** The first element of a Via header value. */

@@ -199,3 +199,12 @@ test('in-process publish(): same effect as a PUBLISH from one fixed source, merg
     ['sip:alice@example.com'],
   );
 });
+
+test('the in-process publication cannot be addressed by SIP-If-Match', () => {
+  const { agent, send } = agentHarness();
+  agent.publish('sip:alice@example.com', { basic: 'open' });
+  // Its entity-tag is not published anywhere, but even a guess must fail: try every SIP one (none).
+  const response = send('PUBLISH', { headers: [...PUBLISH_HEADERS, ['SIP-If-Match', 'api']] });
+  assert.equal(response.status, 412);
+  assert.equal(agent.presentities()[0]!.publications, 1);
+});

@@ -189,3 +189,25 @@ test('stop(): watchers get terminated;reason=deactivated, later requests 503', a
   assert.equal(send('SUBSCRIBE', { headers: [['Event', 'presence'], ['Contact', '<sip:w@192.0.2.10>']] }).status, 503);
   assert.equal(send('PUBLISH', { headers: [['Event', 'presence']], body: PIDF_OPEN }).status, 503);
 });
+
+test('an in-dialog SUBSCRIBE with a lower CSeq gets 500 (RFC 3261 §12.2.2); a wrong From tag gets 481', async () => {
+  const { send, subscribe, answer } = agentHarness();
+  const { response, notify } = await subscribe({ callId: 'o1', fromTag: 'w1', cseq: 5 });
+  await answer(notify);
+  const toTag = tagOf(response.headers.get('to'))!;
+  const headers: Array<readonly [string, string]> = [['Event', 'presence'], ['Expires', '600']];
+  assert.equal(send('SUBSCRIBE', { callId: 'o1', fromTag: 'w1', toTag, cseq: 4, headers }).status, 500);
+  assert.equal(send('SUBSCRIBE', { callId: 'o1', fromTag: 'other', toTag, cseq: 6, headers }).status, 481);
+});
+
+test('a NOTIFY that cannot be delivered (transport error → local 503) removes the watcher', async () => {
+  const { subscribe, transport, agent, send, notifiesSince, answer } = agentHarness();
+  const { notify } = await subscribe();
+  await answer(notify);
+  transport.failSends((m) => m.kind === 'request');
+  const mark = transport.sent.length;
+  send('PUBLISH', { headers: [['Event', 'presence'], ['Expires', '600']], body: PIDF_OPEN });
+  assert.equal((await notifiesSince(mark)).length >= 1, true);
+  assert.deepEqual(agent.watchers(), []);
+  assert.equal(agent.stats.notifyFailures, 1);
+});

@@ -218,9 +218,26 @@ export async function establish(
   return { handle, subscribe, first };
 }
 
-/** The dialog state of the (only) dialog serving `handle`. */
-export function stateOf(h: Harness, handle: QsaSubscriptionHandle): string | undefined {
-  return h.b2b.engine.dialogOf(handle.id)?.state;
+/** A handle, or what identifies its dialog once it was unsubscribed. */
+export interface DialogRef {
+  readonly id: string;
+  readonly record: string;
+  readonly subscriber: string;
+}
+
+/**
+ * The state of the dialog serving `handle`; after the handle was
+ * unsubscribed, of the (only) dialog left for its record and subscriber.
+ */
+export function stateOf(h: Harness, handle: DialogRef): string | undefined {
+  const served = h.b2b.engine.dialogOf(handle.id);
+  if (served !== undefined) return served.state;
+  return h.b2b.engine.list().find((d) => d.record === handle.record && d.subscriber === handle.subscriber)?.state;
+}
+
+/** Waits (bounded) until the dialog of `handle` (see stateOf) is in `state`. */
+export async function waitForState(h: Harness, handle: DialogRef, state: string): Promise<boolean> {
+  return settle(() => stateOf(h, handle) === state, 2000);
 }
 
 /**

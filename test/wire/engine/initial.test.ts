@@ -21,6 +21,7 @@ import {
   stateOf,
   takeMessage,
   text,
+  waitForState,
 } from './harness.js';
 
 test('initial SUBSCRIBE: exact octets (R-URI = To = record, From = subscriber + tag, Route = presence_route, one Content-Length: 0)', async () => {
@@ -112,7 +113,7 @@ test('a NOTIFY before the 2xx creates the dialog and is delivered; the later 2xx
     assert.equal(h.b2b.engine.dialogOf(handle.id)?.remoteTag, 'srv1');
 
     await h.peer.reply(sub, 200, { toTag: 'srv1', headers: [['Expires', '600'], ['Contact', `<${h.peer.uri('ps2')}>`]] });
-    assert.ok(await settleState(h, handle, 'active'));
+    assert.ok(await waitForState(h, handle, 'active'));
     // The NOTIFY already came: no Timer N failure.
     h.clock.advance(SIXTY_FOUR_T1);
     await assertQueueEmpty(h.queue);
@@ -174,10 +175,3 @@ test('a 2xx with Expires larger than asked: we keep what we asked for', async ()
   }
 });
 
-async function settleState(h: Awaited<ReturnType<typeof startHarness>>, handle: { id: string }, state: string): Promise<boolean> {
-  for (let i = 0; i < 400; i++) {
-    if (h.b2b.engine.dialogOf(handle.id)?.state === state) return true;
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
-  return false;
-}
