@@ -25,7 +25,7 @@ export class LatencyHistogram {
   private maxUs = 0;
 
   recordUs(us: number): void {
-    const v = us < 0 ? 0 : us;
+    const v = Math.max(us, 0);
     let i: number;
     if (v < FINE_LIMIT_US) i = v | 0;
     else {

@@ -92,21 +92,23 @@ export async function createPresenceB2B(options: PresenceB2BOptions = {}): Promi
     if (engine.handleNotify(incoming) === -1) incoming.reply(481, 'Subscription does not exist');
   });
   const registration = settings.handlePresenceSubscriptions ? qsa.registerNotifier('presence', engine, { name: 'presence-b2b' }) : undefined;
-  let closed = false;
+  let closing: Promise<void> | undefined;
   return {
     qsa,
     engine,
     ua,
     transport,
     handleNotify: (incoming) => engine.handleNotify(incoming),
-    async close(boundMs = 5000) {
-      if (closed) return;
-      closed = true;
-      // Unsubscribe on the wire first; then no QSA subscription is handed to this notifier any more.
-      await engine.close(boundMs);
-      if (registration !== undefined) qsa.unregisterNotifier(registration);
-      await ua.close();
-      if (options.scheduler === undefined) scheduler.close();
+    close(boundMs = 5000) {
+      // Every caller waits for the same shutdown (a second call used to resolve at once, mid-shutdown).
+      closing ??= (async () => {
+        // Unsubscribe on the wire first; then no QSA subscription is handed to this notifier any more.
+        await engine.close(boundMs);
+        if (registration !== undefined) qsa.unregisterNotifier(registration);
+        await ua.close();
+        if (options.scheduler === undefined) scheduler.close();
+      })();
+      return closing;
     },
   };
 }

@@ -122,6 +122,8 @@ export class PresenceEngine implements QsaNotifier {
   private nextId = 1;
   private closing = false;
   private onAllDestroyed: (() => void) | undefined;
+  /** The outcome of close(), once called. */
+  private closed: Promise<void> | undefined;
 
   constructor(deps: PresenceEngineDeps) {
     this.ua = deps.ua;
@@ -374,12 +376,9 @@ export class PresenceEngine implements QsaNotifier {
     const state = dialog.state;
     if (state === 'unsubscribing') {
       if (status >= 200 && status < 300) {
-        if (dialog.terminateNotified) this.destroy(dialog);
-        else {
-          this.setState(dialog, 'terminating');
-          dialog.timer?.cancel();
-          dialog.timer = this.scheduler.after(this.settings.waitForTermNotify * 1000, () => this.destroy(dialog));
-        }
+        this.setState(dialog, 'terminating');
+        dialog.timer?.cancel();
+        dialog.timer = this.scheduler.after(this.settings.waitForTermNotify * 1000, () => this.destroy(dialog));
       } else if (status === 401 || status === 407) {
         if (!this.tryAuthenticate(dialog, response)) this.destroy(dialog);
       } else {
@@ -552,7 +551,6 @@ export class PresenceEngine implements QsaNotifier {
     dialog.timer = undefined;
     dialog.timerN?.cancel();
     dialog.timerN = undefined;
-    dialog.terminateNotified = false;
     this.setState(dialog, 'unsubscribing');
     this.sendSubscribe(dialog, 0, false);
   }
@@ -640,14 +638,19 @@ export class PresenceEngine implements QsaNotifier {
    * is left then is forgotten (SER sent no unSUBSCRIBE at all, study §5 item 13).
    */
   close(boundMs = 5000): Promise<void> {
+    // A second call shares the first one's outcome (it used to replace its resolver, so the first never resolved).
+    if (this.closed !== undefined) return this.closed;
     this.closing = true;
     for (const dialog of [...this.all]) {
       for (const m of dialog.members) this.byMember.delete(m.id);
       dialog.members.length = 0;
       this.tearDown(dialog);
     }
-    if (this.all.size === 0) return Promise.resolve();
-    return new Promise((resolve) => {
+    if (this.all.size === 0) {
+      this.closed = Promise.resolve();
+      return this.closed;
+    }
+    this.closed = new Promise((resolve) => {
       const bound = this.scheduler.after(boundMs, () => {
         for (const d of [...this.all]) this.destroy(d);
       });
@@ -657,6 +660,7 @@ export class PresenceEngine implements QsaNotifier {
         resolve();
       };
     });
+    return this.closed;
   }
 }
 

@@ -41,7 +41,6 @@ export class SubscriptionDialog {
   /** Bumped whenever an attempt is abandoned, so that its late answers are ignored. */
   generation = 0;
   notifyReceived = false;
-  terminateNotified = false;
   redirects = 0;
   redirectTarget = '';
   intervalRetries = 0;

@@ -297,3 +297,20 @@ test('a NOTIFY for a destroyed subscription → 481 Subscription does not exist'
     await h.close();
   }
 });
+
+test('a retransmitted NOTIFY (same branch) is answered again by the transaction and queued once', async () => {
+  const h = await startHarness();
+  try {
+    const { subscribe } = await establish(h);
+    const { bytes, answer } = await notifyRaw(h, subscribe, { cseq: 2, subscriptionState: 'active;expires=500' });
+    assert.equal(answer.message.status, 200);
+    await h.peer.sendRaw(bytes, { address: '127.0.0.1', port: h.ourPort });
+    const again = await h.peer.expectResponse({ method: 'NOTIFY' });
+    assert.equal(text(again), text(answer), 'the same 200, octet for octet');
+    assert.equal((await takeMessage(h.queue)).expires, 500);
+    await assertQueueEmpty(h.queue);
+    assert.equal(h.b2b.engine.stats.notifiesAccepted, 2, 'the first NOTIFY and this one, not its copy');
+  } finally {
+    await h.close();
+  }
+});

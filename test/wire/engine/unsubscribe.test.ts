@@ -269,3 +269,50 @@ test('after unsubscribe nothing reaches the queue, even what was queued before',
     await h.close();
   }
 });
+
+test('subscribing: a terminated NOTIFY before the 2xx ends it; the 2xx then sends nothing', async () => {
+  const h = await startHarness();
+  try {
+    const handle = h.subscribe();
+    const sub = await expectSubscribe(h.peer);
+    h.b2b.qsa.unsubscribe(handle);
+    assert.equal((await notify(h, sub, { cseq: 1, subscriptionState: 'terminated;reason=deactivated', body: '' })).message.status, 200);
+    assert.equal(h.b2b.engine.size, 0);
+    await accept(h.peer, sub);
+    await h.peer.expectNothing(30);
+    await assertQueueEmpty(h.queue);
+    assertNoLeaks(h);
+  } finally {
+    await h.close();
+  }
+});
+
+test('subscribing: a 3xx after the unsubscribe is not followed', async () => {
+  const h = await startHarness();
+  try {
+    const handle = h.subscribe();
+    const sub = await expectSubscribe(h.peer);
+    h.b2b.qsa.unsubscribe(handle);
+    await h.peer.reply(sub, 302, { headers: [['Contact', `<${h.record('elsewhere')}>`]] });
+    assert.ok(await settle(() => h.b2b.engine.size === 0));
+    await h.peer.expectNothing(30);
+    assertNoLeaks(h);
+  } finally {
+    await h.close();
+  }
+});
+
+test('unsubscribing: a terminated NOTIFY while the Expires: 0 goes unanswered; its transaction still ends by Timer F, leaving nothing', async () => {
+  const h = await startHarness();
+  try {
+    const { handle, subscribe } = await establish(h);
+    h.b2b.qsa.unsubscribe(handle);
+    await expectSubscribe(h.peer);
+    await notify(h, subscribe, { cseq: 2, subscriptionState: 'terminated', body: '' });
+    assert.equal(h.b2b.engine.size, 0);
+    assertNoLeaks(h);
+    h.peer.discardPending();
+  } finally {
+    await h.close();
+  }
+});
