@@ -68,6 +68,7 @@ const USAGE = `usage: node dist/bench/run.js [smoke | w0 | w2 | w2-tcp | w3 | w4
   --port-base P      simulator P, SUT P+2, Kamailio sink P+4, pua P+5 (5090)
   --no-kamailio      skip the Kamailio comparisons
   --cpu-prof [DIR]   run the SUT under node --cpu-prof (bench/results/profiles)
+  --heap-snapshot [DIR]  W0: heap snapshot of the SUT at the largest N (bench/results/profiles)
   --out FILE         JSON output (bench/results/latest.json; smoke: bench/results/smoke.json)`;
 
 function parseArgs(argv: string[]): { workloads: WorkloadId[]; opts: BenchOptions; out: string | undefined } {
@@ -76,6 +77,7 @@ function parseArgs(argv: string[]): { workloads: WorkloadId[]; opts: BenchOption
     portBase: 5090,
     kamailio: true,
     cpuProfDir: undefined,
+    heapSnapshotDir: undefined,
     n: undefined,
     rates: undefined,
     stepS: undefined,
@@ -160,6 +162,14 @@ function parseArgs(argv: string[]): { workloads: WorkloadId[]; opts: BenchOption
           opts.cpuProfDir = d;
           i++;
         } else opts.cpuProfDir = join(repoRoot(), 'bench', 'results', 'profiles');
+        break;
+      }
+      case '--heap-snapshot': {
+        const d = argv[i + 1];
+        if (d !== undefined && !d.startsWith('-') && !/^(w\d|smoke|all)/.test(d)) {
+          opts.heapSnapshotDir = d;
+          i++;
+        } else opts.heapSnapshotDir = join(repoRoot(), 'bench', 'results', 'profiles');
         break;
       }
       case '--out':

@@ -12,6 +12,7 @@
  * (perf_hooks.monitorEventLoopDelay), and the consumer's latency histograms.
  */
 import { PerformanceObserver, monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { writeHeapSnapshot } from 'node:v8';
 import { type PresenceB2B, createPresenceB2B } from '../../src/b2b/create-presence-b2b.js';
 import type { QsaSubscriptionHandle, StatusQueue } from '../../src/qsa/index.js';
 import { serveRpc } from '../harness/child-rpc.js';
@@ -359,6 +360,8 @@ async function main(): Promise<void> {
       seen: (a: { from: number; to: number }) => h.consumer?.seenRange(a.from, a.to) ?? new Uint8Array(0),
       stats: () => h.stats(),
       cpu: () => process.cpuUsage(),
+      // For finding what holds memory per subscription: summarise with dist/bench/heap-summary.js.
+      heapSnapshot: (a: { path: string }) => writeHeapSnapshot(a.path),
     },
     async () => {
       await h.b2b?.close(2000);

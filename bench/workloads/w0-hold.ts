@@ -7,6 +7,8 @@
  * Then the same steps with Kamailio pua (pua.cfg) driven by
  * `kamcmd pua.subscribe` (performance.md §2.2), for the ratios.
  */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { EstablishResult, MemorySample } from '../sut/sut-process.js';
 import { KamailioPeer, kamailioAvailable } from '../harness/kamailio.js';
 import { Rig, SUT_CORE, monoMs } from '../harness/rig.js';
@@ -53,6 +55,7 @@ export interface W0Result {
   gcMaxPauseMs: number;
   sim: unknown;
   pua?: PuaResult;
+  heapSnapshot?: string;
 }
 
 function ladder(n: number, smoke: boolean): number[] {
@@ -109,6 +112,12 @@ export async function runW0(o: BenchOptions): Promise<W0Result> {
       say(`     RSS ${shown.rssBytesPerSub} B/sub, heap ${shown.heapBytesPerSub} B/sub${entry.atRest ? ' (at rest)' : ''}; forced full GC ${shown.forcedGcMs.toFixed(0)} ms`);
       result.levels.push(entry);
       from = level;
+    }
+    if (o.heapSnapshotDir !== undefined) {
+      mkdirSync(o.heapSnapshotDir, { recursive: true });
+      const file = join(o.heapSnapshotDir, `w0-${n}-${Date.now()}.heapsnapshot`);
+      result.heapSnapshot = await rig.sut.call<string>('heapSnapshot', { path: file }, 600_000);
+      say(`  heap snapshot: ${result.heapSnapshot}`);
     }
     result.total.perSecond = (result.total.established * 1000) / Math.max(1, result.total.elapsedMs);
     result.total.cpuUsPerEstablishment = result.total.established > 0 ? cpuUs / result.total.established : 0;

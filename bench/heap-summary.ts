@@ -1,0 +1,69 @@
+/**
+ * Summarises a V8 heap snapshot (`npm run bench -- w0 --heap-snapshot`): self
+ * size and count per constructor (objects, closures) or per node type
+ * (strings, arrays, code), largest first; divide by N for bytes per
+ * subscription.
+ *
+ *   node dist/bench/heap-summary.js FILE.heapsnapshot [--per N] [--top 30]
+ */
+import { readFileSync } from 'node:fs';
+
+interface Snapshot {
+  snapshot: { meta: { node_fields: string[]; node_types: [string[], ...unknown[]] } };
+  nodes: number[];
+  strings: string[];
+}
+
+export interface HeapGroup {
+  name: string;
+  count: number;
+  selfBytes: number;
+}
+
+export function summarizeHeap(s: Snapshot): { totalBytes: number; groups: HeapGroup[] } {
+  const fields = s.snapshot.meta.node_fields;
+  const width = fields.length;
+  const typeAt = fields.indexOf('type');
+  const nameAt = fields.indexOf('name');
+  const sizeAt = fields.indexOf('self_size');
+  const types = s.snapshot.meta.node_types[0];
+  const groups = new Map<string, HeapGroup>();
+  let total = 0;
+  for (let i = 0; i < s.nodes.length; i += width) {
+    const type = types[s.nodes[i + typeAt] ?? 0] ?? '?';
+    const size = s.nodes[i + sizeAt] ?? 0;
+    total += size;
+    // Objects and closures group by constructor; strings, arrays, code… by type only.
+    const key = type === 'object' || type === 'closure' ? `${type} ${s.strings[s.nodes[i + nameAt] ?? 0] ?? '?'}` : `(${type})`;
+    let g = groups.get(key);
+    if (g === undefined) {
+      g = { name: key, count: 0, selfBytes: 0 };
+      groups.set(key, g);
+    }
+    g.count++;
+    g.selfBytes += size;
+  }
+  return { totalBytes: total, groups: [...groups.values()].sort((a, b) => b.selfBytes - a.selfBytes) };
+}
+
+function main(): void {
+  const argv = process.argv.slice(2);
+  const file = argv.find((a) => !a.startsWith('--') && !/^\d+$/.test(a));
+  if (file === undefined) {
+    console.error('usage: node dist/bench/heap-summary.js FILE.heapsnapshot [--per N] [--top 30]');
+    process.exit(2);
+  }
+  const perAt = argv.indexOf('--per');
+  const per = perAt >= 0 ? Number(argv[perAt + 1]) : 0;
+  const topAt = argv.indexOf('--top');
+  const top = topAt >= 0 ? Number(argv[topAt + 1]) : 30;
+  const s = summarizeHeap(JSON.parse(readFileSync(file, 'utf8')) as Snapshot);
+  console.log(`heap ${file}: ${(s.totalBytes / 1e6).toFixed(1)} MB in snapshot${per > 0 ? `, ${Math.round(s.totalBytes / per)} B per subscription (N=${per})` : ''}`);
+  console.log(`\n${'self MB'.padStart(9)} ${'count'.padStart(10)}${per > 0 ? `${'B/sub'.padStart(8)}${'#/sub'.padStart(7)}` : ''}  what`);
+  for (const g of s.groups.slice(0, top)) {
+    const extra = per > 0 ? `${String(Math.round(g.selfBytes / per)).padStart(8)}${(g.count / per).toFixed(1).padStart(7)}` : '';
+    console.log(`${(g.selfBytes / 1e6).toFixed(2).padStart(9)} ${String(g.count).padStart(10)}${extra}  ${g.name}`);
+  }
+}
+
+if (process.argv[1]?.endsWith('heap-summary.js')) main();
