@@ -1,16 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { Random } from '../../util/random.js';
+import type { Challenge } from '../codec/auth.js';
 
-/** A parsed WWW-Authenticate / Proxy-Authenticate challenge (see codec/auth.ts). */
-export interface DigestChallenge {
-  scheme: string;
-  realm?: string;
-  nonce?: string;
-  opaque?: string;
-  algorithm?: string;
-  qop?: string[];
-  stale?: boolean;
-}
+/** The challenge fields digest needs, as the codec parses them (codec/auth.ts). */
+export type DigestChallenge = Omit<Challenge, 'params'>;
 
 export interface DigestCredentials {
   username: string;
