@@ -14,20 +14,24 @@ import type { Via } from './via.js';
 
 export const ACCESSOR_CACHE: unique symbol = Symbol('sip.codec.accessorCache');
 
-export interface CacheEntry<T> {
-  raw: string;
-  value: T;
-}
-
+/** Each parsed value sits beside the raw string it was parsed from (no per-entry object). */
 export class AccessorCache {
-  topVia: CacheEntry<Via> | undefined = undefined;
-  cseq: CacheEntry<CSeq> | undefined = undefined;
-  from: CacheEntry<TaggedNameAddr> | undefined = undefined;
-  to: CacheEntry<TaggedNameAddr> | undefined = undefined;
-  callId: CacheEntry<string> | undefined = undefined;
-  event: CacheEntry<SipEvent> | undefined = undefined;
-  subscriptionState: CacheEntry<SubscriptionState> | undefined = undefined;
-  contentType: CacheEntry<ContentType> | undefined = undefined;
+  topViaRaw: string | undefined = undefined;
+  topVia: Via | undefined = undefined;
+  cseqRaw: string | undefined = undefined;
+  cseq: CSeq | undefined = undefined;
+  fromRaw: string | undefined = undefined;
+  from: TaggedNameAddr | undefined = undefined;
+  toRaw: string | undefined = undefined;
+  to: TaggedNameAddr | undefined = undefined;
+  callIdRaw: string | undefined = undefined;
+  callId: string | undefined = undefined;
+  eventRaw: string | undefined = undefined;
+  event: SipEvent | undefined = undefined;
+  subscriptionStateRaw: string | undefined = undefined;
+  subscriptionState: SubscriptionState | undefined = undefined;
+  contentTypeRaw: string | undefined = undefined;
+  contentType: ContentType | undefined = undefined;
 }
 
 interface WithCache {

@@ -2,7 +2,7 @@
 import { cacheOf } from './cache.js';
 import type { SipMessage } from './message.js';
 import { SipParseError } from './parse-error.js';
-import { isTokenChar, parseParams, skipWs } from './syntax.js';
+import { isTokenChar, lowerAscii, parseParams, skipWs } from './syntax.js';
 
 export interface ContentType {
   /** Lower-cased type, e.g. 'application'. */
@@ -26,14 +26,14 @@ export function parseContentType(value: string): ContentType {
   let s = i;
   while (i < n && isTokenChar(value.charCodeAt(i))) i++;
   if (i === s) throw bad('missing type');
-  const type = value.slice(s, i).toLowerCase();
+  const type = lowerAscii(value.slice(s, i));
   i = skipWs(value, i);
   if (value.charCodeAt(i) !== 0x2f) throw bad('missing /');
   i = skipWs(value, i + 1);
   s = i;
   while (i < n && isTokenChar(value.charCodeAt(i))) i++;
   if (i === s) throw bad('missing subtype');
-  const subtype = value.slice(s, i).toLowerCase();
+  const subtype = lowerAscii(value.slice(s, i));
   const params = new Map<string, string | null>();
   i = parseParams(value, i, params, 'SIP_ERR_PARSE_CONTENT_TYPE', 'Content-Type', true);
   if (i < n) throw bad('unexpected character');
@@ -42,13 +42,13 @@ export function parseContentType(value: string): ContentType {
 
 /** The Content-Type, or undefined when absent. Throws SipParseError when malformed. */
 export function contentTypeOf(message: SipMessage): ContentType | undefined {
-  const raw = message.headers.get('content-type');
+  const raw = message.headers.getByKey('content-type');
   if (raw === undefined) return undefined;
   const cache = cacheOf(message);
-  const entry = cache.contentType;
-  if (entry !== undefined && entry.raw === raw) return entry.value;
+  if (cache.contentTypeRaw === raw && cache.contentType !== undefined) return cache.contentType;
   const value = parseContentType(raw);
-  cache.contentType = { raw, value };
+  cache.contentTypeRaw = raw;
+  cache.contentType = value;
   return value;
 }
 

@@ -42,13 +42,13 @@ export function parseCSeq(value: string): CSeq {
 
 /** The CSeq of a message. Throws SipParseError if missing or bad. */
 export function cseqOf(message: SipMessage): CSeq {
-  const raw = message.headers.get('cseq');
+  const raw = message.headers.getByKey('cseq');
   if (raw === undefined) throw new SipParseError('SIP_ERR_PARSE_MISSING_HEADER', 'Missing CSeq', { header: 'cseq' });
   const cache = cacheOf(message);
-  const entry = cache.cseq;
-  if (entry !== undefined && entry.raw === raw) return entry.value;
+  if (cache.cseqRaw === raw && cache.cseq !== undefined) return cache.cseq;
   const value = parseCSeq(raw);
-  cache.cseq = { raw, value };
+  cache.cseqRaw = raw;
+  cache.cseq = value;
   return value;
 }
 

@@ -2,7 +2,7 @@
 import { cacheOf } from './cache.js';
 import type { SipMessage } from './message.js';
 import { SipParseError } from './parse-error.js';
-import { isTokenChar, parseParams, skipWs, unquote } from './syntax.js';
+import { isTokenChar, lowerAscii, parseParams, skipWs, unquote } from './syntax.js';
 
 export interface SipEvent {
   /** event-type (package and templates, e.g. 'presence', 'presence.winfo'), lower-cased. */
@@ -18,24 +18,22 @@ export function parseEvent(value: string): SipEvent {
   const s = i;
   while (i < value.length && isTokenChar(value.charCodeAt(i))) i++;
   if (i === s) throw new SipParseError('SIP_ERR_PARSE_EVENT', 'Bad Event: missing event type', { header: 'event' });
-  const pkg = value.slice(s, i).toLowerCase();
+  const pkg = lowerAscii(value.slice(s, i));
   const params = new Map<string, string | null>();
   i = parseParams(value, i, params, 'SIP_ERR_PARSE_EVENT', 'Event');
   if (i < value.length) throw new SipParseError('SIP_ERR_PARSE_EVENT', 'Bad Event: unexpected character', { header: 'event' });
-  const event: SipEvent = { package: pkg, params };
   const id = params.get('id');
-  if (id) event.id = unquote(id);
-  return event;
+  return { package: pkg, id: id ? unquote(id) : undefined, params };
 }
 
 /** The Event header, or undefined when absent. Throws SipParseError when malformed. */
 export function eventOf(message: SipMessage): SipEvent | undefined {
-  const raw = message.headers.get('event');
+  const raw = message.headers.getByKey('event');
   if (raw === undefined) return undefined;
   const cache = cacheOf(message);
-  const entry = cache.event;
-  if (entry !== undefined && entry.raw === raw) return entry.value;
+  if (cache.eventRaw === raw && cache.event !== undefined) return cache.event;
   const value = parseEvent(raw);
-  cache.event = { raw, value };
+  cache.eventRaw = raw;
+  cache.event = value;
   return value;
 }

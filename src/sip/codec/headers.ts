@@ -35,6 +35,16 @@ export class SipHeaders implements Iterable<HeaderField> {
     return undefined;
   }
 
+  /**
+   * `get` for a caller that already holds the lookup key (a lower-case long
+   * name such as 'via'): skips headerKey() on the accessors' hot path.
+   */
+  getByKey(key: string): string | undefined {
+    const fields = this.fields;
+    for (let i = 0; i < fields.length; i++) if (fields[i]!.key === key) return fields[i]!.value;
+    return undefined;
+  }
+
   /** The value of every field with this name, one entry per header line, in order. */
   getAll(name: string): string[] {
     const key = headerKey(name);

@@ -47,33 +47,33 @@ const COMMON = [
   'V', 'F', 'T', 'I', 'M', 'L', 'C', 'E', 'K', 'S', 'O', 'U', 'R', 'X', 'Y', 'B', 'J', 'D', 'A',
 ];
 
-/** Buckets by name length, then by first character code. */
-const BY_LENGTH: Array<Map<number, KnownHeader[]> | undefined> = [];
+/** Candidates by (name length, first character): index length * 128 + charCode. */
+const MAX_LENGTH = 24;
+const TABLE: Array<KnownHeader[] | undefined> = new Array((MAX_LENGTH + 1) * 128).fill(undefined);
 for (const name of COMMON) {
-  let bucket = BY_LENGTH[name.length];
-  if (bucket === undefined) {
-    bucket = new Map();
-    BY_LENGTH[name.length] = bucket;
-  }
-  const first = name.charCodeAt(0);
-  let list = bucket.get(first);
-  if (list === undefined) {
-    list = [];
-    bucket.set(first, list);
-  }
+  if (name.length > MAX_LENGTH) throw new Error(`known header name too long: ${name}`);
+  const slot = name.length * 128 + name.charCodeAt(0);
   const key = headerKey(name);
+  const list = TABLE[slot] ?? [];
   list.push({ name, key, id: headerIdOf(key) });
+  TABLE[slot] = list;
 }
 
 /** The known header spelled exactly as `text[start, end)`, or undefined. */
 export function knownHeader(text: string, start: number, end: number): KnownHeader | undefined {
-  const bucket = BY_LENGTH[end - start];
-  if (bucket === undefined) return undefined;
-  const list = bucket.get(text.charCodeAt(start));
+  const length = end - start;
+  if (length > MAX_LENGTH) return undefined;
+  const first = text.charCodeAt(start);
+  if (first >= 128) return undefined;
+  const list = TABLE[length * 128 + first];
   if (list === undefined) return undefined;
+  // Hand-rolled comparison: cheaper than startsWith(name, position) for names this short.
   for (let i = 0; i < list.length; i++) {
     const known = list[i]!;
-    if (text.startsWith(known.name, start)) return known;
+    const name = known.name;
+    let k = 1;
+    while (k < length && text.charCodeAt(start + k) === name.charCodeAt(k)) k++;
+    if (k === length) return known;
   }
   return undefined;
 }

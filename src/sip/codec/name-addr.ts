@@ -2,6 +2,7 @@
  * name-addr / addr-spec with header parameters, as in From, To, Contact,
  * Route, Record-Route, Refer-To (RFC 3261 §20.10, §25.1).
  */
+import { ownString } from '../../util/copy-string.js';
 import { SipParseError } from './parse-error.js';
 import { schemeLength } from './uri.js';
 import { DQUOTE, LAQUOT, isTokenChar, parseParams, quote, scanQuoted, skipWs, unescapeQuoted } from './syntax.js';
@@ -29,8 +30,9 @@ function badUriChar(c: number): boolean {
 }
 
 function checkUri(uri: string, header: string): void {
-  if (schemeLength(uri) < 0) throw nameAddrError('URI without scheme', header);
-  for (let i = 0; i < uri.length; i++) if (badUriChar(uri.charCodeAt(i))) throw nameAddrError('bad character in URI', header);
+  const colon = schemeLength(uri);
+  if (colon < 0) throw nameAddrError('URI without scheme', header);
+  for (let i = colon + 1; i < uri.length; i++) if (badUriChar(uri.charCodeAt(i))) throw nameAddrError('bad character in URI', header);
 }
 
 /**
@@ -39,6 +41,19 @@ function checkUri(uri: string, header: string): void {
  * (SIP_ERR_PARSE_NAME_ADDR).
  */
 export function parseNameAddr(text: string, header = 'name-addr'): NameAddr {
+  return parseNameAddrWithTag(text, header, false);
+}
+
+/**
+ * parseNameAddr for From and To: the result also carries `tag` (given its own
+ * storage, since tags key dialog state). Objects are built with all their
+ * properties at once (absent ones undefined) so that they share one shape.
+ */
+export function parseTaggedNameAddr(text: string, header: string): NameAddr & { tag?: string } {
+  return parseNameAddrWithTag(text, header, true);
+}
+
+function parseNameAddrWithTag(text: string, header: string, withTag: boolean): NameAddr & { tag?: string } {
   const n = text.length;
   let i = skipWs(text, 0);
   if (i >= n) throw nameAddrError('empty value', header);
@@ -91,9 +106,12 @@ export function parseNameAddr(text: string, header = 'name-addr'): NameAddr {
   const params = new Map<string, string | null>();
   i = parseParams(text, i, params, 'SIP_ERR_PARSE_NAME_ADDR', header);
   if (i < n) throw nameAddrError(`unexpected character ${JSON.stringify(text[i])}`, header);
-  const result: NameAddr = { uri, params };
-  if (displayName !== undefined && displayName.length > 0) result.displayName = displayName;
-  return result;
+  if (displayName !== undefined && displayName.length === 0) displayName = undefined;
+  if (withTag) {
+    const tag = params.get('tag');
+    return { displayName, uri, params, tag: tag ? ownString(tag) : undefined };
+  }
+  return { displayName, uri, params };
 }
 
 function isTokenRun(text: string): boolean {

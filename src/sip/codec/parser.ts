@@ -137,8 +137,9 @@ function isSipVersion(text: string): boolean {
 /** Characters that cannot appear in a Request-URI (RFC 3261 §25.1; RFC 4475 §3.1.2.7). */
 function checkRequestUri(uri: string): void {
   if (uri.length === 0) throw startLineError('empty Request-URI');
-  if (schemeLength(uri) < 0) throw startLineError('Request-URI without scheme');
-  for (let i = 0; i < uri.length; i++) {
+  const colon = schemeLength(uri);
+  if (colon < 0) throw startLineError('Request-URI without scheme');
+  for (let i = colon + 1; i < uri.length; i++) {
     const c = uri.charCodeAt(i);
     if (c <= 0x20 || c === 0x3c || c === 0x3e || c === 0x22 || c === 0x7f) throw startLineError('bad character in Request-URI');
   }
@@ -312,17 +313,21 @@ export function parseSipMessage(data: Uint8Array | string, options?: ParseOption
   // ---- validation (RFC 3261 §8.1.1, §8.2.2, §20) ---------------------------
   const cache = new AccessorCache();
   if (via === undefined) throw missing('Via', 'via');
-  cache.topVia = { raw: via, value: parseTopVia(via) };
+  cache.topVia = parseTopVia(via);
+  cache.topViaRaw = via;
   if (cseqCount !== 1) throw cseqCount === 0 ? missing('CSeq', 'cseq') : multiple('CSeq', 'cseq');
   const cseqValue = parseCSeq(cseq as string);
   if (!isResponse && cseqValue.method !== method) {
     throw new SipParseError('SIP_ERR_PARSE_CSEQ', 'Bad CSeq: method does not match the Request-Line', { header: 'cseq' });
   }
-  cache.cseq = { raw: cseq as string, value: cseqValue };
+  cache.cseq = cseqValue;
+  cache.cseqRaw = cseq;
   if (fromCount !== 1) throw fromCount === 0 ? missing('From', 'from') : multiple('From', 'from');
-  cache.from = { raw: from as string, value: parseFrom(from as string) };
+  cache.from = parseFrom(from as string);
+  cache.fromRaw = from;
   if (toCount !== 1) throw toCount === 0 ? missing('To', 'to') : multiple('To', 'to');
-  cache.to = { raw: to as string, value: parseTo(to as string) };
+  cache.to = parseTo(to as string);
+  cache.toRaw = to;
   if (callIdCount !== 1) throw callIdCount === 0 ? missing('Call-ID', 'call-id') : multiple('Call-ID', 'call-id');
   if ((callId as string).length === 0) throw missing('Call-ID', 'call-id');
 

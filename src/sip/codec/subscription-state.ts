@@ -2,7 +2,7 @@
 import { cacheOf } from './cache.js';
 import type { SipMessage } from './message.js';
 import { SipParseError } from './parse-error.js';
-import { isTokenChar, parseDeltaSeconds, parseParams, skipWs, unquote } from './syntax.js';
+import { isTokenChar, lowerAscii, parseDeltaSeconds, parseParams, skipWs, unquote } from './syntax.js';
 
 export interface SubscriptionState {
   /** Lower-cased: 'active', 'pending', 'terminated' or an extension value. */
@@ -26,34 +26,31 @@ export function parseSubscriptionState(value: string): SubscriptionState {
   const s = i;
   while (i < value.length && isTokenChar(value.charCodeAt(i))) i++;
   if (i === s) throw bad('missing state');
-  const state = value.slice(s, i).toLowerCase();
+  const state = lowerAscii(value.slice(s, i));
   const params = new Map<string, string | null>();
   i = parseParams(value, i, params, 'SIP_ERR_PARSE_SUBSCRIPTION_STATE', 'Subscription-State');
   if (i < value.length) throw bad('unexpected character');
-  const result: SubscriptionState = { state, params };
   const reason = params.get('reason');
-  if (reason) result.reason = unquote(reason).toLowerCase();
   const expires = params.get('expires');
-  if (expires) {
-    const v = parseDeltaSeconds(expires);
-    if (v !== undefined) result.expires = v;
-  }
   const retryAfter = params.get('retry-after');
-  if (retryAfter) {
-    const v = parseDeltaSeconds(retryAfter);
-    if (v !== undefined) result.retryAfter = v;
-  }
-  return result;
+  // All properties at once (absent ones undefined): one object shape.
+  return {
+    state,
+    reason: reason ? lowerAscii(unquote(reason)) : undefined,
+    expires: expires ? parseDeltaSeconds(expires) : undefined,
+    retryAfter: retryAfter ? parseDeltaSeconds(retryAfter) : undefined,
+    params,
+  };
 }
 
 /** The Subscription-State header, or undefined when absent. Throws SipParseError when malformed. */
 export function subscriptionStateOf(message: SipMessage): SubscriptionState | undefined {
-  const raw = message.headers.get('subscription-state');
+  const raw = message.headers.getByKey('subscription-state');
   if (raw === undefined) return undefined;
   const cache = cacheOf(message);
-  const entry = cache.subscriptionState;
-  if (entry !== undefined && entry.raw === raw) return entry.value;
+  if (cache.subscriptionStateRaw === raw && cache.subscriptionState !== undefined) return cache.subscriptionState;
   const value = parseSubscriptionState(raw);
-  cache.subscriptionState = { raw, value };
+  cache.subscriptionStateRaw = raw;
+  cache.subscriptionState = value;
   return value;
 }

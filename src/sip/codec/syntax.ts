@@ -172,7 +172,7 @@ export function parseParams(
         value = text.slice(valueStart, i);
       }
     }
-    if (!out.has(name)) out.set(name, value);
+    if (out.size === 0 || !out.has(name)) out.set(name, value);
   }
 }
 

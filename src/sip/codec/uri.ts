@@ -235,23 +235,28 @@ export function formatUri(uri: Uri): string {
   return `${uri.scheme}:${(uri as OpaqueUri).value}`;
 }
 
+function hexValue(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  const l = c | 0x20;
+  if (l >= 0x61 && l <= 0x66) return l - 0x61 + 10;
+  return -1;
+}
+
 /** Resolves %HH escapes (RFC 3261 §19.1.4: escaped and unescaped forms are equivalent). */
 export function unescapeUriPart(text: string): string {
   if (text.indexOf('%') < 0) return text;
   let out = '';
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x25 && i + 2 < text.length) {
-      const h = Number.parseInt(text.slice(i + 1, i + 3), 16);
-      if (!Number.isNaN(h) && /^[0-9a-fA-F]{2}$/.test(text.slice(i + 1, i + 3))) {
-        out += String.fromCharCode(h);
-        i += 2;
-        continue;
-      }
-    }
-    out += text[i];
+  let from = 0;
+  for (let i = 0; i + 2 < text.length; i++) {
+    if (text.charCodeAt(i) !== 0x25) continue;
+    const hi = hexValue(text.charCodeAt(i + 1));
+    const lo = hexValue(text.charCodeAt(i + 2));
+    if (hi < 0 || lo < 0) continue;
+    out += text.slice(from, i) + String.fromCharCode(hi * 16 + lo);
+    from = i + 3;
+    i += 2;
   }
-  return out;
+  return out + text.slice(from);
 }
 
 /** URI parameters that, when present in only one of two SIP URIs, make them differ (RFC 3261 §19.1.4). */

@@ -2,7 +2,7 @@
 import { SipParseError } from './parse-error.js';
 import { cacheOf } from './cache.js';
 import type { SipMessage } from './message.js';
-import { COLON, SLASH, isTokenChar, lowerAscii, parseParams, skipWs } from './syntax.js';
+import { COLON, SLASH, isTokenChar, parseParams, skipWs } from './syntax.js';
 
 export interface Via {
   /** 'SIP/2.0' (protocol-name/version, upper-cased, LWS removed). */
@@ -42,9 +42,9 @@ function parseViaElement(value: string, inList: boolean): Via {
   // Fast path for the usual spelling: 'SIP/2.0/UDP ' and friends.
   if (value.startsWith('SIP/2.0/', i)) {
     const t = i + 8;
-    const end = readToken(value, t);
-    if (end - t === 3 && end < n && (value.charCodeAt(end) === 0x20 || value.charCodeAt(end) === 0x09)) {
-      const known = KNOWN_TRANSPORTS[value.slice(t, end)];
+    const end = t + 3;
+    if (end < n && (value.charCodeAt(end) === 0x20 || value.charCodeAt(end) === 0x09)) {
+      const known = knownTransport(value.charCodeAt(t), value.charCodeAt(t + 1), value.charCodeAt(t + 2));
       if (known !== undefined) return parseSentBy(value, end, 'SIP/2.0', known, inList);
     }
   }
@@ -71,7 +71,16 @@ function parseViaElement(value: string, inList: boolean): Via {
   return parseSentBy(value, i, protocol, transport, inList);
 }
 
-const KNOWN_TRANSPORTS: Record<string, string> = { UDP: 'UDP', TCP: 'TCP', TLS: 'TLS', udp: 'UDP', tcp: 'TCP', tls: 'TLS' };
+/** 'UDP', 'TCP' or 'TLS' (any case) from three character codes, else undefined. */
+function knownTransport(a: number, b: number, c: number): string | undefined {
+  a |= 0x20;
+  b |= 0x20;
+  c |= 0x20;
+  if (a === 0x75 && b === 0x64 && c === 0x70) return 'UDP';
+  if (a === 0x74 && b === 0x63 && c === 0x70) return 'TCP';
+  if (a === 0x74 && b === 0x6c && c === 0x73) return 'TLS';
+  return undefined;
+}
 
 /** sent-by and via-params, from just after the transport token. */
 function parseSentBy(value: string, i: number, protocol: string, transport: string, inList: boolean): Via {
@@ -82,20 +91,24 @@ function parseSentBy(value: string, i: number, protocol: string, transport: stri
   if (i === afterTransport) throw viaError('missing space before sent-by');
   // sent-by = host [ COLON port ]
   s = i;
+  let upper = false;
   if (value.charCodeAt(i) === 0x5b /* [ */) {
     const close = value.indexOf(']', i);
     if (close < 0) throw viaError('unterminated IPv6 reference');
     i = close + 1;
+    upper = true;
   } else {
     while (i < n) {
       const c = value.charCodeAt(i);
-      const l = c | 0x20;
-      if ((l >= 0x61 && l <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e || c === 0x5f) i++;
-      else break;
+      if ((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x2d || c === 0x5f) i++;
+      else if (c >= 0x41 && c <= 0x5a) {
+        upper = true;
+        i++;
+      } else break;
     }
   }
   if (i === s) throw viaError('missing host');
-  const host = lowerAscii(value.slice(s, i));
+  const host = upper ? value.slice(s, i).toLowerCase() : value.slice(s, i);
   let port: number | undefined;
   const afterHost = skipWs(value, i);
   if (afterHost < n && value.charCodeAt(afterHost) === COLON) {
@@ -147,15 +160,15 @@ export function viaList(message: SipMessage): Via[] {
 
 /** The top Via (first element of the first Via line). Throws SipParseError if none or bad. */
 export function topVia(message: SipMessage): Via {
-  const raw = message.headers.get('via');
+  const raw = message.headers.getByKey('via');
   if (raw === undefined) {
     throw new SipParseError('SIP_ERR_PARSE_MISSING_HEADER', 'Missing Via', { header: 'via' });
   }
   const cache = cacheOf(message);
-  const entry = cache.topVia;
-  if (entry !== undefined && entry.raw === raw) return entry.value;
+  if (cache.topViaRaw === raw && cache.topVia !== undefined) return cache.topVia;
   const value = parseTopVia(raw);
-  cache.topVia = { raw, value };
+  cache.topViaRaw = raw;
+  cache.topVia = value;
   return value;
 }
 

@@ -148,7 +148,7 @@ describe('Expires, Min-Expires, Retry-After', () => {
 
 describe('Event and Subscription-State', () => {
   test('parseEvent', () => {
-    assert.deepEqual(parseEvent('Presence'), { package: 'presence', params: new Map() });
+    assert.deepEqual(parseEvent('Presence'), { package: 'presence', id: undefined, params: new Map() });
     const e = parseEvent('dialog;id=AbC ; call-id=x');
     assert.equal(e.package, 'dialog');
     assert.equal(e.id, 'AbC');
@@ -167,7 +167,9 @@ describe('Event and Subscription-State', () => {
   test('parseSubscriptionState', () => {
     assert.deepEqual(parseSubscriptionState('active;expires=3412'), {
       state: 'active',
+      reason: undefined,
       expires: 3412,
+      retryAfter: undefined,
       params: new Map([['expires', '3412']]),
     });
     const t = parseSubscriptionState('Terminated ; Reason = Deactivated ;retry-after=30');
@@ -184,7 +186,7 @@ describe('Event and Subscription-State', () => {
     const m = parseSipMessage(buildNotify({ subscriptionState: 'terminated;reason=timeout' }));
     assert.deepEqual(
       { ...subscriptionStateOf(m), params: undefined },
-      { state: 'terminated', reason: 'timeout', params: undefined },
+      { state: 'terminated', reason: 'timeout', expires: undefined, retryAfter: undefined, params: undefined },
     );
     assert.equal(subscriptionStateOf(withHeaders([])), undefined);
   });
