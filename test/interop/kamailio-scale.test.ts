@@ -84,7 +84,7 @@ describe('presence-b2b at 1,000 subscriptions against Kamailio', () => {
     assert.equal(statuses.filter((s) => s === 200).length, N, 'every PUBLISH accepted');
 
     const seen = new Map<string, number>();
-    await drainUntil(queues, () => seen.size === N, 20000, (q, m) => {
+    await drainUntil(queues, () => seen.size === N, 40000, (q, m) => {
       assert.equal(queueOf.get(m.record), q, `status for ${m.record} reached queue ${q}`);
       for (const t of m.presence?.tuples ?? []) {
         for (const n of t.notes) {
@@ -99,6 +99,12 @@ describe('presence-b2b at 1,000 subscriptions against Kamailio', () => {
     await drainUntil(queues, () => false, 300, (_q, m) => {
       for (const t of m.presence?.tuples ?? []) for (const n of t.notes) if (n.text.startsWith('change-')) seen.set(n.text, (seen.get(n.text) ?? 0) + 1);
     });
+    if (seen.size !== N) {
+      const missing = Array.from({ length: N }, (_, i) => `change-${i}`).filter((c) => !seen.has(c));
+      const dialogs = b2b.engine.list().filter((d) => missing.some((c) => d.record === `sip:user${c.slice(7)}@example.com`));
+      console.log('missing changes', missing.slice(0, 20), 'their dialogs', JSON.stringify(dialogs.map((d) => ({ record: d.record, state: d.state, last: d.lastStatus?.state, expiresIn: d.expiresIn }))).slice(0, 2000));
+      console.log('engine', JSON.stringify(b2b.engine.stats), 'transport', JSON.stringify(b2b.transport.stats), 'ua', JSON.stringify(b2b.ua.stats()));
+    }
     assert.equal(seen.size, N, `${seen.size} of ${N} changes arrived`);
     const duplicated = [...seen.entries()].filter(([, c]) => c !== 1);
     assert.deepEqual(duplicated, [], 'no change arrived twice');
