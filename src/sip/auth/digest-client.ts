@@ -47,7 +47,7 @@ export function digestAuthorization(
   const algorithm = ALGORITHMS[algorithmName.toLowerCase()] ?? 'md5';
   const realm = c.realm ?? '';
   const nonce = c.nonce ?? '';
-  const useQop = c.qop !== undefined && c.qop.includes('auth');
+  const useQop = c.qop?.includes('auth') === true;
   session.nonceCount++;
   const nc = session.nonceCount.toString(16).padStart(8, '0');
   const cnonce = random.token(16);
