@@ -74,11 +74,7 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
 
     let httpApi: HttpApi | undefined;
     const metrics = new DaemonMetrics({
-      dialogsByState: () => {
-        const counts: Record<string, number> = {};
-        for (const d of b2b.engine.list()) counts[d.state] = (counts[d.state] ?? 0) + 1;
-        return counts;
-      },
+      dialogsByState: () => b2b.engine.countByState(),
       subscriptionsByState: () => {
         const counts: Record<string, number> = {};
         for (const s of broker.subscriptions()) {

@@ -1,7 +1,6 @@
 import { channel } from 'node:diagnostics_channel';
 import { challengesOf } from '../sip/codec/auth.js';
 import { contactsOf } from '../sip/codec/contact.js';
-import { contentTypeOf } from '../sip/codec/content-type.js';
 import { eventOf } from '../sip/codec/event.js';
 import { expiresOf, minExpiresOf } from '../sip/codec/expires.js';
 import { fromHeader } from '../sip/codec/from-to.js';
@@ -24,15 +23,18 @@ import {
 import type { IncomingRequest } from '../sip/transaction/types.js';
 import type { SipUserAgent } from '../sip/ua/types.js';
 import type { QsaBroker, QsaNotifier, QsaSubscription, StatusUpdate } from '../qsa/index.js';
-import { statusFromBody } from '../presence/index.js';
 import { ownString } from '../util/copy-string.js';
 import type { Random } from '../util/random.js';
 import type { TimerScheduler } from '../util/timer-scheduler.js';
 import type { EngineSettings } from './engine-options.js';
 import { parseAdditionalHeaders, parseRouteList } from './engine-options.js';
-import { failureStatusForResponse, retryDelayAfterTermination, statusStateForTermination } from './failure-status.js';
+import { failureStatusForResponse, retryDelayAfterTermination } from './failure-status.js';
+import { type DialogSnapshot, snapshotOf } from './dialog-snapshot.js';
+import { statusFromNotify } from './notify-status.js';
 import { refreshDelaySeconds } from './refresh-delay.js';
 import { SubscriptionDialog, type SubscriptionDialogState } from './subscription-dialog.js';
+
+export type { DialogSnapshot };
 
 /** Looks up credentials for a subscriber (From URI) challenged in `realm`. */
 export type CredentialLookup = (subscriber: string, realm: string) => DigestCredentials | undefined;
@@ -46,23 +48,6 @@ export interface PresenceEngineDeps {
   credentials?: CredentialLookup;
   /** Accept header values for the package. */
   accept?: string[];
-}
-
-/** What `list()` shows for one dialog: the inspection Kamailio users keep asking for. */
-export interface DialogSnapshot {
-  id: string;
-  record: string;
-  subscriber: string;
-  package: string;
-  state: SubscriptionDialogState;
-  members: string[];
-  callId?: string;
-  localTag?: string;
-  remoteTag?: string;
-  remoteTarget?: string;
-  /** Seconds left of the granted subscription, when active. */
-  expiresIn?: number;
-  lastStatus?: StatusUpdate;
 }
 
 export interface EngineStats {
@@ -240,7 +225,7 @@ export class PresenceEngine implements QsaNotifier {
       return 1;
     }
 
-    const update = this.statusFromNotify(request, subState);
+    const update = statusFromNotify(request, subState);
     this.emit(dialog, update);
 
     if (terminated) {
@@ -251,26 +236,6 @@ export class PresenceEngine implements QsaNotifier {
       if (subState.expires < left - 1) this.scheduleRefresh(dialog, subState.expires);
     }
     return 1;
-  }
-
-  private statusFromNotify(request: SipRequest, subState: ReturnType<typeof subscriptionStateOf> | undefined): StatusUpdate {
-    const rawState = subState?.state;
-    let state: StatusUpdate['state'];
-    if (rawState === 'active') state = 'active';
-    else if (rawState === 'terminated') state = statusStateForTermination(subState?.reason);
-    else state = 'pending';
-    const update: StatusUpdate = { state };
-    if (subState?.reason !== undefined) update.reason = subState.reason;
-    if (subState?.expires !== undefined) update.expires = subState.expires;
-    if (subState?.retryAfter !== undefined) update.retryAfter = subState.retryAfter;
-    if (request.body.length > 0) {
-      const contentType = safe(() => contentTypeOf(request));
-      const mediaType = contentType?.mediaType ?? 'application/pidf+xml';
-      update.contentType = mediaType;
-      update.body = request.body;
-      Object.assign(update, statusFromBody(mediaType, request.body));
-    }
-    return update;
   }
 
   private onServerTermination(dialog: SubscriptionDialog, reason: string | undefined, retryAfter: number | undefined): void {
@@ -604,32 +569,21 @@ export class PresenceEngine implements QsaNotifier {
   list(): DialogSnapshot[] {
     const now = this.scheduler.clock.now();
     const out: DialogSnapshot[] = [];
-    for (const d of this.all) {
-      const snap: DialogSnapshot = {
-        id: d.id,
-        record: d.record,
-        subscriber: d.subscriber,
-        package: d.pkg,
-        state: d.state,
-        members: d.members.map((m) => m.id),
-      };
-      if (d.dialog !== undefined) {
-        snap.callId = d.dialog.callId;
-        snap.localTag = d.dialog.localTag;
-        if (d.dialog.remoteTag !== undefined) snap.remoteTag = d.dialog.remoteTag;
-        snap.remoteTarget = d.dialog.remoteTarget;
-      }
-      if (d.expiresAt !== undefined) snap.expiresIn = Math.max(0, Math.round((d.expiresAt - now) / 1000));
-      if (d.lastStatus !== undefined) snap.lastStatus = d.lastStatus;
-      out.push(snap);
-    }
+    for (const d of this.all) out.push(snapshotOf(d, now));
     return out;
+  }
+
+  /** How many dialogs are in each state, without copying them (for metrics scrapes). */
+  countByState(): Partial<Record<SubscriptionDialogState, number>> {
+    const counts: Partial<Record<SubscriptionDialogState, number>> = {};
+    for (const d of this.all) counts[d.state] = (counts[d.state] ?? 0) + 1;
+    return counts;
   }
 
   /** The dialog serving one QSA subscription, for inspection. */
   dialogOf(subscriptionId: string): DialogSnapshot | undefined {
     const d = this.byMember.get(subscriptionId);
-    return d === undefined ? undefined : this.list().find((s) => s.id === d.id);
+    return d === undefined ? undefined : snapshotOf(d, this.scheduler.clock.now());
   }
 
   /**

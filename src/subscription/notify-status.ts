@@ -1,0 +1,36 @@
+import { contentTypeOf } from '../sip/codec/content-type.js';
+import type { SipRequest } from '../sip/codec/message.js';
+import type { parseSubscriptionState } from '../sip/codec/subscription-state.js';
+import type { StatusUpdate } from '../qsa/index.js';
+import { statusFromBody } from '../presence/index.js';
+import { statusStateForTermination } from './failure-status.js';
+
+/**
+ * The status message a NOTIFY becomes: the subscription state from
+ * Subscription-State (RFC 6665 §8.2.3; missing or unknown → pending, as SER
+ * did), its reason/expires/retry-after, and the body raw and parsed. A body
+ * without Content-Type is read as PIDF, as SER did.
+ */
+export function statusFromNotify(request: SipRequest, subState: ReturnType<typeof parseSubscriptionState> | undefined): StatusUpdate {
+  const rawState = subState?.state;
+  let state: StatusUpdate['state'];
+  if (rawState === 'active') state = 'active';
+  else if (rawState === 'terminated') state = statusStateForTermination(subState?.reason);
+  else state = 'pending';
+  const update: StatusUpdate = { state };
+  if (subState?.reason !== undefined) update.reason = subState.reason;
+  if (subState?.expires !== undefined) update.expires = subState.expires;
+  if (subState?.retryAfter !== undefined) update.retryAfter = subState.retryAfter;
+  if (request.body.length > 0) {
+    let mediaType = 'application/pidf+xml';
+    try {
+      mediaType = contentTypeOf(request)?.mediaType ?? mediaType;
+    } catch {
+      // An unreadable Content-Type: read the body as PIDF; the parser says whether it is.
+    }
+    update.contentType = mediaType;
+    update.body = request.body;
+    Object.assign(update, statusFromBody(mediaType, request.body));
+  }
+  return update;
+}
