@@ -1,0 +1,99 @@
+import { QsaBroker, type StatusQueue } from '../../src/qsa/index.js';
+import { callIdOf, fromHeader, parseSipMessage, serializeSipMessage } from '../../src/sip/codec/index.js';
+import type { SipMessage, SipRequest } from '../../src/sip/codec/message.js';
+import { Rfc3263Resolver, StaticDnsClient } from '../../src/sip/resolver/index.js';
+import type { MessageHandler, ReceivedFrom, SipEndpoint, SipTransport, SipTransportName } from '../../src/sip/transport/types.js';
+import { SipUserAgentCore } from '../../src/sip/ua/user-agent-core.js';
+import { PresenceEngine } from '../../src/subscription/presence-engine.js';
+import { DEFAULT_ENGINE_SETTINGS } from '../../src/subscription/engine-options.js';
+import { systemClock } from '../../src/util/clock.js';
+import { CryptoRandom } from '../../src/util/random.js';
+import { TimerScheduler } from '../../src/util/timer-scheduler.js';
+import { NOTIFY_1288 } from '../fixtures/notify-1288.js';
+
+/** A SipTransport that parses what it is handed and serializes, then keeps only the last of, what it sends. */
+class InMemoryTransport implements SipTransport {
+  private handler: MessageHandler | undefined;
+  last: SipMessage | undefined;
+  bytesSent = 0;
+  onMessage(handler: MessageHandler): void {
+    this.handler = handler;
+  }
+  send(message: SipMessage): void {
+    this.bytesSent += serializeSipMessage(message).length;
+    this.last = message;
+  }
+  deliver(bytes: Uint8Array, source: ReceivedFrom): void {
+    this.handler!(parseSipMessage(bytes), source);
+  }
+  chooseTransport(destination: SipEndpoint): SipTransportName {
+    return destination.transport;
+  }
+  sentBy(): { host: string; port: number } {
+    return { host: '127.0.0.1', port: 5060 };
+  }
+  listening() {
+    return [{ transport: 'udp' as const, host: '127.0.0.1', port: 5060 }];
+  }
+  async close(): Promise<void> {}
+}
+
+const SOURCE: ReceivedFrom = { transport: 'udp', remoteAddress: '127.0.0.1', remotePort: 5999, localAddress: '127.0.0.1', localPort: 5060 };
+
+/** The NOTIFY of bench/fixtures/notify-1288.ts rewritten onto one of our dialogs, CSeq and branch varying. */
+function notifyFactory(callId: string, localTag: string, remoteTag: string): () => Buffer {
+  const text = NOTIFY_1288.toString('latin1');
+  const [head, body] = [text.slice(0, text.indexOf('\r\n\r\n')), text.slice(text.indexOf('\r\n\r\n') + 4)];
+  let cseq = 1;
+  return () => {
+    cseq++;
+    const lines = head
+      .split('\r\n')
+      .map((l) => {
+        if (l.startsWith('Via:')) return `Via: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK-n${cseq}`;
+        if (l.startsWith('From:')) return `From: <sip:alice@127.0.0.1:5999>;tag=${remoteTag}`;
+        if (l.startsWith('To:')) return `To: <sip:bob@example.com>;tag=${localTag}`;
+        if (l.startsWith('Call-ID:')) return `Call-ID: ${callId}`;
+        if (l.startsWith('CSeq:')) return `CSeq: ${cseq} NOTIFY`;
+        return l;
+      })
+      .join('\r\n');
+    return Buffer.from(`${lines}\r\n\r\n${body}`, 'latin1');
+  };
+}
+
+export async function createPresenceB2BOnTransport() {
+  const clock = systemClock;
+  const random = new CryptoRandom();
+  const scheduler = new TimerScheduler(clock);
+  const transport = new InMemoryTransport();
+  const resolver = new Rfc3263Resolver({ dns: new StaticDnsClient({}), random, clock });
+  const ua = new SipUserAgentCore({ transport, resolver, scheduler, random });
+  const broker = new QsaBroker({ clock, random });
+  const engine = new PresenceEngine({ ua, broker, scheduler, random, settings: { ...DEFAULT_ENGINE_SETTINGS } });
+  ua.onRequest('NOTIFY', (incoming) => {
+    if (engine.handleNotify(incoming) === -1) incoming.reply(481, 'Subscription does not exist');
+  });
+  broker.registerNotifier('presence', engine, { name: 'presence-b2b' });
+  return {
+    transport,
+    async establish(): Promise<{ queue: StatusQueue; nextNotify: () => Buffer; deliver: (bytes: Buffer) => void }> {
+      const queue = broker.createQueue({ capacity: 1_000_000 });
+      broker.subscribe({ record: 'sip:alice@127.0.0.1:5999', subscriber: 'sip:bob@example.com', queue });
+      await new Promise((r) => setTimeout(r, 10)); // resolution is asynchronous
+      const subscribe = transport.last as SipRequest;
+      const callId = callIdOf(subscribe);
+      const localTag = fromHeader(subscribe).tag!;
+      const via = subscribe.headers.get('via')!;
+      const ok = Buffer.from(
+        `SIP/2.0 200 OK\r\nVia: ${via}\r\nFrom: ${subscribe.headers.get('from')}\r\nTo: ${subscribe.headers.get('to')};tag=srv1\r\nCall-ID: ${callId}\r\nCSeq: 1 SUBSCRIBE\r\nExpires: 3600\r\nContact: <sip:alice@127.0.0.1:5999>\r\nContent-Length: 0\r\n\r\n`,
+      );
+      transport.deliver(ok, SOURCE);
+      const next = notifyFactory(callId, localTag, 'srv1');
+      return { queue, nextNotify: next, deliver: (bytes) => transport.deliver(bytes, SOURCE) };
+    },
+    async close(): Promise<void> {
+      scheduler.close();
+    },
+  };
+}
