@@ -28,9 +28,12 @@ export function statusFromNotify(request: SipRequest, subState: ReturnType<typeo
     } catch {
       // An unreadable Content-Type: read the body as PIDF; the parser says whether it is.
     }
+    // One exact-size copy: the status (kept as the last one, and queued) must not keep
+    // the received packet alive, and QSA keeps an exact-size body as it is.
+    const body = new Uint8Array(request.body);
     update.contentType = mediaType;
-    update.body = request.body;
-    Object.assign(update, statusFromBody(mediaType, request.body));
+    update.body = body;
+    Object.assign(update, statusFromBody(mediaType, body));
   }
   return update;
 }

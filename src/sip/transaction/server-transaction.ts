@@ -1,5 +1,7 @@
 import type { Timer } from '../../util/timer-scheduler.js';
+import { SipHeaders } from '../codec/headers.js';
 import type { SipRequest, SipResponse } from '../codec/message.js';
+import { ownString } from '../../util/copy-string.js';
 import type { ReceivedFrom, SipEndpoint } from '../transport/types.js';
 import { sixtyFourT1, type TransactionContext } from './transaction-context.js';
 
@@ -20,7 +22,8 @@ export class NonInviteServerTransaction {
 
   constructor(
     readonly key: string,
-    readonly request: SipRequest,
+    /** The request, until the final response: a completed transaction keeps only what it must resend. */
+    public request: SipRequest | undefined,
     readonly source: ReceivedFrom,
     readonly responseDestination: SipEndpoint,
     private readonly context: TransactionContext,
@@ -57,6 +60,11 @@ export class NonInviteServerTransaction {
       this.stateValue = 'proceeding';
     } else {
       this.stateValue = 'completed';
+      // On UDP the transaction lives on for Timer J (32 s) only to resend this response:
+      // keep a copy that shares no string or buffer with the received packet, and drop
+      // the request, so that a busy server does not hold 32 s of parsed packets.
+      this.request = undefined;
+      if (!this.reliable) this.lastResponse = detachedCopy(response);
       this.timer?.cancel();
       // RFC 3261 §17.2.2: Timer J = 64·T1 on unreliable transports, 0 on reliable ones.
       this.timer = this.reliable ? undefined : this.context.scheduler.after(sixtyFourT1(this.context.timers), () => this.terminate());
@@ -105,4 +113,11 @@ export class NonInviteServerTransaction {
     this.timer = undefined;
     this.context.forget(this);
   }
+}
+
+/** A response whose header values and body own their memory (see util/copy-string.ts). */
+function detachedCopy(response: SipResponse): SipResponse {
+  const headers = new SipHeaders();
+  for (const field of response.headers) headers.append(field.name, ownString(field.value));
+  return { kind: 'response', status: response.status, reason: response.reason, headers, body: response.body.length === 0 ? response.body : Uint8Array.from(response.body) };
 }

@@ -53,6 +53,7 @@ export class SipTransportLayer implements SipTransport, DatagramSink, Connection
   /** Live counters (the object is updated in place). */
   readonly stats: TransportStats = emptyTransportStats();
   private readonly listenSpecs: ListenSpec[];
+  private readonly udpReceiveBufferBytes: number | undefined;
   private readonly parseOptions: ParseOptions;
   private readonly settings: ConnectionSettings;
   private readonly maxConnections: number;
@@ -70,6 +71,7 @@ export class SipTransportLayer implements SipTransport, DatagramSink, Connection
 
   constructor(options: SipTransportLayerOptions) {
     this.listenSpecs = options.listen.slice();
+    this.udpReceiveBufferBytes = options.udpReceiveBufferBytes;
     this.parseOptions = options.limits === undefined ? { framing: 'datagram' } : { framing: 'datagram', limits: options.limits };
     this.settings = {
       idleTimeoutMs: options.idleTimeoutMs ?? 300_000,
@@ -94,7 +96,7 @@ export class SipTransportLayer implements SipTransport, DatagramSink, Connection
     try {
       for (const spec of this.listenSpecs) {
         if (spec.transport === 'udp') {
-          const udp = new UdpTransport(spec.host, spec.port, this);
+          const udp = new UdpTransport(spec.host, spec.port, this, this.udpReceiveBufferBytes);
           this.udp.push(udp);
           await udp.start();
           this.listeners.push(listenerOf(spec, udp.localAddress, udp.localPort));

@@ -80,6 +80,8 @@ export interface SipTransportLayerOptions {
   maxConnections?: number;
   /** Outgoing TLS: trust anchors and verification; defaults to the first TLS ListenSpec's `ca`/`rejectUnauthorized`, else the system CAs. */
   tlsClient?: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer; rejectUnauthorized?: boolean };
+  /** SO_RCVBUF asked for on UDP sockets, bytes (default 4 MiB; the kernel caps it at net.core.rmem_max). */
+  udpReceiveBufferBytes?: number;
   /** Randomness for the To-tag of stateless 400s (default CryptoRandom). */
   random?: Random;
   onDiagnostic?: (event: TransportDiagnostic) => void;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { createResponse } from '../../../src/sip/codec/index.js';
+import type { SipRequest } from '../../../src/sip/codec/message.js';
 import { TransactionLayer } from '../../../src/sip/transaction/transaction-layer.js';
 import { harness, incomingRequest, outgoingRequest, recordingUser } from './helpers.js';
 
@@ -54,9 +55,11 @@ test('property: however requests are retransmitted, the user sees each once and 
       const layer = new TransactionLayer({ transport, scheduler, random });
       let delivered = 0;
       let current: Parameters<Parameters<TransactionLayer['onRequest']>[0]>[2];
-      layer.onRequest((_request, _source, transaction) => {
+      let currentRequest: SipRequest | undefined;
+      layer.onRequest((request, _source, transaction) => {
         delivered++;
         current = transaction;
+        currentRequest = request;
       });
       transport.receive(incomingRequest('NOTIFY'));
       // Model: the last response given while the transaction lives, and whether it is still alive.
@@ -88,7 +91,7 @@ test('property: however requests are retransmitted, the user sees each once and 
           }
         } else if (current !== undefined && !expired()) {
           const status = step.kind === 'final' ? 200 : 100;
-          current.respond(createResponse(current.request, status, undefined, { toTag: 't' }));
+          current.respond(createResponse(currentRequest!, status, undefined, { toTag: 't' }));
           if (finalAt === undefined) {
             last = status;
             if (status === 200) finalAt = clock.now();

@@ -1,0 +1,104 @@
+/** The benchmark's own pieces: stamps, the simulator's SIP reader, stream framing, the histogram, the profile summary. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { LatencyHistogram } from '../../bench/harness/latency-histogram.js';
+import { decodeStampId, pidfBody, userIndexOf } from '../../bench/load/pidf-body.js';
+import { StreamFramer, buildResponse, headerParam, hostPortOf, parseLite, uriOf } from '../../bench/load/sip-lite.js';
+import { summarize } from '../../bench/profile-summary.js';
+
+test('a PIDF stamp round-trips through the tuple id', () => {
+  const body = pidfBody('sip:user7@127.0.0.1:5090', 123456, 98765432101234n, true);
+  const id = /<tuple id="([^"]+)"/.exec(body)?.[1] ?? '';
+  assert.deepEqual(decodeStampId(id), { seq: 123456, sentNs: 98765432101234 });
+  assert.equal(decodeStampId('t8a7f2c1'), undefined);
+  assert.ok(body.includes('<basic>open</basic>'));
+  assert.equal(userIndexOf('sip:user42@127.0.0.1:5090', 'sip:user'), 42);
+  assert.equal(userIndexOf('sip:alice@x', 'sip:user'), -1);
+});
+
+const SUBSCRIBE =
+  'SUBSCRIBE sip:user1@127.0.0.1:5090 SIP/2.0\r\n' +
+  'Via: SIP/2.0/UDP 127.0.0.1:5092;branch=z9hG4bKabc;rport\r\n' +
+  'v: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKdef\r\n' +
+  'f: "W" <sip:w1@b2b.bench>;tag=ft1\r\n' +
+  't: <sip:user1@127.0.0.1:5090>\r\n' +
+  'i: cid1@x\r\n' +
+  'CSeq: 7 SUBSCRIBE\r\n' +
+  'm: <sip:b2b@127.0.0.1:5092;transport=tcp>\r\n' +
+  'o: presence\r\n' +
+  'Expires: 600\r\n' +
+  'l: 0\r\n\r\n';
+
+test('the simulator reads compact headers and answers with the request echoed', () => {
+  const m = parseLite(SUBSCRIBE);
+  assert.ok(m !== undefined);
+  assert.equal(m.method, 'SUBSCRIBE');
+  assert.equal(m.viaLines.length, 2);
+  assert.equal(m.topBranch, 'z9hG4bKabc');
+  assert.equal(headerParam(m.from, 'tag'), 'ft1');
+  assert.equal(uriOf(m.from), 'sip:w1@b2b.bench');
+  assert.equal(m.callId, 'cid1@x');
+  assert.equal(m.cseq, 7);
+  assert.equal(m.expires, 600);
+  assert.equal(m.event, 'presence');
+  assert.deepEqual(hostPortOf(uriOf(m.contact)), { host: '127.0.0.1', port: 5092, transport: 'tcp' });
+  const r = buildResponse(m, 200, 'OK', 'ps1', 'Expires: 600\r\n');
+  assert.ok(r.startsWith('SIP/2.0 200 OK\r\n'));
+  assert.ok(r.includes('t: <sip:user1@127.0.0.1:5090>;tag=ps1\r\n'));
+  const back = parseLite(r);
+  assert.equal(back?.isRequest, false);
+  assert.equal(back?.status, 200);
+  assert.equal(back?.method, 'SUBSCRIBE');
+  assert.equal(parseLite('garbage'), undefined);
+});
+
+test('a URI parameter named tag is not the header parameter', () => {
+  assert.equal(headerParam('<sip:a@h;tag=uri>;x=1', 'tag'), '');
+  assert.equal(headerParam('<sip:a@h;tag=uri>;tag=hdr', 'tag'), 'hdr');
+});
+
+test('the stream framer splits by Content-Length across chunks and skips keep-alives', () => {
+  const body = 'hello';
+  const msg = `NOTIFY sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\nCall-ID: c\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+  const bytes = Buffer.from(`\r\n\r\n${msg}${msg}`, 'latin1');
+  const out: string[] = [];
+  const f = new StreamFramer();
+  for (let i = 0; i < bytes.length; i += 7) f.push(bytes.subarray(i, i + 7), (t) => out.push(t));
+  assert.deepEqual(out, [msg, msg]);
+});
+
+test('the latency histogram reports quantiles within its bucket width', () => {
+  const h = new LatencyHistogram();
+  for (let i = 1; i <= 1000; i++) h.recordUs(i * 10); // 10 µs … 10 ms
+  const s = h.summary();
+  assert.equal(s.count, 1000);
+  assert.ok(Math.abs(s.p50Ms - 5) < 0.02, `p50 ${s.p50Ms}`);
+  assert.ok(Math.abs(s.p99Ms - 9.9) < 0.11, `p99 ${s.p99Ms}`);
+  assert.equal(s.maxMs, 10);
+  h.recordUs(25_000_000);
+  assert.equal(h.summary().maxMs, 25_000);
+  h.reset();
+  assert.equal(h.summary().count, 0);
+});
+
+test('the profile summary charges self and inclusive time, leaving idle out', () => {
+  const frame = (functionName: string) => ({ functionName, url: 'file:///x/src/a.js', lineNumber: 0 });
+  const profile = {
+    nodes: [
+      { id: 1, callFrame: frame('(root)'), children: [2, 4] },
+      { id: 2, callFrame: frame('outer'), children: [3] },
+      { id: 3, callFrame: frame('inner') },
+      { id: 4, callFrame: { functionName: '(idle)', url: '', lineNumber: 0 } },
+    ],
+    samples: [3, 3, 2, 4, 4],
+    timeDeltas: [1000, 1000, 1000, 5000, 5000],
+  };
+  const s = summarize(profile);
+  assert.equal(s.totalMs, 3);
+  const inner = s.byFunction.find((h) => h.name.startsWith('inner'));
+  const outer = s.byFunction.find((h) => h.name.startsWith('outer'));
+  assert.ok(inner !== undefined && outer !== undefined);
+  assert.equal(inner.selfMs, 2);
+  assert.equal(outer.selfMs, 1);
+  assert.equal(outer.totalMs, 3);
+});
