@@ -4,7 +4,7 @@
  * with its share of the samples, so hot spots can be reported as
  * "file + function + share of time".
  *
- *   node dist/bench/profile-summary.js bench/results/profiles/CPU.….cpuprofile [--top 30] [--filter src/]
+ *   node dist/bench/profile-summary.js /tmp/presence-b2b-bench/profiles/CPU.….cpuprofile [--top 30] [--filter src/]
  */
 import { readFileSync } from 'node:fs';
 

@@ -24,6 +24,9 @@ import { type W3Result, runW3 } from './workloads/w3-churn.js';
 import { type W4Result, runW4 } from './workloads/w4-restart-storm.js';
 import { type W5Result, runW5 } from './workloads/w5-notify-storm.js';
 
+/** Profiles and heap snapshots are large: they go to /tmp, not into the repository. */
+const PROFILE_DIR = '/tmp/presence-b2b-bench/profiles';
+
 type WorkloadId = 'w0' | 'w2' | 'w2-tcp' | 'w3' | 'w4' | 'w5';
 const ALL: WorkloadId[] = ['w0', 'w2', 'w2-tcp', 'w5', 'w4', 'w3'];
 const SMOKE: WorkloadId[] = ['w0', 'w2', 'w5', 'w4', 'w3'];
@@ -67,8 +70,9 @@ const USAGE = `usage: node dist/bench/run.js [smoke | w0 | w2 | w2-tcp | w3 | w4
   --window W         subscriptions being set up at once (256)
   --port-base P      simulator P, SUT P+2, Kamailio sink P+4, pua P+5 (5090)
   --no-kamailio      skip the Kamailio comparisons
-  --cpu-prof [DIR]   run the SUT under node --cpu-prof (bench/results/profiles)
-  --heap-snapshot [DIR]  W0: heap snapshot of the SUT at the largest N (bench/results/profiles)
+  --cpu-prof [DIR]   run the SUT under node --cpu-prof (${PROFILE_DIR})
+  --heap-snapshot [DIR]  W0: SUT heap snapshot at the largest N; W3: before and after the churn (${PROFILE_DIR})
+  --sut-node-args "A B"  extra node flags for the SUT process (e.g. "--heap-prof --heap-prof-dir=/tmp/hp")
   --out FILE         JSON output (bench/results/latest.json; smoke: bench/results/smoke.json)`;
 
 function parseArgs(argv: string[]): { workloads: WorkloadId[]; opts: BenchOptions; out: string | undefined } {
@@ -78,6 +82,7 @@ function parseArgs(argv: string[]): { workloads: WorkloadId[]; opts: BenchOption
     kamailio: true,
     cpuProfDir: undefined,
     heapSnapshotDir: undefined,
+    sutNodeArgs: [],
     n: undefined,
     rates: undefined,
     stepS: undefined,
@@ -161,7 +166,7 @@ function parseArgs(argv: string[]): { workloads: WorkloadId[]; opts: BenchOption
         if (d !== undefined && !d.startsWith('-') && !/^(w\d|smoke|all)/.test(d)) {
           opts.cpuProfDir = d;
           i++;
-        } else opts.cpuProfDir = join(repoRoot(), 'bench', 'results', 'profiles');
+        } else opts.cpuProfDir = PROFILE_DIR;
         break;
       }
       case '--heap-snapshot': {
@@ -169,9 +174,12 @@ function parseArgs(argv: string[]): { workloads: WorkloadId[]; opts: BenchOption
         if (d !== undefined && !d.startsWith('-') && !/^(w\d|smoke|all)/.test(d)) {
           opts.heapSnapshotDir = d;
           i++;
-        } else opts.heapSnapshotDir = join(repoRoot(), 'bench', 'results', 'profiles');
+        } else opts.heapSnapshotDir = PROFILE_DIR;
         break;
       }
+      case '--sut-node-args':
+        opts.sutNodeArgs = (next() ?? '').split(' ').filter((x) => x !== '');
+        break;
       case '--out':
         out = next();
         break;
@@ -346,7 +354,8 @@ function render(r: Results, ratioList: Ratio[], targetList: Target[]): string {
   if (r.w4 !== undefined) {
     const x = r.w4.recovery;
     parts.push(
-      `W4 restart storm N=${r.w4.n} ${r.w4.transport}: ${x.reestablished}/${r.w4.n} active again after ${f(x.timeToAllActiveMs / 1000, 2)} s; ${x.newSubscribes} new SUBSCRIBEs, ` +
+      `W4 restart storm N=${r.w4.n} ${r.w4.transport}: ${x.reestablished}/${r.w4.n} active again ` +
+        `${x.timeToAllActiveMs >= 0 ? `after ${f(x.timeToAllActiveMs / 1000, 2)} s` : `(NOT all within ${f(x.boundMs / 1000, 0)} s)`}; ${x.newSubscribes} new SUBSCRIBEs, ` +
         `${x.subscribeRetransmissions} SUBSCRIBE retransmissions, ${x.notifyTimeouts} NOTIFY timeouts; ${f(x.cpuUsPerReestablishment, 0)} µs CPU each; GC max ${f(x.sut.gcMaxPauseMs)} ms; loop delay max ${f(x.sut.loopDelayMaxMs)} ms`,
     );
   }

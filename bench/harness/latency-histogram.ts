@@ -1,12 +1,18 @@
 /**
- * A fixed-memory latency histogram: 1 µs buckets below 10 ms, 100 µs buckets
- * from 10 ms to 10 s, one overflow bucket. Recording is O(1) and allocates
- * nothing, so the consumer can time every status message at full rate.
+ * A fixed-memory latency histogram: 1 µs buckets below 10 ms, 10 µs buckets
+ * up to 1 s, 1 ms buckets up to 120 s (storms drain for tens of seconds), one
+ * overflow bucket. Recording is O(1) and allocates nothing, so the consumer
+ * can time every status message at full rate. Quantiles are reported as the
+ * upper edge of their bucket, never above the largest value recorded.
  */
-const FINE_LIMIT_US = 10_000;
-const COARSE_STEP_US = 100;
-const COARSE_BUCKETS = 99_900; // 10 ms … 10 s
-const OVERFLOW = FINE_LIMIT_US + COARSE_BUCKETS;
+const TIER1_LIMIT_US = 10_000;
+const TIER2_STEP_US = 10;
+const TIER2_LIMIT_US = 1_000_000;
+const TIER3_STEP_US = 1000;
+const TIER3_LIMIT_US = 120_000_000;
+const TIER2_BASE = TIER1_LIMIT_US;
+const TIER3_BASE = TIER2_BASE + (TIER2_LIMIT_US - TIER1_LIMIT_US) / TIER2_STEP_US;
+const OVERFLOW = TIER3_BASE + (TIER3_LIMIT_US - TIER2_LIMIT_US) / TIER3_STEP_US;
 
 export interface LatencySummary {
   count: number;
@@ -18,6 +24,20 @@ export interface LatencySummary {
   meanMs: number;
 }
 
+function bucketOf(us: number): number {
+  if (us < TIER1_LIMIT_US) return us | 0;
+  if (us < TIER2_LIMIT_US) return TIER2_BASE + (((us - TIER1_LIMIT_US) / TIER2_STEP_US) | 0);
+  if (us < TIER3_LIMIT_US) return TIER3_BASE + (((us - TIER2_LIMIT_US) / TIER3_STEP_US) | 0);
+  return OVERFLOW;
+}
+
+function upperEdgeUs(i: number): number {
+  if (i < TIER2_BASE) return i + 1;
+  if (i < TIER3_BASE) return TIER1_LIMIT_US + (i - TIER2_BASE + 1) * TIER2_STEP_US;
+  if (i < OVERFLOW) return TIER2_LIMIT_US + (i - TIER3_BASE + 1) * TIER3_STEP_US;
+  return Number.POSITIVE_INFINITY;
+}
+
 export class LatencyHistogram {
   private readonly buckets = new Uint32Array(OVERFLOW + 1);
   private count = 0;
@@ -26,12 +46,7 @@ export class LatencyHistogram {
 
   recordUs(us: number): void {
     const v = Math.max(us, 0);
-    let i: number;
-    if (v < FINE_LIMIT_US) i = v | 0;
-    else {
-      i = FINE_LIMIT_US + (((v - FINE_LIMIT_US) / COARSE_STEP_US) | 0);
-      if (i > OVERFLOW) i = OVERFLOW;
-    }
+    const i = bucketOf(v);
     this.buckets[i] = (this.buckets[i] ?? 0) + 1;
     this.count++;
     this.sumUs += v;
@@ -51,11 +66,7 @@ export class LatencyHistogram {
     let seen = 0;
     for (let i = 0; i <= OVERFLOW; i++) {
       seen += this.buckets[i] ?? 0;
-      if (seen >= rank) {
-        if (i < FINE_LIMIT_US) return i + 1; // upper edge of the 1 µs bucket
-        if (i === OVERFLOW) return this.maxUs;
-        return FINE_LIMIT_US + (i - FINE_LIMIT_US + 1) * COARSE_STEP_US;
-      }
+      if (seen >= rank) return Math.min(upperEdgeUs(i), this.maxUs);
     }
     return this.maxUs;
   }
@@ -64,10 +75,10 @@ export class LatencyHistogram {
     const ms = (us: number) => Math.round(us) / 1000;
     return {
       count: this.count,
-      p50Ms: ms(Math.min(this.quantileUs(0.5), this.maxUs)),
-      p90Ms: ms(Math.min(this.quantileUs(0.9), this.maxUs)),
-      p99Ms: ms(Math.min(this.quantileUs(0.99), this.maxUs)),
-      p999Ms: ms(Math.min(this.quantileUs(0.999), this.maxUs)),
+      p50Ms: ms(this.quantileUs(0.5)),
+      p90Ms: ms(this.quantileUs(0.9)),
+      p99Ms: ms(this.quantileUs(0.99)),
+      p999Ms: ms(this.quantileUs(0.999)),
       maxMs: ms(this.maxUs),
       meanMs: this.count === 0 ? 0 : ms(this.sumUs / this.count),
     };

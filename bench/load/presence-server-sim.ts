@@ -168,15 +168,14 @@ export class PresenceServerSim {
     nextSeq: 0,
     pendingTransactions: 0,
   };
-  /** Origin of the simulator's monotonic ms clock. */
-  private readonly hr0 = process.hrtime.bigint();
 
   constructor(opts: SimOptions) {
     this.opts = opts;
   }
 
+  /** Monotonic ms for the simulator's own timers (no allocation, unlike hrtime.bigint). */
   private nowMs(): number {
-    return Number(process.hrtime.bigint() - this.hr0) / 1e6;
+    return performance.now();
   }
 
   async start(): Promise<{ port: number }> {

@@ -44,6 +44,8 @@ export interface CpuWindow {
   gcMaxPauseMs: number;
   gcCount: number;
   gcTotalMs: number;
+  /** Pauses by GC kind (perf_hooks constants: 1 minor/scavenge, 2 minor mark-compact, 4 major, 8 incremental, 16 weak callbacks). */
+  gcByKind: Record<string, { count: number; totalMs: number; maxMs: number }>;
 }
 
 export interface MemorySample {
@@ -71,6 +73,9 @@ export interface EstablishResult {
 
 type Gc = () => void;
 
+const LOOP_DELAY_RESOLUTION_MS = 20;
+const loopDelayMs = (ns: number): number => Math.max(0, ns / 1e6 - LOOP_DELAY_RESOLUTION_MS);
+
 const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 class SutHarness {
@@ -80,9 +85,11 @@ class SutHarness {
   handles: Array<QsaSubscriptionHandle | undefined> = [];
   recordPrefix = '';
   recordSuffix = '';
-  private readonly loopDelay = monitorEventLoopDelay({ resolution: 2 });
+  /** The histogram records whole timer intervals, so the delay is what exceeds the resolution. */
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
   private readonly forced: Array<[number, number]> = [];
   private gcWindow = { max: 0, count: 0, total: 0 };
+  private gcKinds: Record<string, { count: number; totalMs: number; maxMs: number }> = {};
   gcAll = { max: 0, count: 0, total: 0, maxKind: 0 };
   private windowStart = { hr: 0, cpu: process.cpuUsage(), messages: 0 };
   private readonly gc: Gc | undefined;
@@ -95,6 +102,12 @@ class SutHarness {
       for (const e of list.getEntries()) {
         if (this.isForced(e.startTime)) continue;
         const d = e.duration;
+        const kind = String((e as { detail?: { kind?: number } }).detail?.kind ?? 0);
+        const k = this.gcKinds[kind] ?? { count: 0, totalMs: 0, maxMs: 0 };
+        k.count++;
+        k.totalMs += d;
+        if (d > k.maxMs) k.maxMs = d;
+        this.gcKinds[kind] = k;
         this.gcWindow.count++;
         this.gcWindow.total += d;
         if (d > this.gcWindow.max) this.gcWindow.max = d;
@@ -222,7 +235,7 @@ class SutHarness {
       cpuUsPerEstablishment: established > 0 ? cpuUs / established : 0,
       latency: consumer.establishLatency.summary(),
       gcMaxPauseMs: this.gcWindow.max,
-      loopDelayMaxMs: this.loopDelay.max / 1e6,
+      loopDelayMaxMs: loopDelayMs(this.loopDelay.max),
     };
   }
 
@@ -283,6 +296,7 @@ class SutHarness {
 
   private resetWindowGc(): void {
     this.gcWindow = { max: 0, count: 0, total: 0 };
+    this.gcKinds = {};
   }
 
   beginWindow(): void {
@@ -303,11 +317,12 @@ class SutHarness {
       systemUs: cpu.system,
       messages: consumer.counters.messages - this.windowStart.messages,
       latency: consumer.latency.summary(),
-      loopDelayP99Ms: this.loopDelay.percentile(99) / 1e6,
-      loopDelayMaxMs: this.loopDelay.max / 1e6,
+      loopDelayP99Ms: loopDelayMs(this.loopDelay.percentile(99)),
+      loopDelayMaxMs: loopDelayMs(this.loopDelay.max),
       gcMaxPauseMs: this.gcWindow.max,
       gcCount: this.gcWindow.count,
       gcTotalMs: this.gcWindow.total,
+      gcByKind: this.gcKinds,
     };
   }
 

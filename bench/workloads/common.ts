@@ -9,6 +9,8 @@ export interface BenchOptions {
   kamailio: boolean;
   /** Write SUT CPU profiles (node --cpu-prof) into this directory. */
   cpuProfDir: string | undefined;
+  /** Extra node flags for the SUT (e.g. --heap-prof). */
+  sutNodeArgs: string[];
   /** W0: write a heap snapshot of the SUT at the largest N into this directory. */
   heapSnapshotDir: string | undefined;
   /** Per-workload overrides; each workload has its own defaults. */

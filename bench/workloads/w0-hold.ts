@@ -76,6 +76,7 @@ export async function runW0(o: BenchOptions): Promise<W0Result> {
     sutPort: p.sut,
     capacity: n,
     ...(o.cpuProfDir !== undefined ? { cpuProfDir: o.cpuProfDir } : {}),
+    sutNodeArgs: o.sutNodeArgs,
   });
   const result: W0Result = {
     n,

@@ -4,8 +4,11 @@
  * internal client unsubscribes the oldest and subscribes new ones at `c`/s.
  * Measured: SUT CPU and GC while churning, refresh rate, losses, and whether
  * memory returns to where it was once the churn stops (leak check: heap and
- * RSS with the same N live, after a forced GC, before and after).
+ * RSS with the same N live, after a forced GC, before and after; with
+ * `--heap-snapshot`, a SUT heap snapshot at both points).
  */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { Rig, monoMs } from '../harness/rig.js';
 import type { CpuWindow, EstablishResult, MemorySample } from '../sut/sut-process.js';
 import { type BenchOptions, ports, say, sleep } from './common.js';
@@ -57,12 +60,21 @@ export async function runW3(o: BenchOptions): Promise<W3Result> {
     capacity,
     maxExpires: grant,
     ...(o.cpuProfDir !== undefined ? { cpuProfDir: o.cpuProfDir } : {}),
+    sutNodeArgs: o.sutNodeArgs,
   });
   try {
     const establish = await rig.establish(0, n, o.window, Math.max(60_000, n * 2));
     say(`  established ${establish.established}/${n} in ${(establish.elapsedMs / 1000).toFixed(1)} s`);
     if (settleS > 0) await sleep(settleS * 1000);
     const before = await rig.memory();
+    const snapshots: string[] = [];
+    const snapshot = async (label: string) => {
+      if (o.heapSnapshotDir === undefined) return;
+      mkdirSync(o.heapSnapshotDir, { recursive: true });
+      const file = join(o.heapSnapshotDir, `w3-${label}-${Date.now()}.heapsnapshot`);
+      snapshots.push(await rig.sut.call<string>('heapSnapshot', { path: file }, 600_000));
+    };
+    await snapshot('before');
     const s0 = await rig.simStats();
     await rig.sut.call('beginWindow');
     const t0 = monoMs();
@@ -79,6 +91,8 @@ export async function runW3(o: BenchOptions): Promise<W3Result> {
     const loss = await rig.lossIn(s0.nextSeq, s1.nextSeq);
     if (settleS > 0) await sleep(settleS * 1000);
     const after = await rig.memory();
+    await snapshot('after');
+    if (snapshots.length > 0) say(`  heap snapshots: ${snapshots.join(' ')} (compare with dist/bench/heap-summary.js)`);
     const refreshes = s1.refreshes - s0.refreshes;
     const ops = c.subscribed + c.unsubscribed + refreshes;
     const result: W3Result = {

@@ -18,8 +18,9 @@ export interface W4Result {
   establish: EstablishResult;
   recovery: {
     reestablished: number;
-    /** ms from the first deactivating NOTIFY until the last subscription was active again. */
+    /** ms from the first deactivating NOTIFY until the last subscription was active again; -1 if not all were within `boundMs`. */
     timeToAllActiveMs: number;
+    boundMs: number;
     newSubscribes: number;
     subscribeRetransmissions: number;
     notifyTimeouts: number;
@@ -41,6 +42,7 @@ export async function runW4(o: BenchOptions): Promise<W4Result> {
     sutPort: p.sut,
     capacity: n,
     ...(o.cpuProfDir !== undefined ? { cpuProfDir: o.cpuProfDir } : {}),
+    sutNodeArgs: o.sutNodeArgs,
   });
   try {
     const establish = await rig.establish(0, n, o.window, Math.max(60_000, n * 2));
@@ -62,6 +64,7 @@ export async function runW4(o: BenchOptions): Promise<W4Result> {
     const recovery = {
       reestablished: w.active,
       timeToAllActiveMs: timeToAll,
+      boundMs,
       newSubscribes: s1.initialSubscribes - s0.initialSubscribes,
       subscribeRetransmissions: s1.subscribeRetransmissions - s0.subscribeRetransmissions,
       notifyTimeouts: s1.notifyTimeouts - s0.notifyTimeouts,
@@ -71,7 +74,7 @@ export async function runW4(o: BenchOptions): Promise<W4Result> {
       sut,
     };
     say(
-      `  recovery: ${w.active}/${n} active again after ${(recovery.timeToAllActiveMs / 1000).toFixed(1)} s; ${recovery.newSubscribes} new SUBSCRIBEs, ` +
+      `  recovery: ${w.active}/${n} active again ${timeToAll >= 0 ? `after ${(timeToAll / 1000).toFixed(1)} s` : `(not all within ${boundMs / 1000} s)`}; ${recovery.newSubscribes} new SUBSCRIBEs, ` +
         `${recovery.subscribeRetransmissions} SUBSCRIBE retransmissions; ${recovery.cpuUsPerReestablishment.toFixed(0)} µs CPU each; GC max ${sut.gcMaxPauseMs.toFixed(1)} ms`,
     );
     return { n, transport: o.transport, spreadMs, establish, recovery };

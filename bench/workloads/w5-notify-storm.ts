@@ -28,6 +28,7 @@ export async function runW5(o: BenchOptions): Promise<W5Result> {
     sutPort: p.sut,
     capacity: n,
     ...(o.cpuProfDir !== undefined ? { cpuProfDir: o.cpuProfDir } : {}),
+    sutNodeArgs: o.sutNodeArgs,
   });
   try {
     const establish = await rig.establish(0, n, o.window, Math.max(60_000, n * 2));
