@@ -1,5 +1,6 @@
 /** Options shared by all workloads, and small helpers. */
 import type { MemorySample } from '../sut/sut-process.js';
+import { Rig, type RigOptions } from '../harness/rig.js';
 
 export interface BenchOptions {
   transport: 'udp' | 'tcp';
@@ -56,3 +57,17 @@ export const round = (x: number, digits = 1): number => {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
 };
+
+/** Starts the simulator and the SUT of a workload on its ports, with the common options applied. */
+export function startRig(o: BenchOptions, capacity: number, extra: Partial<RigOptions> = {}): Promise<Rig> {
+  const p = ports(o);
+  return Rig.start({
+    transport: o.transport,
+    simPort: p.sim,
+    sutPort: p.sut,
+    capacity,
+    ...(o.cpuProfDir !== undefined ? { cpuProfDir: o.cpuProfDir } : {}),
+    sutNodeArgs: o.sutNodeArgs,
+    ...extra,
+  });
+}

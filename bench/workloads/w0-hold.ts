@@ -11,8 +11,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EstablishResult, MemorySample } from '../sut/sut-process.js';
 import { KamailioPeer, kamailioAvailable } from '../harness/kamailio.js';
-import { Rig, SUT_CORE, monoMs } from '../harness/rig.js';
-import { type BenchOptions, type PerSubscription, perSubscription, ports, say, sleep } from './common.js';
+import { type Rig, SUT_CORE, monoMs } from '../harness/rig.js';
+import { type BenchOptions, type PerSubscription, perSubscription, ports, say, sleep, startRig } from './common.js';
 
 export interface W0Level {
   n: number;
@@ -67,17 +67,9 @@ function ladder(n: number, smoke: boolean): number[] {
 export async function runW0(o: BenchOptions): Promise<W0Result> {
   const n = o.n ?? (o.smoke ? 1000 : 100_000);
   const settleS = o.settleS ?? (o.smoke ? 0 : 33);
-  const p = ports(o);
   const levels = ladder(n, o.smoke);
   say(`W0 hold: N=${n} (steps ${levels.join(', ')}), ${o.transport}, settle ${settleS} s`);
-  const rig = await Rig.start({
-    transport: o.transport,
-    simPort: p.sim,
-    sutPort: p.sut,
-    capacity: n,
-    ...(o.cpuProfDir !== undefined ? { cpuProfDir: o.cpuProfDir } : {}),
-    sutNodeArgs: o.sutNodeArgs,
-  });
+  const rig = await startRig(o, n);
   const result: W0Result = {
     n,
     transport: o.transport,

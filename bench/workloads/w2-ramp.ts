@@ -10,10 +10,10 @@
  * the same rates from the same generator, for CPU µs per NOTIFY ratios.
  */
 import { KamailioPeer, kamailioAvailable } from '../harness/kamailio.js';
-import { type NotifyWindow, Rig, SUT_CORE } from '../harness/rig.js';
+import { type NotifyWindow, type Rig, SUT_CORE } from '../harness/rig.js';
 import type { EstablishResult } from '../sut/sut-process.js';
 import type { RateResult, SimStats } from '../load/presence-server-sim.js';
-import { type BenchOptions, ports, say, sleep } from './common.js';
+import { type BenchOptions, ports, say, sleep, startRig } from './common.js';
 
 export const SLO_P99_MS = 5;
 
@@ -65,16 +65,8 @@ export async function runW2(o: BenchOptions): Promise<W2Result> {
   const n = o.n ?? (o.smoke ? 500 : 10_000);
   const stepS = o.stepS ?? (o.smoke ? 1.5 : 10);
   const rates = o.rates ?? (o.smoke ? [500, 1000, 2000] : DEFAULT_RATES);
-  const p = ports(o);
   say(`W2 ramp: N=${n}, ${o.transport}, ${stepS} s steps, rates ${rates.join(', ')}`);
-  const rig = await Rig.start({
-    transport: o.transport,
-    simPort: p.sim,
-    sutPort: p.sut,
-    capacity: n,
-    ...(o.cpuProfDir !== undefined ? { cpuProfDir: o.cpuProfDir } : {}),
-    sutNodeArgs: o.sutNodeArgs,
-  });
+  const rig = await startRig(o, n);
   let result: W2Result | undefined;
   try {
     const establish = await rig.establish(0, n, o.window, 120_000);

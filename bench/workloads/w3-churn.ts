@@ -9,9 +9,9 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Rig, monoMs } from '../harness/rig.js';
+import { monoMs } from '../harness/rig.js';
 import type { CpuWindow, EstablishResult, MemorySample } from '../sut/sut-process.js';
-import { type BenchOptions, ports, say, sleep } from './common.js';
+import { type BenchOptions, say, sleep, startRig } from './common.js';
 
 export interface W3Result {
   n: number;
@@ -50,18 +50,9 @@ export async function runW3(o: BenchOptions): Promise<W3Result> {
   const rate = o.churnRate ?? (o.smoke ? 50 : 500);
   const durationS = o.durationS ?? (o.smoke ? 3 : 60);
   const settleS = o.settleS ?? (o.smoke ? 0 : 35);
-  const p = ports(o);
   const capacity = n + Math.ceil(rate * durationS * 1.2) + 100;
   say(`W3 churn: N=${n}, ${o.transport}, Expires ${grant} s, churn ${rate}/s for ${durationS} s, settle ${settleS} s`);
-  const rig = await Rig.start({
-    transport: o.transport,
-    simPort: p.sim,
-    sutPort: p.sut,
-    capacity,
-    maxExpires: grant,
-    ...(o.cpuProfDir !== undefined ? { cpuProfDir: o.cpuProfDir } : {}),
-    sutNodeArgs: o.sutNodeArgs,
-  });
+  const rig = await startRig(o, capacity, { maxExpires: grant });
   try {
     const establish = await rig.establish(0, n, o.window, Math.max(60_000, n * 2));
     say(`  established ${establish.established}/${n} in ${(establish.elapsedMs / 1000).toFixed(1)} s`);

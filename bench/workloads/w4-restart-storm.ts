@@ -6,10 +6,10 @@
  * the SUT sends N new SUBSCRIBEs in a herd. Measured: time until all N are
  * `active` again, SUT CPU for the whole recovery, failures and timeouts.
  */
-import { Rig, monoMs } from '../harness/rig.js';
+import { monoMs } from '../harness/rig.js';
 import type { SimStats } from '../load/presence-server-sim.js';
 import type { CpuWindow, EstablishResult } from '../sut/sut-process.js';
-import { type BenchOptions, ports, say, sleep } from './common.js';
+import { type BenchOptions, say, sleep, startRig } from './common.js';
 
 export interface W4Result {
   n: number;
@@ -34,16 +34,8 @@ export interface W4Result {
 export async function runW4(o: BenchOptions): Promise<W4Result> {
   const n = o.n ?? (o.smoke ? 500 : 100_000);
   const spreadMs = o.spreadMs ?? 1000;
-  const p = ports(o);
   say(`W4 restart storm: N=${n}, ${o.transport}, every dialog deactivated within ${spreadMs} ms`);
-  const rig = await Rig.start({
-    transport: o.transport,
-    simPort: p.sim,
-    sutPort: p.sut,
-    capacity: n,
-    ...(o.cpuProfDir !== undefined ? { cpuProfDir: o.cpuProfDir } : {}),
-    sutNodeArgs: o.sutNodeArgs,
-  });
+  const rig = await startRig(o, n);
   try {
     const establish = await rig.establish(0, n, o.window, Math.max(60_000, n * 2));
     say(`  established ${establish.established}/${n} in ${(establish.elapsedMs / 1000).toFixed(1)} s`);

@@ -5,9 +5,9 @@
  * consumed (backlog drain), latency, loss, duplicates, retransmissions and
  * timeouts the SUT caused by being slow, worst event-loop delay and GC pause.
  */
-import { type NotifyWindow, Rig } from '../harness/rig.js';
+import type { NotifyWindow } from '../harness/rig.js';
 import type { EstablishResult } from '../sut/sut-process.js';
-import { type BenchOptions, ports, say, sleep } from './common.js';
+import { type BenchOptions, say, sleep, startRig } from './common.js';
 
 export interface W5Result {
   n: number;
@@ -20,16 +20,8 @@ export interface W5Result {
 export async function runW5(o: BenchOptions): Promise<W5Result> {
   const n = o.n ?? (o.smoke ? 1000 : 100_000);
   const spreadMs = o.spreadMs ?? 1000;
-  const p = ports(o);
   say(`W5 NOTIFY storm: N=${n}, ${o.transport}, one NOTIFY per dialog within ${spreadMs} ms`);
-  const rig = await Rig.start({
-    transport: o.transport,
-    simPort: p.sim,
-    sutPort: p.sut,
-    capacity: n,
-    ...(o.cpuProfDir !== undefined ? { cpuProfDir: o.cpuProfDir } : {}),
-    sutNodeArgs: o.sutNodeArgs,
-  });
+  const rig = await startRig(o, n);
   try {
     const establish = await rig.establish(0, n, o.window, Math.max(60_000, n * 2));
     say(`  established ${establish.established}/${n} in ${(establish.elapsedMs / 1000).toFixed(1)} s`);
