@@ -131,7 +131,7 @@ export class PresenceEngine implements QsaNotifier {
 
   subscribe(sub: QsaSubscription): void {
     if (this.closing) return;
-    const identity = `${sub.package}\n${sub.record}\n${sub.subscriber}`;
+    const identity = ownString(`${sub.package}\n${sub.record}\n${sub.subscriber}`);
     let dialog = this.settings.shareIdenticalSubscriptions ? this.byIdentity.get(identity) : undefined;
     if (dialog !== undefined) {
       dialog.members.push(sub);
@@ -255,7 +255,7 @@ export class PresenceEngine implements QsaNotifier {
     this.dropDialog(dialog);
     dialog.redirectTarget = targetUri;
     dialog.dialog = newDialogState({
-      callId: `${this.random.token(20)}@presence-b2b`,
+      callId: ownString(`${this.random.token(20)}@presence-b2b`),
       localTag: this.random.token(12),
       localUri: dialog.subscriber,
       remoteUri: targetUri,
