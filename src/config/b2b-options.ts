@@ -26,6 +26,7 @@ export function b2bOptionsFromConfig(config: DaemonConfig): PresenceB2BOptions {
     shareIdenticalSubscriptions: config.share_identical_subscriptions,
     refreshJitter: config.refresh_jitter,
     maxRedirects: config.max_redirects,
+    maxSubscribeRate: config.max_subscribe_rate,
     contactUser: config.contact_user,
     t1Ms: config.timers.t1,
     timers: { t1: config.timers.t1, t2: config.timers.t2, t4: config.timers.t4 },

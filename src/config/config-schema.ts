@@ -97,6 +97,7 @@ export const CONFIG_SCHEMA = z
     share_identical_subscriptions: flag.default(true),
     refresh_jitter: integer(0).default(5),
     max_redirects: integer(0, 100).default(5),
+    max_subscribe_rate: integer(0, 1_000_000).default(1000),
     contact_user: text().min(1, { error: 'expected a non-empty user part' }).default('b2b'),
     user_agent: text().default('presence-b2b'),
     // ---- SIP

@@ -28,6 +28,8 @@ export interface EngineSettings {
   shareIdenticalSubscriptions: boolean;
   /** Upper bound of the random amount taken off each refresh delay, seconds (new; default 5). */
   refreshJitter: number;
+  /** New (out-of-dialog) SUBSCRIBEs per second at most, bursts of one second's worth; 0 = unlimited (new; default 1000). */
+  maxSubscribeRate: number;
   /** How many 3xx redirects one subscription attempt follows (new; SER had no cap; default 5). */
   maxRedirects: number;
   /** User part of our Contact (new; default "b2b"). */
@@ -49,6 +51,7 @@ export const DEFAULT_ENGINE_SETTINGS: EngineSettings = {
   maxSubscribeDelay: 0,
   shareIdenticalSubscriptions: true,
   refreshJitter: 5,
+  maxSubscribeRate: 1000,
   maxRedirects: 5,
   contactUser: 'b2b',
   t1Ms: 500,

@@ -32,6 +32,7 @@ import { failureStatusForResponse, retryDelayAfterTermination } from './failure-
 import { type DialogSnapshot, snapshotOf } from './dialog-snapshot.js';
 import { statusFromNotify } from './notify-status.js';
 import { refreshDelaySeconds } from './refresh-delay.js';
+import { SubscribePacer } from './subscribe-pacer.js';
 import { SubscriptionDialog, type SubscriptionDialogState } from './subscription-dialog.js';
 
 export type { DialogSnapshot };
@@ -95,6 +96,7 @@ export class PresenceEngine implements QsaNotifier {
   private readonly acceptValue: string;
   private readonly extraHeaders: Array<readonly [string, string]>;
   private readonly presenceRoute: string[];
+  private readonly pacer: SubscribePacer;
 
   /** Dialogs by Call-ID + our tag, for NOTIFY matching (confirmed and unconfirmed alike). */
   private readonly byDialogKey = new Map<string, SubscriptionDialog>();
@@ -120,6 +122,7 @@ export class PresenceEngine implements QsaNotifier {
     this.acceptValue = (deps.accept ?? ['application/pidf+xml']).join(', ');
     this.extraHeaders = parseAdditionalHeaders(deps.settings.additionalPresenceHeaders);
     this.presenceRoute = parseRouteList(deps.settings.presenceRoute);
+    this.pacer = new SubscribePacer(deps.settings.maxSubscribeRate);
   }
 
   /** Live dialog records. */
@@ -151,9 +154,9 @@ export class PresenceEngine implements QsaNotifier {
       // SER: the first SUBSCRIBE goes out after a uniform 1..max_subscribe_delay s (study §2.1).
       const seconds = 1 + Math.floor(this.random.next() * maxDelay);
       this.setState(dialog, 'waiting');
-      dialog.timer = this.scheduler.after(seconds * 1000, () => this.sendInitial(dialog!, dialog!.record));
+      dialog.timer = this.scheduler.after(seconds * 1000, () => this.startNewSubscription(dialog!));
     } else {
-      this.sendInitial(dialog, dialog.record);
+      this.startNewSubscription(dialog);
     }
   }
 
@@ -246,6 +249,21 @@ export class PresenceEngine implements QsaNotifier {
   }
 
   // ------------------------------------------------------------------ sending
+
+  /** A new subscription to the record, when max_subscribe_rate allows (state `waiting` until then). */
+  private startNewSubscription(dialog: SubscriptionDialog): void {
+    const delay = this.pacer.reserve(this.scheduler.clock.now());
+    if (delay <= 0) {
+      this.sendInitial(dialog, dialog.record);
+      return;
+    }
+    this.setState(dialog, 'waiting');
+    dialog.timer?.cancel();
+    dialog.timer = this.scheduler.after(delay, () => {
+      dialog.timer = undefined;
+      this.sendInitial(dialog, dialog.record);
+    });
+  }
 
   private sendInitial(dialog: SubscriptionDialog, targetUri: string): void {
     if (dialog.members.length === 0) {
@@ -487,7 +505,7 @@ export class PresenceEngine implements QsaNotifier {
     dialog.timer?.cancel();
     dialog.timer = this.scheduler.after(wait, () => {
       dialog.timer = undefined;
-      this.sendInitial(dialog, dialog.record);
+      this.startNewSubscription(dialog);
     });
   }
 
