@@ -69,5 +69,7 @@ export function startRig(o: BenchOptions, capacity: number, extra: Partial<RigOp
     ...(o.cpuProfDir !== undefined ? { cpuProfDir: o.cpuProfDir } : {}),
     sutNodeArgs: o.sutNodeArgs,
     ...extra,
+    // Capacity is measured unpaced; W4 (the restart storm) sets the product's default pacing itself.
+    settings: { maxSubscribeRate: 0, ...extra.settings },
   });
 }

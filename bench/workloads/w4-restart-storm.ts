@@ -10,6 +10,7 @@ import { monoMs } from '../harness/rig.js';
 import type { SimStats } from '../load/presence-server-sim.js';
 import type { CpuWindow, EstablishResult } from '../sut/sut-process.js';
 import { type BenchOptions, say, sleep, startRig } from './common.js';
+import { DEFAULT_ENGINE_SETTINGS } from '../../src/subscription/engine-options.js';
 
 export interface W4Result {
   n: number;
@@ -35,7 +36,8 @@ export async function runW4(o: BenchOptions): Promise<W4Result> {
   const n = o.n ?? (o.smoke ? 500 : 100_000);
   const spreadMs = o.spreadMs ?? 1000;
   say(`W4 restart storm: N=${n}, ${o.transport}, every dialog deactivated within ${spreadMs} ms`);
-  const rig = await startRig(o, n);
+  // The product's default max_subscribe_rate: pacing the re-SUBSCRIBE storm is what W4 is about.
+  const rig = await startRig(o, n, { settings: { maxSubscribeRate: DEFAULT_ENGINE_SETTINGS.maxSubscribeRate } });
   try {
     const establish = await rig.establish(0, n, o.window, Math.max(60_000, n * 2));
     say(`  established ${establish.established}/${n} in ${(establish.elapsedMs / 1000).toFixed(1)} s`);
