@@ -4,7 +4,7 @@ import type { SipMessage, SipRequest } from '../../src/sip/codec/message.js';
 import { Rfc3263Resolver, StaticDnsClient } from '../../src/sip/resolver/index.js';
 import type { MessageHandler, ReceivedFrom, SipEndpoint, SipTransport, SipTransportName } from '../../src/sip/transport/types.js';
 import { SipUserAgentCore } from '../../src/sip/ua/user-agent-core.js';
-import { PresenceEngine } from '../../src/subscription/presence-engine.js';
+import { attachPresenceEngine } from '../../src/b2b/attach-presence-engine.js';
 import { DEFAULT_ENGINE_SETTINGS } from '../../src/subscription/engine-options.js';
 import { systemClock } from '../../src/util/clock.js';
 import { CryptoRandom } from '../../src/util/random.js';
@@ -70,11 +70,7 @@ export async function createPresenceB2BOnTransport() {
   const resolver = new Rfc3263Resolver({ dns: new StaticDnsClient({}), random, clock });
   const ua = new SipUserAgentCore({ transport, resolver, scheduler, random });
   const broker = new QsaBroker({ clock, random });
-  const engine = new PresenceEngine({ ua, broker, scheduler, random, settings: { ...DEFAULT_ENGINE_SETTINGS } });
-  ua.onRequest('NOTIFY', (incoming) => {
-    if (engine.handleNotify(incoming) === -1) incoming.reply(481, 'Subscription does not exist');
-  });
-  broker.registerNotifier('presence', engine, { name: 'presence-b2b' });
+  attachPresenceEngine({ ua, broker, scheduler, random, settings: { ...DEFAULT_ENGINE_SETTINGS } });
   return {
     transport,
     async establish(): Promise<{ queue: StatusQueue; nextNotify: () => Buffer; deliver: (bytes: Buffer) => void }> {

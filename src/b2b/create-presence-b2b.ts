@@ -7,7 +7,8 @@ import type { ListenSpec } from '../sip/transport/types.js';
 import { SipUserAgentCore } from '../sip/ua/user-agent-core.js';
 import type { IncomingRequest } from '../sip/transaction/types.js';
 import { QsaBroker } from '../qsa/index.js';
-import { type CredentialLookup, PresenceEngine } from '../subscription/presence-engine.js';
+import type { CredentialLookup, PresenceEngine } from '../subscription/presence-engine.js';
+import { attachPresenceEngine } from './attach-presence-engine.js';
 import { DEFAULT_ENGINE_SETTINGS, type EngineSettings } from '../subscription/engine-options.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { CryptoRandom, type Random } from '../util/random.js';
@@ -80,7 +81,7 @@ export async function createPresenceB2B(options: PresenceB2BOptions = {}): Promi
     ...(options.userAgent ? { userAgentHeader: options.userAgent } : {}),
   });
   const qsa = options.qsa ?? new QsaBroker({ clock, random });
-  const engine = new PresenceEngine({
+  const attached = attachPresenceEngine({
     ua,
     broker: qsa,
     scheduler,
@@ -88,10 +89,7 @@ export async function createPresenceB2B(options: PresenceB2BOptions = {}): Promi
     settings,
     ...(options.credentials ? { credentials: options.credentials } : {}),
   });
-  ua.onRequest('NOTIFY', (incoming) => {
-    if (engine.handleNotify(incoming) === -1) incoming.reply(481, 'Subscription does not exist');
-  });
-  const registration = settings.handlePresenceSubscriptions ? qsa.registerNotifier('presence', engine, { name: 'presence-b2b' }) : undefined;
+  const engine = attached.engine;
   let closing: Promise<void> | undefined;
   return {
     qsa,
@@ -102,9 +100,7 @@ export async function createPresenceB2B(options: PresenceB2BOptions = {}): Promi
     close(boundMs = 5000) {
       // Every caller waits for the same shutdown (a second call used to resolve at once, mid-shutdown).
       closing ??= (async () => {
-        // Unsubscribe on the wire first; then no QSA subscription is handed to this notifier any more.
-        await engine.close(boundMs);
-        if (registration !== undefined) qsa.unregisterNotifier(registration);
+        await attached.detach(boundMs);
         await ua.close();
         if (options.scheduler === undefined) scheduler.close();
       })();
