@@ -1,4 +1,4 @@
-import type { QsaBroker } from '../qsa/index.js';
+import type { NotifierHost } from '../qsa/index.js';
 import type { SipUserAgent } from '../sip/ua/types.js';
 import type { Random } from '../util/random.js';
 import type { TimerScheduler } from '../util/timer-scheduler.js';
@@ -8,7 +8,7 @@ export type EmptyPresentityBody = 'none' | 'closed';
 
 export interface LocalPresenceAgentOptions {
   ua: SipUserAgent;
-  broker: QsaBroker;
+  broker: NotifierHost;
   scheduler: TimerScheduler;
   random: Random;
   /** Domains served (host part of sip/sips URIs, compared case-insensitively). */

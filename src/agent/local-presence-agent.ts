@@ -1,7 +1,7 @@
 import { buildPidf } from '../presence/pidf-builder.js';
 import { parsePidf } from '../presence/pidf-parser.js';
 import type { BasicStatus, PresenceDocument } from '../presence/pidf-types.js';
-import type { NotifierRegistration, QsaBroker, QsaNotifier, QsaSubscription, StatusUpdate } from '../qsa/index.js';
+import type { NotifierHost, NotifierRegistration, QsaNotifier, QsaSubscription, StatusUpdate } from '../qsa/index.js';
 import type { IncomingRequest } from '../sip/transaction/types.js';
 import type { SipUserAgent } from '../sip/ua/types.js';
 import type { TimerScheduler } from '../util/timer-scheduler.js';
@@ -59,7 +59,7 @@ export class LocalPresenceAgent implements QsaNotifier {
   readonly stats: LocalPresenceAgentStats = emptyAgentStats();
 
   private readonly ua: SipUserAgent;
-  private readonly broker: QsaBroker;
+  private readonly broker: NotifierHost;
   private readonly scheduler: TimerScheduler;
   private readonly settings: AgentSettings;
   private readonly domains: LocalDomains;
@@ -271,7 +271,7 @@ export class LocalPresenceAgent implements QsaNotifier {
     const composed = this.state.documentOf(presentity);
     if (composed.body === undefined) return { state: 'active' };
     const update: StatusUpdate = { state: 'active', contentType: PIDF_CONTENT_TYPE, body: composed.body };
-    if (composed.presence !== undefined) update.presence = composed.presence;
+    if (composed.presence !== undefined) update.document = composed.presence;
     return update;
   }
 

@@ -1,4 +1,4 @@
-import type { NotifierRegistration } from '../qsa/index.js';
+import type { NotifierHost, NotifierRegistration } from '../qsa/index.js';
 import { PresenceEngine, type PresenceEngineDeps } from '../subscription/presence-engine.js';
 
 /** An engine wired to its UA and broker. */
@@ -13,7 +13,7 @@ export interface AttachedPresenceEngine {
  * not ours, RFC 6665 §4.1.2.4) and, with handle_presence_subscriptions on, the
  * QSA notifier registration for `presence`.
  */
-export function attachPresenceEngine(deps: PresenceEngineDeps): AttachedPresenceEngine {
+export function attachPresenceEngine(deps: PresenceEngineDeps & { broker: NotifierHost }): AttachedPresenceEngine {
   const engine = new PresenceEngine(deps);
   deps.ua.onRequest('NOTIFY', (incoming) => {
     if (engine.handleNotify(incoming) === -1) incoming.reply(481, 'Subscription does not exist');

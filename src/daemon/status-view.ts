@@ -1,4 +1,5 @@
 import type { StatusMessage } from '../qsa/index.js';
+import { presenceOf } from '../presence/index.js';
 import type { StatusView } from '../http/api-types.js';
 
 const utf8 = new TextDecoder('utf-8');
@@ -19,7 +20,8 @@ export function statusView(message: StatusMessage): StatusView {
   if (message.expires !== undefined) view.expires = message.expires;
   if (message.contentType !== undefined) view.contentType = message.contentType;
   if (message.body !== undefined) view.body = utf8.decode(message.body);
-  if (message.presence !== undefined) view.presence = message.presence;
+  const presence = presenceOf(message);
+  if (presence !== undefined) view.presence = presence;
   if (message.error !== undefined) view.error = { code: message.error.code, message: message.error.message };
   return view;
 }
@@ -29,8 +31,8 @@ export function statusView(message: StatusMessage): StatusView {
  * publication first) and that tuple's first note, else the first
  * presence-level or person note: what a person wants to read in a log line.
  */
-export function presenceSummary(message: Pick<StatusMessage, 'presence'>): { basic?: string; note?: string } {
-  const doc = message.presence;
+export function presenceSummary(message: StatusMessage): { basic?: string; note?: string } {
+  const doc = presenceOf(message);
   if (doc === undefined) return {};
   const out: { basic?: string; note?: string } = {};
   const tuple = doc.tuples.find((t) => t.basic !== undefined) ?? doc.tuples[0];

@@ -30,3 +30,5 @@ export type {
 export { statusFromBody } from './status-from-body.js';
 export type { BodyStatus } from './status-from-body.js';
 export { LOCATION_TYPE_NS } from './rpid-values.js';
+export { isPresenceStatus, PRESENCE_PACKAGE, presenceOf } from './presence-status.js';
+export type { PresenceStatus } from './presence-status.js';

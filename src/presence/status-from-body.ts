@@ -5,7 +5,7 @@ import type { PresenceDocument } from './pidf-types.js';
 /** What a notifier learns from a NOTIFY body, ready to spread into a status update. */
 export interface BodyStatus {
   /** The document as far as it could be read. */
-  presence?: PresenceDocument;
+  document?: PresenceDocument;
   /** Set when the body was not valid PIDF; the raw body should then be passed on too. */
   error?: { code: string; message: string };
 }
@@ -18,15 +18,15 @@ function isPidfContentType(contentType: string): boolean {
 }
 
 /**
- * Turns a NOTIFY body into `{ presence?, error? }`:
+ * Turns a NOTIFY body into `{ document?, error? }`:
  * - no body, or an empty one (Kamailio: nothing published, or the publication
  *   expired) → `{}`: no document, no error;
  * - a Content-Type other than PIDF → `error` `PIDF_ERR_CONTENT_TYPE`
  *   (a missing Content-Type is read as PIDF, like the original module did);
  * - a body that is not PIDF at all (not well-formed, DOCTYPE, wrong root,
- *   over a limit, not UTF-8) → `error` with the PidfError code, no `presence`;
+ *   over a limit, not UTF-8) → `error` with the PidfError code, no `document`;
  * - well-formed PIDF with invalid values (baresip's `<basic>?</basic>`) →
- *   `presence` with what could be read AND `error` `PIDF_ERR_INVALID` listing
+ *   `document` with what could be read AND `error` `PIDF_ERR_INVALID` listing
  *   the warnings, so the subscriber both gets the data and learns the body
  *   was not valid.
  */
@@ -52,6 +52,6 @@ export function statusFromBody(
     }
     throw error;
   }
-  if (presence.warnings.length === 0) return { presence };
-  return { presence, error: { code: 'PIDF_ERR_INVALID', message: 'PIDF: ' + presence.warnings.join('; ') } };
+  if (presence.warnings.length === 0) return { document: presence };
+  return { document: presence, error: { code: 'PIDF_ERR_INVALID', message: 'PIDF: ' + presence.warnings.join('; ') } };
 }

@@ -1,12 +1,13 @@
 export { QsaBroker } from './qsa-broker.js';
+export type { QsaBrokerOptions, SubscribeRequest } from './qsa-broker.js';
 export type {
+  NotifierHost,
   NotifierOptions,
   NotifierRegistration,
-  QsaBrokerOptions,
   QsaNotifier,
   QsaSubscription,
-  SubscribeRequest,
-} from './qsa-broker.js';
+  StatusSink,
+} from './notifier.js';
 export { QsaError } from './qsa-error.js';
 export type { QsaErrorCode } from './qsa-error.js';
 export { DEFAULT_QUEUE_CAPACITY, StatusQueue } from './status-queue.js';
@@ -31,6 +32,3 @@ export type {
   QsaSubscribeEvent,
   QsaUnsubscribeEvent,
 } from './qsa-diagnostics.js';
-// For notifiers that parse bodies (qsa and presence both know nothing of SIP).
-export { statusFromBody } from '../presence/status-from-body.js';
-export type { BodyStatus } from '../presence/status-from-body.js';

@@ -6,6 +6,7 @@ import {
   subscribeChannel,
   unsubscribeChannel,
 } from './qsa-diagnostics.js';
+import type { NotifierHost, NotifierOptions, NotifierRegistration, QsaNotifier, QsaSubscription } from './notifier.js';
 import { QsaError } from './qsa-error.js';
 import {
   type QsaSubscriptionHandle,
@@ -15,46 +16,6 @@ import {
   type StatusUpdate,
 } from './status-message.js';
 import { ENQUEUE, ON_CLOSE, PURGE, StatusQueue, type StatusQueueOptions } from './status-queue.js';
-
-/** What a notifier is handed: its own view of one subscription. */
-export interface QsaSubscription extends QsaSubscriptionInfo {
-  /**
-   * False after the subscriber unsubscribed, and also after this notifier
-   * was unregistered and the subscription went to another one: from then on
-   * `broker.notify()` with this object is a no-op returning false.
-   */
-  readonly active: boolean;
-}
-
-/**
- * A status source for one event package (the B2BUA for remote presence, a
- * local presence agent, …). Both callbacks are called synchronously by the
- * broker and must not throw (if they do, the error is published on
- * `presence-b2b:qsa:notifier-error` and the broker carries on).
- */
-export interface QsaNotifier {
-  /** Start answering `sub`: report with `broker.notify(sub, update)`. */
-  subscribe(sub: QsaSubscription): void;
-  /** The subscriber is gone: `sub.active` is already false, notify() would be ignored. */
-  unsubscribe(sub: QsaSubscription): void;
-}
-
-export interface NotifierOptions {
-  /** Which subscriptions this notifier answers; default: all. */
-  accepts?: (sub: QsaSubscriptionInfo) => boolean;
-  /** Higher wins; ties go to the earlier registration. Default 0. */
-  priority?: number;
-  /** For inspection (`handle.notifierName`) and diagnostics. Default `notifier-<n>`. */
-  name?: string;
-}
-
-export interface NotifierRegistration {
-  readonly package: string;
-  readonly name: string;
-  readonly priority: number;
-  /** False once unregistered. */
-  readonly active: boolean;
-}
 
 export interface SubscribeRequest {
   /** Event package; default `presence`. */
@@ -186,7 +147,7 @@ function requireText(value: unknown, what: string): string {
  *   will reach, its queue.
  * Names of packages are compared case-sensitively. Everything is synchronous.
  */
-export class QsaBroker {
+export class QsaBroker implements NotifierHost {
   private readonly clock: Clock;
   private readonly random: Random | undefined;
   private readonly byId = new Map<string, SubscriptionRecord>();

@@ -1,4 +1,3 @@
-import type { PresenceDocument } from '../presence/pidf-types.js';
 import type { StatusQueue } from './status-queue.js';
 
 /**
@@ -15,8 +14,14 @@ export interface StatusError {
   message: string;
 }
 
-/** What a notifier reports about one subscription (`broker.notify(sub, update)`). */
-export interface StatusUpdate {
+/**
+ * What a notifier reports about one subscription (`broker.notify(sub, update)`).
+ * QSA carries the body as bytes and the notifier's parsed view of it as
+ * `document` without knowing its type: each event package has its own reader
+ * (PIDF for presence, reginfo for reg, …), and the subscriber knows which
+ * packages it asked for (see `isPresenceStatus` in the presence module).
+ */
+export interface StatusUpdate<TDocument = unknown> {
   state: SubscriptionState;
   /** Subscription-State reason (RFC 6665 §4.1.3), e.g. `timeout`, `rejected`, `noresource`. */
   reason?: string;
@@ -27,9 +32,9 @@ export interface StatusUpdate {
   contentType?: string;
   /** The body as received; kept raw even when it could not be parsed. */
   body?: Uint8Array;
-  /** The parsed document (absent: no body, or not readable). */
-  presence?: PresenceDocument;
-  /** Set when the body could not be read as valid PIDF (see statusFromBody). */
+  /** The body as parsed by the package's reader (absent: no body, or not readable). */
+  document?: TDocument;
+  /** Set when the body could not be read (a PIDF_ERR_* code for presence), or when the subscription failed (B2B_ERR_*). */
   error?: StatusError;
 }
 
@@ -61,7 +66,7 @@ export interface QsaSubscriptionHandle extends QsaSubscriptionInfo {
 }
 
 /** One message in a destination queue. */
-export interface StatusMessage extends Readonly<StatusUpdate> {
+export interface StatusMessage<TDocument = unknown> extends Readonly<StatusUpdate<TDocument>> {
   readonly subscription: QsaSubscriptionHandle;
   readonly subscriptionId: string;
   readonly record: string;
@@ -92,7 +97,7 @@ export function createStatusMessage(
     expires: update.expires,
     contentType: update.contentType,
     body: update.body,
-    presence: update.presence,
+    document: update.document,
     error: update.error,
     sequence,
     timestamp,

@@ -22,7 +22,7 @@ import {
 } from '../sip/dialog/dialog-state.js';
 import type { IncomingRequest } from '../sip/transaction/types.js';
 import type { SipUserAgent } from '../sip/ua/types.js';
-import type { QsaBroker, QsaNotifier, QsaSubscription, StatusUpdate } from '../qsa/index.js';
+import type { QsaNotifier, QsaSubscription, StatusSink, StatusUpdate } from '../qsa/index.js';
 import { ownString } from '../util/copy-string.js';
 import type { Random } from '../util/random.js';
 import type { TimerScheduler } from '../util/timer-scheduler.js';
@@ -42,7 +42,8 @@ export type CredentialLookup = (subscriber: string, realm: string) => DigestCred
 
 export interface PresenceEngineDeps {
   ua: SipUserAgent;
-  broker: QsaBroker;
+  /** Where status updates go (the QSA broker). */
+  broker: StatusSink;
   scheduler: TimerScheduler;
   random: Random;
   settings: EngineSettings;
@@ -88,7 +89,7 @@ export class PresenceEngine implements QsaNotifier {
   };
 
   private readonly ua: SipUserAgent;
-  private readonly broker: QsaBroker;
+  private readonly broker: StatusSink;
   private readonly scheduler: TimerScheduler;
   private readonly random: Random;
   private readonly settings: EngineSettings;

@@ -2,6 +2,7 @@
  * The B2BUA against a real presence server: Kamailio 5.6 (peers/kamailio/kamailio-presence.cfg,
  * started by scripts/with-peers.sh). Publications are made with SIPp (peers/sipp/publish-once.xml).
  */
+import { presenceOf } from '../../src/presence/index.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createPresenceB2B, type PresenceB2B } from '../../src/b2b/create-presence-b2b.js';
@@ -36,10 +37,10 @@ describe('presence-b2b against Kamailio', () => {
     const handle = b2b.qsa.subscribe({ record: 'sip:alice@example.com', subscriber: 'sip:bob@example.com', queue });
     const open = await statusUntil(queue, (m) => m.state === 'active' && basicOf(m) === 'open', 5000, 'active+open');
     assert.equal(open.match.record, 'sip:alice@example.com');
-    assert.equal(open.match.presence?.entity, 'sip:alice@example.com');
+    assert.equal(presenceOf(open.match)?.entity, 'sip:alice@example.com');
 
     await sippPublish({ user: 'alice', basic: 'closed', note: 'Away', expires: 120 });
-    await statusUntil(queue, (m) => m.state === 'active' && m.presence?.tuples.some((t) => t.basic === 'closed') === true, 5000, 'active+closed');
+    await statusUntil(queue, (m) => m.state === 'active' && presenceOf(m)?.tuples.some((t) => t.basic === 'closed') === true, 5000, 'active+closed');
 
     const dialog = b2b.engine.dialogOf(handle.id);
     assert.ok(dialog?.callId, 'the dialog is visible while active');
@@ -94,7 +95,7 @@ describe('presence-b2b against Kamailio', () => {
       await sippPublish({ user: 'dave', basic: 'open', note: 'after restart', expires: 300 });
       const m = await statusUntil(
         queue,
-        (s) => s.state === 'active' && s.presence?.tuples.some((t) => t.notes.some((n) => n.text === 'after restart')) === true,
+        (s) => s.state === 'active' && presenceOf(s)?.tuples.some((t) => t.notes.some((n) => n.text === 'after restart')) === true,
         15000,
         'the state published after the restart',
       );

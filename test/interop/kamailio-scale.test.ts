@@ -2,6 +2,7 @@
  * 1,000 internal subscriptions against Kamailio all reach `active`, and 1,000
  * PUBLISH changes each arrive exactly once in the right queue.
  */
+import { presenceOf } from '../../src/presence/index.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createPresenceB2B, type PresenceB2B } from '../../src/b2b/create-presence-b2b.js';
@@ -86,7 +87,7 @@ describe('presence-b2b at 1,000 subscriptions against Kamailio', () => {
     const seen = new Map<string, number>();
     await drainUntil(queues, () => seen.size === N, 40000, (q, m) => {
       assert.equal(queueOf.get(m.record), q, `status for ${m.record} reached queue ${q}`);
-      for (const t of m.presence?.tuples ?? []) {
+      for (const t of presenceOf(m)?.tuples ?? []) {
         for (const n of t.notes) {
           if (n.text.startsWith('change-')) {
             assert.equal(n.text, `change-${m.record.slice(8, m.record.indexOf('@'))}`, 'the change of this record');
@@ -97,7 +98,7 @@ describe('presence-b2b at 1,000 subscriptions against Kamailio', () => {
     });
     // Let anything late arrive, then check there was no duplicate.
     await drainUntil(queues, () => false, 300, (_q, m) => {
-      for (const t of m.presence?.tuples ?? []) for (const n of t.notes) if (n.text.startsWith('change-')) seen.set(n.text, (seen.get(n.text) ?? 0) + 1);
+      for (const t of presenceOf(m)?.tuples ?? []) for (const n of t.notes) if (n.text.startsWith('change-')) seen.set(n.text, (seen.get(n.text) ?? 0) + 1);
     });
     if (seen.size !== N) {
       const missing = Array.from({ length: N }, (_, i) => `change-${i}`).filter((c) => !seen.has(c));

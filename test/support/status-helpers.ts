@@ -1,3 +1,4 @@
+import { presenceOf } from '../../src/presence/index.js';
 import type { StatusMessage, StatusQueue } from '../../src/qsa/index.js';
 
 /** The next message of a queue, or a rejection naming what was awaited after `timeoutMs`. */
@@ -38,7 +39,7 @@ export async function statusUntil(
 
 /** The first tuple's basic status of a message, if any. */
 export function basicOf(m: StatusMessage): string | undefined {
-  return m.presence?.tuples[0]?.basic;
+  return presenceOf(m)?.tuples[0]?.basic;
 }
 
 export function describeStatus(m: StatusMessage): string {

@@ -1,3 +1,4 @@
+import { presenceOf } from '../../../src/presence/index.js';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
@@ -51,7 +52,7 @@ test('property: in-process publications, expiry and QSA delivery follow a simple
           assert.equal(agent.presenceOf(URIS[i])?.tuples[0]?.basic, expected);
           const last = handles[i]!.lastStatus;
           assert.equal(last?.state, 'active');
-          assert.equal(last?.presence?.tuples[0]?.basic, expected);
+          assert.equal(presenceOf(last)?.tuples[0]?.basic, expected);
           assert.equal(last?.body === undefined, expected === undefined);
         }
       }

@@ -1,3 +1,4 @@
+import { presenceOf } from '../../../src/presence/index.js';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { QsaSubscription } from '../../../src/qsa/index.js';
@@ -12,14 +13,14 @@ test('an internal subscription to a local record is answered from the agent’s 
   const first = queue.poll()!;
   assert.equal(first.state, 'active');
   assert.equal(first.contentType, 'application/pidf+xml');
-  assert.equal(first.presence?.tuples[0]?.basic, 'open');
-  assert.equal(first.presence?.tuples[0]?.notes[0]?.text, 'here');
+  assert.equal(presenceOf(first)?.tuples[0]?.basic, 'open');
+  assert.equal(presenceOf(first)?.tuples[0]?.notes[0]?.text, 'here');
   assert.ok(first.body !== undefined && first.body.length > 0);
 
   agent.publish('sip:alice@example.com', { basic: 'closed' });
   const second = queue.poll()!;
   assert.equal(second.state, 'active');
-  assert.equal(second.presence?.tuples[0]?.basic, 'closed');
+  assert.equal(presenceOf(second)?.tuples[0]?.basic, 'closed');
   assert.deepEqual(
     agent.watchers().map((w) => w.kind),
     ['qsa'],
@@ -38,10 +39,10 @@ test('an internal subscription to a record without publication gets active, stat
   const first = queue.poll()!;
   assert.equal(first.state, 'active');
   assert.equal(first.body, undefined);
-  assert.equal(first.presence, undefined);
+  assert.equal(presenceOf(first), undefined);
   send('PUBLISH', { headers: [['Event', 'presence'], ['Expires', '600']], body: PIDF_OPEN });
   const second = queue.poll()!;
-  assert.equal(second.presence?.tuples[0]?.id, 't1');
+  assert.equal(presenceOf(second)?.tuples[0]?.id, 't1');
   assert.equal(Buffer.from(second.body!).toString('utf8'), PIDF_OPEN);
 });
 

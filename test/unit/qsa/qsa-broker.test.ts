@@ -2,13 +2,14 @@ import assert from 'node:assert/strict';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { test } from 'node:test';
 import { statusFromBody } from '../../../src/presence/status-from-body.js';
+import type { PresenceDocument } from '../../../src/presence/pidf-types.js';
 import {
   QSA_CHANNEL_NOTIFIER_ERROR,
   QSA_CHANNEL_NOTIFY,
   QSA_CHANNEL_SUBSCRIBE,
   QSA_CHANNEL_UNSUBSCRIBE,
 } from '../../../src/qsa/qsa-diagnostics.js';
-import { QsaBroker, type QsaNotifier, type QsaSubscription } from '../../../src/qsa/qsa-broker.js';
+import { QsaBroker, type QsaNotifier, type QsaSubscription } from '../../../src/qsa/index.js';
 import { QsaError } from '../../../src/qsa/qsa-error.js';
 import { ManualClock } from '../../../src/util/clock.js';
 import { SeededRandom } from '../../../src/util/random.js';
@@ -88,7 +89,7 @@ test('subscribe → the notifier is handed the subscription; notify → a comple
   assert.equal(message.package, 'presence');
   assert.equal(message.state, 'active');
   assert.equal(message.expires, 3600);
-  assert.equal(message.presence?.tuples[0]?.basic, 'open');
+  assert.equal((message.document as PresenceDocument | undefined)?.tuples[0]?.basic, 'open');
   assert.equal(message.error, undefined);
   assert.equal(message.sequence, 1);
   assert.equal(message.timestamp, Date.UTC(2026, 10, 27, 4, 0, 0) + 250);
@@ -342,6 +343,6 @@ test('random ids with an injected Random; bodies that are views into a packet ar
   broker.notify(notifier.view(b.id), { state: 'active', body: bad, ...statusFromBody('application/pidf+xml', bad) });
   const message = queue.poll();
   assert.equal(message?.error?.code, 'PIDF_ERR_XML');
-  assert.equal(message?.presence, undefined);
+  assert.equal(message?.document, undefined);
   assert.deepEqual(message?.body, bad);
 });

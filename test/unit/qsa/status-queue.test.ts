@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { QsaBroker } from '../../../src/qsa/qsa-broker.js';
-import type { QsaSubscription } from '../../../src/qsa/qsa-broker.js';
+import { QsaBroker } from '../../../src/qsa/index.js';
+import type { QsaSubscription } from '../../../src/qsa/index.js';
 import { QsaError } from '../../../src/qsa/qsa-error.js';
 import type { QsaSubscriptionHandle, StatusMessage, SubscriptionState } from '../../../src/qsa/status-message.js';
 import type { StatusQueue, StatusQueueStats } from '../../../src/qsa/status-queue.js';

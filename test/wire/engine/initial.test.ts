@@ -2,6 +2,7 @@
  * The initial SUBSCRIBE on the wire (study §2.2, §6 items 2–10), NOTIFY before
  * the 2xx (RFC 6665 §4.1.2.4), the start delay and handle_presence_subscriptions.
  */
+import { presenceOf } from '../../../src/presence/index.js';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ScriptedSipPeer } from '../../support/scripted-peer.js';
@@ -108,7 +109,7 @@ test('a NOTIFY before the 2xx creates the dialog and is delivered; the later 2xx
     assert.equal(header(ok, 'Record-Route'), rr, 'a 2xx to a dialog-creating NOTIFY echoes Record-Route (RFC 3261 §12.1.1)');
     const status = await takeMessage(h.queue);
     assert.equal(status.state, 'active');
-    assert.equal(status.presence?.tuples[0]?.basic, 'open');
+    assert.equal(presenceOf(status)?.tuples[0]?.basic, 'open');
     assert.equal(stateOf(h, handle), 'subscribing', 'still waiting for the answer to the SUBSCRIBE');
     assert.equal(h.b2b.engine.dialogOf(handle.id)?.remoteTag, 'srv1');
 

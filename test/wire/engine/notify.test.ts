@@ -3,6 +3,7 @@
  * (200/481/500/489, status line and copied headers), Subscription-State
  * reasons (RFC 6665 §4.1.3) and what reaches the queue (PIDF, RFC 3863).
  */
+import { presenceOf } from '../../../src/presence/index.js';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createRequest, parseSipMessage } from '../../../src/sip/codec/index.js';
@@ -233,7 +234,7 @@ test('PIDF: basic open is parsed; `<basic>?</basic>` gives error + raw body; an 
   const h = await startHarness();
   try {
     const { subscribe, first } = await establish(h);
-    assert.equal(first.presence?.tuples[0]?.basic, 'open');
+    assert.equal(presenceOf(first)?.tuples[0]?.basic, 'open');
     assert.equal(first.contentType, 'application/pidf+xml');
     assert.equal(first.error, undefined);
     assert.ok(first.body !== undefined && Buffer.from(first.body).toString().includes('<basic>open</basic>'));
@@ -249,7 +250,7 @@ test('PIDF: basic open is parsed; `<basic>?</basic>` gives error + raw body; an 
     assert.equal((await notify(h, subscribe, { cseq: 3, body: '', subscriptionState: 'pending;expires=600' })).message.status, 200);
     const empty = await takeMessage(h.queue);
     assert.equal(empty.state, 'pending');
-    assert.equal(empty.presence, undefined);
+    assert.equal(presenceOf(empty), undefined);
     assert.equal(empty.body, undefined);
     assert.equal(empty.error, undefined);
     assert.equal(empty.contentType, undefined);

@@ -3,6 +3,7 @@
  * (share_identical_subscriptions, default on; SER made one per handle,
  * study §5 item 1), and what sharing must not mix up.
  */
+import { presenceOf } from '../../../src/presence/index.js';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
@@ -36,8 +37,8 @@ test('identical subscriptions share one dialog; every queue gets each status; a 
     const m2 = await takeMessage(q2);
     assert.equal(m1.subscriptionId, a.id);
     assert.equal(m2.subscriptionId, b.id);
-    assert.equal(m1.presence?.tuples[0]?.basic, 'open');
-    assert.equal(m2.presence?.tuples[0]?.basic, 'open');
+    assert.equal(presenceOf(m1)?.tuples[0]?.basic, 'open');
+    assert.equal(presenceOf(m2)?.tuples[0]?.basic, 'open');
 
     const c = h.subscribe(h.record(), q3);
     const m3 = await takeMessage(q3);
