@@ -14,9 +14,12 @@
 import { LatencyHistogram } from '../harness/latency-histogram.js';
 
 /** The parts of a QSA status message the consumer reads (src/qsa/status-message.ts). */
+/** The presence package's document as far as the consumer reads it (the tuple id carries the stamp). */
+type PidfLike = { readonly tuples: ReadonlyArray<{ readonly id: string }> };
+
 export interface ConsumedMessage {
   readonly state: string;
-  readonly presence?: { readonly tuples: ReadonlyArray<{ readonly id: string }> } | undefined;
+  readonly document?: unknown;
   readonly subscription: { readonly data: unknown };
 }
 
@@ -105,7 +108,7 @@ export class StatusConsumer {
     c.messages++;
     const nowMs = nowNs / 1e6;
     this.lastMessageAtMs = nowMs;
-    const tuples = m.presence?.tuples;
+    const tuples = (m.document as PidfLike | undefined)?.tuples;
     const id = tuples !== undefined && tuples.length > 0 ? tuples[0]?.id : undefined;
     const seq = id === undefined ? -1 : stampSeq(id);
     if (seq < 0 || id === undefined) c.unstamped++;

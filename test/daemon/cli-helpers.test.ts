@@ -32,7 +32,7 @@ test('the PUBLISH request (RFC 3903): Event presence, PIDF body, SIP-If-Match wh
 test('watch lines and failure detection', () => {
   const base = { sequence: 1, timestamp: Date.UTC(2026, 0, 1), record: 'sip:alice@example.com', subscriber: 'sip:bob@example.com', package: 'presence', subscriptionId: 's1' };
   const presence = parsePidf('<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:alice@example.com"><tuple id="t"><status><basic>open</basic></status><note>lunch</note></tuple></presence>');
-  const open = { ...base, state: 'active', presence } as unknown as StatusMessage;
+  const open = { ...base, state: 'active', document: presence } as unknown as StatusMessage;
   assert.equal(formatStatusLine(open), '2026-01-01T00:00:00.000Z sip:alice@example.com active open "lunch"');
   assert.equal(isFailure(open), false);
   assert.equal(isFailure({ state: 'rejected', error: undefined }), true);
