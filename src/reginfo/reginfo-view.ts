@@ -1,5 +1,6 @@
-import { isXmlBlank } from '../xml/xml-body.js';
+import { sameValue } from '../util/same-value.js';
 import { needsResync, VersionOrder } from '../util/version-order.js';
+import { isXmlBlank } from '../xml/xml-body.js';
 import { RegInfoError, type RegInfoErrorCode } from './reginfo-error.js';
 import { parseReginfo, type RegInfoParseOptions } from './reginfo-parser.js';
 import type { RegInfoContact, RegInfoDocument, RegInfoRegistration, RegistrationState } from './reginfo-types.js';
@@ -66,31 +67,6 @@ function noChanges(): RegInfoChanges {
     registrations: { added: [], updated: [], removed: [] },
     contacts: { added: [], updated: [], removed: [] },
   };
-}
-
-function sameContact(a: RegInfoContact, b: RegInfoContact): boolean {
-  if (
-    a.uri !== b.uri ||
-    a.state !== b.state ||
-    a.event !== b.event ||
-    a.expires !== b.expires ||
-    a.q !== b.q ||
-    a.retryAfter !== b.retryAfter ||
-    a.durationRegistered !== b.durationRegistered ||
-    a.callId !== b.callId ||
-    a.cseq !== b.cseq ||
-    a.displayName?.text !== b.displayName?.text ||
-    a.displayName?.lang !== b.displayName?.lang ||
-    a.unknownParams.length !== b.unknownParams.length
-  ) {
-    return false;
-  }
-  for (let i = 0; i < a.unknownParams.length; i++) {
-    if (a.unknownParams[i]!.name !== b.unknownParams[i]!.name || a.unknownParams[i]!.value !== b.unknownParams[i]!.value) {
-      return false;
-    }
-  }
-  return true;
 }
 
 function gone(contact: RegInfoContact): RegInfoContact {
@@ -239,7 +215,7 @@ export class RegInfoView {
       for (const contact of now.contacts.values()) {
         const previous = old.contacts.get(contact.id);
         if (previous === undefined) changes.contacts.added.push({ registrationId: id, aor: now.aor, contact });
-        else if (!sameContact(previous, contact)) changes.contacts.updated.push({ registrationId: id, aor: now.aor, contact });
+        else if (!sameValue(previous, contact)) changes.contacts.updated.push({ registrationId: id, aor: now.aor, contact });
       }
       for (const previous of old.contacts.values()) {
         if (now.contacts.has(previous.id)) continue;
