@@ -119,7 +119,8 @@ export function buildMultipartRelated(input: MultipartRelatedInput): BuiltMultip
     const delimiter = Buffer.from('--' + boundary, 'latin1');
     if (bodies.some((body) => contains(body, delimiter))) throw argument('the boundary occurs in a part');
   } else {
-    const random = input.random ?? (defaultRandom ??= new CryptoRandom());
+    defaultRandom ??= new CryptoRandom();
+    const random = input.random ?? defaultRandom;
     for (let attempt = 0; boundary === undefined; attempt++) {
       if (attempt === MAX_BOUNDARY_ATTEMPTS) throw argument('no boundary found that occurs in no part');
       const candidate = random.token(BOUNDARY_LENGTH);
