@@ -1,6 +1,6 @@
 import { sameValue } from '../util/same-value.js';
 import { needsResync, VersionOrder } from '../util/version-order.js';
-import { isXmlBlank } from '../xml/xml-body.js';
+import { isBlankBody } from '../xml/xml-body.js';
 import { DialogInfoError, type DialogInfoErrorCode } from './dialoginfo-error.js';
 import { type DialogInfoParseOptions, parseDialogInfo } from './dialoginfo-parser.js';
 import type { DialogInfoDialog, DialogInfoDocument } from './dialoginfo-types.js';
@@ -105,7 +105,7 @@ export class DialogInfoView {
    * code, and changes nothing.
    */
   apply(body: Uint8Array | string): DialogInfoApplyResult {
-    if (body.length === 0 || (typeof body === 'string' && isXmlBlank(body))) return this.unchanged(false);
+    if (isBlankBody(body)) return this.unchanged(false);
     let document: DialogInfoDocument;
     try {
       document = parseDialogInfo(body, this.options);

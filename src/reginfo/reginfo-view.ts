@@ -1,6 +1,6 @@
 import { sameValue } from '../util/same-value.js';
 import { needsResync, VersionOrder } from '../util/version-order.js';
-import { isXmlBlank } from '../xml/xml-body.js';
+import { isBlankBody } from '../xml/xml-body.js';
 import { RegInfoError, type RegInfoErrorCode } from './reginfo-error.js';
 import { parseReginfo, type RegInfoParseOptions } from './reginfo-parser.js';
 import type { RegInfoContact, RegInfoDocument, RegInfoRegistration, RegistrationState } from './reginfo-types.js';
@@ -130,7 +130,7 @@ export class RegInfoView {
    * RegInfoError code, and changes nothing.
    */
   apply(body: Uint8Array | string): RegInfoApplyResult {
-    if (body.length === 0 || (typeof body === 'string' && isXmlBlank(body))) return this.unchanged(false);
+    if (isBlankBody(body)) return this.unchanged(false);
     let document: RegInfoDocument;
     try {
       document = parseReginfo(body, this.options);

@@ -1,7 +1,7 @@
 import { MultipartError, type MultipartErrorCode } from '../multipart/multipart-error.js';
 import { sameValue } from '../util/same-value.js';
 import { needsResync, VersionOrder } from '../util/version-order.js';
-import { isXmlBlank } from '../xml/xml-body.js';
+import { isBlankBody } from '../xml/xml-body.js';
 import { type InstanceContent, type ResourceListBody, type ResourceListBodyOptions, readResourceListBody } from './resource-list-body.js';
 import { RlmiError, type RlmiErrorCode } from './rlmi-error.js';
 import type { RlmiDocument, RlmiInstanceState, RlmiName } from './rlmi-types.js';
@@ -282,11 +282,11 @@ export class ResourceListView {
 
   /**
    * Reads a NOTIFY body (given its Content-Type field value) and applies it.
-   * An empty body changes nothing and is no error. A body that cannot be read
+   * An empty (or all-white-space) body changes nothing and is no error. A body that cannot be read
    * gives `error` (RLMI_ERR_*, MULTIPART_ERR_*) and changes nothing.
    */
   apply(contentType: string | undefined, body: Uint8Array | string): ResourceListApplyResult {
-    if (body.length === 0 || (typeof body === 'string' && isXmlBlank(body))) {
+    if (isBlankBody(body)) {
       return { applied: false, resync: false, warnings: [], updates: [] };
     }
     let read: ResourceListBody;

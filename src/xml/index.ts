@@ -1,4 +1,4 @@
-export { decodeXmlBody, isXmlBlank } from './xml-body.js';
+export { decodeXmlBody, isBlankBody, isXmlBlank } from './xml-body.js';
 export type { XmlBodyErrorFactory, XmlBodyProblem } from './xml-body.js';
 export { readXmlDocument } from './xml-document.js';
 export type { CodedErrorFactory, XmlDocumentCodes, XmlDocumentLimits } from './xml-document.js';

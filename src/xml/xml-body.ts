@@ -51,3 +51,13 @@ export function decodeXmlBody(
   if (isXmlBlank(xml)) throw fail('EMPTY', `${label}: empty body`);
   return xml;
 }
+
+/** True if the body is empty or holds only XML white space (a NOTIFY that carries no document). */
+export function isBlankBody(body: Uint8Array | string): boolean {
+  if (typeof body === 'string') return isXmlBlank(body);
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i];
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return false;
+  }
+  return true;
+}

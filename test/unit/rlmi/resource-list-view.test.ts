@@ -97,8 +97,10 @@ test('versions out of order: a gap asks for full state and nothing is applied', 
 });
 
 test('an empty body changes nothing and is no error', () => {
-  const result = new ResourceListView().apply('multipart/related;boundary=x', new Uint8Array(0));
-  assert.deepEqual(result, { applied: false, resync: false, warnings: [], updates: [] });
+  for (const empty of [new Uint8Array(0), Buffer.from(' \r\n'), '', '\n']) {
+    const result = new ResourceListView().apply('multipart/related;boundary=x', empty);
+    assert.deepEqual(result, { applied: false, resync: false, warnings: [], updates: [] });
+  }
 });
 
 test('bad bodies give coded errors, never a throw, and change nothing', () => {
