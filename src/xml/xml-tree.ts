@@ -139,16 +139,3 @@ export function readXmlTree(xml: string, label: string, limits: XmlTreeLimits, f
     readerBusy = false;
   }
 }
-
-/** The children of `element` named {uri}local. */
-export function childrenNamed(element: XmlElement, uri: string, local: string): XmlElement[] {
-  const out: XmlElement[] = [];
-  for (const child of element.children) if (child.uri === uri && child.local === local) out.push(child);
-  return out;
-}
-
-/** The first child of `element` named {uri}local. */
-export function firstChildNamed(element: XmlElement, uri: string, local: string): XmlElement | undefined {
-  for (const child of element.children) if (child.uri === uri && child.local === local) return child;
-  return undefined;
-}
