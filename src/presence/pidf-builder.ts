@@ -1,7 +1,7 @@
 import { PidfError } from './pidf-error.js';
 import { type BasicStatus, DATA_MODEL_NS, PIDF_NS, type PidfNote, type RawElement, RPID_NS } from './pidf-types.js';
 import { LOCATION_TYPE_NS, LOCATION_TYPES, RPID_ACTIVITIES, RPID_MOODS } from './rpid-values.js';
-import { escapeXmlAttribute as attr, escapeXmlText as text } from './xml-escape.js';
+import { escapeXmlAttribute as attr, escapeXmlText as text } from '../xml/xml-escape.js';
 
 /** A note: plain text, or text with its language. */
 export type PidfNoteInput = string | PidfNote;

@@ -1,4 +1,6 @@
 import { SaxesParser, type SaxesTagNS } from 'saxes';
+import { decodeXmlBody, type XmlBodyProblem } from '../xml/xml-body.js';
+import { isQValue } from '../xml/xml-values.js';
 import { PidfError } from './pidf-error.js';
 import {
   DATA_MODEL_NS,
@@ -47,32 +49,6 @@ const C_NOTE = 22;
 const C_TIMESTAMP = 23;
 const C_DEVICE_ID = 24;
 const C_OTHER = 25;
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** True if `value` is a qvalue (RFC 3261 §25.1: "0" ["." 0*3DIGIT] / "1" ["." 0*3("0")]). */
-function isQValue(value: string): boolean {
-  const n = value.length;
-  if (n === 0 || n > 5) return false;
-  const first = value.charCodeAt(0);
-  if (first !== 0x30 && first !== 0x31) return false;
-  if (n === 1) return true;
-  if (value.charCodeAt(1) !== 0x2e) return false;
-  for (let i = 2; i < n; i++) {
-    const c = value.charCodeAt(i);
-    if (first === 0x31 ? c !== 0x30 : c < 0x30 || c > 0x39) return false;
-  }
-  return true;
-}
-
-/** True if `value` holds only XML white space (§2.3 S); scans without allocating. */
-function isBlank(value: string): boolean {
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return false;
-  }
-  return true;
-}
 
 type TextOwner = { timestamp?: string; deviceId?: string; notes: PidfNote[] };
 
@@ -410,6 +386,12 @@ class PidfReader {
   }
 }
 
+const BODY_CODES = { LIMIT: 'PIDF_ERR_LIMIT', ENCODING: 'PIDF_ERR_ENCODING', EMPTY: 'PIDF_ERR_EMPTY' } as const;
+
+function pidfBodyError(problem: XmlBodyProblem, message: string, cause?: unknown): PidfError {
+  return new PidfError(BODY_CODES[problem], message, cause === undefined ? undefined : { cause });
+}
+
 let reader: PidfReader | undefined;
 let readerBusy = false;
 
@@ -424,20 +406,7 @@ let readerBusy = false;
  */
 export function parsePidf(body: Uint8Array | string, options?: PidfParseOptions): PresenceDocument {
   const maxBytes = options?.maxBytes ?? PIDF_DEFAULT_MAX_BYTES;
-  if (body.length > maxBytes) {
-    throw new PidfError('PIDF_ERR_LIMIT', `PIDF: body of ${body.length} bytes exceeds the limit of ${maxBytes}`);
-  }
-  let xml: string;
-  if (typeof body === 'string') {
-    xml = body.charCodeAt(0) === 0xfeff ? body.slice(1) : body;
-  } else {
-    try {
-      xml = utf8.decode(body); // also drops a UTF-8 byte order mark
-    } catch (error) {
-      throw new PidfError('PIDF_ERR_ENCODING', 'PIDF: body is not valid UTF-8', { cause: error });
-    }
-  }
-  if (isBlank(xml)) throw new PidfError('PIDF_ERR_EMPTY', 'PIDF: empty body');
+  const xml = decodeXmlBody(body, maxBytes, 'PIDF', pidfBodyError);
   // One reader is reused (its saxes instance costs more to build than a small document to parse);
   // a re-entrant call, which cannot normally happen, gets its own.
   if (readerBusy) return new PidfReader().parse(xml, options);

@@ -1,6 +1,6 @@
 import type { SaxesTagNS } from 'saxes';
 import type { RawElement } from './pidf-types.js';
-import { escapeXmlAttribute, escapeXmlText } from './xml-escape.js';
+import { escapeXmlAttribute, escapeXmlText } from '../xml/xml-escape.js';
 
 /**
  * Re-serializes one unknown element (and its subtree) from SAX events, so

@@ -1,5 +1,6 @@
 /**
- * Escaping for the XML we write (buildPidf, raw extension elements).
+ * Escaping for the XML we write (buildPidf, raw extension elements, the
+ * reginfo, dialog-info and RLMI builders).
  *
  * Characters XML 1.0 cannot carry at all (§2.2 Char: most C0 controls,
  * U+FFFE, U+FFFF, unpaired surrogates) become U+FFFD, so that whatever
