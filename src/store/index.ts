@@ -1,8 +1,9 @@
 export { DialogSnapshotWriter, SNAPSHOT_FLUSH_INTERVAL_MS } from './dialog-snapshot-writer.js';
 export type { DialogSnapshotWriterOptions, DialogSnapshotWriterStats } from './dialog-snapshot-writer.js';
 export { MemorySubscriptionStore } from './memory-store.js';
-export { DEFAULT_STORE_PATH, openStore } from './open-store.js';
-export type { StoreSpec } from './open-store.js';
+export { openStore } from './open-store.js';
+export { DEFAULT_STORE_PATH } from './store-spec.js';
+export type { StoreSpec } from './store-spec.js';
 export { RESUME_CSEQ_MARGIN, resumedCSeq } from './resume-cseq.js';
 export { SCHEMA_VERSION } from './sqlite-schema.js';
 export { SqliteSubscriptionStore } from './sqlite-store.js';
