@@ -9,6 +9,7 @@ export { SipHeaders } from './sip/codec/headers.js';
 export type { SipMessage, SipRequest, SipResponse, SipTransportName } from './sip/codec/message.js';
 export { isRequest, isResponse } from './sip/codec/message.js';
 export * from './qsa/index.js';
+export * from './store/index.js';
 export * from './presence/index.js';
 export { DEFAULT_TIMER_SETTINGS, NonInviteClientTransaction, NonInviteServerTransaction, TransactionError, TransactionLayer } from './sip/transaction/index.js';
 export type { ClientTransactionUser, IncomingRequest, TransactionLayerOptions, TransactionStats, TransactionTimerSettings } from './sip/transaction/index.js';

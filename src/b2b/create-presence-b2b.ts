@@ -7,6 +7,8 @@ import type { ListenSpec } from '../sip/transport/types.js';
 import { SipUserAgentCore } from '../sip/ua/user-agent-core.js';
 import type { IncomingRequest } from '../sip/transaction/types.js';
 import { QsaBroker } from '../qsa/index.js';
+import { MemorySubscriptionStore } from '../store/memory-store.js';
+import type { SubscriptionStore } from '../store/subscription-store.js';
 import type { CredentialLookup, PresenceEngine } from '../subscription/presence-engine.js';
 import { attachPresenceEngine } from './attach-presence-engine.js';
 import { DEFAULT_ENGINE_SETTINGS, type EngineSettings } from '../subscription/engine-options.js';
@@ -36,6 +38,15 @@ export interface PresenceB2BOptions extends Partial<EngineSettings> {
   random?: Random;
   /** Scheduler shared with other components; one is made on `clock` by default. */
   scheduler?: TimerScheduler;
+  /**
+   * Where dialog snapshots go for in-dialog resume after a restart (issue 10):
+   * any SubscriptionStore, e.g. `SqliteSubscriptionStore.open(file)`; a
+   * MemorySubscriptionStore (nothing survives) by default. A store passed in
+   * stays the caller's to close; the default one is closed by `close()`.
+   * Not used by the engine yet: the snapshots and the resume come with the
+   * engine's rework.
+   */
+  store?: SubscriptionStore;
 }
 
 /** A running B2BUA. */
@@ -46,6 +57,8 @@ export interface PresenceB2B {
   handleNotify(incoming: IncomingRequest): 1 | -1;
   /** The subscription engine, for inspection (`engine.list()`, `engine.stats`). */
   readonly engine: PresenceEngine;
+  /** The store given in the options, or the default memory store. */
+  readonly store: SubscriptionStore;
   readonly ua: SipUserAgentCore;
   readonly transport: SipTransportLayer;
   /** Unsubscribes everything within `boundMs`, then closes the sockets. */
@@ -81,6 +94,10 @@ export async function createPresenceB2B(options: PresenceB2BOptions = {}): Promi
     ...(options.userAgent ? { userAgentHeader: options.userAgent } : {}),
   });
   const qsa = options.qsa ?? new QsaBroker({ clock, random });
+  const store = options.store ?? new MemorySubscriptionStore();
+  // Issue 10, engine step: the engine gets `store` here (its deps), writes its
+  // dialog snapshots through a DialogSnapshotWriter on `scheduler`, loads them
+  // once at start to resume, and flushes the writer in detach().
   const attached = attachPresenceEngine({
     ua,
     broker: qsa,
@@ -94,6 +111,7 @@ export async function createPresenceB2B(options: PresenceB2BOptions = {}): Promi
   return {
     qsa,
     engine,
+    store,
     ua,
     transport,
     handleNotify: (incoming) => engine.handleNotify(incoming),
@@ -103,6 +121,7 @@ export async function createPresenceB2B(options: PresenceB2BOptions = {}): Promi
         await attached.detach(boundMs);
         await ua.close();
         if (options.scheduler === undefined) scheduler.close();
+        if (options.store === undefined) await store.close();
       })();
       return closing;
     },

@@ -3,6 +3,7 @@ import type { DaemonConfig } from '../config/config-schema.js';
 import { loadConfig } from '../config/load-config.js';
 import { startDaemon } from '../daemon/daemon.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../log/logger.js';
+import { StoreError } from '../store/store-error.js';
 import { systemClock } from '../util/clock.js';
 
 export interface StartCommandOptions {
@@ -15,12 +16,16 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_CONFIG = 2;
 
+/** Store errors that mean "this file cannot be used" (exit 2), as opposed to a failure while running. */
+const OPEN_FAILURES: ReadonlySet<string> = new Set(['STORE_ERR_OPEN', 'STORE_ERR_CORRUPT', 'STORE_ERR_FOREIGN', 'STORE_ERR_NEWER_SCHEMA', 'STORE_ERR_LOCKED']);
+
 /** Slack on top of shutdown.timeout_ms for closing sockets and flushing logs. */
 const SHUTDOWN_SLACK_MS = 3000;
 
 /**
  * `presence-b2b start`: validates the configuration (exit 2 with one
- * `config error: key: reason` line per problem, before anything binds), runs
+ * `config error: key: reason` line per problem, before anything binds), opens
+ * the store (exit 2 with a `store error: <file>: <reason>` line), runs
  * the daemon, and on SIGTERM/SIGINT shuts it down within shutdown.timeout_ms
  * (plus a little slack) and exits 0. A second signal exits at once (status 1).
  */
@@ -49,6 +54,12 @@ export async function runStart(options: StartCommandOptions): Promise<number> {
   } catch (error) {
     if (error instanceof ConfigError) {
       for (const p of error.problems) process.stderr.write(`${formatProblem(p)}\n`);
+      return EXIT_CONFIG;
+    }
+    if (error instanceof StoreError && OPEN_FAILURES.has(error.code)) {
+      // The store file is unusable: like a configuration error, said on one line, exit 2, nothing bound.
+      process.stderr.write(`store error: ${error.message}\n`);
+      logger.fatal({ err: error, code: error.code }, 'cannot start: store unusable');
       return EXIT_CONFIG;
     }
     logger.fatal({ err: error }, 'cannot start');

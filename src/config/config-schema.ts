@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_STORE_PATH, type StoreSpec } from '../store/store-spec.js';
 
 /**
  * The daemon's configuration file, validated before anything binds.
@@ -77,6 +78,24 @@ export const CREDENTIAL_SCHEMA = z.strictObject({
   realm: text().optional(),
 });
 
+/**
+ * Where the daemon keeps its desired state (API subscriptions, named queues
+ * and their event-id high-water marks) and dialog snapshots. `sqlite` (the
+ * default) is a file, relative paths against the working directory, created
+ * on first start; `memory` turns persistence off.
+ */
+export const STORE_SCHEMA = z
+  .strictObject({
+    type: z.enum(['sqlite', 'memory']).default('sqlite'),
+    path: text('a file path').min(1, { error: 'expected a file path, got ""' }).optional(),
+  })
+  .superRefine((store, ctx) => {
+    if (store.type === 'memory' && store.path !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['path'], message: 'only meaningful for type sqlite, not memory' });
+    }
+  })
+  .transform((store): StoreSpec => (store.type === 'memory' ? { type: 'memory' } : { type: 'sqlite', path: store.path ?? DEFAULT_STORE_PATH }));
+
 export const DEFAULT_SIP_PORT = 5060;
 export const DEFAULT_HTTP_PORT = 7080;
 
@@ -137,6 +156,7 @@ export const CONFIG_SCHEMA = z
         domains: z.array(host).default(['localhost']),
       })
       .default({ enabled: true, domains: ['localhost'] }),
+    store: STORE_SCHEMA.default({ type: 'sqlite', path: DEFAULT_STORE_PATH }),
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     shutdown: z
       .strictObject({

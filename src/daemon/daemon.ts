@@ -8,6 +8,8 @@ import { createLogger, type Logger } from '../log/logger.js';
 import { DaemonMetrics } from '../metrics/daemon-metrics.js';
 import { NotifyLatencyTracker } from '../metrics/notify-latency-tracker.js';
 import { QsaBroker } from '../qsa/index.js';
+import { openStore } from '../store/open-store.js';
+import type { StoreContents, SubscriptionStore } from '../store/subscription-store.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { CryptoRandom, type Random } from '../util/random.js';
 import { TimerScheduler } from '../util/timer-scheduler.js';
@@ -24,6 +26,8 @@ export interface StartDaemonOptions {
   logger?: Logger;
   clock?: Clock;
   random?: Random;
+  /** A store to use instead of the one `config.store` names (it stays the caller's to close). */
+  store?: SubscriptionStore;
 }
 
 /** A running daemon. */
@@ -33,6 +37,7 @@ export interface DaemonHandle {
   readonly broker: QsaBroker;
   readonly metrics: DaemonMetrics;
   readonly subscriptions: SubscriptionService;
+  readonly store: SubscriptionStore;
   readonly logger: Logger;
   /** Where SIP listens (ports as bound). */
   readonly sip: ReadonlyArray<{ transport: string; host: string; port: number }>;
@@ -47,9 +52,11 @@ export interface DaemonHandle {
 }
 
 /**
- * Starts presence-b2b as a service: the shared QSA broker, the B2BUA
- * (createPresenceB2B), the local presence agent when enabled, and the HTTP
- * API. The configuration must be validated already (loadConfig).
+ * Starts presence-b2b as a service: the store, the shared QSA broker, the
+ * B2BUA (createPresenceB2B), the local presence agent when enabled, the API
+ * subscriptions and queues restored from the store, and the HTTP API. The
+ * configuration must be validated already (loadConfig). A store that cannot
+ * be used is a StoreError, thrown before anything binds.
  */
 export async function startDaemon(config: DaemonConfig, options: StartDaemonOptions = {}): Promise<DaemonHandle> {
   const logger = options.logger ?? createLogger({ level: config.log_level });
@@ -57,10 +64,34 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
   const random = options.random ?? new CryptoRandom();
   // Reads TLS files: a missing one is a ConfigError, thrown before anything binds.
   const b2bOptions = b2bOptionsFromConfig(config);
+  // The store next, still before anything binds: a bad file stops the start here (exit 2).
+  const ownStore = options.store === undefined;
+  const store = options.store ?? openStore(config.store);
+  const closeStore = async (): Promise<void> => {
+    if (ownStore) await store.close().catch((error: unknown) => logger.warn({ err: error }, 'store close failed'));
+  };
+  let stored: StoreContents;
+  try {
+    stored = await store.load();
+  } catch (error) {
+    await closeStore();
+    throw error;
+  }
+  logger.info(
+    { store: store.kind, location: store.location ?? null, subscriptions: stored.apiSubscriptions.length, queues: stored.queues.length, dialogs: stored.dialogs.length },
+    'store opened',
+  );
   const scheduler = new TimerScheduler(clock);
   const broker = new QsaBroker({ clock, random });
 
-  const b2b = await createPresenceB2B({ ...b2bOptions, qsa: broker, clock, random, scheduler });
+  let b2b: PresenceB2B;
+  try {
+    b2b = await createPresenceB2B({ ...b2bOptions, qsa: broker, clock, random, scheduler, store });
+  } catch (error) {
+    scheduler.close();
+    await closeStore();
+    throw error;
+  }
   const cleanups: Array<() => void | Promise<void>> = [];
   let agent: LocalAgentHandle | undefined;
   try {
@@ -94,14 +125,21 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
     // The consumer of every named queue: measure, log per subscription, then the SSE ring.
     const hub = new QueueHub({
       broker,
+      store,
       ringSize: config.http.sse_buffer,
       onMessage: (message) => {
         tracker.taken(message);
         subscriptions.logStatus(message);
       },
+      onStoreError: (error) => logger.error({ err: error }, 'event-id reservation not stored'),
     });
     cleanups.push(() => hub.close());
-    const subscriptions = new SubscriptionService(broker, hub, b2b.engine, logger);
+    const subscriptions = new SubscriptionService(broker, hub, b2b.engine, logger, store);
+    // The desired state of the last run, before the API takes requests: same ids, same queues,
+    // event ids above those handed out before. (After the local agent: it must answer its domains.)
+    await hub.restore(stored.queues);
+    const restored = await subscriptions.restore(stored.apiSubscriptions);
+    logger.info({ subscriptions: restored, queues: stored.queues.length }, 'subscriptions restored');
 
     const onState = (payload: unknown): void => {
       if (logger.isLevelEnabled('debug')) logger.debug({ dialog: payload }, 'dialog state');
@@ -122,7 +160,7 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
         scheduler,
         logger,
         version: DAEMON_VERSION,
-        health: () => ({ subscriptions: broker.size, dialogs: b2b.engine.size, localAgent: agent !== undefined }),
+        health: () => ({ subscriptions: broker.size, dialogs: b2b.engine.size, localAgent: agent !== undefined, store: store.kind }),
       });
       const api = httpApi;
       cleanups.push(() => api.close());
@@ -137,6 +175,7 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
       broker,
       metrics,
       subscriptions,
+      store,
       logger,
       sip,
       http: httpAddress,
@@ -164,6 +203,8 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
             }
           }
           scheduler.close();
+          // Last: whatever the B2BUA flushed on its way out is in.
+          await closeStore();
           logger.info({ ms: Math.round(clock.now() - started), dialogsLeft: b2b.engine.size }, 'stopped');
         })();
         return closing;
@@ -179,6 +220,7 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
     }
     await b2b.ua.close().catch(() => undefined);
     scheduler.close();
+    await closeStore();
     throw error;
   }
 }

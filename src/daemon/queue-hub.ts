@@ -1,6 +1,9 @@
 import type { QsaBroker, StatusMessage, StatusQueue } from '../qsa/index.js';
 import type { StatusView } from '../http/api-types.js';
 import { EventRing } from '../http/event-ring.js';
+import type { StoredQueue } from '../store/stored-queue.js';
+import type { SubscriptionStore } from '../store/subscription-store.js';
+import { EventIdLeases } from './event-id-lease.js';
 import { statusView } from './status-view.js';
 
 /** A named queue the daemon drains into an event ring. */
@@ -12,41 +15,67 @@ export interface ServedQueue {
 
 export interface QueueHubOptions {
   broker: QsaBroker;
+  /** Where the queues and their event-id high-water marks are kept. */
+  store: SubscriptionStore;
   /** Events kept per queue for Last-Event-ID resume. */
   ringSize: number;
   /** Queue capacity (see StatusQueue). */
   queueCapacity?: number;
+  /** Event ids reserved in the store at a time (see EventIdLeases). */
+  leaseSize?: number;
   /** Called for every message taken from a queue, before it reaches the ring. */
   onMessage?: (message: StatusMessage, queue: ServedQueue) => void;
+  /** A reservation of event ids that could not be stored. */
+  onStoreError?: (error: unknown) => void;
 }
 
 /**
  * The named queues of the HTTP API. Each one is drained by one consumer loop
  * (the only reader of the queue) into a bounded ring of recent events, from
  * which every Server-Sent Events stream of that queue reads; the event id is
- * the queue's sequence number, strictly increasing per queue.
+ * the queue's sequence number, strictly increasing per queue and, through
+ * the store, across restarts.
  */
 export class QueueHub {
   private readonly served = new Map<string, ServedQueue>();
+  private readonly starting = new Map<string, Promise<ServedQueue>>();
   private readonly loops = new Set<Promise<void>>();
+  private readonly leases: EventIdLeases;
   private closed = false;
 
-  constructor(private readonly options: QueueHubOptions) {}
+  constructor(private readonly options: QueueHubOptions) {
+    this.leases = new EventIdLeases({
+      store: options.store,
+      ...(options.leaseSize !== undefined ? { leaseSize: options.leaseSize } : {}),
+      ...(options.onStoreError !== undefined ? { onError: options.onStoreError } : {}),
+    });
+  }
 
-  /** The named queue, created (with its consumer) on first use. */
-  ensure(name: string): ServedQueue {
+  /**
+   * The named queue, created (with its consumer) on first use. A new queue is
+   * stored, with its first reservation of event ids, before it is handed out.
+   */
+  ensure(name: string): Promise<ServedQueue> {
     const known = this.served.get(name);
-    if (known !== undefined && !known.queue.closed) return known;
-    if (this.closed) throw new Error('QueueHub is closed');
-    // A queue of that name made by someone else is served as well (we become its consumer).
-    const queue =
-      this.options.broker.getQueue(name) ??
-      this.options.broker.createQueue({ name, ...(this.options.queueCapacity !== undefined ? { capacity: this.options.queueCapacity } : {}) });
-    const served: ServedQueue = { name, queue, ring: new EventRing<StatusView>(this.options.ringSize) };
-    this.served.set(name, served);
-    const loop = this.drain(served).finally(() => this.loops.delete(loop));
-    this.loops.add(loop);
-    return served;
+    if (known !== undefined && !known.queue.closed) return Promise.resolve(known);
+    let pending = this.starting.get(name);
+    if (pending === undefined) {
+      // One start per name, however many requests ask at once.
+      // A queue closed under us continues its numbering; a new one starts at 1.
+      pending = this.start(name, (known?.ring.newestId ?? 0) + 1).finally(() => this.starting.delete(name));
+      this.starting.set(name, pending);
+    }
+    return pending;
+  }
+
+  /**
+   * Re-creates the stored queues at start: each numbers its events from just
+   * above its stored high-water mark. One store transaction for all of them.
+   */
+  async restore(queues: readonly StoredQueue[]): Promise<void> {
+    const fresh = queues.filter((q) => !this.served.has(q.name));
+    await this.leases.open(fresh.map((q) => ({ name: q.name, firstId: q.eventIdHighWater + 1 })));
+    for (const q of fresh) this.serve(q.name, q.eventIdHighWater + 1);
   }
 
   get(name: string): ServedQueue | undefined {
@@ -64,6 +93,11 @@ export class QueueHub {
     return n;
   }
 
+  /** Event ids issued above a durable reservation (should stay 0). */
+  get eventIdOverruns(): number {
+    return this.leases.overruns;
+  }
+
   /** Closes every queue (ending the consumer loops). */
   async close(): Promise<void> {
     this.closed = true;
@@ -71,8 +105,32 @@ export class QueueHub {
     await Promise.all([...this.loops]);
   }
 
+  private async start(name: string, firstId: number): Promise<ServedQueue> {
+    if (this.closed) throw new Error('QueueHub is closed');
+    await this.leases.open([{ name, firstId }]);
+    if (this.closed) throw new Error('QueueHub is closed');
+    return this.serve(name, firstId);
+  }
+
+  private serve(name: string, firstSequence: number): ServedQueue {
+    // A queue of that name made by someone else is served as well (we become its consumer).
+    const queue =
+      this.options.broker.getQueue(name) ??
+      this.options.broker.createQueue({
+        name,
+        firstSequence,
+        ...(this.options.queueCapacity !== undefined ? { capacity: this.options.queueCapacity } : {}),
+      });
+    const served: ServedQueue = { name, queue, ring: new EventRing<StatusView>(this.options.ringSize) };
+    this.served.set(name, served);
+    const loop = this.drain(served).finally(() => this.loops.delete(loop));
+    this.loops.add(loop);
+    return served;
+  }
+
   private async drain(served: ServedQueue): Promise<void> {
     for await (const message of served.queue) {
+      this.leases.issued(served.name, message.sequence);
       this.options.onMessage?.(message, served);
       served.ring.push({ id: message.sequence, value: statusView(message) });
     }

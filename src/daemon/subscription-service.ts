@@ -11,6 +11,8 @@ import {
 import type { EventRing } from '../http/event-ring.js';
 import { subscriptionLogger } from '../log/logger.js';
 import { QsaError, type QsaBroker, type QsaSubscriptionHandle, type StatusMessage } from '../qsa/index.js';
+import type { StoredApiSubscription } from '../store/stored-api-subscription.js';
+import type { SubscriptionStore } from '../store/subscription-store.js';
 import type { DialogSnapshot } from '../subscription/presence-engine.js';
 import type { QueueHub } from './queue-hub.js';
 import { presenceSummary, statusView } from './status-view.js';
@@ -21,10 +23,17 @@ export interface DialogInspector {
   dialogOf(subscriptionId: string): DialogSnapshot | undefined;
 }
 
+function storeFailure(what: string, error: unknown): ApiError {
+  const reason = error instanceof Error ? error.message : String(error);
+  return new ApiError(503, 'HTTP_ERR_STORE', `${what}: ${reason}`);
+}
+
 /**
  * The HTTP API's view of internal subscriptions: creates them in the shared
  * broker into named queues, and shows each with its SIP dialog (from the
- * engine) and its last status (from the broker).
+ * engine) and its last status (from the broker). Creations and removals are
+ * stored (the desired state) before they are acknowledged, and restored with
+ * the same ids at the next start.
  */
 export class SubscriptionService implements SubscriptionApi {
   private readonly loggers = new Map<string, Logger>();
@@ -34,10 +43,16 @@ export class SubscriptionService implements SubscriptionApi {
     private readonly hub: QueueHub,
     private readonly dialogs: DialogInspector,
     private readonly logger: Logger,
+    private readonly store: SubscriptionStore,
   ) {}
 
-  create(request: CreateSubscriptionRequest): SubscriptionView {
-    const served = this.hub.ensure(request.queue);
+  async create(request: CreateSubscriptionRequest): Promise<SubscriptionView> {
+    let served: Awaited<ReturnType<QueueHub['ensure']>>;
+    try {
+      served = await this.hub.ensure(request.queue);
+    } catch (error) {
+      throw storeFailure(`queue ${request.queue} could not be stored`, error);
+    }
     let handle: QsaSubscriptionHandle;
     try {
       handle = this.broker.subscribe({
@@ -51,10 +66,52 @@ export class SubscriptionService implements SubscriptionApi {
       if (error instanceof QsaError) throw new ApiError(400, error.code, error.message);
       throw error;
     }
+    // Live at once (its SUBSCRIBE may leave now), acknowledged only once stored.
+    try {
+      await this.store.createApiSubscription({
+        id: handle.id,
+        record: handle.record,
+        subscriber: handle.subscriber,
+        package: handle.package,
+        queue: request.queue,
+        createdAt: Math.floor(handle.createdAt),
+      });
+    } catch (error) {
+      this.broker.unsubscribe(handle);
+      throw storeFailure('the subscription could not be stored, so it was not made', error);
+    }
     const log = subscriptionLogger(this.logger, handle);
     this.loggers.set(handle.id, log);
     log.info({ queue: request.queue, package: request.package, notifier: handle.notifierName ?? null }, 'subscription created');
     return this.view(handle, this.dialogs.dialogOf(handle.id));
+  }
+
+  /**
+   * Re-creates stored API subscriptions at start, with their ids, creation
+   * times and queues (restore the queues first: QueueHub.restore). Returns
+   * how many were restored; one that cannot be is logged and skipped.
+   */
+  async restore(subscriptions: readonly StoredApiSubscription[]): Promise<number> {
+    let restored = 0;
+    for (const stored of subscriptions) {
+      try {
+        const served = await this.hub.ensure(stored.queue);
+        const handle = this.broker.subscribe({
+          id: stored.id,
+          createdAt: stored.createdAt,
+          package: stored.package,
+          record: stored.record,
+          subscriber: stored.subscriber,
+          queue: served.queue,
+          data: { source: 'http' },
+        });
+        this.loggers.set(handle.id, subscriptionLogger(this.logger, handle));
+        restored++;
+      } catch (error) {
+        this.logger.error({ err: error, subscription: stored.id }, 'stored subscription not restored');
+      }
+    }
+    return restored;
   }
 
   list(filter: SubscriptionFilter): SubscriptionView[] {
@@ -77,7 +134,14 @@ export class SubscriptionService implements SubscriptionApi {
     return handle === undefined ? undefined : this.view(handle, this.dialogs.dialogOf(id));
   }
 
-  remove(id: string): boolean {
+  async remove(id: string): Promise<boolean> {
+    if (this.broker.get(id) === undefined) return false;
+    // Forgotten durably first: if that fails the subscription stays, stored and live.
+    try {
+      await this.store.deleteApiSubscription(id);
+    } catch (error) {
+      throw storeFailure('the removal could not be stored, so the subscription was kept', error);
+    }
     const removed = this.broker.unsubscribe(id);
     if (removed) {
       (this.loggers.get(id) ?? this.logger.child({ subscription: id })).info('subscription removed');
@@ -101,7 +165,11 @@ export class SubscriptionService implements SubscriptionApi {
     else log.info(fields, 'status');
   }
 
-  /** Ends every subscription (the B2BUA then sends Expires: 0 for each dialog). */
+  /**
+   * Ends every subscription (the B2BUA then sends Expires: 0 for each
+   * dialog) at shutdown. The store keeps them: they come back at the next
+   * start.
+   */
   removeAll(): number {
     let n = 0;
     for (const handle of [...this.broker.subscriptions()]) if (this.broker.unsubscribe(handle)) n++;

@@ -64,11 +64,12 @@ export interface SubscriptionFilter {
 
 /** What the HTTP API needs of the daemon's subscriptions (implemented by src/daemon/subscription-service.ts). */
 export interface SubscriptionApi {
-  create(request: CreateSubscriptionRequest): SubscriptionView;
+  /** Resolves once the subscription is durable (stored); the HTTP answer waits for it. */
+  create(request: CreateSubscriptionRequest): Promise<SubscriptionView>;
   list(filter: SubscriptionFilter): SubscriptionView[];
   get(id: string): SubscriptionView | undefined;
-  /** False when no such subscription exists. */
-  remove(id: string): boolean;
+  /** Resolves once the removal is durable; false when no such subscription exists. */
+  remove(id: string): Promise<boolean>;
   /** The event ring of a named queue, when the daemon serves that queue. */
   events(queue: string): EventRing<StatusView> | undefined;
 }

@@ -127,7 +127,7 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
 
   app.post('/v1/subscriptions', async (request, reply) => {
     const body = parseCreateSubscription(request.body);
-    const view = api.create(body);
+    const view = await api.create(body);
     return reply.code(201).header('location', `/v1/subscriptions/${encodeURIComponent(view.id)}`).send(view);
   });
 
@@ -140,7 +140,7 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
   });
 
   app.delete<{ Params: { id: string } }>('/v1/subscriptions/:id', async (request, reply) => {
-    if (!api.remove(request.params.id)) throw new ApiError(404, 'HTTP_ERR_NO_SUBSCRIPTION', `no subscription ${request.params.id}`, 'id');
+    if (!(await api.remove(request.params.id))) throw new ApiError(404, 'HTTP_ERR_NO_SUBSCRIPTION', `no subscription ${request.params.id}`, 'id');
     return reply.code(204).send();
   });
 

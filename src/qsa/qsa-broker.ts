@@ -24,6 +24,14 @@ export interface SubscribeRequest {
   subscriber: string;
   queue: StatusQueue;
   data?: unknown;
+  /**
+   * Re-creates a subscription under the id it had (the daemon restoring its
+   * stored API subscriptions after a restart). Must not be in use
+   * (QSA_ERR_DUPLICATE_SUBSCRIPTION); default: a new id.
+   */
+  id?: string;
+  /** Wall-clock ms of the original creation, with `id`; default: now. */
+  createdAt?: number;
 }
 
 export interface QsaBrokerOptions {
@@ -196,16 +204,16 @@ export class QsaBroker implements NotifierHost {
       throw new QsaError('QSA_ERR_INVALID_ARGUMENT', 'queue must be a StatusQueue (broker.createQueue())');
     }
     if (queue.closed) throw new QsaError('QSA_ERR_QUEUE_CLOSED', 'cannot subscribe into a closed queue');
-    const sub = new SubscriptionRecord(
-      this,
-      this.newId(),
-      pkg,
-      record,
-      subscriber,
-      request.data,
-      queue,
-      this.clock.wallTime(),
-    );
+    let id: string;
+    if (request.id === undefined) {
+      id = this.newId();
+    } else {
+      id = requireText(request.id, 'id');
+      if (this.byId.has(id)) throw new QsaError('QSA_ERR_DUPLICATE_SUBSCRIPTION', `a subscription with id ${JSON.stringify(id)} exists already`);
+    }
+    const createdAt = request.createdAt ?? this.clock.wallTime();
+    if (typeof createdAt !== 'number' || !Number.isFinite(createdAt)) throw new QsaError('QSA_ERR_INVALID_ARGUMENT', 'createdAt must be a finite number');
+    const sub = new SubscriptionRecord(this, id, pkg, record, subscriber, request.data, queue, createdAt);
     this.byId.set(sub.id, sub);
     this.packageState(pkg).subscriptions.add(sub);
     this.assign(sub);
@@ -359,9 +367,9 @@ export class QsaBroker implements NotifierHost {
   }
 
   private newId(): string {
-    if (this.random === undefined) return 's' + ++this.idCounter;
+    // Restored subscriptions keep their ids: skip any in use.
     for (;;) {
-      const id = this.random.token(16);
+      const id = this.random === undefined ? 's' + ++this.idCounter : this.random.token(16);
       if (!this.byId.has(id)) return id;
     }
   }

@@ -13,6 +13,11 @@ export interface StatusQueueOptions {
   name?: string;
   /** Maximum number of queued messages; default 10000. */
   capacity?: number;
+  /**
+   * Sequence number of the first message (default 1): a queue re-created
+   * after a restart continues above the ids it handed out before.
+   */
+  firstSequence?: number;
 }
 
 /**
@@ -105,8 +110,13 @@ export class StatusQueue implements AsyncIterable<StatusMessage> {
     if (options.name !== undefined && (typeof options.name !== 'string' || options.name === '')) {
       throw new QsaError('QSA_ERR_INVALID_ARGUMENT', 'queue name must be a non-empty string');
     }
+    const first = options.firstSequence ?? 1;
+    if (!Number.isSafeInteger(first) || first < 1) {
+      throw new QsaError('QSA_ERR_INVALID_ARGUMENT', `firstSequence must be a positive integer, not ${first}`);
+    }
     this.capacity = capacity;
     this.name = options.name;
+    this.nextSequence = first;
   }
 
   /** Messages waiting to be consumed. */

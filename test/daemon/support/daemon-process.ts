@@ -35,10 +35,14 @@ export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 }
 
 /** Runs one CLI command to completion (killed after `timeoutMs`). */
-export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {}): Promise<CliResult> {
   const timeoutMs = options.timeoutMs ?? 15_000;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_PATH, ...args], { env: options.env ?? cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI_PATH, ...args], {
+      env: options.env ?? cleanEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => {
@@ -84,7 +88,8 @@ export class DaemonProcess {
 
   private constructor(
     readonly child: ChildProcess,
-    private readonly dir: string,
+    /** The temporary directory holding the config file; the daemon's working directory. */
+    readonly dir: string,
   ) {
     child.stdout?.setEncoding('utf8').on('data', (chunk: string) => this.onStdout(chunk));
     child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
@@ -98,7 +103,11 @@ export class DaemonProcess {
     });
   }
 
-  /** Writes `config` to a temporary YAML file and starts `presence-b2b start -c file`; resolves when HTTP listens. */
+  /**
+   * Writes `config` to a temporary YAML file and starts `presence-b2b start -c file`; resolves when HTTP listens.
+   * The daemon runs in that temporary directory, so that the default store (presence-b2b.db in the
+   * working directory) is its own and goes away with it.
+   */
   static async start(config: Record<string, unknown>, options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; args?: string[] } = {}): Promise<DaemonProcess> {
     const dir = mkdtempSync(join(tmpdir(), 'pb2b-daemon-'));
     const file = join(dir, 'config.yaml');
@@ -106,6 +115,7 @@ export class DaemonProcess {
     const child = spawn(process.execPath, [CLI_PATH, 'start', '-c', file, ...(options.args ?? [])], {
       env: options.env ?? cleanEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: dir,
     });
     const daemon = new DaemonProcess(child, dir);
     try {

@@ -202,3 +202,24 @@ describe('credentials and hosts', () => {
     for (const h of ['0.0.0.0', '192.0.2.1', '::', 'example.com', '127.0.0.256']) assert.equal(isLoopbackHost(h), false, h);
   });
 });
+
+describe('store configuration', () => {
+  test('default: a SQLite file presence-b2b.db in the working directory', () => {
+    assert.deepEqual(parseConfig({}).store, { type: 'sqlite', path: 'presence-b2b.db' });
+    assert.deepEqual(parseConfig({ store: {} }).store, { type: 'sqlite', path: 'presence-b2b.db' });
+    assert.deepEqual(parseConfig({ store: { path: '/var/lib/pb2b/state.db' } }).store, { type: 'sqlite', path: '/var/lib/pb2b/state.db' });
+    assert.deepEqual(parseConfig({ store: { type: 'sqlite', path: 'x.db' } }).store, { type: 'sqlite', path: 'x.db' });
+  });
+
+  test('type memory turns persistence off', () => {
+    assert.deepEqual(parseConfig({ store: { type: 'memory' } }).store, { type: 'memory' });
+    assert.deepEqual(parseConfig({}, { PRESENCE_B2B_STORE__TYPE: 'memory' }).store, { type: 'memory' });
+  });
+
+  test('errors name the key', () => {
+    assert.deepEqual(problems({ store: { type: 'mysql' } }), ['config error: store.type: expected one of "sqlite", "memory", got "mysql"']);
+    assert.deepEqual(problems({ store: { type: 'memory', path: 'x.db' } }), ['config error: store.path: only meaningful for type sqlite, not memory']);
+    assert.deepEqual(problems({ store: { path: '' } }), ['config error: store.path: expected a file path, got ""']);
+    assert.deepEqual(problems({ store: { file: 'x.db' } }), ['config error: store.file: unknown key']);
+  });
+});

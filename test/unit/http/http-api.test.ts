@@ -20,8 +20,9 @@ class FakeSubscriptions implements SubscriptionApi {
   readonly views = new Map<string, SubscriptionView>();
   readonly rings = new Map<string, EventRing<StatusView>>();
   private n = 0;
-  create(r: CreateSubscriptionRequest): SubscriptionView {
+  async create(r: CreateSubscriptionRequest): Promise<SubscriptionView> {
     if (r.record.includes('forbidden')) throw new ApiError(400, 'QSA_ERR_INVALID_ARGUMENT', 'nope');
+    if (r.record.includes('disk-full')) throw new ApiError(503, 'HTTP_ERR_STORE', 'the subscription could not be stored, so it was not made: disk full');
     const id = `s${++this.n}`;
     const view: SubscriptionView = { id, record: r.record, subscriber: r.subscriber, package: r.package, queue: r.queue, createdAt: new Date(0).toISOString(), state: 'none' };
     this.views.set(id, view);
@@ -34,7 +35,7 @@ class FakeSubscriptions implements SubscriptionApi {
   get(id: string): SubscriptionView | undefined {
     return this.views.get(id);
   }
-  remove(id: string): boolean {
+  async remove(id: string): Promise<boolean> {
     return this.views.delete(id);
   }
   events(queue: string): EventRing<StatusView> | undefined {
@@ -131,6 +132,9 @@ describe('HTTP API', () => {
     const response = await call('POST', '/v1/subscriptions', { record: 'sip:forbidden@x', subscriber: 'sip:b@x' });
     assert.equal(response.status, 400);
     assert.equal(((await response.json()) as { error: { code: string } }).error.code, 'QSA_ERR_INVALID_ARGUMENT');
+    const unstored = await call('POST', '/v1/subscriptions', { record: 'sip:disk-full@x', subscriber: 'sip:b@x' });
+    assert.equal(unstored.status, 503);
+    assert.equal(((await unstored.json()) as { error: { code: string } }).error.code, 'HTTP_ERR_STORE');
   });
 
   test('PUT /v1/presentities/:uri publishes into the agent', async () => {

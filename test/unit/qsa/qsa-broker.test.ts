@@ -346,3 +346,31 @@ test('random ids with an injected Random; bodies that are views into a packet ar
   assert.equal(message?.document, undefined);
   assert.deepEqual(message?.body, bad);
 });
+
+test('subscribe with a given id and creation time (restoring a stored subscription); generated ids skip it', () => {
+  const { broker } = newBroker();
+  const notifier = new RecordingNotifier('n');
+  broker.registerNotifier('presence', notifier);
+  const queue = broker.createQueue();
+  const restored = broker.subscribe({ record: 'sip:a@x', subscriber: 'sip:b@x', queue, id: 's2', createdAt: 1_700_000_000_000 });
+  assert.equal(restored.id, 's2');
+  assert.equal(restored.createdAt, 1_700_000_000_000);
+  assert.equal(broker.get('s2'), restored);
+  assert.deepEqual(notifier.log, ['sub s2 sip:a@x']);
+  // The counter reaches s2, which is taken: it goes on to s3.
+  const ids = [broker.subscribe({ record: 'r', subscriber: 's', queue }).id, broker.subscribe({ record: 'r', subscriber: 's', queue }).id];
+  assert.deepEqual(ids, ['s1', 's3']);
+  assert.throws(
+    () => broker.subscribe({ record: 'r', subscriber: 's', queue, id: 's3' }),
+    (e: unknown) => e instanceof QsaError && e.code === 'QSA_ERR_DUPLICATE_SUBSCRIPTION',
+  );
+  assert.throws(() => broker.subscribe({ record: 'r', subscriber: 's', queue, id: '' }), (e: unknown) => e instanceof QsaError && e.code === 'QSA_ERR_INVALID_ARGUMENT');
+  assert.throws(
+    () => broker.subscribe({ record: 'r', subscriber: 's', queue, createdAt: Number.NaN }),
+    (e: unknown) => e instanceof QsaError && e.code === 'QSA_ERR_INVALID_ARGUMENT',
+  );
+  assert.equal(broker.size, 3);
+  // Once unsubscribed, the id may be used again.
+  assert.equal(broker.unsubscribe('s2'), true);
+  assert.equal(broker.subscribe({ record: 'r', subscriber: 's', queue, id: 's2' }).id, 's2');
+});

@@ -215,3 +215,21 @@ test('property: with capacity ≥ subscriptions, the latest state of every subsc
     { numRuns: 300, seed: 42 },
   );
 });
+
+test('firstSequence: a re-created queue numbers its messages from there on', () => {
+  const clock = new ManualClock();
+  const broker = new QsaBroker({ clock });
+  const views = new Map<string, QsaSubscription>();
+  broker.registerNotifier('presence', { subscribe: (sub) => views.set(sub.id, sub), unsubscribe: () => undefined });
+  const queue = broker.createQueue({ name: 'default', firstSequence: 100_001 });
+  const handle = broker.subscribe({ record: 'sip:a@x', subscriber: 'sip:b@x', queue });
+  broker.notify(views.get(handle.id)!, { state: 'pending' });
+  broker.notify(views.get(handle.id)!, { state: 'active' });
+  assert.deepEqual(
+    drain(queue).map((m) => m.sequence),
+    [100_001, 100_002],
+  );
+  for (const bad of [0, -1, 1.5, Number.NaN, 2 ** 53]) {
+    assert.throws(() => broker.createQueue({ firstSequence: bad }), (e: unknown) => e instanceof QsaError && e.code === 'QSA_ERR_INVALID_ARGUMENT');
+  }
+});

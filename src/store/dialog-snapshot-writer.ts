@@ -1,0 +1,135 @@
+import type { Timer, TimerScheduler } from '../util/timer-scheduler.js';
+import { copyDialog, type StoredDialog } from './stored-dialog.js';
+import type { SubscriptionStore } from './subscription-store.js';
+
+/** Default and smallest sensible spacing of two flushes. */
+export const SNAPSHOT_FLUSH_INTERVAL_MS = 1000;
+
+export interface DialogSnapshotWriterOptions {
+  store: SubscriptionStore;
+  scheduler: TimerScheduler;
+  /** Milliseconds between two flushes at most once per interval (default 1000). */
+  intervalMs?: number;
+  /** A flush that failed (its changes are kept and retried at the next tick). */
+  onError?: (error: unknown) => void;
+}
+
+export interface DialogSnapshotWriterStats {
+  /** Flushes that committed. */
+  flushes: number;
+  /** Snapshots upserted and deleted by them. */
+  upserts: number;
+  deletes: number;
+  /** Flushes that failed (retried). */
+  failures: number;
+}
+
+/** The latest wish for one key: a snapshot to store, or undefined to delete it. */
+type DirtyEntry = StoredDialog | undefined;
+
+/**
+ * Collects the engine's dialog snapshot changes and writes them in batches:
+ * at most one store transaction (`writeDialogs`) per interval, a second by
+ * default, started by the injected TimerScheduler. Only the latest state of
+ * each dialog is written (a dialog refreshed three times within the second
+ * costs one row write), so the cost does not depend on the NOTIFY rate, and
+ * the NOTIFY path itself never writes.
+ *
+ * The store therefore lags at most an interval (plus one write) behind:
+ * resume a dialog with `resumedCSeq()` (RESUME_CSEQ_MARGIN above the stored
+ * CSeq). A failed flush keeps its changes (unless newer ones replaced them)
+ * and retries at the next tick.
+ */
+export class DialogSnapshotWriter {
+  private dirty = new Map<string, DirtyEntry>();
+  private timer: Timer | undefined;
+  private inflight: Promise<void> | undefined;
+  private closed = false;
+  private readonly intervalMs: number;
+  readonly stats: DialogSnapshotWriterStats = { flushes: 0, upserts: 0, deletes: 0, failures: 0 };
+
+  constructor(private readonly options: DialogSnapshotWriterOptions) {
+    this.intervalMs = options.intervalMs ?? SNAPSHOT_FLUSH_INTERVAL_MS;
+  }
+
+  /** Changes waiting for the next flush. */
+  get pending(): number {
+    return this.dirty.size;
+  }
+
+  /** Stores this state of the dialog at the next flush (replacing any earlier unflushed state). */
+  upsert(snapshot: StoredDialog): void {
+    if (this.closed) return;
+    // Copied (and checked) now: the engine keeps mutating its own dialog object.
+    const copy = copyDialog(snapshot);
+    this.dirty.set(copy.key, copy);
+    this.arm();
+  }
+
+  /** Forgets the dialog at the next flush (it ended, or will never be resumed). */
+  delete(key: string): void {
+    if (this.closed) return;
+    this.dirty.set(key, undefined);
+    this.arm();
+  }
+
+  /** Writes what is pending now, without waiting for the tick (also waits for a write in flight). */
+  async flush(): Promise<void> {
+    this.disarm();
+    if (this.inflight !== undefined) await this.inflight;
+    // The write just awaited may have re-armed the tick: this flush takes its place.
+    this.disarm();
+    if (this.dirty.size > 0) await this.write();
+  }
+
+  /** Flushes, then takes nothing more. */
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+    this.disarm();
+  }
+
+  private disarm(): void {
+    this.timer?.cancel();
+    this.timer = undefined;
+  }
+
+  private arm(): void {
+    if (this.timer !== undefined || this.inflight !== undefined) return;
+    this.timer = this.options.scheduler.after(this.intervalMs, () => {
+      this.timer = undefined;
+      if (this.dirty.size > 0) void this.write();
+    });
+  }
+
+  /** One transaction with every pending change; re-arms when more arrived meanwhile. */
+  private write(): Promise<void> {
+    const batch = this.dirty;
+    this.dirty = new Map();
+    const upserts: StoredDialog[] = [];
+    const deletes: string[] = [];
+    for (const [key, entry] of batch) {
+      if (entry === undefined) deletes.push(key);
+      else upserts.push(entry);
+    }
+    const done = this.options.store.writeDialogs({ upserts, deletes }).then(
+      () => {
+        this.stats.flushes++;
+        this.stats.upserts += upserts.length;
+        this.stats.deletes += deletes.length;
+      },
+      (error: unknown) => {
+        this.stats.failures++;
+        // Keep the failed changes, except where a newer one arrived meanwhile.
+        for (const [key, entry] of batch) if (!this.dirty.has(key)) this.dirty.set(key, entry);
+        this.options.onError?.(error);
+      },
+    );
+    const tracked = done.finally(() => {
+      if (this.inflight === tracked) this.inflight = undefined;
+      if (this.dirty.size > 0 && !this.closed) this.arm();
+    });
+    this.inflight = tracked;
+    return tracked;
+  }
+}

@@ -1,0 +1,17 @@
+export { DialogSnapshotWriter, SNAPSHOT_FLUSH_INTERVAL_MS } from './dialog-snapshot-writer.js';
+export type { DialogSnapshotWriterOptions, DialogSnapshotWriterStats } from './dialog-snapshot-writer.js';
+export { MemorySubscriptionStore } from './memory-store.js';
+export { openStore } from './open-store.js';
+export { DEFAULT_STORE_PATH } from './store-spec.js';
+export type { StoreSpec } from './store-spec.js';
+export { RESUME_CSEQ_MARGIN, resumedCSeq } from './resume-cseq.js';
+export { SCHEMA_VERSION } from './sqlite-schema.js';
+export { SqliteSubscriptionStore } from './sqlite-store.js';
+export type { SqliteStoreOptions } from './sqlite-store.js';
+export { StoreError } from './store-error.js';
+export type { StoreErrorCode } from './store-error.js';
+export type { StoredApiSubscription } from './stored-api-subscription.js';
+export { dialogIdentity } from './stored-dialog.js';
+export type { StoredDialog } from './stored-dialog.js';
+export type { QueueHighWater, StoredQueue } from './stored-queue.js';
+export type { DialogWriteBatch, StoreContents, SubscriptionStore } from './subscription-store.js';
