@@ -3,6 +3,7 @@ import type { Clock } from '../../util/clock.js';
 import type { Random } from '../../util/random.js';
 import { parseSipUri } from '../codec/index.js';
 import type { SipTransportName } from '../codec/message.js';
+import { defaultPort } from '../transport/default-port.js';
 import type { SipEndpoint } from '../transport/types.js';
 import type { DnsClient, SrvRecord } from './dns-client.js';
 import { SipDnsError } from './errors.js';
@@ -227,11 +228,6 @@ function defaultTransport(secure: boolean, supported: ReadonlyArray<SipTransport
   }
   for (const t of PREFERENCE) if (supported.includes(t)) return t;
   throw new SipDnsError('Cannot resolve: no transport is enabled');
-}
-
-/** RFC 3261 §19.1.2: 5060 for UDP and TCP, 5061 for TLS. */
-export function defaultPort(transport: SipTransportName): number {
-  return transport === 'tls' ? 5061 : 5060;
 }
 
 function srvName(transport: SipTransportName, host: string): string {

@@ -1,7 +1,6 @@
 export { hasMagicCookie, MAGIC_COOKIE, newBranch } from './branch.js';
 export { type ClientTransactionState, NonInviteClientTransaction } from './client-transaction.js';
 export { TransactionError } from './errors.js';
-export { defaultPort, responseDestination } from './response-destination.js';
 export { NonInviteServerTransaction, type ServerTransactionState } from './server-transaction.js';
 export { clientTransactionKey, serverTransactionKey } from './transaction-keys.js';
 export { type NewRequestListener, TransactionLayer, type TransactionLayerOptions } from './transaction-layer.js';

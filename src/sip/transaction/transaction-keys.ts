@@ -1,7 +1,7 @@
 import { callIdOf, cseqOf, fromHeader, toHeader, type Via } from '../codec/index.js';
 import type { SipRequest } from '../codec/message.js';
 import { hasMagicCookie } from './branch.js';
-import { defaultPort } from './response-destination.js';
+import { defaultPort } from '../transport/default-port.js';
 
 // Keys are strings so that transactions live in one Map per side. \u0001 never
 // occurs in a SIP token or header value, so fields cannot run into each other.
@@ -32,7 +32,7 @@ export function cancelledTransactionKey(cancel: SipRequest, via: Via, topViaText
 
 function keyFor(request: SipRequest, via: Via, topViaText: string, method: string): string {
   if (hasMagicCookie(via.branch)) {
-    const port = via.port ?? defaultPort(via.transport.toLowerCase());
+    const port = via.port ?? defaultPort(via.transport);
     return `b${SEP}${via.branch}${SEP}${via.host.toLowerCase()}:${port}${SEP}${method}`;
   }
   const seq = cseqOf(request).seq;

@@ -8,6 +8,7 @@ export type {
   TransportStats,
 } from './transport-options.js';
 export { SipTransportLayer } from './transport-layer.js';
-export { defaultSipPort, responseDestination, transportFromVia } from './response-routing.js';
+export { defaultPort } from './default-port.js';
+export { responseDestination } from './response-routing.js';
 export { stampTopVia, stampedVia, stampViaText } from './via-stamping.js';
 export { badRequestReason, buildBadRequestResponse, classifyMalformed, readMalformedRequestHead } from './bad-request.js';

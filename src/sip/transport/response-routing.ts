@@ -1,45 +1,33 @@
 import type { Via } from '../codec/index.js';
-import type { SipTransportName } from '../codec/message.js';
-import type { SipEndpoint } from './types.js';
+import { defaultPort } from './default-port.js';
+import type { ReceivedFrom, SipEndpoint } from './types.js';
 import { unbracket } from './via-stamping.js';
 
-/** The transports we speak, from a Via sent-protocol transport token. */
-export function transportFromVia(token: string): SipTransportName | undefined {
-  switch (token.toUpperCase()) {
-    case 'UDP':
-      return 'udp';
-    case 'TCP':
-      return 'tcp';
-    case 'TLS':
-      return 'tls';
-    default:
-      return undefined;
-  }
-}
-
-/** RFC 3261 §19.1.2 / §18.2.2: 5060, or 5061 for TLS. */
-export function defaultSipPort(transport: SipTransportName): number {
-  return transport === 'tls' ? 5061 : 5060;
-}
-
 /**
- * Where a response goes when the connection its request came on is gone
- * (or it came on UDP), from the top Via of the response:
- * - reliable transports: `received` (else sent-by host) and the sent-by port (RFC 3261 §18.2.2);
- * - UDP with `maddr`: maddr and the sent-by port (RFC 3261 §18.2.2);
- * - UDP with `received` and a numeric `rport`: exactly there (RFC 3581 §4);
- * - UDP with `received`: received and the sent-by port;
- * - else the sent-by host and port.
- * Undefined when the Via names a transport we do not speak.
+ * Where the responses to a received request go (RFC 3261 §18.2.2, RFC 3581 §4):
+ * the one implementation, used by server transactions and by the transport's
+ * stateless 400s. `via` is the request's top Via, `source` where it came from.
+ *
+ * - Reliable transports (TCP, TLS): the connection the request came on, while
+ *   it is open: `send()` reuses it when handed `source`. Should it close: the
+ *   `received` address and the sent-by port (default 5060/5061).
+ * - UDP with `maddr`: maddr, at the sent-by port.
+ * - UDP with `rport` (RFC 3581 §4): exactly the source address and port.
+ * - UDP otherwise: the `received` address, at the sent-by port.
+ *
+ * `received` is what the transport stamps from the source address whenever it
+ * differs from the sent-by host (§18.2.1), so the source address is used
+ * directly: it is the same value, needs no stamping first, and a `received`
+ * a client wrote itself cannot redirect our answer. The transport is the one
+ * the request actually came on.
  */
-export function responseDestination(via: Via): SipEndpoint | undefined {
-  const transport = transportFromVia(via.transport);
-  if (transport === undefined) return undefined;
-  const sentByPort = via.port ?? defaultSipPort(transport);
+export function responseDestination(via: Via, source: ReceivedFrom): SipEndpoint {
+  const transport = source.transport;
+  const sentByPort = via.port ?? defaultPort(transport);
   if (transport === 'udp') {
     const maddr = via.params.get('maddr');
     if (maddr) return { transport, host: unbracket(maddr), port: sentByPort };
-    if (via.received !== undefined && typeof via.rport === 'number') return { transport, host: unbracket(via.received), port: via.rport };
+    if (via.rport !== undefined) return { transport, host: source.remoteAddress, port: source.remotePort };
   }
-  return { transport, host: unbracket(via.received ?? via.host), port: sentByPort };
+  return { transport, host: source.remoteAddress, port: sentByPort };
 }

@@ -7,7 +7,6 @@ import {
   parseSipMessage,
   parseVia,
   serializeSipMessage,
-  topVia,
   type Via,
 } from '../codec/index.js';
 import type { SipMessage, SipTransportName } from '../codec/message.js';
@@ -26,7 +25,7 @@ import {
 } from './transport-options.js';
 import type { ListenSpec, MessageHandler, ReceivedFrom, SendErrorHandler, SipEndpoint, SipTransport } from './types.js';
 import { type DatagramSink, UdpTransport } from './udp-transport.js';
-import { stampedVia, stampTopVia, stampViaText, unbracket } from './via-stamping.js';
+import { stampTopVia, stampViaText, unbracket } from './via-stamping.js';
 
 /** RFC 3261 §18.1.1: above this many octets (MTU unknown), a UDP request goes over TCP. */
 const UDP_SIZE_LIMIT = 1300;
@@ -141,11 +140,10 @@ export class SipTransportLayer implements SipTransport, DatagramSink, Connection
   }
 
   /**
-   * Serializes once and sends. A message whose `source` names a stream
-   * connection that is still open goes back on it (RFC 3261 §18.2.2). Other
-   * responses are routed from their top Via (§18.2.2, RFC 3581 §4), leaving
-   * from the UDP socket their request came in on; `destination` is used for
-   * requests, and for responses whose top Via names no transport we speak.
+   * Serializes once and sends to `destination`. A response passes the `source`
+   * of its request: while the stream connection it came on is open, it goes
+   * back on it; a UDP response leaves from the socket its request came in on
+   * (RFC 3261 §18.2.2; `destination` comes from responseDestination()).
    */
   send(message: SipMessage, destination: SipEndpoint, onError?: SendErrorHandler, source?: ReceivedFrom): void {
     if (this.state !== 'started') {
@@ -167,20 +165,8 @@ export class SipTransportLayer implements SipTransport, DatagramSink, Connection
         return;
       }
     }
-    let target = destination;
-    let from: UdpTransport | undefined;
-    if (message.kind === 'response') {
-      let via: Via | undefined;
-      try {
-        via = topVia(message);
-      } catch {
-        via = undefined;
-      }
-      const routed = via === undefined ? undefined : responseDestination(via);
-      if (routed !== undefined) target = routed;
-      if (source?.transport === 'udp') from = this.udpByLocal(source.localAddress, source.localPort);
-    }
-    this.sendData(data, target, onError, from);
+    const from = source?.transport === 'udp' ? this.udpByLocal(source.localAddress, source.localPort) : undefined;
+    this.sendData(data, destination, onError, from);
   }
 
   /** Open TCP/TLS connections. */
@@ -479,13 +465,11 @@ export class SipTransportLayer implements SipTransport, DatagramSink, Connection
     } catch {
       return undefined;
     }
-    const stamped = stampedVia(via, source.remoteAddress, source.remotePort);
-    const topLine = stamped === undefined ? firstLine : stampViaText(topElement, via, source.remoteAddress, source.remotePort) + firstLine.slice(topElement.length);
+    // Our received/rport on its top Via, as on any request we hand up (RFC 3261 §18.2.1, RFC 3581 §4).
+    const topLine = stampViaText(topElement, via, source.remoteAddress, source.remotePort) + firstLine.slice(topElement.length);
     const bytes = buildBadRequestResponse(head, topLine, problem, this.random.token(10));
-    // A datagram is answered over UDP: per its Via when that says UDP, else straight back to the source.
-    const routed = responseDestination(stamped ?? via);
-    const target: SipEndpoint =
-      routed !== undefined && routed.transport === 'udp' ? routed : { transport: 'udp', host: source.remoteAddress, port: source.remotePort };
+    // Used for datagrams only: a stream's 400 goes back on its connection.
+    const target = responseDestination(via, source);
     return { bytes, target };
   }
 

@@ -4,7 +4,9 @@ import { parseSipMessage, parseVia, topVia } from '../../../src/sip/codec/index.
 import type { SipRequest } from '../../../src/sip/codec/message.js';
 import { ConnectionPool, connectionKey } from '../../../src/sip/transport/connection-pool.js';
 import type { SipConnection } from '../../../src/sip/transport/connection.js';
+import { defaultPort } from '../../../src/sip/transport/default-port.js';
 import { responseDestination } from '../../../src/sip/transport/response-routing.js';
+import type { ReceivedFrom } from '../../../src/sip/transport/types.js';
 import { stampTopVia, stampViaText } from '../../../src/sip/transport/via-stamping.js';
 
 function request(via: string, extraVia?: string): SipRequest {
@@ -76,22 +78,33 @@ describe('stampViaText: text edits agree with formatVia', () => {
   });
 });
 
-describe('response destination from the top Via (RFC 3261 §18.2.2, RFC 3581 §4)', () => {
-  const dest = (via: string) => responseDestination(parseVia(via));
+describe('response destination (RFC 3261 §18.2.2, RFC 3581 §4)', () => {
+  const udp: ReceivedFrom = { transport: 'udp', remoteAddress: '192.0.2.1', remotePort: 40000, localAddress: '127.0.0.1', localPort: 5060 };
+  const dest = (via: string, source: ReceivedFrom = udp) => responseDestination(parseVia(via), source);
 
-  test('UDP', () => {
-    assert.deepEqual(dest('SIP/2.0/UDP h.example.com'), { transport: 'udp', host: 'h.example.com', port: 5060 });
+  test('UDP: the source address at the sent-by port; rport: the source port; maddr wins', () => {
+    assert.deepEqual(dest('SIP/2.0/UDP h.example.com'), { transport: 'udp', host: '192.0.2.1', port: 5060 });
     assert.deepEqual(dest('SIP/2.0/UDP h.example.com:5070;received=192.0.2.1'), { transport: 'udp', host: '192.0.2.1', port: 5070 });
     assert.deepEqual(dest('SIP/2.0/UDP h:5070;received=192.0.2.1;rport=40000'), { transport: 'udp', host: '192.0.2.1', port: 40000 });
-    assert.deepEqual(dest('SIP/2.0/UDP h:5070;rport;received=192.0.2.1'), { transport: 'udp', host: '192.0.2.1', port: 5070 });
+    assert.deepEqual(dest('SIP/2.0/UDP h:5070;rport'), { transport: 'udp', host: '192.0.2.1', port: 40000 });
     assert.deepEqual(dest('SIP/2.0/UDP h:5070;maddr=239.1.1.1;received=192.0.2.1;rport=1'), { transport: 'udp', host: '239.1.1.1', port: 5070 });
-    assert.deepEqual(dest('SIP/2.0/UDP [2001:db8::1]'), { transport: 'udp', host: '2001:db8::1', port: 5060 });
+    assert.deepEqual(dest('SIP/2.0/UDP h;maddr=[2001:db8::9]'), { transport: 'udp', host: '2001:db8::9', port: 5060 });
   });
 
-  test('TCP and TLS use received and the sent-by port, never rport', () => {
-    assert.deepEqual(dest('SIP/2.0/TCP h:5090;received=192.0.2.1;rport=40000'), { transport: 'tcp', host: '192.0.2.1', port: 5090 });
-    assert.deepEqual(dest('SIP/2.0/TLS h'), { transport: 'tls', host: 'h', port: 5061 });
-    assert.equal(dest('SIP/2.0/SCTP h'), undefined);
+  test('a received parameter the client wrote itself does not redirect the answer', () => {
+    assert.deepEqual(dest('SIP/2.0/UDP 192.0.2.1:5070;received=198.51.100.66'), { transport: 'udp', host: '192.0.2.1', port: 5070 });
+  });
+
+  test('TCP and TLS: the transport the request came on, the source address, the sent-by port (default 5060/5061), never rport', () => {
+    const tcp: ReceivedFrom = { ...udp, transport: 'tcp', connectionId: 3 };
+    const tls: ReceivedFrom = { ...udp, transport: 'tls', connectionId: 4 };
+    assert.deepEqual(dest('SIP/2.0/TCP h:5090;received=192.0.2.1;rport=40000', tcp), { transport: 'tcp', host: '192.0.2.1', port: 5090 });
+    assert.deepEqual(dest('SIP/2.0/TLS h', tls), { transport: 'tls', host: '192.0.2.1', port: 5061 });
+    assert.deepEqual(dest('SIP/2.0/TCP h;maddr=239.1.1.1', tcp), { transport: 'tcp', host: '192.0.2.1', port: 5060 }, 'maddr is for UDP only');
+  });
+
+  test('defaultPort: 5061 for TLS and sips, 5060 otherwise, any case', () => {
+    assert.deepEqual(['udp', 'TCP', 'tls', 'TLS', 'sip', 'sips', 'SIPS'].map(defaultPort), [5060, 5060, 5061, 5061, 5060, 5061, 5061]);
   });
 });
 

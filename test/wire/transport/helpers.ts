@@ -1,10 +1,11 @@
 import { createSocket, type Socket as DgramSocket } from 'node:dgram';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { SipStreamFramer } from '../../../src/sip/codec/index.js';
-import type { SipMessage } from '../../../src/sip/codec/message.js';
+import { SipStreamFramer, topVia } from '../../../src/sip/codec/index.js';
+import type { SipMessage, SipResponse } from '../../../src/sip/codec/message.js';
+import { responseDestination } from '../../../src/sip/transport/response-routing.js';
 import { SipTransportLayer } from '../../../src/sip/transport/transport-layer.js';
 import type { SipTransportLayerOptions } from '../../../src/sip/transport/transport-options.js';
-import type { ListenSpec, ReceivedFrom } from '../../../src/sip/transport/types.js';
+import type { ListenSpec, ReceivedFrom, SendErrorHandler } from '../../../src/sip/transport/types.js';
 
 /** Upper bound for any single wait on loopback I/O in these tests. */
 export const IO_DEADLINE_MS = 3000;
@@ -16,6 +17,15 @@ export async function until(check: () => boolean, what: string, deadlineMs = IO_
     if (performance.now() > end) throw new Error(`Timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
+}
+
+/**
+ * Sends `response` as a server transaction does: to responseDestination() of
+ * its top Via and the request's source, handing the source over so that a
+ * stream connection is reused (RFC 3261 §18.2.2).
+ */
+export function respond(layer: SipTransportLayer, response: SipResponse, source: ReceivedFrom, onError?: SendErrorHandler): void {
+  layer.send(response, responseDestination(topVia(response), source), onError, source);
 }
 
 export interface Received {

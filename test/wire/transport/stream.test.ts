@@ -6,7 +6,7 @@ import type { SipTransportError } from '../../../src/sip/transport/errors.js';
 import type { TransportDiagnostic } from '../../../src/sip/transport/transport-options.js';
 import { SeededRandom } from '../../../src/util/random.js';
 import { TEST_TLS_CERT, TEST_TLS_KEY } from '../../fixtures/tls/test-certificate.js';
-import { closedTcpPort, rawTcpClient, requestText, silentTcpServer, startLayer, type TestLayer, until } from './helpers.js';
+import { closedTcpPort, rawTcpClient, requestText, respond, silentTcpServer, startLayer, type TestLayer, until } from './helpers.js';
 
 function byCallId(layer: TestLayer, callId: string) {
   return layer.received.filter((r) => r.message.headers.get('call-id') === callId);
@@ -72,7 +72,7 @@ describe('TCP transport (RFC 3261 §18.3 framing, §18.2.2 connection reuse)', (
       await until(() => byCallId(b, 'back').length === 1, 'request');
       const got = byCallId(b, 'back')[0]!;
       // Via says 192.0.2.50: only the open connection can reach the client.
-      b.layer.send(createResponse(got.message as SipRequest, 200, 'OK', { toTag: 't' }), { transport: 'tcp', host: '192.0.2.50', port: 5060 }, undefined, got.source);
+      respond(b.layer, createResponse(got.message as SipRequest, 200, 'OK', { toTag: 't' }), got.source);
       await until(() => client.messages.length === 1, 'response on the connection');
       const response = client.messages[0]!;
       assert.equal(response.kind === 'response' && response.status, 200);
@@ -92,7 +92,7 @@ describe('TCP transport (RFC 3261 §18.3 framing, §18.2.2 connection reuse)', (
     await client.close();
     await until(() => b.layer.connectionCount === 0, 'server side closed');
     const errors: Error[] = [];
-    b.layer.send(createResponse(got.message as SipRequest, 202, 'Accepted', { toTag: 'r' }), { transport: 'tcp', host: '192.0.2.1', port: 1 }, (e) => errors.push(e), got.source);
+    respond(b.layer, createResponse(got.message as SipRequest, 202, 'Accepted', { toTag: 'r' }), got.source, (e) => errors.push(e));
     await until(() => byCallId(a, 'reopen').length === 1 || errors.length > 0, 'response at a');
     assert.equal(errors.length, 0, String(errors[0]));
     const response = byCallId(a, 'reopen')[0]!.message;
@@ -116,7 +116,7 @@ describe('TCP transport (RFC 3261 §18.3 framing, §18.2.2 connection reuse)', (
     a.layer.send(r3, dest);
     await until(() => byCallId(b, 'reuse-3').length === 1, 'third request');
     assert.equal(byCallId(b, 'reuse-3')[0]!.source.connectionId, g1.source.connectionId);
-    b.layer.send(createResponse(g1.message as SipRequest, 200, 'OK', { toTag: 'q' }), dest, undefined, g1.source);
+    respond(b.layer, createResponse(g1.message as SipRequest, 200, 'OK', { toTag: 'q' }), g1.source);
     await until(() => byCallId(a, 'reuse-1').length === 1, 'response at a');
     assert.equal(a.layer.stats.connectionsOpened, openedA + 1);
     assert.equal(b.layer.stats.connectionsOpened, openedB + 1);
@@ -270,7 +270,7 @@ describe('TLS transport', () => {
     assert.equal(errors.length, 0, String(errors[0]));
     const got = byCallId(b, 'tls-1')[0]!;
     assert.equal(got.source.transport, 'tls');
-    b.layer.send(createResponse(got.message as SipRequest, 200, 'OK', { toTag: 'tls' }), { transport: 'tls', host: '127.0.0.1', port: 1 }, (e) => errors.push(e), got.source);
+    respond(b.layer, createResponse(got.message as SipRequest, 200, 'OK', { toTag: 'tls' }), got.source, (e) => errors.push(e));
     await until(() => byCallId(a, 'tls-1').length === 1 || errors.length > 0, 'response over TLS');
     assert.equal(errors.length, 0, String(errors[0]));
     assert.equal(byCallId(a, 'tls-1')[0]!.source.transport, 'tls');

@@ -4,7 +4,7 @@ import { createResponse, parseSipMessage, serializeSipMessage } from '../../../s
 import type { SipRequest } from '../../../src/sip/codec/message.js';
 import type { SipTransportError } from '../../../src/sip/transport/errors.js';
 import { SeededRandom } from '../../../src/util/random.js';
-import { type RawUdpPeer, rawUdpPeer, requestText, startLayer, type TestLayer, until } from './helpers.js';
+import { type RawUdpPeer, rawUdpPeer, requestText, respond, startLayer, type TestLayer, until } from './helpers.js';
 
 const SEED = 1234;
 
@@ -49,8 +49,8 @@ describe('UDP transport (RFC 3261 §18, RFC 3581)', () => {
     assert.equal(got.message.headers.get('via'), `SIP/2.0/UDP 127.0.0.1:${a.port('udp')};branch=z9hG4bK-r1;rport=${a.port('udp')};received=127.0.0.1`);
 
     const response = createResponse(got.message as SipRequest, 200, 'OK', { toTag: 'b1' });
-    // The destination given is wrong on purpose: responses follow the top Via (RFC 3261 §18.2.2).
-    b.layer.send(response, { transport: 'udp', host: '127.0.0.1', port: 9 }, (e) => errors.push(e), got.source);
+    // Responses follow the top Via and the source (RFC 3261 §18.2.2, RFC 3581 §4).
+    respond(b.layer, response, got.source, (e) => errors.push(e));
     await until(() => a.received.some((r) => r.message.headers.get('call-id') === 'udp-rr'), 'response at a');
     const back = a.received.find((r) => r.message.headers.get('call-id') === 'udp-rr')!;
     assert.equal(back.message.kind, 'response');
@@ -74,7 +74,7 @@ describe('UDP transport (RFC 3261 §18, RFC 3581)', () => {
     const got = b.received.find((r) => r.message.headers.get('call-id') === 'udp-received')!;
     assert.equal(got.message.headers.get('via'), `SIP/2.0/UDP client.invalid:${peer.port};branch=z9hG4bK-recv;received=127.0.0.1`);
     const before = peer.datagrams.length;
-    b.layer.send(createResponse(got.message as SipRequest, 200, 'OK', { toTag: 'x' }), { transport: 'udp', host: '192.0.2.1', port: 9 }, undefined, got.source);
+    respond(b.layer, createResponse(got.message as SipRequest, 200, 'OK', { toTag: 'x' }), got.source);
     await until(() => peer.datagrams.length > before, 'response at peer');
     assert.match(peer.datagrams[before]!.toString('latin1'), /^SIP\/2\.0 200 OK\r\n/);
   });
