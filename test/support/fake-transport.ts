@@ -1,22 +1,23 @@
 /**
- * An in-memory SipTransport for tests: records every message sent (with the
- * destination, the clock time and the serialized bytes), lets a test inject
+ * An in-memory SipTransport for tests: records every message sent (the bytes
+ * as handed over, parsed back, with the destination and the clock time), lets a test inject
  * received messages, and can make sends fail (ECONNREFUSED-style) on demand.
  * It does not stamp Via received/rport as the real transport does (RFC 3261 §18.2.1).
  */
 import type { Clock } from '../../src/util/clock.js';
-import { parseSipMessage, serializeSipMessage } from '../../src/sip/codec/index.js';
+import { parseSipMessage } from '../../src/sip/codec/index.js';
 import type { SipMessage, SipRequest, SipResponse, SipTransportName } from '../../src/sip/codec/message.js';
 import type { MessageHandler, ReceivedFrom, SendErrorHandler, SipEndpoint, SipTransport } from '../../src/sip/transport/types.js';
 
 export interface SentMessage {
+  /** The bytes parsed back with the real parser. */
   message: SipMessage;
   destination: SipEndpoint;
   /** Set when the sender passed the source of a request (responses on streams). */
   source?: ReceivedFrom;
   /** Clock time of the send (0 without a clock). */
   at: number;
-  /** The bytes the real transport would have written. */
+  /** The bytes as handed to send(): what the real transport would have written. */
   bytes: Buffer;
 }
 
@@ -64,12 +65,13 @@ export class FakeTransport implements SipTransport {
     this.handler = handler;
   }
 
-  send(message: SipMessage, destination: SipEndpoint, onError?: SendErrorHandler, source?: ReceivedFrom): void {
+  send(data: Buffer, destination: SipEndpoint, onError?: SendErrorHandler, source?: ReceivedFrom): void {
+    const message = parseSipMessage(data);
     const entry: SentMessage = {
       message,
       destination: { ...destination },
       at: this.options.clock?.now() ?? 0,
-      bytes: serializeSipMessage(message),
+      bytes: data,
     };
     if (source !== undefined) entry.source = source;
     this.sent.push(entry);

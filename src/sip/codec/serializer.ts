@@ -20,6 +20,26 @@ function toBody(body: Uint8Array | string | undefined): Uint8Array {
  * the body.
  */
 export function serializeSipMessage(message: SipMessage): Buffer {
+  const head = headText(message);
+  const body = message.body;
+  const headLength = Buffer.byteLength(head, 'utf8');
+  const out = Buffer.allocUnsafe(headLength + body.length);
+  out.write(head, 0, headLength, 'utf8');
+  if (body.length > 0) out.set(body, headLength);
+  return out;
+}
+
+/**
+ * `serializeSipMessage(message).length` without building the buffer: what the
+ * UA core needs to choose a transport (RFC 3261 §18.1.1) before the request
+ * is serialized, once, by its transaction.
+ */
+export function serializedLength(message: SipMessage): number {
+  return Buffer.byteLength(headText(message), 'utf8') + message.body.length;
+}
+
+/** Start line, header lines and Content-Length, up to and including the blank line. */
+function headText(message: SipMessage): string {
   let head =
     message.kind === 'request'
       ? `${message.method} ${message.uri} SIP/2.0\r\n`
@@ -28,13 +48,7 @@ export function serializeSipMessage(message: SipMessage): Buffer {
     if (field.key === 'content-length') continue;
     head += `${field.name}: ${field.value}\r\n`;
   }
-  const body = message.body;
-  head += `Content-Length: ${body.length}\r\n\r\n`;
-  const headLength = Buffer.byteLength(head, 'utf8');
-  const out = Buffer.allocUnsafe(headLength + body.length);
-  out.write(head, 0, headLength, 'utf8');
-  if (body.length > 0) out.set(body, headLength);
-  return out;
+  return `${head}Content-Length: ${message.body.length}\r\n\r\n`;
 }
 
 export interface RequestInit {

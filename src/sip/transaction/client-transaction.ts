@@ -1,8 +1,9 @@
 import type { Timer } from '../../util/timer-scheduler.js';
 import { createResponse } from '../codec/index.js';
 import type { SipRequest, SipResponse } from '../codec/message.js';
+import { SipTransportError } from '../transport/errors.js';
 import type { SipEndpoint } from '../transport/types.js';
-import { sixtyFourT1, type TransactionContext } from './transaction-context.js';
+import { serializeForSend, sixtyFourT1, type TransactionContext } from './transaction-context.js';
 import type { ClientTransactionUser } from './types.js';
 
 export type ClientTransactionState = 'trying' | 'proceeding' | 'completed' | 'terminated';
@@ -21,6 +22,8 @@ export class NonInviteClientTransaction {
   /** Current Timer E interval. */
   private interval = 0;
   private user: ClientTransactionUser | undefined;
+  /** The request as serialized once by start(), resent as is by Timer E. */
+  private data: Buffer | undefined;
 
   constructor(
     readonly key: string,
@@ -42,9 +45,19 @@ export class NonInviteClientTransaction {
     return this.destination.transport !== 'udp';
   }
 
-  /** Enters Trying: arms Timers E and F and hands the request to the transport (RFC 3261 §17.1.2.2). */
+  /**
+   * Enters Trying: serializes the request (once: retransmissions resend these
+   * bytes), arms Timers E and F and hands it to the transport (RFC 3261 §17.1.2.2).
+   */
   start(): void {
     const { scheduler, timers } = this.context;
+    const data = serializeForSend(this.request);
+    if (data instanceof SipTransportError) {
+      // Reported as the transport would report it: asynchronously, as a local 503.
+      queueMicrotask(() => this.onTransportError(data));
+      return;
+    }
+    this.data = data;
     if (!this.reliable) {
       // RFC 3261 §17.1.2.2: Timer E only for unreliable transports, first at T1.
       this.interval = timers.t1;
@@ -91,7 +104,8 @@ export class NonInviteClientTransaction {
   }
 
   private send(): void {
-    this.context.transport.send(this.request, this.destination, (error) => this.onTransportError(error));
+    const data = this.data;
+    if (data !== undefined) this.context.transport.send(data, this.destination, (error) => this.onTransportError(error));
   }
 
   private onTimerE(): void {

@@ -1,9 +1,8 @@
 import type { Timer } from '../../util/timer-scheduler.js';
-import { SipHeaders } from '../codec/headers.js';
 import type { SipRequest, SipResponse } from '../codec/message.js';
-import { ownString } from '../../util/copy-string.js';
+import { SipTransportError } from '../transport/errors.js';
 import type { ReceivedFrom, SipEndpoint } from '../transport/types.js';
-import { sixtyFourT1, type TransactionContext } from './transaction-context.js';
+import { serializeForSend, sixtyFourT1, type TransactionContext } from './transaction-context.js';
 
 export type ServerTransactionState = 'trying' | 'proceeding' | 'completed' | 'terminated';
 
@@ -16,7 +15,13 @@ export type ServerTransactionState = 'trying' | 'proceeding' | 'completed' | 'te
 export class NonInviteServerTransaction {
   readonly side = 'server' as const;
   private stateValue: ServerTransactionState = 'trying';
-  private lastResponse: SipResponse | undefined;
+  /**
+   * The last response as serialized once when it was given: what a
+   * retransmitted request gets again. It owns its memory, so a completed
+   * transaction (Timer J, 32 s on UDP) holds no string or buffer of the
+   * received packet.
+   */
+  private lastResponse: Buffer | undefined;
   /** Before the final: a guard of 64·T1 (see `start`); in Completed: Timer J. */
   private timer: Timer | undefined;
 
@@ -55,21 +60,24 @@ export class NonInviteServerTransaction {
       this.context.counters.lateResponsesDiscarded++;
       return;
     }
-    this.lastResponse = response;
+    const data = serializeForSend(response);
+    if (data instanceof SipTransportError) {
+      this.onTransportError();
+      return;
+    }
+    this.lastResponse = data;
     if (response.status < 200) {
       this.stateValue = 'proceeding';
     } else {
       this.stateValue = 'completed';
-      // On UDP the transaction lives on for Timer J (32 s) only to resend this response:
-      // keep a copy that shares no string or buffer with the received packet, and drop
-      // the request, so that a busy server does not hold 32 s of parsed packets.
+      // On UDP the transaction lives on for Timer J (32 s) only to resend these
+      // bytes: drop the request, so that a busy server does not hold 32 s of parsed packets.
       this.request = undefined;
-      if (!this.reliable) this.lastResponse = detachedCopy(response);
       this.timer?.cancel();
       // RFC 3261 §17.2.2: Timer J = 64·T1 on unreliable transports, 0 on reliable ones.
       this.timer = this.reliable ? undefined : this.context.scheduler.after(sixtyFourT1(this.context.timers), () => this.terminate());
     }
-    this.send(response);
+    this.send(data);
     if (this.stateValue === 'completed' && this.reliable) this.terminate();
   }
 
@@ -88,8 +96,8 @@ export class NonInviteServerTransaction {
     this.terminate();
   }
 
-  private send(response: SipResponse): void {
-    this.context.transport.send(response, this.responseDestination, () => this.onTransportError(), this.source);
+  private send(data: Buffer): void {
+    this.context.transport.send(data, this.responseDestination, () => this.onTransportError(), this.source);
   }
 
   private onTransportError(): void {
@@ -113,11 +121,4 @@ export class NonInviteServerTransaction {
     this.timer = undefined;
     this.context.forget(this);
   }
-}
-
-/** A response whose header values and body own their memory (see util/copy-string.ts). */
-function detachedCopy(response: SipResponse): SipResponse {
-  const headers = new SipHeaders();
-  for (const field of response.headers) headers.append(field.name, ownString(field.value));
-  return { kind: 'response', status: response.status, reason: response.reason, headers, body: response.body.length === 0 ? response.body : Uint8Array.from(response.body) };
 }

@@ -1,4 +1,7 @@
 import type { TimerScheduler } from '../../util/timer-scheduler.js';
+import { serializeSipMessage } from '../codec/serializer.js';
+import type { SipMessage } from '../codec/message.js';
+import { SipTransportError } from '../transport/errors.js';
 import type { SipTransport } from '../transport/types.js';
 import type { TransactionStats } from './transaction-stats.js';
 import type { TransactionTimerSettings } from './types.js';
@@ -18,4 +21,17 @@ export interface TransactionContext {
 /** RFC 3261 §17.1.1.1: Timer F and Timer J are 64·T1. */
 export function sixtyFourT1(timers: TransactionTimerSettings): number {
   return 64 * timers.t1;
+}
+
+/**
+ * The bytes a transaction sends, and sends again on retransmission (RFC 3261
+ * §17.1.2.2, §17.2.2): each message is serialized once. A message that cannot
+ * be serialized is a transport failure of the transaction (§17.1.4, §17.2.4).
+ */
+export function serializeForSend(message: SipMessage): Buffer | SipTransportError {
+  try {
+    return serializeSipMessage(message);
+  } catch (error) {
+    return new SipTransportError('SIP_ERR_TRANSPORT_SERIALIZE', 'Cannot serialize message', { cause: error });
+  }
 }

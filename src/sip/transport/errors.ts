@@ -6,7 +6,7 @@ import { PresenceB2BError } from '../../util/errors.js';
  * - SIP_ERR_TRANSPORT_CLOSED           the connection closed before the message could be written, or the layer is closed
  * - SIP_ERR_TRANSPORT_UNAVAILABLE      no socket for that transport / address family (not listening on it)
  * - SIP_ERR_TRANSPORT_LIMIT            maxConnections reached, or a datagram too large
- * - SIP_ERR_TRANSPORT_SERIALIZE        the message could not be serialized
+ * - SIP_ERR_TRANSPORT_SERIALIZE        the message could not be serialized (reported by the transaction that tried, before any send)
  * - SIP_ERR_TRANSPORT_IO               the socket reported an error (ECONNREFUSED, ECONNRESET, TLS failure, …; see `cause`)
  */
 export type SipTransportErrorCode =

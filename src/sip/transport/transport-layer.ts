@@ -6,7 +6,6 @@ import {
   type ParseOptions,
   parseSipMessage,
   parseVia,
-  serializeSipMessage,
   type Via,
 } from '../codec/index.js';
 import type { SipMessage, SipTransportName } from '../codec/message.js';
@@ -139,22 +138,10 @@ export class SipTransportLayer implements SipTransport, DatagramSink, Connection
     return destination.transport;
   }
 
-  /**
-   * Serializes once and sends to `destination`. A response passes the `source`
-   * of its request: while the stream connection it came on is open, it goes
-   * back on it; a UDP response leaves from the socket its request came in on
-   * (RFC 3261 §18.2.2; `destination` comes from responseDestination()).
-   */
-  send(message: SipMessage, destination: SipEndpoint, onError?: SendErrorHandler, source?: ReceivedFrom): void {
+  /** See SipTransport.send: bytes serialized once by the caller, connection reuse for responses (RFC 3261 §18.2.2). */
+  send(data: Buffer, destination: SipEndpoint, onError?: SendErrorHandler, source?: ReceivedFrom): void {
     if (this.state !== 'started') {
       this.reportSendError(new SipTransportError('SIP_ERR_TRANSPORT_CLOSED', `Transport layer is ${this.state}`), onError, destination);
-      return;
-    }
-    let data: Buffer;
-    try {
-      data = serializeSipMessage(message);
-    } catch (error) {
-      this.reportSendError(new SipTransportError('SIP_ERR_TRANSPORT_SERIALIZE', 'Cannot serialize message', { cause: error }), onError, destination);
       return;
     }
     if (source?.connectionId !== undefined) {

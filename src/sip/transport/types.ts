@@ -43,13 +43,17 @@ export interface SipTransport {
   /** Installs the single upward handler. */
   onMessage(handler: MessageHandler): void;
   /**
-   * Serializes and sends. For a response that answers a request received on a
-   * stream, pass `source` of that request so the same connection is used
-   * (RFC 3261 §18.2.2); otherwise a connection to `destination` is reused or opened.
-   * Errors (ECONNREFUSED, TLS failure, closed connection) are reported to
-   * `onError`, never thrown asynchronously.
+   * Sends one serialized message. The caller serializes once
+   * (serializeSipMessage) and hands the same bytes again for each
+   * retransmission (RFC 3261 §17.1.2.2 Timer E, §17.2.2). A response passes
+   * the `source` of its request and `destination` = responseDestination()
+   * (response-routing.ts): the stream connection the request came on is
+   * reused while open, a UDP response leaves from the socket its request came
+   * in on (RFC 3261 §18.2.2). Otherwise a connection to `destination` is
+   * reused or opened. Errors (ECONNREFUSED, TLS failure, closed connection)
+   * are reported to `onError`, never thrown, and always asynchronously.
    */
-  send(message: SipMessage, destination: SipEndpoint, onError?: SendErrorHandler, source?: ReceivedFrom): void;
+  send(data: Buffer, destination: SipEndpoint, onError?: SendErrorHandler, source?: ReceivedFrom): void;
   /**
    * The transport to use for a request of `byteLength` octets towards `destination`:
    * RFC 3261 §18.1.1 switches UDP to TCP above 1300 octets when TCP is listening

@@ -1,4 +1,4 @@
-import { createResponse, serializeSipMessage } from '../codec/index.js';
+import { createResponse, serializedLength } from '../codec/index.js';
 import type { SipRequest, SipResponse, SipTransportName } from '../codec/message.js';
 import type { ResolvedTarget, TargetResolver } from '../resolver/types.js';
 import { sanitizeReason } from '../transaction/client-transaction.js';
@@ -120,14 +120,17 @@ export class OutgoingRequest implements OutgoingRequestHandle {
     this.deliver(outcome.response, outcome.locallyGenerated);
   }
 
-  /** Copies the base request, adds our top Via, and picks the transport (RFC 3261 §18.1.1). */
+  /**
+   * Copies the base request, adds our top Via, and picks the transport (RFC 3261
+   * §18.1.1) from the request's size, measured without serializing it: the
+   * transaction serializes it once, for the first send and every retransmission.
+   */
   private buildAttempt(target: ResolvedTarget, branch: string): { request: SipRequest; destination: SipEndpoint } {
     const transport = this.context.transport;
     const headers = this.base.headers.clone();
     headers.prepend('Via', ourVia(target.transport, transport.sentBy(target.transport), branch));
     const request: SipRequest = { kind: 'request', method: this.base.method, uri: this.base.uri, headers, body: this.base.body };
-    const size = serializeSipMessage(request).length;
-    const chosen = transport.chooseTransport(target, size, target.transportExplicit);
+    const chosen = transport.chooseTransport(target, serializedLength(request), target.transportExplicit);
     if (chosen !== target.transport) {
       headers.deleteFirst('via');
       headers.prepend('Via', ourVia(chosen, transport.sentBy(chosen), branch));

@@ -8,6 +8,7 @@ import {
   reasonPhrase,
   type SipRequest,
   type SipResponse,
+  serializedLength,
   serializeSipMessage,
   toHeader,
 } from '../../../src/sip/codec/index.js';
@@ -56,6 +57,17 @@ describe('serializeSipMessage', () => {
     assert.ok(wire.toString().startsWith('SIP/2.0 200 OK\r\n'));
     assert.deepEqual(countContentLength(wire), ['Content-Length: 0']);
     assert.ok(wire.toString().endsWith('Content-Length: 0\r\n\r\n'));
+  });
+
+  test('serializedLength is the length of the serialization, without building it (UTF-8, bodies, a stored Content-Length)', () => {
+    const messages = [
+      createRequest({ method: 'SUBSCRIBE', uri: 'sip:alice@example.com', headers: [['Subject', 'café ☕'], ['Content-Length', '99']], body: 'ünïcödé' }),
+      createRequest({ method: 'OPTIONS', uri: 'sip:b', headers: [] }),
+      createResponse(createRequest({ method: 'NOTIFY', uri: 'sip:a', headers: [['Via', 'SIP/2.0/UDP h;branch=z9hG4bK1']] }), 489, 'Bad Event – €', {
+        body: Uint8Array.from([0, 1, 2, 255]),
+      }),
+    ];
+    for (const m of messages) assert.equal(serializedLength(m), serializeSipMessage(m).length);
   });
 
   test('binary bodies are copied byte-exact', () => {

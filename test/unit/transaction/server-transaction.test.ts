@@ -70,6 +70,20 @@ test('NIST: responses go back to the source address and port when the Via has rp
   assert.deepEqual(h.transport.last().destination, { transport: 'udp', host: '198.51.100.7', port: 40000 });
 });
 
+test('NIST: a retransmitted request gets the very bytes of the last response, serialized once', () => {
+  const h = layerHarness();
+  const seen = withListener(h);
+  h.transport.receive(incomingRequest('NOTIFY'));
+  seen[0]!.transaction!.respond(createResponse(seen[0]!.request, 200, 'OK', { toTag: 'x' }));
+  h.transport.receive(incomingRequest('NOTIFY'));
+  h.transport.receive(incomingRequest('NOTIFY'));
+  const sent = h.transport.responses(200);
+  assert.equal(sent.length, 3);
+  assert.equal(sent[1]!.bytes, sent[0]!.bytes);
+  assert.equal(sent[2]!.bytes, sent[0]!.bytes);
+  assert.equal(h.layer.stats().responseRetransmissions, 2);
+});
+
 test('NIST: Timer J = 64·T1 on UDP, then the transaction is gone', () => {
   const h = layerHarness();
   const seen = withListener(h);

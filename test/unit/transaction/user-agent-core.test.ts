@@ -100,6 +100,8 @@ test('failover on a 503 from the target and on a transport error; the last final
   assert.equal(toThird.destination.host, '192.0.2.3');
   const branches = transport.requests().map((s) => branchOf(s.message));
   assert.equal(new Set(branches).size, 3);
+  // Each attempt (new target, new branch) is serialized anew, once.
+  assert.equal(new Set(transport.requests().map((s) => s.bytes)).size, 3);
   transport.receive(responseTo(toThird.message, 503, 'Overloaded'));
   assert.deepEqual(finals, [{ status: 503, reason: 'Overloaded', local: false, at: 0 }]);
   assert.equal(resolver.failed.length, 3);

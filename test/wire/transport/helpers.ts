@@ -1,6 +1,6 @@
 import { createSocket, type Socket as DgramSocket } from 'node:dgram';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { SipStreamFramer, topVia } from '../../../src/sip/codec/index.js';
+import { SipStreamFramer, serializeSipMessage, topVia } from '../../../src/sip/codec/index.js';
 import type { SipMessage, SipResponse } from '../../../src/sip/codec/message.js';
 import { responseDestination } from '../../../src/sip/transport/response-routing.js';
 import { SipTransportLayer } from '../../../src/sip/transport/transport-layer.js';
@@ -25,7 +25,7 @@ export async function until(check: () => boolean, what: string, deadlineMs = IO_
  * stream connection is reused (RFC 3261 §18.2.2).
  */
 export function respond(layer: SipTransportLayer, response: SipResponse, source: ReceivedFrom, onError?: SendErrorHandler): void {
-  layer.send(response, responseDestination(topVia(response), source), onError, source);
+  layer.send(serializeSipMessage(response), responseDestination(topVia(response), source), onError, source);
 }
 
 export interface Received {

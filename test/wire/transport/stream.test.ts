@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createResponse, parseSipMessage } from '../../../src/sip/codec/index.js';
+import { createResponse, parseSipMessage, serializeSipMessage } from '../../../src/sip/codec/index.js';
 import type { SipRequest } from '../../../src/sip/codec/message.js';
 import type { SipTransportError } from '../../../src/sip/transport/errors.js';
 import type { TransportDiagnostic } from '../../../src/sip/transport/transport-options.js';
@@ -105,15 +105,15 @@ describe('TCP transport (RFC 3261 §18.3 framing, §18.2.2 connection reuse)', (
     const dest = { transport: 'tcp' as const, host: '127.0.0.1', port: b.port('tcp') };
     const r1 = parseSipMessage(requestText({ via: `SIP/2.0/TCP 127.0.0.1:${a.port('tcp')};branch=z9hG4bK-reuse1`, callId: 'reuse-1' }));
     const r2 = parseSipMessage(requestText({ via: `SIP/2.0/TCP 127.0.0.1:${a.port('tcp')};branch=z9hG4bK-reuse2`, callId: 'reuse-2' }));
-    a.layer.send(r1, dest);
-    a.layer.send(r2, dest); // queued behind the connect
+    a.layer.send(serializeSipMessage(r1), dest);
+    a.layer.send(serializeSipMessage(r2), dest); // queued behind the connect
     await until(() => byCallId(b, 'reuse-2').length === 1 && byCallId(b, 'reuse-1').length === 1, 'both requests');
     const [g1, g2] = [byCallId(b, 'reuse-1')[0]!, byCallId(b, 'reuse-2')[0]!];
     assert.equal(g1.source.connectionId, g2.source.connectionId);
     assert.equal(a.layer.stats.connectionsOpened, openedA + 1);
     assert.equal(b.layer.stats.connectionsOpened, openedB + 1);
     const r3 = parseSipMessage(requestText({ via: `SIP/2.0/TCP 127.0.0.1:${a.port('tcp')};branch=z9hG4bK-reuse3`, callId: 'reuse-3' }));
-    a.layer.send(r3, dest);
+    a.layer.send(serializeSipMessage(r3), dest);
     await until(() => byCallId(b, 'reuse-3').length === 1, 'third request');
     assert.equal(byCallId(b, 'reuse-3')[0]!.source.connectionId, g1.source.connectionId);
     respond(b.layer, createResponse(g1.message as SipRequest, 200, 'OK', { toTag: 'q' }), g1.source);
@@ -189,8 +189,8 @@ describe('TCP transport (RFC 3261 §18.3 framing, §18.2.2 connection reuse)', (
     const errors: SipTransportError[] = [];
     const sendErrorsBefore = a.layer.stats.sendErrors;
     const request = parseSipMessage(requestText({ via: 'SIP/2.0/TCP 127.0.0.1;branch=z9hG4bK-refused' }));
-    a.layer.send(request, { transport: 'tcp', host: '127.0.0.1', port }, (e) => errors.push(e as SipTransportError));
-    a.layer.send(request, { transport: 'tcp', host: '127.0.0.1', port }, (e) => errors.push(e as SipTransportError));
+    a.layer.send(serializeSipMessage(request), { transport: 'tcp', host: '127.0.0.1', port }, (e) => errors.push(e as SipTransportError));
+    a.layer.send(serializeSipMessage(request), { transport: 'tcp', host: '127.0.0.1', port }, (e) => errors.push(e as SipTransportError));
     await until(() => errors.length === 2, 'two errors');
     assert.equal(errors[0]!.code, 'SIP_ERR_TRANSPORT_IO');
     assert.match(errors[0]!.message, /ECONNREFUSED/);
@@ -221,7 +221,7 @@ describe('TCP connection lifetime', () => {
       await until(() => second.closed, 'second refused');
       assert.equal(first.closed, false);
       const errors: SipTransportError[] = [];
-      b.layer.send(parseSipMessage(requestText({ via: 'SIP/2.0/TCP 127.0.0.1;branch=z9hG4bK-limit' })), { transport: 'tcp', host: '127.0.0.1', port: 9 }, (e) =>
+      b.layer.send(serializeSipMessage(parseSipMessage(requestText({ via: 'SIP/2.0/TCP 127.0.0.1;branch=z9hG4bK-limit' }))), { transport: 'tcp', host: '127.0.0.1', port: 9 }, (e) =>
         errors.push(e as SipTransportError),
       );
       await until(() => errors.length === 1, 'limit error');
@@ -239,7 +239,7 @@ describe('TCP connection lifetime', () => {
     await b.layer.close();
     await until(() => client.closed, 'client sees the close');
     const errors: SipTransportError[] = [];
-    b.layer.send(parseSipMessage(requestText({ via: 'SIP/2.0/TCP 127.0.0.1;branch=z9hG4bK-closed' })), { transport: 'tcp', host: '127.0.0.1', port: 9 }, (e) =>
+    b.layer.send(serializeSipMessage(parseSipMessage(requestText({ via: 'SIP/2.0/TCP 127.0.0.1;branch=z9hG4bK-closed' }))), { transport: 'tcp', host: '127.0.0.1', port: 9 }, (e) =>
       errors.push(e as SipTransportError),
     );
     await until(() => errors.length === 1, 'closed error');
@@ -265,7 +265,7 @@ describe('TLS transport', () => {
     assert.deepEqual(a.layer.sentBy('tls'), { host: '127.0.0.1', port: a.port('tls') });
     const request = parseSipMessage(requestText({ method: 'SUBSCRIBE', via: `SIP/2.0/TLS 127.0.0.1:${a.port('tls')};branch=z9hG4bK-tls1`, callId: 'tls-1', extra: ['Event: presence'] }));
     const errors: Error[] = [];
-    a.layer.send(request, { transport: 'tls', host: '127.0.0.1', port: b.port('tls') }, (e) => errors.push(e));
+    a.layer.send(serializeSipMessage(request), { transport: 'tls', host: '127.0.0.1', port: b.port('tls') }, (e) => errors.push(e));
     await until(() => byCallId(b, 'tls-1').length === 1 || errors.length > 0, 'request over TLS');
     assert.equal(errors.length, 0, String(errors[0]));
     const got = byCallId(b, 'tls-1')[0]!;
@@ -282,7 +282,7 @@ describe('TLS transport', () => {
     const c = await startLayer([{ transport: 'udp', host: '127.0.0.1', port: 0 }]);
     try {
       const errors: SipTransportError[] = [];
-      c.layer.send(parseSipMessage(requestText({ via: 'SIP/2.0/TLS 127.0.0.1;branch=z9hG4bK-untrusted' })), { transport: 'tls', host: '127.0.0.1', port: b.port('tls') }, (e) =>
+      c.layer.send(serializeSipMessage(parseSipMessage(requestText({ via: 'SIP/2.0/TLS 127.0.0.1;branch=z9hG4bK-untrusted' }))), { transport: 'tls', host: '127.0.0.1', port: b.port('tls') }, (e) =>
         errors.push(e as SipTransportError),
       );
       await until(() => errors.length === 1, 'TLS error');
@@ -297,7 +297,7 @@ describe('TLS transport', () => {
     const c = await startLayer([{ transport: 'udp', host: '127.0.0.1', port: 0 }], { connectTimeoutMs: 120, tlsClient: { ca: TEST_TLS_CERT } });
     try {
       const errors: SipTransportError[] = [];
-      c.layer.send(parseSipMessage(requestText({ via: 'SIP/2.0/TLS 127.0.0.1;branch=z9hG4bK-slow' })), { transport: 'tls', host: '127.0.0.1', port: silent.port }, (e) =>
+      c.layer.send(serializeSipMessage(parseSipMessage(requestText({ via: 'SIP/2.0/TLS 127.0.0.1;branch=z9hG4bK-slow' }))), { transport: 'tls', host: '127.0.0.1', port: silent.port }, (e) =>
         errors.push(e as SipTransportError),
       );
       await until(() => errors.length === 1, 'connect timeout', 1500);

@@ -34,7 +34,7 @@ describe('UDP transport (RFC 3261 §18, RFC 3581)', () => {
     assert.deepEqual(sentBy, { host: '127.0.0.1', port: a.port('udp') });
     const request = parseSipMessage(requestText({ via: `SIP/2.0/UDP 127.0.0.1:${sentBy.port};branch=z9hG4bK-r1;rport`, callId: 'udp-rr' })) as SipRequest;
     const errors: Error[] = [];
-    a.layer.send(request, { transport: 'udp', host: '127.0.0.1', port: b.port('udp') }, (e) => errors.push(e));
+    a.layer.send(serializeSipMessage(request), { transport: 'udp', host: '127.0.0.1', port: b.port('udp') }, (e) => errors.push(e));
     await until(() => b.received.some((r) => r.message.headers.get('call-id') === 'udp-rr'), 'request at b');
     const got = b.received.find((r) => r.message.headers.get('call-id') === 'udp-rr')!;
     assert.equal(got.message.kind, 'request');
@@ -62,7 +62,7 @@ describe('UDP transport (RFC 3261 §18, RFC 3581)', () => {
   test('the exact serialized bytes reach the peer', async () => {
     const request = parseSipMessage(requestText({ via: 'SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK-exact', callId: 'udp-exact' })) as SipRequest;
     const before = peer.datagrams.length;
-    a.layer.send(request, { transport: 'udp', host: '127.0.0.1', port: peer.port });
+    a.layer.send(serializeSipMessage(request), { transport: 'udp', host: '127.0.0.1', port: peer.port });
     await until(() => peer.datagrams.length > before, 'datagram at peer');
     assert.deepEqual(peer.datagrams[before], serializeSipMessage(request));
   });
@@ -142,7 +142,7 @@ describe('UDP transport (RFC 3261 §18, RFC 3581)', () => {
     const request = parseSipMessage(requestText({ method: 'MESSAGE', via: 'SIP/2.0/TCP 127.0.0.1:5060;branch=z9hG4bK-big', callId: 'big', body })) as SipRequest;
     const size = serializeSipMessage(request).length;
     const transport = b.layer.chooseTransport({ transport: 'udp', host: '127.0.0.1', port: b.port('tcp') }, size, false);
-    b.layer.send(request, { transport, host: '127.0.0.1', port: b.port('tcp') });
+    b.layer.send(serializeSipMessage(request), { transport, host: '127.0.0.1', port: b.port('tcp') });
     await until(() => b.received.some((r) => r.message.headers.get('call-id') === 'big'), 'big request over TCP');
     const got = b.received.find((r) => r.message.headers.get('call-id') === 'big')!;
     assert.equal(got.source.transport, 'tcp');
@@ -157,7 +157,7 @@ describe('UDP transport (RFC 3261 §18, RFC 3581)', () => {
     const huge = parseSipMessage(requestText({ method: 'MESSAGE', via: 'SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK-huge', body: 'y'.repeat(70_000) }), {
       limits: { maxMessageBytes: 100_000 },
     });
-    a.layer.send(huge, { transport: 'udp', host: '127.0.0.1', port: peer.port }, (e) => errors.push(e as SipTransportError));
+    a.layer.send(serializeSipMessage(huge), { transport: 'udp', host: '127.0.0.1', port: peer.port }, (e) => errors.push(e as SipTransportError));
     await until(() => errors.length > 0, 'size error');
     assert.equal(errors[0]!.code, 'SIP_ERR_TRANSPORT_LIMIT');
   });
@@ -167,10 +167,10 @@ describe('UDP transport (RFC 3261 §18, RFC 3581)', () => {
     const port = closed.port;
     await closed.close();
     const request = parseSipMessage(requestText({ via: 'SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK-refused' }));
-    for (let i = 0; i < 5; i++) a.layer.send(request, { transport: 'udp', host: '127.0.0.1', port });
+    for (let i = 0; i < 5; i++) a.layer.send(serializeSipMessage(request), { transport: 'udp', host: '127.0.0.1', port });
     // Still working afterwards.
     const before = peer.datagrams.length;
-    a.layer.send(request, { transport: 'udp', host: '127.0.0.1', port: peer.port });
+    a.layer.send(serializeSipMessage(request), { transport: 'udp', host: '127.0.0.1', port: peer.port });
     await until(() => peer.datagrams.length > before, 'datagram at peer');
   });
 
