@@ -230,8 +230,9 @@ export class SubscribeHandler {
     ]);
   }
 
+  /** The Contact of our 2xx: on the transport the SUBSCRIBE came on, where the response goes. */
   private contactOf(watcher: SipWatcher): string {
-    return `<${this.ua.contactUri(watcher.presentity.user ?? PRESENCE_PACKAGE, watcher.transport)}>`;
+    return `<${this.ua.contactUri(contactUserOf(watcher), watcher.transport)}>`;
   }
 
   private armTimer(watcher: SipWatcher): void {
@@ -284,15 +285,18 @@ export class SubscribeHandler {
     const headers: Headers = [
       ['Event', watcher.eventId === undefined ? PRESENCE_PACKAGE : `${PRESENCE_PACKAGE};id=${watcher.eventId}`],
       ['Subscription-State', state],
-      ['Contact', this.contactOf(watcher)],
+      // Our Contact, in its place: the UA writes it for the transport the NOTIFY goes out on.
+      ['Contact', ''],
     ];
     if (composed.body !== undefined) headers.push(['Content-Type', PIDF_CONTENT_TYPE]);
     const notify = buildInDialogRequest(watcher.dialog, 'NOTIFY', headers, composed.body);
     watcher.notifyInFlight = true;
     this.stats.notifiesSent++;
-    const handle = this.ua.sendRequest(notify, {
-      onFinal: (response, locallyGenerated) => this.onNotifyFinal(watcher, response, locallyGenerated),
-    });
+    const handle = this.ua.sendRequest(
+      notify,
+      { onFinal: (response, locallyGenerated) => this.onNotifyFinal(watcher, response, locallyGenerated) },
+      { contact: { user: contactUserOf(watcher) } },
+    );
     // onFinal may already have run (a synchronous failure).
     if (watcher.notifyInFlight) watcher.notifyHandle = handle;
   }
@@ -317,4 +321,9 @@ export class SubscribeHandler {
     }
     if (watcher.notifyPending) this.sendNotify(watcher);
   }
+}
+
+/** The user part of our Contact for a watcher: the presentity's. */
+function contactUserOf(watcher: SipWatcher): string {
+  return watcher.presentity.user ?? PRESENCE_PACKAGE;
 }

@@ -6,8 +6,6 @@ import { expiresOf, minExpiresOf } from '../sip/codec/expires.js';
 import { fromHeader } from '../sip/codec/from-to.js';
 import type { SipRequest, SipResponse } from '../sip/codec/message.js';
 import { subscriptionStateOf } from '../sip/codec/subscription-state.js';
-import { parseNameAddr } from '../sip/codec/name-addr.js';
-import { parseSipUri } from '../sip/codec/uri.js';
 import type { DigestCredentials } from '../sip/auth/digest-client.js';
 import { digestAuthorization, isSupportedChallenge } from '../sip/auth/digest-client.js';
 import {
@@ -21,7 +19,7 @@ import {
   refreshTarget,
 } from '../sip/dialog/dialog-state.js';
 import type { IncomingRequest } from '../sip/transaction/types.js';
-import type { SipUserAgent } from '../sip/ua/types.js';
+import type { SendRequestOptions, SipUserAgent } from '../sip/ua/types.js';
 import type { QsaNotifier, QsaSubscription, StatusSink, StatusUpdate } from '../qsa/index.js';
 import { ownString } from '../util/copy-string.js';
 import type { Random } from '../util/random.js';
@@ -98,6 +96,8 @@ export class PresenceEngine implements QsaNotifier {
   private readonly extraHeaders: Array<readonly [string, string]>;
   private readonly presenceRoute: string[];
   private readonly pacer: SubscribePacer;
+  /** What the UA needs to write our Contact on each SUBSCRIBE. */
+  private readonly contact: { user: string };
 
   /** Dialogs by Call-ID + our tag, for NOTIFY matching (confirmed and unconfirmed alike). */
   private readonly byDialogKey = new Map<string, SubscriptionDialog>();
@@ -124,6 +124,7 @@ export class PresenceEngine implements QsaNotifier {
     this.extraHeaders = parseAdditionalHeaders(deps.settings.additionalPresenceHeaders);
     this.presenceRoute = parseRouteList(deps.settings.presenceRoute);
     this.pacer = new SubscribePacer(deps.settings.maxSubscribeRate);
+    this.contact = { user: deps.settings.contactUser };
   }
 
   /** Live dialog records. */
@@ -288,40 +289,24 @@ export class PresenceEngine implements QsaNotifier {
     this.sendSubscribe(dialog, dialog.requestedExpires, true);
   }
 
-  private subscribeHeaders(dialog: SubscriptionDialog, expires: number, outOfDialog: boolean): Array<readonly [string, string]> {
+  private subscribeHeaders(dialog: SubscriptionDialog, expires: number): Array<readonly [string, string]> {
     const headers: Array<readonly [string, string]> = [
       ['Max-Forwards', '70'],
       ['Event', dialog.pkg],
       ['Accept', this.acceptValue],
       ['Expires', String(expires)],
-      ['Contact', `<${this.contactFor(dialog, outOfDialog)}>`],
+      // Our Contact, in its place: the UA writes it for the transport it sends on (SendRequestOptions.contact).
+      ['Contact', ''],
     ];
     for (const h of this.extraHeaders) headers.push(h);
     return headers;
-  }
-
-  private contactFor(dialog: SubscriptionDialog, outOfDialog: boolean): string {
-    // The Contact uses the transport the request will most likely travel on.
-    const hop = outOfDialog && this.settings.presenceOutboundProxy ? this.settings.presenceOutboundProxy : (dialog.dialog?.routeSet[0] ?? dialog.dialog?.remoteTarget ?? dialog.record);
-    const uri = safe(() => parseSipUri(parseNameAddr(hop).uri));
-    let transport: 'udp' | 'tcp' | 'tls' = 'udp';
-    if (uri !== undefined) {
-      const t = uri.params.get('transport');
-      if (t === 'tcp' || t === 'tls') transport = t;
-      if (uri.scheme === 'sips') transport = 'tls';
-    }
-    for (const candidate of [transport, 'udp', 'tcp', 'tls'] as const) {
-      const contact = safe(() => this.ua.contactUri(this.settings.contactUser, candidate));
-      if (contact !== undefined) return contact;
-    }
-    throw new Error('no listening transport for the Contact');
   }
 
   private sendSubscribe(dialog: SubscriptionDialog, expires: number, outOfDialog: boolean): void {
     const state = dialog.dialog!;
     let request: SipRequest;
     try {
-      request = buildInDialogRequest(state, 'SUBSCRIBE', this.subscribeHeaders(dialog, expires, outOfDialog));
+      request = buildInDialogRequest(state, 'SUBSCRIBE', this.subscribeHeaders(dialog, expires));
     } catch (error) {
       this.fail(dialog, { state: 'terminated', reason: 'error', code: 'B2B_ERR_LOCAL' }, String(error));
       return;
@@ -333,7 +318,9 @@ export class PresenceEngine implements QsaNotifier {
     dialog.lastRequestedExpires = expires;
     const generation = ++dialog.generation;
     this.stats.subscribesSent++;
-    const options = outOfDialog && this.settings.presenceOutboundProxy ? { outboundProxy: this.settings.presenceOutboundProxy } : undefined;
+    const options: SendRequestOptions = outOfDialog && this.settings.presenceOutboundProxy
+      ? { contact: this.contact, outboundProxy: this.settings.presenceOutboundProxy }
+      : { contact: this.contact };
     dialog.inflight = this.ua.sendRequest(
       request,
       {

@@ -1,4 +1,5 @@
 import { createResponse, serializedLength } from '../codec/index.js';
+import type { SipHeaders } from '../codec/headers.js';
 import type { SipRequest, SipResponse, SipTransportName } from '../codec/message.js';
 import type { ResolvedTarget, TargetResolver } from '../resolver/types.js';
 import { sanitizeReason } from '../transaction/client-transaction.js';
@@ -6,7 +7,7 @@ import type { NonInviteClientTransaction } from '../transaction/client-transacti
 import type { TransactionLayer } from '../transaction/transaction-layer.js';
 import type { ClientTransactionUser } from '../transaction/types.js';
 import type { SipEndpoint, SipTransport } from '../transport/types.js';
-import { hostForUri } from './sip-uri-text.js';
+import { hostForUri, ourContactUri } from './sip-uri-text.js';
 import type { OutgoingRequestHandle, SendRequestOptions } from './types.js';
 import { requestDestinationUri } from './request-destination.js';
 
@@ -121,21 +122,31 @@ export class OutgoingRequest implements OutgoingRequestHandle {
   }
 
   /**
-   * Copies the base request, adds our top Via, and picks the transport (RFC 3261
-   * §18.1.1) from the request's size, measured without serializing it: the
-   * transaction serializes it once, for the first send and every retransmission.
+   * Copies the base request, adds our top Via (and our Contact when asked
+   * for), and picks the transport (RFC 3261 §18.1.1) from the request's size,
+   * measured without serializing it: the transaction serializes it once, for
+   * the first send and every retransmission. When the size moves the request
+   * to TCP, Via and Contact are written again for TCP, so that both always
+   * name the transport the request travels on.
    */
   private buildAttempt(target: ResolvedTarget, branch: string): { request: SipRequest; destination: SipEndpoint } {
-    const transport = this.context.transport;
     const headers = this.base.headers.clone();
-    headers.prepend('Via', ourVia(target.transport, transport.sentBy(target.transport), branch));
     const request: SipRequest = { kind: 'request', method: this.base.method, uri: this.base.uri, headers, body: this.base.body };
-    const chosen = transport.chooseTransport(target, serializedLength(request), target.transportExplicit);
+    this.stamp(headers, target.transport, branch);
+    const chosen = this.context.transport.chooseTransport(target, serializedLength(request), target.transportExplicit);
     if (chosen !== target.transport) {
       headers.deleteFirst('via');
-      headers.prepend('Via', ourVia(chosen, transport.sentBy(chosen), branch));
+      this.stamp(headers, chosen, branch);
     }
     return { request, destination: { transport: chosen, host: target.host, port: target.port } };
+  }
+
+  /** Our top Via (RFC 3261 §8.1.1.7) and, when asked for, our Contact (§8.1.1.8), both for `transport`. */
+  private stamp(headers: SipHeaders, transport: SipTransportName, branch: string): void {
+    const sentBy = this.context.transport.sentBy(transport);
+    headers.prepend('Via', ourVia(transport, sentBy, branch));
+    const contact = this.options?.contact;
+    if (contact !== undefined) headers.set('Contact', `<${ourContactUri(contact.user, transport, sentBy)}>`);
   }
 
   private onProvisional(response: SipResponse): void {

@@ -1,4 +1,5 @@
 /** Small pieces of SIP URI / Via text that the UA core writes itself (RFC 3261 §19.1, §25.1). */
+import type { SipTransportName } from '../codec/message.js';
 
 /** An IPv6 literal in a URI or sent-by goes in brackets (RFC 3261 §25.1 IPv6reference). */
 export function hostForUri(host: string): string {
@@ -32,4 +33,14 @@ export function escapeUserPart(user: string): string {
     else out += `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
   }
   return out;
+}
+
+/**
+ * Our Contact URI on one transport: `sip:user@host:port`, with `;transport=`
+ * for anything but UDP (RFC 3261 §19.1.1: UDP is the default for sip:).
+ */
+export function ourContactUri(user: string, transport: SipTransportName, sentBy: { host: string; port: number }): string {
+  const userPart = user ? `${escapeUserPart(user)}@` : '';
+  const suffix = transport === 'udp' ? '' : `;transport=${transport}`;
+  return `sip:${userPart}${hostForUri(sentBy.host)}:${sentBy.port}${suffix}`;
 }

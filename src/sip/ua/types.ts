@@ -11,6 +11,15 @@ export interface SendRequestOptions {
   outboundProxy?: string;
   /** Send to exactly this endpoint (tests, or a flow we must reuse); skips resolution. */
   endpoint?: SipEndpoint;
+  /**
+   * Our Contact (RFC 3261 §8.1.1.8), written by the UA for each attempt from the
+   * transport it actually chose, as it writes the Via: after RFC 3263 resolution
+   * and the switch to TCP above 1300 octets (§18.1.1), Contact and Via agree.
+   * The value is `<sip:user@sent-by[;transport=tcp|tls]>`. It takes the place of
+   * the request's Contact field when there is one (a caller fixes where it goes
+   * with `['Contact', '']`), else it is appended.
+   */
+  contact?: { user: string };
 }
 
 /** A request in flight. */
@@ -45,7 +54,11 @@ export interface SipUserAgent {
    * a handler is registered for it.
    */
   onRequest(method: string, handler: IncomingRequestHandler): void;
-  /** A Contact URI reachable at our listening address for `transport`: `sip:user@host:port[;transport=tcp]`. */
+  /**
+   * A Contact URI reachable at our listening address for `transport`:
+   * `sip:user@host:port[;transport=tcp]`. For responses, on the transport the
+   * request came on; a request asks for `SendRequestOptions.contact` instead.
+   */
   contactUri(user: string, transport: 'udp' | 'tcp' | 'tls'): string;
   close(): Promise<void>;
 }

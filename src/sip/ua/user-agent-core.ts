@@ -8,7 +8,7 @@ import type { ClientTransactionUser, TransactionTimerSettings } from '../transac
 import type { ReceivedFrom, SipTransport } from '../transport/types.js';
 import { ServerIncomingRequest } from './incoming-request.js';
 import { OutgoingRequest, type OutgoingRequestContext } from './outgoing-request.js';
-import { escapeUserPart, hostForUri } from './sip-uri-text.js';
+import { ourContactUri } from './sip-uri-text.js';
 import type { IncomingRequestHandler, OutgoingRequestHandle, SendRequestOptions, SipUserAgent } from './types.js';
 import type { UserAgentStats } from './user-agent-stats.js';
 
@@ -102,10 +102,7 @@ export class SipUserAgentCore implements SipUserAgent {
   }
 
   contactUri(user: string, transport: SipTransportName): string {
-    const { host, port } = this.transport.sentBy(transport);
-    const userPart = user ? `${escapeUserPart(user)}@` : '';
-    const suffix = transport === 'udp' ? '' : `;transport=${transport}`;
-    return `sip:${userPart}${hostForUri(host)}:${port}${suffix}`;
+    return ourContactUri(user, transport, this.transport.sentBy(transport));
   }
 
   stats(): UserAgentStats {

@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import { createRequest, parseSipMessage, serializeSipMessage, toHeader, topVia } from '../../../src/sip/codec/index.js';
 import type { SipRequest } from '../../../src/sip/codec/message.js';
 import type { ResolvedTarget } from '../../../src/sip/resolver/types.js';
 import type { IncomingRequest } from '../../../src/sip/transaction/types.js';
 import { SipUserAgentCore } from '../../../src/sip/ua/user-agent-core.js';
-import { flushMicrotasks } from '../../support/fake-transport.js';
+import { type FakeTransportOptions, flushMicrotasks } from '../../support/fake-transport.js';
 import { branchOf, FakeResolver, harness, incomingRequest, recordingUser, responseTo, T1, udpTarget } from './helpers.js';
 
-function uaHarness(table: Record<string, ResolvedTarget[]> = {}) {
-  const h = harness();
+function uaHarness(table: Record<string, ResolvedTarget[]> = {}, transportOptions: FakeTransportOptions = {}) {
+  const h = harness(transportOptions);
   const resolver = new FakeResolver(table);
   const ua = new SipUserAgentCore({ transport: h.transport, resolver, scheduler: h.scheduler, random: h.random });
   return { ...h, resolver, ua };
@@ -151,6 +151,66 @@ test('a large request over UDP moves to TCP (RFC 3261 §18.1.1) and its Via says
   const sent = transport.requests()[0]!;
   assert.equal(sent.destination.transport, 'tcp');
   assert.match(sent.message.headers.get('via')!, /^SIP\/2\.0\/TCP 127\.0\.0\.1:5060;/);
+});
+
+describe('our Contact is written for the transport each attempt uses, as the Via is (RFC 3261 §8.1.1.8, §18.1.1)', () => {
+  const listening = [
+    { transport: 'udp', host: '127.0.0.1', port: 5060 },
+    { transport: 'tcp', host: '127.0.0.1', port: 5070 },
+  ] as const;
+  const contactAndVia = (s: { message: SipRequest }) => {
+    const via = topVia(s.message);
+    return { contact: s.message.headers.get('contact'), via: `${via.transport} ${via.host}:${via.port}` };
+  };
+
+  test('UDP: in place of the request’s Contact field', async () => {
+    const { ua, transport, clock } = uaHarness({ 'sip:bob@example.com': [udpTarget('192.0.2.1')] }, { listening: [...listening] });
+    ua.sendRequest(subscribe([['Contact', ''], ['Expires', '600']]), recordingUser(clock).user, { contact: { user: 'b2b' } });
+    await flushMicrotasks();
+    const sent = transport.requests()[0]!;
+    assert.deepEqual(contactAndVia(sent), { contact: '<sip:b2b@127.0.0.1:5060>', via: 'UDP 127.0.0.1:5060' });
+    const names = [...sent.message.headers].map((f) => f.key);
+    assert.equal(names.indexOf('contact') + 1, names.indexOf('expires'), 'the Contact stays where the caller put it');
+  });
+
+  test('a target resolved to TCP (e.g. ;transport=tcp or NAPTR): Contact on TCP, appended when the request has none', async () => {
+    const tcpTarget: ResolvedTarget = { transport: 'tcp', host: '192.0.2.1', port: 5060, transportExplicit: true };
+    const { ua, transport, clock } = uaHarness({ 'sip:bob@example.com': [tcpTarget] }, { listening: [...listening] });
+    ua.sendRequest(subscribe(), recordingUser(clock).user, { contact: { user: 'b2b' } });
+    await flushMicrotasks();
+    const sent = transport.requests()[0]!;
+    assert.deepEqual(contactAndVia(sent), { contact: '<sip:b2b@127.0.0.1:5070;transport=tcp>', via: 'TCP 127.0.0.1:5070' });
+    assert.equal(sent.message.headers.getAll('contact').length, 1);
+  });
+
+  test('a request over 1300 octets that moves to TCP: Contact moves with the Via', async () => {
+    const { ua, transport, clock } = uaHarness({ 'sip:bob@example.com': [udpTarget('192.0.2.1')] }, { listening: [...listening] });
+    const big = subscribe([['Contact', '']]);
+    big.body = Buffer.alloc(1300, 0x61);
+    ua.sendRequest(big, recordingUser(clock).user, { contact: { user: 'b2b' } });
+    await flushMicrotasks();
+    const sent = transport.requests()[0]!;
+    assert.equal(sent.destination.transport, 'tcp');
+    assert.deepEqual(contactAndVia(sent), { contact: '<sip:b2b@127.0.0.1:5070;transport=tcp>', via: 'TCP 127.0.0.1:5070' });
+  });
+
+  test('failover to a target on another transport writes both again for that attempt', async () => {
+    const targets: ResolvedTarget[] = [udpTarget('192.0.2.1'), { transport: 'tcp', host: '192.0.2.2', port: 5060, transportExplicit: true }];
+    const { ua, transport, clock } = uaHarness({ 'sip:bob@example.com': targets }, { listening: [...listening] });
+    ua.sendRequest(subscribe([['Contact', '']]), recordingUser(clock).user, { contact: { user: 'b2b' } });
+    await flushMicrotasks();
+    transport.receive(responseTo(transport.requests()[0]!.message, 503));
+    const [first, second] = transport.requests();
+    assert.deepEqual(contactAndVia(first!), { contact: '<sip:b2b@127.0.0.1:5060>', via: 'UDP 127.0.0.1:5060' });
+    assert.deepEqual(contactAndVia(second!), { contact: '<sip:b2b@127.0.0.1:5070;transport=tcp>', via: 'TCP 127.0.0.1:5070' });
+  });
+
+  test('without the option, a Contact of the caller is left alone', async () => {
+    const { ua, transport, clock } = uaHarness({ 'sip:bob@example.com': [udpTarget('192.0.2.1')] }, { listening: [...listening] });
+    ua.sendRequest(subscribe([['Contact', '<sip:mine@192.0.2.99>']]), recordingUser(clock).user);
+    await flushMicrotasks();
+    assert.equal(transport.requests()[0]!.message.headers.get('contact'), '<sip:mine@192.0.2.99>');
+  });
 });
 
 test('abandon(): no more sends, and onFinal is never called', async () => {

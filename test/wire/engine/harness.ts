@@ -12,7 +12,7 @@ import type { QsaSubscriptionHandle, StatusMessage, StatusQueue } from '../../..
 import { ManualClock } from '../../../src/util/clock.js';
 import { SeededRandom } from '../../../src/util/random.js';
 import { TimerScheduler } from '../../../src/util/timer-scheduler.js';
-import { type ReceivedRequest, type ReceivedResponse, ScriptedSipPeer } from '../../support/scripted-peer.js';
+import { type ReceivedRequest, type ReceivedResponse, ScriptedSipPeer, type ScriptedTransport } from '../../support/scripted-peer.js';
 import type { NotifyOptions } from '../../support/sip-fixtures.js';
 
 /** RFC 3261 T1 (default) and 64·T1: Timer F, Timer N, Timer J. */
@@ -40,6 +40,8 @@ export interface Harness {
   readonly queue: StatusQueue;
   /** Our listening UDP port (from `b2b.transport.listening()`). */
   readonly ourPort: number;
+  /** Our listening port on `transport` (see HarnessOptions.transports). */
+  portOf(transport: 'udp' | 'tcp'): number;
   /** `sip:<user>@127.0.0.1:<peer port>`: a numeric host, so no DNS. */
   record(user?: string): string;
   /** QSA subscribe of `record` (default alice) as SUBSCRIBER into `queue` (default the harness queue). */
@@ -47,16 +49,23 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(settings: PresenceB2BOptions = {}, seed = 1): Promise<Harness> {
+export interface HarnessOptions {
+  /** What the B2BUA listens on (127.0.0.1, ephemeral ports); default UDP only. */
+  transports?: ReadonlyArray<'udp' | 'tcp'>;
+  /** What the scripted peer speaks; default UDP. */
+  peerTransport?: ScriptedTransport;
+}
+
+export async function startHarness(settings: PresenceB2BOptions = {}, seed = 1, options: HarnessOptions = {}): Promise<Harness> {
   const clock = new ManualClock();
   const scheduler = new TimerScheduler(clock);
-  const peer = await ScriptedSipPeer.start({ transport: 'udp' });
+  const peer = await ScriptedSipPeer.start({ transport: options.peerTransport ?? 'udp' });
   let b2b: PresenceB2B;
   try {
     b2b = await createPresenceB2B({
       ...BASE_SETTINGS,
       ...settings,
-      listen: [{ transport: 'udp', host: '127.0.0.1', port: 0 }],
+      listen: (options.transports ?? ['udp']).map((transport) => ({ transport, host: '127.0.0.1', port: 0 })),
       clock,
       random: new SeededRandom(seed),
       scheduler,
@@ -76,6 +85,11 @@ export async function startHarness(settings: PresenceB2BOptions = {}, seed = 1):
     peer,
     queue,
     ourPort: listening.port,
+    portOf(transport) {
+      const socket = b2b.transport.listening().find((l) => l.transport === transport);
+      assert.ok(socket !== undefined, `the B2BUA listens on ${transport}`);
+      return socket.port;
+    },
     record,
     subscribe: (r = record(), q = queue, subscriber = SUBSCRIBER) => b2b.qsa.subscribe({ record: r, subscriber, queue: q }),
     async close() {
