@@ -13,7 +13,6 @@ import {
   buildInDialogRequest,
   confirmFromNotify,
   confirmFromResponse,
-  dialogLookupKey,
   incomingRequestKey,
   newDialogState,
   refreshTarget,
@@ -32,6 +31,7 @@ import { statusFromNotify } from './notify-status.js';
 import { refreshDelaySeconds } from './refresh-delay.js';
 import { SubscribePacer } from './subscribe-pacer.js';
 import { SubscriptionDialog, type SubscriptionDialogState } from './subscription-dialog.js';
+import { SubscriptionRegistry } from './subscription-registry.js';
 
 export type { DialogSnapshot };
 
@@ -99,14 +99,8 @@ export class PresenceEngine implements QsaNotifier {
   /** What the UA needs to write our Contact on each SUBSCRIBE. */
   private readonly contact: { user: string };
 
-  /** Dialogs by Call-ID + our tag, for NOTIFY matching (confirmed and unconfirmed alike). */
-  private readonly byDialogKey = new Map<string, SubscriptionDialog>();
-  /** Dialogs by record + subscriber + package, for sharing identical subscriptions. */
-  private readonly byIdentity = new Map<string, SubscriptionDialog>();
-  /** Dialogs by QSA subscription id. */
-  private readonly byMember = new Map<string, SubscriptionDialog>();
-  /** Every live dialog record. */
-  private readonly all = new Set<SubscriptionDialog>();
+  /** Every live dialog, found by SIP dialog, identity or QSA subscription. */
+  private readonly registry = new SubscriptionRegistry();
   private nextId = 1;
   private closing = false;
   private onAllDestroyed: (() => void) | undefined;
@@ -129,7 +123,7 @@ export class PresenceEngine implements QsaNotifier {
 
   /** Live dialog records. */
   get size(): number {
-    return this.all.size;
+    return this.registry.size;
   }
 
   // ------------------------------------------------------------------ QSA side
@@ -137,38 +131,31 @@ export class PresenceEngine implements QsaNotifier {
   subscribe(sub: QsaSubscription): void {
     if (this.closing) return;
     const identity = ownString(`${sub.package}\n${sub.record}\n${sub.subscriber}`);
-    let dialog = this.settings.shareIdenticalSubscriptions ? this.byIdentity.get(identity) : undefined;
-    if (dialog !== undefined) {
-      dialog.members.push(sub);
-      this.byMember.set(sub.id, dialog);
+    const sharing = this.settings.shareIdenticalSubscriptions;
+    const shared = sharing ? this.registry.sharedDialog(identity) : undefined;
+    if (shared !== undefined) {
+      this.registry.join(shared, sub);
       // A subscriber that joins a shared dialog learns the current state at once.
-      if (dialog.lastStatus !== undefined) this.deliver(sub, dialog.lastStatus);
+      if (shared.lastStatus !== undefined) this.deliver(sub, shared.lastStatus);
       return;
     }
-    dialog = new SubscriptionDialog(`d${this.nextId++}`, identity, ownString(sub.record), ownString(sub.subscriber), sub.package);
-    dialog.members.push(sub);
+    const dialog = new SubscriptionDialog(`d${this.nextId++}`, identity, ownString(sub.record), ownString(sub.subscriber), sub.package);
     dialog.requestedExpires = this.settings.defaultExpiration;
-    this.all.add(dialog);
-    this.byMember.set(sub.id, dialog);
-    if (this.settings.shareIdenticalSubscriptions) this.byIdentity.set(identity, dialog);
+    this.registry.add(dialog, sub, sharing);
     const maxDelay = this.settings.maxSubscribeDelay;
     if (maxDelay > 0) {
       // SER: the first SUBSCRIBE goes out after a uniform 1..max_subscribe_delay s (study §2.1).
       const seconds = 1 + Math.floor(this.random.next() * maxDelay);
       this.setState(dialog, 'waiting');
-      dialog.timer = this.scheduler.after(seconds * 1000, () => this.startNewSubscription(dialog!));
+      dialog.arm('timer', this.scheduler.after(seconds * 1000, () => this.startNewSubscription(dialog)));
     } else {
       this.startNewSubscription(dialog);
     }
   }
 
   unsubscribe(sub: QsaSubscription): void {
-    const dialog = this.byMember.get(sub.id);
-    if (dialog === undefined) return;
-    this.byMember.delete(sub.id);
-    const index = dialog.members.indexOf(sub);
-    if (index >= 0) dialog.members.splice(index, 1);
-    if (dialog.members.length === 0) this.tearDown(dialog);
+    const dialog = this.registry.leave(sub);
+    if (dialog !== undefined && dialog.members.length === 0) this.tearDown(dialog);
   }
 
   // ------------------------------------------------------------------ NOTIFY
@@ -181,12 +168,12 @@ export class PresenceEngine implements QsaNotifier {
   handleNotify(incoming: IncomingRequest): 1 | -1 {
     const request = incoming.request;
     const key = incomingRequestKey(request);
-    const dialog = key === undefined ? undefined : this.byDialogKey.get(key);
-    if (dialog === undefined || dialog.dialog === undefined) {
+    const dialog = key === undefined ? undefined : this.registry.dialogOfNotify(key);
+    const state = dialog?.dialog;
+    if (dialog === undefined || state === undefined) {
       this.stats.notifiesUnmatched++;
       return -1;
     }
-    const state = dialog.dialog;
     const fromTag = fromHeader(request).tag;
     if (state.remoteTag !== undefined && fromTag !== state.remoteTag) {
       // A second fork (RFC 6665 §4.1.4/§5.4.9): RFC 3856 does not ask a presence
@@ -217,8 +204,7 @@ export class PresenceEngine implements QsaNotifier {
     incoming.reply(200, 'OK');
     this.stats.notifiesAccepted++;
     dialog.notifyReceived = true;
-    dialog.timerN?.cancel();
-    dialog.timerN = undefined;
+    dialog.cancelTimer('timerN');
     const terminated = subState?.state === 'terminated';
     if (notifyChannel.hasSubscribers) notifyChannel.publish({ dialog: dialog.id, record: dialog.record, state: subState?.state });
 
@@ -260,11 +246,7 @@ export class PresenceEngine implements QsaNotifier {
       return;
     }
     this.setState(dialog, 'waiting');
-    dialog.timer?.cancel();
-    dialog.timer = this.scheduler.after(delay, () => {
-      dialog.timer = undefined;
-      this.sendInitial(dialog, dialog.record);
-    });
+    dialog.arm('timer', this.scheduler.after(delay, () => this.sendInitial(dialog, dialog.record)));
   }
 
   private sendInitial(dialog: SubscriptionDialog, targetUri: string): void {
@@ -273,18 +255,19 @@ export class PresenceEngine implements QsaNotifier {
       return;
     }
     this.dropDialog(dialog);
-    dialog.redirectTarget = targetUri;
-    dialog.dialog = newDialogState({
-      callId: ownString(`${this.random.token(20)}@presence-b2b`),
-      localTag: this.random.token(12),
-      localUri: dialog.subscriber,
-      remoteUri: targetUri,
-      routeSet: [...this.presenceRoute],
-    });
+    this.registry.setSipDialog(
+      dialog,
+      newDialogState({
+        callId: ownString(`${this.random.token(20)}@presence-b2b`),
+        localTag: this.random.token(12),
+        localUri: dialog.subscriber,
+        remoteUri: targetUri,
+        routeSet: [...this.presenceRoute],
+      }),
+    );
     dialog.authAttempts = 0;
     dialog.auth = undefined;
     dialog.notifyReceived = false;
-    this.byDialogKey.set(dialogLookupKey(dialog.dialog.callId, dialog.dialog.localTag), dialog);
     this.setState(dialog, 'subscribing');
     this.sendSubscribe(dialog, dialog.requestedExpires, true);
   }
@@ -321,12 +304,11 @@ export class PresenceEngine implements QsaNotifier {
     const options: SendRequestOptions = outOfDialog && this.settings.presenceOutboundProxy
       ? { contact: this.contact, outboundProxy: this.settings.presenceOutboundProxy }
       : { contact: this.contact };
-    dialog.inflight = this.ua.sendRequest(
+    this.ua.sendRequest(
       request,
       {
         onFinal: (response, locallyGenerated) => {
           if (generation !== dialog.generation) return; // late answer to an abandoned attempt (study §6 item 33)
-          dialog.inflight = undefined;
           this.countResponse(response.status);
           this.onSubscribeResponse(dialog, response, locallyGenerated);
         },
@@ -348,8 +330,7 @@ export class PresenceEngine implements QsaNotifier {
     if (state === 'unsubscribing') {
       if (status >= 200 && status < 300) {
         this.setState(dialog, 'terminating');
-        dialog.timer?.cancel();
-        dialog.timer = this.scheduler.after(this.settings.waitForTermNotify * 1000, () => this.destroy(dialog));
+        dialog.arm('timer', this.scheduler.after(this.settings.waitForTermNotify * 1000, () => this.destroy(dialog)));
       } else if (status === 401 || status === 407) {
         if (!this.tryAuthenticate(dialog, response)) this.destroy(dialog);
       } else {
@@ -377,13 +358,14 @@ export class PresenceEngine implements QsaNotifier {
       this.scheduleRefresh(dialog, granted);
       if (!dialog.notifyReceived) {
         // Timer N (RFC 6665 §4.1.2.4): the NOTIFY must follow within 64·T1.
-        dialog.timerN?.cancel();
-        dialog.timerN = this.scheduler.after(64 * this.settings.t1Ms, () => {
-          dialog.timerN = undefined;
-          if (!dialog.notifyReceived && dialog.state === 'active') {
-            this.fail(dialog, { state: 'terminated', reason: 'timeout', code: 'B2B_ERR_NO_NOTIFY' }, 'no NOTIFY within Timer N after the 2xx');
-          }
-        });
+        dialog.arm(
+          'timerN',
+          this.scheduler.after(64 * this.settings.t1Ms, () => {
+            if (!dialog.notifyReceived && dialog.state === 'active') {
+              this.fail(dialog, { state: 'terminated', reason: 'timeout', code: 'B2B_ERR_NO_NOTIFY' }, 'no NOTIFY within Timer N after the 2xx');
+            }
+          }),
+        );
       }
       return;
     }
@@ -450,18 +432,19 @@ export class PresenceEngine implements QsaNotifier {
     const now = this.scheduler.clock.now();
     dialog.expiresAt = now + grantedSeconds * 1000;
     const delay = refreshDelaySeconds(grantedSeconds, this.settings, this.random);
-    dialog.timer?.cancel();
-    dialog.timer = this.scheduler.after(delay * 1000, () => {
-      dialog.timer = undefined;
-      if (dialog.state !== 'active') return;
-      if (dialog.members.length === 0) {
-        this.tearDown(dialog);
-        return;
-      }
-      dialog.intervalRetries = 0;
-      this.setState(dialog, 'refreshing');
-      this.sendSubscribe(dialog, dialog.requestedExpires, false);
-    });
+    dialog.arm(
+      'timer',
+      this.scheduler.after(delay * 1000, () => {
+        if (dialog.state !== 'active') return;
+        if (dialog.members.length === 0) {
+          this.tearDown(dialog);
+          return;
+        }
+        dialog.intervalRetries = 0;
+        this.setState(dialog, 'refreshing');
+        this.sendSubscribe(dialog, dialog.requestedExpires, false);
+      }),
+    );
   }
 
   /** An error: tell the subscribers, forget the dialog, try again after on_error_retry_time. */
@@ -490,16 +473,12 @@ export class PresenceEngine implements QsaNotifier {
     const wait = Math.max(delayMs, earliest - now, 0) + (delayMs === 0 ? 500 + this.random.next() * 500 : 0);
     this.setState(dialog, 'waiting');
     dialog.redirects = 0;
-    dialog.timer?.cancel();
-    dialog.timer = this.scheduler.after(wait, () => {
-      dialog.timer = undefined;
-      this.startNewSubscription(dialog);
-    });
+    dialog.arm('timer', this.scheduler.after(wait, () => this.startNewSubscription(dialog)));
   }
 
   /** The last subscriber left: end the SIP side according to where the dialog is (study §2.3, destroy column). */
   private tearDown(dialog: SubscriptionDialog): void {
-    if (this.byIdentity.get(dialog.identity) === dialog) this.byIdentity.delete(dialog.identity);
+    this.registry.stopSharing(dialog);
     switch (dialog.state) {
       case 'waiting':
         this.destroy(dialog); // nothing on the wire (study §6 item 30)
@@ -517,40 +496,31 @@ export class PresenceEngine implements QsaNotifier {
   }
 
   private sendUnsubscribe(dialog: SubscriptionDialog): void {
-    if (this.byIdentity.get(dialog.identity) === dialog) this.byIdentity.delete(dialog.identity);
-    dialog.timer?.cancel();
-    dialog.timer = undefined;
-    dialog.timerN?.cancel();
-    dialog.timerN = undefined;
+    this.registry.stopSharing(dialog);
+    dialog.clearTimers();
     this.setState(dialog, 'unsubscribing');
     this.sendSubscribe(dialog, 0, false);
   }
 
-  /** Forgets the SIP dialog (not the subscription): no NOTIFY will match it any more. */
+  /**
+   * Forgets the SIP dialog (not the subscription): no NOTIFY matches it any
+   * more, a late answer to its request in flight is ignored (generation), and
+   * no timer of the dialog runs.
+   */
   private dropDialog(dialog: SubscriptionDialog): void {
-    if (dialog.dialog !== undefined) {
-      const key = dialogLookupKey(dialog.dialog.callId, dialog.dialog.localTag);
-      if (this.byDialogKey.get(key) === dialog) this.byDialogKey.delete(key);
-      dialog.dialog = undefined;
-    }
+    this.registry.setSipDialog(dialog, undefined);
     dialog.generation++;
-    dialog.inflight = undefined;
-    dialog.timer?.cancel();
-    dialog.timer = undefined;
-    dialog.timerN?.cancel();
-    dialog.timerN = undefined;
+    dialog.clearTimers();
     dialog.expiresAt = undefined;
   }
 
+  /** The end of a dialog, whatever the reason: the one way out of the registry. */
   private destroy(dialog: SubscriptionDialog): void {
     if (dialog.state === 'destroyed') return;
     this.dropDialog(dialog);
     this.setState(dialog, 'destroyed');
-    if (this.byIdentity.get(dialog.identity) === dialog) this.byIdentity.delete(dialog.identity);
-    for (const m of dialog.members) this.byMember.delete(m.id);
-    dialog.members.length = 0;
-    this.all.delete(dialog);
-    if (this.all.size === 0) this.onAllDestroyed?.();
+    this.registry.remove(dialog);
+    if (this.registry.size === 0) this.onAllDestroyed?.();
   }
 
   private setState(dialog: SubscriptionDialog, next: SubscriptionDialogState): void {
@@ -575,20 +545,20 @@ export class PresenceEngine implements QsaNotifier {
   list(): DialogSnapshot[] {
     const now = this.scheduler.clock.now();
     const out: DialogSnapshot[] = [];
-    for (const d of this.all) out.push(snapshotOf(d, now));
+    for (const d of this.registry.dialogs()) out.push(snapshotOf(d, now));
     return out;
   }
 
   /** How many dialogs are in each state, without copying them (for metrics scrapes). */
   countByState(): Partial<Record<SubscriptionDialogState, number>> {
     const counts: Partial<Record<SubscriptionDialogState, number>> = {};
-    for (const d of this.all) counts[d.state] = (counts[d.state] ?? 0) + 1;
+    for (const d of this.registry.dialogs()) counts[d.state] = (counts[d.state] ?? 0) + 1;
     return counts;
   }
 
   /** The dialog serving one QSA subscription, for inspection. */
   dialogOf(subscriptionId: string): DialogSnapshot | undefined {
-    const d = this.byMember.get(subscriptionId);
+    const d = this.registry.dialogOfMember(subscriptionId);
     return d === undefined ? undefined : snapshotOf(d, this.scheduler.clock.now());
   }
 
@@ -601,18 +571,17 @@ export class PresenceEngine implements QsaNotifier {
     // A second call shares the first one's outcome (it used to replace its resolver, so the first never resolved).
     if (this.closed !== undefined) return this.closed;
     this.closing = true;
-    for (const dialog of [...this.all]) {
-      for (const m of dialog.members) this.byMember.delete(m.id);
-      dialog.members.length = 0;
+    for (const dialog of [...this.registry.dialogs()]) {
+      this.registry.dropMembers(dialog);
       this.tearDown(dialog);
     }
-    if (this.all.size === 0) {
+    if (this.registry.size === 0) {
       this.closed = Promise.resolve();
       return this.closed;
     }
     this.closed = new Promise((resolve) => {
       const bound = this.scheduler.after(boundMs, () => {
-        for (const d of [...this.all]) this.destroy(d);
+        for (const d of [...this.registry.dialogs()]) this.destroy(d);
       });
       this.onAllDestroyed = () => {
         bound.cancel();

@@ -1,6 +1,5 @@
 import type { DigestCredentials, DigestSession } from '../sip/auth/digest-client.js';
 import type { DialogState } from '../sip/dialog/dialog-state.js';
-import type { OutgoingRequestHandle } from '../sip/ua/types.js';
 import type { QsaSubscription, StatusUpdate } from '../qsa/index.js';
 import type { Timer } from '../util/timer-scheduler.js';
 
@@ -19,13 +18,24 @@ import type { Timer } from '../util/timer-scheduler.js';
 export type SubscriptionDialogState = 'waiting' | 'subscribing' | 'active' | 'refreshing' | 'unsubscribing' | 'terminating' | 'destroyed';
 
 /**
+ * A dialog's two timers: `timer` runs the next step (refresh, retry, start
+ * delay, wait for the terminating NOTIFY; one at a time), `timerN` guards the
+ * first NOTIFY (RFC 6665 §4.1.2.4).
+ */
+export type DialogTimerSlot = 'timer' | 'timerN';
+
+/**
  * One SIP subscription and the internal subscriptions it serves: a flat
  * record (no closures, no per-record timers beyond two heap entries) so that
- * a process can hold hundreds of thousands.
+ * a process can hold hundreds of thousands. `members` and `dialog` change
+ * only through the SubscriptionRegistry, which indexes them; the timers only
+ * through arm() and cancelTimer().
  */
 export class SubscriptionDialog {
   state: SubscriptionDialogState = 'waiting';
+  /** The QSA subscriptions served (SubscriptionRegistry.join/leave). */
   readonly members: QsaSubscription[] = [];
+  /** The current SIP dialog, undefined while waiting (SubscriptionRegistry.setSipDialog). */
   dialog: DialogState | undefined = undefined;
   /** Expires we ask for: default_expiration, raised by a 423's Min-Expires. */
   requestedExpires = 0;
@@ -33,22 +43,24 @@ export class SubscriptionDialog {
   lastRequestedExpires = 0;
   /** Clock time at which the granted subscription lapses. */
   expiresAt: number | undefined = undefined;
-  /** Refresh, retry, start-delay or wait-for-terminate timer (one at a time). */
-  timer: Timer | undefined = undefined;
-  /** Timer N (RFC 6665 §4.1.2.4). */
-  timerN: Timer | undefined = undefined;
-  inflight: OutgoingRequestHandle | undefined = undefined;
   /** Bumped whenever an attempt is abandoned, so that its late answers are ignored. */
   generation = 0;
+  /** A NOTIFY came in the current SIP dialog (Timer N is then moot). */
   notifyReceived = false;
+  /** 3xx followed in this attempt (max_redirects). */
   redirects = 0;
-  redirectTarget = '';
+  /** 423s answered with a longer Expires since the last refresh. */
   intervalRetries = 0;
+  /** Digest attempts on non-stale challenges (one per challenge). */
   authAttempts = 0;
   auth: DigestSession | undefined = undefined;
   subscriberCredentials: DigestCredentials | undefined = undefined;
+  /** Clock time of the last SUBSCRIBE sent (the 2 s loop guard). */
   lastSubscribeAt = Number.NEGATIVE_INFINITY;
+  /** What the members were last told: a subscriber that joins learns it at once. */
   lastStatus: StatusUpdate | undefined = undefined;
+  private timer: Timer | undefined = undefined;
+  private timerN: Timer | undefined = undefined;
 
   constructor(
     readonly id: string,
@@ -57,4 +69,24 @@ export class SubscriptionDialog {
     readonly subscriber: string,
     readonly pkg: string,
   ) {}
+
+  /** Arms `slot` with `timer`, cancelling what the slot held: one timer per slot. */
+  arm(slot: DialogTimerSlot, timer: Timer): void {
+    this.cancelTimer(slot);
+    this[slot] = timer;
+  }
+
+  /** Cancels the timer in `slot`, if any: the one place a dialog timer is cancelled. */
+  cancelTimer(slot: DialogTimerSlot): void {
+    const timer = this[slot];
+    if (timer === undefined) return;
+    this[slot] = undefined;
+    timer.cancel();
+  }
+
+  /** Cancels both timers. */
+  clearTimers(): void {
+    this.cancelTimer('timer');
+    this.cancelTimer('timerN');
+  }
 }

@@ -1,0 +1,104 @@
+import type { QsaSubscription } from '../qsa/index.js';
+import { type DialogState, dialogLookupKey } from '../sip/dialog/dialog-state.js';
+import type { SubscriptionDialog } from './subscription-dialog.js';
+
+/**
+ * Every live SubscriptionDialog of the engine, and the three ways to find one:
+ * - by SIP dialog (Call-ID + our tag): which dialog a NOTIFY belongs to;
+ * - by identity (package + record + subscriber): an identical subscription
+ *   joins the dialog already there (share_identical_subscriptions);
+ * - by QSA subscription id: the dialog serving a subscriber.
+ *
+ * The maps change only here, together with what they index: `dialog.dialog`
+ * is set through setSipDialog() and `dialog.members` through join()/leave(),
+ * so that no map can point at a dialog that moved on, and remove() is the one
+ * way out of all of them.
+ */
+export class SubscriptionRegistry {
+  private readonly all = new Set<SubscriptionDialog>();
+  private readonly byDialogKey = new Map<string, SubscriptionDialog>();
+  private readonly byIdentity = new Map<string, SubscriptionDialog>();
+  private readonly byMember = new Map<string, SubscriptionDialog>();
+
+  /** Live dialogs. */
+  get size(): number {
+    return this.all.size;
+  }
+
+  /** The live dialogs, in the order they were added (a live view: copy it before removing). */
+  dialogs(): IterableIterator<SubscriptionDialog> {
+    return this.all.values();
+  }
+
+  /** A new dialog serving `first`; with `shared`, identical subscriptions find it by its identity. */
+  add(dialog: SubscriptionDialog, first: QsaSubscription, shared: boolean): void {
+    this.all.add(dialog);
+    if (shared) this.byIdentity.set(dialog.identity, dialog);
+    this.join(dialog, first);
+  }
+
+  /** The dialog identical subscriptions share, if there is one still taking subscribers. */
+  sharedDialog(identity: string): SubscriptionDialog | undefined {
+    return this.byIdentity.get(identity);
+  }
+
+  /** `sub` is served by `dialog` from now on. */
+  join(dialog: SubscriptionDialog, sub: QsaSubscription): void {
+    dialog.members.push(sub);
+    this.byMember.set(sub.id, dialog);
+  }
+
+  /** `sub` is no longer served; returns the dialog that served it (maybe left without members). */
+  leave(sub: QsaSubscription): SubscriptionDialog | undefined {
+    const dialog = this.byMember.get(sub.id);
+    if (dialog === undefined) return undefined;
+    this.byMember.delete(sub.id);
+    const index = dialog.members.indexOf(sub);
+    if (index >= 0) dialog.members.splice(index, 1);
+    return dialog;
+  }
+
+  /** Every member of `dialog` leaves at once (shutdown). */
+  dropMembers(dialog: SubscriptionDialog): void {
+    for (const member of dialog.members) if (this.byMember.get(member.id) === dialog) this.byMember.delete(member.id);
+    dialog.members.length = 0;
+  }
+
+  /** The dialog serving QSA subscription `id`. */
+  dialogOfMember(id: string): SubscriptionDialog | undefined {
+    return this.byMember.get(id);
+  }
+
+  /** The dialog a NOTIFY with this lookup key (Call-ID + our tag, dialogLookupKey) belongs to. */
+  dialogOfNotify(key: string): SubscriptionDialog | undefined {
+    return this.byDialogKey.get(key);
+  }
+
+  /**
+   * Gives `dialog` a new SIP dialog (NOTIFYs for it match from now on), or
+   * none: the previous one stops matching either way.
+   */
+  setSipDialog(dialog: SubscriptionDialog, state: DialogState | undefined): void {
+    const previous = dialog.dialog;
+    if (previous !== undefined) {
+      const key = dialogLookupKey(previous.callId, previous.localTag);
+      if (this.byDialogKey.get(key) === dialog) this.byDialogKey.delete(key);
+    }
+    dialog.dialog = state;
+    if (state !== undefined) this.byDialogKey.set(dialogLookupKey(state.callId, state.localTag), dialog);
+  }
+
+  /** New identical subscriptions stop joining `dialog` (it is ending); they get a dialog of their own. */
+  stopSharing(dialog: SubscriptionDialog): void {
+    if (this.byIdentity.get(dialog.identity) === dialog) this.byIdentity.delete(dialog.identity);
+  }
+
+  /** Takes `dialog` out of every map (the one removal path); false if it was not here. */
+  remove(dialog: SubscriptionDialog): boolean {
+    if (!this.all.delete(dialog)) return false;
+    this.setSipDialog(dialog, undefined);
+    this.stopSharing(dialog);
+    this.dropMembers(dialog);
+    return true;
+  }
+}
