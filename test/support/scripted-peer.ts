@@ -124,6 +124,8 @@ export class ScriptedSipPeer {
   private readonly localPort: number;
   private closed = false;
   private branchCounter = 0;
+  private sent = 0;
+  private arrivals = 0;
 
   private constructor(transport: ScriptedTransport, udp: UdpSocket | undefined, server: Server | undefined, port: number) {
     this.transport = transport;
@@ -164,6 +166,21 @@ export class ScriptedSipPeer {
     const peer = new ScriptedSipPeer('tcp', undefined, server, address.port);
     server.on('connection', (socket) => peer.adopt(socket));
     return peer;
+  }
+
+  /** Messages this peer sent (one per sendRaw, reply, send or sendNotify). */
+  get sentCount(): number {
+    return this.sent;
+  }
+
+  /** Messages that arrived (one per datagram or framed stream message), parsed or not, taken or not. */
+  get receivedCount(): number {
+    return this.arrivals;
+  }
+
+  /** What arrived and no expectation took yet, described (empty when nothing is queued). */
+  queued(): string[] {
+    return this.queue.map(describeArrival);
   }
 
   /** Where the B2BUA should send: 127.0.0.1 and the bound port. */
@@ -211,7 +228,9 @@ export class ScriptedSipPeer {
 
   /**
    * Resolves when nothing is queued and nothing arrives for `ms`; rejects
-   * listing what was queued or arrived (including unparseable octets).
+   * listing what was queued or arrived (including unparseable octets). For a
+   * peer of a separate process only: in-process tests compare exact counters
+   * (sentCount/receivedCount against the transport's stats) instead of waiting.
    */
   expectNothing(ms: number): Promise<void> {
     if (this.queue.length > 0) {
@@ -251,6 +270,7 @@ export class ScriptedSipPeer {
   async sendRaw(bytes: Uint8Array | string, to: RemoteAddress): Promise<Buffer> {
     if (this.closed) throw new Error(`${this.label()}: closed`);
     const data = typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : Buffer.from(bytes);
+    this.sent++;
     if (this.udp !== undefined) {
       const socket = this.udp;
       await new Promise<void>((resolve, reject) => {
@@ -382,6 +402,7 @@ export class ScriptedSipPeer {
   }
 
   private arrived(raw: Buffer, from: RemoteAddress, framing: 'datagram' | 'stream'): void {
+    this.arrivals++;
     let arrival: Arrival;
     try {
       const message = parseSipMessage(raw, { framing });

@@ -8,9 +8,11 @@ import {
   accept,
   callIdOf,
   establish,
+  expectNothing,
   expectSubscribe,
   header,
   notify,
+  quiesce,
   settle,
   startHarness,
   takeMessage,
@@ -32,7 +34,7 @@ test('close(): Expires: 0 for every dialog; resolves once each is answered and t
       closed = true;
     });
     const unsubs = [await expectSubscribe(h.peer), await expectSubscribe(h.peer)];
-    await h.peer.expectNothing(30);
+    await expectNothing(h);
     assert.deepEqual(unsubs.map((u) => header(u, 'Expires')), ['0', '0']);
     assert.deepEqual(unsubs.map(callIdOf).sort(), [callIdOf(alice.subscribe), callIdOf(carol.subscribe)].sort());
     for (const u of unsubs) await h.peer.reply(u, 200, { headers: [['Expires', '0']] });
@@ -68,7 +70,7 @@ test('close(): a silent server does not hold it past its bound', async () => {
     assert.equal(header(second, 'Expires'), '0');
     assert.equal(callIdOf(second), callIdOf(pending));
     h.clock.advance(1999);
-    await settle(() => closed, 50);
+    await quiesce(h);
     assert.equal(closed, false);
     h.clock.advance(1);
     assert.ok(await settle(() => closed), 'resolved at the bound');
@@ -89,7 +91,7 @@ test('close() with nothing to do resolves at once; subscribing afterwards does n
     const queue = h.b2b.qsa.createQueue();
     h.b2b.qsa.subscribe({ record: h.record(), subscriber: 'sip:bob@example.com', queue });
     assert.equal(h.b2b.engine.size, 0);
-    await h.peer.expectNothing(30);
+    await expectNothing(h);
   } finally {
     await h.close();
   }
@@ -103,7 +105,7 @@ test('close() called twice: both calls resolve, and only once everything is clos
     const first = h.b2b.close(1000).then(() => done.push('first'));
     const second = h.b2b.close(1000).then(() => done.push('second'));
     await expectSubscribe(h.peer);
-    await settle(() => done.length > 0, 50);
+    await quiesce(h);
     assert.deepEqual(done, [], 'neither resolves before the unsubscribe is over');
     h.clock.advance(1000);
     assert.ok(await settle(() => done.length === 2), `both resolved: ${done}`);

@@ -12,6 +12,7 @@ import {
   assertNoLeaks,
   assertQueueEmpty,
   callIdOf,
+  expectNothing,
   expectSubscribe,
   fromTagOf,
   header,
@@ -58,7 +59,7 @@ test('≥400 answers: rejected or terminated with reason, retryAfter and error; 
       assert.equal(stateOf(h, handle), 'waiting');
       h.clock.advance(RETRY_MS - 1);
       assert.equal(h.b2b.engine.stats.subscribesSent, callIds.size, `${c.status}: nothing before on_error_retry_time`);
-      await h.peer.expectNothing(20);
+      await expectNothing(h);
       h.clock.advance(1);
       sub = await expectSubscribe(h.peer);
       assert.ok(!callIds.has(callIdOf(sub)), `${c.status}: a fresh Call-ID`);
@@ -74,7 +75,7 @@ test('no answer: Timer F (64·T1) gives a local 408 → terminated/timeout, then
     h.subscribe();
     const first = await expectSubscribe(h.peer);
     h.clock.advance(SIXTY_FOUR_T1 - 1);
-    await assertQueueEmpty(h.queue);
+    await assertQueueEmpty(h);
     h.clock.advance(1);
     const status = await takeMessage(h.queue);
     assert.equal(status.state, 'terminated');
@@ -86,9 +87,9 @@ test('no answer: Timer F (64·T1) gives a local 408 → terminated/timeout, then
       const copy = await expectSubscribe(h.peer);
       assert.equal(copy.raw.toString(), first.raw.toString(), 'retransmissions are identical');
     }
-    await h.peer.expectNothing(20);
+    await expectNothing(h);
     h.clock.advance(RETRY_MS - 1);
-    await h.peer.expectNothing(20);
+    await expectNothing(h);
     h.clock.advance(1);
     const fresh = await expectSubscribe(h.peer);
     assert.notEqual(callIdOf(fresh), callIdOf(first));
@@ -105,7 +106,7 @@ test('Timer N: a 2xx and no NOTIFY within 64·T1 → terminated/timeout (B2B_ERR
     await accept(h.peer, first);
     assert.ok(await waitForState(h, handle, 'active'));
     h.clock.advance(SIXTY_FOUR_T1 - 1);
-    await assertQueueEmpty(h.queue);
+    await assertQueueEmpty(h);
     h.clock.advance(1);
     const status = await takeMessage(h.queue);
     assert.equal(status.state, 'terminated');
@@ -139,7 +140,7 @@ test('3xx: the best-q Contact becomes To and Request-URI of a new SUBSCRIBE (no 
     assert.equal(header(second, 'CSeq'), '1 SUBSCRIBE');
     assert.notEqual(callIdOf(second), callIdOf(first));
     assert.notEqual(fromTagOf(second), fromTagOf(first));
-    await assertQueueEmpty(h.queue);
+    await assertQueueEmpty(h);
     await accept(h.peer, second);
     assert.equal((await notify(h, second, { cseq: 1 })).message.status, 200);
     assert.equal((await takeMessage(h.queue)).state, 'active');
@@ -163,7 +164,7 @@ test('3xx: at most max_redirects are followed; then an error and a retry to the 
     assert.equal(status.state, 'terminated');
     assert.equal(status.reason, 'error');
     assert.equal(status.error?.code, 'B2B_ERR_SUBSCRIBE_FAILED');
-    await h.peer.expectNothing(20);
+    await expectNothing(h);
     h.clock.advance(RETRY_MS);
     const retry = await expectSubscribe(h.peer);
     assert.equal(retry.message.uri, h.record(), 'the retry goes to the original record');
@@ -184,7 +185,7 @@ test('3xx without a Contact is an error', async () => {
     const status = await takeMessage(h.queue);
     assert.equal(status.state, 'terminated');
     assert.equal(status.error?.code, 'B2B_ERR_SUBSCRIBE_FAILED');
-    await h.peer.expectNothing(20);
+    await expectNothing(h);
   } finally {
     await h.close();
   }
@@ -212,7 +213,7 @@ test('an error on a refresh drops the dialog, tells the subscriber and retries a
     h.b2b.qsa.unsubscribe(handle);
     // Still subscribing: the answer decides. An error ends it with nothing more on the wire.
     await h.peer.reply(fresh, 500);
-    await h.peer.expectNothing(50);
+    await expectNothing(h);
     assertNoLeaks(h);
   } finally {
     await h.close();
@@ -238,14 +239,14 @@ test('401/407 with the subscriber\'s credentials: one authenticated re-SUBSCRIBE
     assert.match(authorization, /nonce="n1"/);
     assert.ok(authorization.includes(`uri="${h.record()}"`), authorization);
     assert.match(authorization, /response="[0-9a-f]{32}"/);
-    await assertQueueEmpty(h.queue);
+    await assertQueueEmpty(h);
     // Wrong password (a fresh, non-stale challenge): give up.
     await h.peer.reply(second, 407, { headers: [['Proxy-Authenticate', 'Digest realm="example.com", nonce="n2", algorithm=MD5']] });
     const status = await takeMessage(h.queue);
     assert.equal(status.state, 'rejected');
     assert.equal(status.reason, 'unauthorized');
     assert.equal(status.error?.code, 'B2B_ERR_AUTH_FAILED');
-    await h.peer.expectNothing(20);
+    await expectNothing(h);
   } finally {
     await h.close();
   }

@@ -131,11 +131,39 @@ export async function takeMessage(queue: StatusQueue): Promise<StatusMessage> {
   return m!;
 }
 
-/** Asserts that the queue is empty after letting the loop run a little. */
-export async function assertQueueEmpty(queue: StatusQueue): Promise<void> {
-  await settle(() => false, 50);
+/**
+ * Waits until every message each side sent has reached the other: our
+ * transport's sent/received counters equal what the peers received/sent
+ * (exact counts, no fixed delay). Polled on event-loop turns, so a request
+ * handed to the UA is past its (immediate, numeric-host) RFC 3263 resolution
+ * before the counters are compared. Once this resolves, nothing more happens
+ * until the test acts (clock or peer), so "nothing arrived" is exact. The
+ * turn budget is an I/O safety net only. Pass every peer that talks to us.
+ */
+export async function quiesce(h: Harness, ...others: ScriptedSipPeer[]): Promise<void> {
+  const peers = [h.peer, ...others];
+  const stats = h.b2b.transport.stats;
+  const peersReceived = () => peers.reduce((n, p) => n + p.receivedCount, 0);
+  const peersSent = () => peers.reduce((n, p) => n + p.sentCount, 0);
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  const balanced = await settle(() => stats.sent === peersReceived() && stats.received === peersSent(), 2000);
+  assert.ok(
+    balanced,
+    `in flight: we sent ${stats.sent}, the peers received ${peersReceived()}; the peers sent ${peersSent()}, we received ${stats.received}`,
+  );
+}
+
+/** Once everything in flight has arrived (quiesce): no status message in `queue`. */
+export async function assertQueueEmpty(h: Harness, queue: StatusQueue = h.queue): Promise<void> {
+  await quiesce(h);
   const m = queue.poll();
   assert.equal(m, undefined, `expected no status message, got ${JSON.stringify(m === undefined ? undefined : describe(m))}`);
+}
+
+/** Once everything in flight has arrived (quiesce): nothing we sent waits unread at the peers. */
+export async function expectNothing(h: Harness, ...others: ScriptedSipPeer[]): Promise<void> {
+  await quiesce(h, ...others);
+  for (const peer of [h.peer, ...others]) assert.deepEqual(peer.queued(), [], 'nothing more arrived at the peer');
 }
 
 function describe(m: StatusMessage): object {

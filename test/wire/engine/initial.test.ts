@@ -14,6 +14,7 @@ import {
   assertNoLeaks,
   assertQueueEmpty,
   callIdOf,
+  expectNothing,
   expectSubscribe,
   fromTagOf,
   header,
@@ -76,7 +77,7 @@ test('initial SUBSCRIBE: exact octets (R-URI = To = record, From = subscriber + 
     assert.equal(header(refresh, 'Route'), undefined, 'presence_route only on the initial SUBSCRIBE');
     assert.equal(header(refresh, 'CSeq'), '2 SUBSCRIBE');
     assert.equal(header(refresh, 'X-Watcher-Info'), 'b2b', 'additional headers on refreshes too');
-    await proxy.expectNothing(50);
+    await expectNothing(h, proxy);
   } finally {
     await h.close();
     await proxy.close();
@@ -117,7 +118,7 @@ test('a NOTIFY before the 2xx creates the dialog and is delivered; the later 2xx
     assert.ok(await waitForState(h, handle, 'active'));
     // The NOTIFY already came: no Timer N failure.
     h.clock.advance(SIXTY_FOUR_T1);
-    await assertQueueEmpty(h.queue);
+    await assertQueueEmpty(h);
     h.clock.advance(570_000 - SIXTY_FOUR_T1);
     const refresh = await expectSubscribe(h.peer);
     assert.equal(refresh.message.uri, h.peer.uri('ps2'), 'target refreshed by the 2xx Contact');
@@ -153,8 +154,8 @@ test('handle_presence_subscriptions=false: nothing is sent and no dialog is made
     const handle = h.subscribe();
     assert.equal(handle.notifierName, undefined, 'no notifier answers');
     assert.equal(h.b2b.engine.size, 0);
-    await h.peer.expectNothing(100);
-    await assertQueueEmpty(h.queue);
+    await expectNothing(h);
+    await assertQueueEmpty(h);
     h.b2b.qsa.unsubscribe(handle);
     assertNoLeaks(h);
   } finally {

@@ -12,13 +12,13 @@ import type { IncomingRequest } from '../../../src/sip/transaction/types.js';
 import type { ReceivedRequest, ReceivedResponse } from '../../support/scripted-peer.js';
 import { buildNotify } from '../../support/sip-fixtures.js';
 import {
-  type Harness,
   SUBSCRIBER,
   advanceUntilSubscribe,
   assertNoLeaks,
   assertQueueEmpty,
   callIdOf,
   establish,
+  expectNothing,
   expectSubscribe,
   fromTagOf,
   header,
@@ -27,6 +27,7 @@ import {
   stateOf,
   takeMessage,
   text,
+  type Harness,
 } from './harness.js';
 
 /** The exact answer we must send to `notify`: its Via/From/To/Call-ID/CSeq copied, then Server and Content-Length. */
@@ -81,7 +82,7 @@ test('NOTIFY with a lower CSeq → 500 and nothing queued (RFC 3261 §12.2.2); t
     const { bytes, answer } = await notifyRaw(h, subscribe, { cseq: 3, subscriptionState: 'terminated;reason=noresource' });
     assertCopied(answer, bytes);
     assert.equal(text(answer), expectedAnswer(answer, '500 Out of order CSeq'));
-    await assertQueueEmpty(h.queue);
+    await assertQueueEmpty(h);
     assert.equal(h.b2b.engine.size, 1, 'the subscription is untouched');
     assert.equal((await notify(h, subscribe, { cseq: 6 })).message.status, 200);
     await takeMessage(h.queue);
@@ -97,7 +98,7 @@ test('NOTIFY for another event package → 489 Bad Event with Allow-Events: pres
     const { bytes, answer } = await notifyRaw(h, subscribe, { cseq: 2, event: 'dialog' });
     assertCopied(answer, bytes);
     assert.equal(text(answer), expectedAnswer(answer, '489 Bad Event', ['Allow-Events: presence']));
-    await assertQueueEmpty(h.queue);
+    await assertQueueEmpty(h);
     // The CSeq of the refused NOTIFY was not taken: the next one with the same number is fine.
     assert.equal((await notify(h, subscribe, { cseq: 2 })).message.status, 200);
     await takeMessage(h.queue);
@@ -113,7 +114,7 @@ test('NOTIFY from a second fork (other From-tag) → 481; the first dialog is ke
     const { bytes, answer } = await notifyRaw(h, subscribe, { cseq: 1, serverTag: 'fork2' });
     assertCopied(answer, bytes);
     assert.equal(text(answer), expectedAnswer(answer, '481 Subscription does not exist'));
-    await assertQueueEmpty(h.queue);
+    await assertQueueEmpty(h);
     assert.equal(stateOf(h, handle), 'active');
     assert.equal((await notify(h, subscribe, { cseq: 2, serverTag: 'srv1' })).message.status, 200);
     await takeMessage(h.queue);
@@ -141,7 +142,7 @@ test('NOTIFY matching no subscription → 481, and handleNotify() returns -1 wit
     // A NOTIFY without a To-tag is not ours either.
     const noTag = createRequest({ method: 'NOTIFY', uri: 'sip:b2b@127.0.0.1', headers: [['To', '<sip:b@x>'], ['From', '<sip:a@y>;tag=1'], ['Call-ID', 'c'], ['CSeq', '1 NOTIFY']] });
     assert.equal(h.b2b.handleNotify({ ...incoming, request: noTag }), -1);
-    await assertQueueEmpty(h.queue);
+    await assertQueueEmpty(h);
   } finally {
     await h.close();
   }
@@ -190,7 +191,7 @@ test('terminated;reason=rejected → `rejected`, retry after on_error_retry_time
     assert.equal(status.state, 'rejected');
     assert.equal(status.reason, 'rejected');
     h.clock.advance(119_999);
-    await h.peer.expectNothing(20);
+    await expectNothing(h);
     h.clock.advance(1);
     const fresh = await expectSubscribe(h.peer);
     assert.notEqual(callIdOf(fresh), callIdOf(subscribe));
@@ -292,7 +293,7 @@ test('a NOTIFY for a destroyed subscription → 481 Subscription does not exist'
     const { bytes, answer } = await notifyRaw(h, subscribe, { cseq: 3, subscriptionState: 'terminated', body: '' });
     assertCopied(answer, bytes);
     assert.equal(text(answer), expectedAnswer(answer, '481 Subscription does not exist'));
-    await assertQueueEmpty(h.queue);
+    await assertQueueEmpty(h);
     assertNoLeaks(h);
   } finally {
     await h.close();
@@ -309,7 +310,7 @@ test('a retransmitted NOTIFY (same branch) is answered again by the transaction 
     const again = await h.peer.expectResponse({ method: 'NOTIFY' });
     assert.equal(text(again), text(answer), 'the same 200, octet for octet');
     assert.equal((await takeMessage(h.queue)).expires, 500);
-    await assertQueueEmpty(h.queue);
+    await assertQueueEmpty(h);
     assert.equal(h.b2b.engine.stats.notifiesAccepted, 2, 'the first NOTIFY and this one, not its copy');
   } finally {
     await h.close();

@@ -13,6 +13,7 @@ import {
   assertQueueEmpty,
   callIdOf,
   establish,
+  expectNothing,
   expectSubscribe,
   fromTagOf,
   header,
@@ -63,7 +64,7 @@ test('refresh: in-dialog, exact octets (CSeq+1, R-URI = 2xx Contact, To-tag, Rou
     assert.equal(stateOf(h, handle), 'refreshing');
     await accept(h.peer, refresh);
     assert.ok(await waitForState(h, handle, 'active'));
-    await assertQueueEmpty(h.queue);
+    await assertQueueEmpty(h);
     // The 2xx to the refresh re-arms the timer: the next one 570 s later, CSeq 3.
     assert.equal(advanceUntilSubscribe(h, 570_000, 1000), 570_000);
     const second = await expectSubscribe(h.peer);
@@ -199,7 +200,7 @@ test('423 whose Min-Expires is not above what we asked is an ordinary error', as
     const status = await takeMessage(h.queue);
     assert.equal(status.state, 'terminated');
     assert.equal(status.error?.code, 'B2B_ERR_SUBSCRIBE_FAILED');
-    await h.peer.expectNothing(50);
+    await expectNothing(h);
   } finally {
     await h.close();
   }

@@ -12,6 +12,7 @@ import {
   assertNoLeaks,
   assertQueueEmpty,
   callIdOf,
+  expectNothing,
   expectSubscribe,
   header,
   notify,
@@ -28,7 +29,7 @@ test('identical subscriptions share one dialog; every queue gets each status; a 
     const a = h.subscribe();
     const b = h.subscribe(h.record(), q2);
     const sub = await expectSubscribe(h.peer);
-    await h.peer.expectNothing(30);
+    await expectNothing(h);
     assert.equal(h.b2b.engine.size, 1);
     assert.equal(h.b2b.engine.dialogOf(a.id)?.id, h.b2b.engine.dialogOf(b.id)?.id);
     await accept(h.peer, sub);
@@ -44,19 +45,19 @@ test('identical subscriptions share one dialog; every queue gets each status; a 
     const m3 = await takeMessage(q3);
     assert.equal(m3.subscriptionId, c.id);
     assert.equal(m3.state, 'active', 'the joiner learns the current state at once');
-    await h.peer.expectNothing(20);
+    await expectNothing(h);
 
     // One leaves: nothing on the wire, the others still hear.
     h.b2b.qsa.unsubscribe(a);
-    await h.peer.expectNothing(20);
+    await expectNothing(h);
     assert.equal((await notify(h, sub, { cseq: 2, subscriptionState: 'active;expires=500', body: '' })).message.status, 200);
     assert.equal((await takeMessage(q2)).expires, 500);
     assert.equal((await takeMessage(q3)).expires, 500);
-    await assertQueueEmpty(h.queue);
+    await assertQueueEmpty(h);
 
     // The last one leaves: Expires: 0.
     h.b2b.qsa.unsubscribe(b);
-    await h.peer.expectNothing(20);
+    await expectNothing(h);
     h.b2b.qsa.unsubscribe(c);
     const unsub = await expectSubscribe(h.peer);
     assert.equal(header(unsub, 'Expires'), '0');
@@ -89,7 +90,7 @@ test('a subscription identical to one being unsubscribed gets a new dialog', asy
     assert.equal(stateOf(h, b), 'subscribing');
     // A NOTIFY on the dying dialog does not reach the new subscriber.
     assert.equal((await notify(h, first, { cseq: 2 })).message.status, 200);
-    await assertQueueEmpty(h.queue);
+    await assertQueueEmpty(h);
   } finally {
     await h.close();
   }
@@ -107,7 +108,7 @@ test('a failure on a shared dialog reaches every member; the retry serves them a
     assert.equal((await takeMessage(q2)).state, 'rejected');
     h.clock.advance(120_000);
     await expectSubscribe(h.peer);
-    await h.peer.expectNothing(20);
+    await expectNothing(h);
   } finally {
     await h.close();
   }
@@ -131,12 +132,12 @@ test('share_identical_subscriptions=false: one dialog per subscription, each NOT
     await accept(h.peer, subB, { toTag: 'srv2' });
     await notify(h, subA, { cseq: 1 });
     assert.equal((await takeMessage(h.queue)).subscriptionId, a.id);
-    await assertQueueEmpty(q2);
+    await assertQueueEmpty(h, q2);
     await notify(h, subB, { cseq: 1, serverTag: 'srv2', subscriptionState: 'pending' });
     const mb = await takeMessage(q2);
     assert.equal(mb.subscriptionId, b.id);
     assert.equal(mb.state, 'pending');
-    await assertQueueEmpty(h.queue);
+    await assertQueueEmpty(h);
     // Each leaves on its own: two Expires: 0, one per dialog.
     h.b2b.qsa.unsubscribe(a);
     h.b2b.qsa.unsubscribe(b);

@@ -12,6 +12,7 @@ import {
   assertQueueEmpty,
   callIdOf,
   establish,
+  expectNothing,
   expectSubscribe,
   fromTagOf,
   header,
@@ -34,9 +35,9 @@ test('waiting (start delay): unsubscribe sends nothing, ever, and leaves no time
     assert.equal(h.b2b.engine.size, 0);
     assert.equal(h.scheduler.size, 0, 'the start-delay timer is cancelled');
     h.clock.advance(20_000);
-    await h.peer.expectNothing(50);
+    await expectNothing(h);
     assert.equal(h.b2b.engine.stats.subscribesSent, 0);
-    await assertQueueEmpty(h.queue);
+    await assertQueueEmpty(h);
   } finally {
     await h.close();
   }
@@ -52,7 +53,7 @@ test('waiting (error retry): unsubscribe cancels the retry; nothing more is sent
     assert.equal(stateOf(h, handle), 'waiting');
     h.b2b.qsa.unsubscribe(handle);
     h.clock.advance(200_000);
-    await h.peer.expectNothing(50);
+    await expectNothing(h);
     assertNoLeaks(h);
   } finally {
     await h.close();
@@ -66,7 +67,7 @@ test('subscribing, then 2xx: an in-dialog Expires: 0 goes out (exact octets), th
     const sub = await expectSubscribe(h.peer);
     h.b2b.qsa.unsubscribe(handle);
     assert.equal(h.b2b.engine.size, 1, 'waits for the answer');
-    await h.peer.expectNothing(20);
+    await expectNothing(h);
     await accept(h.peer, sub);
     const unsub = await expectSubscribe(h.peer);
     const wire = text(unsub);
@@ -96,8 +97,8 @@ test('subscribing, then 2xx: an in-dialog Expires: 0 goes out (exact octets), th
     assert.equal(h.b2b.engine.size, 1, 'waits wait_for_term_notify for the terminated NOTIFY');
     h.clock.advance(1);
     assert.equal(h.b2b.engine.size, 0);
-    await assertQueueEmpty(h.queue);
-    await h.peer.expectNothing(20);
+    await assertQueueEmpty(h);
+    await expectNothing(h);
     assertNoLeaks(h);
   } finally {
     await h.close();
@@ -113,8 +114,8 @@ test('subscribing, then an error: destroyed, nothing on the wire', async () => {
     await h.peer.reply(sub, 404);
     assert.ok(await settle(() => h.b2b.engine.size === 0));
     h.clock.advance(200_000);
-    await h.peer.expectNothing(50);
-    await assertQueueEmpty(h.queue);
+    await expectNothing(h);
+    await assertQueueEmpty(h);
     assertNoLeaks(h);
   } finally {
     await h.close();
@@ -131,7 +132,7 @@ test('subscribing, then a local 408 (Timer F): destroyed, no retry', async () =>
     assert.equal(h.b2b.engine.size, 0);
     h.peer.discardPending();
     h.clock.advance(200_000);
-    await assertQueueEmpty(h.queue);
+    await assertQueueEmpty(h);
     assertNoLeaks(h);
     h.peer.discardPending();
   } finally {
@@ -155,10 +156,10 @@ test('active: Expires: 0 at once; NOTIFYs still answered 200 and nothing queued;
     assert.ok(await waitForState(h, handle, 'terminating'));
     assert.equal((await notify(h, subscribe, { cseq: 3, subscriptionState: 'terminated;reason=timeout', body: '' })).message.status, 200);
     assert.equal(h.b2b.engine.size, 0);
-    await assertQueueEmpty(h.queue);
+    await assertQueueEmpty(h);
     // No refresh timer survives: nothing at 570 s.
     h.clock.advance(600_000);
-    await h.peer.expectNothing(20);
+    await expectNothing(h);
     assertNoLeaks(h);
   } finally {
     await h.close();
@@ -175,10 +176,10 @@ test('active: a terminated NOTIFY before the 2xx to the unsubscribe destroys at 
     assert.equal((await notify(h, subscribe, { cseq: 2, subscriptionState: 'terminated;reason=timeout', body: '' })).message.status, 200);
     assert.equal(h.b2b.engine.size, 0, 'destroyed at once (study §2.7 step 4)');
     await h.peer.reply(unsub, 200, { headers: [['Expires', '0']] });
-    await h.peer.expectNothing(30);
+    await expectNothing(h);
     // A retransmitted terminated NOTIFY now gets 481.
     assert.equal((await notify(h, subscribe, { cseq: 3, subscriptionState: 'terminated;reason=timeout', body: '' })).message.status, 481);
-    await assertQueueEmpty(h.queue);
+    await assertQueueEmpty(h);
     assertNoLeaks(h);
   } finally {
     await h.close();
@@ -202,7 +203,7 @@ test('active: an error to the unsubscribe ends it; so does no answer at all (Tim
     h.clock.advance(1);
     assert.equal(h.b2b.engine.size, 0);
     h.peer.discardPending();
-    await assertQueueEmpty(h.queue);
+    await assertQueueEmpty(h);
     assertNoLeaks(h);
     h.peer.discardPending();
   } finally {
@@ -218,7 +219,7 @@ test('refreshing: unsubscribe waits for the refresh answer, then sends Expires: 
     const refresh = await expectSubscribe(h.peer);
     assert.equal(stateOf(h, handle), 'refreshing');
     h.b2b.qsa.unsubscribe(handle);
-    await h.peer.expectNothing(20);
+    await expectNothing(h);
     await accept(h.peer, refresh);
     const unsub = await expectSubscribe(h.peer);
     assert.equal(header(unsub, 'Expires'), '0');
@@ -228,7 +229,7 @@ test('refreshing: unsubscribe waits for the refresh answer, then sends Expires: 
     assert.ok(await waitForState(h, handle, 'terminating'));
     assert.equal((await notify(h, subscribe, { cseq: 2, subscriptionState: 'terminated', body: '' })).message.status, 200);
     assert.equal(h.b2b.engine.size, 0);
-    await assertQueueEmpty(h.queue);
+    await assertQueueEmpty(h);
     assertNoLeaks(h);
   } finally {
     await h.close();
@@ -245,8 +246,8 @@ test('refreshing: unsubscribe, then the refresh fails: destroyed with nothing mo
     await h.peer.reply(refresh, 481);
     assert.ok(await settle(() => h.b2b.engine.size === 0));
     h.clock.advance(10_000);
-    await h.peer.expectNothing(30);
-    await assertQueueEmpty(h.queue);
+    await expectNothing(h);
+    await assertQueueEmpty(h);
     assertNoLeaks(h);
   } finally {
     await h.close();
@@ -264,7 +265,7 @@ test('after unsubscribe nothing reaches the queue, even what was queued before',
     await expectSubscribe(h.peer);
     assert.equal((await notify(h, subscribe, { cseq: 3 })).message.status, 200);
     assert.equal((await notify(h, subscribe, { cseq: 4, subscriptionState: 'pending' })).message.status, 200);
-    await assertQueueEmpty(h.queue);
+    await assertQueueEmpty(h);
   } finally {
     await h.close();
   }
@@ -279,8 +280,8 @@ test('subscribing: a terminated NOTIFY before the 2xx ends it; the 2xx then send
     assert.equal((await notify(h, sub, { cseq: 1, subscriptionState: 'terminated;reason=deactivated', body: '' })).message.status, 200);
     assert.equal(h.b2b.engine.size, 0);
     await accept(h.peer, sub);
-    await h.peer.expectNothing(30);
-    await assertQueueEmpty(h.queue);
+    await expectNothing(h);
+    await assertQueueEmpty(h);
     assertNoLeaks(h);
   } finally {
     await h.close();
@@ -295,7 +296,7 @@ test('subscribing: a 3xx after the unsubscribe is not followed', async () => {
     h.b2b.qsa.unsubscribe(handle);
     await h.peer.reply(sub, 302, { headers: [['Contact', `<${h.record('elsewhere')}>`]] });
     assert.ok(await settle(() => h.b2b.engine.size === 0));
-    await h.peer.expectNothing(30);
+    await expectNothing(h);
     assertNoLeaks(h);
   } finally {
     await h.close();
