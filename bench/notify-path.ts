@@ -1,8 +1,8 @@
 /**
  * CPU per NOTIFY through presence-b2b's own code, without the kernel: the
  * real codec, transaction layer, UA core, engine, PIDF reader and QSA queue,
- * over an in-memory transport that parses what it is given and serializes
- * (then drops) what it sends, as the UDP transport does. One dialog, N
+ * over an in-memory transport that parses what it is given and drops what it
+ * sends (the transactions serialize it, as for the UDP transport). One dialog, N
  * NOTIFYs of the 1.3 KB kind (performance.md §3.2), each a new transaction.
  *
  *   npm run build && node dist/bench/notify-path.js [N]
