@@ -1,3 +1,5 @@
+import type { EngineErrorCode } from '../util/error-codes.js';
+
 /**
  * How a failed SUBSCRIBE is reported to the subscriber. SER told the
  * subscriber nothing (study §5 item 3); we say what happened and when we try
@@ -8,7 +10,7 @@
 export interface FailureStatus {
   state: 'rejected' | 'terminated';
   reason: string;
-  code: string;
+  code: EngineErrorCode;
 }
 
 export function failureStatusForResponse(status: number, locallyGenerated: boolean): FailureStatus {

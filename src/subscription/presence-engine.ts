@@ -28,7 +28,7 @@ import type { Random } from '../util/random.js';
 import type { TimerScheduler } from '../util/timer-scheduler.js';
 import type { EngineSettings } from './engine-options.js';
 import { parseAdditionalHeaders, parseRouteList } from './engine-options.js';
-import { failureStatusForResponse, retryDelayAfterTermination } from './failure-status.js';
+import { type FailureStatus, failureStatusForResponse, retryDelayAfterTermination } from './failure-status.js';
 import { type DialogSnapshot, snapshotOf } from './dialog-snapshot.js';
 import { statusFromNotify } from './notify-status.js';
 import { refreshDelaySeconds } from './refresh-delay.js';
@@ -478,7 +478,7 @@ export class PresenceEngine implements QsaNotifier {
   }
 
   /** An error: tell the subscribers, forget the dialog, try again after on_error_retry_time. */
-  private fail(dialog: SubscriptionDialog, failure: { state: 'rejected' | 'terminated'; reason: string; code: string }, message: string): void {
+  private fail(dialog: SubscriptionDialog, failure: FailureStatus, message: string): void {
     this.stats.failures++;
     const retrySeconds = this.settings.onErrorRetryTime;
     this.emit(dialog, {
