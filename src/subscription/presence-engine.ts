@@ -1,4 +1,3 @@
-import { channel } from 'node:diagnostics_channel';
 import { challengesOf } from '../sip/codec/auth.js';
 import { contactsOf } from '../sip/codec/contact.js';
 import { eventOf } from '../sip/codec/event.js';
@@ -30,6 +29,7 @@ import type { EngineSettings } from './engine-options.js';
 import { parseAdditionalHeaders, parseRouteList } from './engine-options.js';
 import { type FailureStatus, failureStatusForResponse, retryDelayAfterTermination } from './failure-status.js';
 import { type DialogSnapshot, snapshotOf } from './dialog-snapshot.js';
+import { type EngineNotifyEvent, type EngineStateEvent, notifyChannel, stateChannel } from './engine-diagnostics.js';
 import { statusFromNotify } from './notify-status.js';
 import { refreshDelaySeconds } from './refresh-delay.js';
 import { SubscribePacer } from './subscribe-pacer.js';
@@ -61,9 +61,6 @@ export interface EngineStats {
   statusMessages: number;
   failures: number;
 }
-
-const stateChannel = channel('presence-b2b:subscription:state');
-const notifyChannel = channel('presence-b2b:subscription:notify');
 
 /** 2 s: the tight SUBSCRIBE/NOTIFY loop guard of reSIProcate (anchors A.4). */
 const MIN_RESUBSCRIBE_GAP_MS = 2000;
@@ -219,7 +216,7 @@ export class PresenceEngine implements QsaNotifier {
     dialog.timerN?.cancel();
     dialog.timerN = undefined;
     const terminated = subState?.state === 'terminated';
-    if (notifyChannel.hasSubscribers) notifyChannel.publish({ dialog: dialog.id, record: dialog.record, state: subState?.state });
+    if (notifyChannel.hasSubscribers) notifyChannel.publish({ dialog: dialog.id, record: dialog.record, state: subState?.state } satisfies EngineNotifyEvent);
 
     if (dialog.state === 'unsubscribing' || dialog.state === 'terminating' || dialog.members.length === 0) {
       // After our unsubscribe, NOTIFYs are answered but reach nobody (study §6 item 31).
@@ -570,7 +567,7 @@ export class PresenceEngine implements QsaNotifier {
     const previous = dialog.state;
     dialog.state = next;
     if (stateChannel.hasSubscribers && previous !== next) {
-      stateChannel.publish({ dialog: dialog.id, record: dialog.record, subscriber: dialog.subscriber, from: previous, to: next });
+      stateChannel.publish({ dialog: dialog.id, record: dialog.record, subscriber: dialog.subscriber, from: previous, to: next } satisfies EngineStateEvent);
     }
   }
 
