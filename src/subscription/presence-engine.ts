@@ -62,7 +62,7 @@ export interface EngineStats {
   failures: number;
 }
 
-/** 2 s: the tight SUBSCRIBE/NOTIFY loop guard of reSIProcate (anchors A.4). */
+/** 2 s: the tight SUBSCRIBE/NOTIFY loop guard of reSIProcate (docs/behaviour.md §3.1). */
 const MIN_RESUBSCRIBE_GAP_MS = 2000;
 
 /**
@@ -70,7 +70,7 @@ const MIN_RESUBSCRIBE_GAP_MS = 2000;
  * into a SUBSCRIBE/NOTIFY dialog created as the subscriber (From = subscriber,
  * To = Request-URI = record) so that the presence server applies the
  * subscriber's authorization rules. The state machine follows SER's
- * presence_b2b (study §2.3) with the improvements marked there: errors reach
+ * presence_b2b (docs/ser-presence-b2b.md §2.3) with the improvements of docs/behaviour.md: errors reach
  * the subscriber, identical subscriptions share a dialog, 423/401/407/481 and
  * Subscription-State reasons are honoured, Timer N guards the first NOTIFY.
  */
@@ -149,7 +149,7 @@ export class PresenceEngine implements QsaNotifier {
     if (this.settings.shareIdenticalSubscriptions) this.byIdentity.set(identity, dialog);
     const maxDelay = this.settings.maxSubscribeDelay;
     if (maxDelay > 0) {
-      // SER: the first SUBSCRIBE goes out after a uniform 1..max_subscribe_delay s (study §2.1).
+      // SER: the first SUBSCRIBE goes out after a uniform 1..max_subscribe_delay s (docs/ser-presence-b2b.md §2.1).
       const seconds = 1 + Math.floor(this.random.next() * maxDelay);
       this.setState(dialog, 'waiting');
       dialog.timer = this.scheduler.after(seconds * 1000, () => this.startNewSubscription(dialog!));
@@ -219,9 +219,9 @@ export class PresenceEngine implements QsaNotifier {
     if (notifyChannel.hasSubscribers) notifyChannel.publish({ dialog: dialog.id, record: dialog.record, state: subState?.state } satisfies EngineNotifyEvent);
 
     if (dialog.state === 'unsubscribing' || dialog.state === 'terminating' || dialog.members.length === 0) {
-      // After our unsubscribe, NOTIFYs are answered but reach nobody (study §6 item 31).
+      // After our unsubscribe, NOTIFYs are answered but reach nobody (docs/ser-presence-b2b.md §6 item 31).
       // A terminated NOTIFY ends it at once, even before the 2xx to our Expires: 0
-      // (study §2.7 step 4, §6 item 27); that late 2xx is then ignored (generation).
+      // (docs/ser-presence-b2b.md §2.7 step 4, §6 item 27); that late 2xx is then ignored (generation).
       if (terminated) this.destroy(dialog);
       return 1;
     }
@@ -335,7 +335,7 @@ export class PresenceEngine implements QsaNotifier {
       request,
       {
         onFinal: (response, locallyGenerated) => {
-          if (generation !== dialog.generation) return; // late answer to an abandoned attempt (study §6 item 33)
+          if (generation !== dialog.generation) return; // late answer to an abandoned attempt (docs/ser-presence-b2b.md §6 item 33)
           dialog.inflight = undefined;
           this.countResponse(response.status);
           this.onSubscribeResponse(dialog, response, locallyGenerated);
@@ -418,7 +418,7 @@ export class PresenceEngine implements QsaNotifier {
       const contacts = contactsOf(response);
       const target = contacts === '*' ? undefined : [...contacts].sort((a, b) => (b.q ?? 1) - (a.q ?? 1))[0];
       if (target !== undefined && dialog.redirects < this.settings.maxRedirects) {
-        // SER followed the first Contact as both To and Request-URI (study §2.3); we cap the chain.
+        // SER followed the first Contact as both To and Request-URI (docs/ser-presence-b2b.md §2.3); we cap the chain.
         dialog.redirects++;
         this.sendInitial(dialog, target.uri);
         return;
@@ -488,7 +488,7 @@ export class PresenceEngine implements QsaNotifier {
     this.retryLater(dialog, retrySeconds * 1000);
   }
 
-  /** Waits (state `waiting`), then starts a new subscription to the original record (SER: study §2.3, waiting row). */
+  /** Waits (state `waiting`), then starts a new subscription to the original record (SER: docs/ser-presence-b2b.md §2.3, waiting row). */
   private retryLater(dialog: SubscriptionDialog, delayMs: number): void {
     if (dialog.members.length === 0 || this.closing) {
       this.destroy(dialog);
@@ -507,12 +507,12 @@ export class PresenceEngine implements QsaNotifier {
     });
   }
 
-  /** The last subscriber left: end the SIP side according to where the dialog is (study §2.3, destroy column). */
+  /** The last subscriber left: end the SIP side according to where the dialog is (docs/ser-presence-b2b.md §2.3, destroy column). */
   private tearDown(dialog: SubscriptionDialog): void {
     if (this.byIdentity.get(dialog.identity) === dialog) this.byIdentity.delete(dialog.identity);
     switch (dialog.state) {
       case 'waiting':
-        this.destroy(dialog); // nothing on the wire (study §6 item 30)
+        this.destroy(dialog); // nothing on the wire (docs/ser-presence-b2b.md §6 item 30)
         break;
       case 'subscribing':
       case 'refreshing':
@@ -605,7 +605,7 @@ export class PresenceEngine implements QsaNotifier {
   /**
    * Unsubscribes everything (Expires: 0 on every dialog) and resolves when every
    * dialog is gone or when `boundMs` has passed, whichever comes first; what
-   * is left then is forgotten (SER sent no unSUBSCRIBE at all, study §5 item 13).
+   * is left then is forgotten (SER sent no unSUBSCRIBE at all, docs/ser-presence-b2b.md §5 item 13).
    */
   close(boundMs = 5000): Promise<void> {
     // A second call shares the first one's outcome (it used to replace its resolver, so the first never resolved).
