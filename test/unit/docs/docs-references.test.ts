@@ -94,7 +94,7 @@ describe('docs and references', () => {
       ['shared', '/reference'],
       ['../', 'shared'],
       ['study', ' §'],
-      ['anchors', ' A.'],
+      ['anch', 'ors A.'],
       ['performance', '.md'],
       ['seed-presence', '_b2b'],
       ['presence-b2b', '-study'],
