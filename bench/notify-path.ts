@@ -3,7 +3,7 @@
  * real codec, transaction layer, UA core, engine, PIDF reader and QSA queue,
  * over an in-memory transport that parses what it is given and drops what it
  * sends (the transactions serialize it, as for the UDP transport). One dialog, N
- * NOTIFYs of the 1.3 KB kind (performance.md §3.2), each a new transaction.
+ * NOTIFYs of the 1.3 KB kind (docs/benchmark-method.md §6.2), each a new transaction.
  *
  *   npm run build && node dist/bench/notify-path.js [N]
  */

@@ -2,7 +2,7 @@
  * `npm run bench:parse`: messages per second through parseSipMessage plus the
  * accessors a NOTIFY (or a 200 to SUBSCRIBE) handler calls. For scale, the
  * same run measures a minimal split-based header splitter (what
- * performance.md §0 calls the floor, 394k/s on a quiet machine), so the
+ * docs/benchmark-method.md §6.2 calls the floor, 394k/s on a quiet machine), so the
  * ratio holds even when the machine is busy.
  */
 import type { Buffer } from 'node:buffer';

@@ -1,6 +1,6 @@
 /**
  * presence-b2b benchmarks (issue "Benchmarks: presence-b2b side by side with
- * Kamailio and against the physical floor"; design in performance.md §5).
+ * Kamailio and against the physical floor"; design in docs/benchmark-method.md §1).
  *
  *   npm run bench                       # the standard set: w0 w2 w2-tcp w5 w4 w3 (+ Kamailio comparisons)
  *   npm run bench -- w0 --n 100000      # one workload

@@ -1,27 +1,66 @@
-export { PresenceB2BError } from './util/errors.js';
-export type { Clock } from './util/clock.js';
-export { ManualClock, systemClock } from './util/clock.js';
-export type { Random } from './util/random.js';
-export { CryptoRandom, SeededRandom } from './util/random.js';
-export { TimerScheduler } from './util/timer-scheduler.js';
-export type { Timer } from './util/timer-scheduler.js';
-export { SipHeaders } from './sip/codec/headers.js';
-export type { SipMessage, SipRequest, SipResponse, SipTransportName } from './sip/codec/message.js';
-export { isRequest, isResponse } from './sip/codec/message.js';
+/**
+ * `presence-b2b`: what an application needs to ask "the presence of R as seen
+ * by S" and read the answers. The SIP stack underneath is the subpath
+ * `presence-b2b/sip` (src/sip/index.ts).
+ */
+
+// The B2BUA: createPresenceB2B() and the types its options and result name.
+export { createPresenceB2B } from './b2b/create-presence-b2b.js';
+export type { PresenceB2B, PresenceB2BOptions } from './b2b/create-presence-b2b.js';
+export type { EngineSettings } from './subscription/engine-options.js';
+export type { CredentialLookup, EngineStats, PresenceEngine } from './subscription/presence-engine.js';
+export type { DialogSnapshot } from './subscription/dialog-snapshot.js';
+export type { SubscriptionDialogState } from './subscription/subscription-dialog.js';
+export type { DigestCredentials } from './sip/auth/digest-client.js';
+export type { DnsClient } from './sip/resolver/dns-client.js';
+export type { TransactionTimerSettings } from './sip/transaction/types.js';
+export type { ListenSpec } from './sip/transport/types.js';
+
+// The Query Status API: broker, queues, subscription handles, status messages, the notifier contract.
 export * from './qsa/index.js';
+
+// Persistence: the store createPresenceB2B({ store }) and the daemon keep subscriptions in (memory, SQLite).
 export * from './store/index.js';
+
+// Presence documents: PIDF (RFC 3863) read and written, RPID (RFC 4480), presenceOf()/isPresenceStatus().
 export * from './presence/index.js';
-export { DEFAULT_TIMER_SETTINGS, NonInviteClientTransaction, NonInviteServerTransaction, TransactionError, TransactionLayer } from './sip/transaction/index.js';
-export type { ClientTransactionUser, IncomingRequest, TransactionLayerOptions, TransactionStats, TransactionTimerSettings } from './sip/transaction/index.js';
-export { DEFAULT_USER_AGENT, SipUserAgentCore } from './sip/ua/index.js';
-export type { IncomingRequestHandler, OutgoingRequestHandle, SendRequestOptions, SipUserAgent, SipUserAgentCoreOptions, UserAgentStats } from './sip/ua/index.js';
-export { SipTransportError, SipTransportLayer } from './sip/transport/index.js';
-export type { ListenSpec, ReceivedFrom, SipEndpoint, SipTransport, SipTransportLayerOptions, TransportDiagnostic, TransportStats } from './sip/transport/index.js';
-export { NodeDnsClient, Rfc3263Resolver, SipDnsError, StaticDnsClient } from './sip/resolver/index.js';
-export type { DnsClient, ResolvedTarget, Rfc3263ResolverOptions, TargetResolver } from './sip/resolver/index.js';
-export * from './agent/index.js';
+
+// SIP messages, for applications that hand NOTIFYs in or log them.
+export { parseSipMessage } from './sip/codec/parser.js';
+export type { ParseLimits, ParseOptions } from './sip/codec/parser.js';
+export { SipParseError } from './sip/codec/parse-error.js';
+export type { SipParseErrorCode } from './sip/codec/parse-error.js';
+export type { SipMessage, SipRequest, SipResponse, SipTransportName } from './sip/codec/message.js';
+
+// Configuration and the daemon.
 export { ConfigError, loadConfig, parseConfig } from './config/index.js';
-export type { ConfigProblem, DaemonConfig, DaemonConfigInput } from './config/index.js';
+export type { ConfigErrorCode, ConfigProblem, DaemonConfig, DaemonConfigInput, LoadConfigOptions } from './config/index.js';
 export { startDaemon } from './daemon/daemon.js';
 export type { DaemonHandle, StartDaemonOptions } from './daemon/daemon.js';
-export { DaemonMetrics } from './metrics/daemon-metrics.js';
+
+// Errors: the base class, every class's code union, the registry of stable codes.
+export { PresenceB2BError } from './util/errors.js';
+export { ERROR_CODES, isB2BErrorCode } from './util/error-codes.js';
+export type { B2BErrorCode, EngineErrorCode, StatusErrorCode } from './util/error-codes.js';
+export { SipTransportError } from './sip/transport/errors.js';
+export type { SipTransportErrorCode } from './sip/transport/errors.js';
+export { SipDnsError } from './sip/resolver/errors.js';
+export type { SipDnsErrorCode } from './sip/resolver/errors.js';
+export { TransactionError } from './sip/transaction/errors.js';
+export type { TransactionErrorCode } from './sip/transaction/errors.js';
+export { LocalAgentError } from './agent/agent-error.js';
+export type { LocalAgentErrorCode } from './agent/agent-error.js';
+export type { HttpErrorCode } from './http/api-types.js';
+
+// Diagnostics channels (node:diagnostics_channel): the QSA_CHANNEL_* names come with the QSA above.
+export { ENGINE_CHANNEL_NOTIFY, ENGINE_CHANNEL_STATE } from './subscription/engine-diagnostics.js';
+export type { EngineNotifyEvent, EngineStateEvent } from './subscription/engine-diagnostics.js';
+
+// Time and randomness, injected: a ManualClock and a SeededRandom make an application's own tests of
+// retries and refreshes deterministic, as they make ours.
+export { ManualClock, systemClock } from './util/clock.js';
+export type { Clock } from './util/clock.js';
+export { CryptoRandom, SeededRandom } from './util/random.js';
+export type { Random } from './util/random.js';
+export { TimerScheduler } from './util/timer-scheduler.js';
+export type { Timer } from './util/timer-scheduler.js';

@@ -2,7 +2,7 @@
  * Request/response over the Node IPC channel between the bench runner and its
  * child processes (the SUT and the presence-server simulator). Children are
  * started under `taskset -c <core>` so that the SUT has core 1 to itself and
- * the load stays on core 0 (performance.md §5.1); `taskset` execs node, so the
+ * the load stays on core 0 (docs/benchmark-method.md §2); `taskset` execs node, so the
  * IPC channel (NODE_CHANNEL_FD) survives. 'advanced' serialization carries
  * typed arrays (the seen/expected bitmaps) without JSON.
  */

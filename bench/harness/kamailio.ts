@@ -7,7 +7,7 @@
  * It is stopped by its pid (pidfile in the run dir), never by name.
  *
  * CPU is summed over the main process and all its children from
- * /proc/<pid>/stat (utime + stime, clock ticks), as performance.md §5.3 says.
+ * /proc/<pid>/stat (utime + stime, clock ticks), as docs/benchmark-method.md §4 says.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -202,7 +202,7 @@ export class KamailioPeer {
   /**
    * Creates subscriptions through the pua_rpc interface, one
    * `pua.subscribe <presentity> <watcher> presence <expires>` line per
-   * subscription fed to one kamcmd on its stdin (performance.md §2.2).
+   * subscription fed to one kamcmd on its stdin (docs/benchmark-method.md §6.5).
    */
   async rpcSubscribe(lines: Iterable<string>): Promise<number> {
     const child = spawn(kamcmdBin(), ['-s', `unix:${this.ctlSocket}`], { stdio: ['pipe', 'ignore', 'ignore'] });

@@ -1,4 +1,4 @@
-/** What the results were measured on: machine, kernel, Node/V8, commit (performance.md §5.1). */
+/** What the results were measured on: machine, kernel, Node/V8, commit (docs/benchmark-method.md §2). */
 import { execFileSync } from 'node:child_process';
 import { cpus, release, totalmem } from 'node:os';
 import { canPin } from './child-rpc.js';

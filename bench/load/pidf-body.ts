@@ -8,7 +8,7 @@
  * (`process.hrtime`, CLOCK_MONOTONIC, the same clock in every process of the
  * host), so the consumer in the SUT measures NOTIFY-to-queue latency without
  * a header the product would have to pass through. The rest of the document is
- * the 698-byte realistic single-tuple PIDF of performance.md §3 (three
+ * the 698-byte realistic single-tuple PIDF of docs/benchmark-method.md §6.3 (three
  * namespaces, a person with RPID activities, a device).
  */
 

@@ -1,11 +1,11 @@
 /**
- * W0 hold (performance.md §5.2): establish N subscriptions in steps
+ * W0 hold (docs/benchmark-method.md §3): establish N subscriptions in steps
  * (10k, 50k, 100k by default), and at each step measure the establishment rate
  * and CPU per establishment, then RSS and heap per held subscription after a
  * forced GC — just after the burst (server transactions still in their Timer J
  * wait) and again at rest after `settle` seconds, with the idle CPU meanwhile.
  * Then the same steps with Kamailio pua (pua.cfg) driven by
- * `kamcmd pua.subscribe` (performance.md §2.2), for the ratios.
+ * `kamcmd pua.subscribe` (docs/benchmark-method.md §6.5), for the ratios.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';

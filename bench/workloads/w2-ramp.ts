@@ -1,5 +1,5 @@
 /**
- * W2 rate ramp (performance.md §5.2): N dialogs (10k), the simulator sends
+ * W2 rate ramp (docs/benchmark-method.md §3): N dialogs (10k), the simulator sends
  * in-dialog NOTIFYs at stepped rates until the service level breaks (two
  * failing steps in a row, or one with losses, timeouts, non-200 answers, a
  * saturated SUT or a generator that cannot keep up). The knee

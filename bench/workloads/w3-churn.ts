@@ -1,5 +1,5 @@
 /**
- * W3 churn (performance.md §5.2): N subscriptions held with a short granted
+ * W3 churn (docs/benchmark-method.md §3): N subscriptions held with a short granted
  * Expires (60 s, so refreshes run all the time: RFC 6665 §4.1.2.1), while the
  * internal client unsubscribes the oldest and subscribes new ones at `c`/s.
  * Measured: SUT CPU and GC while churning, refresh rate, losses, and whether

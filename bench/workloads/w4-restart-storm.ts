@@ -1,5 +1,5 @@
 /**
- * W4 restart storm (performance.md §5.2): with N subscriptions active, the
+ * W4 restart storm (docs/benchmark-method.md §3): with N subscriptions active, the
  * presence server restarts: it ends every subscription with
  * `Subscription-State: terminated;reason=deactivated` within `spread` and
  * forgets them. RFC 6665 §4.1.3 lets the subscriber re-subscribe at once, so

@@ -1,5 +1,5 @@
 /**
- * W5 NOTIFY storm (performance.md §5.2): with N dialogs held, the simulator
+ * W5 NOTIFY storm (docs/benchmark-method.md §3): with N dialogs held, the simulator
  * sends one NOTIFY on every dialog within `spread` (1 s), as a presence server
  * does after its own restart. Measured: time until the last status message is
  * consumed (backlog drain), latency, loss, duplicates, retransmissions and

@@ -1,4 +1,8 @@
+import type { B2BErrorCode } from '../util/error-codes.js';
 import { PresenceB2BError } from '../util/errors.js';
+
+/** Stable codes of ConfigError (`CONFIG_ERR_*`, meanings in src/util/error-codes.ts). */
+export type ConfigErrorCode = Extract<B2BErrorCode, `CONFIG_ERR_${string}`>;
 
 /** One problem in the configuration: the key path (`http.token`, `sip.listen.0.port`) and why. */
 export interface ConfigProblem {
@@ -13,9 +17,10 @@ export interface ConfigProblem {
  * prints one `config error: <path>: <reason>` line per problem and exits 2.
  */
 export class ConfigError extends PresenceB2BError {
+  declare readonly code: ConfigErrorCode;
   readonly problems: readonly ConfigProblem[];
 
-  constructor(problems: readonly ConfigProblem[], code = 'CONFIG_ERR_INVALID') {
+  constructor(problems: readonly ConfigProblem[], code: ConfigErrorCode = 'CONFIG_ERR_INVALID') {
     super(code, problems.map(formatProblem).join('\n'));
     this.problems = problems;
   }

@@ -4,7 +4,7 @@ import { DEFAULT_STORE_PATH, type StoreSpec } from '../store/store-spec.js';
 /**
  * The daemon's configuration file, validated before anything binds.
  * The SER presence_b2b parameters keep their names (snake_case), meaning and
- * defaults (seed-presence_b2b.txt); everything else is new. Every object is
+ * defaults (docs/ser-presence-b2b.md §4); everything else is new. Every object is
  * strict: an unknown key is an error, not silently ignored.
  */
 

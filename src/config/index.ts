@@ -1,5 +1,5 @@
 export { b2bOptionsFromConfig, credentialLookup, listenSpecsFromConfig } from './b2b-options.js';
-export { ConfigError, type ConfigProblem, formatProblem } from './config-error.js';
+export { ConfigError, type ConfigErrorCode, type ConfigProblem, formatProblem } from './config-error.js';
 export {
   CONFIG_SCHEMA,
   type CredentialConfig,

@@ -10,6 +10,7 @@ import { NotifyLatencyTracker } from '../metrics/notify-latency-tracker.js';
 import { QsaBroker } from '../qsa/index.js';
 import { openStore } from '../store/open-store.js';
 import type { StoreContents, SubscriptionStore } from '../store/subscription-store.js';
+import { ENGINE_CHANNEL_STATE } from '../subscription/engine-diagnostics.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { CryptoRandom, type Random } from '../util/random.js';
 import { TimerScheduler } from '../util/timer-scheduler.js';
@@ -20,7 +21,6 @@ import { SubscriptionService } from './subscription-service.js';
 export const DAEMON_VERSION = '0.1.0';
 
 /** Published by the engine on every dialog state change. */
-const ENGINE_STATE_CHANNEL = 'presence-b2b:subscription:state';
 
 export interface StartDaemonOptions {
   logger?: Logger;
@@ -144,9 +144,9 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
     const onState = (payload: unknown): void => {
       if (logger.isLevelEnabled('debug')) logger.debug({ dialog: payload }, 'dialog state');
     };
-    diagnosticsChannel.subscribe(ENGINE_STATE_CHANNEL, onState);
+    diagnosticsChannel.subscribe(ENGINE_CHANNEL_STATE, onState);
     cleanups.push(() => {
-      diagnosticsChannel.unsubscribe(ENGINE_STATE_CHANNEL, onState);
+      diagnosticsChannel.unsubscribe(ENGINE_CHANNEL_STATE, onState);
     });
 
     let httpAddress: { host: string; port: number } | undefined;

@@ -1,4 +1,9 @@
+import type { B2BErrorCode, StatusErrorCode } from '../util/error-codes.js';
 import { PresenceB2BError } from '../util/errors.js';
+import type { QsaErrorCode } from '../qsa/qsa-error.js';
+
+/** Stable codes of the HTTP API's own errors (`HTTP_ERR_*`, meanings in src/util/error-codes.ts). */
+export type HttpErrorCode = Extract<B2BErrorCode, `HTTP_ERR_${string}`>;
 import type { EventRing } from './event-ring.js';
 
 /** A status message as the HTTP API shows it: `body` decoded as UTF-8, `presence` as an object. */
@@ -17,7 +22,7 @@ export interface StatusView {
   contentType?: string;
   body?: string;
   presence?: unknown;
-  error?: { code: string; message: string };
+  error?: { code: StatusErrorCode; message: string };
 }
 
 /** The SIP dialog serving a subscription (identical subscriptions may share one). */
@@ -88,9 +93,11 @@ export interface PresentityPublisher {
 
 /** A request the API refuses: rendered as `{ error: { code, message, field } }`. */
 export class ApiError extends PresenceB2BError {
+  declare readonly code: HttpErrorCode | QsaErrorCode;
+
   constructor(
     readonly status: number,
-    code: string,
+    code: HttpErrorCode | QsaErrorCode,
     message: string,
     readonly field?: string,
   ) {

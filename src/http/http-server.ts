@@ -3,7 +3,8 @@ import type { ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Timer, TimerScheduler } from '../util/timer-scheduler.js';
-import { ApiError, type PresentityPublisher, type StatusView, type SubscriptionApi } from './api-types.js';
+import { ApiError, type HttpErrorCode, type PresentityPublisher, type StatusView, type SubscriptionApi } from './api-types.js';
+import type { QsaErrorCode } from '../qsa/qsa-error.js';
 import type { RingEvent } from './event-ring.js';
 import { openApiDocument } from './openapi.js';
 import {
@@ -46,7 +47,7 @@ export interface HttpApi {
   close(): Promise<void>;
 }
 
-function sendError(reply: FastifyReply, status: number, code: string, message: string, field?: string): FastifyReply {
+function sendError(reply: FastifyReply, status: number, code: HttpErrorCode | QsaErrorCode, message: string, field?: string): FastifyReply {
   return reply.code(status).type('application/json').send({ error: { code, message, field: field ?? null } });
 }
 

@@ -1,9 +1,7 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { QSA_CHANNEL_NOTIFY, type QsaNotifyEvent, type StatusMessage } from '../qsa/index.js';
+import { ENGINE_CHANNEL_NOTIFY } from '../subscription/engine-diagnostics.js';
 import type { Clock } from '../util/clock.js';
-
-/** Published by the engine when it accepts a NOTIFY, just before turning it into status messages. */
-export const ENGINE_NOTIFY_CHANNEL = 'presence-b2b:subscription:notify';
 
 /**
  * Measures NOTIFY-to-queue latency without touching the engine: the engine
@@ -38,7 +36,7 @@ export class NotifyLatencyTracker {
     private readonly clock: Clock,
     private readonly observe: (seconds: number) => void,
   ) {
-    diagnosticsChannel.subscribe(ENGINE_NOTIFY_CHANNEL, this.onEngineNotify);
+    diagnosticsChannel.subscribe(ENGINE_CHANNEL_NOTIFY, this.onEngineNotify);
     diagnosticsChannel.subscribe(QSA_CHANNEL_NOTIFY, this.onQueued);
   }
 
@@ -51,7 +49,7 @@ export class NotifyLatencyTracker {
   }
 
   close(): void {
-    diagnosticsChannel.unsubscribe(ENGINE_NOTIFY_CHANNEL, this.onEngineNotify);
+    diagnosticsChannel.unsubscribe(ENGINE_CHANNEL_NOTIFY, this.onEngineNotify);
     diagnosticsChannel.unsubscribe(QSA_CHANNEL_NOTIFY, this.onQueued);
   }
 }

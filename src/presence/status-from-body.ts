@@ -1,4 +1,4 @@
-import { PidfError } from './pidf-error.js';
+import { PidfError, type PidfErrorCode } from './pidf-error.js';
 import { type PidfParseOptions, parsePidf } from './pidf-parser.js';
 import type { PresenceDocument } from './pidf-types.js';
 
@@ -7,7 +7,7 @@ export interface BodyStatus {
   /** The document as far as it could be read. */
   document?: PresenceDocument;
   /** Set when the body was not valid PIDF; the raw body should then be passed on too. */
-  error?: { code: string; message: string };
+  error?: { code: PidfErrorCode; message: string };
 }
 
 /** Content types read as PIDF (RFC 3863; the CPIM name from its drafts is still seen). */

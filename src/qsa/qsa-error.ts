@@ -1,21 +1,8 @@
+import type { B2BErrorCode } from '../util/error-codes.js';
 import { PresenceB2BError } from '../util/errors.js';
 
-/**
- * Stable codes of QsaError:
- * - `QSA_ERR_INVALID_ARGUMENT`     a malformed request (empty record, unknown state, bad capacity, …)
- * - `QSA_ERR_UNKNOWN_SUBSCRIPTION` a handle or subscription that this broker did not create
- * - `QSA_ERR_UNKNOWN_NOTIFIER`     a notifier registration that this broker did not create
- * - `QSA_ERR_QUEUE_CLOSED`         subscribing into a queue that has been closed
- * - `QSA_ERR_DUPLICATE_QUEUE`      a queue name that is already in use
- * - `QSA_ERR_DUPLICATE_SUBSCRIPTION` subscribing with an id that is already in use
- */
-export type QsaErrorCode =
-  | 'QSA_ERR_INVALID_ARGUMENT'
-  | 'QSA_ERR_UNKNOWN_SUBSCRIPTION'
-  | 'QSA_ERR_UNKNOWN_NOTIFIER'
-  | 'QSA_ERR_QUEUE_CLOSED'
-  | 'QSA_ERR_DUPLICATE_QUEUE'
-  | 'QSA_ERR_DUPLICATE_SUBSCRIPTION';
+/** Stable codes of QsaError (`QSA_ERR_*`, meanings in src/util/error-codes.ts). */
+export type QsaErrorCode = Extract<B2BErrorCode, `QSA_ERR_${string}`>;
 
 export class QsaError extends PresenceB2BError {
   declare readonly code: QsaErrorCode;

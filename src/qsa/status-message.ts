@@ -1,3 +1,4 @@
+import type { StatusErrorCode } from '../util/error-codes.js';
 import type { StatusQueue } from './status-queue.js';
 
 /**
@@ -9,8 +10,10 @@ export type SubscriptionState = 'pending' | 'active' | 'terminated' | 'rejected'
 
 export const SUBSCRIPTION_STATES: ReadonlySet<string> = new Set(['pending', 'active', 'terminated', 'rejected']);
 
+/** Why a status message carries no (or only part of a) document, or why the subscription failed. */
 export interface StatusError {
-  code: string;
+  /** B2B_ERR_* from the engine, or the package reader's code (PIDF_ERR_* for presence). */
+  code: StatusErrorCode;
   message: string;
 }
 

@@ -1,7 +1,7 @@
 import type { StatusUpdate } from '../qsa/index.js';
 import type { SubscriptionDialog, SubscriptionDialogState } from './subscription-dialog.js';
 
-/** What inspection shows of one dialog: the view Kamailio users keep asking for (anchors A.8 #8). */
+/** What inspection shows of one dialog: the view Kamailio users keep asking for (docs/behaviour.md §3.5). */
 export interface DialogSnapshot {
   id: string;
   record: string;

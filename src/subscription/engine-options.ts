@@ -1,6 +1,6 @@
 /**
  * The B2BUA's parameters. Every SER presence_b2b parameter keeps its meaning
- * and default (seed-presence_b2b.txt); the camelCase name mirrors the seed's
+ * and default (docs/ser-presence-b2b.md §4); the camelCase name mirrors the seed's
  * snake_case one. Durations are in seconds, as in the seed.
  */
 export interface EngineSettings {

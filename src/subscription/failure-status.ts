@@ -1,6 +1,8 @@
+import type { EngineErrorCode } from '../util/error-codes.js';
+
 /**
  * How a failed SUBSCRIBE is reported to the subscriber. SER told the
- * subscriber nothing (study §5 item 3); we say what happened and when we try
+ * subscriber nothing (docs/ser-presence-b2b.md §5 item 3); we say what happened and when we try
  * again. A rejection by the server's authorization is `rejected`; a record
  * that does not exist is `terminated` with reason `noresource` (RFC 6665 §4.1.3
  * reason names); anything else is `terminated` with reason `error`.
@@ -8,7 +10,7 @@
 export interface FailureStatus {
   state: 'rejected' | 'terminated';
   reason: string;
-  code: string;
+  code: EngineErrorCode;
 }
 
 export function failureStatusForResponse(status: number, locallyGenerated: boolean): FailureStatus {

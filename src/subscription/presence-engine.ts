@@ -1,4 +1,3 @@
-import { channel } from 'node:diagnostics_channel';
 import { challengesOf } from '../sip/codec/auth.js';
 import { contactsOf } from '../sip/codec/contact.js';
 import { eventOf } from '../sip/codec/event.js';
@@ -25,8 +24,9 @@ import type { Random } from '../util/random.js';
 import type { TimerScheduler } from '../util/timer-scheduler.js';
 import type { EngineSettings } from './engine-options.js';
 import { parseAdditionalHeaders, parseRouteList } from './engine-options.js';
-import { failureStatusForResponse, retryDelayAfterTermination } from './failure-status.js';
+import { type FailureStatus, failureStatusForResponse, retryDelayAfterTermination } from './failure-status.js';
 import { type DialogSnapshot, snapshotOf } from './dialog-snapshot.js';
+import { type EngineNotifyEvent, type EngineStateEvent, notifyChannel, stateChannel } from './engine-diagnostics.js';
 import { statusFromNotify } from './notify-status.js';
 import { refreshDelaySeconds } from './refresh-delay.js';
 import { SubscribePacer } from './subscribe-pacer.js';
@@ -60,10 +60,7 @@ export interface EngineStats {
   failures: number;
 }
 
-const stateChannel = channel('presence-b2b:subscription:state');
-const notifyChannel = channel('presence-b2b:subscription:notify');
-
-/** 2 s: the tight SUBSCRIBE/NOTIFY loop guard of reSIProcate (anchors A.4). */
+/** 2 s: the tight SUBSCRIBE/NOTIFY loop guard of reSIProcate (docs/behaviour.md §3.1). */
 const MIN_RESUBSCRIBE_GAP_MS = 2000;
 
 /**
@@ -71,7 +68,7 @@ const MIN_RESUBSCRIBE_GAP_MS = 2000;
  * into a SUBSCRIBE/NOTIFY dialog created as the subscriber (From = subscriber,
  * To = Request-URI = record) so that the presence server applies the
  * subscriber's authorization rules. The state machine follows SER's
- * presence_b2b (study §2.3) with the improvements marked there: errors reach
+ * presence_b2b (docs/ser-presence-b2b.md §2.3) with the improvements of docs/behaviour.md: errors reach
  * the subscriber, identical subscriptions share a dialog, 423/401/407/481 and
  * Subscription-State reasons are honoured, Timer N guards the first NOTIFY.
  */
@@ -144,7 +141,7 @@ export class PresenceEngine implements QsaNotifier {
     this.registry.add(dialog, sub, sharing);
     const maxDelay = this.settings.maxSubscribeDelay;
     if (maxDelay > 0) {
-      // SER: the first SUBSCRIBE goes out after a uniform 1..max_subscribe_delay s (study §2.1).
+      // SER: the first SUBSCRIBE goes out after a uniform 1..max_subscribe_delay s (docs/ser-presence-b2b.md §2.1).
       const seconds = 1 + Math.floor(this.random.next() * maxDelay);
       this.setState(dialog, 'waiting');
       dialog.arm('timer', this.scheduler.after(seconds * 1000, () => this.startNewSubscription(dialog)));
@@ -206,12 +203,12 @@ export class PresenceEngine implements QsaNotifier {
     dialog.notifyReceived = true;
     dialog.cancelTimer('timerN');
     const terminated = subState?.state === 'terminated';
-    if (notifyChannel.hasSubscribers) notifyChannel.publish({ dialog: dialog.id, record: dialog.record, state: subState?.state });
+    if (notifyChannel.hasSubscribers) notifyChannel.publish({ dialog: dialog.id, record: dialog.record, state: subState?.state } satisfies EngineNotifyEvent);
 
     if (dialog.state === 'unsubscribing' || dialog.state === 'terminating' || dialog.members.length === 0) {
-      // After our unsubscribe, NOTIFYs are answered but reach nobody (study §6 item 31).
+      // After our unsubscribe, NOTIFYs are answered but reach nobody (docs/ser-presence-b2b.md §6 item 31).
       // A terminated NOTIFY ends it at once, even before the 2xx to our Expires: 0
-      // (study §2.7 step 4, §6 item 27); that late 2xx is then ignored (generation).
+      // (docs/ser-presence-b2b.md §2.7 step 4, §6 item 27); that late 2xx is then ignored (generation).
       if (terminated) this.destroy(dialog);
       return 1;
     }
@@ -308,7 +305,7 @@ export class PresenceEngine implements QsaNotifier {
       request,
       {
         onFinal: (response, locallyGenerated) => {
-          if (generation !== dialog.generation) return; // late answer to an abandoned attempt (study §6 item 33)
+          if (generation !== dialog.generation) return; // late answer to an abandoned attempt (docs/ser-presence-b2b.md §6 item 33)
           this.countResponse(response.status);
           this.onSubscribeResponse(dialog, response, locallyGenerated);
         },
@@ -390,7 +387,7 @@ export class PresenceEngine implements QsaNotifier {
       const contacts = contactsOf(response);
       const target = contacts === '*' ? undefined : [...contacts].sort((a, b) => (b.q ?? 1) - (a.q ?? 1))[0];
       if (target !== undefined && dialog.redirects < this.settings.maxRedirects) {
-        // SER followed the first Contact as both To and Request-URI (study §2.3); we cap the chain.
+        // SER followed the first Contact as both To and Request-URI (docs/ser-presence-b2b.md §2.3); we cap the chain.
         dialog.redirects++;
         this.sendInitial(dialog, target.uri);
         return;
@@ -448,7 +445,7 @@ export class PresenceEngine implements QsaNotifier {
   }
 
   /** An error: tell the subscribers, forget the dialog, try again after on_error_retry_time. */
-  private fail(dialog: SubscriptionDialog, failure: { state: 'rejected' | 'terminated'; reason: string; code: string }, message: string): void {
+  private fail(dialog: SubscriptionDialog, failure: FailureStatus, message: string): void {
     this.stats.failures++;
     const retrySeconds = this.settings.onErrorRetryTime;
     this.emit(dialog, {
@@ -461,7 +458,7 @@ export class PresenceEngine implements QsaNotifier {
     this.retryLater(dialog, retrySeconds * 1000);
   }
 
-  /** Waits (state `waiting`), then starts a new subscription to the original record (SER: study §2.3, waiting row). */
+  /** Waits (state `waiting`), then starts a new subscription to the original record (SER: docs/ser-presence-b2b.md §2.3, waiting row). */
   private retryLater(dialog: SubscriptionDialog, delayMs: number): void {
     if (dialog.members.length === 0 || this.closing) {
       this.destroy(dialog);
@@ -476,12 +473,12 @@ export class PresenceEngine implements QsaNotifier {
     dialog.arm('timer', this.scheduler.after(wait, () => this.startNewSubscription(dialog)));
   }
 
-  /** The last subscriber left: end the SIP side according to where the dialog is (study §2.3, destroy column). */
+  /** The last subscriber left: end the SIP side according to where the dialog is (docs/ser-presence-b2b.md §2.3, destroy column). */
   private tearDown(dialog: SubscriptionDialog): void {
     this.registry.stopSharing(dialog);
     switch (dialog.state) {
       case 'waiting':
-        this.destroy(dialog); // nothing on the wire (study §6 item 30)
+        this.destroy(dialog); // nothing on the wire (docs/ser-presence-b2b.md §6 item 30)
         break;
       case 'subscribing':
       case 'refreshing':
@@ -527,7 +524,7 @@ export class PresenceEngine implements QsaNotifier {
     const previous = dialog.state;
     dialog.state = next;
     if (stateChannel.hasSubscribers && previous !== next) {
-      stateChannel.publish({ dialog: dialog.id, record: dialog.record, subscriber: dialog.subscriber, from: previous, to: next });
+      stateChannel.publish({ dialog: dialog.id, record: dialog.record, subscriber: dialog.subscriber, from: previous, to: next } satisfies EngineStateEvent);
     }
   }
 
@@ -565,7 +562,7 @@ export class PresenceEngine implements QsaNotifier {
   /**
    * Unsubscribes everything (Expires: 0 on every dialog) and resolves when every
    * dialog is gone or when `boundMs` has passed, whichever comes first; what
-   * is left then is forgotten (SER sent no unSUBSCRIBE at all, study §5 item 13).
+   * is left then is forgotten (SER sent no unSUBSCRIBE at all, docs/ser-presence-b2b.md §5 item 13).
    */
   close(boundMs = 5000): Promise<void> {
     // A second call shares the first one's outcome (it used to replace its resolver, so the first never resolved).

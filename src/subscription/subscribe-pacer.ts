@@ -4,8 +4,7 @@
  * token bucket without a refill timer). After a presence server restarts,
  * every dialog it dropped comes back within a second (RFC 6665 §4.1.3
  * deactivated/timeout, or 481 on refresh); unpaced, 100k re-SUBSCRIBEs and
- * their NOTIFYs overload the server and us alike (anchors A.9, "spread the
- * restart load").
+ * their NOTIFYs overload the server and us alike (docs/behaviour.md §3.6).
  */
 export class SubscribePacer {
   /** Theoretical arrival time of the next request (clock ms). */

@@ -4,7 +4,7 @@ import type { QsaSubscription, StatusUpdate } from '../qsa/index.js';
 import type { Timer } from '../util/timer-scheduler.js';
 
 /**
- * Where one SIP subscription stands. SER had nine states (study §2.3); the
+ * Where one SIP subscription stands. SER had nine states (docs/ser-presence-b2b.md §2.3); the
  * "destroy requested while a request is in flight" states become the
  * `members.length === 0` condition on `subscribing`/`refreshing`.
  * - waiting: no dialog; a timer starts the next attempt (start delay or error retry)

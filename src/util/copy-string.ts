@@ -2,7 +2,7 @@
  * Returns a string with its own storage. V8 represents `slice()`/`substring()`
  * results of 13 characters or more as views into the parent string, so a tag
  * or URI kept from a received packet would keep the whole packet alive for
- * the life of the subscription (≈1 KB per subscription, performance.md §2.4).
+ * the life of the subscription (≈1 KB per subscription, docs/benchmark-method.md §6.6).
  */
 export function ownString(value: string): string {
   if (value.length < 13) return value;

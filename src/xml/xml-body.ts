@@ -13,7 +13,7 @@ export type XmlBodyErrorFactory = (problem: XmlBodyProblem, message: string, cau
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** True if `value` holds only XML white space (§2.3 S); scans without allocating. */
+/** True if `value` holds only XML white space (XML 1.0 §2.3, production S); scans without allocating. */
 export function isXmlBlank(value: string): boolean {
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);

@@ -38,5 +38,5 @@ test('watch lines and failure detection', () => {
   assert.equal(isFailure({ state: 'rejected', error: undefined }), true);
   assert.equal(isFailure({ state: 'terminated', error: { code: 'B2B_ERR_SUBSCRIBE_FAILED', message: '404' } }), true);
   assert.equal(isFailure({ state: 'terminated', error: undefined }), false);
-  assert.equal(isFailure({ state: 'active', error: { code: 'PIDF_ERR_SYNTAX', message: 'bad body' } }), false);
+  assert.equal(isFailure({ state: 'active', error: { code: 'PIDF_ERR_XML', message: 'bad body' } }), false);
 });

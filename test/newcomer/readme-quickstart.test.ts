@@ -82,10 +82,29 @@ describe('README quick start', { timeout: 240_000 }, () => {
     const lines = watchPublish!.split('\n');
     const watchLine = lines[0]!.replace(/ &$/, '');
     assert.match(watchLine, /watch sip:alice@localhost --as sip:bob@localhost$/);
-    const watch = run('bash', ['-c', `${watchLine} --json --count 3 --timeout 20`], { cwd: clone, env, timeout: 30_000 });
-    await new Promise((r) => setTimeout(r, 1000));
+    // The publications start once watch has printed its first line (the agent's NOTIFY for the new
+    // subscription): from then on watch is subscribed and sees both of them.
+    const watch = spawn('bash', ['-c', `${watchLine} --json --count 3 --timeout 20`], { cwd: clone, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    watch.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const watchExit = new Promise<number | null>((resolve) => watch.on('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`watch printed nothing within 20 s: ${stderr}`)), 20_000);
+      watch.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (stdout.includes('\n')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      void watchExit.then((code) => {
+        clearTimeout(timer);
+        reject(new Error(`watch exited with ${code} before printing: ${stderr}`));
+      });
+    });
     for (const line of lines.slice(1)) await run('bash', ['-c', line], { cwd: clone, env, timeout: 20_000 });
-    const { stdout } = await watch;
+    assert.equal(await watchExit, 0, `watch failed: ${stderr}`);
     const messages = stdout.trim().split('\n').map((l) => JSON.parse(l) as { state: string; presence?: { tuples: Array<{ basic?: string }> } });
     const basics = messages.map((m) => m.presence?.tuples[0]?.basic ?? '-');
     assert.deepEqual(basics.slice(-2), ['open', 'closed'], `watch printed ${stdout}`);

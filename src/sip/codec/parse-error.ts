@@ -1,3 +1,4 @@
+import type { B2BErrorCode } from '../../util/error-codes.js';
 import { PresenceB2BError } from '../../util/errors.js';
 
 /**
@@ -30,6 +31,7 @@ import { PresenceB2BError } from '../../util/errors.js';
  * - SIP_ERR_PARSE_FRAMER_CLOSED   a SipStreamFramer was fed after a framing error (the connection must close)
  */
 export class SipParseError extends PresenceB2BError {
+  declare readonly code: SipParseErrorCode;
   /** The lower-case long name of the header at fault, when one is. */
   readonly header: string | undefined;
 
@@ -39,21 +41,8 @@ export class SipParseError extends PresenceB2BError {
   }
 }
 
-export type SipParseErrorCode =
-  | 'SIP_ERR_PARSE_START_LINE'
-  | 'SIP_ERR_PARSE_HEADER'
-  | 'SIP_ERR_PARSE_MISSING_HEADER'
-  | 'SIP_ERR_PARSE_CONTENT_LENGTH'
-  | 'SIP_ERR_PARSE_LIMIT'
-  | 'SIP_ERR_PARSE_URI'
-  | 'SIP_ERR_PARSE_NAME_ADDR'
-  | 'SIP_ERR_PARSE_VIA'
-  | 'SIP_ERR_PARSE_CSEQ'
-  | 'SIP_ERR_PARSE_EVENT'
-  | 'SIP_ERR_PARSE_SUBSCRIPTION_STATE'
-  | 'SIP_ERR_PARSE_CONTENT_TYPE'
-  | 'SIP_ERR_PARSE_AUTH'
-  | 'SIP_ERR_PARSE_FRAMER_CLOSED';
+/** Stable codes of SipParseError (`SIP_ERR_PARSE_*`, registered in src/util/error-codes.ts). */
+export type SipParseErrorCode = Extract<B2BErrorCode, `SIP_ERR_PARSE_${string}`>;
 
 export function isSipParseError(error: unknown): error is SipParseError {
   return error instanceof SipParseError;

@@ -1,9 +1,17 @@
+import type { B2BErrorCode } from '../../util/error-codes.js';
 import { PresenceB2BError } from '../../util/errors.js';
 
+/** Stable codes of TransactionError (`SIP_ERR_TRANSACTION_*`, meanings in src/util/error-codes.ts). */
+export type TransactionErrorCode = Extract<B2BErrorCode, `SIP_ERR_TRANSACTION_${string}`>;
+
 /**
- * Misuse of the transaction layer by its user (a request without our Via
- * branch, a branch already in use). Codes:
- * - `SIP_ERR_TRANSACTION_NO_BRANCH`: the request carries no top Via with a `z9hG4bK` branch;
- * - `SIP_ERR_TRANSACTION_DUPLICATE`: a client transaction with this branch and method exists.
+ * Misuse of the transaction layer by its user: a request without our Via
+ * branch, a branch already in use, a method it does not serve, a closed layer.
  */
-export class TransactionError extends PresenceB2BError {}
+export class TransactionError extends PresenceB2BError {
+  declare readonly code: TransactionErrorCode;
+
+  constructor(code: TransactionErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}

@@ -1,7 +1,9 @@
+import type { B2BErrorCode } from '../../util/error-codes.js';
 import { PresenceB2BError } from '../../util/errors.js';
 
 /**
- * Stable codes of transport failures reported to `send()`'s error handler:
+ * Stable codes of transport failures reported to `send()`'s error handler
+ * (`SIP_ERR_TRANSPORT_*`, registered in src/util/error-codes.ts):
  * - SIP_ERR_TRANSPORT_CONNECT_TIMEOUT  a TCP/TLS connection was not established within connectTimeoutMs
  * - SIP_ERR_TRANSPORT_CLOSED           the connection closed before the message could be written, or the layer is closed
  * - SIP_ERR_TRANSPORT_UNAVAILABLE      no socket for that transport / address family (not listening on it)
@@ -9,15 +11,11 @@ import { PresenceB2BError } from '../../util/errors.js';
  * - SIP_ERR_TRANSPORT_SERIALIZE        the message could not be serialized (reported by the transaction that tried, before any send)
  * - SIP_ERR_TRANSPORT_IO               the socket reported an error (ECONNREFUSED, ECONNRESET, TLS failure, …; see `cause`)
  */
-export type SipTransportErrorCode =
-  | 'SIP_ERR_TRANSPORT_CONNECT_TIMEOUT'
-  | 'SIP_ERR_TRANSPORT_CLOSED'
-  | 'SIP_ERR_TRANSPORT_UNAVAILABLE'
-  | 'SIP_ERR_TRANSPORT_LIMIT'
-  | 'SIP_ERR_TRANSPORT_SERIALIZE'
-  | 'SIP_ERR_TRANSPORT_IO';
+export type SipTransportErrorCode = Extract<B2BErrorCode, `SIP_ERR_TRANSPORT_${string}`>;
 
 export class SipTransportError extends PresenceB2BError {
+  declare readonly code: SipTransportErrorCode;
+
   constructor(code: SipTransportErrorCode, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
   }

@@ -78,7 +78,7 @@ export interface SipTransportLayerOptions {
   connectTimeoutMs?: number;
   /** Most TCP+TLS connections open at once, inbound and outbound together (default unlimited). */
   maxConnections?: number;
-  /** Outgoing TLS: trust anchors and verification; defaults to the first TLS ListenSpec's `ca`/`rejectUnauthorized`, else the system CAs. */
+  /** Outgoing TLS: the CAs to trust and whether to verify; defaults to the first TLS ListenSpec's `ca`/`rejectUnauthorized`, else the system CAs. */
   tlsClient?: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer; rejectUnauthorized?: boolean };
   /** SO_RCVBUF asked for on UDP sockets, bytes (default 4 MiB; the kernel caps it at net.core.rmem_max). */
   udpReceiveBufferBytes?: number;

@@ -32,13 +32,13 @@ test('property: in-process publications, expiry and QSA delivery follow a simple
       const model: Array<{ basic: 'open' | 'closed'; expiresAt: number | undefined } | undefined> = [undefined, undefined, undefined];
       for (const step of ops) {
         if (step.kind === 'publish') {
-          agent.publish(URIS[step.uri], { basic: step.basic, ...(step.expires !== undefined ? { expires: step.expires } : {}) });
+          agent.publish(URIS[step.uri]!, { basic: step.basic, ...(step.expires !== undefined ? { expires: step.expires } : {}) });
           model[step.uri] =
             step.expires === 0
               ? undefined
               : { basic: step.basic, expiresAt: step.expires === undefined ? undefined : clock.now() + Math.min(step.expires, 3600) * 1000 };
         } else if (step.kind === 'unpublish') {
-          assert.equal(agent.unpublish(URIS[step.uri]), model[step.uri] !== undefined);
+          assert.equal(agent.unpublish(URIS[step.uri]!), model[step.uri] !== undefined);
           model[step.uri] = undefined;
         } else {
           clock.advance(step.seconds * 1000);
@@ -49,7 +49,7 @@ test('property: in-process publications, expiry and QSA delivery follow a simple
         }
         for (let i = 0; i < URIS.length; i++) {
           const expected = model[i]?.basic;
-          assert.equal(agent.presenceOf(URIS[i])?.tuples[0]?.basic, expected);
+          assert.equal(agent.presenceOf(URIS[i]!)?.tuples[0]?.basic, expected);
           const last = handles[i]!.lastStatus;
           assert.equal(last?.state, 'active');
           assert.equal(presenceOf(last)?.tuples[0]?.basic, expected);

@@ -1,9 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { PresenceB2BError } from '../../../src/util/errors.js';
 import { decodeXmlBody, isQValue, parseNonNegativeInteger, parseXmlBoolean, parseXmlEnum, readXmlDocument, readXmlTree } from '../../../src/xml/index.js';
 
-class TestError extends PresenceB2BError {}
+/** A reader's coded error, with codes of this test's own (the readers' real codes are registered ones). */
+class TestError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
 const codes = { EMPTY: 'T_EMPTY', ENCODING: 'T_ENCODING', XML: 'T_XML', DOCTYPE: 'T_DOCTYPE', LIMIT: 'T_LIMIT' } as const;
 const limits = { maxBytes: 1000, maxDepth: 4, maxElements: 10 };
 const read = (body: string | Uint8Array) => readXmlDocument(body, 'test', limits, codes, (code, message, options) => new TestError(code, message, options));

@@ -1,5 +1,5 @@
 /**
- * Shutdown: close() unSUBSCRIBEs every dialog (SER sent none, study §5 item
+ * Shutdown: close() unSUBSCRIBEs every dialog (SER sent none, docs/ser-presence-b2b.md §5 item
  * 13) and resolves within its bound; nothing is left (dialogs, timers).
  */
 import assert from 'node:assert/strict';

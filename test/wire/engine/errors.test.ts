@@ -1,5 +1,5 @@
 /**
- * Failures of a SUBSCRIBE (study §2.3 "≥400 / local 408" and "3xx" columns,
+ * Failures of a SUBSCRIBE (docs/ser-presence-b2b.md §2.3 "≥ 400, local 408" and "3xx" columns,
  * §6 items 21–24): the subscriber is told (rejected/terminated, reason,
  * retryAfter, error code), the dialog is dropped and a fresh subscription to
  * the original record starts after on_error_retry_time; Timer F and Timer N.

@@ -1,5 +1,5 @@
 /**
- * The initial SUBSCRIBE on the wire (study §2.2, §6 items 2–10), NOTIFY before
+ * The initial SUBSCRIBE on the wire (docs/ser-presence-b2b.md §2.2, §6 items 2–10), NOTIFY before
  * the 2xx (RFC 6665 §4.1.2.4), the start delay and handle_presence_subscriptions.
  */
 import { presenceOf } from '../../../src/presence/index.js';
@@ -66,7 +66,7 @@ test('initial SUBSCRIBE: exact octets (R-URI = To = record, From = subscriber + 
     assert.equal(stateOf(h, [...h.b2b.qsa.subscriptions()][0]!), 'subscribing');
 
     // The 2xx (no Record-Route) replaces the preloaded route: the refresh goes
-    // straight to the Contact, without Route (study §2.2, §6 item 6).
+    // straight to the Contact, without Route (docs/ser-presence-b2b.md §2.2, §6 item 6).
     await proxy.reply(sub, 200, { toTag: 'srv1', headers: [['Expires', '600'], ['Contact', `<${h.peer.uri('ps')}>`]] });
     await h.peer.sendNotify({ address: '127.0.0.1', port: h.ourPort }, { ...h.peer.notifyOptionsFor(sub, 'srv1'), cseq: 1 });
     assert.equal((await h.peer.expectResponse({ method: 'NOTIFY' })).message.status, 200);

@@ -1,5 +1,5 @@
 /**
- * NOTIFY handling on the wire (study §2.5, §6 items 10–18, 32): our answers
+ * NOTIFY handling on the wire (docs/ser-presence-b2b.md §2.5, §6 items 10–18, 32): our answers
  * (200/481/500/489, status line and copied headers), Subscription-State
  * reasons (RFC 6665 §4.1.3) and what reaches the queue (PIDF, RFC 3863).
  */

@@ -1,6 +1,6 @@
 /**
  * Refreshes on the wire: timing max(granted − resubscribe_delta,
- * min_resubscribe_time) minus jitter (study §2.6), the in-dialog request
+ * min_resubscribe_time) minus jitter (docs/ser-presence-b2b.md §2.6), the in-dialog request
  * (RFC 3261 §12.2.1.1), a lower expiry from a NOTIFY (RFC 6665 §4.1.2.1),
  * 481 to a refresh and 423 Min-Expires.
  */

@@ -1,7 +1,7 @@
 /**
  * Identical (record, subscriber) subscriptions share one dialog
  * (share_identical_subscriptions, default on; SER made one per handle,
- * study §5 item 1), and what sharing must not mix up.
+ * docs/ser-presence-b2b.md §5 item 1), and what sharing must not mix up.
  */
 import { presenceOf } from '../../../src/presence/index.js';
 import assert from 'node:assert/strict';

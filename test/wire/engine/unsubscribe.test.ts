@@ -1,5 +1,5 @@
 /**
- * Unsubscribing in every state (study §2.3 "destroy" column, §2.7, §6 items
+ * Unsubscribing in every state (docs/ser-presence-b2b.md §2.3 "destroy" column, §2.7, §6 items
  * 26–31): what goes on the wire, what reaches the queue (nothing), and that
  * no dialog and no timer is left behind.
  */
@@ -174,7 +174,7 @@ test('active: a terminated NOTIFY before the 2xx to the unsubscribe destroys at 
     const unsub = await expectSubscribe(h.peer);
     assert.equal(header(unsub, 'Expires'), '0');
     assert.equal((await notify(h, subscribe, { cseq: 2, subscriptionState: 'terminated;reason=timeout', body: '' })).message.status, 200);
-    assert.equal(h.b2b.engine.size, 0, 'destroyed at once (study §2.7 step 4)');
+    assert.equal(h.b2b.engine.size, 0, 'destroyed at once (docs/ser-presence-b2b.md §2.7 step 4)');
     await h.peer.reply(unsub, 200, { headers: [['Expires', '0']] });
     await expectNothing(h);
     // A retransmitted terminated NOTIFY now gets 481.
