@@ -1,3 +1,5 @@
+import { parsePidf } from '../presence/pidf-parser.js';
+import type { PresenceDocument } from '../presence/pidf-types.js';
 import { presenceOf } from '../presence/presence-status.js';
 import type { QsaSubscriptionHandle, QsaSubscriptionInfo, StatusMessage, StatusQueue } from '../qsa/index.js';
 import { LocalAgentError } from './agent-error.js';
@@ -129,8 +131,17 @@ export class UserAgentSources {
     if (presentity === undefined || isUnused(presentity)) return;
     const body = message.state === 'active' ? message.body : undefined;
     // RFC 6665 §4.1.3: a terminated or rejected subscription says nothing about the user any more.
-    presentity.userAgentDocument = body === undefined || body.length === 0 ? undefined : { body, presence: presenceOf(message) };
+    presentity.userAgentDocument = body === undefined || body.length === 0 ? undefined : { body, presence: presenceOf(message) ?? readPidf(body) };
     presentity.composed = undefined;
     this.changed(presentity);
+  }
+}
+
+/** The notifier's parsed document is used when there is one; otherwise the body is read here (undefined if it is not PIDF). */
+function readPidf(body: Uint8Array): PresenceDocument | undefined {
+  try {
+    return parsePidf(body);
+  } catch {
+    return undefined;
   }
 }
