@@ -1,10 +1,35 @@
-import type { NotifierHost } from '../qsa/index.js';
+import type { NotifierHost, QsaSubscriptionHandle, StatusQueue, StatusQueueOptions, SubscribeRequest } from '../qsa/index.js';
 import type { SipUserAgent } from '../sip/ua/types.js';
 import type { Random } from '../util/random.js';
 import type { TimerScheduler } from '../util/timer-scheduler.js';
 
 /** What the local presence agent does for a presentity that has no publication. */
 export type EmptyPresentityBody = 'none' | 'closed';
+
+/**
+ * Where the state of a presentity that never PUBLISHes comes from: its own
+ * user agent, which answers SUBSCRIBE (the seed's "UACs capable to process
+ * SUBSCRIBE/NOTIFY but not using PUBLISH"), subscribed to through QSA and
+ * the B2BUA while the presentity has watchers.
+ */
+export interface UserAgentSource {
+  /**
+   * The URI the B2BUA subscribes to: the UA's own address
+   * (`sip:alice@192.0.2.7:5060`), or the presentity's URI itself, which the
+   * B2BUA sends through `presence_outbound_proxy` to a registrar that routes
+   * it to the UA.
+   */
+  record: string;
+  /** The watcher identity (From) of that subscription; default: the presentity's URI. */
+  subscriber?: string;
+}
+
+/** The subscriber side of QSA, where the agent subscribes to user agents (the daemon's QsaBroker). */
+export interface UpstreamBroker {
+  subscribe(request: SubscribeRequest): QsaSubscriptionHandle;
+  unsubscribe(handle: QsaSubscriptionHandle): boolean;
+  createQueue(options?: StatusQueueOptions): StatusQueue;
+}
 
 export interface LocalPresenceAgentOptions {
   ua: SipUserAgent;
@@ -27,6 +52,13 @@ export interface LocalPresenceAgentOptions {
   emptyPresentityBody?: EmptyPresentityBody;
   /** QSA priority of the agent's notifier; default 100 (the B2BUA registers with 0). */
   qsaPriority?: number;
+  /**
+   * Presentities (URIs of served domains) whose state is taken from their
+   * own user agent when they have no publication; needs `upstream`.
+   */
+  userAgents?: Readonly<Record<string, UserAgentSource>>;
+  /** Where the subscriptions to `userAgents` are made (a QsaBroker whose B2BUA answers them). */
+  upstream?: UpstreamBroker;
 }
 
 export interface AgentSettings {
@@ -46,7 +78,7 @@ export const DEFAULT_AGENT_SETTINGS: Readonly<AgentSettings> = Object.freeze({
 });
 
 /** RFC 3856 §6.4 and RFC 3903 §6: 3600 s when the request has no Expires. */
-export const DEFAULT_REQUESTED_EXPIRES = 3600;
+export { DEFAULT_REQUESTED_EXPIRES } from '../sip/notifier/expires-grant.js';
 
 export function agentSettings(options: LocalPresenceAgentOptions): AgentSettings {
   const settings: AgentSettings = {

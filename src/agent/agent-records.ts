@@ -1,8 +1,6 @@
 import type { PresenceDocument } from '../presence/pidf-types.js';
 import type { QsaSubscription } from '../qsa/index.js';
-import type { SipTransportName } from '../sip/codec/message.js';
-import type { DialogState } from '../sip/dialog/dialog-state.js';
-import type { OutgoingRequestHandle } from '../sip/ua/types.js';
+import type { NotifierDialog } from '../sip/notifier/notifier-dialogs.js';
 import type { Timer } from '../util/timer-scheduler.js';
 
 /**
@@ -38,27 +36,7 @@ export interface ComposedDocument {
 }
 
 /** A watcher that subscribed with SIP: the notifier side of one subscription dialog (RFC 6665 §4.2). */
-export interface SipWatcher {
-  readonly presentity: Presentity;
-  /** Call-ID + our tag: how in-dialog SUBSCRIBEs find the watcher. */
-  readonly key: string;
-  readonly dialog: DialogState;
-  /** The Event `id` parameter to echo in NOTIFY (RFC 6665 §8.2.1). */
-  readonly eventId: string | undefined;
-  /** The transport the SUBSCRIBE came over: our Contact names the same one. */
-  transport: SipTransportName;
-  /** Clock ms when the subscription runs out. */
-  expiresAt: number;
-  timer: Timer | undefined;
-  /** RFC 6665 §4.2.2: at most one NOTIFY per dialog in progress; later changes wait (coalesced). */
-  notifyInFlight: boolean;
-  notifyHandle: OutgoingRequestHandle | undefined;
-  notifyPending: boolean;
-  /** Set once the subscription ended: the reason of the `terminated` NOTIFY still to send. */
-  terminateReason: string | undefined;
-  /** True once the watcher left the tables (its last NOTIFY may still be under way). */
-  removed: boolean;
-}
+export type SipWatcher = NotifierDialog<Presentity>;
 
 /** A presentity of a local domain, kept while it has publications or watchers. */
 export interface Presentity {
@@ -69,12 +47,17 @@ export interface Presentity {
   readonly publications: Publication[];
   readonly sipWatchers: Set<SipWatcher>;
   readonly qsaWatchers: Set<QsaSubscription>;
+  /**
+   * The state the presentity's own user agent reports (`local_agent.user_agents`):
+   * used when the presentity has no publication. Undefined: none (yet).
+   */
+  userAgentDocument: ComposedDocument | undefined;
   /** Cleared on every change. */
   composed: ComposedDocument | undefined;
 }
 
 export function newPresentity(uri: string, user: string | undefined): Presentity {
-  return { uri, user, publications: [], sipWatchers: new Set(), qsaWatchers: new Set(), composed: undefined };
+  return { uri, user, publications: [], sipWatchers: new Set(), qsaWatchers: new Set(), userAgentDocument: undefined, composed: undefined };
 }
 
 export function isUnused(presentity: Presentity): boolean {

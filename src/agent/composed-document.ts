@@ -100,14 +100,17 @@ function fromText(text: string, presence?: PresenceDocument): ComposedDocument {
 
 /**
  * The document of a presentity, as NOTIFY bodies and QSA status carry it:
- * - no publication: nothing (state only, like Kamailio), or with
- *   `emptyBody: 'closed'` a document with one closed tuple;
+ * - no publication, but its user agent's state (`local_agent.user_agents`):
+ *   that state, as the user agent sent it (a publication wins over it);
+ * - no publication and nothing from a user agent: nothing (state only, like
+ *   Kamailio), or with `emptyBody: 'closed'` a document with one closed tuple;
  * - one publication: its body exactly as published (nothing is lost);
  * - several: their merge (see mergeDocuments).
  */
 export function composeDocument(presentity: Presentity, emptyBody: EmptyPresentityBody): ComposedDocument {
   const publications = presentity.publications;
   if (publications.length === 0) {
+    if (presentity.userAgentDocument !== undefined) return presentity.userAgentDocument;
     if (emptyBody === 'none') return { body: undefined, presence: undefined };
     return fromText(buildPidf({ entity: presentity.uri, tuples: [{ id: 'closed', basic: 'closed' }] }));
   }

@@ -1,7 +1,14 @@
 import { buildPidf } from '../presence/pidf-builder.js';
 import { parsePidf } from '../presence/pidf-parser.js';
 import type { BasicStatus, PresenceDocument } from '../presence/pidf-types.js';
-import type { NotifierHost, NotifierRegistration, QsaNotifier, QsaSubscription, StatusUpdate } from '../qsa/index.js';
+import type {
+  NotifierHost,
+  NotifierRegistration,
+  QsaNotifier,
+  QsaSubscription,
+  QsaSubscriptionHandle,
+  StatusUpdate,
+} from '../qsa/index.js';
 import type { IncomingRequest } from '../sip/transaction/types.js';
 import type { SipUserAgent } from '../sip/ua/types.js';
 import type { TimerScheduler } from '../util/timer-scheduler.js';
@@ -15,6 +22,7 @@ import { LocalDomains } from './presentity-uri.js';
 import { PublishHandler } from './publish-handler.js';
 import { PIDF_CONTENT_TYPE, PRESENCE_PACKAGE } from './request-checks.js';
 import { SubscribeHandler, type SipWatcherSummary } from './subscribe-handler.js';
+import { isUpstreamSubscription, UserAgentSources } from './user-agent-sources.js';
 
 /** The tuple id of the in-process publication. */
 const API_TUPLE_ID = 'api';
@@ -54,6 +62,11 @@ export type WatcherSummary = SipWatcherSummary | { kind: 'qsa'; presentity: stri
  * Authorization: every watcher is accepted and immediately active, as
  * Kamailio's presence module does with `force_active=1`; there is no
  * presence.winfo and no pending state.
+ *
+ * Presentities that never publish can take their state from their own user
+ * agent (`userAgents`): while such a presentity is watched, the agent
+ * subscribes to the UA through QSA (the B2BUA answers) and uses what it
+ * reports whenever the presentity has no publication.
  */
 export class LocalPresenceAgent implements QsaNotifier {
   readonly stats: LocalPresenceAgentStats = emptyAgentStats();
@@ -67,6 +80,7 @@ export class LocalPresenceAgent implements QsaNotifier {
   private readonly publishHandler: PublishHandler;
   private readonly subscribeHandler: SubscribeHandler;
   private readonly qsaPresentity = new Map<QsaSubscription, Presentity>();
+  private readonly userAgents: UserAgentSources | undefined;
   private registration: NotifierRegistration | undefined;
   private started = false;
   private stopped = false;
@@ -93,7 +107,21 @@ export class LocalPresenceAgent implements QsaNotifier {
       random: options.random,
       settings: this.settings,
       stats: this.stats,
+      onWatchersChanged: (presentity) => this.userAgents?.watchersChanged(presentity),
     });
+    const sources = options.userAgents ?? {};
+    if (Object.keys(sources).length > 0) {
+      if (options.upstream === undefined) {
+        throw new LocalAgentError('AGENT_ERR_INVALID_ARGUMENT', 'userAgents needs upstream (the QsaBroker whose B2BUA subscribes to them)');
+      }
+      this.userAgents = new UserAgentSources({
+        broker: options.upstream,
+        domains: this.domains,
+        sources,
+        lookup: (key) => this.state.get(key),
+        changed: (presentity) => this.changed(presentity),
+      });
+    }
   }
 
   /** Takes PUBLISH and SUBSCRIBE on the user agent and registers as the QSA notifier of local presence. */
@@ -104,12 +132,10 @@ export class LocalPresenceAgent implements QsaNotifier {
       if (this.refuseWhenStopped(incoming)) this.stats.publishesRejected++;
       else this.publishHandler.handle(incoming);
     });
-    this.ua.onRequest('SUBSCRIBE', (incoming) => {
-      if (this.refuseWhenStopped(incoming)) this.stats.subscribesRejected++;
-      else this.subscribeHandler.handle(incoming);
-    });
+    this.ua.onRequest('SUBSCRIBE', (incoming) => this.handleSubscribe(incoming));
     this.registration = this.broker.registerNotifier(PRESENCE_PACKAGE, this, {
-      accepts: (sub) => this.isLocal(sub.record),
+      // Not the agent's own subscriptions to its users' UAs: those go to the B2BUA.
+      accepts: (sub) => this.isLocal(sub.record) && !isUpstreamSubscription(sub),
       priority: this.settings.qsaPriority,
       name: 'local-presence-agent',
     });
@@ -124,12 +150,29 @@ export class LocalPresenceAgent implements QsaNotifier {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    this.userAgents?.stop();
     if (this.registration !== undefined) this.broker.unregisterNotifier(this.registration);
     this.registration = undefined;
     this.subscribeHandler.terminateAll('deactivated');
     for (const presentity of this.qsaPresentity.values()) presentity.qsaWatchers.clear();
     this.qsaPresentity.clear();
     this.state.clear();
+  }
+
+  /**
+   * Answers a SUBSCRIBE as the agent (what start() registers on the UA):
+   * for a component that takes SUBSCRIBE first, e.g. the resource list
+   * server, and hands the others on.
+   */
+  handleSubscribe(incoming: IncomingRequest): void {
+    if (this.refuseWhenStopped(incoming)) this.stats.subscribesRejected++;
+    else this.subscribeHandler.handle(incoming);
+  }
+
+  /** The running QSA subscription to a presentity's own user agent (`userAgents`), if any. */
+  userAgentSubscription(uri: string): QsaSubscriptionHandle | undefined {
+    const target = this.domains.presentityOf(uri);
+    return target === undefined ? undefined : this.userAgents?.subscriptionOf(target.key);
   }
 
   /** True for a sip/sips URI whose host is one of the configured domains. */
@@ -248,6 +291,7 @@ export class LocalPresenceAgent implements QsaNotifier {
     presentity.qsaWatchers.add(sub);
     this.qsaPresentity.set(sub, presentity);
     this.broker.notify(sub, this.qsaUpdate(presentity));
+    this.userAgents?.watchersChanged(presentity);
   }
 
   unsubscribe(sub: QsaSubscription): void {
@@ -255,6 +299,7 @@ export class LocalPresenceAgent implements QsaNotifier {
     if (presentity === undefined) return;
     this.qsaPresentity.delete(sub);
     presentity.qsaWatchers.delete(sub);
+    this.userAgents?.watchersChanged(presentity);
     this.state.dropIfUnused(presentity);
   }
 

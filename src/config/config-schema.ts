@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { findListCycle, resourceKey } from '../rls/resource-list-catalog.js';
 import { DEFAULT_STORE_PATH, type StoreSpec } from '../store/store-spec.js';
 
 /**
@@ -43,6 +44,10 @@ const sipUriOrEmpty = text('a SIP URI or ""').refine((v) => v === '' || /^sips?:
   error: (issue) => `expected a SIP URI (sip:… or sips:…) or "", got ${showValue(issue.input)}`,
 });
 
+const sipUri = text('a SIP URI').refine((v) => resourceKey(v) !== undefined, {
+  error: (issue) => `expected a SIP URI (sip:… or sips:…), got ${showValue(issue.input)}`,
+});
+
 const host = text('a host name or IP address').min(1, { error: 'expected a host name or IP address, got ""' });
 
 export const TLS_FILES_SCHEMA = z.strictObject({
@@ -68,6 +73,37 @@ export const LISTEN_SCHEMA = z
       ctx.addIssue({ code: 'custom', path: ['tls'], message: `only meaningful for transport tls, not ${listen.transport}` });
     }
   });
+
+/**
+ * One presentity of `local_agent.user_agents`: the UA's address as a string,
+ * or `{ address }`, or `{ via_proxy: true }` (subscribe to the presentity's
+ * own URI through presence_outbound_proxy); `subscriber` overrides the
+ * watcher identity for this one.
+ */
+export const USER_AGENT_SCHEMA = z.union([
+  sipUri,
+  z
+    .strictObject({
+      address: sipUri.optional(),
+      via_proxy: z.boolean().optional(),
+      subscriber: sipUri.optional(),
+    })
+    .superRefine((entry, ctx) => {
+      const proxied = entry.via_proxy === true;
+      if (proxied && entry.address !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['address'], message: 'give either address or via_proxy: true, not both' });
+      }
+      if (!proxied && entry.address === undefined) {
+        ctx.addIssue({ code: 'custom', path: [], message: 'expected address: <the UA’s SIP URI> or via_proxy: true' });
+      }
+    }),
+]);
+
+/** One list of `resource_lists` (RFC 4662): members in order, an optional owner. */
+export const RESOURCE_LIST_SCHEMA = z.strictObject({
+  owner: sipUri.optional(),
+  members: z.array(sipUri),
+});
 
 export const CREDENTIAL_SCHEMA = z.strictObject({
   subscriber: text('a SIP URI').refine((v) => /^sips?:/i.test(v), {
@@ -154,8 +190,19 @@ export const CONFIG_SCHEMA = z
       .strictObject({
         enabled: z.boolean().default(true),
         domains: z.array(host).default(['localhost']),
+        /** Presentity → its own user agent, for presentities that never PUBLISH. */
+        user_agents: z.record(z.string(), USER_AGENT_SCHEMA).default({}),
+        /** Watcher identity of the subscriptions to user agents; default: the presentity itself. */
+        subscriber: sipUri.optional(),
       })
-      .default({ enabled: true, domains: ['localhost'] }),
+      .default({ enabled: true, domains: ['localhost'], user_agents: {} }),
+    // ---- the resource list server (RFC 4662)
+    resource_lists: z.record(z.string(), RESOURCE_LIST_SCHEMA).default({}),
+    rls_min_notify_interval: z
+      .number({ error: (issue) => `expected a number of seconds from 0 to 3600, got ${showValue(issue.input)}` })
+      .min(0, { error: (issue) => `expected a number of seconds from 0 to 3600, got ${showValue(issue.input)}` })
+      .max(3600, { error: (issue) => `expected a number of seconds from 0 to 3600, got ${showValue(issue.input)}` })
+      .default(1),
     store: STORE_SCHEMA.default({ type: 'sqlite', path: DEFAULT_STORE_PATH }),
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     shutdown: z
@@ -176,7 +223,57 @@ export const CONFIG_SCHEMA = z
     if (config.local_agent.enabled && config.local_agent.domains.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['local_agent', 'domains'], message: 'expected at least one domain when the local agent is enabled' });
     }
+    checkUserAgents(config, ctx);
+    checkResourceLists(config.resource_lists, ctx);
   });
+
+/** What the cross-key checks read of the configuration. */
+interface CheckedKeys {
+  presence_outbound_proxy: string;
+  local_agent: { domains: string[]; user_agents: Record<string, string | { via_proxy?: boolean | undefined }> };
+  resource_lists: Record<string, { members: string[] }>;
+}
+interface RefineContext {
+  addIssue(issue: { code: 'custom'; path: PropertyKey[]; message: string }): void;
+}
+
+/** user_agents: presentities of served domains; via_proxy needs the proxy. */
+function checkUserAgents(config: CheckedKeys, ctx: RefineContext): void {
+  const domains = new Set(config.local_agent.domains.map((d) => d.trim().toLowerCase()));
+  for (const [uri, entry] of Object.entries(config.local_agent.user_agents)) {
+    const path = ['local_agent', 'user_agents', uri];
+    const key = resourceKey(uri);
+    const host = key === undefined ? undefined : key.slice(key.lastIndexOf('@') + 1).replace(/^sip:/, '');
+    if (key === undefined) ctx.addIssue({ code: 'custom', path, message: `expected a SIP URI as the presentity, got ${JSON.stringify(uri)}` });
+    else if (host === undefined || !domains.has(host)) {
+      ctx.addIssue({ code: 'custom', path, message: `not in a domain of local_agent.domains (${[...domains].join(', ')})` });
+    }
+    if (typeof entry === 'object' && entry.via_proxy === true && config.presence_outbound_proxy === '') {
+      ctx.addIssue({ code: 'custom', path: [...path, 'via_proxy'], message: 'needs presence_outbound_proxy (where the SUBSCRIBE to the presentity goes)' });
+    }
+  }
+}
+
+/** resource_lists: each list once, and no list that contains itself through nested lists. */
+function checkResourceLists(lists: CheckedKeys['resource_lists'], ctx: RefineContext): void {
+  const seen = new Map<string, string>();
+  for (const uri of Object.keys(lists)) {
+    const key = resourceKey(uri);
+    if (key === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['resource_lists', uri], message: `expected a SIP URI as the list, got ${JSON.stringify(uri)}` });
+      continue;
+    }
+    const other = seen.get(key);
+    if (other !== undefined) ctx.addIssue({ code: 'custom', path: ['resource_lists', uri], message: `the same list as ${other}` });
+    else seen.set(key, uri);
+  }
+  const definitions = Object.entries(lists).map(([uri, list]) => ({ uri, members: list.members }));
+  const cycle = findListCycle(definitions);
+  if (cycle !== undefined) {
+    const first = Object.keys(lists).find((uri) => resourceKey(uri) === cycle[0]) ?? cycle[0]!;
+    ctx.addIssue({ code: 'custom', path: ['resource_lists', first], message: `nested lists form a cycle: ${cycle.join(' → ')}` });
+  }
+}
 
 /** The configuration as written (before defaults). */
 export type DaemonConfigInput = z.input<typeof CONFIG_SCHEMA>;

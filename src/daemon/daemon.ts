@@ -14,7 +14,10 @@ import { ENGINE_CHANNEL_STATE } from '../subscription/engine-diagnostics.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { CryptoRandom, type Random } from '../util/random.js';
 import { TimerScheduler } from '../util/timer-scheduler.js';
-import { type LocalAgentHandle, startLocalAgent } from './local-agent.js';
+import type { LocalPresenceAgent } from '../agent/index.js';
+import type { ResourceListServer } from '../rls/index.js';
+import { type LocalAgentHandle, startLocalAgent, userAgentSourcesFromConfig } from './local-agent.js';
+import { startResourceLists } from './resource-lists.js';
 import { QueueHub } from './queue-hub.js';
 import { SubscriptionService } from './subscription-service.js';
 
@@ -39,6 +42,10 @@ export interface DaemonHandle {
   readonly subscriptions: SubscriptionService;
   readonly store: SubscriptionStore;
   readonly logger: Logger;
+  /** The local presence agent, when `local_agent.enabled`. */
+  readonly localAgent: LocalPresenceAgent | undefined;
+  /** The resource list server, when `resource_lists` has lists. */
+  readonly resourceLists: ResourceListServer | undefined;
   /** Where SIP listens (ports as bound). */
   readonly sip: ReadonlyArray<{ transport: string; host: string; port: number }>;
   /** Where the HTTP API listens, when enabled. */
@@ -94,13 +101,27 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
   }
   const cleanups: Array<() => void | Promise<void>> = [];
   let agent: LocalAgentHandle | undefined;
+  let rls: ResourceListServer | undefined;
   try {
     const sip = b2b.transport.listening().map((l) => ({ transport: l.transport, host: l.host, port: l.port }));
     logger.info({ sip }, 'SIP listening');
 
     if (config.local_agent.enabled) {
-      agent = startLocalAgent({ b2b, broker, scheduler, random, domains: config.local_agent.domains });
-      logger.info({ domains: agent.agent.servedDomains() }, 'local presence agent serving');
+      const userAgents = userAgentSourcesFromConfig(config.local_agent);
+      agent = startLocalAgent({ b2b, broker, scheduler, random, domains: config.local_agent.domains, userAgents });
+      logger.info({ domains: agent.agent.servedDomains(), userAgents: Object.keys(userAgents).length }, 'local presence agent serving');
+    }
+    if (Object.keys(config.resource_lists).length > 0) {
+      const localAgent = agent?.agent;
+      rls = startResourceLists({
+        b2b,
+        broker,
+        scheduler,
+        random,
+        config,
+        ...(localAgent !== undefined ? { others: (incoming) => localAgent.handleSubscribe(incoming) } : {}),
+      });
+      logger.info({ lists: rls.listUris() }, 'resource list server serving');
     }
 
     let httpApi: HttpApi | undefined;
@@ -177,6 +198,8 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
       subscriptions,
       store,
       logger,
+      localAgent: agent?.agent,
+      resourceLists: rls,
       sip,
       http: httpAddress,
       close(mode = config.shutdown.mode) {
@@ -188,7 +211,8 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
           if (mode === 'unsubscribe') {
             const n = subscriptions.removeAll();
             logger.info({ subscriptions: n }, 'unsubscribed');
-            // The agent's SIP watchers hear `terminated;reason=deactivated` while the sockets are still open.
+            // List and agent watchers hear `terminated;reason=deactivated` while the sockets are still open.
+            rls?.stop();
             agent?.close();
             await b2b.close(config.shutdown.timeout_ms);
           } else {
@@ -214,6 +238,7 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
   } catch (error) {
     for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
     try {
+      rls?.stop();
       agent?.close();
     } catch {
       // already failing: the first error is the one to report

@@ -113,8 +113,12 @@ export const ERROR_CODES = {
   STORE_ERR_CLOSED: 'the store was used after close()',
   // Local presence agent (LocalAgentError).
   AGENT_ERR_NOT_LOCAL: 'the URI is not a sip/sips URI of a domain the agent serves',
-  AGENT_ERR_INVALID_ARGUMENT: 'an in-process publish with an unusable state',
+  AGENT_ERR_INVALID_ARGUMENT: 'an in-process publish with an unusable state, or user agent sources without an upstream broker',
   AGENT_ERR_STOPPED: 'the agent was stopped',
+  // Resource list server (RlsError): configuration refused (the daemon refuses the same at config time, exit 2).
+  RLS_ERR_INVALID_LIST: 'a list, member or owner that is not a SIP URI, or a list defined twice',
+  RLS_ERR_CYCLE: 'resource lists that contain each other through nested lists',
+  RLS_ERR_TOO_LARGE: 'a resource list that expands to more than 10 000 resources',
   // Configuration (ConfigError): the daemon exits with status 2.
   CONFIG_ERR_INVALID: 'a key with a wrong type or value, or an unknown key',
   CONFIG_ERR_FILE: 'the configuration file (or a file it names) cannot be read',

@@ -40,6 +40,16 @@ describe('start: configuration errors exit 2 naming the key, before anything bin
     ['wrong type', { ...testConfig(), default_expiration: 'abc' }, /^config error: default_expiration: expected a number ≥ 1, got "abc"$/m],
     ['out of range', testConfig({ http: { host: '127.0.0.1', port: 70000 } }), /^config error: http\.port: expected a number from 0 to 65535, got 70000$/m],
     ['token missing beyond loopback', testConfig({ http: { host: '0.0.0.0', port: 0 } }), /^config error: http\.token: required when the HTTP API listens beyond loopback/m],
+    [
+      'nested resource lists that contain each other',
+      testConfig({ resource_lists: { 'sip:a@example.com': { members: ['sip:b@example.com'] }, 'sip:b@example.com': { members: ['sip:a@example.com'] } } }),
+      /^config error: resource_lists\.sip:a@example\.com: nested lists form a cycle: sip:a@example\.com → sip:b@example\.com → sip:a@example\.com$/m,
+    ],
+    [
+      'a user agent source outside the local domains',
+      testConfig({ local_agent: { domains: ['localhost'], user_agents: { 'sip:alice@example.com': 'sip:alice@127.0.0.1:5080' } } }),
+      /^config error: local_agent\.user_agents\.sip:alice@example\.com: not in a domain of local_agent\.domains \(localhost\)$/m,
+    ],
   ];
   for (const [name, config, pattern] of cases) {
     test(name, async () => {

@@ -67,7 +67,9 @@ export function agentHarness(options: Partial<LocalPresenceAgentOptions> = {}) {
   const resolver = new Rfc3263Resolver({ dns: new StaticDnsClient({}), random, clock });
   const ua = new SipUserAgentCore({ transport, resolver, scheduler, random });
   const broker = new QsaBroker({ clock });
-  const agent = new LocalPresenceAgent({ ua, broker, scheduler, random, domains: ['example.com', 'Example.NET'], ...options });
+  // userAgents are subscribed to through the same broker unless the test says otherwise.
+  const upstream = options.userAgents !== undefined ? { upstream: broker } : {};
+  const agent = new LocalPresenceAgent({ ua, broker, scheduler, random, domains: ['example.com', 'Example.NET'], ...upstream, ...options });
   agent.start();
 
   /** Delivers a request and returns the final response the agent sent for it. */
