@@ -4,6 +4,7 @@ import { EventRing } from '../http/event-ring.js';
 import type { StoredQueue } from '../store/stored-queue.js';
 import type { SubscriptionStore } from '../store/subscription-store.js';
 import { EventIdLeases } from './event-id-lease.js';
+import { ClosedError } from '../util/closed-error.js';
 import { statusView } from './status-view.js';
 
 /** A named queue the daemon drains into an event ring. */
@@ -106,9 +107,9 @@ export class QueueHub {
   }
 
   private async start(name: string, firstId: number): Promise<ServedQueue> {
-    if (this.closed) throw new Error('QueueHub is closed');
+    if (this.closed) throw new ClosedError('QueueHub');
     await this.leases.open([{ name, firstId }]);
-    if (this.closed) throw new Error('QueueHub is closed');
+    if (this.closed) throw new ClosedError('QueueHub');
     return this.serve(name, firstId);
   }
 

@@ -1,4 +1,5 @@
 import type { Clock } from './clock.js';
+import { ClosedError } from './closed-error.js';
 
 /** A pending timer. `cancel()` is idempotent and O(1). */
 export interface Timer {
@@ -48,7 +49,7 @@ export class TimerScheduler {
 
   /** Runs `fn` after `delayMs` milliseconds of the scheduler's clock. */
   after(delayMs: number, fn: () => void): Timer {
-    if (this.closed) throw new Error('TimerScheduler is closed');
+    if (this.closed) throw new ClosedError('TimerScheduler');
     const entry = new HeapEntry(this.clock.now() + Math.max(0, delayMs), this.seq++, fn, this);
     this.push(entry);
     if (entry.at < this.wakeAt) this.armWake(entry.at);
