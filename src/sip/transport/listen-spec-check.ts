@@ -38,7 +38,7 @@ export function listenSpecProblems(listen: unknown, option = 'listen'): OptionPr
     if (typeof s.port === 'number' && s.port !== 0 && typeof s.host === 'string') {
       const key = `${String(s.transport)} ${s.host.toLowerCase()} ${s.port}`;
       const first = seen.get(key);
-      if (first !== undefined) add('port', `expected each socket once, got ${String(s.transport)} ${s.host}:${s.port} again (as ${option}[${first}])`);
+      if (first !== undefined) add('port', `expected each socket once, got ${String(s.transport)} ${s.host}:${s.port} a second time (entry ${first} has it)`);
       else seen.set(key, index);
     }
   });
