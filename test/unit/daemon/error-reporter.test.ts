@@ -4,6 +4,7 @@ import { DaemonErrorReporter } from '../../../src/daemon/error-reporter.js';
 import { QueueHub } from '../../../src/daemon/queue-hub.js';
 import { createLogger } from '../../../src/log/logger.js';
 import { QsaBroker, type QsaSubscription } from '../../../src/qsa/index.js';
+import { MemorySubscriptionStore } from '../../../src/store/memory-store.js';
 import { ManualClock } from '../../../src/util/clock.js';
 
 function capture(): { lines: Array<Record<string, unknown>>; reporter: DaemonErrorReporter } {
@@ -51,8 +52,10 @@ test('a queue consumer that throws on one message is reported and goes on with t
   const { lines, reporter } = capture();
   const broker = new QsaBroker({ clock: new ManualClock() });
   const taken: number[] = [];
+  const store = new MemorySubscriptionStore();
   const hub = new QueueHub({
     broker,
+    store,
     ringSize: 10,
     onMessage: (message) => {
       taken.push(message.sequence);
@@ -60,7 +63,7 @@ test('a queue consumer that throws on one message is reported and goes on with t
     },
     onError: reporter.queueConsumerError,
   });
-  const served = hub.ensure('q');
+  const served = await hub.ensure('q');
   let held: QsaSubscription | undefined;
   broker.registerNotifier('presence', {
     subscribe: (sub) => {
@@ -74,6 +77,7 @@ test('a queue consumer that throws on one message is reported and goes on with t
   broker.notify(held, { state: 'active' });
   for (let i = 0; i < 20 && taken.length < 2; i++) await new Promise<void>((resolve) => setImmediate(resolve));
   await hub.close();
+  await store.close();
   assert.equal(taken.length, 2, 'the second message was consumed');
   assert.equal(served.ring.size, 1, 'the failed one did not reach the ring');
   assert.equal(reporter.internalErrors.queue_consumer, 1);

@@ -373,6 +373,7 @@ test('subscribe with a given id and creation time (restoring a stored subscripti
   // Once unsubscribed, the id may be used again.
   assert.equal(broker.unsubscribe('s2'), true);
   assert.equal(broker.subscribe({ record: 'r', subscriber: 's', queue, id: 's2' }).id, 's2');
+});
 
 test('onNotifierError: a throwing notifier is reported with the subscription’s context, and the broker carries on', () => {
   const clock = new ManualClock();

@@ -37,6 +37,7 @@ before(async () => {
     http: { enabled: false },
     local_agent: { enabled: false },
     shutdown: { mode: 'leave', timeout_ms: 500 },
+    store: { type: 'memory' },
   });
   daemon = await startDaemon(config, { logger });
   peer = await ScriptedSipPeer.start({ transport: 'udp' });
