@@ -40,6 +40,8 @@ export type { DaemonHandle, StartDaemonOptions } from './daemon/daemon.js';
 
 // Errors: the base class, every class's code union, the registry of stable codes.
 export { PresenceB2BError } from './util/errors.js';
+export { InvalidOptionError } from './util/invalid-option-error.js';
+export { ClosedError } from './util/closed-error.js';
 export { ERROR_CODES, isB2BErrorCode } from './util/error-codes.js';
 export type { B2BErrorCode, EngineErrorCode, StatusErrorCode } from './util/error-codes.js';
 export { SipTransportError } from './sip/transport/errors.js';

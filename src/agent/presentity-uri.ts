@@ -6,6 +6,7 @@ function safeSipUri(uri: string): SipUri | undefined {
   try {
     return parseSipUri(uri.trim());
   } catch {
+    // Not a sip/sips URI: never local (the caller answers or refuses accordingly).
     return undefined;
   }
 }

@@ -3,14 +3,17 @@ import type { DnsClient } from '../sip/resolver/dns-client.js';
 import { Rfc3263Resolver } from '../sip/resolver/rfc3263-resolver.js';
 import type { TransactionTimerSettings } from '../sip/transaction/types.js';
 import { SipTransportLayer } from '../sip/transport/transport-layer.js';
+import type { TransportDiagnostic } from '../sip/transport/transport-options.js';
 import type { ListenSpec } from '../sip/transport/types.js';
+import type { SipRequest } from '../sip/codec/message.js';
 import { SipUserAgentCore } from '../sip/ua/user-agent-core.js';
 import type { IncomingRequest } from '../sip/transaction/types.js';
 import { QsaBroker } from '../qsa/index.js';
 import { MemorySubscriptionStore } from '../store/memory-store.js';
 import type { SubscriptionStore } from '../store/subscription-store.js';
 import type { CredentialLookup, PresenceEngine } from '../subscription/presence-engine.js';
-import { attachPresenceEngine } from './attach-presence-engine.js';
+import { type AttachedPresenceEngine, attachPresenceEngine } from './attach-presence-engine.js';
+import { checkPresenceB2BOptions } from './presence-b2b-options-check.js';
 import { DEFAULT_ENGINE_SETTINGS, type EngineSettings } from '../subscription/engine-options.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { CryptoRandom, type Random } from '../util/random.js';
@@ -47,6 +50,18 @@ export interface PresenceB2BOptions extends Partial<EngineSettings> {
    * engine's rework.
    */
   store?: SubscriptionStore;
+  /**
+   * Told about everything worth logging below the transactions: malformed
+   * messages dropped or answered 400, socket and send errors, connections
+   * opened and closed, exceptions thrown into the transport by the layers above.
+   */
+  onTransportDiagnostic?: (event: TransportDiagnostic) => void;
+  /**
+   * Told about exceptions the user-agent core caught: in a request handler
+   * (`handler`, the request was answered 500; `request` is the one being
+   * handled) or in a callback of an outgoing request or transaction (`callback`).
+   */
+  onUserAgentError?: (error: unknown, where: 'handler' | 'callback', request?: SipRequest) => void;
 }
 
 /** A running B2BUA. */
@@ -65,11 +80,17 @@ export interface PresenceB2B {
   close(boundMs?: number): Promise<void>;
 }
 
-/** Starts a presence B2BUA: binds its SIP sockets and registers as the QSA notifier for `presence`. */
+/**
+ * Starts a presence B2BUA: binds its SIP sockets and registers as the QSA
+ * notifier for `presence`. Every option is checked first: a bad one throws
+ * InvalidOptionError (`B2B_ERR_INVALID_OPTION`, naming it) before any socket
+ * is bound. A start that fails later (a port in use) closes what it opened
+ * and rejects with the cause (a SipTransportError for a socket).
+ */
 export async function createPresenceB2B(options: PresenceB2BOptions = {}): Promise<PresenceB2B> {
+  checkPresenceB2BOptions(options);
   const clock = options.clock ?? systemClock;
   const random = options.random ?? new CryptoRandom();
-  const scheduler = options.scheduler ?? new TimerScheduler(clock);
   const settings: EngineSettings = { ...DEFAULT_ENGINE_SETTINGS };
   for (const key of Object.keys(DEFAULT_ENGINE_SETTINGS) as Array<keyof EngineSettings>) {
     const value = options[key];
@@ -81,45 +102,60 @@ export async function createPresenceB2B(options: PresenceB2BOptions = {}): Promi
       { transport: 'udp', host: '127.0.0.1', port: 5060 },
       { transport: 'tcp', host: '127.0.0.1', port: 5060 },
     ],
+    ...(options.onTransportDiagnostic !== undefined ? { onDiagnostic: options.onTransportDiagnostic } : {}),
   });
+  // The transport closes its own sockets when one of them fails to bind.
   await transport.start();
-  const dns = options.dns ?? new NodeDnsClient();
-  const resolver = new Rfc3263Resolver({ dns, random, clock, ...(options.hosts ? { hosts: options.hosts } : {}) });
-  const ua = new SipUserAgentCore({
-    transport,
-    resolver,
-    scheduler,
-    random,
-    ...(options.timers ? { timers: options.timers } : {}),
-    ...(options.userAgent ? { userAgentHeader: options.userAgent } : {}),
-  });
+  const scheduler = options.scheduler ?? new TimerScheduler(clock);
   const qsa = options.qsa ?? new QsaBroker({ clock, random });
   const store = options.store ?? new MemorySubscriptionStore();
-  // Issue 10, engine step: the engine gets `store` here (its deps), writes its
-  // dialog snapshots through a DialogSnapshotWriter on `scheduler`, loads them
-  // once at start to resume, and flushes the writer in detach().
-  const attached = attachPresenceEngine({
-    ua,
-    broker: qsa,
-    scheduler,
-    random,
-    settings,
-    ...(options.credentials ? { credentials: options.credentials } : {}),
-  });
+  let ua: SipUserAgentCore | undefined;
+  let attached: AttachedPresenceEngine;
+  try {
+    const dns = options.dns ?? new NodeDnsClient();
+    const resolver = new Rfc3263Resolver({ dns, random, clock, ...(options.hosts ? { hosts: options.hosts } : {}) });
+    ua = new SipUserAgentCore({
+      transport,
+      resolver,
+      scheduler,
+      random,
+      ...(options.timers ? { timers: options.timers } : {}),
+      ...(options.userAgent ? { userAgentHeader: options.userAgent } : {}),
+      ...(options.onUserAgentError !== undefined ? { onError: options.onUserAgentError } : {}),
+    });
+    // Issue 10, engine step: the engine gets `store` here (its deps), writes its
+    // dialog snapshots through a DialogSnapshotWriter on `scheduler`, loads them
+    // once at start to resume, and flushes the writer in detach().
+    attached = attachPresenceEngine({
+      ua,
+      broker: qsa,
+      scheduler,
+      random,
+      settings,
+      ...(options.credentials ? { credentials: options.credentials } : {}),
+    });
+  } catch (error) {
+    // Nothing may stay bound after a failed start: close the sockets (through the UA when there is one).
+    await (ua ?? transport).close();
+    if (options.scheduler === undefined) scheduler.close();
+    if (options.store === undefined) await store.close();
+    throw error;
+  }
+  const userAgent = ua;
   const engine = attached.engine;
   let closing: Promise<void> | undefined;
   return {
     qsa,
     engine,
     store,
-    ua,
+    ua: userAgent,
     transport,
     handleNotify: (incoming) => engine.handleNotify(incoming),
     close(boundMs = 5000) {
       // Every caller waits for the same shutdown (a second call used to resolve at once, mid-shutdown).
       closing ??= (async () => {
         await attached.detach(boundMs);
-        await ua.close();
+        await userAgent.close();
         if (options.scheduler === undefined) scheduler.close();
         if (options.store === undefined) await store.close();
       })();

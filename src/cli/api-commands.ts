@@ -26,6 +26,7 @@ async function errorText(response: Response): Promise<string> {
     const body = (await response.json()) as { error?: { message?: string } };
     return body.error?.message ?? `${response.status} ${response.statusText}`;
   } catch {
+    // Not our JSON error body (a proxy's HTML page, say): the status line says what there is to say.
     return `${response.status} ${response.statusText}`;
   }
 }

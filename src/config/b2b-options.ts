@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { PresenceB2BOptions } from '../b2b/create-presence-b2b.js';
+import { presenceB2BOptionProblems } from '../b2b/presence-b2b-options-check.js';
 import type { DigestCredentials } from '../sip/auth/digest-client.js';
 import type { ListenSpec } from '../sip/transport/types.js';
 import type { CredentialLookup } from '../subscription/presence-engine.js';
@@ -8,10 +9,36 @@ import type { CredentialConfig, DaemonConfig } from './config-schema.js';
 
 /**
  * Turns the validated configuration into `createPresenceB2B` options. Reads
- * the TLS key and certificate files now, so that a missing file is a
- * configuration error (exit 2) rather than a failure after binding.
+ * the TLS key and certificate files now, and applies createPresenceB2B's own
+ * checks to the result (a key and certificate that do not load or do not
+ * match, the same socket listed twice, …), so that every option the B2BUA
+ * would refuse is a ConfigError naming its key (exit 2) before anything binds.
  */
 export function b2bOptionsFromConfig(config: DaemonConfig): PresenceB2BOptions {
+  const options = optionsOf(config);
+  const problems = presenceB2BOptionProblems(options);
+  if (problems.length > 0) throw new ConfigError(problems.map((p) => ({ path: configKeyOf(p.option), message: p.message })));
+  return options;
+}
+
+/**
+ * The configuration key of a createPresenceB2B option path:
+ * `listen[1].advertisedHost` → `sip.listen.1.advertised_host`,
+ * `hosts["pres.example.com"][0]` → `hosts.pres.example.com`, `t1Ms` → `timers.t1`.
+ */
+export function configKeyOf(option: string): string {
+  const hosts = /^hosts\["((?:[^"\\]|\\.)*)"\]/.exec(option);
+  if (hosts !== null) return `hosts.${JSON.parse(`"${hosts[1]}"`) as string}`;
+  const path = option
+    .replace(/\[(\d+)\]/g, '.$1')
+    .split('.')
+    .map((segment) => segment.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`))
+    .join('.');
+  if (path === 't1_ms') return 'timers.t1';
+  return path.startsWith('listen') ? `sip.${path}` : path;
+}
+
+function optionsOf(config: DaemonConfig): PresenceB2BOptions {
   return {
     defaultExpiration: config.default_expiration,
     onErrorRetryTime: config.on_error_retry_time,

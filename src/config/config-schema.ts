@@ -1,6 +1,14 @@
 import { z } from 'zod';
 import { findListCycle, resourceKey } from '../rls/resource-list-catalog.js';
 import { DEFAULT_STORE_PATH, type StoreSpec } from '../store/store-spec.js';
+import { TIMER_LIMITS } from '../b2b/presence-b2b-options-check.js';
+import {
+  additionalHeadersProblem,
+  ENGINE_NUMBER_LIMITS,
+  outboundProxyProblem,
+  routeListProblem,
+} from '../subscription/engine-options.js';
+import { headerTextProblem, hostProblem, ipAddressProblem } from '../util/option-checks.js';
 
 /**
  * The daemon's configuration file, validated before anything binds.
@@ -18,15 +26,35 @@ export function showValue(input: unknown): string {
   return 'an object';
 }
 
-/** A whole number in [min, max], with one message for every way of missing it. */
-function integer(min: number, max?: number) {
+/**
+ * A whole number in [min, max], with one message for every way of missing it.
+ * `limit` is an upper bound that only a far-fetched value reaches (RFC 3261
+ * delta-seconds): it is not shown in the everyday message, only when exceeded.
+ */
+function integer(min: number, max?: number, limit?: number) {
   const range = max === undefined ? `≥ ${min}` : `from ${min} to ${max}`;
   const error = (issue: { input?: unknown; code?: string }) =>
     issue.code === 'invalid_type' && typeof issue.input === 'number' && Number.isFinite(issue.input)
       ? `expected a whole number ${range}, got ${showValue(issue.input)}`
       : `expected a number ${range}, got ${showValue(issue.input)}`;
   const base = z.number({ error }).int({ error }).min(min, { error });
-  return max === undefined ? base : base.max(max, { error });
+  if (max !== undefined) return base.max(max, { error });
+  if (limit !== undefined) return base.max(limit, { error: (issue) => `expected at most ${limit}, got ${showValue(issue.input)}` });
+  return base;
+}
+
+/** A setting of the engine, with the engine's own range (ENGINE_NUMBER_LIMITS): one rule for both. */
+function engineInteger(name: keyof typeof ENGINE_NUMBER_LIMITS, showMax: boolean) {
+  const { min, max } = ENGINE_NUMBER_LIMITS[name];
+  return showMax ? integer(min, max) : integer(min, undefined, max);
+}
+
+/** A string checked by one of the shared option checks (the same rule createPresenceB2B applies). */
+function checkedText(what: string, problem: (value: string) => string | undefined) {
+  return text(what).superRefine((value, ctx) => {
+    const message = problem(value);
+    if (message !== undefined) ctx.addIssue({ code: 'custom', message, input: value });
+  });
 }
 
 function text(what = 'a string') {
@@ -40,15 +68,14 @@ const flag = z
   })
   .transform((v) => v === true || v === 1);
 
-const sipUriOrEmpty = text('a SIP URI or ""').refine((v) => v === '' || /^sips?:/i.test(v), {
-  error: (issue) => `expected a SIP URI (sip:… or sips:…) or "", got ${showValue(issue.input)}`,
-});
+const sipUriOrEmpty = checkedText('a SIP URI or ""', outboundProxyProblem);
 
 const sipUri = text('a SIP URI').refine((v) => resourceKey(v) !== undefined, {
   error: (issue) => `expected a SIP URI (sip:… or sips:…), got ${showValue(issue.input)}`,
 });
 
-const host = text('a host name or IP address').min(1, { error: 'expected a host name or IP address, got ""' });
+const host = checkedText('a host name or IP address', hostProblem);
+const ipAddress = checkedText('an IPv4 or IPv6 address', ipAddressProblem);
 
 export const TLS_FILES_SCHEMA = z.strictObject({
   key_file: text('a file path'),
@@ -138,23 +165,23 @@ export const DEFAULT_HTTP_PORT = 7080;
 export const CONFIG_SCHEMA = z
   .strictObject({
     // ---- the SER presence_b2b parameters (seed), same names and defaults
-    default_expiration: integer(1).default(3600),
-    on_error_retry_time: integer(1).default(120),
-    presence_route: text().default(''),
-    additional_presence_headers: text().default(''),
-    wait_for_term_notify: integer(0).default(30),
-    resubscribe_delta: integer(0).default(30),
-    min_resubscribe_time: integer(0).default(30),
+    default_expiration: engineInteger('defaultExpiration', false).default(3600),
+    on_error_retry_time: engineInteger('onErrorRetryTime', false).default(120),
+    presence_route: checkedText('Route values', routeListProblem).default(''),
+    additional_presence_headers: checkedText('header lines', additionalHeadersProblem).default(''),
+    wait_for_term_notify: engineInteger('waitForTermNotify', false).default(30),
+    resubscribe_delta: engineInteger('resubscribeDelta', false).default(30),
+    min_resubscribe_time: engineInteger('minResubscribeTime', false).default(30),
     handle_presence_subscriptions: flag.default(true),
     presence_outbound_proxy: sipUriOrEmpty.default(''),
-    max_subscribe_delay: integer(0).default(0),
+    max_subscribe_delay: engineInteger('maxSubscribeDelay', false).default(0),
     // ---- new engine settings
     share_identical_subscriptions: flag.default(true),
-    refresh_jitter: integer(0).default(5),
-    max_redirects: integer(0, 100).default(5),
-    max_subscribe_rate: integer(0, 1_000_000).default(1000),
-    contact_user: text().min(1, { error: 'expected a non-empty user part' }).default('b2b'),
-    user_agent: text().default('presence-b2b'),
+    refresh_jitter: engineInteger('refreshJitter', false).default(5),
+    max_redirects: engineInteger('maxRedirects', true).default(5),
+    max_subscribe_rate: engineInteger('maxSubscribeRate', true).default(1000),
+    contact_user: checkedText('a user part', (v) => headerTextProblem(v, { nonEmpty: true })).default('b2b'),
+    user_agent: checkedText('a string', (v) => headerTextProblem(v)).default('presence-b2b'),
     // ---- SIP
     sip: z
       .strictObject({
@@ -168,13 +195,13 @@ export const CONFIG_SCHEMA = z
       }),
     timers: z
       .strictObject({
-        t1: integer(1, 60_000).default(500),
-        t2: integer(1, 600_000).default(4000),
-        t4: integer(1, 600_000).default(5000),
+        t1: integer(TIMER_LIMITS.t1.min, TIMER_LIMITS.t1.max).default(500),
+        t2: integer(TIMER_LIMITS.t2.min, TIMER_LIMITS.t2.max).default(4000),
+        t4: integer(TIMER_LIMITS.t4.min, TIMER_LIMITS.t4.max).default(5000),
       })
       .default({ t1: 500, t2: 4000, t4: 5000 }),
     credentials: z.array(CREDENTIAL_SCHEMA).default([]),
-    hosts: z.record(z.string(), z.union([host, z.array(host).min(1)])).default({}),
+    hosts: z.record(host, z.union([ipAddress, z.array(ipAddress).min(1)])).default({}),
     // ---- services around the B2BUA
     http: z
       .strictObject({

@@ -45,6 +45,7 @@ export function envValue(raw: string): unknown {
     try {
       return parseYaml(trimmed);
     } catch {
+      // Looks like YAML but is not (`[a, b`): the string as given; the schema then names the key if it must not be one.
       return raw;
     }
   }

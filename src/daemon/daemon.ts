@@ -16,6 +16,7 @@ import { CryptoRandom, type Random } from '../util/random.js';
 import { TimerScheduler } from '../util/timer-scheduler.js';
 import type { LocalPresenceAgent } from '../agent/index.js';
 import type { ResourceListServer } from '../rls/index.js';
+import { DaemonErrorReporter } from './error-reporter.js';
 import { type LocalAgentHandle, startLocalAgent, userAgentSourcesFromConfig } from './local-agent.js';
 import { startResourceLists } from './resource-lists.js';
 import { QueueHub } from './queue-hub.js';
@@ -69,7 +70,7 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
   const logger = options.logger ?? createLogger({ level: config.log_level });
   const clock = options.clock ?? systemClock;
   const random = options.random ?? new CryptoRandom();
-  // Reads TLS files: a missing one is a ConfigError, thrown before anything binds.
+  // Reads TLS files and runs createPresenceB2B's checks: a bad option is a ConfigError, thrown before anything binds.
   const b2bOptions = b2bOptionsFromConfig(config);
   // The store next, still before anything binds: a bad file stops the start here (exit 2).
   const ownStore = options.store === undefined;
@@ -88,13 +89,25 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
     { store: store.kind, location: store.location ?? null, subscriptions: stored.apiSubscriptions.length, queues: stored.queues.length, dialogs: stored.dialogs.length },
     'store opened',
   );
-  const scheduler = new TimerScheduler(clock);
-  const broker = new QsaBroker({ clock, random });
+  // Whatever the layers below catch instead of crashing is logged and counted here (GET /metrics).
+  const errors = new DaemonErrorReporter(logger);
+  const scheduler = new TimerScheduler(clock, { onError: errors.timerError });
+  const broker = new QsaBroker({ clock, random, onNotifierError: errors.notifierError });
 
   let b2b: PresenceB2B;
   try {
-    b2b = await createPresenceB2B({ ...b2bOptions, qsa: broker, clock, random, scheduler, store });
+    b2b = await createPresenceB2B({
+      ...b2bOptions,
+      qsa: broker,
+      clock,
+      random,
+      scheduler,
+      store,
+      onTransportDiagnostic: errors.transportDiagnostic,
+      onUserAgentError: errors.userAgentError,
+    });
   } catch (error) {
+    // createPresenceB2B closed its own sockets; the scheduler and the store are ours.
     scheduler.close();
     await closeStore();
     throw error;
@@ -139,6 +152,8 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
       queues: () => [...hub.all()].map((s) => ({ name: s.name, depth: s.queue.depth, dropped: s.queue.stats.dropped })),
       sseClients: () => httpApi?.sseClients ?? 0,
       transportStats: () => b2b.transport.stats,
+      internalErrors: () => errors.internalErrors,
+      transportDiagnostics: () => errors.transportDiagnostics,
       localAgentStats: () => (agent === undefined ? undefined : { ...agent.agent.stats }),
     });
     const tracker = new NotifyLatencyTracker(clock, (seconds) => metrics.observeNotifyLatency(seconds));
@@ -153,6 +168,7 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
         subscriptions.logStatus(message);
       },
       onStoreError: (error) => logger.error({ err: error }, 'event-id reservation not stored'),
+      onError: errors.queueConsumerError,
     });
     cleanups.push(() => hub.close());
     const subscriptions = new SubscriptionService(broker, hub, b2b.engine, logger, store);
@@ -236,14 +252,19 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
     };
     return handle;
   } catch (error) {
-    for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
-    try {
-      rls?.stop();
-      agent?.close();
-    } catch {
-      // already failing: the first error is the one to report
-    }
-    await b2b.ua.close().catch(() => undefined);
+    // The start failed (e.g. the HTTP port is in use): undo what was done, report
+    // anything that fails on the way at warn level, and rethrow the first error.
+    const undo = async (what: string, step: () => void | Promise<void>): Promise<void> => {
+      try {
+        await step();
+      } catch (cleanupError) {
+        logger.warn({ err: cleanupError, step: what }, 'cleanup after a failed start failed');
+      }
+    };
+    for (const cleanup of cleanups.reverse()) await undo('cleanup', cleanup);
+    await undo('resource list server', () => rls?.stop());
+    await undo('local agent', () => agent?.close());
+    await undo('SIP', () => b2b.ua.close());
     scheduler.close();
     await closeStore();
     throw error;

@@ -1,3 +1,4 @@
+import { InvalidOptionError } from '../util/invalid-option-error.js';
 import type { SubscriptionStore } from '../store/subscription-store.js';
 
 /** Event ids reserved per queue at a time. */
@@ -37,7 +38,9 @@ export class EventIdLeases {
 
   constructor(private readonly options: EventIdLeasesOptions) {
     this.size = options.leaseSize ?? EVENT_ID_LEASE;
-    if (!Number.isSafeInteger(this.size) || this.size < 2) throw new RangeError(`leaseSize must be an integer ≥ 2, not ${this.size}`);
+    if (!Number.isSafeInteger(this.size) || this.size < 2) {
+      throw new InvalidOptionError({ option: 'leaseSize', message: `expected a whole number ≥ 2, got ${String(this.size)}` }, 'EventIdLeases');
+    }
   }
 
   /**

@@ -4,6 +4,7 @@ import { EventRing } from '../http/event-ring.js';
 import type { StoredQueue } from '../store/stored-queue.js';
 import type { SubscriptionStore } from '../store/subscription-store.js';
 import { EventIdLeases } from './event-id-lease.js';
+import { ClosedError } from '../util/closed-error.js';
 import { statusView } from './status-view.js';
 
 /** A named queue the daemon drains into an event ring. */
@@ -27,6 +28,12 @@ export interface QueueHubOptions {
   onMessage?: (message: StatusMessage, queue: ServedQueue) => void;
   /** A reservation of event ids that could not be stored. */
   onStoreError?: (error: unknown) => void;
+  /**
+   * Told when handling one message threw (onMessage, or a listener of the
+   * ring); the consumer goes on with the next message. Without it the loop
+   * would end on the first exception and the queue would never be read again.
+   */
+  onError?: (error: unknown, queue: string, subscriptionId: string) => void;
 }
 
 /**
@@ -106,9 +113,9 @@ export class QueueHub {
   }
 
   private async start(name: string, firstId: number): Promise<ServedQueue> {
-    if (this.closed) throw new Error('QueueHub is closed');
+    if (this.closed) throw new ClosedError('QueueHub');
     await this.leases.open([{ name, firstId }]);
-    if (this.closed) throw new Error('QueueHub is closed');
+    if (this.closed) throw new ClosedError('QueueHub');
     return this.serve(name, firstId);
   }
 
@@ -130,9 +137,29 @@ export class QueueHub {
 
   private async drain(served: ServedQueue): Promise<void> {
     for await (const message of served.queue) {
-      this.leases.issued(served.name, message.sequence);
-      this.options.onMessage?.(message, served);
-      served.ring.push({ id: message.sequence, value: statusView(message) });
+      try {
+        this.leases.issued(served.name, message.sequence);
+        this.options.onMessage?.(message, served);
+        served.ring.push({ id: message.sequence, value: statusView(message) });
+      } catch (error) {
+        this.reportError(error, served.name, message.subscriptionId);
+      }
+    }
+  }
+
+  private reportError(error: unknown, queue: string, subscriptionId: string): void {
+    const onError = this.options.onError;
+    if (onError === undefined) {
+      // Nobody to tell: rethrow outside the loop (an uncaught exception, as any bug), and keep consuming.
+      queueMicrotask(() => {
+        throw error;
+      });
+      return;
+    }
+    try {
+      onError(error, queue, subscriptionId);
+    } catch {
+      // The reporter failed too (a broken logger): the consumer must keep reading the queue regardless.
     }
   }
 }

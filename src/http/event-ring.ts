@@ -1,3 +1,5 @@
+import { InvalidOptionError } from '../util/invalid-option-error.js';
+
 /** One event kept for Server-Sent Events resume. */
 export interface RingEvent<T> {
   /** Strictly increasing within the ring: the SSE `id:` field. */
@@ -21,7 +23,9 @@ export class EventRing<T> {
   private readonly listeners = new Set<RingListener<T>>();
 
   constructor(readonly capacity: number) {
-    if (!(capacity >= 1)) throw new RangeError('EventRing capacity must be ≥ 1');
+    if (!(Number.isInteger(capacity) && capacity >= 1)) {
+      throw new InvalidOptionError({ option: 'capacity', message: `expected a whole number ≥ 1, got ${String(capacity)}` }, 'EventRing');
+    }
     this.slots = new Array<RingEvent<T> | undefined>(capacity);
   }
 
@@ -45,7 +49,9 @@ export class EventRing<T> {
   /** Keeps the event (dropping the oldest when full) and hands it to every listener. */
   push(event: RingEvent<T>): void {
     const newest = this.newestId;
-    if (newest !== undefined && event.id <= newest) throw new RangeError(`event id ${event.id} is not after ${newest}`);
+    if (newest !== undefined && event.id <= newest) {
+      throw new InvalidOptionError({ option: 'event.id', message: `expected an id after ${newest}, got ${event.id}` }, 'EventRing.push');
+    }
     if (this.count < this.capacity) {
       this.slots[(this.start + this.count) % this.capacity] = event;
       this.count++;

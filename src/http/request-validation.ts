@@ -16,6 +16,7 @@ function isSipUri(text: string): boolean {
     parseSipUri(text);
     return true;
   } catch {
+    // The caller answers 400 naming the field.
     return false;
   }
 }

@@ -16,6 +16,10 @@ export interface MetricsSources {
   localAgentStats?(): Record<string, number> | undefined;
   /** SIP transport counters, when available. */
   transportStats?(): { received: number; sent: number; parseErrors: number; sendErrors: number };
+  /** Exceptions of our own code that were caught, per component (a closed list of labels). */
+  internalErrors?(): Record<string, number>;
+  /** Transport diagnostics per kind (a closed list of labels). */
+  transportDiagnostics?(): Record<string, number>;
 }
 
 /** Every dialog state, so that a state with no dialog reads 0 instead of vanishing. */
@@ -154,6 +158,32 @@ export class DaemonMetrics {
           this.inc({ event: 'sent' }, t.sent);
           this.inc({ event: 'parse_error' }, t.parseErrors);
           this.inc({ event: 'send_error' }, t.sendErrors);
+        },
+      });
+    }
+    const internalErrors = sources.internalErrors;
+    if (internalErrors !== undefined) {
+      new Counter({
+        name: 'presence_b2b_internal_errors_total',
+        help: 'Exceptions thrown by our own code and caught (logged at error level), by the component that caught them: transport, request_handler, response_callback, notifier, timer, queue_consumer',
+        labelNames: ['component'],
+        registers,
+        collect() {
+          this.reset();
+          for (const [component, n] of Object.entries(internalErrors())) this.inc({ component }, n);
+        },
+      });
+    }
+    const transportDiagnostics = sources.transportDiagnostics;
+    if (transportDiagnostics !== undefined) {
+      new Counter({
+        name: 'presence_b2b_transport_diagnostics_total',
+        help: 'Events reported by the SIP transport layer, by kind (malformed messages answered or dropped, socket and send errors, connections opened, closed or refused, handler errors)',
+        labelNames: ['kind'],
+        registers,
+        collect() {
+          this.reset();
+          for (const [kind, n] of Object.entries(transportDiagnostics())) this.inc({ kind }, n);
         },
       });
     }

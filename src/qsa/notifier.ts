@@ -19,8 +19,9 @@ export interface QsaSubscription extends QsaSubscriptionInfo {
 
 /**
  * A status source for one event package. Both callbacks are called
- * synchronously by the broker and must not throw (if they do, the error is
- * published on `presence-b2b:qsa:notifier-error` and the broker carries on).
+ * synchronously by the broker and must not throw (if they do, the error goes
+ * to the broker's `onNotifierError` and the `presence-b2b:qsa:notifier-error`
+ * channel, and the broker carries on).
  */
 export interface QsaNotifier {
   /** Start answering `sub`: report with `sink.notify(sub, update)`. */

@@ -1,6 +1,7 @@
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
 import {
+  type QsaNotifierErrorEvent,
   notifierErrorChannel,
   notifyChannel,
   subscribeChannel,
@@ -38,6 +39,13 @@ export interface QsaBrokerOptions {
   clock: Clock;
   /** If given, subscription ids are random 16-character tokens (unguessable over an API); else `s1`, `s2`, … */
   random?: Random;
+  /**
+   * Told, synchronously, when a notifier callback (subscribe, unsubscribe,
+   * accepts) throws; the broker carries on either way. The same event also goes
+   * to the `presence-b2b:qsa:notifier-error` channel, which is process-wide:
+   * this hook is the one scoped to this broker (the daemon logs and counts here).
+   */
+  onNotifierError?: (event: QsaNotifierErrorEvent) => void;
 }
 
 class NotifierEntry implements NotifierRegistration {
@@ -163,10 +171,12 @@ export class QsaBroker implements NotifierHost {
   private readonly queues = new Map<string, StatusQueue>();
   private idCounter = 0;
   private notifierCounter = 0;
+  private readonly onNotifierError: ((event: QsaNotifierErrorEvent) => void) | undefined;
 
   constructor(options: QsaBrokerOptions) {
     this.clock = options.clock;
     this.random = options.random;
+    this.onNotifierError = options.onNotifierError;
   }
 
   /** Live subscriptions. */
@@ -408,7 +418,7 @@ export class QsaBroker implements NotifierHost {
     try {
       return entry.accepts(sub) === true;
     } catch (error) {
-      this.reportNotifierError(entry, 'accepts', sub.id, error);
+      this.reportNotifierError(entry, 'accepts', sub, error);
       return false;
     }
   }
@@ -418,18 +428,35 @@ export class QsaBroker implements NotifierHost {
       if (callback === 'subscribe') entry.notifier.subscribe(sub);
       else entry.notifier.unsubscribe(sub);
     } catch (error) {
-      this.reportNotifierError(entry, callback, sub.id, error);
+      this.reportNotifierError(entry, callback, sub, error);
     }
   }
 
   private reportNotifierError(
     entry: NotifierEntry,
     callback: 'subscribe' | 'unsubscribe' | 'accepts',
-    subscriptionId: string,
+    sub: { id: string; package: string; record: string; subscriber: string },
     error: unknown,
   ): void {
-    if (notifierErrorChannel.hasSubscribers) {
-      notifierErrorChannel.publish({ notifier: entry.name, callback, subscriptionId, error });
+    const hook = this.onNotifierError;
+    if (hook === undefined && !notifierErrorChannel.hasSubscribers) return;
+    const event: QsaNotifierErrorEvent = {
+      notifier: entry.name,
+      callback,
+      subscriptionId: sub.id,
+      package: sub.package,
+      record: sub.record,
+      subscriber: sub.subscriber,
+      error,
+    };
+    if (hook !== undefined) {
+      try {
+        hook(event);
+      } catch {
+        // A failing reporter (a broken logger) must not break the broker; the channel below still hears it.
+      }
     }
+    if (notifierErrorChannel.hasSubscribers) notifierErrorChannel.publish(event);
   }
+
 }

@@ -34,6 +34,10 @@ export interface QsaNotifierErrorEvent {
   notifier: string;
   callback: 'subscribe' | 'unsubscribe' | 'accepts';
   subscriptionId: string;
+  /** The subscription's package, record and subscriber: the context to log the error with. */
+  package: string;
+  record: string;
+  subscriber: string;
   error: unknown;
 }
 

@@ -1,3 +1,15 @@
+import { parseNameAddr } from '../sip/codec/name-addr.js';
+import { parseSipUri } from '../sip/codec/uri.js';
+import { InvalidOptionError, type OptionProblem } from '../util/invalid-option-error.js';
+import {
+  booleanProblem,
+  controlCharacterIndex,
+  describeValue,
+  headerTextProblem,
+  MAX_DELTA_SECONDS,
+  wholeNumberProblem,
+} from '../util/option-checks.js';
+
 /**
  * The B2BUA's parameters. Every SER presence_b2b parameter keeps its meaning
  * and default (docs/ser-presence-b2b.md §4); the camelCase name mirrors the seed's
@@ -58,18 +70,140 @@ export const DEFAULT_ENGINE_SETTINGS: EngineSettings = {
 };
 
 /**
- * Splits additional_presence_headers ("Name: value" lines separated by CRLF
- * or LF, as in SER, where the lines had to carry their own CRLFs) into fields.
+ * Header names the stack writes itself in every SUBSCRIBE (RFC 3261 §8.1.1,
+ * RFC 6665 §4.1.2), by full and compact form: a second one would make the
+ * request malformed or contradict ours. Route has its own option, presence_route.
  */
-export function parseAdditionalHeaders(text: string): Array<readonly [string, string]> {
-  const out: Array<readonly [string, string]> = [];
+const RESERVED_HEADERS: ReadonlyMap<string, string> = new Map([
+  ['via', 'Via'], ['v', 'Via'],
+  ['from', 'From'], ['f', 'From'],
+  ['to', 'To'], ['t', 'To'],
+  ['call-id', 'Call-ID'], ['i', 'Call-ID'],
+  ['cseq', 'CSeq'],
+  ['max-forwards', 'Max-Forwards'],
+  ['contact', 'Contact'], ['m', 'Contact'],
+  ['event', 'Event'], ['o', 'Event'],
+  ['expires', 'Expires'],
+  ['content-length', 'Content-Length'], ['l', 'Content-Length'],
+  ['content-type', 'Content-Type'], ['c', 'Content-Type'],
+  ['route', 'Route'],
+]);
+
+/** RFC 3261 §25.1 token characters: what a header name is made of. */
+const HEADER_NAME = /^[A-Za-z0-9.!%*_+`'~-]+$/;
+
+/**
+ * Splits additional_presence_headers ("Name: value" lines separated by CRLF
+ * or LF, as in SER, where the lines had to carry their own CRLFs) into fields,
+ * or says what is wrong with the first bad line.
+ */
+function splitAdditionalHeaders(text: string): { headers: Array<readonly [string, string]> } | { problem: string } {
+  const headers: Array<readonly [string, string]> = [];
   for (const line of text.split(/\r?\n/)) {
     if (line.trim() === '') continue;
+    const shown = JSON.stringify(line.length > 60 ? `${line.slice(0, 57)}...` : line);
     const colon = line.indexOf(':');
-    if (colon <= 0) throw new Error(`additional_presence_headers: "${line}" is not a "Name: value" header line`);
-    out.push([line.slice(0, colon).trim(), line.slice(colon + 1).trim()]);
+    if (colon <= 0) return { problem: `expected "Name: value" header lines, got ${shown}` };
+    const name = line.slice(0, colon).trim();
+    const value = line.slice(colon + 1).trim();
+    if (!HEADER_NAME.test(name)) return { problem: `expected a header name made of RFC 3261 token characters, got ${JSON.stringify(name)} in ${shown}` };
+    const reserved = RESERVED_HEADERS.get(name.toLowerCase());
+    if (reserved !== undefined) {
+      const hint = reserved === 'Route' ? ' (use presence_route)' : '';
+      return { problem: `${reserved} is written by presence-b2b itself and cannot be added${hint}, got ${shown}` };
+    }
+    if (controlCharacterIndex(value) >= 0) return { problem: `expected a header value without control characters, got ${shown}` };
+    headers.push([name, value]);
   }
-  return out;
+  return { headers };
+}
+
+/** What is wrong with additional_presence_headers, or undefined when every line is a usable header. */
+export function additionalHeadersProblem(text: unknown): string | undefined {
+  if (typeof text !== 'string') return `expected "Name: value" header lines in a string, got ${describeValue(text)}`;
+  const split = splitAdditionalHeaders(text);
+  return 'problem' in split ? split.problem : undefined;
+}
+
+/** additional_presence_headers as fields; throws InvalidOptionError (B2B_ERR_INVALID_OPTION) on a bad line. */
+export function parseAdditionalHeaders(text: string): Array<readonly [string, string]> {
+  const split = splitAdditionalHeaders(text);
+  if ('problem' in split) throw new InvalidOptionError({ option: 'additionalPresenceHeaders', message: split.problem });
+  return split.headers;
+}
+
+/**
+ * What is wrong with presence_route, or undefined: each comma-separated element
+ * must be a Route value, a name-addr with a sip/sips URI (RFC 3261 §20.34:
+ * `route-param = name-addr *( SEMI rr-param )`), e.g. `<sip:proxy.example.com;lr>`.
+ */
+export function routeListProblem(text: unknown): string | undefined {
+  if (typeof text !== 'string') return `expected Route values such as "<sip:proxy.example.com;lr>", got ${describeValue(text)}`;
+  if (controlCharacterIndex(text) >= 0) return `expected Route values without line breaks or control characters, got ${describeValue(text)}`;
+  for (const element of parseRouteList(text)) {
+    const expected = `expected Route values such as "<sip:proxy.example.com;lr>" (comma-separated), got ${describeValue(element)}`;
+    if (!element.includes('<')) return expected;
+    try {
+      parseSipUri(parseNameAddr(element, 'Route').uri);
+    } catch {
+      // The codec's reason is about a received header; ours names the option and the form expected.
+      return expected;
+    }
+  }
+  return undefined;
+}
+
+/** What is wrong with presence_outbound_proxy, or undefined: "" (none) or a sip/sips URI such as `sip:proxy.example.com:5060;transport=tcp`. */
+export function outboundProxyProblem(text: unknown): string | undefined {
+  if (text === '') return undefined;
+  const expected = `expected a SIP URI such as "sip:proxy.example.com:5060" or "", got ${describeValue(text)}`;
+  if (typeof text !== 'string' || controlCharacterIndex(text) >= 0) return expected;
+  try {
+    parseSipUri(text.trim());
+  } catch {
+    // As above: the option's own wording is clearer than the codec's.
+    return expected;
+  }
+  return undefined;
+}
+
+/** Numeric settings: inclusive ranges (seconds are RFC 3261 delta-seconds at most). */
+export const ENGINE_NUMBER_LIMITS: Readonly<Record<NumericEngineSetting, { min: number; max: number }>> = {
+  defaultExpiration: { min: 1, max: MAX_DELTA_SECONDS },
+  onErrorRetryTime: { min: 1, max: MAX_DELTA_SECONDS },
+  waitForTermNotify: { min: 0, max: MAX_DELTA_SECONDS },
+  resubscribeDelta: { min: 0, max: MAX_DELTA_SECONDS },
+  minResubscribeTime: { min: 0, max: MAX_DELTA_SECONDS },
+  maxSubscribeDelay: { min: 0, max: MAX_DELTA_SECONDS },
+  refreshJitter: { min: 0, max: MAX_DELTA_SECONDS },
+  maxSubscribeRate: { min: 0, max: 1_000_000 },
+  maxRedirects: { min: 0, max: 100 },
+  t1Ms: { min: 1, max: 60_000 },
+};
+
+type NumericEngineSetting = {
+  [K in keyof EngineSettings]: EngineSettings[K] extends number ? K : never;
+}[keyof EngineSettings];
+
+/**
+ * Every problem of the settings given (undefined ones are left to their
+ * defaults), each naming the setting; an empty list when all can be used.
+ */
+export function engineSettingsProblems(settings: { readonly [K in keyof EngineSettings]?: unknown }): OptionProblem[] {
+  const problems: OptionProblem[] = [];
+  const check = (option: keyof EngineSettings, problem: string | undefined): void => {
+    if (settings[option] !== undefined && problem !== undefined) problems.push({ option, message: problem });
+  };
+  for (const [option, { min, max }] of Object.entries(ENGINE_NUMBER_LIMITS) as Array<[NumericEngineSetting, { min: number; max: number }]>) {
+    check(option, wholeNumberProblem(settings[option], min, max));
+  }
+  check('handlePresenceSubscriptions', booleanProblem(settings.handlePresenceSubscriptions));
+  check('shareIdenticalSubscriptions', booleanProblem(settings.shareIdenticalSubscriptions));
+  check('presenceRoute', routeListProblem(settings.presenceRoute));
+  check('additionalPresenceHeaders', additionalHeadersProblem(settings.additionalPresenceHeaders));
+  check('presenceOutboundProxy', outboundProxyProblem(settings.presenceOutboundProxy));
+  check('contactUser', headerTextProblem(settings.contactUser, { nonEmpty: true }));
+  return problems;
 }
 
 /** Splits presence_route ("<sip:a;lr>, <sip:b;lr>") into Route header values. */

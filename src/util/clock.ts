@@ -17,12 +17,28 @@ export interface Clock {
   setTimer(fn: () => void, delayMs: number): () => void;
 }
 
-/** The real clock: performance.now() and one node:timers timeout per call. */
+/**
+ * The longest delay node:timers honours (2^31 − 1 ms, about 24.8 days): a
+ * longer one is taken as 1 ms, with a TimeoutOverflowWarning.
+ */
+const MAX_TIMEOUT_MS = 2_147_483_647;
+
+/**
+ * The real clock: performance.now() and one node:timers timeout per call.
+ * A delay beyond MAX_TIMEOUT_MS (an Expires of 30 days is legal, RFC 3261
+ * §20.19) waits in steps rather than firing at once.
+ */
 export const systemClock: Clock = {
   now: () => performance.now(),
   wallTime: () => Date.now(),
   setTimer(fn, delayMs) {
-    const handle = setTimeout(fn, Math.max(0, delayMs));
+    const due = performance.now() + Math.max(0, delayMs);
+    let handle: ReturnType<typeof setTimeout>;
+    const arm = (ms: number): void => {
+      handle = setTimeout(ms > MAX_TIMEOUT_MS ? step : fn, Math.min(ms, MAX_TIMEOUT_MS));
+    };
+    const step = (): void => arm(Math.max(0, due - performance.now()));
+    arm(Math.max(0, delayMs));
     return () => clearTimeout(handle);
   },
 };

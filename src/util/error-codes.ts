@@ -44,6 +44,9 @@ export const ERROR_CODES = {
   B2B_ERR_AUTH_FAILED: '401/407 with no credentials for the subscriber, or credentials refused',
   B2B_ERR_NO_NOTIFY: '2xx but no NOTIFY within Timer N (RFC 6665 §4.1.2.4)',
   B2B_ERR_LOCAL: 'the SUBSCRIBE could not be built (e.g. no listening transport for the Contact)',
+  // Thrown to the calling code, never in a status message (ThrownOnlyErrorCode below).
+  B2B_ERR_INVALID_OPTION: 'an option or argument the calling code gave cannot be used (InvalidOptionError names it); thrown before anything is bound',
+  B2B_ERR_CLOSED: 'a component (timer scheduler, the daemon queue hub) used after its close()',
   // PIDF reader and writer (PidfError); the reader's codes reach status messages.
   PIDF_ERR_EMPTY: 'the body holds nothing but white space',
   PIDF_ERR_ENCODING: 'the body is not UTF-8',
@@ -142,17 +145,23 @@ export const ERROR_CODES = {
 /** Every stable error code (`error.code` of every PresenceB2BError and of status messages). */
 export type B2BErrorCode = keyof typeof ERROR_CODES;
 
+/** B2B_ERR_ codes that are only ever thrown (programming and setup errors), never reported in a status message. */
+export type ThrownOnlyErrorCode = 'B2B_ERR_INVALID_OPTION' | 'B2B_ERR_CLOSED';
+
 /**
  * Codes a status message can carry in `error.code`: the engine's, and those of
  * the event packages' body readers (a new package adds its prefix here).
  */
-export type StatusErrorCode = Extract<
-  B2BErrorCode,
-  `B2B_ERR_${string}` | `PIDF_ERR_${string}` | `REGINFO_ERR_${string}` | `DIALOGINFO_ERR_${string}` | `RLMI_ERR_${string}` | `MULTIPART_ERR_${string}`
+export type StatusErrorCode = Exclude<
+  Extract<
+    B2BErrorCode,
+    `B2B_ERR_${string}` | `PIDF_ERR_${string}` | `REGINFO_ERR_${string}` | `DIALOGINFO_ERR_${string}` | `RLMI_ERR_${string}` | `MULTIPART_ERR_${string}`
+  >,
+  ThrownOnlyErrorCode
 >;
 
 /** Codes of the subscription engine's failure reports (always in a status message). */
-export type EngineErrorCode = Extract<B2BErrorCode, `B2B_ERR_${string}`>;
+export type EngineErrorCode = Exclude<Extract<B2BErrorCode, `B2B_ERR_${string}`>, ThrownOnlyErrorCode>;
 
 /** True when `value` is one of the registered codes. */
 export function isB2BErrorCode(value: unknown): value is B2BErrorCode {

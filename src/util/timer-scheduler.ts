@@ -1,4 +1,5 @@
 import type { Clock } from './clock.js';
+import { ClosedError } from './closed-error.js';
 
 /** A pending timer. `cancel()` is idempotent and O(1). */
 export interface Timer {
@@ -38,8 +39,20 @@ export class TimerScheduler {
   private wakeAt = Number.POSITIVE_INFINITY;
   private cancelWake: (() => void) | undefined;
   private closed = false;
+  private readonly onError: ((error: unknown) => void) | undefined;
 
-  constructor(readonly clock: Clock) {}
+  /**
+   * `onError` is told about an exception thrown by a timer callback (a bug in
+   * the code that armed it). Without it the exception is rethrown on a fresh
+   * microtask, where it reaches process 'uncaughtException' as any bug would;
+   * the daemon passes one that logs and counts it.
+   */
+  constructor(
+    readonly clock: Clock,
+    options: { onError?: (error: unknown) => void } = {},
+  ) {
+    this.onError = options.onError;
+  }
 
   /** Live timers (not fired, not cancelled). */
   get size(): number {
@@ -48,7 +61,7 @@ export class TimerScheduler {
 
   /** Runs `fn` after `delayMs` milliseconds of the scheduler's clock. */
   after(delayMs: number, fn: () => void): Timer {
-    if (this.closed) throw new Error('TimerScheduler is closed');
+    if (this.closed) throw new ClosedError('TimerScheduler');
     const entry = new HeapEntry(this.clock.now() + Math.max(0, delayMs), this.seq++, fn, this);
     this.push(entry);
     if (entry.at < this.wakeAt) this.armWake(entry.at);
@@ -100,15 +113,28 @@ export class TimerScheduler {
       try {
         fn();
       } catch (error) {
-        // A timer callback must never take the scheduler down with it.
-        queueMicrotask(() => {
-          throw error;
-        });
+        // A timer callback must never take the scheduler down with it (nor the other timers due now).
+        this.report(error);
       }
     }
     if (this.closed) return;
     const next = this.peekLive();
     if (next !== undefined) this.armWake(budget <= 0 ? now : next.at);
+  }
+
+  private report(error: unknown): void {
+    const onError = this.onError;
+    if (onError !== undefined) {
+      try {
+        onError(error);
+        return;
+      } catch {
+        // The reporter failed too: fall through and rethrow the original, which is the one that matters.
+      }
+    }
+    queueMicrotask(() => {
+      throw error;
+    });
   }
 
   private peekLive(): HeapEntry | undefined {

@@ -41,7 +41,8 @@ class XmlTreeReader {
   private elements = 0;
   private limits: XmlTreeLimits = { maxDepth: 0, maxElements: 0 };
   private label = '';
-  private fail: XmlTreeErrorFactory = () => new Error('unused');
+  /** Set by each read() before any parsing, so never called unset. */
+  private fail!: XmlTreeErrorFactory;
   /** The coded error a handler threw, to tell it from saxes' own errors. */
   private thrown: Error | undefined;
 

@@ -14,6 +14,10 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** A file that exists but holds no key nor certificate. */
+const NOT_PEM = join(dir, 'not-pem.txt');
+writeFileSync(NOT_PEM, 'not a PEM file\n');
+
 let n = 0;
 function configFile(config: Record<string, unknown>): string {
   const file = join(dir, `c${++n}.yaml`);
@@ -50,13 +54,21 @@ describe('start: configuration errors exit 2 naming the key, before anything bin
       testConfig({ local_agent: { domains: ['localhost'], user_agents: { 'sip:alice@example.com': 'sip:alice@127.0.0.1:5080' } } }),
       /^config error: local_agent\.user_agents\.sip:alice@example\.com: not in a domain of local_agent\.domains \(localhost\)$/m,
     ],
+    // These were found only after the SIP sockets were bound (exit 1) before they were checked here.
+    ['a bad additional_presence_headers line', { ...testConfig(), additional_presence_headers: 'X-Foo bar' }, /^config error: additional_presence_headers: expected "Name: value" header lines, got "X-Foo bar"$/m],
+    ['a presence_route that is not a Route value', { ...testConfig(), presence_route: 'sip:proxy.example.com;lr' }, /^config error: presence_route: expected Route values such as "<sip:proxy\.example\.com;lr>"/m],
+    ['a presence_outbound_proxy that does not parse', { ...testConfig(), presence_outbound_proxy: 'sip:proxy example.com' }, /^config error: presence_outbound_proxy: expected a SIP URI/m],
+    ['a user_agent that would inject a header', { ...testConfig(), user_agent: 'x\r\nX-Injected: 1' }, /^config error: user_agent: expected text without line breaks/m],
+    ['the same SIP socket twice', testConfig({ sip: { listen: [{ transport: 'udp', host: '127.0.0.1', port: 5099 }, { transport: 'udp', host: '127.0.0.1', port: 5099 }] } }), /^config error: sip\.listen\.1\.port: expected each socket once/m],
+    ['a TLS key file that cannot be read', testConfig({ sip: { listen: [{ transport: 'udp', host: '127.0.0.1', port: 0 }, { transport: 'tls', host: '127.0.0.1', port: 0, tls: { key_file: join(dir, 'no-key.pem'), cert_file: join(dir, 'no-cert.pem') } }] } }), /^config error: sip\.listen\.1\.tls\.key_file: cannot read .*no-key\.pem: ENOENT$/m],
+    ['a TLS key file that is not PEM', testConfig({ sip: { listen: [{ transport: 'udp', host: '127.0.0.1', port: 0 }, { transport: 'tls', host: '127.0.0.1', port: 0, tls: { key_file: NOT_PEM, cert_file: NOT_PEM } }] } }), /^config error: sip\.listen\.1\.tls: expected a PEM key and certificate that belong together/m],
   ];
   for (const [name, config, pattern] of cases) {
     test(name, async () => {
       const result = await runCli(['start', '-c', configFile(config)], { timeoutMs: 10_000 });
       assert.equal(result.code, 2, result.stderr);
       assert.match(result.stderr, pattern);
-      assert.doesNotMatch(result.stdout, /listening/, 'nothing may bind');
+      assert.doesNotMatch(result.stdout, /listening|cannot start/, 'nothing may bind');
     });
   }
 

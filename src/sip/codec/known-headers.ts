@@ -48,10 +48,10 @@ const COMMON = [
 ];
 
 /** Candidates by (name length, first character): index length * 128 + charCode. */
-const MAX_LENGTH = 24;
+/** The longest name in COMMON: the table is sized from the list, so no name can fall outside it. */
+const MAX_LENGTH = COMMON.reduce((longest, name) => Math.max(longest, name.length), 0);
 const TABLE: Array<KnownHeader[] | undefined> = new Array((MAX_LENGTH + 1) * 128).fill(undefined);
 for (const name of COMMON) {
-  if (name.length > MAX_LENGTH) throw new Error(`known header name too long: ${name}`);
   const slot = name.length * 128 + name.charCodeAt(0);
   const key = headerKey(name);
   const list = TABLE[slot] ?? [];

@@ -130,6 +130,7 @@ export class TransactionLayer {
       try {
         key = cancelledTransactionKey(cancel, parsed.via, parsed.text, method);
       } catch {
+        // A CANCEL whose headers cannot key a transaction matches none: it is answered 481.
         return undefined;
       }
       const found = this.servers.get(key);
@@ -180,6 +181,7 @@ export class TransactionLayer {
       try {
         key = serverTransactionKey(request, parsed.via, parsed.text);
       } catch {
+        // Handled just below: counted as malformed and dropped.
         key = undefined;
       }
     }
@@ -212,6 +214,7 @@ export class TransactionLayer {
       if (text === undefined) return undefined;
       return { via: topVia(request), text };
     } catch {
+      // The callers treat a request without a usable top Via as malformed (counted, dropped) or as matching nothing.
       return undefined;
     }
   }

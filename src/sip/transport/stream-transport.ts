@@ -1,5 +1,6 @@
 import { createServer as createTcpServer, isIP, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { type ConnectionOptions, createServer as createTlsServer, type TLSSocket, connect as tlsConnect } from 'node:tls';
+import { InvalidOptionError } from '../../util/invalid-option-error.js';
 import { ioError } from './errors.js';
 import type { ListenSpec } from './types.js';
 
@@ -89,7 +90,9 @@ export class StreamTransport {
       return createTcpServer({ noDelay: true }, (socket) => this.acceptor.onAccepted(socket, 'tcp'));
     }
     const tls = spec.tls;
-    if (tls === undefined) throw ioError(new Error('a TLS listener needs tls.key and tls.cert'), `TLS listen ${spec.host}:${spec.port}`);
+    if (tls === undefined) {
+      throw new InvalidOptionError({ option: `listen (tls ${spec.host}:${spec.port}).tls`, message: 'expected { key, cert } for a TLS listener, got nothing' });
+    }
     const server = createTlsServer({
       key: tls.key,
       cert: tls.cert,

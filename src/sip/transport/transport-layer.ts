@@ -304,6 +304,7 @@ export class SipTransportLayer implements SipTransport, DatagramSink, Connection
       return;
     }
     if (this.pool.size >= this.maxConnections) {
+      // Refused before we kept it: a reset during destroy() concerns nobody (the refusal is reported below).
       socket.on('error', () => {});
       socket.destroy();
       this.emit({
@@ -450,6 +451,7 @@ export class SipTransportLayer implements SipTransport, DatagramSink, Connection
     try {
       via = parseVia(topElement);
     } catch {
+      // No Via to answer to: the caller drops the request and counts it (malformed-dropped).
       return undefined;
     }
     // Our received/rport on its top Via, as on any request we hand up (RFC 3261 §18.2.1, RFC 3581 §4).
@@ -467,7 +469,8 @@ export class SipTransportLayer implements SipTransport, DatagramSink, Connection
     try {
       this.diagnostic(event);
     } catch {
-      // A failing logger must not break the transport.
+      // The diagnostic sink itself failed (a broken logger): nobody is left to tell, and
+      // the transport must go on. The event was counted in `stats` already where it counts.
     }
   }
 

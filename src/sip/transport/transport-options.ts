@@ -43,18 +43,22 @@ export function emptyTransportStats(): TransportStats {
   };
 }
 
-export type TransportDiagnosticKind =
-  | 'parse-error'
-  | 'bad-request-answered'
-  | 'malformed-response-dropped'
-  | 'malformed-dropped'
-  | 'framing-error'
-  | 'send-error'
-  | 'handler-error'
-  | 'socket-error'
-  | 'connection-opened'
-  | 'connection-closed'
-  | 'connection-rejected';
+/** Every kind of TransportDiagnostic (a closed list: metrics label values come from it). */
+export const TRANSPORT_DIAGNOSTIC_KINDS = [
+  'parse-error',
+  'bad-request-answered',
+  'malformed-response-dropped',
+  'malformed-dropped',
+  'framing-error',
+  'send-error',
+  'handler-error',
+  'socket-error',
+  'connection-opened',
+  'connection-closed',
+  'connection-rejected',
+] as const;
+
+export type TransportDiagnosticKind = (typeof TRANSPORT_DIAGNOSTIC_KINDS)[number];
 
 /** Something worth logging that happened below the transaction layer. */
 export interface TransportDiagnostic {

@@ -16,6 +16,7 @@ export function stampTopVia(request: SipRequest, remoteAddress: string, remotePo
     // Usually already parsed (and memoised) by the parser's validation: no second parse.
     via = topVia(request);
   } catch {
+    // The caller counts and drops it (malformed-dropped).
     return request.headers.has('via') ? 'bad-via' : 'no-via';
   }
   if (!needsStamp(via, remoteAddress)) return 'unchanged';

@@ -1,6 +1,7 @@
 import { createResponse, serializedLength } from '../codec/index.js';
 import type { SipHeaders } from '../codec/headers.js';
 import type { SipRequest, SipResponse, SipTransportName } from '../codec/message.js';
+import { SipDnsError } from '../resolver/errors.js';
 import type { ResolvedTarget, TargetResolver } from '../resolver/types.js';
 import { sanitizeReason } from '../transaction/client-transaction.js';
 import type { NonInviteClientTransaction } from '../transaction/client-transaction.js';
@@ -72,7 +73,7 @@ export class OutgoingRequest implements OutgoingRequestHandle {
       (targets) => {
         if (this.user === undefined) return;
         if (targets.length === 0) {
-          this.resolutionFailed(new Error(`no target for ${destination}`));
+          this.resolutionFailed(new SipDnsError(`no target for ${destination}`));
           return;
         }
         this.targets = targets;

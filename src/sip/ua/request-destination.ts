@@ -22,6 +22,7 @@ function isLooseRouter(uri: string): boolean {
   try {
     return parseSipUri(uri).params.has('lr');
   } catch {
+    // Not a SIP URI: not a loose router; the request goes to the Request-URI (RFC 3261 §8.1.2).
     return false;
   }
 }

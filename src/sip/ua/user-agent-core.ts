@@ -26,8 +26,11 @@ export interface SipUserAgentCoreOptions {
   supportedExtensions?: ReadonlyArray<string>;
   /** Body types we accept (Accept in OPTIONS, RFC 3261 §11.2). Default `application/pidf+xml`. */
   acceptedContentTypes?: ReadonlyArray<string>;
-  /** Told about exceptions from handlers and callbacks (already caught and counted): for logging. */
-  onError?: (error: unknown, where: 'handler' | 'callback') => void;
+  /**
+   * Told about exceptions from handlers and callbacks (already caught and counted): for logging.
+   * For a handler, `request` is the request it was handling (answered 500).
+   */
+  onError?: (error: unknown, where: 'handler' | 'callback', request?: SipRequest) => void;
 }
 
 
@@ -44,7 +47,7 @@ export class SipUserAgentCore implements SipUserAgent {
   private readonly userAgent: string;
   private readonly supported: ReadonlyArray<string>;
   private readonly accepted: ReadonlyArray<string>;
-  private readonly onError: ((error: unknown, where: 'handler' | 'callback') => void) | undefined;
+  private readonly onError: ((error: unknown, where: 'handler' | 'callback', request?: SipRequest) => void) | undefined;
   private readonly handlers = new Map<string, IncomingRequestHandler>();
   private readonly counters = {
     requestsSent: 0,
@@ -173,12 +176,12 @@ export class SipUserAgentCore implements SipUserAgent {
 
   private handlerFailed(incoming: ServerIncomingRequest, error: unknown): void {
     this.counters.handlerErrors++;
-    this.reportError(error, 'handler');
+    this.reportError(error, 'handler', incoming.request);
     if (incoming.finalSent) return;
     try {
       incoming.reply(500, 'Server Internal Error');
     } catch (replyError) {
-      this.reportError(replyError, 'handler');
+      this.reportError(replyError, 'handler', incoming.request);
     }
   }
 
@@ -191,11 +194,12 @@ export class SipUserAgentCore implements SipUserAgent {
     }
   }
 
-  private reportError(error: unknown, where: 'handler' | 'callback'): void {
+  private reportError(error: unknown, where: 'handler' | 'callback', request?: SipRequest): void {
     try {
-      this.onError?.(error, where);
+      this.onError?.(error, where, request);
     } catch {
-      // A failing logger must not break request handling.
+      // The reporter itself failed (a broken logger): there is nobody left to tell, and
+      // request handling must go on. The error was counted in stats() already.
     }
   }
 

@@ -110,6 +110,44 @@ describe('configuration errors name the key', () => {
   });
 });
 
+describe('keys that used to be checked only after binding are checked by parseConfig', () => {
+  const cases: Array<[string, Record<string, unknown>, string]> = [
+    ['additional_presence_headers', { additional_presence_headers: 'X-Foo bar' }, 'config error: additional_presence_headers: expected "Name: value" header lines, got "X-Foo bar"'],
+    ['additional_presence_headers', { additional_presence_headers: 'X-A: 1\nCSeq: 1 SUBSCRIBE' }, 'config error: additional_presence_headers: CSeq is written by presence-b2b itself and cannot be added, got "CSeq: 1 SUBSCRIBE"'],
+    ['presence_route', { presence_route: 'sip:proxy.example.com;lr' }, 'config error: presence_route: expected Route values such as "<sip:proxy.example.com;lr>" (comma-separated), got "sip:proxy.example.com;lr"'],
+    ['presence_outbound_proxy', { presence_outbound_proxy: 'sip:' }, 'config error: presence_outbound_proxy: expected a SIP URI such as "sip:proxy.example.com:5060" or "", got "sip:"'],
+    ['user_agent', { user_agent: 'pb2b\r\nX-Injected: 1' }, 'config error: user_agent: expected text without line breaks or control characters, got "pb2b\\r\\nX-Injected: 1" (character 5)'],
+    ['contact_user', { contact_user: '' }, 'config error: contact_user: expected a non-empty string, got ""'],
+    ['default_expiration', { default_expiration: 2 ** 32 }, 'config error: default_expiration: expected at most 4294967295, got 4294967296'],
+    ['sip.listen.0.advertised_host', { sip: { listen: [{ transport: 'udp', host: '0.0.0.0', port: 5060, advertised_host: 'bad host' }] } }, 'config error: sip.listen.0.advertised_host: expected a host name or IP address, got "bad host"'],
+    ['http.host', { http: { host: 'not a host', token: 'long-enough' } }, 'config error: http.host: expected a host name or IP address, got "not a host"'],
+    ['hosts', { hosts: { 'pres.example.com': 'pres2.example.com' } }, 'config error: hosts.pres.example.com: expected an IPv4 or IPv6 address, got "pres2.example.com"'],
+  ];
+  for (const [key, document, line] of cases) {
+    test(key, () => {
+      assert.deepEqual(problems(document), [line]);
+    });
+  }
+
+  test('what only createPresenceB2B can see is a ConfigError of b2bOptionsFromConfig, named by its key', () => {
+    const twice = parseConfig({ sip: { listen: [{ transport: 'udp', host: '127.0.0.1', port: 5090 }, { transport: 'udp', host: '127.0.0.1', port: 5090 }] } });
+    assert.throws(
+      () => b2bOptionsFromConfig(twice),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        e.code === 'CONFIG_ERR_INVALID' &&
+        e.message === 'config error: sip.listen.1.port: expected each socket once, got udp 127.0.0.1:5090 a second time (entry 0 has it)',
+    );
+    const key = join(dir, 'not-a-key.pem');
+    writeFileSync(key, 'this is not PEM\n');
+    const tls = parseConfig({ sip: { listen: [{ transport: 'tls', host: '127.0.0.1', port: 0, tls: { key_file: key, cert_file: key } }] } });
+    assert.throws(
+      () => b2bOptionsFromConfig(tls),
+      (e: unknown) => e instanceof ConfigError && /^config error: sip\.listen\.0\.tls: expected a PEM key and certificate that belong together/.test(e.message),
+    );
+  });
+});
+
 describe('environment overrides', () => {
   test('one top-level key', () => {
     assert.equal(parseConfig({ default_expiration: 60 }, { PRESENCE_B2B_DEFAULT_EXPIRATION: '600' }).default_expiration, 600);

@@ -17,7 +17,7 @@ test('keeps the newest events, replays after an id, reports what was missed', ()
 test('ids must increase', () => {
   const ring = new EventRing<number>(2);
   ring.push({ id: 4, value: 0 });
-  assert.throws(() => ring.push({ id: 4, value: 1 }), RangeError);
+  assert.throws(() => ring.push({ id: 4, value: 1 }), { code: 'B2B_ERR_INVALID_OPTION', message: /event\.id: expected an id after/ });
 });
 
 test('listeners see every push until they unsubscribe', () => {

@@ -374,3 +374,39 @@ test('subscribe with a given id and creation time (restoring a stored subscripti
   assert.equal(broker.unsubscribe('s2'), true);
   assert.equal(broker.subscribe({ record: 'r', subscriber: 's', queue, id: 's2' }).id, 's2');
 });
+
+test('onNotifierError: a throwing notifier is reported with the subscription’s context, and the broker carries on', () => {
+  const clock = new ManualClock();
+  const reported: Array<Record<string, unknown>> = [];
+  const broker = new QsaBroker({
+    clock,
+    onNotifierError: (event) => {
+      reported.push({ ...event, error: (event.error as Error).message });
+    },
+  });
+  broker.registerNotifier(
+    'presence',
+    {
+      subscribe: () => {
+        throw new QsaError('QSA_ERR_INVALID_ARGUMENT', 'subscribe failed');
+      },
+      unsubscribe: () => {
+        throw new QsaError('QSA_ERR_INVALID_ARGUMENT', 'unsubscribe failed');
+      },
+    },
+    { name: 'broken', accepts: (sub) => (sub.record === 'sip:odd@x' ? (undefined as unknown as boolean).valueOf() : true) },
+  );
+  const queue = broker.createQueue();
+  const handle = broker.subscribe({ record: 'sip:a@x', subscriber: 'sip:w@x', queue });
+  broker.unsubscribe(handle);
+  broker.subscribe({ record: 'sip:odd@x', subscriber: 'sip:w@x', queue });
+  assert.deepEqual(
+    reported.map((r) => [r.notifier, r.callback, r.subscriptionId, r.package, r.record, r.subscriber, r.error]),
+    [
+      ['broken', 'subscribe', 's1', 'presence', 'sip:a@x', 'sip:w@x', 'subscribe failed'],
+      ['broken', 'unsubscribe', 's1', 'presence', 'sip:a@x', 'sip:w@x', 'unsubscribe failed'],
+      ['broken', 'accepts', 's2', 'presence', 'sip:odd@x', 'sip:w@x', "Cannot read properties of undefined (reading 'valueOf')"],
+    ],
+  );
+  assert.equal(broker.size, 1, 'the broker carried on');
+});

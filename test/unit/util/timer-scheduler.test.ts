@@ -55,3 +55,20 @@ test('holds 200k timers and cancels most of them cheaply', () => {
   clock.advance(10_000);
   assert.equal(fired, 100_000);
 });
+
+test('a timer callback that throws goes to onError; the other timers due at the same time still run', () => {
+  const clock = new ManualClock();
+  const errors: unknown[] = [];
+  const scheduler = new TimerScheduler(clock, { onError: (error) => errors.push(error) });
+  const ran: string[] = [];
+  scheduler.after(10, () => {
+    throw new Error('timer bug');
+  });
+  scheduler.after(10, () => ran.push('second'));
+  clock.advance(10);
+  assert.deepEqual(ran, ['second']);
+  assert.equal(errors.length, 1);
+  assert.equal((errors[0] as Error).message, 'timer bug');
+  scheduler.close();
+  assert.throws(() => scheduler.after(1, () => {}), { code: 'B2B_ERR_CLOSED', message: 'TimerScheduler is closed' });
+});

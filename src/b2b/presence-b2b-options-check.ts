@@ -1,0 +1,127 @@
+import { listenSpecProblems } from '../sip/transport/listen-spec-check.js';
+import { engineSettingsProblems } from '../subscription/engine-options.js';
+import { InvalidOptionError, type OptionProblem } from '../util/invalid-option-error.js';
+import {
+  describeValue,
+  functionProblem,
+  headerTextProblem,
+  hostProblem,
+  ipAddressProblem,
+  objectWithMethodsProblem,
+  wholeNumberProblem,
+} from '../util/option-checks.js';
+import type { PresenceB2BOptions } from './create-presence-b2b.js';
+
+/** RFC 3261 timers accepted, in milliseconds (T1 bounds Timer N = 64·T1 too). */
+export const TIMER_LIMITS = {
+  t1: { min: 1, max: 60_000 },
+  t2: { min: 1, max: 600_000 },
+  t4: { min: 1, max: 600_000 },
+} as const;
+
+/**
+ * Every option createPresenceB2B knows. The mapped type makes the compiler
+ * insist that an option added to PresenceB2BOptions is listed (and so
+ * checked) here too; an unknown key (a misspelt `defaultExpiraton`) is refused
+ * instead of being silently ignored.
+ */
+const KNOWN_OPTIONS: { readonly [K in keyof Required<PresenceB2BOptions>]: true } = {
+  defaultExpiration: true,
+  onErrorRetryTime: true,
+  presenceRoute: true,
+  additionalPresenceHeaders: true,
+  waitForTermNotify: true,
+  resubscribeDelta: true,
+  minResubscribeTime: true,
+  handlePresenceSubscriptions: true,
+  presenceOutboundProxy: true,
+  maxSubscribeDelay: true,
+  shareIdenticalSubscriptions: true,
+  refreshJitter: true,
+  maxSubscribeRate: true,
+  maxRedirects: true,
+  contactUser: true,
+  t1Ms: true,
+  listen: true,
+  qsa: true,
+  credentials: true,
+  hosts: true,
+  dns: true,
+  timers: true,
+  userAgent: true,
+  clock: true,
+  random: true,
+  scheduler: true,
+  store: true,
+  onTransportDiagnostic: true,
+  onUserAgentError: true,
+};
+
+/** Every problem of createPresenceB2B's options, each naming the option; empty when all can be used. */
+export function presenceB2BOptionProblems(options: unknown): OptionProblem[] {
+  if (options === undefined) return [];
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    return [{ option: 'options', message: `expected an object of options, got ${describeValue(options)}` }];
+  }
+  const o = options as { readonly [K in keyof PresenceB2BOptions]?: unknown } & Record<string, unknown>;
+  const problems: OptionProblem[] = [];
+  for (const key of Object.keys(o)) {
+    if (!Object.hasOwn(KNOWN_OPTIONS, key)) problems.push({ option: key, message: 'unknown option' });
+  }
+  problems.push(...engineSettingsProblems(o));
+  const add = (option: string, message: string | undefined): void => {
+    if (message !== undefined) problems.push({ option, message });
+  };
+  if (o.listen !== undefined) problems.push(...listenSpecProblems(o.listen));
+  if (o.timers !== undefined) {
+    if (typeof o.timers !== 'object' || o.timers === null) add('timers', `expected { t1?, t2?, t4? } in milliseconds, got ${describeValue(o.timers)}`);
+    else {
+      const timers = o.timers as Record<string, unknown>;
+      for (const key of Object.keys(timers)) if (!Object.hasOwn(TIMER_LIMITS, key)) add(`timers.${key}`, 'unknown option');
+      for (const [key, { min, max }] of Object.entries(TIMER_LIMITS)) {
+        if (timers[key] !== undefined) add(`timers.${key}`, wholeNumberProblem(timers[key], min, max));
+      }
+    }
+  }
+  if (o.credentials !== undefined) add('credentials', functionProblem(o.credentials, 'a function (subscriber, realm) => credentials'));
+  if (o.hosts !== undefined) problems.push(...hostTableProblems(o.hosts));
+  if (o.dns !== undefined) add('dns', objectWithMethodsProblem(o.dns, 'a DnsClient', ['resolveNaptr', 'resolveSrv', 'resolve4', 'resolve6']));
+  if (o.qsa !== undefined) add('qsa', objectWithMethodsProblem(o.qsa, 'a QsaBroker', ['registerNotifier', 'unregisterNotifier', 'subscribe', 'unsubscribe']));
+  if (o.userAgent !== undefined) add('userAgent', headerTextProblem(o.userAgent));
+  if (o.clock !== undefined) add('clock', objectWithMethodsProblem(o.clock, 'a Clock', ['now', 'wallTime', 'setTimer']));
+  if (o.random !== undefined) add('random', objectWithMethodsProblem(o.random, 'a Random', ['next', 'token']));
+  if (o.scheduler !== undefined) add('scheduler', objectWithMethodsProblem(o.scheduler, 'a TimerScheduler', ['after', 'close']));
+  if (o.store !== undefined) {
+    add('store', objectWithMethodsProblem(o.store, 'a SubscriptionStore', ['load', 'createApiSubscription', 'deleteApiSubscription', 'createQueue', 'deleteQueue', 'raiseQueueHighWater', 'writeDialogs', 'close']));
+  }
+  if (o.onTransportDiagnostic !== undefined) add('onTransportDiagnostic', functionProblem(o.onTransportDiagnostic));
+  if (o.onUserAgentError !== undefined) add('onUserAgentError', functionProblem(o.onUserAgentError));
+  return problems;
+}
+
+/** Throws InvalidOptionError (B2B_ERR_INVALID_OPTION) listing every problem of the options. */
+export function checkPresenceB2BOptions(options: unknown): void {
+  const problems = presenceB2BOptionProblems(options);
+  if (problems.length > 0) throw new InvalidOptionError(problems, 'createPresenceB2B');
+}
+
+function hostTableProblems(hosts: unknown): OptionProblem[] {
+  if (typeof hosts !== 'object' || hosts === null || Array.isArray(hosts)) {
+    return [{ option: 'hosts', message: `expected { name: [addresses] }, got ${describeValue(hosts)}` }];
+  }
+  const problems: OptionProblem[] = [];
+  for (const [name, addresses] of Object.entries(hosts)) {
+    const option = `hosts[${JSON.stringify(name)}]`;
+    const nameProblem = hostProblem(name);
+    if (nameProblem !== undefined) problems.push({ option, message: nameProblem });
+    if (!Array.isArray(addresses) || addresses.length === 0) {
+      problems.push({ option, message: `expected a non-empty list of IP addresses, got ${describeValue(addresses)}` });
+      continue;
+    }
+    addresses.forEach((address: unknown, i) => {
+      const problem = ipAddressProblem(address);
+      if (problem !== undefined) problems.push({ option: `${option}[${i}]`, message: problem });
+    });
+  }
+  return problems;
+}
