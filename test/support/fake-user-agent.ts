@@ -90,6 +90,8 @@ export class SentRequest implements OutgoingRequestHandle {
   final: SipResponse | undefined;
   /** True once the sender called abandon(): answers are then dropped, as the real UA does. */
   abandoned = false;
+  /** True once the sender called stopRetransmitting(): answers still reach it, as with the real UA. */
+  retransmissionsStopped = false;
   /** True once the test took it (take(), last()): FakeUserAgent.unseen() lists the others. */
   seen = false;
   private user: ClientTransactionUser | undefined;
@@ -181,6 +183,11 @@ export class SentRequest implements OutgoingRequestHandle {
   abandon(): void {
     this.abandoned = true;
     this.user = undefined;
+  }
+
+  /** OutgoingRequestHandle: the fake does not retransmit; a later answer still reaches the sender. */
+  stopRetransmitting(): void {
+    this.retransmissionsStopped = true;
   }
 
   describe(): string {

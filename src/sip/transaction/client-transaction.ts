@@ -24,6 +24,8 @@ export class NonInviteClientTransaction {
   private user: ClientTransactionUser | undefined;
   /** The request as serialized once by start(), resent as is by Timer E. */
   private data: Buffer | undefined;
+  /** False after stopRetransmitting(): Timer E is not armed again. */
+  private retransmitting = true;
 
   constructor(
     readonly key: string,
@@ -97,6 +99,19 @@ export class NonInviteClientTransaction {
     this.deliverFinal(response, false);
   }
 
+  /**
+   * Stops retransmitting (Timer E) but keeps the transaction, and Timer F, so
+   * that a final response that still comes reaches the user, who can act on it
+   * (e.g. end a subscription the request created after all). For a request
+   * whose sender lost interest; on a reliable transport there is nothing to stop.
+   */
+  stopRetransmitting(): void {
+    if (this.stateValue !== 'trying' && this.stateValue !== 'proceeding') return;
+    this.retransmitting = false;
+    this.retransmitOrLinger?.cancel();
+    this.retransmitOrLinger = undefined;
+  }
+
   /** Stops silently: no more retransmissions, and the user hears nothing more. */
   abandon(): void {
     this.user = undefined;
@@ -110,7 +125,7 @@ export class NonInviteClientTransaction {
 
   private onTimerE(): void {
     const state = this.stateValue;
-    if (state !== 'trying' && state !== 'proceeding') return;
+    if ((state !== 'trying' && state !== 'proceeding') || !this.retransmitting) return;
     const { t2 } = this.context.timers;
     // RFC 3261 §17.1.2.2: in Trying, E doubles up to T2; in Proceeding it is reset to T2.
     this.interval = state === 'trying' ? Math.min(2 * this.interval, t2) : t2;

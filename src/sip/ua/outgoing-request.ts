@@ -41,6 +41,8 @@ export class OutgoingRequest implements OutgoingRequestHandle {
   private current: NonInviteClientTransaction | undefined;
   private lastFailure: FinalOutcome | undefined;
   private user: ClientTransactionUser | undefined;
+  /** After stopRetransmitting(): no retransmission, no further target, nothing sent if nothing was. */
+  private quiet = false;
 
   constructor(
     private readonly context: OutgoingRequestContext,
@@ -90,6 +92,14 @@ export class OutgoingRequest implements OutgoingRequestHandle {
     const current = this.current;
     this.current = undefined;
     current?.abandon();
+  }
+
+  stopRetransmitting(): void {
+    this.quiet = true;
+    const current = this.current;
+    // Not on the wire yet (resolution pending): it never will be, and nobody waits for it.
+    if (current === undefined) this.user = undefined;
+    else current.stopRetransmitting();
   }
 
   private tryNextTarget(): void {
@@ -162,7 +172,7 @@ export class OutgoingRequest implements OutgoingRequestHandle {
     const targetFailed = response.status === 503 || (locallyGenerated && response.status === 408);
     if (targetFailed) {
       if (this.options?.endpoint === undefined) this.context.resolver.markFailed(target);
-      if (this.nextTarget < this.targets.length) {
+      if (this.nextTarget < this.targets.length && !this.quiet) {
         this.lastFailure = { response, locallyGenerated };
         this.tryNextTarget();
         return;

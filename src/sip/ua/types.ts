@@ -28,6 +28,14 @@ export interface OutgoingRequestHandle {
   readonly branch: string;
   /** Stops retransmitting and forgets the transaction; onFinal is not called afterwards. */
   abandon(): void;
+  /**
+   * Stops retransmitting and trying further targets, but keeps listening: a
+   * final response that still arrives (until Timer F) reaches onFinal, so that
+   * the sender can undo what the request did after all (RFC 6665 §4.1.2.3: an
+   * unSUBSCRIBE for a subscription it no longer wants). A request still waiting
+   * for its RFC 3263 resolution is never sent, and onFinal is then not called.
+   */
+  stopRetransmitting(): void;
 }
 
 export type IncomingRequestHandler = (incoming: IncomingRequest) => void;

@@ -168,6 +168,26 @@ test('abandon() stops retransmissions and silences the user', () => {
   assert.equal(layer.stats().activeClientTransactions, 0);
 });
 
+test('stopRetransmitting(): no more Timer E sends, but a final response still reaches the user; Timer F still ends it', () => {
+  const { clock, layer, transport } = layerHarness();
+  const { user, finals } = recordingUser(clock);
+  const answered = outgoingRequest('SUBSCRIBE', 'z9hG4bKquiet1');
+  const first = layer.sendRequest(answered, UDP, user);
+  clock.advance(T1); // one retransmission
+  first.stopRetransmitting();
+  clock.advance(10 * T1);
+  assert.equal(transport.requests().length, 2, 'nothing after stopRetransmitting');
+  transport.receive(responseTo(answered, 200));
+  assert.deepEqual(finals.map((f) => f.status), [200], 'the late 2xx is still delivered');
+  const silent = layer.sendRequest(outgoingRequest('SUBSCRIBE', 'z9hG4bKquiet2'), UDP, user);
+  silent.stopRetransmitting();
+  clock.advance(64 * T1);
+  assert.equal(transport.requests().length, 3);
+  assert.deepEqual(finals.map((f) => [f.status, f.local]), [[200, false], [408, true]], 'Timer F: the local 408');
+  clock.advance(T4);
+  assert.equal(layer.stats().activeClientTransactions, 0);
+});
+
 test('sendRequest refuses requests without a z9hG4bK branch, duplicates and INVITE', () => {
   const { clock, layer } = layerHarness();
   const { user } = recordingUser(clock);

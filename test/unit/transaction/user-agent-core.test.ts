@@ -230,6 +230,33 @@ test('abandon(): no more sends, and onFinal is never called', async () => {
   assert.equal(transport.requests().length, 2);
 });
 
+test('stopRetransmitting(): no retransmission and no failover, but a late final still reaches onFinal; before resolution nothing is sent', async () => {
+  const { ua, transport, clock } = uaHarness({ 'sip:bob@example.com': [udpTarget('192.0.2.1'), udpTarget('192.0.2.2')] });
+  const { user, finals } = recordingUser(clock);
+  const handle = ua.sendRequest(subscribe(), user);
+  await flushMicrotasks();
+  clock.advance(T1);
+  handle.stopRetransmitting();
+  clock.advance(10 * T1);
+  assert.equal(transport.requests().length, 2);
+  transport.receive(responseTo(transport.requests()[0]!.message, 200));
+  assert.deepEqual(finals.map((f) => f.status), [200]);
+  // A 503 after stopRetransmitting: delivered as is, the second target is not tried.
+  const other = ua.sendRequest(subscribe([], 'sip:bob@example.com'), user);
+  await flushMicrotasks();
+  other.stopRetransmitting();
+  transport.receive(responseTo(transport.requests()[2]!.message, 503));
+  assert.deepEqual(finals.map((f) => f.status), [200, 503]);
+  assert.equal(transport.requests().length, 3, 'no failover');
+  // Stopped before resolution completes: nothing is ever sent, nobody is called.
+  const early = ua.sendRequest(subscribe(), user);
+  early.stopRetransmitting();
+  await flushMicrotasks();
+  clock.advance(100 * T1);
+  assert.equal(transport.requests().length, 3);
+  assert.equal(finals.length, 2);
+});
+
 test('OPTIONS without a handler: 200 with Allow, Accept, Supported and a To tag', () => {
   const { ua, transport } = uaHarness();
   ua.onRequest('NOTIFY', () => {});
