@@ -135,19 +135,18 @@ export function parseAdditionalHeaders(text: string): Array<readonly [string, st
 /**
  * What is wrong with presence_route, or undefined: each comma-separated element
  * must be a Route value, a name-addr with a sip/sips URI (RFC 3261 §20.34:
- * `route-param = name-addr *( SEMI rr-param )`), e.g. `<sip:proxy.example.com;lr>`.
+ * `route-param = name-addr *( SEMI rr-param )`), e.g. `<sip:proxy.example.com;lr>`,
+ * or a bare SIP URI, taken as that URI in `<>` (`sip:proxy.example.com;lr`).
  */
 export function routeListProblem(text: unknown): string | undefined {
   if (typeof text !== 'string') return `expected Route values such as "<sip:proxy.example.com;lr>", got ${describeValue(text)}`;
   if (controlCharacterIndex(text) >= 0) return `expected Route values without line breaks or control characters, got ${describeValue(text)}`;
-  for (const element of parseRouteList(text)) {
-    const expected = `expected Route values such as "<sip:proxy.example.com;lr>" (comma-separated), got ${describeValue(element)}`;
-    if (!element.includes('<')) return expected;
+  for (const element of splitRouteList(text)) {
     try {
-      parseSipUri(parseNameAddr(element, 'Route').uri);
+      parseSipUri(parseNameAddr(asRouteValue(element), 'Route').uri);
     } catch {
       // The codec's reason is about a received header; ours names the option and the form expected.
-      return expected;
+      return `expected Route values such as "<sip:proxy.example.com;lr>" or "sip:proxy.example.com;lr" (comma-separated), got ${describeValue(element)}`;
     }
   }
   return undefined;
@@ -206,9 +205,13 @@ export function engineSettingsProblems(settings: { readonly [K in keyof EngineSe
   return problems;
 }
 
-/** Splits presence_route ("<sip:a;lr>, <sip:b;lr>") into Route header values. */
-export function parseRouteList(text: string): string[] {
+/** The comma-separated elements of presence_route as written, trimmed (commas inside `<>` do not split). */
+function splitRouteList(text: string): string[] {
   const out: string[] = [];
+  const push = (element: string) => {
+    const value = element.trim();
+    if (value !== '') out.push(value);
+  };
   let depth = 0;
   let start = 0;
   for (let i = 0; i < text.length; i++) {
@@ -216,10 +219,24 @@ export function parseRouteList(text: string): string[] {
     if (c === '<') depth++;
     else if (c === '>') depth--;
     else if (c === ',' && depth === 0) {
-      if (text.slice(start, i).trim()) out.push(text.slice(start, i).trim());
+      push(text.slice(start, i));
       start = i + 1;
     }
   }
-  if (text.slice(start).trim()) out.push(text.slice(start).trim());
+  push(text.slice(start));
   return out;
+}
+
+/** A presence_route element as a Route value: a bare URI ("sip:a;lr") is put in `<>`, its parameters (lr) the URI's. */
+function asRouteValue(element: string): string {
+  return element.includes('<') ? element : `<${element}>`;
+}
+
+/**
+ * Splits presence_route ("<sip:a;lr>, <sip:b;lr>") into Route header values.
+ * A bare URI ("sip:a;lr", as the seed's users often wrote it) is taken as
+ * `<sip:a;lr>`: its parameters are the URI's, `lr` included.
+ */
+export function parseRouteList(text: string): string[] {
+  return splitRouteList(text).map(asRouteValue);
 }

@@ -56,7 +56,7 @@ describe('start: configuration errors exit 2 naming the key, before anything bin
     ],
     // These were found only after the SIP sockets were bound (exit 1) before they were checked here.
     ['a bad additional_presence_headers line', { ...testConfig(), additional_presence_headers: 'X-Foo bar' }, /^config error: additional_presence_headers: expected "Name: value" header lines, got "X-Foo bar"$/m],
-    ['a presence_route that is not a Route value', { ...testConfig(), presence_route: 'sip:proxy.example.com;lr' }, /^config error: presence_route: expected Route values such as "<sip:proxy\.example\.com;lr>"/m],
+    ['a presence_route that is not a Route value', { ...testConfig(), presence_route: 'proxy.example.com;lr' }, /^config error: presence_route: expected Route values such as "<sip:proxy\.example\.com;lr>"/m],
     ['a presence_outbound_proxy that does not parse', { ...testConfig(), presence_outbound_proxy: 'sip:proxy example.com' }, /^config error: presence_outbound_proxy: expected a SIP URI/m],
     ['a user_agent that would inject a header', { ...testConfig(), user_agent: 'x\r\nX-Injected: 1' }, /^config error: user_agent: expected text without line breaks/m],
     ['the same SIP socket twice', testConfig({ sip: { listen: [{ transport: 'udp', host: '127.0.0.1', port: 5099 }, { transport: 'udp', host: '127.0.0.1', port: 5099 }] } }), /^config error: sip\.listen\.1\.port: expected each socket once/m],

@@ -5,7 +5,8 @@ import { fromHeader, toHeader } from '../codec/from-to.js';
 import type { SipMessage, SipRequest, SipResponse } from '../codec/message.js';
 import { createRequest } from '../codec/serializer.js';
 import { routeSetOf } from '../codec/route.js';
-import { formatNameAddr } from '../codec/name-addr.js';
+import { formatNameAddr, parseNameAddr } from '../codec/name-addr.js';
+import { formatUri, parseSipUri } from '../codec/uri.js';
 import { ownString } from '../../util/copy-string.js';
 
 /**
@@ -52,36 +53,119 @@ function firstContactUri(message: SipMessage): string | undefined {
   return contacts[0]!.uri;
 }
 
+/** Why a message cannot make or update a dialog: a sentence naming the header (for error messages). */
+export type DialogProblem = string;
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * The remote target a message offers (RFC 3261 §12.1.2: the URI of its
+ * Contact, a sip or sips URI), undefined when it has no Contact, or a
+ * problem when the Contact is `*`, malformed or not a SIP URI.
+ */
+function readTarget(message: SipMessage): { target: string | undefined } | { problem: DialogProblem } {
+  try {
+    const contacts = contactsOf(message);
+    if (contacts === '*') return { problem: 'Contact: * cannot be a remote target' };
+    const first = contacts[0];
+    if (first === undefined) return { target: undefined };
+    parseSipUri(first.uri);
+    return { target: first.uri };
+  } catch (error) {
+    return { problem: `unusable Contact (${describeError(error)})` };
+  }
+}
+
+/** Record-Route entries (each a name-addr with a SIP URI) as Route values, in the order received, or a problem. */
+function readRecordRoute(message: SipMessage): { routes: string[] } | { problem: DialogProblem } {
+  try {
+    const routes: string[] = [];
+    for (const entry of routeSetOf(message, 'record-route')) {
+      parseSipUri(entry.uri);
+      routes.push(ownString(formatNameAddr(entry)));
+    }
+    return { routes };
+  } catch (error) {
+    return { problem: `unusable Record-Route (${describeError(error)})` };
+  }
+}
+
 /**
  * Confirms the dialog from a 2xx to our SUBSCRIBE (RFC 3261 §12.1.2): remote
  * tag from To, route set from Record-Route in reverse order, remote target
- * from Contact. A dialog already confirmed by an earlier NOTIFY keeps its
- * route set (RFC 6665 §4.1.2.4) and only refreshes its target.
+ * from Contact; or, for a dialog already confirmed, refreshes its target
+ * (RFC 6665 §3.1: SUBSCRIBE is a target-refresh request). Everything is
+ * checked before anything changes: a 2xx that cannot make a dialog (no To
+ * tag, an unusable Contact or Record-Route) returns the problem and leaves
+ * the dialog as it was; one without Contact keeps the target it had. A 2xx from another fork than the
+ * one that confirmed the dialog (its NOTIFY came first, RFC 6665 §4.1.2.4)
+ * changes nothing: remote tag and remote target always come from one fork.
  */
-export function confirmFromResponse(dialog: DialogState, response: SipResponse): void {
-  if (dialog.remoteTag === undefined) {
-    const tag = toHeader(response).tag;
-    if (tag !== undefined) dialog.remoteTag = ownString(tag);
-    dialog.routeSet = routeSetOf(response, 'record-route')
-      .map((r) => ownString(formatNameAddr(r)))
-      .reverse();
+export function confirmFromResponse(dialog: DialogState, response: SipResponse): DialogProblem | undefined {
+  let tag: string | undefined;
+  try {
+    tag = toHeader(response).tag;
+  } catch (error) {
+    return `unusable To (${describeError(error)})`;
   }
-  refreshTarget(dialog, response);
+  if (dialog.remoteTag !== undefined && tag !== dialog.remoteTag) return undefined;
+  const target = readTarget(response);
+  if ('problem' in target) return target.problem;
+  if (dialog.remoteTag !== undefined) {
+    if (target.target !== undefined && target.target !== dialog.remoteTarget) dialog.remoteTarget = ownString(target.target);
+    return undefined;
+  }
+  if (tag === undefined) return 'no tag in To (RFC 6665 §4.1.2.1)';
+  const routes = readRecordRoute(response);
+  if ('problem' in routes) return routes.problem;
+  dialog.remoteTag = ownString(tag);
+  dialog.routeSet = routes.routes.reverse();
+  // A 2xx without Contact (RFC 3261 §12.1.1 requires one) leaves the target where the request went;
+  // the first NOTIFY, a target refresh, brings the server's Contact.
+  if (target.target !== undefined) dialog.remoteTarget = ownString(target.target);
+  return undefined;
 }
 
 /**
  * Confirms the dialog from a NOTIFY that arrived before the 2xx (RFC 6665
  * §4.1.2.4): we are the UAS of the NOTIFY, so the route set is its
  * Record-Route in order (RFC 3261 §12.1.1) and the remote tag is its From-tag.
+ * Checked first, as confirmFromResponse: a problem leaves the dialog unchanged;
+ * without Contact the target stays where the SUBSCRIBE went.
  */
-export function confirmFromNotify(dialog: DialogState, notify: SipRequest): void {
-  const tag = fromHeader(notify).tag;
-  if (tag !== undefined) dialog.remoteTag = ownString(tag);
-  dialog.routeSet = routeSetOf(notify, 'record-route').map((r) => ownString(formatNameAddr(r)));
-  refreshTarget(dialog, notify);
+export function confirmFromNotify(dialog: DialogState, notify: SipRequest): DialogProblem | undefined {
+  let tag: string | undefined;
+  try {
+    tag = fromHeader(notify).tag;
+  } catch (error) {
+    return `unusable From (${describeError(error)})`;
+  }
+  if (tag === undefined) return 'no tag in From';
+  const target = readTarget(notify);
+  if ('problem' in target) return target.problem;
+  const routes = readRecordRoute(notify);
+  if ('problem' in routes) return routes.problem;
+  dialog.remoteTag = ownString(tag);
+  dialog.routeSet = routes.routes;
+  if (target.target !== undefined) dialog.remoteTarget = ownString(target.target);
+  return undefined;
 }
 
-/** Target refresh (RFC 6665 §3.1: SUBSCRIBE and NOTIFY are target-refresh requests). */
+/**
+ * Target refresh by an in-dialog request (RFC 6665 §3.1: NOTIFY is a
+ * target-refresh request): a usable Contact becomes the remote target, none
+ * keeps it; an unusable one returns the problem and changes nothing.
+ */
+export function refreshTargetFrom(dialog: DialogState, message: SipMessage): DialogProblem | undefined {
+  const target = readTarget(message);
+  if ('problem' in target) return target.problem;
+  if (target.target !== undefined && target.target !== dialog.remoteTarget) dialog.remoteTarget = ownString(target.target);
+  return undefined;
+}
+
+/** Target refresh (RFC 6665 §3.1: SUBSCRIBE and NOTIFY are target-refresh requests). Throws SipParseError on a malformed Contact. */
 export function refreshTarget(dialog: DialogState, message: SipMessage): void {
   const contact = firstContactUri(message);
   if (contact !== undefined && contact !== dialog.remoteTarget) dialog.remoteTarget = ownString(contact);
@@ -107,9 +191,35 @@ export function incomingRequestKey(request: SipRequest): string | undefined {
   return dialogLookupKey(callIdOf(request), tag);
 }
 
+/** True when a Route value names a loose router (`;lr` on its URI, RFC 3261 §19.1.1); false for a strict one. */
+export function isLooseRoute(route: string): boolean {
+  try {
+    return parseSipUri(parseNameAddr(route, 'Route').uri).params.has('lr');
+  } catch {
+    // Route values come from our checked configuration or a checked Record-Route; treat anything else as loose (sent as is).
+    return true;
+  }
+}
+
 /**
- * Builds a request inside the dialog (RFC 3261 §12.2.1.1): Request-URI = remote
- * target, Route = route set (loose routing; a strict first route is sent as is),
+ * The Request-URI a strict router's Route value becomes (RFC 3261 §12.2.1.1):
+ * its URI without the parts a Request-URI may not carry (§19.1.1, Table 1:
+ * the `method` parameter and headers).
+ */
+function strictRouterRequestUri(route: string): string {
+  const uri = parseSipUri(parseNameAddr(route, 'Route').uri);
+  if (!uri.params.has('method') && uri.headers.size === 0) return parseNameAddr(route, 'Route').uri;
+  uri.params.delete('method');
+  uri.headers.clear();
+  return formatUri(uri);
+}
+
+/**
+ * Builds a request inside the dialog (RFC 3261 §12.2.1.1), the preloaded
+ * route set of an initial request included (§8.1.1.1): with an empty route
+ * set or a loose router first (`;lr`), Request-URI = remote target and Route
+ * = the route set; with a strict router first, Request-URI = that router's
+ * URI and Route = the rest of the route set followed by the remote target.
  * From/To with both tags, the next local CSeq.
  */
 export function buildInDialogRequest(
@@ -120,11 +230,19 @@ export function buildInDialogRequest(
 ): SipRequest {
   dialog.localCSeq++;
   const fields: Array<readonly [string, string]> = [];
-  for (const route of dialog.routeSet) fields.push(['Route', route]);
+  let uri = dialog.remoteTarget;
+  const first = dialog.routeSet[0];
+  if (first !== undefined && !isLooseRoute(first)) {
+    uri = strictRouterRequestUri(first);
+    for (let i = 1; i < dialog.routeSet.length; i++) fields.push(['Route', dialog.routeSet[i]!]);
+    fields.push(['Route', `<${dialog.remoteTarget}>`]);
+  } else {
+    for (const route of dialog.routeSet) fields.push(['Route', route]);
+  }
   fields.push(['From', `<${dialog.localUri}>;tag=${dialog.localTag}`]);
   fields.push(['To', dialog.remoteTag === undefined ? `<${dialog.remoteUri}>` : `<${dialog.remoteUri}>;tag=${dialog.remoteTag}`]);
   fields.push(['Call-ID', dialog.callId]);
   fields.push(['CSeq', `${dialog.localCSeq} ${method}`]);
   for (const h of headers) fields.push(h);
-  return createRequest({ method, uri: dialog.remoteTarget, headers: fields, body });
+  return createRequest({ method, uri, headers: fields, body });
 }

@@ -1,4 +1,5 @@
-import { parseSipUri, routeSetOf } from '../codec/index.js';
+import { parseNameAddr, parseSipUri, routeSetOf } from '../codec/index.js';
+import { defaultPort } from '../transport/default-port.js';
 import type { SipRequest } from '../codec/message.js';
 import type { SendRequestOptions } from './types.js';
 
@@ -23,6 +24,26 @@ function isLooseRouter(uri: string): boolean {
     return parseSipUri(uri).params.has('lr');
   } catch {
     // Not a SIP URI: not a loose router; the request goes to the Request-URI (RFC 3261 §8.1.2).
+    return false;
+  }
+}
+
+/**
+ * True when the Route value `route` names the next hop `proxy` (a SIP URI):
+ * the same host and port (RFC 3261 §19.1.2 default ports), the same
+ * transport when both name one. False for a route or URI that does not parse.
+ */
+export function routeLeadsTo(route: string | undefined, proxy: string): boolean {
+  if (route === undefined) return false;
+  try {
+    const a = parseSipUri(parseNameAddr(route, 'Route').uri);
+    const b = parseSipUri(proxy.trim());
+    if (a.host !== b.host) return false;
+    const transportA = a.params.get('transport')?.toLowerCase();
+    const transportB = b.params.get('transport')?.toLowerCase();
+    if (transportA !== undefined && transportB !== undefined && transportA !== transportB) return false;
+    return (a.port ?? defaultPort(transportA ?? a.scheme)) === (b.port ?? defaultPort(transportB ?? b.scheme));
+  } catch {
     return false;
   }
 }

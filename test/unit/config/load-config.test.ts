@@ -114,7 +114,7 @@ describe('keys that used to be checked only after binding are checked by parseCo
   const cases: Array<[string, Record<string, unknown>, string]> = [
     ['additional_presence_headers', { additional_presence_headers: 'X-Foo bar' }, 'config error: additional_presence_headers: expected "Name: value" header lines, got "X-Foo bar"'],
     ['additional_presence_headers', { additional_presence_headers: 'X-A: 1\nCSeq: 1 SUBSCRIBE' }, 'config error: additional_presence_headers: CSeq is written by presence-b2b itself and cannot be added, got "CSeq: 1 SUBSCRIBE"'],
-    ['presence_route', { presence_route: 'sip:proxy.example.com;lr' }, 'config error: presence_route: expected Route values such as "<sip:proxy.example.com;lr>" (comma-separated), got "sip:proxy.example.com;lr"'],
+    ['presence_route', { presence_route: 'proxy.example.com;lr' }, 'config error: presence_route: expected Route values such as "<sip:proxy.example.com;lr>" or "sip:proxy.example.com;lr" (comma-separated), got "proxy.example.com;lr"'],
     ['presence_outbound_proxy', { presence_outbound_proxy: 'sip:' }, 'config error: presence_outbound_proxy: expected a SIP URI such as "sip:proxy.example.com:5060" or "", got "sip:"'],
     ['user_agent', { user_agent: 'pb2b\r\nX-Injected: 1' }, 'config error: user_agent: expected text without line breaks or control characters, got "pb2b\\r\\nX-Injected: 1" (character 5)'],
     ['contact_user', { contact_user: '' }, 'config error: contact_user: expected a non-empty string, got ""'],

@@ -35,7 +35,7 @@ const CASES: Case[] = [
   ['t1Ms', { t1Ms: 0 }, /^t1Ms: expected a whole number from 1 to 60000/],
   ['handlePresenceSubscriptions', { handlePresenceSubscriptions: 1 }, /^handlePresenceSubscriptions: expected true or false, got 1$/],
   ['shareIdenticalSubscriptions', { shareIdenticalSubscriptions: 'yes' }, /expected true or false/],
-  ['presenceRoute', { presenceRoute: 'sip:proxy.example.com;lr' }, /^presenceRoute: expected Route values such as "<sip:proxy\.example\.com;lr>"/],
+  ['presenceRoute', { presenceRoute: 'proxy.example.com;lr' }, /^presenceRoute: expected Route values such as "<sip:proxy\.example\.com;lr>"/],
   ['presenceRoute', { presenceRoute: '<sip:a;lr>, <http://b>' }, /got "<http:\/\/b>"$/],
   ['presenceOutboundProxy', { presenceOutboundProxy: 'proxy.example.com' }, /^presenceOutboundProxy: expected a SIP URI/],
   ['presenceOutboundProxy', { presenceOutboundProxy: 'sip:' }, /got "sip:"$/],
