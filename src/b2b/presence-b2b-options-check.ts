@@ -28,6 +28,8 @@ export const TIMER_LIMITS = {
 const KNOWN_OPTIONS: { readonly [K in keyof Required<PresenceB2BOptions>]: true } = {
   defaultExpiration: true,
   onErrorRetryTime: true,
+  maxErrorRetryTime: true,
+  finalRetryTime: true,
   presenceRoute: true,
   additionalPresenceHeaders: true,
   waitForTermNotify: true,

@@ -42,6 +42,8 @@ function optionsOf(config: DaemonConfig): PresenceB2BOptions {
   return {
     defaultExpiration: config.default_expiration,
     onErrorRetryTime: config.on_error_retry_time,
+    maxErrorRetryTime: config.max_error_retry_time,
+    finalRetryTime: config.final_retry_time,
     presenceRoute: config.presence_route,
     additionalPresenceHeaders: config.additional_presence_headers,
     waitForTermNotify: config.wait_for_term_notify,

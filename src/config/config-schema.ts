@@ -170,12 +170,15 @@ export const CONFIG_SCHEMA = z
     presence_route: checkedText('Route values', routeListProblem).default(''),
     additional_presence_headers: checkedText('header lines', additionalHeadersProblem).default(''),
     wait_for_term_notify: engineInteger('waitForTermNotify', false).default(30),
+    // ≥ 1 (ENGINE_NUMBER_LIMITS): 0 made a short grant refresh in a zero-delay loop (issue 9).
     resubscribe_delta: engineInteger('resubscribeDelta', false).default(30),
     min_resubscribe_time: engineInteger('minResubscribeTime', false).default(30),
     handle_presence_subscriptions: flag.default(true),
     presence_outbound_proxy: sipUriOrEmpty.default(''),
     max_subscribe_delay: engineInteger('maxSubscribeDelay', false).default(0),
     // ---- new engine settings
+    max_error_retry_time: engineInteger('maxErrorRetryTime', false).default(3600),
+    final_retry_time: engineInteger('finalRetryTime', false).default(0),
     share_identical_subscriptions: flag.default(true),
     refresh_jitter: engineInteger('refreshJitter', false).default(5),
     max_redirects: engineInteger('maxRedirects', true).default(5),

@@ -80,7 +80,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
               type: 'object',
               properties: {
                 id: { type: 'string' },
-                state: { enum: ['waiting', 'subscribing', 'active', 'refreshing', 'unsubscribing', 'terminating'] },
+                state: { enum: ['waiting', 'subscribing', 'active', 'refreshing', 'unsubscribing', 'terminating', 'final'] },
                 callId: { type: 'string' },
                 remoteTarget: { type: 'string' },
                 expiresIn: { type: 'integer', description: 'Seconds left of the granted subscription' },

@@ -23,7 +23,7 @@ export interface MetricsSources {
 }
 
 /** Every dialog state, so that a state with no dialog reads 0 instead of vanishing. */
-const DIALOG_STATES = ['waiting', 'subscribing', 'active', 'refreshing', 'unsubscribing', 'terminating'];
+const DIALOG_STATES = ['waiting', 'subscribing', 'active', 'refreshing', 'unsubscribing', 'terminating', 'final'];
 const STATUS_STATES = ['none', 'pending', 'active', 'rejected', 'terminated'];
 const RESPONSE_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx', '6xx'] as const;
 

@@ -18,8 +18,18 @@ import {
 export interface EngineSettings {
   /** Expires requested in every SUBSCRIBE (seed: default_expiration, 3600). */
   defaultExpiration: number;
-  /** Delay before a new attempt after an error (seed: on_error_retry_time, 120). */
+  /**
+   * Delay before the first new attempt after a failure (seed: on_error_retry_time,
+   * 120); each further consecutive failure doubles it (±20 %), up to maxErrorRetryTime.
+   */
   onErrorRetryTime: number;
+  /** Upper bound of the backoff and of a server's Retry-After, seconds (new; default 3600). */
+  maxErrorRetryTime: number;
+  /**
+   * After a final answer (rejected, noresource, …), try again after this many
+   * seconds; 0 = never: the subscription stays in its final state (new; default 0).
+   */
+  finalRetryTime: number;
   /** Route header value(s) preloaded on the initial SUBSCRIBE (seed: presence_route, empty). */
   presenceRoute: string;
   /** Raw header lines appended to every SUBSCRIBE (seed: additional_presence_headers, empty). */
@@ -32,7 +42,11 @@ export interface EngineSettings {
   minResubscribeTime: number;
   /** Whether the engine answers presence subscriptions at all (seed: handle_presence_subscriptions, 1). */
   handlePresenceSubscriptions: boolean;
-  /** Next hop for out-of-dialog SUBSCRIBEs, a SIP URI (seed: presence_outbound_proxy, empty). */
+  /**
+   * Next hop for every SUBSCRIBE, a SIP URI (seed: presence_outbound_proxy,
+   * empty): out-of-dialog ones, and in-dialog ones too unless their route set
+   * already starts there.
+   */
   presenceOutboundProxy: string;
   /** Spread first SUBSCRIBEs uniformly over 1..N s; 0 sends at once (seed: max_subscribe_delay, 0). */
   maxSubscribeDelay: number;
@@ -53,6 +67,8 @@ export interface EngineSettings {
 export const DEFAULT_ENGINE_SETTINGS: EngineSettings = {
   defaultExpiration: 3600,
   onErrorRetryTime: 120,
+  maxErrorRetryTime: 3600,
+  finalRetryTime: 0,
   presenceRoute: '',
   additionalPresenceHeaders: '',
   waitForTermNotify: 30,
@@ -171,8 +187,11 @@ export const ENGINE_NUMBER_LIMITS: Readonly<Record<NumericEngineSetting, { min: 
   defaultExpiration: { min: 1, max: MAX_DELTA_SECONDS },
   onErrorRetryTime: { min: 1, max: MAX_DELTA_SECONDS },
   waitForTermNotify: { min: 0, max: MAX_DELTA_SECONDS },
-  resubscribeDelta: { min: 0, max: MAX_DELTA_SECONDS },
-  minResubscribeTime: { min: 0, max: MAX_DELTA_SECONDS },
+  // ≥ 1: with 0, a grant shorter than resubscribe_delta was refreshed in a zero-delay loop (issue 9).
+  resubscribeDelta: { min: 1, max: MAX_DELTA_SECONDS },
+  minResubscribeTime: { min: 1, max: MAX_DELTA_SECONDS },
+  maxErrorRetryTime: { min: 1, max: MAX_DELTA_SECONDS },
+  finalRetryTime: { min: 0, max: MAX_DELTA_SECONDS },
   maxSubscribeDelay: { min: 0, max: MAX_DELTA_SECONDS },
   refreshJitter: { min: 0, max: MAX_DELTA_SECONDS },
   maxSubscribeRate: { min: 0, max: 1_000_000 },

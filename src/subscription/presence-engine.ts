@@ -1,22 +1,24 @@
 import { challengesOf } from '../sip/codec/auth.js';
 import { contactsOf } from '../sip/codec/contact.js';
 import { eventOf } from '../sip/codec/event.js';
-import { expiresOf, minExpiresOf } from '../sip/codec/expires.js';
-import { fromHeader } from '../sip/codec/from-to.js';
+import { cseqOf } from '../sip/codec/cseq.js';
+import { expiresOf, minExpiresOf, retryAfterOf } from '../sip/codec/expires.js';
+import { fromHeader, toHeader } from '../sip/codec/from-to.js';
 import type { SipRequest, SipResponse } from '../sip/codec/message.js';
-import { subscriptionStateOf } from '../sip/codec/subscription-state.js';
+import { type SubscriptionState, subscriptionStateOf } from '../sip/codec/subscription-state.js';
 import type { DigestCredentials } from '../sip/auth/digest-client.js';
 import { digestAuthorization, isSupportedChallenge } from '../sip/auth/digest-client.js';
 import {
-  acceptRemoteCSeq,
   buildInDialogRequest,
   confirmFromNotify,
   confirmFromResponse,
+  type DialogState,
   incomingRequestKey,
   newDialogState,
-  refreshTarget,
+  refreshTargetFrom,
 } from '../sip/dialog/dialog-state.js';
 import type { IncomingRequest } from '../sip/transaction/types.js';
+import { routeLeadsTo } from '../sip/ua/request-destination.js';
 import type { SendRequestOptions, SipUserAgent } from '../sip/ua/types.js';
 import type { QsaNotifier, QsaSubscription, StatusSink, StatusUpdate } from '../qsa/index.js';
 import { ownString } from '../util/copy-string.js';
@@ -24,11 +26,20 @@ import type { Random } from '../util/random.js';
 import type { TimerScheduler } from '../util/timer-scheduler.js';
 import type { EngineSettings } from './engine-options.js';
 import { parseAdditionalHeaders, parseRouteList } from './engine-options.js';
-import { type FailureStatus, failureStatusForResponse, retryDelayAfterTermination } from './failure-status.js';
+import {
+  type FailureStatus,
+  failureStatusForResponse,
+  LOCAL_FAILURE,
+  NO_NOTIFY,
+  planAfterTermination,
+  STALE_LOOP,
+  UNUSABLE_DIALOG,
+} from './failure-status.js';
 import { type DialogSnapshot, snapshotOf } from './dialog-snapshot.js';
 import { type EngineNotifyEvent, type EngineStateEvent, notifyChannel, stateChannel } from './engine-diagnostics.js';
 import { statusFromNotify } from './notify-status.js';
 import { refreshDelaySeconds } from './refresh-delay.js';
+import { backoffDelayMs, serverRetryDelayMs } from './retry-backoff.js';
 import { SubscribePacer } from './subscribe-pacer.js';
 import { SubscriptionDialog, type SubscriptionDialogState } from './subscription-dialog.js';
 import { SubscriptionRegistry } from './subscription-registry.js';
@@ -62,6 +73,8 @@ export interface EngineStats {
 
 /** 2 s: the tight SUBSCRIBE/NOTIFY loop guard of reSIProcate (docs/behaviour.md §3.1). */
 const MIN_RESUBSCRIBE_GAP_MS = 2000;
+/** Answers to stale=true challenges in a row before it counts as a failure. */
+const MAX_STALE_ANSWERS = 2;
 
 /**
  * The presence B2BUA: a QSA notifier that turns each internal subscription
@@ -161,6 +174,8 @@ export class PresenceEngine implements QsaNotifier {
    * The equivalent of SER's handle_notify(): 1 when the NOTIFY belongs to one
    * of our dialogs (it has then been answered), -1 when it is not ours (no
    * answer was sent; the caller answers 481, RFC 6665 §4.1.2.4 last paragraph).
+   * Every check comes before any change: a NOTIFY refused (481, 489, 400, 500)
+   * leaves the dialog as it was.
    */
   handleNotify(incoming: IncomingRequest): 1 | -1 {
     const request = incoming.request;
@@ -175,35 +190,38 @@ export class PresenceEngine implements QsaNotifier {
     if (state.remoteTag !== undefined && fromTag !== state.remoteTag) {
       // A second fork (RFC 6665 §4.1.4/§5.4.9): RFC 3856 does not ask a presence
       // watcher to keep several; keep the first dialog and refuse the others, as pjsip does.
-      this.stats.notifiesRejected++;
-      incoming.reply(481, 'Subscription does not exist');
-      return 1;
+      return this.refuseNotify(incoming, 481, 'Subscription does not exist');
     }
     const event = safe(() => eventOf(request));
     if (event === undefined || event.package !== dialog.pkg) {
-      this.stats.notifiesRejected++;
-      incoming.reply(489, 'Bad Event', [['Allow-Events', dialog.pkg]]);
-      return 1;
+      return this.refuseNotify(incoming, 489, 'Bad Event', [['Allow-Events', dialog.pkg]]);
     }
+    // RFC 6665 §4.1.3: a NOTIFY carries one Subscription-State; without a readable one
+    // we cannot tell what it says (SER read it as pending), so it changes nothing.
+    let subState: SubscriptionState | undefined;
+    try {
+      subState = subscriptionStateOf(request);
+    } catch {
+      return this.refuseNotify(incoming, 400, 'Bad Subscription-State');
+    }
+    if (subState === undefined) return this.refuseNotify(incoming, 400, 'Missing Subscription-State');
+    const seq = safe(() => cseqOf(request).seq);
+    if (seq === undefined) return this.refuseNotify(incoming, 400, 'Bad CSeq');
     if (state.remoteTag === undefined) {
       // NOTIFY before the 2xx creates the dialog (RFC 6665 §4.1.2.4).
-      confirmFromNotify(state, request);
-      acceptRemoteCSeq(state, request);
+      if (confirmFromNotify(state, request) !== undefined) return this.refuseNotify(incoming, 400, 'Bad Contact or Record-Route');
     } else {
-      if (!acceptRemoteCSeq(state, request)) {
-        this.stats.notifiesRejected++;
-        incoming.reply(500, 'Out of order CSeq');
-        return 1;
-      }
-      refreshTarget(state, request);
+      // RFC 3261 §12.2.2: a lower CSeq than the last one is out of order.
+      if (state.remoteCSeq !== undefined && seq < state.remoteCSeq) return this.refuseNotify(incoming, 500, 'Out of order CSeq');
+      if (refreshTargetFrom(state, request) !== undefined) return this.refuseNotify(incoming, 400, 'Bad Contact');
     }
-    const subState = safe(() => subscriptionStateOf(request));
+    state.remoteCSeq = seq;
     incoming.reply(200, 'OK');
     this.stats.notifiesAccepted++;
     dialog.notifyReceived = true;
     dialog.cancelTimer('timerN');
-    const terminated = subState?.state === 'terminated';
-    if (notifyChannel.hasSubscribers) notifyChannel.publish({ dialog: dialog.id, record: dialog.record, state: subState?.state } satisfies EngineNotifyEvent);
+    const terminated = subState.state === 'terminated';
+    if (notifyChannel.hasSubscribers) notifyChannel.publish({ dialog: dialog.id, record: dialog.record, state: subState.state } satisfies EngineNotifyEvent);
 
     if (dialog.state === 'unsubscribing' || dialog.state === 'terminating' || dialog.members.length === 0) {
       // After our unsubscribe, NOTIFYs are answered but reach nobody (docs/ser-presence-b2b.md §6 item 31).
@@ -213,12 +231,13 @@ export class PresenceEngine implements QsaNotifier {
       return 1;
     }
 
-    const update = statusFromNotify(request, subState);
-    this.emit(dialog, update);
-
     if (terminated) {
-      this.onServerTermination(dialog, subState?.reason, subState?.retryAfter);
-    } else if (subState?.expires !== undefined && dialog.state === 'active' && dialog.expiresAt !== undefined) {
+      this.onServerTermination(dialog, request, subState);
+      return 1;
+    }
+    if (dialog.confirmed) this.succeeded(dialog);
+    this.emit(dialog, statusFromNotify(request, subState));
+    if (subState.expires !== undefined && subState.expires >= 1 && dialog.state === 'active' && dialog.expiresAt !== undefined) {
       // RFC 6665 §4.1.2.1: a NOTIFY may lower the expiry; never raise it from here (pjsip #1491).
       const left = (dialog.expiresAt - this.scheduler.clock.now()) / 1000;
       if (subState.expires < left - 1) this.scheduleRefresh(dialog, subState.expires);
@@ -226,24 +245,55 @@ export class PresenceEngine implements QsaNotifier {
     return 1;
   }
 
-  private onServerTermination(dialog: SubscriptionDialog, reason: string | undefined, retryAfter: number | undefined): void {
-    // RFC 6665 §4.1.3: the dialog is over; decide when to subscribe again.
-    const seconds = retryDelayAfterTermination(reason, retryAfter, this.settings.onErrorRetryTime);
+  private refuseNotify(incoming: IncomingRequest, status: number, reason: string, headers?: Array<readonly [string, string]>): 1 {
+    this.stats.notifiesRejected++;
+    incoming.reply(status, reason, headers);
+    return 1;
+  }
+
+  /**
+   * The server ended the subscription (RFC 6665 §4.1.3): the dialog is over;
+   * the subscribers are told, with `retryAfter` when a new subscription is
+   * scheduled (README, "Behaviour on each answer").
+   */
+  private onServerTermination(dialog: SubscriptionDialog, request: SipRequest, subState: SubscriptionState): void {
+    const update = statusFromNotify(request, subState);
+    const plan = planAfterTermination(subState.reason, subState.retryAfter);
+    const wasEstablished = dialog.established;
     this.dropDialog(dialog);
-    this.retryLater(dialog, seconds * 1000);
+    if (plan.kind === 'final') {
+      this.finish(dialog, update);
+      return;
+    }
+    let wait: number | undefined;
+    if (plan.kind === 'renew' && wasEstablished) {
+      // A subscription that was running is renewed at once (deactivated: "SHOULD re-subscribe immediately").
+      wait = this.retryLater(dialog, plan.retryAfter === undefined ? 0 : serverRetryDelayMs(plan.retryAfter, this.settings));
+    } else {
+      // probation, giveup, an unknown reason, or one that ended before it ever ran
+      // (a server that ends every new subscription at once must not make us loop): a failure.
+      dialog.failures++;
+      wait = this.retryLater(dialog, this.failureDelayMs(dialog, plan.retryAfter));
+    }
+    if (wait !== undefined) update.retryAfter = Math.ceil(wait / 1000);
+    this.emit(dialog, update);
   }
 
   // ------------------------------------------------------------------ sending
 
-  /** A new subscription to the record, when max_subscribe_rate allows (state `waiting` until then). */
-  private startNewSubscription(dialog: SubscriptionDialog): void {
+  /**
+   * A new subscription (new Call-ID) to `target`, by default the record, when
+   * max_subscribe_rate allows (state `waiting` until then): the first one,
+   * each retry and each redirect.
+   */
+  private startNewSubscription(dialog: SubscriptionDialog, target: string = dialog.record): void {
     const delay = this.pacer.reserve(this.scheduler.clock.now());
     if (delay <= 0) {
-      this.sendInitial(dialog, dialog.record);
+      this.sendInitial(dialog, target);
       return;
     }
     this.setState(dialog, 'waiting');
-    dialog.arm('timer', this.scheduler.after(delay, () => this.sendInitial(dialog, dialog.record)));
+    dialog.arm('timer', this.scheduler.after(delay, () => this.sendInitial(dialog, target)));
   }
 
   private sendInitial(dialog: SubscriptionDialog, targetUri: string): void {
@@ -263,16 +313,19 @@ export class PresenceEngine implements QsaNotifier {
       }),
     );
     dialog.authAttempts = 0;
+    dialog.staleAnswers = 0;
     dialog.auth = undefined;
     dialog.notifyReceived = false;
+    dialog.confirmed = false;
+    dialog.established = false;
     this.setState(dialog, 'subscribing');
-    this.sendSubscribe(dialog, dialog.requestedExpires, true);
+    this.sendSubscribe(dialog, dialog.requestedExpires);
   }
 
-  private subscribeHeaders(dialog: SubscriptionDialog, expires: number): Array<readonly [string, string]> {
+  private subscribeHeaders(pkg: string, expires: number): Array<readonly [string, string]> {
     const headers: Array<readonly [string, string]> = [
       ['Max-Forwards', '70'],
-      ['Event', dialog.pkg],
+      ['Event', pkg],
       ['Accept', this.acceptValue],
       ['Expires', String(expires)],
       // Our Contact, in its place: the UA writes it for the transport it sends on (SendRequestOptions.contact).
@@ -282,13 +335,24 @@ export class PresenceEngine implements QsaNotifier {
     return headers;
   }
 
-  private sendSubscribe(dialog: SubscriptionDialog, expires: number, outOfDialog: boolean): void {
+  /**
+   * How a SUBSCRIBE in `state` is sent: our Contact, and presence_outbound_proxy
+   * as the next hop (the seed sends every presence SUBSCRIBE through it), unless
+   * the route set already starts there.
+   */
+  private sendOptions(state: DialogState): SendRequestOptions {
+    const proxy = this.settings.presenceOutboundProxy;
+    if (!proxy || routeLeadsTo(state.routeSet[0], proxy)) return { contact: this.contact };
+    return { contact: this.contact, outboundProxy: proxy };
+  }
+
+  private sendSubscribe(dialog: SubscriptionDialog, expires: number): void {
     const state = dialog.dialog!;
     let request: SipRequest;
     try {
-      request = buildInDialogRequest(state, 'SUBSCRIBE', this.subscribeHeaders(dialog, expires));
+      request = buildInDialogRequest(state, 'SUBSCRIBE', this.subscribeHeaders(dialog.pkg, expires));
     } catch (error) {
-      this.fail(dialog, { state: 'terminated', reason: 'error', code: 'B2B_ERR_LOCAL' }, String(error));
+      this.fail(dialog, LOCAL_FAILURE, String(error));
       return;
     }
     if (dialog.auth !== undefined && dialog.subscriberCredentials !== undefined) {
@@ -298,20 +362,50 @@ export class PresenceEngine implements QsaNotifier {
     dialog.lastRequestedExpires = expires;
     const generation = ++dialog.generation;
     this.stats.subscribesSent++;
-    const options: SendRequestOptions = outOfDialog && this.settings.presenceOutboundProxy
-      ? { contact: this.contact, outboundProxy: this.settings.presenceOutboundProxy }
-      : { contact: this.contact };
-    this.ua.sendRequest(
+    dialog.inflight = this.ua.sendRequest(
       request,
       {
         onFinal: (response, locallyGenerated) => {
-          if (generation !== dialog.generation) return; // late answer to an abandoned attempt (docs/ser-presence-b2b.md §6 item 33)
+          if (generation !== dialog.generation) {
+            // The dialog was dropped while this was in flight (docs/ser-presence-b2b.md §6 item 33).
+            this.onLateAnswer(dialog.pkg, state, expires, response);
+            return;
+          }
+          dialog.inflight = undefined;
           this.countResponse(response.status);
           this.onSubscribeResponse(dialog, response, locallyGenerated);
         },
       },
-      options,
+      this.sendOptions(state),
     );
+  }
+
+  /**
+   * A final answer to a SUBSCRIBE of a dialog we dropped meanwhile. A 2xx
+   * made (or kept) a subscription at the server that nobody wants: end it
+   * with an unSUBSCRIBE (Expires: 0, RFC 6665 §4.1.2.3) in the dialog that
+   * 2xx makes, so that the server keeps no orphan until it expires. Nothing
+   * waits for the answer.
+   */
+  private onLateAnswer(pkg: string, state: DialogState, expires: number, response: SipResponse): void {
+    this.countResponse(response.status);
+    if (expires === 0 || response.status < 200 || response.status >= 300 || expiresOf(response) === 0) return;
+    const tag = safe(() => toHeader(response).tag);
+    if (tag === undefined) return;
+    // The 2xx of another fork than the one the dialog had made a dialog of its own (RFC 6665 §4.1.2.4).
+    const target: DialogState =
+      state.remoteTag === undefined || tag === state.remoteTag
+        ? state
+        : newDialogState({ callId: state.callId, localTag: state.localTag, localUri: state.localUri, remoteUri: state.remoteUri });
+    if (target !== state) target.localCSeq = state.localCSeq;
+    if (confirmFromResponse(target, response) !== undefined) return;
+    try {
+      const request = buildInDialogRequest(target, 'SUBSCRIBE', this.subscribeHeaders(pkg, 0));
+      this.stats.subscribesSent++;
+      this.ua.sendRequest(request, { onFinal: (answer) => this.countResponse(answer.status) }, this.sendOptions(target));
+    } catch {
+      // Best effort: the UA may be closing. The server's subscription then expires on its own.
+    }
   }
 
   private countResponse(status: number): void {
@@ -329,7 +423,7 @@ export class PresenceEngine implements QsaNotifier {
         this.setState(dialog, 'terminating');
         dialog.arm('timer', this.scheduler.after(this.settings.waitForTermNotify * 1000, () => this.destroy(dialog)));
       } else if (status === 401 || status === 407) {
-        if (!this.tryAuthenticate(dialog, response)) this.destroy(dialog);
+        if (this.tryAuthenticate(dialog, response) !== 'sent') this.destroy(dialog);
       } else {
         this.destroy(dialog);
       }
@@ -339,31 +433,7 @@ export class PresenceEngine implements QsaNotifier {
     const initial = state === 'subscribing';
 
     if (status >= 200 && status < 300) {
-      confirmFromResponse(dialog.dialog!, response);
-      dialog.authAttempts = 0;
-      if (dialog.members.length === 0) {
-        this.sendUnsubscribe(dialog);
-        return;
-      }
-      const granted = Math.min(dialog.lastRequestedExpires, expiresOf(response) ?? dialog.lastRequestedExpires);
-      if (granted <= 0) {
-        // A 2xx with Expires: 0 grants nothing: treat like an error.
-        this.fail(dialog, failureStatusForResponse(status, false), `${status} ${response.reason} with Expires: 0`);
-        return;
-      }
-      this.setState(dialog, 'active');
-      this.scheduleRefresh(dialog, granted);
-      if (!dialog.notifyReceived) {
-        // Timer N (RFC 6665 §4.1.2.4): the NOTIFY must follow within 64·T1.
-        dialog.arm(
-          'timerN',
-          this.scheduler.after(64 * this.settings.t1Ms, () => {
-            if (!dialog.notifyReceived && dialog.state === 'active') {
-              this.fail(dialog, { state: 'terminated', reason: 'timeout', code: 'B2B_ERR_NO_NOTIFY' }, 'no NOTIFY within Timer N after the 2xx');
-            }
-          }),
-        );
-      }
+      this.onSubscribeAccepted(dialog, response);
       return;
     }
     if (status < 200) return;
@@ -372,55 +442,115 @@ export class PresenceEngine implements QsaNotifier {
       this.destroy(dialog);
       return;
     }
-    if ((status === 401 || status === 407) && this.tryAuthenticate(dialog, response)) return;
+    if (status === 401 || status === 407) {
+      const outcome = this.tryAuthenticate(dialog, response);
+      if (outcome === 'sent') return;
+      if (outcome === 'stale-loop') {
+        this.fail(dialog, STALE_LOOP, `${status} ${response.reason}: stale=true ${dialog.staleAnswers} times in a row`);
+        return;
+      }
+    }
+    dialog.staleAnswers = 0;
     if (status === 423) {
       // RFC 6665 §4.1.2.1 / RFC 3261 §21.4.17: retry at once with the Min-Expires named.
       const minExpires = minExpiresOf(response);
       if (minExpires !== undefined && minExpires > dialog.lastRequestedExpires && dialog.intervalRetries < 3) {
         dialog.intervalRetries++;
         dialog.requestedExpires = minExpires;
-        this.sendSubscribe(dialog, minExpires, initial);
+        this.sendSubscribe(dialog, minExpires);
         return;
       }
     }
-    if (initial && status >= 300 && status < 400) {
-      const contacts = contactsOf(response);
-      const target = contacts === '*' ? undefined : [...contacts].sort((a, b) => (b.q ?? 1) - (a.q ?? 1))[0];
+    if (status >= 300 && status < 400) {
+      // A redirect, to the first SUBSCRIBE or to a refresh: a new dialog to the best Contact.
+      const contacts = safe(() => contactsOf(response));
+      const target = contacts === undefined || contacts === '*' ? undefined : [...contacts].sort((a, b) => (b.q ?? 1) - (a.q ?? 1))[0];
       if (target !== undefined && dialog.redirects < this.settings.maxRedirects) {
         // SER followed the first Contact as both To and Request-URI (docs/ser-presence-b2b.md §2.3); we cap the chain.
         dialog.redirects++;
-        this.sendInitial(dialog, target.uri);
+        this.dropDialog(dialog);
+        this.startNewSubscription(dialog, target.uri);
         return;
       }
     }
     if (!initial && status === 481) {
       // The server forgot the dialog (restart, expiry): start a new one soon (pjsua: 500 ms).
       this.dropDialog(dialog);
-      this.retryLater(dialog, 0);
-      this.emit(dialog, { state: 'pending', reason: 'resubscribing' });
+      const wait = this.retryLater(dialog, 0);
+      this.emit(dialog, { state: 'pending', reason: 'resubscribing', ...(wait !== undefined ? { retryAfter: Math.ceil(wait / 1000) } : {}) });
       return;
     }
     const failure = failureStatusForResponse(status, locallyGenerated);
-    this.fail(dialog, failure, `${status} ${response.reason}`);
+    const message = `${status} ${response.reason}`;
+    if (failure.final) this.finishWithError(dialog, failure, message);
+    else this.fail(dialog, failure, message, locallyGenerated ? undefined : retryAfterOf(response)?.seconds);
   }
 
-  /** Answers a 401/407 with digest credentials (RFC 3261 §22.2); false when we cannot. */
-  private tryAuthenticate(dialog: SubscriptionDialog, response: SipResponse): boolean {
-    if (this.credentials === undefined) return false;
+  private onSubscribeAccepted(dialog: SubscriptionDialog, response: SipResponse): void {
+    const status = response.status;
+    const problem = confirmFromResponse(dialog.dialog!, response);
+    dialog.authAttempts = 0;
+    dialog.staleAnswers = 0;
+    if (problem !== undefined) {
+      // Nothing can be sent in a dialog we cannot make: not even an unSUBSCRIBE.
+      if (dialog.members.length === 0) this.destroy(dialog);
+      else this.fail(dialog, UNUSABLE_DIALOG, `${status} ${response.reason}: ${problem}`);
+      return;
+    }
+    if (dialog.members.length === 0) {
+      this.sendUnsubscribe(dialog);
+      return;
+    }
+    const granted = Math.min(dialog.lastRequestedExpires, expiresOf(response) ?? dialog.lastRequestedExpires);
+    if (granted <= 0) {
+      // A 2xx with Expires: 0 grants nothing: treat like an error.
+      this.fail(dialog, failureStatusForResponse(500, false), `${status} ${response.reason} with Expires: 0`);
+      return;
+    }
+    dialog.confirmed = true;
+    dialog.redirects = 0;
+    this.setState(dialog, 'active');
+    this.scheduleRefresh(dialog, granted);
+    if (dialog.notifyReceived) {
+      this.succeeded(dialog);
+      return;
+    }
+    // Timer N (RFC 6665 §4.1.2.4): the NOTIFY must follow within 64·T1.
+    dialog.arm(
+      'timerN',
+      this.scheduler.after(64 * this.settings.t1Ms, () => {
+        if (!dialog.notifyReceived && dialog.state === 'active') {
+          this.fail(dialog, NO_NOTIFY, 'no NOTIFY within Timer N after the 2xx');
+        }
+      }),
+    );
+  }
+
+  /**
+   * Answers a 401/407 with digest credentials (RFC 3261 §22.2): 'sent' when it
+   * did; 'stale-loop' after the third stale=true challenge in a row (RFC 7616
+   * §3.3: a stale nonce is not a wrong password, but a server that never takes
+   * our answer must not get a SUBSCRIBE per round trip forever); 'refused'
+   * when we have no credentials, or they were refused.
+   */
+  private tryAuthenticate(dialog: SubscriptionDialog, response: SipResponse): 'sent' | 'stale-loop' | 'refused' {
+    if (this.credentials === undefined) return 'refused';
     const proxy = response.status === 407;
     const challenges = safe(() => challengesOf(response, proxy ? 'proxy-authenticate' : 'www-authenticate')) ?? [];
     const challenge = challenges.find(isSupportedChallenge);
-    if (challenge === undefined) return false;
-    // A stale nonce is not a wrong password (RFC 7616 §3.3): it does not count as an attempt.
-    if (!challenge.stale) dialog.authAttempts++;
-    if (dialog.authAttempts > 1) return false;
+    if (challenge === undefined) return 'refused';
+    if (challenge.stale) {
+      if (++dialog.staleAnswers > MAX_STALE_ANSWERS) return 'stale-loop';
+    } else {
+      dialog.staleAnswers = 0;
+      if (++dialog.authAttempts > 1) return 'refused';
+    }
     const credentials = this.credentials(dialog.subscriber, challenge.realm ?? '');
-    if (credentials === undefined) return false;
+    if (credentials === undefined) return 'refused';
     dialog.subscriberCredentials = credentials;
     dialog.auth = { challenge, headerName: proxy ? 'Proxy-Authorization' : 'Authorization', nonceCount: 0 };
-    const expires = dialog.state === 'unsubscribing' ? 0 : dialog.lastRequestedExpires;
-    this.sendSubscribe(dialog, expires, dialog.state === 'subscribing');
-    return true;
+    this.sendSubscribe(dialog, dialog.state === 'unsubscribing' ? 0 : dialog.lastRequestedExpires);
+    return 'sent';
   }
 
   // ------------------------------------------------------------------ timers and transitions
@@ -439,30 +569,77 @@ export class PresenceEngine implements QsaNotifier {
         }
         dialog.intervalRetries = 0;
         this.setState(dialog, 'refreshing');
-        this.sendSubscribe(dialog, dialog.requestedExpires, false);
+        this.sendSubscribe(dialog, dialog.requestedExpires);
       }),
     );
   }
 
-  /** An error: tell the subscribers, forget the dialog, try again after on_error_retry_time. */
-  private fail(dialog: SubscriptionDialog, failure: FailureStatus, message: string): void {
+  /** The current SIP dialog works (a 2xx and a NOTIFY that did not end it): the backoff starts over. */
+  private succeeded(dialog: SubscriptionDialog): void {
+    dialog.established = true;
+    dialog.failures = 0;
+  }
+
+  /** How long the current failure waits: the server's delay when it gave one (capped), else the backoff. */
+  private failureDelayMs(dialog: SubscriptionDialog, serverRetryAfter: number | undefined): number {
+    return serverRetryAfter !== undefined
+      ? serverRetryDelayMs(serverRetryAfter, this.settings)
+      : backoffDelayMs(dialog.failures, this.settings, this.random);
+  }
+
+  /**
+   * A failure that may pass: tell the subscribers when we try again, forget the
+   * dialog, and retry after the server's Retry-After (capped) or the backoff.
+   */
+  private fail(dialog: SubscriptionDialog, failure: FailureStatus, message: string, serverRetryAfter?: number): void {
     this.stats.failures++;
-    const retrySeconds = this.settings.onErrorRetryTime;
+    dialog.failures++;
+    this.dropDialog(dialog);
+    const wait = this.retryLater(dialog, this.failureDelayMs(dialog, serverRetryAfter));
     this.emit(dialog, {
       state: failure.state,
       reason: failure.reason,
-      retryAfter: retrySeconds,
+      ...(wait !== undefined ? { retryAfter: Math.ceil(wait / 1000) } : {}),
       error: { code: failure.code, message },
     });
-    this.dropDialog(dialog);
-    this.retryLater(dialog, retrySeconds * 1000);
   }
 
-  /** Waits (state `waiting`), then starts a new subscription to the original record (SER: docs/ser-presence-b2b.md §2.3, waiting row). */
-  private retryLater(dialog: SubscriptionDialog, delayMs: number): void {
+  /** A final answer to a SUBSCRIBE: see finish(). */
+  private finishWithError(dialog: SubscriptionDialog, failure: FailureStatus, message: string): void {
+    this.stats.failures++;
+    this.dropDialog(dialog);
+    this.finish(dialog, { state: failure.state, reason: failure.reason, error: { code: failure.code, message } });
+  }
+
+  /**
+   * A final outcome (rejected, noresource, invariant, …): reported once to
+   * every subscriber, then no automatic retry (state `final`) unless
+   * final_retry_time is set. The dialog stops taking identical subscriptions:
+   * subscribing again starts afresh.
+   */
+  private finish(dialog: SubscriptionDialog, update: StatusUpdate): void {
+    this.registry.stopSharing(dialog);
+    if (this.settings.finalRetryTime > 0) {
+      const wait = this.retryLater(dialog, this.settings.finalRetryTime * 1000);
+      if (wait !== undefined) update.retryAfter = Math.ceil(wait / 1000);
+    } else if (dialog.members.length === 0 || this.closing) {
+      this.destroy(dialog);
+    } else {
+      this.setState(dialog, 'final');
+    }
+    this.emit(dialog, update);
+  }
+
+  /**
+   * Waits (state `waiting`), then starts a new subscription to the original
+   * record (SER: docs/ser-presence-b2b.md §2.3, waiting row). 0 means "at once": after 0.5–1 s.
+   * Never sooner than 2 s after the last SUBSCRIBE. Returns the wait in ms, or
+   * undefined when the dialog was destroyed instead (nobody left, or closing).
+   */
+  private retryLater(dialog: SubscriptionDialog, delayMs: number): number | undefined {
     if (dialog.members.length === 0 || this.closing) {
       this.destroy(dialog);
-      return;
+      return undefined;
     }
     const now = this.scheduler.clock.now();
     // Whatever the server says, never start SUBSCRIBE/NOTIFY loops faster than one per 2 s.
@@ -471,6 +648,7 @@ export class PresenceEngine implements QsaNotifier {
     this.setState(dialog, 'waiting');
     dialog.redirects = 0;
     dialog.arm('timer', this.scheduler.after(wait, () => this.startNewSubscription(dialog)));
+    return wait;
   }
 
   /** The last subscriber left: end the SIP side according to where the dialog is (docs/ser-presence-b2b.md §2.3, destroy column). */
@@ -478,6 +656,7 @@ export class PresenceEngine implements QsaNotifier {
     this.registry.stopSharing(dialog);
     switch (dialog.state) {
       case 'waiting':
+      case 'final':
         this.destroy(dialog); // nothing on the wire (docs/ser-presence-b2b.md §6 item 30)
         break;
       case 'subscribing':
@@ -496,17 +675,19 @@ export class PresenceEngine implements QsaNotifier {
     this.registry.stopSharing(dialog);
     dialog.clearTimers();
     this.setState(dialog, 'unsubscribing');
-    this.sendSubscribe(dialog, 0, false);
+    this.sendSubscribe(dialog, 0);
   }
 
   /**
    * Forgets the SIP dialog (not the subscription): no NOTIFY matches it any
-   * more, a late answer to its request in flight is ignored (generation), and
-   * no timer of the dialog runs.
+   * more, its SUBSCRIBE in flight stops retransmitting (and a late answer is
+   * handled by onLateAnswer: generation), and no timer of the dialog runs.
    */
   private dropDialog(dialog: SubscriptionDialog): void {
     this.registry.setSipDialog(dialog, undefined);
     dialog.generation++;
+    dialog.inflight?.stopRetransmitting();
+    dialog.inflight = undefined;
     dialog.clearTimers();
     dialog.expiresAt = undefined;
   }

@@ -1,5 +1,6 @@
 import type { DigestCredentials, DigestSession } from '../sip/auth/digest-client.js';
 import type { DialogState } from '../sip/dialog/dialog-state.js';
+import type { OutgoingRequestHandle } from '../sip/ua/types.js';
 import type { QsaSubscription, StatusUpdate } from '../qsa/index.js';
 import type { Timer } from '../util/timer-scheduler.js';
 
@@ -13,9 +14,19 @@ import type { Timer } from '../util/timer-scheduler.js';
  * - refreshing: in-dialog SUBSCRIBE sent
  * - unsubscribing: Expires: 0 sent, no final answer yet
  * - terminating: Expires: 0 accepted; waiting (wait_for_term_notify) for the terminated NOTIFY
+ * - final: no dialog and no timer: a final answer (rejected, noresource, …) was
+ *   reported; it stays so until its subscribers leave (final_retry_time 0)
  * - destroyed: gone
  */
-export type SubscriptionDialogState = 'waiting' | 'subscribing' | 'active' | 'refreshing' | 'unsubscribing' | 'terminating' | 'destroyed';
+export type SubscriptionDialogState =
+  | 'waiting'
+  | 'subscribing'
+  | 'active'
+  | 'refreshing'
+  | 'unsubscribing'
+  | 'terminating'
+  | 'final'
+  | 'destroyed';
 
 /**
  * A dialog's two timers: `timer` runs the next step (refresh, retry, start
@@ -47,6 +58,16 @@ export class SubscriptionDialog {
   generation = 0;
   /** A NOTIFY came in the current SIP dialog (Timer N is then moot). */
   notifyReceived = false;
+  /** A 2xx came for the current SIP dialog. */
+  confirmed = false;
+  /** The current SIP dialog succeeded: a 2xx and a NOTIFY that did not end it. */
+  established = false;
+  /** Consecutive failures since the last success (the backoff exponent). */
+  failures = 0;
+  /** Consecutive answers to stale=true challenges (at most two in a row). */
+  staleAnswers = 0;
+  /** The SUBSCRIBE in flight, so that dropping the dialog can stop its retransmissions. */
+  inflight: OutgoingRequestHandle | undefined = undefined;
   /** 3xx followed in this attempt (max_redirects). */
   redirects = 0;
   /** 423s answered with a longer Expires since the last refresh. */

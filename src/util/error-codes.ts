@@ -42,6 +42,8 @@ export const ERROR_CODES = {
   B2B_ERR_SUBSCRIBE_TIMEOUT: 'no answer to SUBSCRIBE (Timer F, local 408)',
   B2B_ERR_TRANSPORT: 'the SUBSCRIBE could not be sent (local 503: DNS, connection refused)',
   B2B_ERR_AUTH_FAILED: '401/407 with no credentials for the subscriber, or credentials refused',
+  B2B_ERR_AUTH_STALE: '401/407 with stale=true a third time in a row after our answers (retried with backoff)',
+  B2B_ERR_UNUSABLE_DIALOG: 'a 2xx to SUBSCRIBE that cannot make a dialog: no To tag, an unusable Contact or Record-Route',
   B2B_ERR_NO_NOTIFY: '2xx but no NOTIFY within Timer N (RFC 6665 §4.1.2.4)',
   B2B_ERR_LOCAL: 'the SUBSCRIBE could not be built (e.g. no listening transport for the Contact)',
   // Thrown to the calling code, never in a status message (ThrownOnlyErrorCode below).

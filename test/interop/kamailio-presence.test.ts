@@ -54,14 +54,15 @@ describe('presence-b2b against Kamailio', () => {
     assert.equal(queue.poll(), undefined, 'nothing reaches the queue after unsubscribe');
   });
 
-  it('a record unknown to Kamailio is reported as terminated/noresource with a retry time', async () => {
+  it('a record unknown to Kamailio is reported as terminated/noresource, final (no retry)', async () => {
     const queue = b2b.qsa.createQueue();
     const handle = b2b.qsa.subscribe({ record: 'sip:nosuchuser@example.com', subscriber: 'sip:bob@example.com', queue });
     const m = await nextStatus(queue, 5000, 'the 404 report');
     assert.equal(m.state, 'terminated');
     assert.equal(m.reason, 'noresource');
     assert.equal(m.error?.code, 'B2B_ERR_SUBSCRIBE_FAILED');
-    assert.equal(m.retryAfter, 120);
+    assert.equal(m.retryAfter, undefined);
+    assert.equal(b2b.engine.dialogOf(handle.id)?.state, 'final');
     b2b.qsa.unsubscribe(handle);
   });
 

@@ -41,6 +41,8 @@ describe('configuration defaults', () => {
     assert.equal(c.handle_presence_subscriptions, true);
     assert.equal(c.presence_outbound_proxy, '');
     assert.equal(c.max_subscribe_delay, 0);
+    assert.equal(c.max_error_retry_time, 3600);
+    assert.equal(c.final_retry_time, 0);
   });
 
   test('the engine gets the same values as its own defaults', () => {
@@ -72,6 +74,15 @@ describe('configuration errors name the key', () => {
     assert.deepEqual(problems({ default_expiration: 'abc' }), ['config error: default_expiration: expected a number ≥ 1, got "abc"']);
   });
 
+  test('min_resubscribe_time and resubscribe_delta are at least 1 s; max_error_retry_time too', () => {
+    assert.deepEqual(problems({ min_resubscribe_time: 0, resubscribe_delta: 0, max_error_retry_time: 0, final_retry_time: -1 }), [
+      'config error: resubscribe_delta: expected a number ≥ 1, got 0',
+      'config error: min_resubscribe_time: expected a number ≥ 1, got 0',
+      'config error: max_error_retry_time: expected a number ≥ 1, got 0',
+      'config error: final_retry_time: expected a number ≥ 0, got -1',
+    ]);
+  });
+
   test('out of range, nested in a list', () => {
     assert.deepEqual(problems({ sip: { listen: [{ transport: 'udp', host: '127.0.0.1', port: 70000 }] } }), [
       'config error: sip.listen.0.port: expected a number from 0 to 65535, got 70000',
@@ -79,7 +90,7 @@ describe('configuration errors name the key', () => {
   });
 
   test('not a whole number', () => {
-    assert.match(problems({ resubscribe_delta: 1.5 })[0] ?? '', /^config error: resubscribe_delta: expected a whole number ≥ 0, got 1\.5$/);
+    assert.match(problems({ resubscribe_delta: 1.5 })[0] ?? '', /^config error: resubscribe_delta: expected a whole number ≥ 1, got 1\.5$/);
   });
 
   test('unknown keys, at the top and nested', () => {

@@ -99,6 +99,19 @@ export function engineHarness(settings: Partial<EngineSettings> = {}, options: E
       return engine.dialogOf(handle.id)?.state;
     },
 
+    /**
+     * Advances the clock in `stepMs` steps until a request the test has not
+     * taken appears (at most `maxMs`); returns the time advanced, or undefined.
+     */
+    advanceUntilSent(maxMs: number, stepMs = 10): number | undefined {
+      const start = clock.now();
+      while (ua.unseen().length === 0) {
+        if (clock.now() - start >= maxMs) return undefined;
+        clock.advance(stepMs);
+      }
+      return clock.now() - start;
+    },
+
     /** Subscribes, accepts the SUBSCRIBE, sends a first NOTIFY (open) and takes its status (active). */
     establish(record = RECORD, subscriber = SUBSCRIBER): { handle: QsaSubscriptionHandle; subscribe: SentRequest } {
       const handle = h.subscribe(record, subscriber);

@@ -113,31 +113,46 @@ describe('subscribing', () => {
   });
 });
 
-describe('failures: the subscriber is told, and a new subscription follows on_error_retry_time later', () => {
-  const cases = [
+describe('failures: the subscriber is told; a final answer stays, a failure is retried after the backoff', () => {
+  const finals = [
     { answer: 403, expected: { state: 'rejected', reason: 'rejected', code: 'B2B_ERR_SUBSCRIBE_REJECTED' } },
     { answer: 489, expected: { state: 'rejected', reason: 'bad-event', code: 'B2B_ERR_SUBSCRIBE_REJECTED' } },
     { answer: 401, expected: { state: 'rejected', reason: 'unauthorized', code: 'B2B_ERR_AUTH_FAILED' } },
     { answer: 404, expected: { state: 'terminated', reason: 'noresource', code: 'B2B_ERR_SUBSCRIBE_FAILED' } },
+  ] as const;
+  for (const c of finals) {
+    test(`${c.answer} → ${c.expected.state}/${c.expected.reason}, final: no retryAfter, no retry`, () => {
+      const h = engineHarness();
+      const handle = h.subscribe();
+      h.ua.take().reply(c.answer, c.answer === 401 ? { headers: [['WWW-Authenticate', CHALLENGE]] } : {});
+      const status = h.status();
+      assert.deepEqual(brief(status), c.expected);
+      assert.equal(status.retryAfter, undefined);
+      assert.equal(h.stateOf(handle), 'final');
+      assert.equal(h.scheduler.size, 0, 'no timer');
+      h.clock.advance(24 * 3_600_000);
+      h.assertQuiet();
+    });
+  }
+  const failures = [
     { answer: 500, expected: { state: 'terminated', reason: 'error', code: 'B2B_ERR_SUBSCRIBE_FAILED' } },
     { answer: 'timeout', expected: { state: 'terminated', reason: 'timeout', code: 'B2B_ERR_SUBSCRIBE_TIMEOUT' } },
     { answer: 'transport error', expected: { state: 'terminated', reason: 'error', code: 'B2B_ERR_TRANSPORT' } },
   ] as const;
-  for (const c of cases) {
-    test(`${c.answer} → ${c.expected.state}/${c.expected.reason}`, () => {
+  for (const c of failures) {
+    test(`${c.answer} → ${c.expected.state}/${c.expected.reason}, retried after on_error_retry_time ±20 %`, () => {
       const h = engineHarness();
       const handle = h.subscribe();
       const first = h.ua.take();
       if (c.answer === 'timeout') first.timeout();
       else if (c.answer === 'transport error') first.transportError();
-      else first.reply(c.answer, c.answer === 401 ? { headers: [['WWW-Authenticate', CHALLENGE]] } : {});
+      else first.reply(c.answer);
       const status = h.status();
       assert.deepEqual(brief(status), c.expected);
-      assert.equal(status.retryAfter, 120);
       assert.equal(h.stateOf(handle), 'waiting');
-      h.clock.advance(119_999);
-      h.assertQuiet();
-      h.clock.advance(1);
+      const waited = h.advanceUntilSent(200_000);
+      assert.ok(waited !== undefined && waited >= 96_000 && waited <= 144_000, `${waited} ms`);
+      assert.equal(status.retryAfter, Math.ceil(waited / 1000));
       const retry = h.ua.take();
       assert.notEqual(retry.callId, first.callId, 'a new dialog');
       assert.equal(retry.cseq, 1);
@@ -154,7 +169,7 @@ describe('failures: the subscriber is told, and a new subscription follows on_er
     h.clock.advance(1);
     assert.deepEqual(brief(h.status()), { state: 'terminated', reason: 'timeout', code: 'B2B_ERR_NO_NOTIFY' });
     assert.equal(h.stateOf(handle), 'waiting');
-    h.clock.advance(120_000);
+    h.clock.advance(144_000);
     assert.equal(h.ua.take().cseq, 1);
   });
 
@@ -245,15 +260,16 @@ describe('the server ends or forgets the subscription', () => {
     assert.notEqual(h.ua.take().callId, subscribe.callId);
   });
 
-  test('terminated;reason=rejected: the subscriber is told rejected; retry after on_error_retry_time', () => {
+  test('terminated;reason=rejected: the subscriber is told rejected, once; final', () => {
     const h = engineHarness();
-    const { subscribe } = h.establish();
+    const { handle, subscribe } = h.establish();
     h.ua.notify(subscribe, { state: 'terminated;reason=rejected', body: '' });
     assert.deepEqual(brief(h.status()), { state: 'rejected', reason: 'rejected' });
-    h.clock.advance(119_999);
+    assert.equal(h.stateOf(handle), 'final');
+    h.clock.advance(24 * 3_600_000);
     h.assertQuiet();
-    h.clock.advance(1);
-    assert.equal(h.ua.take().cseq, 1);
+    h.unsubscribe(handle);
+    h.assertNoLeaks();
   });
 });
 
@@ -295,7 +311,7 @@ describe('unsubscribe, in every state: nothing more reaches the subscriber, noth
   test('waiting (error retry): the retry is cancelled', () => {
     const h = engineHarness();
     const handle = h.subscribe();
-    h.ua.take().reply(404);
+    h.ua.take().reply(503);
     h.statuses();
     h.unsubscribe(handle);
     h.assertNoLeaks();
@@ -417,7 +433,9 @@ describe('close()', () => {
     const { subscribe: alice } = h.establish();
     const { subscribe: carol } = h.establish('sip:carol@example.com');
     h.subscribe('sip:dave@example.com');
-    h.ua.take().reply(404); // waiting for its retry: it just goes
+    h.ua.take().reply(503); // waiting for its retry: it just goes
+    h.subscribe('sip:frank@example.com');
+    h.ua.take().reply(404); // final: it just goes
     h.statuses();
     let closed = false;
     const closing = h.engine.close(5000).then(() => {

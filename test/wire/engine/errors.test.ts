@@ -1,14 +1,17 @@
 /**
  * Failures of a SUBSCRIBE (docs/ser-presence-b2b.md §2.3 "≥ 400, local 408" and "3xx" columns,
- * §6 items 21–24): the subscriber is told (rejected/terminated, reason,
- * retryAfter, error code), the dialog is dropped and a fresh subscription to
- * the original record starts after on_error_retry_time; Timer F and Timer N.
+ * §6 items 21–24; README "Behaviour on each answer"): the subscriber is told
+ * (rejected/terminated, reason, error code, retryAfter when a retry is
+ * scheduled), the dialog is dropped; a final answer is not retried, a failure
+ * is, with a fresh subscription to the original record after the backoff;
+ * Timer F and Timer N.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   SIXTY_FOUR_T1,
   accept,
+  advanceUntilSubscribe,
   assertNoLeaks,
   assertQueueEmpty,
   callIdOf,
@@ -24,9 +27,16 @@ import {
   waitForState,
 } from './harness.js';
 
+/** The first retry: on_error_retry_time (120 s) ±20 %. */
 const RETRY_MS = 120_000;
+const RETRY_MAX_MS = 1.2 * RETRY_MS;
 
-test('≥400 answers: rejected or terminated with reason, retryAfter and error; a fresh SUBSCRIBE to the record after exactly on_error_retry_time', async () => {
+/** `waited` (ms) lies in base ±20 % (plus the clock step). */
+function assertBackoff(waited: number | undefined, baseMs: number, what: string): void {
+  assert.ok(waited !== undefined && waited >= 0.8 * baseMs && waited <= 1.2 * baseMs + 100, `${what}: after ${waited} ms, expected ${baseMs} ±20 %`);
+}
+
+test('final answers (403, 603, 489, 401 without credentials, 404, 410, 604): told once, no retryAfter, never retried', async () => {
   const cases = [
     { status: 403, state: 'rejected', reason: 'rejected', code: 'B2B_ERR_SUBSCRIBE_REJECTED' },
     { status: 603, state: 'rejected', reason: 'rejected', code: 'B2B_ERR_SUBSCRIBE_REJECTED' },
@@ -35,41 +45,64 @@ test('≥400 answers: rejected or terminated with reason, retryAfter and error; 
     { status: 404, state: 'terminated', reason: 'noresource', code: 'B2B_ERR_SUBSCRIBE_FAILED' },
     { status: 410, state: 'terminated', reason: 'noresource', code: 'B2B_ERR_SUBSCRIBE_FAILED' },
     { status: 604, state: 'terminated', reason: 'noresource', code: 'B2B_ERR_SUBSCRIBE_FAILED' },
-    { status: 480, state: 'terminated', reason: 'error', code: 'B2B_ERR_SUBSCRIBE_FAILED' },
-    { status: 500, state: 'terminated', reason: 'error', code: 'B2B_ERR_SUBSCRIBE_FAILED' },
   ] as const;
   const h = await startHarness();
   try {
-    const handle = h.subscribe();
-    let sub = await expectSubscribe(h.peer);
-    const callIds = new Set<string>();
     for (const c of cases) {
-      callIds.add(callIdOf(sub));
-      assert.equal(sub.message.uri, h.record(), `${c.status}: to the original record`);
-      assert.equal(header(sub, 'CSeq'), '1 SUBSCRIBE');
-      assert.equal(toTagOf(sub), undefined);
+      const handle = h.subscribe(h.record(`user${c.status}`));
+      const sub = await expectSubscribe(h.peer);
+      assert.equal(sub.message.uri, h.record(`user${c.status}`));
       const headers: Array<readonly [string, string]> = c.status === 401 ? [['WWW-Authenticate', 'Digest realm="example.com", nonce="n1", algorithm=MD5']] : [];
       await h.peer.reply(sub, c.status, { headers });
       const status = await takeMessage(h.queue);
       assert.equal(status.state, c.state, `${c.status}: state`);
       assert.equal(status.reason, c.reason, `${c.status}: reason`);
-      assert.equal(status.retryAfter, 120, `${c.status}: retryAfter`);
+      assert.equal(status.retryAfter, undefined, `${c.status}: no retry scheduled`);
       assert.equal(status.error?.code, c.code, `${c.status}: error code`);
       assert.match(status.error?.message ?? '', new RegExp(`^${c.status} `));
+      assert.equal(stateOf(h, handle), 'final');
+    }
+    h.clock.advance(24 * 3_600_000);
+    await expectNothing(h);
+    await assertQueueEmpty(h);
+    assert.equal(h.b2b.engine.stats.subscribesSent, cases.length);
+  } finally {
+    await h.close();
+  }
+});
+
+test('failures (other 4xx, 5xx, 6xx but 603/604): terminated/error with retryAfter; consecutive ones back off on_error_retry_time × 2^(n−1) ±20 %', async () => {
+  const h = await startHarness();
+  try {
+    const handle = h.subscribe();
+    let sub = await expectSubscribe(h.peer);
+    const callIds = new Set<string>();
+    let base = RETRY_MS;
+    for (const code of [480, 500, 600, 606, 488]) {
+      callIds.add(callIdOf(sub));
+      assert.equal(sub.message.uri, h.record(), `${code}: to the original record`);
+      assert.equal(header(sub, 'CSeq'), '1 SUBSCRIBE');
+      assert.equal(toTagOf(sub), undefined);
+      await h.peer.reply(sub, code);
+      const status = await takeMessage(h.queue);
+      assert.equal(status.state, 'terminated', `${code}: state`);
+      assert.equal(status.reason, 'error', `${code}: reason`);
+      assert.equal(status.error?.code, 'B2B_ERR_SUBSCRIBE_FAILED', `${code}: error code`);
+      assert.match(status.error?.message ?? '', new RegExp(`^${code} `));
       assert.equal(stateOf(h, handle), 'waiting');
-      h.clock.advance(RETRY_MS - 1);
-      assert.equal(h.b2b.engine.stats.subscribesSent, callIds.size, `${c.status}: nothing before on_error_retry_time`);
-      await expectNothing(h);
-      h.clock.advance(1);
+      const waited = advanceUntilSubscribe(h, 1.3 * base, 100);
+      assertBackoff(waited, base, String(code));
+      assert.ok(Math.abs((status.retryAfter ?? 0) * 1000 - (waited ?? 0)) <= 1000, `${code}: retryAfter ${status.retryAfter} s`);
       sub = await expectSubscribe(h.peer);
-      assert.ok(!callIds.has(callIdOf(sub)), `${c.status}: a fresh Call-ID`);
+      assert.ok(!callIds.has(callIdOf(sub)), `${code}: a fresh Call-ID`);
+      base *= 2;
     }
   } finally {
     await h.close();
   }
 });
 
-test('no answer: Timer F (64·T1) gives a local 408 → terminated/timeout, then a fresh SUBSCRIBE after on_error_retry_time', async () => {
+test('no answer: Timer F (64·T1) gives a local 408 → terminated/timeout, then a fresh SUBSCRIBE after the backoff', async () => {
   const h = await startHarness();
   try {
     h.subscribe();
@@ -80,7 +113,7 @@ test('no answer: Timer F (64·T1) gives a local 408 → terminated/timeout, then
     const status = await takeMessage(h.queue);
     assert.equal(status.state, 'terminated');
     assert.equal(status.reason, 'timeout');
-    assert.equal(status.retryAfter, 120);
+    assert.ok(status.retryAfter !== undefined && status.retryAfter >= 96 && status.retryAfter <= 144, `retryAfter ${status.retryAfter}`);
     assert.equal(status.error?.code, 'B2B_ERR_SUBSCRIBE_TIMEOUT');
     // RFC 3261 §17.1.2.2: 10 retransmissions (T1 doubling to T2) before Timer F.
     for (let i = 0; i < 10; i++) {
@@ -88,9 +121,7 @@ test('no answer: Timer F (64·T1) gives a local 408 → terminated/timeout, then
       assert.equal(copy.raw.toString(), first.raw.toString(), 'retransmissions are identical');
     }
     await expectNothing(h);
-    h.clock.advance(RETRY_MS - 1);
-    await expectNothing(h);
-    h.clock.advance(1);
+    assertBackoff(advanceUntilSubscribe(h, RETRY_MAX_MS + 1000, 100), RETRY_MS, 'retry');
     const fresh = await expectSubscribe(h.peer);
     assert.notEqual(callIdOf(fresh), callIdOf(first));
   } finally {
@@ -112,11 +143,11 @@ test('Timer N: a 2xx and no NOTIFY within 64·T1 → terminated/timeout (B2B_ERR
     assert.equal(status.state, 'terminated');
     assert.equal(status.reason, 'timeout');
     assert.equal(status.error?.code, 'B2B_ERR_NO_NOTIFY');
-    assert.equal(status.retryAfter, 120);
+    assert.ok(status.retryAfter !== undefined && status.retryAfter >= 96 && status.retryAfter <= 144, `retryAfter ${status.retryAfter}`);
     assert.equal(stateOf(h, handle), 'waiting');
     // A late NOTIFY in the dropped dialog is not ours any more.
     assert.equal((await notify(h, first, { cseq: 1 })).message.status, 481);
-    h.clock.advance(RETRY_MS);
+    h.clock.advance(RETRY_MAX_MS);
     const fresh = await expectSubscribe(h.peer);
     assert.notEqual(callIdOf(fresh), callIdOf(first));
     assert.equal(fresh.message.uri, h.record());
@@ -165,7 +196,7 @@ test('3xx: at most max_redirects are followed; then an error and a retry to the 
     assert.equal(status.reason, 'error');
     assert.equal(status.error?.code, 'B2B_ERR_SUBSCRIBE_FAILED');
     await expectNothing(h);
-    h.clock.advance(RETRY_MS);
+    h.clock.advance(RETRY_MAX_MS);
     const retry = await expectSubscribe(h.peer);
     assert.equal(retry.message.uri, h.record(), 'the retry goes to the original record');
     // The redirect budget is per attempt: it follows two again.
@@ -191,7 +222,7 @@ test('3xx without a Contact is an error', async () => {
   }
 });
 
-test('an error on a refresh drops the dialog, tells the subscriber and retries after on_error_retry_time', async () => {
+test('an error on a refresh drops the dialog, tells the subscriber and retries after the backoff', async () => {
   const h = await startHarness();
   try {
     const handle = h.subscribe();
@@ -206,7 +237,7 @@ test('an error on a refresh drops the dialog, tells the subscriber and retries a
     assert.equal(status.state, 'terminated');
     assert.equal(status.reason, 'error');
     assert.equal(stateOf(h, handle), 'waiting');
-    h.clock.advance(RETRY_MS);
+    h.clock.advance(RETRY_MAX_MS);
     const fresh = await expectSubscribe(h.peer);
     assert.notEqual(callIdOf(fresh), callIdOf(first));
     assert.equal(toTagOf(fresh), undefined);
@@ -240,12 +271,14 @@ test('401/407 with the subscriber\'s credentials: one authenticated re-SUBSCRIBE
     assert.ok(authorization.includes(`uri="${h.record()}"`), authorization);
     assert.match(authorization, /response="[0-9a-f]{32}"/);
     await assertQueueEmpty(h);
-    // Wrong password (a fresh, non-stale challenge): give up.
+    // Wrong password (a fresh, non-stale challenge): give up, final.
     await h.peer.reply(second, 407, { headers: [['Proxy-Authenticate', 'Digest realm="example.com", nonce="n2", algorithm=MD5']] });
     const status = await takeMessage(h.queue);
     assert.equal(status.state, 'rejected');
     assert.equal(status.reason, 'unauthorized');
     assert.equal(status.error?.code, 'B2B_ERR_AUTH_FAILED');
+    assert.equal(status.retryAfter, undefined);
+    h.clock.advance(24 * 3_600_000);
     await expectNothing(h);
   } finally {
     await h.close();

@@ -182,19 +182,19 @@ test('terminated;reason=deactivated right after the SUBSCRIBE: still never faste
   }
 });
 
-test('terminated;reason=rejected → `rejected`, retry after on_error_retry_time', async () => {
+test('terminated;reason=rejected → `rejected`, final: no retryAfter, never retried (RFC 6665 §4.1.3)', async () => {
   const h = await startHarness();
   try {
-    const { subscribe } = await establish(h);
+    const { handle, subscribe } = await establish(h);
     await notify(h, subscribe, { cseq: 2, subscriptionState: 'terminated;reason=rejected', body: '' });
     const status = await takeMessage(h.queue);
     assert.equal(status.state, 'rejected');
     assert.equal(status.reason, 'rejected');
-    h.clock.advance(119_999);
+    assert.equal(status.retryAfter, undefined);
+    assert.equal(stateOf(h, handle), 'final');
+    h.clock.advance(24 * 3_600_000);
     await expectNothing(h);
-    h.clock.advance(1);
-    const fresh = await expectSubscribe(h.peer);
-    assert.notEqual(callIdOf(fresh), callIdOf(subscribe));
+    await assertQueueEmpty(h);
   } finally {
     await h.close();
   }
@@ -219,19 +219,26 @@ test('terminated;reason=probation;retry-after=50 → new SUBSCRIBE after exactly
   }
 });
 
-test('terminated;reason=noresource;retry-after=10 → retry after on_error_retry_time (the longer)', async () => {
-  const h = await startHarness();
-  try {
-    const { subscribe } = await establish(h);
-    await notify(h, subscribe, { cseq: 2, subscriptionState: 'terminated;reason=noresource;retry-after=10', body: '' });
-    assert.equal((await takeMessage(h.queue)).state, 'terminated');
-    assert.equal(advanceUntilSubscribe(h, 200_000, 1000), 120_000);
-  } finally {
-    await h.close();
+test('terminated;reason=noresource (or invariant) is final, whatever its retry-after', async () => {
+  for (const reason of ['noresource', 'invariant']) {
+    const h = await startHarness();
+    try {
+      const { handle, subscribe } = await establish(h);
+      await notify(h, subscribe, { cseq: 2, subscriptionState: `terminated;reason=${reason};retry-after=10`, body: '' });
+      const status = await takeMessage(h.queue);
+      assert.equal(status.state, 'terminated');
+      assert.equal(status.reason, reason);
+      assert.equal(status.retryAfter, undefined);
+      assert.equal(stateOf(h, handle), 'final');
+      assert.equal(advanceUntilSubscribe(h, 24 * 3_600_000, 60_000), undefined);
+      await expectNothing(h);
+    } finally {
+      await h.close();
+    }
   }
 });
 
-test('PIDF: basic open is parsed; `<basic>?</basic>` gives error + raw body; an empty body is state only; pending and a missing Subscription-State give pending', async () => {
+test('PIDF: basic open is parsed; `<basic>?</basic>` gives error + raw body; an empty body is state only; pending gives pending; a missing Subscription-State is refused (400)', async () => {
   const h = await startHarness();
   try {
     const { subscribe, first } = await establish(h);
@@ -267,8 +274,10 @@ test('PIDF: basic open is parsed; `<basic>?</basic>` gives error + raw body; an 
     const noState = withState.replace(/Subscription-State: [^\r]*\r\n/, '');
     assert.notEqual(noState, withState);
     await h.peer.sendRaw(noState, { address: '127.0.0.1', port: h.ourPort });
-    assert.equal((await h.peer.expectResponse({ method: 'NOTIFY' })).message.status, 200);
-    assert.equal((await takeMessage(h.queue)).state, 'pending', 'no Subscription-State → pending');
+    const refused = await h.peer.expectResponse({ method: 'NOTIFY' });
+    assert.equal(refused.message.status, 400, 'RFC 6665 §4.1.3: a NOTIFY carries Subscription-State');
+    assert.equal(refused.message.reason, 'Missing Subscription-State');
+    await assertQueueEmpty(h);
 
     const notPidf = await notify(h, subscribe, { cseq: 5, body: '<x/>', contentType: 'application/xpidf+xml' });
     assert.equal(notPidf.message.status, 200);

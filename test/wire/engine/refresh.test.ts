@@ -74,11 +74,12 @@ test('refresh: in-dialog, exact octets (CSeq+1, R-URI = 2xx Contact, To-tag, Rou
   }
 });
 
-test('refresh timing: the granted Expires (lower than asked), and min_resubscribe_time as a floor', async () => {
+test('refresh timing: the granted Expires (lower than asked) − resubscribe_delta; half the grant when it is under twice resubscribe_delta (never after the expiry)', async () => {
   for (const [granted, expectedMs] of [
     [300, 270_000],
-    [45, 30_000],
-    [10, 30_000],
+    [60, 30_000],
+    [45, 22_500],
+    [10, 5_000],
   ] as const) {
     const h = await startHarness();
     try {
@@ -109,11 +110,11 @@ test('refresh jitter: the refresh falls within [base − refresh_jitter, base] a
     }
   }
   assert.ok(seen.size > 1, 'the jitter varies');
-  // base = max(40 − 30, 30) = 30 = min_resubscribe_time: no room for jitter.
+  // 40 < 2 × 30: half the grant, 20 s, below min_resubscribe_time: no room for jitter.
   const h = await startHarness({ refreshJitter: 5 }, 9);
   try {
     await establish(h, { expires: 40 });
-    assert.equal(advanceUntilSubscribe(h, 40_000, 1), 30_000);
+    assert.equal(advanceUntilSubscribe(h, 40_000, 1), 20_000);
   } finally {
     await h.close();
   }

@@ -83,3 +83,42 @@ test('defect: the fork check also holds the other way (2xx of fork A, NOTIFY of 
     await h.close();
   }
 });
+
+test('presence_outbound_proxy carries in-dialog SUBSCRIBEs too, in front of the route set (unless that starts at the proxy)', async () => {
+  const proxy = await ScriptedSipPeer.start();
+  const other = await ScriptedSipPeer.start();
+  const proxyUri = `sip:127.0.0.1:${proxy.address.port}`;
+  const otherRoute = `<sip:127.0.0.1:${other.address.port};lr>`;
+  const h = await startHarness({ presenceOutboundProxy: proxyUri });
+  try {
+    const cases = [
+      { user: 'alice', recordRoute: undefined, route: [] as string[] },
+      { user: 'carol', recordRoute: otherRoute, route: [otherRoute] },
+      { user: 'dave', recordRoute: `<${proxyUri};lr>`, route: [`<${proxyUri};lr>`] },
+    ];
+    for (const c of cases) {
+      h.subscribe(h.record(c.user));
+      const first = await proxy.expectRequest({ method: 'SUBSCRIBE' });
+      assert.equal(first.message.uri, h.record(c.user));
+      const headers: Array<readonly [string, string]> = [['Expires', '600'], ['Contact', `<${h.peer.uri('ps')}>`]];
+      if (c.recordRoute !== undefined) headers.push(['Record-Route', c.recordRoute]);
+      await proxy.reply(first, 200, { toTag: c.user, headers });
+      await notify(h, first, { cseq: 1, serverTag: c.user });
+      assert.equal((await takeMessage(h.queue)).state, 'active');
+    }
+    h.clock.advance(570_000);
+    const refreshes = await Promise.all(cases.map(() => proxy.expectRequest({ method: 'SUBSCRIBE' })));
+    for (const c of cases) {
+      const refresh = refreshes.find((r) => toTagOf(r) === c.user);
+      assert.ok(refresh !== undefined, `${c.user}: the refresh goes to the outbound proxy`);
+      assert.equal(refresh.message.uri, h.peer.uri('ps'), `${c.user}: Request-URI = the remote target`);
+      assert.equal(header(refresh, 'CSeq'), '2 SUBSCRIBE');
+      assert.deepEqual(headerValues(refresh, 'Route'), c.route, `${c.user}: Route`);
+    }
+    await expectNothing(h, proxy, other);
+  } finally {
+    await h.close();
+    await proxy.close();
+    await other.close();
+  }
+});

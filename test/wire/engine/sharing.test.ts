@@ -103,12 +103,45 @@ test('a failure on a shared dialog reaches every member; the retry serves them a
     h.subscribe();
     h.subscribe(h.record(), q2);
     const sub = await expectSubscribe(h.peer);
+    await h.peer.reply(sub, 500);
+    assert.equal((await takeMessage(h.queue)).state, 'terminated');
+    assert.equal((await takeMessage(q2)).state, 'terminated');
+    h.clock.advance(144_000);
+    const retry = await expectSubscribe(h.peer);
+    await expectNothing(h);
+    assert.equal(h.b2b.engine.size, 1);
+    await accept(h.peer, retry);
+    await notify(h, retry, { cseq: 1 });
+    assert.equal((await takeMessage(h.queue)).state, 'active');
+    assert.equal((await takeMessage(q2)).state, 'active');
+  } finally {
+    await h.close();
+  }
+});
+
+test('a final answer on a shared dialog reaches every member once; a new identical subscription starts afresh', async () => {
+  const h = await startHarness();
+  try {
+    const q2 = h.b2b.qsa.createQueue();
+    const q3 = h.b2b.qsa.createQueue();
+    const a = h.subscribe();
+    h.subscribe(h.record(), q2);
+    const sub = await expectSubscribe(h.peer);
     await h.peer.reply(sub, 403);
     assert.equal((await takeMessage(h.queue)).state, 'rejected');
     assert.equal((await takeMessage(q2)).state, 'rejected');
-    h.clock.advance(120_000);
-    await expectSubscribe(h.peer);
+    assert.equal(stateOf(h, a), 'final');
+    h.clock.advance(3_600_000);
     await expectNothing(h);
+    // Subscribing again: a dialog of its own, a new SUBSCRIBE; the final one stays as it was.
+    const c = h.subscribe(h.record(), q3);
+    const again = await expectSubscribe(h.peer);
+    assert.notEqual(callIdOf(again), callIdOf(sub));
+    assert.equal(stateOf(h, c), 'subscribing');
+    assert.equal(stateOf(h, a), 'final');
+    assert.equal(h.b2b.engine.size, 2);
+    await assertQueueEmpty(h);
+    await assertQueueEmpty(h, q2);
   } finally {
     await h.close();
   }

@@ -48,7 +48,7 @@ test('waiting (error retry): unsubscribe cancels the retry; nothing more is sent
   try {
     const handle = h.subscribe();
     const sub = await expectSubscribe(h.peer);
-    await h.peer.reply(sub, 403);
+    await h.peer.reply(sub, 503);
     await takeMessage(h.queue);
     assert.equal(stateOf(h, handle), 'waiting');
     h.b2b.qsa.unsubscribe(handle);
@@ -271,7 +271,7 @@ test('after unsubscribe nothing reaches the queue, even what was queued before',
   }
 });
 
-test('subscribing: a terminated NOTIFY before the 2xx ends it; the 2xx then sends nothing', async () => {
+test('subscribing: a terminated NOTIFY before the 2xx ends it; a late 2xx granting time gets an Expires: 0 in its dialog, nothing more', async () => {
   const h = await startHarness();
   try {
     const handle = h.subscribe();
@@ -280,6 +280,12 @@ test('subscribing: a terminated NOTIFY before the 2xx ends it; the 2xx then send
     assert.equal((await notify(h, sub, { cseq: 1, subscriptionState: 'terminated;reason=deactivated', body: '' })).message.status, 200);
     assert.equal(h.b2b.engine.size, 0);
     await accept(h.peer, sub);
+    // No orphan can be left at the server, whatever it made of the 2xx: an unSUBSCRIBE, answered or not, ends it.
+    const unsub = await expectSubscribe(h.peer);
+    assert.equal(header(unsub, 'Expires'), '0');
+    assert.equal(callIdOf(unsub), callIdOf(sub));
+    assert.equal(header(unsub, 'CSeq'), '2 SUBSCRIBE');
+    await h.peer.reply(unsub, 481);
     await expectNothing(h);
     await assertQueueEmpty(h);
     assertNoLeaks(h);
