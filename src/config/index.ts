@@ -11,4 +11,4 @@ export {
   type ListenConfig,
 } from './config-schema.js';
 export { applyEnvOverrides, ENV_PREFIX, type EnvOverride, envOverrides, envValue } from './env-overrides.js';
-export { loadConfig, type LoadConfigOptions, parseConfig } from './load-config.js';
+export { configDocumentFromYaml, loadConfig, type LoadConfigOptions, parseConfig } from './load-config.js';

@@ -45,17 +45,34 @@ function readConfigFile(file: string): Record<string, unknown> {
     const reason = error instanceof Error && 'code' in error ? String(error.code) : String(error);
     throw new ConfigError([{ path: '', message: `cannot read ${file}: ${reason}` }], 'CONFIG_ERR_FILE');
   }
+  return configDocumentFromYaml(text, file);
+}
+
+/**
+ * The YAML text of a configuration file as a document for parseConfig
+ * (`source` names the file in messages). Throws ConfigError
+ * `CONFIG_ERR_YAML` for text that is not YAML or not a mapping.
+ */
+export function configDocumentFromYaml(text: string, source: string): Record<string, unknown> {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(
-      doc.errors.map((e) => ({ path: '', message: `${file}: YAML: ${e.message.split('\n')[0]}` })),
+      doc.errors.map((e) => ({ path: '', message: `${source}: YAML: ${e.message.split('\n')[0]}` })),
       'CONFIG_ERR_YAML',
     );
   }
-  const value: unknown = doc.toJS();
+  let value: unknown;
+  try {
+    value = doc.toJS();
+  } catch (error) {
+    // Aliases are resolved here, not while parsing: an unknown anchor or an alias bomb
+    // (the yaml package stops expanding past its maxAliasCount) throws a plain ReferenceError.
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ConfigError([{ path: '', message: `${source}: YAML: ${reason.split('\n')[0]}` }], 'CONFIG_ERR_YAML');
+  }
   if (value === null || value === undefined) return {};
   if (typeof value !== 'object' || Array.isArray(value)) {
-    throw new ConfigError([{ path: '', message: `${file}: expected a mapping of keys at the top level, got ${showValue(value)}` }], 'CONFIG_ERR_YAML');
+    throw new ConfigError([{ path: '', message: `${source}: expected a mapping of keys at the top level, got ${showValue(value)}` }], 'CONFIG_ERR_YAML');
   }
   return value as Record<string, unknown>;
 }

@@ -228,6 +228,19 @@ describe('configuration file', () => {
     assert.throws(() => loadConfig({ file: list, env: {} }), (e: unknown) => e instanceof ConfigError && /mapping/.test(e.message));
   });
 
+  test('aliases that cannot be resolved are YAML errors, not exceptions (found by npm run fuzz)', () => {
+    const unresolved = join(dir, 'unresolved.yaml');
+    writeFileSync(unresolved, 'sip: { listen: [ *base ] }\n');
+    assert.throws(
+      () => loadConfig({ file: unresolved, env: {} }),
+      (e: unknown) => e instanceof ConfigError && e.code === 'CONFIG_ERR_YAML' && /Unresolved alias/.test(e.message),
+    );
+    const bomb = join(dir, 'bomb.yaml');
+    const levels = ['a: &a [1, 2]', 'b: &b [*a, *a, *a, *a, *a, *a, *a, *a]', 'c: &c [*b, *b, *b, *b, *b, *b, *b, *b]', 'd: [*c, *c, *c, *c, *c, *c, *c, *c]'];
+    writeFileSync(bomb, `${levels.join('\n')}\n`);
+    assert.throws(() => loadConfig({ file: bomb, env: {} }), (e: unknown) => e instanceof ConfigError && e.code === 'CONFIG_ERR_YAML' && /alias/.test(e.message));
+  });
+
   test('an empty file is the defaults', () => {
     const empty = join(dir, 'empty.yaml');
     writeFileSync(empty, '# nothing\n');
