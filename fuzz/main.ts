@@ -103,7 +103,7 @@ function summary(stats: TargetStats, crashes: number): string {
   return (
     `fuzz: ${stats.target}: ${stats.runs} inputs in ${secs(stats.elapsedMs)} s (${rate(stats.runs, stats.elapsedMs)}/s), ` +
     `corpus ${stats.corpus}, blocks ${stats.features}, coverage sampling ${share}% of the time, ` +
-    `slowest input ${stats.slowestMs.toFixed(1)} ms, ${crashes} crashes (${stats.crashingInputs} crashing inputs), ${stats.hangs} hangs` +
+    `slowest input ${stats.slowestMs.toFixed(1)} ms (${stats.slowestBytes} octets), ${crashes} crashes (${stats.crashingInputs} crashing inputs), ${stats.hangs} hangs` +
     (stats.restarts > 0 ? `, ${stats.restarts} worker restarts` : '') +
     `; time: making inputs ${secs(stats.timing.make)} s, running ${secs(stats.timing.run)} s, ` +
     `coverage samples ${secs(stats.timing.sample)} s, re-runs to attribute ${secs(stats.timing.attribute)} s`

@@ -53,6 +53,8 @@ export interface WorkerStats {
   elapsedMs: number;
   batch: number;
   slowestMs: number;
+  /** Length of that slowest input. */
+  slowestBytes: number;
   /** Where the time went (ms): making inputs, running them, coverage samples, re-runs to attribute new coverage. */
   timing: { make: number; run: number; sample: number; attribute: number };
 }
@@ -85,7 +87,7 @@ export function errorInfo(error: unknown): ErrorInfo {
 export function crashSignature(error: ErrorInfo): string {
   const frames = error.stack.split('\n').filter((l) => l.trimStart().startsWith('at '));
   const own = frames.find((f) => !/\/fuzz\/(engine|targets)\//.test(f)) ?? frames[0] ?? '';
-  const where = own.replace(/^\s*at\s+/, '').replace(/:\d+\)?$/, '').replace(/^.*\(/, '').replace(/^.*\/(dist|node_modules)\//, '$1/');
+  const where = own.replace(/^\s*at\s+/, '').replace(/:\d+\)?$/, '').replace(/^.*\(/, '').replace(/^.*?\/(dist|node_modules)\//, '$1/');
   // A broken property names itself before the first colon (its details follow).
   const what = error.name === 'FuzzPropertyError' ? ` (${error.message.split(':')[0]})` : '';
   return `${error.name}${error.code !== undefined ? `[${error.code}]` : ''}${what} at ${where}`;

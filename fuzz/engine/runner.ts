@@ -62,6 +62,7 @@ export interface TargetStats {
   elapsedMs: number;
   coverageMs: number;
   slowestMs: number;
+  slowestBytes: number;
   restarts: number;
   batch: number;
   timing: WorkerStats['timing'];
@@ -86,6 +87,7 @@ export async function runTarget(options: RunTargetOptions): Promise<TargetStats>
     elapsedMs: 0,
     coverageMs: 0,
     slowestMs: 0,
+    slowestBytes: 0,
     restarts: 0,
     batch: 0,
     timing: { make: 0, run: 0, sample: 0, attribute: 0 },
@@ -95,7 +97,10 @@ export async function runTarget(options: RunTargetOptions): Promise<TargetStats>
     if (stats !== undefined) {
       total.crashingInputs += stats.crashes;
       total.coverageMs += stats.coverageMs;
-      total.slowestMs = Math.max(total.slowestMs, stats.slowestMs);
+      if (stats.slowestMs > total.slowestMs) {
+        total.slowestMs = stats.slowestMs;
+        total.slowestBytes = stats.slowestBytes;
+      }
       total.features = Math.max(total.features, stats.features);
       total.corpus = Math.max(total.corpus, stats.corpus);
       total.batch = stats.batch;
@@ -139,6 +144,7 @@ export async function runTarget(options: RunTargetOptions): Promise<TargetStats>
             elapsedMs: performance.now() - started,
             coverageMs: base.coverageMs + stats.coverageMs,
             slowestMs: Math.max(base.slowestMs, stats.slowestMs),
+            slowestBytes: stats.slowestMs > base.slowestMs ? stats.slowestBytes : base.slowestBytes,
             batch: stats.batch,
             timing: stats.timing,
           });

@@ -115,7 +115,7 @@ async function replay(runner: Runner): Promise<void> {
 }
 
 function emptyStats(): WorkerStats {
-  return { runs: 0, corpus: 0, features: 0, crashes: 0, coverageMs: 0, elapsedMs: 0, batch: 0, slowestMs: 0, timing: { make: 0, run: 0, sample: 0, attribute: 0 } };
+  return { runs: 0, corpus: 0, features: 0, crashes: 0, coverageMs: 0, elapsedMs: 0, batch: 0, slowestMs: 0, slowestBytes: 0, timing: { make: 0, run: 0, sample: 0, attribute: 0 } };
 }
 
 class Fuzzer {
@@ -128,6 +128,7 @@ class Fuzzer {
   private crashes = 0;
   private readonly reported = new Map<string, number>();
   private slowestMs = 0;
+  private slowestBytes = 0;
   private generated: Uint8Array[] = [];
   // coverage batching
   private batch: Uint8Array[] = [];
@@ -160,6 +161,7 @@ class Fuzzer {
       elapsedMs: performance.now() - this.started,
       batch: this.batchTarget,
       slowestMs: this.slowestMs,
+      slowestBytes: this.slowestBytes,
       timing: { ...this.timing },
     };
   }
@@ -216,7 +218,10 @@ class Fuzzer {
     if (typeof outcome === 'object' && 'then' in outcome) outcome = await outcome;
     const ms = performance.now() - t0;
     this.timing.run += ms;
-    if (ms > this.slowestMs) this.slowestMs = ms;
+    if (ms > this.slowestMs) {
+      this.slowestMs = ms;
+      this.slowestBytes = input.length;
+    }
     this.runs++;
     Atomics.store(control, CONTROL_RUNS, this.runs);
     if (typeof outcome === 'object') {
