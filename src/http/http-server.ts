@@ -79,6 +79,14 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
     bodyLimit: 64 * 1024,
     forceCloseConnections: true,
     return503OnClosing: true,
+    // A presentity URI (up to 1024 characters) is one path segment, percent-encoded: up to 3 octets a character.
+    routerOptions: { maxParamLength: 3 * 1024 },
+    // The router refuses a path it cannot decode (`%zz`) or a segment past maxParamLength before any hook or
+    // handler runs; without this, fastify answers those in its own body shape instead of ours.
+    frameworkErrors: (error, _request, reply) => {
+      const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+      return sendError(reply, status, 'HTTP_ERR_BAD_REQUEST', error.message);
+    },
   });
   const api = options.subscriptions;
   const logger = options.logger;

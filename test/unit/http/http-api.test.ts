@@ -148,6 +148,22 @@ describe('HTTP API', () => {
     assert.equal(remote.status, 400);
   });
 
+  test('a path the router cannot decode, or a segment too long for it, gets our error body (found by npm run fuzz)', async () => {
+    for (const [path, status] of [
+      ['/v1/subscriptions/%zz', 400],
+      ['/nowhere/%', 400],
+      [`/v1/subscriptions/${'x'.repeat(4000)}`, 414],
+    ] as const) {
+      const response = await call('GET', path);
+      assert.equal(response.status, status, path);
+      assert.deepEqual(Object.keys(((await response.json()) as { error: object }).error), ['code', 'message', 'field']);
+    }
+    // A presentity URI near the 1024 characters the API allows is one long path segment once encoded.
+    const long = `sip:${'a'.repeat(1000)}@localhost`;
+    assert.equal((await call('PUT', `/v1/presentities/${encodeURIComponent(long)}`, { basic: 'open' })).status, 204);
+    assert.equal(published.at(-1)?.[0], long);
+  });
+
   test('metrics, OpenAPI, unknown routes', async () => {
     const metrics = await call('GET', '/metrics');
     assert.match(metrics.headers.get('content-type') ?? '', /^text\/plain/);
