@@ -86,7 +86,7 @@ export function errorInfo(error: unknown): ErrorInfo {
  */
 export function crashSignature(error: ErrorInfo): string {
   const frames = error.stack.split('\n').filter((l) => l.trimStart().startsWith('at '));
-  const own = frames.find((f) => !/\/fuzz\/(engine|targets)\//.test(f)) ?? frames[0] ?? '';
+  const own = frames.find((f) => !/\/fuzz\/(engine|targets)\/|\(node:|at node:/.test(f)) ?? frames[0] ?? '';
   const where = own.replace(/^\s*at\s+/, '').replace(/:\d+\)?$/, '').replace(/^.*\(/, '').replace(/^.*?\/(dist|node_modules)\//, '$1/');
   // A broken property names itself before the first colon (its details follow).
   const what = error.name === 'FuzzPropertyError' ? ` (${error.message.split(':')[0]})` : '';
