@@ -12,7 +12,12 @@ import { Buffer } from 'node:buffer';
 import { headerKey } from './header-names.js';
 import type { SipMessage } from './message.js';
 import { SipParseError } from './parse-error.js';
-import { type ParseLimits, findHeaderEnd, parseSipMessage, resolveLimits } from './parser.js';
+import { type ParseLimits, blockEndOf, parseSipMessage, resolveLimits } from './parser.js';
+
+const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
+const LFLF = Buffer.from('\n\n', 'latin1');
+/** A store larger than this is let go when it empties (a connection that once carried a large message). */
+const KEEP_STORE_BYTES = 16 * 1024;
 
 export interface SipStreamFramerOptions {
   limits?: Partial<ParseLimits>;
@@ -30,9 +35,22 @@ export class SipStreamFramer {
   private readonly limits: ParseLimits;
   private readonly onKeepAlive: ((kind: 'ping' | 'pong') => void) | undefined;
   private readonly onInvalidMessage: ((error: SipParseError, bytes: Uint8Array) => void) | undefined;
-  private pending: Buffer | null = null;
-  /** Total octets of the message at the head of `pending`, once its headers are complete; -1 before. */
+  /**
+   * Octets held between pushes, at store[0, pendingLength). The store grows
+   * by doubling and each push copies only what it brings, so a message
+   * arriving a few octets at a time costs linear time, not quadratic.
+   */
+  private store: Buffer | null = null;
+  private pendingLength = 0;
+  /** Total octets of the message at the head of the pending octets, once its headers are complete; -1 before. */
   private expected = -1;
+  /**
+   * While the head message's header block is incomplete: its first LF
+   * (offset from the message start; -1 before it arrived) and how far the
+   * search has gone, so that each push searches only the new octets.
+   */
+  private firstLf = -1;
+  private searched = 0;
   private failed: SipParseError | null = null;
 
   constructor(options: SipStreamFramerOptions = {}) {
@@ -48,7 +66,7 @@ export class SipStreamFramer {
 
   /** Octets held while waiting for the rest of a message. */
   get bufferedBytes(): number {
-    return this.pending === null ? 0 : this.pending.length;
+    return this.pendingLength;
   }
 
   /**
@@ -62,17 +80,82 @@ export class SipStreamFramer {
       });
     }
     const incoming = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    const buf = this.pending === null ? incoming : Buffer.concat([this.pending, incoming]);
+    // Nothing held (the usual case: whole messages per read): frame straight from the chunk.
+    const buf = this.pendingLength === 0 ? incoming : this.append(incoming);
     const out: SipMessage[] = [];
     try {
       const pos = this.drain(buf, out);
-      this.pending = pos < buf.length ? buf.subarray(pos) : null;
+      this.keep(buf, pos, buf === incoming);
     } catch (error) {
-      this.pending = null;
+      this.pendingLength = 0;
+      this.store = null;
       if (error instanceof SipParseError) this.failed = error;
       throw error;
     }
     return out;
+  }
+
+  /** Adds the chunk after the held octets; returns a view of all of them. */
+  private append(incoming: Buffer): Buffer {
+    const needed = this.pendingLength + incoming.length;
+    let store = this.store!;
+    if (store.length < needed) {
+      const grown = Buffer.allocUnsafe(Math.max(needed, 2 * store.length));
+      store.copy(grown, 0, 0, this.pendingLength);
+      store = grown;
+      this.store = store;
+    }
+    incoming.copy(store, this.pendingLength);
+    this.pendingLength = needed;
+    return store.subarray(0, needed);
+  }
+
+  /** Holds buf[pos, end) for the next push (copied out of a chunk we do not own, moved to the front of the store). */
+  private keep(buf: Buffer, pos: number, fromChunk: boolean): void {
+    const rest = buf.length - pos;
+    if (rest === 0) {
+      this.pendingLength = 0;
+      if (this.store !== null && this.store.length > KEEP_STORE_BYTES) this.store = null;
+      return;
+    }
+    if (fromChunk) {
+      if (this.store === null || this.store.length < rest) this.store = Buffer.allocUnsafe(Math.max(rest, 4096));
+      buf.copy(this.store, 0, pos);
+    } else if (pos > 0) {
+      this.store!.copyWithin(0, pos, buf.length);
+    }
+    this.pendingLength = rest;
+  }
+
+  /**
+   * Where the header block of the message starting at `pos` ends (as
+   * findHeaderEnd: the first line end tells CRLF from bare-LF messages),
+   * searching only the octets not searched by earlier calls.
+   */
+  private headerEnd(buf: Buffer, pos: number): { blockEnd: number; bodyStart: number } | undefined {
+    if (this.firstLf < 0) {
+      const lf = buf.indexOf(0x0a, pos + this.searched);
+      if (lf < 0) {
+        this.searched = buf.length - pos;
+        return undefined;
+      }
+      this.firstLf = lf - pos;
+      this.searched = this.firstLf;
+    }
+    const firstLf = pos + this.firstLf;
+    const crlf = firstLf > pos && buf[firstLf - 1] === 0x0d;
+    // A terminator may straddle the previous search's end: back up by its length less one.
+    const found = crlf
+      ? buf.indexOf(CRLFCRLF, Math.max(firstLf - 1, pos + this.searched - 3))
+      : buf.indexOf(LFLF, Math.max(firstLf, pos + this.searched - 1));
+    if (found < 0) {
+      this.searched = buf.length - pos;
+      return undefined;
+    }
+    this.firstLf = -1;
+    this.searched = 0;
+    const bodyStart = found + (crlf ? 4 : 2);
+    return { blockEnd: blockEndOf(buf, bodyStart), bodyStart };
   }
 
   private drain(buf: Buffer, out: SipMessage[]): number {
@@ -100,7 +183,7 @@ export class SipStreamFramer {
           }
         }
         if (pos >= len) return pos;
-        const end = findHeaderEnd(buf, pos);
+        const end = this.headerEnd(buf, pos);
         if (end === undefined) {
           if (len - pos > max) throw limitError(`headers over ${max} octets`);
           return pos;

@@ -96,4 +96,22 @@ describe('SipStreamFramer', () => {
     assert.equal(framer.push(one.subarray(100)).length, 1);
     assert.equal(framer.bufferedBytes, 0);
   });
+
+  test('a large message arriving in small pieces is framed as in one piece (linear work: found by npm run fuzz)', () => {
+    // Each push once copied everything held and searched it again from the start: quadratic in the
+    // message size when a peer sends a 64 KB message a few octets at a time.
+    const big = buildNotify({ body: 'x'.repeat(60_000), cseq: 3 });
+    const lfOnly = Buffer.from(`NOTIFY sip:a@b SIP/2.0\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\n${`X-Pad: ${'y'.repeat(500)}\n`.repeat(100)}From: <sip:a@b>;tag=1\nTo: <sip:c@d>\nCall-ID: c\nCSeq: 4 NOTIFY\nContent-Length: 2\n\nok`);
+    for (const stream of [Buffer.concat([big, one]), Buffer.concat([lfOnly, two])]) {
+      const whole = new SipStreamFramer().push(stream);
+      assert.equal(whole.length, 2);
+      for (const size of [1, 3, 7]) {
+        const framer = new SipStreamFramer();
+        const got = [];
+        for (let i = 0; i < stream.length; i += size) got.push(...framer.push(stream.subarray(i, i + size)));
+        assert.deepEqual(methods(got), methods(whole), `pieces of ${size}`);
+        assert.equal(framer.bufferedBytes, 0);
+      }
+    }
+  });
 });
