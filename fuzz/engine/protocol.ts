@@ -31,6 +31,8 @@ export interface WorkerSetup {
   coverage: boolean;
   /** Inputs to run first: the regression fixtures and the corpus kept by the main thread. */
   corpus: Uint8Array[];
+  /** Inputs not to run again (inputKey): they hung or killed an earlier worker. */
+  skip: string[];
   /** Replay mode: the inputs, each run once, in order. */
   inputs: Uint8Array[];
   control: SharedArrayBuffer;

@@ -21,6 +21,7 @@ import {
   type WorkerSetup,
   type WorkerStats,
 } from './protocol.js';
+import { inputKey } from './hash.js';
 import type { FuzzTarget } from './target.js';
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
@@ -77,6 +78,7 @@ type WorkerEnd =
 export async function runTarget(options: RunTargetOptions): Promise<TargetStats> {
   const started = performance.now();
   const kept: Uint8Array[] = [...(options.corpus ?? [])];
+  const skip: string[] = [];
   const total: TargetStats = {
     target: options.target.name,
     runs: 0,
@@ -122,6 +124,7 @@ export async function runTarget(options: RunTargetOptions): Promise<TargetStats>
         durationMs: remainingMs,
         coverage: options.coverage,
         corpus: kept,
+        skip,
         inputs: [],
         control: new SharedArrayBuffer(CONTROL_SLOTS * 4),
         input: new SharedArrayBuffer(Math.max(options.target.maxInputBytes, 1 << 20)),
@@ -157,6 +160,8 @@ export async function runTarget(options: RunTargetOptions): Promise<TargetStats>
     }
     finish(end.stats, end.runs);
     total.restarts++;
+    // The next worker starts from the seeds and the corpus again: not from this input.
+    if (end.input !== undefined) skip.push(inputKey(end.input));
     if (end.kind === 'hang') {
       total.hangs++;
       options.onFinding?.({
@@ -204,6 +209,7 @@ export async function replayInputs(options: {
         durationMs: Number.POSITIVE_INFINITY,
         coverage: false,
         corpus: [],
+        skip: [],
         inputs,
         control: new SharedArrayBuffer(CONTROL_SLOTS * 4),
         input: new SharedArrayBuffer(Math.max(options.target.maxInputBytes, ...inputs.map((i) => i.length), 1)),

@@ -24,6 +24,7 @@ import {
   type WorkerStats,
 } from './protocol.js';
 import { targetIn } from './registry.js';
+import { inputKey } from './hash.js';
 import { FuzzRng } from './rng.js';
 import { type FuzzTarget, isCodedError } from './target.js';
 
@@ -174,7 +175,8 @@ class Fuzzer {
     for (const seed of seeds) this.corpus.addSeed(seed);
     for (const input of setup.corpus) this.corpus.add(input);
     this.coverage?.take();
-    for (const input of [...seeds, ...setup.corpus]) await this.one(input, true);
+    const skip = new Set(setup.skip);
+    for (const input of [...seeds, ...setup.corpus]) if (!skip.has(inputKey(input))) await this.one(input, true);
     if (this.coverage !== undefined) this.coverage.newFeatures(this.coverage.take(), true);
     let nextStats = performance.now() + 1000;
     while (this.runs < setup.maxRuns && Atomics.load(control, CONTROL_STOP) === 0) {

@@ -13,12 +13,4 @@ export function pidfDocuments(): Uint8Array[] {
   return fixtureFiles(fixturePath('pidf'), (name) => name.endsWith('.xml')).map((f) => f.bytes);
 }
 
-/** FNV-1a over the octets: a deterministic seed derived from an input (chunk sizes, limits). */
-export function hashOf(input: Uint8Array): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < input.length; i++) {
-    h ^= input[i]!;
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
+export { hashOf } from '../../engine/hash.js';
