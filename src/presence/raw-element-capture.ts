@@ -92,10 +92,12 @@ export class RawElementCapture {
     return out;
   }
 
-  /** Notes that `prefix` (bound to `uri` here) is used; declares it on the root unless the subtree does. */
+  /**
+   * Notes that `prefix` (bound to `uri` here) is used; declares it on the root unless the subtree does.
+   * An unprefixed name in no namespace is declared too (`xmlns=""`): written into a document that has a
+   * default namespace (buildPidf writes PIDF's), it would otherwise fall into that namespace.
+   */
   private use(prefix: string, uri: string): void {
-    // An unprefixed name outside any default namespace needs no declaration.
-    if (prefix === '' && uri === '') return;
     const scopes = this.scopes;
     for (let i = scopes.length - 1; i >= 0; i--) {
       if (scopes[i]![prefix] !== undefined) return;

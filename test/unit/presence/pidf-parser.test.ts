@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SaxesParser } from 'saxes';
+import { buildPidf } from '../../../src/presence/pidf-builder.js';
 import { PidfError } from '../../../src/presence/pidf-error.js';
 import { parsePidf } from '../../../src/presence/pidf-parser.js';
 import type { PresenceDocument } from '../../../src/presence/pidf-types.js';
@@ -266,5 +267,24 @@ test('text handling: entities, CDATA, character references, untrimmed notes, tri
   assert.deepEqual(
     tuple.notes.map((n) => n.text),
     ['  a <b> <c>& \u263a \r', 'xy'],
+  );
+});
+
+test('an unprefixed extension in no namespace stays there when written into a PIDF document (found by npm run fuzz)', () => {
+  // With a prefixed root there is no default namespace: this <tuple> is not a PIDF tuple but an extension.
+  const doc = parsePidf(
+    '<p:presence xmlns:p="urn:ietf:params:xml:ns:pidf" entity="sip:a@example.com"><tuple id="x"><status><basic>open</basic></status></tuple></p:presence>',
+  );
+  assert.equal(doc.tuples.length, 0);
+  assert.deepEqual(
+    doc.extensions.map((e) => [e.namespace, e.localName]),
+    [['', 'tuple']],
+  );
+  // buildPidf writes extensions under <presence xmlns="…pidf">: without xmlns="" the element would become a tuple.
+  const again = parsePidf(buildPidf({ entity: 'sip:a@example.com', extensions: doc.extensions }));
+  assert.equal(again.tuples.length, 0);
+  assert.deepEqual(
+    again.extensions.map((e) => [e.namespace, e.localName]),
+    [['', 'tuple']],
   );
 });
