@@ -78,6 +78,7 @@ type WorkerEnd =
 export async function runTarget(options: RunTargetOptions): Promise<TargetStats> {
   const started = performance.now();
   const kept: Uint8Array[] = [...(options.corpus ?? [])];
+  let keptBytes = 0;
   const skip: string[] = [];
   const total: TargetStats = {
     target: options.target.name,
@@ -135,7 +136,11 @@ export async function runTarget(options: RunTargetOptions): Promise<TargetStats>
           options.onFinding?.({ kind: 'crash', target: options.target.name, input, error });
         },
         onCorpus: (input) => {
-          if (kept.length < 20_000) kept.push(input);
+          // What a restarted worker starts from: bounded like the worker's own corpus.
+          if (kept.length < 20_000 && keptBytes + input.length <= 64 * 1024 * 1024) {
+            kept.push(input);
+            keptBytes += input.length;
+          }
         },
         onStats: (stats) => {
           options.onStats?.({

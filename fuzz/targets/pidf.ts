@@ -34,18 +34,37 @@ const REFERENCE = Buffer.from(
 );
 let referenceJson: string | undefined;
 
+/**
+ * An extension must mean the same wherever it is written: parsed inside an
+ * element with a default namespace (as buildPidf writes it into
+ * `<presence xmlns="…pidf">`), its root keeps its own namespace and name.
+ */
 function checkStandalone(extension: RawElement): void {
   const sax = new SaxesParser({ xmlns: true });
   let error: unknown;
+  let root: { uri: string; local: string } | undefined;
+  let depth = 0;
   sax.on('error', (e) => {
     error = e;
   });
+  sax.on('opentag', (tag) => {
+    if (++depth === 2 && root === undefined) root = { uri: tag.uri, local: tag.local };
+    if (tag.isSelfClosing) depth--;
+  });
+  sax.on('closetag', (tag) => {
+    if (!tag.isSelfClosing) depth--;
+  });
   try {
-    sax.write(extension.xml).close();
+    sax.write(`<wrapper xmlns="urn:fuzz:wrapper">${extension.xml}</wrapper>`).close();
   } catch (e) {
     error = e;
   }
-  property(error === undefined, () => `extension is not stand-alone XML: ${JSON.stringify(extension.xml.slice(0, 300))}: ${String(error)}`);
+  const shown = (): string => JSON.stringify(extension.xml.slice(0, 300));
+  property(error === undefined, () => `extension is not stand-alone XML: ${shown()}: ${String(error)}`);
+  property(
+    root !== undefined && root.uri === extension.namespace && root.local === extension.localName,
+    () => `extension changes meaning inside another document: {${extension.namespace}}${extension.localName} became {${root?.uri}}${root?.local}: ${shown()}`,
+  );
 }
 
 function extensionsOf(doc: PresenceDocument): RawElement[] {
