@@ -176,12 +176,21 @@ const delegate: SubscriptionApi = {
   events: () => undefined,
 };
 
-/** What an HTTP/1.1 request line can carry: other octets percent-encoded, as a client would. */
-function requestTarget(url: string): string {
+/**
+ * What an HTTP/1.1 request line can carry: other octets percent-encoded, as a client would. The
+ * backslash too: inject parses the target as a WHATWG URL, where `/\` starts an authority, which
+ * Node's HTTP server would not do. A target inject still cannot parse is not sent (undefined).
+ */
+function requestTarget(url: string): string | undefined {
   let out = url.startsWith('/') ? '' : '/';
   for (const ch of url) {
     const c = ch.codePointAt(0)!;
-    out += c > 0x20 && c < 0x7f ? ch : encodeURIComponent(ch);
+    out += c > 0x20 && c < 0x7f && c !== 0x5c ? ch : encodeURIComponent(ch);
+  }
+  try {
+    new URL(out, 'http://localhost');
+  } catch {
+    return undefined;
   }
   return out;
 }
@@ -228,6 +237,7 @@ const routeSeeds: Json[] = [
 async function send(api: HttpApi, request: RequestInput): Promise<void> {
   const method = typeof request.method === 'string' && METHODS.includes(request.method.toUpperCase()) ? request.method.toUpperCase() : 'GET';
   const url = requestTarget(typeof request.url === 'string' ? request.url : '/');
+  if (url === undefined) return;
   const body = typeof request.body === 'string' ? request.body : request.body === undefined ? undefined : JSON.stringify(request.body);
   const response = await api.app.inject({
     method: method as 'GET',
