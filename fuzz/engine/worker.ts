@@ -44,6 +44,9 @@ type Outcome = 'ok' | 'expected-error' | ErrorInfo;
  */
 const STACK_FRAMES = 12;
 
+/** Per input: the discovery rate is measured over roughly the last 20 000 inputs. */
+const DISCOVERY_DECAY = 1 - 1 / 20_000;
+
 class Runner {
   private seq = 0;
   private readonly isExpected: (error: unknown) => boolean;
@@ -137,6 +140,9 @@ class Fuzzer {
   private batchStarted = 0;
   private execMsEma = 0.05;
   private takeMsEma = 1;
+  /** Batches that held new coverage, and inputs sampled, both decayed (see analyzeBatch). */
+  private discoveries = 0;
+  private analyzed = 0;
   /** Time spent sampling coverage and re-running inputs to attribute it. */
   private coverageMs = 0;
   private readonly timing = { make: 0, run: 0, sample: 0, attribute: 0 };
@@ -248,9 +254,13 @@ class Fuzzer {
   /**
    * One coverage sample for the whole batch. When it holds new blocks, the
    * batch is split in halves, each re-run and sampled, down to the inputs
-   * that reach the new blocks: those join the corpus. The batch grows while
-   * nothing new turns up (sampling is what costs) and shrinks when
-   * something does.
+   * that reach the new blocks: those join the corpus.
+   *
+   * The batch size B trades the sample's cost T, paid once per batch, against
+   * the re-runs, about B inputs of cost e each time a batch holds something
+   * new, which happens to a fraction p of the inputs: the cost per input,
+   * T/B + p·B·e, is least at B = √(T / (p·e)). T, e and p are measured as
+   * the run goes (p over roughly the last 20 000 inputs).
    */
   private async analyzeBatch(): Promise<void> {
     const coverage = this.coverage!;
@@ -264,18 +274,20 @@ class Fuzzer {
     this.timing.sample += sampled;
     this.takeMsEma = 0.8 * this.takeMsEma + 0.2 * sampled;
     this.execMsEma = 0.8 * this.execMsEma + 0.2 * execMs;
-    if (fresh === 0) {
-      // Sampling may cost about 5 % of the time once nothing new turns up.
-      const limit = Math.max(1, Math.min(4096, Math.round(this.takeMsEma / (0.05 * Math.max(this.execMsEma, 0.001)))));
-      this.batchTarget = Math.min(limit, this.batchTarget * 2);
-    } else {
+    const decay = DISCOVERY_DECAY ** batch.length;
+    this.discoveries = this.discoveries * decay + (fresh > 0 ? 1 : 0);
+    this.analyzed = this.analyzed * decay + batch.length;
+    if (fresh > 0) {
       const a0 = performance.now();
       if (batch.length === 1) this.keep(batch[0]!);
       else await this.bisect(batch);
       this.timing.attribute += performance.now() - a0;
       coverage.newFeatures(sample, true); // also what no single input reproduced (state, caches)
-      this.batchTarget = Math.max(1, this.batchTarget >> 2);
     }
+    // A prior of one discovery in 100 inputs, soon outweighed by what is measured.
+    const p = (this.discoveries + 1) / (this.analyzed + 100);
+    const best = Math.sqrt(this.takeMsEma / (p * Math.max(this.execMsEma, 0.001)));
+    this.batchTarget = Math.max(1, Math.min(4096, Math.round(best)));
     this.coverageMs += performance.now() - t0;
   }
 
