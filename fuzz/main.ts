@@ -1,6 +1,6 @@
 /**
  * `npm run fuzz -- [--seconds N] [--runs N] [--target NAME]... [--seed N]
- * [--timeout-ms N] [--no-coverage] [--list]`
+ * [--timeout-ms N] [--coverage guide|count|off] [--list]`
  *
  * Fuzzes every target under fuzz/targets/ (or those named), one after the
  * other, splitting --seconds between them; --runs caps the inputs of each
@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fixtureFiles, regressionDir, repoRoot } from './engine/paths.js';
-import { crashSignature } from './engine/protocol.js';
+import { type CoverageMode, crashSignature } from './engine/protocol.js';
 import { loadTargets } from './engine/registry.js';
 import { type Finding, runTarget, type TargetStats } from './engine/runner.js';
 
@@ -25,7 +25,7 @@ interface Options {
   targets: string[];
   seed: number;
   timeoutMs: number;
-  coverage: boolean;
+  coverage: CoverageMode;
   list: boolean;
   progressMs: number;
   regressions: string | undefined;
@@ -34,7 +34,7 @@ interface Options {
 function usage(message: string): never {
   process.stderr.write(`fuzz: ${message}\n`);
   process.stderr.write(
-    'usage: npm run fuzz -- [--seconds N] [--runs N] [--target NAME]... [--seed N] [--timeout-ms N] [--no-coverage] [--list]\n',
+    'usage: npm run fuzz -- [--seconds N] [--runs N] [--target NAME]... [--seed N] [--timeout-ms N] [--coverage guide|count|off] [--list]\n',
   );
   process.exit(2);
 }
@@ -46,7 +46,7 @@ function parseArgs(argv: string[]): Options {
     targets: [],
     seed: (Date.now() ^ (process.pid << 16)) >>> 0,
     timeoutMs: 1000,
-    coverage: true,
+    coverage: 'guide',
     list: false,
     progressMs: 5000,
     regressions: undefined,
@@ -82,8 +82,14 @@ function parseArgs(argv: string[]): Options {
       case '--regressions':
         options.regressions = value() ?? usage('--regressions needs a directory');
         break;
+      case '--coverage': {
+        const mode = value();
+        if (mode !== 'guide' && mode !== 'count' && mode !== 'off') usage('--coverage is guide, count or off');
+        options.coverage = mode;
+        break;
+      }
       case '--no-coverage':
-        options.coverage = false;
+        options.coverage = 'off';
         break;
       case '--list':
         options.list = true;
@@ -130,7 +136,7 @@ async function main(): Promise<void> {
     `fuzz: ${selected.length} targets (${selected.map((r) => r.target.name).join(', ')}), ` +
       `${Number.isFinite(seconds) ? `${secs(perTargetMs)} s each` : 'no time limit'}` +
       `${options.runs !== undefined ? `, at most ${options.runs} inputs each` : ''}, seed ${options.seed}, ` +
-      `coverage feedback ${options.coverage ? 'on' : 'off'}, ${options.timeoutMs} ms per input\n`,
+      `coverage ${{ guide: 'guides the corpus', count: 'counted only', off: 'off' }[options.coverage]}, ${options.timeoutMs} ms per input\n`,
   );
 
   let inputs = 0;

@@ -27,8 +27,8 @@ export interface WorkerSetup {
   maxRuns: number;
   /** Stop after this long (fuzz mode). */
   durationMs: number;
-  /** Coverage feedback on (fuzz mode). */
-  coverage: boolean;
+  /** Fuzz mode: coverage guides the corpus, is only counted (blocks reached, no guidance), or is off. */
+  coverage: CoverageMode;
   /** Inputs to run first: the regression fixtures and the corpus kept by the main thread. */
   corpus: Uint8Array[];
   /** Inputs not to run again (inputKey): they hung or killed an earlier worker. */
@@ -38,6 +38,8 @@ export interface WorkerSetup {
   control: SharedArrayBuffer;
   input: SharedArrayBuffer;
 }
+
+export type CoverageMode = 'guide' | 'count' | 'off';
 
 export interface ErrorInfo {
   name: string;

@@ -15,6 +15,7 @@ import {
   CONTROL_SEQ,
   CONTROL_SLOTS,
   CONTROL_STOP,
+  type CoverageMode,
   type ErrorInfo,
   errorInfo,
   type WorkerMessage,
@@ -44,7 +45,7 @@ export interface RunTargetOptions {
   maxRuns: number;
   /** Per-input time limit. */
   timeoutMs: number;
-  coverage: boolean;
+  coverage: CoverageMode;
   /** Inputs to start from beside the seeds (e.g. the regression fixtures). */
   corpus?: Uint8Array[];
   /** Worker heap limit. */
@@ -212,7 +213,7 @@ export async function replayInputs(options: {
         seed: 0,
         maxRuns: inputs.length,
         durationMs: Number.POSITIVE_INFINITY,
-        coverage: false,
+        coverage: 'off',
         corpus: [],
         skip: [],
         inputs,

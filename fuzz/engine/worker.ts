@@ -153,7 +153,7 @@ class Fuzzer {
   ) {
     this.rng = new FuzzRng(setup.seed);
     this.corpus = new Corpus(this.rng);
-    this.coverage = setup.coverage ? new CoverageTracker(target.coverageScope ?? /\/dist\/src\//) : undefined;
+    this.coverage = setup.coverage !== 'off' ? new CoverageTracker(target.coverageScope ?? /\/dist\/src\//) : undefined;
     const dictionary = (target.dictionary ?? []).map((t) => Buffer.from(t, 'utf8'));
     this.mutation = { rng: this.rng, maxBytes: target.maxInputBytes, dictionary, other: () => this.corpus.pick() };
   }
@@ -200,6 +200,8 @@ class Fuzzer {
       }
     }
     if (this.batch.length > 0) await this.analyzeBatch();
+    // Counting only: the blocks this run reached, for comparison with a guided run.
+    if (setup.coverage === 'count' && this.coverage !== undefined) this.coverage.newFeatures(this.coverage.take(), true);
     this.coverage?.stop();
     send({ type: 'done', stats: this.stats() });
   }
@@ -236,7 +238,7 @@ class Fuzzer {
       this.crash(input, outcome);
       return;
     }
-    if (this.coverage === undefined || kept) return;
+    if (this.coverage === undefined || kept || setup.coverage === 'count') return;
     if (this.batch.length === 0) this.batchStarted = t0;
     this.batch.push(input);
     if (this.batch.length >= this.batchTarget) await this.analyzeBatch();

@@ -23,7 +23,7 @@ describe('fuzzing engine', () => {
       durationMs: 20_000,
       maxRuns: 300,
       timeoutMs: 1000,
-      coverage: true,
+      coverage: 'guide',
       onFinding: (f) => findings.push(f),
     });
     assert.equal(stats.runs, 300);
@@ -45,7 +45,7 @@ describe('fuzzing engine', () => {
       durationMs: 20_000,
       maxRuns: 200,
       timeoutMs: 300,
-      coverage: false,
+      coverage: 'off',
       onFinding: (f) => findings.push(f),
     });
     const hangs = findings.filter((f) => f.kind === 'hang');
@@ -58,7 +58,7 @@ describe('fuzzing engine', () => {
 
   test('a target that keeps its promise finds nothing', async () => {
     const findings: Finding[] = [];
-    const stats = await runTarget({ target: wellBehaved, moduleUrl, seed: 7, durationMs: 20_000, maxRuns: 500, timeoutMs: 1000, coverage: true, onFinding: (f) => findings.push(f) });
+    const stats = await runTarget({ target: wellBehaved, moduleUrl, seed: 7, durationMs: 20_000, maxRuns: 500, timeoutMs: 1000, coverage: 'guide', onFinding: (f) => findings.push(f) });
     assert.deepEqual(findings, []);
     assert.equal(stats.runs, 500);
     assert.ok(stats.corpus >= 2);
