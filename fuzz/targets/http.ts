@@ -6,7 +6,8 @@
  * with the documented `{error: {code, message, field}}` body; never a 5xx,
  * never an exception. The event stream route is left out (its response
  * never ends by design); the presentity publisher is a stand-in that
- * refuses other domains, as the local agent does.
+ * refuses other domains, as the local agent does; the store is the
+ * in-memory one.
  */
 import { Buffer } from 'node:buffer';
 import fc from 'fast-check';
@@ -25,6 +26,7 @@ import { QsaBroker } from '../../src/qsa/index.js';
 import { parseSipUri } from '../../src/sip/codec/index.js';
 import { QueueHub } from '../../src/daemon/queue-hub.js';
 import { SubscriptionService } from '../../src/daemon/subscription-service.js';
+import { MemorySubscriptionStore } from '../../src/store/memory-store.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { SeededRandom } from '../../src/util/random.js';
 import { TimerScheduler } from '../../src/util/timer-scheduler.js';
@@ -293,14 +295,16 @@ const httpRoutes: FuzzTarget = {
     if (parsed === undefined || parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return;
     const requests = Array.isArray(parsed.requests) ? parsed.requests.slice(0, 16) : [];
     const broker = new QsaBroker({ clock: new ManualClock(), random: new SeededRandom(7) });
-    const hub = new QueueHub({ broker, ringSize: 4 });
-    service = new SubscriptionService(broker, hub, { list: () => [], dialogOf: () => undefined }, pino({ level: 'silent' }));
+    const store = new MemorySubscriptionStore();
+    const hub = new QueueHub({ broker, store, ringSize: 4 });
+    service = new SubscriptionService(broker, hub, { list: () => [], dialogOf: () => undefined }, pino({ level: 'silent' }), store);
     try {
       for (const request of requests) {
         if (request !== null && typeof request === 'object' && !Array.isArray(request)) await send(app!, request as RequestInput);
       }
     } finally {
       await hub.close();
+      await store.close();
     }
   },
 };
