@@ -136,7 +136,7 @@ async function main(): Promise<void> {
     `fuzz: ${selected.length} targets (${selected.map((r) => r.target.name).join(', ')}), ` +
       `${Number.isFinite(seconds) ? `${secs(perTargetMs)} s each` : 'no time limit'}` +
       `${options.runs !== undefined ? `, at most ${options.runs} inputs each` : ''}, seed ${options.seed}, ` +
-      `coverage ${{ guide: 'guides the corpus', count: 'counted only', off: 'off' }[options.coverage]}, ${options.timeoutMs} ms per input\n`,
+      `coverage ${{ guide: 'guides the corpus', count: 'counted only', off: 'off' }[options.coverage]}, ${options.timeoutMs} ms of CPU per input\n`,
   );
 
   let inputs = 0;
@@ -178,7 +178,7 @@ async function main(): Promise<void> {
       onFinding: (finding) => {
         if (finding.kind === 'hang') {
           const file = write(finding);
-          const line = `fuzz: HANG ${target.name}: an input ran longer than ${options.timeoutMs} ms: ${file}`;
+          const line = `fuzz: HANG ${target.name}: ${finding.error.message}: ${file}`;
           failures.push(line);
           process.stdout.write(`${line}\n`);
           return;

@@ -1,7 +1,8 @@
 /**
  * The main-thread side: runs a target in a worker and watches it. Every
  * 100 ms the watchdog reads the sequence number of the input the worker is
- * running; an input still running after `timeoutMs` is a hang: its octets
+ * running; an input still running after `timeoutMs` of CPU time (see
+ * overLimit) is a hang: its octets
  * are read from the shared buffer, the worker is terminated (which stops a
  * synchronous loop too) and a new worker goes on with the corpus kept so far
  * and another seed. A worker that dies (uncaught exception, out of memory,
@@ -78,6 +79,7 @@ type WorkerEnd =
 /** Fuzzes one target for its budget, across as many workers as hangs and deaths require. */
 export async function runTarget(options: RunTargetOptions): Promise<TargetStats> {
   const started = performance.now();
+  const timeoutMs = effectiveTimeout(options.target, options.timeoutMs);
   const kept: Uint8Array[] = [...(options.corpus ?? [])];
   let keptBytes = 0;
   const skip: string[] = [];
@@ -131,7 +133,7 @@ export async function runTarget(options: RunTargetOptions): Promise<TargetStats>
         control: new SharedArrayBuffer(CONTROL_SLOTS * 4),
         input: new SharedArrayBuffer(Math.max(options.target.maxInputBytes, 1 << 20)),
       },
-      options,
+      { timeoutMs, ...(options.maxOldGenerationSizeMb !== undefined ? { maxOldGenerationSizeMb: options.maxOldGenerationSizeMb } : {}) },
       {
         onCrash: (input, error) => {
           options.onFinding?.({ kind: 'crash', target: options.target.name, input, error });
@@ -174,7 +176,7 @@ export async function runTarget(options: RunTargetOptions): Promise<TargetStats>
         kind: 'hang',
         target: options.target.name,
         input: end.input,
-        error: { name: 'Hang', message: `input still running after ${options.timeoutMs} ms`, stack: '' },
+        error: { name: 'Hang', message: `input still running after ${timeoutMs} ms of CPU time`, stack: '' },
       });
     } else {
       total.crashingInputs++;
@@ -220,7 +222,7 @@ export async function replayInputs(options: {
         control: new SharedArrayBuffer(CONTROL_SLOTS * 4),
         input: new SharedArrayBuffer(Math.max(options.target.maxInputBytes, ...inputs.map((i) => i.length), 1)),
       },
-      { timeoutMs: options.timeoutMs },
+      { timeoutMs: effectiveTimeout(options.target, options.timeoutMs) },
       {
         onCrash: (_input, error, seq) => results.push({ index: offset + seq, outcome: 'crash', error }),
         onReplayed: (index, outcome) => results.push({ index: offset + index, outcome }),
@@ -233,6 +235,21 @@ export async function replayInputs(options: {
     next = index + 1;
   }
   return results;
+}
+
+function effectiveTimeout(target: FuzzTarget, timeoutMs: number): number {
+  return Math.min(timeoutMs, target.timeoutMs ?? Number.POSITIVE_INFINITY);
+}
+
+/**
+ * The input's time is the process's CPU time since it started (the main
+ * thread idles while a worker runs), so that a machine shared with other
+ * work does not turn slow inputs into hangs; an input that waits without
+ * using the CPU (a promise that never settles) is caught by wall time, at
+ * ten times the limit.
+ */
+function overLimit(wallMs: number, cpu: NodeJS.CpuUsage, timeoutMs: number): boolean {
+  return (cpu.user + cpu.system) / 1000 >= timeoutMs || wallMs >= 10 * timeoutMs;
 }
 
 interface WorkerHooks {
@@ -262,6 +279,7 @@ function runWorker(setup: WorkerSetup, options: { timeoutMs: number; maxOldGener
     let ended = false;
     let lastSeq = -1;
     let since = performance.now();
+    let cpuSince = process.cpuUsage();
     let stopSentAt: number | undefined;
     const end = (result: WorkerEnd, terminate: boolean): void => {
       if (ended) return;
@@ -277,7 +295,8 @@ function runWorker(setup: WorkerSetup, options: { timeoutMs: number; maxOldGener
       if (seq !== lastSeq || !running) {
         lastSeq = seq;
         since = now;
-      } else if (now - since >= options.timeoutMs) {
+        cpuSince = process.cpuUsage();
+      } else if (overLimit(now - since, process.cpuUsage(cpuSince), options.timeoutMs)) {
         const input = currentInput() ?? new Uint8Array(0);
         end({ kind: 'hang', input, runs: Atomics.load(control, CONTROL_RUNS), stats: lastStats }, true);
         return;

@@ -17,6 +17,11 @@ export interface FuzzTarget {
   /** Longest input the mutator may produce. */
   readonly maxInputBytes: number;
   /**
+   * A per-input CPU time limit tighter than the run's (`--timeout-ms`, 1 s), for a target whose
+   * inputs are bounded and cheap, so that super-linear work shows as a hang too.
+   */
+  readonly timeoutMs?: number;
+  /**
    * Which loaded scripts count for coverage feedback (matched against the
    * script URL). Default: our own compiled sources, `/dist/src/`.
    */
