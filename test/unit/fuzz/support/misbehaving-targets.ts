@@ -22,7 +22,7 @@ export const crashing: FuzzTarget = {
   seeds: () => [Buffer.from('fine'), Buffer.from('a boom here')],
   run(input) {
     if (text(input).includes('boom')) throw new TypeError('boom');
-    throw new PresenceB2BError('TEST_ERR_REFUSED', 'refused');
+    throw new PresenceB2BError('QSA_ERR_INVALID_ARGUMENT', 'refused');
   },
 };
 
@@ -43,7 +43,7 @@ export const wellBehaved: FuzzTarget = {
   seeds: () => [Buffer.from('fine'), Buffer.from('boom')],
   generate: (seed, count) => Array.from({ length: count }, (_, i) => Buffer.from(`generated ${seed} ${i}`)),
   run(input) {
-    if (input.length % 2 === 1) throw new PresenceB2BError('TEST_ERR_ODD', 'odd length');
+    if (input.length % 2 === 1) throw new PresenceB2BError('QSA_ERR_INVALID_ARGUMENT', 'odd length');
   },
 };
 
