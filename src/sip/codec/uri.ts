@@ -285,12 +285,12 @@ export function uriEquals(a: Uri, b: Uri): boolean {
       if (!b.params.has(name)) continue;
       if (!paramValueEquals(value, b.params.get(name) ?? null)) return false;
     }
-    // Header components are never ignored (RFC 3261 §19.1.4).
-    if (a.headers.size !== b.headers.size) return false;
-    const bHeaders = new Map<string, string>();
-    for (const [name, value] of b.headers) bHeaders.set(name.toLowerCase(), unescapeUriPart(value));
-    for (const [name, value] of a.headers) {
-      if (bHeaders.get(name.toLowerCase()) !== unescapeUriPart(value)) return false;
+    // Header components are never ignored (RFC 3261 §19.1.4); header names compare without case.
+    const aHeaders = comparableHeaders(a.headers);
+    const bHeaders = comparableHeaders(b.headers);
+    if (aHeaders.size !== bHeaders.size) return false;
+    for (const [name, value] of aHeaders) {
+      if (bHeaders.get(name) !== value) return false;
     }
     return true;
   }
@@ -304,6 +304,20 @@ export function uriEquals(a: Uri, b: Uri): boolean {
     return true;
   }
   return (a as OpaqueUri).value === (b as OpaqueUri).value;
+}
+
+/**
+ * Header names lower-cased, values unescaped; of names differing only in case
+ * the first counts, as the parser keeps the first of a repeated name. Both
+ * sides folded alike, so that a URI always equals itself.
+ */
+function comparableHeaders(headers: Map<string, string>): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [name, value] of headers) {
+    const key = name.toLowerCase();
+    if (!out.has(key)) out.set(key, unescapeUriPart(value));
+  }
+  return out;
 }
 
 function stripVisual(number: string): string {
