@@ -7,6 +7,7 @@ import { ApiError, type HttpErrorCode, type PresentityPublisher, type StatusView
 import type { QsaErrorCode } from '../qsa/qsa-error.js';
 import type { RingEvent } from './event-ring.js';
 import { openApiDocument } from './openapi.js';
+import { STREAM_TOKEN_PARAMETER, StreamTokens } from './stream-tokens.js';
 import {
   parseCreateSubscription,
   parseFilter,
@@ -34,6 +35,8 @@ export interface HttpApiOptions {
   heartbeatMs?: number;
   /** An SSE client this far behind (octets buffered) is disconnected; it can resume with Last-Event-ID. */
   maxSseBacklogBytes?: number;
+  /** Lifetime of the stream tokens of POST /v1/stream-tokens, seconds (default 60). */
+  streamTokenTtlSeconds?: number;
 }
 
 /** The running HTTP API. */
@@ -54,6 +57,9 @@ function sendError(reply: FastifyReply, status: number, code: HttpErrorCode | Qs
 function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest();
 }
+
+/** The one route a stream token opens (EventSource cannot send an Authorization header). */
+const EVENTS_ROUTE = '/v1/queues/:name/events';
 
 /** Each event is serialized once, however many streams carry it. */
 const serialized = new WeakMap<RingEvent<StatusView>, string>();
@@ -95,6 +101,7 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
   const streams = new Set<ServerResponse>();
   let heartbeat: Timer | undefined;
   const heartbeatMs = options.heartbeatMs ?? 15_000;
+  const streamTokens = new StreamTokens(options.scheduler.clock, options.streamTokenTtlSeconds !== undefined ? { ttlSeconds: options.streamTokenTtlSeconds } : {});
 
   const beat = (): void => {
     heartbeat = undefined;
@@ -104,6 +111,18 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
 
   app.addHook('onRequest', async (request, reply) => {
     if (tokenDigest === undefined || request.url === '/healthz') return;
+    const streamToken = (request.query as Record<string, unknown> | undefined)?.[STREAM_TOKEN_PARAMETER];
+    if (request.routeOptions.url === EVENTS_ROUTE && request.method === 'GET' && typeof streamToken === 'string') {
+      const check = streamTokens.check(streamToken);
+      if (check === 'valid') return undefined;
+      return sendError(
+        reply,
+        401,
+        'HTTP_ERR_UNAUTHORIZED',
+        `${check === 'expired' ? 'expired' : 'invalid'} stream token (${STREAM_TOKEN_PARAMETER}): get a new one with POST /v1/stream-tokens`,
+        STREAM_TOKEN_PARAMETER,
+      );
+    }
     const header = request.headers.authorization;
     const presented = typeof header === 'string' && /^Bearer\s+/i.test(header) ? header.replace(/^Bearer\s+/i, '').trim() : undefined;
     // Constant-time comparison of fixed-length digests: the token's length leaks nothing either.
@@ -165,7 +184,9 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
     return reply.code(204).send();
   });
 
-  app.get<{ Params: { name: string }; Querystring: { lastEventId?: string } }>('/v1/queues/:name/events', (request, reply) => {
+  app.post('/v1/stream-tokens', async (_request, reply) => reply.code(201).send(streamTokens.issue()));
+
+  app.get<{ Params: { name: string }; Querystring: { lastEventId?: string } }>(EVENTS_ROUTE, (request, reply) => {
     const name = parseQueueName(request.params.name);
     const ring = api.events(name);
     if (ring === undefined) throw new ApiError(404, 'HTTP_ERR_NO_QUEUE', `no queue ${name} (queues are created by POST /v1/subscriptions)`, 'name');

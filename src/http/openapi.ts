@@ -152,8 +152,37 @@ export function openApiDocument(version: string): Record<string, unknown> {
           parameters: [
             { name: 'Last-Event-ID', in: 'header', schema: { type: 'string' } },
             { name: 'lastEventId', in: 'query', schema: { type: 'string' } },
+            {
+              name: 'access_token',
+              in: 'query',
+              schema: { type: 'string' },
+              description: 'A stream token from POST /v1/stream-tokens, for clients that cannot send an Authorization header (EventSource)',
+            },
           ],
           responses: { '200': { description: 'The event stream', content: { 'text/event-stream': {} } }, '404': errorResponse('No such queue') },
+        },
+      },
+      '/v1/stream-tokens': {
+        post: {
+          summary: 'A short-lived token that opens event streams without an Authorization header (for EventSource in a browser)',
+          description:
+            'The token opens any number of `GET /v1/queues/{name}/events?access_token=<token>` until it expires (60 s; a stream already open stays open) ' +
+            'and is accepted nowhere else. A restart of the daemon invalidates it.',
+          responses: {
+            '201': {
+              description: 'The token',
+              content: {
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    required: ['token', 'expiresIn'],
+                    properties: { token: { type: 'string' }, expiresIn: { type: 'integer', description: 'Seconds the token stays valid' } },
+                  },
+                },
+              },
+            },
+            '401': errorResponse('Missing or wrong bearer token'),
+          },
         },
       },
       '/v1/presentities/{uri}': {

@@ -50,7 +50,8 @@ function status(sequence: number): StatusView {
 describe('HTTP API', () => {
   const subscriptions = new FakeSubscriptions();
   const published: Array<[string, PresentityDocument]> = [];
-  const scheduler = new TimerScheduler(new ManualClock());
+  const clock = new ManualClock();
+  const scheduler = new TimerScheduler(clock);
   let api: HttpApi;
   let base: string;
 
@@ -194,6 +195,33 @@ describe('HTTP API', () => {
     const gap = await readSse(`${base}/v1/queues/q1/events?lastEventId=0`, { authorization: `Bearer ${TOKEN}` }, 3);
     assert.match(gap, /^event: gap$/m);
     assert.deepEqual([...gap.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1])), [3, 4, 7]);
+  });
+
+  test('SSE from a browser: a stream token in the query opens event streams, and nothing else', async () => {
+    assert.equal((await call('POST', '/v1/subscriptions', { record: 'sip:a@x', subscriber: 'sip:b@x', queue: 'q2' })).status, 201);
+    subscriptions.rings.get('q2')?.push({ id: 1, value: status(1) });
+    assert.equal((await call('POST', '/v1/stream-tokens', undefined, null)).status, 401, 'a stream token needs the bearer token');
+    const issued = await call('POST', '/v1/stream-tokens');
+    assert.equal(issued.status, 201);
+    const { token, expiresIn } = (await issued.json()) as { token: string; expiresIn: number };
+    assert.equal(expiresIn, 60);
+    const url = `${base}/v1/queues/q2/events?access_token=${encodeURIComponent(token)}`;
+    assert.match(await readSse(url, {}, 1), /^id: 1$/m, 'no Authorization header needed');
+    assert.match(await readSse(url, {}, 1), /^id: 1$/m, 'reusable (EventSource reconnects)');
+    // Not a bearer token: every other route refuses it.
+    assert.equal((await call('GET', `/v1/subscriptions?access_token=${encodeURIComponent(token)}`, undefined, null)).status, 401);
+    assert.equal((await call('GET', `/metrics?access_token=${encodeURIComponent(token)}`, undefined, null)).status, 401);
+    const forged = await call('GET', '/v1/queues/q2/events?access_token=abc.def', undefined, null);
+    assert.equal(forged.status, 401);
+    assert.deepEqual(((await forged.json()) as { error: { code: string; field: string } }).error, {
+      code: 'HTTP_ERR_UNAUTHORIZED',
+      message: 'invalid stream token (access_token): get a new one with POST /v1/stream-tokens',
+      field: 'access_token',
+    });
+    clock.advance(60_000);
+    const expired = await call('GET', `/v1/queues/q2/events?access_token=${encodeURIComponent(token)}`, undefined, null);
+    assert.equal(expired.status, 401);
+    assert.match(((await expired.json()) as { error: { message: string } }).error.message, /^expired stream token/);
   });
 });
 
