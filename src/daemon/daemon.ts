@@ -149,12 +149,12 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
         return counts;
       },
       engineStats: () => b2b.engine.stats,
-      queues: () => [...hub.all()].map((s) => ({ name: s.name, depth: s.queue.depth, dropped: s.queue.stats.dropped })),
+      queues: () => hub.totals(),
       sseClients: () => httpApi?.sseClients ?? 0,
       transportStats: () => b2b.transport.stats,
       internalErrors: () => errors.internalErrors,
       transportDiagnostics: () => errors.transportDiagnostics,
-      localAgentStats: () => (agent === undefined ? undefined : { ...agent.agent.stats }),
+      localAgentStats: () => agent?.agent.stats,
     });
     const tracker = new NotifyLatencyTracker(clock, (seconds) => metrics.observeNotifyLatency(seconds));
     cleanups.push(() => tracker.close());

@@ -49,6 +49,8 @@ export class QueueHub {
   private readonly loops = new Set<Promise<void>>();
   private readonly leases: EventIdLeases;
   private closed = false;
+  /** Drops of queues since replaced by a new one of the same name. */
+  private retiredDrops = 0;
 
   constructor(private readonly options: QueueHubOptions) {
     this.leases = new EventIdLeases({
@@ -100,6 +102,21 @@ export class QueueHub {
     return n;
   }
 
+  /**
+   * All named queues together, for the metrics: how many, messages waiting,
+   * messages dropped since the start (a queue re-created under the same name
+   * keeps the drops of the one it replaced).
+   */
+  totals(): { count: number; depth: number; dropped: number } {
+    let depth = 0;
+    let dropped = this.retiredDrops;
+    for (const s of this.served.values()) {
+      depth += s.queue.depth;
+      dropped += s.queue.stats.dropped;
+    }
+    return { count: this.served.size, depth, dropped };
+  }
+
   /** Event ids issued above a durable reservation (should stay 0). */
   get eventIdOverruns(): number {
     return this.leases.overruns;
@@ -129,6 +146,8 @@ export class QueueHub {
         ...(this.options.queueCapacity !== undefined ? { capacity: this.options.queueCapacity } : {}),
       });
     const served: ServedQueue = { name, queue, ring: new EventRing<StatusView>(this.options.ringSize) };
+    const replaced = this.served.get(name);
+    if (replaced !== undefined) this.retiredDrops += replaced.queue.stats.dropped;
     this.served.set(name, served);
     const loop = this.drain(served).finally(() => this.loops.delete(loop));
     this.loops.add(loop);

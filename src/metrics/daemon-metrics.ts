@@ -1,4 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { LocalPresenceAgentStats } from '../agent/agent-stats.js';
+import type { TransportStats } from '../sip/transport/transport-options.js';
 import type { EngineStats } from '../subscription/presence-engine.js';
 
 /** What the metrics read at scrape time; the daemon wires it to the engine, the broker and the HTTP API. */
@@ -8,14 +10,19 @@ export interface MetricsSources {
   /** Internal (QSA) subscriptions per state of their last status message ('none' before the first). */
   subscriptionsByState(): Record<string, number>;
   engineStats(): EngineStats;
-  /** The named queues the daemon serves over HTTP. */
-  queues(): Iterable<{ name: string; depth: number; dropped?: number }>;
+  /**
+   * The named queues the daemon serves over HTTP, all together: how many, the
+   * messages waiting in them, the messages they dropped since the start (never
+   * decreasing). No per-queue figures: clients choose queue names, so a
+   * per-queue label would grow without bound.
+   */
+  queues(): { count: number; depth: number; dropped: number };
   /** Open Server-Sent Events streams. */
   sseClients(): number;
-  /** Counters of the local presence agent, when it runs (camelCase names become snake_case labels). */
-  localAgentStats?(): Record<string, number> | undefined;
+  /** Counters of the local presence agent, when it runs. */
+  localAgentStats?(): LocalPresenceAgentStats | undefined;
   /** SIP transport counters, when available. */
-  transportStats?(): { received: number; sent: number; parseErrors: number; sendErrors: number };
+  transportStats?(): TransportStats;
   /** Exceptions of our own code that were caught, per component (a closed list of labels). */
   internalErrors?(): Record<string, number>;
   /** Transport diagnostics per kind (a closed list of labels). */
@@ -27,9 +34,25 @@ const DIALOG_STATES = ['waiting', 'subscribing', 'active', 'refreshing', 'unsubs
 const STATUS_STATES = ['none', 'pending', 'active', 'rejected', 'terminated'];
 const RESPONSE_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx', '6xx'] as const;
 
+/** A counter that mirrors one number read at scrape time. */
+function counter(registers: Registry[], name: string, help: string, read: () => number): void {
+  new Counter({
+    name,
+    help,
+    registers,
+    collect() {
+      this.reset();
+      this.inc(read());
+    },
+  });
+}
+
 /**
  * The daemon's Prometheus metrics, in a registry of their own (nothing is
- * registered globally). Counters mirror the engine's own counters at scrape
+ * registered globally). Prometheus conventions: one metric per thing counted
+ * (a label only splits that thing, e.g. `result="accepted|rejected"`, and
+ * its values form a closed list), counters end in `_total`, no label takes
+ * values that clients choose. Counters mirror the engine's own counters at scrape
  * time; the only value fed from outside is the NOTIFY-to-queue latency
  * (`observeNotifyLatency`).
  */
@@ -117,23 +140,28 @@ export class DaemonMetrics {
       },
     });
     new Gauge({
-      name: 'presence_b2b_queue_depth',
-      help: 'Status messages waiting in each named queue served by the HTTP API',
-      labelNames: ['queue'],
+      name: 'presence_b2b_queues',
+      help: 'Named queues served by the HTTP API',
       registers,
       collect() {
-        this.reset();
-        for (const q of sources.queues()) this.set({ queue: q.name }, q.depth);
+        this.set(sources.queues().count);
+      },
+    });
+    new Gauge({
+      name: 'presence_b2b_queued_messages',
+      help: 'Status messages waiting in the named queues of the HTTP API, all queues together (the daemon drains them at once: normally 0)',
+      registers,
+      collect() {
+        this.set(sources.queues().depth);
       },
     });
     new Counter({
-      name: 'presence_b2b_queue_dropped_total',
-      help: 'Status messages dropped by a full named queue',
-      labelNames: ['queue'],
+      name: 'presence_b2b_queue_dropped_messages_total',
+      help: 'Status messages a full named queue dropped, all queues together',
       registers,
       collect() {
         this.reset();
-        for (const q of sources.queues()) if (q.dropped !== undefined) this.inc({ queue: q.name }, q.dropped);
+        this.inc(sources.queues().dropped);
       },
     });
     new Gauge({
@@ -146,20 +174,28 @@ export class DaemonMetrics {
     });
     const transportStats = sources.transportStats;
     if (transportStats !== undefined) {
+      counter(registers, 'presence_b2b_sip_messages_received_total', 'SIP messages received by the transport layer (malformed ones included, keep-alives not)', () => transportStats().received);
+      counter(registers, 'presence_b2b_sip_messages_sent_total', 'SIP messages sent by the transport layer (retransmissions and stateless 400s included)', () => transportStats().sent);
       new Counter({
-        name: 'presence_b2b_sip_messages_total',
-        help: 'SIP messages through the transport layer: received, sent, unparsable, failed to send',
-        labelNames: ['event'],
+        name: 'presence_b2b_sip_malformed_messages_total',
+        help: 'SIP messages received that did not parse, by what was done: answered_400 (a request answered with a stateless 400) or dropped (a response, a request without a usable Via, a stream framing error)',
+        labelNames: ['action'],
         registers,
         collect() {
           this.reset();
           const t = transportStats();
-          this.inc({ event: 'received' }, t.received);
-          this.inc({ event: 'sent' }, t.sent);
-          this.inc({ event: 'parse_error' }, t.parseErrors);
-          this.inc({ event: 'send_error' }, t.sendErrors);
+          this.inc({ action: 'answered_400' }, t.badRequestsAnswered);
+          this.inc({ action: 'dropped' }, t.malformedResponsesDropped + t.malformedDropped);
         },
       });
+      counter(registers, 'presence_b2b_sip_send_errors_total', 'SIP messages the transport layer could not send (no route, connection refused or closed, socket error)', () => transportStats().sendErrors);
+      counter(registers, 'presence_b2b_sip_connections_opened_total', 'TCP/TLS connections opened, inbound and outbound', () => transportStats().connectionsOpened);
+      counter(registers, 'presence_b2b_sip_connections_closed_total', 'TCP/TLS connections closed, inbound and outbound', () => transportStats().connectionsClosed);
+    }
+    const transportDiagnostics = sources.transportDiagnostics;
+    if (transportDiagnostics !== undefined) {
+      counter(registers, 'presence_b2b_sip_socket_errors_total', 'Errors reported by a listening SIP socket or a connection (logged at warn level)', () => transportDiagnostics().socket_error ?? 0);
+      counter(registers, 'presence_b2b_sip_connections_rejected_total', 'Inbound TCP/TLS connections refused because the connection limit was reached', () => transportDiagnostics().connection_rejected ?? 0);
     }
     const internalErrors = sources.internalErrors;
     if (internalErrors !== undefined) {
@@ -174,35 +210,38 @@ export class DaemonMetrics {
         },
       });
     }
-    const transportDiagnostics = sources.transportDiagnostics;
-    if (transportDiagnostics !== undefined) {
-      new Counter({
-        name: 'presence_b2b_transport_diagnostics_total',
-        help: 'Events reported by the SIP transport layer, by kind (malformed messages answered or dropped, socket and send errors, connections opened, closed or refused, handler errors)',
-        labelNames: ['kind'],
-        registers,
-        collect() {
-          this.reset();
-          for (const [kind, n] of Object.entries(transportDiagnostics())) this.inc({ kind }, n);
-        },
-      });
-    }
     const agentStats = sources.localAgentStats;
     if (agentStats !== undefined) {
+      const agent = (read: (stats: LocalPresenceAgentStats) => number) => () => {
+        const stats = agentStats();
+        return stats === undefined ? 0 : read(stats);
+      };
       new Counter({
-        name: 'presence_b2b_local_agent_events_total',
-        help: 'Local presence agent: PUBLISH/SUBSCRIBE accepted or rejected, NOTIFYs sent or failed, publications and subscriptions expired',
-        labelNames: ['event'],
+        name: 'presence_b2b_local_agent_publishes_total',
+        help: 'Publications the local presence agent took (SIP PUBLISH and HTTP PUT /v1/presentities), by result: accepted or rejected',
+        labelNames: ['result'],
         registers,
         collect() {
           this.reset();
-          const stats = agentStats();
-          if (stats === undefined) return;
-          for (const [name, value] of Object.entries(stats)) {
-            if (typeof value === 'number') this.inc({ event: name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`) }, value);
-          }
+          this.inc({ result: 'accepted' }, agent((s) => s.publishesAccepted)());
+          this.inc({ result: 'rejected' }, agent((s) => s.publishesRejected)());
         },
       });
+      new Counter({
+        name: 'presence_b2b_local_agent_subscribes_total',
+        help: 'SUBSCRIBE requests the local presence agent answered, by result: accepted or rejected',
+        labelNames: ['result'],
+        registers,
+        collect() {
+          this.reset();
+          this.inc({ result: 'accepted' }, agent((s) => s.subscribesAccepted)());
+          this.inc({ result: 'rejected' }, agent((s) => s.subscribesRejected)());
+        },
+      });
+      counter(registers, 'presence_b2b_local_agent_notifies_sent_total', 'NOTIFY requests the local presence agent sent to its watchers', agent((s) => s.notifiesSent));
+      counter(registers, 'presence_b2b_local_agent_notify_failures_total', 'NOTIFY requests of the local presence agent answered with a non-2xx response or not at all', agent((s) => s.notifyFailures));
+      counter(registers, 'presence_b2b_local_agent_publications_expired_total', 'Publications of the local presence agent that expired without a refresh', agent((s) => s.publicationsExpired));
+      counter(registers, 'presence_b2b_local_agent_subscriptions_expired_total', 'Subscriptions to the local presence agent that expired without a refresh', agent((s) => s.subscriptionsExpired));
     }
     this.notifyLatency = new Histogram({
       name: 'presence_b2b_notify_to_queue_seconds',

@@ -88,7 +88,8 @@ describe('daemon HTTP API against a scripted presence server', () => {
     assert.ok((parsed.samples.get('presence_b2b_notify_requests_total{result="accepted"}') ?? 0) >= 2);
     assert.equal(parsed.samples.get('presence_b2b_subscribe_responses_total{class="2xx"}'), 1);
     assert.equal(parsed.samples.get('presence_b2b_dialogs{state="active"}'), 1);
-    assert.equal(parsed.samples.get('presence_b2b_queue_depth{queue="q1"}'), 0);
+    assert.equal(parsed.samples.get('presence_b2b_queued_messages'), 0);
+    assert.equal(parsed.samples.get('presence_b2b_queues'), 1);
     assert.ok((parsed.samples.get('presence_b2b_notify_to_queue_seconds_count') ?? 0) >= 2, 'NOTIFY-to-queue latency observed');
     assert.ok(parsed.samples.has('nodejs_eventloop_lag_seconds'));
     assert.equal(parsed.types.get('presence_b2b_notify_to_queue_seconds'), 'histogram');

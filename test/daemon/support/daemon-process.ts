@@ -223,27 +223,4 @@ export async function api(base: string, method: string, path: string, body?: unk
   return { status: response.status, json: text === '' ? undefined : (JSON.parse(text) as unknown) };
 }
 
-/** One Prometheus text-format sample or comment line, checked with a small parser. */
-export function parsePrometheusText(text: string): { samples: Map<string, number>; help: Set<string>; types: Map<string, string> } {
-  const samples = new Map<string, number>();
-  const help = new Set<string>();
-  const types = new Map<string, string>();
-  const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? (-?(?:\d+(?:\.\d+)?(?:e[-+]?\d+)?|NaN|\+Inf|-Inf))(?: \d+)?$/;
-  for (const line of text.split('\n')) {
-    if (line === '') continue;
-    let m = /^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) .*$/.exec(line);
-    if (m !== null) {
-      help.add(m[1]!);
-      continue;
-    }
-    m = /^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped)$/.exec(line);
-    if (m !== null) {
-      types.set(m[1]!, m[2]!);
-      continue;
-    }
-    m = sample.exec(line);
-    if (m === null) throw new Error(`not a Prometheus text line: ${JSON.stringify(line)}`);
-    samples.set(`${m[1]}${m[2] ?? ''}`, Number(m[3]));
-  }
-  return { samples, help, types };
-}
+export { parsePrometheusText } from '../../support/prometheus-text.js';

@@ -70,7 +70,7 @@ describe('the daemon logs and counts what would otherwise go unseen', () => {
     for (const component of ['transport', 'request_handler', 'response_callback', 'notifier', 'timer', 'queue_consumer']) {
       assert.equal(await metric(`presence_b2b_internal_errors_total{component="${component}"}`), 0, component);
     }
-    assert.equal(await metric('presence_b2b_transport_diagnostics_total{kind="bad_request_answered"}'), 0);
+    assert.equal(await metric('presence_b2b_sip_malformed_messages_total{action="answered_400"}'), 0);
   });
 
   test('a QSA notifier that throws: one error line with the subscription’s id, record and subscriber; counter 1', async () => {
@@ -147,7 +147,7 @@ describe('the daemon logs and counts what would otherwise go unseen', () => {
     assert.equal(found[0]!.level, 'info');
     assert.equal(found[0]!.remote, `127.0.0.1:${peer.address.port}`);
     assert.equal(found[0]!.transport, 'udp');
-    assert.equal(await metric('presence_b2b_transport_diagnostics_total{kind="bad_request_answered"}'), 1);
+    assert.equal(await metric('presence_b2b_sip_malformed_messages_total{action="answered_400"}'), 1);
     assert.equal(await metric('presence_b2b_internal_errors_total{component="transport"}'), 0, 'a peer’s malformed request is not our error');
   });
 });
