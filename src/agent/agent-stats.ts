@@ -1,5 +1,6 @@
 /** Counters of the local presence agent (updated in place). */
 export interface LocalPresenceAgentStats {
+  /** Publications taken: SIP PUBLISH and in-process publish() (the HTTP API's PUT /v1/presentities) alike. */
   publishesAccepted: number;
   publishesRejected: number;
   subscribesAccepted: number;

@@ -195,6 +195,17 @@ export class LocalPresenceAgent implements QsaNotifier {
    * state, AGENT_ERR_STOPPED after stop().
    */
   publish(uri: string, state: LocalPublishState): void {
+    // Counted like a SIP PUBLISH: an in-process publication is one too (HTTP PUT /v1/presentities).
+    try {
+      this.publishInProcess(uri, state);
+    } catch (error) {
+      this.stats.publishesRejected++;
+      throw error;
+    }
+    this.stats.publishesAccepted++;
+  }
+
+  private publishInProcess(uri: string, state: LocalPublishState): void {
     if (this.stopped) throw new LocalAgentError('AGENT_ERR_STOPPED', 'the local presence agent is stopped');
     if (state === null || typeof state !== 'object' || (state.basic !== 'open' && state.basic !== 'closed')) {
       throw new LocalAgentError('AGENT_ERR_INVALID_ARGUMENT', 'basic must be "open" or "closed"');

@@ -149,6 +149,7 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
         return counts;
       },
       engineStats: () => b2b.engine.stats,
+      statusMessages: () => broker.messagesQueued,
       queues: () => hub.totals(),
       sseClients: () => httpApi?.sseClients ?? 0,
       transportStats: () => b2b.transport.stats,

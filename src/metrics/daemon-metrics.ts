@@ -10,6 +10,8 @@ export interface MetricsSources {
   /** Internal (QSA) subscriptions per state of their last status message ('none' before the first). */
   subscriptionsByState(): Record<string, number>;
   engineStats(): EngineStats;
+  /** Status messages queued by the QSA broker since the start, whichever notifier reported them. */
+  statusMessages(): number;
   /**
    * The named queues the daemon serves over HTTP, all together: how many, the
    * messages waiting in them, the messages they dropped since the start (never
@@ -121,15 +123,12 @@ export class DaemonMetrics {
         this.inc({ result: 'unmatched' }, s.notifiesUnmatched);
       },
     });
-    new Counter({
-      name: 'presence_b2b_status_messages_total',
-      help: 'Status messages the engine put into QSA queues',
+    counter(
       registers,
-      collect() {
-        this.reset();
-        this.inc(sources.engineStats().statusMessages);
-      },
-    });
+      'presence_b2b_status_messages_total',
+      'Status messages delivered to QSA queues, whichever notifier reported them (the B2BUA, the local presence agent, the resource list server)',
+      () => sources.statusMessages(),
+    );
     new Counter({
       name: 'presence_b2b_subscription_failures_total',
       help: 'Subscription attempts that ended in an error reported to the subscribers',

@@ -171,6 +171,7 @@ export class QsaBroker implements NotifierHost {
   private readonly queues = new Map<string, StatusQueue>();
   private idCounter = 0;
   private notifierCounter = 0;
+  private queuedCount = 0;
   private readonly onNotifierError: ((event: QsaNotifierErrorEvent) => void) | undefined;
 
   constructor(options: QsaBrokerOptions) {
@@ -182,6 +183,11 @@ export class QsaBroker implements NotifierHost {
   /** Live subscriptions. */
   get size(): number {
     return this.byId.size;
+  }
+
+  /** Status messages queued since the start, whichever notifier reported them. */
+  get messagesQueued(): number {
+    return this.queuedCount;
   }
 
   /** Creates a destination queue; a named one can be found again with getQueue() until it is closed. */
@@ -357,6 +363,7 @@ export class QsaBroker implements NotifierHost {
     if (body !== undefined && body.byteLength !== body.buffer.byteLength) stored = { ...update, body: new Uint8Array(body) };
     const message = target.queue[ENQUEUE](target, stored, this.clock.wallTime());
     if (message === undefined) return false;
+    this.queuedCount++;
     target.lastStatus = message;
     if (notifyChannel.hasSubscribers) notifyChannel.publish({ subscription: target, message });
     return true;

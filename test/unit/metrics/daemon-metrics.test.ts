@@ -27,6 +27,7 @@ function sources(): MetricsSources {
       statusMessages: 4,
       failures: 1,
     }),
+    statusMessages: () => 7,
     queues: () => ({ count: 2, depth: 1, dropped: 5 }),
     sseClients: () => 1,
     localAgentStats: () => ({ ...emptyAgentStats(), publishesAccepted: 3, publishesRejected: 1, notifiesSent: 4, notifyFailures: 1 }),
@@ -66,7 +67,7 @@ describe('daemon metrics', () => {
   test('values: each thing counted once, split by a closed label', async () => {
     const { samples } = await families();
     const expected: Record<string, number> = {
-      presence_b2b_status_messages_total: 4,
+      presence_b2b_status_messages_total: 7,
       presence_b2b_queues: 2,
       presence_b2b_queued_messages: 1,
       presence_b2b_queue_dropped_messages_total: 5,

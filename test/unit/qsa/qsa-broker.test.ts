@@ -410,3 +410,22 @@ test('onNotifierError: a throwing notifier is reported with the subscription’s
   );
   assert.equal(broker.size, 1, 'the broker carried on');
 });
+
+test('messagesQueued counts every status message queued, whichever notifier reported it, and nothing refused', () => {
+  const { broker } = newBroker();
+  const b2bua = new RecordingNotifier('b2bua');
+  const agent = new RecordingNotifier('agent');
+  broker.registerNotifier('presence', b2bua, { name: 'b2bua' });
+  broker.registerNotifier('presence', agent, { name: 'agent', priority: 10, accepts: (r) => r.record.endsWith('@localhost') });
+  const queue = broker.createQueue();
+  const remote = broker.subscribe({ record: 'sip:alice@example.com', subscriber: 'sip:bob@example.com', queue });
+  const local = broker.subscribe({ record: 'sip:carol@localhost', subscriber: 'sip:bob@example.com', queue });
+  assert.equal(broker.messagesQueued, 0);
+  assert.equal(broker.notify(b2bua.view(remote.id), { state: 'active' }), true);
+  assert.equal(broker.notify(agent.view(local.id), { state: 'active' }), true);
+  assert.equal(broker.messagesQueued, 2);
+  const view = b2bua.view(remote.id);
+  broker.unsubscribe(remote);
+  assert.equal(broker.notify(view, { state: 'active' }), false);
+  assert.equal(broker.messagesQueued, 2, 'a message of an ended subscription is not queued, nor counted');
+});
