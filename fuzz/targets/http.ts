@@ -17,7 +17,7 @@ import { createHttpApi, type HttpApi } from '../../src/http/http-server.js';
 import {
   parseCreateSubscription,
   parseFilter,
-  parseLastEventId,
+  parseEventsRequest,
   parsePresentity,
   parsePresentityUri,
   parseQueueName,
@@ -142,7 +142,11 @@ const httpValidation: FuzzTarget = {
           if (typeof value === 'string') acceptedSipUri(parsePresentityUri(value));
           break;
         case 'lastEventId': {
-          const r = parseLastEventId(value);
+          // The same value as ?lastEventId= and as the Last-Event-ID header (a string or a list of them).
+          const r = parseEventsRequest({ lastEventId: value }, undefined);
+          const header = typeof value === 'string' ? value : Array.isArray(value) && value.every((v) => typeof v === 'string') ? (value as string[]) : undefined;
+          const h = header === undefined ? undefined : parseEventsRequest({}, header);
+          property(h === undefined || (Number.isSafeInteger(h) && h >= 0), () => `Last-Event-ID header read as ${h}`);
           property(r === undefined || (Number.isSafeInteger(r) && r >= 0), () => `Last-Event-ID read as ${r}`);
           break;
         }

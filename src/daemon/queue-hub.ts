@@ -137,15 +137,17 @@ export class QueueHub {
   }
 
   private serve(name: string, firstSequence: number): ServedQueue {
-    // A queue of that name made by someone else is served as well (we become its consumer).
+    // A queue of that name made by someone else is served as well (we become its consumer);
+    // its numbering is its own, so its ring takes any increasing ids.
+    const existing = this.options.broker.getQueue(name);
     const queue =
-      this.options.broker.getQueue(name) ??
+      existing ??
       this.options.broker.createQueue({
         name,
         firstSequence,
         ...(this.options.queueCapacity !== undefined ? { capacity: this.options.queueCapacity } : {}),
       });
-    const served: ServedQueue = { name, queue, ring: new EventRing<StatusView>(this.options.ringSize) };
+    const served: ServedQueue = { name, queue, ring: new EventRing<StatusView>(this.options.ringSize, existing === undefined ? firstSequence : 1) };
     const replaced = this.served.get(name);
     if (replaced !== undefined) this.retiredDrops += replaced.queue.stats.dropped;
     this.served.set(name, served);

@@ -5,6 +5,24 @@ import type { QsaErrorCode } from '../qsa/qsa-error.js';
 /** Stable codes of the HTTP API's own errors (`HTTP_ERR_*`, meanings in src/util/error-codes.ts). */
 export type HttpErrorCode = Extract<B2BErrorCode, `HTTP_ERR_${string}`>;
 import type { EventRing } from './event-ring.js';
+import type { SubscriptionDialogState } from '../subscription/subscription-dialog.js';
+
+/** Largest request body read, in bytes; a larger one is a 413 `HTTP_ERR_BODY_TOO_LARGE`. */
+export const BODY_LIMIT_BYTES = 64 * 1024;
+
+/** States of a status message (the state of the subscription, RFC 6665 §4.1.3), `none` before the first. */
+export const STATUS_STATES = ['none', 'pending', 'active', 'terminated', 'rejected'] as const;
+
+/** The engine's dialog states that the API shows (a destroyed dialog is not shown). */
+export const DIALOG_STATES = ['waiting', 'subscribing', 'active', 'refreshing', 'unsubscribing', 'terminating', 'final'] as const satisfies ReadonlyArray<
+  Exclude<SubscriptionDialogState, 'destroyed'>
+>;
+/** Fails to compile when the engine gains a state that DIALOG_STATES does not list. */
+const everyDialogState: [Exclude<SubscriptionDialogState, 'destroyed' | (typeof DIALOG_STATES)[number]>] extends [never] ? true : never = true;
+void everyDialogState;
+
+/** What `GET /v1/subscriptions?state=` matches: a status state or a dialog state. */
+export const FILTER_STATES: readonly [string, ...string[]] = [...new Set<string>([...STATUS_STATES, ...DIALOG_STATES])] as [string, ...string[]];
 
 /** A status message as the HTTP API shows it: `body` decoded as UTF-8, `presence` as an object. */
 export interface StatusView {

@@ -22,9 +22,22 @@ export class EventRing<T> {
   private droppedThrough: number | undefined;
   private readonly listeners = new Set<RingListener<T>>();
 
-  constructor(readonly capacity: number) {
+  /**
+   * @param firstId the lowest id this ring may hold: the queue's first
+   * sequence number. After a restart it is above every id issued before
+   * (src/daemon/event-id-lease.ts), so a client's id below it is an old one
+   * of ours, and an id at or above it that the ring has not seen is none of
+   * ours (see `isAhead`).
+   */
+  constructor(
+    readonly capacity: number,
+    readonly firstId = 1,
+  ) {
     if (!(Number.isInteger(capacity) && capacity >= 1)) {
       throw new InvalidOptionError({ option: 'capacity', message: `expected a whole number ≥ 1, got ${String(capacity)}` }, 'EventRing');
+    }
+    if (!(Number.isSafeInteger(firstId) && firstId >= 1)) {
+      throw new InvalidOptionError({ option: 'firstId', message: `expected a whole number ≥ 1, got ${String(firstId)}` }, 'EventRing');
     }
     this.slots = new Array<RingEvent<T> | undefined>(capacity);
   }
@@ -49,8 +62,8 @@ export class EventRing<T> {
   /** Keeps the event (dropping the oldest when full) and hands it to every listener. */
   push(event: RingEvent<T>): void {
     const newest = this.newestId;
-    if (newest !== undefined && event.id <= newest) {
-      throw new InvalidOptionError({ option: 'event.id', message: `expected an id after ${newest}, got ${event.id}` }, 'EventRing.push');
+    if ((newest !== undefined && event.id <= newest) || event.id < this.firstId) {
+      throw new InvalidOptionError({ option: 'event.id', message: `expected an id after ${newest ?? this.firstId - 1}, got ${event.id}` }, 'EventRing.push');
     }
     if (this.count < this.capacity) {
       this.slots[(this.start + this.count) % this.capacity] = event;
@@ -71,6 +84,16 @@ export class EventRing<T> {
       if (e !== undefined && (afterId === undefined || e.id > afterId)) out.push(e);
     }
     return out;
+  }
+
+  /**
+   * Whether `lastId` is beyond every id issued so far: a client claiming it
+   * has seen events that do not exist (another daemon's ids, a mistyped
+   * `lastEventId`). Ids below `firstId` are not: they may be ours from
+   * before a restart.
+   */
+  isAhead(lastId: number): boolean {
+    return lastId > (this.newestId ?? this.firstId - 1);
   }
 
   /** Whether events after `afterId` were already dropped (the client missed some). */

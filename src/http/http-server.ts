@@ -3,7 +3,7 @@ import type { ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Timer, TimerScheduler } from '../util/timer-scheduler.js';
-import { ApiError, type HttpErrorCode, type PresentityPublisher, type StatusView, type SubscriptionApi } from './api-types.js';
+import { ApiError, BODY_LIMIT_BYTES, type HttpErrorCode, type PresentityPublisher, type StatusView, type SubscriptionApi } from './api-types.js';
 import type { QsaErrorCode } from '../qsa/qsa-error.js';
 import type { RingEvent } from './event-ring.js';
 import { openApiDocument } from './openapi.js';
@@ -11,7 +11,7 @@ import { STREAM_TOKEN_PARAMETER, StreamTokens } from './stream-tokens.js';
 import {
   parseCreateSubscription,
   parseFilter,
-  parseLastEventId,
+  parseEventsRequest,
   parsePresentity,
   parsePresentityUri,
   parseQueueName,
@@ -46,6 +46,8 @@ export interface HttpApi {
   listen(host: string, port: number): Promise<{ host: string; port: number }>;
   /** Open Server-Sent Events streams. */
   readonly sseClients: number;
+  /** Every route registered (HEAD aside), for the OpenAPI document's tests. */
+  readonly routes: readonly HttpRoute[];
   /** Ends the event streams, then stops the server. */
   close(): Promise<void>;
 }
@@ -73,27 +75,59 @@ function sseEvent(event: RingEvent<StatusView>): string {
   return text;
 }
 
+/** Routes that need no token whatever their query string. */
+const PUBLIC_ROUTES: ReadonlySet<string> = new Set(['/healthz']);
+
+/** A route as registered: its method and its path pattern (`/v1/subscriptions/:id`). */
+export interface HttpRoute {
+  method: string;
+  url: string;
+}
+
+function codeOf(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
+}
+
+function statusOf(error: unknown): number {
+  return typeof error === 'object' && error !== null && 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 500;
+}
+
+/** The path of a route pattern as a regular expression (`:id` matches one segment). */
+function patternOf(url: string): RegExp {
+  const escaped = url
+    .split('/')
+    .map((segment) => (segment.startsWith(':') ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('/');
+  return new RegExp(`^${escaped}$`);
+}
+
 /**
  * The daemon's HTTP API (fastify 5): subscriptions, queue event streams,
  * presentities of the local agent, OpenAPI, health and metrics.
- * Request bodies are checked by hand (zod) so that every 400 has the same
- * `{ error: { code, message, field } }` shape.
+ * One error vocabulary on every route: `{ error: { code, message, field } }`
+ * with a code of src/util/error-codes.ts and a message of our own, never the
+ * words of fastify or of the validation library: request fields are checked
+ * by hand (request-validation.ts); a body that is too large is 413, one that
+ * is not JSON 415, a known path with another method 405 (with `Allow`).
  */
 export function createHttpApi(options: HttpApiOptions): HttpApi {
   const app = Fastify({
     logger: false,
-    bodyLimit: 64 * 1024,
+    bodyLimit: BODY_LIMIT_BYTES,
     forceCloseConnections: true,
     return503OnClosing: true,
     // A presentity URI (up to 1024 characters) is one path segment, percent-encoded: up to 3 octets a character.
     routerOptions: { maxParamLength: 3 * 1024 },
     // The router refuses a path it cannot decode (`%zz`) or a segment past maxParamLength before any hook or
-    // handler runs; without this, fastify answers those in its own body shape instead of ours.
+    // handler runs; without this, fastify answers those in its own body shape and words instead of ours.
     frameworkErrors: (error, _request, reply) => {
       const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
-      return sendError(reply, status, 'HTTP_ERR_BAD_REQUEST', error.message);
+      const message = status === 414 ? 'the URL is too long (a path segment over 3072 octets)' : error.code === 'FST_ERR_BAD_URL' ? 'the URL is not valid (bad percent-encoding)' : 'the URL is not valid';
+      return sendError(reply, status, 'HTTP_ERR_BAD_REQUEST', message);
     },
   });
+  // JSON only: fastify would read text/plain as a string otherwise.
+  app.removeContentTypeParser('text/plain');
   const api = options.subscriptions;
   const logger = options.logger;
   const tokenDigest = options.token !== undefined ? digest(options.token) : undefined;
@@ -102,6 +136,8 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
   let heartbeat: Timer | undefined;
   const heartbeatMs = options.heartbeatMs ?? 15_000;
   const streamTokens = new StreamTokens(options.scheduler.clock, options.streamTokenTtlSeconds !== undefined ? { ttlSeconds: options.streamTokenTtlSeconds } : {});
+  const routes: HttpRoute[] = [];
+  const patterns: Array<{ method: string; pattern: RegExp }> = [];
 
   const beat = (): void => {
     heartbeat = undefined;
@@ -109,8 +145,17 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
     if (streams.size > 0) heartbeat = options.scheduler.after(heartbeatMs, beat);
   };
 
+  app.addHook('onRoute', (route) => {
+    for (const method of Array.isArray(route.method) ? route.method : [route.method]) {
+      // fastify adds HEAD for every GET by itself.
+      if (method === 'HEAD') continue;
+      routes.push({ method, url: route.url });
+      patterns.push({ method, pattern: patternOf(route.url) });
+    }
+  });
+
   app.addHook('onRequest', async (request, reply) => {
-    if (tokenDigest === undefined || request.url === '/healthz') return;
+    if (tokenDigest === undefined || PUBLIC_ROUTES.has(request.routeOptions.url ?? '')) return;
     const streamToken = (request.query as Record<string, unknown> | undefined)?.[STREAM_TOKEN_PARAMETER];
     if (request.routeOptions.url === EVENTS_ROUTE && request.method === 'GET' && typeof streamToken === 'string') {
       const check = streamTokens.check(streamToken);
@@ -128,21 +173,49 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
     // Constant-time comparison of fixed-length digests: the token's length leaks nothing either.
     if (presented === undefined || !timingSafeEqual(digest(presented), tokenDigest)) {
       reply.header('www-authenticate', 'Bearer realm="presence-b2b"');
-      return sendError(reply, 401, 'HTTP_ERR_UNAUTHORIZED', presented === undefined ? 'a bearer token is required' : 'wrong bearer token');
+      return sendError(
+        reply,
+        401,
+        'HTTP_ERR_UNAUTHORIZED',
+        presented === undefined ? 'a bearer token is required: Authorization: Bearer <http.token>' : 'wrong bearer token (not http.token)',
+      );
     }
     return undefined;
   });
 
-  app.setErrorHandler((error: unknown, _request: FastifyRequest, reply: FastifyReply) => {
+  app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     if (error instanceof ApiError) return sendError(reply, error.status, error.code, error.message, error.field);
-    const status = typeof error === 'object' && error !== null && 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 500;
-    const message = error instanceof Error ? error.message : String(error);
-    if (status >= 400 && status < 500) return sendError(reply, status, status === 415 ? 'HTTP_ERR_MEDIA_TYPE' : 'HTTP_ERR_BAD_REQUEST', message);
+    switch (codeOf(error)) {
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        return sendError(reply, 413, 'HTTP_ERR_BODY_TOO_LARGE', `request body: larger than ${BODY_LIMIT_BYTES} bytes`);
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': {
+        const type = request.headers['content-type'] ?? '';
+        return sendError(reply, 415, 'HTTP_ERR_MEDIA_TYPE', `request body: expected Content-Type application/json, got ${JSON.stringify(type.split(';')[0]?.trim() ?? '')}`);
+      }
+      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+        return sendError(reply, 400, 'HTTP_ERR_BAD_REQUEST', 'request body: empty, with Content-Type application/json (expected a JSON object, or no Content-Type)');
+      case 'FST_ERR_CTP_INVALID_JSON_BODY':
+        return sendError(reply, 400, 'HTTP_ERR_BAD_REQUEST', 'request body: not valid JSON');
+      default:
+        break;
+    }
+    const status = statusOf(error);
+    if (status >= 400 && status < 500) return sendError(reply, 400, 'HTTP_ERR_BAD_REQUEST', 'the request could not be read');
     logger?.error({ err: error }, 'HTTP handler failed');
     return sendError(reply, 500, 'HTTP_ERR_INTERNAL', 'internal error');
   });
 
-  app.setNotFoundHandler((request, reply) => sendError(reply, 404, 'HTTP_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    const allowed = patterns.filter((p) => p.pattern.test(path)).map((p) => p.method);
+    if (allowed.length > 0) {
+      // RFC 9110 §15.5.6: 405 lists the methods the resource has.
+      const allow = [...new Set(allowed.flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m])))].sort();
+      reply.header('allow', allow.join(', '));
+      return sendError(reply, 405, 'HTTP_ERR_METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path}: ${allow.join(', ')}`);
+    }
+    return sendError(reply, 404, 'HTTP_ERR_NOT_FOUND', `no route ${request.method} ${path}`);
+  });
 
   app.get('/healthz', async () => ({ status: 'ok', ...(options.health?.() ?? {}) }));
 
@@ -186,11 +259,11 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
 
   app.post('/v1/stream-tokens', async (_request, reply) => reply.code(201).send(streamTokens.issue()));
 
-  app.get<{ Params: { name: string }; Querystring: { lastEventId?: string } }>(EVENTS_ROUTE, (request, reply) => {
+  app.get<{ Params: { name: string } }>(EVENTS_ROUTE, (request, reply) => {
     const name = parseQueueName(request.params.name);
+    const lastId = parseEventsRequest(request.query, request.headers['last-event-id']);
     const ring = api.events(name);
     if (ring === undefined) throw new ApiError(404, 'HTTP_ERR_NO_QUEUE', `no queue ${name} (queues are created by POST /v1/subscriptions)`, 'name');
-    const lastId = parseLastEventId(request.headers['last-event-id'] ?? request.query.lastEventId);
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {
@@ -200,10 +273,16 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
       'x-accel-buffering': 'no',
     });
     res.write('retry: 2000\n\n');
-    if (lastId !== undefined && ring.missedAfter(lastId)) {
-      res.write(`event: gap\ndata: ${JSON.stringify({ lastEventId: lastId, oldestAvailable: ring.oldestId ?? null })}\n\n`);
+    // A gap: the client missed events the ring no longer holds (`dropped`), or names an id
+    // beyond every one issued (`unknown`: not ours; it gets everything the ring holds).
+    let resumeAfter = lastId;
+    if (lastId !== undefined && ring.isAhead(lastId)) {
+      res.write(`event: gap\ndata: ${JSON.stringify({ lastEventId: lastId, reason: 'unknown', newestId: ring.newestId ?? null })}\n\n`);
+      resumeAfter = undefined;
+    } else if (lastId !== undefined && ring.missedAfter(lastId)) {
+      res.write(`event: gap\ndata: ${JSON.stringify({ lastEventId: lastId, reason: 'dropped', oldestAvailable: ring.oldestId ?? null })}\n\n`);
     }
-    for (const event of ring.since(lastId)) res.write(sseEvent(event));
+    for (const event of ring.since(resumeAfter)) res.write(sseEvent(event));
     const unsubscribe = ring.subscribe((event) => {
       if (res.writableLength > maxBacklog) {
         // A client that does not read would make us buffer without bound: drop it (it may resume).
@@ -233,6 +312,7 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
     get sseClients() {
       return streams.size;
     },
+    routes,
     async close() {
       heartbeat?.cancel();
       heartbeat = undefined;

@@ -1,33 +1,73 @@
-/** The OpenAPI 3.1 description of the HTTP API, served at `/v1/openapi.json`. Written by hand; keep it in step with http-server.ts. */
-export function openApiDocument(version: string): Record<string, unknown> {
-  const error = { $ref: '#/components/schemas/Error' };
-  const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: error } } });
-  const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+import { ERROR_CODES } from '../util/error-codes.js';
+import { BODY_LIMIT_BYTES, DIALOG_STATES, FILTER_STATES, STATUS_STATES } from './api-types.js';
+import { STREAM_TOKEN_TTL_SECONDS } from './stream-tokens.js';
+
+/** The codes an error body may carry: the API's own and the broker's. */
+const API_ERROR_CODES = Object.keys(ERROR_CODES).filter((code) => code.startsWith('HTTP_ERR_') || code.startsWith('QSA_ERR_'));
+
+type Json = Record<string, unknown>;
+
+const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: Json): Json => ({ 'application/json': { schema } });
+const error = (description: string): Json => ({ description, content: json(ref('Error')) });
+
+/** Answers every operation behind the token can give. */
+const UNAUTHORIZED = { '401': { $ref: '#/components/responses/Unauthorized' } };
+/** Answers of every operation that reads a request body (POST, PUT, DELETE: fastify reads a body there when one is sent). */
+const BODY_ERRORS = {
+  '413': { $ref: '#/components/responses/BodyTooLarge' },
+  '415': { $ref: '#/components/responses/MediaType' },
+};
+
+/**
+ * The OpenAPI 3.1 description of the HTTP API, served at `/v1/openapi.json`.
+ * Written by hand, in step with http-server.ts: test/unit/http/openapi.test.ts
+ * validates it, checks that every route is in it and that every response
+ * code it documents is produced by the HTTP tests.
+ */
+export function openApiDocument(version: string): Json {
   return {
     openapi: '3.1.0',
     info: {
       title: 'presence-b2b',
       version,
       description:
-        'Internal subscriptions to presence ("the presence of record R as seen by subscriber S, into queue Q") and their status messages.',
+        'Internal subscriptions to presence ("the presence of record R as seen by subscriber S, into queue Q") and their status messages. ' +
+        'Every error is `{"error": {"code", "message", "field"}}`. A known path with a method it does not have is answered 405 ' +
+        '`HTTP_ERR_METHOD_NOT_ALLOWED` with `Allow`; an unknown path 404 `HTTP_ERR_NOT_FOUND`. Request bodies are JSON ' +
+        `(\`Content-Type: application/json\`, else 415) of at most ${BODY_LIMIT_BYTES} bytes (else 413).`,
     },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],
     components: {
       securitySchemes: {
-        bearer: { type: 'http', scheme: 'bearer', description: 'Required when http.token is configured (always beyond loopback).' },
+        bearer: { type: 'http', scheme: 'bearer', description: 'http.token; required when it is configured (always beyond loopback).' },
+        streamToken: {
+          type: 'apiKey',
+          in: 'query',
+          name: 'access_token',
+          description: `A stream token from POST /v1/stream-tokens (valid ${STREAM_TOKEN_TTL_SECONDS} s): opens event streams only, for clients that cannot send an Authorization header (EventSource)`,
+        },
+      },
+      responses: {
+        Unauthorized: error('No bearer token, or a wrong one (`HTTP_ERR_UNAUTHORIZED`, with `WWW-Authenticate`)'),
+        BodyTooLarge: error(`A request body larger than ${BODY_LIMIT_BYTES} bytes (\`HTTP_ERR_BODY_TOO_LARGE\`)`),
+        MediaType: error('A request body whose Content-Type is not application/json (`HTTP_ERR_MEDIA_TYPE`)'),
+        BadBody: error('A request body that is not JSON (`HTTP_ERR_BAD_REQUEST`)'),
       },
       schemas: {
         Error: {
           type: 'object',
           required: ['error'],
+          additionalProperties: false,
           properties: {
             error: {
               type: 'object',
-              required: ['code', 'message'],
+              required: ['code', 'message', 'field'],
+              additionalProperties: false,
               properties: {
-                code: { type: 'string', examples: ['HTTP_ERR_INVALID_FIELD'] },
-                message: { type: 'string' },
+                code: { enum: API_ERROR_CODES, description: 'A stable code (README, Errors)' },
+                message: { type: 'string', description: 'For people: the field, what was expected and what came' },
                 field: { type: ['string', 'null'], description: 'The request field at fault, when one is' },
               },
             },
@@ -38,8 +78,8 @@ export function openApiDocument(version: string): Record<string, unknown> {
           additionalProperties: false,
           required: ['record', 'subscriber'],
           properties: {
-            record: { type: 'string', examples: ['sip:alice@example.com'], description: 'Whose presence' },
-            subscriber: { type: 'string', examples: ['sip:bob@example.com'], description: 'As seen by whom (From of the SUBSCRIBE)' },
+            record: { type: 'string', examples: ['sip:alice@example.com'], description: 'Whose presence: a SIP URI' },
+            subscriber: { type: 'string', examples: ['sip:bob@example.com'], description: 'As seen by whom (From of the SUBSCRIBE): a SIP URI' },
             package: { type: 'string', default: 'presence' },
             queue: { type: 'string', default: 'default', pattern: '^[A-Za-z0-9_.-]{1,64}$' },
           },
@@ -48,20 +88,20 @@ export function openApiDocument(version: string): Record<string, unknown> {
           type: 'object',
           required: ['sequence', 'timestamp', 'subscriptionId', 'record', 'subscriber', 'package', 'state'],
           properties: {
-            sequence: { type: 'integer', description: 'Per queue, strictly increasing; the SSE event id' },
+            sequence: { type: 'integer', description: 'Per queue, strictly increasing, across restarts too; the SSE event id' },
             timestamp: { type: 'string', format: 'date-time' },
             subscriptionId: { type: 'string' },
             record: { type: 'string' },
             subscriber: { type: 'string' },
             package: { type: 'string' },
-            state: { enum: ['pending', 'active', 'terminated', 'rejected'], description: 'State of the subscription, not of the presentity' },
+            state: { enum: STATUS_STATES.filter((s) => s !== 'none'), description: 'State of the subscription, not of the presentity' },
             reason: { type: 'string' },
             retryAfter: { type: 'integer' },
             expires: { type: 'integer' },
             contentType: { type: 'string' },
             body: { type: 'string', description: 'The NOTIFY body as UTF-8 text' },
             presence: { type: 'object', description: 'The parsed PIDF document (tuples with basic status, notes, persons, …)' },
-            error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } },
+            error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } },
           },
         },
         Subscription: {
@@ -74,21 +114,27 @@ export function openApiDocument(version: string): Record<string, unknown> {
             package: { type: 'string' },
             queue: { type: 'string' },
             createdAt: { type: 'string', format: 'date-time' },
-            state: { enum: ['none', 'pending', 'active', 'terminated', 'rejected'] },
+            state: { enum: [...STATUS_STATES] },
             notifier: { type: 'string' },
             dialog: {
               type: 'object',
+              required: ['id', 'state', 'members'],
               properties: {
                 id: { type: 'string' },
-                state: { enum: ['waiting', 'subscribing', 'active', 'refreshing', 'unsubscribing', 'terminating', 'final'] },
+                state: { enum: [...DIALOG_STATES] },
                 callId: { type: 'string' },
                 remoteTarget: { type: 'string' },
                 expiresIn: { type: 'integer', description: 'Seconds left of the granted subscription' },
                 members: { type: 'array', items: { type: 'string' } },
               },
             },
-            lastStatus: { $ref: '#/components/schemas/Status' },
+            lastStatus: ref('Status'),
           },
+        },
+        SubscriptionList: {
+          type: 'object',
+          required: ['subscriptions'],
+          properties: { subscriptions: { type: 'array', items: ref('Subscription') } },
         },
         Presentity: {
           type: 'object',
@@ -96,110 +142,170 @@ export function openApiDocument(version: string): Record<string, unknown> {
           required: ['basic'],
           properties: { basic: { enum: ['open', 'closed'] }, note: { type: 'string', maxLength: 1024 } },
         },
+        StreamToken: {
+          type: 'object',
+          required: ['token', 'expiresIn'],
+          additionalProperties: false,
+          properties: { token: { type: 'string' }, expiresIn: { type: 'integer', description: 'Seconds the token opens event streams' } },
+        },
+        Gap: {
+          type: 'object',
+          required: ['lastEventId', 'reason'],
+          description: 'The data of an `event: gap`',
+          properties: {
+            lastEventId: { type: 'integer' },
+            reason: {
+              enum: ['dropped', 'unknown'],
+              description: '`dropped`: events after lastEventId left the buffer; `unknown`: lastEventId is beyond every id issued (every event kept follows)',
+            },
+            oldestAvailable: { type: ['integer', 'null'] },
+            newestId: { type: ['integer', 'null'] },
+          },
+        },
+        Health: {
+          type: 'object',
+          required: ['status'],
+          properties: {
+            status: { const: 'ok' },
+            subscriptions: { type: 'integer' },
+            dialogs: { type: 'integer' },
+            localAgent: { type: 'boolean' },
+            store: { type: 'string' },
+          },
+        },
       },
     },
     paths: {
       '/v1/subscriptions': {
         post: {
-          summary: 'Create an internal subscription',
-          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/CreateSubscription' } } } },
+          operationId: 'createSubscription',
+          summary: 'Create an internal subscription (answered once it is stored)',
+          requestBody: { required: true, content: json(ref('CreateSubscription')) },
           responses: {
-            '201': { description: 'Created', content: { 'application/json': { schema: { $ref: '#/components/schemas/Subscription' } } } },
-            '400': errorResponse('Invalid request; `field` names the culprit'),
-            '401': errorResponse('Missing or wrong bearer token'),
+            '201': {
+              description: 'Created',
+              headers: { Location: { schema: { type: 'string' }, description: '/v1/subscriptions/{id}' } },
+              content: json(ref('Subscription')),
+            },
+            '400': error('Invalid request: `HTTP_ERR_MISSING_FIELD`, `HTTP_ERR_INVALID_FIELD`, `HTTP_ERR_UNKNOWN_FIELD` (`field` names it), `HTTP_ERR_BAD_REQUEST`, `QSA_ERR_*`'),
+            ...UNAUTHORIZED,
+            ...BODY_ERRORS,
+            '503': error('The store failed: the subscription was not made (`HTTP_ERR_STORE`)'),
           },
         },
         get: {
+          operationId: 'listSubscriptions',
           summary: 'List subscriptions',
           parameters: [
-            { name: 'record', in: 'query', schema: { type: 'string' } },
-            { name: 'subscriber', in: 'query', schema: { type: 'string' } },
-            { name: 'state', in: 'query', schema: { type: 'string' }, description: 'Status state (none, pending, active, …) or dialog state (waiting, subscribing, …)' },
+            { name: 'record', in: 'query', schema: { type: 'string' }, description: 'A SIP URI' },
+            { name: 'subscriber', in: 'query', schema: { type: 'string' }, description: 'A SIP URI' },
+            { name: 'state', in: 'query', schema: { enum: [...FILTER_STATES] }, description: 'Status state (none, pending, active, …) or dialog state (waiting, subscribing, …)' },
           ],
           responses: {
-            '200': {
-              description: 'The subscriptions',
-              content: {
-                'application/json': {
-                  schema: { type: 'object', properties: { subscriptions: { type: 'array', items: { $ref: '#/components/schemas/Subscription' } } } },
-                },
-              },
-            },
+            '200': { description: 'The subscriptions', content: json(ref('SubscriptionList')) },
+            '400': error('An invalid or unknown query parameter (`HTTP_ERR_INVALID_FIELD`, `HTTP_ERR_UNKNOWN_FIELD`)'),
+            ...UNAUTHORIZED,
           },
         },
       },
       '/v1/subscriptions/{id}': {
-        parameters: [idParam],
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
         get: {
+          operationId: 'getSubscription',
           summary: 'One subscription',
           responses: {
-            '200': { description: 'The subscription', content: { 'application/json': { schema: { $ref: '#/components/schemas/Subscription' } } } },
-            '404': errorResponse('No such subscription'),
+            '200': { description: 'The subscription', content: json(ref('Subscription')) },
+            ...UNAUTHORIZED,
+            '404': error('No such subscription (`HTTP_ERR_NO_SUBSCRIPTION`)'),
           },
         },
         delete: {
-          summary: 'Unsubscribe (the SIP dialog is ended with Expires: 0 when nobody else shares it)',
-          responses: { '204': { description: 'Unsubscribed' }, '404': errorResponse('No such subscription') },
+          operationId: 'deleteSubscription',
+          summary: 'Unsubscribe (the SIP dialog is ended with Expires: 0 when nobody else shares it); answered once the removal is stored',
+          responses: {
+            '204': { description: 'Unsubscribed' },
+            '400': { $ref: '#/components/responses/BadBody' },
+            ...UNAUTHORIZED,
+            '404': error('No such subscription (`HTTP_ERR_NO_SUBSCRIPTION`)'),
+            ...BODY_ERRORS,
+            '503': error('The store failed: the subscription was kept (`HTTP_ERR_STORE`)'),
+          },
         },
       },
       '/v1/queues/{name}/events': {
-        parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
+        parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$' } }],
         get: {
+          operationId: 'queueEvents',
           summary: 'Status messages of a named queue as Server-Sent Events',
           description:
-            'Each event: `id: <sequence>`, `event: status`, `data: <Status JSON>`. Send `Last-Event-ID` (or `?lastEventId=`) to resume; ' +
-            'an `event: gap` tells that events after that id were already dropped from the buffer (http.sse_buffer).',
+            'Each event: `id: <sequence>`, `event: status`, `data: <Status JSON>`. Send `Last-Event-ID` (or `?lastEventId=`) to resume. ' +
+            'An `event: gap` (data: Gap) says that events after that id were already dropped from the buffer (http.sse_buffer), or that the id ' +
+            'is beyond every id issued (then every event kept follows). A comment line every 15 s keeps the stream open.',
+          security: [{ bearer: [] }, { streamToken: [] }],
           parameters: [
-            { name: 'Last-Event-ID', in: 'header', schema: { type: 'string' } },
-            { name: 'lastEventId', in: 'query', schema: { type: 'string' } },
-            {
-              name: 'access_token',
-              in: 'query',
-              schema: { type: 'string' },
-              description: 'A stream token from POST /v1/stream-tokens, for clients that cannot send an Authorization header (EventSource)',
-            },
+            { name: 'Last-Event-ID', in: 'header', schema: { type: 'string', pattern: '^\\d{1,15}$' } },
+            { name: 'lastEventId', in: 'query', schema: { type: 'string', pattern: '^\\d{1,15}$' } },
           ],
-          responses: { '200': { description: 'The event stream', content: { 'text/event-stream': {} } }, '404': errorResponse('No such queue') },
+          responses: {
+            '200': { description: 'The event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+            '400': error('An invalid queue name, event id or query parameter (`HTTP_ERR_INVALID_FIELD`, `HTTP_ERR_UNKNOWN_FIELD`)'),
+            ...UNAUTHORIZED,
+            '404': error('No such queue (`HTTP_ERR_NO_QUEUE`; queues are created by POST /v1/subscriptions)'),
+          },
         },
       },
       '/v1/stream-tokens': {
         post: {
-          summary: 'A short-lived token that opens event streams without an Authorization header (for EventSource in a browser)',
+          operationId: 'createStreamToken',
+          summary: 'A short-lived token that opens event streams without an Authorization header (EventSource in a browser)',
           description:
-            'The token opens any number of `GET /v1/queues/{name}/events?access_token=<token>` until it expires (60 s; a stream already open stays open) ' +
-            'and is accepted nowhere else. A restart of the daemon invalidates it.',
+            `The token opens any number of \`GET /v1/queues/{name}/events?access_token=<token>\` for ${STREAM_TOKEN_TTL_SECONDS} s ` +
+            '(a stream already open stays open) and is accepted nowhere else. A restart of the daemon invalidates it.',
           responses: {
-            '201': {
-              description: 'The token',
-              content: {
-                'application/json': {
-                  schema: {
-                    type: 'object',
-                    required: ['token', 'expiresIn'],
-                    properties: { token: { type: 'string' }, expiresIn: { type: 'integer', description: 'Seconds the token stays valid' } },
-                  },
-                },
-              },
-            },
-            '401': errorResponse('Missing or wrong bearer token'),
+            '201': { description: 'The token', content: json(ref('StreamToken')) },
+            '400': { $ref: '#/components/responses/BadBody' },
+            ...UNAUTHORIZED,
+            ...BODY_ERRORS,
           },
         },
       },
       '/v1/presentities/{uri}': {
         parameters: [{ name: 'uri', in: 'path', required: true, schema: { type: 'string' }, description: 'URL-encoded SIP URI, e.g. sip%3Aalice%40localhost' }],
         put: {
+          operationId: 'publishPresentity',
           summary: 'Publish the presence of a local presentity into the local presence agent',
-          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/Presentity' } } } },
+          requestBody: { required: true, content: json(ref('Presentity')) },
           responses: {
             '204': { description: 'Published' },
-            '400': errorResponse('Invalid document or URI'),
-            '404': errorResponse('The local presence agent is disabled'),
+            '400': error('Invalid document or URI (`HTTP_ERR_MISSING_FIELD`, `HTTP_ERR_INVALID_FIELD`, `HTTP_ERR_UNKNOWN_FIELD`, `HTTP_ERR_BAD_REQUEST`), or a domain the agent does not serve (`HTTP_ERR_PRESENTITY`)'),
+            ...UNAUTHORIZED,
+            '404': error('The local presence agent is disabled (`HTTP_ERR_NO_LOCAL_AGENT`)'),
+            ...BODY_ERRORS,
           },
         },
       },
-      '/v1/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
-      '/healthz': { get: { summary: 'Liveness (no token needed)', security: [], responses: { '200': { description: 'Up' } } } },
-      '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'Text exposition format 0.0.4' } } } },
+      '/v1/openapi.json': {
+        get: {
+          operationId: 'openApi',
+          summary: 'This document',
+          responses: { '200': { description: 'OpenAPI 3.1', content: json({ type: 'object' }) }, ...UNAUTHORIZED },
+        },
+      },
+      '/healthz': {
+        get: {
+          operationId: 'health',
+          summary: 'Liveness (no token needed, whatever the query string)',
+          security: [],
+          responses: { '200': { description: 'Up', content: json(ref('Health')) } },
+        },
+      },
+      '/metrics': {
+        get: {
+          operationId: 'metrics',
+          summary: 'Prometheus metrics',
+          responses: { '200': { description: 'Text exposition format 0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } }, ...UNAUTHORIZED },
+        },
+      },
     },
   };
 }

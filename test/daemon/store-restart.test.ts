@@ -105,6 +105,12 @@ describe('daemon restart with a SQLite store', () => {
     );
     assert.ok(resumed.events.length >= 1);
     for (const e of resumed.events) assert.ok(e.id > lastBefore, `event id ${e.id} is above ${lastBefore}, the last one before the restart`);
+    assert.deepEqual(resumed.gaps, [], 'an id from before the restart is one of ours: no gap');
+    // An id beyond every id issued, before or after the restart, is answered with a gap (then what is kept).
+    const beyond = stream(second, 'q1', 10 ** 12);
+    await until('a gap for an unknown id', async () => beyond.gaps[0]);
+    assert.deepEqual(beyond.gaps[0], { lastEventId: 10 ** 12, reason: 'unknown', newestId: Math.max(...resumed.events.map((e) => e.id)) });
+    beyond.close();
     assert.ok(resumed.events.every((e) => e.data.subscriptionId === aliceBob.id), 'q1 carries only alice-as-bob (carol was deleted)');
     const statusAgain = await until('alice as dave has a status again', async () => {
       const got = (await api(second.httpBase, 'GET', `/v1/subscriptions/${aliceDave.id}`)).json as SubscriptionJson;

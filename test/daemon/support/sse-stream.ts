@@ -18,6 +18,8 @@ export interface StatusEvent {
 /** An open SSE stream collecting `status` events. */
 export class SseStream {
   readonly events: StatusEvent[] = [];
+  /** The data of each `event: gap`. */
+  readonly gaps: Array<{ lastEventId: number; reason: string; newestId?: number | null; oldestAvailable?: number | null }> = [];
   private text = '';
   private readonly req: ReturnType<typeof httpRequest>;
   private waiters: Array<() => void> = [];
@@ -36,6 +38,8 @@ export class SseStream {
           if (/^event: status$/m.test(block) && id !== null && data !== null) {
             this.events.push({ id: Number(id[1]), data: JSON.parse(data[1] ?? '') as StatusEvent['data'] });
             for (const w of this.waiters.splice(0)) w();
+          } else if (/^event: gap$/m.test(block) && data !== null) {
+            this.gaps.push(JSON.parse(data[1] ?? '') as SseStream['gaps'][number]);
           }
           end = this.text.indexOf('\n\n');
         }

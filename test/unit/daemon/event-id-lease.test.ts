@@ -99,3 +99,23 @@ test('QueueHub: a new queue is stored once, however many ask at once; a failed s
   assert.equal((await hub.ensure('other')).name, 'other');
   await hub.close();
 });
+
+test('QueueHub: after a restart, a Last-Event-ID from before it is an old id of ours; one above every id issued is not (gap)', async () => {
+  const store = new CountingStore();
+  const broker = new QsaBroker({ clock: new ManualClock() });
+  const views = new Map<string, QsaSubscription>();
+  broker.registerNotifier('presence', { subscribe: (s) => views.set(s.id, s), unsubscribe: () => undefined });
+  // The previous run reserved up to 5000 and issued ids somewhere below it.
+  const hub = new QueueHub({ broker, store, ringSize: 10, leaseSize: 1000 });
+  await hub.restore([{ name: 'q1', eventIdHighWater: 5000 }]);
+  const served = await hub.ensure('q1');
+  assert.equal(served.ring.isAhead(3), false, 'an id from before the restart');
+  assert.equal(served.ring.isAhead(5000), false, 'the highest id the last run could have issued');
+  assert.equal(served.ring.isAhead(5001), true, 'nothing issued yet in this run');
+  const handle = broker.subscribe({ record: 'sip:a@x', subscriber: 'sip:b@x', queue: served.queue });
+  broker.notify(views.get(handle.id)!, { state: 'active' });
+  await settle();
+  assert.equal(served.ring.isAhead(5001), false, 'issued now');
+  assert.equal(served.ring.isAhead(5002), true);
+  await hub.close();
+});

@@ -51,3 +51,17 @@ test('property: since(x) is exactly the kept events after x, with gaps in the id
     { numRuns: 200 },
   );
 });
+
+test('isAhead: an id beyond every id issued, counted from the first id the ring may hold', () => {
+  const ring = new EventRing<number>(2, 101);
+  assert.equal(ring.isAhead(100), false, 'below the first id: an old id (from before a restart)');
+  assert.equal(ring.isAhead(101), true, 'not issued yet');
+  assert.throws(() => ring.push({ id: 100, value: 0 }), { code: 'B2B_ERR_INVALID_OPTION' });
+  ring.push({ id: 101, value: 0 });
+  ring.push({ id: 105, value: 0 });
+  ring.push({ id: 106, value: 0 });
+  assert.equal(ring.isAhead(106), false);
+  assert.equal(ring.isAhead(107), true);
+  assert.equal(ring.isAhead(101), false, 'dropped, not ahead (missedAfter says it)');
+  assert.throws(() => new EventRing<number>(2, 0), { code: 'B2B_ERR_INVALID_OPTION' });
+});

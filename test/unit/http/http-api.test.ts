@@ -11,8 +11,11 @@ import {
 } from '../../../src/http/api-types.js';
 import { EventRing } from '../../../src/http/event-ring.js';
 import { createHttpApi, type HttpApi } from '../../../src/http/http-server.js';
+import { openApiDocument } from '../../../src/http/openapi.js';
 import { ManualClock } from '../../../src/util/clock.js';
 import { TimerScheduler } from '../../../src/util/timer-scheduler.js';
+import { HttpRecorder } from '../../support/http-recorder.js';
+import { checkOpenApi } from '../../support/openapi-check.js';
 
 const TOKEN = 'test-token-123';
 
@@ -36,6 +39,7 @@ class FakeSubscriptions implements SubscriptionApi {
     return this.views.get(id);
   }
   async remove(id: string): Promise<boolean> {
+    if (id === 'disk-full') throw new ApiError(503, 'HTTP_ERR_STORE', 'the removal could not be stored, so the subscription was kept: disk full');
     return this.views.delete(id);
   }
   events(queue: string): EventRing<StatusView> | undefined {
@@ -46,6 +50,16 @@ class FakeSubscriptions implements SubscriptionApi {
 function status(sequence: number): StatusView {
   return { sequence, timestamp: new Date(0).toISOString(), subscriptionId: 's1', record: 'sip:a@x', subscriber: 'sip:b@x', package: 'presence', state: 'active', body: '<presence/>' };
 }
+
+interface ErrorBody {
+  error: { code: string; message: string; field: string | null };
+}
+
+/** Words of fastify or of zod that must never reach a client: every message is ours. */
+const FOREIGN_WORDS = /Invalid input|invalid_type|received (?:string|number)|Body is not valid|Body cannot be empty|Unsupported Media Type|Request body is too large|FST_ERR|is not a valid url/i;
+
+/** Every answer of every HttpApi of this file, for the OpenAPI test at the end. */
+const recorder = new HttpRecorder();
 
 describe('HTTP API', () => {
   const subscriptions = new FakeSubscriptions();
@@ -68,6 +82,7 @@ describe('HTTP API', () => {
       token: TOKEN,
       scheduler,
     });
+    recorder.attach(api.app);
     const address = await api.listen('127.0.0.1', 0);
     base = `http://127.0.0.1:${address.port}`;
   });
@@ -76,39 +91,124 @@ describe('HTTP API', () => {
     scheduler.close();
   });
 
-  const call = (method: string, path: string, body?: unknown, token: string | null = TOKEN) =>
+  const call = (method: string, path: string, body?: unknown, token: string | null = TOKEN, contentType = 'application/json') =>
     fetch(`${base}${path}`, {
       method,
-      headers: { ...(token !== null ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: { ...(token !== null ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': contentType } : {}) },
       ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
     });
 
-  test('the token is required except for /healthz', async () => {
+  /** Calls and checks an error answer: status, code, field, and a message of our own. */
+  const refused = async (response: Response, status: number, code: string, field: string | null = null): Promise<ErrorBody['error']> => {
+    const text = await response.text();
+    assert.equal(response.status, status, text);
+    const body = JSON.parse(text) as ErrorBody;
+    assert.equal(body.error.code, code, text);
+    assert.equal(body.error.field, field, text);
+    assert.doesNotMatch(body.error.message, FOREIGN_WORDS, text);
+    return body.error;
+  };
+
+  test('the token is required except for /healthz, whatever its query string', async () => {
     assert.equal((await call('GET', '/healthz', undefined, null)).status, 200);
+    assert.equal((await call('GET', '/healthz?probe=1', undefined, null)).status, 200);
+    assert.equal((await call('HEAD', '/healthz?x', undefined, null)).status, 200);
     const missing = await call('GET', '/v1/subscriptions', undefined, null);
     assert.equal(missing.status, 401);
     assert.equal(((await missing.json()) as { error: { code: string } }).error.code, 'HTTP_ERR_UNAUTHORIZED');
     assert.equal((await call('GET', '/metrics', undefined, 'wrong-token')).status, 401);
   });
 
-  test('POST validates and names the field', async () => {
-    const cases: Array<[unknown, string | null, string]> = [
-      [{ subscriber: 'sip:b@x' }, 'record', 'HTTP_ERR_MISSING_FIELD'],
-      [{ record: 'alice', subscriber: 'sip:b@x' }, 'record', 'HTTP_ERR_INVALID_FIELD'],
-      [{ record: 'sip:a@x', subscriber: 'sip:b@x', queue: 'bad/name' }, 'queue', 'HTTP_ERR_INVALID_FIELD'],
-      [{ record: 'sip:a@x', subscriber: 'sip:b@x', extra: 1 }, 'extra', 'HTTP_ERR_UNKNOWN_FIELD'],
-      [{ record: 'sip:a@x', subscriber: 42 }, 'subscriber', 'HTTP_ERR_INVALID_FIELD'],
-      ['{not json', null, 'HTTP_ERR_BAD_REQUEST'],
-      [[1, 2], null, 'HTTP_ERR_BAD_REQUEST'],
+  test('one error vocabulary: 400 MISSING/INVALID/UNKNOWN_FIELD naming the field, on bodies, queries, paths and headers alike', async () => {
+    const cases: Array<[string, string, unknown, string, string | null, string?]> = [
+      ['POST', '/v1/subscriptions', { subscriber: 'sip:b@x' }, 'HTTP_ERR_MISSING_FIELD', 'record', 'record: required'],
+      ['POST', '/v1/subscriptions', undefined, 'HTTP_ERR_MISSING_FIELD', 'record', 'record: required'],
+      ['POST', '/v1/subscriptions', { record: 'alice', subscriber: 'sip:b@x' }, 'HTTP_ERR_INVALID_FIELD', 'record', 'record: expected a SIP URI such as sip:alice@example.com, got "alice"'],
+      ['POST', '/v1/subscriptions', { record: 'sip:a@x', subscriber: 42 }, 'HTTP_ERR_INVALID_FIELD', 'subscriber', 'subscriber: expected a SIP URI such as sip:alice@example.com, got 42'],
+      ['POST', '/v1/subscriptions', { record: 'sip:a@x', subscriber: 'sip:b@x', queue: 'bad/name' }, 'HTTP_ERR_INVALID_FIELD', 'queue'],
+      ['POST', '/v1/subscriptions', { record: 'sip:a@x', subscriber: 'sip:b@x', package: 'pres ence' }, 'HTTP_ERR_INVALID_FIELD', 'package'],
+      ['POST', '/v1/subscriptions', { record: 'sip:a@x', subscriber: 'sip:b@x', extra: 1 }, 'HTTP_ERR_UNKNOWN_FIELD', 'extra', 'extra: unknown field'],
+      ['POST', '/v1/subscriptions', '{not json', 'HTTP_ERR_BAD_REQUEST', null, 'request body: not valid JSON'],
+      ['POST', '/v1/subscriptions', '{"__proto__": {"x": 1}}', 'HTTP_ERR_BAD_REQUEST', null],
+      ['POST', '/v1/subscriptions', '', 'HTTP_ERR_BAD_REQUEST', null],
+      ['POST', '/v1/subscriptions', [1, 2], 'HTTP_ERR_BAD_REQUEST', null, 'request body: expected a JSON object, got a list'],
+      ['PUT', '/v1/presentities/sip%3Aalice%40localhost', {}, 'HTTP_ERR_MISSING_FIELD', 'basic'],
+      ['PUT', '/v1/presentities/sip%3Aalice%40localhost', { basic: 'away' }, 'HTTP_ERR_INVALID_FIELD', 'basic', 'basic: expected "open" or "closed", got "away"'],
+      ['PUT', '/v1/presentities/sip%3Aalice%40localhost', { basic: 'open', note: 'x'.repeat(1025) }, 'HTTP_ERR_INVALID_FIELD', 'note'],
+      ['PUT', '/v1/presentities/sip%3Aalice%40localhost', { basic: 'open', mood: 'happy' }, 'HTTP_ERR_UNKNOWN_FIELD', 'mood'],
+      ['PUT', '/v1/presentities/alice', { basic: 'open' }, 'HTTP_ERR_INVALID_FIELD', 'uri', 'uri: expected a SIP URI such as sip:alice@example.com, got "alice"'],
+      ['GET', '/v1/subscriptions?state=bogus', undefined, 'HTTP_ERR_INVALID_FIELD', 'state'],
+      ['GET', '/v1/subscriptions?stat=active', undefined, 'HTTP_ERR_UNKNOWN_FIELD', 'stat'],
+      ['GET', '/v1/subscriptions?record=alice', undefined, 'HTTP_ERR_INVALID_FIELD', 'record'],
+      ['GET', '/v1/subscriptions?record=sip:a@x&record=sip:b@x', undefined, 'HTTP_ERR_INVALID_FIELD', 'record', 'record: expected a SIP URI such as sip:alice@example.com, got a list'],
+      ['GET', '/v1/queues/bad%20name/events', undefined, 'HTTP_ERR_INVALID_FIELD', 'name'],
+      ['GET', '/v1/queues/default/events?lastEventId=abc', undefined, 'HTTP_ERR_INVALID_FIELD', 'lastEventId'],
+      ['GET', '/v1/queues/default/events?since=3', undefined, 'HTTP_ERR_UNKNOWN_FIELD', 'since'],
+      ['DELETE', '/v1/subscriptions/s1', '{not json', 'HTTP_ERR_BAD_REQUEST', null],
+      ['POST', '/v1/stream-tokens', '{not json', 'HTTP_ERR_BAD_REQUEST', null],
     ];
-    for (const [body, field, code] of cases) {
-      const response = await call('POST', '/v1/subscriptions', body);
-      assert.equal(response.status, 400, JSON.stringify(body));
-      const json = (await response.json()) as { error: { code: string; message: string; field: string | null } };
-      assert.equal(json.error.code, code, JSON.stringify(json));
-      assert.equal(json.error.field, field, JSON.stringify(json));
-      assert.equal(typeof json.error.message, 'string');
+    for (const [method, path, body, code, field, message] of cases) {
+      const error = await refused(await call(method, path, body), 400, code, field);
+      if (message !== undefined) assert.equal(error.message, message);
     }
+    const badHeader = await fetch(`${base}/v1/queues/default/events`, { headers: { authorization: `Bearer ${TOKEN}`, 'last-event-id': 'x1' } });
+    await refused(badHeader, 400, 'HTTP_ERR_INVALID_FIELD', 'Last-Event-ID');
+    const state = await refused(await call('GET', '/v1/subscriptions?state=bogus'), 400, 'HTTP_ERR_INVALID_FIELD', 'state');
+    assert.match(state.message, /^state: expected one of none, pending, active, terminated, rejected, waiting, subscribing, refreshing, unsubscribing, terminating, final, got "bogus"$/);
+  });
+
+  test('413 with its own code past the body limit, 415 for a body that is not JSON, on every route that reads a body', async () => {
+    const large = JSON.stringify({ record: 'sip:a@x', subscriber: 'sip:b@x', pad: 'x'.repeat(64 * 1024) });
+    for (const [method, path] of [
+      ['POST', '/v1/subscriptions'],
+      ['PUT', '/v1/presentities/sip%3Aalice%40localhost'],
+      ['DELETE', '/v1/subscriptions/s1'],
+      ['POST', '/v1/stream-tokens'],
+    ] as const) {
+      const tooLarge = await refused(await call(method, path, large), 413, 'HTTP_ERR_BODY_TOO_LARGE');
+      assert.equal(tooLarge.message, 'request body: larger than 65536 bytes');
+      const text = await refused(await call(method, path, 'record=sip:a@x', TOKEN, 'text/plain'), 415, 'HTTP_ERR_MEDIA_TYPE');
+      assert.equal(text.message, 'request body: expected Content-Type application/json, got "text/plain"');
+      await refused(await call(method, path, '<a/>', TOKEN, 'application/xml'), 415, 'HTTP_ERR_MEDIA_TYPE');
+    }
+    // application/json with parameters is JSON.
+    assert.equal((await call('POST', '/v1/subscriptions', JSON.stringify({ record: 'sip:c@x', subscriber: 'sip:b@x' }), TOKEN, 'application/json; charset=utf-8')).status, 201);
+  });
+
+  test('405 (with Allow) for a known path and another method; 404 for an unknown path; 400 for a URL that does not decode', async () => {
+    const cases: Array<[string, string, string]> = [
+      ['PUT', '/v1/subscriptions', 'GET, HEAD, POST'],
+      ['PATCH', '/v1/subscriptions/s1', 'DELETE, GET, HEAD'],
+      ['POST', '/healthz', 'GET, HEAD'],
+      ['DELETE', '/v1/presentities/sip%3Aa%40x', 'PUT'],
+      ['GET', '/v1/stream-tokens', 'POST'],
+    ];
+    for (const [method, path, allow] of cases) {
+      const response = await call(method, path);
+      assert.equal(response.headers.get('allow'), allow, `${method} ${path}`);
+      await refused(response, 405, 'HTTP_ERR_METHOD_NOT_ALLOWED');
+    }
+    const missing = await refused(await call('GET', '/v1/nothing'), 404, 'HTTP_ERR_NOT_FOUND');
+    assert.equal(missing.message, 'no route GET /v1/nothing');
+    await refused(await call('GET', '/v1/subscriptions/%E0%A4%A'), 400, 'HTTP_ERR_BAD_REQUEST');
+  });
+
+  test('401 on every operation but /healthz, without a token or with a wrong one', async () => {
+    const doc = openApiDocument('0.0.0') as { paths: Record<string, Record<string, unknown>> };
+    for (const [path, item] of Object.entries(doc.paths)) {
+      const concrete = path.replace('{id}', 's1').replace('{name}', 'default').replace('{uri}', 'sip%3Aalice%40localhost');
+      for (const method of Object.keys(item).filter((k) => ['get', 'put', 'post', 'delete'].includes(k))) {
+        const response = await call(method.toUpperCase(), concrete, undefined, path === '/healthz' ? TOKEN : null);
+        if (path === '/healthz') {
+          assert.equal(response.status, 200);
+          continue;
+        }
+        assert.equal(response.headers.get('www-authenticate'), 'Bearer realm="presence-b2b"');
+        await refused(response, 401, 'HTTP_ERR_UNAUTHORIZED');
+      }
+    }
+    const wrong = await refused(await call('GET', '/v1/subscriptions', undefined, 'wrong-token'), 401, 'HTTP_ERR_UNAUTHORIZED');
+    assert.equal(wrong.message, 'wrong bearer token (not http.token)');
   });
 
   test('subscription lifecycle', async () => {
@@ -136,6 +236,7 @@ describe('HTTP API', () => {
     const unstored = await call('POST', '/v1/subscriptions', { record: 'sip:disk-full@x', subscriber: 'sip:b@x' });
     assert.equal(unstored.status, 503);
     assert.equal(((await unstored.json()) as { error: { code: string } }).error.code, 'HTTP_ERR_STORE');
+    await refused(await call('DELETE', '/v1/subscriptions/disk-full'), 503, 'HTTP_ERR_STORE');
   });
 
   test('PUT /v1/presentities/:uri publishes into the agent', async () => {
@@ -146,7 +247,7 @@ describe('HTTP API', () => {
     const badUri = await call('PUT', '/v1/presentities/alice', { basic: 'open' });
     assert.equal(((await badUri.json()) as { error: { field: string } }).error.field, 'uri');
     const remote = await call('PUT', `/v1/presentities/${encodeURIComponent('sip:x@remote.example')}`, { basic: 'open' });
-    assert.equal(remote.status, 400);
+    await refused(remote, 400, 'HTTP_ERR_PRESENTITY', 'uri');
   });
 
   test('a path the router cannot decode, or a segment too long for it, gets our error body (found by npm run fuzz)', async () => {
@@ -155,9 +256,9 @@ describe('HTTP API', () => {
       ['/nowhere/%', 400],
       [`/v1/subscriptions/${'x'.repeat(4000)}`, 414],
     ] as const) {
-      const response = await call('GET', path);
-      assert.equal(response.status, status, path);
-      assert.deepEqual(Object.keys(((await response.json()) as { error: object }).error), ['code', 'message', 'field']);
+      const error = await refused(await call('GET', path), status, 'HTTP_ERR_BAD_REQUEST');
+      assert.deepEqual(Object.keys(error), ['code', 'message', 'field']);
+      assert.match(error.message, status === 414 ? /^the URL is too long/ : /^the URL is not valid/);
     }
     // A presentity URI near the 1024 characters the API allows is one long path segment once encoded.
     const long = `sip:${'a'.repeat(1000)}@localhost`;
@@ -193,8 +294,22 @@ describe('HTTP API', () => {
     const data = JSON.parse(/^data: (.*)$/m.exec(text)?.[1] ?? 'null') as StatusView;
     assert.equal(data.sequence, 3);
     const gap = await readSse(`${base}/v1/queues/q1/events?lastEventId=0`, { authorization: `Bearer ${TOKEN}` }, 3);
-    assert.match(gap, /^event: gap$/m);
+    assert.match(gap, /^event: gap\ndata: \{"lastEventId":0,"reason":"dropped","oldestAvailable":3\}$/m);
     assert.deepEqual([...gap.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1])), [3, 4, 7]);
+  });
+
+  test('SSE: a Last-Event-ID beyond every id issued is answered with a gap, then every event kept', async () => {
+    const ring = subscriptions.rings.get('q1');
+    assert.ok(ring !== undefined);
+    for (const lastEventId of ['999', '8']) {
+      const text = await readSse(`${base}/v1/queues/q1/events`, { 'last-event-id': lastEventId, authorization: `Bearer ${TOKEN}` }, 3);
+      assert.match(text, new RegExp(`^event: gap\ndata: \\{"lastEventId":${lastEventId},"reason":"unknown","newestId":7\\}$`, 'm'));
+      assert.deepEqual([...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1])), [3, 4, 7]);
+    }
+    // The newest id itself is no gap: nothing to replay.
+    const current = await readSse(`${base}/v1/queues/q1/events?lastEventId=7`, { authorization: `Bearer ${TOKEN}` }, 1, () => ring.push({ id: 9, value: status(9) }));
+    assert.doesNotMatch(current, /event: gap/);
+    assert.deepEqual([...current.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1])), [9]);
   });
 
   test('SSE from a browser: a stream token in the query opens event streams, and nothing else', async () => {
@@ -222,6 +337,68 @@ describe('HTTP API', () => {
     const expired = await call('GET', `/v1/queues/q2/events?access_token=${encodeURIComponent(token)}`, undefined, null);
     assert.equal(expired.status, 401);
     assert.match(((await expired.json()) as { error: { message: string } }).error.message, /^expired stream token/);
+  });
+});
+
+describe('HTTP API without a local agent and without a token', () => {
+  const scheduler = new TimerScheduler(new ManualClock());
+  let api: HttpApi;
+  let base: string;
+
+  before(async () => {
+    api = createHttpApi({ subscriptions: new FakeSubscriptions(), metrics: { contentType: 'text/plain', render: async () => '' }, scheduler });
+    recorder.attach(api.app);
+    base = `http://127.0.0.1:${(await api.listen('127.0.0.1', 0)).port}`;
+  });
+  after(async () => {
+    await api.close();
+    scheduler.close();
+  });
+
+  test('PUT /v1/presentities is a 404 naming the key; no token is needed anywhere', async () => {
+    const response = await fetch(`${base}/v1/presentities/sip%3Aalice%40localhost`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"basic":"open"}' });
+    assert.equal(response.status, 404);
+    assert.deepEqual(((await response.json()) as ErrorBody).error, {
+      code: 'HTTP_ERR_NO_LOCAL_AGENT',
+      message: 'the local presence agent is disabled (local_agent.enabled)',
+      field: null,
+    });
+    assert.equal((await fetch(`${base}/v1/subscriptions`)).status, 200);
+  });
+});
+
+describe('the OpenAPI document', () => {
+  const doc = openApiDocument('1.2.3');
+  const check = checkOpenApi(doc);
+
+  test('is a valid OpenAPI 3.1 document (structure, references, JSON Schema 2020-12)', () => {
+    assert.deepEqual(check.problems, []);
+  });
+
+  test('describes every route, and nothing else', () => {
+    const scheduler = new TimerScheduler(new ManualClock());
+    const api = createHttpApi({ subscriptions: new FakeSubscriptions(), metrics: { contentType: 'text/plain', render: async () => '' }, scheduler });
+    const registered = api.routes.map((r) => `${r.method} ${r.url}`).sort();
+    const documented = [...check.operations.keys()].map((o) => o.replace(/\{([^}]+)\}/g, ':$1')).sort();
+    assert.deepEqual(documented, registered);
+    scheduler.close();
+  });
+
+  test('every response code it documents was produced by the tests above, and every answer they got is documented, its body as described', () => {
+    const produced = recorder.routeKeys();
+    const documented = new Set<string>();
+    for (const [operation, codes] of check.operations) {
+      for (const code of codes) documented.add(`${operation.replace(/\{([^}]+)\}/g, ':$1')} ${code}`);
+    }
+    assert.deepEqual([...documented].filter((k) => !produced.has(k)).sort(), [], 'documented, never produced');
+    assert.deepEqual([...produced].filter((k) => !documented.has(k)).sort(), [], 'produced, not documented');
+    for (const response of recorder.responses.values()) {
+      if (response.route === undefined || response.method === 'HEAD' || response.body === undefined || !/json/.test(response.contentType ?? '')) continue;
+      const path = response.route.replace(/:([a-z]+)/g, '{$1}');
+      const validate = check.bodyValidator(response.method, path, String(response.status));
+      assert.ok(validate !== undefined, `${response.method} ${path} ${response.status} has a JSON schema`);
+      assert.ok(validate(JSON.parse(response.body)), `${response.method} ${path} ${response.status}: ${JSON.stringify(validate.errors)} ${response.body}`);
+    }
   });
 });
 
