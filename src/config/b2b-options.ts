@@ -1,3 +1,4 @@
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { PresenceB2BOptions } from '../b2b/create-presence-b2b.js';
 import { presenceB2BOptionProblems } from '../b2b/presence-b2b-options-check.js';
@@ -17,8 +18,29 @@ import type { CredentialConfig, DaemonConfig } from './config-schema.js';
 export function b2bOptionsFromConfig(config: DaemonConfig): PresenceB2BOptions {
   const options = optionsOf(config);
   const problems = presenceB2BOptionProblems(options);
-  if (problems.length > 0) throw new ConfigError(problems.map((p) => ({ path: configKeyOf(p.option), message: p.message })));
+  if (problems.length > 0) throw new ConfigError(problems.map((p) => ({ path: configKeyOf(p.option), message: withTlsFiles(config, configKeyOf(p.option), p.message) })));
   return options;
+}
+
+/** A problem of `sip.listen.N.tls` names the files it read, so that the message says which ones to fix. */
+function withTlsFiles(config: DaemonConfig, key: string, message: string): string {
+  const match = /^sip\.listen\.(\d+)\.tls$/.exec(key);
+  const tls = match === null ? undefined : config.sip.listen[Number(match[1])]?.tls;
+  if (tls === undefined) return message;
+  return `${message} (key_file ${tls.key_file}, cert_file ${tls.cert_file}${tls.ca_file !== undefined ? `, ca_file ${tls.ca_file}` : ''})`;
+}
+
+/** Why `pem` is not what `key` of a TLS listen entry must hold, or undefined when it is. */
+function pemProblem(key: 'key_file' | 'cert_file' | 'ca_file', pem: Buffer): string | undefined {
+  try {
+    if (key === 'key_file') createPrivateKey({ key: pem });
+    else new X509Certificate(pem);
+    return undefined;
+  } catch (error) {
+    // OpenSSL's reason ("no start line", "bad base64 decode") says what is wrong with the file.
+    const reason = error instanceof Error ? error.message : String(error);
+    return key === 'key_file' ? `not a PEM private key (${reason})` : `not a PEM certificate (${reason})`;
+  }
 }
 
 /**
@@ -75,13 +97,17 @@ export function listenSpecsFromConfig(config: DaemonConfig): ListenSpec[] {
       const read = (key: 'key_file' | 'cert_file' | 'ca_file'): Buffer | undefined => {
         const file = l.tls?.[key];
         if (file === undefined) return undefined;
+        let pem: Buffer;
         try {
-          return readFileSync(file);
+          pem = readFileSync(file);
         } catch (error) {
           const reason = error instanceof Error && 'code' in error ? String(error.code) : String(error);
           problems.push({ path: `sip.listen.${index}.tls.${key}`, message: `cannot read ${file}: ${reason}` });
           return undefined;
         }
+        const problem = pemProblem(key, pem);
+        if (problem !== undefined) problems.push({ path: `sip.listen.${index}.tls.${key}`, message: `${file}: ${problem}` });
+        return pem;
       };
       const key = read('key_file');
       const cert = read('cert_file');

@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from './config-error.js';
 import { CONFIG_SCHEMA, type DaemonConfig, showValue } from './config-schema.js';
 import { applyEnvOverrides, type EnvOverride, envOverrides } from './env-overrides.js';
+import { knownKeysAt, suggestKey } from './key-suggestion.js';
 
 export interface LoadConfigOptions {
   /** A YAML file; without one the embedded defaults apply. */
@@ -102,7 +103,12 @@ function problemsOf(issues: readonly z.core.$ZodIssue[], overrides: readonly Env
   for (const issue of issues) {
     const base = issue.path.map(String);
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) out.push(withVariable({ path: [...base, key].join('.'), message: 'unknown key' }, [...base, key], overrides));
+      const known = knownKeysAt(CONFIG_SCHEMA, issue.path as Array<string | number>);
+      for (const key of issue.keys) {
+        const meant = suggestKey(key, known);
+        const message = meant === undefined ? 'unknown key' : `unknown key (did you mean ${[...base, meant].join('.')}?)`;
+        out.push(withVariable({ path: [...base, key].join('.'), message }, [...base, key], overrides));
+      }
     } else {
       out.push(withVariable({ path: base.join('.'), message: issue.message }, base, overrides));
     }

@@ -40,7 +40,7 @@ function freePort(): Promise<number> {
 
 describe('start: configuration errors exit 2 naming the key, before anything binds', () => {
   const cases: Array<[string, Record<string, unknown>, RegExp]> = [
-    ['unknown key', { ...testConfig(), default_expiraton: 60 }, /^config error: default_expiraton: unknown key$/m],
+    ['unknown key', { ...testConfig(), default_expiraton: 60 }, /^config error: default_expiraton: unknown key \(did you mean default_expiration\?\)$/m],
     ['wrong type', { ...testConfig(), default_expiration: 'abc' }, /^config error: default_expiration: expected a number ≥ 1, got "abc"$/m],
     ['out of range', testConfig({ http: { host: '127.0.0.1', port: 70000 } }), /^config error: http\.port: expected a number from 0 to 65535, got 70000$/m],
     ['min_resubscribe_time 0 (a refresh loop)', { ...testConfig(), min_resubscribe_time: 0 }, /^config error: min_resubscribe_time: expected a number ≥ 1, got 0$/m],
@@ -62,7 +62,7 @@ describe('start: configuration errors exit 2 naming the key, before anything bin
     ['a user_agent that would inject a header', { ...testConfig(), user_agent: 'x\r\nX-Injected: 1' }, /^config error: user_agent: expected text without line breaks/m],
     ['the same SIP socket twice', testConfig({ sip: { listen: [{ transport: 'udp', host: '127.0.0.1', port: 5099 }, { transport: 'udp', host: '127.0.0.1', port: 5099 }] } }), /^config error: sip\.listen\.1\.port: expected each socket once/m],
     ['a TLS key file that cannot be read', testConfig({ sip: { listen: [{ transport: 'udp', host: '127.0.0.1', port: 0 }, { transport: 'tls', host: '127.0.0.1', port: 0, tls: { key_file: join(dir, 'no-key.pem'), cert_file: join(dir, 'no-cert.pem') } }] } }), /^config error: sip\.listen\.1\.tls\.key_file: cannot read .*no-key\.pem: ENOENT$/m],
-    ['a TLS key file that is not PEM', testConfig({ sip: { listen: [{ transport: 'udp', host: '127.0.0.1', port: 0 }, { transport: 'tls', host: '127.0.0.1', port: 0, tls: { key_file: NOT_PEM, cert_file: NOT_PEM } }] } }), /^config error: sip\.listen\.1\.tls: expected a PEM key and certificate that belong together/m],
+    ['a TLS key file that is not PEM', testConfig({ sip: { listen: [{ transport: 'udp', host: '127.0.0.1', port: 0 }, { transport: 'tls', host: '127.0.0.1', port: 0, tls: { key_file: NOT_PEM, cert_file: NOT_PEM } }] } }), /^config error: sip\.listen\.1\.tls\.key_file: .*not-pem\.txt: not a PEM private key \(.+\)\nconfig error: sip\.listen\.1\.tls\.cert_file: .*not-pem\.txt: not a PEM certificate/m],
   ];
   for (const [name, config, pattern] of cases) {
     test(name, async () => {

@@ -93,10 +93,32 @@ describe('configuration errors name the key', () => {
     assert.match(problems({ resubscribe_delta: 1.5 })[0] ?? '', /^config error: resubscribe_delta: expected a whole number ≥ 1, got 1\.5$/);
   });
 
-  test('unknown keys, at the top and nested', () => {
+  test('unknown keys, at the top and nested, with the key probably meant', () => {
     const lines = problems({ default_expiraton: 60, http: { prot: 1 } });
-    assert.ok(lines.includes('config error: default_expiraton: unknown key'), lines.join('\n'));
-    assert.ok(lines.includes('config error: http.prot: unknown key'), lines.join('\n'));
+    assert.ok(lines.includes('config error: default_expiraton: unknown key (did you mean default_expiration?)'), lines.join('\n'));
+    assert.ok(lines.includes('config error: http.prot: unknown key (did you mean http.port?)'), lines.join('\n'));
+    assert.deepEqual(
+      problems({
+        sip: { listen: [{ transport: 'udp', host: '127.0.0.1', port: 0, advertized_host: 'x' }] },
+        local_agent: { domain: ['localhost'] },
+        shutdown: { timeout: 10 },
+        resource_lists: { 'sip:l@localhost': { memebrs: [] } },
+        http: { tokne: 'abcdefghij', enabled: true, sse_bufer: 10 },
+        Default_Expiration: 1,
+        zzz: 1,
+      }).sort(),
+      [
+        'config error: Default_Expiration: unknown key (did you mean default_expiration?)',
+        'config error: http.sse_bufer: unknown key (did you mean http.sse_buffer?)',
+        'config error: http.tokne: unknown key (did you mean http.token?)',
+        'config error: local_agent.domain: unknown key (did you mean local_agent.domains?)',
+        'config error: resource_lists.sip:l@localhost.members: expected a list, got nothing',
+        'config error: resource_lists.sip:l@localhost.memebrs: unknown key (did you mean resource_lists.sip:l@localhost.members?)',
+        'config error: shutdown.timeout: unknown key',
+        'config error: sip.listen.0.advertized_host: unknown key (did you mean sip.listen.0.advertised_host?)',
+        'config error: zzz: unknown key',
+      ],
+    );
   });
 
   test('an enum lists its values', () => {
@@ -154,7 +176,7 @@ describe('keys that used to be checked only after binding are checked by parseCo
     const tls = parseConfig({ sip: { listen: [{ transport: 'tls', host: '127.0.0.1', port: 0, tls: { key_file: key, cert_file: key } }] } });
     assert.throws(
       () => b2bOptionsFromConfig(tls),
-      (e: unknown) => e instanceof ConfigError && /^config error: sip\.listen\.0\.tls: expected a PEM key and certificate that belong together/.test(e.message),
+      (e: unknown) => e instanceof ConfigError && /^config error: sip\.listen\.0\.tls\.key_file: .*not-a-key\.pem: not a PEM private key/.test(e.message),
     );
   });
 });
