@@ -51,6 +51,8 @@ export type { SipDnsErrorCode } from './sip/resolver/errors.js';
 export { TransactionError } from './sip/transaction/errors.js';
 export type { TransactionErrorCode } from './sip/transaction/errors.js';
 export { LocalAgentError } from './agent/agent-error.js';
+export { DaemonListenError } from './daemon/listen-error.js';
+export type { DaemonErrorCode, ListenFailure } from './daemon/listen-error.js';
 export type { LocalAgentErrorCode } from './agent/agent-error.js';
 export type { HttpErrorCode } from './http/api-types.js';
 

@@ -2,6 +2,7 @@ import { ConfigError, formatProblem } from '../config/config-error.js';
 import type { DaemonConfig } from '../config/config-schema.js';
 import { loadConfig } from '../config/load-config.js';
 import { startDaemon } from '../daemon/daemon.js';
+import { DaemonListenError } from '../daemon/listen-error.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../log/logger.js';
 import { StoreError } from '../store/store-error.js';
 import { systemClock } from '../util/clock.js';
@@ -26,8 +27,10 @@ const SHUTDOWN_SLACK_MS = 3000;
  * `presence-b2b start`: validates the configuration (exit 2 with one
  * `config error: key: reason` line per problem, before anything binds), opens
  * the store (exit 2 with a `store error: <file>: <reason>` line), runs
- * the daemon, and on SIGTERM/SIGINT shuts it down within shutdown.timeout_ms
- * (plus a little slack) and exits 0. A second signal exits at once (status 1).
+ * the daemon (exit 1 with a `cannot start: <address> (<key>) …` line when a
+ * socket cannot be bound), and on SIGTERM/SIGINT shuts it down within
+ * shutdown.timeout_ms (plus a little slack) and exits 0. A second signal exits
+ * at once (status 1).
  */
 export async function runStart(options: StartCommandOptions): Promise<number> {
   let config: DaemonConfig;
@@ -62,6 +65,13 @@ export async function runStart(options: StartCommandOptions): Promise<number> {
       logger.fatal({ err: error, code: error.code }, 'cannot start: store unusable');
       return EXIT_CONFIG;
     }
+    if (error instanceof DaemonListenError) {
+      // One line a person can act on (the address, the key to change); the log line without a stack.
+      process.stderr.write(`cannot start: ${error.message}\n`);
+      logger.fatal({ code: error.code, key: error.key, address: error.address, failure: error.failure }, 'cannot start: a socket cannot be bound');
+      return EXIT_FAILURE;
+    }
+    process.stderr.write(`cannot start: ${error instanceof Error ? error.message : String(error)}\n`);
     logger.fatal({ err: error }, 'cannot start');
     return EXIT_FAILURE;
   }

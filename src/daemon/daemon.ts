@@ -17,6 +17,7 @@ import { TimerScheduler } from '../util/timer-scheduler.js';
 import type { LocalPresenceAgent } from '../agent/index.js';
 import type { ResourceListServer } from '../rls/index.js';
 import { DaemonErrorReporter } from './error-reporter.js';
+import { DaemonListenError, listenFailureOf, sipListenError } from './listen-error.js';
 import { type LocalAgentHandle, startLocalAgent, userAgentSourcesFromConfig } from './local-agent.js';
 import { startResourceLists } from './resource-lists.js';
 import { QueueHub } from './queue-hub.js';
@@ -110,7 +111,8 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
     // createPresenceB2B closed its own sockets; the scheduler and the store are ours.
     scheduler.close();
     await closeStore();
-    throw error;
+    // A socket that cannot be bound is named by its configuration key (one line from `start`).
+    throw sipListenError(error, config.sip.listen) ?? error;
   }
   const cleanups: Array<() => void | Promise<void>> = [];
   let agent: LocalAgentHandle | undefined;
@@ -202,7 +204,13 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
       });
       const api = httpApi;
       cleanups.push(() => api.close());
-      httpAddress = await api.listen(config.http.host, config.http.port);
+      try {
+        httpAddress = await api.listen(config.http.host, config.http.port);
+      } catch (error) {
+        const failure = listenFailureOf(error);
+        if (failure === undefined) throw error;
+        throw new DaemonListenError(failure === 'not-local' ? 'http.host' : 'http.port', `http ${config.http.host}:${config.http.port}`, failure, error);
+      }
       logger.info({ http: httpAddress, auth: config.http.token !== undefined }, 'HTTP API listening');
     }
 

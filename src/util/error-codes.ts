@@ -128,6 +128,8 @@ export const ERROR_CODES = {
   CONFIG_ERR_INVALID: 'a key with a wrong type or value, or an unknown key',
   CONFIG_ERR_FILE: 'the configuration file (or a file it names) cannot be read',
   CONFIG_ERR_YAML: 'the configuration file is not YAML, or not a mapping at the top level',
+  // Daemon start (DaemonListenError).
+  DAEMON_ERR_LISTEN: 'a socket the configuration names (sip.listen, http) could not be bound: in use, not a local address, or not permitted',
   // HTTP API (ApiError), in `{"error": {"code": ...}}` answers.
   HTTP_ERR_MISSING_FIELD: 'a required request field is missing',
   HTTP_ERR_INVALID_FIELD: 'a request field has a wrong type or value',

@@ -86,6 +86,23 @@ describe('start: configuration errors exit 2 naming the key, before anything bin
   });
 });
 
+test('a port in use: one line on stderr naming the address and the key, exit 1, no stack anywhere', async () => {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  try {
+    const result = await runCli(['start', '-c', configFile(testConfig({ http: { host: '127.0.0.1', port } }))], { timeoutMs: 10_000 });
+    assert.equal(result.code, 1, result.stderr);
+    assert.equal(result.stderr, `cannot start: http 127.0.0.1:${port} (http.port) is in use by another process: stop it, or choose another port\n`);
+    const fatal = result.stdout.split('\n').filter((l) => l.includes('"level":"fatal"'));
+    assert.equal(fatal.length, 1, result.stdout);
+    assert.doesNotMatch(result.stdout, /"stack"| {4}at /, 'no stack trace');
+    assert.match(fatal[0] ?? '', /"key":"http\.port"/);
+  } finally {
+    server.close();
+  }
+});
+
 test('an environment variable overrides one nested key (PRESENCE_B2B_HTTP__PORT)', async () => {
   const port = await freePort();
   const daemon = await DaemonProcess.start(testConfig(), { env: cleanEnv({ PRESENCE_B2B_HTTP__PORT: String(port) }) });
