@@ -230,6 +230,7 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
       close(mode = config.shutdown.mode) {
         closing ??= (async () => {
           const started = clock.now();
+          let dialogsLeft = 0;
           logger.info({ mode, timeoutMs: config.shutdown.timeout_ms, subscriptions: broker.size, dialogs: b2b.engine.size }, 'shutting down');
           // Stop taking requests first: nothing new may start while we unsubscribe.
           if (httpApi !== undefined) await httpApi.close().catch((error: unknown) => logger.warn({ err: error }, 'HTTP close failed'));
@@ -240,8 +241,14 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
             rls?.stop();
             agent?.close();
             await b2b.close(config.shutdown.timeout_ms);
+            const report = b2b.engine.closeReport;
+            if (report !== undefined && report.unanswered + report.awaitingNotify + report.inFlight > 0) {
+              // The servers that never answered keep those subscriptions until they expire.
+              logger.warn({ ...report, timeoutMs: config.shutdown.timeout_ms }, 'shutdown: unSUBSCRIBEs left unanswered at shutdown.timeout_ms');
+            }
           } else {
             // Leave the dialogs to expire at the servers: close the sockets without a word.
+            dialogsLeft = b2b.engine.size;
             await b2b.ua.close();
           }
           for (const cleanup of cleanups.reverse()) {
@@ -254,7 +261,14 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
           scheduler.close();
           // Last: whatever the B2BUA flushed on its way out is in.
           await closeStore();
-          logger.info({ ms: Math.round(clock.now() - started), dialogsLeft: b2b.engine.size }, 'stopped');
+          // unsubscribe: what close() sent and what was never answered; leave: the dialogs left to expire at the servers.
+          const report = b2b.engine.closeReport;
+          logger.info(
+            mode === 'unsubscribe' && report !== undefined
+              ? { ms: Math.round(clock.now() - started), mode, ...report }
+              : { ms: Math.round(clock.now() - started), mode, dialogsLeft },
+            'stopped',
+          );
         })();
         return closing;
       },

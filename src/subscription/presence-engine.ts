@@ -61,6 +61,18 @@ export interface PresenceEngineDeps {
   accept?: string[];
 }
 
+/** How close() ended: what was still pending on the wire when its bound passed (all 0 when everything ended in time). */
+export interface EngineCloseReport {
+  /** unSUBSCRIBEs (Expires: 0) sent by close(), or on their way when it was called. */
+  unsubscribesSent: number;
+  /** Of those, still without a final answer at the bound. */
+  unanswered: number;
+  /** Answered with a 2xx, but without the terminating NOTIFY at the bound (RFC 6665 §4.1.2.3). */
+  awaitingNotify: number;
+  /** A SUBSCRIBE sent before close() still without an answer at the bound (its dialog was never unsubscribed). */
+  inFlight: number;
+}
+
 export interface EngineStats {
   subscribesSent: number;
   responses: Record<'1xx' | '2xx' | '3xx' | '4xx' | '5xx' | '6xx', number>;
@@ -116,6 +128,9 @@ export class PresenceEngine implements QsaNotifier {
   private onAllDestroyed: (() => void) | undefined;
   /** The outcome of close(), once called. */
   private closed: Promise<void> | undefined;
+  private readonly closeCounts = { unsubscribesSent: 0, unanswered: 0, awaitingNotify: 0, inFlight: 0 };
+  /** How close() ended, once it has. */
+  closeReport: EngineCloseReport | undefined;
 
   constructor(deps: PresenceEngineDeps) {
     this.ua = deps.ua;
@@ -672,6 +687,7 @@ export class PresenceEngine implements QsaNotifier {
   }
 
   private sendUnsubscribe(dialog: SubscriptionDialog): void {
+    if (this.closing) this.closeCounts.unsubscribesSent++;
     this.registry.stopSharing(dialog);
     dialog.clearTimers();
     this.setState(dialog, 'unsubscribing');
@@ -749,21 +765,31 @@ export class PresenceEngine implements QsaNotifier {
     // A second call shares the first one's outcome (it used to replace its resolver, so the first never resolved).
     if (this.closed !== undefined) return this.closed;
     this.closing = true;
+    // unSUBSCRIBEs already on their way (their subscribers left just before) count as close()'s own.
+    for (const dialog of this.registry.dialogs()) if (dialog.state === 'unsubscribing' || dialog.state === 'terminating') this.closeCounts.unsubscribesSent++;
     for (const dialog of [...this.registry.dialogs()]) {
       this.registry.dropMembers(dialog);
       this.tearDown(dialog);
     }
     if (this.registry.size === 0) {
+      this.closeReport = { ...this.closeCounts };
       this.closed = Promise.resolve();
       return this.closed;
     }
     this.closed = new Promise((resolve) => {
       const bound = this.scheduler.after(boundMs, () => {
-        for (const d of [...this.registry.dialogs()]) this.destroy(d);
+        // What the servers were not heard from about: the shutdown log says it (no silent "0 left").
+        for (const d of [...this.registry.dialogs()]) {
+          if (d.state === 'unsubscribing') this.closeCounts.unanswered++;
+          else if (d.state === 'terminating') this.closeCounts.awaitingNotify++;
+          else if (d.state === 'subscribing' || d.state === 'refreshing') this.closeCounts.inFlight++;
+          this.destroy(d);
+        }
       });
       this.onAllDestroyed = () => {
         bound.cancel();
         this.onAllDestroyed = undefined;
+        this.closeReport = { ...this.closeCounts };
         resolve();
       };
     });
