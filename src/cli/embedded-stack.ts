@@ -1,10 +1,10 @@
 import { createPresenceB2B, type PresenceB2B } from '../b2b/create-presence-b2b.js';
+import type { ListenSpec } from '../sip/transport/types.js';
 import type { CredentialLookup } from '../subscription/presence-engine.js';
-import { parseListenOption } from './listen-option.js';
 
 export interface EmbeddedStackOptions {
-  /** `transport:host:port`; `udp:127.0.0.1:0` by default (an ephemeral port). */
-  listen?: string;
+  /** The sockets to open (listenSpecsFor: --listen plus what the target needs). */
+  listen: ListenSpec[];
   /** Outbound proxy for out-of-dialog requests (presence_outbound_proxy). */
   proxy?: string;
   /** Whether the B2BUA answers QSA presence subscriptions (watch: yes; publish: no). */
@@ -14,9 +14,8 @@ export interface EmbeddedStackOptions {
 
 /** A private B2BUA for the one-shot CLI commands: its own sockets, broker and timers. */
 export function startEmbeddedStack(options: EmbeddedStackOptions): Promise<PresenceB2B> {
-  const listen = parseListenOption(options.listen ?? 'udp:127.0.0.1:0');
   return createPresenceB2B({
-    listen: [listen],
+    listen: options.listen,
     handlePresenceSubscriptions: options.subscriptions,
     presenceOutboundProxy: options.proxy ?? '',
     // A one-shot watcher has no business waiting long for a final NOTIFY when it leaves.

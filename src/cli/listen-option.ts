@@ -15,9 +15,3 @@ export function parseListenOption(text: string): ListenSpec {
   const host = match[2]!.replace(/^\[|\]$/g, '');
   return { transport: match[1]!.toLowerCase() as 'udp' | 'tcp', host, port };
 }
-
-/** `sip:host:port` for --proxy given as `host:port` too. */
-export function normalizeProxy(text: string): string {
-  const t = text.trim();
-  return /^sips?:/i.test(t) ? t : `sip:${t}`;
-}

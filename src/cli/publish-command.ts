@@ -4,18 +4,21 @@ import { minExpiresOf } from '../sip/codec/expires.js';
 import type { SipResponse } from '../sip/codec/message.js';
 import { systemClock } from '../util/clock.js';
 import { CryptoRandom } from '../util/random.js';
+import type { ListenSpec } from '../sip/transport/types.js';
 import { startEmbeddedStack } from './embedded-stack.js';
-import { normalizeProxy } from './listen-option.js';
 import { buildPublishRequest } from './publish-request.js';
+import { listenSpecsFor } from './sip-uri-argument.js';
+import { noAnswerHint, targetOf } from './watch-progress.js';
 
 export interface PublishCommandOptions {
   note?: string;
-  /** false: --no-proxy, resolve the record's domain (RFC 3263). */
+  /** A SIP URI checked by proxyArgument; false: --no-proxy, resolve the record's domain (RFC 3263). */
   proxy: string | false;
   expires: number;
+  /** From, a SIP URI checked by sipUriArgument. */
   as?: string;
   etag?: string;
-  listen?: string;
+  listen: ListenSpec;
   user?: string;
   password?: string;
   timeout: number;
@@ -29,8 +32,8 @@ export interface PublishCommandOptions {
  */
 export async function runPublish(record: string, basic: 'open' | 'closed', options: PublishCommandOptions): Promise<number> {
   const random = new CryptoRandom();
-  const proxy = options.proxy === false ? undefined : normalizeProxy(options.proxy);
-  const stack = await startEmbeddedStack({ ...(options.listen !== undefined ? { listen: options.listen } : {}), subscriptions: false });
+  const proxy = options.proxy === false ? undefined : options.proxy;
+  const stack = await startEmbeddedStack({ listen: listenSpecsFor(options.listen, proxy), subscriptions: false });
   const callId = `${random.token(20)}@presence-b2b-cli`;
   const fromTag = random.token(12);
   let cseq = 1;
@@ -65,7 +68,7 @@ export async function runPublish(record: string, basic: 'open' | 'closed', optio
     for (;;) {
       const response = await Promise.race([attempt(), deadline]);
       if (response === 'timeout') {
-        report(options, { ok: false, error: `no final response within ${options.timeout} s` });
+        report(options, { ok: false, error: `no final response within ${options.timeout} s: ${noAnswerHint(targetOf(record, proxy), proxy !== undefined)}` });
         return 1;
       }
       const status = response.status;

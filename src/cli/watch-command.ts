@@ -1,18 +1,21 @@
 import { presenceSummary, statusView } from '../daemon/status-view.js';
 import type { StatusMessage } from '../qsa/index.js';
+import type { ListenSpec } from '../sip/transport/types.js';
 import { systemClock } from '../util/clock.js';
 import { cliCredentials, startEmbeddedStack } from './embedded-stack.js';
-import { normalizeProxy } from './listen-option.js';
+import { listenSpecsFor } from './sip-uri-argument.js';
+import { failureHint, noAnswerHint, targetOf, WatchProgress } from './watch-progress.js';
 
 export interface WatchCommandOptions {
+  /** The subscriber, a SIP URI checked by sipUriArgument. */
   as: string;
-  /** false: --no-proxy, resolve the record's domain (RFC 3263). */
+  /** A SIP URI checked by proxyArgument; false: --no-proxy, resolve the record's domain (RFC 3263). */
   proxy: string | false;
   json?: boolean;
   count?: number;
   /** Seconds for the whole watch. */
   timeout?: number;
-  listen?: string;
+  listen: ListenSpec;
   user?: string;
   password?: string;
 }
@@ -41,14 +44,19 @@ export function formatStatusLine(message: StatusMessage): string {
  * 0 after `count` messages (or on SIGINT/SIGTERM), 1 on timeout or failure.
  */
 export async function runWatch(record: string, options: WatchCommandOptions): Promise<number> {
-  const proxy = options.proxy === false ? undefined : normalizeProxy(options.proxy);
+  const proxy = options.proxy === false ? undefined : options.proxy;
   const credentials = cliCredentials(options.user, options.password);
   const stack = await startEmbeddedStack({
-    ...(options.listen !== undefined ? { listen: options.listen } : {}),
+    listen: listenSpecsFor(options.listen, proxy),
     ...(proxy !== undefined ? { proxy } : {}),
     ...(credentials !== undefined ? { credentials } : {}),
     subscriptions: true,
   });
+  const target = targetOf(record, proxy);
+  const say = (line: string): void => {
+    process.stderr.write(`${line}\n`);
+  };
+  const progress = new WatchProgress(systemClock, say, target);
   const queue = stack.qsa.createQueue();
   const abort = new AbortController();
   let why: 'timeout' | 'signal' | undefined;
@@ -68,23 +76,29 @@ export async function runWatch(record: string, options: WatchCommandOptions): Pr
   let seen = 0;
   try {
     stack.qsa.subscribe({ record, subscriber: options.as, queue });
+    progress.start(record, options.as);
     for (;;) {
       const message = await queue.take(abort.signal);
       if (message === undefined) break;
+      progress.answered();
       seen++;
       process.stdout.write(`${options.json === true ? JSON.stringify(statusView(message)) : formatStatusLine(message)}\n`);
       if (isFailure(message)) {
-        process.stderr.write(`watch: subscription ${message.state}${message.reason !== undefined ? ` (${message.reason})` : ''}\n`);
+        say(`watch: subscription ${message.state}${message.reason !== undefined ? ` (${message.reason})` : ''}`);
+        const hint = failureHint(message, target, proxy !== undefined);
+        if (hint !== undefined) say(`watch: ${hint}`);
         return 1;
       }
       if (options.count !== undefined && seen >= options.count) return 0;
     }
     if (why === 'timeout') {
-      process.stderr.write(`watch: timed out after ${options.timeout} s with ${seen} message(s)${options.count !== undefined ? ` of ${options.count}` : ''}\n`);
+      say(`watch: timed out after ${options.timeout} s with ${seen} message(s)${options.count !== undefined ? ` of ${options.count}` : ''}`);
+      if (seen === 0) say(`watch: ${noAnswerHint(target, proxy !== undefined)}`);
       return 1;
     }
     return 0;
   } finally {
+    progress.answered();
     cancelDeadline?.();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

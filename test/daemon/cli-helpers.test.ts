@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { normalizeProxy, parseListenOption } from '../../src/cli/listen-option.js';
+import { parseListenOption } from '../../src/cli/listen-option.js';
+import { proxyArgument } from '../../src/cli/sip-uri-argument.js';
 import { buildPublishRequest, CLI_TUPLE_ID } from '../../src/cli/publish-request.js';
 import { formatStatusLine, isFailure } from '../../src/cli/watch-command.js';
 import { parsePidf } from '../../src/presence/index.js';
@@ -11,8 +12,8 @@ test('--listen and --proxy', () => {
   assert.deepEqual(parseListenOption('TCP:[::1]:5090'), { transport: 'tcp', host: '::1', port: 5090 });
   assert.throws(() => parseListenOption('tls:127.0.0.1:5061'), { code: 'B2B_ERR_INVALID_OPTION', message: /^--listen: expected transport:host:port/ });
   assert.throws(() => parseListenOption('udp:127.0.0.1:70000'), { code: 'B2B_ERR_INVALID_OPTION', message: '--listen: expected a port from 0 to 65535, got 70000' });
-  assert.equal(normalizeProxy('127.0.0.1:5070'), 'sip:127.0.0.1:5070');
-  assert.equal(normalizeProxy('sips:proxy.example.com'), 'sips:proxy.example.com');
+  assert.equal(proxyArgument('127.0.0.1:5070'), 'sip:127.0.0.1:5070');
+  assert.equal(proxyArgument('sip:proxy.example.com;transport=tcp'), 'sip:proxy.example.com;transport=tcp');
 });
 
 test('the PUBLISH request (RFC 3903): Event presence, PIDF body, SIP-If-Match when modifying', () => {

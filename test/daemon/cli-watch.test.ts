@@ -94,11 +94,42 @@ test("watch --json against the daemon's local agent sees open then closed publis
   assert.equal(stopped.code, 0);
 });
 
-test('watch exits 1 on timeout', async () => {
+test('watch with nobody answering: what it tries, "no answer yet", then exit 1 with a hint naming the target', async () => {
   // Nobody answers on this port: no status before the timeout.
-  const result = await runCli(['watch', 'sip:alice@127.0.0.1:9', '--as', 'sip:bob@127.0.0.1', '--proxy', 'sip:127.0.0.1:9', '--timeout', '1'], { timeoutMs: 10_000 });
+  const result = await runCli(['watch', 'sip:alice@127.0.0.1:9', '--as', 'sip:bob@127.0.0.1', '--proxy', '127.0.0.1:9', '--timeout', '3'], { timeoutMs: 10_000 });
   assert.equal(result.code, 1);
-  assert.match(result.stderr, /timed out after 1 s/);
+  assert.deepEqual(result.stderr.trim().split('\n'), [
+    'watch: trying sip:127.0.0.1:9 (udp) for sip:alice@127.0.0.1:9 as sip:bob@127.0.0.1',
+    'watch: no answer yet from sip:127.0.0.1:9 (udp) after 2 s',
+    'watch: timed out after 3 s with 0 message(s)',
+    "watch: no answer from sip:127.0.0.1:9 (udp): is a presence server listening there? The daemon answers on sip:127.0.0.1:5060 once started (presence-b2b start); --proxy names another server, --no-proxy resolves the record's domain",
+  ]);
+  assert.equal(result.stdout, '');
+});
+
+test('a record or --as that is not a SIP URI: exit 2 at once with the HTTP API message; user@host is sip:user@host', async () => {
+  const bad = await runCli(['watch', 'alice', '--as', 'sip:bob@localhost', '--timeout', '5'], { timeoutMs: 10_000 });
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /expected a SIP URI such as sip:alice@example\.com, got "alice"/);
+  const badPublish = await runCli(['publish', 'sip:alice@localhost', 'open', '--as', 'bob'], { timeoutMs: 10_000 });
+  assert.equal(badPublish.code, 2);
+  assert.match(badPublish.stderr, /got "bob"/);
+  const short = await runCli(['watch', 'alice@127.0.0.1', '--as', 'bob@127.0.0.1', '--proxy', '127.0.0.1:9', '--timeout', '1'], { timeoutMs: 10_000 });
+  assert.match(short.stderr, /^watch: trying sip:127\.0\.0\.1:9 \(udp\) for sip:alice@127\.0\.0\.1 as sip:bob@127\.0\.0\.1$/m);
+});
+
+test('--proxy ;transport=tcp while --listen is UDP: the TCP socket is opened, the SUBSCRIBE goes over TCP', async () => {
+  const peer = await ScriptedSipPeer.start({ transport: 'tcp' });
+  cleanups.push(() => peer.close());
+  const proxy = `sip:127.0.0.1:${peer.address.port};transport=tcp`;
+  const run = runCli(['watch', 'sip:alice@example.com', '--as', 'sip:bob@example.com', '--proxy', proxy, '--count', '1', '--timeout', '5'], { timeoutMs: 10_000 });
+  const subscribe = await peer.expectRequest({ method: 'SUBSCRIBE', timeoutMs: 4000 });
+  assert.match(subscribe.message.headers.get('Via') ?? '', /^SIP\/2\.0\/TCP /);
+  await peer.reply(subscribe, 200, { toTag: 't1', headers: [['Expires', '600']] });
+  await peer.sendNotify(subscribe.from, { ...peer.notifyOptionsFor(subscribe, 't1'), cseq: 1 });
+  const result = await run;
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, / sip:alice@example\.com active/);
 });
 
 test('watch exits 1 when the subscription is rejected (403)', async () => {
