@@ -307,3 +307,26 @@ describe('store configuration', () => {
     assert.deepEqual(problems({ store: { file: 'x.db' } }), ['config error: store.file: unknown key']);
   });
 });
+
+describe("README's rules for lists in the environment", () => {
+  test('[…] replaces a list, with or without a file', () => {
+    assert.deepEqual(parseConfig({}, { PRESENCE_B2B_LOCAL_AGENT__DOMAINS: '[localhost, example.net]' }).local_agent.domains, ['localhost', 'example.net']);
+    const listen = parseConfig({}, { PRESENCE_B2B_SIP__LISTEN: '[{transport: udp, host: 0.0.0.0, port: 5060}]' }).sip.listen;
+    assert.deepEqual(listen.map((l) => [l.transport, l.host, l.port]), [['udp', '0.0.0.0', 5060]]);
+  });
+
+  test('<LIST>__<N> sets or appends an entry of the file; a list the file does not have starts empty', () => {
+    assert.deepEqual(parseConfig({ local_agent: { domains: ['localhost'] } }, { PRESENCE_B2B_LOCAL_AGENT__DOMAINS__1: 'example.net' }).local_agent.domains, ['localhost', 'example.net']);
+    assert.deepEqual(parseConfig({}, { PRESENCE_B2B_LOCAL_AGENT__DOMAINS__0: 'example.net' }).local_agent.domains, ['example.net']);
+  });
+
+  test('<LIST>__<N>__<KEY> needs entry N in the file', () => {
+    const file = { sip: { listen: [{ transport: 'udp', host: '127.0.0.1', port: 0 }] } };
+    assert.equal(parseConfig(file, { PRESENCE_B2B_SIP__LISTEN__0__PORT: '5090' }).sip.listen[0]?.port, 5090);
+    for (const document of [{}, file]) {
+      const variable = document === file ? 'PRESENCE_B2B_SIP__LISTEN__1__PORT' : 'PRESENCE_B2B_SIP__LISTEN__0__PORT';
+      const index = document === file ? 1 : 0;
+      assert.deepEqual(problems(document, { [variable]: '5090' }), [`config error: sip.listen.${index}.port (from ${variable}): list index ${index} does not exist`]);
+    }
+  });
+});
