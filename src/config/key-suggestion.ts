@@ -64,6 +64,8 @@ export function typoDistance(a: string, b: string): number {
  */
 export function suggestKey(unknown: string, known: readonly string[]): string | undefined {
   const wanted = unknown.toLowerCase().replace(/-/g, '_');
+  // No key of ours is this long: a typo of one would not be either (and the distance is quadratic).
+  if (wanted.length > 64) return undefined;
   const limit = Math.min(3, Math.max(1, Math.floor(wanted.length / 3)));
   let best: string | undefined;
   let bestDistance = Number.POSITIVE_INFINITY;
