@@ -123,7 +123,7 @@ test('--proxy ;transport=tcp while --listen is UDP: the TCP socket is opened, th
   cleanups.push(() => peer.close());
   const proxy = `sip:127.0.0.1:${peer.address.port};transport=tcp`;
   const run = runCli(['watch', 'sip:alice@example.com', '--as', 'sip:bob@example.com', '--proxy', proxy, '--count', '1', '--timeout', '5'], { timeoutMs: 10_000 });
-  const subscribe = await peer.expectRequest({ method: 'SUBSCRIBE', timeoutMs: 4000 });
+  const subscribe = await peer.expectRequest({ method: 'SUBSCRIBE', timeoutMs: 10_000 });
   assert.match(subscribe.message.headers.get('Via') ?? '', /^SIP\/2\.0\/TCP /);
   await peer.reply(subscribe, 200, { toTag: 't1', headers: [['Expires', '600']] });
   await peer.sendNotify(subscribe.from, { ...peer.notifyOptionsFor(subscribe, 't1'), cseq: 1 });
@@ -137,7 +137,7 @@ test('watch exits 1 when the subscription is rejected (403)', async () => {
   cleanups.push(() => peer.close());
   const target = `sip:alice@127.0.0.1:${peer.address.port}`;
   const run = runCli(['watch', target, '--as', 'sip:bob@127.0.0.1', '--proxy', target, '--timeout', '5'], { timeoutMs: 10_000 });
-  const subscribe = await peer.expectRequest({ method: 'SUBSCRIBE', timeoutMs: 3000 });
+  const subscribe = await peer.expectRequest({ method: 'SUBSCRIBE', timeoutMs: 10_000 });
   await peer.reply(subscribe, 403, { toTag: 'x' });
   const result = await run;
   assert.equal(result.code, 1, result.stderr);

@@ -41,7 +41,7 @@ describe('daemon HTTP API against a scripted presence server', () => {
     const sub = created.json as SubscriptionJson;
     assert.equal(sub.queue, 'q1');
 
-    const subscribe = await peer.expectRequest({ method: 'SUBSCRIBE', timeoutMs: 3000 });
+    const subscribe = await peer.expectRequest({ method: 'SUBSCRIBE', timeoutMs: 10_000 });
     assert.equal(subscribe.message.headers.get('Expires'), '600', 'PRESENCE_B2B_DEFAULT_EXPIRATION=600 applies');
     await peer.reply(subscribe, 200, { toTag: 'srv1', headers: [['Expires', '600'], ['Contact', `<${peer.uri('alice')}>`]] });
 
@@ -96,7 +96,7 @@ describe('daemon HTTP API against a scripted presence server', () => {
     for (const name of parsed.types.keys()) assert.ok(parsed.help.has(name), `# HELP for ${name}`);
 
     assert.equal((await api(daemon.httpBase, 'DELETE', `/v1/subscriptions/${sub.id}`)).status, 204);
-    const unsubscribe = await peer.expectRequest({ method: 'SUBSCRIBE', timeoutMs: 3000 });
+    const unsubscribe = await peer.expectRequest({ method: 'SUBSCRIBE', timeoutMs: 10_000 });
     assert.equal(unsubscribe.message.headers.get('Expires'), '0');
     await peer.reply(unsubscribe, 200, { headers: [['Expires', '0']] });
     await peer.sendNotify(subscribe.from, { ...notifyBase, cseq: 3, branch: 'z9hG4bK-n3', subscriptionState: 'terminated;reason=timeout', body: '' });

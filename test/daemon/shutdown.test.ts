@@ -33,7 +33,7 @@ test('SIGTERM (mode unsubscribe): every dialog gets SUBSCRIBE Expires: 0, exit 0
   const subscribes = [];
   for (const record of records) {
     assert.equal((await api(daemon.httpBase, 'POST', '/v1/subscriptions', { record, subscriber: 'sip:bob@example.com' })).status, 201);
-    const subscribe = await peer.expectRequest({ method: 'SUBSCRIBE', timeoutMs: 3000 });
+    const subscribe = await peer.expectRequest({ method: 'SUBSCRIBE', timeoutMs: 10_000 });
     await peer.reply(subscribe, 200, { toTag: `srv-${subscribes.length}`, headers: [['Expires', '3600']] });
     await peer.sendNotify(subscribe.from, { ...peer.notifyOptionsFor(subscribe, `srv-${subscribes.length}`), cseq: 1, branch: `z9hG4bK-t${subscribes.length}` });
     await peer.expectResponse({ method: 'NOTIFY', status: 200 });
@@ -43,7 +43,7 @@ test('SIGTERM (mode unsubscribe): every dialog gets SUBSCRIBE Expires: 0, exit 0
   const exit = daemon.stop('SIGTERM', BOUND_MS + 2000);
   const seen = new Set<string>();
   for (let i = 0; i < subscribes.length; i++) {
-    const unsubscribe = await peer.expectRequest({ method: 'SUBSCRIBE', timeoutMs: 3000 });
+    const unsubscribe = await peer.expectRequest({ method: 'SUBSCRIBE', timeoutMs: 10_000 });
     assert.equal(unsubscribe.message.headers.get('Expires'), '0');
     const callId = unsubscribe.message.headers.get('Call-ID') ?? '';
     seen.add(callId);
@@ -67,7 +67,7 @@ test('SIGTERM (mode leave): no unSUBSCRIBE, exit 0 at once', async () => {
   cleanups.push(() => daemon.kill());
   const record = `sip:alice@127.0.0.1:${peer.address.port}`;
   assert.equal((await api(daemon.httpBase, 'POST', '/v1/subscriptions', { record, subscriber: 'sip:bob@example.com' })).status, 201);
-  const subscribe = await peer.expectRequest({ method: 'SUBSCRIBE', timeoutMs: 3000 });
+  const subscribe = await peer.expectRequest({ method: 'SUBSCRIBE', timeoutMs: 10_000 });
   await peer.reply(subscribe, 200, { toTag: 'srv', headers: [['Expires', '3600']] });
   await peer.sendNotify(subscribe.from, { ...peer.notifyOptionsFor(subscribe, 'srv'), cseq: 1 });
   await peer.expectResponse({ method: 'NOTIFY', status: 200 });
