@@ -25,6 +25,8 @@ export type {
   TransportStats,
 } from './transport/transport-options.js';
 export type { ListenSpec, MessageHandler, ReceivedFrom, SendErrorHandler, SipEndpoint, SipTransport } from './transport/types.js';
+/** Every message sent and received, with its real addresses (packet capture). */
+export type { ObservedSipMessage, SipMessageObserver } from './transport/message-observer.js';
 /** Response routing (RFC 3261 §18.2.2) and the default port of each transport. */
 export { defaultPort } from './transport/default-port.js';
 export { responseDestination } from './transport/response-routing.js';

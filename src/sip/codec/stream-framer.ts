@@ -29,12 +29,18 @@ export interface SipStreamFramerOptions {
    * request with 400 (RFC 3261 §8.2.2). Without it such messages are dropped.
    */
   onInvalidMessage?: (error: SipParseError, bytes: Uint8Array) => void;
+  /**
+   * Called with the octets of every framed message, valid or not, before it
+   * is parsed (packet capture sees what arrived, in order).
+   */
+  onMessageBytes?: (bytes: Uint8Array) => void;
 }
 
 export class SipStreamFramer {
   private readonly limits: ParseLimits;
   private readonly onKeepAlive: ((kind: 'ping' | 'pong') => void) | undefined;
   private readonly onInvalidMessage: ((error: SipParseError, bytes: Uint8Array) => void) | undefined;
+  private readonly onMessageBytes: ((bytes: Uint8Array) => void) | undefined;
   /**
    * Octets held between pushes, at store[0, pendingLength). The store grows
    * by doubling and each push copies only what it brings, so a message
@@ -57,6 +63,7 @@ export class SipStreamFramer {
     this.limits = resolveLimits(options.limits);
     this.onKeepAlive = options.onKeepAlive;
     this.onInvalidMessage = options.onInvalidMessage;
+    this.onMessageBytes = options.onMessageBytes;
   }
 
   /** True after a framing error: close the connection. */
@@ -199,6 +206,7 @@ export class SipStreamFramer {
       const bytes = Uint8Array.prototype.slice.call(buf, pos, pos + this.expected) as Buffer;
       pos += this.expected;
       this.expected = -1;
+      if (this.onMessageBytes !== undefined) this.onMessageBytes(bytes);
       try {
         out.push(parseSipMessage(bytes, { limits: this.limits, framing: 'stream' }));
       } catch (error) {

@@ -19,6 +19,8 @@ export interface ConnectionListener {
   onConnectionClosed(connection: SipConnection, error: SipTransportError | undefined): void;
   /** A write failed: count it and report it to `onError` when given. */
   onWriteError(connection: SipConnection, error: SipTransportError, onError: SendErrorHandler | undefined): void;
+  /** The octets of one message written or framed (only with `ConnectionSettings.observed`). */
+  onConnectionObserved(connection: SipConnection, direction: 'sent' | 'received', bytes: Uint8Array): void;
 }
 
 export interface ConnectionSettings {
@@ -27,6 +29,8 @@ export interface ConnectionSettings {
   limits: Partial<ParseLimits> | undefined;
   /** A peer that reads slower than this much queued output is dropped (memory bound). */
   maxQueuedBytes: number;
+  /** Report each message's octets to `onConnectionObserved` (a SipMessageObserver is installed). */
+  observed: boolean;
 }
 
 type State = 'connecting' | 'open' | 'closed';
@@ -78,6 +82,7 @@ export class SipConnection {
         if (kind === 'ping') this.answerPing();
       },
       onInvalidMessage: (error, bytes) => this.listener.onConnectionInvalidMessage(this, error, bytes),
+      ...(settings.observed ? { onMessageBytes: (bytes: Uint8Array) => this.listener.onConnectionObserved(this, 'received', bytes) } : {}),
     });
     socket.setNoDelay(true);
     socket.on('data', this.handleData);
@@ -145,6 +150,8 @@ export class SipConnection {
       this.close(error);
       return;
     }
+    // Here, not in write(): an outgoing connection knows its addresses only once established.
+    if (this.settings.observed) this.listener.onConnectionObserved(this, 'sent', data);
     if (onError === undefined) this.socket.write(data);
     else
       this.socket.write(data, (error) => {

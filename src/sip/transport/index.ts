@@ -1,5 +1,6 @@
 export type { ListenSpec, MessageHandler, ReceivedFrom, SendErrorHandler, SipEndpoint, SipTransport } from './types.js';
 export type { SipTransportErrorCode } from './errors.js';
+export type { ObservedSipMessage, SipMessageObserver } from './message-observer.js';
 export { SipTransportError } from './errors.js';
 export type {
   SipTransportLayerOptions,

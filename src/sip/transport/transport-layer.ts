@@ -13,6 +13,7 @@ import type { SipParseError } from '../codec/parse-error.js';
 import { buildBadRequestResponse, classifyMalformed, readMalformedRequestHead } from './bad-request.js';
 import { type ConnectionListener, type ConnectionSettings, SipConnection } from './connection.js';
 import { ConnectionPool, connectionKey } from './connection-pool.js';
+import type { SipMessageObserver } from './message-observer.js';
 import { ioError, SipTransportError } from './errors.js';
 import { responseDestination } from './response-routing.js';
 import { type StreamAcceptor, StreamTransport, type TlsClientSettings } from './stream-transport.js';
@@ -58,6 +59,7 @@ export class SipTransportLayer implements SipTransport, DatagramSink, Connection
   private readonly random: Random;
   private readonly tlsClient: TlsClientSettings;
   private readonly diagnostic: ((event: TransportDiagnostic) => void) | undefined;
+  private readonly observer: SipMessageObserver | undefined;
   private handler: MessageHandler | undefined;
   private readonly udp: UdpTransport[] = [];
   private readonly streamListeners: StreamTransport[] = [];
@@ -76,6 +78,7 @@ export class SipTransportLayer implements SipTransport, DatagramSink, Connection
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
       limits: options.limits,
       maxQueuedBytes: MAX_QUEUED_BYTES,
+      observed: options.observer !== undefined,
     };
     this.maxConnections = options.maxConnections ?? Number.POSITIVE_INFINITY;
     this.random = options.random ?? new CryptoRandom();
@@ -85,6 +88,7 @@ export class SipTransportLayer implements SipTransport, DatagramSink, Connection
       ...(tlsSpec?.rejectUnauthorized !== undefined ? { rejectUnauthorized: tlsSpec.rejectUnauthorized } : {}),
     };
     this.diagnostic = options.onDiagnostic;
+    this.observer = options.observer;
   }
 
   /** Binds every ListenSpec; on failure, closes what was opened and rejects. */
@@ -185,6 +189,7 @@ export class SipTransportLayer implements SipTransport, DatagramSink, Connection
         return;
       }
       this.stats.sent++;
+      if (this.observer !== undefined) this.observeDatagram('sent', data, udp, unbracket(target.host), target.port);
       udp.send(data, unbracket(target.host), target.port, onError);
       return;
     }
@@ -275,6 +280,7 @@ export class SipTransportLayer implements SipTransport, DatagramSink, Connection
       return;
     }
     this.stats.received++;
+    if (this.observer !== undefined) this.observeDatagram('received', data, from, remoteAddress, remotePort);
     const source: ReceivedFrom = { transport: 'udp', remoteAddress, remotePort, localAddress: from.localAddress, localPort: from.localPort };
     let message: SipMessage;
     try {
@@ -388,6 +394,13 @@ export class SipTransportLayer implements SipTransport, DatagramSink, Connection
     this.reportSendError(error, onError, { transport: connection.transport, host: connection.remoteAddress, port: connection.remotePort });
   }
 
+  /** @internal ConnectionListener */
+  onConnectionObserved(connection: SipConnection, direction: 'sent' | 'received', bytes: Uint8Array): void {
+    const local = { address: connection.localAddress, port: connection.localPort };
+    const remote = { address: connection.remoteAddress, port: connection.remotePort };
+    this.observe(direction, connection.transport, bytes, local, remote);
+  }
+
   /** Stamps a request's top Via and hands the message up; handler exceptions are contained. */
   private deliver(message: SipMessage, source: ReceivedFrom): void {
     if (message.kind === 'request') {
@@ -460,6 +473,46 @@ export class SipTransportLayer implements SipTransport, DatagramSink, Connection
     // Used for datagrams only: a stream's 400 goes back on its connection.
     const target = responseDestination(via, source);
     return { bytes, target };
+  }
+
+  // ---- observing -----------------------------------------------------------
+
+  private observeDatagram(direction: 'sent' | 'received', bytes: Uint8Array, udp: UdpTransport, remoteAddress: string, remotePort: number): void {
+    this.observe(direction, 'udp', bytes, { address: this.observedAddressOf(udp), port: udp.localPort }, { address: remoteAddress, port: remotePort });
+  }
+
+  /** Our address as a capture shows it: the bound one, or for a wildcard bind the one we advertise. */
+  private observedAddressOf(udp: UdpTransport): string {
+    if (!isWildcard(udp.localAddress)) return udp.localAddress;
+    const listener = this.listeners.find((l) => l.transport === 'udp' && l.port === udp.localPort);
+    const advertised = listener === undefined ? '' : unbracket(listener.sentByHost);
+    return isIP(advertised) !== 0 ? advertised : udp.localAddress;
+  }
+
+  private observe(
+    direction: 'sent' | 'received',
+    transport: SipTransportName,
+    bytes: Uint8Array,
+    local: { address: string; port: number },
+    remote: { address: string; port: number },
+  ): void {
+    const observer = this.observer;
+    if (observer === undefined) return;
+    const [source, destination] = direction === 'sent' ? [local, remote] : [remote, local];
+    try {
+      observer.observe({
+        direction,
+        transport,
+        sourceAddress: source.address,
+        sourcePort: source.port,
+        destinationAddress: destination.address,
+        destinationPort: destination.port,
+        bytes,
+      });
+    } catch (error) {
+      this.stats.handlerErrors++;
+      this.emit({ kind: 'handler-error', transport, detail: `message observer threw: ${error instanceof Error ? error.message : String(error)}`, error });
+    }
   }
 
   // ---- diagnostics ---------------------------------------------------------

@@ -1,6 +1,7 @@
 import type { Random } from '../../util/random.js';
 import type { ParseLimits } from '../codec/index.js';
 import type { SipTransportName } from '../codec/message.js';
+import type { SipMessageObserver } from './message-observer.js';
 import type { ListenSpec } from './types.js';
 
 /** Counters of everything the transport layer did; read them at any time from `layer.stats`. */
@@ -89,4 +90,10 @@ export interface SipTransportLayerOptions {
   /** Randomness for the To-tag of stateless 400s (default CryptoRandom). */
   random?: Random;
   onDiagnostic?: (event: TransportDiagnostic) => void;
+  /**
+   * Told of every message sent and received, with its octets, transport and
+   * real addresses (packet capture, e.g. HEP for Homer). None by default:
+   * then the transport layer does no work for it.
+   */
+  observer?: SipMessageObserver;
 }

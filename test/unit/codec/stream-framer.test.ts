@@ -115,3 +115,15 @@ describe('SipStreamFramer', () => {
     }
   });
 });
+
+describe('SipStreamFramer onMessageBytes (packet capture)', () => {
+  test('reports the octets of every framed message, valid or not, in order and without keep-alives', () => {
+    const seen: string[] = [];
+    // Framed by its Content-Length, but without From, To, Call-ID or CSeq: it does not parse.
+    const bad = buildMessage('NOTIFY sip:a@b SIP/2.0', [['Via', 'SIP/2.0/TCP 192.0.2.1;branch=z9hG4bKx']]);
+    const framer = new SipStreamFramer({ onMessageBytes: (bytes) => seen.push(Buffer.from(bytes).toString('latin1')), onInvalidMessage: () => {} });
+    const got = framer.push(Buffer.concat([Buffer.from('\r\n\r\n'), one, bad, two]));
+    assert.deepEqual(methods(got), ['NOTIFY:first', 'NOTIFY:second']);
+    assert.deepEqual(seen, [one.toString('latin1'), bad.toString('latin1'), two.toString('latin1')]);
+  });
+});
