@@ -15,6 +15,7 @@ export type { DigestCredentials } from './sip/auth/digest-client.js';
 export type { DnsClient } from './sip/resolver/dns-client.js';
 export type { TransactionTimerSettings } from './sip/transaction/types.js';
 export type { ListenSpec } from './sip/transport/types.js';
+export type { ObservedSipMessage, SipMessageObserver } from './sip/transport/message-observer.js';
 
 // The Query Status API: broker, queues, subscription handles, status messages, the notifier contract.
 export * from './qsa/index.js';
@@ -31,6 +32,10 @@ export type { ParseLimits, ParseOptions } from './sip/codec/parser.js';
 export { SipParseError } from './sip/codec/parse-error.js';
 export type { SipParseErrorCode } from './sip/codec/parse-error.js';
 export type { SipMessage, SipRequest, SipResponse, SipTransportName } from './sip/codec/message.js';
+
+// Packet capture: HEPv3 export of every SIP message to a Homer collector (createPresenceB2B({ observer })).
+export { HepExporter } from './hep/hep-exporter.js';
+export type { HepExporterOptions, HepExporterStats } from './hep/hep-exporter.js';
 
 // Configuration and the daemon.
 export { ConfigError, loadConfig, parseConfig } from './config/index.js';
@@ -50,6 +55,8 @@ export { SipDnsError } from './sip/resolver/errors.js';
 export type { SipDnsErrorCode } from './sip/resolver/errors.js';
 export { TransactionError } from './sip/transaction/errors.js';
 export type { TransactionErrorCode } from './sip/transaction/errors.js';
+export { HepError } from './hep/hep-error.js';
+export type { HepErrorCode } from './hep/hep-error.js';
 export { LocalAgentError } from './agent/agent-error.js';
 export { DaemonListenError } from './daemon/listen-error.js';
 export type { DaemonErrorCode, ListenFailure } from './daemon/listen-error.js';

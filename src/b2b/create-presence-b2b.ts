@@ -4,6 +4,7 @@ import { Rfc3263Resolver } from '../sip/resolver/rfc3263-resolver.js';
 import type { TransactionTimerSettings } from '../sip/transaction/types.js';
 import { SipTransportLayer } from '../sip/transport/transport-layer.js';
 import type { TransportDiagnostic } from '../sip/transport/transport-options.js';
+import type { SipMessageObserver } from '../sip/transport/message-observer.js';
 import type { ListenSpec } from '../sip/transport/types.js';
 import type { SipRequest } from '../sip/codec/message.js';
 import { SipUserAgentCore } from '../sip/ua/user-agent-core.js';
@@ -62,6 +63,11 @@ export interface PresenceB2BOptions extends Partial<EngineSettings> {
    * handled) or in a callback of an outgoing request or transaction (`callback`).
    */
   onUserAgentError?: (error: unknown, where: 'handler' | 'callback', request?: SipRequest) => void;
+  /**
+   * Told of every SIP message sent and received (octets, transport, real
+   * addresses): packet capture, e.g. a `HepExporter` towards Homer. None by default.
+   */
+  observer?: SipMessageObserver;
 }
 
 /** A running B2BUA. */
@@ -103,6 +109,7 @@ export async function createPresenceB2B(options: PresenceB2BOptions = {}): Promi
       { transport: 'tcp', host: '127.0.0.1', port: 5060 },
     ],
     ...(options.onTransportDiagnostic !== undefined ? { onDiagnostic: options.onTransportDiagnostic } : {}),
+    ...(options.observer !== undefined ? { observer: options.observer } : {}),
   });
   // The transport closes its own sockets when one of them fails to bind.
   await transport.start();

@@ -57,6 +57,7 @@ const KNOWN_OPTIONS: { readonly [K in keyof Required<PresenceB2BOptions>]: true 
   store: true,
   onTransportDiagnostic: true,
   onUserAgentError: true,
+  observer: true,
 };
 
 /** Every problem of createPresenceB2B's options, each naming the option; empty when all can be used. */
@@ -98,6 +99,7 @@ export function presenceB2BOptionProblems(options: unknown): OptionProblem[] {
   }
   if (o.onTransportDiagnostic !== undefined) add('onTransportDiagnostic', functionProblem(o.onTransportDiagnostic));
   if (o.onUserAgentError !== undefined) add('onUserAgentError', functionProblem(o.onUserAgentError));
+  if (o.observer !== undefined) add('observer', objectWithMethodsProblem(o.observer, 'a SipMessageObserver', ['observe']));
   return problems;
 }
 

@@ -124,6 +124,9 @@ export const ERROR_CODES = {
   RLS_ERR_INVALID_LIST: 'a list, member or owner that is not a SIP URI, or a list defined twice',
   RLS_ERR_CYCLE: 'resource lists that contain each other through nested lists',
   RLS_ERR_TOO_LARGE: 'a resource list that expands to more than 10 000 resources',
+  // HEP capture export (HepError), at start.
+  HEP_ERR_ADDRESS: 'the HEP collector address does not resolve to an IP address',
+  HEP_ERR_ARGUMENT: 'a HEP option out of range (port, capture id) or a packet too large for HEPv3',
   // Configuration (ConfigError): the daemon exits with status 2.
   CONFIG_ERR_INVALID: 'a key with a wrong type or value, or an unknown key',
   CONFIG_ERR_FILE: 'the configuration file (or a file it names) cannot be read',
