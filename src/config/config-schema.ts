@@ -159,6 +159,17 @@ export const STORE_SCHEMA = z
   })
   .transform((store): StoreSpec => (store.type === 'memory' ? { type: 'memory' } : { type: 'sqlite', path: store.path ?? DEFAULT_STORE_PATH }));
 
+/**
+ * HEPv3 export of every SIP message to a Homer collector (src/hep); off
+ * without this key. `password` goes into the auth key chunk.
+ */
+export const HEP_SCHEMA = z.strictObject({
+  address: host,
+  port: integer(1, 65535),
+  capture_id: integer(0, 0xffffffff),
+  password: text().optional(),
+});
+
 export const DEFAULT_SIP_PORT = 5060;
 export const DEFAULT_HTTP_PORT = 7080;
 
@@ -234,6 +245,7 @@ export const CONFIG_SCHEMA = z
       .max(3600, { error: (issue) => `expected a number of seconds from 0 to 3600, got ${showValue(issue.input)}` })
       .default(1),
     store: STORE_SCHEMA.default({ type: 'sqlite', path: DEFAULT_STORE_PATH }),
+    hep: HEP_SCHEMA.optional(),
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     shutdown: z
       .strictObject({

@@ -3,6 +3,7 @@ import { createPresenceB2B, type PresenceB2B } from '../b2b/create-presence-b2b.
 import { b2bOptionsFromConfig } from '../config/b2b-options.js';
 import type { DaemonConfig } from '../config/config-schema.js';
 import type { PresentityPublisher } from '../http/api-types.js';
+import { HepExporter } from '../hep/hep-exporter.js';
 import { createHttpApi, type HttpApi } from '../http/http-server.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { DaemonMetrics } from '../metrics/daemon-metrics.js';
@@ -50,6 +51,8 @@ export interface DaemonHandle {
   readonly resourceLists: ResourceListServer | undefined;
   /** Where SIP listens (ports as bound). */
   readonly sip: ReadonlyArray<{ transport: string; host: string; port: number }>;
+  /** The HEPv3 export of every SIP message, when `hep` is configured. */
+  readonly hep: HepExporter | undefined;
   /** Where the HTTP API listens, when enabled. */
   readonly http: { host: string; port: number } | undefined;
   /**
@@ -90,6 +93,17 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
     { store: store.kind, location: store.location ?? null, subscriptions: stored.apiSubscriptions.length, queues: stored.queues.length, dialogs: stored.dialogs.length },
     'store opened',
   );
+  let hep: HepExporter | undefined;
+  if (config.hep !== undefined) {
+    try {
+      const { address, port, capture_id: captureId, password } = config.hep;
+      hep = await HepExporter.start({ address, port, captureId, clock, ...(password !== undefined ? { password } : {}) });
+    } catch (error) {
+      await closeStore();
+      throw error;
+    }
+    logger.info({ hep: hep.destination, captureId: config.hep.capture_id }, 'HEP capture export on');
+  }
   // Whatever the layers below catch instead of crashing is logged and counted here (GET /metrics).
   const errors = new DaemonErrorReporter(logger);
   const scheduler = new TimerScheduler(clock, { onError: errors.timerError });
@@ -106,15 +120,19 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
       store,
       onTransportDiagnostic: errors.transportDiagnostic,
       onUserAgentError: errors.userAgentError,
+      ...(hep !== undefined ? { observer: hep } : {}),
     });
   } catch (error) {
     // createPresenceB2B closed its own sockets; the scheduler and the store are ours.
     scheduler.close();
+    await hep?.close();
     await closeStore();
     // A socket that cannot be bound is named by its configuration key (one line from `start`).
     throw sipListenError(error, config.sip.listen) ?? error;
   }
   const cleanups: Array<() => void | Promise<void>> = [];
+  // Closed last of all (cleanups run in reverse): the B2BUA's final unSUBSCRIBEs are captured too.
+  if (hep !== undefined) cleanups.push(() => hep.close());
   let agent: LocalAgentHandle | undefined;
   let rls: ResourceListServer | undefined;
   try {
@@ -226,6 +244,7 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
       localAgent: agent?.agent,
       resourceLists: rls,
       sip,
+      hep,
       http: httpAddress,
       close(mode = config.shutdown.mode) {
         closing ??= (async () => {
