@@ -3,6 +3,7 @@ import { DEFAULT_HTTP_PORT, DEFAULT_SIP_PORT } from '../config/config-schema.js'
 import { DAEMON_VERSION } from '../daemon/daemon.js';
 import type { ListenSpec } from '../sip/transport/types.js';
 import { runList, runUnsubscribe } from './api-commands.js';
+import { defaultPublicationStatePath } from './publication-state.js';
 import { runPublish } from './publish-command.js';
 import { listenArgument, proxyArgument, sipUriArgument } from './sip-uri-argument.js';
 import { runStart } from './start-command.js';
@@ -101,12 +102,27 @@ export function buildProgram(runners: CliRunners): Command {
     .option('--password <secret>', 'digest password, to answer 401/407')
     .option('--timeout <s>', 'give up after s seconds', seconds, 10)
     .option('--json', 'print the result as JSON')
+    .option('--state-file <file>', 'where the entity-tags of earlier publications are kept (default: $XDG_STATE_HOME/presence-b2b/publications.json)')
+    .option('--no-state', 'do not replace the previous publication: neither read nor keep entity-tags')
     .action(
       (
         record: string,
         basic: 'open' | 'closed',
-        options: { note?: string; proxy: string | false; expires: number; as?: string; etag?: string; listen: ListenSpec; user?: string; password?: string; timeout: number; json?: boolean },
-      ) => runners.run(() => runPublish(record, basic, options)),
+        options: {
+          note?: string;
+          proxy: string | false;
+          expires: number;
+          as?: string;
+          etag?: string;
+          listen: ListenSpec;
+          user?: string;
+          password?: string;
+          timeout: number;
+          json?: boolean;
+          state: boolean;
+          stateFile?: string;
+        },
+      ) => runners.run(() => runPublish(record, basic, { ...options, stateFile: options.stateFile ?? defaultPublicationStatePath(runners.env) })),
     );
 
   program

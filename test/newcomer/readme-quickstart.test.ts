@@ -58,6 +58,8 @@ describe('README quick start', { timeout: 240_000 }, () => {
     await run('git', ['clone', '-q', root, clone]);
     const env: NodeJS.ProcessEnv = {};
     for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PRESENCE_B2B_') && !k.startsWith('npm_')) env[k] = v;
+    // `publish` keeps its entity-tags under XDG_STATE_HOME: the clone's, not the user's.
+    env.XDG_STATE_HOME = join(clone, '.state');
     daemon = spawn('bash', ['-c', installAndRun!], { cwd: clone, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let output = '';
     const ready = new Promise<void>((resolve, reject) => {

@@ -27,11 +27,24 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Environment without PRESENCE_B2B_* variables of the caller, plus `extra`. */
+/**
+ * One XDG state directory per test process: `presence-b2b publish` keeps its
+ * entity-tags there instead of in the user's home, and no run sees another's.
+ */
+let stateHome: string | undefined;
+function testStateHome(): string {
+  stateHome ??= mkdtempSync(join(tmpdir(), 'pb2b-state-'));
+  return stateHome;
+}
+process.on('exit', () => {
+  if (stateHome !== undefined) rmSync(stateHome, { recursive: true, force: true });
+});
+
+/** Environment without PRESENCE_B2B_* variables of the caller, with a private XDG_STATE_HOME, plus `extra`. */
 export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PRESENCE_B2B_')) env[k] = v;
-  return { ...env, ...extra };
+  return { ...env, XDG_STATE_HOME: testStateHome(), ...extra };
 }
 
 /** Runs one CLI command to completion (killed after `timeoutMs`). */
