@@ -15,7 +15,8 @@ export interface RememberedPublication {
  * Directory: state that should persist between runs but is not worth a backup).
  */
 export function defaultPublicationStatePath(env: NodeJS.ProcessEnv = process.env, home: string = homedir()): string {
-  const base = env.XDG_STATE_HOME !== undefined && env.XDG_STATE_HOME.startsWith('/') ? env.XDG_STATE_HOME : join(home, '.local', 'state');
+  const state = env.XDG_STATE_HOME;
+  const base = state?.startsWith('/') ? state : join(home, '.local', 'state');
   return join(base, 'presence-b2b', 'publications.json');
 }
 
