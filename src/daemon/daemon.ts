@@ -21,6 +21,7 @@ import { DaemonErrorReporter } from './error-reporter.js';
 import { DaemonListenError, listenFailureOf, sipListenError } from './listen-error.js';
 import { type LocalAgentHandle, startLocalAgent, userAgentSourcesFromConfig } from './local-agent.js';
 import { startResourceLists } from './resource-lists.js';
+import { StatusFeed } from './status-feed.js';
 import { QueueHub } from './queue-hub.js';
 import { SubscriptionService } from './subscription-service.js';
 
@@ -210,7 +211,10 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
     let httpAddress: { host: string; port: number } | undefined;
     if (config.http.enabled) {
       const presentities: PresentityPublisher | undefined = agent;
+      const statusFeed = new StatusFeed(subscriptions, scheduler);
+      cleanups.push(() => statusFeed.close());
       httpApi = createHttpApi({
+        statusFeed,
         subscriptions,
         ...(presentities !== undefined ? { presentities } : {}),
         metrics,

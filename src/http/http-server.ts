@@ -8,6 +8,8 @@ import type { QsaErrorCode } from '../qsa/qsa-error.js';
 import type { RingEvent } from './event-ring.js';
 import { openApiDocument } from './openapi.js';
 import { STREAM_TOKEN_PARAMETER, StreamTokens } from './stream-tokens.js';
+import { isStatusPageAsset, registerStatusPage } from './status-page.js';
+import type { StatusFeedEvent, StatusFeedSource } from './status-stream.js';
 import {
   parseCreateSubscription,
   parseFilter,
@@ -29,6 +31,8 @@ export interface HttpApiOptions {
   scheduler: TimerScheduler;
   logger?: Logger;
   version?: string;
+  /** The live overview for the status page's stream (GET /v1/status/events); 404 without one. */
+  statusFeed?: StatusFeedSource;
   /** Health details for GET /healthz. */
   health?: () => Record<string, unknown>;
   /** Milliseconds between SSE keep-alive comments (default 15000). */
@@ -60,8 +64,12 @@ function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest();
 }
 
-/** The one route a stream token opens (EventSource cannot send an Authorization header). */
+/** A named queue's event stream. */
 const EVENTS_ROUTE = '/v1/queues/:name/events';
+/** The status page's event stream (src/http/status-stream.ts). */
+const STATUS_EVENTS_ROUTE = '/v1/status/events';
+/** The only routes a stream token opens: event streams (EventSource cannot send an Authorization header). */
+const STREAM_ROUTES: ReadonlySet<string> = new Set([EVENTS_ROUTE, STATUS_EVENTS_ROUTE]);
 
 /** Each event is serialized once, however many streams carry it. */
 const serialized = new WeakMap<RingEvent<StatusView>, string>();
@@ -155,9 +163,9 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
   });
 
   app.addHook('onRequest', async (request, reply) => {
-    if (tokenDigest === undefined || PUBLIC_ROUTES.has(request.routeOptions.url ?? '')) return;
+    if (tokenDigest === undefined || PUBLIC_ROUTES.has(request.routeOptions.url ?? '') || isStatusPageAsset(request.routeOptions.url ?? '')) return;
     const streamToken = (request.query as Record<string, unknown> | undefined)?.[STREAM_TOKEN_PARAMETER];
-    if (request.routeOptions.url === EVENTS_ROUTE && request.method === 'GET' && typeof streamToken === 'string') {
+    if (STREAM_ROUTES.has(request.routeOptions.url ?? '') && request.method === 'GET' && typeof streamToken === 'string') {
       const check = streamTokens.check(streamToken);
       if (check === 'valid') return undefined;
       return sendError(
@@ -225,6 +233,47 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
   });
 
   app.get('/v1/openapi.json', async () => openApiDocument(options.version ?? '0.0.0'));
+
+  registerStatusPage(app);
+
+  /** Opens a Server-Sent Events response on the raw socket, counted and kept alive with the others. */
+  const openStream = (reply: FastifyReply, onClose: () => void): ServerResponse => {
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    res.write('retry: 2000\n\n');
+    streams.add(res);
+    if (heartbeat === undefined) heartbeat = options.scheduler.after(heartbeatMs, beat);
+    const done = (): void => {
+      onClose();
+      streams.delete(res);
+    };
+    res.on('close', done);
+    res.on('error', done);
+    return res;
+  };
+
+  // The status page's stream: a snapshot of every subscription, then what changes (src/http/status-stream.ts).
+  app.get(STATUS_EVENTS_ROUTE, (_request, reply) => {
+    const feed = options.statusFeed;
+    if (feed === undefined) throw new ApiError(404, 'HTTP_ERR_NOT_FOUND', 'no status feed in this server');
+    let unsubscribe: (() => void) | undefined;
+    const res = openStream(reply, () => unsubscribe?.());
+    res.write(`event: snapshot\ndata: ${JSON.stringify(feed.snapshot())}\n\n`);
+    unsubscribe = feed.subscribe((event: StatusFeedEvent) => {
+      if (res.writableLength > maxBacklog) {
+        res.destroy(); // the page reconnects and starts again from a snapshot
+        return;
+      }
+      const { type, ...data } = event;
+      res.write(`event: ${type}\ndata: ${JSON.stringify(type === 'subscription' ? event.subscription : type === 'status' ? event.status : data)}\n\n`);
+    });
+  });
 
   app.post('/v1/subscriptions', async (request, reply) => {
     const body = parseCreateSubscription(request.body);

@@ -259,13 +259,29 @@ export function openApiDocument(version: string): Json {
           operationId: 'createStreamToken',
           summary: 'A short-lived token that opens event streams without an Authorization header (EventSource in a browser)',
           description:
-            `The token opens any number of \`GET /v1/queues/{name}/events?access_token=<token>\` for ${STREAM_TOKEN_TTL_SECONDS} s ` +
+            `The token opens any number of \`GET /v1/queues/{name}/events?access_token=<token>\` and \`GET /v1/status/events?access_token=<token>\` for ${STREAM_TOKEN_TTL_SECONDS} s ` +
             '(a stream already open stays open) and is accepted nowhere else. A restart of the daemon invalidates it.',
           responses: {
             '201': { description: 'The token', content: json(ref('StreamToken')) },
             '400': { $ref: '#/components/responses/BadBody' },
             ...UNAUTHORIZED,
             ...BODY_ERRORS,
+          },
+        },
+      },
+      '/v1/status/events': {
+        get: {
+          operationId: 'statusEvents',
+          summary: "The status page's live overview as Server-Sent Events",
+          description:
+            'First `event: snapshot` (data: `{subscriptions: [Subscription]}`), then `event: subscription` (a Subscription created or changed), ' +
+            '`event: removed` (data: `{id}`) and `event: status` (each Status as it is queued, from any queue). No resume: a reconnection ' +
+            'starts with a new snapshot. A comment line every 15 s keeps the stream open.',
+          security: [{ bearer: [] }, { streamToken: [] }],
+          responses: {
+            '200': { description: 'The event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+            ...UNAUTHORIZED,
+            '404': error('This server has no status feed (`HTTP_ERR_NOT_FOUND`)'),
           },
         },
       },
@@ -289,6 +305,30 @@ export function openApiDocument(version: string): Json {
           operationId: 'openApi',
           summary: 'This document',
           responses: { '200': { description: 'OpenAPI 3.1', content: json({ type: 'object' }) }, ...UNAUTHORIZED },
+        },
+      },
+      '/': {
+        get: {
+          operationId: 'statusPage',
+          summary: 'The status page (HTML; no token needed): it asks for the token and uses the API',
+          security: [],
+          responses: { '200': { description: 'The page', content: { 'text/html': { schema: { type: 'string' } } } } },
+        },
+      },
+      '/status-page/status-page.js': {
+        get: {
+          operationId: 'statusPageScript',
+          summary: "The status page's script, an ES module (no token needed)",
+          security: [],
+          responses: { '200': { description: 'JavaScript', content: { 'text/javascript': { schema: { type: 'string' } } } } },
+        },
+      },
+      '/status-page/status-page.css': {
+        get: {
+          operationId: 'statusPageStyle',
+          summary: "The status page's style sheet (no token needed)",
+          security: [],
+          responses: { '200': { description: 'CSS', content: { 'text/css': { schema: { type: 'string' } } } } },
         },
       },
       '/healthz': {

@@ -12,6 +12,7 @@ import {
 import { EventRing } from '../../../src/http/event-ring.js';
 import { createHttpApi, type HttpApi } from '../../../src/http/http-server.js';
 import { openApiDocument } from '../../../src/http/openapi.js';
+import type { StatusFeedEvent, StatusFeedSource } from '../../../src/http/status-stream.js';
 import { ManualClock } from '../../../src/util/clock.js';
 import { TimerScheduler } from '../../../src/util/timer-scheduler.js';
 import { HttpRecorder } from '../../support/http-recorder.js';
@@ -193,14 +194,17 @@ describe('HTTP API', () => {
     await refused(await call('GET', '/v1/subscriptions/%E0%A4%A'), 400, 'HTTP_ERR_BAD_REQUEST');
   });
 
-  test('401 on every operation but /healthz, without a token or with a wrong one', async () => {
-    const doc = openApiDocument('0.0.0') as { paths: Record<string, Record<string, unknown>> };
+  test('401 on every operation but the public ones (/healthz, the status page files), without a token or with a wrong one', async () => {
+    const doc = openApiDocument('0.0.0') as { paths: Record<string, Record<string, { security?: unknown[] }>> };
     for (const [path, item] of Object.entries(doc.paths)) {
       const concrete = path.replace('{id}', 's1').replace('{name}', 'default').replace('{uri}', 'sip%3Aalice%40localhost');
       for (const method of Object.keys(item).filter((k) => ['get', 'put', 'post', 'delete'].includes(k))) {
+        // An operation documented with `security: []` needs no token.
+        const open = item[method]?.security?.length === 0;
         const response = await call(method.toUpperCase(), concrete, undefined, path === '/healthz' ? TOKEN : null);
-        if (path === '/healthz') {
-          assert.equal(response.status, 200);
+        if (open) {
+          assert.equal(response.status, 200, `${method} ${path} without a token`);
+          await response.arrayBuffer();
           continue;
         }
         assert.equal(response.headers.get('www-authenticate'), 'Bearer realm="presence-b2b"');
@@ -367,6 +371,97 @@ describe('HTTP API without a local agent and without a token', () => {
   });
 });
 
+describe('the status page routes', () => {
+  const scheduler = new TimerScheduler(new ManualClock());
+  const alice: SubscriptionView = { id: 's1', record: 'sip:alice@x', subscriber: 'sip:bob@x', package: 'presence', queue: 'q', createdAt: new Date(0).toISOString(), state: 'none' };
+  const listeners = new Set<(event: StatusFeedEvent) => void>();
+  const feed: StatusFeedSource = {
+    snapshot: () => ({ subscriptions: [alice] }),
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+  };
+  let api: HttpApi;
+  let bare: HttpApi;
+  let base: string;
+  let bareBase: string;
+
+  before(async () => {
+    api = createHttpApi({ subscriptions: new FakeSubscriptions(), statusFeed: feed, metrics: { contentType: 'text/plain', render: async () => '' }, token: TOKEN, scheduler });
+    recorder.attach(api.app);
+    base = `http://127.0.0.1:${(await api.listen('127.0.0.1', 0)).port}`;
+    bare = createHttpApi({ subscriptions: new FakeSubscriptions(), metrics: { contentType: 'text/plain', render: async () => '' }, scheduler });
+    recorder.attach(bare.app);
+    bareBase = `http://127.0.0.1:${(await bare.listen('127.0.0.1', 0)).port}`;
+  });
+  after(async () => {
+    await api.close();
+    await bare.close();
+    scheduler.close();
+  });
+
+  test('the page and its two files are served without the token, with a strict content security policy', async () => {
+    const page = await fetch(`${base}/`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
+    assert.match(page.headers.get('content-security-policy') ?? '', /default-src 'none'; script-src 'self'/);
+    assert.equal(page.headers.get('x-content-type-options'), 'nosniff');
+    assert.match(await page.text(), /<script type="module" src="\/status-page\/status-page\.js"><\/script>/);
+    const script = await fetch(`${base}/status-page/status-page.js`);
+    assert.equal(script.status, 200);
+    assert.match(script.headers.get('content-type') ?? '', /^text\/javascript/);
+    assert.match(await script.text(), /new EventSource\(url\)/);
+    const style = await fetch(`${base}/status-page/status-page.css?v=1`);
+    assert.equal(style.status, 200);
+    assert.match(style.headers.get('content-type') ?? '', /^text\/css/);
+  });
+
+  test('nothing else goes without the token: other files, the status stream; a stream token opens the stream', async () => {
+    assert.equal((await fetch(`${base}/status-page/other.js`)).status, 401);
+    assert.equal((await fetch(`${base}/v1/status/events`)).status, 401);
+    assert.equal((await fetch(`${base}/v1/status/events`, { headers: { authorization: 'Bearer wrong-token' } })).status, 401);
+    assert.equal((await fetch(`${base}/v1/status/events?access_token=not-a-token`)).status, 401);
+    const issued = await fetch(`${base}/v1/stream-tokens`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.equal(issued.status, 201);
+    const { token } = (await issued.json()) as { token: string };
+    const text = await readSse(`${base}/v1/status/events?access_token=${encodeURIComponent(token)}`, {}, 0, undefined, /^event: snapshot\ndata: .*\n\n/m);
+    assert.match(text, /^event: snapshot$/m);
+  });
+
+  test('GET /v1/status/events: a snapshot, then each change as it happens; the stream ends its subscription', async () => {
+    const status: StatusView = { sequence: 3, timestamp: new Date(0).toISOString(), subscriptionId: 's1', record: 'sip:alice@x', subscriber: 'sip:bob@x', package: 'presence', state: 'active' };
+    const text = await readSse(`${base}/v1/status/events`, { authorization: `Bearer ${TOKEN}` }, 0, () => {
+      // Written once the snapshot is: the feed is subscribed by now.
+      setImmediate(() => {
+        for (const listener of listeners) {
+          listener({ type: 'status', status });
+          listener({ type: 'subscription', subscription: { ...alice, state: 'active' } });
+          listener({ type: 'removed', id: 's1' });
+        }
+      });
+    }, /^event: removed\ndata: .*\n\n/m);
+    const events = [...text.matchAll(/^event: (.*)\ndata: (.*)$/gm)].map((m) => ({ event: m[1], data: JSON.parse(m[2]!) as unknown }));
+    assert.deepEqual(events, [
+      { event: 'snapshot', data: { subscriptions: [alice] } },
+      { event: 'status', data: status },
+      { event: 'subscription', data: { ...alice, state: 'active' } },
+      { event: 'removed', data: { id: 's1' } },
+    ]);
+    for (let i = 0; i < 100 && listeners.size > 0; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(listeners.size, 0);
+  });
+
+  test('a server without a status feed: 404 for the stream, the page still served', async () => {
+    const response = await fetch(`${bareBase}/v1/status/events`);
+    assert.equal(response.status, 404);
+    assert.equal(((await response.json()) as ErrorBody).error.code, 'HTTP_ERR_NOT_FOUND');
+    assert.equal((await fetch(`${bareBase}/`)).status, 200);
+  });
+});
+
 describe('the OpenAPI document', () => {
   const doc = openApiDocument('1.2.3');
   const check = checkOpenApi(doc);
@@ -402,8 +497,8 @@ describe('the OpenAPI document', () => {
   });
 });
 
-/** Reads an event stream until `events` ids arrived (or 3 s), then disconnects. */
-function readSse(url: string, headers: Record<string, string>, events: number, onOpen?: () => void): Promise<string> {
+/** Reads an event stream until `events` ids arrived, or until the text matches `until` (at most 3 s), then disconnects. */
+function readSse(url: string, headers: Record<string, string>, events: number, onOpen?: () => void, until?: RegExp): Promise<string> {
   return new Promise((resolve, reject) => {
     let text = '';
     const req = httpRequest(url, { headers }, (res) => {
@@ -419,7 +514,7 @@ function readSse(url: string, headers: Record<string, string>, events: number, o
           opened = true;
           onOpen?.();
         }
-        if ((text.match(/^id: /gm) ?? []).length >= events) {
+        if (until !== undefined ? until.test(text) : (text.match(/^id: /gm) ?? []).length >= events) {
           clearTimeout(deadline);
           req.destroy();
           resolve(text);
