@@ -4,6 +4,7 @@ import { DAEMON_VERSION } from '../daemon/daemon.js';
 import type { ListenSpec } from '../sip/transport/types.js';
 import { runList, runUnsubscribe } from './api-commands.js';
 import { defaultPublicationStatePath } from './publication-state.js';
+import { runDoctor } from './doctor-command.js';
 import { runPublish } from './publish-command.js';
 import { listenArgument, proxyArgument, sipUriArgument } from './sip-uri-argument.js';
 import { runStart } from './start-command.js';
@@ -68,6 +69,13 @@ export function buildProgram(runners: CliRunners): Command {
     .option('-c, --config <file>', 'YAML configuration file (embedded defaults without one)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (overrides log_level)')
     .action((options: { config?: string; logLevel?: string }) => runners.run(() => runStart(options)));
+
+  program
+    .command('doctor')
+    .description('check what start needs: the config, free ports, the outbound proxy (resolves, answers OPTIONS), the store, the HEP collector')
+    .option('-c, --config <file>', 'YAML configuration file (embedded defaults without one)')
+    .option('--timeout <s>', 'seconds to wait for the outbound proxy to answer OPTIONS', seconds, 5)
+    .action((options: { config?: string; timeout: number }) => runners.run(() => runDoctor(options)));
 
   program
     .command('watch')
