@@ -108,10 +108,10 @@ test('a valid configuration whose ports are taken, proxy is silent, store direct
   assert.equal(out[0], `ok    config: ${file} is valid`);
   assert.match(out[1]!, new RegExp(`^FAIL  sip udp 127\\.0\\.0\\.1:${takenUdp}: in use \\(EADDRINUSE\\)`));
   assert.match(out[2]!, new RegExp(`^FAIL  http 127\\.0\\.0\\.1:${takenTcp}: in use \\(EADDRINUSE\\)`));
-  assert.match(out[3]!, /^ok    outbound proxy: .* resolves to udp 127\.0\.0\.1:\d+$/);
+  assert.match(out[3]!, /^ok {4}outbound proxy: .* resolves to udp 127\.0\.0\.1:\d+$/);
   assert.equal(out[4], 'FAIL  outbound proxy: no answer to OPTIONS within 1 s');
-  assert.match(out[5]!, /^FAIL  store: store .*x\.db: cannot be created \(directory .*no-such-dir does not exist\)$/);
-  assert.match(out[6]!, /^FAIL  hep: collector collector\.invalid does not resolve/);
+  assert.match(out[5]!, /^FAIL {2}store: store .*x\.db: cannot be created \(directory .*no-such-dir does not exist\)$/);
+  assert.match(out[6]!, /^FAIL {2}hep: collector collector\.invalid does not resolve/);
 });
 
 test('a store held by another process (a running daemon) FAILs', async () => {
@@ -126,5 +126,5 @@ test('a store held by another process (a running daemon) FAILs', async () => {
   const result = await runCli(['doctor', '-c', file]);
   assert.equal(result.code, 1, result.stdout + result.stderr);
   assert.deepEqual(lines(result.stdout).slice(0, 3), [`ok    config: ${file} is valid`, 'ok    sip udp 127.0.0.1:0: any free port', 'skip  http: http.enabled is false']);
-  assert.match(lines(result.stdout)[4] ?? '', /^FAIL  store: store .*held\.db: .*\(a running daemon\?\)$/);
+  assert.match(lines(result.stdout)[4] ?? '', /^FAIL {2}store: store .*held\.db: .*\(a running daemon\?\)$/);
 });
