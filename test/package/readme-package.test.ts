@@ -110,9 +110,11 @@ describe('the packed package and README.md', { timeout: 300_000 }, () => {
     const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', project], { cwd: root, env, maxBuffer: 16 << 20 });
     const [packed] = JSON.parse(stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
     assert.ok(packed !== undefined, 'npm pack reported no tarball');
-    // Only the built library and the README go out: no tests, benchmarks or sources.
-    const stray = packed.files.map((f) => f.path).filter((p) => !p.startsWith('dist/src/') && !['package.json', 'README.md'].includes(p));
-    assert.deepEqual(stray, [], 'files outside dist/src in the tarball');
+    // Only the built library, the status page's three files and the README go out: no tests, benchmarks or sources.
+    const page = ['status-page/index.html', 'status-page/status-page.css', 'status-page/status-page.js'];
+    const stray = packed.files.map((f) => f.path).filter((p) => !p.startsWith('dist/src/') && !['package.json', 'README.md', ...page].includes(p));
+    assert.deepEqual(stray, [], 'files outside dist/src and status-page in the tarball');
+    assert.deepEqual(packed.files.map((f) => f.path).filter((p) => p.startsWith('status-page/')).sort(), page, 'the status page ships (the daemon serves it at /)');
     const t1 = performance.now();
     writeFileSync(join(project, 'package.json'), `${JSON.stringify({ name: 'readme-check', private: true, type: 'module' }, null, 2)}\n`);
     await run(
@@ -197,6 +199,6 @@ describe('the packed package and README.md', { timeout: 300_000 }, () => {
 
   it('installed only what the package declares (no stray files in the install)', () => {
     const installed = readdirSync(join(project, 'node_modules/presence-b2b')).sort();
-    assert.deepEqual(installed, ['README.md', 'dist', 'package.json']);
+    assert.deepEqual(installed, ['README.md', 'dist', 'package.json', 'status-page']);
   });
 });
