@@ -51,6 +51,8 @@ export class QueueHub {
   private closed = false;
   /** Drops of queues since replaced by a new one of the same name. */
   private retiredDrops = 0;
+  /** Coalescings of queues since replaced by a new one of the same name. */
+  private retiredCoalesced = 0;
 
   constructor(private readonly options: QueueHubOptions) {
     this.leases = new EventIdLeases({
@@ -104,17 +106,19 @@ export class QueueHub {
 
   /**
    * All named queues together, for the metrics: how many, messages waiting,
-   * messages dropped since the start (a queue re-created under the same name
-   * keeps the drops of the one it replaced).
+   * messages dropped and messages coalesced since the start (a queue
+   * re-created under the same name keeps the counts of the one it replaced).
    */
-  totals(): { count: number; depth: number; dropped: number } {
+  totals(): { count: number; depth: number; dropped: number; coalesced: number } {
     let depth = 0;
     let dropped = this.retiredDrops;
+    let coalesced = this.retiredCoalesced;
     for (const s of this.served.values()) {
       depth += s.queue.depth;
       dropped += s.queue.stats.dropped;
+      coalesced += s.queue.stats.coalesced;
     }
-    return { count: this.served.size, depth, dropped };
+    return { count: this.served.size, depth, dropped, coalesced };
   }
 
   /** Event ids issued above a durable reservation (should stay 0). */
@@ -149,7 +153,10 @@ export class QueueHub {
       });
     const served: ServedQueue = { name, queue, ring: new EventRing<StatusView>(this.options.ringSize, existing === undefined ? firstSequence : 1) };
     const replaced = this.served.get(name);
-    if (replaced !== undefined) this.retiredDrops += replaced.queue.stats.dropped;
+    if (replaced !== undefined) {
+      this.retiredDrops += replaced.queue.stats.dropped;
+      this.retiredCoalesced += replaced.queue.stats.coalesced;
+    }
     this.served.set(name, served);
     const loop = this.drain(served).finally(() => this.loops.delete(loop));
     this.loops.add(loop);

@@ -18,7 +18,7 @@ export interface MetricsSources {
    * decreasing). No per-queue figures: clients choose queue names, so a
    * per-queue label would grow without bound.
    */
-  queues(): { count: number; depth: number; dropped: number };
+  queues(): { count: number; depth: number; dropped: number; coalesced: number };
   /** Open Server-Sent Events streams. */
   sseClients(): number;
   /** Counters of the local presence agent, when it runs. */
@@ -161,6 +161,15 @@ export class DaemonMetrics {
       collect() {
         this.reset();
         this.inc(sources.queues().dropped);
+      },
+    });
+    new Counter({
+      name: 'presence_b2b_queue_coalesced_messages_total',
+      help: 'Status messages a full named queue merged into a newer one of the same subscription, all queues together (the consumer falls behind)',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(sources.queues().coalesced);
       },
     });
     new Gauge({
