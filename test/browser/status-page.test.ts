@@ -2,9 +2,11 @@
  * The status page in a real browser: Debian's Chromium (installed by
  * scripts/install-browser.sh, like the SIP peers; a failed install fails the
  * test, it never skips), driven by playwright-core through `executablePath`.
- * The page is loaded from the daemon, a subscription is added from its form,
- * presence is published into the local agent (PUT /v1/presentities), and the
- * record's badge follows, live over SSE. A screenshot goes to
+ * The page is loaded from a daemon that has an API token: it asks for it, and
+ * with it opens its event stream (a stream token: EventSource sends no
+ * header); a subscription is added from its form, presence is published into
+ * the local agent (PUT /v1/presentities), and the record's badge follows, live
+ * over SSE. A screenshot goes to
  * test-output/status-page/ (printed; not committed).
  */
 import assert from 'node:assert/strict';
@@ -31,6 +33,7 @@ const CHROMIUM_FLAGS = [
 ];
 
 const root = repoRoot();
+const TOKEN = 'status-page-browser-token';
 const output = join(root, 'test-output', 'status-page');
 let daemon: DaemonProcess;
 let profile: string;
@@ -40,7 +43,9 @@ before(async () => {
   const install = spawnSync('bash', [join(root, 'scripts', 'install-browser.sh')], { encoding: 'utf8', timeout: 600_000 });
   assert.equal(install.status, 0, `scripts/install-browser.sh failed:\n${install.stdout}${install.stderr}`);
   mkdirSync(output, { recursive: true });
-  daemon = await DaemonProcess.start(testConfig({ store: { type: 'memory' }, local_agent: { enabled: true, domains: ['localhost'] } }));
+  daemon = await DaemonProcess.start(
+    testConfig({ store: { type: 'memory' }, http: { host: '127.0.0.1', port: 0, token: TOKEN }, local_agent: { enabled: true, domains: ['localhost'] } }),
+  );
   profile = mkdtempSync(join(tmpdir(), 'pb2b-chromium-'));
   context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS, viewport: { width: 1200, height: 900 }, timeout: 60_000 });
 });
@@ -56,19 +61,26 @@ function badge(page: Page, record: string) {
 }
 
 async function publish(uri: string, basic: 'open' | 'closed', note?: string): Promise<void> {
-  const put = await api(daemon.httpBase, 'PUT', `/v1/presentities/${encodeURIComponent(uri)}`, { basic, ...(note !== undefined ? { note } : {}) });
+  const put = await api(daemon.httpBase, 'PUT', `/v1/presentities/${encodeURIComponent(uri)}`, { basic, ...(note !== undefined ? { note } : {}) }, TOKEN);
   assert.equal(put.status, 204, JSON.stringify(put.json));
 }
 
-test('the page adds a subscription, and the badge follows what is published into the local agent', async () => {
+test('the page asks for the token, adds a subscription, and the badge follows what is published into the local agent', async () => {
   const page = await context.newPage();
   const problems: string[] = [];
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+    // The page's first attempts without the token are refused (401): the browser logs those.
+    if (message.type() === 'error' && !/status of 401/.test(message.text())) problems.push(`console: ${message.text()}`);
   });
   await page.goto(`${daemon.httpBase}/`);
+  // No token yet: the stream is refused, and the page asks.
+  await page.locator('#connection[data-state="token"]').waitFor({ timeout: 10_000 });
+  assert.equal(await page.locator('#token-section').isVisible(), true);
+  await page.fill('#token-input', TOKEN);
+  await page.click('#token-form button[type="submit"]');
   await page.locator('#connection[data-state="live"]').waitFor({ timeout: 10_000 });
+  assert.equal(await page.locator('#token-section').isVisible(), false);
 
   await page.fill('#add-record', 'sip:alice@localhost');
   await page.fill('#add-subscriber', 'sip:bob@localhost');
