@@ -79,7 +79,7 @@ test('a bad configuration: one FAIL line per problem, exit 1', async () => {
   const file = writeConfig('invalid.yaml', { default_expiration: 'soon', http: { prot: 1 } });
   const result = await runCli(['doctor', '-c', file]);
   assert.equal(result.code, 1);
-  assert.deepEqual(lines(result.stdout).sort(), ['FAIL  config: default_expiration: expected a number ≥ 1, got "soon"', 'FAIL  config: http.prot: unknown key']);
+  assert.deepEqual(lines(result.stdout).sort(), ['FAIL  config: default_expiration: expected a number ≥ 1, got "soon"', 'FAIL  config: http.prot: unknown key (did you mean http.port?)']);
 });
 
 test('a valid configuration whose ports are taken, proxy is silent, store directory is missing and collector does not resolve: each FAILs, exit 1', async () => {
