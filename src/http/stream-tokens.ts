@@ -44,8 +44,11 @@ export class StreamTokens {
     const match = /^([0-9a-z]{1,12})\.([A-Za-z0-9_-]{43})$/.exec(token);
     if (match === null) return 'invalid';
     const expiresAt = Number.parseInt(match[1]!, 36);
-    const presented = Buffer.from(match[2]!, 'base64url');
-    const expected = this.mac(expiresAt);
+    // Compared as text, not as decoded bytes: the 43rd base64url character carries
+    // two padding bits that a decoder ignores, so four spellings would decode to the
+    // same MAC and an altered token could still pass.
+    const presented = Buffer.from(match[2]!, 'latin1');
+    const expected = Buffer.from(this.mac(expiresAt).toString('base64url'), 'latin1');
     // Constant time: a forger learns nothing from how long the comparison took.
     if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) return 'invalid';
     return this.clock.now() < expiresAt ? 'valid' : 'expired';
