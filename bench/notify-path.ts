@@ -5,34 +5,117 @@
  * sends (the transactions serialize it, as for the UDP transport). One dialog, N
  * NOTIFYs of the 1.3 KB kind (docs/benchmark-method.md §6.2), each a new transaction.
  *
- *   npm run build && node dist/bench/notify-path.js [N]
+ *   npm run build && node dist/bench/notify-path.js [N]        CPU µs per NOTIFY (best and median of 5 rounds)
+ *   node --expose-gc --max-semi-space-size=256 --min-semi-space-size=256 dist/bench/notify-path.js --alloc [N]
+ *       bytes allocated per NOTIFY: heap growth over N NOTIFYs with no GC in between
+ *       (the young generation is made large enough; a round with a GC is repeated);
+ *       then what each NOTIFY leaves alive after full GCs (the completed transaction)
+ *   valgrind --tool=callgrind node --single-threaded dist/bench/notify-path.js --once N
+ *       warm-up, then N NOTIFYs once, between two os.getPriority() calls that callgrind
+ *       dumps at: instructions per NOTIFY, whatever the load (bench/callgrind-notify.sh)
+ *
+ * CPU time is inflated when the machine is busy (shared caches, frequency); the
+ * allocation and instruction counts are not.
  */
+import { getPriority } from 'node:os';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { ManualClock } from '../src/util/clock.js';
 import { createPresenceB2BOnTransport } from './support/in-memory-b2b.js';
 
-const N = Number(process.argv[2] ?? 20_000);
+const args = process.argv.slice(2);
+const mode = args.includes('--alloc') ? 'alloc' : args.includes('--once') ? 'once' : 'cpu';
+const positional = args.filter((a) => !a.startsWith('--'));
+const N = Number(positional[0] ?? (mode === 'alloc' ? 2_000 : mode === 'once' ? 1_000 : 20_000));
+const WARMUP = 5000;
 
 async function main(): Promise<void> {
-  const harness = await createPresenceB2BOnTransport();
+  // Under callgrind, wall time runs ~50× slower: with the system clock, Timer J would fire
+  // at a different point of each run. A clock that never moves makes the counts repeatable.
+  const harness = await createPresenceB2BOnTransport(mode === 'once' ? { clock: new ManualClock() } : {});
   const { queue, nextNotify, deliver } = await harness.establish();
-  // Warm-up, then the measured rounds; the NOTIFY bytes are made before each round.
-  for (let i = 0; i < 5000; i++) {
-    deliver(nextNotify());
-    queue.poll();
-  }
-  const rounds: number[] = [];
-  for (let r = 0; r < 5; r++) {
-    const batch = Array.from({ length: N }, nextNotify);
-    const before = process.cpuUsage();
-    for (let i = 0; i < N; i++) {
+  const run = (batch: Buffer[]): void => {
+    for (let i = 0; i < batch.length; i++) {
       deliver(batch[i]!);
       if (queue.poll() === undefined) throw new Error('a NOTIFY produced no status message');
     }
-    const used = process.cpuUsage(before);
-    rounds.push((used.user + used.system) / N);
+  };
+  // Warm-up, then the measured rounds; the NOTIFY bytes are made before each round.
+  run(Array.from({ length: WARMUP }, nextNotify));
+  if (mode === 'once') {
+    const batch = Array.from({ length: N }, nextNotify);
+    // os.getPriority() is a marker for callgrind (--dump-before=uv_os_getpriority): the
+    // counts between the two calls are those of the N NOTIFYs alone.
+    console.log('measured part: begin');
+    getPriority();
+    run(batch);
+    getPriority();
+    console.log('measured part: end');
+    console.log(`NOTIFY path: warm-up ${WARMUP}, then ${N} NOTIFYs`);
+  } else if (mode === 'alloc') {
+    await measureAllocation(run, nextNotify);
+  } else {
+    const rounds: number[] = [];
+    for (let r = 0; r < 5; r++) {
+      const batch = Array.from({ length: N }, nextNotify);
+      const before = process.cpuUsage();
+      run(batch);
+      const used = process.cpuUsage(before);
+      rounds.push((used.user + used.system) / N);
+    }
+    rounds.sort((a, b) => a - b);
+    console.log(`NOTIFY path (in memory, ${N} per round): best ${rounds[0]!.toFixed(1)} µs, median ${rounds[2]!.toFixed(1)} µs CPU per NOTIFY`);
   }
-  rounds.sort((a, b) => a - b);
-  console.log(`NOTIFY path (in memory, ${N} per round): best ${rounds[0]!.toFixed(1)} µs, median ${rounds[2]!.toFixed(1)} µs CPU per NOTIFY`);
   await harness.close();
+}
+
+/** Heap and ArrayBuffer growth over N NOTIFYs, in rounds with no GC at all (repeated otherwise). */
+async function measureAllocation(run: (batch: Buffer[]) => void, nextNotify: () => Buffer): Promise<void> {
+  let gcs = 0;
+  const observer = new PerformanceObserver((list) => {
+    gcs += list.getEntries().length;
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  const results: Array<{ heap: number; external: number }> = [];
+  for (let attempt = 0; attempt < 20 && results.length < 3; attempt++) {
+    const batch = Array.from({ length: N }, nextNotify);
+    // Let pending GC entries arrive, so that a GC before the round is not counted in it.
+    await new Promise((r) => setTimeout(r, 20));
+    const gcBefore = gcs;
+    const before = process.memoryUsage();
+    run(batch);
+    const after = process.memoryUsage();
+    await new Promise((r) => setTimeout(r, 20));
+    if (gcs !== gcBefore) continue;
+    results.push({ heap: (after.heapUsed - before.heapUsed) / N, external: (after.arrayBuffers - before.arrayBuffers) / N });
+  }
+  observer.disconnect();
+  if (results.length === 0) {
+    console.log('NOTIFY path: every round had a GC; run with --max-semi-space-size=256 --min-semi-space-size=256 or a smaller N');
+    return;
+  }
+  results.sort((a, b) => a.heap - b.heap);
+  const best = results[0]!;
+  console.log(
+    `NOTIFY path allocation (${N} per round, ${results.length} rounds without GC): ` +
+      `${best.heap.toFixed(0)} B of JS heap + ${best.external.toFixed(0)} B of ArrayBuffer per NOTIFY`,
+  );
+  // What stays alive after each NOTIFY for Timer J (RFC 3261 §17.2.2: 32 s on UDP), i.e.
+  // what 32 s × the NOTIFY rate completed transactions cost: heap after full GCs, with
+  // the NOTIFY bytes themselves gone (the batch is dropped before measuring).
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) return;
+  let batch: Buffer[] | undefined = Array.from({ length: N }, nextNotify);
+  const arrayBytes = batch.reduce((sum, b) => sum + b.length, 0);
+  for (let k = 0; k < 3; k++) gc();
+  const before = process.memoryUsage();
+  run(batch);
+  batch = undefined;
+  for (let k = 0; k < 3; k++) gc();
+  const after = process.memoryUsage();
+  console.log(
+    `kept per NOTIFY after GC (the completed transaction until Timer J): ${((after.heapUsed - before.heapUsed) / N).toFixed(0)} B of JS heap + ` +
+      `${((after.arrayBuffers - before.arrayBuffers + arrayBytes) / N).toFixed(0)} B of ArrayBuffer`,
+  );
 }
 
 await main();

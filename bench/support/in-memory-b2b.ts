@@ -6,7 +6,7 @@ import type { MessageHandler, ReceivedFrom, SipEndpoint, SipTransport, SipTransp
 import { SipUserAgentCore } from '../../src/sip/ua/user-agent-core.js';
 import { attachPresenceEngine } from '../../src/b2b/attach-presence-engine.js';
 import { DEFAULT_ENGINE_SETTINGS } from '../../src/subscription/engine-options.js';
-import { systemClock } from '../../src/util/clock.js';
+import { type Clock, systemClock } from '../../src/util/clock.js';
 import { CryptoRandom } from '../../src/util/random.js';
 import { TimerScheduler } from '../../src/util/timer-scheduler.js';
 import { NOTIFY_1288 } from '../fixtures/notify-1288.js';
@@ -66,8 +66,9 @@ function notifyFactory(callId: string, localTag: string, remoteTag: string): () 
   };
 }
 
-export async function createPresenceB2BOnTransport() {
-  const clock = systemClock;
+/** `clock`: a ManualClock makes a run repeatable (no timer ever fires by itself); default the system clock. */
+export async function createPresenceB2BOnTransport(options: { clock?: Clock } = {}) {
+  const clock = options.clock ?? systemClock;
   const random = new CryptoRandom();
   const scheduler = new TimerScheduler(clock);
   const transport = new InMemoryTransport();
