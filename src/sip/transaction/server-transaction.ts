@@ -22,7 +22,7 @@ export class NonInviteServerTransaction {
    * received packet.
    */
   private lastResponse: Buffer | undefined;
-  /** Before the final: a guard of 64·T1 (see `start`); in Completed: Timer J. */
+  /** Before the final, when the user did not answer at once: a guard of 64·T1 (see `start`). */
   private timer: Timer | undefined;
 
   constructor(
@@ -47,7 +47,13 @@ export class NonInviteServerTransaction {
     return this.source.transport !== 'udp';
   }
 
+  /**
+   * Arms the guard for a user that has not given a final response yet (the
+   * layer calls this after handing the request up, and only then: a request
+   * answered at once, as a NOTIFY is, never needs it).
+   */
   start(): void {
+    if (this.finalSent || this.timer !== undefined) return;
     // Not in RFC 3261: a user that never answers would keep this transaction for
     // ever. After 64·T1 the client has given up anyway (its Timer F, RFC 4320 §4.1),
     // so the transaction is dropped then.
@@ -74,8 +80,10 @@ export class NonInviteServerTransaction {
       // bytes: drop the request, so that a busy server does not hold 32 s of parsed packets.
       this.request = undefined;
       this.timer?.cancel();
-      // RFC 3261 §17.2.2: Timer J = 64·T1 on unreliable transports, 0 on reliable ones.
-      this.timer = this.reliable ? undefined : this.context.scheduler.after(sixtyFourT1(this.context.timers), () => this.terminate());
+      this.timer = undefined;
+      // RFC 3261 §17.2.2: Timer J = 64·T1 on unreliable transports (one FIFO for all of
+      // them in the layer: no timer of its own), 0 on reliable ones.
+      if (!this.reliable) this.context.awaitTimerJ(this);
     }
     this.send(data);
     if (this.stateValue === 'completed' && this.reliable) this.terminate();
@@ -93,6 +101,11 @@ export class NonInviteServerTransaction {
 
   /** Ends the transaction now, without a word (layer shutdown). */
   abandon(): void {
+    this.terminate();
+  }
+
+  /** @internal Timer J fired (the layer's FIFO of completed transactions). */
+  timerJ(): void {
     this.terminate();
   }
 

@@ -16,6 +16,8 @@ export interface TransactionContext {
   callUser(callback: () => void): void;
   /** The transaction reached Terminated: forget it. */
   forget(transaction: { readonly key: string; readonly side: 'client' | 'server' }): void;
+  /** A server transaction completed over UDP: call its `timerJ()` 64·T1 from now (RFC 3261 §17.2.2). */
+  awaitTimerJ(transaction: { timerJ(): void }): void;
 }
 
 /** RFC 3261 §17.1.1.1: Timer F and Timer J are 64·T1. */

@@ -1,3 +1,4 @@
+import { ownString } from '../../util/copy-string.js';
 import type { Random } from '../../util/random.js';
 import type { TimerScheduler } from '../../util/timer-scheduler.js';
 import { cseqOf, topVia, type Via } from '../codec/index.js';
@@ -7,8 +8,9 @@ import type { ReceivedFrom, SipEndpoint, SipTransport } from '../transport/types
 import { hasMagicCookie, newBranch } from './branch.js';
 import { NonInviteClientTransaction } from './client-transaction.js';
 import { TransactionError } from './errors.js';
+import { FixedDelayExpiry } from './fixed-delay-expiry.js';
 import { NonInviteServerTransaction } from './server-transaction.js';
-import type { TransactionContext } from './transaction-context.js';
+import { sixtyFourT1, type TransactionContext } from './transaction-context.js';
 import { cancelledTransactionKey, clientTransactionKey, serverTransactionKey } from './transaction-keys.js';
 import { emptyTransactionStats, type TransactionStats } from './transaction-stats.js';
 import { type ClientTransactionUser, DEFAULT_TIMER_SETTINGS, type TransactionTimerSettings } from './types.js';
@@ -43,6 +45,9 @@ export class TransactionLayer {
   private readonly context: TransactionContext;
   private readonly random: Random;
   private listener: NewRequestListener | undefined;
+  /** Completed UDP server transactions waiting out Timer J, oldest first. */
+  private readonly timerJ: FixedDelayExpiry<NonInviteServerTransaction>;
+  private readonly onUserError: ((error: unknown) => void) | undefined;
   private closed = false;
 
   constructor(options: TransactionLayerOptions) {
@@ -50,6 +55,11 @@ export class TransactionLayer {
     this.random = options.random;
     const counters = this.counters;
     const onUserError = options.onUserError;
+    this.onUserError = onUserError;
+    const timerJ = new FixedDelayExpiry<NonInviteServerTransaction>(options.scheduler, sixtyFourT1(this.timers), (transaction) =>
+      transaction.timerJ(),
+    );
+    this.timerJ = timerJ;
     this.context = {
       transport: options.transport,
       scheduler: options.scheduler,
@@ -67,6 +77,7 @@ export class TransactionLayer {
         const map: Map<string, unknown> = transaction.side === 'client' ? this.clients : this.servers;
         if (map.get(transaction.key) === transaction) map.delete(transaction.key);
       },
+      awaitTimerJ: (transaction) => timerJ.add(transaction as NonInviteServerTransaction),
     };
     options.transport.onMessage((message, source) => this.receive(message, source));
   }
@@ -150,6 +161,7 @@ export class TransactionLayer {
     for (const transaction of [...this.servers.values()]) transaction.abandon();
     this.clients.clear();
     this.servers.clear();
+    this.timerJ.clear();
   }
 
   private receiveResponse(response: SipResponse): void {
@@ -201,11 +213,22 @@ export class TransactionLayer {
       if (listener) this.context.callUser(() => listener(request, source, undefined));
       return;
     }
-    const transaction = new NonInviteServerTransaction(key, request, source, responseDestination(parsed.via, source), this.context);
-    this.servers.set(key, transaction);
+    // The key outlives the request by Timer J (32 s): give it storage of its own, so that it
+    // does not hold the received header text through the slices it was built from.
+    const owned = ownString(key);
+    const transaction = new NonInviteServerTransaction(owned, request, source, responseDestination(parsed.via, source), this.context);
+    this.servers.set(owned, transaction);
     this.counters.serverTransactionsCreated++;
+    if (listener) {
+      try {
+        listener(request, source, transaction);
+      } catch (error) {
+        this.counters.userErrors++;
+        this.onUserError?.(error);
+      }
+    }
+    // The 64·T1 guard, only for a request the user did not answer at once.
     transaction.start();
-    if (listener) this.context.callUser(() => listener(request, source, transaction));
   }
 
   private parseTopVia(request: SipRequest): { via: Via; text: string } | undefined {

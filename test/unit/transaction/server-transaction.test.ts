@@ -170,3 +170,55 @@ test('requests without a usable Via are dropped and counted', () => {
   assert.equal(seen.length, 0);
   assert.equal(h.layer.stats().malformedDropped, 2);
 });
+
+test('NIST: Timer J for many completed transactions takes one scheduler timer, and each ends 64·T1 after its own final', () => {
+  const h = layerHarness();
+  const seen = withListener(h);
+  for (let i = 0; i < 300; i++) {
+    h.transport.receive(incomingRequest('NOTIFY', { branch: `z9hG4bKmany${i}` }));
+    seen[i]!.transaction!.respond(createResponse(seen[i]!.request, 200, 'OK', { toTag: 'x' }));
+    h.clock.advance(100);
+  }
+  // One timer for all of them (no guard was armed: each was answered at once).
+  assert.equal(h.scheduler.size, 1);
+  assert.equal(h.layer.stats().activeServerTransactions, 300);
+  // The first completed at t=0 and has been waiting 30 s; it goes at 32 s, the others 100 ms apart.
+  h.clock.advance(64 * T1 - 300 * 100 - 1);
+  assert.equal(h.layer.stats().activeServerTransactions, 300);
+  h.clock.advance(1);
+  assert.equal(h.layer.stats().activeServerTransactions, 299);
+  assert.equal(seen[0]!.transaction!.state, 'terminated');
+  assert.equal(seen[1]!.transaction!.state, 'completed');
+  h.clock.advance(299 * 100);
+  assert.equal(h.layer.stats().activeServerTransactions, 0);
+  assert.equal(h.scheduler.size, 0);
+});
+
+test('NIST: a retransmission in Completed still gets the response after others have expired (Timer J FIFO)', () => {
+  const h = layerHarness();
+  const seen = withListener(h);
+  h.transport.receive(incomingRequest('NOTIFY', { branch: 'z9hG4bKold' }));
+  seen[0]!.transaction!.respond(createResponse(seen[0]!.request, 200, 'OK', { toTag: 'x' }));
+  h.clock.advance(20_000);
+  h.transport.receive(incomingRequest('NOTIFY', { branch: 'z9hG4bKnew' }));
+  seen[1]!.transaction!.respond(createResponse(seen[1]!.request, 200, 'OK', { toTag: 'x' }));
+  h.clock.advance(64 * T1 - 20_000);
+  assert.equal(seen[0]!.transaction!.state, 'terminated');
+  h.transport.receive(incomingRequest('NOTIFY', { branch: 'z9hG4bKnew' }));
+  assert.equal(h.transport.responses(200).length, 3);
+  assert.equal(h.layer.stats().responseRetransmissions, 1);
+  // The old one is gone: its retransmission is a new request.
+  h.transport.receive(incomingRequest('NOTIFY', { branch: 'z9hG4bKold' }));
+  assert.equal(seen.length, 3);
+});
+
+test('NIST: a user that answers later still gets the 64·T1 guard from when the request arrived', () => {
+  const h = layerHarness();
+  const seen = withListener(h);
+  h.transport.receive(incomingRequest('SUBSCRIBE'));
+  h.clock.advance(64 * T1 - 1);
+  seen[0]!.transaction!.respond(createResponse(seen[0]!.request, 202, 'Accepted', { toTag: 'x' }));
+  assert.equal(h.transport.responses(202).length, 1);
+  assert.equal(h.layer.stats().serverTransactionsExpired, 0);
+  assert.equal(seen[0]!.transaction!.state, 'completed');
+});
