@@ -1,5 +1,6 @@
-import { SaxesParser, type SaxesTagNS } from 'saxes';
+import { SaxesParser } from 'saxes';
 import { decodeXmlBody, type XmlBodyProblem } from '../xml/xml-body.js';
+import { type XmlSubsetHandler, XmlSubsetScanner, type XmlTag } from '../xml/xml-subset-scanner.js';
 import { isQValue } from '../xml/xml-values.js';
 import { PidfError } from './pidf-error.js';
 import {
@@ -54,10 +55,13 @@ type TextOwner = { timestamp?: string; deviceId?: string; notes: PidfNote[] };
 
 /**
  * One parse. Handlers are bound once per parser instance; the per-document
- * state lives here and is reset by `start()`.
+ * state lives here and is reset by `begin()`. The same handlers are fed by
+ * the fast subset scanner (bytes, the usual PIDF) or, for anything it leaves
+ * alone, by saxes (the whole of XML 1.0 with namespaces, and every error).
  */
-class PidfReader {
+class PidfReader implements XmlSubsetHandler {
   private readonly sax: SaxesParser<{ xmlns: true; position: false }>;
+  private readonly scanner = new XmlSubsetScanner();
   private readonly capture = new RawElementCapture();
   private doc!: PresenceDocument;
   private contexts: number[] = [];
@@ -90,7 +94,7 @@ class PidfReader {
     this.sax.on('cdata', (value) => this.onText(value));
   }
 
-  parse(xml: string, options: PidfParseOptions | undefined): PresenceDocument {
+  private begin(options: PidfParseOptions | undefined): void {
     this.maxDepth = options?.maxDepth ?? PIDF_DEFAULT_MAX_DEPTH;
     this.maxElements = options?.maxElements ?? PIDF_DEFAULT_MAX_ELEMENTS;
     this.doc = { entity: '', tuples: [], persons: [], devices: [], notes: [], extensions: [], warnings: [] };
@@ -105,6 +109,40 @@ class PidfReader {
     this.depth = 0;
     this.elements = 0;
     this.sawRoot = false;
+  }
+
+  private finish(): PresenceDocument {
+    const doc = this.doc;
+    this.doc = undefined as unknown as PresenceDocument; // do not keep the last document alive
+    return doc;
+  }
+
+  /**
+   * The fast path: the body's bytes through the subset scanner. Undefined when
+   * the body holds something the scanner leaves to saxes (then nothing of this
+   * attempt is kept); a PidfError from the handlers (a limit, not PIDF) is final,
+   * as saxes would have reached it the same way.
+   */
+  parseBytes(body: Uint8Array, options: PidfParseOptions | undefined): PresenceDocument | undefined {
+    this.begin(options);
+    let read: boolean;
+    try {
+      read = this.scanner.scan(body, this);
+    } catch (error) {
+      this.capture.reset();
+      if (error instanceof PidfError) throw error;
+      read = false;
+    }
+    if (!read) {
+      this.capture.reset();
+      this.doc = undefined as unknown as PresenceDocument;
+      return undefined;
+    }
+    return this.finish();
+  }
+
+  parse(xml: string, options: PidfParseOptions | undefined): PresenceDocument {
+    this.begin(options);
     try {
       this.sax.write(xml);
       this.sax.close();
@@ -116,12 +154,32 @@ class PidfReader {
       const message = error instanceof Error ? error.message : String(error);
       throw new PidfError('PIDF_ERR_XML', 'PIDF: not well-formed XML: ' + message, { cause: error });
     }
-    const doc = this.doc;
-    this.doc = undefined as unknown as PresenceDocument; // do not keep the last document alive
-    return doc;
+    return this.finish();
   }
 
-  private onOpen(tag: SaxesTagNS): void {
+  /** @internal XmlSubsetHandler */
+  openTag(tag: XmlTag): void {
+    this.onOpen(tag);
+  }
+
+  /** @internal XmlSubsetHandler */
+  closeTag(tag: XmlTag): void {
+    this.onClose(tag);
+  }
+
+  /** @internal XmlSubsetHandler: character data is read only inside text-only elements and captures. */
+  wantsText(): boolean {
+    if (this.capture.active) return true;
+    const contexts = this.contexts;
+    return contexts.length > 0 && contexts[contexts.length - 1]! >= C_TEXT_FIRST;
+  }
+
+  /** @internal XmlSubsetHandler */
+  characters(value: string): void {
+    this.onText(value);
+  }
+
+  private onOpen(tag: XmlTag): void {
     if (++this.elements > this.maxElements) {
       throw new PidfError('PIDF_ERR_LIMIT', `PIDF: more than ${this.maxElements} elements`);
     }
@@ -236,7 +294,7 @@ class PidfReader {
     this.langs.push(lang);
   }
 
-  private openRoot(tag: SaxesTagNS): number {
+  private openRoot(tag: XmlTag): number {
     if (this.sawRoot) return C_SKIP;
     this.sawRoot = true;
     if (tag.uri !== PIDF_NS || tag.local !== 'presence') {
@@ -254,7 +312,7 @@ class PidfReader {
     return C_PRESENCE;
   }
 
-  private onClose(tag: SaxesTagNS): void {
+  private onClose(tag: XmlTag): void {
     this.depth--;
     if (this.capture.active) {
       const element = this.capture.close(tag);
@@ -352,7 +410,7 @@ class PidfReader {
     return context === C_ACTIVITIES ? person.activities : context === C_MOOD ? person.mood : person.placeType;
   }
 
-  private beginCapture(tag: SaxesTagNS, target: RawElement[]): void {
+  private beginCapture(tag: XmlTag, target: RawElement[]): void {
     // RFC 3863 (pidf:mustUnderstand): an extension so marked must not be skipped silently.
     for (const name in tag.attributes) {
       const attribute = tag.attributes[name]!;
@@ -367,7 +425,7 @@ class PidfReader {
     this.capture.begin(tag);
   }
 
-  private idOf(tag: SaxesTagNS, what: string): string {
+  private idOf(tag: XmlTag, what: string): string {
     const id = tag.attributes.id;
     if (id === undefined || id.value === '') {
       this.doc.warnings.push(`<${what}> without id`);
@@ -376,7 +434,7 @@ class PidfReader {
     return id.value;
   }
 
-  private priorityOf(tag: SaxesTagNS): number | undefined {
+  private priorityOf(tag: XmlTag): number | undefined {
     const attribute = tag.attributes.priority;
     if (attribute === undefined) return undefined;
     const value = attribute.value.trim();
@@ -406,15 +464,20 @@ let readerBusy = false;
  */
 export function parsePidf(body: Uint8Array | string, options?: PidfParseOptions): PresenceDocument {
   const maxBytes = options?.maxBytes ?? PIDF_DEFAULT_MAX_BYTES;
-  const xml = decodeXmlBody(body, maxBytes, 'PIDF', pidfBodyError);
   // One reader is reused (its saxes instance costs more to build than a small document to parse);
   // a re-entrant call, which cannot normally happen, gets its own.
-  if (readerBusy) return new PidfReader().parse(xml, options);
-  reader ??= new PidfReader();
+  const owner = !readerBusy;
+  if (owner && reader === undefined) reader = new PidfReader();
+  const current = owner && reader !== undefined ? reader : new PidfReader();
   readerBusy = true;
   try {
-    return reader.parse(xml, options);
+    if (typeof body !== 'string' && body.length <= maxBytes) {
+      const fast = current.parseBytes(body, options);
+      if (fast !== undefined) return fast;
+    }
+    const xml = decodeXmlBody(body, maxBytes, 'PIDF', pidfBodyError);
+    return current.parse(xml, options);
   } finally {
-    readerBusy = false;
+    if (owner) readerBusy = false;
   }
 }

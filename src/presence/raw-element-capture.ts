@@ -1,6 +1,6 @@
-import type { SaxesTagNS } from 'saxes';
-import type { RawElement } from './pidf-types.js';
 import { escapeXmlAttribute, escapeXmlText } from '../xml/xml-escape.js';
+import type { XmlTag } from '../xml/xml-subset-scanner.js';
+import type { RawElement } from './pidf-types.js';
 
 /**
  * Re-serializes one unknown element (and its subtree) from SAX events, so
@@ -27,7 +27,7 @@ export class RawElementCapture {
   }
 
   /** Starts a capture at `tag` (which must not be captured already). */
-  begin(tag: SaxesTagNS): void {
+  begin(tag: XmlTag): void {
     this.body = '';
     this.needed = undefined;
     this.rootName = tag.name;
@@ -39,7 +39,7 @@ export class RawElementCapture {
   }
 
   /** An element inside the capture opens. */
-  open(tag: SaxesTagNS): void {
+  open(tag: XmlTag): void {
     this.scopes.push(tag.ns);
     this.body += this.startTag(tag);
     if (tag.isSelfClosing) this.body += '/>';
@@ -51,7 +51,7 @@ export class RawElementCapture {
   }
 
   /** An element closes; returns the finished RawElement when it is the capture root. */
-  close(tag: SaxesTagNS): RawElement | undefined {
+  close(tag: XmlTag): RawElement | undefined {
     this.scopes.pop();
     if (this.scopes.length > 0) {
       if (!tag.isSelfClosing) this.body += '</' + tag.name + '>';
@@ -79,7 +79,7 @@ export class RawElementCapture {
     this.needed = undefined;
   }
 
-  private startTag(tag: SaxesTagNS): string {
+  private startTag(tag: XmlTag): string {
     this.use(tag.prefix, tag.uri);
     let out = '<' + tag.name;
     const attributes = tag.attributes;

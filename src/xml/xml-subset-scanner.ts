@@ -1,0 +1,702 @@
+import { isUtf8 } from 'node:buffer';
+
+/**
+ * A fast, allocation-light reader for the plain subset of namespace-aware
+ * XML 1.0 that presence documents are written in: an optional XML
+ * declaration, elements, attributes, namespace declarations, character data
+ * with the five predefined entities and character references, CDATA sections
+ * and comments. It reads UTF-8
+ * bytes directly (no decoded copy of the document) and makes strings only for
+ * what its handler keeps; element and namespace names are shared between
+ * documents.
+ *
+ * It never decides that a document is malformed: at the first thing outside
+ * that subset or not plainly well-formed (DOCTYPE, processing
+ * instruction, CR, a non-ASCII name, another entity, an unbound
+ * prefix, a duplicate attribute, a mismatched end tag, bytes that are not
+ * UTF-8, …) it stops and returns false, and the caller reads the document again
+ * with a complete parser (saxes), which accepts it or says what is wrong. What
+ * it does accept, it reports exactly as saxes does with `xmlns: true`: the
+ * same tags (name, prefix, local, uri, attributes in document order with the
+ * namespace declarations among them, the tag's own declarations in `ns`,
+ * `isSelfClosing`), attribute values normalised as XML 1.0 §3.3.3 asks for
+ * CDATA attributes, and the same character data (test/unit/xml/xml-subset-
+ * scanner.test.ts compares the two on every fixture and on random documents).
+ */
+
+export const XML_NAMESPACE = 'http://www.w3.org/XML/1998/namespace';
+export const XMLNS_NAMESPACE = 'http://www.w3.org/2000/xmlns/';
+
+/** An attribute as saxes reports it in namespace mode. */
+export interface XmlAttribute {
+  name: string;
+  prefix: string;
+  local: string;
+  uri: string;
+  value: string;
+}
+
+/** A start tag as saxes reports it in namespace mode (`SaxesTagNS`). */
+export interface XmlTag {
+  name: string;
+  prefix: string;
+  local: string;
+  uri: string;
+  attributes: Record<string, XmlAttribute>;
+  /** The namespace declarations made on this element (prefix → URI; '' is the default namespace). */
+  ns: Record<string, string>;
+  isSelfClosing: boolean;
+}
+
+export interface XmlSubsetHandler {
+  openTag(tag: XmlTag): void;
+  closeTag(tag: XmlTag): void;
+  /** Whether character data at this point is used: it is checked all the same, but decoded only if so. */
+  wantsText(): boolean;
+  characters(value: string): void;
+}
+
+type Slice = (this: Uint8Array, start: number, end: number) => string;
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice: Slice }).latin1Slice;
+const utf8Slice = (Buffer.prototype as unknown as { utf8Slice: Slice }).utf8Slice;
+
+const EMPTY = new Uint8Array(0);
+const NO_ATTRIBUTES: Record<string, XmlAttribute> = Object.freeze(Object.create(null) as Record<string, XmlAttribute>);
+const NO_DECLARATIONS: Record<string, string> = Object.freeze(Object.create(null) as Record<string, string>);
+
+const LT = 0x3c;
+const GT = 0x3e;
+const AMP = 0x26;
+const SLASH = 0x2f;
+const EQ = 0x3d;
+const COLON = 0x3a;
+const QUOT = 0x22;
+const APOS = 0x27;
+const SEMI = 0x3b;
+const HASH = 0x23;
+const QUESTION = 0x3f;
+const BANG = 0x21;
+const DASH = 0x2d;
+
+/** Bytes 0-127 that may start an ASCII XML name (XML 1.0 §2.3 NameStartChar; the colon is handled apart). */
+const NAME_START = new Uint8Array(128);
+/** Bytes 0-127 that may continue one (NameChar). */
+const NAME_CHAR = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  const letter = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
+  NAME_START[c] = letter ? 1 : 0;
+  NAME_CHAR[c] = letter || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e ? 1 : 0;
+}
+
+// What each byte is to the character-data and attribute-value loops (one table load per byte).
+const K_PLAIN = 0;
+/** TAB, LF: plain in text, a space in an attribute value. */
+const K_TAB_LF = 1;
+const K_QUOTE = 2;
+/** A UTF-8 lead or continuation byte other than 0xEF. */
+const K_HIGH = 3;
+/** 0xEF: may start U+FFFE or U+FFFF, which are not XML characters. */
+const K_EF = 4;
+const K_RBRACKET = 5;
+const K_AMP = 6;
+const K_LT = 7;
+/** Other C0 controls, CR included (line-end normalisation is left to saxes). */
+const K_CONTROL = 8;
+const CLASS = new Uint8Array(256);
+for (let c = 0; c < 256; c++) {
+  CLASS[c] =
+    c === 0x09 || c === 0x0a
+      ? K_TAB_LF
+      : c < 0x20
+        ? K_CONTROL
+        : c === QUOT || c === APOS
+          ? K_QUOTE
+          : c === 0x5d
+            ? K_RBRACKET
+            : c === AMP
+              ? K_AMP
+              : c === LT
+                ? K_LT
+                : c === 0xef
+                  ? K_EF
+                  : c >= 0x80
+                    ? K_HIGH
+                    : K_PLAIN;
+}
+
+function isSpace(c: number | undefined): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x09;
+}
+
+/** XML 1.0 §2.2 Char, for what a character reference names. */
+function isXmlChar(cp: number): boolean {
+  return cp === 0x09 || cp === 0x0a || cp === 0x0d || (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
+}
+
+/**
+ * Strings for names and namespace URIs, shared between documents: the same few
+ * dozen names come in every NOTIFY. Bounded, so that a stream of invented names
+ * cannot grow it: once full, new names are simply not kept.
+ */
+class NameTable {
+  private readonly slots: Array<{ bytes: Uint8Array; text: string } | undefined> = new Array(512).fill(undefined);
+  private count = 0;
+
+  get(b: Uint8Array, start: number, end: number, hash: number): string {
+    const index = (hash >>> 0) & 511;
+    for (let k = 0; k < 4; k++) {
+      const slot = this.slots[(index + k) & 511];
+      if (slot === undefined) break;
+      const bytes = slot.bytes;
+      if (bytes.length === end - start) {
+        let same = true;
+        for (let i = 0; i < bytes.length; i++) {
+          if (bytes[i] !== b[start + i]) {
+            same = false;
+            break;
+          }
+        }
+        if (same) return slot.text;
+      }
+    }
+    const text = latin1Slice.call(b, start, end);
+    if (this.count < 384) {
+      for (let k = 0; k < 4; k++) {
+        const at = (index + k) & 511;
+        if (this.slots[at] === undefined) {
+          this.slots[at] = { bytes: b.slice(start, end), text };
+          this.count++;
+          break;
+        }
+      }
+    }
+    return text;
+  }
+}
+
+function hashOf(b: Uint8Array, start: number, end: number): number {
+  let h = end - start;
+  for (let i = start; i < end; i++) h = (Math.imul(h, 31) + b[i]!) | 0;
+  return h;
+}
+
+/** One reusable scanner; not re-entrant (the PIDF reader keeps one per reader). */
+export class XmlSubsetScanner {
+  private readonly names = new NameTable();
+  private b: Uint8Array = EMPTY;
+  private n = 0;
+  /** Namespace bindings in scope, innermost last (the first `bindingCount` entries; no length changes, which cost a runtime call each). */
+  private readonly bindingPrefixes: string[] = [];
+  private readonly bindingUris: string[] = [];
+  private bindingCount = 0;
+  /** Open elements: their tag, where their name is, how many bindings were in scope before them. */
+  private readonly openTags: XmlTag[] = [];
+  private readonly openNameStart: number[] = [];
+  private readonly openNameEnd: number[] = [];
+  private readonly openBindings: number[] = [];
+  // The attributes of the start tag being read (the first `attrCount`), before namespaces are resolved.
+  private attrCount = 0;
+  private readonly attrNames: string[] = [];
+  private readonly attrPrefixes: string[] = [];
+  private readonly attrLocals: string[] = [];
+  private readonly attrValues: string[] = [];
+  // Results of the last name read.
+  private nameEnd = 0;
+  private nameColon = -1;
+
+  /**
+   * Reads `bytes` to the end, reporting to `handler`. True: the document was
+   * read, every event reported. False: it holds something outside the subset;
+   * what was reported must be discarded and the document read with a complete
+   * parser. Exceptions thrown by the handler go through.
+   */
+  scan(bytes: Uint8Array, handler: XmlSubsetHandler): boolean {
+    if (!isUtf8(bytes)) return false;
+    this.b = bytes;
+    this.n = bytes.length;
+    this.bindingCount = 0;
+    this.openTags.length = 0;
+    this.openNameStart.length = 0;
+    this.openNameEnd.length = 0;
+    this.openBindings.length = 0;
+    try {
+      return this.document(handler);
+    } finally {
+      this.b = EMPTY;
+      this.openTags.length = 0;
+    }
+  }
+
+  private document(handler: XmlSubsetHandler): boolean {
+    const b = this.b;
+    const n = this.n;
+    let i = 0;
+    // A UTF-8 byte order mark (the decoder drops it for saxes too).
+    if (n >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) i = 3;
+    if (b[i] === LT && b[i + 1] === QUESTION) {
+      i = this.xmlDeclaration(i);
+      if (i < 0) return false;
+    }
+    i = this.misc(i);
+    if (i < 0 || i >= n || b[i] !== LT) return false;
+    for (;;) {
+      // b[i] is '<'
+      const c = b[i + 1]!;
+      if (c === SLASH) i = this.endTag(i, handler);
+      else if (c < 0x80 && NAME_START[c] === 1) i = this.startTag(i, handler);
+      else if (c === BANG && this.openTags.length > 0) i = this.commentOrCdata(i, handler);
+      else return false; // DOCTYPE, <? (processing instruction), or not a name
+      if (i < 0) return false;
+      if (this.openTags.length === 0) {
+        // The root is closed: white space and comments may follow (a PI could, but not here).
+        return this.misc(i) === n;
+      }
+      i = this.text(i, handler);
+      if (i < 0 || i >= n) return false;
+    }
+  }
+
+  /** White space and comments outside the root element: the index after them, or -1. */
+  private misc(i: number): number {
+    const b = this.b;
+    for (;;) {
+      while (isSpace(b[i])) i++;
+      if (b[i] !== LT || b[i + 1] !== BANG || b[i + 2] !== DASH) return i;
+      i = this.comment(i);
+      if (i < 0) return -1;
+    }
+  }
+
+  /** `<!--…-->` or `<![CDATA[…]]>` in content; the index after it, or -1. */
+  private commentOrCdata(lt: number, handler: XmlSubsetHandler): number {
+    const b = this.b;
+    if (b[lt + 2] === DASH) return this.comment(lt);
+    // "<![CDATA["
+    if (b[lt + 2] !== 0x5b || b[lt + 3] !== 0x43 || b[lt + 4] !== 0x44 || b[lt + 5] !== 0x41 || b[lt + 6] !== 0x54 || b[lt + 7] !== 0x41 || b[lt + 8] !== 0x5b) {
+      return -1;
+    }
+    const start = lt + 9;
+    let i = start;
+    let ascii = true;
+    for (;; i++) {
+      if (i + 2 >= this.n) return -1;
+      const c = b[i]!;
+      if (c === 0x5d && b[i + 1] === 0x5d && b[i + 2] === GT) break;
+      if (c < 0x20) {
+        if (c !== 0x09 && c !== 0x0a) return -1;
+      } else if (c >= 0x80) {
+        ascii = false;
+        if (c === 0xef && this.isNonCharacter(i)) return -1;
+      }
+    }
+    if (i > start && handler.wantsText()) handler.characters(ascii ? latin1Slice.call(b, start, i) : utf8Slice.call(b, start, i));
+    return i + 3;
+  }
+
+  /** `<!--…-->` at `lt` ("--" may not occur inside, XML 1.0 §2.5); the index after it, or -1. */
+  private comment(lt: number): number {
+    const b = this.b;
+    if (b[lt + 3] !== DASH) return -1;
+    for (let i = lt + 4; i + 2 < this.n; i++) {
+      const c = b[i]!;
+      if (c === DASH && b[i + 1] === DASH) return b[i + 2] === GT ? i + 3 : -1;
+      if (c < 0x20) {
+        if (c !== 0x09 && c !== 0x0a) return -1;
+      } else if (c === 0xef && this.isNonCharacter(i)) return -1;
+    }
+    return -1;
+  }
+
+  /** `<?xml version="1.0" [encoding="…"] [standalone="yes|no"] ?>` at `i`; the index after it, or -1. */
+  private xmlDeclaration(start: number): number {
+    const b = this.b;
+    // "<?xml" followed by white space
+    if (b[start + 2] !== 0x78 || b[start + 3] !== 0x6d || b[start + 4] !== 0x6c || !isSpace(b[start + 5])) return -1;
+    let i = start + 5;
+    let seen = 0; // 1 version, 2 encoding, 3 standalone: in this order only
+    for (;;) {
+      const before = i;
+      while (isSpace(b[i])) i++;
+      if (b[i] === QUESTION) {
+        if (b[i + 1] !== GT || seen === 0) return -1;
+        return i + 2;
+      }
+      if (i === before) return -1;
+      const nameStart = i;
+      while (i < this.n && b[i]! >= 0x61 && b[i]! <= 0x7a) i++;
+      const which = this.declarationName(nameStart, i);
+      if (which <= seen) return -1;
+      seen = which;
+      while (isSpace(b[i])) i++;
+      if (b[i] !== EQ) return -1;
+      i++;
+      while (isSpace(b[i])) i++;
+      const quote = b[i];
+      if (quote !== QUOT && quote !== APOS) return -1;
+      const valueStart = ++i;
+      while (i < this.n && b[i] !== quote) i++;
+      if (i >= this.n) return -1;
+      if (!this.declarationValue(which, valueStart, i)) return -1;
+      i++;
+    }
+  }
+
+  private declarationName(start: number, end: number): number {
+    const text = latin1Slice.call(this.b, start, end);
+    return text === 'version' ? 1 : text === 'encoding' ? 2 : text === 'standalone' ? 3 : -1;
+  }
+
+  private declarationValue(which: number, start: number, end: number): boolean {
+    const b = this.b;
+    if (which === 1) return end - start === 3 && b[start] === 0x31 && b[start + 1] === 0x2e && b[start + 2] === 0x30; // 1.0
+    if (which === 3) {
+      const text = latin1Slice.call(b, start, end);
+      return text === 'yes' || text === 'no';
+    }
+    // EncName ::= [A-Za-z] ([A-Za-z0-9._] | '-')*  (the body is read as UTF-8 whatever it says)
+    if (end === start) return false;
+    for (let i = start; i < end; i++) {
+      const c = b[i]!;
+      const letter = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+      if (i === start ? !letter : !(letter || (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x5f || c === 0x2d)) return false;
+    }
+    return true;
+  }
+
+  /** Reads an ASCII QName at `i` (at most one colon, not first nor last): sets nameEnd/nameColon, or returns false. */
+  private qname(i: number): boolean {
+    const b = this.b;
+    const first = b[i];
+    if (first === undefined || first >= 0x80 || NAME_START[first] !== 1) return false;
+    let colon = -1;
+    for (; i < this.n; i++) {
+      const c = b[i]!;
+      if (c < 0x80 && NAME_CHAR[c] === 1) continue;
+      if (c === COLON) {
+        if (colon >= 0) return false;
+        const next = b[i + 1];
+        if (next === undefined || next >= 0x80 || NAME_START[next] !== 1) return false;
+        colon = i;
+        continue;
+      }
+      if (c >= 0x80) return false; // a non-ASCII name: left to saxes
+      break;
+    }
+    this.nameEnd = i;
+    this.nameColon = colon;
+    return true;
+  }
+
+  /** The shared string for the ASCII bytes [start, end). */
+  private name(start: number, end: number): string {
+    return this.names.get(this.b, start, end, hashOf(this.b, start, end));
+  }
+
+  private startTag(lt: number, handler: XmlSubsetHandler): number {
+    const b = this.b;
+    const nameStart = lt + 1;
+    if (!this.qname(nameStart)) return -1;
+    const nameEnd = this.nameEnd;
+    const nameColon = this.nameColon;
+    const name = this.name(nameStart, nameEnd);
+    const prefix = nameColon < 0 ? '' : this.name(nameStart, nameColon);
+    const local = nameColon < 0 ? name : this.name(nameColon + 1, nameEnd);
+    this.attrCount = 0;
+    let i = nameEnd;
+    let selfClosing = false;
+    for (;;) {
+      const before = i;
+      while (isSpace(b[i])) i++;
+      const c = b[i];
+      if (c === GT) {
+        i++;
+        break;
+      }
+      if (c === SLASH) {
+        if (b[i + 1] !== GT) return -1;
+        selfClosing = true;
+        i += 2;
+        break;
+      }
+      // An attribute, after white space.
+      if (i === before || !this.qname(i)) return -1;
+      const aEnd = this.nameEnd;
+      const aColon = this.nameColon;
+      const aName = this.name(i, aEnd);
+      const aPrefix = aColon < 0 ? '' : this.name(i, aColon);
+      const k = this.attrCount;
+      this.attrNames[k] = aName;
+      this.attrPrefixes[k] = aPrefix;
+      this.attrLocals[k] = aColon < 0 ? aName : this.name(aColon + 1, aEnd);
+      i = aEnd;
+      while (isSpace(b[i])) i++;
+      if (b[i] !== EQ) return -1;
+      i++;
+      while (isSpace(b[i])) i++;
+      const quote = b[i];
+      if (quote !== QUOT && quote !== APOS) return -1;
+      // Namespace URIs come again in every document: shared like names.
+      i = this.attributeValue(i + 1, quote, aName === 'xmlns' || aPrefix === 'xmlns');
+      if (i < 0) return -1;
+    }
+    const tag = this.resolve(name, prefix, local, selfClosing);
+    if (tag === undefined) return -1;
+    if (selfClosing) {
+      handler.openTag(tag);
+      handler.closeTag(tag);
+      this.popBindings(this.openBindingMark);
+    } else {
+      this.openTags.push(tag);
+      this.openNameStart.push(nameStart);
+      this.openNameEnd.push(nameEnd);
+      this.openBindings.push(this.openBindingMark);
+      handler.openTag(tag);
+    }
+    return i;
+  }
+
+  /** Bindings in scope before the tag just resolved (its own are above). */
+  private openBindingMark = 0;
+
+  /**
+   * Reads an attribute value up to `quote` (§3.3.3: TAB and LF become spaces;
+   * `<` is not allowed; references must be predefined entities or characters).
+   * Pushes the value; returns the index after the closing quote, or -1.
+   */
+  private attributeValue(start: number, quote: number, isDeclaration: boolean): number {
+    const b = this.b;
+    const n = this.n;
+    let i = start;
+    let plain = true;
+    let ascii = true;
+    for (; i < n; i++) {
+      const c = b[i]!;
+      const k = CLASS[c]!;
+      if (k === K_PLAIN || k === K_RBRACKET) continue;
+      if (k === K_QUOTE) {
+        if (c === quote) break;
+      } else if (k === K_TAB_LF) plain = false;
+      else if (k === K_HIGH) ascii = false;
+      else if (k === K_AMP) {
+        const end = this.reference(i);
+        if (end < 0) return -1;
+        plain = false;
+        i = end - 1;
+      } else if (k === K_EF) {
+        ascii = false;
+        if (this.isNonCharacter(i)) return -1;
+      } else return -1; // '<', CR (line-end normalisation) and control characters: saxes
+    }
+    if (i >= n) return -1;
+    let value: string;
+    if (plain) {
+      value = !ascii ? utf8Slice.call(b, start, i) : isDeclaration ? this.name(start, i) : latin1Slice.call(b, start, i);
+    } else {
+      value = this.decode(start, i, true);
+    }
+    this.attrValues[this.attrCount++] = value;
+    return i + 1;
+  }
+
+  /**
+   * A reference at `amp` (`&lt;` `&gt;` `&amp;` `&apos;` `&quot;` `&#N;` `&#xH;` naming an
+   * XML Char): the index after its `;`, or -1 for anything else.
+   */
+  private reference(amp: number): number {
+    const b = this.b;
+    const limit = Math.min(this.n, amp + 12);
+    let semi = amp + 1;
+    while (semi < limit && b[semi] !== SEMI) semi++;
+    if (semi >= limit || semi === amp + 1) return -1;
+    return this.referenceValue(amp + 1, semi) === undefined ? -1 : semi + 1;
+  }
+
+  /** The text a reference between `&` and `;` (exclusive) stands for, or undefined. */
+  private referenceValue(start: number, end: number): string | undefined {
+    const b = this.b;
+    if (b[start] === HASH) {
+      let cp = 0;
+      let i = start + 1;
+      const hex = b[i] === 0x78; // x
+      if (hex) i++;
+      if (i === end) return undefined;
+      for (; i < end; i++) {
+        const c = b[i]!;
+        let d: number;
+        if (c >= 0x30 && c <= 0x39) d = c - 0x30;
+        else if (hex && c >= 0x61 && c <= 0x66) d = c - 0x57;
+        else if (hex && c >= 0x41 && c <= 0x46) d = c - 0x37;
+        else return undefined;
+        cp = cp * (hex ? 16 : 10) + d;
+        if (cp > 0x10ffff) return undefined;
+      }
+      return isXmlChar(cp) ? String.fromCodePoint(cp) : undefined;
+    }
+    switch (latin1Slice.call(b, start, end)) {
+      case 'lt':
+        return '<';
+      case 'gt':
+        return '>';
+      case 'amp':
+        return '&';
+      case 'apos':
+        return "'";
+      case 'quot':
+        return '"';
+      default:
+        return undefined;
+    }
+  }
+
+  /** Text between `start` and `end` with references replaced (already checked), TAB/LF as spaces in attribute values. */
+  private decode(start: number, end: number, attribute: boolean): string {
+    const b = this.b;
+    let out = '';
+    let from = start;
+    for (let i = start; i < end; i++) {
+      const c = b[i]!;
+      if (c === AMP) {
+        let semi = i + 1;
+        while (b[semi] !== SEMI) semi++;
+        out += utf8Slice.call(b, from, i) + this.referenceValue(i + 1, semi)!;
+        i = semi;
+        from = semi + 1;
+      } else if (attribute && (c === 0x09 || c === 0x0a)) {
+        out += `${utf8Slice.call(b, from, i)} `;
+        from = i + 1;
+      }
+    }
+    return out + utf8Slice.call(b, from, end);
+  }
+
+  /** U+FFFE or U+FFFF (EF BF BE, EF BF BF) at `i`: not XML characters. */
+  private isNonCharacter(i: number): boolean {
+    const b = this.b;
+    return i + 2 < this.n && b[i + 1] === 0xbf && (b[i + 2] === 0xbe || b[i + 2] === 0xbf);
+  }
+
+  /** Resolves the start tag's namespaces (declarations first, as saxes does); undefined when saxes would object. */
+  private resolve(name: string, prefix: string, local: string, isSelfClosing: boolean): XmlTag | undefined {
+    const attrNames = this.attrNames;
+    const count = this.attrCount;
+    const mark = this.bindingCount;
+    this.openBindingMark = mark;
+    let ns = NO_DECLARATIONS;
+    for (let k = 0; k < count; k++) {
+      const attrName = attrNames[k]!;
+      let declared: string;
+      if (attrName === '__proto__') return this.undo(mark);
+      if (attrName === 'xmlns') declared = '';
+      else if (this.attrPrefixes[k] === 'xmlns') {
+        declared = this.attrLocals[k]!;
+        // xmlns:xml / xmlns:xmlns have fixed meanings; an empty URI undeclares, which XML 1.0 forbids.
+        if (declared === 'xml' || declared === 'xmlns') return this.undo(mark);
+      } else continue;
+      const uri = this.attrValues[k]!.trim();
+      if (uri === XML_NAMESPACE || uri === XMLNS_NAMESPACE || (declared !== '' && uri === '')) return this.undo(mark);
+      if (ns === NO_DECLARATIONS) ns = Object.create(null) as Record<string, string>;
+      ns[declared] = uri;
+      this.bindingPrefixes[this.bindingCount] = declared;
+      this.bindingUris[this.bindingCount] = uri;
+      this.bindingCount++;
+    }
+    let uri: string | undefined;
+    if (prefix === 'xmlns') return this.undo(mark);
+    uri = this.lookup(prefix);
+    if (uri === undefined) {
+      if (prefix !== '') return this.undo(mark);
+      uri = '';
+    } else if (prefix !== '' && uri === '') return this.undo(mark);
+    let attributes = NO_ATTRIBUTES;
+    if (count > 0) {
+      // An ordinary object (a null-prototype one is a slow dictionary in V8): its keys are
+      // XML names, which are never integer-like, and "__proto__" is left to saxes (above).
+      attributes = {};
+      for (let k = 0; k < count; k++) {
+        const attrName = attrNames[k]!;
+        const attrPrefix = this.attrPrefixes[k]!;
+        const attrLocal = this.attrLocals[k]!;
+        let attrUri: string | undefined;
+        if (attrPrefix === '') attrUri = attrName === 'xmlns' ? XMLNS_NAMESPACE : '';
+        else {
+          attrUri = this.lookup(attrPrefix);
+          if (attrUri === undefined || attrUri === '') return this.undo(mark);
+        }
+        // Duplicates by name, and by expanded name (two prefixes for one namespace).
+        for (let j = 0; j < k; j++) {
+          if (attrNames[j] === attrName) return this.undo(mark);
+          if (attrPrefix !== '' && this.attrPrefixes[j] !== '' && this.attrLocals[j] === attrLocal && attributes[attrNames[j]!]!.uri === attrUri) {
+            return this.undo(mark);
+          }
+        }
+        attributes[attrName] = { name: attrName, prefix: attrPrefix, local: attrLocal, uri: attrUri, value: this.attrValues[k]! };
+      }
+    }
+    return { name, prefix, local, uri, attributes, ns, isSelfClosing };
+  }
+
+  private undo(mark: number): undefined {
+    this.popBindings(mark);
+    return undefined;
+  }
+
+  private popBindings(mark: number): void {
+    this.bindingCount = mark;
+  }
+
+  private lookup(prefix: string): string | undefined {
+    const prefixes = this.bindingPrefixes;
+    for (let k = this.bindingCount - 1; k >= 0; k--) if (prefixes[k] === prefix) return this.bindingUris[k];
+    if (prefix === 'xml') return XML_NAMESPACE;
+    if (prefix === 'xmlns') return XMLNS_NAMESPACE;
+    return undefined;
+  }
+
+  private endTag(lt: number, handler: XmlSubsetHandler): number {
+    const b = this.b;
+    const depth = this.openTags.length;
+    if (depth === 0) return -1;
+    const start = this.openNameStart[depth - 1]!;
+    const end = this.openNameEnd[depth - 1]!;
+    let i = lt + 2;
+    for (let k = start; k < end; k++, i++) if (b[i] !== b[k]) return -1;
+    while (isSpace(b[i])) i++;
+    if (b[i] !== GT) return -1;
+    const tag = this.openTags.pop()!;
+    this.openNameStart.pop();
+    this.openNameEnd.pop();
+    this.popBindings(this.openBindings.pop()!);
+    handler.closeTag(tag);
+    return i + 1;
+  }
+
+  /** Character data from `start` to the next `<`: checked, and reported when the handler wants it. */
+  private text(start: number, handler: XmlSubsetHandler): number {
+    const b = this.b;
+    const n = this.n;
+    let i = start;
+    let plain = true;
+    let ascii = true;
+    for (; i < n; i++) {
+      const k = CLASS[b[i]!]!;
+      if (k <= K_QUOTE) continue;
+      if (k === K_LT) break;
+      if (k === K_HIGH) ascii = false;
+      else if (k === K_AMP) {
+        const end = this.reference(i);
+        if (end < 0) return -1;
+        plain = false;
+        i = end - 1;
+      } else if (k === K_RBRACKET) {
+        if (i + 2 < n && b[i + 1] === 0x5d && b[i + 2] === GT) return -1; // "]]>" outside a CDATA section
+      } else if (k === K_EF) {
+        ascii = false;
+        if (this.isNonCharacter(i)) return -1;
+      } else return -1; // CR, control characters
+    }
+    if (i > start && handler.wantsText()) {
+      handler.characters(plain ? (ascii ? latin1Slice.call(b, start, i) : utf8Slice.call(b, start, i)) : this.decode(start, i, false));
+    }
+    return i;
+  }
+}
