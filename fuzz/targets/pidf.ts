@@ -5,7 +5,8 @@
  * reused); every extension it keeps must stand on its own as XML (it is
  * written into other documents); and the local agent's merge of two
  * publications (the document it sends to watchers) must parse again with
- * all their tuples.
+ * all their tuples. A body read from its bytes (the subset scanner's fast
+ * path) must give exactly what the same text read by saxes gives.
  */
 import { Buffer } from 'node:buffer';
 import { SaxesParser } from 'saxes';
@@ -67,6 +68,35 @@ function checkStandalone(extension: RawElement): void {
   );
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The document as JSON, or the error's code and message. */
+function outcomeOf(input: Uint8Array | string, options: PidfParseOptions | undefined): string {
+  try {
+    return JSON.stringify(parsePidf(input, options));
+  } catch (error) {
+    if (!(error instanceof PidfError)) throw error;
+    return `${error.code}: ${error.message}`;
+  }
+}
+
+/**
+ * Bytes go through the subset scanner first, text always through saxes: both must agree
+ * (for UTF-8 input within the size limit, where the two limits count the same way).
+ */
+function checkSameFromText(input: Uint8Array, options: PidfParseOptions | undefined, fromBytes: string): void {
+  if (input.length > (options?.maxBytes ?? 256 * 1024)) return;
+  let text: string;
+  try {
+    text = utf8.decode(input);
+  } catch {
+    property(fromBytes.startsWith('PIDF_ERR_ENCODING'), () => `bytes that are not UTF-8 read as ${fromBytes.slice(0, 200)}`);
+    return;
+  }
+  const fromText = outcomeOf(text, options);
+  property(fromText === fromBytes, () => `bytes and text read differently: ${fromBytes.slice(0, 300)} / ${fromText.slice(0, 300)}`);
+}
+
 function extensionsOf(doc: PresenceDocument): RawElement[] {
   return [
     ...doc.extensions,
@@ -99,6 +129,7 @@ const pidf: FuzzTarget = {
   run(input) {
     const options = optionsFor(input);
     statusFromBody('application/pidf+xml', input, options);
+    checkSameFromText(input, options, outcomeOf(input, options));
     let doc: PresenceDocument;
     try {
       doc = parsePidf(input, options);
