@@ -1,4 +1,5 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
 import { isIP } from 'node:net';
 import { ioError, SipTransportError } from './errors.js';
 import type { SendErrorHandler } from './types.js';
@@ -17,6 +18,25 @@ export interface DatagramSink {
 
 /** RFC 768 / IPv4: the largest UDP payload a socket can send. */
 const MAX_DATAGRAM = 65_507;
+
+type LookupCallback = (error: NodeJS.ErrnoException | null, address: string, family: number) => void;
+
+/**
+ * The `lookup` of our sockets. dgram passes every destination of `send()` through
+ * `dns.lookup`, which answers an IP literal only on the next tick: one closure and one
+ * `process.nextTick` per datagram, on the path of every 200 to a NOTIFY. Our destinations
+ * are addresses already (RFC 3263 resolution happens above the transport), so an IP
+ * literal is answered at once; anything else still goes to `dns.lookup`.
+ */
+function lookupLiteral(hostname: string, options: LookupOneOptions | number, callback: LookupCallback): void {
+  // dns.lookup itself answers a literal with the literal, whatever family was asked for.
+  const literal = isIP(hostname);
+  if (literal !== 0) {
+    callback(null, hostname, literal);
+    return;
+  }
+  dnsLookup(hostname, typeof options === 'number' ? { family: options } : options, callback);
+}
 
 /**
  * One bound UDP socket (RFC 3261 §18: every UDP listener also sends, so that
@@ -38,7 +58,7 @@ export class UdpTransport {
     private readonly receiveBufferBytes = DEFAULT_UDP_RECEIVE_BUFFER,
   ) {
     this.family = isIP(host) === 6 ? 6 : 4;
-    this.socket = createSocket({ type: this.family === 6 ? 'udp6' : 'udp4' });
+    this.socket = createSocket({ type: this.family === 6 ? 'udp6' : 'udp4', lookup: lookupLiteral });
     // Without an 'error' listener, an ICMP error surfacing on the socket would kill the process.
     this.socket.on('error', this.handleError);
     this.socket.on('message', this.handleMessage);
