@@ -20,13 +20,40 @@ function toBody(body: Uint8Array | string | undefined): Uint8Array {
  * the body.
  */
 export function serializeSipMessage(message: SipMessage): Buffer {
-  const head = headText(message);
   const body = message.body;
-  const headLength = Buffer.byteLength(head, 'utf8');
+  const startLine = startLineOf(message);
+  const tail = `Content-Length: ${body.length}\r\n\r\n`;
+  // The head is written piece by piece into the one buffer: no concatenated head
+  // string (one cons string per piece, then a flat copy) per message sent.
+  const headLength = headLengthOf(message, startLine, tail);
   const out = Buffer.allocUnsafe(headLength + body.length);
-  out.write(head, 0, headLength, 'utf8');
-  if (body.length > 0) out.set(body, headLength);
+  let at = out.write(startLine, 0, 'utf8');
+  for (const field of message.headers) {
+    if (field.key === 'content-length') continue;
+    at += out.write(field.name, at, 'utf8');
+    out[at++] = 0x3a; // ':'
+    out[at++] = 0x20;
+    at += out.write(field.value, at, 'utf8');
+    out[at++] = 0x0d;
+    out[at++] = 0x0a;
+  }
+  at += out.write(tail, at, 'latin1');
+  if (body.length > 0) out.set(body, at);
   return out;
+}
+
+/** Octets of the head: start line, header lines without any Content-Length, `tail` (ASCII). */
+function headLengthOf(message: SipMessage, startLine: string, tail: string): number {
+  let length = Buffer.byteLength(startLine, 'utf8') + tail.length;
+  for (const field of message.headers) {
+    if (field.key === 'content-length') continue;
+    length += Buffer.byteLength(field.name, 'utf8') + Buffer.byteLength(field.value, 'utf8') + 4; // ": ", CRLF
+  }
+  return length;
+}
+
+function startLineOf(message: SipMessage): string {
+  return message.kind === 'request' ? `${message.method} ${message.uri} SIP/2.0\r\n` : `SIP/2.0 ${message.status} ${message.reason}\r\n`;
 }
 
 /**
@@ -35,20 +62,7 @@ export function serializeSipMessage(message: SipMessage): Buffer {
  * is serialized, once, by its transaction.
  */
 export function serializedLength(message: SipMessage): number {
-  return Buffer.byteLength(headText(message), 'utf8') + message.body.length;
-}
-
-/** Start line, header lines and Content-Length, up to and including the blank line. */
-function headText(message: SipMessage): string {
-  let head =
-    message.kind === 'request'
-      ? `${message.method} ${message.uri} SIP/2.0\r\n`
-      : `SIP/2.0 ${message.status} ${message.reason}\r\n`;
-  for (const field of message.headers) {
-    if (field.key === 'content-length') continue;
-    head += `${field.name}: ${field.value}\r\n`;
-  }
-  return `${head}Content-Length: ${message.body.length}\r\n\r\n`;
+  return headLengthOf(message, startLineOf(message), `Content-Length: ${message.body.length}\r\n\r\n`) + message.body.length;
 }
 
 export interface RequestInit {
@@ -126,13 +140,14 @@ export function createResponse(request: SipRequest, status: number, reason?: str
   }
   if (options?.headers) for (const [name, value] of options.headers) headers.append(name, value);
   if (options?.contentType !== undefined) headers.set('Content-Type', options.contentType);
-  const response: SipResponse & { [ACCESSOR_CACHE]: AccessorCache } = {
+  const response: SipResponse & { [ACCESSOR_CACHE]: AccessorCache | undefined } = {
     kind: 'response',
     status,
     reason: reason ?? reasonPhrase(status),
     headers,
     body: toBody(options?.body),
-    [ACCESSOR_CACHE]: new AccessorCache(),
+    // Made on first use (cacheOf): a response we build is serialized, rarely read again.
+    [ACCESSOR_CACHE]: undefined,
   };
   return response;
 }
