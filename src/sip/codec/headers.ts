@@ -45,6 +45,22 @@ export class SipHeaders implements Iterable<HeaderField> {
     return undefined;
   }
 
+  /**
+   * The value when exactly one field has this lookup key (a lower-case long
+   * name), else undefined: lets a caller recognise a line it has seen before
+   * without the array of `getAll`.
+   */
+  getSingleByKey(key: string): string | undefined {
+    const fields = this.fields;
+    let value: string | undefined;
+    for (let i = 0; i < fields.length; i++) {
+      if (fields[i]!.key !== key) continue;
+      if (value !== undefined) return undefined;
+      value = fields[i]!.value;
+    }
+    return value;
+  }
+
   /** The value of every field with this name, one entry per header line, in order. */
   getAll(name: string): string[] {
     const key = headerKey(name);

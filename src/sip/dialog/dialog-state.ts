@@ -60,19 +60,33 @@ function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** readTarget's answer for the last single Contact line it accepted (a pure function of that line). */
+let lastContactLine: string | undefined;
+let lastContactTarget: { readonly target: string } | undefined;
+
 /**
  * The remote target a message offers (RFC 3261 §12.1.2: the URI of its
  * Contact, a sip or sips URI), undefined when it has no Contact, or a
  * problem when the Contact is `*`, malformed or not a SIP URI.
  */
 function readTarget(message: SipMessage): { target: string | undefined } | { problem: DialogProblem } {
+  // A presence server sends the same Contact line in every NOTIFY of every dialog: the answer
+  // for the last good single line is kept, so that most NOTIFYs parse no Contact at all.
+  const line = message.headers.getSingleByKey('contact');
+  if (line !== undefined && line === lastContactLine) return lastContactTarget!;
   try {
     const contacts = contactsOf(message);
     if (contacts === '*') return { problem: 'Contact: * cannot be a remote target' };
     const first = contacts[0];
     if (first === undefined) return { target: undefined };
     parseSipUri(first.uri);
-    return { target: first.uri };
+    const target = { target: first.uri };
+    if (line !== undefined) {
+      // Copied: the line and the URI may be slices of the packet they came in.
+      lastContactLine = ownString(line);
+      lastContactTarget = { target: ownString(first.uri) };
+    }
+    return target;
   } catch (error) {
     return { problem: `unusable Contact (${describeError(error)})` };
   }

@@ -116,6 +116,25 @@ describe('confirmFromNotify and refreshTargetFrom', () => {
     assert.equal(refreshTargetFrom(dialog, notifyFor(dialog, 'srv1', [['Contact', '<sip:ps2@192.0.2.9>']])), undefined);
     assert.equal(dialog.remoteTarget, 'sip:ps2@192.0.2.9');
   });
+
+  test('the same Contact line in NOTIFYs of several dialogs gives each the same target; a new or broken line is read afresh', () => {
+    const a = fresh();
+    const b = newDialogState({ callId: 'c2', localTag: 'ours2', localUri: 'sip:bob@example.com', remoteUri: RECORD });
+    const line = '<sip:ps@192.0.2.9;transport=udp>';
+    assert.equal(confirmFromNotify(a, notifyFor(a, 'srv1', [['Contact', line]])), undefined);
+    assert.equal(confirmFromNotify(b, notifyFor(b, 'srv2', [['Contact', line]])), undefined);
+    assert.deepEqual([a.remoteTarget, b.remoteTarget], ['sip:ps@192.0.2.9;transport=udp', 'sip:ps@192.0.2.9;transport=udp']);
+    // Two Contact lines, the first of them the remembered one: the first entry is the target, as always.
+    assert.equal(refreshTargetFrom(a, notifyFor(a, 'srv1', [['Contact', '<sip:other@192.0.2.1>'], ['Contact', line]])), undefined);
+    assert.equal(a.remoteTarget, 'sip:other@192.0.2.1');
+    assert.equal(refreshTargetFrom(a, notifyFor(a, 'srv1', [['Contact', line]])), undefined);
+    assert.equal(a.remoteTarget, 'sip:ps@192.0.2.9;transport=udp');
+    assert.match(refreshTargetFrom(a, notifyFor(a, 'srv1', [['Contact', '<tel:+1555>']])) ?? '', /unusable Contact/);
+    assert.match(refreshTargetFrom(a, notifyFor(a, 'srv1', [['Contact', '*']])) ?? '', /Contact: \* cannot/);
+    assert.equal(a.remoteTarget, 'sip:ps@192.0.2.9;transport=udp');
+    assert.equal(refreshTargetFrom(b, notifyFor(b, 'srv2', [['Contact', line]])), undefined);
+    assert.equal(b.remoteTarget, 'sip:ps@192.0.2.9;transport=udp');
+  });
 });
 
 describe('buildInDialogRequest routing (RFC 3261 §12.2.1.1)', () => {
