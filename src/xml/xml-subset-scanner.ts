@@ -48,6 +48,11 @@ export interface XmlTag {
   isSelfClosing: boolean;
 }
 
+/**
+ * What the scanner reports to. The tag given to `openTag` is the one given to
+ * the matching `closeTag`; the scanner reuses the object after that (one per
+ * depth), so a handler copies what it keeps rather than the tag itself.
+ */
 export interface XmlSubsetHandler {
   openTag(tag: XmlTag): void;
   closeTag(tag: XmlTag): void;
@@ -191,6 +196,8 @@ export class XmlSubsetScanner {
   private bindingCount = 0;
   /** Open elements: their tag, where their name is, how many bindings were in scope before them. */
   private readonly openTags: XmlTag[] = [];
+  /** The tag objects handed out, one per depth (see XmlSubsetHandler). */
+  private readonly tagPool: XmlTag[] = [];
   private readonly openNameStart: number[] = [];
   private readonly openNameEnd: number[] = [];
   private readonly openBindings: number[] = [];
@@ -224,6 +231,12 @@ export class XmlSubsetScanner {
     } finally {
       this.b = EMPTY;
       this.openTags.length = 0;
+      // Keep nothing of this document alive in the reused tags.
+      const pool = this.tagPool;
+      for (let d = 0; d < pool.length; d++) {
+        pool[d]!.attributes = NO_ATTRIBUTES;
+        pool[d]!.ns = NO_DECLARATIONS;
+      }
     }
   }
 
@@ -632,7 +645,22 @@ export class XmlSubsetScanner {
         attributes[attrName] = { name: attrName, prefix: attrPrefix, local: attrLocal, uri: attrUri, value: this.attrValues[k]! };
       }
     }
-    return { name, prefix, local, uri, attributes, ns, isSelfClosing };
+    // One tag object per depth, reused from document to document (the handler may not keep it).
+    const depth = this.openTags.length;
+    const tag = this.tagPool[depth];
+    if (tag === undefined) {
+      const fresh: XmlTag = { name, prefix, local, uri, attributes, ns, isSelfClosing };
+      this.tagPool[depth] = fresh;
+      return fresh;
+    }
+    tag.name = name;
+    tag.prefix = prefix;
+    tag.local = local;
+    tag.uri = uri;
+    tag.attributes = attributes;
+    tag.ns = ns;
+    tag.isSelfClosing = isSelfClosing;
+    return tag;
   }
 
   private undo(mark: number): undefined {
