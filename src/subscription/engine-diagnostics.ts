@@ -12,6 +12,12 @@ export const ENGINE_CHANNEL_STATE = 'presence-b2b:subscription:state';
 /** Each NOTIFY the engine accepts (answered 200, in one of its dialogs): `EngineNotifyEvent`. */
 export const ENGINE_CHANNEL_NOTIFY = 'presence-b2b:subscription:notify';
 
+/**
+ * Each NOTIFY of one of our dialogs that came from an address the dialog
+ * does not expect (notify_source_check `log` or `reject`): `EngineNotifySourceEvent`.
+ */
+export const ENGINE_CHANNEL_NOTIFY_SOURCE = 'presence-b2b:subscription:notify-source';
+
 export interface EngineStateEvent {
   /** The dialog's id (as in `engine.list()`). */
   dialog: string;
@@ -28,5 +34,19 @@ export interface EngineNotifyEvent {
   state: string | undefined;
 }
 
+export interface EngineNotifySourceEvent {
+  dialog: string;
+  record: string;
+  subscriber: string;
+  callId: string;
+  /** Where the NOTIFY came from. */
+  source: { transport: string; address: string; port: number };
+  /** The addresses the dialog expected it from. */
+  expected: string[];
+  /** `accepted` (notify_source_check: log) or `rejected` (reject: answered 403). */
+  action: 'accepted' | 'rejected';
+}
+
 export const stateChannel = channel(ENGINE_CHANNEL_STATE);
+export const notifySourceChannel = channel(ENGINE_CHANNEL_NOTIFY_SOURCE);
 export const notifyChannel = channel(ENGINE_CHANNEL_NOTIFY);

@@ -62,7 +62,18 @@ export interface EngineSettings {
   contactUser: string;
   /** RFC 3261 T1 in milliseconds, for Timer N = 64·T1 (RFC 6665 §4.1.2.4). */
   t1Ms: number;
+  /**
+   * What to do with a NOTIFY, in one of our dialogs, whose source address is
+   * none of the addresses the dialog expects it from (docs/hostile-input.md):
+   * `off` no check; `log` count it and report it, accept it (default);
+   * `reject` count it and answer 403 (RFC 3261 §21.4.4).
+   */
+  notifySourceCheck: NotifySourceCheck;
 }
+
+/** The values of `notify_source_check` / EngineSettings.notifySourceCheck. */
+export const NOTIFY_SOURCE_CHECKS = ['off', 'log', 'reject'] as const;
+export type NotifySourceCheck = (typeof NOTIFY_SOURCE_CHECKS)[number];
 
 export const DEFAULT_ENGINE_SETTINGS: EngineSettings = {
   defaultExpiration: 3600,
@@ -83,6 +94,7 @@ export const DEFAULT_ENGINE_SETTINGS: EngineSettings = {
   maxRedirects: 5,
   contactUser: 'b2b',
   t1Ms: 500,
+  notifySourceCheck: 'log',
 };
 
 /**
@@ -221,6 +233,13 @@ export function engineSettingsProblems(settings: { readonly [K in keyof EngineSe
   check('additionalPresenceHeaders', additionalHeadersProblem(settings.additionalPresenceHeaders));
   check('presenceOutboundProxy', outboundProxyProblem(settings.presenceOutboundProxy));
   check('contactUser', headerTextProblem(settings.contactUser, { nonEmpty: true }));
+  const sourceCheck = settings.notifySourceCheck;
+  check(
+    'notifySourceCheck',
+    typeof sourceCheck === 'string' && (NOTIFY_SOURCE_CHECKS as readonly string[]).includes(sourceCheck)
+      ? undefined
+      : `expected one of ${NOTIFY_SOURCE_CHECKS.join(', ')}, got ${describeValue(sourceCheck)}`,
+  );
   return problems;
 }
 

@@ -24,11 +24,12 @@ export interface FailureStatus {
  * Everything else (408 and Timer F, transport errors, 5xx, other 6xx, other
  * 4xx, 3xx that cannot be followed) is a failure, retried with backoff.
  */
-export function failureStatusForResponse(status: number, locallyGenerated: boolean): FailureStatus {
+export function failureStatusForResponse(status: number, locallyGenerated: boolean, localCauseCode?: string): FailureStatus {
   if (locallyGenerated) {
-    return status === 408
-      ? { state: 'terminated', reason: 'timeout', code: 'B2B_ERR_SUBSCRIBE_TIMEOUT', final: false }
-      : { state: 'terminated', reason: 'error', code: 'B2B_ERR_TRANSPORT', final: false };
+    if (status === 408) return { state: 'terminated', reason: 'timeout', code: 'B2B_ERR_SUBSCRIBE_TIMEOUT', final: false };
+    // An untrusted certificate is said as such, never as a silent connection (docs/hostile-input.md, "TLS").
+    if (localCauseCode === 'SIP_ERR_TRANSPORT_TLS_VERIFY') return { state: 'terminated', reason: 'error', code: 'B2B_ERR_TLS_CERTIFICATE', final: false };
+    return { state: 'terminated', reason: 'error', code: 'B2B_ERR_TRANSPORT', final: false };
   }
   switch (status) {
     case 403:

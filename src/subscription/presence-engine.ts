@@ -17,11 +17,13 @@ import {
   newDialogState,
   refreshTargetFrom,
 } from '../sip/dialog/dialog-state.js';
+import { localFailureCause } from '../sip/transaction/client-transaction.js';
 import type { IncomingRequest } from '../sip/transaction/types.js';
 import { routeLeadsTo } from '../sip/ua/request-destination.js';
 import type { SendRequestOptions, SipUserAgent } from '../sip/ua/types.js';
 import type { QsaNotifier, QsaSubscription, StatusSink, StatusUpdate } from '../qsa/index.js';
 import { ownString } from '../util/copy-string.js';
+import { PresenceB2BError } from '../util/errors.js';
 import type { Random } from '../util/random.js';
 import type { TimerScheduler } from '../util/timer-scheduler.js';
 import type { EngineSettings } from './engine-options.js';
@@ -36,7 +38,15 @@ import {
   UNUSABLE_DIALOG,
 } from './failure-status.js';
 import { type DialogSnapshot, snapshotOf } from './dialog-snapshot.js';
-import { type EngineNotifyEvent, type EngineStateEvent, notifyChannel, stateChannel } from './engine-diagnostics.js';
+import {
+  type EngineNotifyEvent,
+  type EngineNotifySourceEvent,
+  type EngineStateEvent,
+  notifyChannel,
+  notifySourceChannel,
+  stateChannel,
+} from './engine-diagnostics.js';
+import { expectedSources, judgeNotifySource, rememberHop } from './notify-source.js';
 import { statusFromNotify } from './notify-status.js';
 import { refreshDelaySeconds } from './refresh-delay.js';
 import { backoffDelayMs, serverRetryDelayMs } from './retry-backoff.js';
@@ -79,6 +89,8 @@ export interface EngineStats {
   notifiesAccepted: number;
   notifiesRejected: number;
   notifiesUnmatched: number;
+  /** NOTIFYs of our dialogs from an address the dialog does not expect (notify_source_check log or reject). */
+  notifySourceMismatches: number;
   statusMessages: number;
   failures: number;
 }
@@ -104,6 +116,7 @@ export class PresenceEngine implements QsaNotifier {
     notifiesAccepted: 0,
     notifiesRejected: 0,
     notifiesUnmatched: 0,
+    notifySourceMismatches: 0,
     statusMessages: 0,
     failures: 0,
   };
@@ -207,6 +220,9 @@ export class PresenceEngine implements QsaNotifier {
       // watcher to keep several; keep the first dialog and refuse the others, as pjsip does.
       return this.refuseNotify(incoming, 481, 'Subscription does not exist');
     }
+    if (this.settings.notifySourceCheck !== 'off' && judgeNotifySource(incoming.source.remoteAddress, dialog.hops ?? NO_HOPS, state) === 'mismatch') {
+      if (this.onUnexpectedSource(dialog, state, incoming)) return this.refuseNotify(incoming, 403, 'Forbidden (unexpected source address)');
+    }
     const event = safe(() => eventOf(request));
     if (event === undefined || event.package !== dialog.pkg) {
       return this.refuseNotify(incoming, 489, 'Bad Event', [['Allow-Events', dialog.pkg]]);
@@ -258,6 +274,33 @@ export class PresenceEngine implements QsaNotifier {
       if (subState.expires < left - 1) this.scheduleRefresh(dialog, subState.expires);
     }
     return 1;
+  }
+
+  /**
+   * A NOTIFY of this dialog from an address it does not expect: counted and
+   * published (the daemon logs it); true when it is to be refused (reject).
+   * 403 rather than silence or 481 (docs/hostile-input.md): a final answer
+   * stops the sender's retransmissions at once (RFC 3261 §21.4.4: "SHOULD NOT
+   * be repeated"), it goes to the packet's source like any response
+   * (§18.2.2), and unlike 481 it does not tell a notifier to drop a
+   * subscription that may be its own (RFC 6665 §4.2.2).
+   */
+  private onUnexpectedSource(dialog: SubscriptionDialog, state: DialogState, incoming: IncomingRequest): boolean {
+    this.stats.notifySourceMismatches++;
+    const reject = this.settings.notifySourceCheck === 'reject';
+    if (notifySourceChannel.hasSubscribers) {
+      const source = incoming.source;
+      notifySourceChannel.publish({
+        dialog: dialog.id,
+        record: dialog.record,
+        subscriber: dialog.subscriber,
+        callId: state.callId,
+        source: { transport: source.transport, address: source.remoteAddress, port: source.remotePort },
+        expected: expectedSources(dialog.hops ?? NO_HOPS, state),
+        action: reject ? 'rejected' : 'accepted',
+      } satisfies EngineNotifySourceEvent);
+    }
+    return reject;
   }
 
   private refuseNotify(incoming: IncomingRequest, status: number, reason: string, headers?: Array<readonly [string, string]>): 1 {
@@ -355,10 +398,19 @@ export class PresenceEngine implements QsaNotifier {
    * as the next hop (the seed sends every presence SUBSCRIBE through it), unless
    * the route set already starts there.
    */
-  private sendOptions(state: DialogState): SendRequestOptions {
+  private sendOptions(state: DialogState, dialog?: SubscriptionDialog): SendRequestOptions {
     const proxy = this.settings.presenceOutboundProxy;
-    if (!proxy || routeLeadsTo(state.routeSet[0], proxy)) return { contact: this.contact };
-    return { contact: this.contact, outboundProxy: proxy };
+    const options: SendRequestOptions = { contact: this.contact };
+    if (proxy && !routeLeadsTo(state.routeSet[0], proxy)) options.outboundProxy = proxy;
+    if (dialog !== undefined && this.settings.notifySourceCheck !== 'off') {
+      // The first hop as resolved: where this dialog's NOTIFYs are expected from (notify-source.ts).
+      options.onTarget = (destination) => {
+        if (dialog.dialog !== state) return;
+        dialog.hops ??= [];
+        rememberHop(dialog.hops, destination.host);
+      };
+    }
+    return options;
   }
 
   private sendSubscribe(dialog: SubscriptionDialog, expires: number): void {
@@ -391,7 +443,7 @@ export class PresenceEngine implements QsaNotifier {
           this.onSubscribeResponse(dialog, response, locallyGenerated);
         },
       },
-      this.sendOptions(state),
+      this.sendOptions(state, dialog),
     );
   }
 
@@ -495,8 +547,9 @@ export class PresenceEngine implements QsaNotifier {
       this.emit(dialog, { state: 'pending', reason: 'resubscribing', ...(wait !== undefined ? { retryAfter: Math.ceil(wait / 1000) } : {}) });
       return;
     }
-    const failure = failureStatusForResponse(status, locallyGenerated);
-    const message = `${status} ${response.reason}`;
+    const cause = locallyGenerated ? localFailureCause(response) : undefined;
+    const failure = failureStatusForResponse(status, locallyGenerated, cause instanceof PresenceB2BError ? cause.code : undefined);
+    const message = cause === undefined ? `${status} ${response.reason}` : `${status} ${response.reason}: ${cause.message}`;
     if (failure.final) this.finishWithError(dialog, failure, message);
     else this.fail(dialog, failure, message, locallyGenerated ? undefined : retryAfterOf(response)?.seconds);
   }
@@ -701,6 +754,7 @@ export class PresenceEngine implements QsaNotifier {
    */
   private dropDialog(dialog: SubscriptionDialog): void {
     this.registry.setSipDialog(dialog, undefined);
+    dialog.hops = undefined;
     dialog.generation++;
     dialog.inflight?.stopRetransmitting();
     dialog.inflight = undefined;
@@ -796,6 +850,8 @@ export class PresenceEngine implements QsaNotifier {
     return this.closed;
   }
 }
+
+const NO_HOPS: readonly string[] = [];
 
 function safe<T>(fn: () => T): T | undefined {
   try {

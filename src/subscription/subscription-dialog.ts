@@ -78,6 +78,12 @@ export class SubscriptionDialog {
   subscriberCredentials: DigestCredentials | undefined = undefined;
   /** Clock time of the last SUBSCRIBE sent (the 2 s loop guard). */
   lastSubscribeAt = Number.NEGATIVE_INFINITY;
+  /**
+   * Addresses the SUBSCRIBEs of the current SIP dialog were sent to (resolved
+   * first hops), where its NOTIFYs are expected from (notify-source.ts);
+   * undefined until the first is sent.
+   */
+  hops: string[] | undefined = undefined;
   /** What the members were last told: a subscriber that joins learns it at once. */
   lastStatus: StatusUpdate | undefined = undefined;
   private timer: Timer | undefined = undefined;

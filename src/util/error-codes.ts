@@ -26,9 +26,13 @@ export const ERROR_CODES = {
   SIP_ERR_TRANSPORT_CONNECT_TIMEOUT: 'a TCP/TLS connection did not open in time',
   SIP_ERR_TRANSPORT_CLOSED: 'the connection or the transport layer closed before the message was written',
   SIP_ERR_TRANSPORT_UNAVAILABLE: 'no socket for that transport or address family',
-  SIP_ERR_TRANSPORT_LIMIT: 'too many connections, or a datagram too large',
+  SIP_ERR_TRANSPORT_LIMIT: 'too many connections (sip.max_connections), a peer that does not read, or a datagram too large to send',
   SIP_ERR_TRANSPORT_SERIALIZE: 'a message that could not be serialized',
   SIP_ERR_TRANSPORT_IO: 'a socket error (the original is the cause)',
+  SIP_ERR_TRANSPORT_TLS_VERIFY: "the peer's TLS certificate could not be verified (untrusted, expired, or not issued for the host): no connection",
+  SIP_ERR_TRANSPORT_IDLE: 'a TCP/TLS connection closed after sip.idle_timeout without traffic',
+  SIP_ERR_TRANSPORT_MESSAGE_TIMEOUT: 'a TCP/TLS peer did not send a whole message within sip.message_timeout of its first octet; its connection is closed',
+  SIP_ERR_TRANSPORT_OVERLOAD: 'a request shed with 503 and Retry-After while the receive backlog is over sip.overload.backlog_limit',
   // SIP resolver (SipDnsError).
   SIP_ERR_DNS: 'nothing resolved for a target, or an unusable URI or transport (RFC 3263)',
   // SIP transactions (TransactionError): programming errors of the layer's user.
@@ -41,6 +45,7 @@ export const ERROR_CODES = {
   B2B_ERR_SUBSCRIBE_FAILED: 'any other final response of 300 or more to SUBSCRIBE',
   B2B_ERR_SUBSCRIBE_TIMEOUT: 'no answer to SUBSCRIBE (Timer F, local 408)',
   B2B_ERR_TRANSPORT: 'the SUBSCRIBE could not be sent (local 503: DNS, connection refused)',
+  B2B_ERR_TLS_CERTIFICATE: "the presence server's TLS certificate could not be verified (untrusted, expired, or not for that host); nothing was sent",
   B2B_ERR_AUTH_FAILED: '401/407 with no credentials for the subscriber, or credentials refused',
   B2B_ERR_AUTH_STALE: '401/407 with stale=true a third time in a row after our answers (retried with backoff)',
   B2B_ERR_UNUSABLE_DIALOG: 'a 2xx to SUBSCRIBE that cannot make a dialog: no To tag, an unusable Contact or Record-Route',

@@ -150,7 +150,9 @@ export class NonInviteClientTransaction {
     // RFC 3261 §17.1.4 / §8.1.3.1: a transport failure is reported to the TU as a 503.
     this.context.counters.transportErrors++;
     this.terminate();
-    this.deliverFinal(createResponse(this.request, 503, transportFailureReason(error)), true);
+    const response = createResponse(this.request, 503, transportFailureReason(error));
+    localCauses.set(response, error);
+    this.deliverFinal(response, true);
   }
 
   private terminate(): void {
@@ -169,6 +171,18 @@ export class NonInviteClientTransaction {
     this.user = undefined;
     if (user) this.context.callUser(() => user.onFinal(response, locallyGenerated));
   }
+}
+
+/** The transport error behind each local 503, for localFailureCause(). */
+const localCauses = new WeakMap<SipResponse, Error>();
+
+/**
+ * The transport error a locally generated 503 stands for (RFC 3261 §8.1.3.1),
+ * so that the user can tell an untrusted certificate (SIP_ERR_TRANSPORT_TLS_VERIFY)
+ * from a refused connection; undefined for any other response.
+ */
+export function localFailureCause(response: SipResponse): Error | undefined {
+  return localCauses.get(response);
 }
 
 /** A reason phrase naming the transport failure: text only, no CR/LF (RFC 3261 §25.1 Reason-Phrase). */

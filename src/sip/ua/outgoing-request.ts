@@ -112,6 +112,8 @@ export class OutgoingRequest implements OutgoingRequestHandle {
       try {
         const attempt = this.buildAttempt(target, branch);
         this.branch = branch;
+        const onTarget = this.options?.onTarget;
+        if (onTarget !== undefined) this.context.callUser(() => onTarget(attempt.destination));
         transaction = this.context.transactions.sendRequest(attempt.request, attempt.destination, {
           onProvisional: (response) => this.onProvisional(response),
           onFinal: (response, locallyGenerated) => this.onAttemptFinal(target, response, locallyGenerated),

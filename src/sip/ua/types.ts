@@ -20,6 +20,12 @@ export interface SendRequestOptions {
    * with `['Contact', '']`), else it is appended.
    */
   contact?: { user: string };
+  /**
+   * Told where each attempt goes (after RFC 3263 resolution and the §18.1.1
+   * transport choice), before it is sent: the engine remembers these addresses
+   * as the ones its dialog's NOTIFYs may come from.
+   */
+  onTarget?: (destination: SipEndpoint) => void;
 }
 
 /** A request in flight. */
