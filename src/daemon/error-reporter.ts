@@ -29,6 +29,11 @@ const DIAGNOSTIC_LEVEL: Readonly<Record<TransportDiagnosticKind, 'error' | 'warn
   'malformed-dropped': 'info',
   'connection-opened': 'debug',
   'connection-closed': 'debug',
+  // Limits and load shedding: a peer's doing (info), the process defending itself (warn).
+  'message-timeout': 'info',
+  'message-too-large': 'info',
+  'overload-started': 'warn',
+  'overload-ended': 'warn',
 };
 
 /** `bad-request-answered` → `bad_request_answered`: the metric's label value. */

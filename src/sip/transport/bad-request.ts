@@ -159,12 +159,33 @@ export function hasTagParam(value: string): boolean {
  * From, To (with a To-tag added when missing), Call-ID, CSeq, Content-Length: 0.
  */
 export function buildBadRequestResponse(head: MalformedRequestHead, topVia: string, problem: string, toTag: string): Buffer {
-  let text = `SIP/2.0 400 ${badRequestReason(problem)}\r\n`;
+  return buildStatelessResponse(head, topVia, 400, badRequestReason(problem), toTag);
+}
+
+/**
+ * The octets of a stateless response (RFC 3261 §8.2.6) built from the raw
+ * head of a request that is not parsed further: a 400 for a malformed one, a
+ * 513 for one over the size limit, a 503 for one shed under overload.
+ * `extra` lines (e.g. `Retry-After: 5`) come before Content-Length.
+ */
+export function buildStatelessResponse(head: MalformedRequestHead, topVia: string, status: number, reason: string, toTag: string, extra: readonly string[] = []): Buffer {
+  let text = `SIP/2.0 ${status} ${reason}\r\n`;
   for (let i = 0; i < head.vias.length; i++) text += `Via: ${i === 0 ? topVia : head.vias[i]}\r\n`;
   if (head.from !== undefined) text += `From: ${head.from}\r\n`;
   if (head.to !== undefined) text += `To: ${hasTagParam(head.to) ? head.to : `${head.to};tag=${toTag}`}\r\n`;
   if (head.callId !== undefined) text += `Call-ID: ${head.callId}\r\n`;
   if (head.cseq !== undefined) text += `CSeq: ${head.cseq}\r\n`;
+  for (const line of extra) text += `${line}\r\n`;
   text += 'Content-Length: 0\r\n\r\n';
   return Buffer.from(text, 'latin1');
+}
+
+/** The method of a request's start line (`NOTIFY sip:… SIP/2.0` → `NOTIFY`), or undefined. */
+export function requestMethodOf(data: Uint8Array): string | undefined {
+  const start = startOfMessage(data);
+  let end = start;
+  const limit = Math.min(data.length, start + 32);
+  while (end < limit && data[end] !== 0x20) end++;
+  if (end === start || end === limit) return undefined;
+  return Buffer.from(data.buffer, data.byteOffset + start, end - start).toString('latin1');
 }

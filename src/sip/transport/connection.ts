@@ -3,7 +3,8 @@ import type { ParseLimits } from '../codec/index.js';
 import { SipStreamFramer } from '../codec/index.js';
 import type { SipMessage } from '../codec/message.js';
 import type { SipParseError } from '../codec/parse-error.js';
-import { ioError, SipTransportError } from './errors.js';
+import type { Timer, TimerScheduler } from '../../util/timer-scheduler.js';
+import { ioError, SipTransportError, tlsVerifyError } from './errors.js';
 import type { SendErrorHandler } from './types.js';
 
 /** What a connection reports to its owner (the transport layer). */
@@ -21,6 +22,8 @@ export interface ConnectionListener {
   onWriteError(connection: SipConnection, error: SipTransportError, onError: SendErrorHandler | undefined): void;
   /** The octets of one message written or framed (only with `ConnectionSettings.observed`). */
   onConnectionObserved(connection: SipConnection, direction: 'sent' | 'received', bytes: Uint8Array): void;
+  /** The connection is being closed for a limit: `idle` (idleTimeoutMs) or `message-timeout` (messageTimeoutMs). */
+  onConnectionLimit(connection: SipConnection, limit: 'idle' | 'message-timeout', error: SipTransportError): void;
 }
 
 export interface ConnectionSettings {
@@ -31,6 +34,10 @@ export interface ConnectionSettings {
   maxQueuedBytes: number;
   /** Report each message's octets to `onConnectionObserved` (a SipMessageObserver is installed). */
   observed: boolean;
+  /** A message must arrive whole within this long of its first octet (0 = no limit). */
+  messageTimeoutMs: number;
+  /** The clock of the message timeout. */
+  scheduler: TimerScheduler;
 }
 
 type State = 'connecting' | 'open' | 'closed';
@@ -48,7 +55,8 @@ const CRLF = Buffer.from('\r\n', 'latin1');
  * §4.4.1), queues writes until an outgoing connection is established, and
  * closes itself after `idleTimeoutMs` without traffic or `connectTimeoutMs`
  * without being established (Node's per-socket inactivity timer: these are
- * real I/O deadlines, not protocol timers).
+ * real I/O deadlines, not protocol timers), and when a message started does
+ * not arrive whole within `messageTimeoutMs` (on the scheduler's clock).
  */
 export class SipConnection {
   readonly transport: 'tcp' | 'tls';
@@ -62,6 +70,8 @@ export class SipConnection {
   private closeReason: SipTransportError | undefined;
   private readonly framer: SipStreamFramer;
   private closeWaiters: Array<() => void> | undefined;
+  /** Armed while part of a message is held: the peer has messageTimeoutMs to send the rest. */
+  private messageDeadline: Timer | undefined;
 
   constructor(
     readonly id: number,
@@ -192,28 +202,74 @@ export class SipConnection {
       this.close(new SipTransportError('SIP_ERR_TRANSPORT_CLOSED', `Framing error on ${this.describe()}`, { cause: error }));
       return;
     }
+    // Usually whole messages per read and nothing held: one comparison. A message held in part
+    // (re)starts the deadline when it is new, i.e. when none was armed or this chunk finished another.
+    if (this.framer.bufferedBytes > 0) {
+      if (this.messageDeadline === undefined || messages.length > 0) this.armMessageDeadline();
+    } else if (this.messageDeadline !== undefined) {
+      this.messageDeadline.cancel();
+      this.messageDeadline = undefined;
+    }
     for (const message of messages) {
       if (this.state === 'closed') return;
       this.listener.onConnectionMessage(this, message);
     }
   };
 
+  /**
+   * A peer that sends a message a few octets at a time would hold this
+   * connection (and its slot under maxConnections) as long as it likes: the
+   * rest of the message must come within messageTimeoutMs (as Kamailio's
+   * tcp_msg_read_timeout), or the connection is closed.
+   */
+  private armMessageDeadline(): void {
+    this.messageDeadline?.cancel();
+    this.messageDeadline = undefined;
+    const limit = this.settings.messageTimeoutMs;
+    if (limit <= 0 || this.state === 'closed') return;
+    try {
+      this.messageDeadline = this.settings.scheduler.after(limit, this.handleMessageTimeout);
+    } catch {
+      // The scheduler is closed (shutdown): the connection is about to close anyway.
+      this.messageDeadline = undefined;
+    }
+  }
+
+  private readonly handleMessageTimeout = (): void => {
+    this.messageDeadline = undefined;
+    if (this.state === 'closed') return;
+    const error = new SipTransportError(
+      'SIP_ERR_TRANSPORT_MESSAGE_TIMEOUT',
+      `No whole message from ${this.describe()} within ${this.settings.messageTimeoutMs} ms of its first octet (${this.framer.bufferedBytes} octets held)`,
+    );
+    this.listener.onConnectionLimit(this, 'message-timeout', error);
+    this.close(error);
+  };
+
   private readonly handleError = (error: Error): void => {
-    // 'close' follows; remember why.
-    if (this.closeReason === undefined) this.closeReason = ioError(error, `Connection ${this.describe()}`);
+    // 'close' follows; remember why. A certificate refused during our handshake is a failure of its
+    // own (SIP_ERR_TRANSPORT_TLS_VERIFY), so that the layers above can say so, not just "I/O error".
+    if (this.closeReason !== undefined) return;
+    const verify = this.transport === 'tls' && this.outbound && this.state === 'connecting' ? tlsVerifyError(error, `TLS to ${this.describe()}`) : undefined;
+    this.closeReason = verify ?? ioError(error, `Connection ${this.describe()}`);
   };
 
   private readonly handleTimeout = (): void => {
     if (this.state === 'connecting') {
       this.close(new SipTransportError('SIP_ERR_TRANSPORT_CONNECT_TIMEOUT', `No connection to ${this.describe()} within ${this.settings.connectTimeoutMs} ms`));
     } else {
-      this.close(); // idle: nothing in flight, a plain close
+      // Idle: nothing in flight; the reason is for the diagnostic, no write is waiting.
+      const error = new SipTransportError('SIP_ERR_TRANSPORT_IDLE', `Connection ${this.describe()} idle for ${this.settings.idleTimeoutMs} ms`);
+      this.listener.onConnectionLimit(this, 'idle', error);
+      this.close(error);
     }
   };
 
   private readonly handleClose = (): void => {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.messageDeadline?.cancel();
+    this.messageDeadline = undefined;
     const reason = this.closeReason;
     const queued = this.queue ?? [];
     this.queue = undefined;

@@ -1,20 +1,27 @@
 import { isIP, type Socket } from 'node:net';
+import { PresenceB2BError } from '../../util/errors.js';
 import { networkInterfaces } from 'node:os';
+import { systemClock } from '../../util/clock.js';
 import { CryptoRandom, type Random } from '../../util/random.js';
+import { TimerScheduler } from '../../util/timer-scheduler.js';
 import {
+  createResponse,
+  DEFAULT_PARSE_LIMITS,
   firstListElement,
   type ParseOptions,
   parseSipMessage,
   parseVia,
+  serializeSipMessage,
   type Via,
 } from '../codec/index.js';
 import type { SipMessage, SipTransportName } from '../codec/message.js';
 import type { SipParseError } from '../codec/parse-error.js';
-import { buildBadRequestResponse, classifyMalformed, readMalformedRequestHead } from './bad-request.js';
+import { buildBadRequestResponse, buildStatelessResponse, classifyMalformed, readMalformedRequestHead, requestMethodOf } from './bad-request.js';
 import { type ConnectionListener, type ConnectionSettings, SipConnection } from './connection.js';
 import { ConnectionPool, connectionKey } from './connection-pool.js';
 import type { SipMessageObserver } from './message-observer.js';
 import { ioError, SipTransportError } from './errors.js';
+import { OverloadGuard } from './overload-guard.js';
 import { responseDestination } from './response-routing.js';
 import { type StreamAcceptor, StreamTransport, type TlsClientSettings } from './stream-transport.js';
 import {
@@ -31,6 +38,8 @@ import { stampTopVia, stampViaText, unbracket } from './via-stamping.js';
 const UDP_SIZE_LIMIT = 1300;
 /** Output a peer may leave unread before we drop its connection. */
 const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
+/** Default time a stream peer has to send the rest of a message it started (as Kamailio's tcp_msg_read_timeout order of magnitude). */
+const DEFAULT_MESSAGE_TIMEOUT_MS = 10_000;
 
 interface Listener {
   transport: SipTransportName;
@@ -54,7 +63,14 @@ export class SipTransportLayer implements SipTransport, DatagramSink, Connection
   private readonly listenSpecs: ListenSpec[];
   private readonly udpReceiveBufferBytes: number | undefined;
   private readonly parseOptions: ParseOptions;
-  private readonly settings: ConnectionSettings;
+  /** Largest datagram taken (maxMessageBytes.udp): a larger one is answered 513 unread. */
+  private readonly udpMaxBytes: number;
+  private readonly settings: Record<'tcp' | 'tls', ConnectionSettings>;
+  /** The scheduler we made (closed with us), when none was given. */
+  private readonly ownScheduler: TimerScheduler | undefined;
+  private readonly overload: OverloadGuard | undefined;
+  private readonly retryAfterHeader: string;
+  private readonly retryAfterSeconds: string;
   private readonly maxConnections: number;
   private readonly random: Random;
   private readonly tlsClient: TlsClientSettings;
@@ -72,21 +88,52 @@ export class SipTransportLayer implements SipTransport, DatagramSink, Connection
   constructor(options: SipTransportLayerOptions) {
     this.listenSpecs = options.listen.slice();
     this.udpReceiveBufferBytes = options.udpReceiveBufferBytes;
-    this.parseOptions = options.limits === undefined ? { framing: 'datagram' } : { framing: 'datagram', limits: options.limits };
-    this.settings = {
+    const sizeFor = (transport: SipTransportName): number | undefined => options.maxMessageBytes?.[transport];
+    const limitsFor = (transport: SipTransportName) => {
+      const size = sizeFor(transport);
+      return size === undefined ? options.limits : { ...options.limits, maxMessageBytes: size };
+    };
+    const udpLimits = limitsFor('udp');
+    this.parseOptions = udpLimits === undefined ? { framing: 'datagram' } : { framing: 'datagram', limits: udpLimits };
+    this.udpMaxBytes = udpLimits?.maxMessageBytes ?? DEFAULT_PARSE_LIMITS.maxMessageBytes;
+    this.ownScheduler = options.scheduler === undefined ? new TimerScheduler(systemClock) : undefined;
+    const scheduler = options.scheduler ?? (this.ownScheduler as TimerScheduler);
+    const settingsFor = (transport: 'tcp' | 'tls'): ConnectionSettings => ({
       idleTimeoutMs: options.idleTimeoutMs ?? 300_000,
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
-      limits: options.limits,
+      limits: limitsFor(transport),
       maxQueuedBytes: MAX_QUEUED_BYTES,
       observed: options.observer !== undefined,
-    };
+      messageTimeoutMs: options.messageTimeoutMs ?? DEFAULT_MESSAGE_TIMEOUT_MS,
+      scheduler,
+    });
+    this.settings = { tcp: settingsFor('tcp'), tls: settingsFor('tls') };
+    const overload = options.overload;
+    this.retryAfterSeconds = String(overload?.retryAfterSeconds ?? 0);
+    this.retryAfterHeader = `Retry-After: ${this.retryAfterSeconds}`;
+    this.overload =
+      overload === undefined || overload.backlogLimitBytes <= 0
+        ? undefined
+        : new OverloadGuard(
+            overload,
+            scheduler,
+            () => this.udp.map((u) => ({ address: u.localAddress, port: u.localPort })),
+            () => this.stats.received,
+            (shedding, backlog) =>
+              this.emit({
+                kind: shedding ? 'overload-started' : 'overload-ended',
+                transport: 'udp',
+                detail: shedding
+                  ? `receive backlog ${backlog} octets over ${overload.backlogLimitBytes}: new requests are answered 503 (Retry-After: ${overload.retryAfterSeconds})`
+                  : `receive backlog ${backlog} octets: requests are handled again (${this.stats.requestsShed} shed so far)`,
+              }),
+          );
     this.maxConnections = options.maxConnections ?? Number.POSITIVE_INFINITY;
     this.random = options.random ?? new CryptoRandom();
     const tlsSpec = this.listenSpecs.find((s) => s.transport === 'tls')?.tls;
-    this.tlsClient = options.tlsClient ?? {
-      ...(tlsSpec?.ca !== undefined ? { ca: tlsSpec.ca } : {}),
-      ...(tlsSpec?.rejectUnauthorized !== undefined ? { rejectUnauthorized: tlsSpec.rejectUnauthorized } : {}),
-    };
+    // Outgoing TLS verifies the server (node's default) unless told otherwise; a listener's
+    // rejectUnauthorized is about client certificates of inbound connections, not this.
+    this.tlsClient = options.tlsClient ?? (tlsSpec?.ca !== undefined ? { ca: tlsSpec.ca } : {});
     this.diagnostic = options.onDiagnostic;
     this.observer = options.observer;
   }
@@ -114,7 +161,20 @@ export class SipTransportLayer implements SipTransport, DatagramSink, Connection
       await this.close();
       throw error;
     }
-    if (this.state === 'starting') this.state = 'started';
+    if (this.state === 'starting') {
+      this.state = 'started';
+      this.overload?.start();
+    }
+  }
+
+  /** True while requests are being shed (receive backlog over its limit). */
+  get shedding(): boolean {
+    return this.overload?.shedding ?? false;
+  }
+
+  /** The last receive backlog sampled, octets (0 when shedding is off). */
+  get receiveBacklog(): number {
+    return this.overload?.lastBacklog ?? 0;
   }
 
   onMessage(handler: MessageHandler): void {
@@ -169,6 +229,8 @@ export class SipTransportLayer implements SipTransport, DatagramSink, Connection
   async close(): Promise<void> {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.overload?.stop();
+    this.ownScheduler?.close();
     const waits: Promise<void>[] = [];
     for (const stream of this.streamListeners) waits.push(stream.close());
     for (const connection of this.pool.all()) {
@@ -203,6 +265,7 @@ export class SipTransportLayer implements SipTransport, DatagramSink, Connection
     let connection = this.pool.find(key);
     if (connection === undefined || connection.isClosed) {
       if (this.pool.size >= this.maxConnections) {
+        this.stats.connectionsRejected++;
         this.reportSendError(new SipTransportError('SIP_ERR_TRANSPORT_LIMIT', `maxConnections (${this.maxConnections}) reached`), onError, target);
         return;
       }
@@ -213,7 +276,7 @@ export class SipTransportLayer implements SipTransport, DatagramSink, Connection
         this.reportSendError(ioError(error, `Connect to ${key}`), onError, target);
         return;
       }
-      connection = new SipConnection(this.nextConnectionId++, transport, socket, true, { host, port: target.port }, this, this.settings);
+      connection = new SipConnection(this.nextConnectionId++, transport, socket, true, { host, port: target.port }, this, this.settings[transport]);
       this.pool.add(connection);
       this.pool.alias(connection, key);
       this.stats.connectionsOpened++;
@@ -282,6 +345,12 @@ export class SipTransportLayer implements SipTransport, DatagramSink, Connection
     this.stats.received++;
     if (this.observer !== undefined) this.observeDatagram('received', data, from, remoteAddress, remotePort);
     const source: ReceivedFrom = { transport: 'udp', remoteAddress, remotePort, localAddress: from.localAddress, localPort: from.localPort };
+    // Both checks before parsing: an overloaded or oversized request costs a header scan, no more.
+    if (this.overload?.shedding === true && this.shedDatagram(data, source, from)) return;
+    if (data.length > this.udpMaxBytes) {
+      this.onTooLarge(data, source, from);
+      return;
+    }
     let message: SipMessage;
     try {
       message = parseSipMessage(data, this.parseOptions);
@@ -313,6 +382,7 @@ export class SipTransportLayer implements SipTransport, DatagramSink, Connection
       // Refused before we kept it: a reset during destroy() concerns nobody (the refusal is reported below).
       socket.on('error', () => {});
       socket.destroy();
+      this.stats.connectionsRejected++;
       this.emit({
         kind: 'connection-rejected',
         transport,
@@ -323,7 +393,7 @@ export class SipTransportLayer implements SipTransport, DatagramSink, Connection
       return;
     }
     const remote = { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
-    const connection = new SipConnection(this.nextConnectionId++, transport, socket, false, remote, this, this.settings);
+    const connection = new SipConnection(this.nextConnectionId++, transport, socket, false, remote, this, this.settings[transport]);
     this.pool.add(connection);
     this.pool.alias(connection, connectionKey(transport, connection.remoteAddress, connection.remotePort));
     this.stats.connectionsOpened++;
@@ -352,6 +422,14 @@ export class SipTransportLayer implements SipTransport, DatagramSink, Connection
   onConnectionMessage(connection: SipConnection, message: SipMessage): void {
     if (this.state === 'closed') return;
     this.stats.received++;
+    if (this.overload?.shedding === true && message.kind === 'request' && message.method !== 'ACK') {
+      // Parsed already (the framer parses what it frames): answered 503 from the parsed request.
+      this.stats.requestsShed++;
+      const response = createResponse(message, 503, 'Service Unavailable', { toTag: this.random.token(10), headers: [['Retry-After', this.retryAfterSeconds]] });
+      this.stats.sent++;
+      connection.write(serializeSipMessage(response), undefined);
+      return;
+    }
     this.deliver(message, sourceOf(connection));
   }
 
@@ -371,8 +449,10 @@ export class SipTransportLayer implements SipTransport, DatagramSink, Connection
   onConnectionFramingError(connection: SipConnection, error: unknown): void {
     this.stats.parseErrors++;
     this.stats.malformedDropped++;
+    const tooLarge = error instanceof PresenceB2BError && error.code === 'SIP_ERR_PARSE_LIMIT';
+    if (tooLarge) this.stats.oversizeMessages++;
     this.emit({
-      kind: 'framing-error',
+      kind: tooLarge ? 'message-too-large' : 'framing-error',
       transport: connection.transport,
       remoteAddress: connection.remoteAddress,
       remotePort: connection.remotePort,
@@ -387,6 +467,17 @@ export class SipTransportLayer implements SipTransport, DatagramSink, Connection
     this.pool.remove(connection);
     this.stats.connectionsClosed++;
     this.emitConnection('connection-closed', connection, error === undefined ? 'closed' : error.message, error);
+  }
+
+  /** @internal ConnectionListener */
+  onConnectionLimit(connection: SipConnection, limit: 'idle' | 'message-timeout', error: SipTransportError): void {
+    if (limit === 'idle') {
+      // A normal end of a connection nobody uses: the connection-closed diagnostic carries the reason.
+      this.stats.idleTimeouts++;
+      return;
+    }
+    this.stats.messageTimeouts++;
+    this.emitConnection('message-timeout', connection, error.message, error);
   }
 
   /** @internal ConnectionListener */
@@ -453,6 +544,55 @@ export class SipTransportLayer implements SipTransport, DatagramSink, Connection
     }
     this.stats.malformedDropped++;
     this.emitFrom('malformed-dropped', source, problem, error);
+  }
+
+  /**
+   * A datagram while shedding: a request (ACK aside) is answered `503` with
+   * Retry-After from its raw head, without parsing the rest (RFC 3261 §21.5.4:
+   * the server is temporarily overloaded; the client retries after
+   * Retry-After). Responses and ACKs are not shed (false: handle it as usual):
+   * they end transactions and free memory rather than take it.
+   */
+  private shedDatagram(data: Buffer, source: ReceivedFrom, from: UdpTransport): boolean {
+    if (classifyMalformed(data) !== 'request' || requestMethodOf(data) === 'ACK') return false;
+    this.stats.requestsShed++;
+    const reply = this.statelessReplyFor(data, source, 503, 'Service Unavailable', [this.retryAfterHeader]);
+    if (reply !== undefined) {
+      this.stats.sent++;
+      this.sendData(reply.bytes, reply.target, undefined, from);
+    }
+    return true;
+  }
+
+  /** A datagram over maxMessageBytes.udp: a request gets 513 (RFC 3261 §21.4.12), anything else is dropped. */
+  private onTooLarge(data: Buffer, source: ReceivedFrom, from: UdpTransport): void {
+    this.stats.parseErrors++;
+    this.stats.oversizeMessages++;
+    const detail = `${data.length} octets over the ${this.udpMaxBytes}-octet limit`;
+    const reply = classifyMalformed(data) === 'request' && requestMethodOf(data) !== 'ACK' ? this.statelessReplyFor(data, source, 513, 'Message Too Large') : undefined;
+    if (reply !== undefined) {
+      this.stats.sent++;
+      this.sendData(reply.bytes, reply.target, undefined, from);
+    } else {
+      this.stats.malformedDropped++;
+    }
+    this.emitFrom('message-too-large', source, `${reply !== undefined ? 'answered 513' : 'dropped'}: ${detail}`);
+  }
+
+  /** A stateless response built from the raw head of a request (its Via read and stamped), or undefined without a usable Via. */
+  private statelessReplyFor(data: Uint8Array, source: ReceivedFrom, status: number, reason: string, extra?: readonly string[]): { bytes: Buffer; target: SipEndpoint } | undefined {
+    const head = readMalformedRequestHead(data);
+    const firstLine = head.vias[0];
+    if (firstLine === undefined) return undefined;
+    const topElement = firstListElement(firstLine);
+    let via: Via;
+    try {
+      via = parseVia(topElement);
+    } catch {
+      return undefined;
+    }
+    const topLine = stampViaText(topElement, via, source.remoteAddress, source.remotePort) + firstLine.slice(topElement.length);
+    return { bytes: buildStatelessResponse(head, topLine, status, reason, this.random.token(10), extra), target: responseDestination(via, source) };
   }
 
   private badRequestFor(data: Uint8Array, problem: string, source: ReceivedFrom): { bytes: Buffer; target: SipEndpoint } | undefined {

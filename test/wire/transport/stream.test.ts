@@ -286,7 +286,9 @@ describe('TLS transport', () => {
         errors.push(e as SipTransportError),
       );
       await until(() => errors.length === 1, 'TLS error');
-      assert.equal(errors[0]!.code, 'SIP_ERR_TRANSPORT_IO');
+      // Verification is on by default (no CA given: the system's, which do not know the test certificate).
+      assert.equal(errors[0]!.code, 'SIP_ERR_TRANSPORT_TLS_VERIFY');
+      assert.match(errors[0]!.message, /certificate not trusted \(DEPTH_ZERO_SELF_SIGNED_CERT/);
     } finally {
       await c.layer.close();
     }
