@@ -6,8 +6,8 @@
 
 // The B2BUA: createPresenceB2B() and the types its options and result name.
 export { createPresenceB2B } from './b2b/create-presence-b2b.js';
-export type { PresenceB2B, PresenceB2BOptions } from './b2b/create-presence-b2b.js';
-export type { EngineSettings } from './subscription/engine-options.js';
+export type { PresenceB2B, PresenceB2BOptions, SipLimits } from './b2b/create-presence-b2b.js';
+export type { EngineSettings, NotifySourceCheck } from './subscription/engine-options.js';
 export type { CredentialLookup, EngineCloseReport, EngineStats, PresenceEngine } from './subscription/presence-engine.js';
 export type { DialogSnapshot } from './subscription/dialog-snapshot.js';
 export type { SubscriptionDialogState } from './subscription/subscription-dialog.js';
@@ -64,8 +64,8 @@ export type { LocalAgentErrorCode } from './agent/agent-error.js';
 export type { HttpErrorCode } from './http/api-types.js';
 
 // Diagnostics channels (node:diagnostics_channel): the QSA_CHANNEL_* names come with the QSA above.
-export { ENGINE_CHANNEL_NOTIFY, ENGINE_CHANNEL_STATE } from './subscription/engine-diagnostics.js';
-export type { EngineNotifyEvent, EngineStateEvent } from './subscription/engine-diagnostics.js';
+export { ENGINE_CHANNEL_NOTIFY, ENGINE_CHANNEL_NOTIFY_SOURCE, ENGINE_CHANNEL_STATE } from './subscription/engine-diagnostics.js';
+export type { EngineNotifyEvent, EngineNotifySourceEvent, EngineStateEvent } from './subscription/engine-diagnostics.js';
 
 // Time and randomness, injected: a ManualClock and a SeededRandom make an application's own tests of
 // retries and refreshes deterministic, as they make ours.

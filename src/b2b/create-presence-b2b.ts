@@ -3,7 +3,7 @@ import type { DnsClient } from '../sip/resolver/dns-client.js';
 import { Rfc3263Resolver } from '../sip/resolver/rfc3263-resolver.js';
 import type { TransactionTimerSettings } from '../sip/transaction/types.js';
 import { SipTransportLayer } from '../sip/transport/transport-layer.js';
-import type { TransportDiagnostic } from '../sip/transport/transport-options.js';
+import type { OverloadOptions, TransportDiagnostic } from '../sip/transport/transport-options.js';
 import type { SipMessageObserver } from '../sip/transport/message-observer.js';
 import type { ListenSpec } from '../sip/transport/types.js';
 import type { SipRequest } from '../sip/codec/message.js';
@@ -37,6 +37,22 @@ export interface PresenceB2BOptions extends Partial<EngineSettings> {
   dns?: DnsClient;
   /** RFC 3261 timer values in ms (T1, T2, T4). */
   timers?: Partial<TransactionTimerSettings>;
+  /** Limits of the SIP transport against peers that hold or flood it (docs/hostile-input.md); each has a default. */
+  sipLimits?: SipLimits;
+  /**
+   * Load shedding: while the UDP receive backlog is over `backlogLimitBytes`,
+   * new requests are answered 503 with `Retry-After: retryAfterSeconds`
+   * (docs/hostile-input.md, "Floods"). Off unless given (the daemon turns it on).
+   */
+  overload?: Pick<OverloadOptions, 'backlogLimitBytes' | 'retryAfterSeconds'>;
+  /**
+   * Outgoing TLS: `ca` (PEM) replaces the system's trusted CAs; `verify`
+   * (default true) checks the server's certificate and its identity (RFC 5922).
+   * A certificate that fails is SIP_ERR_TRANSPORT_TLS_VERIFY below and
+   * `B2B_ERR_TLS_CERTIFICATE` in the subscriber's status: never a silent connection.
+   * Without `ca`, the `ca` of the first TLS `listen` entry is used, if any.
+   */
+  tlsClient?: { ca?: string | Buffer; verify?: boolean };
   userAgent?: string;
   clock?: Clock;
   random?: Random;
@@ -68,6 +84,18 @@ export interface PresenceB2BOptions extends Partial<EngineSettings> {
    * addresses): packet capture, e.g. a `HepExporter` towards Homer. None by default.
    */
   observer?: SipMessageObserver;
+}
+
+/** See PresenceB2BOptions.sipLimits. */
+export interface SipLimits {
+  /** Most TCP+TLS connections open at once, inbound and outbound (default unlimited; the daemon: 1024). */
+  maxConnections?: number;
+  /** A TCP/TLS connection without traffic for this long is closed (default 300000 ms). */
+  idleTimeoutMs?: number;
+  /** A TCP/TLS peer must send a whole message within this long of its first octet (default 10000 ms; 0 = no limit). */
+  messageTimeoutMs?: number;
+  /** Largest message per transport, octets (default 65535 each). */
+  maxMessageBytes?: Partial<Record<'udp' | 'tcp' | 'tls', number>>;
 }
 
 /** A running B2BUA. */
@@ -103,17 +131,32 @@ export async function createPresenceB2B(options: PresenceB2BOptions = {}): Promi
     if (value !== undefined) (settings as unknown as Record<string, unknown>)[key] = value;
   }
   if (options.timers?.t1 !== undefined) settings.t1Ms = options.timers.t1;
+  const scheduler = options.scheduler ?? new TimerScheduler(clock);
+  const listen = options.listen ?? [
+    { transport: 'udp', host: '127.0.0.1', port: 5060 },
+    { transport: 'tcp', host: '127.0.0.1', port: 5060 },
+  ];
+  const limits = options.sipLimits ?? {};
   const transport = new SipTransportLayer({
-    listen: options.listen ?? [
-      { transport: 'udp', host: '127.0.0.1', port: 5060 },
-      { transport: 'tcp', host: '127.0.0.1', port: 5060 },
-    ],
+    listen,
+    scheduler,
+    random,
+    tlsClient: tlsClientSettings(options.tlsClient, listen),
+    ...(limits.maxConnections !== undefined ? { maxConnections: limits.maxConnections } : {}),
+    ...(limits.idleTimeoutMs !== undefined ? { idleTimeoutMs: limits.idleTimeoutMs } : {}),
+    ...(limits.messageTimeoutMs !== undefined ? { messageTimeoutMs: limits.messageTimeoutMs } : {}),
+    ...(limits.maxMessageBytes !== undefined ? { maxMessageBytes: limits.maxMessageBytes } : {}),
+    ...(options.overload !== undefined ? { overload: { ...options.overload } } : {}),
     ...(options.onTransportDiagnostic !== undefined ? { onDiagnostic: options.onTransportDiagnostic } : {}),
     ...(options.observer !== undefined ? { observer: options.observer } : {}),
   });
-  // The transport closes its own sockets when one of them fails to bind.
-  await transport.start();
-  const scheduler = options.scheduler ?? new TimerScheduler(clock);
+  try {
+    // The transport closes its own sockets when one of them fails to bind.
+    await transport.start();
+  } catch (error) {
+    if (options.scheduler === undefined) scheduler.close();
+    throw error;
+  }
   const qsa = options.qsa ?? new QsaBroker({ clock, random });
   const store = options.store ?? new MemorySubscriptionStore();
   let ua: SipUserAgentCore | undefined;
@@ -169,6 +212,17 @@ export async function createPresenceB2B(options: PresenceB2BOptions = {}): Promi
       return closing;
     },
   };
+}
+
+/**
+ * The transport's outgoing TLS settings: verification on unless `verify` is
+ * false (it no longer follows a listener's `rejectUnauthorized`, which is
+ * about client certificates of inbound connections); the CA given, else the
+ * first TLS listener's.
+ */
+function tlsClientSettings(given: PresenceB2BOptions['tlsClient'], listen: readonly ListenSpec[]): { ca?: string | Buffer; rejectUnauthorized: boolean } {
+  const ca = given?.ca ?? listen.find((l) => l.transport === 'tls' && l.tls?.ca !== undefined)?.tls?.ca;
+  return { ...(ca !== undefined ? { ca } : {}), rejectUnauthorized: given?.verify ?? true };
 }
 
 export { StaticDnsClient };

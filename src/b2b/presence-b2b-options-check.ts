@@ -2,6 +2,7 @@ import { listenSpecProblems } from '../sip/transport/listen-spec-check.js';
 import { engineSettingsProblems } from '../subscription/engine-options.js';
 import { InvalidOptionError, type OptionProblem } from '../util/invalid-option-error.js';
 import {
+  booleanProblem,
   describeValue,
   functionProblem,
   headerTextProblem,
@@ -42,6 +43,7 @@ const KNOWN_OPTIONS: { readonly [K in keyof Required<PresenceB2BOptions>]: true 
   refreshJitter: true,
   maxSubscribeRate: true,
   maxRedirects: true,
+  notifySourceCheck: true,
   contactUser: true,
   t1Ms: true,
   listen: true,
@@ -50,6 +52,9 @@ const KNOWN_OPTIONS: { readonly [K in keyof Required<PresenceB2BOptions>]: true 
   hosts: true,
   dns: true,
   timers: true,
+  sipLimits: true,
+  overload: true,
+  tlsClient: true,
   userAgent: true,
   clock: true,
   random: true,
@@ -86,6 +91,25 @@ export function presenceB2BOptionProblems(options: unknown): OptionProblem[] {
       }
     }
   }
+  if (o.sipLimits !== undefined) problems.push(...sipLimitProblems(o.sipLimits));
+  if (o.overload !== undefined) {
+    if (typeof o.overload !== 'object' || o.overload === null) add('overload', `expected { backlogLimitBytes, retryAfterSeconds }, got ${describeValue(o.overload)}`);
+    else {
+      const overload = o.overload as Record<string, unknown>;
+      for (const key of Object.keys(overload)) if (key !== 'backlogLimitBytes' && key !== 'retryAfterSeconds') add(`overload.${key}`, 'unknown option');
+      add('overload.backlogLimitBytes', wholeNumberProblem(overload.backlogLimitBytes, 0, 1 << 30));
+      add('overload.retryAfterSeconds', wholeNumberProblem(overload.retryAfterSeconds, 1, 3600));
+    }
+  }
+  if (o.tlsClient !== undefined) {
+    if (typeof o.tlsClient !== 'object' || o.tlsClient === null) add('tlsClient', `expected { ca?, verify? }, got ${describeValue(o.tlsClient)}`);
+    else {
+      const tls = o.tlsClient as Record<string, unknown>;
+      for (const key of Object.keys(tls)) if (key !== 'ca' && key !== 'verify') add(`tlsClient.${key}`, 'unknown option');
+      if (tls.verify !== undefined) add('tlsClient.verify', booleanProblem(tls.verify));
+      if (tls.ca !== undefined && typeof tls.ca !== 'string' && !Buffer.isBuffer(tls.ca)) add('tlsClient.ca', `expected PEM text or a Buffer, got ${describeValue(tls.ca)}`);
+    }
+  }
   if (o.credentials !== undefined) add('credentials', functionProblem(o.credentials, 'a function (subscriber, realm) => credentials'));
   if (o.hosts !== undefined) problems.push(...hostTableProblems(o.hosts));
   if (o.dns !== undefined) add('dns', objectWithMethodsProblem(o.dns, 'a DnsClient', ['resolveNaptr', 'resolveSrv', 'resolve4', 'resolve6']));
@@ -107,6 +131,41 @@ export function presenceB2BOptionProblems(options: unknown): OptionProblem[] {
 export function checkPresenceB2BOptions(options: unknown): void {
   const problems = presenceB2BOptionProblems(options);
   if (problems.length > 0) throw new InvalidOptionError(problems, 'createPresenceB2B');
+}
+
+/** Ranges of the transport limits (seconds-scale values in milliseconds). */
+export const SIP_LIMIT_RANGES = {
+  maxConnections: { min: 1, max: 1_000_000 },
+  idleTimeoutMs: { min: 1000, max: 86_400_000 },
+  messageTimeoutMs: { min: 0, max: 3_600_000 },
+  maxMessageBytes: { min: 1024, max: 16 * 1024 * 1024 },
+} as const;
+
+function sipLimitProblems(limits: unknown): OptionProblem[] {
+  if (typeof limits !== 'object' || limits === null || Array.isArray(limits)) {
+    return [{ option: 'sipLimits', message: `expected { maxConnections?, idleTimeoutMs?, messageTimeoutMs?, maxMessageBytes? }, got ${describeValue(limits)}` }];
+  }
+  const l = limits as Record<string, unknown>;
+  const problems: OptionProblem[] = [];
+  const add = (option: string, message: string | undefined): void => {
+    if (message !== undefined) problems.push({ option: `sipLimits.${option}`, message });
+  };
+  for (const key of Object.keys(l)) if (!Object.hasOwn(SIP_LIMIT_RANGES, key)) add(key, 'unknown option');
+  for (const key of ['maxConnections', 'idleTimeoutMs', 'messageTimeoutMs'] as const) {
+    if (l[key] !== undefined) add(key, wholeNumberProblem(l[key], SIP_LIMIT_RANGES[key].min, SIP_LIMIT_RANGES[key].max));
+  }
+  const sizes = l.maxMessageBytes;
+  if (sizes !== undefined) {
+    if (typeof sizes !== 'object' || sizes === null) add('maxMessageBytes', `expected { udp?, tcp?, tls? } in octets, got ${describeValue(sizes)}`);
+    else {
+      const { min, max } = SIP_LIMIT_RANGES.maxMessageBytes;
+      for (const [transport, size] of Object.entries(sizes)) {
+        if (transport !== 'udp' && transport !== 'tcp' && transport !== 'tls') add(`maxMessageBytes.${transport}`, 'unknown option');
+        else add(`maxMessageBytes.${transport}`, wholeNumberProblem(size, min, transport === 'udp' ? 65_535 : max));
+      }
+    }
+  }
+  return problems;
 }
 
 function hostTableProblems(hosts: unknown): OptionProblem[] {

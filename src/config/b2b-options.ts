@@ -48,6 +48,18 @@ function pemProblem(key: 'key_file' | 'cert_file' | 'ca_file', pem: Buffer): str
  * `listen[1].advertisedHost` → `sip.listen.1.advertised_host`,
  * `hosts["pres.example.com"][0]` → `hosts.pres.example.com`, `t1Ms` → `timers.t1`.
  */
+/** Option paths (snake-cased) whose configuration key is named otherwise. */
+const OPTION_KEYS: ReadonlyArray<readonly [string, string]> = [
+  ['sip_limits.max_connections', 'sip.max_connections'],
+  ['sip_limits.idle_timeout_ms', 'sip.idle_timeout'],
+  ['sip_limits.message_timeout_ms', 'sip.message_timeout'],
+  ['sip_limits.max_message_bytes', 'sip.max_message_size'],
+  ['overload.backlog_limit_bytes', 'sip.overload.backlog_limit'],
+  ['overload.retry_after_seconds', 'sip.overload.retry_after'],
+  ['tls_client.ca', 'sip.tls_client.ca_file'],
+  ['tls_client.verify', 'sip.tls_client.verify'],
+];
+
 export function configKeyOf(option: string): string {
   const hosts = /^hosts\["((?:[^"\\]|\\.)*)"\]/.exec(option);
   if (hosts !== null) return `hosts.${JSON.parse(`"${hosts[1]}"`) as string}`;
@@ -57,6 +69,7 @@ export function configKeyOf(option: string): string {
     .map((segment) => segment.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`))
     .join('.');
   if (path === 't1_ms') return 'timers.t1';
+  for (const [prefix, key] of OPTION_KEYS) if (path === prefix || path.startsWith(`${prefix}.`)) return key + path.slice(prefix.length);
   return path.startsWith('listen') ? `sip.${path}` : path;
 }
 
@@ -81,11 +94,32 @@ function optionsOf(config: DaemonConfig): PresenceB2BOptions {
     contactUser: config.contact_user,
     t1Ms: config.timers.t1,
     timers: { t1: config.timers.t1, t2: config.timers.t2, t4: config.timers.t4 },
+    notifySourceCheck: config.notify_source_check,
     listen: listenSpecsFromConfig(config),
+    sipLimits: {
+      maxConnections: config.sip.max_connections,
+      idleTimeoutMs: config.sip.idle_timeout * 1000,
+      messageTimeoutMs: config.sip.message_timeout * 1000,
+      maxMessageBytes: { ...config.sip.max_message_size },
+    },
+    overload: { backlogLimitBytes: config.sip.overload.backlog_limit, retryAfterSeconds: config.sip.overload.retry_after },
+    tlsClient: tlsClientFromConfig(config),
     credentials: credentialLookup(config.credentials),
     hosts: hostTable(config.hosts),
     userAgent: config.user_agent,
   };
+}
+
+/** sip.tls_client: its CA file read now (a file that cannot be read is CONFIG_ERR_FILE naming the key). */
+function tlsClientFromConfig(config: DaemonConfig): NonNullable<PresenceB2BOptions['tlsClient']> {
+  const { ca_file: file, verify } = config.sip.tls_client;
+  if (file === undefined) return { verify };
+  try {
+    return { ca: readFileSync(file), verify };
+  } catch (error) {
+    const reason = error instanceof Error && 'code' in error ? String(error.code) : String(error);
+    throw new ConfigError([{ path: 'sip.tls_client.ca_file', message: `cannot read ${file}: ${reason}` }], 'CONFIG_ERR_FILE');
+  }
 }
 
 export function listenSpecsFromConfig(config: DaemonConfig): ListenSpec[] {

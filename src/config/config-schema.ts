@@ -10,6 +10,11 @@ import {
 } from '../subscription/engine-options.js';
 import { headerTextProblem, hostProblem, ipAddressProblem } from '../util/option-checks.js';
 
+/** sip.overload defaults: shed above 2 MiB of receive backlog (about 900 queued NOTIFYs of 1.3 KB, as the kernel counts them), Retry-After 5 s. */
+export const DEFAULT_OVERLOAD = { backlog_limit: 2 * 1024 * 1024, retry_after: 5 } as const;
+/** The SIP transport limits' defaults (docs/hostile-input.md). */
+export const DEFAULT_SIP_LIMITS = { max_connections: 1024, idle_timeout: 300, message_timeout: 10 } as const;
+
 /**
  * The daemon's configuration file, validated before anything binds.
  * The SER presence_b2b parameters keep their names (snake_case), meaning and
@@ -170,6 +175,26 @@ export const HEP_SCHEMA = z.strictObject({
   password: text().optional(),
 });
 
+/** Outgoing TLS (sip.tls_client): the CAs to trust instead of the system's, and whether to verify at all. */
+export const TLS_CLIENT_SCHEMA = z.strictObject({
+  ca_file: text('a file path').optional(),
+  verify: z.boolean().default(true),
+});
+
+/** Load shedding (sip.overload): octets of UDP receive backlog above which requests get 503; 0 = off. */
+export const OVERLOAD_SCHEMA = z.strictObject({
+  backlog_limit: integer(0, 1 << 30).default(DEFAULT_OVERLOAD.backlog_limit),
+  retry_after: integer(1, 3600).default(DEFAULT_OVERLOAD.retry_after),
+});
+
+const messageSize = (max: number) => integer(1024, max);
+
+export const MAX_MESSAGE_SIZE_SCHEMA = z.strictObject({
+  udp: messageSize(65_535).default(65_535),
+  tcp: messageSize(16 * 1024 * 1024).default(65_535),
+  tls: messageSize(16 * 1024 * 1024).default(65_535),
+});
+
 export const DEFAULT_SIP_PORT = 5060;
 export const DEFAULT_HTTP_PORT = 7080;
 
@@ -195,17 +220,38 @@ export const CONFIG_SCHEMA = z
     max_redirects: engineInteger('maxRedirects', true).default(5),
     max_subscribe_rate: engineInteger('maxSubscribeRate', true).default(1000),
     contact_user: checkedText('a user part', (v) => headerTextProblem(v, { nonEmpty: true })).default('b2b'),
+    // A NOTIFY of one of our dialogs from an address the dialog does not expect (docs/hostile-input.md).
+    notify_source_check: z.enum(['off', 'log', 'reject']).default('log'),
     user_agent: checkedText('a string', (v) => headerTextProblem(v)).default('presence-b2b'),
     // ---- SIP
     sip: z
       .strictObject({
-        listen: z.array(LISTEN_SCHEMA).min(1, { error: 'expected at least one listening socket' }),
+        listen: z
+          .array(LISTEN_SCHEMA)
+          .min(1, { error: 'expected at least one listening socket' })
+          .default([
+            { transport: 'udp', host: '127.0.0.1', port: DEFAULT_SIP_PORT },
+            { transport: 'tcp', host: '127.0.0.1', port: DEFAULT_SIP_PORT },
+          ]),
+        /** TCP+TLS connections open at once, inbound and outbound; past it, new ones are refused. */
+        max_connections: integer(1, 1_000_000).default(DEFAULT_SIP_LIMITS.max_connections),
+        /** Seconds without traffic after which a TCP/TLS connection is closed. */
+        idle_timeout: integer(1, 86_400).default(DEFAULT_SIP_LIMITS.idle_timeout),
+        /** Seconds a TCP/TLS peer has to send the rest of a message it started; 0 = no limit. */
+        message_timeout: integer(0, 3600).default(DEFAULT_SIP_LIMITS.message_timeout),
+        max_message_size: MAX_MESSAGE_SIZE_SCHEMA.default({ udp: 65_535, tcp: 65_535, tls: 65_535 }),
+        overload: OVERLOAD_SCHEMA.default({ ...DEFAULT_OVERLOAD }),
+        tls_client: TLS_CLIENT_SCHEMA.default({ verify: true }),
       })
       .default({
         listen: [
           { transport: 'udp', host: '127.0.0.1', port: DEFAULT_SIP_PORT },
           { transport: 'tcp', host: '127.0.0.1', port: DEFAULT_SIP_PORT },
         ],
+        ...DEFAULT_SIP_LIMITS,
+        max_message_size: { udp: 65_535, tcp: 65_535, tls: 65_535 },
+        overload: { ...DEFAULT_OVERLOAD },
+        tls_client: { verify: true },
       }),
     timers: z
       .strictObject({

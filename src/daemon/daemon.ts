@@ -11,7 +11,7 @@ import { NotifyLatencyTracker } from '../metrics/notify-latency-tracker.js';
 import { QsaBroker } from '../qsa/index.js';
 import { openStore } from '../store/open-store.js';
 import type { StoreContents, SubscriptionStore } from '../store/subscription-store.js';
-import { ENGINE_CHANNEL_STATE } from '../subscription/engine-diagnostics.js';
+import { ENGINE_CHANNEL_NOTIFY_SOURCE, ENGINE_CHANNEL_STATE, type EngineNotifySourceEvent } from '../subscription/engine-diagnostics.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { CryptoRandom, type Random } from '../util/random.js';
 import { TimerScheduler } from '../util/timer-scheduler.js';
@@ -206,6 +206,18 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
     diagnosticsChannel.subscribe(ENGINE_CHANNEL_STATE, onState);
     cleanups.push(() => {
       diagnosticsChannel.unsubscribe(ENGINE_CHANNEL_STATE, onState);
+    });
+    // notify_source_check: each NOTIFY from an address its dialog does not expect (counted in the engine's stats).
+    const onNotifySource = (payload: unknown): void => {
+      const event = payload as EngineNotifySourceEvent;
+      logger.warn(
+        { subscriber: event.subscriber, record: event.record, callId: event.callId, source: event.source, expected: event.expected, action: event.action },
+        event.action === 'rejected' ? 'NOTIFY from an unexpected address refused (403)' : 'NOTIFY from an unexpected address accepted (notify_source_check: log)',
+      );
+    };
+    diagnosticsChannel.subscribe(ENGINE_CHANNEL_NOTIFY_SOURCE, onNotifySource);
+    cleanups.push(() => {
+      diagnosticsChannel.unsubscribe(ENGINE_CHANNEL_NOTIFY_SOURCE, onNotifySource);
     });
 
     let httpAddress: { host: string; port: number } | undefined;
