@@ -2,7 +2,7 @@
 # ../scripts/install-peers.sh: installs the Debian 12 packages of the peers
 # when they are missing.
 #
-#   peers_ensure_packages kamailio kamailio-presence-modules sip-tester baresip-core
+#   peers_ensure_packages kamailio kamailio-presence-modules kamailio-tls-modules sip-tester baresip-core
 #
 # A package counts as present when what we use from it is on disk (binary or
 # module), so a machine that has the peers from elsewhere is left alone.
@@ -35,6 +35,7 @@ peers_package_present() {
   case "$1" in
     kamailio)                  command -v kamailio >/dev/null 2>&1 ;;
     kamailio-presence-modules) peers_find_kamailio_modpath >/dev/null ;;
+    kamailio-tls-modules)      [ -f "$(peers_find_kamailio_modpath 2>/dev/null)/tls.so" ] ;;
     sip-tester)                command -v sipp >/dev/null 2>&1 ;;
     baresip-core)              command -v baresip >/dev/null 2>&1 && peers_find_baresip_modpath >/dev/null ;;
     *) dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed' ;;

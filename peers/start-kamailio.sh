@@ -11,6 +11,8 @@
 #   dialoginfo  kamailio/kamailio-dialoginfo.cfg  5074  proxy + Event: dialog (RFC 4235)
 #   rls         kamailio/kamailio-rls.cfg         5076  resource lists (RFC 4662) + presence
 #   auth        kamailio/kamailio-auth.cfg        5078  presence behind digest auth, min_expires
+#   tls         kamailio/kamailio-presence.cfg    5084  presence, and TLS on 5085 with the
+#                                                       certificate in KAMAILIO_TLS_CERT/_KEY
 #
 # Idempotent: installs missing Debian packages (kamailio,
 # kamailio-presence-modules, sip-tester) with apt-get, recreates the runtime
@@ -28,6 +30,8 @@
 #   KAMAILIO_SHM_MB         shared memory in MB                   (256)
 #   KAMAILIO_READY_TIMEOUT  seconds to wait for the OPTIONS answer (15)
 #   KAMAILIO_DEBUG          Kamailio debug level 0..3              (2; 3 logs every SIP step)
+#   KAMAILIO_TLS_CERT, KAMAILIO_TLS_KEY   PEM files (profile tls: required)
+#   KAMAILIO_TLS_PORT       TLS port (profile tls)                 (KAMAILIO_PORT + 1)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -45,7 +49,16 @@ say() { echo "start-kamailio: $*" >&2; }
 
 # ---------------------------------------------------------------- packages
 . "$HERE/packages.sh"
-peers_ensure_packages kamailio kamailio-presence-modules sip-tester
+if [ "$PROFILE" = tls ]; then
+  peers_ensure_packages kamailio kamailio-presence-modules kamailio-tls-modules sip-tester
+else
+  peers_ensure_packages kamailio kamailio-presence-modules sip-tester
+fi
+defines_text="$(profile_defines)" || exit 2
+EXTRA_DEFINES=()
+while IFS= read -r define; do
+  if [ -n "$define" ]; then EXTRA_DEFINES+=(-A "$define"); fi
+done <<< "$defines_text"
 KAMAILIO_BIN="$(command -v kamailio)"
 MODPATH="$(peers_find_kamailio_modpath)"
 TPL_DIR=/usr/share/kamailio/dbtext/kamailio
@@ -113,6 +126,7 @@ setsid "$KAMAILIO_BIN" -DD -E -f "$CFG" -P "$PIDFILE" -m "$SHM_MB" -M 8 \
   -A "DEBUG_LEVEL=$DEBUG_LEVEL" \
   -A "SELF_URI=\"sip:127.0.0.1:$PORT\"" \
   -A "RLS_ADDR=\"sip:rls@127.0.0.1:$PORT\"" \
+  "${EXTRA_DEFINES[@]}" \
   >"$LOG" 2>&1 </dev/null &
 pid=$!
 echo "$pid" > "$RUN_DIR/started.pid"

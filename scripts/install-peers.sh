@@ -6,6 +6,7 @@
 #   bash scripts/install-peers.sh
 #
 #   kamailio, kamailio-presence-modules   presence server (peers/start-kamailio.sh)
+#   kamailio-tls-modules                  its TLS listener (profile tls, test/interop/kamailio-tls.test.ts)
 #   baresip-core                          UA-side presence notifier (peers/start-baresip.sh)
 #   sip-tester                            SIPp: probes, publishers, watchers (peers/sipp/)
 #
@@ -15,5 +16,5 @@
 set -euo pipefail
 PEERS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../peers" && pwd)"
 . "$PEERS_DIR/packages.sh"
-peers_ensure_packages kamailio kamailio-presence-modules sip-tester baresip-core
+peers_ensure_packages kamailio kamailio-presence-modules kamailio-tls-modules sip-tester baresip-core
 echo "install-peers: kamailio $(kamailio -v 2>/dev/null | sed -n 's/^version: kamailio \([^ ]*\).*/\1/p'), $(sipp -v 2>/dev/null | sed -n 's/^ *\(SIPp v[^ -]*\).*/\1/p' | head -1), baresip-core present" >&2

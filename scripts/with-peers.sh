@@ -17,6 +17,9 @@
 #      PB2B_BARESIP=127.0.0.1:5080         PB2B_BARESIP_RUN_DIR=<its run dir>
 #      PB2B_BARESIP_CTRL=127.0.0.1:4444    PB2B_PEERS_DIR=<absolute peers/ dir>
 #      PB2B_PEERS_SCRATCH=<per-run scratch dir under /tmp, removed at the end>
+#      PB2B_KAMAILIO_TLS_PORT=5084  (profile tls, udp+tcp, TLS on the next port: started and
+#                                    stopped by its own test with a certificate it makes;
+#                                    stopped here too when a run left it behind)
 # 4. runs CMD in its own process group, and on exit, INT or TERM stops CMD's
 #    group (if still running) and then each peer by the pid in its pidfile
 #    (peers/stop-*.sh), never by name; exits with CMD's status.
@@ -50,6 +53,10 @@ STATE_ROOT=/tmp/presence-b2b-peers
 KDIR="$STATE_ROOT/kamailio-presence-$KPORT"
 ADIR="$STATE_ROOT/kamailio-auth-$APORT"
 BDIR="$STATE_ROOT/baresip-$BPORT"
+# Kamailio profile tls is started by its test (test/interop/kamailio-tls.test.ts) with a
+# certificate the test makes; here it is only stopped, when a run left it behind.
+TPORT="${PB2B_KAMAILIO_TLS_PORT:-5084}"
+TDIR="$STATE_ROOT/kamailio-tls-$TPORT"
 mkdir -p "$STATE_ROOT" || exit 1
 
 # ------------------------------------------------------------------ lock
@@ -82,7 +89,9 @@ stop_all() {       # in parallel; each one only acts on the pid in its own pidfi
   local p2=$!
   baresip_peer stop 2>/dev/null &
   local p3=$!
-  wait "$p1" "$p2" "$p3"
+  kamailio_peer stop tls "$TPORT" "$TDIR" 2>/dev/null &
+  local p4=$!
+  wait "$p1" "$p2" "$p3" "$p4"
 }
 
 CHILD=""
@@ -146,6 +155,7 @@ say "peers up in $(( $(now_ms) - t_start )) ms: kamailio pid $(cat "$SCRATCH/kam
 
 export PB2B_KAMAILIO="127.0.0.1:$KPORT"
 export PB2B_KAMAILIO_AUTH="127.0.0.1:$APORT"
+export PB2B_KAMAILIO_TLS_PORT="$TPORT"
 export PB2B_BARESIP="127.0.0.1:$BPORT"
 export PB2B_BARESIP_CTRL="127.0.0.1:$BCTRL"
 export PB2B_PEERS_DIR="$PEERS_DIR"

@@ -9,6 +9,8 @@
 #   rls         kamailio-rls.cfg                  5076  xcap: rls-services.xml (owner bob),
 #                                                       resource-lists.xml (owner bob)
 #   auth        kamailio-auth.cfg                 5078  subscriber: bob/secret, alice/alicepw
+#   tls         kamailio-presence.cfg + WITH_TLS  5084  - (and tls on 5085: TLS_PORT,
+#                                                       KAMAILIO_TLS_CERT/KEY required)
 #
 # Sets PROFILE CFG PORT RUN_DIR PROFILE_TABLES and defines profile_seed DBDIR.
 # $HERE must be the peers directory.
@@ -20,15 +22,17 @@ case "$PROFILE" in
   dialoginfo) _default_port=5074 ;;
   rls)        _default_port=5076 ;;
   auth)       _default_port=5078 ;;
-  *) echo "unknown KAMAILIO_PROFILE '$PROFILE' (presence|reginfo|dialoginfo|rls|auth)" >&2; exit 2 ;;
+  tls)        _default_port=5084 ;;
+  *) echo "unknown KAMAILIO_PROFILE '$PROFILE' (presence|reginfo|dialoginfo|rls|auth|tls)" >&2; exit 2 ;;
 esac
-CFG="${KAMAILIO_CFG:-$HERE/kamailio/kamailio-$PROFILE.cfg}"
+if [ "$PROFILE" = tls ]; then _cfg_name=presence; else _cfg_name="$PROFILE"; fi
+CFG="${KAMAILIO_CFG:-$HERE/kamailio/kamailio-$_cfg_name.cfg}"
 PORT="${KAMAILIO_PORT:-$_default_port}"
 RUN_DIR="${KAMAILIO_RUN_DIR:-/tmp/presence-b2b-peers/kamailio-$PROFILE-$PORT}"
 
 # db_text tables copied empty from /usr/share/kamailio/dbtext/kamailio/
 case "$PROFILE" in
-  presence)   PROFILE_TABLES="version presentity active_watchers watchers xcap" ;;
+  presence|tls) PROFILE_TABLES="version presentity active_watchers watchers xcap" ;;
   reginfo)    PROFILE_TABLES="version presentity active_watchers watchers xcap pua location" ;;
   dialoginfo) PROFILE_TABLES="version presentity active_watchers watchers xcap pua location dialog dialog_vars" ;;
   rls)        PROFILE_TABLES="version presentity active_watchers watchers xcap pua rls_watchers rls_presentity" ;;
@@ -71,6 +75,20 @@ profile_seed() {
           "$(printf '%s' "$u@example.com:example.com:$pw" | md5sum | cut -d' ' -f1)"
         i=$((i + 1))
       done >> "$db/subscriber"
+      ;;
+  esac
+}
+
+# Extra -A defines of a profile (one per line), and the package it needs.
+profile_defines() {
+  case "$PROFILE" in
+    tls)
+      if [ -z "${KAMAILIO_TLS_CERT:-}" ] || [ -z "${KAMAILIO_TLS_KEY:-}" ]; then
+        echo "profile tls needs KAMAILIO_TLS_CERT and KAMAILIO_TLS_KEY (PEM files)" >&2
+        return 1
+      fi
+      printf '%s\n' WITH_TLS "TLS_PORT=${KAMAILIO_TLS_PORT:-$((PORT + 1))}" \
+        "TLS_CERT=\"$KAMAILIO_TLS_CERT\"" "TLS_KEY=\"$KAMAILIO_TLS_KEY\""
       ;;
   esac
 }

@@ -260,6 +260,67 @@ function kamailioEnv(profile: KamailioProfile): NodeJS.ProcessEnv {
   };
 }
 
+/** Where the test-started TLS profile runs (see startKamailioTls). */
+export interface KamailioTls {
+  readonly pid: number;
+  /** UDP+TCP (PUBLISH with SIPp here). */
+  readonly sip: PeerAddress;
+  /** The TLS listener. */
+  readonly tls: PeerAddress;
+  readonly logPath: string;
+}
+
+function kamailioTlsEnv(files?: { cert: string; key: string }): NodeJS.ProcessEnv & { KAMAILIO_RUN_DIR: string; KAMAILIO_PORT: string } {
+  const port = Number(process.env.PB2B_KAMAILIO_TLS_PORT || 5084);
+  // The run dir scripts/with-peers.sh knows too (it stops a leftover one by its pidfile).
+  const runDir = join('/tmp/presence-b2b-peers', `kamailio-tls-${port}`);
+  return {
+    ...process.env,
+    KAMAILIO_PROFILE: 'tls',
+    KAMAILIO_PORT: String(port),
+    KAMAILIO_TLS_PORT: String(port + 1),
+    KAMAILIO_RUN_DIR: runDir,
+    ...(files !== undefined ? { KAMAILIO_TLS_CERT: files.cert, KAMAILIO_TLS_KEY: files.key } : {}),
+  };
+}
+
+/**
+ * Starts Kamailio's profile `tls` (the presence server, with a TLS listener
+ * on the next port, tls.so from kamailio-tls-modules) with the certificate
+ * and key PEM files given: the test that makes them starts it, and must stop
+ * it (stopKamailioTls; scripts/with-peers.sh also stops a leftover one).
+ * Ports: PB2B_KAMAILIO_TLS_PORT (5084) and the next one for TLS.
+ */
+export async function startKamailioTls(files: { cert: string; key: string }): Promise<KamailioTls> {
+  const env = kamailioTlsEnv(files);
+  const result = await run('bash', [join(peersDir(), 'start-kamailio.sh')], { env, timeoutMs: 25_000 });
+  const pid = Number(result.stdout.trim());
+  if (result.code !== 0 || !Number.isInteger(pid) || pid <= 0) throw new Error(`start-kamailio.sh (tls) failed:\n${result.stderr}`);
+  const port = Number(env.KAMAILIO_PORT);
+  return { pid, sip: { host: '127.0.0.1', port }, tls: { host: '127.0.0.1', port: port + 1 }, logPath: join(env.KAMAILIO_RUN_DIR, 'kamailio.log') };
+}
+
+/** Stops the TLS profile by its pidfile (nothing when it is not running). */
+export async function stopKamailioTls(): Promise<void> {
+  const result = await run('bash', [join(peersDir(), 'stop-kamailio.sh')], { env: kamailioTlsEnv(), timeoutMs: 10_000 });
+  if (result.code !== 0) throw new Error(`stop-kamailio.sh (tls) failed:\n${result.stderr}`);
+}
+
+/**
+ * A self-signed certificate (CA:TRUE, so that it is its own trust anchor) for
+ * 127.0.0.1, and its P-256 key, made with openssl in `dir`: the test's own,
+ * valid one day.
+ */
+export async function makeTestCertificate(dir: string, name = 'peer'): Promise<{ cert: string; key: string }> {
+  const cert = join(dir, `${name}-cert.pem`);
+  const key = join(dir, `${name}-key.pem`);
+  const args = ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1'];
+  args.push('-subj', `/CN=presence-b2b ${name} test`, '-addext', 'subjectAltName=IP:127.0.0.1', '-addext', 'basicConstraints=critical,CA:TRUE');
+  const result = await run('openssl', args, { timeoutMs: 10_000 });
+  if (result.code !== 0) throw new Error(`openssl req failed:\n${result.stderr}`);
+  return { cert, key };
+}
+
 /** Stops a Kamailio profile (by its pidfile). Up to ~6 s. */
 export async function stopKamailio(profile: KamailioProfile = 'presence'): Promise<void> {
   const result = await run('bash', [join(peersDir(), 'stop-kamailio.sh')], {
