@@ -64,7 +64,7 @@ describe('presence-b2b over TLS against Kamailio (tls module)', () => {
       assert.equal(queue.poll(), undefined, 'nothing after unsubscribe');
       const log = await readFile(kamailio.logPath, 'utf8');
       assert.match(log, /REQ SUBSCRIBE sip:eve@example\.com [^\n]*\/tls /, 'Kamailio received the SUBSCRIBE over TLS');
-      assert.match(log, new RegExp(`REQ SUBSCRIBE [^\\n]*/tls [^\\n]*Expires 0\\)`), 'and the unSUBSCRIBE');
+      assert.match(log, /REQ SUBSCRIBE [^\n]*\/tls [^\n]*Expires 0\)/, 'and the unSUBSCRIBE');
       assert.ok(b2b.transport.stats.connectionsOpened >= 1);
     } finally {
       await b2b.close(2000);
