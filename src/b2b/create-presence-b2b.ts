@@ -40,9 +40,10 @@ export interface PresenceB2BOptions extends Partial<EngineSettings> {
   /** Limits of the SIP transport against peers that hold or flood it (docs/hostile-input.md); each has a default. */
   sipLimits?: SipLimits;
   /**
-   * Load shedding: while the UDP receive backlog is over `backlogLimitBytes`,
-   * new requests are answered 503 with `Retry-After: retryAfterSeconds`
-   * (docs/hostile-input.md, "Floods"). Off unless given (the daemon turns it on).
+   * Load shedding: while the UDP receive backlog is over `backlogLimitBytes`
+   * (`auto`: half the UDP receive buffer), new requests are answered 503 with
+   * `Retry-After: retryAfterSeconds` (docs/hostile-input.md, "Floods"). Off
+   * unless given (the daemon turns it on).
    */
   overload?: Pick<OverloadOptions, 'backlogLimitBytes' | 'retryAfterSeconds'>;
   /**

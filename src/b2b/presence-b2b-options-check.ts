@@ -97,7 +97,7 @@ export function presenceB2BOptionProblems(options: unknown): OptionProblem[] {
     else {
       const overload = o.overload as Record<string, unknown>;
       for (const key of Object.keys(overload)) if (key !== 'backlogLimitBytes' && key !== 'retryAfterSeconds') add(`overload.${key}`, 'unknown option');
-      add('overload.backlogLimitBytes', wholeNumberProblem(overload.backlogLimitBytes, 0, 1 << 30));
+      if (overload.backlogLimitBytes !== 'auto') add('overload.backlogLimitBytes', wholeNumberProblem(overload.backlogLimitBytes, 0, 1 << 30));
       add('overload.retryAfterSeconds', wholeNumberProblem(overload.retryAfterSeconds, 1, 3600));
     }
   }

@@ -10,8 +10,8 @@ import {
 } from '../subscription/engine-options.js';
 import { headerTextProblem, hostProblem, ipAddressProblem } from '../util/option-checks.js';
 
-/** sip.overload defaults: shed above 2 MiB of receive backlog (about 900 queued NOTIFYs of 1.3 KB, as the kernel counts them), Retry-After 5 s. */
-export const DEFAULT_OVERLOAD = { backlog_limit: 2 * 1024 * 1024, retry_after: 5 } as const;
+/** sip.overload defaults: shed above half the UDP receive buffer, Retry-After 5 s. */
+export const DEFAULT_OVERLOAD = { backlog_limit: 'auto', retry_after: 5 } as const;
 /** The SIP transport limits' defaults (docs/hostile-input.md). */
 export const DEFAULT_SIP_LIMITS = { max_connections: 1024, idle_timeout: 300, message_timeout: 10 } as const;
 
@@ -181,9 +181,23 @@ export const TLS_CLIENT_SCHEMA = z.strictObject({
   verify: z.boolean().default(true),
 });
 
-/** Load shedding (sip.overload): octets of UDP receive backlog above which requests get 503; 0 = off. */
+const backlogLimitError = (issue: { input?: unknown }) => `expected auto, or a whole number of octets from 0 (off) to 1073741824, got ${showValue(issue.input)}`;
+
+/** Load shedding (sip.overload): octets of UDP receive backlog above which requests get 503; `auto` = half the receive buffer; 0 = off. */
 export const OVERLOAD_SCHEMA = z.strictObject({
-  backlog_limit: integer(0, 1 << 30).default(DEFAULT_OVERLOAD.backlog_limit),
+  backlog_limit: z
+    .union(
+      [
+        z.literal('auto'),
+        z
+          .number()
+          .int({ error: backlogLimitError })
+          .min(0, { error: backlogLimitError })
+          .max(1 << 30, { error: backlogLimitError }),
+      ],
+      { error: backlogLimitError },
+    )
+    .default(DEFAULT_OVERLOAD.backlog_limit),
   retry_after: integer(1, 3600).default(DEFAULT_OVERLOAD.retry_after),
 });
 

@@ -16,21 +16,22 @@ export class OverloadGuard {
   shedding = false;
   /** The last backlog sample, octets. */
   lastBacklog = 0;
-  private readonly limit: number;
+  private limit = 0;
   private readonly intervalMs: number;
   private readonly read: (sockets: ReadonlyArray<{ address: string; port: number }>) => number;
   private timer: Timer | undefined;
   private seenActivity = -1;
 
   constructor(
-    options: OverloadOptions,
+    private readonly options: OverloadOptions,
     private readonly scheduler: TimerScheduler,
     private readonly sockets: () => ReadonlyArray<{ address: string; port: number }>,
+    /** The receive buffer sizes of our UDP sockets, for `auto`. */
+    private readonly bufferSizes: () => number[],
     /** A counter that moves when messages arrive (the transport's `received`). */
     private readonly activity: () => number,
     private readonly onChange: (shedding: boolean, backlog: number) => void,
   ) {
-    this.limit = options.backlogLimitBytes;
     this.intervalMs = options.sampleIntervalMs ?? DEFAULT_SAMPLE_INTERVAL_MS;
     if (options.backlog !== undefined) this.read = options.backlog;
     else {
@@ -39,7 +40,19 @@ export class OverloadGuard {
     }
   }
 
+  /** The limit in force, octets (0: off). */
+  get limitBytes(): number {
+    return this.limit;
+  }
+
   start(): void {
+    const given = this.options.backlogLimitBytes;
+    if (given === 'auto') {
+      const sizes = this.bufferSizes().filter((n) => n > 0);
+      this.limit = sizes.length === 0 ? 0 : Math.floor(Math.min(...sizes) / 2);
+    } else {
+      this.limit = given;
+    }
     if (this.limit <= 0 || this.timer !== undefined) return;
     this.timer = this.scheduler.after(this.intervalMs, this.sample);
   }

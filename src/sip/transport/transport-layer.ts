@@ -112,19 +112,20 @@ export class SipTransportLayer implements SipTransport, DatagramSink, Connection
     this.retryAfterSeconds = String(overload?.retryAfterSeconds ?? 0);
     this.retryAfterHeader = `Retry-After: ${this.retryAfterSeconds}`;
     this.overload =
-      overload === undefined || overload.backlogLimitBytes <= 0
+      overload === undefined || overload.backlogLimitBytes === 0
         ? undefined
         : new OverloadGuard(
             overload,
             scheduler,
             () => this.udp.map((u) => ({ address: u.localAddress, port: u.localPort })),
+            () => this.udp.map((u) => u.receiveBufferSize),
             () => this.stats.received,
             (shedding, backlog) =>
               this.emit({
                 kind: shedding ? 'overload-started' : 'overload-ended',
                 transport: 'udp',
                 detail: shedding
-                  ? `receive backlog ${backlog} octets over ${overload.backlogLimitBytes}: new requests are answered 503 (Retry-After: ${overload.retryAfterSeconds})`
+                  ? `receive backlog ${backlog} octets over ${this.overload?.limitBytes}: new requests are answered 503 (Retry-After: ${overload.retryAfterSeconds})`
                   : `receive backlog ${backlog} octets: requests are handled again (${this.stats.requestsShed} shed so far)`,
               }),
           );
@@ -175,6 +176,11 @@ export class SipTransportLayer implements SipTransport, DatagramSink, Connection
   /** The last receive backlog sampled, octets (0 when shedding is off). */
   get receiveBacklog(): number {
     return this.overload?.lastBacklog ?? 0;
+  }
+
+  /** The backlog limit in force, octets (0: no shedding); `auto` is resolved at start(). */
+  get overloadLimit(): number {
+    return this.overload?.limitBytes ?? 0;
   }
 
   onMessage(handler: MessageHandler): void {

@@ -101,8 +101,13 @@ export interface TransportDiagnostic {
  * starts when a sample is over the limit and stops when one is under half of it.
  */
 export interface OverloadOptions {
-  /** Octets waiting in the kernel's receive queues of our UDP sockets above which requests are shed; 0 turns shedding off. */
-  backlogLimitBytes: number;
+  /**
+   * Octets waiting in the kernel's receive queues of our UDP sockets above
+   * which requests are shed; `auto`: half the receive buffer the kernel gave
+   * the smallest of them (SO_RCVBUF as read back, which is what the kernel
+   * counts against); 0 turns shedding off.
+   */
+  backlogLimitBytes: number | 'auto';
   /** Retry-After of the 503s, seconds (RFC 3261 §20.33). */
   retryAfterSeconds: number;
   /** How often the backlog is sampled (default 100 ms). */

@@ -73,6 +73,17 @@ export class UdpTransport {
     return this.boundPort;
   }
 
+  /** SO_RCVBUF as the kernel set it (Linux doubles what was asked, for its bookkeeping); 0 before binding. */
+  get receiveBufferSize(): number {
+    if (!this.bound || this.closed) return 0;
+    try {
+      return this.socket.getRecvBufferSize();
+    } catch {
+      // Not supported here: no figure to derive a limit from.
+      return 0;
+    }
+  }
+
   start(): Promise<void> {
     return new Promise((resolve, reject) => {
       const onBindError = (error: Error) => reject(ioError(error, `UDP bind ${this.host}:${this.port}`));

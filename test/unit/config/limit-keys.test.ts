@@ -29,12 +29,12 @@ test('defaults: the documented values, and the options they make', () => {
   assert.equal(c.sip.idle_timeout, 300);
   assert.equal(c.sip.message_timeout, 10);
   assert.deepEqual(c.sip.max_message_size, { udp: 65535, tcp: 65535, tls: 65535 });
-  assert.deepEqual(c.sip.overload, { backlog_limit: 2 * 1024 * 1024, retry_after: 5 });
+  assert.deepEqual(c.sip.overload, { backlog_limit: 'auto', retry_after: 5 });
   assert.deepEqual(c.sip.tls_client, { verify: true });
   assert.equal(c.notify_source_check, 'log');
   const o = b2bOptionsFromConfig(c);
   assert.deepEqual(o.sipLimits, { maxConnections: 1024, idleTimeoutMs: 300_000, messageTimeoutMs: 10_000, maxMessageBytes: { udp: 65535, tcp: 65535, tls: 65535 } });
-  assert.deepEqual(o.overload, { backlogLimitBytes: 2 * 1024 * 1024, retryAfterSeconds: 5 });
+  assert.deepEqual(o.overload, { backlogLimitBytes: 'auto', retryAfterSeconds: 5 });
   assert.deepEqual(o.tlsClient, { verify: true });
   assert.equal(o.notifySourceCheck, 'log');
 });
@@ -78,6 +78,12 @@ test('bad values: one line each, naming the key', () => {
   assert.deepEqual(problems({ sip: { max_message_size: { udp: 70000 } } }), ['config error: sip.max_message_size.udp: expected a number from 1024 to 65535, got 70000']);
   assert.deepEqual(problems({ sip: { max_message_size: { sctp: 1 } } }), ['config error: sip.max_message_size.sctp: unknown key']);
   assert.deepEqual(problems({ sip: { overload: { retry_after: 0 } } }), ['config error: sip.overload.retry_after: expected a number from 1 to 3600, got 0']);
+  assert.deepEqual(problems({ sip: { overload: { backlog_limit: 'half' } } }), [
+    'config error: sip.overload.backlog_limit: expected auto, or a whole number of octets from 0 (off) to 1073741824, got "half"',
+  ]);
+  assert.deepEqual(problems({ sip: { overload: { backlog_limit: -1 } } }), [
+    'config error: sip.overload.backlog_limit: expected auto, or a whole number of octets from 0 (off) to 1073741824, got -1',
+  ]);
   assert.deepEqual(problems({ sip: { tls_client: { verify: 'no' } } }), ['config error: sip.tls_client.verify: expected a boolean, got "no"']);
   assert.deepEqual(problems({ sip: { tls_client: { ca_file: join(dir, 'missing.pem') } } }), [`config error: sip.tls_client.ca_file: cannot read ${join(dir, 'missing.pem')}: ENOENT`]);
 });

@@ -230,6 +230,31 @@ describe('SIP transport limits', () => {
     }
   });
 
+  test('overload limit auto: half the receive buffer the kernel gave the UDP socket; 0 (off) without a UDP socket', async () => {
+    const clock = new ManualClock();
+    const scheduler = new TimerScheduler(clock);
+    const b = await startLayer([{ transport: 'udp', host: '127.0.0.1', port: 0 }], {
+      scheduler,
+      overload: { backlogLimitBytes: 'auto', retryAfterSeconds: 5, backlog: () => 0 },
+    });
+    const tcpOnly = await startLayer([{ transport: 'tcp', host: '127.0.0.1', port: 0 }], {
+      scheduler,
+      overload: { backlogLimitBytes: 'auto', retryAfterSeconds: 5, backlog: () => 0 },
+    });
+    try {
+      const limit = b.layer.overloadLimit;
+      assert.ok(limit > 0, `a limit in force, got ${limit}`);
+      // SO_RCVBUF as read back, whatever the kernel's rmem_max allowed: the limit is half of it.
+      const buffer = (b.layer as unknown as { udp: Array<{ receiveBufferSize: number }> }).udp[0]!.receiveBufferSize;
+      assert.equal(limit, Math.floor(buffer / 2));
+      assert.equal(tcpOnly.layer.overloadLimit, 0);
+    } finally {
+      await b.layer.close();
+      await tcpOnly.layer.close();
+      scheduler.close();
+    }
+  });
+
   test('overload sampling reads nothing while nothing arrives', async () => {
     const clock = new ManualClock();
     const scheduler = new TimerScheduler(clock);

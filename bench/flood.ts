@@ -1,0 +1,378 @@
+/**
+ * NOTIFY flood (docs/hostile-input.md, "Floods"): the presence-server
+ * simulator (its own process, core 0) sends in-dialog NOTIFYs over UDP at
+ * `rate` for `duration` to a B2BUA running in THIS process (core 1) with load
+ * shedding on, as the daemon runs it. Measured: what was offered and sent, the
+ * answers (200 / 503), the simulator's retransmissions and timeouts, what we
+ * shed, memory before, during (sampled every second) and after (Timer J
+ * later, after GC), the queue (coalescing), and the recovery: once the flood
+ * stops, shedding ends, every dialog is still active at both ends, and one
+ * NOTIFY per dialog reaches the queue.
+ *
+ *   npm run bench:flood -- [--rate R | --capacity C] [--duration S] [--n N] [--t1 MS]
+ *                          [--backlog-limit OCTETS] [--retry-after S] [--port-base P] [--out FILE]
+ *
+ * `--capacity C` floods at 10·C; measure C on the machine first (bench/README.md, "Floods").
+ * test/interop/kamailio-flood.test.ts runs a short flood through runFlood(), with
+ * real Kamailio subscriptions held through it.
+ */
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { runInNewContext } from 'node:vm';
+import { setFlagsFromString } from 'node:v8';
+import { type PresenceB2B, type PresenceB2BOptions, createPresenceB2B } from '../src/b2b/create-presence-b2b.js';
+import type { StatusMessage } from '../src/qsa/index.js';
+import { ChildRpc, canPin } from './harness/child-rpc.js';
+import { decodeStampId } from './load/pidf-body.js';
+import type { RateResult, SimStats } from './load/presence-server-sim.js';
+
+export interface FloodOptions {
+  /** NOTIFYs per second offered. */
+  rate: number;
+  durationMs: number;
+  /** Dialogs the NOTIFYs are spread over (round robin). */
+  n: number;
+  /** Simulator on portBase, the B2BUA on portBase + 2. */
+  portBase: number;
+  /** sip.overload.backlog_limit (`auto`: half the UDP receive buffer, the daemon's default). */
+  backlogLimitBytes: number | 'auto';
+  /** sip.overload.retry_after. */
+  retryAfterSeconds: number;
+  /** RFC 3261 T1 of the B2BUA (Timer J = 64·T1: how long answered NOTIFYs are remembered). */
+  t1Ms: number;
+  /** Named-queue capacity (the daemon's queues coalesce per subscription beyond it). */
+  queueCapacity?: number;
+  /** Progress lines (stderr by default). */
+  say?: (line: string) => void;
+  /** More options of the B2BUA (e.g. `hosts` for subscriptions elsewhere than the simulator). */
+  b2bOptions?: Partial<PresenceB2BOptions>;
+  /** Runs with the B2BUA up, before the flood (e.g. real Kamailio subscriptions). */
+  beforeFlood?: (b2b: PresenceB2B) => Promise<void>;
+  /** Runs after the recovery check, before the B2BUA closes. */
+  afterFlood?: (b2b: PresenceB2B) => Promise<void>;
+}
+
+export interface MemoryFigures {
+  rssBytes: number;
+  heapUsedBytes: number;
+}
+
+export interface FloodReport {
+  options: Omit<FloodOptions, 'say' | 'beforeFlood' | 'afterFlood' | 'b2bOptions'>;
+  machine: { loadAverage: number[]; pinned: boolean };
+  flood: {
+    offeredRate: number;
+    achievedRate: number;
+    sent: number;
+    /** The simulator's final answers by status code (200, 503, …). */
+    responses: Record<string, number>;
+    retransmissions: number;
+    timeouts: number;
+    /** Requests this B2BUA answered 503 unprocessed. */
+    shed: number;
+    /** NOTIFYs this B2BUA handled (answered by the engine). */
+    handled: number;
+    overloadPeriods: number;
+    maxBacklogBytes: number;
+    /** The limit in force (`auto` resolved). */
+    backlogLimitBytes: number;
+    maxServerTransactions: number;
+    maxQueueDepth: number;
+    coalesced: number;
+    dropped: number;
+    loopDelayMaxMs: number;
+  };
+  memory: { before: MemoryFigures; maxDuring: MemoryFigures; after: MemoryFigures; samples: Array<MemoryFigures & { atMs: number; shedding: boolean; backlog: number }> };
+  recovery: {
+    /** ms from the end of the flood until the simulator had every NOTIFY answered or timed out. */
+    drainMs: number;
+    /** ms from the end of the flood until shedding was off. */
+    sheddingOffMs: number;
+    dialogsActive: number;
+    simLiveDialogs: number;
+    /** Dialogs whose NOTIFY of the round after the flood reached the queue. */
+    deliveredAfter: number;
+    subscriptionsLost: number;
+  };
+}
+
+const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function memoryNow(): MemoryFigures {
+  const m = process.memoryUsage();
+  return { rssBytes: m.rss, heapUsedBytes: m.heapUsed };
+}
+
+/** `gc()`: the global one under --expose-gc, else one made for this measurement (node --test passes no flags). */
+function collector(): (() => void) | undefined {
+  const global = (globalThis as { gc?: () => void }).gc;
+  if (typeof global === 'function') return global;
+  try {
+    setFlagsFromString('--expose-gc');
+    return runInNewContext('gc') as () => void;
+  } catch {
+    // Not allowed: the figures are then taken without a forced collection.
+    return undefined;
+  }
+}
+
+async function memoryAfterGc(): Promise<MemoryFigures> {
+  const gc = collector();
+  if (typeof gc === 'function') {
+    for (let i = 0; i < 3; i++) {
+      gc();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+  return memoryNow();
+}
+
+async function until(check: () => boolean | Promise<boolean>, boundMs: number, stepMs = 50): Promise<boolean> {
+  const end = nowMs() + boundMs;
+  for (;;) {
+    if (await check()) return true;
+    if (nowMs() > end) return false;
+    await sleep(stepMs);
+  }
+}
+
+export async function runFlood(o: FloodOptions): Promise<FloodReport> {
+  const say = o.say ?? ((line: string) => process.stderr.write(`[flood] ${line}\n`));
+  const pinned = canPin();
+  if (pinned) {
+    try {
+      // This process is the SUT: core 1, the simulator core 0 (as bench/harness/rig.ts).
+      execFileSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
+    } catch {
+      // Not allowed here: run unpinned.
+    }
+  }
+  const simScript = new URL('./load/presence-server-sim.js', import.meta.url).pathname;
+  const sim = new ChildRpc('presence-server-sim', simScript, { core: 0, scriptArgs: ['--port', String(o.portBase), '--transport', 'udp', '--max-expires', '3600'] });
+  let b2b: PresenceB2B | undefined;
+  let closeQueue: (() => void) | undefined;
+  const loop = monitorEventLoopDelay({ resolution: 20 });
+  try {
+    const info = await sim.call<{ port: number }>('info', {}, 20_000);
+    b2b = await createPresenceB2B({
+      listen: [{ transport: 'udp', host: '127.0.0.1', port: o.portBase + 2 }],
+      // The daemon's default pacing of new SUBSCRIBEs (1000/s): the set-up is not the flood under test.
+      maxSubscribeRate: 1000,
+      timers: { t1: o.t1Ms },
+      overload: { backlogLimitBytes: o.backlogLimitBytes, retryAfterSeconds: o.retryAfterSeconds },
+      ...o.b2bOptions,
+      onTransportDiagnostic: (event) => {
+        if (event.kind === 'overload-started' || event.kind === 'overload-ended') say(event.detail);
+      },
+    });
+    const engine = b2b.engine;
+    const queue = b2b.qsa.createQueue({ capacity: o.queueCapacity ?? Math.max(64, Math.ceil(o.n / 4)) });
+    closeQueue = () => queue.close();
+    // The consumer, as the daemon's: drains the queue as fast as it can; per dialog, the last NOTIFY seen.
+    const lastSeq = new Float64Array(o.n).fill(-1);
+    const active = new Uint8Array(o.n);
+    let consuming = true;
+    const consume = async (): Promise<void> => {
+      while (consuming) {
+        const first = await queue.take();
+        if (first === undefined) return;
+        for (let m: StatusMessage | undefined = first; m !== undefined; m = queue.poll()) {
+          const i = m.subscription.data as number;
+          if (m.state === 'active') active[i] = 1;
+          const tuple = (m.document as { tuples?: ReadonlyArray<{ id: string }> } | undefined)?.tuples?.[0];
+          const stamp = tuple === undefined ? undefined : decodeStampId(tuple.id);
+          if (stamp !== undefined && stamp.seq > (lastSeq[i] ?? -1)) lastSeq[i] = stamp.seq;
+        }
+      }
+    };
+    const consumer = consume();
+
+    say(`subscribing ${o.n} dialogs to the simulator on 127.0.0.1:${info.port}`);
+    for (let i = 0; i < o.n; i++) {
+      b2b.qsa.subscribe({ record: `sip:user${i}@127.0.0.1:${info.port}`, subscriber: `sip:w${i}@b2b.bench`, queue, data: i });
+      // At most 256 being set up at once (as the bench's --window).
+      if (i % 256 === 255) await until(() => active.reduce((a, b) => a + b, 0) > i - 256, 30_000, 5);
+    }
+    const allActive = () => active.every((a) => a === 1);
+    if (!(await until(allActive, 60_000))) throw new Error(`only ${active.reduce((a, b) => a + b, 0)} of ${o.n} dialogs became active`);
+    if (o.beforeFlood !== undefined) await o.beforeFlood(b2b);
+    await sleep(500);
+    const before = await memoryAfterGc();
+    const ua0 = b2b.ua.stats();
+    const shed0 = b2b.transport.stats.requestsShed;
+    const sim0 = await sim.call<SimStats>('stats');
+    say(`before: RSS ${(before.rssBytes / 2 ** 20).toFixed(1)} MiB, heap ${(before.heapUsedBytes / 2 ** 20).toFixed(1)} MiB; flooding at ${o.rate}/s for ${o.durationMs / 1000} s`);
+
+    // ---- the flood, sampled every second
+    const samples: FloodReport['memory']['samples'] = [];
+    let maxBacklog = 0;
+    let maxServerTransactions = 0;
+    let maxQueueDepth = 0;
+    let overloadPeriods = 0;
+    let wasShedding = false;
+    const t0 = nowMs();
+    const transport = b2b.transport;
+    const sampleNow = (): void => {
+      const m = memoryNow();
+      samples.push({ ...m, atMs: Math.round(nowMs() - t0), shedding: transport.shedding, backlog: transport.receiveBacklog });
+      maxBacklog = Math.max(maxBacklog, transport.receiveBacklog);
+      maxServerTransactions = Math.max(maxServerTransactions, b2b?.ua.stats().activeServerTransactions ?? 0);
+      maxQueueDepth = Math.max(maxQueueDepth, queue.depth);
+      if (transport.shedding && !wasShedding) overloadPeriods++;
+      wasShedding = transport.shedding;
+    };
+    // Shedding periods can be shorter than a second: counted from the transitions themselves.
+    const fine = setInterval(() => {
+      if (transport.shedding && !wasShedding) overloadPeriods++;
+      wasShedding = transport.shedding;
+      maxQueueDepth = Math.max(maxQueueDepth, queue.depth);
+    }, 50);
+    const sampler = setInterval(sampleNow, 1000);
+    loop.enable();
+    const rate = await sim.call<RateResult>('rate', { rate: o.rate, durationMs: o.durationMs }, o.durationMs + 120_000);
+    const floodEnd = nowMs();
+    sampleNow();
+    say(`flood over: ${rate.sent} sent at ${Math.round(rate.achievedRate)}/s; ${transport.stats.requestsShed - shed0} shed so far`);
+
+    // ---- recovery: every NOTIFY answered or given up, shedding off
+    await sim.call('drain', { boundMs: 60_000 }, 70_000);
+    const drainMs = nowMs() - floodEnd;
+    await until(() => !transport.shedding, 30_000);
+    const sheddingOffMs = nowMs() - floodEnd;
+    clearInterval(sampler);
+    clearInterval(fine);
+    loop.disable();
+    const sim1 = await sim.call<SimStats>('stats');
+    const ua1 = b2b.ua.stats();
+    const queueStats = queue.stats;
+
+    // One NOTIFY per dialog, spread over two seconds: each must reach the queue.
+    const once = await sim.call<RateResult>('rate', { rate: o.n, durationMs: 2000, once: true }, 60_000);
+    await sim.call('drain', { boundMs: 30_000 }, 40_000);
+    await until(() => lastSeqReached(lastSeq, once.seqFrom) === o.n, 10_000);
+    const deliveredAfter = lastSeqReached(lastSeq, once.seqFrom);
+    const counts = engine.countByState();
+    const simAfter = await sim.call<SimStats>('stats');
+    if (o.afterFlood !== undefined) await o.afterFlood(b2b);
+
+    // Memory once Timer J has let every answered NOTIFY go.
+    await sleep(64 * o.t1Ms + 1500);
+    const after = await memoryAfterGc();
+    const maxDuring = samples.reduce<MemoryFigures>(
+      (m, s) => ({ rssBytes: Math.max(m.rssBytes, s.rssBytes), heapUsedBytes: Math.max(m.heapUsedBytes, s.heapUsedBytes) }),
+      { rssBytes: 0, heapUsedBytes: 0 },
+    );
+    const responses: Record<string, number> = {};
+    for (const [code, k] of Object.entries(sim1.notifyResponses)) {
+      const d = k - (sim0.notifyResponses[code] ?? 0);
+      if (d > 0) responses[code] = d;
+    }
+    consuming = false;
+    queue.close();
+    await consumer;
+    const report: FloodReport = {
+      options: {
+        rate: o.rate,
+        durationMs: o.durationMs,
+        n: o.n,
+        portBase: o.portBase,
+        backlogLimitBytes: o.backlogLimitBytes,
+        retryAfterSeconds: o.retryAfterSeconds,
+        t1Ms: o.t1Ms,
+        ...(o.queueCapacity !== undefined ? { queueCapacity: o.queueCapacity } : {}),
+      },
+      machine: { loadAverage: (await import('node:os')).loadavg().map((x) => Math.round(x * 100) / 100), pinned },
+      flood: {
+        offeredRate: rate.offeredRate,
+        achievedRate: Math.round(rate.achievedRate),
+        sent: rate.sent,
+        responses,
+        retransmissions: sim1.notifyRetransmissions - sim0.notifyRetransmissions,
+        timeouts: sim1.notifyTimeouts - sim0.notifyTimeouts,
+        shed: transport.stats.requestsShed - shed0,
+        handled: ua1.serverTransactionsCreated - ua0.serverTransactionsCreated,
+        overloadPeriods,
+        maxBacklogBytes: maxBacklog,
+        backlogLimitBytes: transport.overloadLimit,
+        maxServerTransactions,
+        maxQueueDepth,
+        coalesced: queueStats.coalesced,
+        dropped: queueStats.dropped,
+        loopDelayMaxMs: Math.round(loop.max / 1e6),
+      },
+      memory: { before, maxDuring, after, samples },
+      recovery: {
+        drainMs: Math.round(drainMs),
+        sheddingOffMs: Math.round(sheddingOffMs),
+        dialogsActive: counts.active ?? 0,
+        simLiveDialogs: simAfter.liveDialogs,
+        deliveredAfter,
+        subscriptionsLost: o.n - Math.min(counts.active ?? 0, simAfter.liveDialogs, deliveredAfter),
+      },
+    };
+    return report;
+  } finally {
+    loop.disable();
+    closeQueue?.();
+    await b2b?.close(2000);
+    await sim.stop(5000);
+  }
+}
+
+function lastSeqReached(lastSeq: Float64Array, from: number): number {
+  let n = 0;
+  for (const s of lastSeq) if (s >= from) n++;
+  return n;
+}
+
+/** One paragraph of figures, for the terminal and the closing notes. */
+export function describeFlood(r: FloodReport): string {
+  const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+  const f = r.flood;
+  return [
+    `offered ${f.offeredRate}/s for ${r.options.durationMs / 1000} s over ${r.options.n} dialogs; sent ${f.sent} at ${f.achievedRate}/s (load average ${r.machine.loadAverage.join(' ')}, pinned ${r.machine.pinned})`,
+    `answers ${JSON.stringify(f.responses)}, simulator retransmissions ${f.retransmissions}, timeouts ${f.timeouts}; we handled ${f.handled}, shed ${f.shed} (503) in ${f.overloadPeriods} overload periods; backlog max ${mib(f.maxBacklogBytes)} (limit ${mib(f.backlogLimitBytes)})`,
+    `server transactions max ${f.maxServerTransactions}; queue depth max ${f.maxQueueDepth} (capacity ${r.options.queueCapacity ?? Math.max(64, Math.ceil(r.options.n / 4))}), coalesced ${f.coalesced}, dropped ${f.dropped}; loop delay max ${f.loopDelayMaxMs} ms`,
+    `memory: before RSS ${mib(r.memory.before.rssBytes)} heap ${mib(r.memory.before.heapUsedBytes)}; during max RSS ${mib(r.memory.maxDuring.rssBytes)} heap ${mib(r.memory.maxDuring.heapUsedBytes)}; after (Timer J, GC) RSS ${mib(r.memory.after.rssBytes)} heap ${mib(r.memory.after.heapUsedBytes)}`,
+    `recovery: drained ${r.recovery.drainMs} ms and shedding off ${r.recovery.sheddingOffMs} ms after the flood; ${r.recovery.dialogsActive} dialogs active here, ${r.recovery.simLiveDialogs} at the server; the NOTIFY after reached ${r.recovery.deliveredAfter}/${r.options.n} queues; subscriptions lost ${r.recovery.subscriptionsLost}`,
+  ].join('\n');
+}
+
+// ------------------------------------------------------------------ command line
+
+function backlogLimitOption(text: string | undefined): number | 'auto' {
+  return text === undefined || text === 'auto' ? 'auto' : Number(text);
+}
+
+function option(argv: string[], name: string): string | undefined {
+  const at = argv.indexOf(name);
+  return at >= 0 ? argv[at + 1] : undefined;
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const capacity = option(argv, '--capacity');
+  const rate = Number(option(argv, '--rate') ?? (capacity !== undefined ? 10 * Number(capacity) : 10_000));
+  const report = await runFlood({
+    rate,
+    durationMs: Number(option(argv, '--duration') ?? 30) * 1000,
+    n: Number(option(argv, '--n') ?? 1000),
+    portBase: Number(option(argv, '--port-base') ?? 5190),
+    backlogLimitBytes: backlogLimitOption(option(argv, '--backlog-limit')),
+    retryAfterSeconds: Number(option(argv, '--retry-after') ?? 5),
+    t1Ms: Number(option(argv, '--t1') ?? 500),
+  });
+  console.log(describeFlood(report));
+  const out = option(argv, '--out');
+  if (out !== undefined) writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+  process.exitCode = report.recovery.subscriptionsLost === 0 ? 0 : 1;
+}
+
+if (process.argv[1]?.endsWith('flood.js')) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
