@@ -125,6 +125,12 @@ export class DaemonMetrics {
     });
     counter(
       registers,
+      'presence_b2b_notify_source_mismatches_total',
+      "NOTIFYs of one of our dialogs from an address it does not expect them from (notify_source_check log or reject)",
+      () => sources.engineStats().notifySourceMismatches,
+    );
+    counter(
+      registers,
       'presence_b2b_status_messages_total',
       'Status messages delivered to QSA queues, whichever notifier reported them (the B2BUA, the local presence agent, the resource list server)',
       () => sources.statusMessages(),
@@ -199,6 +205,9 @@ export class DaemonMetrics {
       counter(registers, 'presence_b2b_sip_send_errors_total', 'SIP messages the transport layer could not send (no route, connection refused or closed, socket error)', () => transportStats().sendErrors);
       counter(registers, 'presence_b2b_sip_connections_opened_total', 'TCP/TLS connections opened, inbound and outbound', () => transportStats().connectionsOpened);
       counter(registers, 'presence_b2b_sip_connections_closed_total', 'TCP/TLS connections closed, inbound and outbound', () => transportStats().connectionsClosed);
+      counter(registers, 'presence_b2b_sip_requests_shed_total', 'Requests answered 503 with Retry-After, unprocessed, while the UDP receive backlog was over sip.overload.backlog_limit', () => transportStats().requestsShed);
+      counter(registers, 'presence_b2b_sip_oversize_messages_total', 'SIP messages over sip.max_message_size of their transport (a datagram answered 513, a connection closed)', () => transportStats().oversizeMessages);
+      counter(registers, 'presence_b2b_sip_message_timeouts_total', 'TCP/TLS connections closed because a message did not arrive whole within sip.message_timeout', () => transportStats().messageTimeouts);
     }
     const transportDiagnostics = sources.transportDiagnostics;
     if (transportDiagnostics !== undefined) {

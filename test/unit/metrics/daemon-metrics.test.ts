@@ -26,6 +26,7 @@ function sources(): MetricsSources {
       notifiesUnmatched: 1,
       statusMessages: 4,
       failures: 1,
+      notifySourceMismatches: 2,
     }),
     statusMessages: () => 7,
     queues: () => ({ count: 2, depth: 1, dropped: 5, coalesced: 6 }),
