@@ -10,11 +10,12 @@
  * NOTIFY per dialog reaches the queue.
  *
  *   npm run bench:flood -- [--rate R | --capacity C] [--duration S] [--n N] [--t1 MS]
- *                          [--backlog-limit OCTETS] [--retry-after S] [--port-base P] [--out FILE]
+ *                          [--backlog-limit OCTETS|auto] [--retry-after S] [--consumer stalled|draining]
+ *                          [--port-base P] [--out FILE]
  *
  * `--capacity C` floods at 10·C; measure C on the machine first (bench/README.md, "Floods").
- * test/interop/kamailio-flood.test.ts runs a short flood through runFlood(), with
- * real Kamailio subscriptions held through it.
+ * test/bench/flood-shedding.test.ts runs a short flood through runFlood() and
+ * asserts the mechanism (503s, coalescing, recovery), not speed.
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -41,8 +42,16 @@ export interface FloodOptions {
   retryAfterSeconds: number;
   /** RFC 3261 T1 of the B2BUA (Timer J = 64·T1: how long answered NOTIFYs are remembered). */
   t1Ms: number;
-  /** Named-queue capacity (the daemon's queues coalesce per subscription beyond it). */
+  /** Named-queue capacity (the queue coalesces per subscription beyond it); default 2·n. */
   queueCapacity?: number;
+  /**
+   * The consumer stops taking messages while the flood lasts (an SSE client
+   * that cannot keep up), so that the queue fills and must coalesce; default
+   * true. False: it drains as fast as it can.
+   */
+  stallConsumer?: boolean;
+  /** Pin this process to core 1 and the simulator to core 0 when taskset exists (default true; a test says false). */
+  pin?: boolean;
   /** Progress lines (stderr by default). */
   say?: (line: string) => void;
   /** More options of the B2BUA (e.g. `hosts` for subscriptions elsewhere than the simulator). */
@@ -59,7 +68,7 @@ export interface MemoryFigures {
 }
 
 export interface FloodReport {
-  options: Omit<FloodOptions, 'say' | 'beforeFlood' | 'afterFlood' | 'b2bOptions'>;
+  options: Omit<FloodOptions, 'say' | 'beforeFlood' | 'afterFlood' | 'b2bOptions' | 'pin'>;
   machine: { loadAverage: number[]; pinned: boolean };
   flood: {
     offeredRate: number;
@@ -93,6 +102,8 @@ export interface FloodReport {
     simLiveDialogs: number;
     /** Dialogs whose NOTIFY of the round after the flood reached the queue. */
     deliveredAfter: number;
+    /** The simulator's final answers to that round, by status code. */
+    answersAfter: Record<string, number>;
     subscriptionsLost: number;
   };
 }
@@ -140,7 +151,7 @@ async function until(check: () => boolean | Promise<boolean>, boundMs: number, s
 
 export async function runFlood(o: FloodOptions): Promise<FloodReport> {
   const say = o.say ?? ((line: string) => process.stderr.write(`[flood] ${line}\n`));
-  const pinned = canPin();
+  const pinned = o.pin !== false && canPin();
   if (pinned) {
     try {
       // This process is the SUT: core 1, the simulator core 0 (as bench/harness/rig.ts).
@@ -150,7 +161,7 @@ export async function runFlood(o: FloodOptions): Promise<FloodReport> {
     }
   }
   const simScript = new URL('./load/presence-server-sim.js', import.meta.url).pathname;
-  const sim = new ChildRpc('presence-server-sim', simScript, { core: 0, scriptArgs: ['--port', String(o.portBase), '--transport', 'udp', '--max-expires', '3600'] });
+  const sim = new ChildRpc('presence-server-sim', simScript, { ...(pinned ? { core: 0 } : {}), scriptArgs: ['--port', String(o.portBase), '--transport', 'udp', '--max-expires', '3600'] });
   let b2b: PresenceB2B | undefined;
   let closeQueue: (() => void) | undefined;
   const loop = monitorEventLoopDelay({ resolution: 20 });
@@ -168,17 +179,23 @@ export async function runFlood(o: FloodOptions): Promise<FloodReport> {
       },
     });
     const engine = b2b.engine;
-    const queue = b2b.qsa.createQueue({ capacity: o.queueCapacity ?? Math.max(64, Math.ceil(o.n / 4)) });
+    const capacity = queueCapacityOf(o);
+    const queue = b2b.qsa.createQueue({ capacity });
     closeQueue = () => queue.close();
     // The consumer, as the daemon's: drains the queue as fast as it can; per dialog, the last NOTIFY seen.
     const lastSeq = new Float64Array(o.n).fill(-1);
     const active = new Uint8Array(o.n);
     let consuming = true;
+    let stalled = false;
     const consume = async (): Promise<void> => {
       while (consuming) {
+        if (stalled) {
+          await sleep(20);
+          continue;
+        }
         const first = await queue.take();
         if (first === undefined) return;
-        for (let m: StatusMessage | undefined = first; m !== undefined; m = queue.poll()) {
+        for (let m: StatusMessage | undefined = first; m !== undefined; m = stalled ? undefined : queue.poll()) {
           const i = m.subscription.data as number;
           if (m.state === 'active') active[i] = 1;
           const tuple = (m.document as { tuples?: ReadonlyArray<{ id: string }> } | undefined)?.tuples?.[0];
@@ -231,9 +248,12 @@ export async function runFlood(o: FloodOptions): Promise<FloodReport> {
     }, 50);
     const sampler = setInterval(sampleNow, 1000);
     loop.enable();
+    const queueBefore = queue.stats;
+    stalled = o.stallConsumer !== false;
     const rate = await sim.call<RateResult>('rate', { rate: o.rate, durationMs: o.durationMs }, o.durationMs + 120_000);
     const floodEnd = nowMs();
     sampleNow();
+    stalled = false;
     say(`flood over: ${rate.sent} sent at ${Math.round(rate.achievedRate)}/s; ${transport.stats.requestsShed - shed0} shed so far`);
 
     // ---- recovery: every NOTIFY answered or given up, shedding off
@@ -246,7 +266,7 @@ export async function runFlood(o: FloodOptions): Promise<FloodReport> {
     loop.disable();
     const sim1 = await sim.call<SimStats>('stats');
     const ua1 = b2b.ua.stats();
-    const queueStats = queue.stats;
+    const queueAfter = queue.stats;
 
     // One NOTIFY per dialog, spread over two seconds: each must reach the queue.
     const once = await sim.call<RateResult>('rate', { rate: o.n, durationMs: 2000, once: true }, 60_000);
@@ -255,6 +275,7 @@ export async function runFlood(o: FloodOptions): Promise<FloodReport> {
     const deliveredAfter = lastSeqReached(lastSeq, once.seqFrom);
     const counts = engine.countByState();
     const simAfter = await sim.call<SimStats>('stats');
+    const answersAfter = responseDelta(sim1, simAfter);
     if (o.afterFlood !== undefined) await o.afterFlood(b2b);
 
     // Memory once Timer J has let every answered NOTIFY go.
@@ -264,11 +285,7 @@ export async function runFlood(o: FloodOptions): Promise<FloodReport> {
       (m, s) => ({ rssBytes: Math.max(m.rssBytes, s.rssBytes), heapUsedBytes: Math.max(m.heapUsedBytes, s.heapUsedBytes) }),
       { rssBytes: 0, heapUsedBytes: 0 },
     );
-    const responses: Record<string, number> = {};
-    for (const [code, k] of Object.entries(sim1.notifyResponses)) {
-      const d = k - (sim0.notifyResponses[code] ?? 0);
-      if (d > 0) responses[code] = d;
-    }
+    const responses = responseDelta(sim0, sim1);
     consuming = false;
     queue.close();
     await consumer;
@@ -281,7 +298,8 @@ export async function runFlood(o: FloodOptions): Promise<FloodReport> {
         backlogLimitBytes: o.backlogLimitBytes,
         retryAfterSeconds: o.retryAfterSeconds,
         t1Ms: o.t1Ms,
-        ...(o.queueCapacity !== undefined ? { queueCapacity: o.queueCapacity } : {}),
+        queueCapacity: capacity,
+        stallConsumer: o.stallConsumer !== false,
       },
       machine: { loadAverage: (await import('node:os')).loadavg().map((x) => Math.round(x * 100) / 100), pinned },
       flood: {
@@ -298,8 +316,8 @@ export async function runFlood(o: FloodOptions): Promise<FloodReport> {
         backlogLimitBytes: transport.overloadLimit,
         maxServerTransactions,
         maxQueueDepth,
-        coalesced: queueStats.coalesced,
-        dropped: queueStats.dropped,
+        coalesced: queueAfter.coalesced - queueBefore.coalesced,
+        dropped: queueAfter.dropped - queueBefore.dropped,
         loopDelayMaxMs: Math.round(loop.max / 1e6),
       },
       memory: { before, maxDuring, after, samples },
@@ -309,6 +327,7 @@ export async function runFlood(o: FloodOptions): Promise<FloodReport> {
         dialogsActive: counts.active ?? 0,
         simLiveDialogs: simAfter.liveDialogs,
         deliveredAfter,
+        answersAfter,
         subscriptionsLost: o.n - Math.min(counts.active ?? 0, simAfter.liveDialogs, deliveredAfter),
       },
     };
@@ -319,6 +338,19 @@ export async function runFlood(o: FloodOptions): Promise<FloodReport> {
     await b2b?.close(2000);
     await sim.stop(5000);
   }
+}
+
+function responseDelta(from: SimStats, to: SimStats): Record<string, number> {
+  const delta: Record<string, number> = {};
+  for (const [code, k] of Object.entries(to.notifyResponses)) {
+    const d = k - (from.notifyResponses[code] ?? 0);
+    if (d > 0) delta[code] = d;
+  }
+  return delta;
+}
+
+function queueCapacityOf(o: FloodOptions): number {
+  return o.queueCapacity ?? 2 * o.n;
 }
 
 function lastSeqReached(lastSeq: Float64Array, from: number): number {
@@ -334,9 +366,9 @@ export function describeFlood(r: FloodReport): string {
   return [
     `offered ${f.offeredRate}/s for ${r.options.durationMs / 1000} s over ${r.options.n} dialogs; sent ${f.sent} at ${f.achievedRate}/s (load average ${r.machine.loadAverage.join(' ')}, pinned ${r.machine.pinned})`,
     `answers ${JSON.stringify(f.responses)}, simulator retransmissions ${f.retransmissions}, timeouts ${f.timeouts}; we handled ${f.handled}, shed ${f.shed} (503) in ${f.overloadPeriods} overload periods; backlog max ${mib(f.maxBacklogBytes)} (limit ${mib(f.backlogLimitBytes)})`,
-    `server transactions max ${f.maxServerTransactions}; queue depth max ${f.maxQueueDepth} (capacity ${r.options.queueCapacity ?? Math.max(64, Math.ceil(r.options.n / 4))}), coalesced ${f.coalesced}, dropped ${f.dropped}; loop delay max ${f.loopDelayMaxMs} ms`,
+    `server transactions max ${f.maxServerTransactions}; queue depth max ${f.maxQueueDepth} (capacity ${r.options.queueCapacity}, consumer ${r.options.stallConsumer === true ? 'stalled during the flood' : 'draining'}), coalesced ${f.coalesced}, dropped ${f.dropped}; loop delay max ${f.loopDelayMaxMs} ms`,
     `memory: before RSS ${mib(r.memory.before.rssBytes)} heap ${mib(r.memory.before.heapUsedBytes)}; during max RSS ${mib(r.memory.maxDuring.rssBytes)} heap ${mib(r.memory.maxDuring.heapUsedBytes)}; after (Timer J, GC) RSS ${mib(r.memory.after.rssBytes)} heap ${mib(r.memory.after.heapUsedBytes)}`,
-    `recovery: drained ${r.recovery.drainMs} ms and shedding off ${r.recovery.sheddingOffMs} ms after the flood; ${r.recovery.dialogsActive} dialogs active here, ${r.recovery.simLiveDialogs} at the server; the NOTIFY after reached ${r.recovery.deliveredAfter}/${r.options.n} queues; subscriptions lost ${r.recovery.subscriptionsLost}`,
+    `recovery: drained ${r.recovery.drainMs} ms and shedding off ${r.recovery.sheddingOffMs} ms after the flood; ${r.recovery.dialogsActive} dialogs active here, ${r.recovery.simLiveDialogs} at the server; the NOTIFY after (answers ${JSON.stringify(r.recovery.answersAfter)}) reached ${r.recovery.deliveredAfter}/${r.options.n} queues; subscriptions lost ${r.recovery.subscriptionsLost}`,
   ].join('\n');
 }
 
@@ -363,6 +395,7 @@ async function main(): Promise<void> {
     backlogLimitBytes: backlogLimitOption(option(argv, '--backlog-limit')),
     retryAfterSeconds: Number(option(argv, '--retry-after') ?? 5),
     t1Ms: Number(option(argv, '--t1') ?? 500),
+    stallConsumer: option(argv, '--consumer') !== 'draining',
   });
   console.log(describeFlood(report));
   const out = option(argv, '--out');

@@ -1,0 +1,48 @@
+/**
+ * The flood mechanism (docs/hostile-input.md, "Floods"), asserted on a short
+ * flood: the presence-server simulator (a child process) sends in-dialog
+ * NOTIFYs over UDP faster than the B2BUA takes them, with a
+ * sip.overload.backlog_limit of 1 MiB so that shedding starts within the
+ * first samples of the flood. It checks that the transport answered 503 (Retry-After is checked
+ * on the wire in test/wire/transport/limits.test.ts), that the stalled
+ * consumer's queue stayed at its capacity and coalesced instead of dropping,
+ * that shedding ended after the flood and that no subscription was lost.
+ * It asserts the mechanism, never a speed: the 30 s flood at ten times the
+ * capacity is `npm run bench:flood`. Bounded: 2 s of flood, about 15 s in all.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { describeFlood, runFlood } from '../../bench/flood.js';
+
+test('NOTIFY flood: 503s while the backlog is over the limit, the queue coalesces at its capacity, recovery with no subscription lost', { timeout: 120_000 }, async (t) => {
+  const n = 100;
+  const report = await runFlood({
+    rate: 5000,
+    durationMs: 2000,
+    n,
+    // Away from the peers' ports (5070-5085), the bench smoke (5110) and a manual bench run (5190).
+    portBase: 5150,
+    // Over what the set-up's 100 initial NOTIFYs queue at once (about 0.3 MiB as the kernel counts), far under what the flood does.
+    backlogLimitBytes: 1024 * 1024,
+    retryAfterSeconds: 5,
+    t1Ms: 50,
+    queueCapacity: 2 * n,
+    stallConsumer: true,
+    pin: false,
+    say: (line) => t.diagnostic(line),
+  });
+  for (const line of describeFlood(report).split('\n')) t.diagnostic(line);
+  const f = report.flood;
+  assert.ok(f.overloadPeriods >= 1, 'shedding started');
+  assert.ok(f.shed > 0, 'requests were shed');
+  assert.ok((f.responses['503'] ?? 0) > 0, 'the simulator got 503s');
+  assert.ok(f.handled > 0, 'NOTIFYs were still handled between and around the shedding');
+  assert.ok(f.maxQueueDepth <= 2 * n, `queue depth ${f.maxQueueDepth} within its capacity`);
+  assert.ok(f.coalesced > 0, 'the stalled queue coalesced');
+  assert.equal(f.dropped, 0, 'nothing dropped: capacity above the subscriptions sharing the queue');
+  const r = report.recovery;
+  assert.equal(r.dialogsActive, n);
+  assert.equal(r.simLiveDialogs, n);
+  assert.equal(r.deliveredAfter, n, 'the NOTIFY after the flood reached every queue');
+  assert.equal(r.subscriptionsLost, 0);
+});
