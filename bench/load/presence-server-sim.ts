@@ -484,8 +484,10 @@ export class PresenceServerSim {
    * fake) dialogs; with `once`, one NOTIFY per dialog spread over `durationMs`.
    * `state` is the Subscription-State; `forget` drops each dialog after its
    * NOTIFY (a presence server that deactivates everything and restarts).
+   * `bounded` stops at `durationMs` even when behind (a flood lasts its
+   * duration whatever the machine lets the generator send).
    */
-  runRate(args: { rate: number; durationMs: number; set?: 'live' | 'fake'; once?: boolean; state?: string; forget?: boolean }): Promise<RateResult> {
+  runRate(args: { rate: number; durationMs: number; set?: 'live' | 'fake'; once?: boolean; state?: string; forget?: boolean; bounded?: boolean }): Promise<RateResult> {
     const list = args.set === 'fake' ? this.fake : this.live;
     const oncePlan = args.once === true ? list.slice() : undefined;
     const total = oncePlan !== undefined ? oncePlan.length : Math.round((args.rate * args.durationMs) / 1000);
@@ -519,7 +521,7 @@ export class PresenceServerSim {
           this.sendNotify(dialog, kind === 1 && !dialog.fake ? `active;expires=${expires}` : state, kind);
           if (args.forget === true) this.forget(dialog);
         }
-        if (sent >= total) {
+        if (sent >= total || (args.bounded === true && elapsedMs >= args.durationMs)) {
           const ms = Number(process.hrtime.bigint() - t0) / 1e6;
           resolve({ offeredRate: rate, sent, seqFrom, seqTo: this.seq, elapsedMs: ms, achievedRate: (sent * 1000) / Math.max(1, ms) });
           return;
@@ -637,7 +639,7 @@ async function main(): Promise<void> {
       info: () => ({ port, pid: process.pid }),
       stats: () => sim.snapshot(),
       resetStats: () => sim.resetStats(),
-      rate: (a: { rate: number; durationMs: number; set?: 'live' | 'fake'; once?: boolean; state?: string; forget?: boolean }) =>
+      rate: (a: { rate: number; durationMs: number; set?: 'live' | 'fake'; once?: boolean; state?: string; forget?: boolean; bounded?: boolean }) =>
         sim.runRate(a),
       addFakeDialogs: (a: { count: number; host: string; port: number; transport?: Transport }) => sim.addFakeDialogs(a),
       clearFakeDialogs: () => sim.clearFakeDialogs(),
