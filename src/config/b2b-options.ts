@@ -122,6 +122,30 @@ function tlsClientFromConfig(config: DaemonConfig): NonNullable<PresenceB2BOptio
   }
 }
 
+/** The HTTP API's certificate and key (http.tls), read and checked: a ConfigError names the file at fault. */
+export function httpTlsFromConfig(config: DaemonConfig): { cert: Buffer; key: Buffer } | undefined {
+  const tls = config.http.tls;
+  if (tls === undefined) return undefined;
+  const problems: ConfigProblem[] = [];
+  const read = (key: 'key_file' | 'cert_file'): Buffer => {
+    const file = tls[key];
+    try {
+      const pem = readFileSync(file);
+      const problem = pemProblem(key, pem);
+      if (problem !== undefined) problems.push({ path: `http.tls.${key}`, message: `${file}: ${problem}` });
+      return pem;
+    } catch (error) {
+      const reason = error instanceof Error && 'code' in error ? String(error.code) : String(error);
+      problems.push({ path: `http.tls.${key}`, message: `cannot read ${file}: ${reason}` });
+      return Buffer.alloc(0);
+    }
+  };
+  const key = read('key_file');
+  const cert = read('cert_file');
+  if (problems.length > 0) throw new ConfigError(problems, 'CONFIG_ERR_FILE');
+  return { cert, key };
+}
+
 export function listenSpecsFromConfig(config: DaemonConfig): ListenSpec[] {
   const problems: ConfigProblem[] = [];
   const specs = config.sip.listen.map((l, index): ListenSpec => {

@@ -211,6 +211,14 @@ export const MAX_MESSAGE_SIZE_SCHEMA = z.strictObject({
 
 export const DEFAULT_SIP_PORT = 5060;
 export const DEFAULT_HTTP_PORT = 7080;
+/** The HTTP API's limits by default (README, Configuration). */
+export const DEFAULT_HTTP_LIMITS = {
+  max_subscriptions: 100_000,
+  max_queues: 1000,
+  max_sse_clients: 100,
+  max_body: 64 * 1024,
+  rate_limit: { requests_per_second: 100, burst: 200 },
+} as const;
 
 export const CONFIG_SCHEMA = z
   .strictObject({
@@ -285,8 +293,28 @@ export const CONFIG_SCHEMA = z
         token: text().min(8, { error: 'expected a token of at least 8 characters' }).optional(),
         /** Status messages kept per named queue for `Last-Event-ID` resume. */
         sse_buffer: integer(1, 100_000).default(1000),
+        // Limits (docs/hostile-input.md, "HTTP API"); 0 = no limit.
+        max_subscriptions: integer(0, 10_000_000).default(DEFAULT_HTTP_LIMITS.max_subscriptions),
+        max_queues: integer(0, 1_000_000).default(DEFAULT_HTTP_LIMITS.max_queues),
+        max_sse_clients: integer(0, 100_000).default(DEFAULT_HTTP_LIMITS.max_sse_clients),
+        max_body: integer(1024, 16 * 1024 * 1024).default(DEFAULT_HTTP_LIMITS.max_body),
+        rate_limit: z
+          .strictObject({
+            requests_per_second: integer(0, 1_000_000).default(DEFAULT_HTTP_LIMITS.rate_limit.requests_per_second),
+            burst: integer(1, 1_000_000).default(DEFAULT_HTTP_LIMITS.rate_limit.burst),
+          })
+          .default(DEFAULT_HTTP_LIMITS.rate_limit),
+        /** HTTPS: the API's certificate chain and key (PEM files). */
+        tls: z.strictObject({ cert_file: text('a file path'), key_file: text('a file path') }).optional(),
       })
-      .default({ enabled: true, host: '127.0.0.1', port: DEFAULT_HTTP_PORT, sse_buffer: 1000 }),
+      .default({
+        enabled: true,
+        host: '127.0.0.1',
+        port: DEFAULT_HTTP_PORT,
+        sse_buffer: 1000,
+        ...DEFAULT_HTTP_LIMITS,
+        rate_limit: { ...DEFAULT_HTTP_LIMITS.rate_limit },
+      }),
     local_agent: z
       .strictObject({
         enabled: z.boolean().default(true),

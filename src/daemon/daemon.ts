@@ -1,6 +1,7 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { createPresenceB2B, type PresenceB2B } from '../b2b/create-presence-b2b.js';
-import { b2bOptionsFromConfig } from '../config/b2b-options.js';
+import { b2bOptionsFromConfig, httpTlsFromConfig } from '../config/b2b-options.js';
+import { isLoopbackHost } from '../config/config-schema.js';
 import type { DaemonConfig } from '../config/config-schema.js';
 import type { PresentityPublisher } from '../http/api-types.js';
 import { HepExporter } from '../hep/hep-exporter.js';
@@ -77,6 +78,8 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
   const random = options.random ?? new CryptoRandom();
   // Reads TLS files and runs createPresenceB2B's checks: a bad option is a ConfigError, thrown before anything binds.
   const b2bOptions = b2bOptionsFromConfig(config);
+  // http.tls files are read and checked before anything binds, as the SIP ones.
+  const httpTls = config.http.enabled ? httpTlsFromConfig(config) : undefined;
   // The store next, still before anything binds: a bad file stops the start here (exit 2).
   const ownStore = options.store === undefined;
   const store = options.store ?? openStore(config.store);
@@ -225,8 +228,18 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
       const presentities: PresentityPublisher | undefined = agent;
       const statusFeed = new StatusFeed(subscriptions, scheduler);
       cleanups.push(() => statusFeed.close());
+      const tls = httpTls;
       httpApi = createHttpApi({
         statusFeed,
+        ...(tls !== undefined ? { tls } : {}),
+        limits: {
+          maxSubscriptions: config.http.max_subscriptions,
+          maxQueues: config.http.max_queues,
+          maxSseClients: config.http.max_sse_clients,
+          maxBodyBytes: config.http.max_body,
+          rateLimit: { requestsPerSecond: config.http.rate_limit.requests_per_second, burst: config.http.rate_limit.burst },
+        },
+        counts: () => ({ subscriptions: broker.size, queues: hub.totals().count }),
         subscriptions,
         ...(presentities !== undefined ? { presentities } : {}),
         metrics,
@@ -245,7 +258,14 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
         if (failure === undefined) throw error;
         throw new DaemonListenError(failure === 'not-local' ? 'http.host' : 'http.port', `http ${config.http.host}:${config.http.port}`, failure, error);
       }
-      logger.info({ http: httpAddress, auth: config.http.token !== undefined }, 'HTTP API listening');
+      logger.info({ http: httpAddress, auth: config.http.token !== undefined, https: tls !== undefined }, 'HTTP API listening');
+      if (tls === undefined && !isLoopbackHost(config.http.host)) {
+        // The bearer token and every status message would cross the network in clear.
+        logger.warn(
+          { http: httpAddress, host: config.http.host },
+          'the HTTP API listens beyond loopback without TLS: its token and presence data travel in clear (set http.tls, or http.host 127.0.0.1 behind a TLS proxy)',
+        );
+      }
     }
 
     let closing: Promise<void> | undefined;

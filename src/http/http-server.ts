@@ -7,6 +7,7 @@ import { ApiError, BODY_LIMIT_BYTES, type HttpErrorCode, type PresentityPublishe
 import type { QsaErrorCode } from '../qsa/qsa-error.js';
 import type { RingEvent } from './event-ring.js';
 import { openApiDocument } from './openapi.js';
+import { type RateLimit, RateLimiter } from './rate-limiter.js';
 import { STREAM_TOKEN_PARAMETER, StreamTokens } from './stream-tokens.js';
 import { isStatusPageAsset, registerStatusPage } from './status-page.js';
 import type { StatusFeedEvent, StatusFeedSource } from './status-stream.js';
@@ -41,6 +42,21 @@ export interface HttpApiOptions {
   maxSseBacklogBytes?: number;
   /** Lifetime of the stream tokens of POST /v1/stream-tokens, seconds (default 60). */
   streamTokenTtlSeconds?: number;
+  /** What an API client may make the daemon hold (docs/hostile-input.md, "HTTP API"); each absent one: no limit but the body's 64 KiB. */
+  limits?: HttpLimits;
+  /** How many subscriptions and named queues exist now, for the limits. */
+  counts?: () => { subscriptions: number; queues: number };
+  /** HTTPS instead of HTTP: PEM certificate chain and key. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+}
+
+/** Limits of the HTTP API; 0 or absent = no limit (the body: 64 KiB). */
+export interface HttpLimits {
+  maxSubscriptions?: number;
+  maxQueues?: number;
+  maxSseClients?: number;
+  maxBodyBytes?: number;
+  rateLimit?: RateLimit;
 }
 
 /** The running HTTP API. */
@@ -92,6 +108,10 @@ export interface HttpRoute {
   url: string;
 }
 
+function positive(limit: number | undefined): limit is number {
+  return limit !== undefined && limit > 0;
+}
+
 function codeOf(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
 }
@@ -119,9 +139,12 @@ function patternOf(url: string): RegExp {
  * is not JSON 415, a known path with another method 405 (with `Allow`).
  */
 export function createHttpApi(options: HttpApiOptions): HttpApi {
+  const limits = options.limits ?? {};
+  const bodyLimit = limits.maxBodyBytes !== undefined && limits.maxBodyBytes > 0 ? limits.maxBodyBytes : BODY_LIMIT_BYTES;
   const app = Fastify({
     logger: false,
-    bodyLimit: BODY_LIMIT_BYTES,
+    ...(options.tls !== undefined ? { https: { cert: options.tls.cert, key: options.tls.key } } : {}),
+    bodyLimit,
     forceCloseConnections: true,
     return503OnClosing: true,
     // A presentity URI (up to 1024 characters) is one path segment, percent-encoded: up to 3 octets a character.
@@ -162,12 +185,22 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
     }
   });
 
+  const rateLimiter = new RateLimiter(limits.rateLimit ?? { requestsPerSecond: 0, burst: 1 }, options.scheduler.clock);
+  /** 429 when `key` is over the rate limit; undefined when the request may go on. */
+  const overRate = (key: string, reply: FastifyReply): FastifyReply | undefined => {
+    const wait = rateLimiter.take(key);
+    if (wait === 0) return undefined;
+    reply.header('retry-after', String(wait));
+    return sendError(reply, 429, 'HTTP_ERR_RATE_LIMITED', `too many requests: over http.rate_limit (${limits.rateLimit?.requestsPerSecond}/s, burst ${limits.rateLimit?.burst}); retry after ${wait} s`);
+  };
+
   app.addHook('onRequest', async (request, reply) => {
-    if (tokenDigest === undefined || PUBLIC_ROUTES.has(request.routeOptions.url ?? '') || isStatusPageAsset(request.routeOptions.url ?? '')) return;
+    if (PUBLIC_ROUTES.has(request.routeOptions.url ?? '') || isStatusPageAsset(request.routeOptions.url ?? '')) return;
+    if (tokenDigest === undefined) return rateLimiter.enabled ? overRate(`address ${request.ip}`, reply) : undefined;
     const streamToken = (request.query as Record<string, unknown> | undefined)?.[STREAM_TOKEN_PARAMETER];
     if (STREAM_ROUTES.has(request.routeOptions.url ?? '') && request.method === 'GET' && typeof streamToken === 'string') {
       const check = streamTokens.check(streamToken);
-      if (check === 'valid') return undefined;
+      if (check === 'valid') return overRate(`stream ${streamToken}`, reply);
       return sendError(
         reply,
         401,
@@ -180,6 +213,9 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
     const presented = typeof header === 'string' && /^Bearer\s+/i.test(header) ? header.replace(/^Bearer\s+/i, '').trim() : undefined;
     // Constant-time comparison of fixed-length digests: the token's length leaks nothing either.
     if (presented === undefined || !timingSafeEqual(digest(presented), tokenDigest)) {
+      // Failed attempts are limited per address, so that guessing is as slow as using.
+      const limited = overRate(`address ${request.ip}`, reply);
+      if (limited !== undefined) return limited;
       reply.header('www-authenticate', 'Bearer realm="presence-b2b"');
       return sendError(
         reply,
@@ -188,14 +224,14 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
         presented === undefined ? 'a bearer token is required: Authorization: Bearer <http.token>' : 'wrong bearer token (not http.token)',
       );
     }
-    return undefined;
+    return overRate('token', reply);
   });
 
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     if (error instanceof ApiError) return sendError(reply, error.status, error.code, error.message, error.field);
     switch (codeOf(error)) {
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
-        return sendError(reply, 413, 'HTTP_ERR_BODY_TOO_LARGE', `request body: larger than ${BODY_LIMIT_BYTES} bytes`);
+        return sendError(reply, 413, 'HTTP_ERR_BODY_TOO_LARGE', `request body: larger than ${bodyLimit} bytes (http.max_body)`);
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': {
         const type = request.headers['content-type'] ?? '';
         return sendError(reply, 415, 'HTTP_ERR_MEDIA_TYPE', `request body: expected Content-Type application/json, got ${JSON.stringify(type.split(';')[0]?.trim() ?? '')}`);
@@ -277,6 +313,13 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
 
   app.post('/v1/subscriptions', async (request, reply) => {
     const body = parseCreateSubscription(request.body);
+    const counts = options.counts?.();
+    if (counts !== undefined && positive(limits.maxSubscriptions) && counts.subscriptions >= limits.maxSubscriptions) {
+      throw new ApiError(409, 'HTTP_ERR_TOO_MANY_SUBSCRIPTIONS', `${counts.subscriptions} subscriptions exist, the most http.max_subscriptions allows: delete some first`);
+    }
+    if (counts !== undefined && positive(limits.maxQueues) && api.events(body.queue) === undefined && counts.queues >= limits.maxQueues) {
+      throw new ApiError(409, 'HTTP_ERR_TOO_MANY_QUEUES', `${counts.queues} named queues exist, the most http.max_queues allows: use one of them`, 'queue');
+    }
     const view = await api.create(body);
     return reply.code(201).header('location', `/v1/subscriptions/${encodeURIComponent(view.id)}`).send(view);
   });
@@ -313,6 +356,11 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
     const lastId = parseEventsRequest(request.query, request.headers['last-event-id']);
     const ring = api.events(name);
     if (ring === undefined) throw new ApiError(404, 'HTTP_ERR_NO_QUEUE', `no queue ${name} (queues are created by POST /v1/subscriptions)`, 'name');
+    if (positive(limits.maxSseClients) && streams.size >= limits.maxSseClients) {
+      // Each stream holds a socket, a ring subscription and up to maxSseBacklogBytes of buffer.
+      reply.header('retry-after', '5');
+      throw new ApiError(503, 'HTTP_ERR_TOO_MANY_SSE_CLIENTS', `${streams.size} event streams are open, the most http.max_sse_clients allows: retry later`);
+    }
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {

@@ -35,7 +35,8 @@ export function openApiDocument(version: string): Json {
         'Internal subscriptions to presence ("the presence of record R as seen by subscriber S, into queue Q") and their status messages. ' +
         'Every error is `{"error": {"code", "message", "field"}}`. A known path with a method it does not have is answered 405 ' +
         '`HTTP_ERR_METHOD_NOT_ALLOWED` with `Allow`; an unknown path 404 `HTTP_ERR_NOT_FOUND`. Request bodies are JSON ' +
-        `(\`Content-Type: application/json\`, else 415) of at most ${BODY_LIMIT_BYTES} bytes (else 413).`,
+        `(\`Content-Type: application/json\`, else 415) of at most http.max_body bytes (${BODY_LIMIT_BYTES} by default; else 413). ` +
+        'Any request but /healthz may be answered 429 `HTTP_ERR_RATE_LIMITED` with `Retry-After` when its client (its token, else its address) is over http.rate_limit.',
     },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],
@@ -190,6 +191,7 @@ export function openApiDocument(version: string): Json {
             '400': error('Invalid request: `HTTP_ERR_MISSING_FIELD`, `HTTP_ERR_INVALID_FIELD`, `HTTP_ERR_UNKNOWN_FIELD` (`field` names it), `HTTP_ERR_BAD_REQUEST`, `QSA_ERR_*`'),
             ...UNAUTHORIZED,
             ...BODY_ERRORS,
+            '409': error('http.max_subscriptions subscriptions exist (`HTTP_ERR_TOO_MANY_SUBSCRIPTIONS`), or the queue is new and http.max_queues queues exist (`HTTP_ERR_TOO_MANY_QUEUES`)'),
             '503': error('The store failed: the subscription was not made (`HTTP_ERR_STORE`)'),
           },
         },
@@ -251,6 +253,7 @@ export function openApiDocument(version: string): Json {
             '400': error('An invalid queue name, event id or query parameter (`HTTP_ERR_INVALID_FIELD`, `HTTP_ERR_UNKNOWN_FIELD`)'),
             ...UNAUTHORIZED,
             '404': error('No such queue (`HTTP_ERR_NO_QUEUE`; queues are created by POST /v1/subscriptions)'),
+            '503': error('http.max_sse_clients event streams are open (`HTTP_ERR_TOO_MANY_SSE_CLIENTS`, with `Retry-After`)'),
           },
         },
       },

@@ -143,7 +143,7 @@ export const ERROR_CODES = {
   HTTP_ERR_INVALID_FIELD: 'a request field has a wrong type or value',
   HTTP_ERR_UNKNOWN_FIELD: 'a request field that the API does not know',
   HTTP_ERR_BAD_REQUEST: 'the body is not JSON, or not a JSON object; a URL that does not decode',
-  HTTP_ERR_BODY_TOO_LARGE: 'a request body larger than 64 KiB (413)',
+  HTTP_ERR_BODY_TOO_LARGE: 'a request body larger than http.max_body (64 KiB by default) (413)',
   HTTP_ERR_MEDIA_TYPE: 'a body whose Content-Type is not application/json (415)',
   HTTP_ERR_METHOD_NOT_ALLOWED: 'a known path with a method it does not have (405, with Allow)',
   HTTP_ERR_UNAUTHORIZED: 'no bearer token, or a wrong one',
@@ -153,6 +153,10 @@ export const ERROR_CODES = {
   HTTP_ERR_NO_LOCAL_AGENT: 'the local presence agent is off',
   HTTP_ERR_PRESENTITY: 'the local presence agent refused the publication',
   HTTP_ERR_STORE: 'the store failed; the change was not made (503)',
+  HTTP_ERR_TOO_MANY_SUBSCRIPTIONS: 'a new subscription past http.max_subscriptions (409)',
+  HTTP_ERR_TOO_MANY_QUEUES: 'a subscription into a new named queue past http.max_queues (409)',
+  HTTP_ERR_TOO_MANY_SSE_CLIENTS: 'an event stream past http.max_sse_clients (503, with Retry-After)',
+  HTTP_ERR_RATE_LIMITED: 'a client over http.rate_limit (429, with Retry-After)',
   HTTP_ERR_INTERNAL: 'an unexpected failure inside the daemon (500)',
 } as const satisfies Record<string, string>;
 

@@ -167,7 +167,7 @@ describe('HTTP API', () => {
       ['POST', '/v1/stream-tokens'],
     ] as const) {
       const tooLarge = await refused(await call(method, path, large), 413, 'HTTP_ERR_BODY_TOO_LARGE');
-      assert.equal(tooLarge.message, 'request body: larger than 65536 bytes');
+      assert.equal(tooLarge.message, 'request body: larger than 65536 bytes (http.max_body)');
       const text = await refused(await call(method, path, 'record=sip:a@x', TOKEN, 'text/plain'), 415, 'HTTP_ERR_MEDIA_TYPE');
       assert.equal(text.message, 'request body: expected Content-Type application/json, got "text/plain"');
       await refused(await call(method, path, '<a/>', TOKEN, 'application/xml'), 415, 'HTTP_ERR_MEDIA_TYPE');
@@ -459,6 +459,124 @@ describe('the status page routes', () => {
     assert.equal(response.status, 404);
     assert.equal(((await response.json()) as ErrorBody).error.code, 'HTTP_ERR_NOT_FOUND');
     assert.equal((await fetch(`${bareBase}/`)).status, 200);
+  });
+});
+
+describe('HTTP API limits', () => {
+  const clock = new ManualClock();
+  const scheduler = new TimerScheduler(clock);
+  const subscriptions = new FakeSubscriptions();
+  let api: HttpApi;
+  let base: string;
+
+  before(async () => {
+    api = createHttpApi({
+      subscriptions,
+      metrics: { contentType: 'text/plain', render: async () => '' },
+      token: TOKEN,
+      scheduler,
+      limits: { maxSubscriptions: 2, maxQueues: 1, maxSseClients: 1, maxBodyBytes: 2048 },
+      counts: () => ({ subscriptions: subscriptions.views.size, queues: subscriptions.rings.size }),
+    });
+    recorder.attach(api.app);
+    base = `http://127.0.0.1:${(await api.listen('127.0.0.1', 0)).port}`;
+  });
+  after(async () => {
+    await api.close();
+    scheduler.close();
+  });
+
+  const post = (body: unknown) =>
+    fetch(`${base}/v1/subscriptions`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const errorOf = async (response: Response, status: number): Promise<ErrorBody['error']> => {
+    const text = await response.text();
+    assert.equal(response.status, status, text);
+    return (JSON.parse(text) as ErrorBody).error;
+  };
+
+  test('maximum body: http.max_body, not the default, gives 413', async () => {
+    const error = await errorOf(await post({ record: 'sip:a@x', subscriber: 'sip:b@x', pad: 'x'.repeat(2048) }), 413);
+    assert.equal(error.code, 'HTTP_ERR_BODY_TOO_LARGE');
+    assert.equal(error.message, 'request body: larger than 2048 bytes (http.max_body)');
+  });
+
+  test('maximum named queues, then maximum subscriptions: 409 with their codes; what exists keeps working', async () => {
+    assert.equal((await post({ record: 'sip:a@x', subscriber: 'sip:b@x', queue: 'one' })).status, 201);
+    const queues = await errorOf(await post({ record: 'sip:a@x', subscriber: 'sip:b@x', queue: 'two' }), 409);
+    assert.deepEqual([queues.code, queues.field], ['HTTP_ERR_TOO_MANY_QUEUES', 'queue']);
+    assert.match(queues.message, /1 named queues exist, the most http\.max_queues allows/);
+    // Into the queue that exists: allowed, up to max_subscriptions.
+    assert.equal((await post({ record: 'sip:c@x', subscriber: 'sip:b@x', queue: 'one' })).status, 201);
+    const many = await errorOf(await post({ record: 'sip:d@x', subscriber: 'sip:b@x', queue: 'one' }), 409);
+    assert.equal(many.code, 'HTTP_ERR_TOO_MANY_SUBSCRIPTIONS');
+    assert.match(many.message, /2 subscriptions exist, the most http\.max_subscriptions allows/);
+    assert.equal(subscriptions.views.size, 2);
+    const list = await fetch(`${base}/v1/subscriptions`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.equal(list.status, 200);
+  });
+
+  test('maximum SSE clients: one more stream is 503 with Retry-After; once one closes, a new one opens', async () => {
+    const controller = new AbortController();
+    const first = await fetch(`${base}/v1/queues/one/events`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: controller.signal });
+    assert.equal(first.status, 200);
+    const second = await fetch(`${base}/v1/queues/one/events`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.equal(second.headers.get('retry-after'), '5');
+    assert.equal((await errorOf(second, 503)).code, 'HTTP_ERR_TOO_MANY_SSE_CLIENTS');
+    controller.abort();
+    await first.body?.cancel().catch(() => undefined);
+    for (let i = 0; i < 200 && api.sseClients > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(api.sseClients, 0);
+    const again = new AbortController();
+    const third = await fetch(`${base}/v1/queues/one/events`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: again.signal });
+    assert.equal(third.status, 200);
+    again.abort();
+    await third.body?.cancel().catch(() => undefined);
+  });
+});
+
+describe('HTTP API rate limit per token', () => {
+  const clock = new ManualClock();
+  const scheduler = new TimerScheduler(clock);
+  let api: HttpApi;
+  let base: string;
+
+  before(async () => {
+    // Not recorded for the OpenAPI test: a 429 can answer every route (the document says so once, in its description).
+    api = createHttpApi({
+      subscriptions: new FakeSubscriptions(),
+      metrics: { contentType: 'text/plain', render: async () => '' },
+      token: TOKEN,
+      scheduler,
+      limits: { rateLimit: { requestsPerSecond: 2, burst: 3 } },
+    });
+    base = `http://127.0.0.1:${(await api.listen('127.0.0.1', 0)).port}`;
+  });
+  after(async () => {
+    await api.close();
+    scheduler.close();
+  });
+
+  const get = (token: string | null) => fetch(`${base}/v1/subscriptions`, { headers: token === null ? {} : { authorization: `Bearer ${token}` } });
+
+  test('a burst, then 429 with Retry-After; refilled on the injected clock; /healthz never limited; wrong tokens limited per address', async () => {
+    for (let i = 0; i < 3; i++) assert.equal((await get(TOKEN)).status, 200, `request ${i} of the burst`);
+    const limited = await get(TOKEN);
+    assert.equal(limited.status, 429);
+    assert.equal(limited.headers.get('retry-after'), '1');
+    const error = (await limited.json()) as ErrorBody;
+    assert.equal(error.error.code, 'HTTP_ERR_RATE_LIMITED');
+    assert.match(error.error.message, /over http\.rate_limit \(2\/s, burst 3\)/);
+    assert.equal((await fetch(`${base}/healthz`)).status, 200);
+    // Half a second: one more request (2/s).
+    clock.advance(500);
+    assert.equal((await get(TOKEN)).status, 200);
+    assert.equal((await get(TOKEN)).status, 429);
+    // Guessing tokens: 401 for the burst of the address, then 429.
+    for (let i = 0; i < 3; i++) assert.equal((await get(`wrong-${i}-token`)).status, 401);
+    assert.equal((await get('wrong-again-token')).status, 429);
+    // The right token has its own bucket.
+    clock.advance(2000);
+    assert.equal((await get(TOKEN)).status, 200);
   });
 });
 
