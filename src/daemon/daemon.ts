@@ -1,7 +1,6 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { createPresenceB2B, type PresenceB2B } from '../b2b/create-presence-b2b.js';
 import { b2bOptionsFromConfig, httpTlsFromConfig } from '../config/b2b-options.js';
-import { isLoopbackHost } from '../config/config-schema.js';
 import type { DaemonConfig } from '../config/config-schema.js';
 import type { PresentityPublisher } from '../http/api-types.js';
 import { HepExporter } from '../hep/hep-exporter.js';
@@ -19,6 +18,7 @@ import { TimerScheduler } from '../util/timer-scheduler.js';
 import type { LocalPresenceAgent } from '../agent/index.js';
 import type { ResourceListServer } from '../rls/index.js';
 import { DaemonErrorReporter } from './error-reporter.js';
+import { plainHttpWarning } from './http-exposure.js';
 import { DaemonListenError, listenFailureOf, sipListenError } from './listen-error.js';
 import { type LocalAgentHandle, startLocalAgent, userAgentSourcesFromConfig } from './local-agent.js';
 import { startResourceLists } from './resource-lists.js';
@@ -259,13 +259,8 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
         throw new DaemonListenError(failure === 'not-local' ? 'http.host' : 'http.port', `http ${config.http.host}:${config.http.port}`, failure, error);
       }
       logger.info({ http: httpAddress, auth: config.http.token !== undefined, https: tls !== undefined }, 'HTTP API listening');
-      if (tls === undefined && !isLoopbackHost(config.http.host)) {
-        // The bearer token and every status message would cross the network in clear.
-        logger.warn(
-          { http: httpAddress, host: config.http.host },
-          'the HTTP API listens beyond loopback without TLS: its token and presence data travel in clear (set http.tls, or http.host 127.0.0.1 behind a TLS proxy)',
-        );
-      }
+      const warning = plainHttpWarning(config);
+      if (warning !== undefined) logger.warn({ http: httpAddress }, warning);
     }
 
     let closing: Promise<void> | undefined;
