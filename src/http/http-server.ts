@@ -273,6 +273,13 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
   registerStatusPage(app);
 
   /** Opens a Server-Sent Events response on the raw socket, counted and kept alive with the others. */
+  /** http.max_sse_clients, over both kinds of event stream: each holds a socket, a subscription and up to maxSseBacklogBytes of buffer. */
+  const refuseOverStreamLimit = (reply: FastifyReply): void => {
+    if (!positive(limits.maxSseClients) || streams.size < limits.maxSseClients) return;
+    reply.header('retry-after', '5');
+    throw new ApiError(503, 'HTTP_ERR_TOO_MANY_SSE_CLIENTS', `${streams.size} event streams are open, the most http.max_sse_clients allows: retry later`);
+  };
+
   const openStream = (reply: FastifyReply, onClose: () => void): ServerResponse => {
     reply.hijack();
     const res = reply.raw;
@@ -298,6 +305,7 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
   app.get(STATUS_EVENTS_ROUTE, (_request, reply) => {
     const feed = options.statusFeed;
     if (feed === undefined) throw new ApiError(404, 'HTTP_ERR_NOT_FOUND', 'no status feed in this server');
+    refuseOverStreamLimit(reply);
     let unsubscribe: (() => void) | undefined;
     const res = openStream(reply, () => unsubscribe?.());
     res.write(`event: snapshot\ndata: ${JSON.stringify(feed.snapshot())}\n\n`);
@@ -356,11 +364,7 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
     const lastId = parseEventsRequest(request.query, request.headers['last-event-id']);
     const ring = api.events(name);
     if (ring === undefined) throw new ApiError(404, 'HTTP_ERR_NO_QUEUE', `no queue ${name} (queues are created by POST /v1/subscriptions)`, 'name');
-    if (positive(limits.maxSseClients) && streams.size >= limits.maxSseClients) {
-      // Each stream holds a socket, a ring subscription and up to maxSseBacklogBytes of buffer.
-      reply.header('retry-after', '5');
-      throw new ApiError(503, 'HTTP_ERR_TOO_MANY_SSE_CLIENTS', `${streams.size} event streams are open, the most http.max_sse_clients allows: retry later`);
-    }
+    refuseOverStreamLimit(reply);
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {

@@ -285,6 +285,7 @@ export function openApiDocument(version: string): Json {
             '200': { description: 'The event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } },
             ...UNAUTHORIZED,
             '404': error('This server has no status feed (`HTTP_ERR_NOT_FOUND`)'),
+            '503': error('http.max_sse_clients event streams are open (`HTTP_ERR_TOO_MANY_SSE_CLIENTS`, with `Retry-After`)'),
           },
         },
       },

@@ -475,6 +475,7 @@ describe('HTTP API limits', () => {
       metrics: { contentType: 'text/plain', render: async () => '' },
       token: TOKEN,
       scheduler,
+      statusFeed: { snapshot: () => ({ subscriptions: [] }), subscribe: () => () => undefined },
       limits: { maxSubscriptions: 2, maxQueues: 1, maxSseClients: 1, maxBodyBytes: 2048 },
       counts: () => ({ subscriptions: subscriptions.views.size, queues: subscriptions.rings.size }),
     });
@@ -515,13 +516,16 @@ describe('HTTP API limits', () => {
     assert.equal(list.status, 200);
   });
 
-  test('maximum SSE clients: one more stream is 503 with Retry-After; once one closes, a new one opens', async () => {
+  test('maximum SSE clients: one more stream (queue events or the status stream) is 503 with Retry-After; once one closes, a new one opens', async () => {
     const controller = new AbortController();
     const first = await fetch(`${base}/v1/queues/one/events`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: controller.signal });
     assert.equal(first.status, 200);
     const second = await fetch(`${base}/v1/queues/one/events`, { headers: { authorization: `Bearer ${TOKEN}` } });
     assert.equal(second.headers.get('retry-after'), '5');
     assert.equal((await errorOf(second, 503)).code, 'HTTP_ERR_TOO_MANY_SSE_CLIENTS');
+    // The status page's stream counts too.
+    const status = await fetch(`${base}/v1/status/events`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.equal((await errorOf(status, 503)).code, 'HTTP_ERR_TOO_MANY_SSE_CLIENTS');
     controller.abort();
     await first.body?.cancel().catch(() => undefined);
     for (let i = 0; i < 200 && api.sseClients > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
