@@ -17,6 +17,7 @@ import { type AttachedPresenceEngine, attachPresenceEngine } from './attach-pres
 import { checkPresenceB2BOptions } from './presence-b2b-options-check.js';
 import { DEFAULT_ENGINE_SETTINGS, type EngineSettings } from '../subscription/engine-options.js';
 import { BUILTIN_EVENT_PACKAGES, BUILTIN_PACKAGE_NAMES } from '../subscription/builtin-packages.js';
+import { EVENTLIST } from '../subscription/notify-reader.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { CryptoRandom, type Random } from '../util/random.js';
 import { TimerScheduler } from '../util/timer-scheduler.js';
@@ -145,6 +146,8 @@ export async function createPresenceB2B(options: PresenceB2BOptions = {}): Promi
       resolver,
       scheduler,
       random,
+      // RFC 4662: resource list NOTIFYs carry `Require: eventlist`; without it they would get 420.
+      supportedExtensions: [EVENTLIST],
       ...(options.timers ? { timers: options.timers } : {}),
       ...(options.userAgent ? { userAgentHeader: options.userAgent } : {}),
       ...(options.onUserAgentError !== undefined ? { onError: options.onUserAgentError } : {}),

@@ -196,6 +196,8 @@ export const CONFIG_SCHEMA = z
     max_subscribe_rate: engineInteger('maxSubscribeRate', true).default(1000),
     contact_user: checkedText('a user part', (v) => headerTextProblem(v, { nonEmpty: true })).default('b2b'),
     user_agent: checkedText('a string', (v) => headerTextProblem(v)).default('presence-b2b'),
+    /** Records that are resource lists (RFC 4662): subscribed to with `Supported: eventlist` from the start. */
+    resource_list_records: z.array(sipUri).default([]),
     // ---- SIP
     sip: z
       .strictObject({

@@ -154,14 +154,22 @@ export class SubscriptionService implements SubscriptionApi {
     return this.hub.get(queue)?.ring;
   }
 
+  servedPackages(): string[] {
+    return this.broker.servedPackages();
+  }
+
   /** Logs a status message with its subscription's logger (called by the queue consumer). */
   logStatus(message: StatusMessage): void {
     const log = this.loggers.get(message.subscriptionId);
     if (log === undefined) return;
     const fields: Record<string, unknown> = { state: message.state, sequence: message.sequence, ...presenceSummary(message) };
+    if (message.list !== undefined) {
+      fields.member = message.record;
+      fields.list = message.list;
+    }
     if (message.reason !== undefined) fields.reason = message.reason;
     if (message.error !== undefined) fields.error = message.error;
-    if (message.state === 'rejected' || message.error !== undefined) log.warn(fields, 'status');
+    if ((message.state === 'rejected' && message.list === undefined) || message.error !== undefined) log.warn(fields, 'status');
     else log.info(fields, 'status');
   }
 

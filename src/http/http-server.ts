@@ -11,6 +11,7 @@ import { STREAM_TOKEN_PARAMETER, StreamTokens } from './stream-tokens.js';
 import { isStatusPageAsset, registerStatusPage } from './status-page.js';
 import type { StatusFeedEvent, StatusFeedSource } from './status-stream.js';
 import {
+  checkServedPackage,
   parseCreateSubscription,
   parseFilter,
   parseEventsRequest,
@@ -232,7 +233,7 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
     return reply.type(options.metrics.contentType).send(text);
   });
 
-  app.get('/v1/openapi.json', async () => openApiDocument(options.version ?? '0.0.0'));
+  app.get('/v1/openapi.json', async () => openApiDocument(options.version ?? '0.0.0', api.servedPackages()));
 
   registerStatusPage(app);
 
@@ -277,6 +278,7 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
 
   app.post('/v1/subscriptions', async (request, reply) => {
     const body = parseCreateSubscription(request.body);
+    checkServedPackage(body.package, api.servedPackages());
     const view = await api.create(body);
     return reply.code(201).header('location', `/v1/subscriptions/${encodeURIComponent(view.id)}`).send(view);
   });
