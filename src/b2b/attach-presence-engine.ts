@@ -13,7 +13,7 @@ export interface AttachedPresenceEngine {
  * not ours, RFC 6665 §4.1.2.4) and, with handle_presence_subscriptions on, one
  * QSA notifier registration per event package the engine knows (`presence`,
  * `reg`, `dialog` by default). One engine serves them all: one registry for
- * NOTIFY matching, one max_subscribe_rate, one shutdown.
+ * NOTIFY matching, one max_subscribe_rate, one shutdown (docs/event-packages.md §1).
  */
 export function attachPresenceEngine(deps: PresenceEngineDeps & { broker: NotifierHost }): AttachedPresenceEngine {
   const engine = new PresenceEngine(deps);

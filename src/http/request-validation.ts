@@ -105,7 +105,7 @@ export function parseCreateSubscription(body: unknown): CreateSubscriptionReques
 
 /**
  * A package nobody serves would stay pending forever: refused with 400
- * HTTP_ERR_INVALID_FIELD naming it and the packages served.
+ * HTTP_ERR_INVALID_FIELD naming it and the packages served (docs/event-packages.md §5).
  */
 export function checkServedPackage(pkg: string, served: readonly string[]): void {
   if (served.includes(pkg)) return;

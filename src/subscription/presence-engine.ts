@@ -292,7 +292,8 @@ export class PresenceEngine implements QsaNotifier {
    * full state); a resource list gets a new subscription, since Kamailio 5.6's
    * RLS answers a refresh with 200 and no NOTIFY. Only from `active`: a
    * SUBSCRIBE in flight brings full state anyway. Never two SUBSCRIBEs within
-   * 2 s: a server that keeps skipping versions is not answered with a loop.
+   * 2 s: a server that keeps skipping versions is not answered with a loop
+   * (docs/event-packages.md §4).
    */
   private resync(dialog: SubscriptionDialog): void {
     if (dialog.state !== 'active') return;

@@ -50,7 +50,8 @@ function instanceState(instance: ResourceInstanceView): SubscriptionState {
  * engine then starts a NEW subscription, since Kamailio 5.6's RLS answers an
  * in-dialog refresh with 200 and no NOTIFY at all.
  *
- * One reader per SIP dialog: make a new one when a new dialog starts.
+ * One reader per SIP dialog: make a new one when a new dialog starts
+ * (docs/event-packages.md §3).
  */
 export class ResourceListReader {
   private readonly view = new ResourceListView();
