@@ -1,7 +1,8 @@
 import type { SipRequest, SipResponse } from '../sip/codec/message.js';
 import type { StatusUpdate } from '../qsa/index.js';
 import { RLMI_MEDIA_TYPE } from '../rlmi/index.js';
-import { type BodyReader, type EventPackage, mediaTypeOf } from './event-package.js';
+import { contentTypeOf } from '../sip/codec/content-type.js';
+import type { BodyReader, EventPackage } from './event-package.js';
 import { ResourceListReader } from './resource-list-reader.js';
 
 /** The option tag of resource lists (RFC 4662 §4.1). */
@@ -56,14 +57,21 @@ export class NotifyReader {
 
   /**
    * The status updates of one NOTIFY, given its Subscription-State as `base`
-   * (state, reason, expires). The body is copied out of the packet once. A
+   * (state, reason, expires; a fresh object the reader may complete and hand
+   * on). The body is copied out of the packet once. A
    * non-list body is read by the package's reader: the update carries the
    * media type, the raw body and what the reader made of it (`document`,
    * `error`). A missing or unreadable Content-Type is read as the package's own.
    */
   read(request: SipRequest, base: StatusUpdate): NotifyReading {
     const field = request.headers.getByKey('content-type');
-    const mediaType = mediaTypeOf(field);
+    // The message's cached Content-Type; an unreadable one counts as none.
+    let mediaType: string | undefined;
+    try {
+      mediaType = contentTypeOf(request)?.mediaType;
+    } catch {
+      mediaType = undefined;
+    }
     // One exact-size copy: the status (kept as the last one, and queued) must not keep the packet alive.
     const body = request.body.length > 0 ? new Uint8Array(request.body) : undefined;
     if (mediaType === 'multipart/related' || mediaType === RLMI_MEDIA_TYPE || (this.list !== undefined && body === undefined)) {
@@ -71,7 +79,7 @@ export class NotifyReader {
       this.list ??= new ResourceListReader(this.pkg);
       return this.list.read(base, field, body);
     }
-    const update: StatusUpdate = { ...base };
+    const update = base;
     if (body !== undefined) {
       const shown = mediaType ?? this.pkg.accept[0] ?? field;
       if (shown !== undefined) update.contentType = shown;
