@@ -106,6 +106,10 @@ export class SubscriptionService implements SubscriptionApi {
           data: { source: 'http' },
         });
         this.loggers.set(handle.id, subscriptionLogger(this.logger, handle));
+        if (!this.broker.servedPackages().includes(handle.package)) {
+          // Kept as stored (the configuration may serve it again): it waits, pending, for a notifier.
+          this.logger.warn({ subscription: handle.id, package: handle.package }, 'stored subscription of a package nobody serves: it stays pending');
+        }
         restored++;
       } catch (error) {
         this.logger.error({ err: error, subscription: stored.id }, 'stored subscription not restored');
