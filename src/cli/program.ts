@@ -5,6 +5,7 @@ import type { ListenSpec } from '../sip/transport/types.js';
 import { runList, runUnsubscribe } from './api-commands.js';
 import { defaultPublicationStatePath } from './publication-state.js';
 import { runDoctor } from './doctor-command.js';
+import { packageArgument } from './package-argument.js';
 import { runPublish } from './publish-command.js';
 import { listenArgument, proxyArgument, sipUriArgument } from './sip-uri-argument.js';
 import { runStart } from './start-command.js';
@@ -82,7 +83,7 @@ export function buildProgram(runners: CliRunners): Command {
     .description('subscribe to the presence (or registrations, or dialogs) of <record> as --as, print every status message')
     .addArgument(new Argument('<record>', 'SIP URI whose presence to watch (user@host means sip:user@host)').argParser(sipUriArgument))
     .addOption(required('--as <subscriber>', 'SIP URI to subscribe as (From)', sipUriArgument))
-    .option('--package <name>', 'event package: presence, reg (RFC 3680) or dialog (RFC 4235)', 'presence')
+    .option('--package <name>', 'event package: presence, reg (RFC 3680) or dialog (RFC 4235)', packageArgument, 'presence')
     .option('--list', '<record> is a resource list (RFC 4662): one message per member')
     .option('--proxy <uri>', 'where to send the SUBSCRIBE: SIP URI or host:port (;transport=tcp for TCP)', proxyArgument, DEFAULT_PROXY)
     .option('--no-proxy', "resolve the record's domain instead (RFC 3263)")

@@ -56,10 +56,11 @@ function watch(args: string[], step: (lines: string[], stop: () => void) => void
   });
 }
 
-test('watch --package with a package nobody serves: exit 2, the served ones named, nothing sent', async () => {
+test('watch --package with a package nobody serves: a usage error (exit 2) naming the served ones, before anything is bound or sent', async () => {
   const result = await runCli(['watch', 'sip:alice@127.0.0.1:9', '--as', 'sip:bob@127.0.0.1', '--proxy', 'sip:127.0.0.1:9', '--package', 'message-summary'], { timeoutMs: 10_000 });
   assert.equal(result.code, 2);
-  assert.equal(result.stderr.trim(), 'watch: package "message-summary" is not served; served packages: dialog, presence, reg');
+  assert.match(result.stderr, /^error: option '--package <name>' argument 'message-summary' is invalid\. package "message-summary" is not served here; served packages: presence, reg, dialog\n/);
+  assert.match(result.stderr, /Usage: presence-b2b watch/, 'a usage error: the command’s help follows');
   assert.equal(result.stdout, '');
 });
 

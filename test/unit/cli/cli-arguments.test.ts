@@ -104,6 +104,22 @@ describe('the command line', () => {
     }
   });
 
+  test('watch --package: presence by default, reg or dialog; another is a usage error naming the served ones', async () => {
+    const seen: string[] = [];
+    const p = buildProgram({ env: {}, run: async () => undefined });
+    const watch = p.commands.find((c) => c.name() === 'watch')!;
+    for (const args of [[], ['--package', 'reg'], ['--package', 'dialog'], ['--package', 'presence']]) {
+      await p.parseAsync(['node', 'presence-b2b', 'watch', 'alice@localhost', '--as', 'bob@localhost', ...args]);
+      seen.push(watch.opts<{ package: string }>().package);
+    }
+    assert.deepEqual(seen, ['presence', 'reg', 'dialog', 'presence']);
+    for (const name of ['message-summary', 'REG', '']) {
+      const { program: q, out } = program();
+      await assert.rejects(q.parseAsync(['node', 'presence-b2b', 'watch', 'alice@localhost', '--as', 'bob@localhost', '--package', name]), (error: unknown) => error instanceof CommanderError && error.exitCode !== 0);
+      assert.match(out.join(''), new RegExp(`argument '${name}' is invalid\\. package ${JSON.stringify(name)} is not served here; served packages: presence, reg, dialog`), name);
+    }
+  });
+
   test('--help marks required options as required', () => {
     const { program: p } = program();
     const watch = p.commands.find((c) => c.name() === 'watch');
