@@ -123,7 +123,7 @@ export async function runWatch(record: string, options: WatchCommandOptions): Pr
       process.stdout.write(`${options.json === true ? JSON.stringify(statusView(message)) : formatStatusLine(message)}\n`);
       if (isFailure(message)) {
         say(`watch: subscription ${message.state}${message.reason !== undefined ? ` (${message.reason})` : ''}`);
-        const hint = failureHint(message, target, proxy !== undefined);
+        const hint = failureHint(message, target, proxy !== undefined, pkg);
         if (hint !== undefined) say(`watch: ${hint}`);
         return 1;
       }
@@ -131,7 +131,7 @@ export async function runWatch(record: string, options: WatchCommandOptions): Pr
     }
     if (why === 'timeout') {
       say(`watch: timed out after ${options.timeout} s with ${seen} message(s)${options.count !== undefined ? ` of ${options.count}` : ''}`);
-      if (seen === 0) say(`watch: ${noAnswerHint(target, proxy !== undefined)}`);
+      if (seen === 0) say(`watch: ${noAnswerHint(target, proxy !== undefined, pkg)}`);
       return 1;
     }
     return 0;
