@@ -26,6 +26,42 @@ export * from './store/index.js';
 // Presence documents: PIDF (RFC 3863) read and written, RPID (RFC 4480), presenceOf()/isPresenceStatus().
 export * from './presence/index.js';
 
+// The other event packages the B2BUA serves: reg (RFC 3680) and dialog (RFC 4235). Their documents,
+// merged views and readers, and regInfoOf()/dialogInfoOf() for the status messages' `document`.
+export { isRegStatus, parseReginfo, REG_PACKAGE, regInfoOf, RegInfoError, RegInfoView } from './reginfo/index.js';
+export type {
+  RegContactEvent,
+  RegContactState,
+  RegInfoApplyResult,
+  RegInfoChanges,
+  RegInfoContact,
+  RegInfoContactChange,
+  RegInfoDocument,
+  RegInfoErrorCode,
+  RegInfoRegistration,
+  RegInfoSnapshot,
+  RegInfoState,
+  RegistrationState,
+  RegStatus,
+} from './reginfo/index.js';
+export { DIALOG_PACKAGE, dialogInfoOf, DialogInfoError, DialogInfoView, isDialogStatus, parseDialogInfo } from './dialoginfo/index.js';
+export type {
+  DialogDirection,
+  DialogIdentity,
+  DialogInfoApplyResult,
+  DialogInfoChanges,
+  DialogInfoDialog,
+  DialogInfoDocument,
+  DialogInfoErrorCode,
+  DialogInfoSnapshot,
+  DialogInfoState,
+  DialogParticipant,
+  DialogState,
+  DialogStateEvent,
+  DialogStatus,
+  DialogTarget,
+} from './dialoginfo/index.js';
+
 // SIP messages, for applications that hand NOTIFYs in or log them.
 export { parseSipMessage } from './sip/codec/parser.js';
 export type { ParseLimits, ParseOptions } from './sip/codec/parser.js';

@@ -180,6 +180,7 @@ const delegate: SubscriptionApi = {
   get: (id) => service!.get(id),
   remove: (id) => service!.remove(id),
   events: () => undefined,
+  servedPackages: () => service!.servedPackages(),
 };
 
 /**
@@ -299,6 +300,9 @@ const httpRoutes: FuzzTarget = {
     if (parsed === undefined || parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return;
     const requests = Array.isArray(parsed.requests) ? parsed.requests.slice(0, 16) : [];
     const broker = new QsaBroker({ clock: new ManualClock(), random: new SeededRandom(7) });
+    // Served packages, as the B2BUA serves them: a POST of one of them is taken, of another refused.
+    const silent = { subscribe: () => undefined, unsubscribe: () => undefined };
+    for (const pkg of ['presence', 'reg', 'dialog']) broker.registerNotifier(pkg, silent);
     const store = new MemorySubscriptionStore();
     const hub = new QueueHub({ broker, store, ringSize: 4 });
     service = new SubscriptionService(broker, hub, { list: () => [], dialogOf: () => undefined }, pino({ level: 'silent' }), store);

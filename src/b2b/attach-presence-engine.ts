@@ -10,23 +10,25 @@ export interface AttachedPresenceEngine {
 
 /**
  * Wires a presence engine in: the UA's NOTIFY handler (481 for a NOTIFY that is
- * not ours, RFC 6665 §4.1.2.4) and, with handle_presence_subscriptions on, the
- * QSA notifier registration for `presence`.
+ * not ours, RFC 6665 §4.1.2.4) and, with handle_presence_subscriptions on, one
+ * QSA notifier registration per event package the engine knows (`presence`,
+ * `reg`, `dialog` by default). One engine serves them all: one registry for
+ * NOTIFY matching, one max_subscribe_rate, one shutdown (docs/event-packages.md §1).
  */
 export function attachPresenceEngine(deps: PresenceEngineDeps & { broker: NotifierHost }): AttachedPresenceEngine {
   const engine = new PresenceEngine(deps);
   deps.ua.onRequest('NOTIFY', (incoming) => {
     if (engine.handleNotify(incoming) === -1) incoming.reply(481, 'Subscription does not exist');
   });
-  const registration: NotifierRegistration | undefined = deps.settings.handlePresenceSubscriptions
-    ? deps.broker.registerNotifier('presence', engine, { name: 'presence-b2b' })
-    : undefined;
+  const registrations: NotifierRegistration[] = deps.settings.handlePresenceSubscriptions
+    ? engine.packageNames().map((pkg) => deps.broker.registerNotifier(pkg, engine, { name: 'presence-b2b' }))
+    : [];
   return {
     engine,
     async detach(boundMs) {
       // Unsubscribe on the wire first; then no QSA subscription is handed to this notifier any more.
       await engine.close(boundMs);
-      if (registration !== undefined) deps.broker.unregisterNotifier(registration);
+      for (const registration of registrations) deps.broker.unregisterNotifier(registration);
     },
   };
 }

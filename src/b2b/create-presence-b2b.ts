@@ -16,6 +16,8 @@ import type { CredentialLookup, PresenceEngine } from '../subscription/presence-
 import { type AttachedPresenceEngine, attachPresenceEngine } from './attach-presence-engine.js';
 import { checkPresenceB2BOptions } from './presence-b2b-options-check.js';
 import { DEFAULT_ENGINE_SETTINGS, type EngineSettings } from '../subscription/engine-options.js';
+import { BUILTIN_EVENT_PACKAGES, BUILTIN_PACKAGE_NAMES } from '../subscription/builtin-packages.js';
+import { EVENTLIST } from '../subscription/notify-reader.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { CryptoRandom, type Random } from '../util/random.js';
 import { TimerScheduler } from '../util/timer-scheduler.js';
@@ -85,6 +87,24 @@ export interface PresenceB2BOptions extends Partial<EngineSettings> {
    * addresses): packet capture, e.g. a `HepExporter` towards Homer. None by default.
    */
   observer?: SipMessageObserver;
+  /**
+   * The event packages the B2BUA answers QSA subscriptions for, among
+   * `presence` (RFC 3856), `reg` (RFC 3680) and `dialog` (RFC 4235); all three
+   * by default. One engine serves them all; each gets its QSA notifier
+   * registration (see `qsa.servedPackages()`).
+   */
+  packages?: readonly string[];
+  /**
+   * Records (SIP URIs, compared as written) that are resource lists
+   * (RFC 4662): subscribed to with `Supported: eventlist` and Accept
+   * `multipart/related, application/rlmi+xml` and the package's type; each
+   * member's state becomes a status message of its own (`record` = the
+   * member, `list` = the list). Needed for servers that answer a list
+   * SUBSCRIBE without `Supported: eventlist` with an error other than 421
+   * (Kamailio: 404); any other record becomes a list when a 421 or a 2xx says
+   * `Require: eventlist`.
+   */
+  resourceListRecords?: readonly string[];
 }
 
 /** See PresenceB2BOptions.sipLimits. */
@@ -117,7 +137,7 @@ export interface PresenceB2B {
 
 /**
  * Starts a presence B2BUA: binds its SIP sockets and registers as the QSA
- * notifier for `presence`. Every option is checked first: a bad one throws
+ * notifier for its event packages (`presence`, `reg`, `dialog`). Every option is checked first: a bad one throws
  * InvalidOptionError (`B2B_ERR_INVALID_OPTION`, naming it) before any socket
  * is bound. A start that fails later (a port in use) closes what it opened
  * and rejects with the cause (a SipTransportError for a socket).
@@ -170,6 +190,8 @@ export async function createPresenceB2B(options: PresenceB2BOptions = {}): Promi
       resolver,
       scheduler,
       random,
+      // RFC 4662: resource list NOTIFYs carry `Require: eventlist`; without it they would get 420.
+      supportedExtensions: [EVENTLIST],
       ...(options.timers ? { timers: options.timers } : {}),
       ...(options.userAgent ? { userAgentHeader: options.userAgent } : {}),
       ...(options.onUserAgentError !== undefined ? { onError: options.onUserAgentError } : {}),
@@ -183,6 +205,8 @@ export async function createPresenceB2B(options: PresenceB2BOptions = {}): Promi
       scheduler,
       random,
       settings,
+      packages: BUILTIN_EVENT_PACKAGES.filter((p) => (options.packages ?? BUILTIN_PACKAGE_NAMES).includes(p.name)),
+      resourceListRecords: options.resourceListRecords ?? [],
       ...(options.credentials ? { credentials: options.credentials } : {}),
     });
   } catch (error) {

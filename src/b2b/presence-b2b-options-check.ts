@@ -1,4 +1,6 @@
 import { listenSpecProblems } from '../sip/transport/listen-spec-check.js';
+import { parseSipUri } from '../sip/codec/uri.js';
+import { BUILTIN_PACKAGE_NAMES } from '../subscription/builtin-packages.js';
 import { engineSettingsProblems } from '../subscription/engine-options.js';
 import { InvalidOptionError, type OptionProblem } from '../util/invalid-option-error.js';
 import {
@@ -63,6 +65,8 @@ const KNOWN_OPTIONS: { readonly [K in keyof Required<PresenceB2BOptions>]: true 
   onTransportDiagnostic: true,
   onUserAgentError: true,
   observer: true,
+  packages: true,
+  resourceListRecords: true,
 };
 
 /** Every problem of createPresenceB2B's options, each naming the option; empty when all can be used. */
@@ -124,6 +128,8 @@ export function presenceB2BOptionProblems(options: unknown): OptionProblem[] {
   if (o.onTransportDiagnostic !== undefined) add('onTransportDiagnostic', functionProblem(o.onTransportDiagnostic));
   if (o.onUserAgentError !== undefined) add('onUserAgentError', functionProblem(o.onUserAgentError));
   if (o.observer !== undefined) add('observer', objectWithMethodsProblem(o.observer, 'a SipMessageObserver', ['observe']));
+  if (o.packages !== undefined) problems.push(...packagesProblems(o.packages));
+  if (o.resourceListRecords !== undefined) problems.push(...listRecordsProblems(o.resourceListRecords));
   return problems;
 }
 
@@ -166,6 +172,37 @@ function sipLimitProblems(limits: unknown): OptionProblem[] {
     }
   }
   return problems;
+}
+
+function packagesProblems(packages: unknown): OptionProblem[] {
+  const known = BUILTIN_PACKAGE_NAMES.join(', ');
+  if (!Array.isArray(packages)) return [{ option: 'packages', message: `expected a list of event packages among ${known}, got ${describeValue(packages)}` }];
+  const problems: OptionProblem[] = [];
+  packages.forEach((name: unknown, i) => {
+    if (typeof name !== 'string' || !BUILTIN_PACKAGE_NAMES.includes(name)) {
+      problems.push({ option: `packages[${i}]`, message: `expected one of ${known}, got ${describeValue(name)}` });
+    }
+  });
+  return problems;
+}
+
+function listRecordsProblems(records: unknown): OptionProblem[] {
+  if (!Array.isArray(records)) return [{ option: 'resourceListRecords', message: `expected a list of SIP URIs, got ${describeValue(records)}` }];
+  const problems: OptionProblem[] = [];
+  records.forEach((record: unknown, i) => {
+    if (!isSipUriText(record)) problems.push({ option: `resourceListRecords[${i}]`, message: `expected a SIP URI such as sip:friends@example.com, got ${describeValue(record)}` });
+  });
+  return problems;
+}
+
+function isSipUriText(value: unknown): boolean {
+  if (typeof value !== 'string' || !/^sips?:/i.test(value)) return false;
+  try {
+    parseSipUri(value);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function hostTableProblems(hosts: unknown): OptionProblem[] {

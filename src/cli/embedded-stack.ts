@@ -7,9 +7,11 @@ export interface EmbeddedStackOptions {
   listen: ListenSpec[];
   /** Outbound proxy for out-of-dialog requests (presence_outbound_proxy). */
   proxy?: string;
-  /** Whether the B2BUA answers QSA presence subscriptions (watch: yes; publish: no). */
+  /** Whether the B2BUA answers QSA subscriptions (presence, reg, dialog; watch: yes; publish: no). */
   subscriptions: boolean;
   credentials?: CredentialLookup;
+  /** Records to subscribe to as resource lists (RFC 4662). */
+  resourceListRecords?: readonly string[];
 }
 
 /** A private B2BUA for the one-shot CLI commands: its own sockets, broker and timers. */
@@ -21,6 +23,7 @@ export function startEmbeddedStack(options: EmbeddedStackOptions): Promise<Prese
     // A one-shot watcher has no business waiting long for a final NOTIFY when it leaves.
     waitForTermNotify: 2,
     ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
+    ...(options.resourceListRecords !== undefined ? { resourceListRecords: options.resourceListRecords } : {}),
     userAgent: 'presence-b2b-cli',
   });
 }

@@ -5,6 +5,7 @@ import type { ListenSpec } from '../sip/transport/types.js';
 import { runList, runUnsubscribe } from './api-commands.js';
 import { defaultPublicationStatePath } from './publication-state.js';
 import { runDoctor } from './doctor-command.js';
+import { packageArgument } from './package-argument.js';
 import { runPublish } from './publish-command.js';
 import { listenArgument, proxyArgument, sipUriArgument } from './sip-uri-argument.js';
 import { runStart } from './start-command.js';
@@ -79,9 +80,11 @@ export function buildProgram(runners: CliRunners): Command {
 
   program
     .command('watch')
-    .description('subscribe to the presence of <record> as --as, print every status message')
+    .description('subscribe to the presence (or registrations, or dialogs) of <record> as --as, print every status message')
     .addArgument(new Argument('<record>', 'SIP URI whose presence to watch (user@host means sip:user@host)').argParser(sipUriArgument))
     .addOption(required('--as <subscriber>', 'SIP URI to subscribe as (From)', sipUriArgument))
+    .option('--package <name>', 'event package: presence, reg (RFC 3680) or dialog (RFC 4235)', packageArgument, 'presence')
+    .option('--list', '<record> is a resource list (RFC 4662): one message per member')
     .option('--proxy <uri>', 'where to send the SUBSCRIBE: SIP URI or host:port (;transport=tcp for TCP)', proxyArgument, DEFAULT_PROXY)
     .option('--no-proxy', "resolve the record's domain instead (RFC 3263)")
     .option('--json', 'one JSON object per line')
@@ -90,8 +93,11 @@ export function buildProgram(runners: CliRunners): Command {
     .addOption(listenOption())
     .option('--user <name>', 'digest user name (default: user part of --as)')
     .option('--password <secret>', 'digest password, to answer 401/407')
-    .action((record: string, options: { as: string; proxy: string | false; json?: boolean; count?: number; timeout?: number; listen: ListenSpec; user?: string; password?: string }) =>
-      runners.run(() => runWatch(record, options)),
+    .action(
+      (
+        record: string,
+        options: { as: string; package: string; list?: boolean; proxy: string | false; json?: boolean; count?: number; timeout?: number; listen: ListenSpec; user?: string; password?: string },
+      ) => runners.run(() => runWatch(record, options)),
     );
 
   program

@@ -9,19 +9,38 @@ export function targetOf(record: string, proxy: string | undefined): string {
   return `${host} (the record's domain, RFC 3263)`;
 }
 
-/** What to do when nothing answered at `target`: the daemon's own server, or another one. */
-export function noAnswerHint(target: string, usedProxy: boolean): string {
+/** The kind of server that answers SUBSCRIBEs of `pkg`, in words. */
+function serverOf(pkg: string): string {
+  switch (pkg) {
+    case 'presence':
+      return 'a presence server';
+    case 'reg':
+      return 'a registrar with reg events (RFC 3680)';
+    case 'dialog':
+      return 'a server with dialog events (RFC 4235)';
+    default:
+      return `a server of ${pkg} events`;
+  }
+}
+
+/**
+ * What to do when nothing answered at `target`: the daemon's own server (it
+ * answers presence only, through its local agent), or another one.
+ */
+export function noAnswerHint(target: string, usedProxy: boolean, pkg = 'presence'): string {
+  const server = serverOf(pkg);
+  const daemon = pkg === 'presence' ? ' The daemon answers on sip:127.0.0.1:5060 once started (presence-b2b start);' : '';
   const where = usedProxy
-    ? 'is a presence server listening there? The daemon answers on sip:127.0.0.1:5060 once started (presence-b2b start); --proxy names another server, --no-proxy resolves the record\'s domain'
-    : 'does the domain resolve to a presence server (NAPTR, SRV, A)? --proxy names a server to send to';
+    ? `is ${server} listening there?${daemon} --proxy names another server, --no-proxy resolves the record's domain`
+    : `does the domain resolve to ${server} (NAPTR, SRV, A)? --proxy names a server to send to`;
   return `no answer from ${target}: ${where}`;
 }
 
 /** The hint for a status message that ends a watch, when it is one of ours to explain; undefined otherwise. */
-export function failureHint(message: Pick<StatusMessage, 'error'>, target: string, usedProxy: boolean): string | undefined {
+export function failureHint(message: Pick<StatusMessage, 'error'>, target: string, usedProxy: boolean, pkg = 'presence'): string | undefined {
   switch (message.error?.code) {
     case 'B2B_ERR_SUBSCRIBE_TIMEOUT':
-      return noAnswerHint(target, usedProxy);
+      return noAnswerHint(target, usedProxy, pkg);
     case 'B2B_ERR_TRANSPORT':
       return `could not reach ${target}: ${message.error.message}`;
     case 'B2B_ERR_AUTH_FAILED':

@@ -107,6 +107,7 @@ function optionsOf(config: DaemonConfig): PresenceB2BOptions {
     credentials: credentialLookup(config.credentials),
     hosts: hostTable(config.hosts),
     userAgent: config.user_agent,
+    resourceListRecords: config.resource_list_records,
   };
 }
 

@@ -245,6 +245,8 @@ export const CONFIG_SCHEMA = z
     // A NOTIFY of one of our dialogs from an address the dialog does not expect (docs/hostile-input.md).
     notify_source_check: z.enum(['off', 'log', 'reject']).default('log'),
     user_agent: checkedText('a string', (v) => headerTextProblem(v)).default('presence-b2b'),
+    /** Records that are resource lists (RFC 4662): subscribed to with `Supported: eventlist` from the start. */
+    resource_list_records: z.array(sipUri).default([]),
     // ---- SIP
     sip: z
       .strictObject({

@@ -1,10 +1,12 @@
 import type { StatusMessage } from '../qsa/index.js';
+import { dialogInfoOf } from '../dialoginfo/index.js';
 import { presenceOf } from '../presence/index.js';
+import { regInfoOf } from '../reginfo/index.js';
 import type { StatusView } from '../http/api-types.js';
 
 const utf8 = new TextDecoder('utf-8');
 
-/** A status message as JSON: the body decoded as UTF-8 text, the parsed PIDF as an object, times in ISO 8601. */
+/** A status message as JSON: the body decoded as UTF-8 text, the parsed document under the package's name, times in ISO 8601. */
 export function statusView(message: StatusMessage): StatusView {
   const view: StatusView = {
     sequence: message.sequence,
@@ -15,13 +17,19 @@ export function statusView(message: StatusMessage): StatusView {
     package: message.package,
     state: message.state,
   };
+  if (message.list !== undefined) view.list = message.list;
   if (message.reason !== undefined) view.reason = message.reason;
   if (message.retryAfter !== undefined) view.retryAfter = message.retryAfter;
   if (message.expires !== undefined) view.expires = message.expires;
   if (message.contentType !== undefined) view.contentType = message.contentType;
   if (message.body !== undefined) view.body = utf8.decode(message.body);
+  // The parsed document under the package's name.
   const presence = presenceOf(message);
   if (presence !== undefined) view.presence = presence;
+  const reg = regInfoOf(message);
+  if (reg !== undefined) view.reg = reg;
+  const dialog = dialogInfoOf(message);
+  if (dialog !== undefined) view.dialog = dialog;
   if (message.error !== undefined) view.error = { code: message.error.code, message: message.error.message };
   return view;
 }

@@ -106,6 +106,10 @@ export class SubscriptionService implements SubscriptionApi {
           data: { source: 'http' },
         });
         this.loggers.set(handle.id, subscriptionLogger(this.logger, handle));
+        if (!this.broker.servedPackages().includes(handle.package)) {
+          // Kept as stored (the configuration may serve it again): it waits, pending, for a notifier.
+          this.logger.warn({ subscription: handle.id, package: handle.package }, 'stored subscription of a package nobody serves: it stays pending');
+        }
         restored++;
       } catch (error) {
         this.logger.error({ err: error, subscription: stored.id }, 'stored subscription not restored');
@@ -154,14 +158,22 @@ export class SubscriptionService implements SubscriptionApi {
     return this.hub.get(queue)?.ring;
   }
 
+  servedPackages(): string[] {
+    return this.broker.servedPackages();
+  }
+
   /** Logs a status message with its subscription's logger (called by the queue consumer). */
   logStatus(message: StatusMessage): void {
     const log = this.loggers.get(message.subscriptionId);
     if (log === undefined) return;
     const fields: Record<string, unknown> = { state: message.state, sequence: message.sequence, ...presenceSummary(message) };
+    if (message.list !== undefined) {
+      fields.member = message.record;
+      fields.list = message.list;
+    }
     if (message.reason !== undefined) fields.reason = message.reason;
     if (message.error !== undefined) fields.error = message.error;
-    if (message.state === 'rejected' || message.error !== undefined) log.warn(fields, 'status');
+    if ((message.state === 'rejected' && message.list === undefined) || message.error !== undefined) log.warn(fields, 'status');
     else log.info(fields, 'status');
   }
 

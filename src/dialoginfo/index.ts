@@ -24,3 +24,5 @@ export type {
 export { DialogInfoView } from './dialoginfo-view.js';
 export type { DialogInfoApplyResult, DialogInfoChanges, DialogInfoSnapshot } from './dialoginfo-view.js';
 export { fuzzDialogInfo } from './dialoginfo-fuzz.js';
+export { DIALOG_PACKAGE, dialogInfoOf, isDialogStatus } from './dialog-status.js';
+export type { DialogInfoState, DialogStatus } from './dialog-status.js';

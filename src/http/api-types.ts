@@ -24,7 +24,11 @@ void everyDialogState;
 /** What `GET /v1/subscriptions?state=` matches: a status state or a dialog state. */
 export const FILTER_STATES: readonly [string, ...string[]] = [...new Set<string>([...STATUS_STATES, ...DIALOG_STATES])] as [string, ...string[]];
 
-/** A status message as the HTTP API shows it: `body` decoded as UTF-8, `presence` as an object. */
+/**
+ * A status message as the HTTP API shows it: `body` decoded as UTF-8, the
+ * package's parsed document under the package's name (`presence`, `reg`,
+ * `dialog`), and, on a resource list's member messages, `list`.
+ */
 export interface StatusView {
   sequence: number;
   /** ISO 8601 time at which the notifier reported it. */
@@ -37,9 +41,16 @@ export interface StatusView {
   reason?: string;
   retryAfter?: number;
   expires?: number;
+  /** On the message of a resource list's member (`record` is then the member): the list's URI. */
+  list?: string;
   contentType?: string;
   body?: string;
+  /** presence: the parsed PIDF document. */
   presence?: unknown;
+  /** reg: the registrations (RegInfoState: registrations, version, changes). */
+  reg?: unknown;
+  /** dialog: the dialogs (DialogInfoState: entity, dialogs, version, changes). */
+  dialog?: unknown;
   error?: { code: StatusErrorCode; message: string };
 }
 
@@ -95,6 +106,8 @@ export interface SubscriptionApi {
   remove(id: string): Promise<boolean>;
   /** The event ring of a named queue, when the daemon serves that queue. */
   events(queue: string): EventRing<StatusView> | undefined;
+  /** The event packages someone answers (`QsaBroker.servedPackages()`): a subscription to another is refused. */
+  servedPackages(): string[];
 }
 
 /** A PIDF-ish document for the local presence agent. */

@@ -12,6 +12,7 @@ import { STREAM_TOKEN_PARAMETER, StreamTokens } from './stream-tokens.js';
 import { isStatusPageAsset, registerStatusPage } from './status-page.js';
 import type { StatusFeedEvent, StatusFeedSource } from './status-stream.js';
 import {
+  checkServedPackage,
   parseCreateSubscription,
   parseFilter,
   parseEventsRequest,
@@ -268,7 +269,7 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
     return reply.type(options.metrics.contentType).send(text);
   });
 
-  app.get('/v1/openapi.json', async () => openApiDocument(options.version ?? '0.0.0'));
+  app.get('/v1/openapi.json', async () => openApiDocument(options.version ?? '0.0.0', api.servedPackages()));
 
   registerStatusPage(app);
 
@@ -321,6 +322,7 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
 
   app.post('/v1/subscriptions', async (request, reply) => {
     const body = parseCreateSubscription(request.body);
+    checkServedPackage(body.package, api.servedPackages());
     const counts = options.counts?.();
     if (counts !== undefined && positive(limits.maxSubscriptions) && counts.subscriptions >= limits.maxSubscriptions) {
       throw new ApiError(409, 'HTTP_ERR_TOO_MANY_SUBSCRIPTIONS', `${counts.subscriptions} subscriptions exist, the most http.max_subscriptions allows: delete some first`);

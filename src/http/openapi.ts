@@ -19,20 +19,88 @@ const BODY_ERRORS = {
   '415': { $ref: '#/components/responses/MediaType' },
 };
 
+/** A contact of a registration (RFC 3680 §5.1), as in `reg.registrations[].contacts[]`. */
+const REG_CONTACT = {
+  type: 'object',
+  required: ['id', 'uri', 'state'],
+  properties: {
+    id: { type: 'string' },
+    uri: { type: 'string' },
+    state: { enum: ['active', 'terminated'] },
+    event: { enum: ['registered', 'created', 'refreshed', 'shortened', 'expired', 'deactivated', 'probation', 'unregistered', 'rejected'] },
+    expires: { type: 'integer', description: 'Seconds left of the binding' },
+    q: { type: 'number' },
+    retryAfter: { type: 'integer' },
+    durationRegistered: { type: 'integer' },
+    callId: { type: 'string' },
+    cseq: { type: 'integer' },
+    displayName: { type: 'object', properties: { text: { type: 'string' }, lang: { type: 'string' } } },
+    unknownParams: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, value: { type: 'string' } } } },
+  },
+};
+
+const REGISTRATION = {
+  type: 'object',
+  required: ['aor', 'id', 'state', 'contacts'],
+  properties: {
+    aor: { type: 'string', description: 'The address-of-record' },
+    id: { type: 'string' },
+    state: { enum: ['init', 'active', 'terminated'] },
+    contacts: { type: 'array', items: { $ref: '#/components/schemas/RegContact' } },
+  },
+};
+
+const CONTACT_CHANGE = {
+  type: 'object',
+  properties: { registrationId: { type: 'string' }, aor: { type: 'string' }, contact: { $ref: '#/components/schemas/RegContact' } },
+};
+
+const DIALOG_PARTICIPANT = {
+  type: 'object',
+  properties: {
+    identity: { type: 'object', properties: { uri: { type: 'string' }, display: { type: 'string' } } },
+    target: { type: 'object', properties: { uri: { type: 'string' }, params: { type: 'array', items: { type: 'object' } } } },
+    cseq: { type: 'integer' },
+  },
+};
+
+const DIALOG = {
+  type: 'object',
+  required: ['id', 'state', 'routeSet'],
+  properties: {
+    id: { type: 'string' },
+    callId: { type: 'string' },
+    localTag: { type: 'string' },
+    remoteTag: { type: 'string' },
+    direction: { enum: ['initiator', 'recipient'] },
+    state: { enum: ['trying', 'proceeding', 'early', 'confirmed', 'terminated'] },
+    event: { enum: ['cancelled', 'rejected', 'replaced', 'local-bye', 'remote-bye', 'error', 'timeout'] },
+    code: { type: 'integer' },
+    duration: { type: 'integer' },
+    routeSet: { type: 'array', items: { type: 'string' } },
+    local: { $ref: '#/components/schemas/DialogParticipant' },
+    remote: { $ref: '#/components/schemas/DialogParticipant' },
+  },
+};
+
+const dialogs = { type: 'array', items: { $ref: '#/components/schemas/Dialog' } };
+
 /**
  * The OpenAPI 3.1 description of the HTTP API, served at `/v1/openapi.json`.
  * Written by hand, in step with http-server.ts: test/unit/http/openapi.test.ts
  * validates it, checks that every route is in it and that every response
- * code it documents is produced by the HTTP tests.
+ * code it documents is produced by the HTTP tests. `packages`: the event
+ * packages served (the enum of `package`; default presence only).
  */
-export function openApiDocument(version: string): Json {
+export function openApiDocument(version: string, packages: readonly string[] = ['presence']): Json {
   return {
     openapi: '3.1.0',
     info: {
       title: 'presence-b2b',
       version,
       description:
-        'Internal subscriptions to presence ("the presence of record R as seen by subscriber S, into queue Q") and their status messages. ' +
+        'Internal subscriptions ("the presence of record R as seen by subscriber S, into queue Q"; also its registrations, package `reg`, ' +
+        'or its dialogs, package `dialog`; a record may be a resource list) and their status messages. ' +
         'Every error is `{"error": {"code", "message", "field"}}`. A known path with a method it does not have is answered 405 ' +
         '`HTTP_ERR_METHOD_NOT_ALLOWED` with `Allow`; an unknown path 404 `HTTP_ERR_NOT_FOUND`. Request bodies are JSON ' +
         `(\`Content-Type: application/json\`, else 415) of at most http.max_body bytes (${BODY_LIMIT_BYTES} by default; else 413). ` +
@@ -81,7 +149,11 @@ export function openApiDocument(version: string): Json {
           properties: {
             record: { type: 'string', examples: ['sip:alice@example.com'], description: 'Whose presence: a SIP URI' },
             subscriber: { type: 'string', examples: ['sip:bob@example.com'], description: 'As seen by whom (From of the SUBSCRIBE): a SIP URI' },
-            package: { type: 'string', default: 'presence' },
+            package: {
+              enum: [...packages],
+              default: 'presence',
+              description: 'Event package: one that this daemon serves (another is refused with HTTP_ERR_INVALID_FIELD, field package)',
+            },
             queue: { type: 'string', default: 'default', pattern: '^[A-Za-z0-9_.-]{1,64}$' },
           },
         },
@@ -92,19 +164,83 @@ export function openApiDocument(version: string): Json {
             sequence: { type: 'integer', description: 'Per queue, strictly increasing, across restarts too; the SSE event id' },
             timestamp: { type: 'string', format: 'date-time' },
             subscriptionId: { type: 'string' },
-            record: { type: 'string' },
+            record: { type: 'string', description: 'The subscription’s record; on a resource list member’s message, the member' },
             subscriber: { type: 'string' },
-            package: { type: 'string' },
-            state: { enum: STATUS_STATES.filter((s) => s !== 'none'), description: 'State of the subscription, not of the presentity' },
+            package: { type: 'string', description: 'presence: `presence` is set; reg: `reg`; dialog: `dialog` (each when the body was read)' },
+            list: {
+              type: 'string',
+              description: 'Set on the messages of a resource list’s members (RFC 4662): the URI of the list the member belongs to (a nested list’s for its members)',
+            },
+            state: {
+              enum: STATUS_STATES.filter((s) => s !== 'none'),
+              description: 'State of the subscription (of a list member: of its instance), not of the presentity',
+            },
             reason: { type: 'string' },
             retryAfter: { type: 'integer' },
             expires: { type: 'integer' },
             contentType: { type: 'string' },
-            body: { type: 'string', description: 'The NOTIFY body as UTF-8 text' },
-            presence: { type: 'object', description: 'The parsed PIDF document (tuples with basic status, notes, persons, …)' },
-            error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } },
+            body: { type: 'string', description: 'The NOTIFY body (of a list member: its part) as UTF-8 text' },
+            presence: { type: 'object', description: 'package presence: the parsed PIDF document (tuples with basic status, notes, persons, …)' },
+            reg: ref('RegInfo'),
+            dialog: ref('DialogInfo'),
+            error: {
+              type: 'object',
+              required: ['code', 'message'],
+              description: 'A body that could not be read (then `body` holds it raw) or a failed subscription',
+              properties: { code: { type: 'string' }, message: { type: 'string' } },
+            },
           },
         },
+        RegInfo: {
+          type: 'object',
+          description:
+            'package reg (RFC 3680): every registration as it stands after this NOTIFY (merged from partial documents), and what it changed. ' +
+            'A removed contact is in changes.contacts.removed once (state terminated, with the notifier’s event when it gave one).',
+          required: ['registrations', 'changes'],
+          properties: {
+            version: { type: 'integer' },
+            registrations: { type: 'array', items: { $ref: '#/components/schemas/Registration' } },
+            changes: {
+              type: 'object',
+              properties: {
+                registrations: {
+                  type: 'object',
+                  properties: {
+                    added: { type: 'array', items: { $ref: '#/components/schemas/Registration' } },
+                    updated: { type: 'array', items: { $ref: '#/components/schemas/Registration' } },
+                    removed: { type: 'array', items: { $ref: '#/components/schemas/Registration' } },
+                  },
+                },
+                contacts: {
+                  type: 'object',
+                  properties: {
+                    added: { type: 'array', items: { $ref: '#/components/schemas/RegContactChange' } },
+                    updated: { type: 'array', items: { $ref: '#/components/schemas/RegContactChange' } },
+                    removed: { type: 'array', items: { $ref: '#/components/schemas/RegContactChange' } },
+                  },
+                },
+              },
+            },
+          },
+        },
+        Registration: REGISTRATION,
+        RegContact: REG_CONTACT,
+        RegContactChange: CONTACT_CHANGE,
+        DialogInfo: {
+          type: 'object',
+          description:
+            'package dialog (RFC 4235): every dialog of the entity as it stands after this NOTIFY (what a busy lamp needs), and what it changed. ' +
+            'A dialog that ended is in changes.removed once, state terminated.',
+          required: ['entity', 'dialogs', 'changes'],
+          properties: {
+            version: { type: 'integer' },
+            entity: { type: 'string' },
+            dialogs,
+            changes: { type: 'object', properties: { added: dialogs, updated: dialogs, removed: dialogs } },
+          },
+        },
+        Dialog: DIALOG,
+        DialogParticipant: DIALOG_PARTICIPANT,
         Subscription: {
           type: 'object',
           required: ['id', 'record', 'subscriber', 'package', 'queue', 'createdAt', 'state'],

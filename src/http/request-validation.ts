@@ -103,6 +103,16 @@ export function parseCreateSubscription(body: unknown): CreateSubscriptionReques
   return parseWith(CREATE_SUBSCRIPTION, body, 'request body');
 }
 
+/**
+ * A package nobody serves would stay pending forever: refused with 400
+ * HTTP_ERR_INVALID_FIELD naming it and the packages served (docs/event-packages.md §5).
+ */
+export function checkServedPackage(pkg: string, served: readonly string[]): void {
+  if (served.includes(pkg)) return;
+  const list = served.length === 0 ? 'none' : served.join(', ');
+  throw new ApiError(400, 'HTTP_ERR_INVALID_FIELD', `package: ${JSON.stringify(pkg)} is not served here; served packages: ${list}`, 'package');
+}
+
 export function parsePresentity(body: unknown): PresentityDocument {
   const doc = parseWith(PRESENTITY, body, 'request body');
   return doc.note === undefined ? { basic: doc.basic } : { basic: doc.basic, note: doc.note };

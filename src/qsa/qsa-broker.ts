@@ -356,6 +356,12 @@ export class QsaBroker implements NotifierHost {
     if (update === null || typeof update !== 'object' || !SUBSCRIPTION_STATES.has(update.state)) {
       throw new QsaError('QSA_ERR_INVALID_ARGUMENT', `invalid subscription state ${JSON.stringify(update?.state)}`);
     }
+    for (const field of ['record', 'list'] as const) {
+      const value = update[field];
+      if (value !== undefined && (typeof value !== 'string' || value === '')) {
+        throw new QsaError('QSA_ERR_INVALID_ARGUMENT', `${field}, when given, must be a non-empty string`);
+      }
+    }
     const target = sub.target;
     let stored = update;
     const body = update.body;
@@ -379,6 +385,17 @@ export class QsaBroker implements NotifierHost {
 
   get(id: string): QsaSubscriptionHandle | undefined {
     return this.byId.get(id);
+  }
+
+  /**
+   * The packages some registered notifier serves, sorted: those a
+   * subscription can be answered for (one of another package waits, pending,
+   * until a notifier for it registers). The HTTP API and the CLI accept these only.
+   */
+  servedPackages(): string[] {
+    const served: string[] = [];
+    for (const [pkg, state] of this.packages) if (state.notifiers.length > 0) served.push(pkg);
+    return served.sort();
   }
 
   /** Registered notifiers of a package, in the order they are tried. */

@@ -39,6 +39,18 @@ export interface StatusUpdate<TDocument = unknown> {
   document?: TDocument;
   /** Set when the body could not be read (a PIDF_ERR_* code for presence), or when the subscription failed (B2B_ERR_*). */
   error?: StatusError;
+  /**
+   * For a member of a resource list (RFC 4662): the member's URI, which the
+   * message carries as its `record` (default: the subscription's record).
+   * `state` and `reason` are then those of the member's instance, and the
+   * body and `document` are the member's own.
+   */
+  record?: string;
+  /**
+   * Set on the messages of a resource list's members: the URI of the list
+   * the member belongs to (the subscription's record, or a nested list's URI).
+   */
+  list?: string;
 }
 
 /** What the subscriber side sees of a subscription it made. */
@@ -72,6 +84,7 @@ export interface QsaSubscriptionHandle extends QsaSubscriptionInfo {
 export interface StatusMessage<TDocument = unknown> extends Readonly<StatusUpdate<TDocument>> {
   readonly subscription: QsaSubscriptionHandle;
   readonly subscriptionId: string;
+  /** The subscription's record; for a member of a resource list, the member's URI (and `list` is set). */
   readonly record: string;
   readonly subscriber: string;
   readonly package: string;
@@ -91,9 +104,10 @@ export function createStatusMessage(
   return {
     subscription,
     subscriptionId: subscription.id,
-    record: subscription.record,
+    record: update.record ?? subscription.record,
     subscriber: subscription.subscriber,
     package: subscription.package,
+    list: update.list,
     state: update.state,
     reason: update.reason,
     retryAfter: update.retryAfter,

@@ -54,12 +54,24 @@ class QueueNode {
   ) {}
 }
 
-/** The queued messages of one subscription, oldest first. */
+/**
+ * The queued messages of one subscription, oldest first; a resource list's
+ * member messages (`record` set) have slots of their own per member, so that
+ * coalescing never replaces one member's state by another's.
+ */
 class SubscriptionSlots {
   count = 0;
   first: QueueNode | undefined;
   last: QueueNode | undefined;
-  constructor(readonly id: string) {}
+  constructor(
+    readonly key: string,
+    readonly subscriptionId: string,
+  ) {}
+}
+
+/** The slots a message goes to: its subscription's, or its list member's. */
+function slotKey(subscriptionId: string, update: StatusUpdate): string {
+  return update.record === undefined ? subscriptionId : `${subscriptionId}\n${update.record}`;
 }
 
 /**
@@ -68,6 +80,8 @@ class SubscriptionSlots {
  *
  * Overflow policy (only when `depth === capacity`; below it every message is
  * kept, so a consumer that keeps up sees every transition):
+ * ("Subscription" below means one resource of a resource list subscription
+ * for the member messages, those with `record` set.)
  * 1. If the new message's subscription already has messages queued, its
  *    newest queued message is overwritten in place by the new one (same slot,
  *    same sequence number): `coalesced` +1. The subscription's latest state
@@ -94,6 +108,8 @@ export class StatusQueue implements AsyncIterable<StatusMessage> {
   private nextSequence = 1;
   private isClosed = false;
   private readonly slots = new Map<string, SubscriptionSlots>();
+  /** The member slots (resource lists) of each subscription that has some, for PURGE. */
+  private readonly memberSlots = new Map<string, Set<SubscriptionSlots>>();
   /** Subscriptions with ≥ 2 queued messages, by count (only these can be coalesced on overflow). */
   private readonly crowded = new Map<number, Set<SubscriptionSlots>>();
   private maxCrowded = 0;
@@ -174,6 +190,7 @@ export class StatusQueue implements AsyncIterable<StatusMessage> {
     this.tail = undefined;
     this.size = 0;
     this.slots.clear();
+    this.memberSlots.clear();
     this.crowded.clear();
     this.maxCrowded = 0;
     const waiters = this.waiters;
@@ -188,7 +205,8 @@ export class StatusQueue implements AsyncIterable<StatusMessage> {
    */
   [ENQUEUE](subscription: QsaSubscriptionHandle, update: StatusUpdate, timestamp: number): StatusMessage | undefined {
     if (this.isClosed) return undefined;
-    let slots = this.slots.get(subscription.id);
+    const key = slotKey(subscription.id, update);
+    let slots = this.slots.get(key);
     if (this.size >= this.capacity) {
       if (slots !== undefined && slots.last !== undefined) {
         const node = slots.last;
@@ -207,8 +225,16 @@ export class StatusQueue implements AsyncIterable<StatusMessage> {
       }
     }
     if (slots === undefined) {
-      slots = new SubscriptionSlots(subscription.id);
-      this.slots.set(subscription.id, slots);
+      slots = new SubscriptionSlots(key, subscription.id);
+      this.slots.set(key, slots);
+      if (key !== subscription.id) {
+        let members = this.memberSlots.get(subscription.id);
+        if (members === undefined) {
+          members = new Set();
+          this.memberSlots.set(subscription.id, members);
+        }
+        members.add(slots);
+      }
     }
     const message = createStatusMessage(subscription, update, this.nextSequence++, timestamp);
     const node = new QueueNode(message, slots);
@@ -232,12 +258,15 @@ export class StatusQueue implements AsyncIterable<StatusMessage> {
 
   /** @internal Removes every queued message of a subscription; returns how many. */
   [PURGE](subscriptionId: string): number {
-    const slots = this.slots.get(subscriptionId);
-    if (slots === undefined) return 0;
+    const all: SubscriptionSlots[] = [...(this.memberSlots.get(subscriptionId) ?? [])];
+    const own = this.slots.get(subscriptionId);
+    if (own !== undefined) all.push(own);
     let removed = 0;
-    while (slots.first !== undefined) {
-      this.unlink(slots.first);
-      removed++;
+    for (const slots of all) {
+      while (slots.first !== undefined) {
+        this.unlink(slots.first);
+        removed++;
+      }
     }
     this.counters.purged += removed;
     return removed;
@@ -257,7 +286,14 @@ export class StatusQueue implements AsyncIterable<StatusMessage> {
     else node.subNext.subPrev = node.subPrev;
     node.subPrev = node.subNext = undefined;
     this.recount(slots, slots.count - 1);
-    if (slots.count === 0) this.slots.delete(slots.id);
+    if (slots.count === 0) {
+      this.slots.delete(slots.key);
+      if (slots.key !== slots.subscriptionId) {
+        const members = this.memberSlots.get(slots.subscriptionId);
+        members?.delete(slots);
+        if (members?.size === 0) this.memberSlots.delete(slots.subscriptionId);
+      }
+    }
   }
 
   /** Moves a subscription between the count buckets (only counts ≥ 2 are tracked). */

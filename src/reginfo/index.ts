@@ -22,3 +22,5 @@ export type {
 export { RegInfoView } from './reginfo-view.js';
 export type { RegInfoApplyResult, RegInfoChanges, RegInfoContactChange, RegInfoSnapshot } from './reginfo-view.js';
 export { fuzzReginfo } from './reginfo-fuzz.js';
+export { isRegStatus, REG_PACKAGE, regInfoOf } from './reg-status.js';
+export type { RegInfoState, RegStatus } from './reg-status.js';

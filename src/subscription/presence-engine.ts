@@ -47,7 +47,10 @@ import {
   stateChannel,
 } from './engine-diagnostics.js';
 import { expectedSources, judgeNotifySource, rememberHop } from './notify-source.js';
-import { statusFromNotify } from './notify-status.js';
+import { BUILTIN_EVENT_PACKAGES } from './builtin-packages.js';
+import { type EventPackage, opaqueEventPackage } from './event-package.js';
+import { EVENTLIST, NotifyReader, requiresEventlist } from './notify-reader.js';
+import { statusFromSubscriptionState } from './notify-status.js';
 import { refreshDelaySeconds } from './refresh-delay.js';
 import { backoffDelayMs, serverRetryDelayMs } from './retry-backoff.js';
 import { SubscribePacer } from './subscribe-pacer.js';
@@ -67,8 +70,19 @@ export interface PresenceEngineDeps {
   random: Random;
   settings: EngineSettings;
   credentials?: CredentialLookup;
-  /** Accept header values for the package. */
-  accept?: string[];
+  /**
+   * The event packages subscribed to (each with its Accept and body reader);
+   * default presence, reg and dialog. The QSA registration per package is
+   * the caller's (attachPresenceEngine); the dialog machinery is shared.
+   */
+  packages?: readonly EventPackage[];
+  /**
+   * Records that are resource lists (RFC 4662): subscribed to with
+   * `Supported: eventlist` from the first SUBSCRIBE (Kamailio's RLS answers
+   * one without it with 404, not 421). Other records become lists when a 421
+   * or a 2xx says `Require: eventlist`.
+   */
+  resourceListRecords?: readonly string[];
 }
 
 /** How close() ended: what was still pending on the wire when its bound passed (all 0 when everything ended in time). */
@@ -127,7 +141,8 @@ export class PresenceEngine implements QsaNotifier {
   private readonly random: Random;
   private readonly settings: EngineSettings;
   private readonly credentials: CredentialLookup | undefined;
-  private readonly acceptValue: string;
+  private readonly packages = new Map<string, EventPackage>();
+  private readonly listRecords: ReadonlySet<string>;
   private readonly extraHeaders: Array<readonly [string, string]>;
   private readonly presenceRoute: string[];
   private readonly pacer: SubscribePacer;
@@ -152,7 +167,8 @@ export class PresenceEngine implements QsaNotifier {
     this.random = deps.random;
     this.settings = deps.settings;
     this.credentials = deps.credentials;
-    this.acceptValue = (deps.accept ?? ['application/pidf+xml']).join(', ');
+    for (const pkg of deps.packages ?? BUILTIN_EVENT_PACKAGES) this.packages.set(pkg.name, pkg);
+    this.listRecords = new Set(deps.resourceListRecords ?? []);
     this.extraHeaders = parseAdditionalHeaders(deps.settings.additionalPresenceHeaders);
     this.presenceRoute = parseRouteList(deps.settings.presenceRoute);
     this.pacer = new SubscribePacer(deps.settings.maxSubscribeRate);
@@ -164,6 +180,11 @@ export class PresenceEngine implements QsaNotifier {
     return this.registry.size;
   }
 
+  /** Names of the event packages this engine subscribes to (each needs its QSA notifier registration). */
+  packageNames(): string[] {
+    return [...this.packages.keys()];
+  }
+
   // ------------------------------------------------------------------ QSA side
 
   subscribe(sub: QsaSubscription): void {
@@ -173,11 +194,13 @@ export class PresenceEngine implements QsaNotifier {
     const shared = sharing ? this.registry.sharedDialog(identity) : undefined;
     if (shared !== undefined) {
       this.registry.join(shared, sub);
-      // A subscriber that joins a shared dialog learns the current state at once.
-      if (shared.lastStatus !== undefined) this.deliver(sub, shared.lastStatus);
+      // A subscriber that joins a shared dialog learns the current state at once (a list's: every member's).
+      const last = shared.lastStatus;
+      if (last !== undefined) for (const update of shared.reader?.joinStatuses(last) ?? [last]) this.deliver(sub, update);
       return;
     }
     const dialog = new SubscriptionDialog(`d${this.nextId++}`, identity, ownString(sub.record), ownString(sub.subscriber), sub.package);
+    dialog.reader = new NotifyReader(this.packages.get(sub.package) ?? opaqueEventPackage(sub.package), this.listRecords.has(sub.record));
     dialog.requestedExpires = this.settings.defaultExpiration;
     this.registry.add(dialog, sub, sharing);
     const maxDelay = this.settings.maxSubscribeDelay;
@@ -262,17 +285,19 @@ export class PresenceEngine implements QsaNotifier {
       return 1;
     }
 
+    const reading = dialog.reader!.read(request, statusFromSubscriptionState(subState));
     if (terminated) {
-      this.onServerTermination(dialog, request, subState);
+      this.onServerTermination(dialog, reading.updates, subState);
       return 1;
     }
     if (dialog.confirmed) this.succeeded(dialog);
-    this.emit(dialog, statusFromNotify(request, subState));
+    for (const update of reading.updates) this.emit(dialog, update);
     if (subState.expires !== undefined && subState.expires >= 1 && dialog.state === 'active' && dialog.expiresAt !== undefined) {
       // RFC 6665 §4.1.2.1: a NOTIFY may lower the expiry; never raise it from here (pjsip #1491).
       const left = (dialog.expiresAt - this.scheduler.clock.now()) / 1000;
       if (subState.expires < left - 1) this.scheduleRefresh(dialog, subState.expires);
     }
+    if (reading.resync && !terminated) this.resync(dialog);
     return 1;
   }
 
@@ -303,6 +328,53 @@ export class PresenceEngine implements QsaNotifier {
     return reject;
   }
 
+  /**
+   * The body reader lost track of the state (a partial document after a gap):
+   * ask for full state again. For reg and dialog an in-dialog refresh brings
+   * it (RFC 3680 §5.2, RFC 6665 §4.2.1.2: the NOTIFY after a refresh carries
+   * full state); a resource list gets a new subscription, since Kamailio 5.6's
+   * RLS answers a refresh with 200 and no NOTIFY. Only from `active`: a
+   * SUBSCRIBE in flight brings full state anyway. Never two SUBSCRIBEs within
+   * 2 s: a server that keeps skipping versions is not answered with a loop
+   * (docs/event-packages.md §4).
+   */
+  private resync(dialog: SubscriptionDialog): void {
+    if (dialog.state !== 'active') return;
+    if (dialog.reader?.eventlist === true) {
+      this.abandonListDialog(dialog);
+      this.retryLater(dialog, 0);
+      return;
+    }
+    const refresh = (): void => {
+      if (dialog.state !== 'active') return;
+      dialog.intervalRetries = 0;
+      this.setState(dialog, 'refreshing');
+      this.sendSubscribe(dialog, dialog.requestedExpires);
+    };
+    const wait = dialog.lastSubscribeAt + MIN_RESUBSCRIBE_GAP_MS - this.scheduler.clock.now();
+    if (wait > 0) dialog.arm('timer', this.scheduler.after(wait, refresh));
+    else refresh();
+  }
+
+  /**
+   * Ends the current SIP dialog of a list subscription without waiting for
+   * it: Expires: 0 in the dialog, its answer and NOTIFYs ignored (they no
+   * longer match), then forgets it. The caller starts a new one.
+   */
+  private abandonListDialog(dialog: SubscriptionDialog): void {
+    const state = dialog.dialog;
+    if (state !== undefined) {
+      try {
+        const request = buildInDialogRequest(state, 'SUBSCRIBE', this.subscribeHeaders(dialog.pkg, 0, dialog.reader));
+        this.stats.subscribesSent++;
+        this.ua.sendRequest(request, { onFinal: (response) => this.countResponse(response.status) }, this.sendOptions(state));
+      } catch {
+        // Nothing can be sent in this dialog: the server lets it expire.
+      }
+    }
+    this.dropDialog(dialog);
+  }
+
   private refuseNotify(incoming: IncomingRequest, status: number, reason: string, headers?: Array<readonly [string, string]>): 1 {
     this.stats.notifiesRejected++;
     incoming.reply(status, reason, headers);
@@ -312,10 +384,13 @@ export class PresenceEngine implements QsaNotifier {
   /**
    * The server ended the subscription (RFC 6665 §4.1.3): the dialog is over;
    * the subscribers are told, with `retryAfter` when a new subscription is
-   * scheduled (README, "Behaviour on each answer").
+   * scheduled (README, "Behaviour on each answer"). `updates`: what the
+   * NOTIFY said, the subscription's own status last (a resource list's
+   * member updates come before it).
    */
-  private onServerTermination(dialog: SubscriptionDialog, request: SipRequest, subState: SubscriptionState): void {
-    const update = statusFromNotify(request, subState);
+  private onServerTermination(dialog: SubscriptionDialog, updates: StatusUpdate[], subState: SubscriptionState): void {
+    const update = updates.at(-1) ?? statusFromSubscriptionState(subState);
+    for (const member of updates.slice(0, -1)) this.emit(dialog, member);
     const plan = planAfterTermination(subState.reason, subState.retryAfter);
     const wasEstablished = dialog.established;
     this.dropDialog(dialog);
@@ -360,6 +435,7 @@ export class PresenceEngine implements QsaNotifier {
       return;
     }
     this.dropDialog(dialog);
+    dialog.reader?.reset();
     this.registry.setSipDialog(
       dialog,
       newDialogState({
@@ -380,15 +456,20 @@ export class PresenceEngine implements QsaNotifier {
     this.sendSubscribe(dialog, dialog.requestedExpires);
   }
 
-  private subscribeHeaders(pkg: string, expires: number): Array<readonly [string, string]> {
+  private subscribeHeaders(pkg: string, expires: number, reader?: NotifyReader): Array<readonly [string, string]> {
     const headers: Array<readonly [string, string]> = [
       ['Max-Forwards', '70'],
       ['Event', pkg],
-      ['Accept', this.acceptValue],
+    ];
+    const accept = reader?.accept() ?? (this.packages.get(pkg)?.accept ?? []).join(', ');
+    if (accept !== '') headers.push(['Accept', accept]);
+    // RFC 4662 §4.1: a subscriber to a resource list says it supports them.
+    if (reader?.eventlist === true) headers.push(['Supported', EVENTLIST]);
+    headers.push(
       ['Expires', String(expires)],
       // Our Contact, in its place: the UA writes it for the transport it sends on (SendRequestOptions.contact).
       ['Contact', ''],
-    ];
+    );
     for (const h of this.extraHeaders) headers.push(h);
     return headers;
   }
@@ -417,7 +498,7 @@ export class PresenceEngine implements QsaNotifier {
     const state = dialog.dialog!;
     let request: SipRequest;
     try {
-      request = buildInDialogRequest(state, 'SUBSCRIBE', this.subscribeHeaders(dialog.pkg, expires));
+      request = buildInDialogRequest(state, 'SUBSCRIBE', this.subscribeHeaders(dialog.pkg, expires, dialog.reader));
     } catch (error) {
       this.fail(dialog, LOCAL_FAILURE, String(error));
       return;
@@ -500,6 +581,8 @@ export class PresenceEngine implements QsaNotifier {
     const initial = state === 'subscribing';
 
     if (status >= 200 && status < 300) {
+      // RFC 4662 §4.1: the record is a resource list; refreshes say so too.
+      if (dialog.reader !== undefined && requiresEventlist(response)) dialog.reader.eventlist = true;
       this.onSubscribeAccepted(dialog, response);
       return;
     }
@@ -527,6 +610,12 @@ export class PresenceEngine implements QsaNotifier {
         this.sendSubscribe(dialog, minExpires);
         return;
       }
+    }
+    if (initial && status === 421 && dialog.reader?.eventlist === false && requiresEventlist(response)) {
+      // RFC 4662 §4.1: the record is a resource list and the notifier wants `Supported: eventlist`.
+      dialog.reader.eventlist = true;
+      this.sendInitial(dialog, dialog.dialog!.remoteUri);
+      return;
     }
     if (status >= 300 && status < 400) {
       // A redirect, to the first SUBSCRIBE or to a refresh: a new dialog to the best Contact.

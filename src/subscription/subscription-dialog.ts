@@ -3,6 +3,7 @@ import type { DialogState } from '../sip/dialog/dialog-state.js';
 import type { OutgoingRequestHandle } from '../sip/ua/types.js';
 import type { QsaSubscription, StatusUpdate } from '../qsa/index.js';
 import type { Timer } from '../util/timer-scheduler.js';
+import type { NotifyReader } from './notify-reader.js';
 
 /**
  * Where one SIP subscription stands. SER had nine states (docs/ser-presence-b2b.md §2.3); the
@@ -86,6 +87,8 @@ export class SubscriptionDialog {
   hops: string[] | undefined = undefined;
   /** What the members were last told: a subscriber that joins learns it at once. */
   lastStatus: StatusUpdate | undefined = undefined;
+  /** The event package's side: Accept, resource list or not, the readers of the current SIP dialog's bodies. */
+  reader: NotifyReader | undefined = undefined;
   private timer: Timer | undefined = undefined;
   private timerN: Timer | undefined = undefined;
 

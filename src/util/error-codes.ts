@@ -80,6 +80,7 @@ export const ERROR_CODES = {
   REGINFO_ERR_LIMIT: 'size, depth or element count over its limit',
   REGINFO_ERR_INVALID: 'a value the document cannot do without is missing or invalid (version, state, aor, id, uri)',
   REGINFO_ERR_VERSION: 'a document refused for its version (a partial one after a gap or before any full state, or an older one)',
+  REGINFO_ERR_CONTENT_TYPE: 'a reg NOTIFY body whose Content-Type is not application/reginfo+xml',
   // dialog-info reader (DialogInfoError, RFC 4235).
   DIALOGINFO_ERR_EMPTY: 'the body holds nothing but white space',
   DIALOGINFO_ERR_ENCODING: 'the body is not UTF-8',
@@ -89,6 +90,7 @@ export const ERROR_CODES = {
   DIALOGINFO_ERR_LIMIT: 'size, depth or element count over its limit',
   DIALOGINFO_ERR_INVALID: "a value the document cannot do without is missing or invalid (version, state, a dialog's id or state)",
   DIALOGINFO_ERR_VERSION: 'a document refused for its version (the rules of the reginfo view, RFC 4235 §4.1)',
+  DIALOGINFO_ERR_CONTENT_TYPE: 'a dialog NOTIFY body whose Content-Type is not application/dialog-info+xml',
   // RLMI reader and writer (RlmiError, RFC 4662).
   RLMI_ERR_EMPTY: 'the RLMI document holds nothing but white space',
   RLMI_ERR_ENCODING: 'the RLMI document is not UTF-8',

@@ -41,3 +41,38 @@ test('watch lines and failure detection', () => {
   assert.equal(isFailure({ state: 'terminated', error: undefined }), false);
   assert.equal(isFailure({ state: 'active', error: { code: 'PIDF_ERR_XML', message: 'bad body' } }), false);
 });
+
+test('watch lines per package: reg (aor, contacts, those gone), dialog (states, direction, remote), a list member (its list)', () => {
+  const base = { sequence: 1, timestamp: Date.UTC(2026, 0, 1), record: 'sip:alice@example.com', subscriber: 'sip:bob@example.com', subscriptionId: 's1', state: 'active' };
+  const contact = { id: 'c', uri: 'sip:alice@192.0.2.1', state: 'active', event: 'created', expires: 60, unknownParams: [] };
+  const gone = { registrationId: 'r', aor: 'sip:alice@example.com', contact: { id: 'd', uri: 'sip:alice@192.0.2.2', state: 'terminated', event: 'unregistered', unknownParams: [] } };
+  const reg = {
+    ...base,
+    package: 'reg',
+    document: {
+      version: 0,
+      registrations: [{ aor: 'sip:alice@example.com', id: 'r', state: 'active', contacts: [contact] }],
+      changes: { registrations: { added: [], updated: [], removed: [] }, contacts: { added: [], updated: [], removed: [gone] } },
+    },
+  } as unknown as StatusMessage;
+  assert.equal(
+    formatStatusLine(reg),
+    '2026-01-01T00:00:00.000Z sip:alice@example.com active | sip:alice@example.com active sip:alice@192.0.2.1 active/created 60s | gone sip:alice@192.0.2.2 terminated/unregistered',
+  );
+  const dialog = {
+    ...base,
+    package: 'dialog',
+    document: {
+      version: 3,
+      entity: 'sip:alice@example.com',
+      dialogs: [{ id: 'd1', state: 'early', direction: 'recipient', routeSet: [], remote: { identity: { uri: 'sip:bob@example.com' } } }],
+      changes: { added: [], updated: [], removed: [{ id: 'd0', state: 'terminated', event: 'remote-bye', routeSet: [] }] },
+    },
+  } as unknown as StatusMessage;
+  assert.equal(formatStatusLine(dialog), '2026-01-01T00:00:00.000Z sip:alice@example.com active | d1 early recipient sip:bob@example.com | d0 terminated/remote-bye');
+  const idle = { ...dialog, document: { version: 1, entity: '', dialogs: [], changes: { added: [], updated: [], removed: [] } } } as unknown as StatusMessage;
+  assert.match(formatStatusLine(idle), / active \| no dialog$/);
+  const member = { ...base, package: 'presence', state: 'rejected', reason: 'rejected', list: 'sip:friends@example.com' } as unknown as StatusMessage;
+  assert.equal(formatStatusLine(member), '2026-01-01T00:00:00.000Z sip:alice@example.com rejected list=sip:friends@example.com reason=rejected');
+  assert.equal(isFailure(member), false, 'a member rejected does not end the watch');
+});

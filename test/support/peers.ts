@@ -48,6 +48,21 @@ export function kamailioAuthAddress(): PeerAddress {
   return addressFromEnv('PB2B_KAMAILIO_AUTH');
 }
 
+/** Kamailio registrar + reg event server (profile `reginfo`, RFC 3680): REGISTER, SUBSCRIBE Event: reg. */
+export function kamailioReginfoAddress(): PeerAddress {
+  return addressFromEnv('PB2B_KAMAILIO_REGINFO');
+}
+
+/** Kamailio proxy + dialog event server (profile `dialoginfo`, RFC 4235): REGISTER, INVITE relayed, SUBSCRIBE Event: dialog. */
+export function kamailioDialoginfoAddress(): PeerAddress {
+  return addressFromEnv('PB2B_KAMAILIO_DIALOGINFO');
+}
+
+/** Kamailio resource list server (profile `rls`, RFC 4662): bob's sip:friends@example.com = alice + carol; presence for users. */
+export function kamailioRlsAddress(): PeerAddress {
+  return addressFromEnv('PB2B_KAMAILIO_RLS');
+}
+
 /** baresip UA-side notifier for sip:carol@127.0.0.1 (udp+tcp). */
 export function baresipAddress(): PeerAddress {
   return addressFromEnv('PB2B_BARESIP');
@@ -73,10 +88,15 @@ export function kamailioLogPath(profile: KamailioProfile = 'presence'): string {
   return join(kamailioRunDir(profile), 'kamailio.log');
 }
 
-export type KamailioProfile = 'presence' | 'auth';
+export type KamailioProfile = 'presence' | 'auth' | 'reginfo' | 'dialoginfo' | 'rls';
+
+/** The environment variable of a profile's address (its run dir: the same + `_RUN_DIR`). */
+function kamailioEnvName(profile: KamailioProfile): string {
+  return profile === 'presence' ? 'PB2B_KAMAILIO' : `PB2B_KAMAILIO_${profile.toUpperCase()}`;
+}
 
 function kamailioRunDir(profile: KamailioProfile): string {
-  return requireEnv(profile === 'presence' ? 'PB2B_KAMAILIO_RUN_DIR' : 'PB2B_KAMAILIO_AUTH_RUN_DIR');
+  return requireEnv(`${kamailioEnvName(profile)}_RUN_DIR`);
 }
 
 // ------------------------------------------------------------------ processes
@@ -251,7 +271,7 @@ export async function sippPublish(options: SippPublishOptions): Promise<SippPubl
 // ------------------------------------------------------------------ Kamailio control
 
 function kamailioEnv(profile: KamailioProfile): NodeJS.ProcessEnv {
-  const address = profile === 'presence' ? kamailioAddress() : kamailioAuthAddress();
+  const address = addressFromEnv(kamailioEnvName(profile));
   return {
     ...process.env,
     KAMAILIO_PROFILE: profile,

@@ -74,6 +74,10 @@ describe('watch: progress and hints', () => {
     const target = 'sip:127.0.0.1:5060 (udp)';
     assert.match(noAnswerHint(target, true), /^no answer from sip:127\.0\.0\.1:5060 \(udp\): is a presence server listening there\? .*presence-b2b start/);
     assert.equal(failureHint({ error: { code: 'B2B_ERR_SUBSCRIBE_TIMEOUT', message: '408' } }, target, true), noAnswerHint(target, true));
+    // reg and dialog: the server it takes, and no word of the daemon (it answers presence only).
+    assert.equal(noAnswerHint(target, true, 'reg'), `no answer from ${target}: is a registrar with reg events (RFC 3680) listening there? --proxy names another server, --no-proxy resolves the record's domain`);
+    assert.match(noAnswerHint(target, false, 'dialog'), /does the domain resolve to a server with dialog events \(RFC 4235\)/);
+    assert.equal(failureHint({ error: { code: 'B2B_ERR_SUBSCRIBE_TIMEOUT', message: '408' } }, target, true, 'reg'), noAnswerHint(target, true, 'reg'));
     assert.match(failureHint({ error: { code: 'B2B_ERR_TRANSPORT', message: 'connection refused' } }, target, true) ?? '', /^could not reach sip:127\.0\.0\.1:5060 \(udp\): connection refused$/);
     assert.match(failureHint({ error: { code: 'B2B_ERR_AUTH_FAILED', message: '401' } }, target, true) ?? '', /--password/);
     assert.equal(failureHint({ error: { code: 'B2B_ERR_SUBSCRIBE_REJECTED', message: '403' } }, target, true), undefined);
@@ -101,6 +105,22 @@ describe('the command line', () => {
       const { program: p, out } = program();
       await assert.rejects(p.parseAsync(['node', 'presence-b2b', ...args]), (error: unknown) => error instanceof CommanderError && error.exitCode !== 0, args.join(' '));
       assert.match(out.join(''), /expected a SIP URI such as sip:alice@example\.com, got "(?:alice|bob)"/, args.join(' '));
+    }
+  });
+
+  test('watch --package: presence by default, reg or dialog; another is a usage error naming the served ones', async () => {
+    const seen: string[] = [];
+    const p = buildProgram({ env: {}, run: async () => undefined });
+    const watch = p.commands.find((c) => c.name() === 'watch')!;
+    for (const args of [[], ['--package', 'reg'], ['--package', 'dialog'], ['--package', 'presence']]) {
+      await p.parseAsync(['node', 'presence-b2b', 'watch', 'alice@localhost', '--as', 'bob@localhost', ...args]);
+      seen.push(watch.opts<{ package: string }>().package);
+    }
+    assert.deepEqual(seen, ['presence', 'reg', 'dialog', 'presence']);
+    for (const name of ['message-summary', 'REG', '']) {
+      const { program: q, out } = program();
+      await assert.rejects(q.parseAsync(['node', 'presence-b2b', 'watch', 'alice@localhost', '--as', 'bob@localhost', '--package', name]), (error: unknown) => error instanceof CommanderError && error.exitCode !== 0);
+      assert.match(out.join(''), new RegExp(`argument '${name}' is invalid\\. package ${JSON.stringify(name)} is not served here; served packages: presence, reg, dialog`), name);
     }
   });
 

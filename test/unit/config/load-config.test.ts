@@ -330,3 +330,13 @@ describe("README's rules for lists in the environment", () => {
     }
   });
 });
+
+describe('resource_list_records', () => {
+  test('records subscribed to as resource lists: none by default; SIP URIs, passed to the B2BUA', () => {
+    assert.deepEqual(parseConfig({}).resource_list_records, []);
+    const config = parseConfig({ resource_list_records: ['sip:friends@example.com'] });
+    assert.deepEqual(b2bOptionsFromConfig(config).resourceListRecords, ['sip:friends@example.com']);
+    assert.deepEqual(parseConfig({}, { PRESENCE_B2B_RESOURCE_LIST_RECORDS: '[sip:a@example.com]' }).resource_list_records, ['sip:a@example.com']);
+    assert.match(problems({ resource_list_records: ['friends'] })[0] ?? '', /^config error: resource_list_records\.0: expected a SIP URI/);
+  });
+});

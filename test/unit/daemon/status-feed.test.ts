@@ -31,6 +31,9 @@ function subscriptionsOf(broker: QsaBroker): SubscriptionApi & { lists: number }
       const h = broker.get(id);
       return h === undefined ? undefined : view(h);
     },
+    servedPackages() {
+      return broker.servedPackages();
+    },
     async remove() {
       return false;
     },

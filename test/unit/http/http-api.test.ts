@@ -46,6 +46,9 @@ class FakeSubscriptions implements SubscriptionApi {
   events(queue: string): EventRing<StatusView> | undefined {
     return this.rings.get(queue);
   }
+  servedPackages(): string[] {
+    return ['dialog', 'presence', 'reg'];
+  }
 }
 
 function status(sequence: number): StatusView {
@@ -233,6 +236,20 @@ describe('HTTP API', () => {
     assert.equal((await call('DELETE', `/v1/subscriptions/${view.id}`)).status, 404);
   });
 
+  test('a package nobody serves is refused, naming it and the packages served; a served one is taken', async () => {
+    const refused = await call('POST', '/v1/subscriptions', { record: 'sip:a@x', subscriber: 'sip:b@x', package: 'message-summary' });
+    assert.equal(refused.status, 400);
+    const json = (await refused.json()) as { error: { code: string; message: string; field: string | null } };
+    assert.deepEqual(json.error, {
+      code: 'HTTP_ERR_INVALID_FIELD',
+      message: 'package: "message-summary" is not served here; served packages: dialog, presence, reg',
+      field: 'package',
+    });
+    const created = await call('POST', '/v1/subscriptions', { record: 'sip:a@x', subscriber: 'sip:b@x', package: 'reg' });
+    assert.equal(created.status, 201);
+    assert.equal(((await created.json()) as SubscriptionView).package, 'reg');
+  });
+
   test('errors from the service keep their code', async () => {
     const response = await call('POST', '/v1/subscriptions', { record: 'sip:forbidden@x', subscriber: 'sip:b@x' });
     assert.equal(response.status, 400);
@@ -274,8 +291,19 @@ describe('HTTP API', () => {
     const metrics = await call('GET', '/metrics');
     assert.match(metrics.headers.get('content-type') ?? '', /^text\/plain/);
     assert.match(await metrics.text(), /^x 1$/m);
-    const doc = (await (await call('GET', '/v1/openapi.json')).json()) as { openapi: string; paths: Record<string, unknown> };
+    const doc = (await (await call('GET', '/v1/openapi.json')).json()) as {
+      openapi: string;
+      paths: Record<string, unknown>;
+      components: { schemas: Record<string, { properties?: Record<string, { enum?: string[]; $ref?: string }> }> };
+    };
     assert.match(doc.openapi, /^3\./);
+    const schemas = doc.components.schemas;
+    assert.deepEqual(schemas.CreateSubscription?.properties?.package?.enum, ['dialog', 'presence', 'reg'], 'package: the packages served');
+    assert.equal(schemas.Status?.properties?.reg?.$ref, '#/components/schemas/RegInfo');
+    assert.equal(schemas.Status?.properties?.dialog?.$ref, '#/components/schemas/DialogInfo');
+    assert.ok(schemas.Status?.properties?.list);
+    // Every $ref resolves.
+    for (const ref of JSON.stringify(doc).match(/#\/components\/schemas\/[A-Za-z]+/g) ?? []) assert.ok(ref.split('/').pop()! in schemas, ref);
     for (const path of ['/v1/subscriptions', '/v1/subscriptions/{id}', '/v1/queues/{name}/events', '/v1/presentities/{uri}', '/healthz', '/metrics']) {
       assert.ok(path in doc.paths, path);
     }

@@ -429,3 +429,21 @@ test('messagesQueued counts every status message queued, whichever notifier repo
   assert.equal(broker.notify(view, { state: 'active' }), false);
   assert.equal(broker.messagesQueued, 2, 'a message of an ended subscription is not queued, nor counted');
 });
+
+test('servedPackages(): the packages some registered notifier serves, sorted; unregistering the last one withdraws it', () => {
+  const { broker } = newBroker();
+  assert.deepEqual(broker.servedPackages(), []);
+  const presence = broker.registerNotifier('presence', new RecordingNotifier('p'));
+  const reg = broker.registerNotifier('reg', new RecordingNotifier('r'));
+  broker.registerNotifier('dialog', new RecordingNotifier('d'));
+  // A subscription to a package nobody serves does not make it served.
+  broker.subscribe({ package: 'message-summary', record: 'sip:a@x', subscriber: 'sip:w@x', queue: broker.createQueue() });
+  assert.deepEqual(broker.servedPackages(), ['dialog', 'presence', 'reg']);
+  broker.unregisterNotifier(reg);
+  assert.deepEqual(broker.servedPackages(), ['dialog', 'presence']);
+  const second = broker.registerNotifier('presence', new RecordingNotifier('p2'));
+  broker.unregisterNotifier(presence);
+  assert.deepEqual(broker.servedPackages(), ['dialog', 'presence'], 'another notifier still serves presence');
+  broker.unregisterNotifier(second);
+  assert.deepEqual(broker.servedPackages(), ['dialog']);
+});

@@ -233,3 +233,53 @@ test('firstSequence: a re-created queue numbers its messages from there on', () 
     assert.throws(() => broker.createQueue({ firstSequence: bad }), (e: unknown) => e instanceof QsaError && e.code === 'QSA_ERR_INVALID_ARGUMENT');
   }
 });
+
+test('resource list members: `record` and `list` reach the message; overflow coalesces per member, never one member into another', () => {
+  const { broker, queue, subscribe } = setup(3);
+  const views = new Map<string, QsaSubscription>();
+  broker.registerNotifier('presence', { subscribe: (sub) => views.set(sub.id, sub), unsubscribe: () => undefined }, { priority: 1 });
+  const list = subscribe('sip:friends@example.com');
+  const view = views.get(list.id)!;
+  const member = (record: string, state: SubscriptionState) => broker.notify(view, { state, record, list: 'sip:friends@example.com' });
+  member('sip:alice@example.com', 'pending');
+  member('sip:carol@example.com', 'pending');
+  member('sip:alice@example.com', 'active');
+  // Full: alice has two messages queued, so her newest is overwritten in place; carol's stays.
+  member('sip:alice@example.com', 'terminated');
+  const got = drain(queue);
+  assert.deepEqual(
+    got.map((m) => [m.record, m.list, m.state, m.subscriptionId === list.id]),
+    [
+      ['sip:alice@example.com', 'sip:friends@example.com', 'pending', true],
+      ['sip:carol@example.com', 'sip:friends@example.com', 'pending', true],
+      ['sip:alice@example.com', 'sip:friends@example.com', 'terminated', true],
+    ],
+  );
+  assert.equal(list.lastStatus?.record, 'sip:alice@example.com');
+  assert.ok(balanced(queue.stats, 0));
+  // A list-level message (no record) carries the subscription's record and no list.
+  broker.notify(view, { state: 'terminated', reason: 'deactivated' });
+  const [own] = drain(queue);
+  assert.equal(own?.record, 'sip:friends@example.com');
+  assert.equal(own?.list, undefined);
+  assert.throws(() => broker.notify(view, { state: 'active', record: '' }), (e: unknown) => e instanceof QsaError && e.code === 'QSA_ERR_INVALID_ARGUMENT');
+});
+
+test('unsubscribe purges a list subscription’s member messages too', () => {
+  const { broker, queue, subscribe } = setup();
+  const views = new Map<string, QsaSubscription>();
+  broker.registerNotifier('presence', { subscribe: (sub) => views.set(sub.id, sub), unsubscribe: () => undefined }, { priority: 1 });
+  const send = (handle: QsaSubscriptionHandle, state: SubscriptionState) => broker.notify(views.get(handle.id)!, { state });
+  const list = subscribe('sip:friends@example.com');
+  const other = subscribe('sip:dave@example.com');
+  const view = views.get(list.id)!;
+  broker.notify(view, { state: 'active', record: 'sip:alice@example.com', list: list.record });
+  broker.notify(view, { state: 'active' });
+  send(other, 'active');
+  broker.notify(view, { state: 'active', record: 'sip:carol@example.com', list: list.record });
+  assert.equal(queue.depth, 4);
+  broker.unsubscribe(list);
+  assert.deepEqual(drain(queue).map((m) => m.record), ['sip:dave@example.com']);
+  assert.equal(queue.stats.purged, 3);
+  assert.ok(balanced(queue.stats, 0));
+});

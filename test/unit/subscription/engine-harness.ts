@@ -41,6 +41,8 @@ export const TEST_SETTINGS: Partial<EngineSettings> = {
 export interface EngineHarnessOptions {
   credentials?: CredentialLookup;
   seed?: number;
+  /** Records subscribed to as resource lists (createPresenceB2B's resourceListRecords). */
+  resourceListRecords?: readonly string[];
 }
 
 export type EngineHarness = ReturnType<typeof engineHarness>;
@@ -58,6 +60,7 @@ export function engineHarness(settings: Partial<EngineSettings> = {}, options: E
     random,
     settings: { ...DEFAULT_ENGINE_SETTINGS, ...TEST_SETTINGS, ...settings },
     ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
+    ...(options.resourceListRecords !== undefined ? { resourceListRecords: options.resourceListRecords } : {}),
   });
   const engine: PresenceEngine = attached.engine;
   const queue = broker.createQueue();

@@ -54,6 +54,8 @@ export interface HarnessOptions {
   transports?: ReadonlyArray<'udp' | 'tcp'>;
   /** What the scripted peer speaks; default UDP. */
   peerTransport?: ScriptedTransport;
+  /** Settings that name the peer (its port is known only once it runs), merged over `settings`. */
+  peerSettings?: (peer: ScriptedSipPeer) => PresenceB2BOptions;
 }
 
 export async function startHarness(settings: PresenceB2BOptions = {}, seed = 1, options: HarnessOptions = {}): Promise<Harness> {
@@ -65,6 +67,7 @@ export async function startHarness(settings: PresenceB2BOptions = {}, seed = 1, 
     b2b = await createPresenceB2B({
       ...BASE_SETTINGS,
       ...settings,
+      ...options.peerSettings?.(peer),
       listen: (options.transports ?? ['udp']).map((transport) => ({ transport, host: '127.0.0.1', port: 0 })),
       clock,
       random: new SeededRandom(seed),

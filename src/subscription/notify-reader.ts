@@ -1,0 +1,104 @@
+import type { SipRequest, SipResponse } from '../sip/codec/message.js';
+import type { StatusUpdate } from '../qsa/index.js';
+import { RLMI_MEDIA_TYPE } from '../rlmi/index.js';
+import { contentTypeOf } from '../sip/codec/content-type.js';
+import type { BodyReader, EventPackage } from './event-package.js';
+import { ResourceListReader } from './resource-list-reader.js';
+
+/** The option tag of resource lists (RFC 4662 §4.1). */
+export const EVENTLIST = 'eventlist';
+
+/** What the status updates of one NOTIFY are. */
+export interface NotifyReading {
+  /** One update; for a resource list, one per member whose state changed (and one for the list itself when needed). */
+  updates: StatusUpdate[];
+  /** Full state is needed again (RFC 3680 §5.2, RFC 4235 §4.1, RFC 4662 §5.2). */
+  resync: boolean;
+}
+
+/** True when a response or request names `eventlist` in Require (RFC 4662 §4.1: the record is a resource list). */
+export function requiresEventlist(message: SipRequest | SipResponse): boolean {
+  try {
+    return message.headers.values('require').some((tag) => tag.trim().toLowerCase() === EVENTLIST);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The body side of one subscription: which event package it is, whether it
+ * is a resource list subscription (RFC 4662), and the readers of its current
+ * SIP dialog. A record configured as a list is subscribed to as one from the
+ * start (`Supported: eventlist`, Accept multipart/related and RLMI); any
+ * other learns it from a 421 or a 2xx with `Require: eventlist`, or from a
+ * NOTIFY whose body is a resource list.
+ */
+export class NotifyReader {
+  private reader: BodyReader | undefined;
+  private list: ResourceListReader | undefined;
+
+  constructor(
+    readonly pkg: EventPackage,
+    /** Subscribe as to a resource list: `Supported: eventlist` and the list media types in Accept. */
+    public eventlist: boolean,
+  ) {}
+
+  /** Accept of our SUBSCRIBEs: the package's types, after the resource list ones for a list. */
+  accept(): string {
+    const types = this.eventlist ? ['multipart/related', RLMI_MEDIA_TYPE, ...this.pkg.accept] : this.pkg.accept;
+    return types.join(', ');
+  }
+
+  /** A new SIP dialog starts: version numbers and merged views start afresh. */
+  reset(): void {
+    this.reader = undefined;
+    this.list = undefined;
+  }
+
+  /**
+   * The status updates of one NOTIFY, given its Subscription-State as `base`
+   * (state, reason, expires; a fresh object the reader may complete and hand
+   * on). The body is copied out of the packet once. A
+   * non-list body is read by the package's reader: the update carries the
+   * media type, the raw body and what the reader made of it (`document`,
+   * `error`). A missing or unreadable Content-Type is read as the package's own.
+   */
+  read(request: SipRequest, base: StatusUpdate): NotifyReading {
+    const field = request.headers.getByKey('content-type');
+    // The message's cached Content-Type; an unreadable one counts as none.
+    let mediaType: string | undefined;
+    try {
+      mediaType = contentTypeOf(request)?.mediaType;
+    } catch {
+      mediaType = undefined;
+    }
+    // One exact-size copy: the status (kept as the last one, and queued) must not keep the packet alive.
+    const body = request.body.length > 0 ? new Uint8Array(request.body) : undefined;
+    if (mediaType === 'multipart/related' || mediaType === RLMI_MEDIA_TYPE || (this.list !== undefined && body === undefined)) {
+      this.eventlist = true;
+      this.list ??= new ResourceListReader(this.pkg);
+      return this.list.read(base, field, body);
+    }
+    const update = base;
+    if (body !== undefined) {
+      const shown = mediaType ?? this.pkg.accept[0] ?? field;
+      if (shown !== undefined) update.contentType = shown;
+      update.body = body;
+    }
+    this.reader ??= this.pkg.newReader();
+    const reading = this.reader.read(mediaType, body);
+    if (reading.document !== undefined) update.document = reading.document;
+    if (reading.error !== undefined) update.error = reading.error;
+    return { updates: [update], resync: reading.resync === true };
+  }
+
+  /**
+   * What a subscriber that joins the shared dialog is told, given the last
+   * update: every member's last update when that was a list member's, else
+   * the last update itself.
+   */
+  joinStatuses(last: StatusUpdate): StatusUpdate[] {
+    if (last.list !== undefined && this.list !== undefined) return this.list.current();
+    return [last];
+  }
+}
