@@ -252,7 +252,14 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
         scheduler,
         logger,
         version: DAEMON_VERSION,
-        health: () => ({ subscriptions: broker.size, dialogs: b2b.engine.size, localAgent: agent !== undefined, store: store.kind }),
+        health: () => ({
+          subscriptions: broker.size,
+          dialogs: b2b.engine.size,
+          localAgent: agent !== undefined,
+          store: store.kind,
+          // What the last start did with the stored dialogs (issue 10).
+          restart: { ...b2b.engine.restartStats },
+        }),
       });
       const api = httpApi;
       cleanups.push(() => api.close());

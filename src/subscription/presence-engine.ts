@@ -99,6 +99,11 @@ export interface RestartStats {
   fallbacks: number;
   /** Claimed, but expired (or out of CSeq numbers): a new dialog at once. */
   expired: number;
+  /**
+   * The resume got another error, or the server ended the dialog before the
+   * resume was answered: handled as for any refresh (backoff, renewal).
+   */
+  resumeFailed: number;
   /** Nobody claimed them within resume_grace: unSUBSCRIBEd (Expires: 0 in the stored dialog). */
   unclaimedUnsubscribed: number;
   /** Nobody claimed them, and they had expired: deleted. */
@@ -212,6 +217,7 @@ export class PresenceEngine implements QsaNotifier {
     resumed: 0,
     fallbacks: 0,
     expired: 0,
+    resumeFailed: 0,
     unclaimedUnsubscribed: 0,
     unclaimedExpired: 0,
     unclaimedNotifies: 0,
@@ -355,6 +361,7 @@ export class PresenceEngine implements QsaNotifier {
     }
 
     if (terminated) {
+      if (dialog.restart !== undefined && dialog.restart !== 'new') this.restartStats.resumeFailed++;
       this.onServerTermination(dialog, request, subState);
       return 1;
     }
@@ -605,10 +612,14 @@ export class PresenceEngine implements QsaNotifier {
       this.destroy(dialog);
       return;
     }
-    if (dialog.restart === 'resuming' && (status === 481 || status === 408)) {
-      // The server no longer knows the stored dialog, or does not answer in it: a new dialog (issue 10).
-      this.fallBack(dialog);
-      return;
+    if (dialog.restart === 'resuming') {
+      if (status === 481 || status === 408) {
+        // The server no longer knows the stored dialog, or does not answer in it: a new dialog (issue 10).
+        this.fallBack(dialog);
+        return;
+      }
+      // Anything else is what it would be to any refresh (below); counted once, not for each challenge.
+      if (status !== 401 && status !== 407 && status !== 423) this.restartStats.resumeFailed++;
     }
     if (status === 401 || status === 407) {
       const outcome = this.tryAuthenticate(dialog, response);
