@@ -446,6 +446,18 @@ export class PresenceEngine implements QsaNotifier {
    * each retry and each redirect.
    */
   private startNewSubscription(dialog: SubscriptionDialog, target: string = dialog.record): void {
+    const wave = this.restartPacerInstance;
+    if (wave !== undefined && wave.waiting > 0) {
+      // A restart wave is leaving (issue 10): a new SUBSCRIBE takes a turn in it, so that resumes and
+      // new subscriptions together stay within max_subscribe_rate; two pacers side by side would send twice that.
+      this.setState(dialog, 'waiting');
+      wave.push(() => {
+        if (dialog.state !== 'waiting') return false;
+        this.sendInitial(dialog, target);
+        return true;
+      });
+      return;
+    }
     const delay = this.pacer.reserve(this.scheduler.clock.now());
     if (delay <= 0) {
       this.sendInitial(dialog, target);

@@ -366,4 +366,26 @@ describe('restart: pacing', () => {
     for (const s of sent) s.accept();
     assert.equal(h.engine.restartStats.resumed, n);
   });
+
+  test('new subscriptions during the resume wave take turns in it: together never above max_subscribe_rate', async () => {
+    const n = 20;
+    const store = new RecordingStore();
+    const h1 = engineHarness({ maxSubscribeRate: 0 }, { store });
+    for (let i = 0; i < n; i++) h1.subscribe(`sip:u${i}@example.com`);
+    for (const s of h1.ua.takeAll('SUBSCRIBE')) s.accept();
+    const stored = await h1.flushed(store);
+    const h = secondRun(store, stored, 5000, { maxSubscribeRate: 10, maxSubscribeDelay: 0 });
+    for (let i = 0; i < n; i++) h.subscribe(`sip:u${i}@example.com`);
+    // Subscriptions with no stored dialog (made in the crash's last second, or new ones): 10 more.
+    for (let i = 0; i < 10; i++) h.subscribe(`sip:new${i}@example.com`);
+    assert.deepEqual(h.ua.unseen(), [], 'the new ones wait for their turn too');
+    const sent: SentRequest[] = [];
+    for (let t = 0; t < 10_000 && sent.length < n + 10; t += 10) {
+      h.clock.advance(10);
+      sent.push(...h.ua.takeAll('SUBSCRIBE'));
+    }
+    assert.equal(sent.length, n + 10);
+    for (let i = 0; i + 10 < sent.length; i++) assert.ok(sent[i + 10]!.at - sent[i]!.at >= 1000, 'never 11 within a second');
+    assert.equal(sent.filter((s) => /new\d+@/.test(s.header('To') ?? '')).length, 10);
+  });
 });
