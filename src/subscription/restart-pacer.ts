@@ -104,7 +104,9 @@ export class RestartPacer {
       this.queue[this.head++] = noTurn;
       if (!turn()) continue;
       this.sent++;
-      this.record(now);
+      // The time the request really left, not the start of this run: a send of this run stamped with
+      // `now` would let the one a second later leave a little under a second after it.
+      this.record(this.scheduler.clock.now());
       this.nextAt = Math.max(this.nextAt, now - MAX_CATCH_UP_MS) + this.intervalMs;
     }
     if (this.head >= this.queue.length) {
