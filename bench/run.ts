@@ -23,12 +23,14 @@ import { type W2Result, runW2 } from './workloads/w2-ramp.js';
 import { type W3Result, runW3 } from './workloads/w3-churn.js';
 import { type W4Result, runW4 } from './workloads/w4-restart-storm.js';
 import { type W5Result, runW5 } from './workloads/w5-notify-storm.js';
+import { type ResumeResult, runResume } from './workloads/resume.js';
+import { measureStoreCost, type StoreCostResult } from './workloads/store-cost.js';
 
 /** Profiles and heap snapshots are large: they go to /tmp, not into the repository. */
 const PROFILE_DIR = '/tmp/presence-b2b-bench/profiles';
 
-type WorkloadId = 'w0' | 'w2' | 'w2-tcp' | 'w3' | 'w4' | 'w5';
-const ALL: WorkloadId[] = ['w0', 'w2', 'w2-tcp', 'w5', 'w4', 'w3'];
+type WorkloadId = 'w0' | 'w2' | 'w2-tcp' | 'w3' | 'w4' | 'w5' | 'resume' | 'store';
+const ALL: WorkloadId[] = ['w0', 'w2', 'w2-tcp', 'w5', 'w4', 'w3', 'resume', 'store'];
 const SMOKE: WorkloadId[] = ['w0', 'w2', 'w5', 'w4', 'w3'];
 
 interface Results {
@@ -38,6 +40,8 @@ interface Results {
   w3?: W3Result;
   w4?: W4Result;
   w5?: W5Result;
+  resume?: ResumeResult;
+  store?: StoreCostResult;
 }
 
 interface Ratio {
@@ -57,8 +61,8 @@ interface Target {
   source: string;
 }
 
-const USAGE = `usage: node dist/bench/run.js [smoke | w0 | w2 | w2-tcp | w3 | w4 | w5 ...] [options]
-  --n N              subscriptions (w0 100000, w2 10000, w3 50000, w4 100000, w5 100000)
+const USAGE = `usage: node dist/bench/run.js [smoke | w0 | w2 | w2-tcp | w3 | w4 | w5 | resume ...] [options]
+  --n N              subscriptions (w0 100000, w2 10000, w3 50000, w4 100000, w5 100000, resume 20000, store 10000)
   --transport T      udp (default) or tcp
   --rates a,b,c      W2 offered NOTIFY rates per step
   --step S           W2 step length in seconds (10)
@@ -117,6 +121,8 @@ function parseArgs(argv: string[]): { workloads: WorkloadId[]; opts: BenchOption
       case 'w3':
       case 'w4':
       case 'w5':
+      case 'resume':
+      case 'store':
         workloads.push(a);
         break;
       case '--n':
@@ -359,6 +365,25 @@ function render(r: Results, ratioList: Ratio[], targetList: Target[]): string {
         `${x.subscribeRetransmissions} SUBSCRIBE retransmissions, ${x.notifyTimeouts} NOTIFY timeouts; ${f(x.cpuUsPerReestablishment, 0)} µs CPU each; GC max ${f(x.sut.gcMaxPauseMs)} ms; loop delay max ${f(x.sut.loopDelayMaxMs)} ms`,
     );
   }
+  if (r.resume !== undefined) {
+    const x = r.resume.restart;
+    const st = x.stats;
+    parts.push(
+      `Resume N=${r.resume.n} ${r.resume.transport} (SIGKILL, restart on the SQLite store): ${x.active}/${r.resume.n} active again ` +
+        `${x.fromCrashMs >= 0 ? `${f(x.fromCrashMs / 1000, 1)} s after the crash (new process up in ${f(x.startMs / 1000, 1)} s, ${f(x.fromSubscribeMs / 1000, 1)} s from its first subscription)` : '(NOT all)'}; ` +
+        `${st.resumed} resumed in-dialog, ${st.fallbacks} fell back to a new dialog, ${st.expired} expired (${st.stored} stored); ` +
+        `${x.subscribesSent} SUBSCRIBEs sent, at most ${x.maxSentInAnySecond} in any second (limit ${r.resume.maxSubscribeRate}: ${x.withinLimit ? 'within' : 'ABOVE'}; ` +
+        `${x.maxReceivedInAnySecond} by arrival time at the simulator); ${f(x.cpuUsPerResume, 0)} µs CPU each`,
+    );
+  }
+  if (r.store !== undefined) {
+    const x = r.store;
+    parts.push(
+      `Store (SQLite, N=${x.n}): ${f(x.cpuUsPerEstablishment, 1)} µs CPU per establishment (API subscription, group commit, + dialog snapshot insert), ` +
+        `${f(x.cpuUsPerRefresh, 1)} µs per refresh (snapshot upsert); NOTIFY ${f(x.notify.withoutStoreCpuUs, 1)} µs without the store, ${f(x.notify.withStoreCpuUs, 1)} µs with it (×${f(x.notify.ratio, 2)}); ` +
+        `${x.bytesPerSubscription} bytes on disk per subscription (${x.bytesPerApiSubscription} API subscription + ${x.bytesPerDialogSnapshot} dialog snapshot)`,
+    );
+  }
   if (r.w3 !== undefined) {
     const w = r.w3;
     parts.push(
@@ -409,6 +434,13 @@ async function main(): Promise<void> {
           break;
         case 'w5':
           results.w5 = await runW5(opts);
+          break;
+        case 'resume':
+          results.resume = await runResume(opts);
+          break;
+        case 'store':
+          say('store: SQLite store costs (in this process) and NOTIFY with and without the store');
+          results.store = await measureStoreCost(opts.n ?? (opts.smoke ? 1000 : 10_000), opts.smoke ? 2000 : 10_000);
           break;
       }
     } catch (e) {

@@ -24,6 +24,8 @@ export interface RigOptions {
   cpuProfDir?: string;
   /** Extra node flags for the SUT. */
   sutNodeArgs?: string[];
+  /** SQLite store file of the SUT (dialogs persisted and resumed). */
+  storePath?: string;
 }
 
 /** Outcome of one NOTIFY window as counted by both ends. */
@@ -53,7 +55,7 @@ export const monoMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 export class Rig {
   readonly sim: ChildRpc;
-  readonly sut: ChildRpc;
+  sut: ChildRpc;
   readonly opts: RigOptions;
   simPort = 0;
 
@@ -65,34 +67,52 @@ export class Rig {
 
   static async start(opts: RigOptions): Promise<Rig> {
     const simScript = new URL('../load/presence-server-sim.js', import.meta.url).pathname;
-    const sutScript = new URL('../sut/sut-process.js', import.meta.url).pathname;
     const sim = new ChildRpc('presence-server-sim', simScript, {
       core: LOAD_CORE,
       scriptArgs: ['--port', String(opts.simPort), '--transport', 'udp,tcp', '--max-expires', String(opts.maxExpires ?? 3600)],
     });
-    const nodeArgs = ['--expose-gc', ...(opts.sutNodeArgs ?? [])];
-    if (opts.cpuProfDir !== undefined) {
-      mkdirSync(opts.cpuProfDir, { recursive: true });
-      nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`);
-    }
-    const sut = new ChildRpc('sut', sutScript, { core: SUT_CORE, nodeArgs });
+    const sut = Rig.spawnSut(opts);
     const rig = new Rig(opts, sim, sut);
     try {
       const info = await sim.call<{ port: number }>('info', {}, 20_000);
       rig.simPort = info.port;
-      const args: SutStartArgs = {
-        port: opts.sutPort,
-        simPort: info.port,
-        transport: opts.transport,
-        capacity: opts.capacity,
-        settings: opts.settings ?? {},
-      };
-      await sut.call('start', args, 30_000);
+      await sut.call('start', rig.sutArgs(opts.settings ?? {}), 30_000);
     } catch (e) {
       await rig.stop();
       throw e;
     }
     return rig;
+  }
+
+  private static spawnSut(opts: RigOptions): ChildRpc {
+    const sutScript = new URL('../sut/sut-process.js', import.meta.url).pathname;
+    const nodeArgs = ['--expose-gc', ...(opts.sutNodeArgs ?? [])];
+    if (opts.cpuProfDir !== undefined) {
+      mkdirSync(opts.cpuProfDir, { recursive: true });
+      nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`);
+    }
+    return new ChildRpc('sut', sutScript, { core: SUT_CORE, nodeArgs });
+  }
+
+  private sutArgs(settings: Record<string, number | boolean | string>): SutStartArgs {
+    return {
+      port: this.opts.sutPort,
+      simPort: this.simPort,
+      transport: this.opts.transport,
+      capacity: this.opts.capacity,
+      settings,
+      ...(this.opts.storePath !== undefined ? { storePath: this.opts.storePath } : {}),
+    };
+  }
+
+  /**
+   * The SUT crashes (SIGKILL) and a new one starts on the same port and store with `settings`, recording
+   * the send time of each SUBSCRIBE (the resume benchmark).
+   */
+  async crashAndRestartSut(settings: Record<string, number | boolean | string>): Promise<void> {
+    await this.sut.kill();
+    this.sut = Rig.spawnSut(this.opts);
+    await this.sut.call('start', { ...this.sutArgs(settings), recordSends: true }, 60_000);
   }
 
   async stop(): Promise<void> {

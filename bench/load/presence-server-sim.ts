@@ -23,6 +23,7 @@ import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { serveRpc } from '../harness/child-rpc.js';
+import { maxInAnySecond } from '../harness/rate-window.js';
 import { pidfBody } from './pidf-body.js';
 import { type LiteMessage, StreamFramer, buildResponse, headerParam, hostPortOf, parseLite, uriOf } from './sip-lite.js';
 
@@ -151,6 +152,8 @@ export class PresenceServerSim {
   private readonly branchPrefix = `z9hG4bKsim${randomBytes(3).toString('hex')}`;
   private tagSeq = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** Arrival times (ms) of new SUBSCRIBE requests (retransmissions left out) while recording. */
+  private subscribeArrivals: number[] | undefined;
   readonly stats: SimStats = {
     subscribes: 0,
     initialSubscribes: 0,
@@ -271,6 +274,7 @@ export class PresenceServerSim {
       return;
     }
     this.stats.subscribes++;
+    this.subscribeArrivals?.push(this.nowMs());
     const toTag = headerParam(msg.to, 'tag');
     const requested = msg.expires ?? 3600;
     const grant = Math.min(requested, this.opts.maxExpires);
@@ -588,6 +592,20 @@ export class PresenceServerSim {
     return this.txs.size;
   }
 
+  /** Starts recording the arrival time of every new SUBSCRIBE (the resume benchmark's rate check). */
+  recordSubscribes(): void {
+    this.subscribeArrivals = [];
+  }
+
+  /**
+   * The SUBSCRIBE rate as received since recordSubscribes(): how many, and
+   * the most within any sliding second (what max_subscribe_rate bounds).
+   */
+  subscribeRate(): { count: number; maxInAnySecond: number; spanMs: number } {
+    const t = this.subscribeArrivals ?? [];
+    return { count: t.length, maxInAnySecond: maxInAnySecond(t), spanMs: t.length > 0 ? (t[t.length - 1] ?? 0) - (t[0] ?? 0) : 0 };
+  }
+
   snapshot(): SimStats {
     this.stats.pendingTransactions = this.txs.size;
     return JSON.parse(JSON.stringify(this.stats)) as SimStats;
@@ -644,6 +662,8 @@ async function main(): Promise<void> {
       addFakeDialogs: (a: { count: number; host: string; port: number; transport?: Transport }) => sim.addFakeDialogs(a),
       clearFakeDialogs: () => sim.clearFakeDialogs(),
       forgetAll: () => sim.forgetAll(),
+      recordSubscribes: () => sim.recordSubscribes(),
+      subscribeRate: () => sim.subscribeRate(),
       expected: (a: { from: number; to: number }) => sim.expectedRange(a.from, a.to),
       drain: (a: { boundMs: number }) => sim.drain(a.boundMs),
       cpu: () => process.cpuUsage(),

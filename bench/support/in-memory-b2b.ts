@@ -5,6 +5,8 @@ import { Rfc3263Resolver, StaticDnsClient } from '../../src/sip/resolver/index.j
 import type { MessageHandler, ReceivedFrom, SipEndpoint, SipTransport, SipTransportName } from '../../src/sip/transport/types.js';
 import { SipUserAgentCore } from '../../src/sip/ua/user-agent-core.js';
 import { attachPresenceEngine } from '../../src/b2b/attach-presence-engine.js';
+import { DialogSnapshotWriter } from '../../src/store/dialog-snapshot-writer.js';
+import type { SubscriptionStore } from '../../src/store/subscription-store.js';
 import { DEFAULT_ENGINE_SETTINGS } from '../../src/subscription/engine-options.js';
 import { type Clock, systemClock } from '../../src/util/clock.js';
 import { CryptoRandom } from '../../src/util/random.js';
@@ -66,8 +68,11 @@ function notifyFactory(callId: string, localTag: string, remoteTag: string): () 
   };
 }
 
-/** `clock`: a ManualClock makes a run repeatable (no timer ever fires by itself); default the system clock. */
-export async function createPresenceB2BOnTransport(options: { clock?: Clock } = {}) {
+/**
+ * `clock`: a ManualClock makes a run repeatable (no timer ever fires by itself); default the system clock.
+ * With `store`, the engine persists its dialogs there through a DialogSnapshotWriter, as createPresenceB2B({ store }) does.
+ */
+export async function createPresenceB2BOnTransport(options: { clock?: Clock; store?: SubscriptionStore } = {}) {
   const clock = options.clock ?? systemClock;
   const random = new CryptoRandom();
   const scheduler = new TimerScheduler(clock);
@@ -75,7 +80,8 @@ export async function createPresenceB2BOnTransport(options: { clock?: Clock } = 
   const resolver = new Rfc3263Resolver({ dns: new StaticDnsClient({}), random, clock });
   const ua = new SipUserAgentCore({ transport, resolver, scheduler, random });
   const broker = new QsaBroker({ clock, random });
-  attachPresenceEngine({ ua, broker, scheduler, random, settings: { ...DEFAULT_ENGINE_SETTINGS } });
+  const snapshots = options.store === undefined ? undefined : new DialogSnapshotWriter({ store: options.store, scheduler });
+  attachPresenceEngine({ ua, broker, scheduler, random, settings: { ...DEFAULT_ENGINE_SETTINGS }, ...(snapshots !== undefined ? { snapshots, stored: [] } : {}) });
   return {
     transport,
     async establish(): Promise<{ queue: StatusQueue; nextNotify: () => Buffer; deliver: (bytes: Buffer) => void }> {
@@ -94,6 +100,7 @@ export async function createPresenceB2BOnTransport(options: { clock?: Clock } = 
       return { queue, nextNotify: next, deliver: (bytes) => transport.deliver(bytes, SOURCE) };
     },
     async close(): Promise<void> {
+      await snapshots?.close();
       scheduler.close();
     },
   };

@@ -11,11 +11,15 @@
  * caused by our own forced GCs excluded), event-loop delay
  * (perf_hooks.monitorEventLoopDelay), and the consumer's latency histograms.
  */
+import { subscribe } from 'node:diagnostics_channel';
+import { ENGINE_CHANNEL_STATE, type EngineStateEvent } from '../../src/subscription/engine-diagnostics.js';
 import { PerformanceObserver, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { writeHeapSnapshot } from 'node:v8';
 import { type PresenceB2B, createPresenceB2B } from '../../src/b2b/create-presence-b2b.js';
 import type { QsaSubscriptionHandle, StatusQueue } from '../../src/qsa/index.js';
+import { SqliteSubscriptionStore } from '../../src/store/sqlite-store.js';
 import { serveRpc } from '../harness/child-rpc.js';
+import { maxInAnySecond } from '../harness/rate-window.js';
 import type { LatencySummary } from '../harness/latency-histogram.js';
 import { StatusConsumer } from './status-consumer.js';
 
@@ -30,6 +34,10 @@ export interface SutStartArgs {
   capacity: number;
   /** EngineSettings overrides (seconds, as in engine-options.ts). */
   settings: Record<string, number | boolean | string>;
+  /** A SQLite store file: dialogs are persisted, and those it holds are resumed (the resume benchmark). */
+  storePath?: string;
+  /** Record the time of every SUBSCRIBE the engine sends (state to subscribing or refreshing), from the start on. */
+  recordSends?: boolean;
 }
 
 export interface CpuWindow {
@@ -80,6 +88,9 @@ const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 class SutHarness {
   b2b: PresenceB2B | undefined;
+  store: SqliteSubscriptionStore | undefined;
+  /** Send times of SUBSCRIBEs (recordSends). */
+  readonly sendTimes: number[] = [];
   queue: StatusQueue | undefined;
   consumer: StatusConsumer | undefined;
   handles: Array<QsaSubscriptionHandle | undefined> = [];
@@ -130,7 +141,16 @@ class SutHarness {
   }
 
   async start(a: SutStartArgs): Promise<{ pid: number; listening: unknown }> {
+    if (a.recordSends === true) {
+      // Through the engine's diagnostics channel: each SUBSCRIBE sent moves its dialog to subscribing or refreshing.
+      subscribe(ENGINE_CHANNEL_STATE, (m) => {
+        const to = (m as EngineStateEvent).to;
+        if (to === 'subscribing' || to === 'refreshing') this.sendTimes.push(nowMs());
+      });
+    }
+    this.store = a.storePath === undefined ? undefined : SqliteSubscriptionStore.open(a.storePath);
     this.b2b = await createPresenceB2B({
+      ...(this.store !== undefined ? { store: this.store } : {}),
       listen: [
         { transport: 'udp', host: '127.0.0.1', port: a.port },
         { transport: 'tcp', host: '127.0.0.1', port: a.port },
@@ -346,6 +366,7 @@ class SutHarness {
     const { b2b, queue, consumer } = this.need();
     return {
       engine: b2b.engine.stats,
+      restart: { ...b2b.engine.restartStats },
       queue: queue.stats,
       queueDepth: queue.depth,
       consumer: consumer.counters,
@@ -374,12 +395,14 @@ async function main(): Promise<void> {
       memory: () => h.memory(),
       seen: (a: { from: number; to: number }) => h.consumer?.seenRange(a.from, a.to) ?? new Uint8Array(0),
       stats: () => h.stats(),
+      sendRate: () => ({ count: h.sendTimes.length, maxInAnySecond: maxInAnySecond(h.sendTimes) }),
       cpu: () => process.cpuUsage(),
       // For finding what holds memory per subscription: summarise with dist/bench/heap-summary.js.
       heapSnapshot: (a: { path: string }) => writeHeapSnapshot(a.path),
     },
     async () => {
       await h.b2b?.close(2000);
+      await h.store?.close();
     },
   );
 }

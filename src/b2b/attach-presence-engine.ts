@@ -6,6 +6,8 @@ export interface AttachedPresenceEngine {
   readonly engine: PresenceEngine;
   /** Unsubscribes on the wire (bounded), then stops taking QSA subscriptions. */
   detach(boundMs: number): Promise<void>;
+  /** Forgets every dialog without a word on the wire (PresenceEngine.abandon), then stops taking QSA subscriptions. */
+  abandon(): void;
 }
 
 /**
@@ -28,6 +30,10 @@ export function attachPresenceEngine(deps: PresenceEngineDeps & { broker: Notifi
     async detach(boundMs) {
       // Unsubscribe on the wire first; then no QSA subscription is handed to this notifier any more.
       await engine.close(boundMs);
+      for (const registration of registrations) deps.broker.unregisterNotifier(registration);
+    },
+    abandon() {
+      engine.abandon();
       for (const registration of registrations) deps.broker.unregisterNotifier(registration);
     },
   };

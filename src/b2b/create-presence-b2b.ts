@@ -10,7 +10,9 @@ import type { SipRequest } from '../sip/codec/message.js';
 import { SipUserAgentCore } from '../sip/ua/user-agent-core.js';
 import type { IncomingRequest } from '../sip/transaction/types.js';
 import { QsaBroker } from '../qsa/index.js';
+import { DialogSnapshotWriter } from '../store/dialog-snapshot-writer.js';
 import { MemorySubscriptionStore } from '../store/memory-store.js';
+import type { StoredDialog } from '../store/stored-dialog.js';
 import type { SubscriptionStore } from '../store/subscription-store.js';
 import type { CredentialLookup, PresenceEngine } from '../subscription/presence-engine.js';
 import { type AttachedPresenceEngine, attachPresenceEngine } from './attach-presence-engine.js';
@@ -62,14 +64,24 @@ export interface PresenceB2BOptions extends Partial<EngineSettings> {
   /** Scheduler shared with other components; one is made on `clock` by default. */
   scheduler?: TimerScheduler;
   /**
-   * Where dialog snapshots go for in-dialog resume after a restart (issue 10):
-   * any SubscriptionStore, e.g. `SqliteSubscriptionStore.open(file)`; a
-   * MemorySubscriptionStore (nothing survives) by default. A store passed in
-   * stays the caller's to close; the default one is closed by `close()`.
-   * Not used by the engine yet: the snapshots and the resume come with the
-   * engine's rework.
+   * Where dialog snapshots go for in-dialog resume after a restart (issue 10,
+   * docs/persistence.md): any SubscriptionStore, e.g.
+   * `SqliteSubscriptionStore.open(file)`. With one, the engine stores each
+   * confirmed dialog (at most a second behind, one transaction per second),
+   * reads the snapshots once at start, and resumes each when a subscription
+   * of its identity (package, record, subscriber) comes; those nobody claims
+   * within `resumeGrace` seconds are unSUBSCRIBEd. Without one nothing is
+   * persisted (a MemorySubscriptionStore is made, for `b2b.store`). A store
+   * passed in stays the caller's to close; the default one is closed by `close()`.
    */
   store?: SubscriptionStore;
+  /**
+   * The dialog snapshots of `store` when the caller has read it already (the
+   * daemon reads the store once at start); read from `store` when absent.
+   */
+  resumeFrom?: readonly StoredDialog[];
+  /** Told when a batch of dialog snapshots could not be written (it is retried at the next tick). */
+  onSnapshotError?: (error: unknown) => void;
   /**
    * Told about everything worth logging below the transactions: malformed
    * messages dropped or answered 400, socket and send errors, connections
@@ -131,8 +143,14 @@ export interface PresenceB2B {
   readonly store: SubscriptionStore;
   readonly ua: SipUserAgentCore;
   readonly transport: SipTransportLayer;
-  /** Unsubscribes everything within `boundMs`, then closes the sockets. */
-  close(boundMs?: number): Promise<void>;
+  /**
+   * `unsubscribe` (the default): unsubscribes everything within `boundMs`,
+   * then closes the sockets; the dialogs' snapshots are deleted with them.
+   * `leave`: writes the pending snapshots, then closes the sockets without a
+   * word: the servers keep the dialogs until they expire, and the next start
+   * with the same store resumes them.
+   */
+  close(boundMs?: number, mode?: 'unsubscribe' | 'leave'): Promise<void>;
 }
 
 /**
@@ -182,7 +200,14 @@ export async function createPresenceB2B(options: PresenceB2BOptions = {}): Promi
   const store = options.store ?? new MemorySubscriptionStore();
   let ua: SipUserAgentCore | undefined;
   let attached: AttachedPresenceEngine;
+  let snapshots: DialogSnapshotWriter | undefined;
   try {
+    // Persistence only with a store given: the default memory store could not outlive the process anyway.
+    let stored: readonly StoredDialog[] = [];
+    if (options.store !== undefined) {
+      stored = options.resumeFrom ?? (await store.load()).dialogs;
+      snapshots = new DialogSnapshotWriter({ store, scheduler, ...(options.onSnapshotError !== undefined ? { onError: options.onSnapshotError } : {}) });
+    }
     const dns = options.dns ?? new NodeDnsClient();
     const resolver = new Rfc3263Resolver({ dns, random, clock, ...(options.hosts ? { hosts: options.hosts } : {}) });
     ua = new SipUserAgentCore({
@@ -196,9 +221,6 @@ export async function createPresenceB2B(options: PresenceB2BOptions = {}): Promi
       ...(options.userAgent ? { userAgentHeader: options.userAgent } : {}),
       ...(options.onUserAgentError !== undefined ? { onError: options.onUserAgentError } : {}),
     });
-    // Issue 10, engine step: the engine gets `store` here (its deps), writes its
-    // dialog snapshots through a DialogSnapshotWriter on `scheduler`, loads them
-    // once at start to resume, and flushes the writer in detach().
     attached = attachPresenceEngine({
       ua,
       broker: qsa,
@@ -208,6 +230,7 @@ export async function createPresenceB2B(options: PresenceB2BOptions = {}): Promi
       packages: BUILTIN_EVENT_PACKAGES.filter((p) => (options.packages ?? BUILTIN_PACKAGE_NAMES).includes(p.name)),
       resourceListRecords: options.resourceListRecords ?? [],
       ...(options.credentials ? { credentials: options.credentials } : {}),
+      ...(snapshots !== undefined ? { snapshots, stored } : {}),
     });
   } catch (error) {
     // Nothing may stay bound after a failed start: close the sockets (through the UA when there is one).
@@ -226,10 +249,18 @@ export async function createPresenceB2B(options: PresenceB2BOptions = {}): Promi
     ua: userAgent,
     transport,
     handleNotify: (incoming) => engine.handleNotify(incoming),
-    close(boundMs = 5000) {
+    close(boundMs = 5000, mode = 'unsubscribe') {
       // Every caller waits for the same shutdown (a second call used to resolve at once, mid-shutdown).
       closing ??= (async () => {
-        await attached.detach(boundMs);
+        if (mode === 'leave') {
+          // The snapshots first (the dialogs stay at their servers), then forget the dialogs here.
+          await snapshots?.close().catch((error: unknown) => options.onSnapshotError?.(error));
+          attached.abandon();
+        } else {
+          await attached.detach(boundMs);
+          // The unSUBSCRIBEd dialogs' snapshots are deleted in the store before it closes.
+          await snapshots?.close().catch((error: unknown) => options.onSnapshotError?.(error));
+        }
         await userAgent.close();
         if (options.scheduler === undefined) scheduler.close();
         if (options.store === undefined) await store.close();

@@ -48,6 +48,7 @@ const KNOWN_OPTIONS: { readonly [K in keyof Required<PresenceB2BOptions>]: true 
   notifySourceCheck: true,
   contactUser: true,
   t1Ms: true,
+  resumeGrace: true,
   listen: true,
   qsa: true,
   credentials: true,
@@ -62,6 +63,8 @@ const KNOWN_OPTIONS: { readonly [K in keyof Required<PresenceB2BOptions>]: true 
   random: true,
   scheduler: true,
   store: true,
+  resumeFrom: true,
+  onSnapshotError: true,
   onTransportDiagnostic: true,
   onUserAgentError: true,
   observer: true,
@@ -125,6 +128,11 @@ export function presenceB2BOptionProblems(options: unknown): OptionProblem[] {
   if (o.store !== undefined) {
     add('store', objectWithMethodsProblem(o.store, 'a SubscriptionStore', ['load', 'createApiSubscription', 'deleteApiSubscription', 'createQueue', 'deleteQueue', 'raiseQueueHighWater', 'writeDialogs', 'close']));
   }
+  if (o.resumeFrom !== undefined) {
+    if (o.store === undefined) add('resumeFrom', 'only meaningful with a store (the snapshots it was read from)');
+    else if (!Array.isArray(o.resumeFrom)) add('resumeFrom', `expected the dialogs of SubscriptionStore.load(), got ${describeValue(o.resumeFrom)}`);
+  }
+  if (o.onSnapshotError !== undefined) add('onSnapshotError', functionProblem(o.onSnapshotError));
   if (o.onTransportDiagnostic !== undefined) add('onTransportDiagnostic', functionProblem(o.onTransportDiagnostic));
   if (o.onUserAgentError !== undefined) add('onUserAgentError', functionProblem(o.onUserAgentError));
   if (o.observer !== undefined) add('observer', objectWithMethodsProblem(o.observer, 'a SipMessageObserver', ['observe']));

@@ -91,6 +91,7 @@ function optionsOf(config: DaemonConfig): PresenceB2BOptions {
     refreshJitter: config.refresh_jitter,
     maxRedirects: config.max_redirects,
     maxSubscribeRate: config.max_subscribe_rate,
+    resumeGrace: config.resume_grace,
     contactUser: config.contact_user,
     t1Ms: config.timers.t1,
     timers: { t1: config.timers.t1, t2: config.timers.t2, t4: config.timers.t4 },

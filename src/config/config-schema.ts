@@ -241,6 +241,7 @@ export const CONFIG_SCHEMA = z
     refresh_jitter: engineInteger('refreshJitter', false).default(5),
     max_redirects: engineInteger('maxRedirects', true).default(5),
     max_subscribe_rate: engineInteger('maxSubscribeRate', true).default(1000),
+    resume_grace: engineInteger('resumeGrace', false).default(60),
     contact_user: checkedText('a user part', (v) => headerTextProblem(v, { nonEmpty: true })).default('b2b'),
     // A NOTIFY of one of our dialogs from an address the dialog does not expect (docs/hostile-input.md).
     notify_source_check: z.enum(['off', 'log', 'reject']).default('log'),

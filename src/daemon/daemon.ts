@@ -122,6 +122,9 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
       random,
       scheduler,
       store,
+      // Read once: the dialogs of the last run, resumed in-dialog as their subscriptions come back (below).
+      resumeFrom: stored.dialogs,
+      onSnapshotError: (error) => logger.error({ err: error }, 'dialog snapshots not stored (retried at the next tick)'),
       onTransportDiagnostic: errors.transportDiagnostic,
       onUserAgentError: errors.userAgentError,
       ...(hep !== undefined ? { observer: hep } : {}),
@@ -201,7 +204,9 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
     // event ids above those handed out before. (After the local agent: it must answer its domains.)
     await hub.restore(stored.queues);
     const restored = await subscriptions.restore(stored.apiSubscriptions);
-    logger.info({ subscriptions: restored, queues: stored.queues.length }, 'subscriptions restored');
+    const restart = b2b.engine.restartStats;
+    // Claimed dialogs resume in-dialog (paced by max_subscribe_rate); unclaimed ones are unSUBSCRIBEd after resume_grace.
+    logger.info({ subscriptions: restored, queues: stored.queues.length, dialogsStored: restart.stored, dialogsClaimed: restart.claimed }, 'subscriptions restored');
 
     const onState = (payload: unknown): void => {
       if (logger.isLevelEnabled('debug')) logger.debug({ dialog: payload }, 'dialog state');
@@ -247,7 +252,14 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
         scheduler,
         logger,
         version: DAEMON_VERSION,
-        health: () => ({ subscriptions: broker.size, dialogs: b2b.engine.size, localAgent: agent !== undefined, store: store.kind }),
+        health: () => ({
+          subscriptions: broker.size,
+          dialogs: b2b.engine.size,
+          localAgent: agent !== undefined,
+          store: store.kind,
+          // What the last start did with the stored dialogs (issue 10).
+          restart: { ...b2b.engine.restartStats },
+        }),
       });
       const api = httpApi;
       cleanups.push(() => api.close());
@@ -297,9 +309,10 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
               logger.warn({ ...report, timeoutMs: config.shutdown.timeout_ms }, 'shutdown: unSUBSCRIBEs left unanswered at shutdown.timeout_ms');
             }
           } else {
-            // Leave the dialogs to expire at the servers: close the sockets without a word.
             dialogsLeft = b2b.engine.size;
-            await b2b.ua.close();
+            // Leave the dialogs to expire at the servers: their snapshots are written, then the
+            // sockets close without a word; the next start resumes them in-dialog.
+            await b2b.close(config.shutdown.timeout_ms, 'leave');
           }
           for (const cleanup of cleanups.reverse()) {
             try {

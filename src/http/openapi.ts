@@ -308,6 +308,11 @@ export function openApiDocument(version: string, packages: readonly string[] = [
             dialogs: { type: 'integer' },
             localAgent: { type: 'boolean' },
             store: { type: 'string' },
+            restart: {
+              type: 'object',
+              description: 'What the last start did with the dialogs the store held (issue 10): stored, claimed, resumed in-dialog, fell back to a new dialog (481 or timeout), expired, failed otherwise, unclaimed ones unSUBSCRIBEd or expired, NOTIFYs answered in unclaimed ones',
+              additionalProperties: { type: 'integer' },
+            },
           },
         },
       },

@@ -24,8 +24,21 @@ export interface DialogSnapshotWriterStats {
   failures: number;
 }
 
-/** The latest wish for one key: a snapshot to store, or undefined to delete it. */
-type DirtyEntry = StoredDialog | undefined;
+/**
+ * Where the writer reads a dialog's state at flush time (markDirty): the
+ * engine itself, so that marking a dialog costs one map write and no copy.
+ */
+export interface DialogSnapshotSource {
+  /** The dialog's current snapshot under `key`, or undefined when it is not to be stored (it is then deleted). */
+  storedDialog(key: string): StoredDialog | undefined;
+}
+
+/** The latest wish for one key: a snapshot to store, a source to read one from at the flush, or undefined to delete it. */
+type DirtyEntry = StoredDialog | DialogSnapshotSource | undefined;
+
+function isSource(entry: DirtyEntry): entry is DialogSnapshotSource {
+  return entry !== undefined && typeof (entry as Partial<DialogSnapshotSource>).storedDialog === 'function';
+}
 
 /**
  * Collects the engine's dialog snapshot changes and writes them in batches:
@@ -63,6 +76,17 @@ export class DialogSnapshotWriter {
     // Copied (and checked) now: the engine keeps mutating its own dialog object.
     const copy = copyDialog(snapshot);
     this.dirty.set(copy.key, copy);
+    this.arm();
+  }
+
+  /**
+   * The dialog under `key` changed: `source.storedDialog(key)` is read at the
+   * next flush (latest state, no copy now). What the NOTIFY path calls: one
+   * map write, however many NOTIFYs the dialog gets within the second.
+   */
+  markDirty(key: string, source: DialogSnapshotSource): void {
+    if (this.closed) return;
+    this.dirty.set(key, source);
     this.arm();
   }
 
@@ -108,7 +132,22 @@ export class DialogSnapshotWriter {
     this.dirty = new Map();
     const upserts: StoredDialog[] = [];
     const deletes: string[] = [];
-    for (const [key, entry] of batch) {
+    for (const [key, wish] of batch) {
+      let entry: StoredDialog | undefined;
+      if (isSource(wish)) {
+        // Read (and checked) now: a source that cannot give a valid snapshot is reported, and the key deleted.
+        try {
+          const read = wish.storedDialog(key);
+          entry = read === undefined ? undefined : copyDialog(read);
+        } catch (error) {
+          this.options.onError?.(error);
+          entry = undefined;
+        }
+        // What is retried after a failed write is this state (a newer mark replaces it).
+        batch.set(key, entry);
+      } else {
+        entry = wish;
+      }
       if (entry === undefined) deletes.push(key);
       else upserts.push(entry);
     }

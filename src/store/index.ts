@@ -1,5 +1,5 @@
 export { DialogSnapshotWriter, SNAPSHOT_FLUSH_INTERVAL_MS } from './dialog-snapshot-writer.js';
-export type { DialogSnapshotWriterOptions, DialogSnapshotWriterStats } from './dialog-snapshot-writer.js';
+export type { DialogSnapshotSource, DialogSnapshotWriterOptions, DialogSnapshotWriterStats } from './dialog-snapshot-writer.js';
 export { MemorySubscriptionStore } from './memory-store.js';
 export { openStore } from './open-store.js';
 export { DEFAULT_STORE_PATH } from './store-spec.js';

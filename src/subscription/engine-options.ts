@@ -69,6 +69,12 @@ export interface EngineSettings {
    * `reject` count it and answer 403 (RFC 3261 §21.4.4).
    */
   notifySourceCheck: NotifySourceCheck;
+  /**
+   * After a start with stored dialogs (issue 10): how long a stored dialog
+   * waits for a subscription of its identity to claim it (and resume it
+   * in-dialog) before it is unSUBSCRIBEd, seconds (new; default 60).
+   */
+  resumeGrace: number;
 }
 
 /** The values of `notify_source_check` / EngineSettings.notifySourceCheck. */
@@ -95,6 +101,7 @@ export const DEFAULT_ENGINE_SETTINGS: EngineSettings = {
   contactUser: 'b2b',
   t1Ms: 500,
   notifySourceCheck: 'log',
+  resumeGrace: 60,
 };
 
 /**
@@ -209,6 +216,7 @@ export const ENGINE_NUMBER_LIMITS: Readonly<Record<NumericEngineSetting, { min: 
   maxSubscribeRate: { min: 0, max: 1_000_000 },
   maxRedirects: { min: 0, max: 100 },
   t1Ms: { min: 1, max: 60_000 },
+  resumeGrace: { min: 1, max: MAX_DELTA_SECONDS },
 };
 
 type NumericEngineSetting = {

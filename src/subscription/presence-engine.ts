@@ -22,10 +22,13 @@ import type { IncomingRequest } from '../sip/transaction/types.js';
 import { routeLeadsTo } from '../sip/ua/request-destination.js';
 import type { SendRequestOptions, SipUserAgent } from '../sip/ua/types.js';
 import type { QsaNotifier, QsaSubscription, StatusSink, StatusUpdate } from '../qsa/index.js';
+import type { DialogSnapshotSource, DialogSnapshotWriter } from '../store/dialog-snapshot-writer.js';
+import { resumedCSeq } from '../store/resume-cseq.js';
+import { dialogIdentity, type StoredDialog } from '../store/stored-dialog.js';
 import { ownString } from '../util/copy-string.js';
 import { PresenceB2BError } from '../util/errors.js';
 import type { Random } from '../util/random.js';
-import type { TimerScheduler } from '../util/timer-scheduler.js';
+import type { Timer, TimerScheduler } from '../util/timer-scheduler.js';
 import type { EngineSettings } from './engine-options.js';
 import { parseAdditionalHeaders, parseRouteList } from './engine-options.js';
 import {
@@ -52,10 +55,12 @@ import { type EventPackage, opaqueEventPackage } from './event-package.js';
 import { EVENTLIST, NotifyReader, requiresEventlist } from './notify-reader.js';
 import { statusFromSubscriptionState } from './notify-status.js';
 import { refreshDelaySeconds } from './refresh-delay.js';
+import { RestartPacer } from './restart-pacer.js';
 import { backoffDelayMs, serverRetryDelayMs } from './retry-backoff.js';
 import { SubscribePacer } from './subscribe-pacer.js';
 import { SubscriptionDialog, type SubscriptionDialogState } from './subscription-dialog.js';
 import { SubscriptionRegistry } from './subscription-registry.js';
+import { dialogLookupKey } from '../sip/dialog/dialog-state.js';
 
 export type { DialogSnapshot };
 
@@ -83,6 +88,48 @@ export interface PresenceEngineDeps {
    * or a 2xx says `Require: eventlist`.
    */
   resourceListRecords?: readonly string[];
+  /**
+   * Where the dialogs' snapshots go, for in-dialog resume after a restart
+   * (issue 10, docs/persistence.md); without one nothing is persisted.
+   */
+  snapshots?: DialogSnapshotWriter;
+  /**
+   * The snapshots the previous run left (SubscriptionStore.load): each is
+   * resumed when a subscription of its identity comes; those nobody claims
+   * within resume_grace are unSUBSCRIBEd.
+   */
+  stored?: readonly StoredDialog[];
+}
+
+/** What a restart did (issue 10): for logs, metrics and the resume benchmark. */
+export interface RestartStats {
+  /** Snapshots loaded at start. */
+  stored: number;
+  /** Claimed by a subscription of their identity. */
+  claimed: number;
+  /** Resumed in-dialog: the resuming refresh got its 2xx. */
+  resumed: number;
+  /** The resuming refresh got a 481 or timed out: a new dialog took its place. */
+  fallbacks: number;
+  /** Claimed, but expired (or out of CSeq numbers): a new dialog at once. */
+  expired: number;
+  /**
+   * The resume got another error, or the server ended the dialog before the
+   * resume was answered: handled as for any refresh (backoff, renewal).
+   */
+  resumeFailed: number;
+  /** Nobody claimed them within resume_grace: unSUBSCRIBEd (Expires: 0 in the stored dialog). */
+  unclaimedUnsubscribed: number;
+  /** Nobody claimed them, and they had expired: deleted. */
+  unclaimedExpired: number;
+  /** NOTIFYs answered 200 in a stored dialog not claimed yet. */
+  unclaimedNotifies: number;
+}
+
+/** A stored dialog not claimed yet, and the highest NOTIFY CSeq seen in it since the start. */
+interface UnclaimedDialog {
+  readonly stored: StoredDialog;
+  remoteCSeq: number | undefined;
 }
 
 /** How close() ended: what was still pending on the wire when its bound passed (all 0 when everything ended in time). */
@@ -113,6 +160,12 @@ export interface EngineStats {
 const MIN_RESUBSCRIBE_GAP_MS = 2000;
 /** Answers to stale=true challenges in a row before it counts as a failure. */
 const MAX_STALE_ANSWERS = 2;
+/**
+ * A stored dialog is resumed only with this much of its grant left: the
+ * refresh must reach the server while it still holds the subscription (its
+ * first retransmissions over UDP take 0.5 + 1 + 2 + 4 s); with less, a new dialog.
+ */
+const RESUME_MIN_LEFT_MS = 10_000;
 
 /**
  * The presence B2BUA: a QSA notifier that turns each internal subscription
@@ -160,6 +213,31 @@ export class PresenceEngine implements QsaNotifier {
   /** How close() ended, once it has. */
   closeReport: EngineCloseReport | undefined;
 
+  // ---- persistence (issue 10, docs/persistence.md)
+  /** Where snapshots go; undefined: nothing is persisted (or no longer: abandon()). */
+  private snapshots: DialogSnapshotWriter | undefined;
+  /** The dialog whose snapshot each key holds: what the writer reads at its flush. */
+  private readonly snapshotOwners = new Map<string, SubscriptionDialog>();
+  private readonly snapshotSource: DialogSnapshotSource = { storedDialog: (key) => this.storedDialogOf(key) };
+  /** Stored dialogs not claimed yet, by identity (until resume_grace ends). */
+  private readonly unclaimedByIdentity = new Map<string, UnclaimedDialog[]>();
+  /** The same, and unclaimed ones being unSUBSCRIBEd, by SIP dialog: their NOTIFYs are answered 200, not 481. */
+  private readonly unclaimedByDialogKey = new Map<string, UnclaimedDialog>();
+  private graceTimer: Timer | undefined;
+  /** Paces what a restart owes (made at the first use). */
+  private restartPacerInstance: RestartPacer | undefined;
+  readonly restartStats: RestartStats = {
+    stored: 0,
+    claimed: 0,
+    resumed: 0,
+    fallbacks: 0,
+    expired: 0,
+    resumeFailed: 0,
+    unclaimedUnsubscribed: 0,
+    unclaimedExpired: 0,
+    unclaimedNotifies: 0,
+  };
+
   constructor(deps: PresenceEngineDeps) {
     this.ua = deps.ua;
     this.broker = deps.broker;
@@ -173,6 +251,18 @@ export class PresenceEngine implements QsaNotifier {
     this.presenceRoute = parseRouteList(deps.settings.presenceRoute);
     this.pacer = new SubscribePacer(deps.settings.maxSubscribeRate);
     this.contact = { user: deps.settings.contactUser };
+    this.snapshots = deps.snapshots;
+    const stored = deps.stored ?? [];
+    for (const d of stored) {
+      const unclaimed: UnclaimedDialog = { stored: d, remoteCSeq: d.remoteCSeq };
+      const identity = dialogIdentity(d.package, d.record, d.subscriber);
+      const list = this.unclaimedByIdentity.get(identity);
+      if (list === undefined) this.unclaimedByIdentity.set(identity, [unclaimed]);
+      else list.push(unclaimed);
+      this.unclaimedByDialogKey.set(dialogLookupKey(d.callId, d.localTag), unclaimed);
+    }
+    this.restartStats.stored = stored.length;
+    if (stored.length > 0) this.graceTimer = this.scheduler.after(deps.settings.resumeGrace * 1000, () => this.endGrace());
   }
 
   /** Live dialog records. */
@@ -203,6 +293,12 @@ export class PresenceEngine implements QsaNotifier {
     dialog.reader = new NotifyReader(this.packages.get(sub.package) ?? opaqueEventPackage(sub.package), this.listRecords.has(sub.record));
     dialog.requestedExpires = this.settings.defaultExpiration;
     this.registry.add(dialog, sub, sharing);
+    const unclaimed = this.claim(identity);
+    if (unclaimed !== undefined) {
+      this.resume(dialog, unclaimed);
+      return;
+    }
+    if (this.snapshots !== undefined) this.own(dialog, sharing && !this.snapshotOwners.has(identity) ? identity : `${identity}\n${this.random.token(12)}`);
     const maxDelay = this.settings.maxSubscribeDelay;
     if (maxDelay > 0) {
       // SER: the first SUBSCRIBE goes out after a uniform 1..max_subscribe_delay s (docs/ser-presence-b2b.md §2.1).
@@ -234,6 +330,8 @@ export class PresenceEngine implements QsaNotifier {
     const dialog = key === undefined ? undefined : this.registry.dialogOfNotify(key);
     const state = dialog?.dialog;
     if (dialog === undefined || state === undefined) {
+      const unclaimed = key === undefined ? undefined : this.unclaimedByDialogKey.get(key);
+      if (unclaimed !== undefined) return this.answerUnclaimedNotify(incoming, unclaimed);
       this.stats.notifiesUnmatched++;
       return -1;
     }
@@ -287,10 +385,13 @@ export class PresenceEngine implements QsaNotifier {
 
     const reading = dialog.reader!.read(request, statusFromSubscriptionState(subState));
     if (terminated) {
+      if (dialog.restart !== undefined && dialog.restart !== 'new') this.restartStats.resumeFailed++;
       this.onServerTermination(dialog, reading.updates, subState);
       return 1;
     }
     if (dialog.confirmed) this.succeeded(dialog);
+    // Remote CSeq, target, maybe the expiry: read by the snapshot writer at its next tick, not written here.
+    this.markDirty(dialog);
     for (const update of reading.updates) this.emit(dialog, update);
     if (subState.expires !== undefined && subState.expires >= 1 && dialog.state === 'active' && dialog.expiresAt !== undefined) {
       // RFC 6665 §4.1.2.1: a NOTIFY may lower the expiry; never raise it from here (pjsip #1491).
@@ -420,6 +521,18 @@ export class PresenceEngine implements QsaNotifier {
    * each retry and each redirect.
    */
   private startNewSubscription(dialog: SubscriptionDialog, target: string = dialog.record): void {
+    const wave = this.restartPacerInstance;
+    if (wave !== undefined && wave.waiting > 0) {
+      // A restart wave is leaving (issue 10): a new SUBSCRIBE takes a turn in it, so that resumes and
+      // new subscriptions together stay within max_subscribe_rate; two pacers side by side would send twice that.
+      this.setState(dialog, 'waiting');
+      wave.push(() => {
+        if (dialog.state !== 'waiting') return false;
+        this.sendInitial(dialog, target);
+        return true;
+      });
+      return;
+    }
     const delay = this.pacer.reserve(this.scheduler.clock.now());
     if (delay <= 0) {
       this.sendInitial(dialog, target);
@@ -508,6 +621,8 @@ export class PresenceEngine implements QsaNotifier {
     }
     dialog.lastSubscribeAt = this.scheduler.clock.now();
     dialog.lastRequestedExpires = expires;
+    // Our CSeq went up (in a confirmed dialog): the stored high-water mark follows.
+    this.markDirty(dialog);
     const generation = ++dialog.generation;
     this.stats.subscribesSent++;
     dialog.inflight = this.ua.sendRequest(
@@ -592,6 +707,15 @@ export class PresenceEngine implements QsaNotifier {
       this.destroy(dialog);
       return;
     }
+    if (dialog.restart === 'resuming') {
+      if (status === 481 || status === 408) {
+        // The server no longer knows the stored dialog, or does not answer in it: a new dialog (issue 10).
+        this.fallBack(dialog);
+        return;
+      }
+      // Anything else is what it would be to any refresh (below); counted once, not for each challenge.
+      if (status !== 401 && status !== 407 && status !== 423) this.restartStats.resumeFailed++;
+    }
     if (status === 401 || status === 407) {
       const outcome = this.tryAuthenticate(dialog, response);
       if (outcome === 'sent') return;
@@ -666,8 +790,14 @@ export class PresenceEngine implements QsaNotifier {
     }
     dialog.confirmed = true;
     dialog.redirects = 0;
+    if (dialog.restart === 'resuming') {
+      dialog.restart = undefined;
+      this.restartStats.resumed++;
+    }
     this.setState(dialog, 'active');
     this.scheduleRefresh(dialog, granted);
+    // Confirmed (remote tag, route set, target) with its grant: what a restart needs.
+    this.markDirty(dialog);
     if (dialog.notifyReceived) {
       this.succeeded(dialog);
       return;
@@ -725,6 +855,8 @@ export class PresenceEngine implements QsaNotifier {
           return;
         }
         dialog.intervalRetries = 0;
+        // A resumed dialog whose refresh came before its turn: this refresh is the resume.
+        if (dialog.restart === 'resume') dialog.restart = 'resuming';
         this.setState(dialog, 'refreshing');
         this.sendSubscribe(dialog, dialog.requestedExpires);
       }),
@@ -776,6 +908,7 @@ export class PresenceEngine implements QsaNotifier {
    */
   private finish(dialog: SubscriptionDialog, update: StatusUpdate): void {
     this.registry.stopSharing(dialog);
+    this.release(dialog);
     if (this.settings.finalRetryTime > 0) {
       const wait = this.retryLater(dialog, this.settings.finalRetryTime * 1000);
       if (wait !== undefined) update.retryAfter = Math.ceil(wait / 1000);
@@ -811,6 +944,7 @@ export class PresenceEngine implements QsaNotifier {
   /** The last subscriber left: end the SIP side according to where the dialog is (docs/ser-presence-b2b.md §2.3, destroy column). */
   private tearDown(dialog: SubscriptionDialog): void {
     this.registry.stopSharing(dialog);
+    this.release(dialog);
     switch (dialog.state) {
       case 'waiting':
       case 'final':
@@ -831,6 +965,7 @@ export class PresenceEngine implements QsaNotifier {
   private sendUnsubscribe(dialog: SubscriptionDialog): void {
     if (this.closing) this.closeCounts.unsubscribesSent++;
     this.registry.stopSharing(dialog);
+    this.release(dialog);
     dialog.clearTimers();
     this.setState(dialog, 'unsubscribing');
     this.sendSubscribe(dialog, 0);
@@ -842,6 +977,8 @@ export class PresenceEngine implements QsaNotifier {
    * handled by onLateAnswer: generation), and no timer of the dialog runs.
    */
   private dropDialog(dialog: SubscriptionDialog): void {
+    this.forgetSnapshot(dialog);
+    dialog.restart = undefined;
     this.registry.setSipDialog(dialog, undefined);
     dialog.hops = undefined;
     dialog.generation++;
@@ -855,6 +992,7 @@ export class PresenceEngine implements QsaNotifier {
   private destroy(dialog: SubscriptionDialog): void {
     if (dialog.state === 'destroyed') return;
     this.dropDialog(dialog);
+    this.release(dialog);
     this.setState(dialog, 'destroyed');
     this.registry.remove(dialog);
     if (this.registry.size === 0) this.onAllDestroyed?.();
@@ -875,6 +1013,324 @@ export class PresenceEngine implements QsaNotifier {
 
   private deliver(member: QsaSubscription, update: StatusUpdate): void {
     if (this.broker.notify(member, update)) this.stats.statusMessages++;
+  }
+
+  // ------------------------------------------------------------------ persistence and restart (issue 10)
+
+  /** `dialog` persists its snapshots under `key` from now on. */
+  private own(dialog: SubscriptionDialog, key: string): void {
+    dialog.storeKey = key;
+    this.snapshotOwners.set(key, dialog);
+  }
+
+  /**
+   * The current SIP dialog changed in what a restart needs (our CSeq, the
+   * remote CSeq, route set, target, grant): the writer reads it at its next
+   * tick. One map write; nothing is copied or written here, so that the
+   * NOTIFY path stays free of store work. Only confirmed dialogs are stored.
+   */
+  private markDirty(dialog: SubscriptionDialog): void {
+    const key = dialog.storeKey;
+    if (key === undefined || this.snapshots === undefined || !dialog.confirmed) return;
+    dialog.stored = true;
+    this.snapshots.markDirty(key, this.snapshotSource);
+  }
+
+  /** The current SIP dialog is gone: its snapshot is deleted at the next tick. */
+  private forgetSnapshot(dialog: SubscriptionDialog): void {
+    if (!dialog.stored) return;
+    dialog.stored = false;
+    if (dialog.storeKey !== undefined) this.snapshots?.delete(dialog.storeKey);
+  }
+
+  /** The subscription is ending (unsubscribed, final, destroyed): no snapshot any more, nor later. */
+  private release(dialog: SubscriptionDialog): void {
+    this.forgetSnapshot(dialog);
+    const key = dialog.storeKey;
+    if (key === undefined) return;
+    dialog.storeKey = undefined;
+    if (this.snapshotOwners.get(key) === dialog) this.snapshotOwners.delete(key);
+  }
+
+  /** What the writer stores under `key` (DialogSnapshotSource): the owner's dialog as it is now, or undefined (deleted). */
+  private storedDialogOf(key: string): StoredDialog | undefined {
+    const d = this.snapshotOwners.get(key);
+    const s = d?.dialog;
+    if (d === undefined || s === undefined || !d.confirmed || !d.stored || s.remoteTag === undefined || d.expiresAt === undefined) return undefined;
+    const clock = this.scheduler.clock;
+    return {
+      key,
+      package: d.pkg,
+      record: d.record,
+      subscriber: d.subscriber,
+      callId: s.callId,
+      localTag: s.localTag,
+      remoteTag: s.remoteTag,
+      localUri: s.localUri,
+      remoteUri: s.remoteUri,
+      localCSeq: s.localCSeq,
+      remoteCSeq: s.remoteCSeq,
+      routeSet: s.routeSet,
+      remoteTarget: s.remoteTarget,
+      contact: this.contactFor(s),
+      // Wall time: monotonic time means nothing to the next process.
+      expiresAt: Math.max(0, Math.round(clock.wallTime() + (d.expiresAt - clock.now()))),
+    };
+  }
+
+  /**
+   * Our Contact in `state` as the UA writes it for the transport the first
+   * hop asks for (informational: a resume always sends the current one).
+   */
+  private contactFor(state: DialogState): string {
+    const hop = (state.routeSet[0] ?? state.remoteTarget).toLowerCase();
+    const transport = hop.includes(';transport=tcp') ? 'tcp' : hop.includes(';transport=tls') || hop.includes('sips:') ? 'tls' : 'udp';
+    try {
+      return `<${this.ua.contactUri(this.contact.user, transport)}>`;
+    } catch {
+      // No socket for that transport (the UA would pick another): the UDP one says enough.
+      return `<${this.ua.contactUri(this.contact.user, 'udp')}>`;
+    }
+  }
+
+  /** Takes a stored dialog of this identity, if one is waiting to be claimed. */
+  private claim(identity: string): UnclaimedDialog | undefined {
+    const list = this.unclaimedByIdentity.get(identity);
+    const unclaimed = list?.shift();
+    if (list !== undefined && list.length === 0) this.unclaimedByIdentity.delete(identity);
+    if (unclaimed === undefined) return undefined;
+    const s = unclaimed.stored;
+    // From now on the registry matches its NOTIFYs.
+    this.unclaimedByDialogKey.delete(dialogLookupKey(s.callId, s.localTag));
+    this.restartStats.claimed++;
+    return unclaimed;
+  }
+
+  /**
+   * A subscription met its stored dialog (by identity): rebuild the SIP dialog
+   * (CSeq RESUME_CSEQ_MARGIN above the stored mark: the last second's
+   * numbers may be missing from the store) and queue its in-dialog refresh
+   * (RFC 6665 §4.1.2.2; a target refresh, RFC 6665 §3.1, that carries our
+   * current Contact). Meanwhile it is `active`: a NOTIFY in it reaches the
+   * subscriber, and an unsubscribe ends it in the dialog. Expired, or out of
+   * CSeq numbers: a new dialog, queued all the same.
+   */
+  private resume(dialog: SubscriptionDialog, unclaimed: UnclaimedDialog): void {
+    const s = unclaimed.stored;
+    if (this.snapshots !== undefined) this.own(dialog, this.snapshotOwners.has(s.key) ? `${s.key}\n${this.random.token(12)}` : s.key);
+    const left = s.expiresAt - this.scheduler.clock.wallTime();
+    const cseq = resumedCSeq(s.localCSeq);
+    if (left < RESUME_MIN_LEFT_MS || cseq === undefined) {
+      this.restartStats.expired++;
+      // The stored one is of no use any more.
+      if (dialog.storeKey === s.key) this.snapshots?.delete(s.key);
+      this.queueNewDialog(dialog);
+      return;
+    }
+    const remoteCSeq = unclaimed.remoteCSeq === undefined || s.remoteCSeq === undefined ? (unclaimed.remoteCSeq ?? s.remoteCSeq) : Math.max(unclaimed.remoteCSeq, s.remoteCSeq);
+    this.registry.setSipDialog(dialog, {
+      callId: s.callId,
+      localTag: s.localTag,
+      remoteTag: s.remoteTag,
+      localUri: s.localUri,
+      remoteUri: s.remoteUri,
+      // buildInDialogRequest counts up first: the resume carries resumedCSeq().
+      localCSeq: cseq - 1,
+      remoteCSeq,
+      routeSet: [...s.routeSet],
+      remoteTarget: s.remoteTarget,
+    });
+    // The stored snapshot is this dialog's until it says otherwise (a drop deletes it).
+    dialog.stored = dialog.storeKey === s.key;
+    dialog.confirmed = true;
+    dialog.expiresAt = this.scheduler.clock.now() + left;
+    dialog.restart = 'resume';
+    this.setState(dialog, 'active');
+    this.restartPacer().push(() => this.restartTurn(dialog));
+  }
+
+  /** A new dialog for `dialog`, when the restart pacer gives it a turn (state `waiting` until then). */
+  private queueNewDialog(dialog: SubscriptionDialog): void {
+    dialog.restart = 'new';
+    this.setState(dialog, 'waiting');
+    this.restartPacer().push(() => this.restartTurn(dialog));
+  }
+
+  /** The resuming refresh got a 481 or a timeout: the stored dialog is dropped (and deleted), a new one queued. */
+  private fallBack(dialog: SubscriptionDialog): void {
+    this.restartStats.fallbacks++;
+    this.dropDialog(dialog);
+    dialog.confirmed = false;
+    this.queueNewDialog(dialog);
+  }
+
+  /** A turn of the restart pacer: what the dialog is still owed, if anything; true when something was sent. */
+  private restartTurn(dialog: SubscriptionDialog): boolean {
+    if (dialog.restart === 'resume' && dialog.state === 'active') {
+      if (dialog.expiresAt === undefined || dialog.expiresAt - this.scheduler.clock.now() < RESUME_MIN_LEFT_MS) {
+        // It lapsed while waiting for its turn.
+        this.fallBack(dialog);
+        return false;
+      }
+      dialog.restart = 'resuming';
+      dialog.intervalRetries = 0;
+      this.setState(dialog, 'refreshing');
+      this.sendSubscribe(dialog, dialog.requestedExpires);
+      return true;
+    }
+    if (dialog.restart === 'new' && dialog.state === 'waiting') {
+      dialog.restart = undefined;
+      this.sendInitial(dialog, dialog.record);
+      return true;
+    }
+    return false;
+  }
+
+  private restartPacer(): RestartPacer {
+    this.restartPacerInstance ??= new RestartPacer(this.settings.maxSubscribeRate, this.scheduler, this.random);
+    return this.restartPacerInstance;
+  }
+
+  /**
+   * A NOTIFY in a stored dialog that no subscription has claimed yet: 200
+   * (a 481 would make the server end a subscription that may be claimed in a
+   * moment), nothing delivered. A terminated one ends it: forgotten, deleted.
+   */
+  private answerUnclaimedNotify(incoming: IncomingRequest, unclaimed: UnclaimedDialog): 1 | -1 {
+    const request = incoming.request;
+    const s = unclaimed.stored;
+    if (safe(() => fromHeader(request).tag) !== s.remoteTag) return -1;
+    let subState: SubscriptionState | undefined;
+    try {
+      subState = subscriptionStateOf(request);
+    } catch {
+      return this.refuseNotify(incoming, 400, 'Bad Subscription-State');
+    }
+    const seq = safe(() => cseqOf(request).seq);
+    if (seq === undefined || subState === undefined) return this.refuseNotify(incoming, 400, seq === undefined ? 'Bad CSeq' : 'Missing Subscription-State');
+    incoming.reply(200, 'OK');
+    this.restartStats.unclaimedNotifies++;
+    if (unclaimed.remoteCSeq === undefined || seq > unclaimed.remoteCSeq) unclaimed.remoteCSeq = seq;
+    if (subState.state === 'terminated') this.dropUnclaimed(unclaimed);
+    return 1;
+  }
+
+  /** Forgets a stored dialog nobody will claim; its snapshot is deleted unless a live dialog took its key. */
+  private dropUnclaimed(unclaimed: UnclaimedDialog): void {
+    const s = unclaimed.stored;
+    const identity = dialogIdentity(s.package, s.record, s.subscriber);
+    const list = this.unclaimedByIdentity.get(identity);
+    if (list !== undefined) {
+      const at = list.indexOf(unclaimed);
+      if (at >= 0) list.splice(at, 1);
+      if (list.length === 0) this.unclaimedByIdentity.delete(identity);
+    }
+    const lookup = dialogLookupKey(s.callId, s.localTag);
+    if (this.unclaimedByDialogKey.get(lookup) === unclaimed) this.unclaimedByDialogKey.delete(lookup);
+    if (!this.snapshotOwners.has(s.key)) this.snapshots?.delete(s.key);
+  }
+
+  /**
+   * resume_grace is over: the stored dialogs nobody claimed (their API
+   * subscription was deleted, or the application stopped asking) are ended
+   * at their servers with an unSUBSCRIBE, paced as the resumes; left alone
+   * they would stay there, NOTIFYing us, until they expire. Expired ones are
+   * just deleted. A subscription that comes later starts a new dialog.
+   */
+  private endGrace(): void {
+    this.graceTimer = undefined;
+    const now = this.scheduler.clock.wallTime();
+    for (const list of this.unclaimedByIdentity.values()) {
+      for (const unclaimed of list) {
+        const s = unclaimed.stored;
+        if (s.expiresAt - now < RESUME_MIN_LEFT_MS || resumedCSeq(s.localCSeq) === undefined) {
+          this.restartStats.unclaimedExpired++;
+          const lookup = dialogLookupKey(s.callId, s.localTag);
+          if (this.unclaimedByDialogKey.get(lookup) === unclaimed) this.unclaimedByDialogKey.delete(lookup);
+          if (!this.snapshotOwners.has(s.key)) this.snapshots?.delete(s.key);
+          continue;
+        }
+        this.restartPacer().push(() => this.unsubscribeUnclaimed(unclaimed));
+      }
+    }
+    this.unclaimedByIdentity.clear();
+  }
+
+  /**
+   * Expires: 0 in a stored dialog nobody claimed (RFC 6665 §4.1.2.3). Its
+   * NOTIFYs are still answered 200 until wait_for_term_notify after the
+   * answer; the snapshot is deleted once the answer (any) is in.
+   */
+  private unsubscribeUnclaimed(unclaimed: UnclaimedDialog): boolean {
+    if (this.closing) return false;
+    const s = unclaimed.stored;
+    const lookup = dialogLookupKey(s.callId, s.localTag);
+    const cseq = resumedCSeq(s.localCSeq);
+    const forget = (): void => {
+      if (this.unclaimedByDialogKey.get(lookup) === unclaimed) this.unclaimedByDialogKey.delete(lookup);
+    };
+    const done = (): void => {
+      if (!this.snapshotOwners.has(s.key)) this.snapshots?.delete(s.key);
+      if (this.closing) forget();
+      else this.scheduler.after(this.settings.waitForTermNotify * 1000, forget);
+    };
+    if (cseq === undefined) {
+      done();
+      return false;
+    }
+    const state: DialogState = {
+      callId: s.callId,
+      localTag: s.localTag,
+      remoteTag: s.remoteTag,
+      localUri: s.localUri,
+      remoteUri: s.remoteUri,
+      localCSeq: cseq - 1,
+      remoteCSeq: unclaimed.remoteCSeq,
+      routeSet: [...s.routeSet],
+      remoteTarget: s.remoteTarget,
+    };
+    let request: SipRequest;
+    try {
+      request = buildInDialogRequest(state, 'SUBSCRIBE', this.subscribeHeaders(s.package, 0));
+    } catch {
+      // A stored route or target we cannot build on: nothing can be sent in that dialog.
+      done();
+      return false;
+    }
+    this.restartStats.unclaimedUnsubscribed++;
+    this.stats.subscribesSent++;
+    this.ua.sendRequest(
+      request,
+      {
+        onFinal: (answer) => {
+          this.countResponse(answer.status);
+          done();
+        },
+      },
+      this.sendOptions(state),
+    );
+    return true;
+  }
+
+  /** No more restart work: the grace timer and the turns waiting are dropped (shutdown). */
+  private stopRestart(): void {
+    this.graceTimer?.cancel();
+    this.graceTimer = undefined;
+    this.restartPacerInstance?.close();
+  }
+
+  /**
+   * Stops without a word on the wire (the daemon's shutdown mode `leave`):
+   * every dialog is forgotten here but stays at its server until it expires,
+   * and its snapshot stays in the store, so that the next start resumes it.
+   * Flush and close the snapshot writer first: nothing is persisted from here on.
+   */
+  abandon(): void {
+    this.snapshots = undefined;
+    this.closing = true;
+    this.stopRestart();
+    // destroy() stops the retransmissions of what is in flight; a late 2xx then finds the UA closed.
+    for (const dialog of [...this.registry.dialogs()]) this.destroy(dialog);
   }
 
   // ------------------------------------------------------------------ inspection and shutdown
@@ -910,6 +1366,7 @@ export class PresenceEngine implements QsaNotifier {
     this.closing = true;
     // unSUBSCRIBEs already on their way (their subscribers left just before) count as close()'s own.
     for (const dialog of this.registry.dialogs()) if (dialog.state === 'unsubscribing' || dialog.state === 'terminating') this.closeCounts.unsubscribesSent++;
+    this.stopRestart();
     for (const dialog of [...this.registry.dialogs()]) {
       this.registry.dropMembers(dialog);
       this.tearDown(dialog);

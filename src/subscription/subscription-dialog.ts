@@ -37,6 +37,14 @@ export type SubscriptionDialogState =
 export type DialogTimerSlot = 'timer' | 'timerN';
 
 /**
+ * What a restart (issue 10) still owes a dialog, or the resume in flight:
+ * - resume: a stored dialog, rebuilt; its in-dialog refresh waits for its turn (RestartPacer)
+ * - new: its stored dialog is of no use (expired, or the resume was refused); a new one waits for its turn
+ * - resuming: the resuming refresh is in flight: a 481 or a timeout falls back to a new dialog
+ */
+export type RestartStep = 'resume' | 'new' | 'resuming';
+
+/**
  * One SIP subscription and the internal subscriptions it serves: a flat
  * record (no closures, no per-record timers beyond two heap entries) so that
  * a process can hold hundreds of thousands. `members` and `dialog` change
@@ -89,6 +97,16 @@ export class SubscriptionDialog {
   lastStatus: StatusUpdate | undefined = undefined;
   /** The event package's side: Accept, resource list or not, the readers of the current SIP dialog's bodies. */
   reader: NotifyReader | undefined = undefined;
+  /**
+   * The key of its snapshot in the store (issue 10): the identity, or the
+   * stored key it resumed; undefined when it is not persisted (no store, or
+   * it is ending).
+   */
+  storeKey: string | undefined = undefined;
+  /** A snapshot of the current SIP dialog is in the store, or on its way: a drop must delete it. */
+  stored = false;
+  /** What a restart still owes it (RestartStep); undefined once it is an ordinary dialog. */
+  restart: RestartStep | undefined = undefined;
   private timer: Timer | undefined = undefined;
   private timerN: Timer | undefined = undefined;
 

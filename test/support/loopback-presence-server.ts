@@ -5,7 +5,10 @@
  * Expires asked for up to `maxExpires`, its Contact) and sends the NOTIFY that
  * follows (active with a PIDF body, or terminated;reason=timeout for
  * Expires: 0); a retransmitted SUBSCRIBE (same branch) gets the same 200
- * again and no new NOTIFY. `down = true` makes it stop answering: it still
+ * again and no new NOTIFY. An in-dialog SUBSCRIBE (To tag) for a dialog it does not
+ * hold (never made, or `forget()`) gets 481 (as a server that restarted);
+ * one for a dialog it holds is a refresh, and its Contact becomes the target of the NOTIFYs
+ * (RFC 6665 §3.1, target refresh). `down = true` makes it stop answering: it still
  * records each new SUBSCRIBE (a branch not seen before) with the time of the
  * injected clock, then drops it. Only what a test reads is kept.
  */
@@ -32,6 +35,14 @@ export interface ArrivedSubscribe {
   readonly expires: number;
   /** True when the server was down: dropped unanswered. */
   readonly dropped: boolean;
+  readonly callId: string;
+  readonly cseq: number;
+  /** It had a To tag (a refresh, an unSUBSCRIBE, a resume). */
+  readonly inDialog: boolean;
+  /** The URI of its Contact. */
+  readonly contact: string | undefined;
+  /** The status it was answered with (0 when dropped). */
+  readonly status: number;
 }
 
 interface ServerDialog {
@@ -59,6 +70,16 @@ export class LoopbackPresenceServer {
     private readonly maxExpires: number,
   ) {
     socket.on('message', (data, remote) => this.onDatagram(data, remote.address, remote.port));
+  }
+
+  /** Forgets the dialog of `callId` (as a restart would): an in-dialog SUBSCRIBE then gets 481. */
+  forget(callId: string): void {
+    this.dialogs.delete(callId);
+  }
+
+  /** Whether it holds the dialog of `callId`. */
+  holds(callId: string): boolean {
+    return this.dialogs.has(callId);
   }
 
   static async start(clock: Clock, options: { maxExpires?: number } = {}): Promise<LoopbackPresenceServer> {
@@ -97,14 +118,22 @@ export class LoopbackPresenceServer {
     if (this.down) {
       if (!this.answers.has(`dropped:${branch}`)) {
         this.answers.set(`dropped:${branch}`, Buffer.alloc(0));
-        this.subscribes.push(this.arrival(message, true));
+        this.subscribes.push(this.arrival(message, 0));
       }
       return;
     }
-    const arrival = this.arrival(message, false);
-    this.subscribes.push(arrival);
     const callId = message.headers.get('Call-ID') ?? '';
     let dialog = this.dialogs.get(callId);
+    const toTag = toHeader(message).tag;
+    if (toTag !== undefined && (dialog === undefined || dialog.tag !== toTag)) {
+      this.subscribes.push(this.arrival(message, 481));
+      const refused = Buffer.from(serializeSipMessage(createResponse(message, 481, 'Subscription Does Not Exist')));
+      this.answers.set(branch, refused);
+      this.send(refused, address, port);
+      return;
+    }
+    const arrival = this.arrival(message, 200);
+    this.subscribes.push(arrival);
     if (dialog === undefined) {
       dialog = { tag: toHeader(message).tag ?? `ps${++this.nextTag}`, notifyCSeq: 0 };
       this.dialogs.set(callId, dialog);
@@ -122,10 +151,22 @@ export class LoopbackPresenceServer {
     this.answers.set(branch, bytes);
     this.send(bytes, address, port);
     this.sendNotify(message, dialog, granted, address, port);
+    if (granted === 0) this.dialogs.delete(callId);
   }
 
-  private arrival(request: SipRequest, dropped: boolean): ArrivedSubscribe {
-    return { at: this.clock.now(), record: toHeader(request).uri, expires: Number(request.headers.get('Expires') ?? '3600'), dropped };
+  private arrival(request: SipRequest, status: number): ArrivedSubscribe {
+    const contacts = contactsOf(request);
+    return {
+      at: this.clock.now(),
+      record: toHeader(request).uri,
+      expires: Number(request.headers.get('Expires') ?? '3600'),
+      dropped: status === 0,
+      callId: request.headers.get('Call-ID') ?? '',
+      cseq: Number.parseInt(request.headers.get('CSeq') ?? '', 10),
+      inDialog: toHeader(request).tag !== undefined,
+      contact: contacts === '*' ? undefined : contacts[0]?.uri,
+      status,
+    };
   }
 
   private sendNotify(subscribe: SipRequest, dialog: ServerDialog, granted: number, address: string, port: number): void {

@@ -155,3 +155,59 @@ test('resumedCSeq: the stored high-water mark plus the margin, undefined when CS
   assert.equal(resumedCSeq(2 ** 31 - 1 - RESUME_CSEQ_MARGIN), 2 ** 31 - 1);
   assert.equal(resumedCSeq(2 ** 31 - RESUME_CSEQ_MARGIN), undefined);
 });
+
+test('markDirty: the state is read from the source at the tick (latest wins, nothing copied before); undefined deletes', async () => {
+  const { clock, store, writer, settle } = setup();
+  let current: ReturnType<typeof dialog> | undefined = dialog(alice, { localCSeq: 1 });
+  let reads = 0;
+  const source = {
+    storedDialog: (key: string) => {
+      reads++;
+      assert.equal(key, dialog(alice).key);
+      return current;
+    },
+  };
+  for (let i = 0; i < 100; i++) writer.markDirty(dialog(alice).key, source);
+  current = dialog(alice, { localCSeq: 7 });
+  assert.equal(reads, 0, 'marking reads nothing');
+  assert.equal(writer.pending, 1);
+  clock.advance(1000);
+  await settle();
+  assert.equal(reads, 1);
+  assert.deepEqual((await store.load()).dialogs.map((d) => d.localCSeq), [7]);
+  current = undefined;
+  writer.markDirty(dialog(alice).key, source);
+  clock.advance(1000);
+  await settle();
+  assert.deepEqual(store.calls[1], { at: 2000, upserts: [], deletes: [dialog(alice).key] });
+  assert.deepEqual((await store.load()).dialogs, []);
+});
+
+test('markDirty: a source giving an invalid snapshot is reported and the key deleted; the other changes are written', async () => {
+  const { clock, store, writer, errors, settle } = setup();
+  writer.upsert(dialog(carol));
+  writer.markDirty(dialog(alice).key, { storedDialog: () => dialog(alice, { localCSeq: -1 }) });
+  clock.advance(1000);
+  await settle();
+  assert.equal(errors.length, 1);
+  assert.ok(errors[0] instanceof StoreError);
+  assert.deepEqual(store.calls[0], { at: 1000, upserts: [carol], deletes: [dialog(alice).key] });
+});
+
+test('markDirty: a failed write retries the state read at that tick unless marked again', async () => {
+  const { clock, store, writer, settle } = setup();
+  let cseq = 1;
+  const source = { storedDialog: () => dialog(alice, { localCSeq: cseq }) };
+  store.failNext = 1;
+  writer.markDirty(dialog(alice).key, source);
+  clock.advance(1000);
+  await settle();
+  cseq = 2;
+  clock.advance(1000);
+  await settle();
+  assert.deepEqual((await store.load()).dialogs.map((d) => d.localCSeq), [1], 'the failed batch as read, retried');
+  writer.markDirty(dialog(alice).key, source);
+  clock.advance(1000);
+  await settle();
+  assert.deepEqual((await store.load()).dialogs.map((d) => d.localCSeq), [2]);
+});

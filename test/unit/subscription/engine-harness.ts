@@ -14,6 +14,9 @@
 import assert from 'node:assert/strict';
 import { attachPresenceEngine } from '../../../src/b2b/attach-presence-engine.js';
 import { QsaBroker, type QsaSubscriptionHandle, type StatusMessage, type StatusQueue } from '../../../src/qsa/index.js';
+import { DialogSnapshotWriter } from '../../../src/store/dialog-snapshot-writer.js';
+import type { StoredDialog } from '../../../src/store/stored-dialog.js';
+import type { SubscriptionStore } from '../../../src/store/subscription-store.js';
 import { DEFAULT_ENGINE_SETTINGS, type EngineSettings } from '../../../src/subscription/engine-options.js';
 import type { CredentialLookup, PresenceEngine } from '../../../src/subscription/presence-engine.js';
 import { ManualClock } from '../../../src/util/clock.js';
@@ -43,13 +46,20 @@ export interface EngineHarnessOptions {
   seed?: number;
   /** Records subscribed to as resource lists (createPresenceB2B's resourceListRecords). */
   resourceListRecords?: readonly string[];
+  /** Persist dialog snapshots into this store (a DialogSnapshotWriter on the harness scheduler). */
+  store?: SubscriptionStore;
+  /** The snapshots of a previous run to resume (with `store`). */
+  stored?: readonly StoredDialog[];
+  /** Wall-clock ms at clock time 0 (ManualClock's default: 2026-01-01). */
+  wallStart?: number;
 }
 
 export type EngineHarness = ReturnType<typeof engineHarness>;
 
 export function engineHarness(settings: Partial<EngineSettings> = {}, options: EngineHarnessOptions = {}) {
-  const clock = new ManualClock();
+  const clock = options.wallStart === undefined ? new ManualClock() : new ManualClock(0, options.wallStart);
   const scheduler = new TimerScheduler(clock);
+  const snapshots = options.store === undefined ? undefined : new DialogSnapshotWriter({ store: options.store, scheduler });
   const random = new SeededRandom(options.seed ?? 1);
   const ua = new FakeUserAgent({ clock });
   const broker = new QsaBroker({ clock, random });
@@ -61,6 +71,7 @@ export function engineHarness(settings: Partial<EngineSettings> = {}, options: E
     settings: { ...DEFAULT_ENGINE_SETTINGS, ...TEST_SETTINGS, ...settings },
     ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
     ...(options.resourceListRecords !== undefined ? { resourceListRecords: options.resourceListRecords } : {}),
+    ...(snapshots !== undefined ? { snapshots, stored: options.stored ?? [] } : {}),
   });
   const engine: PresenceEngine = attached.engine;
   const queue = broker.createQueue();
@@ -73,6 +84,7 @@ export function engineHarness(settings: Partial<EngineSettings> = {}, options: E
     broker,
     engine,
     queue,
+    snapshots,
 
     /** QSA subscribe (default: RECORD as SUBSCRIBER into the harness queue). */
     subscribe(record = RECORD, subscriber = SUBSCRIBER, into: StatusQueue = queue): QsaSubscriptionHandle {
@@ -133,6 +145,12 @@ export function engineHarness(settings: Partial<EngineSettings> = {}, options: E
     assertQuiet(): void {
       assert.deepEqual(ua.unseen().map((s) => s.describe()), [], 'no new request');
       assert.deepEqual(h.statuses().map(brief), [], 'no status message');
+    },
+
+    /** Writes what the snapshot writer holds now (without waiting for its tick), then returns what the store holds. */
+    async flushed(store: SubscriptionStore): Promise<StoredDialog[]> {
+      await snapshots?.flush();
+      return (await store.load()).dialogs;
     },
 
     /** No dialog and no live timer left (the fake UA runs no transaction timers). */
