@@ -9,7 +9,9 @@
  *   a node that takes a shard over reads just that shard's rows;
  * - `shard_leases`: one row per shard, its owner, its epoch (the fencing
  *   token, raised at every change of owner) and the expiry of the lease;
- * - `cluster_nodes`: each node's heartbeat (how many nodes share the shards);
+ * - `cluster_nodes`: each node's heartbeat (how many nodes share the shards)
+ *   and the random instance of the process using that node id (two live
+ *   processes with one node id would both believe they hold its shards);
  * - `cluster_settings`: the shard count the `shard` columns were computed with.
  *
  * Times in these tables are the database server's (`clock_timestamp()`), so
@@ -37,6 +39,7 @@ export const CLUSTER_MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX shard_leases_by_owner ON shard_leases (owner)`,
       `CREATE TABLE cluster_nodes (
         node_id TEXT NOT NULL PRIMARY KEY,
+        instance TEXT NOT NULL,
         expires_at TIMESTAMPTZ NOT NULL,
         started_at TIMESTAMPTZ NOT NULL
       )`,

@@ -277,7 +277,7 @@ export class PostgresSubscriptionStore implements SubscriptionStore {
 
   /**
    * writeDialogs for a cluster node: the rows of a shard are written only
-   * when `fence.nodeId` holds its lease at `fence.epochOf(shard)`, checked in
+   * when `fence.nodeId` holds its unexpired lease at `fence.epochOf(shard)`, checked in
    * the same transaction with the lease rows locked (FOR SHARE). The rows of
    * the other shards are left as they are (the new owner's), and their shards
    * are returned: the caller has lost them.
@@ -296,7 +296,8 @@ export class PostgresSubscriptionStore implements SubscriptionStore {
         if (asked.length > 0) {
           // In shard order, as every lease update locks them: no deadlock between the two.
           const rows = await tx<Row[]>`
-            SELECT shard, epoch FROM shard_leases WHERE shard = ANY(${asked}::int[]) AND owner = ${fence.nodeId} ORDER BY shard FOR SHARE`;
+            SELECT shard, epoch FROM shard_leases
+            WHERE shard = ANY(${asked}::int[]) AND owner = ${fence.nodeId} AND expires_at > clock_timestamp() ORDER BY shard FOR SHARE`;
           for (const r of rows) held.set(Number(r.shard), count(r.epoch));
         }
         const allowed = (shard: number): boolean => {
