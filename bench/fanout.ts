@@ -26,12 +26,12 @@
  *
  * Options: --quick (smaller counts, for the smoke test).
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { connect, DeliverPolicy, type JetStreamClient, type NatsConnection, type PubAck, StorageType } from 'nats';
 import postgres from 'postgres';
-import { startNats, startPostgres } from '../test/support/engines.js';
 import { loadavg } from 'node:os';
+import { startNats, startPostgres } from '../test/support/engines.js';
+import { procCpuMs } from './proc-cpu.js';
 
 const QUICK = process.argv.includes('--quick');
 const ONLY = process.argv.includes('--nats') ? 'nats' : process.argv.includes('--postgres') ? 'postgres' : 'both';
@@ -102,31 +102,6 @@ function waitFor(r: Received, target: number, timeoutMs: number): Promise<void> 
 function quantile(values: number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
-}
-
-/** user+system CPU ms of `pids` (and, with children, of their child processes) from /proc. */
-function procCpuMs(rootPid: number, withChildren: boolean): number {
-  const ticks = (pid: number): number => {
-    try {
-      const rest = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      return Number(rest[11]) + Number(rest[12]);
-    } catch {
-      return 0;
-    }
-  };
-  let total = ticks(rootPid);
-  if (withChildren) {
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      try {
-        const rest = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]!.split(' ');
-        if (Number(rest[1]) === rootPid) total += ticks(Number(entry));
-      } catch {
-        // gone meanwhile
-      }
-    }
-  }
-  return (total * 1000) / 100; // USER_HZ = 100 on Linux
 }
 
 interface Publisher {
