@@ -47,9 +47,15 @@ export class PostgresLeaseTable implements LeaseTable {
     });
     try {
       const [row] = await sql<Row[]>`SELECT shards FROM cluster_settings`;
-      if (row === undefined) throw new Error('cluster_settings is empty');
+      if (row === undefined) {
+        throw new ClusterError('CLUSTER_ERR_IO', `leases in ${where}: cluster_settings is empty; open the PostgreSQL store first`);
+      }
       return new PostgresLeaseTable(sql, Number(row.shards), where);
     } catch (error) {
+      if (error instanceof ClusterError) {
+        await sql.end({ timeout: 1 }).catch(() => {});
+        throw error;
+      }
       await sql.end({ timeout: 1 }).catch(() => {});
       throw new ClusterError('CLUSTER_ERR_IO', `leases in ${where}: cannot be read (${messageOf(error)}); open the PostgreSQL store first`, { cause: error });
     }
