@@ -7,6 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { runDoctor } from '../../src/cli/doctor-command.js';
 import { ConfigError, parseConfig } from '../../src/config/index.js';
 import { startDaemon } from '../../src/daemon/daemon.js';
 import { createLogger } from '../../src/log/logger.js';
@@ -78,4 +83,30 @@ test('cluster: is refused at start, naming the key, before the store is opened o
     assert.equal(e.problems[0]!.path, 'cluster');
     return true;
   });
+});
+
+test('doctor: the PostgreSQL store opens (counts shown, password hidden), or FAIL naming the database', async () => {
+  const url = await createDatabase(server!, 'doctor1');
+  const dir = mkdtempSync(join(tmpdir(), 'pb2b-doctor-pg-'));
+  try {
+    const run = async (storeUrl: string): Promise<{ status: number; store: string }> => {
+      const file = join(dir, 'config.yaml');
+      writeFileSync(
+        file,
+        stringify({ sip: { listen: [{ transport: 'udp', host: '127.0.0.1', port: 0 }] }, http: { host: '127.0.0.1', port: 0 }, store: { type: 'postgres', url: storeUrl } }),
+      );
+      const lines: string[] = [];
+      const status = await runDoctor({ config: file, timeout: 2 }, (line) => lines.push(line));
+      return { status, store: lines.find((l) => l.includes('store')) ?? '' };
+    };
+    const good = await run(url);
+    assert.equal(good.status, 0, good.store);
+    assert.match(good.store, /ok.*opens: 0 subscriptions, 0 queues/);
+    const bad = await run('postgres://pb2b:secret@127.0.0.1:1/none');
+    assert.equal(bad.status, 1);
+    assert.match(bad.store, /FAIL.*127\.0\.0\.1:1\/none.*cannot connect/);
+    assert.ok(!bad.store.includes('secret'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
