@@ -9,7 +9,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import postgres from 'postgres';
-import { PostgresSubscriptionStore } from '../../src/store/postgres-store.js';
+import { listenForAnnouncements, parseAnnouncement } from '../../src/cluster/subscription-announcements.js';
+import { PostgresSubscriptionStore, type SubscriptionAnnouncement } from '../../src/store/postgres-store.js';
 import { shardOf, shardOfDialogKey } from '../../src/store/shard-of.js';
 import { StoreError } from '../../src/store/store-error.js';
 import type { SubscriptionStore } from '../../src/store/subscription-store.js';
@@ -205,5 +206,39 @@ describe('postgres store: shards and fencing', () => {
     ]);
     await listener.end();
     await store.close();
+  });
+});
+
+describe('postgres store: announcement listener', () => {
+  test('hears creations and deletions; payloads that are not ours are ignored and told', async () => {
+    const url = await freshDatabase();
+    const store = await PostgresSubscriptionStore.open({ url, shards: 4, announce: true });
+    const heard: SubscriptionAnnouncement[] = [];
+    const malformed: string[] = [];
+    const listener = await listenForAnnouncements(url, { change: (a) => heard.push(a), malformed: (p) => malformed.push(p) });
+    const other = postgres(url, { max: 1, onnotice: () => {} });
+    for (const junk of ['not json', '{"op":"create","id":"","shard":1}', '{"op":"drop","id":"x","shard":1}', '{"op":"create","id":"x","shard":-1}', '[]']) {
+      await other`SELECT pg_notify('pb2b_subscriptions', ${junk})`;
+    }
+    await store.createApiSubscription(apiSubscription('x'));
+    await store.deleteApiSubscription('x');
+    for (let i = 0; i < 100 && heard.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    const shard = shardOf('presence', 'sip:x@example.com', 'sip:bob@example.com', 4);
+    assert.deepEqual(heard, [
+      { op: 'create', id: 'x', shard },
+      { op: 'delete', id: 'x', shard },
+    ]);
+    assert.equal(malformed.length, 5);
+    await listener.close();
+    await listener.close();
+    await other.end();
+    await store.close();
+  });
+
+  test('parseAnnouncement never throws', () => {
+    for (const p of ['', 'null', '1', '"x"', '{"op":"create"}', '{"op":"create","id":"a","shard":1.5}', '{"op":"delete","id":"a","shard":2}']) {
+      const parsed = parseAnnouncement(p);
+      assert.equal(parsed === undefined, p !== '{"op":"delete","id":"a","shard":2}', p);
+    }
   });
 });
