@@ -12,6 +12,7 @@ import type { SipRequest, SipResponse, SipTransportName } from '../sip/codec/mes
 import { NodeDnsClient } from '../sip/resolver/dns-client.js';
 import { Rfc3263Resolver } from '../sip/resolver/rfc3263-resolver.js';
 import { checkStoreFile } from '../store/sqlite-file-check.js';
+import { PostgresSubscriptionStore } from '../store/postgres-store.js';
 import { SqliteSubscriptionStore } from '../store/sqlite-store.js';
 import { systemClock } from '../util/clock.js';
 import { CryptoRandom } from '../util/random.js';
@@ -199,6 +200,26 @@ async function checkStore(config: DaemonConfig): Promise<CheckResult> {
   const name = 'store';
   const spec = config.store;
   if (spec.type === 'memory') return { status: 'ok', name, detail: 'memory: nothing to check (nothing survives a restart)' };
+  if (spec.type === 'postgres') {
+    // Shared with a running daemon or cluster nodes: opened without the one-daemon lock. An empty
+    // database gets the schema, as at the daemon's first start.
+    try {
+      const store = await PostgresSubscriptionStore.open({
+        url: spec.url,
+        exclusive: false,
+        connectTimeoutSeconds: 5,
+        ...(config.cluster !== undefined ? { shards: config.cluster.shards } : {}),
+      });
+      try {
+        const contents = await store.load();
+        return { status: 'ok', name, detail: `${store.location} opens: ${contents.apiSubscriptions.length} subscriptions, ${contents.queues.length} queues` };
+      } finally {
+        await store.close();
+      }
+    } catch (error) {
+      return { status: 'FAIL', name, detail: error instanceof Error ? error.message : String(error) };
+    }
+  }
   const file = resolve(spec.path);
   try {
     if (!checkStoreFile(file).exists) return { status: 'ok', name, detail: `${file} will be created (${dirname(file)} is writable)` };

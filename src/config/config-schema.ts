@@ -146,23 +146,75 @@ export const CREDENTIAL_SCHEMA = z.strictObject({
   realm: text().optional(),
 });
 
+/** Whether `value` is a postgres:// (or postgresql://) URL naming a host; the reason when it is not. */
+function postgresUrlProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return `expected a URL postgres://user@host:port/database, got ${showValue(value)}`;
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') return `expected a postgres:// URL, got the scheme ${url.protocol}`;
+  if (url.hostname === '') return 'expected a host in the URL (postgres://user@host:port/database)';
+  if (url.pathname.length <= 1) return 'expected a database name in the URL (postgres://user@host:port/database)';
+  return undefined;
+}
+
 /**
  * Where the daemon keeps its desired state (API subscriptions, named queues
  * and their event-id high-water marks) and dialog snapshots. `sqlite` (the
  * default) is a file, relative paths against the working directory, created
- * on first start; `memory` turns persistence off.
+ * on first start; `memory` turns persistence off; `postgres` is a database
+ * server (`url`), the store a cluster's nodes share.
  */
 export const STORE_SCHEMA = z
   .strictObject({
-    type: z.enum(['sqlite', 'memory']).default('sqlite'),
+    type: z.enum(['sqlite', 'memory', 'postgres']).default('sqlite'),
     path: text('a file path').min(1, { error: 'expected a file path, got ""' }).optional(),
+    url: text('a postgres:// URL')
+      .superRefine((value, ctx) => {
+        const message = postgresUrlProblem(value);
+        // The value is not repeated: a URL may carry a password.
+        if (message !== undefined) ctx.addIssue({ code: 'custom', message: message.replace(/, got ".*"$/, '') });
+      })
+      .optional(),
   })
   .superRefine((store, ctx) => {
-    if (store.type === 'memory' && store.path !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['path'], message: 'only meaningful for type sqlite, not memory' });
+    if (store.type !== 'sqlite' && store.path !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['path'], message: `only meaningful for type sqlite, not ${store.type}` });
+    }
+    if (store.type !== 'postgres' && store.url !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['url'], message: `only meaningful for type postgres, not ${store.type}` });
+    }
+    if (store.type === 'postgres' && store.url === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['url'], message: 'required for type postgres (postgres://user@host:port/database)' });
     }
   })
-  .transform((store): StoreSpec => (store.type === 'memory' ? { type: 'memory' } : { type: 'sqlite', path: store.path ?? DEFAULT_STORE_PATH }));
+  .transform((store): StoreSpec => {
+    if (store.type === 'memory') return { type: 'memory' };
+    if (store.type === 'postgres') return { type: 'postgres', url: store.url ?? '' };
+    return { type: 'sqlite', path: store.path ?? DEFAULT_STORE_PATH };
+  });
+
+/**
+ * Cluster mode (issue 16): several nodes share a PostgreSQL store and the
+ * shards of the subscriptions through leases. `node_id` names this node
+ * (different on each); `lease_ttl` (seconds) is how long a node that stops
+ * renewing keeps its shards; `shards` must be the same on every node and
+ * every start (it is stored).
+ */
+export const CLUSTER_SCHEMA = z.strictObject({
+  node_id: text('a node id')
+    .min(1, { error: 'expected a node id of 1 to 64 letters, digits, ".", "_" or "-", got ""' })
+    .max(64, { error: 'expected a node id of at most 64 characters' })
+    .regex(/^[A-Za-z0-9._-]+$/, { error: (issue) => `expected a node id of letters, digits, ".", "_" or "-", got ${showValue(issue.input)}` }),
+  lease_ttl: z
+    .number({ error: (issue) => `expected a number of seconds from 1 to 3600, got ${showValue(issue.input)}` })
+    .min(1, { error: (issue) => `expected a number of seconds from 1 to 3600, got ${showValue(issue.input)}` })
+    .max(3600, { error: (issue) => `expected a number of seconds from 1 to 3600, got ${showValue(issue.input)}` })
+    .default(15),
+  shards: integer(1, 65536).default(1024),
+});
 
 /**
  * HEPv3 export of every SIP message to a Homer collector (src/hep); off
@@ -337,6 +389,7 @@ export const CONFIG_SCHEMA = z
       .default(1),
     store: STORE_SCHEMA.default({ type: 'sqlite', path: DEFAULT_STORE_PATH }),
     hep: HEP_SCHEMA.optional(),
+    cluster: CLUSTER_SCHEMA.optional(),
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     shutdown: z
       .strictObject({
@@ -355,6 +408,9 @@ export const CONFIG_SCHEMA = z
     }
     if (config.local_agent.enabled && config.local_agent.domains.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['local_agent', 'domains'], message: 'expected at least one domain when the local agent is enabled' });
+    }
+    if (config.cluster !== undefined && config.store.type !== 'postgres') {
+      ctx.addIssue({ code: 'custom', path: ['cluster'], message: `needs store.type postgres (the nodes share the database), not ${config.store.type}` });
     }
     checkUserAgents(config, ctx);
     checkResourceLists(config.resource_lists, ctx);

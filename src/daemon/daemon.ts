@@ -1,6 +1,7 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { createPresenceB2B, type PresenceB2B } from '../b2b/create-presence-b2b.js';
 import { b2bOptionsFromConfig, httpTlsFromConfig } from '../config/b2b-options.js';
+import { ConfigError } from '../config/config-error.js';
 import type { DaemonConfig } from '../config/config-schema.js';
 import type { PresentityPublisher } from '../http/api-types.js';
 import { HepExporter } from '../hep/hep-exporter.js';
@@ -9,7 +10,7 @@ import { createLogger, type Logger } from '../log/logger.js';
 import { DaemonMetrics } from '../metrics/daemon-metrics.js';
 import { NotifyLatencyTracker } from '../metrics/notify-latency-tracker.js';
 import { QsaBroker } from '../qsa/index.js';
-import { openStore } from '../store/open-store.js';
+import { openStoreAsync } from '../store/open-store.js';
 import type { StoreContents, SubscriptionStore } from '../store/subscription-store.js';
 import { ENGINE_CHANNEL_NOTIFY_SOURCE, ENGINE_CHANNEL_STATE, type EngineNotifySourceEvent } from '../subscription/engine-diagnostics.js';
 import { type Clock, systemClock } from '../util/clock.js';
@@ -81,8 +82,15 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
   // http.tls files are read and checked before anything binds, as the SIP ones.
   const httpTls = config.http.enabled ? httpTlsFromConfig(config) : undefined;
   // The store next, still before anything binds: a bad file stops the start here (exit 2).
+  if (config.cluster !== undefined) {
+    // The keys validate and the leases exist (src/cluster), but a node cannot yet take over another's
+    // dialogs nor deliver to clients on other nodes: running several would subscribe twice.
+    throw new ConfigError([
+      { path: 'cluster', message: 'the cluster mode is not available in this version yet (the PostgreSQL store is: use store.type postgres without cluster)' },
+    ]);
+  }
   const ownStore = options.store === undefined;
-  const store = options.store ?? openStore(config.store);
+  const store = options.store ?? (await openStoreAsync(config.store));
   const closeStore = async (): Promise<void> => {
     if (ownStore) await store.close().catch((error: unknown) => logger.warn({ err: error }, 'store close failed'));
   };

@@ -1,7 +1,10 @@
 export { DialogSnapshotWriter, SNAPSHOT_FLUSH_INTERVAL_MS } from './dialog-snapshot-writer.js';
 export type { DialogSnapshotSource, DialogSnapshotWriterOptions, DialogSnapshotWriterStats } from './dialog-snapshot-writer.js';
 export { MemorySubscriptionStore } from './memory-store.js';
-export { openStore } from './open-store.js';
+export { openStore, openStoreAsync } from './open-store.js';
+export { PostgresSubscriptionStore } from './postgres-store.js';
+export type { DialogFence, FencedWriteResult, PostgresStoreOptions } from './postgres-store.js';
+export { DEFAULT_SHARDS, shardOf } from './shard-of.js';
 export { DEFAULT_STORE_PATH } from './store-spec.js';
 export type { StoreSpec } from './store-spec.js';
 export { RESUME_CSEQ_MARGIN, resumedCSeq } from './resume-cseq.js';

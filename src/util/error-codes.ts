@@ -123,6 +123,10 @@ export const ERROR_CODES = {
   STORE_ERR_INVALID: 'a record that cannot be stored (empty id, a number that is not finite)',
   STORE_ERR_DUPLICATE: 'an API subscription id that is stored already',
   STORE_ERR_CLOSED: 'the store was used after close()',
+  // Cluster mode (ClusterError): shard leases in the shared PostgreSQL database.
+  CLUSTER_ERR_DUPLICATE_NODE: 'another running process uses the same cluster.node_id',
+  CLUSTER_ERR_IO: 'a lease or heartbeat statement failed (database unreachable or refused it); leases not renewed expire',
+  CLUSTER_ERR_CLOSED: 'the shard lease manager or lease table was used after stop()',
   // Local presence agent (LocalAgentError).
   AGENT_ERR_NOT_LOCAL: 'the URI is not a sip/sips URI of a domain the agent serves',
   AGENT_ERR_INVALID_ARGUMENT: 'an in-process publish with an unusable state, or user agent sources without an upstream broker',

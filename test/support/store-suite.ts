@@ -179,6 +179,10 @@ export function defineStoreSuite(name: string, make: () => Promise<StoreUnderTes
       );
       await rejectsWith(store.writeDialogs({ upserts: [dialog('sip:bad@example.com', { remoteTag: '' })] }), 'STORE_ERR_INVALID');
       await rejectsWith(store.writeDialogs({ deletes: [''] }), 'STORE_ERR_INVALID');
+      // Text that not every engine keeps exactly (PostgreSQL TEXT has no U+0000; a lone surrogate is not UTF-8).
+      await rejectsWith(store.createApiSubscription(apiSubscription('nul', { record: 'sip:a\u0000b@example.com' })), 'STORE_ERR_INVALID');
+      await rejectsWith(store.createApiSubscription(apiSubscription('surrogate', { subscriber: 'sip:\uD800@example.com' })), 'STORE_ERR_INVALID');
+      await rejectsWith(store.writeDialogs({ upserts: [dialog('sip:c@example.com', { routeSet: ['<sip:p\u0000;lr>'] })] }), 'STORE_ERR_INVALID');
       assert.deepEqual(await store.load(), { apiSubscriptions: [], queues: [], dialogs: [] });
     });
 

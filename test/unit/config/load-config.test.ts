@@ -301,10 +301,44 @@ describe('store configuration', () => {
   });
 
   test('errors name the key', () => {
-    assert.deepEqual(problems({ store: { type: 'mysql' } }), ['config error: store.type: expected one of "sqlite", "memory", got "mysql"']);
+    assert.deepEqual(problems({ store: { type: 'mysql' } }), ['config error: store.type: expected one of "sqlite", "memory", "postgres", got "mysql"']);
     assert.deepEqual(problems({ store: { type: 'memory', path: 'x.db' } }), ['config error: store.path: only meaningful for type sqlite, not memory']);
     assert.deepEqual(problems({ store: { path: '' } }), ['config error: store.path: expected a file path, got ""']);
     assert.deepEqual(problems({ store: { file: 'x.db' } }), ['config error: store.file: unknown key']);
+  });
+});
+
+describe('PostgreSQL store and cluster configuration (issue 16)', () => {
+  const pg = { type: 'postgres', url: 'postgres://pb2b:secret@db.example.com:5432/presence' };
+
+  test('store type postgres takes a URL; cluster takes node_id, lease_ttl (15 s) and shards (1024) by default', () => {
+    assert.deepEqual(parseConfig({ store: pg }).store, { type: 'postgres', url: pg.url });
+    assert.equal(parseConfig({ store: pg }).cluster, undefined, 'no cluster unless configured');
+    assert.deepEqual(parseConfig({ store: pg, cluster: { node_id: 'node-1' } }).cluster, { node_id: 'node-1', lease_ttl: 15, shards: 1024 });
+    assert.deepEqual(parseConfig({ store: pg, cluster: { node_id: 'b.2_x', lease_ttl: 4.5, shards: 64 } }).cluster, { node_id: 'b.2_x', lease_ttl: 4.5, shards: 64 });
+    const env = { PRESENCE_B2B_STORE__TYPE: 'postgres', PRESENCE_B2B_STORE__URL: 'postgresql://127.0.0.1/pb2b', PRESENCE_B2B_CLUSTER__NODE_ID: 'n3' };
+    const fromEnv = parseConfig({}, env);
+    assert.deepEqual([fromEnv.store, fromEnv.cluster?.node_id], [{ type: 'postgres', url: 'postgresql://127.0.0.1/pb2b' }, 'n3']);
+  });
+
+  test('errors name the key, never show a password', () => {
+    assert.deepEqual(problems({ store: { type: 'postgres' } }), ['config error: store.url: required for type postgres (postgres://user@host:port/database)']);
+    assert.deepEqual(problems({ store: { type: 'postgres', url: 'mysql://a:secret@h/d' } }), ['config error: store.url: expected a postgres:// URL, got the scheme mysql:']);
+    assert.deepEqual(problems({ store: { type: 'postgres', url: 'not a url secret' } }), ['config error: store.url: expected a URL postgres://user@host:port/database']);
+    assert.deepEqual(problems({ store: { type: 'postgres', url: 'postgres://a:secret@h' } }), ['config error: store.url: expected a database name in the URL (postgres://user@host:port/database)']);
+    assert.deepEqual(problems({ store: { type: 'sqlite', url: pg.url } }), ['config error: store.url: only meaningful for type postgres, not sqlite']);
+    assert.deepEqual(problems({ store: { ...pg, path: 'x.db' } }), ['config error: store.path: only meaningful for type sqlite, not postgres']);
+    assert.deepEqual(problems({ cluster: { node_id: 'a' } }), ['config error: cluster: needs store.type postgres (the nodes share the database), not sqlite']);
+    assert.deepEqual(problems({ store: pg, cluster: {} }), ['config error: cluster.node_id: expected a node id, got nothing']);
+    assert.deepEqual(problems({ store: pg, cluster: { node_id: 'a b' } }), ['config error: cluster.node_id: expected a node id of letters, digits, ".", "_" or "-", got "a b"']);
+    assert.deepEqual(problems({ store: pg, cluster: { node_id: 'a', lease_ttl: 0.5 } }), ['config error: cluster.lease_ttl: expected a number of seconds from 1 to 3600, got 0.5']);
+    assert.deepEqual(problems({ store: pg, cluster: { node_id: 'a', lease_ttl: '15s' } }), ['config error: cluster.lease_ttl: expected a number of seconds from 1 to 3600, got "15s"']);
+    assert.deepEqual(problems({ store: pg, cluster: { node_id: 'a', shards: 0 } }), ['config error: cluster.shards: expected a number from 1 to 65536, got 0']);
+    assert.deepEqual(problems({ store: pg, cluster: { node_id: 'a', shards: 2.5 } }), ['config error: cluster.shards: expected a whole number from 1 to 65536, got 2.5']);
+    assert.deepEqual(problems({ store: pg, cluster: { node_id: 'a', nodes: 3 } }), ['config error: cluster.nodes: unknown key']);
+    for (const line of [...problems({ store: { type: 'postgres', url: 'ftp://u:secret@h/d' } }), ...problems({ store: { type: 'postgres', url: 'x secret' } })]) {
+      assert.ok(!line.includes('secret'), line);
+    }
   });
 });
 

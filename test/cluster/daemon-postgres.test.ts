@@ -1,0 +1,112 @@
+/**
+ * The daemon on a PostgreSQL store (issue 16), in process, against a
+ * PostgreSQL started for this file: API subscriptions and queues survive a
+ * restart with their ids as on SQLite; a second daemon on the same database
+ * is refused; `cluster:` is refused at start (exit 2 in the CLI) until the
+ * takeover of dialogs exists.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { runDoctor } from '../../src/cli/doctor-command.js';
+import { ConfigError, parseConfig } from '../../src/config/index.js';
+import { startDaemon } from '../../src/daemon/daemon.js';
+import { createLogger } from '../../src/log/logger.js';
+import { StoreError } from '../../src/store/store-error.js';
+import { createDatabase, type RunningEngine, startPostgres } from '../support/engines.js';
+
+let server: RunningEngine | undefined;
+
+before(async () => {
+  server = await startPostgres();
+});
+
+after(async () => {
+  await server?.stop();
+});
+
+function config(url: string, extra: Record<string, unknown> = {}) {
+  return parseConfig({
+    sip: { listen: [{ transport: 'udp', host: '127.0.0.1', port: 0 }] },
+    http: { host: '127.0.0.1', port: 0 },
+    local_agent: { enabled: true, domains: ['localhost'] },
+    shutdown: { mode: 'leave', timeout_ms: 500 },
+    store: { type: 'postgres', url },
+    ...extra,
+  });
+}
+
+const silent = () => createLogger({ level: 'silent' });
+
+interface SubscriptionJson {
+  id: string;
+  record: string;
+  subscriber: string;
+  queue: string;
+  createdAt: string;
+}
+
+test('API subscriptions survive a restart with their ids; a second daemon on the database is refused', async () => {
+  const url = await createDatabase(server!, 'daemon1');
+  const first = await startDaemon(config(url), { logger: silent() });
+  const base = `http://127.0.0.1:${first.http!.port}`;
+  const made: SubscriptionJson[] = [];
+  for (const who of ['alice', 'carol']) {
+    const res = await fetch(`${base}/v1/subscriptions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ record: `sip:${who}@localhost`, subscriber: 'sip:bob@localhost', queue: 'q1' }),
+    });
+    assert.equal(res.status, 201);
+    made.push((await res.json()) as SubscriptionJson);
+  }
+  assert.equal((await fetch(`${base}/v1/subscriptions/${made[1]!.id}`, { method: 'DELETE' })).status, 204);
+  await assert.rejects(startDaemon(config(url), { logger: silent() }), (e: unknown) => e instanceof StoreError && e.code === 'STORE_ERR_LOCKED');
+  await first.close();
+
+  const second = await startDaemon(config(url), { logger: silent() });
+  const listed = (await (await fetch(`http://127.0.0.1:${second.http!.port}/v1/subscriptions`)).json()) as { subscriptions: SubscriptionJson[] };
+  assert.deepEqual(
+    listed.subscriptions.map((s) => [s.id, s.record, s.queue, s.createdAt]),
+    [[made[0]!.id, 'sip:alice@localhost', 'q1', made[0]!.createdAt]],
+  );
+  await second.close();
+});
+
+test('cluster: is refused at start, naming the key, before the store is opened or anything binds', async () => {
+  const url = await createDatabase(server!, 'daemon2');
+  await assert.rejects(startDaemon(config(url, { cluster: { node_id: 'a' } }), { logger: silent() }), (e: unknown) => {
+    assert.ok(e instanceof ConfigError);
+    assert.equal(e.problems[0]!.path, 'cluster');
+    return true;
+  });
+});
+
+test('doctor: the PostgreSQL store opens (counts shown, password hidden), or FAIL naming the database', async () => {
+  const url = await createDatabase(server!, 'doctor1');
+  const dir = mkdtempSync(join(tmpdir(), 'pb2b-doctor-pg-'));
+  try {
+    const run = async (storeUrl: string): Promise<{ status: number; store: string }> => {
+      const file = join(dir, 'config.yaml');
+      writeFileSync(
+        file,
+        stringify({ sip: { listen: [{ transport: 'udp', host: '127.0.0.1', port: 0 }] }, http: { host: '127.0.0.1', port: 0 }, store: { type: 'postgres', url: storeUrl } }),
+      );
+      const lines: string[] = [];
+      const status = await runDoctor({ config: file, timeout: 2 }, (line) => lines.push(line));
+      return { status, store: lines.find((l) => l.includes('store')) ?? '' };
+    };
+    const good = await run(url);
+    assert.equal(good.status, 0, good.store);
+    assert.match(good.store, /ok.*opens: 0 subscriptions, 0 queues/);
+    const bad = await run('postgres://pb2b:secret@127.0.0.1:1/none');
+    assert.equal(bad.status, 1);
+    assert.match(bad.store, /FAIL.*127\.0\.0\.1:1\/none.*cannot connect/);
+    assert.ok(!bad.store.includes('secret'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
