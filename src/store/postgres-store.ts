@@ -7,6 +7,7 @@ import { copyApiSubscription, type StoredApiSubscription } from './stored-api-su
 import { copyDialog, type StoredDialog } from './stored-dialog.js';
 import { copyHighWater, copyQueue, type QueueHighWater, type StoredQueue } from './stored-queue.js';
 import { StoreError, type StoreErrorCode } from './store-error.js';
+import { StoredRowReader } from './stored-row-reader.js';
 import type { DialogWriteBatch, StoreContents, SubscriptionStore } from './subscription-store.js';
 
 type Sql = postgres.Sql;
@@ -116,6 +117,7 @@ export class PostgresSubscriptionStore implements SubscriptionStore {
   private chain: Promise<unknown> = Promise.resolve();
   private closed = false;
   private closing: Promise<void> | undefined;
+  private readonly rowReader: StoredRowReader;
 
   private constructor(
     private readonly sql: Sql,
@@ -125,6 +127,7 @@ export class PostgresSubscriptionStore implements SubscriptionStore {
   ) {
     this.location = redactedUrl(url);
     this.shards = shards;
+    this.rowReader = new StoredRowReader(this.location, count);
   }
 
   /**
@@ -177,10 +180,10 @@ export class PostgresSubscriptionStore implements SubscriptionStore {
   load(): Promise<StoreContents> {
     return this.read(async (sql) => {
       const apiSubscriptions = (await sql<Row[]>`SELECT id, record, subscriber, package, queue, created_at FROM api_subscriptions ORDER BY created_at, id`).map((r) =>
-        this.rowToApiSubscription(r),
+        this.rowReader.apiSubscription(r),
       );
-      const queues = (await sql<Row[]>`SELECT name, event_id_high_water FROM queues ORDER BY name`).map((r) => this.rowToQueue(r));
-      const dialogs = (await sql<Row[]>`SELECT * FROM dialogs ORDER BY dialog_key`).map((r) => this.rowToDialog(r));
+      const queues = (await sql<Row[]>`SELECT name, event_id_high_water FROM queues ORDER BY name`).map((r) => this.rowReader.queue(r));
+      const dialogs = (await sql<Row[]>`SELECT * FROM dialogs ORDER BY dialog_key`).map((r) => this.rowReader.dialog(r));
       return { apiSubscriptions, queues, dialogs };
     });
   }
@@ -191,8 +194,8 @@ export class PostgresSubscriptionStore implements SubscriptionStore {
     return this.read(async (sql) => {
       const apiSubscriptions = (
         await sql<Row[]>`SELECT id, record, subscriber, package, queue, created_at FROM api_subscriptions WHERE shard = ANY(${list}::int[]) ORDER BY created_at, id`
-      ).map((r) => this.rowToApiSubscription(r));
-      const dialogs = (await sql<Row[]>`SELECT * FROM dialogs WHERE shard = ANY(${list}::int[]) ORDER BY dialog_key`).map((r) => this.rowToDialog(r));
+      ).map((r) => this.rowReader.apiSubscription(r));
+      const dialogs = (await sql<Row[]>`SELECT * FROM dialogs WHERE shard = ANY(${list}::int[]) ORDER BY dialog_key`).map((r) => this.rowReader.dialog(r));
       return { apiSubscriptions, dialogs };
     });
   }
@@ -201,7 +204,7 @@ export class PostgresSubscriptionStore implements SubscriptionStore {
   getApiSubscription(id: string): Promise<StoredApiSubscription | undefined> {
     return this.read(async (sql) => {
       const [row] = await sql<Row[]>`SELECT id, record, subscriber, package, queue, created_at FROM api_subscriptions WHERE id = ${id}`;
-      return row === undefined ? undefined : this.rowToApiSubscription(row);
+      return row === undefined ? undefined : this.rowReader.apiSubscription(row);
     });
   }
 
@@ -460,67 +463,6 @@ export class PostgresSubscriptionStore implements SubscriptionStore {
       else change.resolve(result);
     });
     return undefined;
-  }
-
-  private bad(table: string, what: string): StoreError {
-    return new StoreError('STORE_ERR_CORRUPT', `store ${this.location}: table ${table} holds ${what}`, { file: this.location });
-  }
-
-  private text(row: Row, column: string, table: string): string {
-    const value = row[column];
-    if (typeof value !== 'string') throw this.bad(table, `a ${column} that is not text`);
-    return value;
-  }
-
-  private number(row: Row, column: string, table: string): number {
-    const n = count(row[column]);
-    if (Number.isNaN(n) || n < 0) throw this.bad(table, `a ${column} that is not a whole number ≥ 0`);
-    return n;
-  }
-
-  private rowToApiSubscription(row: Row): StoredApiSubscription {
-    const t = 'api_subscriptions';
-    return {
-      id: this.text(row, 'id', t),
-      record: this.text(row, 'record', t),
-      subscriber: this.text(row, 'subscriber', t),
-      package: this.text(row, 'package', t),
-      queue: this.text(row, 'queue', t),
-      createdAt: this.number(row, 'created_at', t),
-    };
-  }
-
-  private rowToQueue(row: Row): StoredQueue {
-    return { name: this.text(row, 'name', 'queues'), eventIdHighWater: this.number(row, 'event_id_high_water', 'queues') };
-  }
-
-  private rowToDialog(row: Row): StoredDialog {
-    const t = 'dialogs';
-    let routeSet: unknown;
-    try {
-      routeSet = JSON.parse(this.text(row, 'route_set', t));
-    } catch (error) {
-      if (error instanceof StoreError) throw error;
-      throw this.bad(t, 'a route_set that is not JSON');
-    }
-    if (!Array.isArray(routeSet) || !routeSet.every((r) => typeof r === 'string')) throw this.bad(t, 'a route_set that is not a list of strings');
-    return {
-      key: this.text(row, 'dialog_key', t),
-      package: this.text(row, 'package', t),
-      record: this.text(row, 'record', t),
-      subscriber: this.text(row, 'subscriber', t),
-      callId: this.text(row, 'call_id', t),
-      localTag: this.text(row, 'local_tag', t),
-      remoteTag: this.text(row, 'remote_tag', t),
-      localUri: this.text(row, 'local_uri', t),
-      remoteUri: this.text(row, 'remote_uri', t),
-      localCSeq: this.number(row, 'local_cseq', t),
-      remoteCSeq: row.remote_cseq === null ? undefined : this.number(row, 'remote_cseq', t),
-      routeSet: routeSet as string[],
-      remoteTarget: this.text(row, 'remote_target', t),
-      contact: this.text(row, 'contact', t),
-      expiresAt: this.number(row, 'expires_at', t),
-    };
   }
 }
 

@@ -4,9 +4,10 @@ import { checkText } from './record-checks.js';
 import { checkStoreFile } from './sqlite-file-check.js';
 import { MIGRATIONS, SCHEMA_VERSION, SQLITE_APPLICATION_ID, STORE_TABLES } from './sqlite-schema.js';
 import { copyApiSubscription, type StoredApiSubscription } from './stored-api-subscription.js';
-import { copyDialog, type StoredDialog } from './stored-dialog.js';
+import { copyDialog } from './stored-dialog.js';
 import { copyHighWater, copyQueue, type QueueHighWater, type StoredQueue } from './stored-queue.js';
 import { StoreError, type StoreErrorCode } from './store-error.js';
+import { StoredRowReader } from './stored-row-reader.js';
 import type { DialogWriteBatch, StoreContents, SubscriptionStore } from './subscription-store.js';
 
 type Connection = InstanceType<typeof Database>;
@@ -73,10 +74,14 @@ export class SqliteSubscriptionStore implements SubscriptionStore {
   /** Transactions committed, changes they carried, transactions that failed (rolled back). */
   readonly stats = { transactions: 0, changes: 0, failures: 0 };
 
+  private readonly rowReader: StoredRowReader;
+
   private constructor(
     private readonly db: Connection,
     readonly location: string,
-  ) {}
+  ) {
+    this.rowReader = new StoredRowReader(location, sqliteWholeNumber);
+  }
 
   /**
    * Opens (or creates) the store at `path`, resolved against the working
@@ -120,15 +125,15 @@ export class SqliteSubscriptionStore implements SubscriptionStore {
     try {
       const apiSubscriptions = this.statement('SELECT id, record, subscriber, package, queue, created_at FROM api_subscriptions ORDER BY created_at, id')
         .all()
-        .map((r) => this.rowToApiSubscription(r as Row));
+        .map((r) => this.rowReader.apiSubscription(r as Row));
       const queues = this.statement('SELECT name, event_id_high_water FROM queues ORDER BY name')
         .all()
-        .map((r) => this.rowToQueue(r as Row));
+        .map((r) => this.rowReader.queue(r as Row));
       const dialogs = this.statement(
         'SELECT dialog_key, package, record, subscriber, call_id, local_tag, remote_tag, local_uri, remote_uri, local_cseq, remote_cseq, route_set, remote_target, contact, expires_at FROM dialogs ORDER BY dialog_key',
       )
         .all()
-        .map((r) => this.rowToDialog(r as Row));
+        .map((r) => this.rowReader.dialog(r as Row));
       return { apiSubscriptions, queues, dialogs };
     } catch (error) {
       if (error instanceof StoreError) throw error;
@@ -317,67 +322,6 @@ export class SqliteSubscriptionStore implements SubscriptionStore {
   private checkOpen(): void {
     if (this.closed) throw new StoreError('STORE_ERR_CLOSED', `store ${this.location} is closed`, { file: this.location });
   }
-
-  private bad(table: string, what: string): StoreError {
-    return new StoreError('STORE_ERR_CORRUPT', `store ${this.location}: table ${table} holds ${what}`, { file: this.location });
-  }
-
-  private text(row: Row, column: string, table: string): string {
-    const value = row[column];
-    if (typeof value !== 'string') throw this.bad(table, `a ${column} that is not text`);
-    return value;
-  }
-
-  private count(row: Row, column: string, table: string): number {
-    const value = row[column];
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw this.bad(table, `a ${column} that is not a whole number`);
-    return value;
-  }
-
-  private rowToApiSubscription(row: Row): StoredApiSubscription {
-    const t = 'api_subscriptions';
-    return {
-      id: this.text(row, 'id', t),
-      record: this.text(row, 'record', t),
-      subscriber: this.text(row, 'subscriber', t),
-      package: this.text(row, 'package', t),
-      queue: this.text(row, 'queue', t),
-      createdAt: this.count(row, 'created_at', t),
-    };
-  }
-
-  private rowToQueue(row: Row): StoredQueue {
-    return { name: this.text(row, 'name', 'queues'), eventIdHighWater: this.count(row, 'event_id_high_water', 'queues') };
-  }
-
-  private rowToDialog(row: Row): StoredDialog {
-    const t = 'dialogs';
-    let routeSet: unknown;
-    try {
-      routeSet = JSON.parse(this.text(row, 'route_set', t));
-    } catch (error) {
-      if (error instanceof StoreError) throw error;
-      routeSet = undefined;
-    }
-    if (!Array.isArray(routeSet) || !routeSet.every((r) => typeof r === 'string')) throw this.bad(t, 'a route_set that is not a JSON list of strings');
-    return {
-      key: this.text(row, 'dialog_key', t),
-      package: this.text(row, 'package', t),
-      record: this.text(row, 'record', t),
-      subscriber: this.text(row, 'subscriber', t),
-      callId: this.text(row, 'call_id', t),
-      localTag: this.text(row, 'local_tag', t),
-      remoteTag: this.text(row, 'remote_tag', t),
-      localUri: this.text(row, 'local_uri', t),
-      remoteUri: this.text(row, 'remote_uri', t),
-      localCSeq: this.count(row, 'local_cseq', t),
-      remoteCSeq: row.remote_cseq === null ? undefined : this.count(row, 'remote_cseq', t),
-      routeSet: routeSet as string[],
-      remoteTarget: this.text(row, 'remote_target', t),
-      contact: this.text(row, 'contact', t),
-      expiresAt: this.count(row, 'expires_at', t),
-    };
-  }
 }
 
 /** A StoreError for a SQLite failure: damaged file, lock held by another process, or the fallback code. */
@@ -457,4 +401,9 @@ function migrate(db: Connection, from: number): void {
       throw error;
     }
   }
+}
+
+/** libsql returns INTEGER columns as numbers (safe integers: no value we write is larger). */
+function sqliteWholeNumber(value: unknown): number {
+  return typeof value === 'number' && Number.isSafeInteger(value) ? value : Number.NaN;
 }
