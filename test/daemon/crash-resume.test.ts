@@ -186,7 +186,8 @@ test('SIGKILL while subscriptions are added and PUBLISH changes flow: every ackn
     // 2,000 takes 8 s. At 1000/s the daemon fell behind its UDP socket here (thousands of datagrams dropped),
     // and the subscriptions whose NOTIFY was lost waited for on_error_retry_time.
     max_subscribe_rate: 250,
-    http: { host: '127.0.0.1', port: 0, sse_buffer: 50_000 },
+    // No API rate limit (http.rate_limit, 100/s by default): this test creates 2,000 as fast as the daemon takes them.
+    http: { host: '127.0.0.1', port: 0, sse_buffer: 50_000, rate_limit: { requests_per_second: 0, burst: 1 } },
     log_level: 'info',
   });
   const started = performance.now();
@@ -212,6 +213,12 @@ test('SIGKILL while subscriptions are added and PUBLISH changes flow: every ackn
       await Promise.all([...batch, new Promise((r) => setTimeout(r, 100))]);
     }
   })();
+  // A failed assertion must not leave the PUBLISH loop or the SSE stream holding the test process open.
+  cleanups.push(async () => {
+    publishing = false;
+    c1?.close();
+    await changes.catch(() => undefined);
+  });
 
   // Subscriptions through the API, IN_FLIGHT at a time; an id counts once its 201 is in.
   const acknowledged = new Map<string, number>();
