@@ -269,7 +269,7 @@ export const DEFAULT_HTTP_LIMITS = {
   max_queues: 1000,
   max_sse_clients: 100,
   max_body: 64 * 1024,
-  rate_limit: { requests_per_second: 100, burst: 200 },
+  rate_limit: { requests_per_second: 1000, burst: 2000 },
 } as const;
 
 export const CONFIG_SCHEMA = z
