@@ -19,12 +19,12 @@ import { PostgresLeaseTable } from '../src/cluster/postgres-lease-table.js';
 import { ShardLeaseManager } from '../src/cluster/shard-lease-manager.js';
 import { PostgresSubscriptionStore } from '../src/store/postgres-store.js';
 import { shardOf } from '../src/store/shard-of.js';
-import { dialogIdentity, type StoredDialog } from '../src/store/stored-dialog.js';
 import { ManualClock } from '../src/util/clock.js';
 import { SeededRandom } from '../src/util/random.js';
 import { TimerScheduler } from '../src/util/timer-scheduler.js';
 import { startPostgres } from '../test/support/engines.js';
 import { procCpuMs } from './proc-cpu.js';
+import { apiSubscription, snapshot } from './support/store-fixtures.js';
 
 function argument(name: string, fallback: number): number {
   const i = process.argv.indexOf(name);
@@ -38,28 +38,6 @@ const ROUNDS = argument('--rounds', 200);
 const SHARDS = 1024;
 const SUBSCRIPTIONS_PER_NODE = 100_000;
 const ROUND_INTERVAL_S = 15 / 3;
-
-function snapshot(i: number, cseq: number, expiresAt: number): StoredDialog {
-  const record = `sip:user${i}@pres.example.com`;
-  const subscriber = `sip:watcher${i % 997}@example.com`;
-  return {
-    key: dialogIdentity('presence', record, subscriber),
-    package: 'presence',
-    record,
-    subscriber,
-    callId: `${i.toString(36).padStart(12, '0')}a8f3c2d1e0b9f7a6c5d4`,
-    localTag: `t${i.toString(36).padStart(15, '0')}`,
-    remoteTag: `r${i.toString(36).padStart(15, '0')}`,
-    localUri: subscriber,
-    remoteUri: record,
-    localCSeq: cseq,
-    remoteCSeq: cseq + 1,
-    routeSet: ['<sip:192.0.2.10:5060;lr;r2=on;ftag=abc>'],
-    remoteTarget: `sip:user${i}@192.0.2.10:5060;transport=udp`,
-    contact: '<sip:b2b@192.0.2.5:5060>',
-    expiresAt,
-  };
-}
 
 interface Cost {
   clientUs: number;
@@ -118,16 +96,7 @@ async function main(): Promise<void> {
           for (let base = 0; base < N; base += 100) {
             const group: Array<Promise<void>> = [];
             for (let i = base; i < Math.min(N, base + 100); i++) {
-              group.push(
-                store.createApiSubscription({
-                  id: `k${i.toString(36).padStart(15, '0')}`,
-                  record: `sip:user${i}@pres.example.com`,
-                  subscriber: `sip:watcher${i % 997}@example.com`,
-                  package: 'presence',
-                  queue: 'default',
-                  createdAt: 1_767_225_600_000 + i,
-                }),
-              );
+              group.push(store.createApiSubscription(apiSubscription(i)));
             }
             await Promise.all(group);
           }

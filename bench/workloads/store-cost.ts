@@ -18,46 +18,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'libsql';
 import { SqliteSubscriptionStore } from '../../src/store/sqlite-store.js';
-import type { StoredApiSubscription } from '../../src/store/stored-api-subscription.js';
-import { dialogIdentity, type StoredDialog } from '../../src/store/stored-dialog.js';
 import { createPresenceB2BOnTransport } from '../support/in-memory-b2b.js';
+import type { StoredDialog } from '../../src/store/stored-dialog.js';
+import { apiSubscription, snapshot } from '../support/store-fixtures.js';
 
 const BATCH = 1000;
 const GROUP = 100;
-
-/** Realistic sizes: 16-character ids and tags, 32-character Call-IDs, one Record-Route. */
-function apiSubscription(i: number): StoredApiSubscription {
-  return {
-    id: `k${i.toString(36).padStart(15, '0')}`,
-    record: `sip:user${i}@pres.example.com`,
-    subscriber: `sip:watcher${i % 997}@example.com`,
-    package: 'presence',
-    queue: 'default',
-    createdAt: 1_767_225_600_000 + i,
-  };
-}
-
-function snapshot(i: number, cseq: number, expiresAt: number): StoredDialog {
-  const record = `sip:user${i}@pres.example.com`;
-  const subscriber = `sip:watcher${i % 997}@example.com`;
-  return {
-    key: dialogIdentity('presence', record, subscriber),
-    package: 'presence',
-    record,
-    subscriber,
-    callId: `${i.toString(36).padStart(12, '0')}a8f3c2d1e0b9f7a6c5d4`,
-    localTag: `t${i.toString(36).padStart(15, '0')}`,
-    remoteTag: `r${i.toString(36).padStart(15, '0')}`,
-    localUri: subscriber,
-    remoteUri: record,
-    localCSeq: cseq,
-    remoteCSeq: cseq + 1,
-    routeSet: ['<sip:192.0.2.10:5060;lr;r2=on;ftag=abc>'],
-    remoteTarget: `sip:user${i}@192.0.2.10:5060;transport=udp`,
-    contact: '<sip:b2b@192.0.2.5:5060>',
-    expiresAt,
-  };
-}
 
 export interface Measured {
   cpuUs: number;

@@ -6,7 +6,7 @@ import { runList, runUnsubscribe } from './api-commands.js';
 import { defaultPublicationStatePath } from './publication-state.js';
 import { runDoctor } from './doctor-command.js';
 import { packageArgument } from './package-argument.js';
-import { runPublish } from './publish-command.js';
+import { type PublishCommandOptions, runPublish } from './publish-command.js';
 import { listenArgument, proxyArgument, sipUriArgument } from './sip-uri-argument.js';
 import { runStart } from './start-command.js';
 import { TOKEN_VARIABLE, tokenFrom } from './token-option.js';
@@ -122,20 +122,7 @@ export function buildProgram(runners: CliRunners): Command {
       (
         record: string,
         basic: 'open' | 'closed',
-        options: {
-          note?: string;
-          proxy: string | false;
-          expires: number;
-          as?: string;
-          etag?: string;
-          listen: ListenSpec;
-          user?: string;
-          password?: string;
-          timeout: number;
-          json?: boolean;
-          state: boolean;
-          stateFile?: string;
-        },
+        options: PublishCommandOptions,
       ) => runners.run(() => runPublish(record, basic, { ...options, stateFile: options.stateFile ?? defaultPublicationStatePath(runners.env) })),
     );
 

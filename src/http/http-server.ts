@@ -367,15 +367,8 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
     const ring = api.events(name);
     if (ring === undefined) throw new ApiError(404, 'HTTP_ERR_NO_QUEUE', `no queue ${name} (queues are created by POST /v1/subscriptions)`, 'name');
     refuseOverStreamLimit(reply);
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
-    res.write('retry: 2000\n\n');
+    let unsubscribe: (() => void) | undefined;
+    const res = openStream(reply, () => unsubscribe?.());
     // A gap: the client missed events the ring no longer holds (`dropped`), or names an id
     // beyond every one issued (`unknown`: not ours; it gets everything the ring holds).
     let resumeAfter = lastId;
@@ -386,7 +379,7 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
       res.write(`event: gap\ndata: ${JSON.stringify({ lastEventId: lastId, reason: 'dropped', oldestAvailable: ring.oldestId ?? null })}\n\n`);
     }
     for (const event of ring.since(resumeAfter)) res.write(sseEvent(event));
-    const unsubscribe = ring.subscribe((event) => {
+    unsubscribe = ring.subscribe((event) => {
       if (res.writableLength > maxBacklog) {
         // A client that does not read would make us buffer without bound: drop it (it may resume).
         res.destroy();
@@ -394,14 +387,6 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
       }
       res.write(sseEvent(event));
     });
-    streams.add(res);
-    if (heartbeat === undefined) heartbeat = options.scheduler.after(heartbeatMs, beat);
-    const done = (): void => {
-      unsubscribe();
-      streams.delete(res);
-    };
-    res.on('close', done);
-    res.on('error', done);
   });
 
   return {

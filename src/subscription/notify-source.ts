@@ -51,12 +51,7 @@ export type NotifySourceVerdict = 'match' | 'mismatch' | 'unknown';
 export function judgeNotifySource(sourceAddress: string, hops: readonly string[], state: DialogState): NotifySourceVerdict {
   const source = normalizeAddress(sourceAddress);
   if (hops.includes(source)) return 'match';
-  const expected: string[] = [...hops];
-  const target = literalHostOf(state.remoteTarget, false);
-  if (target !== undefined) expected.push(target);
-  const route = state.routeSet[0];
-  const routeHost = route === undefined ? undefined : literalHostOf(route, true);
-  if (routeHost !== undefined) expected.push(routeHost);
+  const expected = expectedSources(hops, state);
   if (expected.length === 0) return 'unknown';
   return expected.includes(source) ? 'match' : 'mismatch';
 }

@@ -16,7 +16,7 @@ import {
 } from '../codec/index.js';
 import type { SipMessage, SipTransportName } from '../codec/message.js';
 import type { SipParseError } from '../codec/parse-error.js';
-import { buildBadRequestResponse, buildStatelessResponse, classifyMalformed, readMalformedRequestHead, requestMethodOf } from './bad-request.js';
+import { badRequestReason, buildStatelessResponse, classifyMalformed, readMalformedRequestHead, requestMethodOf } from './bad-request.js';
 import { type ConnectionListener, type ConnectionSettings, SipConnection } from './connection.js';
 import { ConnectionPool, connectionKey } from './connection-pool.js';
 import type { SipMessageObserver } from './message-observer.js';
@@ -535,7 +535,7 @@ export class SipTransportLayer implements SipTransport, DatagramSink, Connection
       return;
     }
     if (kind === 'request') {
-      const reply = this.badRequestFor(data, problem, source);
+      const reply = this.statelessReplyFor(data, source, 400, badRequestReason(problem));
       if (reply !== undefined) {
         this.stats.badRequestsAnswered++;
         this.emitFrom('bad-request-answered', source, problem, error);
@@ -585,7 +585,13 @@ export class SipTransportLayer implements SipTransport, DatagramSink, Connection
     this.emitFrom('message-too-large', source, `${reply !== undefined ? 'answered 513' : 'dropped'}: ${detail}`);
   }
 
-  /** A stateless response built from the raw head of a request (its Via read and stamped), or undefined without a usable Via. */
+  /**
+   * A stateless response built from the raw head of a request (400, 503, 513),
+   * or undefined without a usable Via (the caller drops and counts it). Our
+   * received/rport go on its top Via, as on any request we hand up (RFC 3261
+   * §18.2.1, RFC 3581 §4). Its target is for datagrams; a stream's answer goes
+   * back on its connection.
+   */
   private statelessReplyFor(data: Uint8Array, source: ReceivedFrom, status: number, reason: string, extra?: readonly string[]): { bytes: Buffer; target: SipEndpoint } | undefined {
     const head = readMalformedRequestHead(data);
     const firstLine = head.vias[0];
@@ -599,26 +605,6 @@ export class SipTransportLayer implements SipTransport, DatagramSink, Connection
     }
     const topLine = stampViaText(topElement, via, source.remoteAddress, source.remotePort) + firstLine.slice(topElement.length);
     return { bytes: buildStatelessResponse(head, topLine, status, reason, this.random.token(10), extra), target: responseDestination(via, source) };
-  }
-
-  private badRequestFor(data: Uint8Array, problem: string, source: ReceivedFrom): { bytes: Buffer; target: SipEndpoint } | undefined {
-    const head = readMalformedRequestHead(data);
-    const firstLine = head.vias[0];
-    if (firstLine === undefined) return undefined;
-    const topElement = firstListElement(firstLine);
-    let via: Via;
-    try {
-      via = parseVia(topElement);
-    } catch {
-      // No Via to answer to: the caller drops the request and counts it (malformed-dropped).
-      return undefined;
-    }
-    // Our received/rport on its top Via, as on any request we hand up (RFC 3261 §18.2.1, RFC 3581 §4).
-    const topLine = stampViaText(topElement, via, source.remoteAddress, source.remotePort) + firstLine.slice(topElement.length);
-    const bytes = buildBadRequestResponse(head, topLine, problem, this.random.token(10));
-    // Used for datagrams only: a stream's 400 goes back on its connection.
-    const target = responseDestination(via, source);
-    return { bytes, target };
   }
 
   // ---- observing -----------------------------------------------------------
