@@ -244,6 +244,17 @@ test('SIGKILL while subscriptions are added and PUBLISH changes flow: every ackn
   await createUpTo(HELD, first.httpBase);
   assert.equal(acknowledged.size, HELD, 'the first 2,000 acknowledged');
   cleanups.push(() => c1?.close());
+  // Held means active, not only acknowledged: the API answers at once while the SUBSCRIBEs go out at
+  // max_subscribe_rate, so without this wait a kill right after the 2,000th 201 finds hundreds of them
+  // not yet established (hence not yet stored), and the test no longer checks what it says.
+  // Polled every 500 ms: the list is 2,000 entries, and the daemon is busy establishing them.
+  for (const deadline = performance.now() + 60_000; ; ) {
+    const got = (await api(first.httpBase, 'GET', '/v1/subscriptions')).json as { subscriptions: Array<{ state: string }> };
+    const active = got.subscriptions.filter((s) => s.state === 'active').length;
+    if (active >= HELD) break;
+    assert.ok(performance.now() < deadline, `the first 2,000 active within 60 s (${active} active)`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
   const heldAt = performance.now();
 
   // More are added; the kill comes at a random moment of that.
@@ -258,7 +269,7 @@ test('SIGKILL while subscriptions are added and PUBLISH changes flow: every ackn
   const lastBefore = Math.max(0, ...(c1?.events.map((e) => e.id) ?? []));
   c1?.close();
   t.diagnostic(
-    `seed ${seed} (PB2B_CRASH_SEED): SIGKILL ${killAfterMs} ms after the 2,000th subscription, ${ackedAtKill} acknowledged, ` +
+    `seed ${seed} (PB2B_CRASH_SEED): SIGKILL ${killAfterMs} ms after the 2,000th subscription was active, ${ackedAtKill} acknowledged, ` +
       `${c1?.events.length ?? 0} SSE events seen before (last id ${lastBefore}), ${publisher.sent} PUBLISHes so far`,
   );
 
