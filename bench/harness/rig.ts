@@ -26,6 +26,8 @@ export interface RigOptions {
   sutNodeArgs?: string[];
   /** SQLite store file of the SUT (dialogs persisted and resumed). */
   storePath?: string;
+  /** Split NOTIFY latency at the SUT's socket read (stage-probe.ts). */
+  stages?: boolean;
 }
 
 /** Outcome of one NOTIFY window as counted by both ends. */
@@ -102,6 +104,7 @@ export class Rig {
       capacity: this.opts.capacity,
       settings,
       ...(this.opts.storePath !== undefined ? { storePath: this.opts.storePath } : {}),
+      ...(this.opts.stages === true ? { stages: true } : {}),
     };
   }
 

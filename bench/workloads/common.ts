@@ -12,6 +12,8 @@ export interface BenchOptions {
   cpuProfDir: string | undefined;
   /** Extra node flags for the SUT (e.g. --heap-prof). */
   sutNodeArgs: string[];
+  /** W2/W5: split NOTIFY latency at the SUT's socket read (bench/sut/stage-probe.ts). */
+  stages: boolean;
   /** W0: write a heap snapshot of the SUT at the largest N into this directory. */
   heapSnapshotDir: string | undefined;
   /** Per-workload overrides; each workload has its own defaults. */
@@ -68,6 +70,7 @@ export function startRig(o: BenchOptions, capacity: number, extra: Partial<RigOp
     capacity,
     ...(o.cpuProfDir !== undefined ? { cpuProfDir: o.cpuProfDir } : {}),
     sutNodeArgs: o.sutNodeArgs,
+    ...(o.stages ? { stages: true } : {}),
     ...extra,
     // Capacity is measured unpaced; W4 (the restart storm) sets the product's default pacing itself.
     settings: { maxSubscribeRate: 0, ...extra.settings },
