@@ -77,7 +77,7 @@ const USAGE = `usage: node dist/bench/run.js [smoke | w0 | w2 | w2-tcp | w3 | w4
   --cpu-prof [DIR]   run the SUT under node --cpu-prof (${PROFILE_DIR})
   --heap-snapshot [DIR]  W0: SUT heap snapshot at the largest N; W3: before and after the churn (${PROFILE_DIR})
   --sut-node-args "A B"  extra node flags for the SUT process (e.g. "--heap-prof --heap-prof-dir=/tmp/hp")
-  --stages           W2/W5: split NOTIFY latency at the SUT's socket read (send→read, read→dequeue), costs some CPU
+  --stages           split NOTIFY latency at the SUT's socket read (send→read, read→dequeue), costs some CPU
   --out FILE         JSON output (bench/results/latest.json; smoke: bench/results/smoke.json)`;
 
 function parseArgs(argv: string[]): { workloads: WorkloadId[]; opts: BenchOptions; out: string | undefined } {
