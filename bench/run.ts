@@ -328,8 +328,12 @@ function render(r: Results, ratioList: Ratio[], targetList: Target[]): string {
   for (const key of ['w2', 'w2-tcp'] as const) {
     const w = r[key];
     if (w === undefined) continue;
-    const rows = [[`W2 ramp ${w.transport} N=${w.n}`, 'sent/s', '%core', 'µs/NOTIFY', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'lost', 'dup', 'retr', 'loop p99', 'GC max', 'load µs', 'ok']];
+    const rows = [[`W2 ramp ${w.transport} N=${w.n}`, 'sent/s', '%core', 'µs/NOTIFY', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'lost', 'dup', 'retr', 'loop p99', 'GC max', 'load µs', 'wait %', 'ok']];
+    let starved = 0;
     for (const s of w.steps) {
+      // Share of the step the SUT's main thread was runnable but off its core (thread-times.ts).
+      const wait = s.sut.threads !== undefined ? (s.sut.threads.mainWaitMs / Math.max(1, s.sut.elapsedMs)) * 100 : undefined;
+      if (wait !== undefined && wait >= 10) starved++;
       rows.push([
         `${s.rate}/s`,
         f(s.achievedRate, 0),
@@ -345,13 +349,19 @@ function render(r: Results, ratioList: Ratio[], targetList: Target[]): string {
         f(s.sut.loopDelayP99Ms, 1),
         f(s.sut.gcMaxPauseMs, 1),
         f(s.loadCpuUsPerNotify, 1),
+        wait === undefined ? '-' : f(wait, 0),
         s.pass ? 'yes' : 'NO',
       ]);
     }
     for (const k of w.sink?.steps ?? []) {
-      rows.push([`sink ${k.rate}/s`, f(k.achievedRate, 0), f(k.coreShare * 100, 0), f(k.cpuUsPerNotify, 1), '-', '-', '-', '-', String(k.sent - k.answered200), '-', '-', '-', '-', '-', '-']);
+      rows.push([`sink ${k.rate}/s`, f(k.achievedRate, 0), f(k.coreShare * 100, 0), f(k.cpuUsPerNotify, 1), '-', '-', '-', '-', String(k.sent - k.answered200), '-', '-', '-', '-', '-', '-', '-']);
     }
     parts.push(table(rows));
+    if (starved > 0) {
+      parts.push(
+        `  wait %: the SUT's main thread was runnable but off its core for ≥ 10 % of ${starved} step(s); their latency measures the machine (other processes on the SUT's core), not the product (docs/latency-tail.md)`,
+      );
+    }
     parts.push(`  knee: ${w.knee ? `${w.knee.rate}/s (${f(w.knee.cpuUsPerNotify)} µs/NOTIFY, p99 ${w.knee.p99Ms} ms)` : 'none'}; stopped: ${w.stoppedBecause}${w.generatorLimited ? ' (load generator limited)' : ''}` + (w.sink?.error ? `; sink: ${w.sink.error}` : ''));
   }
   if (r.w5 !== undefined) {
