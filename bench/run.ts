@@ -77,6 +77,7 @@ const USAGE = `usage: node dist/bench/run.js [smoke | w0 | w2 | w2-tcp | w3 | w4
   --cpu-prof [DIR]   run the SUT under node --cpu-prof (${PROFILE_DIR})
   --heap-snapshot [DIR]  W0: SUT heap snapshot at the largest N; W3: before and after the churn (${PROFILE_DIR})
   --sut-node-args "A B"  extra node flags for the SUT process (e.g. "--heap-prof --heap-prof-dir=/tmp/hp")
+  --sut-single-threaded-gc  run the SUT with node --single-threaded-gc: no V8 GC helper threads on its core
   --stages           split NOTIFY latency at the SUT's socket read (send→read, read→dequeue), costs some CPU
   --out FILE         JSON output (bench/results/latest.json; smoke: bench/results/smoke.json)`;
 
@@ -89,6 +90,7 @@ function parseArgs(argv: string[]): { workloads: WorkloadId[]; opts: BenchOption
     heapSnapshotDir: undefined,
     sutNodeArgs: [],
     stages: false,
+    sutSingleThreadedGc: false,
     n: undefined,
     rates: undefined,
     stepS: undefined,
@@ -190,6 +192,9 @@ function parseArgs(argv: string[]): { workloads: WorkloadId[]; opts: BenchOption
         break;
       case '--stages':
         opts.stages = true;
+        break;
+      case '--sut-single-threaded-gc':
+        opts.sutSingleThreadedGc = true;
         break;
       case '--out':
         out = next();
@@ -359,7 +364,7 @@ function render(r: Results, ratioList: Ratio[], targetList: Target[]): string {
     parts.push(table(rows));
     if (starved > 0) {
       parts.push(
-        `  wait %: the SUT's main thread was runnable but off its core for ≥ 10 % of ${starved} step(s); their latency measures the machine (other processes on the SUT's core), not the product (docs/latency-tail.md)`,
+        `  wait %: the SUT's main thread was runnable but off its core for ≥ 10 % of ${starved} step(s); the latency there is time off the CPU (other processes, or the SUT's own GC helper threads), docs/latency-tail.md`,
       );
     }
     parts.push(`  knee: ${w.knee ? `${w.knee.rate}/s (${f(w.knee.cpuUsPerNotify)} µs/NOTIFY, p99 ${w.knee.p99Ms} ms)` : 'none'}; stopped: ${w.stoppedBecause}${w.generatorLimited ? ' (load generator limited)' : ''}` + (w.sink?.error ? `; sink: ${w.sink.error}` : ''));
