@@ -77,6 +77,8 @@ const USAGE = `usage: node dist/bench/run.js [smoke | w0 | w2 | w2-tcp | w3 | w4
   --cpu-prof [DIR]   run the SUT under node --cpu-prof (${PROFILE_DIR})
   --heap-snapshot [DIR]  W0: SUT heap snapshot at the largest N; W3: before and after the churn (${PROFILE_DIR})
   --sut-node-args "A B"  extra node flags for the SUT process (e.g. "--heap-prof --heap-prof-dir=/tmp/hp")
+  --sut-single-threaded-gc  run the SUT with node --single-threaded-gc: no V8 GC helper threads on its core
+  --stages           split NOTIFY latency at the SUT's socket read (send→read, read→dequeue), costs some CPU
   --out FILE         JSON output (bench/results/latest.json; smoke: bench/results/smoke.json)`;
 
 function parseArgs(argv: string[]): { workloads: WorkloadId[]; opts: BenchOptions; out: string | undefined } {
@@ -87,6 +89,8 @@ function parseArgs(argv: string[]): { workloads: WorkloadId[]; opts: BenchOption
     cpuProfDir: undefined,
     heapSnapshotDir: undefined,
     sutNodeArgs: [],
+    stages: false,
+    sutSingleThreadedGc: false,
     n: undefined,
     rates: undefined,
     stepS: undefined,
@@ -185,6 +189,12 @@ function parseArgs(argv: string[]): { workloads: WorkloadId[]; opts: BenchOption
       }
       case '--sut-node-args':
         opts.sutNodeArgs = (next() ?? '').split(' ').filter((x) => x !== '');
+        break;
+      case '--stages':
+        opts.stages = true;
+        break;
+      case '--sut-single-threaded-gc':
+        opts.sutSingleThreadedGc = true;
         break;
       case '--out':
         out = next();
@@ -323,8 +333,12 @@ function render(r: Results, ratioList: Ratio[], targetList: Target[]): string {
   for (const key of ['w2', 'w2-tcp'] as const) {
     const w = r[key];
     if (w === undefined) continue;
-    const rows = [[`W2 ramp ${w.transport} N=${w.n}`, 'sent/s', '%core', 'µs/NOTIFY', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'lost', 'dup', 'retr', 'loop p99', 'GC max', 'load µs', 'ok']];
+    const rows = [[`W2 ramp ${w.transport} N=${w.n}`, 'sent/s', '%core', 'µs/NOTIFY', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'lost', 'dup', 'retr', 'loop p99', 'GC max', 'load µs', 'wait %', 'ok']];
+    let starved = 0;
     for (const s of w.steps) {
+      // Share of the step the SUT's main thread was runnable but off its core (thread-times.ts).
+      const wait = s.sut.threads !== undefined ? (s.sut.threads.mainWaitMs / Math.max(1, s.sut.elapsedMs)) * 100 : undefined;
+      if (wait !== undefined && wait >= 10) starved++;
       rows.push([
         `${s.rate}/s`,
         f(s.achievedRate, 0),
@@ -340,13 +354,19 @@ function render(r: Results, ratioList: Ratio[], targetList: Target[]): string {
         f(s.sut.loopDelayP99Ms, 1),
         f(s.sut.gcMaxPauseMs, 1),
         f(s.loadCpuUsPerNotify, 1),
+        wait === undefined ? '-' : f(wait, 0),
         s.pass ? 'yes' : 'NO',
       ]);
     }
     for (const k of w.sink?.steps ?? []) {
-      rows.push([`sink ${k.rate}/s`, f(k.achievedRate, 0), f(k.coreShare * 100, 0), f(k.cpuUsPerNotify, 1), '-', '-', '-', '-', String(k.sent - k.answered200), '-', '-', '-', '-', '-', '-']);
+      rows.push([`sink ${k.rate}/s`, f(k.achievedRate, 0), f(k.coreShare * 100, 0), f(k.cpuUsPerNotify, 1), '-', '-', '-', '-', String(k.sent - k.answered200), '-', '-', '-', '-', '-', '-', '-']);
     }
     parts.push(table(rows));
+    if (starved > 0) {
+      parts.push(
+        `  wait %: the SUT's main thread was runnable but off its core for ≥ 10 % of ${starved} step(s); the latency there is time off the CPU (other processes, or the SUT's own GC helper threads), docs/latency-tail.md`,
+      );
+    }
     parts.push(`  knee: ${w.knee ? `${w.knee.rate}/s (${f(w.knee.cpuUsPerNotify)} µs/NOTIFY, p99 ${w.knee.p99Ms} ms)` : 'none'}; stopped: ${w.stoppedBecause}${w.generatorLimited ? ' (load generator limited)' : ''}` + (w.sink?.error ? `; sink: ${w.sink.error}` : ''));
   }
   if (r.w5 !== undefined) {

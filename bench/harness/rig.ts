@@ -26,6 +26,10 @@ export interface RigOptions {
   sutNodeArgs?: string[];
   /** SQLite store file of the SUT (dialogs persisted and resumed). */
   storePath?: string;
+  /** Split NOTIFY latency at the SUT's socket read (stage-probe.ts). */
+  stages?: boolean;
+  /** Run the SUT with `--single-threaded-gc` (see spawnSut). */
+  sutSingleThreadedGc?: boolean;
 }
 
 /** Outcome of one NOTIFY window as counted by both ends. */
@@ -86,7 +90,13 @@ export class Rig {
 
   private static spawnSut(opts: RigOptions): ChildRpc {
     const sutScript = new URL('../sut/sut-process.js', import.meta.url).pathname;
-    const nodeArgs = ['--expose-gc', ...(opts.sutNodeArgs ?? [])];
+    // Pinned to one core, V8's concurrent marking and parallel scavenging run on the SUT's own core:
+    // during a major GC its helper threads took most of that core from the main thread and NOTIFYs
+    // waited 100-180 ms in the socket buffer (docs/latency-tail.md). `--single-threaded-gc` does the
+    // GC on the main thread in incremental steps instead; it is an option, not the default, because
+    // its effect on the storms (W5) and on the largest pause at 100k is not measured yet.
+    const gc = opts.sutSingleThreadedGc === true ? ['--single-threaded-gc'] : [];
+    const nodeArgs = ['--expose-gc', ...gc, ...(opts.sutNodeArgs ?? [])];
     if (opts.cpuProfDir !== undefined) {
       mkdirSync(opts.cpuProfDir, { recursive: true });
       nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`);
@@ -102,6 +112,7 @@ export class Rig {
       capacity: this.opts.capacity,
       settings,
       ...(this.opts.storePath !== undefined ? { storePath: this.opts.storePath } : {}),
+      ...(this.opts.stages === true ? { stages: true } : {}),
     };
   }
 

@@ -56,8 +56,17 @@ function stampNs(id: string): number {
   return n;
 }
 
+/** Read time of a sequence number at the SUT's socket (stage-probe.ts), in monotonic ns; 0 = unknown. */
+export interface ReadTimes {
+  readTime(seq: number): number;
+}
+
 export class StatusConsumer {
   readonly latency = new LatencyHistogram();
+  /** With `--stages`: simulator send → SUT socket read, and SUT socket read → dequeue. */
+  readonly sendToRead = new LatencyHistogram();
+  readonly readToDequeue = new LatencyHistogram();
+  stages: ReadTimes | undefined;
   readonly establishLatency = new LatencyHistogram();
   readonly counters: ConsumerCounters = { messages: 0, active: 0, pending: 0, terminated: 0, rejected: 0, unstamped: 0, duplicates: 0 };
   /** How often each sequence number was seen (saturating at 255). */
@@ -117,7 +126,13 @@ export class StatusConsumer {
       const count = this.seen[seq] ?? 0;
       if (count > 0) c.duplicates++;
       if (count < 255) this.seen[seq] = count + 1;
-      this.latency.recordUs((nowNs - stampNs(id)) / 1000);
+      const sentNs = stampNs(id);
+      this.latency.recordUs((nowNs - sentNs) / 1000);
+      const readNs = this.stages?.readTime(seq) ?? 0;
+      if (readNs > 0) {
+        this.sendToRead.recordUs((readNs - sentNs) / 1000);
+        this.readToDequeue.recordUs((nowNs - readNs) / 1000);
+      }
     }
     const user = typeof m.subscription.data === 'number' ? m.subscription.data : -1;
     switch (m.state) {

@@ -21,7 +21,9 @@ import { SqliteSubscriptionStore } from '../../src/store/sqlite-store.js';
 import { serveRpc } from '../harness/child-rpc.js';
 import { maxInAnySecond } from '../harness/rate-window.js';
 import type { LatencySummary } from '../harness/latency-histogram.js';
+import { StageProbe } from './stage-probe.js';
 import { StatusConsumer } from './status-consumer.js';
+import { type ThreadTimes, threadTimes, threadTimesBetween } from './thread-times.js';
 
 export interface SutStartArgs {
   /** SIP port of the SUT (UDP and TCP). */
@@ -38,6 +40,8 @@ export interface SutStartArgs {
   storePath?: string;
   /** Record the time of every SUBSCRIBE the engine sends (state to subscribing or refreshing), from the start on. */
   recordSends?: boolean;
+  /** Split NOTIFY latency at the socket read (stage-probe.ts); costs a little CPU per message. */
+  stages?: boolean;
 }
 
 export interface CpuWindow {
@@ -54,6 +58,10 @@ export interface CpuWindow {
   gcTotalMs: number;
   /** Pauses by GC kind (perf_hooks constants: 1 minor/scavenge, 2 minor mark-compact, 4 major, 8 incremental, 16 weak callbacks). */
   gcByKind: Record<string, { count: number; totalMs: number; maxMs: number }>;
+  /** Main-thread CPU and run-queue wait, other threads' CPU over the window (Linux). */
+  threads?: ThreadTimes;
+  /** With `--stages`: the latency split at the SUT's socket read. */
+  stages?: { sendToRead: LatencySummary; readToDequeue: LatencySummary };
 }
 
 export interface MemorySample {
@@ -84,6 +92,11 @@ type Gc = () => void;
 const LOOP_DELAY_RESOLUTION_MS = 20;
 const loopDelayMs = (ns: number): number => Math.max(0, ns / 1e6 - LOOP_DELAY_RESOLUTION_MS);
 
+/** `{ [key]: value }`, or nothing when value is undefined (exactOptionalPropertyTypes). */
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
 const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 class SutHarness {
@@ -102,7 +115,7 @@ class SutHarness {
   private gcWindow = { max: 0, count: 0, total: 0 };
   private gcKinds: Record<string, { count: number; totalMs: number; maxMs: number }> = {};
   gcAll = { max: 0, count: 0, total: 0, maxKind: 0 };
-  private windowStart = { hr: 0, cpu: process.cpuUsage(), messages: 0 };
+  private windowStart: { hr: number; cpu: NodeJS.CpuUsage; messages: number; threads?: ThreadTimes | undefined } = { hr: 0, cpu: process.cpuUsage(), messages: 0 };
   private readonly gc: Gc | undefined;
   private consuming = false;
 
@@ -149,7 +162,9 @@ class SutHarness {
       });
     }
     this.store = a.storePath === undefined ? undefined : SqliteSubscriptionStore.open(a.storePath);
+    const probe = a.stages === true ? new StageProbe(1 << 22) : undefined;
     this.b2b = await createPresenceB2B({
+      ...(probe !== undefined ? { observer: probe } : {}),
       ...(this.store !== undefined ? { store: this.store } : {}),
       listen: [
         { transport: 'udp', host: '127.0.0.1', port: a.port },
@@ -160,6 +175,7 @@ class SutHarness {
     // Big enough that the overflow policy never coalesces: every message must reach the consumer.
     this.queue = this.b2b.qsa.createQueue({ capacity: Math.max(100_000, a.capacity * 4) });
     this.consumer = new StatusConsumer(a.capacity, 1 << 22);
+    this.consumer.stages = probe;
     this.handles = new Array<QsaSubscriptionHandle | undefined>(a.capacity).fill(undefined);
     this.recordPrefix = 'sip:user';
     this.recordSuffix = `@127.0.0.1:${a.simPort}${a.transport === 'tcp' ? ';transport=tcp' : ''}`;
@@ -321,8 +337,10 @@ class SutHarness {
 
   beginWindow(): void {
     const { consumer } = this.need();
-    this.windowStart = { hr: nowMs(), cpu: process.cpuUsage(), messages: consumer.counters.messages };
+    this.windowStart = { hr: nowMs(), cpu: process.cpuUsage(), messages: consumer.counters.messages, threads: threadTimes() };
     consumer.latency.reset();
+    consumer.sendToRead.reset();
+    consumer.readToDequeue.reset();
     this.loopDelay.reset();
     this.resetWindowGc();
   }
@@ -343,6 +361,8 @@ class SutHarness {
       gcCount: this.gcWindow.count,
       gcTotalMs: this.gcWindow.total,
       gcByKind: this.gcKinds,
+      ...optional('threads', threadTimesBetween(this.windowStart.threads, threadTimes())),
+      ...optional('stages', consumer.stages !== undefined ? { sendToRead: consumer.sendToRead.summary(), readToDequeue: consumer.readToDequeue.summary() } : undefined),
     };
   }
 

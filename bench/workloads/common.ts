@@ -12,6 +12,10 @@ export interface BenchOptions {
   cpuProfDir: string | undefined;
   /** Extra node flags for the SUT (e.g. --heap-prof). */
   sutNodeArgs: string[];
+  /** Split NOTIFY latency at the SUT's socket read (bench/sut/stage-probe.ts). */
+  stages: boolean;
+  /** Run the SUT with `--single-threaded-gc` (no GC helper threads on its one core). */
+  sutSingleThreadedGc: boolean;
   /** W0: write a heap snapshot of the SUT at the largest N into this directory. */
   heapSnapshotDir: string | undefined;
   /** Per-workload overrides; each workload has its own defaults. */
@@ -68,6 +72,8 @@ export function startRig(o: BenchOptions, capacity: number, extra: Partial<RigOp
     capacity,
     ...(o.cpuProfDir !== undefined ? { cpuProfDir: o.cpuProfDir } : {}),
     sutNodeArgs: o.sutNodeArgs,
+    ...(o.stages ? { stages: true } : {}),
+    ...(o.sutSingleThreadedGc ? { sutSingleThreadedGc: true } : {}),
     ...extra,
     // Capacity is measured unpaced; W4 (the restart storm) sets the product's default pacing itself.
     settings: { maxSubscribeRate: 0, ...extra.settings },

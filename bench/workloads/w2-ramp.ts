@@ -85,6 +85,18 @@ export async function runW2(o: BenchOptions): Promise<W2Result> {
           `p50/p99/max ${w.sut.latency.p50Ms}/${w.sut.latency.p99Ms}/${w.sut.latency.maxMs} ms, lost ${w.lost}, dup ${w.duplicated}, retrans ${w.retransmissions}` +
           (failures.length > 0 ? `  FAIL: ${failures.join(', ')}` : ''),
       );
+      const th = w.sut.threads;
+      const sg = w.sut.stages;
+      if (th !== undefined || sg !== undefined) {
+        say(
+          '    ' +
+            (sg !== undefined
+              ? `send→socket read p50/p99/max ${sg.sendToRead.p50Ms}/${sg.sendToRead.p99Ms}/${sg.sendToRead.maxMs} ms; ` +
+                `socket read→dequeue ${sg.readToDequeue.p50Ms}/${sg.readToDequeue.p99Ms}/${sg.readToDequeue.maxMs} ms; `
+              : '') +
+            (th !== undefined ? `SUT main thread ran ${th.mainRunMs} ms, waited for the CPU ${th.mainWaitMs} ms; its other threads ran ${th.otherRunMs} ms` : ''),
+        );
+      }
       if (failures.length > 0) {
         stoppedBecause = `${rate}/s: ${failures.join(', ')}`;
         generatorLimited = w.achievedRate < rate * 0.97 && w.sutCoreShare < 0.9;

@@ -5,6 +5,8 @@ import { LatencyHistogram } from '../../bench/harness/latency-histogram.js';
 import { decodeStampId, pidfBody, userIndexOf } from '../../bench/load/pidf-body.js';
 import { StreamFramer, buildResponse, headerParam, hostPortOf, parseLite, uriOf } from '../../bench/load/sip-lite.js';
 import { summarize } from '../../bench/profile-summary.js';
+import { StageProbe, stampSeqOfBytes } from '../../bench/sut/stage-probe.js';
+import { threadTimes, threadTimesBetween } from '../../bench/sut/thread-times.js';
 
 test('a PIDF stamp round-trips through the tuple id', () => {
   const body = pidfBody('sip:user7@127.0.0.1:5090', 123456, 98765432101234n, true);
@@ -14,6 +16,34 @@ test('a PIDF stamp round-trips through the tuple id', () => {
   assert.ok(body.includes('<basic>open</basic>'));
   assert.equal(userIndexOf('sip:user42@127.0.0.1:5090', 'sip:user'), 42);
   assert.equal(userIndexOf('sip:alice@x', 'sip:user'), -1);
+});
+
+test('--stages reads the sequence number of a NOTIFY from its bytes and keeps the first read', () => {
+  const body = pidfBody('sip:user7@127.0.0.1:5090', 4321, 555n, false);
+  const bytes = Buffer.from(`NOTIFY sip:b2b@127.0.0.1 SIP/2.0\r\nContent-Length: ${body.length}\r\n\r\n${body}`, 'latin1');
+  assert.equal(stampSeqOfBytes(bytes), 4321);
+  assert.equal(stampSeqOfBytes(new Uint8Array(bytes)), 4321);
+  assert.equal(stampSeqOfBytes(Buffer.from('SIP/2.0 200 OK\r\n\r\n')), -1);
+  const probe = new StageProbe(16);
+  const seen = { direction: 'received', transport: 'udp', sourceAddress: '127.0.0.1', sourcePort: 1, destinationAddress: '127.0.0.1', destinationPort: 2, bytes } as const;
+  probe.observe({ ...seen, direction: 'sent' });
+  assert.equal(probe.readTime(4321), 0);
+  probe.observe(seen);
+  const first = probe.readTime(4321);
+  assert.ok(first > 0);
+  probe.observe(seen);
+  assert.equal(probe.readTime(4321), first);
+});
+
+test('thread times are differences of the cumulative counters, and absent without /proc', () => {
+  assert.deepEqual(threadTimesBetween({ mainRunMs: 10, mainWaitMs: 2, otherRunMs: 5 }, { mainRunMs: 25.04, mainWaitMs: 2.5, otherRunMs: 4 }), {
+    mainRunMs: 15,
+    mainWaitMs: 0.5,
+    otherRunMs: 0,
+  });
+  assert.equal(threadTimesBetween(undefined, { mainRunMs: 1, mainWaitMs: 1, otherRunMs: 1 }), undefined);
+  const now = threadTimes();
+  if (now !== undefined) assert.ok(now.mainRunMs > 0);
 });
 
 const SUBSCRIBE =
