@@ -99,6 +99,15 @@ export interface PresenceEngineDeps {
    * within resume_grace are unSUBSCRIBEd.
    */
   stored?: readonly StoredDialog[];
+  /**
+   * Cluster mode (docs/cluster.md): whether this node still owns the dialog
+   * of (package, record, subscriber) right now, asked before each SUBSCRIBE
+   * it would send on its own (refresh, resume, new dialog). False: the dialog
+   * is handed over without a word (handOver), so that a node that was paused
+   * past its lease never refreshes a dialog another node has resumed. Always
+   * true without it.
+   */
+  holds?: (pkg: string, record: string, subscriber: string) => boolean;
 }
 
 /** What a restart did (issue 10): for logs, metrics and the resume benchmark. */
@@ -124,6 +133,12 @@ export interface RestartStats {
   unclaimedExpired: number;
   /** NOTIFYs answered 200 in a stored dialog not claimed yet. */
   unclaimedNotifies: number;
+  /** Stored dialogs taken over at runtime (adopt: shards acquired in cluster mode); also counted in `stored`. */
+  adopted: number;
+  /** Dialogs (live or stored, unclaimed) handed over to another node without a word on the wire (handOver). */
+  handedOver: number;
+  /** NOTIFYs answered 200 in a dialog handed over (sent before the new owner's refresh moved the target). */
+  handedOverNotifies: number;
 }
 
 /** A stored dialog not claimed yet, and the highest NOTIFY CSeq seen in it since the start. */
@@ -166,6 +181,19 @@ const MAX_STALE_ANSWERS = 2;
  * first retransmissions over UDP take 0.5 + 1 + 2 + 4 s); with less, a new dialog.
  */
 const RESUME_MIN_LEFT_MS = 10_000;
+/**
+ * How long a node answers 200 to NOTIFYs in a dialog it handed over: the
+ * server sends them to us until the new owner's refresh moves the target
+ * (RFC 6665 §4.1.2.2), at most a lease and a resume later; a 481 would make
+ * the server end the very dialog the new owner is resuming.
+ */
+const HANDED_OVER_ANSWER_MS = 120_000;
+
+/** A dialog handed over: its NOTIFYs are answered 200 (from the tag it had) until `until` (clock time). */
+interface HandedOverDialog {
+  readonly remoteTag: string | undefined;
+  readonly until: number;
+}
 
 /**
  * The presence B2BUA: a QSA notifier that turns each internal subscription
@@ -226,6 +254,11 @@ export class PresenceEngine implements QsaNotifier {
   private graceTimer: Timer | undefined;
   /** Paces what a restart owes (made at the first use). */
   private restartPacerInstance: RestartPacer | undefined;
+  /** Cluster: whether this node still owns a dialog (PresenceEngineDeps.holds). */
+  private readonly holds: ((pkg: string, record: string, subscriber: string) => boolean) | undefined;
+  /** Dialogs handed over to another node, by SIP dialog (lookup key): their late NOTIFYs get 200. */
+  private readonly handedOverByKey = new Map<string, HandedOverDialog>();
+  private handedOverSweep: Timer | undefined;
   readonly restartStats: RestartStats = {
     stored: 0,
     claimed: 0,
@@ -236,6 +269,9 @@ export class PresenceEngine implements QsaNotifier {
     unclaimedUnsubscribed: 0,
     unclaimedExpired: 0,
     unclaimedNotifies: 0,
+    adopted: 0,
+    handedOver: 0,
+    handedOverNotifies: 0,
   };
 
   constructor(deps: PresenceEngineDeps) {
@@ -252,17 +288,149 @@ export class PresenceEngine implements QsaNotifier {
     this.pacer = new SubscribePacer(deps.settings.maxSubscribeRate);
     this.contact = { user: deps.settings.contactUser };
     this.snapshots = deps.snapshots;
+    this.holds = deps.holds;
     const stored = deps.stored ?? [];
-    for (const d of stored) {
-      const unclaimed: UnclaimedDialog = { stored: d, remoteCSeq: d.remoteCSeq };
-      const identity = dialogIdentity(d.package, d.record, d.subscriber);
-      const list = this.unclaimedByIdentity.get(identity);
-      if (list === undefined) this.unclaimedByIdentity.set(identity, [unclaimed]);
-      else list.push(unclaimed);
-      this.unclaimedByDialogKey.set(dialogLookupKey(d.callId, d.localTag), unclaimed);
-    }
+    for (const d of stored) this.addUnclaimed(d);
     this.restartStats.stored = stored.length;
     if (stored.length > 0) this.graceTimer = this.scheduler.after(deps.settings.resumeGrace * 1000, () => this.endGrace());
+  }
+
+  private addUnclaimed(d: StoredDialog): void {
+    const unclaimed: UnclaimedDialog = { stored: d, remoteCSeq: d.remoteCSeq };
+    const identity = dialogIdentity(d.package, d.record, d.subscriber);
+    const list = this.unclaimedByIdentity.get(identity);
+    if (list === undefined) this.unclaimedByIdentity.set(identity, [unclaimed]);
+    else list.push(unclaimed);
+    this.unclaimedByDialogKey.set(dialogLookupKey(d.callId, d.localTag), unclaimed);
+  }
+
+  // ------------------------------------------------------------------ cluster: adopt and hand over at runtime
+
+  /**
+   * Takes over stored dialogs at runtime (cluster mode: the shards this node
+   * just acquired, docs/cluster.md §8): each waits, as after a restart, for a
+   * subscription of its identity (the caller subscribes the shards' API
+   * subscriptions next), which resumes it in-dialog (our Contact, CSeq above
+   * the stored mark; 481 or a timeout: a new dialog), paced by
+   * max_subscribe_rate together with everything else a restart owes. Those
+   * nobody claims within resume_grace (counted from this call) are
+   * unSUBSCRIBEd. A dialog that is live here already is skipped. Returns how
+   * many were taken.
+   */
+  adopt(dialogs: readonly StoredDialog[]): number {
+    if (this.closing) return 0;
+    let taken = 0;
+    for (const d of dialogs) {
+      const lookup = dialogLookupKey(d.callId, d.localTag);
+      this.handedOverByKey.delete(lookup);
+      if (this.registry.dialogOfNotify(lookup) !== undefined || this.unclaimedByDialogKey.has(lookup)) continue;
+      this.addUnclaimed(d);
+      taken++;
+    }
+    this.restartStats.stored += taken;
+    this.restartStats.adopted += taken;
+    if (taken > 0) {
+      // The grace runs from the newest adoption: the dialogs adopted earlier wait a little longer.
+      this.graceTimer?.cancel();
+      this.graceTimer = this.scheduler.after(this.settings.resumeGrace * 1000, () => this.endGrace());
+    }
+    return taken;
+  }
+
+  /**
+   * Hands over to another node every dialog whose (package, record,
+   * subscriber) `matches` (cluster mode: shards lost or released): forgotten
+   * here WITHOUT a word on the wire (no unSUBSCRIBE: the new owner resumes
+   * it from its snapshot), its subscribers detached from it, and its snapshot
+   * left as the store has it (what is pending for it is discarded, not
+   * written: the row is the new owner's). Stored dialogs not claimed yet go
+   * the same way. Dialogs being unSUBSCRIBEd (their subscription was deleted)
+   * finish here. For a while their NOTIFYs are still answered 200. Flush the
+   * snapshots first (a release) for the new owner to resume from the latest
+   * state. Returns how many dialogs were handed over.
+   */
+  handOver(matches: (pkg: string, record: string, subscriber: string) => boolean): number {
+    let n = 0;
+    for (const dialog of [...this.registry.dialogs()]) {
+      if (dialog.state === 'unsubscribing' || dialog.state === 'terminating') continue;
+      if (!matches(dialog.pkg, dialog.record, dialog.subscriber)) continue;
+      this.handOverDialog(dialog);
+      n++;
+    }
+    for (const [identity, list] of [...this.unclaimedByIdentity]) {
+      const first = list[0];
+      if (first === undefined || !matches(first.stored.package, first.stored.record, first.stored.subscriber)) continue;
+      this.unclaimedByIdentity.delete(identity);
+      for (const unclaimed of list) {
+        const s = unclaimed.stored;
+        const lookup = dialogLookupKey(s.callId, s.localTag);
+        if (this.unclaimedByDialogKey.get(lookup) === unclaimed) this.unclaimedByDialogKey.delete(lookup);
+        this.rememberHandedOver(lookup, s.remoteTag);
+        n++;
+      }
+    }
+    this.restartStats.handedOver += n;
+    return n;
+  }
+
+  /** One live dialog handed over (see handOver): out of every map, its timers and retransmissions stopped, nothing stored. */
+  private handOverDialog(dialog: SubscriptionDialog): void {
+    dialog.handedOver = true;
+    const state = dialog.dialog;
+    if (state !== undefined && dialog.confirmed) this.rememberHandedOver(dialogLookupKey(state.callId, state.localTag), state.remoteTag);
+    const key = dialog.storeKey;
+    if (key !== undefined) {
+      this.snapshots?.discard(key);
+      if (this.snapshotOwners.get(key) === dialog) this.snapshotOwners.delete(key);
+    }
+    dialog.storeKey = undefined;
+    dialog.stored = false;
+    // dropDialog now deletes nothing (not stored); the generation makes a late answer land in onLateAnswer.
+    this.destroy(dialog);
+  }
+
+  private rememberHandedOver(lookup: string, remoteTag: string | undefined): void {
+    this.handedOverByKey.set(lookup, { remoteTag, until: this.scheduler.clock.now() + HANDED_OVER_ANSWER_MS });
+    if (this.handedOverSweep === undefined) this.armHandedOverSweep(HANDED_OVER_ANSWER_MS);
+  }
+
+  private armHandedOverSweep(delayMs: number): void {
+    this.handedOverSweep = this.scheduler.after(delayMs, () => {
+      this.handedOverSweep = undefined;
+      const now = this.scheduler.clock.now();
+      let next = Number.POSITIVE_INFINITY;
+      for (const [lookup, entry] of this.handedOverByKey) {
+        if (entry.until <= now) this.handedOverByKey.delete(lookup);
+        else next = Math.min(next, entry.until);
+      }
+      if (next !== Number.POSITIVE_INFINITY) this.armHandedOverSweep(next - now);
+    });
+  }
+
+  /** A NOTIFY in a dialog handed over: 200, nothing delivered (the new owner's refresh brings the state again). */
+  private answerHandedOverNotify(incoming: IncomingRequest, lookup: string, entry: HandedOverDialog): 1 | -1 {
+    if (entry.remoteTag !== undefined && safe(() => fromHeader(incoming.request).tag) !== entry.remoteTag) return -1;
+    incoming.reply(200, 'OK');
+    this.restartStats.handedOverNotifies++;
+    let terminated = false;
+    try {
+      terminated = subscriptionStateOf(incoming.request)?.state === 'terminated';
+    } catch {
+      // Answered all the same: it is not ours to judge any more.
+    }
+    if (terminated) this.handedOverByKey.delete(lookup);
+    return 1;
+  }
+
+  /**
+   * Before a SUBSCRIBE this node would send on its own: false (and the
+   * dialog handed over) when the cluster says it is no longer ours.
+   */
+  private stillOurs(dialog: SubscriptionDialog): boolean {
+    if (this.holds === undefined || this.holds(dialog.pkg, dialog.record, dialog.subscriber)) return true;
+    this.restartStats.handedOver++;
+    this.handOverDialog(dialog);
+    return false;
   }
 
   /** Live dialog records. */
@@ -332,6 +500,11 @@ export class PresenceEngine implements QsaNotifier {
     if (dialog === undefined || state === undefined) {
       const unclaimed = key === undefined ? undefined : this.unclaimedByDialogKey.get(key);
       if (unclaimed !== undefined) return this.answerUnclaimedNotify(incoming, unclaimed);
+      const handed = key === undefined ? undefined : this.handedOverByKey.get(key);
+      if (handed !== undefined && key !== undefined) {
+        const answered = this.answerHandedOverNotify(incoming, key, handed);
+        if (answered === 1) return 1;
+      }
       this.stats.notifiesUnmatched++;
       return -1;
     }
@@ -447,7 +620,7 @@ export class PresenceEngine implements QsaNotifier {
       return;
     }
     const refresh = (): void => {
-      if (dialog.state !== 'active') return;
+      if (dialog.state !== 'active' || !this.stillOurs(dialog)) return;
       dialog.intervalRetries = 0;
       this.setState(dialog, 'refreshing');
       this.sendSubscribe(dialog, dialog.requestedExpires);
@@ -547,6 +720,7 @@ export class PresenceEngine implements QsaNotifier {
       this.destroy(dialog);
       return;
     }
+    if (!this.stillOurs(dialog)) return;
     this.dropDialog(dialog);
     dialog.reader?.reset();
     this.registry.setSipDialog(
@@ -630,6 +804,11 @@ export class PresenceEngine implements QsaNotifier {
       {
         onFinal: (response, locallyGenerated) => {
           if (generation !== dialog.generation) {
+            if (dialog.handedOver) {
+              // Another node owns the dialog now: its answer is none of our business (no unSUBSCRIBE).
+              this.countResponse(response.status);
+              return;
+            }
             // The dialog was dropped while this was in flight (docs/ser-presence-b2b.md §6 item 33).
             this.onLateAnswer(dialog.pkg, state, expires, response);
             return;
@@ -854,6 +1033,7 @@ export class PresenceEngine implements QsaNotifier {
           this.tearDown(dialog);
           return;
         }
+        if (!this.stillOurs(dialog)) return;
         dialog.intervalRetries = 0;
         // A resumed dialog whose refresh came before its turn: this refresh is the resume.
         if (dialog.restart === 'resume') dialog.restart = 'resuming';
@@ -1166,6 +1346,7 @@ export class PresenceEngine implements QsaNotifier {
 
   /** A turn of the restart pacer: what the dialog is still owed, if anything; true when something was sent. */
   private restartTurn(dialog: SubscriptionDialog): boolean {
+    if (dialog.state === 'destroyed' || !this.stillOurs(dialog)) return false;
     if (dialog.restart === 'resume' && dialog.state === 'active') {
       if (dialog.expiresAt === undefined || dialog.expiresAt - this.scheduler.clock.now() < RESUME_MIN_LEFT_MS) {
         // It lapsed while waiting for its turn.
@@ -1316,6 +1497,8 @@ export class PresenceEngine implements QsaNotifier {
   private stopRestart(): void {
     this.graceTimer?.cancel();
     this.graceTimer = undefined;
+    this.handedOverSweep?.cancel();
+    this.handedOverSweep = undefined;
     this.restartPacerInstance?.close();
   }
 

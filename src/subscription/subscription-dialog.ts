@@ -107,6 +107,12 @@ export class SubscriptionDialog {
   stored = false;
   /** What a restart still owes it (RestartStep); undefined once it is an ordinary dialog. */
   restart: RestartStep | undefined = undefined;
+  /**
+   * Handed over to another node (cluster, docs/cluster.md): forgotten here
+   * without a word on the wire; a late answer to its last SUBSCRIBE is ignored
+   * (no unSUBSCRIBE: the dialog is the new owner's now).
+   */
+  handedOver = false;
   private timer: Timer | undefined = undefined;
   private timerN: Timer | undefined = undefined;
 
