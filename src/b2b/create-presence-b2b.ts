@@ -92,7 +92,7 @@ export interface PresenceB2BOptions extends Partial<EngineSettings> {
    * record, subscriber), asked before each SUBSCRIBE the engine would send on
    * its own (PresenceEngineDeps.holds). Always true without it.
    */
-  holds?: (pkg: string, record: string, subscriber: string) => boolean;
+  holds?: (pkg: string, record: string, subscriber: string, members: readonly string[]) => boolean;
   /**
    * Told about everything worth logging below the transactions: malformed
    * messages dropped or answered 400, socket and send errors, connections

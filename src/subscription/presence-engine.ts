@@ -105,9 +105,10 @@ export interface PresenceEngineDeps {
    * it would send on its own (refresh, resume, new dialog). False: the dialog
    * is handed over without a word (handOver), so that a node that was paused
    * past its lease never refreshes a dialog another node has resumed. Always
-   * true without it.
+   * true without it. `members`: the ids of the QSA subscriptions it serves
+   * (the cluster tracks the API's, not a resource list server's per-node ones).
    */
-  holds?: (pkg: string, record: string, subscriber: string) => boolean;
+  holds?: (pkg: string, record: string, subscriber: string, members: readonly string[]) => boolean;
 }
 
 /** What a restart did (issue 10): for logs, metrics and the resume benchmark. */
@@ -255,7 +256,7 @@ export class PresenceEngine implements QsaNotifier {
   /** Paces what a restart owes (made at the first use). */
   private restartPacerInstance: RestartPacer | undefined;
   /** Cluster: whether this node still owns a dialog (PresenceEngineDeps.holds). */
-  private readonly holds: ((pkg: string, record: string, subscriber: string) => boolean) | undefined;
+  private readonly holds: ((pkg: string, record: string, subscriber: string, members: readonly string[]) => boolean) | undefined;
   /** Dialogs handed over to another node, by SIP dialog (lookup key): their late NOTIFYs get 200. */
   private readonly handedOverByKey = new Map<string, HandedOverDialog>();
   private handedOverSweep: Timer | undefined;
@@ -427,7 +428,7 @@ export class PresenceEngine implements QsaNotifier {
    * dialog handed over) when the cluster says it is no longer ours.
    */
   private stillOurs(dialog: SubscriptionDialog): boolean {
-    if (this.holds === undefined || this.holds(dialog.pkg, dialog.record, dialog.subscriber)) return true;
+    if (this.holds === undefined || this.holds(dialog.pkg, dialog.record, dialog.subscriber, dialog.members.map((m) => m.id))) return true;
     this.restartStats.handedOver++;
     this.handOverDialog(dialog);
     return false;
