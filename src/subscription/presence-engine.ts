@@ -136,6 +136,14 @@ export interface RestartStats {
   unclaimedNotifies: number;
   /** Stored dialogs taken over at runtime (adopt: shards acquired in cluster mode); also counted in `stored`. */
   adopted: number;
+  /**
+   * Resumes that moved the target (our Contact not the stored one): each gets
+   * one more refresh 64·T1 after its 2xx, to find a subscription the server
+   * dropped when a NOTIFY to the old address timed out.
+   */
+  resumeConfirmations: number;
+  /** Of those, the confirming refresh got a 481: the server had dropped it; a new dialog took its place. */
+  lostAfterResume: number;
   /** Dialogs (live or stored, unclaimed) handed over to another node without a word on the wire (handOver). */
   handedOver: number;
   /** NOTIFYs answered 200 in a dialog handed over (sent before the new owner's refresh moved the target). */
@@ -271,6 +279,8 @@ export class PresenceEngine implements QsaNotifier {
     unclaimedExpired: 0,
     unclaimedNotifies: 0,
     adopted: 0,
+    resumeConfirmations: 0,
+    lostAfterResume: 0,
     handedOver: 0,
     handedOverNotifies: 0,
   };
@@ -934,6 +944,8 @@ export class PresenceEngine implements QsaNotifier {
       }
     }
     if (!initial && status === 481) {
+      if (dialog.confirmingResume) this.restartStats.lostAfterResume++;
+      dialog.confirmingResume = false;
       // The server forgot the dialog (restart, expiry): start a new one soon (pjsua: 500 ms).
       this.dropDialog(dialog);
       const wait = this.retryLater(dialog, 0);
@@ -970,12 +982,26 @@ export class PresenceEngine implements QsaNotifier {
     }
     dialog.confirmed = true;
     dialog.redirects = 0;
+    let confirmWithinMs: number | undefined;
     if (dialog.restart === 'resuming') {
       dialog.restart = undefined;
       this.restartStats.resumed++;
+      if (dialog.targetMoved) {
+        // The resume moved the target away from an address that may be gone for good (another node's, a
+        // dead one's): a NOTIFY the server sent there before it can still time out, up to Timer F (64·T1,
+        // RFC 3261 §17.1.2.2) later, and a server may then drop the subscription without a word to the
+        // new target (Kamailio: timeout_rm_subs). One more refresh after that finds it out (481: a new dialog).
+        confirmWithinMs = 64 * this.settings.t1Ms + 1000;
+        dialog.confirmingResume = true;
+        this.restartStats.resumeConfirmations++;
+      }
+      dialog.targetMoved = false;
+    } else if (dialog.confirmingResume) {
+      // The confirming refresh found the subscription there: an ordinary dialog from now on.
+      dialog.confirmingResume = false;
     }
     this.setState(dialog, 'active');
-    this.scheduleRefresh(dialog, granted);
+    this.scheduleRefresh(dialog, granted, confirmWithinMs);
     // Confirmed (remote tag, route set, target) with its grant: what a restart needs.
     this.markDirty(dialog);
     if (dialog.notifyReceived) {
@@ -1022,13 +1048,13 @@ export class PresenceEngine implements QsaNotifier {
 
   // ------------------------------------------------------------------ timers and transitions
 
-  private scheduleRefresh(dialog: SubscriptionDialog, grantedSeconds: number): void {
+  private scheduleRefresh(dialog: SubscriptionDialog, grantedSeconds: number, withinMs?: number): void {
     const now = this.scheduler.clock.now();
     dialog.expiresAt = now + grantedSeconds * 1000;
-    const delay = refreshDelaySeconds(grantedSeconds, this.settings, this.random);
+    const delayMs = refreshDelaySeconds(grantedSeconds, this.settings, this.random) * 1000;
     dialog.arm(
       'timer',
-      this.scheduler.after(delay * 1000, () => {
+      this.scheduler.after(withinMs === undefined ? delayMs : Math.min(delayMs, withinMs), () => {
         if (dialog.state !== 'active') return;
         if (dialog.members.length === 0) {
           this.tearDown(dialog);
@@ -1160,6 +1186,7 @@ export class PresenceEngine implements QsaNotifier {
   private dropDialog(dialog: SubscriptionDialog): void {
     this.forgetSnapshot(dialog);
     dialog.restart = undefined;
+    dialog.confirmingResume = false;
     this.registry.setSipDialog(dialog, undefined);
     dialog.hops = undefined;
     dialog.generation++;
@@ -1326,6 +1353,8 @@ export class PresenceEngine implements QsaNotifier {
     dialog.confirmed = true;
     dialog.expiresAt = this.scheduler.clock.now() + left;
     dialog.restart = 'resume';
+    // Our Contact is not the one stored: the resume is a target refresh away from an address that may be gone.
+    dialog.targetMoved = s.contact !== this.contactFor(dialog.dialog!);
     this.setState(dialog, 'active');
     this.restartPacer().push(() => this.restartTurn(dialog));
   }

@@ -113,6 +113,10 @@ export class SubscriptionDialog {
    * (no unSUBSCRIBE: the dialog is the new owner's now).
    */
   handedOver = false;
+  /** Resumed with another Contact than the stored one: the resume moves the target (one confirming refresh follows). */
+  targetMoved = false;
+  /** The refresh that confirms a moved resume is due or in flight: a 481 to it counts as lostAfterResume. */
+  confirmingResume = false;
   private timer: Timer | undefined = undefined;
   private timerN: Timer | undefined = undefined;
 

@@ -230,3 +230,35 @@ test('a refresh in flight when handed over: its 2xx brings no unSUBSCRIBE; `hold
     await r.close();
   }
 });
+
+test('a resume that moved the target is confirmed by one more refresh 64·T1 after its 2xx: a 481 then (the server dropped it when a NOTIFY to the old address timed out) makes a new dialog', async () => {
+  const r = await rig();
+  try {
+    const a = await r.start();
+    const record = r.record();
+    await r.establish(a, record, 'srv1');
+    a.engine.handOver(() => true);
+    const b = await r.start();
+    b.engine.adopt((await r.store.load()).dialogs);
+    const q = b.qsa.createQueue();
+    b.qsa.subscribe({ record, subscriber: SUBSCRIBER, queue: q });
+    const resume = await r.nextRequest(1000);
+    assert.ok(resume !== undefined);
+    await r.peer.reply(resume, 200, { toTag: 'srv1', headers: [['Expires', '600']] });
+    await r.peer.sendNotify(resume.from, { ...r.peer.notifyOptionsFor(resume, 'srv1'), cseq: 7, branch: 'z9hG4bK-c1' });
+    await r.peer.expectResponse({ method: 'NOTIFY', status: 200 });
+    assert.equal((await takeMessage(q)).state, 'active');
+    assert.equal(b.engine.restartStats.resumeConfirmations, 1);
+    const before = r.clock.now();
+    const confirm = await r.nextRequest(40_000);
+    assert.ok(confirm !== undefined && toHeader(confirm.message).tag === 'srv1', 'an in-dialog refresh');
+    const after = r.clock.now() - before;
+    assert.ok(after >= 64 * 500 && after <= 64 * 500 + 1100, `64·T1 + 1 s after the 2xx, not at the grant's refresh (${after} ms)`);
+    await r.peer.reply(confirm, 481, {});
+    const fresh = await r.nextRequest(3000);
+    assert.ok(fresh !== undefined && toHeader(fresh.message).tag === undefined, 'a new dialog');
+    assert.equal(b.engine.restartStats.lostAfterResume, 1);
+  } finally {
+    await r.close();
+  }
+});
