@@ -314,7 +314,7 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
           store: store.kind,
           // What the last start did with the stored dialogs (issue 10).
           restart: { ...b2b.engine.restartStats },
-          ...(cluster !== undefined ? { cluster: clusterHealth(cluster) } : {}),
+          ...(cluster !== undefined ? { cluster: { ...clusterHealth(cluster), unsubscribesSent: b2b.engine.stats.unsubscribesSent } } : {}),
         }),
       });
       const api = httpApi;

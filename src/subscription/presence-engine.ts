@@ -170,6 +170,8 @@ export interface EngineCloseReport {
 
 export interface EngineStats {
   subscribesSent: number;
+  /** Of those, unSUBSCRIBEs (Expires: 0): what a node that hands dialogs over must never send for them. */
+  unsubscribesSent: number;
   responses: Record<'1xx' | '2xx' | '3xx' | '4xx' | '5xx' | '6xx', number>;
   notifiesAccepted: number;
   notifiesRejected: number;
@@ -216,6 +218,7 @@ interface HandedOverDialog {
 export class PresenceEngine implements QsaNotifier {
   readonly stats: EngineStats = {
     subscribesSent: 0,
+    unsubscribesSent: 0,
     responses: { '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0, '6xx': 0 },
     notifiesAccepted: 0,
     notifiesRejected: 0,
@@ -652,6 +655,7 @@ export class PresenceEngine implements QsaNotifier {
       try {
         const request = buildInDialogRequest(state, 'SUBSCRIBE', this.subscribeHeaders(dialog.pkg, 0, dialog.reader));
         this.stats.subscribesSent++;
+        this.stats.unsubscribesSent++;
         this.ua.sendRequest(request, { onFinal: (response) => this.countResponse(response.status) }, this.sendOptions(state));
       } catch {
         // Nothing can be sent in this dialog: the server lets it expire.
@@ -810,6 +814,7 @@ export class PresenceEngine implements QsaNotifier {
     this.markDirty(dialog);
     const generation = ++dialog.generation;
     this.stats.subscribesSent++;
+    if (expires === 0) this.stats.unsubscribesSent++;
     dialog.inflight = this.ua.sendRequest(
       request,
       {
@@ -855,6 +860,7 @@ export class PresenceEngine implements QsaNotifier {
     try {
       const request = buildInDialogRequest(target, 'SUBSCRIBE', this.subscribeHeaders(pkg, 0));
       this.stats.subscribesSent++;
+      this.stats.unsubscribesSent++;
       this.ua.sendRequest(request, { onFinal: (answer) => this.countResponse(answer.status) }, this.sendOptions(target));
     } catch {
       // Best effort: the UA may be closing. The server's subscription then expires on its own.
@@ -1510,6 +1516,7 @@ export class PresenceEngine implements QsaNotifier {
     }
     this.restartStats.unclaimedUnsubscribed++;
     this.stats.subscribesSent++;
+    this.stats.unsubscribesSent++;
     this.ua.sendRequest(
       request,
       {

@@ -45,6 +45,8 @@ export interface ClusterHealth {
     nodeId: string;
     shardsHeld: number;
     fencedRefusals: number;
+    /** unSUBSCRIBEs (Expires: 0) the node's engine sent since its start. */
+    unsubscribesSent: number;
     dialogsHandedOver: number;
     subscriptionsHandedOver: number;
     subscriptionsTaken: number;
