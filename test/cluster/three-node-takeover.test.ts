@@ -55,6 +55,7 @@ test('three nodes, 3,000 subscriptions through the three APIs, one SIGKILLed: ev
     await Promise.all(Array.from({ length: Math.min(50, SUBSCRIPTIONS - i) }, (_, k) => publisher.publish(i + k, 'closed')));
   }
   assert.equal(publisher.failures, 0, 'every initial PUBLISH answered 200');
+  const publishedAt = performance.now();
 
   // Started together, so that they see each other before they share (no rebalance after).
   const nodes: DaemonProcess[] = await Promise.all(
@@ -72,8 +73,9 @@ test('three nodes, 3,000 subscriptions through the three APIs, one SIGKILLed: ev
   assert.ok(shared, 'the three nodes share the shards');
   const sharedAt = performance.now();
 
-  const made = await createSpread(nodes, publisher, SUBSCRIPTIONS, QUEUE);
+  const made = await createSpread(nodes, publisher, SUBSCRIPTIONS, QUEUE, 48);
   assert.equal(made.size, SUBSCRIPTIONS);
+  const createdAt = performance.now();
   const consumer = new MergedConsumer(nodes, QUEUE);
   cleanups.push(() => consumer.close());
   const activeOn = async (of: readonly DaemonProcess[]): Promise<number> => {
@@ -126,7 +128,8 @@ test('three nodes, 3,000 subscriptions through the three APIs, one SIGKILLed: ev
   const sum = (f: (h: (typeof healths)[number]) => number) => healths.reduce((n, h) => n + f(h), 0);
   t.diagnostic(
     `3 nodes, ${SUBSCRIPTIONS} subscriptions (${perNode.join('/')} per node), lease_ttl ${LEASE_TTL_S} s, ${SHARDS} shards; ` +
-      `shards shared after ${((sharedAt - started) / 1000).toFixed(1)} s, all active ${((activeAt - sharedAt) / 1000).toFixed(1)} s after the creates began; ` +
+      `initial PUBLISHes done after ${((publishedAt - started) / 1000).toFixed(1)} s, shards shared after ${((sharedAt - started) / 1000).toFixed(1)} s, ` +
+      `3,000 creates took ${((createdAt - sharedAt) / 1000).toFixed(1)} s, all active ${((activeAt - sharedAt) / 1000).toFixed(1)} s after the creates began; ` +
       `SIGKILL of n3: every subscription active again on the survivors after ${(allActiveAfterMs / 1000).toFixed(1)} s ` +
       `(taken over: ${sum((h) => h.cluster.subscriptionsTaken)} subscriptions, ${sum((h) => h.restart.adopted)} dialogs adopted, ` +
       `${sum((h) => h.restart.resumed)} resumed in-dialog, ${sum((h) => h.restart.fallbacks)} fell back to a new dialog (481 or timeout), ` +
