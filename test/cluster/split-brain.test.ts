@@ -18,6 +18,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
+import postgres from 'postgres';
 import { kamailioAddress } from '../support/peers.js';
 import { createDatabase, type RunningEngine, startPostgres } from '../support/engines.js';
 import type { DaemonProcess } from '../daemon/support/daemon-process.js';
@@ -107,6 +108,24 @@ test('split brain: a node paused past its lease drops its dialogs without unSUBS
   // ---- resumed: it notices, drops without unSUBSCRIBE, rejoins
   n2.child.kill('SIGCONT');
   const noticed = await n2.waitForLog((l) => l.msg.startsWith('cluster: shards lost') && n2.lines.indexOf(l) >= linesBefore, 15_000);
+  // The new owner's rows are untouched: in the shards n1 holds, no snapshot names n2's Contact (a late write of
+  // n2's would have: the fenced write refuses it, or n2's self-fencing discarded it before it was tried).
+  await new Promise((r) => setTimeout(r, 1500));
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  let rowsOfN2 = -1;
+  let rowsOfN1 = -1;
+  try {
+    const count = async (port: number): Promise<number> => {
+      const [row] = await sql<Array<{ n: string }>>`
+        SELECT count(*) AS n FROM dialogs d JOIN shard_leases l ON l.shard = d.shard
+        WHERE l.owner = 'n1' AND d.contact LIKE ${`%:${port}>%`}`;
+      return Number(row?.n);
+    };
+    rowsOfN2 = await count(n2.sipAddress().port);
+    rowsOfN1 = await count(n1.sipAddress().port);
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
   const rejoined = await pollUntil(async () => (await held(n2)) === SHARDS / 2 && (await held(n1)) === SHARDS / 2, 40_000);
   assert.ok(rejoined, `n2 rejoins: shares ${await held(n1)}/${await held(n2)}`);
   const rejoinMs = performance.now() - pausedAt - pauseMs;
@@ -122,7 +141,8 @@ test('split brain: a node paused past its lease drops its dialogs without unSUBS
     `2 nodes, ${SUBSCRIPTIONS} subscriptions (${onN2} on n2), lease_ttl ${LEASE_TTL_S} s: n2 SIGSTOPped for ${(pauseMs / 1000).toFixed(1)} s, ` +
       `n1 held every shard with all active ${(takeoverMs / 1000).toFixed(1)} s after the stop (${h1!.restart.resumed} resumed in-dialog, ${h1!.restart.fallbacks} fallbacks, ${h1!.restart.lostAfterResume} found dropped by the confirming refresh); ` +
       `after SIGCONT n2 noticed (reason ${String(noticed.reason)}, ${noticed.shards} shards, ${noticed.dialogs} dialogs handed over), ` +
-      `${h2!.cluster.fencedRefusals} of its late snapshot writes refused by the epoch check; rejoined (32/32) ${(rejoinMs / 1000).toFixed(1)} s after SIGCONT; ` +
+      `${h2!.cluster.fencedRefusals} of its late snapshot writes refused by the epoch check, ` +
+      `${rowsOfN2} rows of n1's shards with n2's Contact after it (${rowsOfN1} with n1's); rejoined (32/32) ${(rejoinMs / 1000).toFixed(1)} s after SIGCONT; ` +
       `unSUBSCRIBEs sent: n1 ${h1!.cluster.unsubscribesSent}, n2 ${h2!.cluster.unsubscribesSent}; n2 answered ${h2!.restart.handedOverNotifies} late NOTIFYs 200; ` +
       `consumer: ${consumer.events} events, ${consumer.duplicates()} duplicates; ${((performance.now() - started) / 1000).toFixed(1)} s in all`,
   );
@@ -130,6 +150,8 @@ test('split brain: a node paused past its lease drops its dialogs without unSUBS
   assert.ok(converged, `${wrong.length} subscriptions not at their last published state, e.g.\n${wrong.slice(0, 5).join('\n')}`);
   assert.ok(['expired', 'taken', 'refused'].includes(String(noticed.reason)), 'n2 noticed the loss');
   assert.ok(Number(noticed.dialogs) > 0, 'and dropped its dialogs');
+  assert.ok(rowsOfN1 > 0, 'n1 stored the dialogs it resumed');
+  assert.equal(rowsOfN2, 0, "no late write of n2's reached the rows of n1's shards");
   assert.equal(h2!.cluster.unsubscribesSent, 0, 'n2 sent no unSUBSCRIBE: the dialogs n1 resumed live on');
   assert.equal(h1!.cluster.unsubscribesSent, 0, 'n1 sent none either (shards handed back without a word)');
   for (const n of nodes) assert.equal((await n.stop('SIGTERM', 20_000)).code, 0);
