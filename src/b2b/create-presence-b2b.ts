@@ -13,7 +13,7 @@ import { QsaBroker } from '../qsa/index.js';
 import { DialogSnapshotWriter } from '../store/dialog-snapshot-writer.js';
 import { MemorySubscriptionStore } from '../store/memory-store.js';
 import type { StoredDialog } from '../store/stored-dialog.js';
-import type { SubscriptionStore } from '../store/subscription-store.js';
+import type { DialogWriteBatch, SubscriptionStore } from '../store/subscription-store.js';
 import type { CredentialLookup, PresenceEngine } from '../subscription/presence-engine.js';
 import { type AttachedPresenceEngine, attachPresenceEngine } from './attach-presence-engine.js';
 import { checkPresenceB2BOptions } from './presence-b2b-options-check.js';
@@ -83,6 +83,17 @@ export interface PresenceB2BOptions extends Partial<EngineSettings> {
   /** Told when a batch of dialog snapshots could not be written (it is retried at the next tick). */
   onSnapshotError?: (error: unknown) => void;
   /**
+   * How the snapshot writer writes a batch, instead of `store.writeDialogs`
+   * (cluster mode: the fenced write, docs/cluster.md §4).
+   */
+  writeDialogs?: (batch: DialogWriteBatch) => Promise<void>;
+  /**
+   * Cluster mode: whether this node still owns the dialog of (package,
+   * record, subscriber), asked before each SUBSCRIBE the engine would send on
+   * its own (PresenceEngineDeps.holds). Always true without it.
+   */
+  holds?: (pkg: string, record: string, subscriber: string, members: readonly string[]) => boolean;
+  /**
    * Told about everything worth logging below the transactions: malformed
    * messages dropped or answered 400, socket and send errors, connections
    * opened and closed, exceptions thrown into the transport by the layers above.
@@ -143,6 +154,11 @@ export interface PresenceB2B {
   readonly store: SubscriptionStore;
   readonly ua: SipUserAgentCore;
   readonly transport: SipTransportLayer;
+  /**
+   * Writes the dialog snapshots pending now (cluster mode: before shards are
+   * released, so that their new owner resumes from the latest state).
+   */
+  flushSnapshots(): Promise<void>;
   /**
    * `unsubscribe` (the default): unsubscribes everything within `boundMs`,
    * then closes the sockets; the dialogs' snapshots are deleted with them.
@@ -206,7 +222,12 @@ export async function createPresenceB2B(options: PresenceB2BOptions = {}): Promi
     let stored: readonly StoredDialog[] = [];
     if (options.store !== undefined) {
       stored = options.resumeFrom ?? (await store.load()).dialogs;
-      snapshots = new DialogSnapshotWriter({ store, scheduler, ...(options.onSnapshotError !== undefined ? { onError: options.onSnapshotError } : {}) });
+      snapshots = new DialogSnapshotWriter({
+        store,
+        scheduler,
+        ...(options.onSnapshotError !== undefined ? { onError: options.onSnapshotError } : {}),
+        ...(options.writeDialogs !== undefined ? { write: options.writeDialogs } : {}),
+      });
     }
     const dns = options.dns ?? new NodeDnsClient();
     const resolver = new Rfc3263Resolver({ dns, random, clock, ...(options.hosts ? { hosts: options.hosts } : {}) });
@@ -231,6 +252,7 @@ export async function createPresenceB2B(options: PresenceB2BOptions = {}): Promi
       resourceListRecords: options.resourceListRecords ?? [],
       ...(options.credentials ? { credentials: options.credentials } : {}),
       ...(snapshots !== undefined ? { snapshots, stored } : {}),
+      ...(options.holds !== undefined ? { holds: options.holds } : {}),
     });
   } catch (error) {
     // Nothing may stay bound after a failed start: close the sockets (through the UA when there is one).
@@ -249,6 +271,9 @@ export async function createPresenceB2B(options: PresenceB2BOptions = {}): Promi
     ua: userAgent,
     transport,
     handleNotify: (incoming) => engine.handleNotify(incoming),
+    async flushSnapshots() {
+      await snapshots?.flush();
+    },
     close(boundMs = 5000, mode = 'unsubscribe') {
       // Every caller waits for the same shutdown (a second call used to resolve at once, mid-shutdown).
       closing ??= (async () => {

@@ -65,6 +65,8 @@ const KNOWN_OPTIONS: { readonly [K in keyof Required<PresenceB2BOptions>]: true 
   store: true,
   resumeFrom: true,
   onSnapshotError: true,
+  writeDialogs: true,
+  holds: true,
   onTransportDiagnostic: true,
   onUserAgentError: true,
   observer: true,
@@ -133,6 +135,11 @@ export function presenceB2BOptionProblems(options: unknown): OptionProblem[] {
     else if (!Array.isArray(o.resumeFrom)) add('resumeFrom', `expected the dialogs of SubscriptionStore.load(), got ${describeValue(o.resumeFrom)}`);
   }
   if (o.onSnapshotError !== undefined) add('onSnapshotError', functionProblem(o.onSnapshotError));
+  if (o.writeDialogs !== undefined) {
+    if (o.store === undefined) add('writeDialogs', 'only meaningful with a store (the snapshots are written into it)');
+    else add('writeDialogs', functionProblem(o.writeDialogs));
+  }
+  if (o.holds !== undefined) add('holds', functionProblem(o.holds));
   if (o.onTransportDiagnostic !== undefined) add('onTransportDiagnostic', functionProblem(o.onTransportDiagnostic));
   if (o.onUserAgentError !== undefined) add('onUserAgentError', functionProblem(o.onUserAgentError));
   if (o.observer !== undefined) add('observer', objectWithMethodsProblem(o.observer, 'a SipMessageObserver', ['observe']));

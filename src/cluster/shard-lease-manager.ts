@@ -125,6 +125,17 @@ export class ShardLeaseManager {
     return this.held.get(shard);
   }
 
+  /**
+   * Whether this node may still act for `shard` right now: it holds the
+   * lease and, by its own monotonic clock, renewed within the lease's
+   * duration (a node resumed after a pause past its lease says no here
+   * before its next round has even run: the self-fencing of roundBody, asked
+   * at the moment of acting).
+   */
+  holdsNow(shard: number): boolean {
+    return this.held.has(shard) && this.scheduler.clock.now() - this.renewedAt < this.ttl;
+  }
+
   /** The fence for PostgresSubscriptionStore.writeFencedDialogs. */
   get fence(): { nodeId: string; epochOf(shard: number): number | undefined } {
     return { nodeId: this.nodeId, epochOf: (shard) => this.held.get(shard) };

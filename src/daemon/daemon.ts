@@ -26,8 +26,22 @@ import { startResourceLists } from './resource-lists.js';
 import { StatusFeed } from './status-feed.js';
 import { QueueHub } from './queue-hub.js';
 import { SubscriptionService } from './subscription-service.js';
+import { ClusterNode } from './cluster-node.js';
+import { PostgresSubscriptionStore } from '../store/postgres-store.js';
 
 export const DAEMON_VERSION = '0.1.0';
+
+/** The cluster part of a configuration, or undefined for a single node. */
+function clusterSpecOf(config: DaemonConfig): { nodeId: string; leaseTtlMs: number; shards: number; url: string } | undefined {
+  const c = config.cluster;
+  if (c === undefined || config.store.type !== 'postgres') return undefined;
+  return { nodeId: c.node_id, leaseTtlMs: Math.round(c.lease_ttl * 1000), shards: c.shards, url: config.store.url };
+}
+
+/** What /healthz says about a cluster node. */
+function clusterHealth(node: ClusterNode): Record<string, unknown> {
+  return { nodeId: node.nodeId, nodes: node.manager.nodes, shardsHeld: node.heldShards().length, leases: { ...node.manager.stats }, ...node.stats };
+}
 
 /** Published by the engine on every dialog state change. */
 
@@ -58,6 +72,8 @@ export interface DaemonHandle {
   readonly hep: HepExporter | undefined;
   /** Where the HTTP API listens, when enabled. */
   readonly http: { host: string; port: number } | undefined;
+  /** This node of a cluster (shard leases, takeover), when `cluster` is configured. */
+  readonly cluster: ClusterNode | undefined;
   /**
    * Stops everything within about `shutdown.timeout_ms`: `unsubscribe` ends
    * every SIP subscription (SUBSCRIBE Expires: 0) first, `leave` just closes
@@ -82,21 +98,25 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
   // http.tls files are read and checked before anything binds, as the SIP ones.
   const httpTls = config.http.enabled ? httpTlsFromConfig(config) : undefined;
   // The store next, still before anything binds: a bad file stops the start here (exit 2).
-  if (config.cluster !== undefined) {
-    // The keys validate and the leases exist (src/cluster), but a node cannot yet take over another's
-    // dialogs nor deliver to clients on other nodes: running several would subscribe twice.
-    throw new ConfigError([
-      { path: 'cluster', message: 'the cluster mode is not available in this version yet (the PostgreSQL store is: use store.type postgres without cluster)' },
-    ]);
+  const clusterSpec = clusterSpecOf(config);
+  if (clusterSpec !== undefined && options.store !== undefined && !(options.store instanceof PostgresSubscriptionStore)) {
+    throw new ConfigError([{ path: 'cluster', message: 'needs the PostgreSQL store (the nodes share the database)' }]);
   }
   const ownStore = options.store === undefined;
-  const store = options.store ?? (await openStoreAsync(config.store));
+  const store =
+    options.store ??
+    (clusterSpec !== undefined
+      ? // Shared by the nodes (no one-daemon lock), each API subscription change announced to them.
+        await PostgresSubscriptionStore.open({ url: clusterSpec.url, shards: clusterSpec.shards, exclusive: false, announce: true })
+      : await openStoreAsync(config.store));
   const closeStore = async (): Promise<void> => {
     if (ownStore) await store.close().catch((error: unknown) => logger.warn({ err: error }, 'store close failed'));
   };
   let stored: StoreContents;
   try {
     stored = await store.load();
+    // A cluster node makes only what its shards hold, once it holds them (ClusterNode): nothing is resumed at start.
+    if (clusterSpec !== undefined) stored = { queues: stored.queues, apiSubscriptions: [], dialogs: [] };
   } catch (error) {
     await closeStore();
     throw error;
@@ -120,6 +140,25 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
   const errors = new DaemonErrorReporter(logger);
   const scheduler = new TimerScheduler(clock, { onError: errors.timerError });
   const broker = new QsaBroker({ clock, random, onNotifierError: errors.notifierError });
+  let cluster: ClusterNode | undefined;
+  if (clusterSpec !== undefined) {
+    try {
+      cluster = await ClusterNode.open({
+        nodeId: clusterSpec.nodeId,
+        leaseTtlMs: clusterSpec.leaseTtlMs,
+        store: store as PostgresSubscriptionStore,
+        url: clusterSpec.url,
+        scheduler,
+        random,
+        logger,
+      });
+    } catch (error) {
+      scheduler.close();
+      await hep?.close();
+      await closeStore();
+      throw error;
+    }
+  }
 
   let b2b: PresenceB2B;
   try {
@@ -133,12 +172,14 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
       // Read once: the dialogs of the last run, resumed in-dialog as their subscriptions come back (below).
       resumeFrom: stored.dialogs,
       onSnapshotError: (error) => logger.error({ err: error }, 'dialog snapshots not stored (retried at the next tick)'),
+      ...(cluster !== undefined ? { writeDialogs: cluster.writeDialogs, holds: cluster.holds } : {}),
       onTransportDiagnostic: errors.transportDiagnostic,
       onUserAgentError: errors.userAgentError,
       ...(hep !== undefined ? { observer: hep } : {}),
     });
   } catch (error) {
     // createPresenceB2B closed its own sockets; the scheduler and the store are ours.
+    await cluster?.stop();
     scheduler.close();
     await hep?.close();
     await closeStore();
@@ -207,7 +248,7 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
       onError: errors.queueConsumerError,
     });
     cleanups.push(() => hub.close());
-    const subscriptions = new SubscriptionService(broker, hub, b2b.engine, logger, store);
+    const subscriptions = new SubscriptionService(broker, hub, b2b.engine, logger, store, cluster?.placement(clock));
     // The desired state of the last run, before the API takes requests: same ids, same queues,
     // event ids above those handed out before. (After the local agent: it must answer its domains.)
     await hub.restore(stored.queues);
@@ -215,6 +256,12 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
     const restart = b2b.engine.restartStats;
     // Claimed dialogs resume in-dialog (paced by max_subscribe_rate); unclaimed ones are unSUBSCRIBEd after resume_grace.
     logger.info({ subscriptions: restored, queues: stored.queues.length, dialogsStored: restart.stored, dialogsClaimed: restart.claimed }, 'subscriptions restored');
+    if (cluster !== undefined) {
+      const node = cluster;
+      cleanups.push(() => node.stop());
+      // Joins (a second live process with this node id stops the start here), then takes shards from its next round.
+      await node.start({ b2b, broker, subscriptions });
+    }
 
     const onState = (payload: unknown): void => {
       if (logger.isLevelEnabled('debug')) logger.debug({ dialog: payload }, 'dialog state');
@@ -267,6 +314,7 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
           store: store.kind,
           // What the last start did with the stored dialogs (issue 10).
           restart: { ...b2b.engine.restartStats },
+          ...(cluster !== undefined ? { cluster: { ...clusterHealth(cluster), unsubscribesSent: b2b.engine.stats.unsubscribesSent } } : {}),
         }),
       });
       const api = httpApi;
@@ -297,6 +345,7 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
       sip,
       hep,
       http: httpAddress,
+      cluster,
       close(mode = config.shutdown.mode) {
         closing ??= (async () => {
           const started = clock.now();
@@ -304,6 +353,9 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
           logger.info({ mode, timeoutMs: config.shutdown.timeout_ms, subscriptions: broker.size, dialogs: b2b.engine.size }, 'shutting down');
           // Stop taking requests first: nothing new may start while we unsubscribe.
           if (httpApi !== undefined) await httpApi.close().catch((error: unknown) => logger.warn({ err: error }, 'HTTP close failed'));
+          // A cluster node hands its shards over at once (snapshots written, dialogs left to the next owner, leases
+          // released), whatever shutdown.mode says: the subscriptions live on in the cluster.
+          await cluster?.stop().catch((error: unknown) => logger.warn({ err: error }, 'cluster: stop failed (the leases expire instead)'));
           if (mode === 'unsubscribe') {
             const n = subscriptions.removeAll();
             logger.info({ subscriptions: n }, 'unsubscribed');

@@ -23,6 +23,21 @@ export interface DialogInspector {
   dialogOf(subscriptionId: string): DialogSnapshot | undefined;
 }
 
+/**
+ * Cluster mode (docs/cluster.md §8): which node makes a subscription's
+ * dialog. A subscription whose shard another node holds is only stored here
+ * (the store announces it; the holder makes the dialog and delivers its
+ * status messages).
+ */
+export interface SubscriptionPlacement {
+  /** This node holds the shard of (package, record, subscriber). */
+  isLocal(pkg: string, record: string, subscriber: string): boolean;
+  /** A new subscription id (the broker's form: the id must be unique across nodes). */
+  newId(): string;
+  /** Wall-clock milliseconds, for createdAt. */
+  now(): number;
+}
+
 function storeFailure(what: string, error: unknown): ApiError {
   const reason = error instanceof Error ? error.message : String(error);
   return new ApiError(503, 'HTTP_ERR_STORE', `${what}: ${reason}`);
@@ -44,6 +59,7 @@ export class SubscriptionService implements SubscriptionApi {
     private readonly dialogs: DialogInspector,
     private readonly logger: Logger,
     private readonly store: SubscriptionStore,
+    private readonly placement?: SubscriptionPlacement,
   ) {}
 
   async create(request: CreateSubscriptionRequest): Promise<SubscriptionView> {
@@ -53,6 +69,8 @@ export class SubscriptionService implements SubscriptionApi {
     } catch (error) {
       throw storeFailure(`queue ${request.queue} could not be stored`, error);
     }
+    const pkg = request.package ?? 'presence';
+    if (this.placement !== undefined && !this.placement.isLocal(pkg, request.record, request.subscriber)) return this.createElsewhere(request, pkg);
     let handle: QsaSubscriptionHandle;
     try {
       handle = this.broker.subscribe({
@@ -84,6 +102,52 @@ export class SubscriptionService implements SubscriptionApi {
     this.loggers.set(handle.id, log);
     log.info({ queue: request.queue, package: request.package, notifier: handle.notifierName ?? null }, 'subscription created');
     return this.view(handle, this.dialogs.dialogOf(handle.id));
+  }
+
+  /**
+   * Cluster mode: a subscription whose shard another node holds is stored
+   * (and so announced) only; that node makes the dialog. Shown here as
+   * stored, state `none` (its status messages come from the owner).
+   */
+  private async createElsewhere(request: CreateSubscriptionRequest, pkg: string): Promise<SubscriptionView> {
+    const placement = this.placement!;
+    const stored: StoredApiSubscription = {
+      id: placement.newId(),
+      record: request.record,
+      subscriber: request.subscriber,
+      package: pkg,
+      queue: request.queue,
+      createdAt: Math.floor(placement.now()),
+    };
+    try {
+      await this.store.createApiSubscription(stored);
+    } catch (error) {
+      throw storeFailure('the subscription could not be stored, so it was not made', error);
+    }
+    this.logger.info({ subscription: stored.id, record: stored.record, subscriber: stored.subscriber, queue: stored.queue, package: pkg }, 'subscription created (its shard is held by another node)');
+    return {
+      id: stored.id,
+      record: stored.record,
+      subscriber: stored.subscriber,
+      package: pkg,
+      queue: stored.queue,
+      createdAt: new Date(stored.createdAt).toISOString(),
+      state: 'none',
+    };
+  }
+
+  /**
+   * Cluster mode: forgets the live subscriptions `ids` here WITHOUT ending
+   * them (their shard went to another node, which resumes their dialogs; the
+   * engine has handed the dialogs over first). Returns how many were live.
+   */
+  dropHandedOver(ids: Iterable<string>): number {
+    let n = 0;
+    for (const id of ids) {
+      if (this.broker.unsubscribe(id)) n++;
+      this.loggers.delete(id);
+    }
+    return n;
   }
 
   /**
@@ -139,7 +203,15 @@ export class SubscriptionService implements SubscriptionApi {
   }
 
   async remove(id: string): Promise<boolean> {
-    if (this.broker.get(id) === undefined) return false;
+    if (this.broker.get(id) === undefined) {
+      if (this.placement === undefined) return false;
+      // Cluster mode: it may live on the node that holds its shard; deleting the row announces it, and that node ends it.
+      try {
+        return await this.store.deleteApiSubscription(id);
+      } catch (error) {
+        throw storeFailure('the removal could not be stored, so the subscription was kept', error);
+      }
+    }
     // Forgotten durably first: if that fails the subscription stays, stored and live.
     try {
       await this.store.deleteApiSubscription(id);

@@ -1,6 +1,6 @@
 import type { Timer, TimerScheduler } from '../util/timer-scheduler.js';
 import { copyDialog, type StoredDialog } from './stored-dialog.js';
-import type { SubscriptionStore } from './subscription-store.js';
+import type { DialogWriteBatch, SubscriptionStore } from './subscription-store.js';
 
 /** Default and smallest sensible spacing of two flushes. */
 export const SNAPSHOT_FLUSH_INTERVAL_MS = 1000;
@@ -12,6 +12,12 @@ export interface DialogSnapshotWriterOptions {
   intervalMs?: number;
   /** A flush that failed (its changes are kept and retried at the next tick). */
   onError?: (error: unknown) => void;
+  /**
+   * How a batch is written, instead of `store.writeDialogs`: a cluster node
+   * writes through the fenced write of its lease manager (docs/cluster.md §4);
+   * rows it is refused are not retried (they are the new owner's).
+   */
+  write?: (batch: DialogWriteBatch) => Promise<void>;
 }
 
 export interface DialogSnapshotWriterStats {
@@ -97,6 +103,14 @@ export class DialogSnapshotWriter {
     this.arm();
   }
 
+  /**
+   * Forgets what is pending for `key`, neither written nor deleted: the
+   * dialog was handed over to another node (cluster), whose row it is now.
+   */
+  discard(key: string): void {
+    this.dirty.delete(key);
+  }
+
   /** Writes what is pending now, without waiting for the tick (also waits for a write in flight). */
   async flush(): Promise<void> {
     this.disarm();
@@ -151,7 +165,8 @@ export class DialogSnapshotWriter {
       if (entry === undefined) deletes.push(key);
       else upserts.push(entry);
     }
-    const done = this.options.store.writeDialogs({ upserts, deletes }).then(
+    const write = this.options.write ?? ((b: DialogWriteBatch) => this.options.store.writeDialogs(b));
+    const done = write({ upserts, deletes }).then(
       () => {
         this.stats.flushes++;
         this.stats.upserts += upserts.length;

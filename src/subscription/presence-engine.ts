@@ -99,6 +99,16 @@ export interface PresenceEngineDeps {
    * within resume_grace are unSUBSCRIBEd.
    */
   stored?: readonly StoredDialog[];
+  /**
+   * Cluster mode (docs/cluster.md): whether this node still owns the dialog
+   * of (package, record, subscriber) right now, asked before each SUBSCRIBE
+   * it would send on its own (refresh, resume, new dialog). False: the dialog
+   * is handed over without a word (handOver), so that a node that was paused
+   * past its lease never refreshes a dialog another node has resumed. Always
+   * true without it. `members`: the ids of the QSA subscriptions it serves
+   * (the cluster tracks the API's, not a resource list server's per-node ones).
+   */
+  holds?: (pkg: string, record: string, subscriber: string, members: readonly string[]) => boolean;
 }
 
 /** What a restart did (issue 10): for logs, metrics and the resume benchmark. */
@@ -124,6 +134,20 @@ export interface RestartStats {
   unclaimedExpired: number;
   /** NOTIFYs answered 200 in a stored dialog not claimed yet. */
   unclaimedNotifies: number;
+  /** Stored dialogs taken over at runtime (adopt: shards acquired in cluster mode); also counted in `stored`. */
+  adopted: number;
+  /**
+   * Resumes that moved the target (our Contact not the stored one): each gets
+   * one more refresh 64·T1 after its 2xx, to find a subscription the server
+   * dropped when a NOTIFY to the old address timed out.
+   */
+  resumeConfirmations: number;
+  /** Of those, the confirming refresh got a 481: the server had dropped it; a new dialog took its place. */
+  lostAfterResume: number;
+  /** Dialogs (live or stored, unclaimed) handed over to another node without a word on the wire (handOver). */
+  handedOver: number;
+  /** NOTIFYs answered 200 in a dialog handed over (sent before the new owner's refresh moved the target). */
+  handedOverNotifies: number;
 }
 
 /** A stored dialog not claimed yet, and the highest NOTIFY CSeq seen in it since the start. */
@@ -146,6 +170,8 @@ export interface EngineCloseReport {
 
 export interface EngineStats {
   subscribesSent: number;
+  /** Of those, unSUBSCRIBEs (Expires: 0): what a node that hands dialogs over must never send for them. */
+  unsubscribesSent: number;
   responses: Record<'1xx' | '2xx' | '3xx' | '4xx' | '5xx' | '6xx', number>;
   notifiesAccepted: number;
   notifiesRejected: number;
@@ -166,6 +192,19 @@ const MAX_STALE_ANSWERS = 2;
  * first retransmissions over UDP take 0.5 + 1 + 2 + 4 s); with less, a new dialog.
  */
 const RESUME_MIN_LEFT_MS = 10_000;
+/**
+ * How long a node answers 200 to NOTIFYs in a dialog it handed over: the
+ * server sends them to us until the new owner's refresh moves the target
+ * (RFC 6665 §4.1.2.2), at most a lease and a resume later; a 481 would make
+ * the server end the very dialog the new owner is resuming.
+ */
+const HANDED_OVER_ANSWER_MS = 120_000;
+
+/** A dialog handed over: its NOTIFYs are answered 200 (from the tag it had) until `until` (clock time). */
+interface HandedOverDialog {
+  readonly remoteTag: string | undefined;
+  readonly until: number;
+}
 
 /**
  * The presence B2BUA: a QSA notifier that turns each internal subscription
@@ -179,6 +218,7 @@ const RESUME_MIN_LEFT_MS = 10_000;
 export class PresenceEngine implements QsaNotifier {
   readonly stats: EngineStats = {
     subscribesSent: 0,
+    unsubscribesSent: 0,
     responses: { '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0, '6xx': 0 },
     notifiesAccepted: 0,
     notifiesRejected: 0,
@@ -226,6 +266,11 @@ export class PresenceEngine implements QsaNotifier {
   private graceTimer: Timer | undefined;
   /** Paces what a restart owes (made at the first use). */
   private restartPacerInstance: RestartPacer | undefined;
+  /** Cluster: whether this node still owns a dialog (PresenceEngineDeps.holds). */
+  private readonly holds: ((pkg: string, record: string, subscriber: string, members: readonly string[]) => boolean) | undefined;
+  /** Dialogs handed over to another node, by SIP dialog (lookup key): their late NOTIFYs get 200. */
+  private readonly handedOverByKey = new Map<string, HandedOverDialog>();
+  private handedOverSweep: Timer | undefined;
   readonly restartStats: RestartStats = {
     stored: 0,
     claimed: 0,
@@ -236,6 +281,11 @@ export class PresenceEngine implements QsaNotifier {
     unclaimedUnsubscribed: 0,
     unclaimedExpired: 0,
     unclaimedNotifies: 0,
+    adopted: 0,
+    resumeConfirmations: 0,
+    lostAfterResume: 0,
+    handedOver: 0,
+    handedOverNotifies: 0,
   };
 
   constructor(deps: PresenceEngineDeps) {
@@ -252,17 +302,149 @@ export class PresenceEngine implements QsaNotifier {
     this.pacer = new SubscribePacer(deps.settings.maxSubscribeRate);
     this.contact = { user: deps.settings.contactUser };
     this.snapshots = deps.snapshots;
+    this.holds = deps.holds;
     const stored = deps.stored ?? [];
-    for (const d of stored) {
-      const unclaimed: UnclaimedDialog = { stored: d, remoteCSeq: d.remoteCSeq };
-      const identity = dialogIdentity(d.package, d.record, d.subscriber);
-      const list = this.unclaimedByIdentity.get(identity);
-      if (list === undefined) this.unclaimedByIdentity.set(identity, [unclaimed]);
-      else list.push(unclaimed);
-      this.unclaimedByDialogKey.set(dialogLookupKey(d.callId, d.localTag), unclaimed);
-    }
+    for (const d of stored) this.addUnclaimed(d);
     this.restartStats.stored = stored.length;
     if (stored.length > 0) this.graceTimer = this.scheduler.after(deps.settings.resumeGrace * 1000, () => this.endGrace());
+  }
+
+  private addUnclaimed(d: StoredDialog): void {
+    const unclaimed: UnclaimedDialog = { stored: d, remoteCSeq: d.remoteCSeq };
+    const identity = dialogIdentity(d.package, d.record, d.subscriber);
+    const list = this.unclaimedByIdentity.get(identity);
+    if (list === undefined) this.unclaimedByIdentity.set(identity, [unclaimed]);
+    else list.push(unclaimed);
+    this.unclaimedByDialogKey.set(dialogLookupKey(d.callId, d.localTag), unclaimed);
+  }
+
+  // ------------------------------------------------------------------ cluster: adopt and hand over at runtime
+
+  /**
+   * Takes over stored dialogs at runtime (cluster mode: the shards this node
+   * just acquired, docs/cluster.md §8): each waits, as after a restart, for a
+   * subscription of its identity (the caller subscribes the shards' API
+   * subscriptions next), which resumes it in-dialog (our Contact, CSeq above
+   * the stored mark; 481 or a timeout: a new dialog), paced by
+   * max_subscribe_rate together with everything else a restart owes. Those
+   * nobody claims within resume_grace (counted from this call) are
+   * unSUBSCRIBEd. A dialog that is live here already is skipped. Returns how
+   * many were taken.
+   */
+  adopt(dialogs: readonly StoredDialog[]): number {
+    if (this.closing) return 0;
+    let taken = 0;
+    for (const d of dialogs) {
+      const lookup = dialogLookupKey(d.callId, d.localTag);
+      this.handedOverByKey.delete(lookup);
+      if (this.registry.dialogOfNotify(lookup) !== undefined || this.unclaimedByDialogKey.has(lookup)) continue;
+      this.addUnclaimed(d);
+      taken++;
+    }
+    this.restartStats.stored += taken;
+    this.restartStats.adopted += taken;
+    if (taken > 0) {
+      // The grace runs from the newest adoption: the dialogs adopted earlier wait a little longer.
+      this.graceTimer?.cancel();
+      this.graceTimer = this.scheduler.after(this.settings.resumeGrace * 1000, () => this.endGrace());
+    }
+    return taken;
+  }
+
+  /**
+   * Hands over to another node every dialog whose (package, record,
+   * subscriber) `matches` (cluster mode: shards lost or released): forgotten
+   * here WITHOUT a word on the wire (no unSUBSCRIBE: the new owner resumes
+   * it from its snapshot), its subscribers detached from it, and its snapshot
+   * left as the store has it (what is pending for it is discarded, not
+   * written: the row is the new owner's). Stored dialogs not claimed yet go
+   * the same way. Dialogs being unSUBSCRIBEd (their subscription was deleted)
+   * finish here. For a while their NOTIFYs are still answered 200. Flush the
+   * snapshots first (a release) for the new owner to resume from the latest
+   * state. Returns how many dialogs were handed over.
+   */
+  handOver(matches: (pkg: string, record: string, subscriber: string) => boolean): number {
+    let n = 0;
+    for (const dialog of [...this.registry.dialogs()]) {
+      if (dialog.state === 'unsubscribing' || dialog.state === 'terminating') continue;
+      if (!matches(dialog.pkg, dialog.record, dialog.subscriber)) continue;
+      this.handOverDialog(dialog);
+      n++;
+    }
+    for (const [identity, list] of [...this.unclaimedByIdentity]) {
+      const first = list[0];
+      if (first === undefined || !matches(first.stored.package, first.stored.record, first.stored.subscriber)) continue;
+      this.unclaimedByIdentity.delete(identity);
+      for (const unclaimed of list) {
+        const s = unclaimed.stored;
+        const lookup = dialogLookupKey(s.callId, s.localTag);
+        if (this.unclaimedByDialogKey.get(lookup) === unclaimed) this.unclaimedByDialogKey.delete(lookup);
+        this.rememberHandedOver(lookup, s.remoteTag);
+        n++;
+      }
+    }
+    this.restartStats.handedOver += n;
+    return n;
+  }
+
+  /** One live dialog handed over (see handOver): out of every map, its timers and retransmissions stopped, nothing stored. */
+  private handOverDialog(dialog: SubscriptionDialog): void {
+    dialog.handedOver = true;
+    const state = dialog.dialog;
+    if (state !== undefined && dialog.confirmed) this.rememberHandedOver(dialogLookupKey(state.callId, state.localTag), state.remoteTag);
+    const key = dialog.storeKey;
+    if (key !== undefined) {
+      this.snapshots?.discard(key);
+      if (this.snapshotOwners.get(key) === dialog) this.snapshotOwners.delete(key);
+    }
+    dialog.storeKey = undefined;
+    dialog.stored = false;
+    // dropDialog now deletes nothing (not stored); the generation makes a late answer land in onLateAnswer.
+    this.destroy(dialog);
+  }
+
+  private rememberHandedOver(lookup: string, remoteTag: string | undefined): void {
+    this.handedOverByKey.set(lookup, { remoteTag, until: this.scheduler.clock.now() + HANDED_OVER_ANSWER_MS });
+    if (this.handedOverSweep === undefined) this.armHandedOverSweep(HANDED_OVER_ANSWER_MS);
+  }
+
+  private armHandedOverSweep(delayMs: number): void {
+    this.handedOverSweep = this.scheduler.after(delayMs, () => {
+      this.handedOverSweep = undefined;
+      const now = this.scheduler.clock.now();
+      let next = Number.POSITIVE_INFINITY;
+      for (const [lookup, entry] of this.handedOverByKey) {
+        if (entry.until <= now) this.handedOverByKey.delete(lookup);
+        else next = Math.min(next, entry.until);
+      }
+      if (next !== Number.POSITIVE_INFINITY) this.armHandedOverSweep(next - now);
+    });
+  }
+
+  /** A NOTIFY in a dialog handed over: 200, nothing delivered (the new owner's refresh brings the state again). */
+  private answerHandedOverNotify(incoming: IncomingRequest, lookup: string, entry: HandedOverDialog): 1 | -1 {
+    if (entry.remoteTag !== undefined && safe(() => fromHeader(incoming.request).tag) !== entry.remoteTag) return -1;
+    incoming.reply(200, 'OK');
+    this.restartStats.handedOverNotifies++;
+    let terminated = false;
+    try {
+      terminated = subscriptionStateOf(incoming.request)?.state === 'terminated';
+    } catch {
+      // Answered all the same: it is not ours to judge any more.
+    }
+    if (terminated) this.handedOverByKey.delete(lookup);
+    return 1;
+  }
+
+  /**
+   * Before a SUBSCRIBE this node would send on its own: false (and the
+   * dialog handed over) when the cluster says it is no longer ours.
+   */
+  private stillOurs(dialog: SubscriptionDialog): boolean {
+    if (this.holds === undefined || this.holds(dialog.pkg, dialog.record, dialog.subscriber, dialog.members.map((m) => m.id))) return true;
+    this.restartStats.handedOver++;
+    this.handOverDialog(dialog);
+    return false;
   }
 
   /** Live dialog records. */
@@ -332,6 +514,11 @@ export class PresenceEngine implements QsaNotifier {
     if (dialog === undefined || state === undefined) {
       const unclaimed = key === undefined ? undefined : this.unclaimedByDialogKey.get(key);
       if (unclaimed !== undefined) return this.answerUnclaimedNotify(incoming, unclaimed);
+      const handed = key === undefined ? undefined : this.handedOverByKey.get(key);
+      if (handed !== undefined && key !== undefined) {
+        const answered = this.answerHandedOverNotify(incoming, key, handed);
+        if (answered === 1) return 1;
+      }
       this.stats.notifiesUnmatched++;
       return -1;
     }
@@ -447,7 +634,7 @@ export class PresenceEngine implements QsaNotifier {
       return;
     }
     const refresh = (): void => {
-      if (dialog.state !== 'active') return;
+      if (dialog.state !== 'active' || !this.stillOurs(dialog)) return;
       dialog.intervalRetries = 0;
       this.setState(dialog, 'refreshing');
       this.sendSubscribe(dialog, dialog.requestedExpires);
@@ -468,6 +655,7 @@ export class PresenceEngine implements QsaNotifier {
       try {
         const request = buildInDialogRequest(state, 'SUBSCRIBE', this.subscribeHeaders(dialog.pkg, 0, dialog.reader));
         this.stats.subscribesSent++;
+        this.stats.unsubscribesSent++;
         this.ua.sendRequest(request, { onFinal: (response) => this.countResponse(response.status) }, this.sendOptions(state));
       } catch {
         // Nothing can be sent in this dialog: the server lets it expire.
@@ -547,6 +735,7 @@ export class PresenceEngine implements QsaNotifier {
       this.destroy(dialog);
       return;
     }
+    if (!this.stillOurs(dialog)) return;
     this.dropDialog(dialog);
     dialog.reader?.reset();
     this.registry.setSipDialog(
@@ -625,11 +814,17 @@ export class PresenceEngine implements QsaNotifier {
     this.markDirty(dialog);
     const generation = ++dialog.generation;
     this.stats.subscribesSent++;
+    if (expires === 0) this.stats.unsubscribesSent++;
     dialog.inflight = this.ua.sendRequest(
       request,
       {
         onFinal: (response, locallyGenerated) => {
           if (generation !== dialog.generation) {
+            if (dialog.handedOver) {
+              // Another node owns the dialog now: its answer is none of our business (no unSUBSCRIBE).
+              this.countResponse(response.status);
+              return;
+            }
             // The dialog was dropped while this was in flight (docs/ser-presence-b2b.md §6 item 33).
             this.onLateAnswer(dialog.pkg, state, expires, response);
             return;
@@ -665,6 +860,7 @@ export class PresenceEngine implements QsaNotifier {
     try {
       const request = buildInDialogRequest(target, 'SUBSCRIBE', this.subscribeHeaders(pkg, 0));
       this.stats.subscribesSent++;
+      this.stats.unsubscribesSent++;
       this.ua.sendRequest(request, { onFinal: (answer) => this.countResponse(answer.status) }, this.sendOptions(target));
     } catch {
       // Best effort: the UA may be closing. The server's subscription then expires on its own.
@@ -754,6 +950,8 @@ export class PresenceEngine implements QsaNotifier {
       }
     }
     if (!initial && status === 481) {
+      if (dialog.confirmingResume) this.restartStats.lostAfterResume++;
+      dialog.confirmingResume = false;
       // The server forgot the dialog (restart, expiry): start a new one soon (pjsua: 500 ms).
       this.dropDialog(dialog);
       const wait = this.retryLater(dialog, 0);
@@ -790,12 +988,26 @@ export class PresenceEngine implements QsaNotifier {
     }
     dialog.confirmed = true;
     dialog.redirects = 0;
+    let confirmWithinMs: number | undefined;
     if (dialog.restart === 'resuming') {
       dialog.restart = undefined;
       this.restartStats.resumed++;
+      if (dialog.targetMoved) {
+        // The resume moved the target away from an address that may be gone for good (another node's, a
+        // dead one's): a NOTIFY the server sent there before it can still time out, up to Timer F (64·T1,
+        // RFC 3261 §17.1.2.2) later, and a server may then drop the subscription without a word to the
+        // new target (Kamailio: timeout_rm_subs). One more refresh after that finds it out (481: a new dialog).
+        confirmWithinMs = 64 * this.settings.t1Ms + 1000;
+        dialog.confirmingResume = true;
+        this.restartStats.resumeConfirmations++;
+      }
+      dialog.targetMoved = false;
+    } else if (dialog.confirmingResume) {
+      // The confirming refresh found the subscription there: an ordinary dialog from now on.
+      dialog.confirmingResume = false;
     }
     this.setState(dialog, 'active');
-    this.scheduleRefresh(dialog, granted);
+    this.scheduleRefresh(dialog, granted, confirmWithinMs);
     // Confirmed (remote tag, route set, target) with its grant: what a restart needs.
     this.markDirty(dialog);
     if (dialog.notifyReceived) {
@@ -842,18 +1054,19 @@ export class PresenceEngine implements QsaNotifier {
 
   // ------------------------------------------------------------------ timers and transitions
 
-  private scheduleRefresh(dialog: SubscriptionDialog, grantedSeconds: number): void {
+  private scheduleRefresh(dialog: SubscriptionDialog, grantedSeconds: number, withinMs?: number): void {
     const now = this.scheduler.clock.now();
     dialog.expiresAt = now + grantedSeconds * 1000;
-    const delay = refreshDelaySeconds(grantedSeconds, this.settings, this.random);
+    const delayMs = refreshDelaySeconds(grantedSeconds, this.settings, this.random) * 1000;
     dialog.arm(
       'timer',
-      this.scheduler.after(delay * 1000, () => {
+      this.scheduler.after(withinMs === undefined ? delayMs : Math.min(delayMs, withinMs), () => {
         if (dialog.state !== 'active') return;
         if (dialog.members.length === 0) {
           this.tearDown(dialog);
           return;
         }
+        if (!this.stillOurs(dialog)) return;
         dialog.intervalRetries = 0;
         // A resumed dialog whose refresh came before its turn: this refresh is the resume.
         if (dialog.restart === 'resume') dialog.restart = 'resuming';
@@ -979,6 +1192,7 @@ export class PresenceEngine implements QsaNotifier {
   private dropDialog(dialog: SubscriptionDialog): void {
     this.forgetSnapshot(dialog);
     dialog.restart = undefined;
+    dialog.confirmingResume = false;
     this.registry.setSipDialog(dialog, undefined);
     dialog.hops = undefined;
     dialog.generation++;
@@ -1145,6 +1359,8 @@ export class PresenceEngine implements QsaNotifier {
     dialog.confirmed = true;
     dialog.expiresAt = this.scheduler.clock.now() + left;
     dialog.restart = 'resume';
+    // Our Contact is not the one stored: the resume is a target refresh away from an address that may be gone.
+    dialog.targetMoved = s.contact !== this.contactFor(dialog.dialog!);
     this.setState(dialog, 'active');
     this.restartPacer().push(() => this.restartTurn(dialog));
   }
@@ -1166,6 +1382,7 @@ export class PresenceEngine implements QsaNotifier {
 
   /** A turn of the restart pacer: what the dialog is still owed, if anything; true when something was sent. */
   private restartTurn(dialog: SubscriptionDialog): boolean {
+    if (dialog.state === 'destroyed' || !this.stillOurs(dialog)) return false;
     if (dialog.restart === 'resume' && dialog.state === 'active') {
       if (dialog.expiresAt === undefined || dialog.expiresAt - this.scheduler.clock.now() < RESUME_MIN_LEFT_MS) {
         // It lapsed while waiting for its turn.
@@ -1299,6 +1516,7 @@ export class PresenceEngine implements QsaNotifier {
     }
     this.restartStats.unclaimedUnsubscribed++;
     this.stats.subscribesSent++;
+    this.stats.unsubscribesSent++;
     this.ua.sendRequest(
       request,
       {
@@ -1316,6 +1534,8 @@ export class PresenceEngine implements QsaNotifier {
   private stopRestart(): void {
     this.graceTimer?.cancel();
     this.graceTimer = undefined;
+    this.handedOverSweep?.cancel();
+    this.handedOverSweep = undefined;
     this.restartPacerInstance?.close();
   }
 

@@ -107,6 +107,16 @@ export class SubscriptionDialog {
   stored = false;
   /** What a restart still owes it (RestartStep); undefined once it is an ordinary dialog. */
   restart: RestartStep | undefined = undefined;
+  /**
+   * Handed over to another node (cluster, docs/cluster.md): forgotten here
+   * without a word on the wire; a late answer to its last SUBSCRIBE is ignored
+   * (no unSUBSCRIBE: the dialog is the new owner's now).
+   */
+  handedOver = false;
+  /** Resumed with another Contact than the stored one: the resume moves the target (one confirming refresh follows). */
+  targetMoved = false;
+  /** The refresh that confirms a moved resume is due or in flight: a 481 to it counts as lostAfterResume. */
+  confirmingResume = false;
   private timer: Timer | undefined = undefined;
   private timerN: Timer | undefined = undefined;
 

@@ -2,8 +2,8 @@
  * The daemon on a PostgreSQL store (issue 16), in process, against a
  * PostgreSQL started for this file: API subscriptions and queues survive a
  * restart with their ids as on SQLite; a second daemon on the same database
- * is refused; `cluster:` is refused at start (exit 2 in the CLI) until the
- * takeover of dialogs exists.
+ * is refused; with `cluster:` two nodes share the shards and the
+ * subscriptions (docs/cluster.md).
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { runDoctor } from '../../src/cli/doctor-command.js';
-import { ConfigError, parseConfig } from '../../src/config/index.js';
-import { startDaemon } from '../../src/daemon/daemon.js';
+import { parseConfig } from '../../src/config/index.js';
+import { type DaemonHandle, startDaemon } from '../../src/daemon/daemon.js';
 import { createLogger } from '../../src/log/logger.js';
 import { StoreError } from '../../src/store/store-error.js';
 import { createDatabase, type RunningEngine, startPostgres } from '../support/engines.js';
@@ -76,14 +76,55 @@ test('API subscriptions survive a restart with their ids; a second daemon on the
   await second.close();
 });
 
-test('cluster: is refused at start, naming the key, before the store is opened or anything binds', async () => {
+test('cluster: two nodes share the shards; a subscription created on either is made by the holder of its shard, once; a graceful stop hands every one over at once', async () => {
   const url = await createDatabase(server!, 'daemon2');
-  await assert.rejects(startDaemon(config(url, { cluster: { node_id: 'a' } }), { logger: silent() }), (e: unknown) => {
-    assert.ok(e instanceof ConfigError);
-    assert.equal(e.problems[0]!.path, 'cluster');
-    return true;
-  });
+  const node = (id: string) => startDaemon(config(url, { cluster: { node_id: id, lease_ttl: 1, shards: 16 } }), { logger: silent() });
+  const a = await node('a');
+  const b = await node('b');
+  try {
+    const base = (d: typeof a) => `http://127.0.0.1:${d.http!.port}`;
+    const live = async (d: typeof a): Promise<string[]> =>
+      ((await (await fetch(`${base(d)}/v1/subscriptions`)).json()) as { subscriptions: SubscriptionJson[] }).subscriptions.map((s) => s.id);
+    const until = async (what: string, done: () => Promise<boolean>): Promise<void> => {
+      for (let i = 0; i < 100; i++) {
+        if (await done()) return;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      assert.fail(`not within 10 s: ${what}`);
+    };
+    // Each takes its half (8 of 16) from its second round on.
+    await until('the shards are shared', async () => held(a) === 8 && held(b) === 8);
+    const made: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const res = await fetch(`${base(i % 2 === 0 ? a : b)}/v1/subscriptions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ record: `sip:user${i}@localhost`, subscriber: 'sip:bob@localhost', queue: 'q1' }),
+      });
+      assert.equal(res.status, 201);
+      made.push(((await res.json()) as SubscriptionJson).id);
+    }
+    // Made once, by the holder of the shard (the one created elsewhere is heard through its announcement).
+    await until('every subscription live on exactly one node', async () => {
+      const all = [...(await live(a)), ...(await live(b))];
+      return all.length === 20 && new Set(all).size === 20;
+    });
+    assert.ok((await live(a)).length > 0 && (await live(b)).length > 0, 'both nodes make some');
+    // A deletion on the node that does not hold it ends it on the one that does.
+    const far = made.find((id) => !a.broker.get(id))!;
+    assert.equal((await fetch(`${base(a)}/v1/subscriptions/${far}`, { method: 'DELETE' })).status, 204);
+    await until('the deletion reaches the holder', async () => !(await live(b)).includes(far));
+    await a.close();
+    await until('node b holds every shard and every subscription', async () => held(b) === 16 && (await live(b)).length === 19);
+  } finally {
+    await a.close();
+    await b.close();
+  }
 });
+
+function held(d: DaemonHandle): number {
+  return d.cluster?.heldShards().length ?? -1;
+}
 
 test('doctor: the PostgreSQL store opens (counts shown, password hidden), or FAIL naming the database', async () => {
   const url = await createDatabase(server!, 'doctor1');

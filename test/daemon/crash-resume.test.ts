@@ -19,13 +19,11 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { createPresenceB2B, type PresenceB2B } from '../../src/b2b/create-presence-b2b.js';
 import type { RestartStats } from '../../src/subscription/presence-engine.js';
-import { buildPidf } from '../../src/presence/index.js';
-import { createRequest } from '../../src/sip/codec/index.js';
 import { kamailioAddress, kamailioLogPath } from '../support/peers.js';
 import { freeUdpTcpPort } from '../support/port-check.js';
 import { api, DaemonProcess, testConfig } from './support/daemon-process.js';
+import { Publisher } from './support/publisher.js';
 import { SseStream, type StatusEvent, until } from './support/sse-stream.js';
 
 const HELD = 2000;
@@ -53,89 +51,6 @@ after(async () => {
   for (const c of cleanups.reverse()) await c();
   rmSync(dir, { recursive: true, force: true });
 });
-
-interface Published {
-  basic: 'open' | 'closed';
-  note: string;
-}
-
-/** PUBLISHes to Kamailio from a UA of our own: one publication per record, changed with SIP-If-Match (RFC 3903). */
-class Publisher {
-  readonly last = new Map<number, Published>();
-  private readonly etags = new Map<number, string>();
-  private readonly busy = new Set<number>();
-  private version = 0;
-  failures = 0;
-  sent = 0;
-
-  private constructor(
-    private readonly ua: PresenceB2B,
-    private readonly proxy: string,
-  ) {}
-
-  static async start(proxy: string): Promise<Publisher> {
-    const ua = await createPresenceB2B({ listen: [{ transport: 'udp', host: '127.0.0.1', port: 0 }], handlePresenceSubscriptions: false });
-    return new Publisher(ua, proxy);
-  }
-
-  record(i: number): string {
-    return `sip:user${USER_BASE + i}@example.com`;
-  }
-
-  /** Publishes a new state for record `i` unless a PUBLISH for it is in flight; resolves when answered. */
-  async publish(i: number, basic: 'open' | 'closed'): Promise<void> {
-    if (this.busy.has(i)) return;
-    this.busy.add(i);
-    try {
-      const note = `v${++this.version}`;
-      let status = await this.send(i, basic, note, this.etags.get(i));
-      // 412: Kamailio no longer knows the entity tag (RFC 3903 §6): publish afresh.
-      if (status === 412) status = await this.send(i, basic, note, undefined);
-      if (status === 200) this.last.set(i, { basic, note });
-      else this.failures++;
-    } finally {
-      this.busy.delete(i);
-    }
-  }
-
-  private send(i: number, basic: 'open' | 'closed', note: string, etag: string | undefined): Promise<number> {
-    const record = this.record(i);
-    const headers: Array<[string, string]> = [
-      ['From', `<${record}>;tag=p${i}x${this.version}`],
-      ['To', `<${record}>`],
-      ['Call-ID', `crash-pub-${i}-${this.version}`],
-      ['CSeq', '1 PUBLISH'],
-      ['Event', 'presence'],
-      ['Expires', '900'],
-      ['Content-Type', 'application/pidf+xml'],
-    ];
-    if (etag !== undefined) headers.push(['SIP-If-Match', etag]);
-    const request = createRequest({
-      method: 'PUBLISH',
-      uri: record,
-      headers,
-      body: buildPidf({ entity: record, tuples: [{ id: 't1', basic, note }] }),
-    });
-    this.sent++;
-    return new Promise((resolve) => {
-      this.ua.ua.sendRequest(
-        request,
-        {
-          onFinal: (response) => {
-            const tag = response.headers.get('SIP-ETag');
-            if (response.status === 200 && tag !== undefined) this.etags.set(i, tag);
-            resolve(response.status);
-          },
-        },
-        { outboundProxy: this.proxy },
-      );
-    });
-  }
-
-  close(): Promise<void> {
-    return this.ua.close(1000);
-  }
-}
 
 /** UDP datagrams the kernel dropped for a full receive buffer, machine-wide (/proc/net/snmp), for the diagnosis. */
 async function udpReceiveBufferErrors(): Promise<number> {
@@ -192,7 +107,7 @@ test('SIGKILL while subscriptions are added and PUBLISH changes flow: every ackn
   });
   const started = performance.now();
   const dropsBefore = await udpReceiveBufferErrors();
-  const publisher = await Publisher.start(proxy);
+  const publisher = await Publisher.start(proxy, USER_BASE, 'crash');
   cleanups.push(() => publisher.close());
 
   // Every record has a state before anyone subscribes.

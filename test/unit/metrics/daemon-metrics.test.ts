@@ -20,6 +20,7 @@ function sources(): MetricsSources {
     subscriptionsByState: () => ({ active: 2, none: 1 }),
     engineStats: () => ({
       subscribesSent: 3,
+      unsubscribesSent: 0,
       responses: { '1xx': 0, '2xx': 2, '3xx': 0, '4xx': 1, '5xx': 0, '6xx': 0 },
       notifiesAccepted: 2,
       notifiesRejected: 0,

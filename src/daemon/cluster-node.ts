@@ -1,0 +1,268 @@
+import type { Logger } from 'pino';
+import type { PresenceB2B } from '../b2b/create-presence-b2b.js';
+import type { HeldLease } from '../cluster/lease-table.js';
+import { PostgresLeaseTable } from '../cluster/postgres-lease-table.js';
+import { ShardLeaseManager, type ShardLossReason } from '../cluster/shard-lease-manager.js';
+import { type AnnouncementListener, listenForAnnouncements } from '../cluster/subscription-announcements.js';
+import type { QsaBroker } from '../qsa/index.js';
+import type { PostgresSubscriptionStore, SubscriptionAnnouncement } from '../store/postgres-store.js';
+import { shardOf } from '../store/shard-of.js';
+import type { DialogWriteBatch } from '../store/subscription-store.js';
+import type { Random } from '../util/random.js';
+import type { TimerScheduler } from '../util/timer-scheduler.js';
+import type { SubscriptionPlacement, SubscriptionService } from './subscription-service.js';
+
+export interface ClusterNodeOptions {
+  /** `cluster.node_id`. */
+  nodeId: string;
+  /** `cluster.lease_ttl`, in ms. */
+  leaseTtlMs: number;
+  /** The PostgreSQL store, opened shared (not exclusive) and announcing. */
+  store: PostgresSubscriptionStore;
+  /** Its URL (the lease table and the announcement listener have connections of their own). */
+  url: string;
+  scheduler: TimerScheduler;
+  random: Random;
+  logger: Logger;
+}
+
+/** What the node drives once the daemon has made it. */
+export interface ClusterNodeParts {
+  b2b: PresenceB2B;
+  broker: QsaBroker;
+  subscriptions: SubscriptionService;
+}
+
+/** Counts for logs and /healthz. */
+export interface ClusterNodeStats {
+  /** Shard batches loaded after an acquisition, and what they held. */
+  takeovers: number;
+  subscriptionsTaken: number;
+  dialogsAdopted: number;
+  /** Subscriptions and dialogs handed over (shards lost or released). */
+  subscriptionsHandedOver: number;
+  dialogsHandedOver: number;
+  /** Announcements acted on: a dialog made or ended here. */
+  announcementsMade: number;
+  announcementsEnded: number;
+  /** Rows of snapshots refused by the fence (their shards lost). */
+  fencedRefusals: number;
+}
+
+/**
+ * One node of a cluster (issue 16, docs/cluster.md §8, parts 1 and 2): the
+ * shard leases (ShardLeaseManager on the PostgreSQL lease table), and what
+ * follows from them for the daemon's subscriptions and dialogs:
+ * - acquired shards: their API subscriptions and dialog snapshots are read
+ *   (loadShards); the dialogs are adopted by the engine, the subscriptions
+ *   made in the broker, which claims them: each dialog resumes in-dialog
+ *   (our Contact, CSeq above the stored mark; 481 or a timeout: a new
+ *   dialog), paced by max_subscribe_rate;
+ * - shards lost (taken, expired, refused by the fence): their dialogs are
+ *   handed over WITHOUT unSUBSCRIBE and their subscriptions forgotten here;
+ * - shards released (rebalance, graceful stop): the same, after the pending
+ *   snapshots are written under the lease's epoch;
+ * - API subscriptions created or deleted on any node (announced by the
+ *   store): the holder of the shard makes or ends the dialog;
+ * - the snapshot writer writes through the fence, and a refused shard is lost;
+ * - the engine asks `holds` before sending a SUBSCRIBE of its own: a node
+ *   resumed after a pause past its lease stops at once, before its next round.
+ *
+ * Every change of ownership and every announcement is handled in one chain,
+ * in order: a deletion announced while its shard is being loaded is applied
+ * after the load, so it is never lost.
+ */
+export class ClusterNode {
+  readonly manager: ShardLeaseManager;
+  readonly stats: ClusterNodeStats = {
+    takeovers: 0,
+    subscriptionsTaken: 0,
+    dialogsAdopted: 0,
+    subscriptionsHandedOver: 0,
+    dialogsHandedOver: 0,
+    announcementsMade: 0,
+    announcementsEnded: 0,
+    fencedRefusals: 0,
+  };
+  private parts: ClusterNodeParts | undefined;
+  private announcements: AnnouncementListener | undefined;
+  private chain: Promise<void> = Promise.resolve();
+  private stopping = false;
+  private readonly shards: number;
+
+  private constructor(
+    private readonly options: ClusterNodeOptions,
+    private readonly table: PostgresLeaseTable,
+  ) {
+    this.shards = table.shards;
+    this.manager = new ShardLeaseManager({
+      nodeId: options.nodeId,
+      table,
+      leaseTtlMs: options.leaseTtlMs,
+      scheduler: options.scheduler,
+      random: options.random,
+      listener: {
+        acquired: (leases) => this.acquired(leases),
+        lost: (shards, reason) => this.lost(shards, reason),
+        releasing: (shards) => this.releasing(shards),
+      },
+      onError: (error) => options.logger.warn({ err: error }, 'cluster: lease round failed (retried at the next round)'),
+    });
+  }
+
+  /** Opens the lease table (after the store, which creates it). Nothing runs until start(). */
+  static async open(options: ClusterNodeOptions): Promise<ClusterNode> {
+    const table = await PostgresLeaseTable.open(options.url);
+    return new ClusterNode(options, table);
+  }
+
+  /** createPresenceB2B's `writeDialogs`: the fenced write; the shards refused are lost. */
+  readonly writeDialogs = async (batch: DialogWriteBatch): Promise<void> => {
+    const result = await this.options.store.writeFencedDialogs(batch, this.manager.fence);
+    if (result.refusedShards.length > 0) {
+      this.stats.fencedRefusals += result.refused;
+      this.options.logger.warn({ shards: result.refusedShards.length, rows: result.refused }, 'cluster: snapshot writes refused by the lease epoch: those shards are lost');
+      this.manager.noteRefused(result.refusedShards);
+    }
+  };
+
+  /**
+   * createPresenceB2B's `holds`: a dialog serving API subscriptions is ours
+   * while we hold its shard now; one serving only other subscriptions (a
+   * resource list server's members) is this node's own.
+   */
+  readonly holds = (pkg: string, record: string, subscriber: string, members: readonly string[]): boolean => {
+    if (this.manager.holdsNow(shardOf(pkg, record, subscriber, this.shards))) return true;
+    const broker = this.parts?.broker;
+    return !members.some((id) => isApiSubscription(broker?.get(id)?.data));
+  };
+
+  /** The SubscriptionService's placement: a subscription is made here when this node holds its shard. */
+  placement(clock: { wallTime(): number }): SubscriptionPlacement {
+    return {
+      isLocal: (pkg, record, subscriber) => this.manager.holdsNow(shardOf(pkg, record, subscriber, this.shards)),
+      newId: () => this.options.random.token(16),
+      now: () => clock.wallTime(),
+    };
+  }
+
+  /**
+   * Starts: the first heartbeat (CLUSTER_ERR_DUPLICATE_NODE when another live
+   * process has this node id), then listening for announcements. Shards are
+   * acquired from the next round on.
+   */
+  async start(parts: ClusterNodeParts): Promise<void> {
+    this.parts = parts;
+    this.announcements = await listenForAnnouncements(this.options.url, {
+      change: (announcement) => this.announced(announcement),
+      malformed: (payload) => this.options.logger.debug({ payload: payload.slice(0, 200) }, 'cluster: a payload on the announcement channel that is not ours'),
+    });
+    try {
+      await this.manager.start();
+    } catch (error) {
+      await this.announcements.close();
+      throw error;
+    }
+    this.options.logger.info({ node: this.options.nodeId, shards: this.shards, leaseTtlMs: this.options.leaseTtlMs }, 'cluster: node joined');
+  }
+
+  get nodeId(): string {
+    return this.options.nodeId;
+  }
+
+  /** Shards held now. */
+  heldShards(): number[] {
+    return this.manager.heldShards();
+  }
+
+  /**
+   * Graceful stop: every shard handed over at once (the pending snapshots
+   * written first, then the dialogs forgotten here without unSUBSCRIBE, then
+   * the leases released), the node leaves, the connections close.
+   */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    await this.announcements?.close();
+    await this.chain.catch(() => {});
+    await this.manager.stop();
+    await this.table.close().catch(() => {});
+  }
+
+  private enqueue(what: string, step: () => Promise<void>): void {
+    this.chain = this.chain.then(step).catch((error: unknown) => this.options.logger.error({ err: error, step: what }, 'cluster: step failed'));
+  }
+
+  private acquired(leases: readonly HeldLease[]): void {
+    const shards = leases.map((l) => l.shard);
+    this.options.logger.info({ shards: shards.length }, 'cluster: shards acquired');
+    this.enqueue('takeover', async () => {
+      const parts = this.parts;
+      if (parts === undefined || this.stopping) return;
+      const loaded = await this.options.store.loadShards(shards);
+      // Some may have been lost again while they were read.
+      const still = (shard: number): boolean => this.manager.epochOf(shard) !== undefined;
+      const dialogs = loaded.dialogs.filter((d) => still(shardOf(d.package, d.record, d.subscriber, this.shards)));
+      const subscriptions = loaded.apiSubscriptions.filter((s) => still(shardOf(s.package, s.record, s.subscriber, this.shards)) && parts.broker.get(s.id) === undefined);
+      const adopted = parts.b2b.engine.adopt(dialogs);
+      const made = await parts.subscriptions.restore(subscriptions);
+      this.stats.takeovers++;
+      this.stats.dialogsAdopted += adopted;
+      this.stats.subscriptionsTaken += made;
+      this.options.logger.info({ shards: shards.length, subscriptions: made, dialogs: adopted }, 'cluster: takeover: dialogs resuming');
+    });
+  }
+
+  private lost(shards: readonly number[], reason: ShardLossReason): void {
+    const n = this.handOver(new Set(shards));
+    this.options.logger.warn({ shards: shards.length, reason, subscriptions: n.subscriptions, dialogs: n.dialogs }, 'cluster: shards lost: their dialogs handed over without unSUBSCRIBE');
+  }
+
+  private async releasing(shards: readonly number[]): Promise<void> {
+    const parts = this.parts;
+    if (parts === undefined) return;
+    // The new owner resumes from the latest state: the pending snapshots go first, under our epochs.
+    await parts.b2b.flushSnapshots().catch((error: unknown) => this.options.logger.warn({ err: error }, 'cluster: last snapshots not written before the release'));
+    const n = this.handOver(new Set(shards));
+    this.options.logger.info({ shards: shards.length, subscriptions: n.subscriptions, dialogs: n.dialogs }, 'cluster: shards released');
+  }
+
+  /** The dialogs and API subscriptions of `shards` forgotten here without a word on the wire. */
+  private handOver(shards: ReadonlySet<number>): { subscriptions: number; dialogs: number } {
+    const parts = this.parts;
+    if (parts === undefined) return { subscriptions: 0, dialogs: 0 };
+    const inShards = (pkg: string, record: string, subscriber: string): boolean => shards.has(shardOf(pkg, record, subscriber, this.shards));
+    // The engine first: the broker's unsubscribe below then finds no dialog to end.
+    const dialogs = parts.b2b.engine.handOver(inShards);
+    const ids: string[] = [];
+    for (const handle of parts.broker.subscriptions()) {
+      if (isApiSubscription(handle.data) && inShards(handle.package, handle.record, handle.subscriber)) ids.push(handle.id);
+    }
+    const subscriptions = parts.subscriptions.dropHandedOver(ids);
+    this.stats.dialogsHandedOver += dialogs;
+    this.stats.subscriptionsHandedOver += subscriptions;
+    return { subscriptions, dialogs };
+  }
+
+  private announced(announcement: SubscriptionAnnouncement): void {
+    if (this.manager.epochOf(announcement.shard) === undefined) return;
+    this.enqueue(`announcement ${announcement.op}`, async () => {
+      const parts = this.parts;
+      if (parts === undefined || this.stopping || this.manager.epochOf(announcement.shard) === undefined) return;
+      if (announcement.op === 'delete') {
+        // Deleted on some node: the dialog ends here, with its unSUBSCRIBE (its snapshot deleted with it).
+        if (parts.broker.unsubscribe(announcement.id)) this.stats.announcementsEnded++;
+        return;
+      }
+      if (parts.broker.get(announcement.id) !== undefined) return; // made here (created on this node, or loaded)
+      const stored = await this.options.store.getApiSubscription(announcement.id);
+      if (stored === undefined || parts.broker.get(stored.id) !== undefined) return;
+      if ((await parts.subscriptions.restore([stored])) > 0) this.stats.announcementsMade++;
+    });
+  }
+}
+
+/** A subscription of the HTTP API (SubscriptionService marks them so), as opposed to a resource list server's. */
+function isApiSubscription(data: unknown): boolean {
+  return typeof data === 'object' && data !== null && (data as { source?: unknown }).source === 'http';
+}

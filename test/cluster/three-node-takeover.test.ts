@@ -1,0 +1,145 @@
+/**
+ * The takeover test of issue 16, with real processes: three presence-b2b
+ * nodes (CLI daemons, `cluster:` with a 6 s lease) on one PostgreSQL started
+ * by this file and the real Kamailio (PB2B_KAMAILIO, scripts/with-peers.sh).
+ * 3,000 subscriptions are created through the three APIs in turn and become
+ * active; PUBLISH changes flow; one node is killed with SIGKILL. Then:
+ * - within lease_ttl plus the resume time every subscription is active
+ *   again on the two survivors (each resumes the dead node's dialogs
+ *   in-dialog with its own Contact, or falls back to a new dialog after a 481
+ *   or a timeout, paced by max_subscribe_rate);
+ * - every record's last published state, before and after the kill, reaches
+ *   the consumer (no gap; duplicates allowed, counted).
+ * Until the status relay exists, a status is delivered only into the queue of
+ * the node that owns the dialog, so the consumer reads the queue on every
+ * node and merges by subscription (with the relay one connection is enough).
+ * Printed: time to all-active after the kill, resumed in-dialog / fallback
+ * counts, duplicates.
+ */
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { kamailioAddress } from '../support/peers.js';
+import { createDatabase, type RunningEngine, startPostgres } from '../support/engines.js';
+import type { DaemonProcess } from '../daemon/support/daemon-process.js';
+import { Publisher } from '../daemon/support/publisher.js';
+import { createSpread, health, listed, MergedConsumer, pollUntil, startNode } from './support/cluster-rig.js';
+
+const SUBSCRIPTIONS = 3000;
+const LEASE_TTL_S = 6;
+const SHARDS = 256;
+const QUEUE = 'cluster';
+/** Users far from those of the other Kamailio tests. */
+const USER_BASE = 800_000;
+
+const cleanups: Array<() => void | Promise<void>> = [];
+after(async () => {
+  for (const c of cleanups.reverse()) {
+    try {
+      await c();
+    } catch {
+      // Best effort: the next cleanup still runs.
+    }
+  }
+});
+
+test('three nodes, 3,000 subscriptions through the three APIs, one SIGKILLed: every subscription active again on the survivors, every published change reaches the consumer', async (t) => {
+  const started = performance.now();
+  const server: RunningEngine = await startPostgres();
+  cleanups.push(() => server.stop());
+  const url = await createDatabase(server, 'takeover');
+  const kamailio = kamailioAddress();
+  const proxy = `sip:${kamailio.host}:${kamailio.port}`;
+  const publisher = await Publisher.start(proxy, USER_BASE, 'cluster3');
+  cleanups.push(() => publisher.close());
+  for (let i = 0; i < SUBSCRIPTIONS; i += 50) {
+    await Promise.all(Array.from({ length: Math.min(50, SUBSCRIPTIONS - i) }, (_, k) => publisher.publish(i + k, 'closed')));
+  }
+  assert.equal(publisher.failures, 0, 'every initial PUBLISH answered 200');
+  const publishedAt = performance.now();
+
+  // Started together, so that they see each other before they share (no rebalance after).
+  const nodes: DaemonProcess[] = await Promise.all(
+    ['n1', 'n2', 'n3'].map((nodeId) =>
+      // T1 250 ms: a resume that moved the target is confirmed by a refresh 64·T1 (16 s) after it, since Kamailio drops a
+      // subscription whose NOTIFY to the dead node timed out (fr_timer 5 s here) even after our resume moved it.
+      startNode({ nodeId, url, proxy, leaseTtl: LEASE_TTL_S, shards: SHARDS, maxSubscribeRate: 250, extra: { timers: { t1: 250 } } }),
+    ),
+  );
+  for (const n of nodes) cleanups.push(() => n.kill());
+  const shared = await pollUntil(async () => {
+    const held = await Promise.all(nodes.map(async (n) => (await health(n)).cluster.shardsHeld));
+    return held.reduce((a, b) => a + b, 0) === SHARDS && Math.min(...held) >= Math.floor(SHARDS / 3);
+  }, 40_000);
+  assert.ok(shared, 'the three nodes share the shards');
+  const sharedAt = performance.now();
+
+  const made = await createSpread(nodes, publisher, SUBSCRIPTIONS, QUEUE, 48);
+  assert.equal(made.size, SUBSCRIPTIONS);
+  const createdAt = performance.now();
+  const consumer = new MergedConsumer(nodes, QUEUE);
+  cleanups.push(() => consumer.close());
+  const activeOn = async (of: readonly DaemonProcess[]): Promise<number> => {
+    const all = await listed(of);
+    let n = 0;
+    for (const id of made.keys()) if (all.get(id)?.state === 'active') n++;
+    return n;
+  };
+  assert.ok(await pollUntil(async () => (await activeOn(nodes)) === SUBSCRIPTIONS, 60_000), `all ${SUBSCRIPTIONS} active (${await activeOn(nodes)})`);
+  const activeAt = performance.now();
+  const perNode = await Promise.all(nodes.map(async (n) => (await listed([n])).size));
+
+  // PUBLISH changes, about 150 a second on random records, before and after the kill.
+  let publishing = true;
+  const changes = (async () => {
+    while (publishing) {
+      const batch = Array.from({ length: 15 }, () => publisher.publish(Math.floor(Math.random() * SUBSCRIPTIONS), Math.random() < 0.5 ? 'open' : 'closed'));
+      await Promise.all([...batch, new Promise((r) => setTimeout(r, 100))]);
+    }
+  })();
+  cleanups.push(async () => {
+    publishing = false;
+    await changes.catch(() => undefined);
+  });
+  await new Promise((r) => setTimeout(r, 2000));
+
+  const victim = nodes[2]!;
+  const survivors = nodes.slice(0, 2);
+  const killedAt = performance.now();
+  assert.equal((await victim.stop('SIGKILL')).signal, 'SIGKILL');
+  const back = await pollUntil(async () => (await activeOn(survivors)) === SUBSCRIPTIONS, 60_000);
+  const allActiveAfterMs = performance.now() - killedAt;
+  if (!back) {
+    const all = await listed(survivors);
+    const missing = [...made.keys()].filter((id) => all.get(id)?.state !== 'active');
+    const healths = await Promise.all(survivors.map(health));
+    assert.fail(`${missing.length} not active again on the survivors; ${JSON.stringify(healths)}; e.g. ${missing.slice(0, 3).map((id) => JSON.stringify(all.get(id) ?? id)).join(', ')}`);
+  }
+  // The changes go on a while after the takeover, then stop.
+  await new Promise((r) => setTimeout(r, 2000));
+  publishing = false;
+  await changes;
+  assert.equal(publisher.failures, 0, 'every PUBLISH answered 200');
+  const convergeStarted = performance.now();
+  const converged = await pollUntil(async () => consumer.mismatches(made, publisher).length === 0, 45_000);
+  const convergedAfterMs = performance.now() - convergeStarted;
+  const wrong = consumer.mismatches(made, publisher);
+
+  const healths = await Promise.all(survivors.map(health));
+  const sum = (f: (h: (typeof healths)[number]) => number) => healths.reduce((n, h) => n + f(h), 0);
+  t.diagnostic(
+    `3 nodes, ${SUBSCRIPTIONS} subscriptions (${perNode.join('/')} per node), lease_ttl ${LEASE_TTL_S} s, ${SHARDS} shards; ` +
+      `initial PUBLISHes done after ${((publishedAt - started) / 1000).toFixed(1)} s, shards shared after ${((sharedAt - started) / 1000).toFixed(1)} s, ` +
+      `3,000 creates took ${((createdAt - sharedAt) / 1000).toFixed(1)} s, all active ${((activeAt - sharedAt) / 1000).toFixed(1)} s after the creates began; ` +
+      `SIGKILL of n3: every subscription active again on the survivors after ${(allActiveAfterMs / 1000).toFixed(1)} s ` +
+      `(taken over: ${sum((h) => h.cluster.subscriptionsTaken)} subscriptions, ${sum((h) => h.restart.adopted)} dialogs adopted, ` +
+      `${sum((h) => h.restart.resumed)} resumed in-dialog, ${sum((h) => h.restart.fallbacks)} fell back to a new dialog (481 or timeout), ` +
+      `${sum((h) => h.restart.expired)} expired, ${sum((h) => h.restart.resumeFailed)} failed otherwise; ` +
+      `${sum((h) => h.restart.lostAfterResume)} of ${sum((h) => h.restart.resumeConfirmations)} confirming refreshes found the subscription dropped by Kamailio); ` +
+      `${publisher.sent} PUBLISHes; consumer at the last published state ${(convergedAfterMs / 1000).toFixed(1)} s after the changes stopped, ` +
+      `${consumer.events} status events, ${consumer.duplicates()} duplicates; ${((performance.now() - started) / 1000).toFixed(1)} s in all`,
+  );
+  assert.ok(converged, `${wrong.length} subscriptions not at their record's last published state, e.g.\n${wrong.slice(0, 5).join('\n')}`);
+  assert.ok(sum((h) => h.restart.adopted) > 0, 'the dead node’s dialogs were adopted');
+  assert.ok(allActiveAfterMs < LEASE_TTL_S * 1000 + 40_000, 'within lease_ttl plus the resume time');
+  for (const n of survivors) assert.equal((await n.stop('SIGTERM', 20_000)).code, 0);
+});
