@@ -46,6 +46,8 @@ export interface StatusRelayOptions {
   readLimit?: number;
   /** Messages waiting to be appended beyond which the oldest are dropped (default 100,000; counted). */
   maxPending?: number;
+  /** Messages per append transaction at most (default 5,000): a burst goes in several. */
+  maxBatch?: number;
   /** Told about what the relay survives: a failed append (retried), read (retried), a sink that threw. */
   onError?: (error: unknown, what: 'append' | 'read' | 'sink') => void;
   connectTimeoutSeconds?: number;
@@ -55,6 +57,8 @@ interface Followed {
   readonly sink: RelaySink;
   /** The id of the last event delivered (or skipped); undefined until the first read places it. */
   last: number | undefined;
+  /** The highest id announced (NOTIFY, or this node's own append): worth a read while above `last`. */
+  wanted: number;
 }
 
 /**
@@ -103,7 +107,10 @@ export class StatusRelay {
   };
 
   private readonly followed = new Map<string, Followed>();
+  /** Queues to read whatever they hold (follow, poll, reconnection, catchUp). */
   private readonly dirty = new Set<string>();
+  /** Queues with an id announced: read only when it is still above what was delivered. */
+  private readonly announced = new Set<string>();
   private pending: QueueEventInput[] = [];
   private appendScheduled: NodeJS.Immediate | undefined;
   private appending: Promise<void> | undefined;
@@ -121,6 +128,7 @@ export class StatusRelay {
   private readonly retryDelayMs: number;
   private readonly readLimit: number;
   private readonly maxPending: number;
+  private readonly maxBatch: number;
 
   private constructor(
     private readonly sql: postgres.Sql,
@@ -131,6 +139,7 @@ export class StatusRelay {
     this.retryDelayMs = options.retryDelayMs ?? 1_000;
     this.readLimit = options.readLimit ?? 1_000;
     this.maxPending = options.maxPending ?? 100_000;
+    this.maxBatch = options.maxBatch ?? 5_000;
   }
 
   /** Connects and LISTENs; a ClusterError (CLUSTER_ERR_IO, naming the database without its password) when it cannot. */
@@ -139,6 +148,7 @@ export class StatusRelay {
       ['keep', options.keep],
       ['readLimit', options.readLimit ?? 1],
       ['maxPending', options.maxPending ?? 1],
+      ['maxBatch', options.maxBatch ?? 1],
     ] as const) {
       if (!Number.isSafeInteger(value) || value < 1) throw new ClusterError('CLUSTER_ERR_IO', `status relay: ${key} must be a whole number ≥ 1, got ${String(value)}`);
     }
@@ -183,7 +193,7 @@ export class StatusRelay {
    */
   follow(queue: string, sink: RelaySink, afterId?: number): void {
     if (this.closed) return;
-    this.followed.set(queue, { sink, last: afterId });
+    this.followed.set(queue, { sink, last: afterId, wanted: 0 });
     this.dirty.add(queue);
     this.kick();
   }
@@ -191,6 +201,7 @@ export class StatusRelay {
   unfollow(queue: string): void {
     this.followed.delete(queue);
     this.dirty.delete(queue);
+    this.announced.delete(queue);
   }
 
   /** The id of the last event delivered for `queue` (undefined before its first read). */
@@ -265,15 +276,15 @@ export class StatusRelay {
 
   private appendNow(): void {
     if (this.appending !== undefined || this.pending.length === 0) return;
-    const batch = this.pending;
-    this.pending = [];
+    const batch = this.pending.splice(0, this.maxBatch);
     this.appending = this.options.appender.appendQueueEvents(batch, this.keep).then(
-      () => {
+      (ids) => {
         this.appending = undefined;
         this.stats.appended += batch.length;
         // This node's own clients need not wait for the NOTIFY to come back.
-        for (const e of batch) if (this.followed.has(e.queue)) this.dirty.add(e.queue);
-        this.kick();
+        const newest = new Map<string, number>();
+        batch.forEach((e, i) => newest.set(e.queue, Math.max(newest.get(e.queue) ?? 0, ids[i] ?? 0)));
+        for (const [queue, id] of newest) this.announce(queue, id);
         if (this.pending.length > 0) this.scheduleAppend();
       },
       (error: unknown) => {
@@ -310,13 +321,20 @@ export class StatusRelay {
     }
     if (notice === 'all') {
       for (const name of this.followed.keys()) this.dirty.add(name);
+      this.kick();
     } else {
-      const f = this.followed.get(notice.queue);
-      if (f === undefined || (f.last !== undefined && notice.lastId <= f.last)) return;
-      this.dirty.add(notice.queue);
+      this.announce(notice.queue, notice.lastId);
     }
-    this.kick();
   };
+
+  /** Id `id` of `queue` is committed: read it unless delivered already (or about to be). */
+  private announce(queue: string, id: number): void {
+    const f = this.followed.get(queue);
+    if (f === undefined || (f.last !== undefined && id <= f.last) || id <= f.wanted) return;
+    f.wanted = id;
+    this.announced.add(queue);
+    this.kick();
+  }
 
   /** LISTEN (re)established: whatever was notified while it was down is in the table. */
   private readonly onListen = (): void => {
@@ -334,17 +352,24 @@ export class StatusRelay {
   }
 
   private kick(): void {
-    if (this.running !== undefined || this.closed || this.dirty.size === 0) return;
+    if (this.running !== undefined || this.closed || (this.dirty.size === 0 && this.announced.size === 0)) return;
     this.running = this.readLoop().finally(() => {
       this.running = undefined;
     });
   }
 
   private async readLoop(): Promise<void> {
-    while (!this.closed && this.dirty.size > 0) {
-      const generation = ++this.readsStarted;
+    while (!this.closed && (this.dirty.size > 0 || this.announced.size > 0)) {
       const names = [...this.dirty];
+      for (const name of this.announced) {
+        const f = this.followed.get(name);
+        // An announced id that an earlier read delivered already (its NOTIFY came late) costs no read.
+        if (f !== undefined && !this.dirty.has(name) && (f.last === undefined || f.wanted > f.last)) names.push(name);
+      }
       this.dirty.clear();
+      this.announced.clear();
+      if (names.length === 0) continue;
+      const generation = ++this.readsStarted;
       try {
         await this.readOnce(names);
         this.stats.reads++;

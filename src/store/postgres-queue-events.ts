@@ -66,9 +66,11 @@ function whole(value: unknown): number {
  * order as `events`): per queue, consecutive ids above its high-water mark,
  * in the order given. Queue rows are locked in name order (the ids of every
  * queue in one statement), so two writers never wait for each other in a
- * cycle. Rows more than `keep` below a queue's newest are deleted when its
- * mark crosses a multiple of keep/4 (amortized: one DELETE per keep/4
- * messages, at most about 1.25·keep rows kept). Then one NOTIFY per queue.
+ * cycle. When a queue's mark crosses a multiple of keep/4 (amortized: one
+ * DELETE per keep/4 messages), the rows more than `keep` below the first id
+ * of this append are deleted: the `keep` before it stay, and so does all of
+ * it, however big (readers get a whole burst; the next append trims it).
+ * Then one NOTIFY per queue.
  */
 export async function appendQueueEventsTx(tx: postgres.TransactionSql, events: readonly QueueEventInput[], keep: number): Promise<number[]> {
   const positions = new Map<string, number[]>();
@@ -97,7 +99,7 @@ export async function appendQueueEventsTx(tx: postgres.TransactionSql, events: r
     list.forEach((position, k) => {
       ids[position] = first + k;
     });
-    if (Math.floor(last / every) !== Math.floor((first - 1) / every) && last - keep > 0) trims.push({ queue: name, through: last - keep });
+    if (Math.floor(last / every) !== Math.floor((first - 1) / every) && first - 1 - keep > 0) trims.push({ queue: name, through: first - 1 - keep });
     notices.push(statusNotifyPayload(name, last));
   }
   await tx`

@@ -277,7 +277,7 @@ export class PostgresSubscriptionStore implements SubscriptionStore {
    * on STATUS_CHANNEL; resolves with the ids (in the order given) once
    * committed. Ids of one queue are consecutive, above every id issued
    * before on any node, and committed in id order (postgres-queue-events.ts
-   * says why). Rows more than `keep` below a queue's newest are trimmed.
+   * says why). Older rows are trimmed: the `keep` before this append stay, and all of it.
    */
   appendQueueEvents(events: readonly QueueEventInput[], keep: number): Promise<number[]> {
     return this.enqueue(
