@@ -283,7 +283,9 @@ export class StatusRelay {
         this.stats.appended += batch.length;
         // This node's own clients need not wait for the NOTIFY to come back.
         const newest = new Map<string, number>();
-        batch.forEach((e, i) => newest.set(e.queue, Math.max(newest.get(e.queue) ?? 0, ids[i] ?? 0)));
+        batch.forEach((e, i) => {
+          newest.set(e.queue, Math.max(newest.get(e.queue) ?? 0, ids[i] ?? 0));
+        });
         for (const [queue, id] of newest) this.announce(queue, id);
         if (this.pending.length > 0) this.scheduleAppend();
       },
