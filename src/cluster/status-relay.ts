@@ -117,6 +117,7 @@ export class StatusRelay {
   private retryTimer: Timer | undefined;
   private pollTimer: Timer | undefined;
   private running: Promise<void> | undefined;
+  private kickScheduled: NodeJS.Immediate | undefined;
   private readsStarted = 0;
   private readsDone = 0;
   private waiters: Array<{ target: number; resolve: () => void }> = [];
@@ -253,6 +254,8 @@ export class StatusRelay {
       }
       this.closed = true;
       this.pollTimer?.cancel();
+      if (this.kickScheduled !== undefined) clearImmediate(this.kickScheduled);
+      this.kickScheduled = undefined;
       this.followed.clear();
       this.dirty.clear();
       await this.running;
@@ -354,9 +357,14 @@ export class StatusRelay {
   }
 
   private kick(): void {
-    if (this.running !== undefined || this.closed || (this.dirty.size === 0 && this.announced.size === 0)) return;
-    this.running = this.readLoop().finally(() => {
-      this.running = undefined;
+    if (this.running !== undefined || this.kickScheduled !== undefined || this.closed) return;
+    // setImmediate: the NOTIFYs of one commit (one per queue) arrive together and make one read.
+    this.kickScheduled = setImmediate(() => {
+      this.kickScheduled = undefined;
+      if (this.running !== undefined || this.closed || (this.dirty.size === 0 && this.announced.size === 0)) return;
+      this.running = this.readLoop().finally(() => {
+        this.running = undefined;
+      });
     });
   }
 
