@@ -57,6 +57,8 @@ function pushRelayed(ring: EventRing<StatusView>, event: RelayedEvent): void {
   const newest = ring.newestId;
   // The relay delivers each id once and in order; a ring that is somehow ahead keeps what it has.
   if (newest !== undefined && event.id <= newest) return;
+  // The first event: those before it (trimmed, or from before the relay) are not here; a client resuming below gets a gap.
+  if (newest === undefined && event.id > 1) ring.startsAfter(event.id - 1);
   ring.push({ id: event.id, value: { ...(event.value as unknown as StatusView), sequence: event.id } });
 }
 
