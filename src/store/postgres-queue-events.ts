@@ -73,40 +73,44 @@ function whole(value: unknown): number {
  * Then one NOTIFY per queue.
  */
 export async function appendQueueEventsTx(tx: postgres.TransactionSql, events: readonly QueueEventInput[], keep: number): Promise<number[]> {
-  const positions = new Map<string, number[]>();
-  events.forEach((e, i) => {
-    const list = positions.get(e.queue);
-    if (list === undefined) positions.set(e.queue, [i]);
-    else list.push(i);
-  });
-  const names = [...positions.keys()].sort();
-  if (names.length === 0) return [];
-  const counts = names.map((n) => positions.get(n)!.length);
-  const marks = await tx<Row[]>`
-    INSERT INTO queues (name, event_id_high_water)
-    SELECT name, n FROM unnest(${names}::text[], ${counts}::bigint[]) AS c(name, n) ORDER BY name
-    ON CONFLICT (name) DO UPDATE SET event_id_high_water = queues.event_id_high_water + excluded.event_id_high_water
-    RETURNING name, event_id_high_water`;
-  const ids = new Array<number>(events.length);
-  const trims: Array<{ queue: string; through: number }> = [];
-  const notices: string[] = [];
+  if (events.length === 0) return [];
   const every = Math.max(1, Math.ceil(keep / 4));
-  for (const row of marks) {
-    const name = String(row.name);
-    const list = positions.get(name)!;
-    const last = whole(row.event_id_high_water);
-    const first = last - list.length + 1;
-    list.forEach((position, k) => {
-      ids[position] = first + k;
-    });
-    if (Math.floor(last / every) !== Math.floor((first - 1) / every) && first - 1 - keep > 0) trims.push({ queue: name, through: first - 1 - keep });
-    notices.push(statusNotifyPayload(name, last));
+  // One statement, one round trip: ids, rows, trim and NOTIFYs. The payloads travel as one JSON
+  // array (serialized natively) rather than a text[] literal that the client escapes string by string.
+  const [row] = await tx<Row[]>`
+    WITH input AS MATERIALIZED (
+      SELECT queue, payload, ord
+      FROM ROWS FROM (unnest(${events.map((e) => e.queue)}::text[]), json_array_elements_text(${JSON.stringify(events.map((e) => e.payload))}::text::json))
+        WITH ORDINALITY AS t(queue, payload, ord)
+    ),
+    counts AS MATERIALIZED (SELECT queue, count(*)::bigint AS n FROM input GROUP BY queue),
+    marks AS (
+      INSERT INTO queues (name, event_id_high_water)
+      SELECT queue, n FROM counts ORDER BY queue
+      ON CONFLICT (name) DO UPDATE SET event_id_high_water = queues.event_id_high_water + excluded.event_id_high_water
+      RETURNING name, event_id_high_water AS last
+    ),
+    numbered AS MATERIALIZED (
+      SELECT i.queue, i.payload, i.ord, m.last - c.n + row_number() OVER (PARTITION BY i.queue ORDER BY i.ord) AS id
+      FROM input i JOIN counts c ON c.queue = i.queue JOIN marks m ON m.name = i.queue
+    ),
+    inserted AS (INSERT INTO queue_events (queue, id, payload) SELECT queue, id, payload FROM numbered RETURNING 1),
+    trimmed AS (
+      DELETE FROM queue_events e USING marks m JOIN counts c ON c.queue = m.name
+      WHERE e.queue = m.name AND m.last / ${every} <> (m.last - c.n) / ${every} AND e.id <= m.last - c.n - ${keep}
+      RETURNING 1
+    ),
+    notified AS (
+      SELECT pg_notify(${STATUS_CHANNEL}, CASE WHEN octet_length(m.last::text || ':' || m.name) <= ${NOTIFY_PAYLOAD_MAX} THEN m.last::text || ':' || m.name ELSE '*' END)
+      FROM marks m
+    )
+    SELECT (SELECT count(*) FROM inserted) AS inserted, (SELECT count(*) FROM trimmed) AS trimmed,
+           (SELECT count(*) FROM notified) AS notified, (SELECT json_agg(id ORDER BY ord)::text FROM numbered) AS ids`;
+  const parsed: unknown = JSON.parse(String(row?.ids ?? '[]'));
+  const ids = Array.isArray(parsed) ? parsed.map(whole) : [];
+  if (ids.length !== events.length || ids.some((id) => Number.isNaN(id))) {
+    throw new Error(`queue_events: ${ids.length} ids for ${events.length} messages`);
   }
-  await tx`
-    INSERT INTO queue_events (queue, id, payload)
-    SELECT * FROM unnest(${events.map((e) => e.queue)}::text[], ${ids}::bigint[], ${events.map((e) => e.payload)}::text[])`;
-  for (const t of trims) await tx`DELETE FROM queue_events WHERE queue = ${t.queue} AND id <= ${t.through}`;
-  await tx`SELECT pg_notify(${STATUS_CHANNEL}, p) FROM unnest(${notices}::text[]) AS p`;
   return ids;
 }
 
