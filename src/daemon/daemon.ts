@@ -228,9 +228,10 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
     });
     cleanups.push(() => hub.close());
     const subscriptions = new SubscriptionService(broker, hub, b2b.engine, logger, store);
-    if (relay !== undefined) subscriptions.resumeEvents = async (queue) => (await hub.resume(queue))?.ring;
     // The desired state of the last run, before the API takes requests: same ids, same queues,
     // event ids above those handed out before. (After the local agent: it must answer its domains.)
+    // Relayed: an SSE client may ask for a queue made on another node, or resume after another node's id.
+    if (relay !== undefined) subscriptions.resumeEvents = async (queue) => (await hub.resume(queue))?.ring;
     await hub.restore(stored.queues);
     const restored = await subscriptions.restore(stored.apiSubscriptions);
     const restart = b2b.engine.restartStats;
