@@ -287,6 +287,7 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
           dialogs: b2b.engine.size,
           localAgent: agent !== undefined,
           store: store.kind,
+          ...(relay !== undefined ? { relay: { ...relay.relay.stats } } : {}),
           // What the last start did with the stored dialogs (issue 10).
           restart: { ...b2b.engine.restartStats },
         }),

@@ -91,6 +91,9 @@ test('a status made on node A reaches an SSE client on node B; Last-Event-ID fro
       onB.events.map((_, i) => i + 1),
     );
     assert.deepEqual(onB.gaps, []);
+    const health = (await (await fetch(`${b.base}/healthz`)).json()) as { relay?: { delivered: number; badRows: number; listens: number } };
+    assert.ok((health.relay?.delivered ?? 0) >= 3, JSON.stringify(health.relay));
+    assert.equal(health.relay?.badRows, 0);
 
     // A client of A leaves after the event of note 2 and comes back on B.
     const seen = onA.events.find((e) => noteOf(e) === 'note 2')!.id;
