@@ -17,6 +17,7 @@
  * holds id 11 too.
  */
 import { STATUS_CHANNEL } from './postgres-schema.js';
+import { StoreError } from './store-error.js';
 import type postgres from 'postgres';
 
 type Sql = postgres.Sql | postgres.TransactionSql;
@@ -109,7 +110,8 @@ export async function appendQueueEventsTx(tx: postgres.TransactionSql, events: r
   const parsed: unknown = JSON.parse(String(row?.ids ?? '[]'));
   const ids = Array.isArray(parsed) ? parsed.map(whole) : [];
   if (ids.length !== events.length || ids.some((id) => Number.isNaN(id))) {
-    throw new Error(`queue_events: ${ids.length} ids for ${events.length} messages`);
+    // Never seen: the statement returns one id per message. Thrown inside the transaction, it rolls it back.
+    throw new StoreError('STORE_ERR_IO', `queue_events: the append returned ${ids.length} ids for ${events.length} messages; nothing of it was stored`);
   }
   return ids;
 }
