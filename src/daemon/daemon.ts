@@ -25,6 +25,7 @@ import { type LocalAgentHandle, startLocalAgent, userAgentSourcesFromConfig } fr
 import { startResourceLists } from './resource-lists.js';
 import { StatusFeed } from './status-feed.js';
 import { QueueHub } from './queue-hub.js';
+import { startRelayedQueues } from './relayed-queues.js';
 import { SubscriptionService } from './subscription-service.js';
 import { ClusterNode } from './cluster-node.js';
 import { PostgresSubscriptionStore } from '../store/postgres-store.js';
@@ -51,6 +52,12 @@ export interface StartDaemonOptions {
   random?: Random;
   /** A store to use instead of the one `config.store` names (it stays the caller's to close). */
   store?: SubscriptionStore;
+  /**
+   * Relay status messages through the PostgreSQL store's queue table even
+   * without `cluster:` (src/daemon/relayed-queues.ts): for tests of several
+   * nodes on one database, which then pass a store opened non-exclusive.
+   */
+  statusRelay?: boolean;
 }
 
 /** A running daemon. */
@@ -235,8 +242,21 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
     });
     const tracker = new NotifyLatencyTracker(clock, (seconds) => metrics.observeNotifyLatency(seconds));
     cleanups.push(() => tracker.close());
+    // Cluster mode: statuses go through the database to the SSE clients of every node.
+    const relay = await startRelayedQueues({
+      config,
+      store,
+      scheduler,
+      requested: options.statusRelay === true,
+      onError: (error, what) => logger.error({ err: error, what }, 'status relay: retried'),
+    });
+    if (relay !== undefined) {
+      cleanups.push(() => relay.close());
+      logger.info({ keep: config.http.sse_buffer }, 'status relay on: queues numbered and delivered through the store');
+    }
     // The consumer of every named queue: measure, log per subscription, then the SSE ring.
     const hub = new QueueHub({
+      ...(relay !== undefined ? { relay } : {}),
       broker,
       store,
       ringSize: config.http.sse_buffer,
@@ -251,6 +271,8 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
     const subscriptions = new SubscriptionService(broker, hub, b2b.engine, logger, store, cluster?.placement(clock));
     // The desired state of the last run, before the API takes requests: same ids, same queues,
     // event ids above those handed out before. (After the local agent: it must answer its domains.)
+    // Relayed: an SSE client may ask for a queue made on another node, or resume after another node's id.
+    if (relay !== undefined) subscriptions.resumeEvents = async (queue) => (await hub.resume(queue))?.ring;
     await hub.restore(stored.queues);
     const restored = await subscriptions.restore(stored.apiSubscriptions);
     const restart = b2b.engine.restartStats;
@@ -312,6 +334,7 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
           dialogs: b2b.engine.size,
           localAgent: agent !== undefined,
           store: store.kind,
+          ...(relay !== undefined ? { relay: { ...relay.relay.stats } } : {}),
           // What the last start did with the stored dialogs (issue 10).
           restart: { ...b2b.engine.restartStats },
           ...(cluster !== undefined ? { cluster: { ...clusterHealth(cluster), unsubscribesSent: b2b.engine.stats.unsubscribesSent } } : {}),

@@ -4,6 +4,7 @@ import { EventRing } from '../http/event-ring.js';
 import type { StoredQueue } from '../store/stored-queue.js';
 import type { SubscriptionStore } from '../store/subscription-store.js';
 import { EventIdLeases } from './event-id-lease.js';
+import type { QueueRelay } from './relayed-queues.js';
 import { ClosedError } from '../util/closed-error.js';
 import { statusView } from './status-view.js';
 
@@ -34,6 +35,12 @@ export interface QueueHubOptions {
    * would end on the first exception and the queue would never be read again.
    */
   onError?: (error: unknown, queue: string, subscriptionId: string) => void;
+  /**
+   * Cluster mode: the status relay. Each message taken from a queue is
+   * appended to the table the nodes share, and the rings are filled from it,
+   * with the table's ids (see `relayed` below).
+   */
+  relay?: QueueRelay;
 }
 
 /**
@@ -85,7 +92,7 @@ export class QueueHub {
    */
   async restore(queues: readonly StoredQueue[]): Promise<void> {
     const fresh = queues.filter((q) => !this.served.has(q.name));
-    await this.leases.open(fresh.map((q) => ({ name: q.name, firstId: q.eventIdHighWater + 1 })));
+    if (this.options.relay === undefined) await this.leases.open(fresh.map((q) => ({ name: q.name, firstId: q.eventIdHighWater + 1 })));
     for (const q of fresh) this.serve(q.name, q.eventIdHighWater + 1);
   }
 
@@ -135,7 +142,8 @@ export class QueueHub {
 
   private async start(name: string, firstId: number): Promise<ServedQueue> {
     if (this.closed) throw new ClosedError('QueueHub');
-    await this.leases.open([{ name, firstId }]);
+    if (this.options.relay !== undefined) await this.storeRelayed([name]);
+    else await this.leases.open([{ name, firstId }]);
     if (this.closed) throw new ClosedError('QueueHub');
     return this.serve(name, firstId);
   }
@@ -151,13 +159,17 @@ export class QueueHub {
         firstSequence,
         ...(this.options.queueCapacity !== undefined ? { capacity: this.options.queueCapacity } : {}),
       });
-    const served: ServedQueue = { name, queue, ring: new EventRing<StatusView>(this.options.ringSize, existing === undefined ? firstSequence : 1) };
+    const relay = this.options.relay;
+    // Relayed, the ring holds the table's ids, not the local queue's numbers.
+    const ringFirstId = relay !== undefined || existing !== undefined ? 1 : firstSequence;
+    const served: ServedQueue = { name, queue, ring: new EventRing<StatusView>(this.options.ringSize, ringFirstId) };
     const replaced = this.served.get(name);
     if (replaced !== undefined) {
       this.retiredDrops += replaced.queue.stats.dropped;
       this.retiredCoalesced += replaced.queue.stats.coalesced;
     }
     this.served.set(name, served);
+    relay?.open(name, served.ring);
     const loop = this.drain(served).finally(() => this.loops.delete(loop));
     this.loops.add(loop);
     return served;
@@ -166,13 +178,40 @@ export class QueueHub {
   private async drain(served: ServedQueue): Promise<void> {
     for await (const message of served.queue) {
       try {
-        this.leases.issued(served.name, message.sequence);
+        const relay = this.options.relay;
+        if (relay === undefined) this.leases.issued(served.name, message.sequence);
         this.options.onMessage?.(message, served);
-        served.ring.push({ id: message.sequence, value: statusView(message) });
+        if (relay !== undefined) relay.append(served.name, statusView(message));
+        else served.ring.push({ id: message.sequence, value: statusView(message) });
       } catch (error) {
         this.reportError(error, served.name, message.subscriptionId);
       }
     }
+  }
+
+  // ------------------------------------------------------------------ cluster mode (status relay)
+
+  /**
+   * The queue `name` with every event committed before the call in its ring,
+   * for a client resuming with an id this node may not have read yet, or
+   * asking for a queue made on another node (served from then on). Without
+   * a relay: the queue as `get` has it.
+   */
+  async resume(name: string): Promise<ServedQueue | undefined> {
+    const relay = this.options.relay;
+    if (relay === undefined || this.closed) return this.served.get(name);
+    if (this.served.get(name) === undefined && (await relay.isStored(name))) {
+      const known = this.served.get(name);
+      if (known === undefined && !this.closed) this.serve(name, 1);
+    }
+    const served = this.served.get(name);
+    if (served !== undefined) await relay.catchUp();
+    return served;
+  }
+
+  /** Relayed queues are stored without reserving ids (the relay takes them from the same mark when appending). */
+  private async storeRelayed(names: readonly string[]): Promise<void> {
+    await this.options.store.raiseQueueHighWater(names.map((name) => ({ name, eventId: 0 })));
   }
 
   private reportError(error: unknown, queue: string, subscriptionId: string): void {

@@ -230,6 +230,9 @@ export class SubscriptionService implements SubscriptionApi {
     return this.hub.get(queue)?.ring;
   }
 
+  /** Cluster mode only (set by the daemon when its queues are relayed): see SubscriptionApi.resumeEvents. */
+  resumeEvents?: (queue: string) => Promise<EventRing<StatusView> | undefined>;
+
   servedPackages(): string[] {
     return this.broker.servedPackages();
   }

@@ -106,6 +106,14 @@ export interface SubscriptionApi {
   remove(id: string): Promise<boolean>;
   /** The event ring of a named queue, when the daemon serves that queue. */
   events(queue: string): EventRing<StatusView> | undefined;
+  /**
+   * Cluster mode (several nodes, one store): the ring of a named queue once
+   * it holds every event committed on any node before the call, the queue
+   * served from then on even when it was made on another node; undefined
+   * when no node made it. Asked when `events` has no such queue, or when a
+   * client resumes after an id beyond the ring's newest. Absent: one node.
+   */
+  resumeEvents?(queue: string): Promise<EventRing<StatusView> | undefined>;
   /** The event packages someone answers (`QsaBroker.servedPackages()`): a subscription to another is refused. */
   servedPackages(): string[];
 }

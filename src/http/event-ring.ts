@@ -96,6 +96,16 @@ export class EventRing<T> {
     return lastId > (this.newestId ?? this.firstId - 1);
   }
 
+  /**
+   * Events up to `id` were issued before this ring started (cluster mode: a
+   * node that began following a queue with history): a client resuming
+   * below `id` missed some, as if the ring had dropped them. Only before
+   * the first push.
+   */
+  startsAfter(id: number): void {
+    if (this.count === 0 && Number.isSafeInteger(id) && id > 0) this.droppedThrough = Math.max(this.droppedThrough ?? 0, id);
+  }
+
   /** Whether events after `afterId` were already dropped (the client missed some). */
   missedAfter(afterId: number): boolean {
     return this.droppedThrough !== undefined && this.droppedThrough > afterId;

@@ -361,10 +361,14 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
 
   app.post('/v1/stream-tokens', async (_request, reply) => reply.code(201).send(streamTokens.issue()));
 
-  app.get<{ Params: { name: string } }>(EVENTS_ROUTE, (request, reply) => {
+  app.get<{ Params: { name: string } }>(EVENTS_ROUTE, async (request, reply) => {
     const name = parseQueueName(request.params.name);
     const lastId = parseEventsRequest(request.query, request.headers['last-event-id']);
-    const ring = api.events(name);
+    let ring = api.events(name);
+    // Cluster mode: a queue made on another node, or an id that another node handed out and this one has not read yet.
+    if (api.resumeEvents !== undefined && (ring === undefined || (lastId !== undefined && ring.isAhead(lastId)))) {
+      ring = await api.resumeEvents(name);
+    }
     if (ring === undefined) throw new ApiError(404, 'HTTP_ERR_NO_QUEUE', `no queue ${name} (queues are created by POST /v1/subscriptions)`, 'name');
     refuseOverStreamLimit(reply);
     let unsubscribe: (() => void) | undefined;

@@ -313,6 +313,12 @@ export function openApiDocument(version: string, packages: readonly string[] = [
               description: 'What the last start did with the dialogs the store held (issue 10): stored, claimed, resumed in-dialog, fell back to a new dialog (481 or timeout), expired, failed otherwise, unclaimed ones unSUBSCRIBEd or expired, NOTIFYs answered in unclaimed ones',
               additionalProperties: { type: 'integer' },
             },
+            relay: {
+              type: 'object',
+              description:
+                'Cluster mode (issue 16): the status relay of this node: messages appended to the shared table, append failures (retried), messages dropped, events delivered to its SSE rings, reads, read failures (retried), NOTIFYs heard and foreign ones, bad rows skipped, gaps (rows trimmed before this node read them), LISTEN (re)connections',
+              additionalProperties: { type: 'integer' },
+            },
           },
         },
       },

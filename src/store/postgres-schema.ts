@@ -12,7 +12,12 @@
  * - `cluster_nodes`: each node's heartbeat (how many nodes share the shards)
  *   and the random instance of the process using that node id (two live
  *   processes with one node id would both believe they hold its shards);
- * - `cluster_settings`: the shard count the `shard` columns were computed with.
+ * - `cluster_settings`: the shard count the `shard` columns were computed with;
+ * - (version 2) `queue_events`: the recent status messages of each named
+ *   queue with their event ids, for the status relay (src/cluster/status-relay.ts):
+ *   a node delivers to its SSE clients what any node appended, and a client
+ *   resumes with `Last-Event-ID` on any node. The ids come from
+ *   `queues.event_id_high_water`, raised in the transaction that appends.
  *
  * Times in these tables are the database server's (`clock_timestamp()`), so
  * that nodes whose clocks disagree still agree on who holds what.
@@ -45,6 +50,19 @@ export const CLUSTER_MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 2,
+    statements: [
+      // The payload is the status view as JSON text without its id (the row's id is the SSE id);
+      // TEXT, not JSONB: it is written and read whole, never queried inside.
+      `CREATE TABLE queue_events (
+        queue TEXT NOT NULL,
+        id BIGINT NOT NULL,
+        payload TEXT NOT NULL,
+        PRIMARY KEY (queue, id)
+      )`,
+    ],
+  },
 ];
 
 export const CLUSTER_SCHEMA_VERSION = CLUSTER_MIGRATIONS[CLUSTER_MIGRATIONS.length - 1]!.version;
@@ -59,6 +77,7 @@ export const POSTGRES_TABLES: readonly string[] = [
   'cluster_settings',
   'shard_leases',
   'cluster_nodes',
+  'queue_events',
 ];
 
 /**
@@ -71,3 +90,10 @@ export const EXCLUSIVE_LOCK_KEY = 0x50423243;
 
 /** LISTEN/NOTIFY channel on which stores announce API subscription changes (cluster mode). */
 export const SUBSCRIPTION_CHANNEL = 'pb2b_subscriptions';
+
+/**
+ * LISTEN/NOTIFY channel of the status relay: after appending to queue_events,
+ * the transaction notifies `<last id>:<queue>` (or `*` when that would not
+ * fit in a NOTIFY payload); readers then read the table.
+ */
+export const STATUS_CHANNEL = 'pb2b_status';

@@ -1,6 +1,7 @@
 import postgres from 'postgres';
 import { checkText } from './record-checks.js';
 import { CLUSTER_MIGRATIONS, CLUSTER_SCHEMA_VERSION, EXCLUSIVE_LOCK_KEY, MIGRATION_LOCK_KEY, POSTGRES_TABLES, SUBSCRIPTION_CHANNEL } from './postgres-schema.js';
+import { appendQueueEventsTx, type QueueEventInput } from './postgres-queue-events.js';
 import { DEFAULT_SHARDS, shardOf, shardOfDialogKey } from './shard-of.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './sqlite-schema.js';
 import { copyApiSubscription, type StoredApiSubscription } from './stored-api-subscription.js';
@@ -250,6 +251,7 @@ export class PostgresSubscriptionStore implements SubscriptionStore {
       async (tx, n) => {
         const removed = await tx<Row[]>`DELETE FROM api_subscriptions WHERE queue = ${n} RETURNING id, shard`;
         if (this.announce) for (const r of removed) await this.announceChange(tx, { op: 'delete', id: String(r.id), shard: Number(r.shard) });
+        await tx`DELETE FROM queue_events WHERE queue = ${n}`;
         return (await tx`DELETE FROM queues WHERE name = ${n}`).count > 0;
       },
     );
@@ -265,6 +267,25 @@ export class PostgresSubscriptionStore implements SubscriptionStore {
             ON CONFLICT (name) DO UPDATE SET event_id_high_water = GREATEST(queues.event_id_high_water, excluded.event_id_high_water)`;
         }
       },
+    );
+  }
+
+  /**
+   * The status relay's append (src/cluster/status-relay.ts): stores status
+   * messages in `queue_events` with ids taken from their queues' high-water
+   * marks, in the next group transaction, and NOTIFYs each queue's newest id
+   * on STATUS_CHANNEL; resolves with the ids (in the order given) once
+   * committed. Ids of one queue are consecutive, above every id issued
+   * before on any node, and committed in id order (postgres-queue-events.ts
+   * says why). Older rows are trimmed: the `keep` before this append stay, and all of it.
+   */
+  appendQueueEvents(events: readonly QueueEventInput[], keep: number): Promise<number[]> {
+    return this.enqueue(
+      () => {
+        if (!Number.isSafeInteger(keep) || keep < 1) throw new StoreError('STORE_ERR_INVALID', `keep: expected a whole number ≥ 1, got ${String(keep)}`, { file: this.location });
+        return events.map((e) => ({ queue: checkText(e.queue, 'queue'), payload: checkText(e.payload, 'payload') }));
+      },
+      (tx, copies) => appendQueueEventsTx(tx, copies, keep),
     );
   }
 

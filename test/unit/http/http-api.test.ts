@@ -612,6 +612,59 @@ describe('HTTP API rate limit per token', () => {
   });
 });
 
+/** A cluster node's view (issue 16): queues other nodes made, ids other nodes delivered, known once the table is read. */
+class ClusterSubscriptions extends FakeSubscriptions {
+  resumes = 0;
+  /** What the table holds that this node has not read yet, per queue. */
+  readonly unread = new Map<string, number[]>();
+  async resumeEvents(queue: string): Promise<EventRing<StatusView> | undefined> {
+    this.resumes++;
+    await new Promise((r) => setImmediate(r));
+    const ids = this.unread.get(queue);
+    if (ids === undefined) return this.rings.get(queue);
+    let ring = this.rings.get(queue);
+    if (ring === undefined) {
+      ring = new EventRing<StatusView>(10);
+      this.rings.set(queue, ring);
+    }
+    for (const id of ids) ring.push({ id, value: status(id) });
+    this.unread.delete(queue);
+    return ring;
+  }
+}
+
+describe('HTTP API in cluster mode (resumeEvents)', () => {
+  test('a queue made on another node is served; an id beyond the ring is read from the table first, not called a gap; one node never asks', async () => {
+    const subscriptions = new ClusterSubscriptions();
+    const scheduler = new TimerScheduler(new ManualClock());
+    const api = createHttpApi({ subscriptions, metrics: { contentType: 'text/plain', render: async () => '' }, scheduler });
+    const { port } = await api.listen('127.0.0.1', 0);
+    const base = `http://127.0.0.1:${port}`;
+    try {
+      assert.equal((await fetch(`${base}/v1/queues/nowhere/events`)).status, 404, 'no node made it');
+      subscriptions.unread.set('remote', [1, 2, 3]);
+      const remote = await readSse(`${base}/v1/queues/remote/events`, {}, 3);
+      assert.deepEqual([...remote.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1])), [1, 2, 3]);
+      // A client of another node saw 5; this node has read up to 3 so far.
+      subscriptions.unread.set('remote', [4, 5, 6]);
+      const resumed = await readSse(`${base}/v1/queues/remote/events`, { 'last-event-id': '5' }, 1);
+      assert.doesNotMatch(resumed, /event: gap/);
+      assert.deepEqual([...resumed.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1])), [6]);
+      // An id within the ring needs no read.
+      const before = subscriptions.resumes;
+      const within = await readSse(`${base}/v1/queues/remote/events`, { 'last-event-id': '4' }, 2);
+      assert.deepEqual([...within.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1])), [5, 6]);
+      assert.equal(subscriptions.resumes, before);
+      // Beyond every id in the table too: the usual gap, after the read.
+      const beyond = await readSse(`${base}/v1/queues/remote/events`, { 'last-event-id': '99' }, 6);
+      assert.match(beyond, /^event: gap\ndata: \{"lastEventId":99,"reason":"unknown","newestId":6\}$/m);
+    } finally {
+      await api.close();
+      scheduler.close();
+    }
+  });
+});
+
 describe('the OpenAPI document', () => {
   const doc = openApiDocument('1.2.3');
   const check = checkOpenApi(doc);
