@@ -3,6 +3,7 @@ import type { ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Timer, TimerScheduler } from '../util/timer-scheduler.js';
+import { streamRing } from './ring-stream.js';
 import { ApiError, BODY_LIMIT_BYTES, type HttpErrorCode, type PresentityPublisher, type StatusView, type SubscriptionApi } from './api-types.js';
 import type { QsaErrorCode } from '../qsa/qsa-error.js';
 import type { RingEvent } from './event-ring.js';
@@ -382,15 +383,7 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
     } else if (lastId !== undefined && ring.missedAfter(lastId)) {
       res.write(`event: gap\ndata: ${JSON.stringify({ lastEventId: lastId, reason: 'dropped', oldestAvailable: ring.oldestId ?? null })}\n\n`);
     }
-    for (const event of ring.since(resumeAfter)) res.write(sseEvent(event));
-    unsubscribe = ring.subscribe((event) => {
-      if (res.writableLength > maxBacklog) {
-        // A client that does not read would make us buffer without bound: drop it (it may resume).
-        res.destroy();
-        return;
-      }
-      res.write(sseEvent(event));
-    });
+    unsubscribe = streamRing({ res, ring, after: resumeAfter, maxBacklog, format: sseEvent, scheduler: options.scheduler });
   });
 
   return {

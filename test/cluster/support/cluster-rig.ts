@@ -1,8 +1,8 @@
 /**
  * Cluster nodes as real processes for the takeover tests (issue 16): daemons
  * started through the CLI (DaemonProcess) on one PostgreSQL and the real
- * Kamailio, a consumer that reads every node's queue stream and merges by
- * subscription, and the small polls the tests share. Every wait is bounded.
+ * Kamailio, a consumer of a queue's SSE stream (merged by subscription when
+ * it reads several nodes), and the small polls the tests share. Every wait is bounded.
  */
 import type { RestartStats } from '../../../src/subscription/presence-engine.js';
 import { api, DaemonProcess, testConfig } from '../../daemon/support/daemon-process.js';
@@ -85,10 +85,9 @@ function versionOf(e: StatusEvent): { basic: string; version: number } | undefin
 }
 
 /**
- * The consumer of a queue across the nodes: one SSE stream per node (until
- * the status relay exists, a status reaches only the queue of the node that
- * owns the dialog; with the relay, one connection to any node is enough),
- * merged by subscription: the highest published version seen wins, the
+ * The consumer of a queue: one SSE stream per node given (with the status
+ * relay one node is enough: it delivers every node's statuses), merged by
+ * subscription: the highest published version seen wins, the
  * same (subscription, version) seen again is a duplicate.
  */
 export class MergedConsumer {
