@@ -22,6 +22,7 @@ import type { IncomingRequest } from '../sip/transaction/types.js';
 import { routeLeadsTo } from '../sip/ua/request-destination.js';
 import type { SendRequestOptions, SipUserAgent } from '../sip/ua/types.js';
 import type { QsaNotifier, QsaSubscription, StatusSink, StatusUpdate } from '../qsa/index.js';
+import { compactUpdate } from '../qsa/status-message.js';
 import type { DialogSnapshotSource, DialogSnapshotWriter } from '../store/dialog-snapshot-writer.js';
 import { resumedCSeq } from '../store/resume-cseq.js';
 import { dialogIdentity, type StoredDialog } from '../store/stored-dialog.js';
@@ -1009,6 +1010,8 @@ export class PresenceEngine implements QsaNotifier {
   private emit(dialog: SubscriptionDialog, update: StatusUpdate): void {
     dialog.lastStatus = update;
     for (const member of dialog.members) this.deliver(member, update);
+    // Kept without a document that can be read again from the body (a joining subscriber's message reads it).
+    compactUpdate(update);
   }
 
   private deliver(member: QsaSubscription, update: StatusUpdate): void {
