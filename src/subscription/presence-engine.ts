@@ -26,7 +26,6 @@ import { compactUpdate } from '../qsa/status-message.js';
 import type { DialogSnapshotSource, DialogSnapshotWriter } from '../store/dialog-snapshot-writer.js';
 import { resumedCSeq } from '../store/resume-cseq.js';
 import { dialogIdentity, type StoredDialog } from '../store/stored-dialog.js';
-import { ownString } from '../util/copy-string.js';
 import { PresenceB2BError } from '../util/errors.js';
 import type { Random } from '../util/random.js';
 import type { Timer, TimerScheduler } from '../util/timer-scheduler.js';
@@ -50,7 +49,7 @@ import {
   notifySourceChannel,
   stateChannel,
 } from './engine-diagnostics.js';
-import { expectedSources, judgeNotifySource, rememberHop } from './notify-source.js';
+import { expectedSources, judgeNotifySource, withHop } from './notify-source.js';
 import { BUILTIN_EVENT_PACKAGES } from './builtin-packages.js';
 import { type EventPackage, opaqueEventPackage } from './event-package.js';
 import { EVENTLIST, NotifyReader, requiresEventlist } from './notify-reader.js';
@@ -280,7 +279,8 @@ export class PresenceEngine implements QsaNotifier {
 
   subscribe(sub: QsaSubscription): void {
     if (this.closing) return;
-    const identity = ownString(`${sub.package}\n${sub.record}\n${sub.subscriber}`);
+    // join() builds one flat string (a template literal is a rope, and ownString's copy a slice of one).
+    const identity = [sub.package, sub.record, sub.subscriber].join('\n');
     const sharing = this.settings.shareIdenticalSubscriptions;
     const shared = sharing ? this.registry.sharedDialog(identity) : undefined;
     if (shared !== undefined) {
@@ -290,7 +290,8 @@ export class PresenceEngine implements QsaNotifier {
       if (last !== undefined) for (const update of shared.reader?.joinStatuses(last) ?? [last]) this.deliver(sub, update);
       return;
     }
-    const dialog = new SubscriptionDialog(`d${this.nextId++}`, identity, ownString(sub.record), ownString(sub.subscriber), sub.package);
+    // The broker's record and subscriber strings are its own copies already (QsaBroker.subscribe): shared, not copied again.
+    const dialog = new SubscriptionDialog(`d${this.nextId++}`, identity, sub.record, sub.subscriber, sub.package);
     dialog.reader = new NotifyReader(this.packages.get(sub.package) ?? opaqueEventPackage(sub.package), this.listRecords.has(sub.record));
     dialog.requestedExpires = this.settings.defaultExpiration;
     this.registry.add(dialog, sub, sharing);
@@ -553,7 +554,7 @@ export class PresenceEngine implements QsaNotifier {
     this.registry.setSipDialog(
       dialog,
       newDialogState({
-        callId: ownString(`${this.random.token(20)}@presence-b2b`),
+        callId: [this.random.token(20), '@presence-b2b'].join(''),
         localTag: this.random.token(12),
         localUri: dialog.subscriber,
         remoteUri: targetUri,
@@ -601,8 +602,7 @@ export class PresenceEngine implements QsaNotifier {
       // The first hop as resolved: where this dialog's NOTIFYs are expected from (notify-source.ts).
       options.onTarget = (destination) => {
         if (dialog.dialog !== state) return;
-        dialog.hops ??= [];
-        rememberHop(dialog.hops, destination.host);
+        dialog.hops = withHop(dialog.hops, destination.host);
       };
     }
     return options;
@@ -847,22 +847,23 @@ export class PresenceEngine implements QsaNotifier {
     const now = this.scheduler.clock.now();
     dialog.expiresAt = now + grantedSeconds * 1000;
     const delay = refreshDelaySeconds(grantedSeconds, this.settings, this.random);
-    dialog.arm(
-      'timer',
-      this.scheduler.after(delay * 1000, () => {
-        if (dialog.state !== 'active') return;
-        if (dialog.members.length === 0) {
-          this.tearDown(dialog);
-          return;
-        }
-        dialog.intervalRetries = 0;
-        // A resumed dialog whose refresh came before its turn: this refresh is the resume.
-        if (dialog.restart === 'resume') dialog.restart = 'resuming';
-        this.setState(dialog, 'refreshing');
-        this.sendSubscribe(dialog, dialog.requestedExpires);
-      }),
-    );
+    // One function for every dialog's refresh timer: a held subscription's timer costs no closure.
+    dialog.arm('timer', this.scheduler.afterCall(delay * 1000, this.refreshDue, dialog));
   }
+
+  /** A refresh timer fired (scheduleRefresh). */
+  private readonly refreshDue = (dialog: SubscriptionDialog): void => {
+    if (dialog.state !== 'active') return;
+    if (dialog.members.length === 0) {
+      this.tearDown(dialog);
+      return;
+    }
+    dialog.intervalRetries = 0;
+    // A resumed dialog whose refresh came before its turn: this refresh is the resume.
+    if (dialog.restart === 'resume') dialog.restart = 'resuming';
+    this.setState(dialog, 'refreshing');
+    this.sendSubscribe(dialog, dialog.requestedExpires);
+  };
 
   /** The current SIP dialog works (a 2xx and a NOTIFY that did not end it): the backoff starts over. */
   private succeeded(dialog: SubscriptionDialog): void {

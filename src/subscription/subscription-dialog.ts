@@ -44,6 +44,10 @@ export type DialogTimerSlot = 'timer' | 'timerN';
  */
 export type RestartStep = 'resume' | 'new' | 'resuming';
 
+/** The members of a dialog nobody joined yet: shared, never changed (join makes a list of its own). */
+const NO_MEMBERS: QsaSubscription[] = [];
+Object.freeze(NO_MEMBERS);
+
 /**
  * One SIP subscription and the internal subscriptions it serves: a flat
  * record (no closures, no per-record timers beyond two heap entries) so that
@@ -53,8 +57,8 @@ export type RestartStep = 'resume' | 'new' | 'resuming';
  */
 export class SubscriptionDialog {
   state: SubscriptionDialogState = 'waiting';
-  /** The QSA subscriptions served (SubscriptionRegistry.join/leave). */
-  readonly members: QsaSubscription[] = [];
+  /** The QSA subscriptions served (SubscriptionRegistry.join/leave; made there, of the size it needs). */
+  members: QsaSubscription[] = NO_MEMBERS;
   /** The current SIP dialog, undefined while waiting (SubscriptionRegistry.setSipDialog). */
   dialog: DialogState | undefined = undefined;
   /** Expires we ask for: default_expiration, raised by a 423's Min-Expires. */
@@ -92,7 +96,7 @@ export class SubscriptionDialog {
    * first hops), where its NOTIFYs are expected from (notify-source.ts);
    * undefined until the first is sent.
    */
-  hops: string[] | undefined = undefined;
+  hops: readonly string[] | undefined = undefined;
   /** What the members were last told: a subscriber that joins learns it at once. */
   lastStatus: StatusUpdate | undefined = undefined;
   /** The event package's side: Accept, resource list or not, the readers of the current SIP dialog's bodies. */

@@ -44,7 +44,9 @@ export class SubscriptionRegistry {
 
   /** `sub` is served by `dialog` from now on. */
   join(dialog: SubscriptionDialog, sub: QsaSubscription): void {
-    dialog.members.push(sub);
+    // A one-element literal for the first member: an array grown by push reserves 17 slots (152 B per dialog).
+    if (dialog.members.length === 0) dialog.members = [sub];
+    else dialog.members.push(sub);
     this.byMember.set(sub.id, dialog);
   }
 
@@ -61,7 +63,7 @@ export class SubscriptionRegistry {
   /** Every member of `dialog` leaves at once (shutdown). */
   dropMembers(dialog: SubscriptionDialog): void {
     for (const member of dialog.members) if (this.byMember.get(member.id) === dialog) this.byMember.delete(member.id);
-    dialog.members.length = 0;
+    if (dialog.members.length > 0) dialog.members.length = 0;
   }
 
   /** The dialog serving QSA subscription `id`. */
