@@ -112,49 +112,49 @@ export type DocumentRereader = (contentType: string | undefined, body: Uint8Arra
 export type RereadableUpdate = StatusUpdate & { [REREAD_DOCUMENT]?: DocumentRereader };
 
 /**
- * Where a message with a re-readable document keeps it: `held` (strongly)
- * while the message waits in its queue, then only `weak`, so that the last
- * status a subscription keeps costs its body and not its parsed document.
+ * The one hidden slot of a message with a re-readable document: the document
+ * itself (held) while the message waits in its queue, then a WeakRef to it,
+ * so that the last status a subscription keeps costs its body and not its
+ * parsed document. How to read it again is the package's (REREADERS).
  */
-class DocumentSlot {
-  weak: WeakRef<object> | undefined = undefined;
-  constructor(
-    public held: object | undefined,
-    readonly reread: DocumentRereader,
-  ) {}
-}
+const SLOT: unique symbol = Symbol('presence-b2b.qsa.document');
 
-const SLOT: unique symbol = Symbol('presence-b2b.qsa.documentSlot');
+/** The rereader of each package whose messages have lazy documents (one function per package, not one per message). */
+const REREADERS = new Map<string, DocumentRereader>();
 
 interface LazyMessage {
+  readonly package: string;
   readonly contentType?: string;
   readonly body?: Uint8Array;
-  [SLOT]: DocumentSlot;
+  [SLOT]: object | WeakRef<object> | undefined;
 }
 
 /** The same document while anybody holds it; read again from the body when it was collected. */
 function lazyDocument(this: LazyMessage): unknown {
   const slot = this[SLOT];
-  if (slot.held !== undefined) return slot.held;
-  const kept = slot.weak?.deref();
-  if (kept !== undefined) return kept;
-  const document = this.body === undefined ? undefined : slot.reread(this.contentType, this.body);
-  if (document !== null && typeof document === 'object') slot.weak = new WeakRef(document);
+  if (slot instanceof WeakRef) {
+    const kept = slot.deref();
+    if (kept !== undefined) return kept;
+  } else if (slot !== undefined) {
+    return slot;
+  }
+  const reread = REREADERS.get(this.package);
+  const document = reread === undefined || this.body === undefined ? undefined : reread(this.contentType, this.body);
+  this[SLOT] = document !== null && typeof document === 'object' ? new WeakRef(document) : undefined;
   return document;
 }
 
 /** A document set by its user stays as set (held strongly), as on a plain message. */
 function setDocument(this: LazyMessage, value: unknown): void {
-  const slot = this[SLOT];
-  slot.weak = undefined;
-  slot.held = value !== null && typeof value === 'object' ? value : undefined;
-  if (slot.held === undefined) {
-    Object.defineProperty(this, 'document', { value, writable: true, enumerable: true, configurable: true });
+  if (value !== null && typeof value === 'object') {
+    this[SLOT] = value;
+    return;
   }
+  Object.defineProperty(this, 'document', { value, writable: true, enumerable: true, configurable: true });
 }
 
 const DOCUMENT_ACCESSOR: PropertyDescriptor = { get: lazyDocument, set: setDocument, enumerable: true, configurable: true };
-const SLOT_PROPERTY = { value: undefined as DocumentSlot | undefined, writable: true, enumerable: false, configurable: true };
+const SLOT_PROPERTY = { value: undefined as object | undefined, writable: true, enumerable: false, configurable: true };
 
 /**
  * @internal The message has left its queue: its document (if re-readable) is
@@ -163,10 +163,10 @@ const SLOT_PROPERTY = { value: undefined as DocumentSlot | undefined, writable: 
  * same one while anybody holds it, else an equal one read again.
  */
 export function releaseDocument(message: StatusMessage): void {
-  const slot = (message as unknown as Partial<LazyMessage>)[SLOT];
-  if (slot === undefined || slot.held === undefined) return;
-  slot.weak = new WeakRef(slot.held);
-  slot.held = undefined;
+  const lazy = message as unknown as Partial<LazyMessage>;
+  const slot = lazy[SLOT];
+  if (slot === undefined || slot instanceof WeakRef) return;
+  lazy[SLOT] = new WeakRef(slot);
 }
 
 /**
@@ -195,7 +195,8 @@ export function createStatusMessage(
 ): StatusMessage {
   const reread = (update as RereadableUpdate)[REREAD_DOCUMENT];
   if (reread !== undefined && update.body !== undefined) {
-    // Same fields in the same order, `document` an accessor over a DocumentSlot (one shape for these too).
+    if (REREADERS.get(subscription.package) !== reread) REREADERS.set(subscription.package, reread);
+    // The same fields, `document` an accessor over the hidden slot, added last (one shape for these messages too).
     const message = {
       subscription,
       subscriptionId: subscription.id,
@@ -209,17 +210,16 @@ export function createStatusMessage(
       expires: update.expires,
       contentType: update.contentType,
       body: update.body,
+      error: update.error,
+      sequence,
+      timestamp,
     };
     const document = update.document;
-    SLOT_PROPERTY.value = new DocumentSlot(document !== null && typeof document === 'object' ? document : undefined, reread);
+    SLOT_PROPERTY.value = document !== null && typeof document === 'object' ? document : undefined;
     Object.defineProperty(message, SLOT, SLOT_PROPERTY);
     SLOT_PROPERTY.value = undefined;
     Object.defineProperty(message, 'document', DOCUMENT_ACCESSOR);
-    const complete = message as typeof message & { error?: StatusError; sequence: number; timestamp: number };
-    complete.error = update.error;
-    complete.sequence = sequence;
-    complete.timestamp = timestamp;
-    return complete as StatusMessage;
+    return message as StatusMessage;
   }
   return {
     subscription,

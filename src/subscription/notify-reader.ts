@@ -82,7 +82,8 @@ export class NotifyReader {
     }
     const update = base;
     if (body !== undefined) {
-      const shown = mediaType ?? this.pkg.accept[0] ?? field;
+      // The package's own constant when it is one of its types: not a string per kept status (issue 11).
+      const shown = mediaType === undefined ? (this.pkg.accept[0] ?? field) : (this.pkg.accept.find((t) => t === mediaType) ?? mediaType);
       if (shown !== undefined) update.contentType = shown;
       update.body = body;
     }
