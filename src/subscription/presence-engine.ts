@@ -1,4 +1,5 @@
 import { challengesOf } from '../sip/codec/auth.js';
+import { callIdOf } from '../sip/codec/call-id.js';
 import { contactsOf } from '../sip/codec/contact.js';
 import { eventOf } from '../sip/codec/event.js';
 import { cseqOf } from '../sip/codec/cseq.js';
@@ -13,7 +14,6 @@ import {
   confirmFromNotify,
   confirmFromResponse,
   type DialogState,
-  incomingRequestKey,
   newDialogState,
   refreshTargetFrom,
 } from '../sip/dialog/dialog-state.js';
@@ -328,11 +328,13 @@ export class PresenceEngine implements QsaNotifier {
    */
   handleNotify(incoming: IncomingRequest): 1 | -1 {
     const request = incoming.request;
-    const key = incomingRequestKey(request);
-    const dialog = key === undefined ? undefined : this.registry.dialogOfNotify(key);
+    // Our tag is the To-tag; the Call-ID finds the dialog (no key string per NOTIFY).
+    const localTag = toHeader(request).tag;
+    const callId = localTag === undefined ? undefined : callIdOf(request);
+    const dialog = callId === undefined ? undefined : this.registry.dialogOfNotify(callId, localTag!);
     const state = dialog?.dialog;
     if (dialog === undefined || state === undefined) {
-      const unclaimed = key === undefined ? undefined : this.unclaimedByDialogKey.get(key);
+      const unclaimed = callId === undefined ? undefined : this.unclaimedByDialogKey.get(dialogLookupKey(callId, localTag!));
       if (unclaimed !== undefined) return this.answerUnclaimedNotify(incoming, unclaimed);
       this.stats.notifiesUnmatched++;
       return -1;
