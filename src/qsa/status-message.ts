@@ -171,19 +171,40 @@ export function releaseDocument(message: StatusMessage): void {
 
 /**
  * @internal `update` as kept by a notifier between NOTIFYs (a dialog's last
- * status): without its document when that can be read again, since a message
- * built from it reads the document from the body when asked.
+ * status): when its document can be read again, a copy of one fixed shape
+ * without the document (a message built from it reads it from the body when
+ * asked); any other update as it is.
  */
 export function compactUpdate(update: StatusUpdate): StatusUpdate {
-  if ((update as RereadableUpdate)[REREAD_DOCUMENT] !== undefined && update.body !== undefined) update.document = undefined;
-  return update;
+  const reread = (update as RereadableUpdate)[REREAD_DOCUMENT];
+  if (reread === undefined || update.body === undefined) return update;
+  const kept: RereadableUpdate = {
+    state: update.state,
+    reason: update.reason,
+    retryAfter: update.retryAfter,
+    expires: update.expires,
+    contentType: update.contentType,
+    body: update.body,
+    error: update.error,
+    record: update.record,
+    list: update.list,
+    [REREAD_DOCUMENT]: reread,
+  };
+  return kept;
 }
 
-/** @internal `update` with its document present (read again from the body if compactUpdate dropped it). */
+/**
+ * @internal `update` with its document present (read again from the body if
+ * compactUpdate left it out), and without the fields compactUpdate left
+ * undefined: what the update was when it was reported.
+ */
 export function withDocument(update: StatusUpdate): StatusUpdate {
   const reread = (update as RereadableUpdate)[REREAD_DOCUMENT];
   if (reread === undefined || update.document !== undefined || update.body === undefined) return update;
-  return { ...update, document: reread(update.contentType, update.body) };
+  const full: StatusUpdate = { state: update.state };
+  for (const [key, value] of Object.entries(update)) if (value !== undefined) (full as unknown as Record<string, unknown>)[key] = value;
+  full.document = reread(update.contentType, update.body);
+  return full;
 }
 
 /** Builds a message with every field present (one object shape for all messages). */

@@ -291,7 +291,7 @@ export class PresenceEngine implements QsaNotifier {
       return;
     }
     // The broker's record and subscriber strings are its own copies already (QsaBroker.subscribe): shared, not copied again.
-    const dialog = new SubscriptionDialog(`d${this.nextId++}`, identity, sub.record, sub.subscriber, sub.package);
+    const dialog = new SubscriptionDialog(this.nextId++, identity, sub.record, sub.subscriber, sub.package);
     dialog.reader = new NotifyReader(this.packages.get(sub.package) ?? opaqueEventPackage(sub.package), this.listRecords.has(sub.record));
     dialog.requestedExpires = this.settings.defaultExpiration;
     this.registry.add(dialog, sub, sharing);
@@ -1014,7 +1014,7 @@ export class PresenceEngine implements QsaNotifier {
     dialog.lastStatus = update;
     for (const member of dialog.members) this.deliver(member, update);
     // Kept without a document that can be read again from the body (a joining subscriber's message reads it).
-    compactUpdate(update);
+    dialog.lastStatus = compactUpdate(update);
   }
 
   private deliver(member: QsaSubscription, update: StatusUpdate): void {

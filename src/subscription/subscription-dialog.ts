@@ -114,8 +114,15 @@ export class SubscriptionDialog {
   private timer: Timer | undefined = undefined;
   private timerN: Timer | undefined = undefined;
 
+  /** `d<n>` made when asked (inspection, diagnostics): a number per held dialog, not a string (issue 11). */
+  get id(): string {
+    const key = this.key;
+    return typeof key === 'number' ? `d${key}` : key;
+  }
+
   constructor(
-    readonly id: string,
+    /** The id, or its number (id `d<n>`). */
+    private readonly key: string | number,
     readonly identity: string,
     readonly record: string,
     readonly subscriber: string,

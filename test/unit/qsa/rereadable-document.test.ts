@@ -85,10 +85,13 @@ test('a document set by its user stays as set', () => {
 test('compactUpdate drops only a re-readable document; withDocument and a message built from it read it again', () => {
   const { broker, queue, sub } = rig();
   const u = update('open');
-  compactUpdate(u);
-  assert.equal(u.document, undefined);
-  assert.equal((withDocument(u).document as PresenceDocument).tuples[0]?.basic, 'open');
-  broker.notify(sub, u);
+  const kept = compactUpdate(u);
+  assert.equal(kept.document, undefined);
+  assert.equal(kept.body, u.body);
+  const again = withDocument(kept);
+  assert.deepEqual(Object.keys(again).sort(), ['body', 'contentType', 'document', 'state'], 'the fields the update had, no undefined ones');
+  assert.equal((again.document as PresenceDocument).tuples[0]?.basic, 'open');
+  broker.notify(sub, kept);
   assert.equal(presenceOf(queue.poll()!)?.tuples[0]?.basic, 'open');
   // An ordinary update (no reader) keeps its document.
   const plain = { state: 'active' as const, body: PIDF('open'), document: { x: 1 } };
