@@ -178,6 +178,11 @@ export function releaseDocument(message: StatusMessage): void {
 export function compactUpdate(update: StatusUpdate): StatusUpdate {
   const reread = (update as RereadableUpdate)[REREAD_DOCUMENT];
   if (reread === undefined || update.body === undefined) return update;
+  if (update.reason === undefined && update.retryAfter === undefined && update.error === undefined && update.record === undefined && update.list === undefined) {
+    // The usual one (an active NOTIFY with a body): five fields, no empty ones (each costs 8 bytes per subscription).
+    const usual: RereadableUpdate = { state: update.state, expires: update.expires, contentType: update.contentType, body: update.body, [REREAD_DOCUMENT]: reread };
+    return usual;
+  }
   const kept: RereadableUpdate = {
     state: update.state,
     reason: update.reason,

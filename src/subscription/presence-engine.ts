@@ -456,7 +456,7 @@ export class PresenceEngine implements QsaNotifier {
       this.setState(dialog, 'refreshing');
       this.sendSubscribe(dialog, dialog.requestedExpires);
     };
-    const wait = dialog.lastSubscribeAt + MIN_RESUBSCRIBE_GAP_MS - this.scheduler.clock.now();
+    const wait = (dialog.lastSubscribeAt ?? Number.NEGATIVE_INFINITY) + MIN_RESUBSCRIBE_GAP_MS - this.scheduler.clock.now();
     if (wait > 0) dialog.arm('timer', this.scheduler.after(wait, refresh));
     else refresh();
   }
@@ -622,7 +622,8 @@ export class PresenceEngine implements QsaNotifier {
     if (dialog.auth !== undefined && dialog.subscriberCredentials !== undefined) {
       request.headers.append(dialog.auth.headerName, digestAuthorization(dialog.auth, dialog.subscriberCredentials, 'SUBSCRIBE', request.uri, this.random));
     }
-    dialog.lastSubscribeAt = this.scheduler.clock.now();
+    // Whole milliseconds: a small integer is kept in the field itself, a fraction in a 16-byte box per dialog.
+    dialog.lastSubscribeAt = Math.floor(this.scheduler.clock.now());
     dialog.lastRequestedExpires = expires;
     // Our CSeq went up (in a confirmed dialog): the stored high-water mark follows.
     this.markDirty(dialog);
@@ -847,7 +848,7 @@ export class PresenceEngine implements QsaNotifier {
 
   private scheduleRefresh(dialog: SubscriptionDialog, grantedSeconds: number): void {
     const now = this.scheduler.clock.now();
-    dialog.expiresAt = now + grantedSeconds * 1000;
+    dialog.expiresAt = Math.ceil(now + grantedSeconds * 1000); // whole ms: no number box per dialog
     const delay = refreshDelaySeconds(grantedSeconds, this.settings, this.random);
     // One function for every dialog's refresh timer: a held subscription's timer costs no closure.
     dialog.arm('timer', this.scheduler.afterCall(delay * 1000, this.refreshDue, dialog));
@@ -937,7 +938,7 @@ export class PresenceEngine implements QsaNotifier {
     }
     const now = this.scheduler.clock.now();
     // Whatever the server says, never start SUBSCRIBE/NOTIFY loops faster than one per 2 s.
-    const earliest = dialog.lastSubscribeAt + MIN_RESUBSCRIBE_GAP_MS;
+    const earliest = (dialog.lastSubscribeAt ?? Number.NEGATIVE_INFINITY) + MIN_RESUBSCRIBE_GAP_MS;
     const wait = Math.max(delayMs, earliest - now, 0) + (delayMs === 0 ? 500 + this.random.next() * 500 : 0);
     this.setState(dialog, 'waiting');
     dialog.redirects = 0;
@@ -1149,7 +1150,7 @@ export class PresenceEngine implements QsaNotifier {
     // The stored snapshot is this dialog's until it says otherwise (a drop deletes it).
     dialog.stored = dialog.storeKey === s.key;
     dialog.confirmed = true;
-    dialog.expiresAt = this.scheduler.clock.now() + left;
+    dialog.expiresAt = Math.ceil(this.scheduler.clock.now() + left);
     dialog.restart = 'resume';
     this.setState(dialog, 'active');
     this.restartPacer().push(() => this.restartTurn(dialog));

@@ -90,7 +90,7 @@ export class SubscriptionDialog {
   auth: DigestSession | undefined = undefined;
   subscriberCredentials: DigestCredentials | undefined = undefined;
   /** Clock time of the last SUBSCRIBE sent (the 2 s loop guard). */
-  lastSubscribeAt = Number.NEGATIVE_INFINITY;
+  lastSubscribeAt: number | undefined = undefined;
   /**
    * Addresses the SUBSCRIBEs of the current SIP dialog were sent to (resolved
    * first hops), where its NOTIFYs are expected from (notify-source.ts);
