@@ -1,5 +1,5 @@
 import type { Clock } from '../util/clock.js';
-import { flatString, ownString } from '../util/copy-string.js';
+import { flatString } from '../util/copy-string.js';
 import type { Random } from '../util/random.js';
 import {
   type QsaNotifierErrorEvent,
@@ -232,7 +232,7 @@ export class QsaBroker implements NotifierHost {
     if (typeof createdAt !== 'number' || !Number.isFinite(createdAt)) throw new QsaError('QSA_ERR_INVALID_ARGUMENT', 'createdAt must be a finite number');
     // Kept for the life of the subscription: each in its own flat storage, neither a rope
     // (a string built by concatenation keeps a 32-byte node per piece) nor a slice of a request.
-    const sub = new SubscriptionRecord(this, ownString(id), pkg, flatString(record), flatString(subscriber), request.data, queue, createdAt);
+    const sub = new SubscriptionRecord(this, flatString(id), pkg, flatString(record), flatString(subscriber), request.data, queue, createdAt);
     this.byId.set(sub.id, sub);
     this.packageState(pkg).subscriptions.add(sub);
     this.assign(sub);
