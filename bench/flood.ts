@@ -60,6 +60,8 @@ export interface FloodOptions {
    * tops out near 5-30k/s). Pinned to core 0 with the simulator.
    */
   blasters?: number;
+  /** UDP sockets per generator process (bench/load/notify-blaster.ts says why several); default 64. */
+  blasterSockets?: number;
   /**
    * Before the flood, find the rate the B2BUA fully handles in this set-up:
    * blaster steps of `capacityStepMs` at these rates (consumer draining),
@@ -301,7 +303,7 @@ export async function runFlood(o: FloodOptions): Promise<FloodReport> {
       for (let k = 0; k < blasterCount; k++) {
         const b = new ChildRpc(`notify-blaster-${k}`, script, pinned ? { core: 0 } : {});
         blasters.push(b);
-        await b.call('setup', { dialogs, index: k, count: blasterCount, host: '127.0.0.1' }, 20_000);
+        await b.call('setup', { dialogs, index: k, count: blasterCount, host: '127.0.0.1', sockets: o.blasterSockets ?? 64 }, 20_000);
       }
       say(`${blasterCount} NOTIFY generator process(es) on ${dialogs.length} dialogs`);
       for (const stepRate of o.capacityRates ?? []) {
@@ -549,6 +551,7 @@ async function main(): Promise<void> {
     t1Ms: Number(option(argv, '--t1') ?? 500),
     stallConsumer: option(argv, '--consumer') !== 'draining',
     blasters: Number(option(argv, '--blasters') ?? 0),
+    blasterSockets: Number(option(argv, '--blaster-sockets') ?? 64),
     ...(option(argv, '--capacity-rates') !== undefined ? { capacityRates: option(argv, '--capacity-rates')!.split(',').map(Number) } : {}),
     capacityStepMs: Number(option(argv, '--capacity-step') ?? 5) * 1000,
   });

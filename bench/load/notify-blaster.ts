@@ -8,8 +8,17 @@
  * Buffer to a connected UDP socket, in batches, without a callback per send.
  * A Buffer is patched again only when its dialog comes round again (round
  * robin over hundreds of dialogs), long after the kernel took the datagram.
- * The answers (200, 503) come back to this socket and are counted by status
- * code from their first bytes.
+ * The answers (200, 503) come back to the sending socket and are counted by
+ * status code from their first bytes.
+ *
+ * Why many sockets: on loopback a datagram stays charged to its sender's send
+ * buffer until the receiver reads or drops it, and the send buffer is capped
+ * by net.core.wmem_max (212,992 bytes here: about 90 NOTIFYs). One socket is
+ * therefore held back to the pace at which the B2BUA reads, as soon as its
+ * receive queue holds 90 of them; with `sockets` of them (default 64, each
+ * with its own port in the Via of its dialogs' NOTIFYs) the generator is held
+ * back only once the B2BUA's receive buffer is full, where the kernel drops
+ * instead (RcvbufErrors).
  *
  * Several of these may run at once, each on its own share of the dialogs
  * (`index` of `count`: every count-th dialog), so that CSeqs still rise per
@@ -40,6 +49,7 @@ export interface BlastResult {
 
 interface Template {
   buffer: Buffer;
+  socket: Socket;
   cseqAt: number;
   branchAt: number;
   sends: number;
@@ -56,31 +66,35 @@ function writeDigits(buffer: Buffer, at: number, value: number): void {
 const PAD = '0'.repeat(DIGITS);
 
 export class NotifyBlaster {
-  private socket: Socket | undefined;
+  private sockets: Socket[] = [];
   private templates: Template[] = [];
   private readonly responses = new Map<number, number>();
   private maxCSeq = 0;
 
-  async setup(args: { dialogs: BlastDialog[]; index: number; count: number; host: string }): Promise<{ dialogs: number; port: number }> {
+  async setup(args: { dialogs: BlastDialog[]; index: number; count: number; host: string; sockets?: number }): Promise<{ dialogs: number; sockets: number }> {
     const mine = args.dialogs.filter((_, i) => i % args.count === args.index);
     const first = mine[0];
     if (first === undefined) throw new Error('no dialog to send on');
-    const socket = createSocket({ type: 'udp4', recvBufferSize: 8 << 20, sendBufferSize: 8 << 20 });
-    socket.on('message', (msg) => {
-      // "SIP/2.0 503 …": the status code is bytes 8-10.
-      if (msg.length < 12 || msg[0] !== 0x53) return;
-      const code = (msg[8]! - 48) * 100 + (msg[9]! - 48) * 10 + (msg[10]! - 48);
-      this.responses.set(code, (this.responses.get(code) ?? 0) + 1);
-    });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(0, args.host, () => resolve());
-    });
-    // Every dialog of a run goes to the same B2BUA: one connected socket, no address per send.
-    await new Promise<void>((resolve) => socket.connect(first.port, first.host, () => resolve()));
-    const port = socket.address().port;
-    this.socket = socket;
+    const count = Math.max(1, Math.min(args.sockets ?? 64, mine.length));
+    for (let k = 0; k < count; k++) {
+      const socket = createSocket({ type: 'udp4', recvBufferSize: 1 << 20, sendBufferSize: 8 << 20 });
+      socket.on('message', (msg) => {
+        // "SIP/2.0 503 …": the status code is bytes 8-10.
+        if (msg.length < 12 || msg[0] !== 0x53) return;
+        const code = (msg[8]! - 48) * 100 + (msg[9]! - 48) * 10 + (msg[10]! - 48);
+        this.responses.set(code, (this.responses.get(code) ?? 0) + 1);
+      });
+      await new Promise<void>((resolve, reject) => {
+        socket.once('error', reject);
+        socket.bind(0, args.host, () => resolve());
+      });
+      // Every dialog of a run goes to the same B2BUA: connected sockets, no address per send.
+      await new Promise<void>((resolve) => socket.connect(first.port, first.host, () => resolve()));
+      this.sockets.push(socket);
+    }
     this.templates = mine.map((d, i) => {
+      const socket = this.sockets[i % count]!;
+      const port = socket.address().port;
       const body = pidfBody(d.localUri, 0, 0n, i % 2 === 0);
       const branchPrefix = `z9hG4bKblast${args.index}x${i}x`;
       const head =
@@ -104,15 +118,14 @@ export class NotifyBlaster {
       const text = head + PAD + middle + PAD + tail;
       const branchAt = Buffer.byteLength(head);
       const cseqAt = branchAt + DIGITS + Buffer.byteLength(middle);
-      return { buffer: Buffer.from(text, 'utf8'), cseqAt, branchAt, sends: 0 };
+      return { buffer: Buffer.from(text, 'utf8'), socket, cseqAt, branchAt, sends: 0 };
     });
-    return { dialogs: this.templates.length, port };
+    return { dialogs: this.templates.length, sockets: count };
   }
 
   /** Sends at `rate`/s for `durationMs` (stops at the time even when behind), in batches of at most `batch`. */
   blast(args: { rate: number; durationMs: number; batch?: number }): Promise<BlastResult> {
-    const socket = this.socket;
-    if (socket === undefined) throw new Error('setup first');
+    if (this.sockets.length === 0) throw new Error('setup first');
     const templates = this.templates;
     const batch = args.batch ?? 512;
     const cpu0 = process.cpuUsage();
@@ -143,7 +156,7 @@ export class NotifyBlaster {
           const cseq = CSEQ_BASE + ++t.sends;
           writeDigits(t.buffer, t.cseqAt, cseq);
           writeDigits(t.buffer, t.branchAt, t.sends);
-          socket.send(t.buffer);
+          t.socket.send(t.buffer);
           if (cseq > this.maxCSeq) this.maxCSeq = cseq;
         }
         sent += due;
@@ -162,8 +175,8 @@ export class NotifyBlaster {
   }
 
   close(): void {
-    this.socket?.close();
-    this.socket = undefined;
+    for (const socket of this.sockets) socket.close();
+    this.sockets = [];
   }
 }
 
@@ -171,7 +184,7 @@ if (process.argv[1]?.endsWith('notify-blaster.js')) {
   const blaster = new NotifyBlaster();
   serveRpc(
     {
-      setup: (a: { dialogs: BlastDialog[]; index: number; count: number; host: string }) => blaster.setup(a),
+      setup: (a: { dialogs: BlastDialog[]; index: number; count: number; host: string; sockets?: number }) => blaster.setup(a),
       blast: (a: { rate: number; durationMs: number; batch?: number }) => blaster.blast(a),
       responses: () => blaster.responseCounts(),
     },
