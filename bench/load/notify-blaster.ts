@@ -64,12 +64,15 @@ function writeDigits(buffer: Buffer, at: number, value: number): void {
 }
 
 const PAD = '0'.repeat(DIGITS);
+const RETRY_AFTER = Buffer.from('\r\nRetry-After:');
 
 export class NotifyBlaster {
   private sockets: Socket[] = [];
   private templates: Template[] = [];
   private readonly responses = new Map<number, number>();
   private maxCSeq = 0;
+  private checked503 = 0;
+  private retryAfter503 = 0;
 
   async setup(args: { dialogs: BlastDialog[]; index: number; count: number; host: string; sockets?: number }): Promise<{ dialogs: number; sockets: number }> {
     const mine = args.dialogs.filter((_, i) => i % args.count === args.index);
@@ -83,6 +86,11 @@ export class NotifyBlaster {
         if (msg.length < 12 || msg[0] !== 0x53) return;
         const code = (msg[8]! - 48) * 100 + (msg[9]! - 48) * 10 + (msg[10]! - 48);
         this.responses.set(code, (this.responses.get(code) ?? 0) + 1);
+        // Whether the 503s say when to come back (RFC 3261 §21.5.4): the first thousand are read.
+        if (code === 503 && this.checked503 < 1000) {
+          this.checked503++;
+          if (msg.includes(RETRY_AFTER)) this.retryAfter503++;
+        }
       });
       await new Promise<void>((resolve, reject) => {
         socket.once('error', reject);
@@ -168,9 +176,14 @@ export class NotifyBlaster {
     });
   }
 
+  /** Answers by status code; `503+retry-after` and `503-checked`: of the first 503s read, how many had a Retry-After. */
   responseCounts(): Record<string, number> {
     const out: Record<string, number> = {};
     for (const [code, n] of this.responses) out[String(code)] = n;
+    if (this.checked503 > 0) {
+      out['503-checked'] = this.checked503;
+      out['503+retry-after'] = this.retryAfter503;
+    }
     return out;
   }
 
