@@ -306,7 +306,10 @@ export async function runFlood(o: FloodOptions): Promise<FloodReport> {
         await b.call('setup', { dialogs, index: k, count: blasterCount, host: '127.0.0.1', sockets: o.blasterSockets ?? 64 }, 20_000);
       }
       say(`${blasterCount} NOTIFY generator process(es) on ${dialogs.length} dialogs`);
-      for (const stepRate of o.capacityRates ?? []) {
+      const steps = [...(o.capacityRates ?? [])];
+      let retried = false;
+      for (let at = 0; at < steps.length; at++) {
+        const stepRate = steps[at]!;
         const stepMs = o.capacityStepMs ?? 5000;
         const a0 = await blasterAnswers();
         const shedFrom = b2b.transport.stats.requestsShed;
@@ -328,6 +331,12 @@ export async function runFlood(o: FloodOptions): Promise<FloodReport> {
         step.passed = step.shed === 0 && step.answered200 >= sent && step.achievedRate >= 0.97 * stepRate;
         capacitySteps.push(step);
         say(`capacity step ${stepRate}/s: sent ${sent} at ${step.achievedRate}/s, 200 ${step.answered200}, shed ${step.shed}, handled ${step.handled}: ${step.passed ? 'handled' : 'NOT handled'}`);
+        // Only the generator fell short (starved of its core by other work): that step once more.
+        if (!step.passed && !retried && step.shed === 0 && step.answered200 >= sent) {
+          retried = true;
+          at--;
+          continue;
+        }
         if (!step.passed) break;
         measuredCapacity = stepRate;
         await until(() => !b2b!.transport.shedding, 10_000);
