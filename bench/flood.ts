@@ -11,6 +11,7 @@
  *
  *   npm run bench:flood -- [--rate R | --capacity C] [--duration S] [--n N] [--t1 MS]
  *                          [--backlog-limit OCTETS|auto] [--retry-after S] [--consumer stalled|draining]
+ *                          [--blasters K [--capacity-rates R1,R2,… [--capacity-step S]]]
  *                          [--port-base P] [--out FILE]
  *
  * `--capacity C` floods at 10·C; measure C on the machine first (bench/README.md, "Floods").
@@ -26,7 +27,9 @@ import { type PresenceB2B, type PresenceB2BOptions, createPresenceB2B } from '..
 import type { StatusMessage } from '../src/qsa/index.js';
 import { ChildRpc, canPin } from './harness/child-rpc.js';
 import { decodeStampId } from './load/pidf-body.js';
-import type { RateResult, SimStats } from './load/presence-server-sim.js';
+import type { BlastDialog, RateResult, SimStats } from './load/presence-server-sim.js';
+import type { BlastResult } from './load/notify-blaster.js';
+import { readFileSync } from 'node:fs';
 
 export interface FloodOptions {
   /** NOTIFYs per second offered. */
@@ -50,6 +53,24 @@ export interface FloodOptions {
    * true. False: it drains as fast as it can.
    */
   stallConsumer?: boolean;
+  /**
+   * NOTIFY generator processes (bench/load/notify-blaster.ts: pre-serialized
+   * datagrams, no retransmission) instead of the simulator's own NOTIFYs
+   * (0, the default: the simulator, which retransmits like a real server but
+   * tops out near 5-30k/s). Pinned to core 0 with the simulator.
+   */
+  blasters?: number;
+  /** UDP sockets per generator process (bench/load/notify-blaster.ts says why several); default 64. */
+  blasterSockets?: number;
+  /**
+   * Before the flood, find the rate the B2BUA fully handles in this set-up:
+   * blaster steps of `capacityStepMs` at these rates (consumer draining),
+   * stopping at the first that sheds or leaves NOTIFYs unanswered; the flood
+   * then goes at `floodFactor` (default 10) times the last that passed.
+   */
+  capacityRates?: number[];
+  capacityStepMs?: number;
+  floodFactor?: number;
   /** Pin this process to core 1 and the simulator to core 0 when taskset exists (default true; a test says false). */
   pin?: boolean;
   /** Progress lines (stderr by default). */
@@ -92,6 +113,15 @@ export interface FloodReport {
     dropped: number;
     loopDelayMaxMs: number;
   };
+  /** With blasters: the generator processes, the capacity steps, and what the kernel counted for UDP. */
+  generator?: {
+    processes: number;
+    perProcess: Array<{ sent: number; achievedRate: number; cpuUs: number }>;
+    capacitySteps: CapacityStep[];
+    measuredCapacity: number | undefined;
+    /** /proc/net/snmp Udp counters over the flood (all sockets of the host). */
+    kernelUdp: Record<string, number>;
+  };
   memory: { before: MemoryFigures; maxDuring: MemoryFigures; after: MemoryFigures; samples: Array<MemoryFigures & { atMs: number; shedding: boolean; backlog: number }> };
   recovery: {
     /** ms from the end of the flood until the simulator had every NOTIFY answered or timed out. */
@@ -106,6 +136,43 @@ export interface FloodReport {
     answersAfter: Record<string, number>;
     subscriptionsLost: number;
   };
+}
+
+/** One step of the capacity search. */
+export interface CapacityStep {
+  rate: number;
+  sent: number;
+  achievedRate: number;
+  answered200: number;
+  shed: number;
+  handled: number;
+  passed: boolean;
+}
+
+/** The Udp line of /proc/net/snmp as numbers (empty off Linux). */
+function kernelUdpCounters(): Record<string, number> {
+  try {
+    const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+    const names = (lines[0] ?? '').split(/\s+/).slice(1);
+    const values = (lines[1] ?? '').split(/\s+/).slice(1).map(Number);
+    const out: Record<string, number> = {};
+    names.forEach((n, i) => {
+      out[n] = values[i] ?? 0;
+    });
+    return out;
+  } catch {
+    return {};
+  }
+}
+
+function counterDelta(from: Record<string, number>, to: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(to)) out[k] = v - (from[k] ?? 0);
+  return out;
+}
+
+function addCounts(into: Record<string, number>, more: Record<string, number>): void {
+  for (const [k, v] of Object.entries(more)) into[k] = (into[k] ?? 0) + v;
 }
 
 const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
@@ -164,6 +231,7 @@ export async function runFlood(o: FloodOptions): Promise<FloodReport> {
   const sim = new ChildRpc('presence-server-sim', simScript, { ...(pinned ? { core: 0 } : {}), scriptArgs: ['--port', String(o.portBase), '--transport', 'udp', '--max-expires', '3600'] });
   let b2b: PresenceB2B | undefined;
   let closeQueue: (() => void) | undefined;
+  const blasters: ChildRpc[] = [];
   const loop = monitorEventLoopDelay({ resolution: 20 });
   try {
     const info = await sim.call<{ port: number }>('info', {}, 20_000);
@@ -216,12 +284,75 @@ export async function runFlood(o: FloodOptions): Promise<FloodReport> {
     const allActive = () => active.every((a) => a === 1);
     if (!(await until(allActive, 120_000))) throw new Error(`only ${active.reduce((a, b) => a + b, 0)} of ${o.n} dialogs became active`);
     if (o.beforeFlood !== undefined) await o.beforeFlood(b2b);
+
+    // ---- the generator processes, and the capacity they measure first
+    const blasterCount = o.blasters ?? 0;
+    const capacitySteps: CapacityStep[] = [];
+    let floodRate = o.rate;
+    let measuredCapacity: number | undefined;
+    const blasterAnswers = async (): Promise<Record<string, number>> => {
+      const all: Record<string, number> = {};
+      for (const b of blasters) addCounts(all, await b.call<Record<string, number>>('responses'));
+      return all;
+    };
+    const blast = async (rate: number, durationMs: number): Promise<BlastResult[]> =>
+      Promise.all(blasters.map((b) => b.call<BlastResult>('blast', { rate: rate / blasters.length, durationMs }, durationMs + 30_000)));
+    if (blasterCount > 0) {
+      const dialogs = await sim.call<BlastDialog[]>('exportDialogs');
+      const script = new URL('./load/notify-blaster.js', import.meta.url).pathname;
+      for (let k = 0; k < blasterCount; k++) {
+        const b = new ChildRpc(`notify-blaster-${k}`, script, pinned ? { core: 0 } : {});
+        blasters.push(b);
+        await b.call('setup', { dialogs, index: k, count: blasterCount, host: '127.0.0.1', sockets: o.blasterSockets ?? 64 }, 20_000);
+      }
+      say(`${blasterCount} NOTIFY generator process(es) on ${dialogs.length} dialogs`);
+      const steps = [...(o.capacityRates ?? [])];
+      let retried = false;
+      for (let at = 0; at < steps.length; at++) {
+        const stepRate = steps[at]!;
+        const stepMs = o.capacityStepMs ?? 5000;
+        const a0 = await blasterAnswers();
+        const shedFrom = b2b.transport.stats.requestsShed;
+        const handledFrom = b2b.ua.stats().serverTransactionsCreated;
+        const results = await blast(stepRate, stepMs);
+        await sleep(1500);
+        const a1 = counterDelta(a0, await blasterAnswers());
+        const sent = results.reduce((x, r) => x + r.sent, 0);
+        const step: CapacityStep = {
+          rate: stepRate,
+          sent,
+          achievedRate: Math.round(results.reduce((x, r) => x + r.achievedRate, 0)),
+          answered200: a1['200'] ?? 0,
+          shed: b2b.transport.stats.requestsShed - shedFrom,
+          handled: b2b.ua.stats().serverTransactionsCreated - handledFrom,
+          passed: false,
+        };
+        // Fully handled: nothing shed, every NOTIFY answered 200, and the generator kept the rate.
+        step.passed = step.shed === 0 && step.answered200 >= sent && step.achievedRate >= 0.97 * stepRate;
+        capacitySteps.push(step);
+        say(`capacity step ${stepRate}/s: sent ${sent} at ${step.achievedRate}/s, 200 ${step.answered200}, shed ${step.shed}, handled ${step.handled}: ${step.passed ? 'handled' : 'NOT handled'}`);
+        // Only the generator fell short (starved of its core by other work): that step once more.
+        if (!step.passed && !retried && step.shed === 0 && step.answered200 >= sent) {
+          retried = true;
+          at--;
+          continue;
+        }
+        if (!step.passed) break;
+        measuredCapacity = stepRate;
+        await until(() => !b2b!.transport.shedding, 10_000);
+      }
+      if (measuredCapacity !== undefined) floodRate = (o.floodFactor ?? 10) * measuredCapacity;
+      // Timer J of the capacity steps' transactions (64·T1), so the flood starts from rest.
+      if (capacitySteps.length > 0) await sleep(64 * o.t1Ms + 500);
+    }
     await sleep(500);
     const before = await memoryAfterGc();
     const ua0 = b2b.ua.stats();
     const shed0 = b2b.transport.stats.requestsShed;
     const sim0 = await sim.call<SimStats>('stats');
-    say(`before: RSS ${(before.rssBytes / 2 ** 20).toFixed(1)} MiB, heap ${(before.heapUsedBytes / 2 ** 20).toFixed(1)} MiB; flooding at ${o.rate}/s for ${o.durationMs / 1000} s`);
+    const blastAnswers0 = await blasterAnswers();
+    const udp0 = kernelUdpCounters();
+    say(`before: RSS ${(before.rssBytes / 2 ** 20).toFixed(1)} MiB, heap ${(before.heapUsedBytes / 2 ** 20).toFixed(1)} MiB; flooding at ${floodRate}/s for ${o.durationMs / 1000} s`);
 
     // ---- the flood, sampled every second
     const samples: FloodReport['memory']['samples'] = [];
@@ -251,7 +382,18 @@ export async function runFlood(o: FloodOptions): Promise<FloodReport> {
     loop.enable();
     const queueBefore = queue.stats;
     stalled = o.stallConsumer !== false;
-    const rate = await sim.call<RateResult>('rate', { rate: o.rate, durationMs: o.durationMs, bounded: true }, o.durationMs + 30_000);
+    let rate: RateResult;
+    let blasted: BlastResult[] = [];
+    if (blasters.length > 0) {
+      blasted = await blast(floodRate, o.durationMs);
+      const sent = blasted.reduce((x, r) => x + r.sent, 0);
+      const elapsedMs = Math.max(...blasted.map((r) => r.elapsedMs));
+      rate = { offeredRate: floodRate, sent, seqFrom: 0, seqTo: 0, elapsedMs, achievedRate: (sent * 1000) / elapsedMs };
+      // The simulator's own NOTIFYs after the flood go above every blasted CSeq.
+      await sim.call('raiseCSeq', { cseq: Math.max(...blasted.map((r) => r.maxCSeq)) + 1 });
+    } else {
+      rate = await sim.call<RateResult>('rate', { rate: o.rate, durationMs: o.durationMs, bounded: true }, o.durationMs + 30_000);
+    }
     const floodEnd = nowMs();
     sampleNow();
     stalled = false;
@@ -268,6 +410,8 @@ export async function runFlood(o: FloodOptions): Promise<FloodReport> {
     const sim1 = await sim.call<SimStats>('stats');
     const ua1 = b2b.ua.stats();
     const queueAfter = queue.stats;
+    const udp1 = kernelUdpCounters();
+    const blastAnswers1 = await blasterAnswers();
 
     // One NOTIFY per dialog, spread over two seconds: each must reach the queue.
     const once = await sim.call<RateResult>('rate', { rate: o.n, durationMs: 2000, once: true }, 60_000);
@@ -286,13 +430,13 @@ export async function runFlood(o: FloodOptions): Promise<FloodReport> {
       (m, s) => ({ rssBytes: Math.max(m.rssBytes, s.rssBytes), heapUsedBytes: Math.max(m.heapUsedBytes, s.heapUsedBytes) }),
       { rssBytes: 0, heapUsedBytes: 0 },
     );
-    const responses = responseDelta(sim0, sim1);
+    const responses = blasters.length > 0 ? counterDelta(blastAnswers0, blastAnswers1) : responseDelta(sim0, sim1);
     consuming = false;
     queue.close();
     await consumer;
     const report: FloodReport = {
       options: {
-        rate: o.rate,
+        rate: floodRate,
         durationMs: o.durationMs,
         n: o.n,
         portBase: o.portBase,
@@ -321,6 +465,17 @@ export async function runFlood(o: FloodOptions): Promise<FloodReport> {
         dropped: queueAfter.dropped - queueBefore.dropped,
         loopDelayMaxMs: Math.round(loop.max / 1e6),
       },
+      ...(blasters.length > 0
+        ? {
+            generator: {
+              processes: blasters.length,
+              perProcess: blasted.map((r) => ({ sent: r.sent, achievedRate: Math.round(r.achievedRate), cpuUs: r.cpuUs })),
+              capacitySteps,
+              measuredCapacity,
+              kernelUdp: counterDelta(udp0, udp1),
+            },
+          }
+        : {}),
       memory: { before, maxDuring, after, samples },
       recovery: {
         drainMs: Math.round(drainMs),
@@ -337,6 +492,7 @@ export async function runFlood(o: FloodOptions): Promise<FloodReport> {
     loop.disable();
     closeQueue?.();
     await b2b?.close(2000);
+    for (const b of blasters) await b.stop(5000);
     await sim.stop(5000);
   }
 }
@@ -369,6 +525,12 @@ export function describeFlood(r: FloodReport): string {
     `answers ${JSON.stringify(f.responses)}, simulator retransmissions ${f.retransmissions}, timeouts ${f.timeouts}; we handled ${f.handled}, shed ${f.shed} (503) in ${f.overloadPeriods} overload periods; backlog max ${mib(f.maxBacklogBytes)} (limit ${mib(f.backlogLimitBytes)})`,
     `server transactions max ${f.maxServerTransactions}; queue depth max ${f.maxQueueDepth} (capacity ${r.options.queueCapacity}, consumer ${r.options.stallConsumer === true ? 'stalled during the flood' : 'draining'}), coalesced ${f.coalesced}, dropped ${f.dropped}; loop delay max ${f.loopDelayMaxMs} ms`,
     `memory: before RSS ${mib(r.memory.before.rssBytes)} heap ${mib(r.memory.before.heapUsedBytes)}; during max RSS ${mib(r.memory.maxDuring.rssBytes)} heap ${mib(r.memory.maxDuring.heapUsedBytes)}; after (Timer J, GC) RSS ${mib(r.memory.after.rssBytes)} heap ${mib(r.memory.after.heapUsedBytes)}`,
+    ...(r.generator === undefined
+      ? []
+      : [
+          `generator: ${r.generator.processes} process(es) ${JSON.stringify(r.generator.perProcess)}; capacity steps ${r.generator.capacitySteps.map((c) => `${c.rate}/s ${c.passed ? 'ok' : `failed (sent ${c.sent} at ${c.achievedRate}/s, 200 ${c.answered200}, shed ${c.shed})`}`).join(', ')}; measured capacity ${r.generator.measuredCapacity ?? '-'}/s`,
+          `kernel UDP over the flood: ${['InDatagrams', 'OutDatagrams', 'RcvbufErrors', 'SndbufErrors', 'InErrors'].map((k) => `${k} ${r.generator?.kernelUdp[k] ?? '-'}`).join(', ')}`,
+        ]),
     `recovery: drained ${r.recovery.drainMs} ms and shedding off ${r.recovery.sheddingOffMs} ms after the flood; ${r.recovery.dialogsActive} dialogs active here, ${r.recovery.simLiveDialogs} at the server; the NOTIFY after (answers ${JSON.stringify(r.recovery.answersAfter)}) reached ${r.recovery.deliveredAfter}/${r.options.n} queues; subscriptions lost ${r.recovery.subscriptionsLost}`,
   ].join('\n');
 }
@@ -397,6 +559,10 @@ async function main(): Promise<void> {
     retryAfterSeconds: Number(option(argv, '--retry-after') ?? 5),
     t1Ms: Number(option(argv, '--t1') ?? 500),
     stallConsumer: option(argv, '--consumer') !== 'draining',
+    blasters: Number(option(argv, '--blasters') ?? 0),
+    blasterSockets: Number(option(argv, '--blaster-sockets') ?? 64),
+    ...(option(argv, '--capacity-rates') !== undefined ? { capacityRates: option(argv, '--capacity-rates')!.split(',').map(Number) } : {}),
+    capacityStepMs: Number(option(argv, '--capacity-step') ?? 5) * 1000,
   });
   console.log(describeFlood(report));
   const out = option(argv, '--out');

@@ -55,6 +55,20 @@ interface SimDialog {
   fake: boolean;
 }
 
+/** What a NOTIFY generator of its own needs of one dialog (exportDialogs). */
+export interface BlastDialog {
+  callId: string;
+  localTag: string;
+  remoteTag: string;
+  localUri: string;
+  remoteUri: string;
+  target: string;
+  host: string;
+  port: number;
+  /** Contact of our NOTIFYs (so that a blasted NOTIFY refreshes the target to the same value). */
+  contact: string;
+}
+
 interface NotifyTx {
   branch: string;
   text: string;
@@ -539,6 +553,32 @@ export class PresenceServerSim {
     });
   }
 
+  /**
+   * The live UDP dialogs as a NOTIFY needs them (bench/load/notify-blaster.ts
+   * sends in-dialog NOTIFYs on them from its own socket): Call-ID, tags,
+   * URIs, target, where they go, and the Contact of our NOTIFYs.
+   */
+  exportDialogs(): BlastDialog[] {
+    return this.live
+      .filter((d) => d.dest.transport === 'udp')
+      .map((d) => ({
+        callId: d.callId,
+        localTag: d.localTag,
+        remoteTag: d.remoteTag,
+        localUri: d.localUri,
+        remoteUri: d.remoteUri,
+        target: d.target,
+        host: d.dest.host,
+        port: d.dest.port,
+        contact: `<sip:ps@${this.opts.host}:${this.opts.port};transport=udp>`,
+      }));
+  }
+
+  /** Every dialog's next CSeq at least `cseq` (after a blaster sent NOTIFYs with CSeqs of its own). */
+  raiseCSeq(cseq: number): void {
+    for (const d of this.dialogs.values()) if (d.cseq < cseq) d.cseq = cseq;
+  }
+
   /** Fake dialogs towards another NOTIFY sink (Kamailio notify-sink.cfg): out-of-dialog as far as it is concerned. */
   addFakeDialogs(args: { count: number; host: string; port: number; transport?: Transport }): number {
     for (let i = 0; i < args.count; i++) {
@@ -667,6 +707,8 @@ async function main(): Promise<void> {
       expected: (a: { from: number; to: number }) => sim.expectedRange(a.from, a.to),
       drain: (a: { boundMs: number }) => sim.drain(a.boundMs),
       cpu: () => process.cpuUsage(),
+      exportDialogs: () => sim.exportDialogs(),
+      raiseCSeq: (a: { cseq: number }) => sim.raiseCSeq(a.cseq),
     },
     () => sim.close(),
   );

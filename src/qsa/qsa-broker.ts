@@ -1,5 +1,5 @@
 import type { Clock } from '../util/clock.js';
-import { ownString } from '../util/copy-string.js';
+import { flatString } from '../util/copy-string.js';
 import type { Random } from '../util/random.js';
 import {
   type QsaNotifierErrorEvent,
@@ -80,9 +80,19 @@ class SubscriptionRecord implements QsaSubscriptionHandle {
     readonly subscriber: string,
     readonly data: unknown,
     readonly queue: StatusQueue,
-    readonly createdAt: number,
+    createdAt: number,
   ) {
     this.package = pkg;
+    // A whole number of ms is kept as its distance from the broker's epoch (a small integer held
+    // in the field itself, not a 16-byte box per subscription); a fraction as it is (issue 11).
+    this.created = Number.isInteger(createdAt) ? createdAt - broker.epoch : createdAt;
+  }
+
+  private readonly created: number;
+
+  get createdAt(): number {
+    const created = this.created;
+    return Number.isInteger(created) ? this.broker.epoch + created : created;
   }
 
   get notifierName(): string | undefined {
@@ -166,6 +176,8 @@ function requireText(value: unknown, what: string): string {
  */
 export class QsaBroker implements NotifierHost {
   private readonly clock: Clock;
+  /** @internal Whole ms of the wall clock when the broker was made: what subscriptions' createdAt count from. */
+  readonly epoch: number;
   private readonly random: Random | undefined;
   private readonly byId = new Map<string, SubscriptionRecord>();
   private readonly packages = new Map<string, PackageState>();
@@ -177,6 +189,7 @@ export class QsaBroker implements NotifierHost {
 
   constructor(options: QsaBrokerOptions) {
     this.clock = options.clock;
+    this.epoch = Math.floor(options.clock.wallTime());
     this.random = options.random;
     this.onNotifierError = options.onNotifierError;
   }
@@ -232,7 +245,7 @@ export class QsaBroker implements NotifierHost {
     if (typeof createdAt !== 'number' || !Number.isFinite(createdAt)) throw new QsaError('QSA_ERR_INVALID_ARGUMENT', 'createdAt must be a finite number');
     // Kept for the life of the subscription: each in its own flat storage, neither a rope
     // (a string built by concatenation keeps a 32-byte node per piece) nor a slice of a request.
-    const sub = new SubscriptionRecord(this, ownString(id), pkg, ownString(record), ownString(subscriber), request.data, queue, createdAt);
+    const sub = new SubscriptionRecord(this, flatString(id), pkg, flatString(record), flatString(subscriber), request.data, queue, createdAt);
     this.byId.set(sub.id, sub);
     this.packageState(pkg).subscriptions.add(sub);
     this.assign(sub);

@@ -94,6 +94,124 @@ export interface StatusMessage<TDocument = unknown> extends Readonly<StatusUpdat
   readonly timestamp: number;
 }
 
+/**
+ * @internal Set on an update by a notifier whose `document` is a pure
+ * function of `contentType` and `body` (presence: a PIDF document is whole in
+ * every NOTIFY): such a document can be read again at any time, so a message
+ * that has left its queue keeps only its body, and the document it hands out
+ * is rebuilt on the next access once nobody holds it (issue 11: the parsed
+ * document was 2.3 KB of the 5.3 KB held per subscription at rest, the body
+ * 1.1 KB). A symbol, so that it stays out of JSON and of the public types.
+ */
+export const REREAD_DOCUMENT: unique symbol = Symbol('presence-b2b.qsa.rereadDocument');
+
+/** Reads a message's document again from its content type and body; the same function for every message of a package. */
+export type DocumentRereader = (contentType: string | undefined, body: Uint8Array) => unknown;
+
+/** An update that says how its document can be read again (REREAD_DOCUMENT). */
+export type RereadableUpdate = StatusUpdate & { [REREAD_DOCUMENT]?: DocumentRereader };
+
+/**
+ * The one hidden slot of a message with a re-readable document: the document
+ * itself (held) while the message waits in its queue, then a WeakRef to it,
+ * so that the last status a subscription keeps costs its body and not its
+ * parsed document. How to read it again is the package's (REREADERS).
+ */
+const SLOT: unique symbol = Symbol('presence-b2b.qsa.document');
+
+/** The rereader of each package whose messages have lazy documents (one function per package, not one per message). */
+const REREADERS = new Map<string, DocumentRereader>();
+
+interface LazyMessage {
+  readonly package: string;
+  readonly contentType?: string;
+  readonly body?: Uint8Array;
+  [SLOT]: object | WeakRef<object> | undefined;
+}
+
+/** The same document while anybody holds it; read again from the body when it was collected. */
+function lazyDocument(this: LazyMessage): unknown {
+  const slot = this[SLOT];
+  if (slot instanceof WeakRef) {
+    const kept = slot.deref();
+    if (kept !== undefined) return kept;
+  } else if (slot !== undefined) {
+    return slot;
+  }
+  const reread = REREADERS.get(this.package);
+  const document = reread === undefined || this.body === undefined ? undefined : reread(this.contentType, this.body);
+  this[SLOT] = document !== null && typeof document === 'object' ? new WeakRef(document) : undefined;
+  return document;
+}
+
+/** A document set by its user stays as set (held strongly), as on a plain message. */
+function setDocument(this: LazyMessage, value: unknown): void {
+  if (value !== null && typeof value === 'object') {
+    this[SLOT] = value;
+    return;
+  }
+  Object.defineProperty(this, 'document', { value, writable: true, enumerable: true, configurable: true });
+}
+
+const DOCUMENT_ACCESSOR: PropertyDescriptor = { get: lazyDocument, set: setDocument, enumerable: true, configurable: true };
+const SLOT_PROPERTY = { value: undefined as object | undefined, writable: true, enumerable: false, configurable: true };
+
+/**
+ * @internal The message has left its queue: its document (if re-readable) is
+ * no longer held strongly. A consumer that reads it in the same task gets the
+ * same object (a WeakRef keeps its target to the end of the task); later, the
+ * same one while anybody holds it, else an equal one read again.
+ */
+export function releaseDocument(message: StatusMessage): void {
+  const lazy = message as unknown as Partial<LazyMessage>;
+  const slot = lazy[SLOT];
+  if (slot === undefined || slot instanceof WeakRef) return;
+  lazy[SLOT] = new WeakRef(slot);
+}
+
+/**
+ * @internal `update` as kept by a notifier between NOTIFYs (a dialog's last
+ * status): when its document can be read again, a copy of one fixed shape
+ * without the document (a message built from it reads it from the body when
+ * asked); any other update as it is.
+ */
+export function compactUpdate(update: StatusUpdate): StatusUpdate {
+  const reread = (update as RereadableUpdate)[REREAD_DOCUMENT];
+  if (reread === undefined || update.body === undefined) return update;
+  if (update.reason === undefined && update.retryAfter === undefined && update.error === undefined && update.record === undefined && update.list === undefined) {
+    // The usual one (an active NOTIFY with a body): five fields, no empty ones (each costs 8 bytes per subscription).
+    const usual: RereadableUpdate = { state: update.state, expires: update.expires, contentType: update.contentType, body: update.body, [REREAD_DOCUMENT]: reread };
+    return usual;
+  }
+  const kept: RereadableUpdate = {
+    state: update.state,
+    reason: update.reason,
+    retryAfter: update.retryAfter,
+    expires: update.expires,
+    contentType: update.contentType,
+    body: update.body,
+    error: update.error,
+    record: update.record,
+    list: update.list,
+    [REREAD_DOCUMENT]: reread,
+  };
+  return kept;
+}
+
+/**
+ * @internal `update` with its document present (read again from the body if
+ * compactUpdate left it out), and without the fields compactUpdate left
+ * undefined: what the update was when it was reported.
+ */
+export function withDocument(update: StatusUpdate): StatusUpdate {
+  const reread = (update as RereadableUpdate)[REREAD_DOCUMENT];
+  if (reread === undefined || update.document !== undefined || update.body === undefined) return update;
+  const full: StatusUpdate = { state: update.state };
+  for (const [key, value] of Object.entries(update)) if (value !== undefined) (full as unknown as Record<string, unknown>)[key] = value;
+  full.document = reread(update.contentType, update.body);
+  return full;
+}
+
 /** Builds a message with every field present (one object shape for all messages). */
 export function createStatusMessage(
   subscription: QsaSubscriptionHandle,
@@ -101,6 +219,34 @@ export function createStatusMessage(
   sequence: number,
   timestamp: number,
 ): StatusMessage {
+  const reread = (update as RereadableUpdate)[REREAD_DOCUMENT];
+  if (reread !== undefined && update.body !== undefined) {
+    if (REREADERS.get(subscription.package) !== reread) REREADERS.set(subscription.package, reread);
+    // The same fields, `document` an accessor over the hidden slot, added last (one shape for these messages too).
+    const message = {
+      subscription,
+      subscriptionId: subscription.id,
+      record: update.record ?? subscription.record,
+      subscriber: subscription.subscriber,
+      package: subscription.package,
+      list: update.list,
+      state: update.state,
+      reason: update.reason,
+      retryAfter: update.retryAfter,
+      expires: update.expires,
+      contentType: update.contentType,
+      body: update.body,
+      error: update.error,
+      sequence,
+      timestamp,
+    };
+    const document = update.document;
+    SLOT_PROPERTY.value = document !== null && typeof document === 'object' ? document : undefined;
+    Object.defineProperty(message, SLOT, SLOT_PROPERTY);
+    SLOT_PROPERTY.value = undefined;
+    Object.defineProperty(message, 'document', DOCUMENT_ACCESSOR);
+    return message as StatusMessage;
+  }
   return {
     subscription,
     subscriptionId: subscription.id,

@@ -2,6 +2,7 @@ import { QsaError } from './qsa-error.js';
 import {
   createStatusMessage,
   type QsaSubscriptionHandle,
+  releaseDocument,
   type StatusMessage,
   type StatusUpdate,
 } from './status-message.js';
@@ -155,6 +156,8 @@ export class StatusQueue implements AsyncIterable<StatusMessage> {
     if (node === undefined) return undefined;
     this.unlink(node);
     this.counters.delivered++;
+    // Out of the queue, the message keeps its body; its document lives while the consumer holds it.
+    releaseDocument(node.message);
     return node.message;
   }
 

@@ -1,4 +1,5 @@
 import type { StatusUpdate } from '../qsa/index.js';
+import { withDocument } from '../qsa/status-message.js';
 import type { SubscriptionDialog, SubscriptionDialogState } from './subscription-dialog.js';
 
 /** What inspection shows of one dialog: the view Kamailio users keep asking for (docs/behaviour.md §3.5). */
@@ -36,6 +37,6 @@ export function snapshotOf(d: SubscriptionDialog, now: number): DialogSnapshot {
     snap.remoteTarget = d.dialog.remoteTarget;
   }
   if (d.expiresAt !== undefined) snap.expiresIn = Math.max(0, Math.round((d.expiresAt - now) / 1000));
-  if (d.lastStatus !== undefined) snap.lastStatus = d.lastStatus;
+  if (d.lastStatus !== undefined) snap.lastStatus = withDocument(d.lastStatus);
   return snap;
 }

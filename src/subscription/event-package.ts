@@ -50,6 +50,13 @@ export interface EventPackage {
   readonly accept: readonly string[];
   /** A reader for one SIP subscription dialog. */
   newReader(): BodyReader;
+  /**
+   * For a package whose bodies are whole documents (each read on its own,
+   * like presence): the document of one body, read again. With it, a
+   * subscription's last status keeps the body only and its document is read
+   * again when asked (issue 11: memory per held subscription).
+   */
+  readonly rereadDocument?: (contentType: string | undefined, body: Uint8Array) => unknown;
 }
 
 /**

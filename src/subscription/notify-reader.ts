@@ -1,5 +1,6 @@
 import type { SipRequest, SipResponse } from '../sip/codec/message.js';
 import type { StatusUpdate } from '../qsa/index.js';
+import { REREAD_DOCUMENT, type RereadableUpdate } from '../qsa/status-message.js';
 import { RLMI_MEDIA_TYPE } from '../rlmi/index.js';
 import { contentTypeOf } from '../sip/codec/content-type.js';
 import type { BodyReader, EventPackage } from './event-package.js';
@@ -81,13 +82,18 @@ export class NotifyReader {
     }
     const update = base;
     if (body !== undefined) {
-      const shown = mediaType ?? this.pkg.accept[0] ?? field;
+      // The package's own constant when it is one of its types: not a string per kept status (issue 11).
+      const shown = mediaType === undefined ? (this.pkg.accept[0] ?? field) : (this.pkg.accept.find((t) => t === mediaType) ?? mediaType);
       if (shown !== undefined) update.contentType = shown;
       update.body = body;
     }
     this.reader ??= this.pkg.newReader();
     const reading = this.reader.read(mediaType, body);
-    if (reading.document !== undefined) update.document = reading.document;
+    if (reading.document !== undefined) {
+      update.document = reading.document;
+      // A whole-document package's view can be read again from the body (the last status keeps the body only).
+      if (body !== undefined && this.pkg.rereadDocument !== undefined) (update as RereadableUpdate)[REREAD_DOCUMENT] = this.pkg.rereadDocument;
+    }
     if (reading.error !== undefined) update.error = reading.error;
     return { updates: [update], resync: reading.resync === true };
   }

@@ -28,12 +28,21 @@ export function normalizeAddress(address: string): string {
   return a.toLowerCase();
 }
 
-/** Adds a first-hop address to `hops` (a dialog's list), once, keeping at most MAX_HOPS. */
-export function rememberHop(hops: string[], host: string): void {
+/** The last list withHop built: most dialogs go to the same first hops, and share one list. */
+let lastHops: readonly string[] = [];
+
+/**
+ * A dialog's first-hop list (never changed in place: lists are shared) with
+ * `host` added, once, keeping at most MAX_HOPS; `hops` itself when `host`
+ * adds nothing. Equal lists are one array (issue 11: not one per dialog).
+ */
+export function withHop(hops: readonly string[] | undefined, host: string): readonly string[] | undefined {
   const address = normalizeAddress(host);
-  if (isIP(address) === 0 || hops.includes(address)) return;
-  if (hops.length >= MAX_HOPS) hops.shift();
-  hops.push(address);
+  if (isIP(address) === 0 || hops?.includes(address) === true) return hops;
+  const next = hops === undefined ? [address] : [...(hops.length >= MAX_HOPS ? hops.slice(1) : hops), address];
+  if (next.length === lastHops.length && next.every((a, i) => a === lastHops[i])) return lastHops;
+  lastHops = next;
+  return next;
 }
 
 /**

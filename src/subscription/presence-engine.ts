@@ -1,4 +1,5 @@
 import { challengesOf } from '../sip/codec/auth.js';
+import { callIdOf } from '../sip/codec/call-id.js';
 import { contactsOf } from '../sip/codec/contact.js';
 import { eventOf } from '../sip/codec/event.js';
 import { cseqOf } from '../sip/codec/cseq.js';
@@ -13,7 +14,6 @@ import {
   confirmFromNotify,
   confirmFromResponse,
   type DialogState,
-  incomingRequestKey,
   newDialogState,
   refreshTargetFrom,
 } from '../sip/dialog/dialog-state.js';
@@ -22,10 +22,10 @@ import type { IncomingRequest } from '../sip/transaction/types.js';
 import { routeLeadsTo } from '../sip/ua/request-destination.js';
 import type { SendRequestOptions, SipUserAgent } from '../sip/ua/types.js';
 import type { QsaNotifier, QsaSubscription, StatusSink, StatusUpdate } from '../qsa/index.js';
+import { compactUpdate } from '../qsa/status-message.js';
 import type { DialogSnapshotSource, DialogSnapshotWriter } from '../store/dialog-snapshot-writer.js';
 import { resumedCSeq } from '../store/resume-cseq.js';
 import { dialogIdentity, type StoredDialog } from '../store/stored-dialog.js';
-import { ownString } from '../util/copy-string.js';
 import { PresenceB2BError } from '../util/errors.js';
 import type { Random } from '../util/random.js';
 import type { Timer, TimerScheduler } from '../util/timer-scheduler.js';
@@ -49,7 +49,7 @@ import {
   notifySourceChannel,
   stateChannel,
 } from './engine-diagnostics.js';
-import { expectedSources, judgeNotifySource, rememberHop } from './notify-source.js';
+import { expectedSources, judgeNotifySource, withHop } from './notify-source.js';
 import { BUILTIN_EVENT_PACKAGES } from './builtin-packages.js';
 import { type EventPackage, opaqueEventPackage } from './event-package.js';
 import { EVENTLIST, NotifyReader, requiresEventlist } from './notify-reader.js';
@@ -337,7 +337,7 @@ export class PresenceEngine implements QsaNotifier {
     for (const d of dialogs) {
       const lookup = dialogLookupKey(d.callId, d.localTag);
       this.handedOverByKey.delete(lookup);
-      if (this.registry.dialogOfNotify(lookup) !== undefined || this.unclaimedByDialogKey.has(lookup)) continue;
+      if (this.registry.dialogOfNotify(d.callId, d.localTag) !== undefined || this.unclaimedByDialogKey.has(lookup)) continue;
       this.addUnclaimed(d);
       taken++;
     }
@@ -461,7 +461,8 @@ export class PresenceEngine implements QsaNotifier {
 
   subscribe(sub: QsaSubscription): void {
     if (this.closing) return;
-    const identity = ownString(`${sub.package}\n${sub.record}\n${sub.subscriber}`);
+    // join() builds one flat string (a template literal is a rope, and ownString's copy a slice of one).
+    const identity = [sub.package, sub.record, sub.subscriber].join('\n');
     const sharing = this.settings.shareIdenticalSubscriptions;
     const shared = sharing ? this.registry.sharedDialog(identity) : undefined;
     if (shared !== undefined) {
@@ -471,7 +472,8 @@ export class PresenceEngine implements QsaNotifier {
       if (last !== undefined) for (const update of shared.reader?.joinStatuses(last) ?? [last]) this.deliver(sub, update);
       return;
     }
-    const dialog = new SubscriptionDialog(`d${this.nextId++}`, identity, ownString(sub.record), ownString(sub.subscriber), sub.package);
+    // The broker's record and subscriber strings are its own copies already (QsaBroker.subscribe): shared, not copied again.
+    const dialog = new SubscriptionDialog(this.nextId++, identity, sub.record, sub.subscriber, sub.package);
     dialog.reader = new NotifyReader(this.packages.get(sub.package) ?? opaqueEventPackage(sub.package), this.listRecords.has(sub.record));
     dialog.requestedExpires = this.settings.defaultExpiration;
     this.registry.add(dialog, sub, sharing);
@@ -508,10 +510,13 @@ export class PresenceEngine implements QsaNotifier {
    */
   handleNotify(incoming: IncomingRequest): 1 | -1 {
     const request = incoming.request;
-    const key = incomingRequestKey(request);
-    const dialog = key === undefined ? undefined : this.registry.dialogOfNotify(key);
+    // Our tag is the To-tag; the Call-ID finds the dialog (no key string per NOTIFY).
+    const localTag = toHeader(request).tag;
+    const callId = localTag === undefined ? undefined : callIdOf(request);
+    const dialog = callId === undefined ? undefined : this.registry.dialogOfNotify(callId, localTag!);
     const state = dialog?.dialog;
     if (dialog === undefined || state === undefined) {
+      const key = callId === undefined ? undefined : dialogLookupKey(callId, localTag!);
       const unclaimed = key === undefined ? undefined : this.unclaimedByDialogKey.get(key);
       if (unclaimed !== undefined) return this.answerUnclaimedNotify(incoming, unclaimed);
       const handed = key === undefined ? undefined : this.handedOverByKey.get(key);
@@ -639,7 +644,7 @@ export class PresenceEngine implements QsaNotifier {
       this.setState(dialog, 'refreshing');
       this.sendSubscribe(dialog, dialog.requestedExpires);
     };
-    const wait = dialog.lastSubscribeAt + MIN_RESUBSCRIBE_GAP_MS - this.scheduler.clock.now();
+    const wait = (dialog.lastSubscribeAt ?? Number.NEGATIVE_INFINITY) + MIN_RESUBSCRIBE_GAP_MS - this.scheduler.clock.now();
     if (wait > 0) dialog.arm('timer', this.scheduler.after(wait, refresh));
     else refresh();
   }
@@ -741,7 +746,7 @@ export class PresenceEngine implements QsaNotifier {
     this.registry.setSipDialog(
       dialog,
       newDialogState({
-        callId: ownString(`${this.random.token(20)}@presence-b2b`),
+        callId: [this.random.token(20), '@presence-b2b'].join(''),
         localTag: this.random.token(12),
         localUri: dialog.subscriber,
         remoteUri: targetUri,
@@ -789,8 +794,7 @@ export class PresenceEngine implements QsaNotifier {
       // The first hop as resolved: where this dialog's NOTIFYs are expected from (notify-source.ts).
       options.onTarget = (destination) => {
         if (dialog.dialog !== state) return;
-        dialog.hops ??= [];
-        rememberHop(dialog.hops, destination.host);
+        dialog.hops = withHop(dialog.hops, destination.host);
       };
     }
     return options;
@@ -808,7 +812,8 @@ export class PresenceEngine implements QsaNotifier {
     if (dialog.auth !== undefined && dialog.subscriberCredentials !== undefined) {
       request.headers.append(dialog.auth.headerName, digestAuthorization(dialog.auth, dialog.subscriberCredentials, 'SUBSCRIBE', request.uri, this.random));
     }
-    dialog.lastSubscribeAt = this.scheduler.clock.now();
+    // Whole milliseconds: a small integer is kept in the field itself, a fraction in a 16-byte box per dialog.
+    dialog.lastSubscribeAt = Math.floor(this.scheduler.clock.now());
     dialog.lastRequestedExpires = expires;
     // Our CSeq went up (in a confirmed dialog): the stored high-water mark follows.
     this.markDirty(dialog);
@@ -1056,25 +1061,26 @@ export class PresenceEngine implements QsaNotifier {
 
   private scheduleRefresh(dialog: SubscriptionDialog, grantedSeconds: number, withinMs?: number): void {
     const now = this.scheduler.clock.now();
-    dialog.expiresAt = now + grantedSeconds * 1000;
+    dialog.expiresAt = Math.ceil(now + grantedSeconds * 1000); // whole ms: no number box per dialog
     const delayMs = refreshDelaySeconds(grantedSeconds, this.settings, this.random) * 1000;
-    dialog.arm(
-      'timer',
-      this.scheduler.after(withinMs === undefined ? delayMs : Math.min(delayMs, withinMs), () => {
-        if (dialog.state !== 'active') return;
-        if (dialog.members.length === 0) {
-          this.tearDown(dialog);
-          return;
-        }
-        if (!this.stillOurs(dialog)) return;
-        dialog.intervalRetries = 0;
-        // A resumed dialog whose refresh came before its turn: this refresh is the resume.
-        if (dialog.restart === 'resume') dialog.restart = 'resuming';
-        this.setState(dialog, 'refreshing');
-        this.sendSubscribe(dialog, dialog.requestedExpires);
-      }),
-    );
+    // One function for every dialog's refresh timer: a held subscription's timer costs no closure.
+    dialog.arm('timer', this.scheduler.afterCall(withinMs === undefined ? delayMs : Math.min(delayMs, withinMs), this.refreshDue, dialog));
   }
+
+  /** A refresh timer fired (scheduleRefresh). */
+  private readonly refreshDue = (dialog: SubscriptionDialog): void => {
+    if (dialog.state !== 'active') return;
+    if (dialog.members.length === 0) {
+      this.tearDown(dialog);
+      return;
+    }
+    if (!this.stillOurs(dialog)) return;
+    dialog.intervalRetries = 0;
+    // A resumed dialog whose refresh came before its turn: this refresh is the resume.
+    if (dialog.restart === 'resume') dialog.restart = 'resuming';
+    this.setState(dialog, 'refreshing');
+    this.sendSubscribe(dialog, dialog.requestedExpires);
+  };
 
   /** The current SIP dialog works (a 2xx and a NOTIFY that did not end it): the backoff starts over. */
   private succeeded(dialog: SubscriptionDialog): void {
@@ -1146,7 +1152,7 @@ export class PresenceEngine implements QsaNotifier {
     }
     const now = this.scheduler.clock.now();
     // Whatever the server says, never start SUBSCRIBE/NOTIFY loops faster than one per 2 s.
-    const earliest = dialog.lastSubscribeAt + MIN_RESUBSCRIBE_GAP_MS;
+    const earliest = (dialog.lastSubscribeAt ?? Number.NEGATIVE_INFINITY) + MIN_RESUBSCRIBE_GAP_MS;
     const wait = Math.max(delayMs, earliest - now, 0) + (delayMs === 0 ? 500 + this.random.next() * 500 : 0);
     this.setState(dialog, 'waiting');
     dialog.redirects = 0;
@@ -1223,6 +1229,8 @@ export class PresenceEngine implements QsaNotifier {
   private emit(dialog: SubscriptionDialog, update: StatusUpdate): void {
     dialog.lastStatus = update;
     for (const member of dialog.members) this.deliver(member, update);
+    // Kept without a document that can be read again from the body (a joining subscriber's message reads it).
+    dialog.lastStatus = compactUpdate(update);
   }
 
   private deliver(member: QsaSubscription, update: StatusUpdate): void {
@@ -1357,7 +1365,7 @@ export class PresenceEngine implements QsaNotifier {
     // The stored snapshot is this dialog's until it says otherwise (a drop deletes it).
     dialog.stored = dialog.storeKey === s.key;
     dialog.confirmed = true;
-    dialog.expiresAt = this.scheduler.clock.now() + left;
+    dialog.expiresAt = Math.ceil(this.scheduler.clock.now() + left);
     dialog.restart = 'resume';
     // Our Contact is not the one stored: the resume is a target refresh away from an address that may be gone.
     dialog.targetMoved = s.contact !== this.contactFor(dialog.dialog!);

@@ -44,6 +44,10 @@ export type DialogTimerSlot = 'timer' | 'timerN';
  */
 export type RestartStep = 'resume' | 'new' | 'resuming';
 
+/** The members of a dialog nobody joined yet: shared, never changed (join makes a list of its own). */
+const NO_MEMBERS: QsaSubscription[] = [];
+Object.freeze(NO_MEMBERS);
+
 /**
  * One SIP subscription and the internal subscriptions it serves: a flat
  * record (no closures, no per-record timers beyond two heap entries) so that
@@ -53,8 +57,8 @@ export type RestartStep = 'resume' | 'new' | 'resuming';
  */
 export class SubscriptionDialog {
   state: SubscriptionDialogState = 'waiting';
-  /** The QSA subscriptions served (SubscriptionRegistry.join/leave). */
-  readonly members: QsaSubscription[] = [];
+  /** The QSA subscriptions served (SubscriptionRegistry.join/leave; made there, of the size it needs). */
+  members: QsaSubscription[] = NO_MEMBERS;
   /** The current SIP dialog, undefined while waiting (SubscriptionRegistry.setSipDialog). */
   dialog: DialogState | undefined = undefined;
   /** Expires we ask for: default_expiration, raised by a 423's Min-Expires. */
@@ -86,13 +90,13 @@ export class SubscriptionDialog {
   auth: DigestSession | undefined = undefined;
   subscriberCredentials: DigestCredentials | undefined = undefined;
   /** Clock time of the last SUBSCRIBE sent (the 2 s loop guard). */
-  lastSubscribeAt = Number.NEGATIVE_INFINITY;
+  lastSubscribeAt: number | undefined = undefined;
   /**
    * Addresses the SUBSCRIBEs of the current SIP dialog were sent to (resolved
    * first hops), where its NOTIFYs are expected from (notify-source.ts);
    * undefined until the first is sent.
    */
-  hops: string[] | undefined = undefined;
+  hops: readonly string[] | undefined = undefined;
   /** What the members were last told: a subscriber that joins learns it at once. */
   lastStatus: StatusUpdate | undefined = undefined;
   /** The event package's side: Accept, resource list or not, the readers of the current SIP dialog's bodies. */
@@ -120,8 +124,15 @@ export class SubscriptionDialog {
   private timer: Timer | undefined = undefined;
   private timerN: Timer | undefined = undefined;
 
+  /** `d<n>` made when asked (inspection, diagnostics): a number per held dialog, not a string (issue 11). */
+  get id(): string {
+    const key = this.key;
+    return typeof key === 'number' ? `d${key}` : key;
+  }
+
   constructor(
-    readonly id: string,
+    /** The id, or its number (id `d<n>`). */
+    private readonly key: string | number,
     readonly identity: string,
     readonly record: string,
     readonly subscriber: string,

@@ -1,10 +1,13 @@
 import type { QsaSubscription } from '../qsa/index.js';
-import { type DialogState, dialogLookupKey } from '../sip/dialog/dialog-state.js';
+import type { DialogState } from '../sip/dialog/dialog-state.js';
 import type { SubscriptionDialog } from './subscription-dialog.js';
 
 /**
  * Every live SubscriptionDialog of the engine, and the three ways to find one:
- * - by SIP dialog (Call-ID + our tag): which dialog a NOTIFY belongs to;
+ * - by SIP dialog (Call-ID, then our tag): which dialog a NOTIFY belongs to;
+ *   the Call-IDs are ours (random, one per SIP dialog we start, RFC 3261
+ *   §8.1.1.4), so the Call-ID alone is the key and the tag is checked: no
+ *   key string per dialog (issue 11);
  * - by identity (package + record + subscriber): an identical subscription
  *   joins the dialog already there (share_identical_subscriptions);
  * - by QSA subscription id: the dialog serving a subscriber.
@@ -16,7 +19,7 @@ import type { SubscriptionDialog } from './subscription-dialog.js';
  */
 export class SubscriptionRegistry {
   private readonly all = new Set<SubscriptionDialog>();
-  private readonly byDialogKey = new Map<string, SubscriptionDialog>();
+  private readonly byCallId = new Map<string, SubscriptionDialog>();
   private readonly byIdentity = new Map<string, SubscriptionDialog>();
   private readonly byMember = new Map<string, SubscriptionDialog>();
 
@@ -44,7 +47,9 @@ export class SubscriptionRegistry {
 
   /** `sub` is served by `dialog` from now on. */
   join(dialog: SubscriptionDialog, sub: QsaSubscription): void {
-    dialog.members.push(sub);
+    // A one-element literal for the first member: an array grown by push reserves 17 slots (152 B per dialog).
+    if (dialog.members.length === 0) dialog.members = [sub];
+    else dialog.members.push(sub);
     this.byMember.set(sub.id, dialog);
   }
 
@@ -61,7 +66,7 @@ export class SubscriptionRegistry {
   /** Every member of `dialog` leaves at once (shutdown). */
   dropMembers(dialog: SubscriptionDialog): void {
     for (const member of dialog.members) if (this.byMember.get(member.id) === dialog) this.byMember.delete(member.id);
-    dialog.members.length = 0;
+    if (dialog.members.length > 0) dialog.members.length = 0;
   }
 
   /** The dialog serving QSA subscription `id`. */
@@ -69,9 +74,10 @@ export class SubscriptionRegistry {
     return this.byMember.get(id);
   }
 
-  /** The dialog a NOTIFY with this lookup key (Call-ID + our tag, dialogLookupKey) belongs to. */
-  dialogOfNotify(key: string): SubscriptionDialog | undefined {
-    return this.byDialogKey.get(key);
+  /** The dialog a NOTIFY with this Call-ID and To-tag (our tag) belongs to. */
+  dialogOfNotify(callId: string, localTag: string): SubscriptionDialog | undefined {
+    const dialog = this.byCallId.get(callId);
+    return dialog?.dialog?.localTag === localTag ? dialog : undefined;
   }
 
   /**
@@ -80,12 +86,9 @@ export class SubscriptionRegistry {
    */
   setSipDialog(dialog: SubscriptionDialog, state: DialogState | undefined): void {
     const previous = dialog.dialog;
-    if (previous !== undefined) {
-      const key = dialogLookupKey(previous.callId, previous.localTag);
-      if (this.byDialogKey.get(key) === dialog) this.byDialogKey.delete(key);
-    }
+    if (previous !== undefined && this.byCallId.get(previous.callId) === dialog) this.byCallId.delete(previous.callId);
     dialog.dialog = state;
-    if (state !== undefined) this.byDialogKey.set(dialogLookupKey(state.callId, state.localTag), dialog);
+    if (state !== undefined) this.byCallId.set(state.callId, dialog);
   }
 
   /** New identical subscriptions stop joining `dialog` (it is ending); they get a dialog of their own. */

@@ -13,14 +13,17 @@ class HeapEntry implements Timer {
   constructor(
     readonly at: number,
     readonly seq: number,
-    public fn: (() => void) | undefined,
+    public fn: ((arg: never) => void) | undefined,
     private readonly owner: TimerScheduler,
+    /** What `fn` is called with (afterCall); a closure ignores it. */
+    public arg: unknown = undefined,
   ) {}
 
   cancel(): void {
     if (!this.pending) return;
     this.pending = false;
     this.fn = undefined; // drop the closure now: a cancelled timer may wait in the heap a while
+    this.arg = undefined;
     this.owner.noteCancelled();
   }
 }
@@ -68,6 +71,19 @@ export class TimerScheduler {
     return entry;
   }
 
+  /**
+   * Runs `fn(arg)` after `delayMs`: for a timer held per subscription, `fn`
+   * one function for all of them and `arg` the subscription, so that a
+   * pending timer costs one heap entry and no closure (issue 11).
+   */
+  afterCall<T>(delayMs: number, fn: (arg: T) => void, arg: T): Timer {
+    if (this.closed) throw new ClosedError('TimerScheduler');
+    const entry = new HeapEntry(this.clock.now() + Math.max(0, delayMs), this.seq++, fn, this, arg);
+    this.push(entry);
+    if (entry.at < this.wakeAt) this.armWake(entry.at);
+    return entry;
+  }
+
   /** Cancels every timer and releases the clock wake-up. */
   close(): void {
     this.closed = true;
@@ -76,6 +92,7 @@ export class TimerScheduler {
     for (const e of this.heap) {
       e.pending = false;
       e.fn = undefined;
+      e.arg = undefined;
     }
     this.heap = [];
     this.cancelledCount = 0;
@@ -108,10 +125,12 @@ export class TimerScheduler {
         continue;
       }
       top.pending = false;
-      const fn = top.fn!;
+      const fn = top.fn! as (arg: unknown) => void;
+      const arg = top.arg;
       top.fn = undefined;
+      top.arg = undefined;
       try {
-        fn();
+        fn(arg);
       } catch (error) {
         // A timer callback must never take the scheduler down with it (nor the other timers due now).
         this.report(error);

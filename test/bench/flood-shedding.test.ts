@@ -46,3 +46,42 @@ test('NOTIFY flood: 503s while the backlog is over the limit, the queue coalesce
   assert.equal(r.deliveredAfter, n, 'the NOTIFY after the flood reached every queue');
   assert.equal(r.subscriptionsLost, 0);
 });
+
+test('NOTIFY flood from the generator processes: a capacity step, the flood at a multiple of it, 503s (if any) with Retry-After, CSeqs above the flood after it, nothing lost', { timeout: 120_000 }, async (t) => {
+  const n = 100;
+  const report = await runFlood({
+    rate: 5000,
+    durationMs: 2000,
+    n,
+    portBase: 5154,
+    backlogLimitBytes: 1024 * 1024,
+    retryAfterSeconds: 5,
+    t1Ms: 50,
+    queueCapacity: 2 * n,
+    stallConsumer: true,
+    pin: false,
+    blasters: 1,
+    blasterSockets: 4,
+    // A step every machine handles; the flood then goes at fifty times it (10,000/s), over what this set-up takes here.
+    capacityRates: [200],
+    capacityStepMs: 1000,
+    floodFactor: 50,
+    say: (line) => t.diagnostic(line),
+  });
+  for (const line of describeFlood(report).split('\n')) t.diagnostic(line);
+  const g = report.generator;
+  assert.ok(g !== undefined, 'the generator processes ran');
+  assert.equal(g.processes, 1);
+  assert.equal(g.capacitySteps[0]?.passed, true, 'the capacity step was fully handled (every NOTIFY answered 200, none shed)');
+  assert.equal(g.measuredCapacity, 200);
+  assert.equal(report.options.rate, 10_000, 'the flood at the factor times the measured capacity');
+  const f = report.flood;
+  assert.ok(f.sent > 0);
+  assert.equal((f.responses['200'] ?? 0) + (f.responses['503'] ?? 0) <= f.sent, true, 'no answer to a NOTIFY that was not sent');
+  if ((f.responses['503-checked'] ?? 0) > 0) assert.equal(f.responses['503+retry-after'], f.responses['503-checked'], 'every 503 read has a Retry-After');
+  const r = report.recovery;
+  // The simulator's NOTIFY after the flood went above the generator's CSeqs: answered 200, not 500.
+  assert.deepEqual(r.answersAfter, { '200': n });
+  assert.equal(r.deliveredAfter, n);
+  assert.equal(r.subscriptionsLost, 0);
+});

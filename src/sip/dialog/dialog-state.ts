@@ -42,7 +42,7 @@ export function newDialogState(init: { callId: string; localTag: string; localUr
     remoteUri: init.remoteUri,
     localCSeq: 0,
     remoteCSeq: undefined,
-    routeSet: init.routeSet ?? [],
+    routeSet: init.routeSet ?? NO_ROUTES,
     remoteTarget: init.remoteUri,
   };
 }
@@ -62,14 +62,18 @@ function describeError(error: unknown): string {
 
 /** readTarget's answer for the last single Contact line it accepted (a pure function of that line). */
 let lastContactLine: string | undefined;
-let lastContactTarget: { readonly target: string } | undefined;
+let lastContactTarget: { readonly target: string; readonly owned: true } | undefined;
+
+/** The route set of every dialog without one: shared, never changed (a route set is replaced, not edited). */
+const NO_ROUTES: string[] = [];
+Object.freeze(NO_ROUTES);
 
 /**
  * The remote target a message offers (RFC 3261 §12.1.2: the URI of its
  * Contact, a sip or sips URI), undefined when it has no Contact, or a
  * problem when the Contact is `*`, malformed or not a SIP URI.
  */
-function readTarget(message: SipMessage): { target: string | undefined } | { problem: DialogProblem } {
+function readTarget(message: SipMessage): { target: string | undefined; owned?: true } | { problem: DialogProblem } {
   // A presence server sends the same Contact line in every NOTIFY of every dialog: the answer
   // for the last good single line is kept, so that most NOTIFYs parse no Contact at all.
   const line = message.headers.getSingleByKey('contact');
@@ -84,7 +88,7 @@ function readTarget(message: SipMessage): { target: string | undefined } | { pro
     if (line !== undefined) {
       // Copied: the line and the URI may be slices of the packet they came in.
       lastContactLine = ownString(line);
-      lastContactTarget = { target: ownString(first.uri) };
+      lastContactTarget = { target: ownString(first.uri), owned: true };
     }
     return target;
   } catch (error) {
@@ -95,8 +99,10 @@ function readTarget(message: SipMessage): { target: string | undefined } | { pro
 /** Record-Route entries (each a name-addr with a SIP URI) as Route values, in the order received, or a problem. */
 function readRecordRoute(message: SipMessage): { routes: string[] } | { problem: DialogProblem } {
   try {
+    const entries = routeSetOf(message, 'record-route');
+    if (entries.length === 0) return { routes: NO_ROUTES };
     const routes: string[] = [];
-    for (const entry of routeSetOf(message, 'record-route')) {
+    for (const entry of entries) {
       parseSipUri(entry.uri);
       routes.push(ownString(formatNameAddr(entry)));
     }
@@ -128,17 +134,17 @@ export function confirmFromResponse(dialog: DialogState, response: SipResponse):
   const target = readTarget(response);
   if ('problem' in target) return target.problem;
   if (dialog.remoteTag !== undefined) {
-    if (target.target !== undefined && target.target !== dialog.remoteTarget) dialog.remoteTarget = ownString(target.target);
+    if (target.target !== undefined && target.target !== dialog.remoteTarget) dialog.remoteTarget = ownedTarget(target);
     return undefined;
   }
   if (tag === undefined) return 'no tag in To (RFC 6665 §4.1.2.1)';
   const routes = readRecordRoute(response);
   if ('problem' in routes) return routes.problem;
   dialog.remoteTag = ownString(tag);
-  dialog.routeSet = routes.routes.reverse();
+  dialog.routeSet = routes.routes.length === 0 ? routes.routes : routes.routes.reverse();
   // A 2xx without Contact (RFC 3261 §12.1.1 requires one) leaves the target where the request went;
   // the first NOTIFY, a target refresh, brings the server's Contact.
-  if (target.target !== undefined) dialog.remoteTarget = ownString(target.target);
+  if (target.target !== undefined) dialog.remoteTarget = ownedTarget(target);
   return undefined;
 }
 
@@ -163,7 +169,7 @@ export function confirmFromNotify(dialog: DialogState, notify: SipRequest): Dial
   if ('problem' in routes) return routes.problem;
   dialog.remoteTag = ownString(tag);
   dialog.routeSet = routes.routes;
-  if (target.target !== undefined) dialog.remoteTarget = ownString(target.target);
+  if (target.target !== undefined) dialog.remoteTarget = ownedTarget(target);
   return undefined;
 }
 
@@ -175,8 +181,18 @@ export function confirmFromNotify(dialog: DialogState, notify: SipRequest): Dial
 export function refreshTargetFrom(dialog: DialogState, message: SipMessage): DialogProblem | undefined {
   const target = readTarget(message);
   if ('problem' in target) return target.problem;
-  if (target.target !== undefined && target.target !== dialog.remoteTarget) dialog.remoteTarget = ownString(target.target);
+  if (target.target !== undefined && target.target !== dialog.remoteTarget) dialog.remoteTarget = ownedTarget(target);
   return undefined;
+}
+
+/**
+ * The remote target to keep: readTarget's remembered answer is already a
+ * copy of its own, shared by every dialog with that Contact (a presence
+ * server's Contact is the same in all its NOTIFYs); any other is copied out
+ * of its packet.
+ */
+function ownedTarget(answer: { target: string | undefined; owned?: true }): string {
+  return answer.owned === true ? answer.target! : ownString(answer.target!);
 }
 
 /** Target refresh (RFC 6665 §3.1: SUBSCRIBE and NOTIFY are target-refresh requests). Throws SipParseError on a malformed Contact. */

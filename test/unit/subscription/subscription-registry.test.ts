@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { QsaSubscription } from '../../../src/qsa/index.js';
-import { dialogLookupKey, newDialogState } from '../../../src/sip/dialog/dialog-state.js';
+import { newDialogState } from '../../../src/sip/dialog/dialog-state.js';
 import { SubscriptionDialog } from '../../../src/subscription/subscription-dialog.js';
 import { SubscriptionRegistry } from '../../../src/subscription/subscription-registry.js';
 import { ManualClock } from '../../../src/util/clock.js';
@@ -28,14 +28,15 @@ test('a dialog is found by identity, member and SIP dialog; remove() takes it ou
   registry.setSipDialog(d, sipDialog('c1'));
   assert.equal(registry.sharedDialog(d.identity), d);
   assert.equal(registry.dialogOfMember('s2'), d);
-  assert.equal(registry.dialogOfNotify(dialogLookupKey('c1', 'ours')), d);
+  assert.equal(registry.dialogOfNotify('c1', 'ours'), d);
+  assert.equal(registry.dialogOfNotify('c1', 'theirs'), undefined, 'the Call-ID finds it; our tag must match too');
   assert.deepEqual(d.members, [a, b]);
 
   assert.equal(registry.remove(d), true);
   assert.equal(registry.size, 0);
   assert.equal(registry.sharedDialog(d.identity), undefined);
   assert.equal(registry.dialogOfMember('s1'), undefined);
-  assert.equal(registry.dialogOfNotify(dialogLookupKey('c1', 'ours')), undefined);
+  assert.equal(registry.dialogOfNotify('c1', 'ours'), undefined);
   assert.equal(d.dialog, undefined);
   assert.deepEqual(d.members, []);
   assert.equal(registry.remove(d), false, 'a second remove is a no-op');
@@ -48,8 +49,8 @@ test('setSipDialog: a new SIP dialog replaces the old one in NOTIFY matching', (
   assert.equal(registry.sharedDialog(d.identity), undefined, 'not shared when sharing is off');
   registry.setSipDialog(d, sipDialog('c1'));
   registry.setSipDialog(d, sipDialog('c2'));
-  assert.equal(registry.dialogOfNotify(dialogLookupKey('c1', 'ours')), undefined);
-  assert.equal(registry.dialogOfNotify(dialogLookupKey('c2', 'ours')), d);
+  assert.equal(registry.dialogOfNotify('c1', 'ours'), undefined);
+  assert.equal(registry.dialogOfNotify('c2', 'ours'), d);
 });
 
 test('leave() and stopSharing(): the last member leaving keeps the dialog (the engine ends it); a stopped dialog takes no newcomer', () => {

@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { presenceOf } from '../../../src/presence/presence-status.js';
+import type { PresenceDocument } from '../../../src/presence/pidf-types.js';
+import { QsaBroker, type QsaNotifier, type QsaSubscription } from '../../../src/qsa/index.js';
+import { compactUpdate, REREAD_DOCUMENT, type RereadableUpdate, withDocument } from '../../../src/qsa/status-message.js';
+import { PRESENCE_EVENT_PACKAGE } from '../../../src/subscription/presence-package.js';
+import { ManualClock } from '../../../src/util/clock.js';
+
+// Issue 11: a presence status keeps its body; its parsed document is held while queued, then only
+// while somebody holds it, and read again from the body when asked after that.
+
+const PIDF = (basic: string) =>
+  new TextEncoder().encode(
+    `<?xml version="1.0"?><presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:alice@example.com"><tuple id="t1"><status><basic>${basic}</basic></status><note>n-${basic}</note></tuple></presence>`,
+  );
+
+const reread = PRESENCE_EVENT_PACKAGE.rereadDocument!;
+
+function rig() {
+  const broker = new QsaBroker({ clock: new ManualClock(0, 0) });
+  const held: QsaSubscription[] = [];
+  const notifier: QsaNotifier = { subscribe: (s) => void held.push(s), unsubscribe: () => {} };
+  broker.registerNotifier('presence', notifier, { name: 'engine' });
+  const queue = broker.createQueue();
+  const handle = broker.subscribe({ record: 'sip:alice@example.com', subscriber: 'sip:bob@example.com', queue });
+  return { broker, queue, handle, sub: held[0]! };
+}
+
+function update(basic: string): RereadableUpdate {
+  const body = PIDF(basic);
+  const u: RereadableUpdate = { state: 'active', contentType: 'application/pidf+xml', body, document: reread('application/pidf+xml', body) };
+  u[REREAD_DOCUMENT] = reread;
+  return u;
+}
+
+/** A full GC from a test (the flag is set at run time; the function comes from a fresh context). */
+function fullGc(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
+
+test('a re-readable document: the same object while queued and after poll; JSON, spread and presenceOf see it', () => {
+  const { broker, queue, handle, sub } = rig();
+  const u = update('open');
+  const given = u.document;
+  assert.equal(broker.notify(sub, u), true);
+  const message = queue.poll()!;
+  assert.equal(handle.lastStatus, message);
+  assert.equal(message.document, given, 'the parsed document handed by the notifier, not a second parse');
+  assert.equal(message.document, message.document);
+  assert.equal(presenceOf(message)?.tuples[0]?.basic, 'open');
+  assert.equal(JSON.parse(JSON.stringify(message)).document.tuples[0].basic, 'open');
+  assert.equal(({ ...message } as { document?: PresenceDocument }).document?.tuples[0]?.notes[0]?.text, 'n-open');
+  assert.ok(Object.keys(message).includes('document'));
+});
+
+test('after a full GC nobody holds the document: it is read again from the body, equal to the first', () => {
+  const { broker, queue, handle, sub } = rig();
+  const u = update('closed');
+  const expected = structuredClone(u.document);
+  broker.notify(sub, u);
+  delete u.document;
+  queue.poll();
+  fullGc();
+  const again = handle.lastStatus!.document;
+  assert.deepEqual(again, expected);
+  assert.equal(handle.lastStatus!.document, again, 'held by the caller: the same object');
+});
+
+test('a document set by its user stays as set', () => {
+  const { broker, queue, sub } = rig();
+  broker.notify(sub, update('open'));
+  const message = queue.poll()! as { document?: unknown };
+  const mine = { tuples: [] };
+  message.document = mine;
+  fullGc();
+  assert.equal(message.document, mine);
+  message.document = undefined;
+  assert.equal(message.document, undefined);
+});
+
+test('compactUpdate drops only a re-readable document; withDocument and a message built from it read it again', () => {
+  const { broker, queue, sub } = rig();
+  const u = update('open');
+  const kept = compactUpdate(u);
+  assert.equal(kept.document, undefined);
+  assert.equal(kept.body, u.body);
+  const again = withDocument(kept);
+  assert.deepEqual(Object.keys(again).sort(), ['body', 'contentType', 'document', 'state'], 'the fields the update had, no undefined ones');
+  assert.equal((again.document as PresenceDocument).tuples[0]?.basic, 'open');
+  broker.notify(sub, kept);
+  assert.equal(presenceOf(queue.poll()!)?.tuples[0]?.basic, 'open');
+  // An ordinary update (no reader) keeps its document.
+  const plain = { state: 'active' as const, body: PIDF('open'), document: { x: 1 } };
+  assert.equal(compactUpdate(plain).document, plain.document);
+  assert.equal(withDocument(plain), plain);
+});
