@@ -17,13 +17,10 @@
  *   exists; duplicates counted).
  */
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import postgres from 'postgres';
-import { kamailioAddress } from '../support/peers.js';
-import { createDatabase, type RunningEngine, startPostgres } from '../support/engines.js';
 import type { DaemonProcess } from '../daemon/support/daemon-process.js';
-import { Publisher } from '../daemon/support/publisher.js';
-import { createSpread, health, listed, MergedConsumer, pollUntil, startNode } from './support/cluster-rig.js';
+import { cleanupsAfterAll, createSpread, health, listed, MergedConsumer, pollUntil, setUpCluster, startNode } from './support/cluster-rig.js';
 
 const SUBSCRIPTIONS = 300;
 const LEASE_TTL_S = 3;
@@ -32,29 +29,11 @@ const QUEUE = 'split';
 /** Users far from those of the other Kamailio tests. */
 const USER_BASE = 700_000;
 
-const cleanups: Array<() => void | Promise<void>> = [];
-after(async () => {
-  for (const c of cleanups.reverse()) {
-    try {
-      await c();
-    } catch {
-      // Best effort: the next cleanup still runs.
-    }
-  }
-});
+const cleanups = cleanupsAfterAll();
 
 test('split brain: a node paused past its lease drops its dialogs without unSUBSCRIBE when resumed, its late writes refused, and rejoins', async (t) => {
   const started = performance.now();
-  const server: RunningEngine = await startPostgres();
-  cleanups.push(() => server.stop());
-  const url = await createDatabase(server, 'splitbrain');
-  const kamailio = kamailioAddress();
-  const proxy = `sip:${kamailio.host}:${kamailio.port}`;
-  const publisher = await Publisher.start(proxy, USER_BASE, 'split');
-  cleanups.push(() => publisher.close());
-  for (let i = 0; i < SUBSCRIPTIONS; i += 50) {
-    await Promise.all(Array.from({ length: Math.min(50, SUBSCRIPTIONS - i) }, (_, k) => publisher.publish(i + k, 'closed')));
-  }
+  const { url, proxy, publisher } = await setUpCluster(cleanups, { database: 'splitbrain', userBase: USER_BASE, label: 'split', records: SUBSCRIPTIONS });
   const nodes: DaemonProcess[] = await Promise.all(
     ['n1', 'n2'].map((nodeId) =>
       startNode({ nodeId, url, proxy, leaseTtl: LEASE_TTL_S, shards: SHARDS, maxSubscribeRate: 250, extra: { timers: { t1: 250 } } }),

@@ -17,12 +17,9 @@
  * counts, duplicates.
  */
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
-import { kamailioAddress } from '../support/peers.js';
-import { createDatabase, type RunningEngine, startPostgres } from '../support/engines.js';
+import { test } from 'node:test';
 import type { DaemonProcess } from '../daemon/support/daemon-process.js';
-import { Publisher } from '../daemon/support/publisher.js';
-import { createSpread, health, listed, MergedConsumer, pollUntil, startNode } from './support/cluster-rig.js';
+import { cleanupsAfterAll, createSpread, health, listed, MergedConsumer, pollUntil, setUpCluster, startNode } from './support/cluster-rig.js';
 
 const SUBSCRIPTIONS = 3000;
 const LEASE_TTL_S = 6;
@@ -31,29 +28,11 @@ const QUEUE = 'cluster';
 /** Users far from those of the other Kamailio tests. */
 const USER_BASE = 800_000;
 
-const cleanups: Array<() => void | Promise<void>> = [];
-after(async () => {
-  for (const c of cleanups.reverse()) {
-    try {
-      await c();
-    } catch {
-      // Best effort: the next cleanup still runs.
-    }
-  }
-});
+const cleanups = cleanupsAfterAll();
 
 test('three nodes, 3,000 subscriptions through the three APIs, one SIGKILLed: every subscription active again on the survivors, every published change reaches the consumer', async (t) => {
   const started = performance.now();
-  const server: RunningEngine = await startPostgres();
-  cleanups.push(() => server.stop());
-  const url = await createDatabase(server, 'takeover');
-  const kamailio = kamailioAddress();
-  const proxy = `sip:${kamailio.host}:${kamailio.port}`;
-  const publisher = await Publisher.start(proxy, USER_BASE, 'cluster3');
-  cleanups.push(() => publisher.close());
-  for (let i = 0; i < SUBSCRIPTIONS; i += 50) {
-    await Promise.all(Array.from({ length: Math.min(50, SUBSCRIPTIONS - i) }, (_, k) => publisher.publish(i + k, 'closed')));
-  }
+  const { url, proxy, publisher } = await setUpCluster(cleanups, { database: 'takeover', userBase: USER_BASE, label: 'cluster3', records: SUBSCRIPTIONS });
   assert.equal(publisher.failures, 0, 'every initial PUBLISH answered 200');
   const publishedAt = performance.now();
 

@@ -6,7 +6,10 @@
  */
 import type { RestartStats } from '../../../src/subscription/presence-engine.js';
 import { api, DaemonProcess, testConfig } from '../../daemon/support/daemon-process.js';
-import type { Publisher } from '../../daemon/support/publisher.js';
+import { after } from 'node:test';
+import { Publisher } from '../../daemon/support/publisher.js';
+import { createDatabase, startPostgres } from '../../support/engines.js';
+import { kamailioAddress } from '../../support/peers.js';
 import { SseStream, type StatusEvent } from '../../daemon/support/sse-stream.js';
 
 export interface NodeSpec {
@@ -170,4 +173,46 @@ export async function createSpread(nodes: readonly DaemonProcess[], publisher: P
   };
   await Promise.all(Array.from({ length: inFlight }, worker));
   return made;
+}
+
+/** What a cluster test file cleans up after its tests: run in reverse order, each best effort. */
+export function cleanupsAfterAll(): Array<() => void | Promise<void>> {
+  const cleanups: Array<() => void | Promise<void>> = [];
+  after(async () => {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch {
+        // Best effort: the next cleanup still runs.
+      }
+    }
+  });
+  return cleanups;
+}
+
+export interface ClusterSetUp {
+  /** The fresh database's URL on a PostgreSQL started for the file. */
+  url: string;
+  /** The real Kamailio (scripts/with-peers.sh), as the nodes' proxy. */
+  proxy: string;
+  /** Publishes into Kamailio; every record of `records` already published once, `closed`. */
+  publisher: Publisher;
+}
+
+/** PostgreSQL with a database named `database`, the Kamailio proxy, and a publisher of `records` records from `userBase`. */
+export async function setUpCluster(
+  cleanups: Array<() => void | Promise<void>>,
+  spec: { database: string; userBase: number; label: string; records: number },
+): Promise<ClusterSetUp> {
+  const server = await startPostgres();
+  cleanups.push(() => server.stop());
+  const url = await createDatabase(server, spec.database);
+  const kamailio = kamailioAddress();
+  const proxy = `sip:${kamailio.host}:${kamailio.port}`;
+  const publisher = await Publisher.start(proxy, spec.userBase, spec.label);
+  cleanups.push(() => publisher.close());
+  for (let i = 0; i < spec.records; i += 50) {
+    await Promise.all(Array.from({ length: Math.min(50, spec.records - i) }, (_, k) => publisher.publish(i + k, 'closed')));
+  }
+  return { url, proxy, publisher };
 }
