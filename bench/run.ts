@@ -2,7 +2,7 @@
  * presence-b2b benchmarks (issue "Benchmarks: presence-b2b side by side with
  * Kamailio and against the physical floor"; design in docs/benchmark-method.md §1).
  *
- *   npm run bench                       # the standard set: w0 w2 w2-tcp w5 w4 w3 (+ Kamailio comparisons)
+ *   npm run bench                       # the standard set: w0 w2 w2-tcp w5 w4 w3 resume store cluster (+ Kamailio comparisons)
  *   npm run bench -- w0 --n 100000      # one workload
  *   npm run bench -- w2 --rates 5000,10000,20000 --step 10
  *   node dist/bench/run.js smoke        # CI subset, ~30 s, no Kamailio
@@ -31,7 +31,7 @@ import { type ClusterResult, type ConfigurationResult, runCluster } from './work
 const PROFILE_DIR = '/tmp/presence-b2b-bench/profiles';
 
 type WorkloadId = 'w0' | 'w2' | 'w2-tcp' | 'w3' | 'w4' | 'w5' | 'resume' | 'store' | 'cluster';
-const ALL: WorkloadId[] = ['w0', 'w2', 'w2-tcp', 'w5', 'w4', 'w3', 'resume', 'store'];
+const ALL: WorkloadId[] = ['w0', 'w2', 'w2-tcp', 'w5', 'w4', 'w3', 'resume', 'store', 'cluster'];
 const SMOKE: WorkloadId[] = ['w0', 'w2', 'w5', 'w4', 'w3'];
 
 interface Results {

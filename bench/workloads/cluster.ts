@@ -224,6 +224,10 @@ async function measureConfiguration(
       idleWindowS: round(idleS, 1),
       loadAverage: holdLoad,
     };
+    // Warm-up, not measured: 2 s at the first rate, so that the first step does not pay for compiling the NOTIFY path.
+    await sim.call('rate', { rate: o.rates[0] ?? 1000, durationMs: 2000 }, 60_000);
+    await sim.call('drain', { boundMs: 30_000 }, 40_000);
+    await quiet(probe, 1000, 30_000);
     const steps: NotifyStep[] = [];
     for (const rate of o.rates) {
       const s0 = await sim.call<SimStats>('stats');
