@@ -2,7 +2,7 @@
  * presence-b2b benchmarks (issue "Benchmarks: presence-b2b side by side with
  * Kamailio and against the physical floor"; design in docs/benchmark-method.md §1).
  *
- *   npm run bench                       # the standard set: w0 w2 w2-tcp w5 w4 w3 (+ Kamailio comparisons)
+ *   npm run bench                       # the standard set: w0 w2 w2-tcp w5 w4 w3 resume store cluster (+ Kamailio comparisons)
  *   npm run bench -- w0 --n 100000      # one workload
  *   npm run bench -- w2 --rates 5000,10000,20000 --step 10
  *   node dist/bench/run.js smoke        # CI subset, ~30 s, no Kamailio
@@ -25,12 +25,13 @@ import { type W4Result, runW4 } from './workloads/w4-restart-storm.js';
 import { type W5Result, runW5 } from './workloads/w5-notify-storm.js';
 import { type ResumeResult, runResume } from './workloads/resume.js';
 import { measureStoreCost, type StoreCostResult } from './workloads/store-cost.js';
+import { type ClusterResult, type ConfigurationResult, runCluster } from './workloads/cluster.js';
 
 /** Profiles and heap snapshots are large: they go to /tmp, not into the repository. */
 const PROFILE_DIR = '/tmp/presence-b2b-bench/profiles';
 
-type WorkloadId = 'w0' | 'w2' | 'w2-tcp' | 'w3' | 'w4' | 'w5' | 'resume' | 'store';
-const ALL: WorkloadId[] = ['w0', 'w2', 'w2-tcp', 'w5', 'w4', 'w3', 'resume', 'store'];
+type WorkloadId = 'w0' | 'w2' | 'w2-tcp' | 'w3' | 'w4' | 'w5' | 'resume' | 'store' | 'cluster';
+const ALL: WorkloadId[] = ['w0', 'w2', 'w2-tcp', 'w5', 'w4', 'w3', 'resume', 'store', 'cluster'];
 const SMOKE: WorkloadId[] = ['w0', 'w2', 'w5', 'w4', 'w3'];
 
 interface Results {
@@ -42,6 +43,7 @@ interface Results {
   w5?: W5Result;
   resume?: ResumeResult;
   store?: StoreCostResult;
+  cluster?: ClusterResult;
 }
 
 interface Ratio {
@@ -61,12 +63,12 @@ interface Target {
   source: string;
 }
 
-const USAGE = `usage: node dist/bench/run.js [smoke | w0 | w2 | w2-tcp | w3 | w4 | w5 | resume ...] [options]
-  --n N              subscriptions (w0 100000, w2 10000, w3 50000, w4 100000, w5 100000, resume 20000, store 10000)
+const USAGE = `usage: node dist/bench/run.js [smoke | w0 | w2 | w2-tcp | w3 | w4 | w5 | resume | store | cluster ...] [options]
+  --n N              subscriptions (w0 100000, w2 10000, w3 50000, w4 100000, w5 100000, resume 20000, store 10000, cluster 5000)
   --transport T      udp (default) or tcp
-  --rates a,b,c      W2 offered NOTIFY rates per step
+  --rates a,b,c      W2 (cluster: 1000,2500) offered NOTIFY rates per step
   --step S           W2 step length in seconds (10)
-  --settle S         W0/W3 wait before measuring memory at rest (33 / 35)
+  --settle S         W0/W3 wait before measuring memory at rest (33 / 35); cluster: the idle window (15)
   --duration S       W3 churn duration (60)
   --churn C          W3 new+removed subscriptions per second (500)
   --expires S        W3 Expires granted by the simulator (60)
@@ -127,6 +129,7 @@ function parseArgs(argv: string[]): { workloads: WorkloadId[]; opts: BenchOption
       case 'w5':
       case 'resume':
       case 'store':
+      case 'cluster':
         workloads.push(a);
         break;
       case '--n':
@@ -404,6 +407,7 @@ function render(r: Results, ratioList: Ratio[], targetList: Target[]): string {
         `${x.bytesPerSubscription} bytes on disk per subscription (${x.bytesPerApiSubscription} API subscription + ${x.bytesPerDialogSnapshot} dialog snapshot)`,
     );
   }
+  if (r.cluster !== undefined) parts.push(renderCluster(r.cluster));
   if (r.w3 !== undefined) {
     const w = r.w3;
     parts.push(
@@ -421,6 +425,40 @@ function render(r: Results, ratioList: Ratio[], targetList: Target[]): string {
   for (const t of targetList) rows.push([t.goal, t.value === null ? '-' : `${t.value} ${t.unit}`, t.met === null ? '-' : t.met ? 'yes' : 'NO', t.source]);
   parts.push(table(rows));
   return parts.join('\n\n');
+}
+
+function renderCluster(c: ClusterResult): string {
+  const configs = [c.single, c.cluster].filter((x): x is ConfigurationResult => x !== undefined);
+  const names = (x: Record<string, number>) => Object.entries(x).map(([k, v]) => `${k} ${v}`).join(', ');
+  const rows = [[`Cluster N=${c.n}`, 'all active s', 'µs CPU/sub', 'per process', 'RSS B/sub', 'idle CPU ms/s', 'load']];
+  for (const x of configs) {
+    rows.push([
+      x.name,
+      x.hold.timeToAllActiveMs >= 0 ? f(x.hold.timeToAllActiveMs / 1000, 1) : `NOT (${x.hold.active})`,
+      f(x.hold.cpuUsPerSubscriptionTotal, 0),
+      names(x.hold.cpuUsPerSubscription),
+      names(x.hold.rssBytesPerSubscription),
+      names(x.hold.idleCpuMsPerSecond),
+      x.hold.loadAverage,
+    ]);
+  }
+  const steps = [['NOTIFY/s', 'sent/s', 'µs CPU/NOTIFY', 'per process', 'SSE p50 ms', 'p99 ms', 'lost', 'dup', 'load']];
+  for (const x of configs) {
+    for (const s of x.steps) {
+      steps.push([`${x.name} ${s.rate}`, String(s.achievedRate), f(s.cpuUsPerNotifyTotal, 1), names(s.cpuUsPerNotify), f(s.latency.p50Ms, 2), f(s.latency.p99Ms, 2), String(s.lost), String(s.duplicated), s.loadAverage]);
+    }
+  }
+  const parts = [table(rows), table(steps)];
+  const k = c.clusterCost;
+  if (k !== undefined) {
+    parts.push(
+      `  cluster minus one node: ${f(k.cpuUsPerSubscription, 0)} µs CPU per established subscription (PostgreSQL ${f(k.postgresCpuUsPerSubscription, 0)}); ` +
+        `idle (leases every ${c.leaseTtlS / 3} s, relay polls): ${f(k.idleCpuUsPerSubscriptionHour, 0)} µs per subscription per hour at N=${c.n}; ` +
+        `per NOTIFY: ${k.cpuUsPerNotify.map((x) => `${x.rate}/s +${f(x.extraUs, 0)} µs (PostgreSQL ${f(x.postgresUs, 0)})`).join(', ')}`,
+    );
+  }
+  for (const [key, e] of Object.entries(c.errors)) parts.push(`  ${key}: ${e}`);
+  return parts.join('\n');
 }
 
 // ------------------------------------------------------------------ main
@@ -461,6 +499,10 @@ async function main(): Promise<void> {
         case 'store':
           say('store: SQLite store costs (in this process) and NOTIFY with and without the store');
           results.store = await measureStoreCost(opts.n ?? (opts.smoke ? 1000 : 10_000), opts.smoke ? 2000 : 10_000);
+          break;
+        case 'cluster':
+          results.cluster = await runCluster(opts);
+          for (const [k, e] of Object.entries(results.cluster.errors)) errors[`cluster ${k}`] = e;
           break;
       }
     } catch (e) {

@@ -7,6 +7,8 @@ import { StreamFramer, buildResponse, headerParam, hostPortOf, parseLite, uriOf 
 import { summarize } from '../../bench/profile-summary.js';
 import { StageProbe, stampSeqOfBytes } from '../../bench/sut/stage-probe.js';
 import { threadTimes, threadTimesBetween } from '../../bench/sut/thread-times.js';
+import { SseProbe } from '../../bench/harness/sse-probe.js';
+import { createServer } from 'node:http';
 
 test('a PIDF stamp round-trips through the tuple id', () => {
   const body = pidfBody('sip:user7@127.0.0.1:5090', 123456, 98765432101234n, true);
@@ -131,4 +133,36 @@ test('the profile summary charges self and inclusive time, leaving idle out', ()
   assert.equal(inner.selfMs, 2);
   assert.equal(outer.selfMs, 1);
   assert.equal(outer.totalMs, 3);
+});
+
+test('the cluster bench SSE probe times stamped statuses, counts each sequence number and the first active per subscription', async () => {
+  const sentNs = process.hrtime.bigint();
+  const view = (id: string, state: string, seq: number) => JSON.stringify({ subscriptionId: id, state, body: pidfBody('sip:user1@127.0.0.1:5090', seq, sentNs, true) });
+  // Split across writes, with a keep-alive comment and a gap event in between.
+  const text =
+    `id: 1\nevent: status\ndata: ${view('a', 'pending', 3)}\n\n: keep-alive\n\n` +
+    `id: 2\nevent: status\ndata: ${view('a', 'active', 4)}\n\nevent: gap\ndata: {"lastEventId":0,"reason":"dropped"}\n\n` +
+    `id: 3\nevent: status\ndata: ${view('b', 'active', 5)}\n\nid: 4\nevent: status\ndata: ${view('a', 'active', 5)}\n\nid: 5\nevent: status\ndata: not json\n\n`;
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.write(text.slice(0, 100));
+    setTimeout(() => res.end(text.slice(100)), 20);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  const probe = new SseProbe(`http://127.0.0.1:${port}/v1/queues/q/events`);
+  probe.beginWindow(4);
+  try {
+    for (let i = 0; i < 100 && probe.events < 4; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(probe.status, 200);
+    assert.equal(probe.events, 4);
+    assert.equal(probe.gaps, 1);
+    assert.deepEqual([...probe.firstActive.keys()], ['a', 'b']);
+    assert.deepEqual([...probe.seenRange(3, 7)], [1, 1, 2, 0]);
+    // Sequence numbers 4 and 5 timed once each (the repeat of 5 is a duplicate, not a second sample).
+    assert.equal(probe.latency.summary().count, 2);
+  } finally {
+    probe.close();
+    server.close();
+  }
 });
