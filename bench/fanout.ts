@@ -32,6 +32,7 @@ import postgres from 'postgres';
 import { loadavg } from 'node:os';
 import { startNats, startPostgres } from '../test/support/engines.js';
 import { procCpuMs } from './proc-cpu.js';
+import { relayedStatusView } from './support/relayed-status.js';
 
 const QUICK = process.argv.includes('--quick');
 const ONLY = process.argv.includes('--nats') ? 'nats' : process.argv.includes('--postgres') ? 'postgres' : 'both';
@@ -41,26 +42,11 @@ const THROUGHPUT_COUNT = QUICK ? 2000 : 20_000;
 const QUEUES = 10;
 const LISTENERS = 2;
 
-const BODY =
-  '<?xml version="1.0" encoding="UTF-8"?>\n<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:alice@example.com">' +
-  '<tuple id="t1"><status><basic>open</basic></status><note>at my desk, back at 3</note></tuple>' +
-  '<dm:person xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model" id="p1"><rpid:activities xmlns:rpid="urn:ietf:params:xml:ns:pidf:rpid"><rpid:busy/></rpid:activities></dm:person></presence>';
-
 function message(i: number, queue: string): Record<string, unknown> {
   return {
     queue,
     sentAt: performance.now(),
-    status: {
-      timestamp: '2026-01-01T00:00:00.000Z',
-      subscriptionId: `s${i.toString(36).padStart(15, '0')}`,
-      record: `sip:user${i % 5000}@example.com`,
-      subscriber: 'sip:watcher@example.com',
-      package: 'presence',
-      state: 'active',
-      expires: 3600,
-      contentType: 'application/pidf+xml',
-      body: BODY,
-    },
+    status: relayedStatusView(i),
   };
 }
 

@@ -23,6 +23,7 @@ import { systemClock } from '../src/util/clock.js';
 import { TimerScheduler } from '../src/util/timer-scheduler.js';
 import { startPostgres } from '../test/support/engines.js';
 import { procCpuMs } from './proc-cpu.js';
+import { relayedStatusView } from './support/relayed-status.js';
 
 const QUICK = process.argv.includes('--quick');
 const RATE = 1000;
@@ -31,24 +32,8 @@ const THROUGHPUT_COUNT = QUICK ? 2000 : 20_000;
 const QUEUES = 10;
 const KEEP = 1000;
 
-const BODY =
-  '<?xml version="1.0" encoding="UTF-8"?>\n<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:alice@example.com">' +
-  '<tuple id="t1"><status><basic>open</basic></status><note>at my desk, back at 3</note></tuple>' +
-  '<dm:person xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model" id="p1"><rpid:activities xmlns:rpid="urn:ietf:params:xml:ns:pidf:rpid"><rpid:busy/></rpid:activities></dm:person></presence>';
-
 function view(i: number): string {
-  return JSON.stringify({
-    sentAt: performance.now(),
-    timestamp: '2026-01-01T00:00:00.000Z',
-    subscriptionId: `s${i.toString(36).padStart(15, '0')}`,
-    record: `sip:user${i % 5000}@example.com`,
-    subscriber: 'sip:watcher@example.com',
-    package: 'presence',
-    state: 'active',
-    expires: 3600,
-    contentType: 'application/pidf+xml',
-    body: BODY,
-  });
+  return JSON.stringify({ sentAt: performance.now(), ...relayedStatusView(i) });
 }
 
 interface Received {
