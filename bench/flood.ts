@@ -199,7 +199,8 @@ function collector(): (() => void) | undefined {
   }
 }
 
-async function memoryAfterGc(): Promise<MemoryFigures> {
+/** RSS and heap after a forced collection (for figures "after"; shared with test/interop/kamailio-flood.test.ts). */
+export async function memoryAfterGc(): Promise<MemoryFigures> {
   const gc = collector();
   if (typeof gc === 'function') {
     for (let i = 0; i < 3; i++) {

@@ -54,6 +54,7 @@ import assert from 'node:assert/strict';
 import { readFile, stat } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { test } from 'node:test';
+import { memoryAfterGc } from '../../bench/flood.js';
 import { ChildRpc, canPin } from '../../bench/harness/child-rpc.js';
 import type { BlastDialog } from '../../bench/load/presence-server-sim.js';
 import type { BlastResult } from '../../bench/load/notify-blaster.js';
@@ -192,9 +193,7 @@ test('NOTIFY flood at ten times capacity against a B2BUA holding real Kamailio s
       await blaster.call('setup', { dialogs, index: 0, count: 1, host: FLOOD_HOST, sockets: 64 }, 20_000);
 
       // ---- the flood, sampled
-      const gc = (globalThis as { gc?: () => void }).gc;
-      gc?.();
-      const rssBefore = process.memoryUsage().rss;
+      const rssBefore = (await memoryAfterGc()).rssBytes;
       const engine0 = { ...b2b.engine.stats };
       const shed0 = b2b.transport.stats.requestsShed;
       const queue0 = queue.stats;
@@ -248,6 +247,7 @@ test('NOTIFY flood at ten times capacity against a B2BUA holding real Kamailio s
       drain();
       const queue1 = queue.stats;
       const engine1 = { ...b2b.engine.stats };
+      const memoryAfter = await memoryAfterGc();
       const dropped = await kamailioNotifyReplies(logOffset);
       say(
         `recovery ${recoveredInTime ? 'done' : 'NOT done'} ${(recoveryMs / 1000).toFixed(1)} s after the flood: ${engine1.refreshesAfterOverload - refreshed0} refreshes after the overload, ` +
@@ -256,7 +256,8 @@ test('NOTIFY flood at ten times capacity against a B2BUA holding real Kamailio s
       );
       say(
         `queue while stalled: depth max ${maxDepth} (capacity ${SUBSCRIPTIONS}), enqueued ${queue1.enqueued - queue0.enqueued}, coalesced ${queue1.coalesced - queue0.coalesced}, dropped ${queue1.dropped - queue0.dropped}; ` +
-          `engine: ${engine1.notifiesAccepted - engine0.notifiesAccepted} NOTIFYs accepted, ${engine1.notifySourceMismatches - engine0.notifySourceMismatches} refused from an unexpected source (403)`,
+          `engine: ${engine1.notifiesAccepted - engine0.notifiesAccepted} NOTIFYs accepted, ${engine1.notifySourceMismatches - engine0.notifySourceMismatches} refused from an unexpected source (403); ` +
+          `memory after the recovery (GC): RSS ${mib(memoryAfter.rssBytes)}, heap ${mib(memoryAfter.heapUsedBytes)}`,
       );
 
       // ---- no subscription lost: a new state per presentity reaches every queue status
