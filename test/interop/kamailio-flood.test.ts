@@ -194,7 +194,7 @@ test('NOTIFY flood at ten times capacity against a B2BUA holding real Kamailio s
 
       // ---- the flood, sampled
       const rssBefore = (await memoryAfterGc()).rssBytes;
-      const engine0 = { ...b2b.engine.stats };
+      const engine0 = structuredClone(b2b.engine.stats);
       const shed0 = b2b.transport.stats.requestsShed;
       const queue0 = queue.stats;
       let rssMax = rssBefore;
@@ -246,7 +246,7 @@ test('NOTIFY flood at ten times capacity against a B2BUA holding real Kamailio s
       stalled = false;
       drain();
       const queue1 = queue.stats;
-      const engine1 = { ...b2b.engine.stats };
+      const engine1 = structuredClone(b2b.engine.stats);
       const memoryAfter = await memoryAfterGc();
       const dropped = await kamailioNotifyReplies(logOffset);
       say(
