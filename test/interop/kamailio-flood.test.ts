@@ -47,7 +47,7 @@
  * them back: after an overload period it refreshes its dialogs (see
  * docs/hostile-input.md); the time it took is printed.
  *
- * Bounded: the flood FLOOD_MS, every wait bounded, about 55 s in all; the
+ * Bounded: the flood FLOOD_MS, every wait bounded, about 45 s in all; the
  * generator and the B2BUA are stopped in `finally`.
  */
 import assert from 'node:assert/strict';
