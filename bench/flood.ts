@@ -128,6 +128,9 @@ export interface FloodReport {
     drainMs: number;
     /** ms from the end of the flood until shedding was off. */
     sheddingOffMs: number;
+    /** In-dialog refreshes the engine sent after the overload (PresenceEngine.overloadEnded), and ms from the end of the flood until they were answered. */
+    refreshedAfterOverload: number;
+    refreshedMs: number;
     dialogsActive: number;
     simLiveDialogs: number;
     /** Dialogs whose NOTIFY of the round after the flood reached the queue. */
@@ -196,7 +199,8 @@ function collector(): (() => void) | undefined {
   }
 }
 
-async function memoryAfterGc(): Promise<MemoryFigures> {
+/** RSS and heap after a forced collection (for figures "after"; shared with test/interop/kamailio-flood.test.ts). */
+export async function memoryAfterGc(): Promise<MemoryFigures> {
   const gc = collector();
   if (typeof gc === 'function') {
     for (let i = 0; i < 3; i++) {
@@ -230,6 +234,8 @@ export async function runFlood(o: FloodOptions): Promise<FloodReport> {
   const simScript = new URL('./load/presence-server-sim.js', import.meta.url).pathname;
   const sim = new ChildRpc('presence-server-sim', simScript, { ...(pinned ? { core: 0 } : {}), scriptArgs: ['--port', String(o.portBase), '--transport', 'udp', '--max-expires', '3600'] });
   let b2b: PresenceB2B | undefined;
+  /** The engine's refreshes after an overload, counted when the last overload period ended. */
+  let refreshesAtLastEnd = 0;
   let closeQueue: (() => void) | undefined;
   const blasters: ChildRpc[] = [];
   const loop = monitorEventLoopDelay({ resolution: 20 });
@@ -243,6 +249,7 @@ export async function runFlood(o: FloodOptions): Promise<FloodReport> {
       overload: { backlogLimitBytes: o.backlogLimitBytes, retryAfterSeconds: o.retryAfterSeconds },
       ...o.b2bOptions,
       onTransportDiagnostic: (event) => {
+        if (event.kind === 'overload-ended') refreshesAtLastEnd = b2b?.engine.stats.refreshesAfterOverload ?? 0;
         if (event.kind === 'overload-started' || event.kind === 'overload-ended') say(event.detail);
       },
     });
@@ -349,6 +356,7 @@ export async function runFlood(o: FloodOptions): Promise<FloodReport> {
     const before = await memoryAfterGc();
     const ua0 = b2b.ua.stats();
     const shed0 = b2b.transport.stats.requestsShed;
+    const refreshes0 = engine.stats.refreshesAfterOverload;
     const sim0 = await sim.call<SimStats>('stats');
     const blastAnswers0 = await blasterAnswers();
     const udp0 = kernelUdpCounters();
@@ -418,6 +426,15 @@ export async function runFlood(o: FloodOptions): Promise<FloodReport> {
       return nowMs() - quietSinceMs >= 1000;
     }, 30_000);
     const sheddingOffMs = quietSinceMs - floodEnd;
+    // After an overload period the engine refreshes every dialog (T2 + 1 s after its end,
+    // PresenceEngine.overloadEnded); the round below starts once the refreshes that followed the
+    // last period are done, with their NOTIFYs.
+    if (overloadPeriods > 0) {
+      await until(() => engine.stats.refreshesAfterOverload - refreshesAtLastEnd >= o.n && (engine.countByState().active ?? 0) === o.n, 8 * o.t1Ms + 30_000);
+      await sim.call('drain', { boundMs: 30_000 }, 40_000);
+    }
+    const refreshedAfter = engine.stats.refreshesAfterOverload - refreshes0;
+    const refreshedMs = nowMs() - floodEnd;
     clearInterval(sampler);
     clearInterval(fine);
     loop.disable();
@@ -494,6 +511,8 @@ export async function runFlood(o: FloodOptions): Promise<FloodReport> {
       recovery: {
         drainMs: Math.round(drainMs),
         sheddingOffMs: Math.round(sheddingOffMs),
+        refreshedAfterOverload: refreshedAfter,
+        refreshedMs: Math.round(refreshedMs),
         dialogsActive: counts.active ?? 0,
         simLiveDialogs: simAfter.liveDialogs,
         deliveredAfter,
@@ -545,7 +564,7 @@ export function describeFlood(r: FloodReport): string {
           `generator: ${r.generator.processes} process(es) ${JSON.stringify(r.generator.perProcess)}; capacity steps ${r.generator.capacitySteps.map((c) => `${c.rate}/s ${c.passed ? 'ok' : `failed (sent ${c.sent} at ${c.achievedRate}/s, 200 ${c.answered200}, shed ${c.shed})`}`).join(', ')}; measured capacity ${r.generator.measuredCapacity ?? '-'}/s`,
           `kernel UDP over the flood: ${['InDatagrams', 'OutDatagrams', 'RcvbufErrors', 'SndbufErrors', 'InErrors'].map((k) => `${k} ${r.generator?.kernelUdp[k] ?? '-'}`).join(', ')}`,
         ]),
-    `recovery: drained ${r.recovery.drainMs} ms and shedding off ${r.recovery.sheddingOffMs} ms after the flood; ${r.recovery.dialogsActive} dialogs active here, ${r.recovery.simLiveDialogs} at the server; the NOTIFY after (answers ${JSON.stringify(r.recovery.answersAfter)}) reached ${r.recovery.deliveredAfter}/${r.options.n} queues; subscriptions lost ${r.recovery.subscriptionsLost}`,
+    `recovery: drained ${r.recovery.drainMs} ms and shedding off ${r.recovery.sheddingOffMs} ms after the flood; ${r.recovery.refreshedAfterOverload} dialogs refreshed after the overload (done ${r.recovery.refreshedMs} ms after the flood); ${r.recovery.dialogsActive} dialogs active here, ${r.recovery.simLiveDialogs} at the server; the NOTIFY after (answers ${JSON.stringify(r.recovery.answersAfter)}) reached ${r.recovery.deliveredAfter}/${r.options.n} queues; subscriptions lost ${r.recovery.subscriptionsLost}`,
   ].join('\n');
 }
 

@@ -192,6 +192,8 @@ export async function createPresenceB2B(options: PresenceB2BOptions = {}): Promi
     { transport: 'tcp', host: '127.0.0.1', port: 5060 },
   ];
   const limits = options.sipLimits ?? {};
+  // The engine is made after the transport has started; the transport's overload events reach it from then on.
+  let engineOfOverload: PresenceEngine | undefined;
   const transport = new SipTransportLayer({
     listen,
     scheduler,
@@ -202,7 +204,12 @@ export async function createPresenceB2B(options: PresenceB2BOptions = {}): Promi
     ...(limits.messageTimeoutMs !== undefined ? { messageTimeoutMs: limits.messageTimeoutMs } : {}),
     ...(limits.maxMessageBytes !== undefined ? { maxMessageBytes: limits.maxMessageBytes } : {}),
     ...(options.overload !== undefined ? { overload: { ...options.overload } } : {}),
-    ...(options.onTransportDiagnostic !== undefined ? { onDiagnostic: options.onTransportDiagnostic } : {}),
+    onDiagnostic: (event) => {
+      // After an overload period every dialog is refreshed: its server may have dropped it meanwhile (PresenceEngine.overloadEnded).
+      if (event.kind === 'overload-started') engineOfOverload?.overloadStarted();
+      else if (event.kind === 'overload-ended') engineOfOverload?.overloadEnded();
+      options.onTransportDiagnostic?.(event);
+    },
     ...(options.observer !== undefined ? { observer: options.observer } : {}),
   });
   try {
@@ -263,6 +270,7 @@ export async function createPresenceB2B(options: PresenceB2BOptions = {}): Promi
   }
   const userAgent = ua;
   const engine = attached.engine;
+  engineOfOverload = engine;
   let closing: Promise<void> | undefined;
   return {
     qsa,

@@ -131,6 +131,12 @@ export class DaemonMetrics {
     );
     counter(
       registers,
+      'presence_b2b_refreshes_after_overload_total',
+      'In-dialog refreshes sent after an overload period (requests shed with 503), to find the subscriptions a server dropped meanwhile and its current state',
+      () => sources.engineStats().refreshesAfterOverload,
+    );
+    counter(
+      registers,
       'presence_b2b_status_messages_total',
       'Status messages delivered to QSA queues, whichever notifier reported them (the B2BUA, the local presence agent, the resource list server)',
       () => sources.statusMessages(),

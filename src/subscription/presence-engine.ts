@@ -180,6 +180,8 @@ export interface EngineStats {
   notifySourceMismatches: number;
   statusMessages: number;
   failures: number;
+  /** In-dialog refreshes sent after an overload period of the transport (overloadEnded()). */
+  refreshesAfterOverload: number;
 }
 
 /** 2 s: the tight SUBSCRIBE/NOTIFY loop guard of reSIProcate (docs/behaviour.md §3.1). */
@@ -226,6 +228,7 @@ export class PresenceEngine implements QsaNotifier {
     notifySourceMismatches: 0,
     statusMessages: 0,
     failures: 0,
+    refreshesAfterOverload: 0,
   };
 
   private readonly ua: SipUserAgent;
@@ -271,6 +274,10 @@ export class PresenceEngine implements QsaNotifier {
   /** Dialogs handed over to another node, by SIP dialog (lookup key): their late NOTIFYs get 200. */
   private readonly handedOverByKey = new Map<string, HandedOverDialog>();
   private handedOverSweep: Timer | undefined;
+  /** The refresh of every dialog that follows an overload period (overloadEnded()), while it waits. */
+  private overloadSweep: Timer | undefined;
+  /** Clock time the last overload period ended: a dialog that sent a SUBSCRIBE since then needs no refresh for it. */
+  private overloadEndedAt = Number.NEGATIVE_INFINITY;
   readonly restartStats: RestartStats = {
     stored: 0,
     claimed: 0,
@@ -1411,6 +1418,59 @@ export class PresenceEngine implements QsaNotifier {
     return false;
   }
 
+  // ------------------------------------------------------------------ after an overload
+
+  /**
+   * The transport started shedding (docs/hostile-input.md, "Floods"): a
+   * refresh still waiting for the end of an earlier overload period waits for
+   * the end of this one instead.
+   */
+  overloadStarted(): void {
+    this.overloadSweep?.cancel();
+    this.overloadSweep = undefined;
+  }
+
+  /**
+   * The transport stopped shedding. While it shed, NOTIFYs of our dialogs were
+   * answered 503 or, when even the kernel's receive buffer was full, not at
+   * all. A 503 leaves the subscription at its server but loses the state
+   * that NOTIFY carried; a NOTIFY that times out may end the subscription at
+   * its server without a word to us (RFC 6665 §4.2.2 allows it; Kamailio's
+   * timeout_rm_subs does it), so we would hold a dialog the server no longer
+   * has until its next refresh, up to an hour later. So every active dialog
+   * is refreshed once, paced like a restart (max_subscribe_rate): the server
+   * answers with a NOTIFY of its current state (RFC 6665 §4.2.1.2), or 481
+   * for a subscription it dropped, and then a new one is made at once.
+   *
+   * The refreshes start T2 (8·T1) and a second after the end: a NOTIFY that
+   * the server last retransmitted during the overload times out within T2 of
+   * that retransmission (RFC 3261 §17.1.2.2), so by then the server has
+   * dropped whatever it will drop. A dialog that sent a SUBSCRIBE since the end
+   * is skipped; a new overload period before the refreshes start postpones them.
+   */
+  overloadEnded(): void {
+    if (this.closing) return;
+    this.overloadSweep?.cancel();
+    this.overloadEndedAt = this.scheduler.clock.now();
+    this.overloadSweep = this.scheduler.after(8 * this.settings.t1Ms + 1000, () => {
+      this.overloadSweep = undefined;
+      if (this.closing) return;
+      const pacer = this.restartPacer();
+      for (const dialog of this.registry.dialogs()) if (dialog.state === 'active') pacer.push(() => this.overloadRefreshTurn(dialog));
+    });
+  }
+
+  /** A turn of the refresh after an overload: true when it sent a SUBSCRIBE. */
+  private overloadRefreshTurn(dialog: SubscriptionDialog): boolean {
+    if (this.closing || dialog.state !== 'active' || dialog.restart !== undefined) return false;
+    if ((dialog.lastSubscribeAt ?? Number.NEGATIVE_INFINITY) > this.overloadEndedAt) return false;
+    const sent = this.stats.subscribesSent;
+    this.refreshDue(dialog);
+    if (this.stats.subscribesSent === sent) return false;
+    this.stats.refreshesAfterOverload++;
+    return true;
+  }
+
   private restartPacer(): RestartPacer {
     this.restartPacerInstance ??= new RestartPacer(this.settings.maxSubscribeRate, this.scheduler, this.random);
     return this.restartPacerInstance;
@@ -1540,6 +1600,8 @@ export class PresenceEngine implements QsaNotifier {
 
   /** No more restart work: the grace timer and the turns waiting are dropped (shutdown). */
   private stopRestart(): void {
+    this.overloadSweep?.cancel();
+    this.overloadSweep = undefined;
     this.graceTimer?.cancel();
     this.graceTimer = undefined;
     this.handedOverSweep?.cancel();

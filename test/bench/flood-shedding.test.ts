@@ -6,7 +6,8 @@
  * first samples of the flood. It checks that the transport answered 503 (Retry-After is checked
  * on the wire in test/wire/transport/limits.test.ts), that the stalled
  * consumer's queue stayed at its capacity and coalesced instead of dropping,
- * that shedding ended after the flood and that no subscription was lost.
+ * that shedding ended after the flood, that the engine then refreshed every
+ * dialog (PresenceEngine.overloadEnded) and that no subscription was lost.
  * It asserts the mechanism, never a speed: the 30 s flood at ten times the
  * capacity is `npm run bench:flood`. Bounded: 2 s of flood, about 15 s in all.
  */
@@ -42,6 +43,7 @@ test('NOTIFY flood: 503s while the backlog is over the limit, the queue coalesce
   assert.equal(f.dropped, 0, 'nothing dropped: capacity above the subscriptions sharing the queue');
   const r = report.recovery;
   assert.equal(r.dialogsActive, n);
+  assert.equal(r.refreshedAfterOverload, n, 'the engine refreshed every dialog once the overload was over (the B2BUA passes the overload events of the transport on)');
   assert.equal(r.simLiveDialogs, n);
   assert.equal(r.deliveredAfter, n, 'the NOTIFY after the flood reached every queue');
   assert.equal(r.subscriptionsLost, 0);
