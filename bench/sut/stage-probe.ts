@@ -12,6 +12,12 @@
  * - socket read → dequeue: everything the product does (parse, transaction,
  *   dialog checks, PIDF, QSA queue, the consumer's wake-up).
  *
+ * and counts, per NOTIFY, the messages read from the socket after it and
+ * before its dequeue ("read ahead"): how many it waited for, a count that
+ * does not depend on how loaded the machine is (over TCP one read holds many
+ * messages; a message waits for those after it when the consumer runs only
+ * once the whole read has been handled).
+ *
  * Off by default: the observer costs an object and a scan per message, which
  * would count in CPU per NOTIFY.
  */
@@ -39,13 +45,18 @@ export function stampSeqOfBytes(bytes: Uint8Array): number {
 export class StageProbe implements SipMessageObserver {
   /** Monotonic ns when sequence number g was first read from the socket (0 = not seen). */
   private readAt: Float64Array;
+  /** Per sequence number: the ordinal of its first read among all messages read. */
+  private readOrdinal: Float64Array;
+  private reads = 0;
 
   constructor(seqCapacity: number) {
     this.readAt = new Float64Array(seqCapacity);
+    this.readOrdinal = new Float64Array(seqCapacity);
   }
 
   observe(m: ObservedSipMessage): void {
     if (m.direction !== 'received') return;
+    this.reads++;
     const seq = stampSeqOfBytes(m.bytes);
     if (seq < 0) return;
     if (seq >= this.readAt.length) {
@@ -54,9 +65,21 @@ export class StageProbe implements SipMessageObserver {
       const bigger = new Float64Array(size);
       bigger.set(this.readAt);
       this.readAt = bigger;
+      const ordinals = new Float64Array(size);
+      ordinals.set(this.readOrdinal);
+      this.readOrdinal = ordinals;
     }
     // A retransmission is read again; the first read is when the SUT got it.
-    if (this.readAt[seq] === 0) this.readAt[seq] = Number(process.hrtime.bigint());
+    if (this.readAt[seq] === 0) {
+      this.readAt[seq] = Number(process.hrtime.bigint());
+      this.readOrdinal[seq] = this.reads;
+    }
+  }
+
+  /** Messages read after `seq` so far (-1: `seq` not read). */
+  readsAfter(seq: number): number {
+    const ordinal = this.readOrdinal[seq] ?? 0;
+    return ordinal === 0 ? -1 : this.reads - ordinal;
   }
 
   /** When `seq` was read, in monotonic ns, or 0. */

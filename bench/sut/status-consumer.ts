@@ -59,6 +59,53 @@ function stampNs(id: string): number {
 /** Read time of a sequence number at the SUT's socket (stage-probe.ts), in monotonic ns; 0 = unknown. */
 export interface ReadTimes {
   readTime(seq: number): number;
+  /** Messages read after `seq` so far (-1: not read). */
+  readsAfter(seq: number): number;
+}
+
+/** Counts 0…4095 exactly (one bucket each), larger ones in the last bucket. */
+export class CountHistogram {
+  private readonly buckets = new Uint32Array(4096);
+  private n = 0;
+  private sum = 0;
+  private largest = 0;
+
+  record(value: number): void {
+    const v = Math.max(0, Math.round(value));
+    this.buckets[Math.min(v, 4095)]!++;
+    this.n++;
+    this.sum += v;
+    if (v > this.largest) this.largest = v;
+  }
+
+  reset(): void {
+    this.buckets.fill(0);
+    this.n = 0;
+    this.sum = 0;
+    this.largest = 0;
+  }
+
+  summary(): CountSummary {
+    const at = (q: number): number => {
+      if (this.n === 0) return 0;
+      const rank = Math.ceil(q * this.n);
+      let seen = 0;
+      for (let i = 0; i < this.buckets.length; i++) {
+        seen += this.buckets[i]!;
+        if (seen >= rank) return Math.min(i, this.largest);
+      }
+      return this.largest;
+    };
+    return { count: this.n, p50: at(0.5), p99: at(0.99), max: this.largest, mean: this.n === 0 ? 0 : Math.round((this.sum / this.n) * 100) / 100 };
+  }
+}
+
+export interface CountSummary {
+  count: number;
+  p50: number;
+  p99: number;
+  max: number;
+  mean: number;
 }
 
 export class StatusConsumer {
@@ -66,6 +113,8 @@ export class StatusConsumer {
   /** With `--stages`: simulator send → SUT socket read, and SUT socket read → dequeue. */
   readonly sendToRead = new LatencyHistogram();
   readonly readToDequeue = new LatencyHistogram();
+  /** With `--stages`: messages read from the socket after a NOTIFY and before its dequeue. */
+  readonly readAhead = new CountHistogram();
   stages: ReadTimes | undefined;
   readonly establishLatency = new LatencyHistogram();
   readonly counters: ConsumerCounters = { messages: 0, active: 0, pending: 0, terminated: 0, rejected: 0, unstamped: 0, duplicates: 0 };
@@ -132,6 +181,7 @@ export class StatusConsumer {
       if (readNs > 0) {
         this.sendToRead.recordUs((readNs - sentNs) / 1000);
         this.readToDequeue.recordUs((nowNs - readNs) / 1000);
+        this.readAhead.record(this.stages?.readsAfter(seq) ?? 0);
       }
     }
     const user = typeof m.subscription.data === 'number' ? m.subscription.data : -1;

@@ -22,7 +22,7 @@ import { serveRpc } from '../harness/child-rpc.js';
 import { maxInAnySecond } from '../harness/rate-window.js';
 import type { LatencySummary } from '../harness/latency-histogram.js';
 import { StageProbe } from './stage-probe.js';
-import { StatusConsumer } from './status-consumer.js';
+import { type CountSummary, StatusConsumer } from './status-consumer.js';
 import { type ThreadTimes, threadTimes, threadTimesBetween } from './thread-times.js';
 
 export interface SutStartArgs {
@@ -61,7 +61,7 @@ export interface CpuWindow {
   /** Main-thread CPU and run-queue wait, other threads' CPU over the window (Linux). */
   threads?: ThreadTimes;
   /** With `--stages`: the latency split at the SUT's socket read. */
-  stages?: { sendToRead: LatencySummary; readToDequeue: LatencySummary };
+  stages?: { sendToRead: LatencySummary; readToDequeue: LatencySummary; readAhead: CountSummary };
 }
 
 export interface MemorySample {
@@ -341,6 +341,7 @@ class SutHarness {
     consumer.latency.reset();
     consumer.sendToRead.reset();
     consumer.readToDequeue.reset();
+    consumer.readAhead.reset();
     this.loopDelay.reset();
     this.resetWindowGc();
   }
@@ -362,7 +363,7 @@ class SutHarness {
       gcTotalMs: this.gcWindow.total,
       gcByKind: this.gcKinds,
       ...optional('threads', threadTimesBetween(this.windowStart.threads, threadTimes())),
-      ...optional('stages', consumer.stages !== undefined ? { sendToRead: consumer.sendToRead.summary(), readToDequeue: consumer.readToDequeue.summary() } : undefined),
+      ...optional('stages', consumer.stages !== undefined ? { sendToRead: consumer.sendToRead.summary(), readToDequeue: consumer.readToDequeue.summary(), readAhead: consumer.readAhead.summary() } : undefined),
     };
   }
 

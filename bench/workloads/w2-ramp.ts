@@ -92,7 +92,8 @@ export async function runW2(o: BenchOptions): Promise<W2Result> {
           '    ' +
             (sg !== undefined
               ? `send→socket read p50/p99/max ${sg.sendToRead.p50Ms}/${sg.sendToRead.p99Ms}/${sg.sendToRead.maxMs} ms; ` +
-                `socket read→dequeue ${sg.readToDequeue.p50Ms}/${sg.readToDequeue.p99Ms}/${sg.readToDequeue.maxMs} ms; `
+                `socket read→dequeue ${sg.readToDequeue.p50Ms}/${sg.readToDequeue.p99Ms}/${sg.readToDequeue.maxMs} ms; ` +
+                (sg.readAhead !== undefined ? `messages read after it before its dequeue p50/p99/max ${sg.readAhead.p50}/${sg.readAhead.p99}/${sg.readAhead.max} (mean ${sg.readAhead.mean}); ` : '')
               : '') +
             (th !== undefined ? `SUT main thread ran ${th.mainRunMs} ms, waited for the CPU ${th.mainWaitMs} ms; its other threads ran ${th.otherRunMs} ms` : ''),
         );

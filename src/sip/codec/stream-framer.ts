@@ -36,24 +36,35 @@ export interface SipStreamFramerOptions {
   onMessageBytes?: (bytes: Uint8Array) => void;
 }
 
+/**
+ * Frames a byte stream one message at a time: `write()` what the socket
+ * read, then take the messages it completes with `next()` (or both at once
+ * with `push()`). A message is parsed only when it is taken, so a transport
+ * can hand each one on before the next is parsed: under backlog a read holds
+ * many messages, and none should wait for the parsing of those after it.
+ */
 export class SipStreamFramer {
   private readonly limits: ParseLimits;
   private readonly onKeepAlive: ((kind: 'ping' | 'pong') => void) | undefined;
   private readonly onInvalidMessage: ((error: SipParseError, bytes: Uint8Array) => void) | undefined;
   private readonly onMessageBytes: ((bytes: Uint8Array) => void) | undefined;
   /**
-   * Octets held between pushes, at store[0, pendingLength). The store grows
-   * by doubling and each push copies only what it brings, so a message
-   * arriving a few octets at a time costs linear time, not quadratic.
+   * The octets not framed yet are view[pos, view.length). The view is the
+   * chunk last written while it is being framed (no copy in the usual case of
+   * whole messages per read), or the store: octets held between writes. The
+   * store grows by doubling and each write copies only what it brings, so a
+   * message arriving a few octets at a time costs linear time, not quadratic.
    */
+  private view: Buffer | null = null;
+  private pos = 0;
+  private viewIsChunk = false;
   private store: Buffer | null = null;
-  private pendingLength = 0;
-  /** Total octets of the message at the head of the pending octets, once its headers are complete; -1 before. */
+  /** Total octets of the message at `pos`, once its headers are complete; -1 before. */
   private expected = -1;
   /**
    * While the head message's header block is incomplete: its first LF
    * (offset from the message start; -1 before it arrived) and how far the
-   * search has gone, so that each push searches only the new octets.
+   * search has gone, so that each write searches only the new octets.
    */
   private firstLf = -1;
   private searched = 0;
@@ -71,67 +82,116 @@ export class SipStreamFramer {
     return this.failed !== null;
   }
 
-  /** Octets held while waiting for the rest of a message. */
+  /**
+   * Octets written and not yet taken as a message. Once `next()` has
+   * returned undefined: the part of a message waiting for its rest.
+   */
   get bufferedBytes(): number {
-    return this.pendingLength;
+    return this.view === null ? 0 : this.view.length - this.pos;
   }
 
   /**
-   * Feeds received octets; returns the complete, valid messages they finish,
-   * in order. Throws SipParseError on a framing error (and on every later call).
+   * Feeds received octets and returns the complete, valid messages they
+   * finish, in order (`write()` then `next()` until it returns undefined).
+   * Throws SipParseError on a framing error (and on every later call).
    */
   push(chunk: Uint8Array): SipMessage[] {
-    if (this.failed !== null) {
-      throw new SipParseError('SIP_ERR_PARSE_FRAMER_CLOSED', 'Stream framer closed after a framing error', {
-        cause: this.failed,
-      });
-    }
-    const incoming = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    // Nothing held (the usual case: whole messages per read): frame straight from the chunk.
-    const buf = this.pendingLength === 0 ? incoming : this.append(incoming);
+    this.write(chunk);
     const out: SipMessage[] = [];
-    try {
-      const pos = this.drain(buf, out);
-      this.keep(buf, pos, buf === incoming);
-    } catch (error) {
-      this.pendingLength = 0;
-      this.store = null;
-      if (error instanceof SipParseError) this.failed = error;
-      throw error;
-    }
+    for (let message = this.next(); message !== undefined; message = this.next()) out.push(message);
     return out;
   }
 
-  /** Adds the chunk after the held octets; returns a view of all of them. */
-  private append(incoming: Buffer): Buffer {
-    const needed = this.pendingLength + incoming.length;
-    let store = this.store!;
-    if (store.length < needed) {
-      const grown = Buffer.allocUnsafe(Math.max(needed, 2 * store.length));
-      store.copy(grown, 0, 0, this.pendingLength);
-      store = grown;
-      this.store = store;
+  /**
+   * Adds received octets after those not taken yet. The chunk is read in
+   * place until `next()` returns undefined (then what is left of it is copied):
+   * do not reuse it before. Throws SipParseError after a framing error.
+   */
+  write(chunk: Uint8Array): void {
+    if (this.failed !== null) throw closedError(this.failed);
+    const incoming = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (incoming.length === 0) return;
+    const held = this.bufferedBytes;
+    if (held === 0) {
+      // Nothing held (the usual case: whole messages per read): frame straight from the chunk.
+      this.view = incoming;
+      this.pos = 0;
+      this.viewIsChunk = true;
+      return;
     }
-    incoming.copy(store, this.pendingLength);
-    this.pendingLength = needed;
-    return store.subarray(0, needed);
+    const store = this.holdInStore(held + incoming.length);
+    incoming.copy(store, held);
+    this.view = store.subarray(0, held + incoming.length);
   }
 
-  /** Holds buf[pos, end) for the next push (copied out of a chunk we do not own, moved to the front of the store). */
-  private keep(buf: Buffer, pos: number, fromChunk: boolean): void {
-    const rest = buf.length - pos;
-    if (rest === 0) {
-      this.pendingLength = 0;
+  /**
+   * The next message framed from the octets written, parsed; undefined when
+   * no whole message is left. A message that frames but does not parse goes
+   * to `onInvalidMessage` and the next one is taken. Throws SipParseError on
+   * a framing error (and on every later call).
+   */
+  next(): SipMessage | undefined {
+    if (this.failed !== null) throw closedError(this.failed);
+    for (;;) {
+      let bytes: Buffer | undefined;
+      try {
+        bytes = this.frame();
+      } catch (error) {
+        this.view = null;
+        this.pos = 0;
+        this.store = null;
+        if (error instanceof SipParseError) this.failed = error;
+        throw error;
+      }
+      if (bytes === undefined) {
+        this.holdRest();
+        return undefined;
+      }
+      if (this.onMessageBytes !== undefined) this.onMessageBytes(bytes);
+      try {
+        return parseSipMessage(bytes, { limits: this.limits, framing: 'stream' });
+      } catch (error) {
+        if (!(error instanceof SipParseError)) throw error;
+        this.onInvalidMessage?.(error, bytes);
+      }
+    }
+  }
+
+  /**
+   * Moves the octets not taken to the front of the store, which then has
+   * room for `capacity` octets; returns the store (its first bufferedBytes
+   * octets are the held ones).
+   */
+  private holdInStore(capacity: number): Buffer {
+    const view = this.view!;
+    const held = view.length - this.pos;
+    let store = this.store;
+    if (this.viewIsChunk || store === null || store.length < capacity) {
+      const size = this.viewIsChunk || store === null ? Math.max(capacity, 4096) : Math.max(capacity, 2 * store.length);
+      const grown = Buffer.allocUnsafe(size);
+      view.copy(grown, 0, this.pos);
+      store = grown;
+      this.store = store;
+    } else if (this.pos > 0) {
+      store.copyWithin(0, this.pos, view.length);
+    }
+    this.view = store.subarray(0, held);
+    this.pos = 0;
+    this.viewIsChunk = false;
+    return store;
+  }
+
+  /** No whole message left: hold the rest (copied out of a chunk we do not own), or let the store go. */
+  private holdRest(): void {
+    const held = this.bufferedBytes;
+    if (held === 0) {
+      this.view = null;
+      this.pos = 0;
+      this.viewIsChunk = false;
       if (this.store !== null && this.store.length > KEEP_STORE_BYTES) this.store = null;
       return;
     }
-    if (fromChunk) {
-      if (this.store === null || this.store.length < rest) this.store = Buffer.allocUnsafe(Math.max(rest, 4096));
-      buf.copy(this.store, 0, pos);
-    } else if (pos > 0) {
-      this.store!.copyWithin(0, pos, buf.length);
-    }
-    this.pendingLength = rest;
+    if (this.viewIsChunk || this.pos > 0) this.holdInStore(held);
   }
 
   /**
@@ -165,56 +225,58 @@ export class SipStreamFramer {
     return { blockEnd: blockEndOf(buf, bodyStart), bodyStart };
   }
 
-  private drain(buf: Buffer, out: SipMessage[]): number {
+  /** The octets of the next whole message (a copy), past any keep-alives; undefined when it is not whole yet. */
+  private frame(): Buffer | undefined {
+    const buf = this.view;
+    if (buf === null) return undefined;
     const len = buf.length;
-    const max = this.limits.maxMessageBytes;
-    let pos = 0;
-    for (;;) {
-      if (this.expected < 0) {
-        // Between messages: keep-alives and stray line ends (RFC 3261 §7.5, RFC 5626 §3.5.1).
-        while (pos < len && (buf[pos] === 0x0d || buf[pos] === 0x0a)) {
-          if (buf[pos] === 0x0d && pos + 1 < len && buf[pos + 1] === 0x0a) {
-            if (pos + 3 < len && buf[pos + 2] === 0x0d && buf[pos + 3] === 0x0a) {
-              pos += 4;
-              this.onKeepAlive?.('ping');
-            } else if (pos + 3 === len && buf[pos + 2] === 0x0d) {
-              return pos; // maybe the first three octets of a ping: wait
-            } else {
-              pos += 2;
-              this.onKeepAlive?.('pong');
-            }
-          } else if (buf[pos] === 0x0d && pos + 1 === len) {
-            return pos; // a CR whose LF has not arrived yet
+    let pos = this.pos;
+    if (this.expected < 0) {
+      // Between messages: keep-alives and stray line ends (RFC 3261 §7.5, RFC 5626 §3.5.1).
+      while (pos < len && (buf[pos] === 0x0d || buf[pos] === 0x0a)) {
+        if (buf[pos] === 0x0d && pos + 1 < len && buf[pos + 1] === 0x0a) {
+          if (pos + 3 < len && buf[pos + 2] === 0x0d && buf[pos + 3] === 0x0a) {
+            pos += 4;
+            this.pos = pos;
+            this.onKeepAlive?.('ping');
+          } else if (pos + 3 === len && buf[pos + 2] === 0x0d) {
+            return undefined; // maybe the first three octets of a ping: wait
           } else {
-            pos++;
+            pos += 2;
+            this.pos = pos;
+            this.onKeepAlive?.('pong');
           }
+        } else if (buf[pos] === 0x0d && pos + 1 === len) {
+          return undefined; // a CR whose LF has not arrived yet
+        } else {
+          pos++;
+          this.pos = pos;
         }
-        if (pos >= len) return pos;
-        const end = this.headerEnd(buf, pos);
-        if (end === undefined) {
-          if (len - pos > max) throw limitError(`headers over ${max} octets`);
-          return pos;
-        }
-        if (end.bodyStart - pos > max) throw limitError(`headers over ${max} octets`);
-        const contentLength = scanContentLength(buf, pos, end.blockEnd);
-        const total = end.bodyStart - pos + contentLength;
-        if (total > max) throw limitError(`${total} octets`);
-        this.expected = total;
       }
-      if (len - pos < this.expected) return pos;
-      // Copy: the message must not pin the connection's buffer.
-      const bytes = Uint8Array.prototype.slice.call(buf, pos, pos + this.expected) as Buffer;
-      pos += this.expected;
-      this.expected = -1;
-      if (this.onMessageBytes !== undefined) this.onMessageBytes(bytes);
-      try {
-        out.push(parseSipMessage(bytes, { limits: this.limits, framing: 'stream' }));
-      } catch (error) {
-        if (!(error instanceof SipParseError)) throw error;
-        this.onInvalidMessage?.(error, bytes);
+      if (pos >= len) return undefined;
+      const max = this.limits.maxMessageBytes;
+      const end = this.headerEnd(buf, pos);
+      if (end === undefined) {
+        if (len - pos > max) throw limitError(`headers over ${max} octets`);
+        return undefined;
       }
+      if (end.bodyStart - pos > max) throw limitError(`headers over ${max} octets`);
+      const contentLength = scanContentLength(buf, pos, end.blockEnd);
+      const total = end.bodyStart - pos + contentLength;
+      if (total > max) throw limitError(`${total} octets`);
+      this.expected = total;
     }
+    if (len - pos < this.expected) return undefined;
+    // Copy: the message must not pin the connection's buffer.
+    const bytes = Uint8Array.prototype.slice.call(buf, pos, pos + this.expected) as Buffer;
+    this.pos = pos + this.expected;
+    this.expected = -1;
+    return bytes;
   }
+}
+
+function closedError(cause: SipParseError): SipParseError {
+  return new SipParseError('SIP_ERR_PARSE_FRAMER_CLOSED', 'Stream framer closed after a framing error', { cause });
 }
 
 function limitError(what: string): SipParseError {

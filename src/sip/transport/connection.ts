@@ -48,6 +48,8 @@ interface QueuedWrite {
 }
 
 const CRLF = Buffer.from('\r\n', 'latin1');
+/** Settled once: `.then` on it is the cheapest way to run something after the pending microtasks. */
+const SETTLED: Promise<void> = Promise.resolve();
 
 /**
  * One TCP or TLS connection carrying SIP: frames the byte stream into messages
@@ -72,6 +74,10 @@ export class SipConnection {
   private closeWaiters: Array<() => void> | undefined;
   /** Armed while part of a message is held: the peer has messageTimeoutMs to send the rest. */
   private messageDeadline: Timer | undefined;
+  /** A microtask will hand on the next message framed (see handOn). */
+  private handOnScheduled = false;
+  /** A message was handed on since the message deadline was last decided. */
+  private framedSinceDeadline = false;
 
   constructor(
     readonly id: number,
@@ -193,28 +199,61 @@ export class SipConnection {
   };
 
   private readonly handleData = (chunk: Buffer): void => {
-    let messages: SipMessage[];
     try {
-      messages = this.framer.push(chunk);
+      this.framer.write(chunk);
     } catch (error) {
-      // RFC 3261 §18.3: without a trustworthy Content-Length the stream cannot be resynchronised.
-      this.listener.onConnectionFramingError(this, error);
-      this.close(new SipTransportError('SIP_ERR_TRANSPORT_CLOSED', `Framing error on ${this.describe()}`, { cause: error }));
+      this.failFraming(error);
       return;
     }
+    if (!this.handOnScheduled) this.handOn();
+  };
+
+  /**
+   * Hands each message on as soon as it is framed, before the next one is
+   * parsed: under backlog one read holds dozens of messages, and the first
+   * must not wait for the parsing of the others. Between two messages the
+   * microtask queue runs (what handling the first set in motion: a queue's
+   * consumer awaiting it, a promise continuation), as it does between two
+   * datagrams over UDP; a socket's next read cannot come in between, so the
+   * order of messages and of reads is kept.
+   */
+  private readonly handOn = (): void => {
+    this.handOnScheduled = false;
+    for (;;) {
+      if (this.state === 'closed') return;
+      let message: SipMessage | undefined;
+      try {
+        message = this.framer.next();
+      } catch (error) {
+        this.failFraming(error);
+        return;
+      }
+      if (message === undefined) break;
+      this.framedSinceDeadline = true;
+      this.listener.onConnectionMessage(this, message);
+      if (this.framer.bufferedBytes > 0) {
+        this.handOnScheduled = true;
+        // A reaction on a settled promise: 30-70 ns a hop here, queueMicrotask 110-290 ns (it makes an AsyncResource).
+        void SETTLED.then(this.handOn);
+        return;
+      }
+    }
     // Usually whole messages per read and nothing held: one comparison. A message held in part
-    // (re)starts the deadline when it is new, i.e. when none was armed or this chunk finished another.
+    // (re)starts the deadline when it is new, i.e. when none was armed or this read finished another.
     if (this.framer.bufferedBytes > 0) {
-      if (this.messageDeadline === undefined || messages.length > 0) this.armMessageDeadline();
+      if (this.messageDeadline === undefined || this.framedSinceDeadline) this.armMessageDeadline();
     } else if (this.messageDeadline !== undefined) {
       this.messageDeadline.cancel();
       this.messageDeadline = undefined;
     }
-    for (const message of messages) {
-      if (this.state === 'closed') return;
-      this.listener.onConnectionMessage(this, message);
-    }
+    this.framedSinceDeadline = false;
   };
+
+  private failFraming(error: unknown): void {
+    // RFC 3261 §18.3: without a trustworthy Content-Length the stream cannot be resynchronised.
+    this.listener.onConnectionFramingError(this, error);
+    this.close(new SipTransportError('SIP_ERR_TRANSPORT_CLOSED', `Framing error on ${this.describe()}`, { cause: error }));
+  }
 
   /**
    * A peer that sends a message a few octets at a time would hold this

@@ -127,3 +127,86 @@ describe('SipStreamFramer onMessageBytes (packet capture)', () => {
     assert.deepEqual(seen, [one.toString('latin1'), bad.toString('latin1'), two.toString('latin1')]);
   });
 });
+
+describe('SipStreamFramer write/next (one message at a time)', () => {
+  const three = buildNotify({ body: 'third', cseq: 3 });
+
+  test('a chunk of several messages: each is framed and parsed only when taken, so it can be handed on before the next is parsed', () => {
+    const events: string[] = [];
+    const framer = new SipStreamFramer({ onMessageBytes: (bytes) => events.push(`framed ${/\r\n\r\n(\w+)$/.exec(Buffer.from(bytes).toString('latin1'))?.[1]}`) });
+    framer.write(Buffer.concat([one, two, three]));
+    assert.equal(events.length, 0, 'writing frames nothing yet');
+    assert.equal(framer.bufferedBytes, one.length + two.length + three.length);
+    for (let i = 0; i < 3; i++) {
+      const message = framer.next();
+      assert.ok(message !== undefined);
+      events.push(`taken ${methods([message])[0]}`);
+    }
+    assert.equal(framer.next(), undefined);
+    assert.deepEqual(events, ['framed first', 'taken NOTIFY:first', 'framed second', 'taken NOTIFY:second', 'framed third', 'taken NOTIFY:third']);
+    assert.equal(framer.bufferedBytes, 0);
+  });
+
+  test('a chunk ending in part of a message: the whole ones are taken, the part is held (copied: the chunk may be reused once next() said undefined)', () => {
+    const framer = new SipStreamFramer();
+    const chunk = Buffer.concat([one, two.subarray(0, 50)]);
+    framer.write(chunk);
+    assert.deepEqual(methods([framer.next()!]), ['NOTIFY:first']);
+    assert.equal(framer.next(), undefined);
+    assert.equal(framer.bufferedBytes, 50);
+    chunk.fill(0x78); // the socket's buffer, reused
+    framer.write(two.subarray(50, 120));
+    assert.equal(framer.next(), undefined);
+    framer.write(Buffer.concat([two.subarray(120), three]));
+    assert.deepEqual(methods([framer.next()!, framer.next()!]), ['NOTIFY:second', 'NOTIFY:third']);
+    assert.equal(framer.next(), undefined);
+    assert.equal(framer.bufferedBytes, 0);
+  });
+
+  test('two writes before the messages are taken: nothing is lost or reordered', () => {
+    const framer = new SipStreamFramer();
+    const stream = Buffer.concat([one, two, three]);
+    framer.write(stream.subarray(0, one.length + 10));
+    assert.deepEqual(methods([framer.next()!]), ['NOTIFY:first']);
+    framer.write(stream.subarray(one.length + 10));
+    assert.deepEqual(methods([framer.next()!, framer.next()!]), ['NOTIFY:second', 'NOTIFY:third']);
+    assert.equal(framer.next(), undefined);
+  });
+
+  test('limits after whole messages: those are taken first, then the framing error, and the framer stays closed', () => {
+    const framer = new SipStreamFramer({ limits: { maxMessageBytes: 2000 } });
+    framer.write(Buffer.concat([one, buildNotify({ body: 'x'.repeat(5000) }), two]));
+    assert.deepEqual(methods([framer.next()!]), ['NOTIFY:first']);
+    assert.throws(() => framer.next(), (e: unknown) => e instanceof SipParseError && e.code === 'SIP_ERR_PARSE_LIMIT');
+    assert.equal(framer.closed, true);
+    assert.equal(framer.bufferedBytes, 0);
+    assert.throws(() => framer.next(), (e: unknown) => e instanceof SipParseError && e.code === 'SIP_ERR_PARSE_FRAMER_CLOSED');
+    assert.throws(() => framer.write(two), (e: unknown) => e instanceof SipParseError && e.code === 'SIP_ERR_PARSE_FRAMER_CLOSED');
+
+    const headers = new SipStreamFramer({ limits: { maxMessageBytes: 2000 } });
+    headers.write(Buffer.concat([one, Buffer.from(`NOTIFY sip:a@b SIP/2.0\r\nX: ${'y'.repeat(3000)}`)]));
+    assert.deepEqual(methods([headers.next()!]), ['NOTIFY:first']);
+    assert.throws(() => headers.next(), (e: unknown) => e instanceof SipParseError && e.code === 'SIP_ERR_PARSE_LIMIT');
+
+    const noLength = new SipStreamFramer();
+    noLength.write(Buffer.concat([one, buildNotify({ contentLength: null })]));
+    assert.deepEqual(methods([noLength.next()!]), ['NOTIFY:first']);
+    assert.throws(() => noLength.next(), (e: unknown) => e instanceof SipParseError && e.code === 'SIP_ERR_PARSE_CONTENT_LENGTH');
+  });
+
+  test('keep-alives and invalid messages between taken ones', () => {
+    const seen: string[] = [];
+    const bad = buildMessage('NOTIFY sip:a@b SIP/2.0', [['Via', 'SIP/2.0/TCP h;branch=z9hG4bK1'], ['CSeq', '1 NOTIFY']], { body: 'zz' });
+    const framer = new SipStreamFramer({ onKeepAlive: (kind) => seen.push(kind), onInvalidMessage: (error) => seen.push(error.code) });
+    framer.write(Buffer.concat([Buffer.from('\r\n\r\n'), one, bad, Buffer.from('\r\n'), two, Buffer.from('\r\n\r')]));
+    assert.deepEqual(methods([framer.next()!]), ['NOTIFY:first']);
+    assert.deepEqual(seen, ['ping']);
+    assert.deepEqual(methods([framer.next()!]), ['NOTIFY:second']);
+    assert.deepEqual(seen, ['ping', 'SIP_ERR_PARSE_MISSING_HEADER', 'pong']);
+    assert.equal(framer.next(), undefined);
+    assert.equal(framer.bufferedBytes, 3, 'three octets of a ping held');
+    framer.write(Buffer.from('\n'));
+    assert.equal(framer.next(), undefined);
+    assert.deepEqual(seen, ['ping', 'SIP_ERR_PARSE_MISSING_HEADER', 'pong', 'ping']);
+  });
+});

@@ -98,3 +98,47 @@ test('compactUpdate drops only a re-readable document; withDocument and a messag
   assert.equal(compactUpdate(plain).document, plain.document);
   assert.equal(withDocument(plain), plain);
 });
+
+/** What the message holds of its document, seen through its one hidden symbol slot. */
+function heldDocument(message: object): unknown {
+  const slot = Object.getOwnPropertySymbols(message).find((s) => s.description === 'presence-b2b.qsa.document');
+  assert.ok(slot !== undefined, 'a message with a re-readable document has the hidden slot');
+  return (message as Record<symbol, unknown>)[slot];
+}
+
+const endOfTask = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+test('taken out of its queue, a message lets its document go when the task ends, not only at a full GC (no WeakRef: scavenges copy their targets)', async () => {
+  const { broker, queue, handle, sub } = rig();
+  const u = update('open');
+  const given = u.document;
+  broker.notify(sub, u);
+  delete u.document;
+  assert.equal(heldDocument(handle.lastStatus!), given, 'held while queued');
+  const message = queue.poll()!;
+  assert.equal(message.document, given, 'the same object in the task that took it');
+  assert.equal(heldDocument(message), given);
+  await endOfTask();
+  assert.equal(heldDocument(message), undefined, 'nothing held once the task has ended');
+  const again = message.document as PresenceDocument;
+  assert.deepEqual(again, given, 'read again from the body: equal to the first');
+  assert.equal(message.document, again, 'then the same object while it is held');
+  assert.ok(heldDocument(message) instanceof WeakRef, 'a document read again is held weakly');
+  await endOfTask();
+  assert.equal(message.document, again);
+});
+
+test('a message still queued keeps its document across tasks; one set by its user is kept after the task', async () => {
+  const { broker, queue, sub } = rig();
+  const u = update('closed');
+  const given = u.document;
+  broker.notify(sub, u);
+  await endOfTask();
+  const message = queue.poll()! as { document?: unknown };
+  assert.equal(message.document, given, 'held while it waited in the queue');
+  const mine = { tuples: [] };
+  message.document = mine;
+  await endOfTask();
+  assert.equal(message.document, mine);
+  assert.deepEqual(Object.keys(JSON.parse(JSON.stringify(message))).includes('document'), true);
+});
