@@ -224,6 +224,7 @@ async function main(): Promise<void> {
   );
   if (process.env.ESTABLISH_SNAPSHOT_JUST) (await import('node:v8')).writeHeapSnapshot(process.env.ESTABLISH_SNAPSHOT_JUST);
   const after = await settle();
+  if (process.env.ESTABLISH_SNAPSHOT_REST) (await import('node:v8')).writeHeapSnapshot(process.env.ESTABLISH_SNAPSHOT_REST);
   const per = (k: 'heapUsed' | 'arrayBuffers' | 'rss' | 'heapTotal') => ((after[k] - before[k]) / HELD).toFixed(0);
   console.log(
     `kept per held subscription at rest (${HELD} more, after Timer J/K and full GCs): ${per('heapUsed')} B of JS heap ` +
