@@ -44,6 +44,14 @@ export type DialogTimerSlot = 'timer' | 'timerN';
  */
 export type RestartStep = 'resume' | 'new' | 'resuming';
 
+const NOTIFY_RECEIVED = 1;
+const CONFIRMED = 2;
+const ESTABLISHED = 4;
+const STORED = 8;
+const HANDED_OVER = 16;
+const TARGET_MOVED = 32;
+const CONFIRMING_RESUME = 64;
+
 /** The members of a dialog nobody joined yet: shared, never changed (join makes a list of its own). */
 const NO_MEMBERS: QsaSubscription[] = [];
 Object.freeze(NO_MEMBERS);
@@ -69,12 +77,6 @@ export class SubscriptionDialog {
   expiresAt: number | undefined = undefined;
   /** Bumped whenever an attempt is abandoned, so that its late answers are ignored. */
   generation = 0;
-  /** A NOTIFY came in the current SIP dialog (Timer N is then moot). */
-  notifyReceived = false;
-  /** A 2xx came for the current SIP dialog. */
-  confirmed = false;
-  /** The current SIP dialog succeeded: a 2xx and a NOTIFY that did not end it. */
-  established = false;
   /** Consecutive failures since the last success (the backoff exponent). */
   failures = 0;
   /** Consecutive answers to stale=true challenges (at most two in a row). */
@@ -107,22 +109,70 @@ export class SubscriptionDialog {
    * it is ending).
    */
   storeKey: string | undefined = undefined;
-  /** A snapshot of the current SIP dialog is in the store, or on its way: a drop must delete it. */
-  stored = false;
   /** What a restart still owes it (RestartStep); undefined once it is an ordinary dialog. */
   restart: RestartStep | undefined = undefined;
+  private timer: Timer | undefined = undefined;
+  private timerN: Timer | undefined = undefined;
+  /**
+   * The seven yes/no facts below, one bit each: a boolean field costs 8 bytes
+   * per held dialog (Node is built without pointer compression), seven of them
+   * 56 where this number costs 8 (issue 11).
+   */
+  private flags = 0;
+
+  /** A NOTIFY came in the current SIP dialog (Timer N is then moot). */
+  get notifyReceived(): boolean {
+    return (this.flags & NOTIFY_RECEIVED) !== 0;
+  }
+  set notifyReceived(value: boolean) {
+    this.flags = value ? this.flags | NOTIFY_RECEIVED : this.flags & ~NOTIFY_RECEIVED;
+  }
+  /** A 2xx came for the current SIP dialog. */
+  get confirmed(): boolean {
+    return (this.flags & CONFIRMED) !== 0;
+  }
+  set confirmed(value: boolean) {
+    this.flags = value ? this.flags | CONFIRMED : this.flags & ~CONFIRMED;
+  }
+  /** The current SIP dialog succeeded: a 2xx and a NOTIFY that did not end it. */
+  get established(): boolean {
+    return (this.flags & ESTABLISHED) !== 0;
+  }
+  set established(value: boolean) {
+    this.flags = value ? this.flags | ESTABLISHED : this.flags & ~ESTABLISHED;
+  }
+  /** A snapshot of the current SIP dialog is in the store, or on its way: a drop must delete it. */
+  get stored(): boolean {
+    return (this.flags & STORED) !== 0;
+  }
+  set stored(value: boolean) {
+    this.flags = value ? this.flags | STORED : this.flags & ~STORED;
+  }
   /**
    * Handed over to another node (cluster, docs/cluster.md): forgotten here
    * without a word on the wire; a late answer to its last SUBSCRIBE is ignored
    * (no unSUBSCRIBE: the dialog is the new owner's now).
    */
-  handedOver = false;
+  get handedOver(): boolean {
+    return (this.flags & HANDED_OVER) !== 0;
+  }
+  set handedOver(value: boolean) {
+    this.flags = value ? this.flags | HANDED_OVER : this.flags & ~HANDED_OVER;
+  }
   /** Resumed with another Contact than the stored one: the resume moves the target (one confirming refresh follows). */
-  targetMoved = false;
+  get targetMoved(): boolean {
+    return (this.flags & TARGET_MOVED) !== 0;
+  }
+  set targetMoved(value: boolean) {
+    this.flags = value ? this.flags | TARGET_MOVED : this.flags & ~TARGET_MOVED;
+  }
   /** The refresh that confirms a moved resume is due or in flight: a 481 to it counts as lostAfterResume. */
-  confirmingResume = false;
-  private timer: Timer | undefined = undefined;
-  private timerN: Timer | undefined = undefined;
+  get confirmingResume(): boolean {
+    return (this.flags & CONFIRMING_RESUME) !== 0;
+  }
+  set confirmingResume(value: boolean) {
+    this.flags = value ? this.flags | CONFIRMING_RESUME : this.flags & ~CONFIRMING_RESUME;
+  }
 
   /** `d<n>` made when asked (inspection, diagnostics): a number per held dialog, not a string (issue 11). */
   get id(): string {
