@@ -18,9 +18,15 @@
  *       where those bytes are allocated: V8's sampling heap profiler with the objects the
  *       GC collected kept in (what --heap-prof leaves out), by function, self and inclusive
  *
+ * Environment: ESTABLISH_PROFILE_OUT=FILE keeps the allocation profile (JSON);
+ * ESTABLISH_SNAPSHOT_JUST=FILE / ESTABLISH_SNAPSHOT_REST=FILE write heap snapshots
+ * just after the held block and at rest (for bench/heap-owners.ts).
+ *
  * CPU time is inflated when the machine is busy; the byte counts are not.
  */
+import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
+import { writeHeapSnapshot } from 'node:v8';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { QsaBroker, type StatusQueue } from '../src/qsa/index.js';
 import { attachPresenceEngine } from '../src/b2b/attach-presence-engine.js';
@@ -166,16 +172,22 @@ function createRig(): Rig {
 async function main(): Promise<void> {
   const rig = createRig();
   let next = 0;
+  /** Establishes `count` more users. */
+  const more = (count: number) => {
+    const from = next;
+    next += count;
+    return rig.establish(from, next);
+  };
   // Warm-up: the code paths optimised, the maps past their first growths.
-  await rig.establish(next, (next += 5_000));
+  await more(5_000);
   if (mode === 'profile') {
-    await allocationProfile(() => rig.establish(next, (next += N)).then(() => undefined), N);
+    await allocationProfile(() => more(N).then(() => undefined), N);
     return;
   }
   if (mode === 'cpu') {
     const rounds: number[] = [];
     for (let r = 0; r < 5; r++) {
-      const out = await rig.establish(next, (next += N));
+      const out = await more(N);
       rounds.push(out.cpuUs / N);
     }
     rounds.sort((a, b) => a - b);
@@ -191,7 +203,7 @@ async function main(): Promise<void> {
   for (let attempt = 0; attempt < 20 && results.length < 3; attempt++) {
     await new Promise((r) => setTimeout(r, 20));
     const gcBefore = gcs;
-    const out = await rig.establish(next, (next += N));
+    const out = await more(N);
     await new Promise((r) => setTimeout(r, 20));
     if (gcs !== gcBefore) continue;
     results.push({ heap: out.heapBytes / N, external: out.arrayBytes / N });
@@ -222,9 +234,9 @@ async function main(): Promise<void> {
     `kept per establishment just after (transactions in Timer J/K, after full GCs): ${((just.heapUsed - before.heapUsed) / HELD).toFixed(0)} B of JS heap, ` +
       `${((just.arrayBuffers - before.arrayBuffers) / HELD).toFixed(0)} B of ArrayBuffer`,
   );
-  if (process.env.ESTABLISH_SNAPSHOT_JUST) (await import('node:v8')).writeHeapSnapshot(process.env.ESTABLISH_SNAPSHOT_JUST);
+  if (process.env.ESTABLISH_SNAPSHOT_JUST) writeHeapSnapshot(process.env.ESTABLISH_SNAPSHOT_JUST);
   const after = await settle();
-  if (process.env.ESTABLISH_SNAPSHOT_REST) (await import('node:v8')).writeHeapSnapshot(process.env.ESTABLISH_SNAPSHOT_REST);
+  if (process.env.ESTABLISH_SNAPSHOT_REST) writeHeapSnapshot(process.env.ESTABLISH_SNAPSHOT_REST);
   const per = (k: 'heapUsed' | 'arrayBuffers' | 'rss' | 'heapTotal') => ((after[k] - before[k]) / HELD).toFixed(0);
   console.log(
     `kept per held subscription at rest (${HELD} more, after Timer J/K and full GCs): ${per('heapUsed')} B of JS heap ` +
@@ -243,7 +255,7 @@ async function allocationProfile(work: () => Promise<void>, n: number): Promise<
   await work();
   const { profile } = (await post('HeapProfiler.stopSampling')) as { profile: { head: SamplingNode } };
   session.disconnect();
-  if (process.env.ESTABLISH_PROFILE_OUT) (await import("node:fs")).writeFileSync(process.env.ESTABLISH_PROFILE_OUT, JSON.stringify(profile));
+  if (process.env.ESTABLISH_PROFILE_OUT) writeFileSync(process.env.ESTABLISH_PROFILE_OUT, JSON.stringify(profile));
   const self = new Map<string, number>();
   const inclusive = new Map<string, number>();
   let all = 0;
