@@ -14,13 +14,14 @@
 import { subscribe } from 'node:diagnostics_channel';
 import { ENGINE_CHANNEL_STATE, type EngineStateEvent } from '../../src/subscription/engine-diagnostics.js';
 import { PerformanceObserver, monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { writeHeapSnapshot } from 'node:v8';
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import { type PresenceB2B, createPresenceB2B } from '../../src/b2b/create-presence-b2b.js';
 import type { QsaSubscriptionHandle, StatusQueue } from '../../src/qsa/index.js';
 import { SqliteSubscriptionStore } from '../../src/store/sqlite-store.js';
 import { serveRpc } from '../harness/child-rpc.js';
 import { maxInAnySecond } from '../harness/rate-window.js';
 import type { LatencySummary } from '../harness/latency-histogram.js';
+import { smapsSummary } from './smaps-summary.js';
 import { StageProbe } from './stage-probe.js';
 import { type CountSummary, StatusConsumer } from './status-consumer.js';
 import { type ThreadTimes, threadTimes, threadTimesBetween } from './thread-times.js';
@@ -95,6 +96,15 @@ const loopDelayMs = (ns: number): number => Math.max(0, ns / 1e6 - LOOP_DELAY_RE
 /** `{ [key]: value }`, or nothing when value is undefined (exactOptionalPropertyTypes). */
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+/** kB committed and used by each V8 heap space (new space, old space, large objects, code, …). */
+function heapSpaces(): Record<string, { committedKb: number; usedKb: number }> {
+  const out: Record<string, { committedKb: number; usedKb: number }> = {};
+  for (const space of getHeapSpaceStatistics()) {
+    out[space.space_name] = { committedKb: Math.round(space.physical_space_size / 1024), usedKb: Math.round(space.space_used_size / 1024) };
+  }
+  return out;
 }
 
 const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
@@ -414,6 +424,7 @@ async function main(): Promise<void> {
       beginWindow: () => h.beginWindow(),
       endWindow: () => h.endWindow(),
       memory: () => h.memory(),
+      smaps: () => ({ ...smapsSummary(), spaces: heapSpaces() }),
       seen: (a: { from: number; to: number }) => h.consumer?.seenRange(a.from, a.to) ?? new Uint8Array(0),
       stats: () => h.stats(),
       sendRate: () => ({ count: h.sendTimes.length, maxInAnySecond: maxInAnySecond(h.sendTimes) }),

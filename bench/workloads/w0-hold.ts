@@ -10,6 +10,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EstablishResult, MemorySample } from '../sut/sut-process.js';
+import type { SmapsSummary } from '../sut/smaps-summary.js';
 import { KamailioPeer, kamailioAvailable } from '../harness/kamailio.js';
 import { type Rig, SUT_CORE, monoMs } from '../harness/rig.js';
 import { type BenchOptions, type PerSubscription, perSubscription, ports, say, sleep, startRig } from './common.js';
@@ -20,6 +21,8 @@ export interface W0Level {
   justEstablished: MemorySample & PerSubscription;
   atRest?: MemorySample & PerSubscription;
   settleS: number;
+  /** Where the SUT's RSS lies at rest (Linux): glibc arenas, V8 and other anonymous mappings, files. */
+  atRestSmaps?: SmapsSummary | undefined;
   /** SUT CPU as a share of one core while holding N idle (refresh timers only). */
   idleCoreShare?: number;
 }
@@ -49,6 +52,7 @@ export interface W0Result {
   transport: string;
   window: number;
   baseline: MemorySample;
+  baselineSmaps?: SmapsSummary | undefined;
   levels: W0Level[];
   total: { n: number; established: number; elapsedMs: number; perSecond: number; cpuUsPerEstablishment: number };
   establishmentLoss: { lost: number; duplicated: number; mustDeliver: number };
@@ -75,6 +79,7 @@ export async function runW0(o: BenchOptions): Promise<W0Result> {
     transport: o.transport,
     window: o.window,
     baseline: await rig.memory(),
+    baselineSmaps: await rig.sut.call<SmapsSummary | undefined>('smaps'),
     levels: [],
     total: { n, established: 0, elapsedMs: 0, perSecond: 0, cpuUsPerEstablishment: 0 },
     establishmentLoss: { lost: 0, duplicated: 0, mustDeliver: 0 },
@@ -100,6 +105,7 @@ export async function runW0(o: BenchOptions): Promise<W0Result> {
         entry.idleCoreShare = (c1.user + c1.system - c0.user - c0.system) / 1000 / (monoMs() - t0);
         const rest = await rig.memory();
         entry.atRest = { ...rest, ...perSubscription(rest, result.baseline, level) };
+        entry.atRestSmaps = await rig.sut.call<SmapsSummary | undefined>('smaps');
       }
       const shown = entry.atRest ?? entry.justEstablished;
       say(`     RSS ${shown.rssBytesPerSub} B/sub, heap ${shown.heapBytesPerSub} B/sub${entry.atRest ? ' (at rest)' : ''}; forced full GC ${shown.forcedGcMs.toFixed(0)} ms`);

@@ -44,6 +44,19 @@ export type DialogTimerSlot = 'timer' | 'timerN';
  */
 export type RestartStep = 'resume' | 'new' | 'resuming';
 
+const NOTIFY_RECEIVED = 1;
+const CONFIRMED = 2;
+const ESTABLISHED = 4;
+const STORED = 8;
+const HANDED_OVER = 16;
+const TARGET_MOVED = 32;
+const CONFIRMING_RESUME = 64;
+
+/** A counter's value in its byte: 0..255, saturating. */
+function saturate(value: number): number {
+  return value <= 0 ? 0 : value >= 0xff ? 0xff : value | 0;
+}
+
 /** The members of a dialog nobody joined yet: shared, never changed (join makes a list of its own). */
 const NO_MEMBERS: QsaSubscription[] = [];
 Object.freeze(NO_MEMBERS);
@@ -69,24 +82,10 @@ export class SubscriptionDialog {
   expiresAt: number | undefined = undefined;
   /** Bumped whenever an attempt is abandoned, so that its late answers are ignored. */
   generation = 0;
-  /** A NOTIFY came in the current SIP dialog (Timer N is then moot). */
-  notifyReceived = false;
-  /** A 2xx came for the current SIP dialog. */
-  confirmed = false;
-  /** The current SIP dialog succeeded: a 2xx and a NOTIFY that did not end it. */
-  established = false;
   /** Consecutive failures since the last success (the backoff exponent). */
   failures = 0;
-  /** Consecutive answers to stale=true challenges (at most two in a row). */
-  staleAnswers = 0;
   /** The SUBSCRIBE in flight, so that dropping the dialog can stop its retransmissions. */
   inflight: OutgoingRequestHandle | undefined = undefined;
-  /** 3xx followed in this attempt (max_redirects). */
-  redirects = 0;
-  /** 423s answered with a longer Expires since the last refresh. */
-  intervalRetries = 0;
-  /** Digest attempts on non-stale challenges (one per challenge). */
-  authAttempts = 0;
   auth: DigestSession | undefined = undefined;
   subscriberCredentials: DigestCredentials | undefined = undefined;
   /** Clock time of the last SUBSCRIBE sent (the 2 s loop guard). */
@@ -107,22 +106,105 @@ export class SubscriptionDialog {
    * it is ending).
    */
   storeKey: string | undefined = undefined;
-  /** A snapshot of the current SIP dialog is in the store, or on its way: a drop must delete it. */
-  stored = false;
   /** What a restart still owes it (RestartStep); undefined once it is an ordinary dialog. */
   restart: RestartStep | undefined = undefined;
+  private timer: Timer | undefined = undefined;
+  private timerN: Timer | undefined = undefined;
+  /**
+   * The seven yes/no facts below, one bit each: a boolean field costs 8 bytes
+   * per held dialog (Node is built without pointer compression), seven of them
+   * 56 where this number costs 8 (issue 11).
+   */
+  private flags = 0;
+
+  /**
+   * Four small counters, a byte each (they stay far below 255: a few retries,
+   * max_redirects at most 100; a byte saturates rather than wraps): one field
+   * instead of four, 24 bytes less per held dialog.
+   */
+  private counts = 0;
+
+  /** Consecutive answers to stale=true challenges (at most two in a row). */
+  get staleAnswers(): number {
+    return (this.counts >>> 0) & 0xff;
+  }
+  set staleAnswers(value: number) {
+    this.counts = (this.counts & ~(0xff << 0)) | (saturate(value) << 0);
+  }
+  /** 3xx followed in this attempt (max_redirects). */
+  get redirects(): number {
+    return (this.counts >>> 8) & 0xff;
+  }
+  set redirects(value: number) {
+    this.counts = (this.counts & ~(0xff << 8)) | (saturate(value) << 8);
+  }
+  /** 423s answered with a longer Expires since the last refresh. */
+  get intervalRetries(): number {
+    return (this.counts >>> 16) & 0xff;
+  }
+  set intervalRetries(value: number) {
+    this.counts = (this.counts & ~(0xff << 16)) | (saturate(value) << 16);
+  }
+  /** Digest attempts on non-stale challenges (one per challenge). */
+  get authAttempts(): number {
+    return (this.counts >>> 24) & 0xff;
+  }
+  set authAttempts(value: number) {
+    this.counts = (this.counts & ~(0xff << 24)) | (saturate(value) << 24);
+  }
+  /** A NOTIFY came in the current SIP dialog (Timer N is then moot). */
+  get notifyReceived(): boolean {
+    return (this.flags & NOTIFY_RECEIVED) !== 0;
+  }
+  set notifyReceived(value: boolean) {
+    this.flags = value ? this.flags | NOTIFY_RECEIVED : this.flags & ~NOTIFY_RECEIVED;
+  }
+  /** A 2xx came for the current SIP dialog. */
+  get confirmed(): boolean {
+    return (this.flags & CONFIRMED) !== 0;
+  }
+  set confirmed(value: boolean) {
+    this.flags = value ? this.flags | CONFIRMED : this.flags & ~CONFIRMED;
+  }
+  /** The current SIP dialog succeeded: a 2xx and a NOTIFY that did not end it. */
+  get established(): boolean {
+    return (this.flags & ESTABLISHED) !== 0;
+  }
+  set established(value: boolean) {
+    this.flags = value ? this.flags | ESTABLISHED : this.flags & ~ESTABLISHED;
+  }
+  /** A snapshot of the current SIP dialog is in the store, or on its way: a drop must delete it. */
+  get stored(): boolean {
+    return (this.flags & STORED) !== 0;
+  }
+  set stored(value: boolean) {
+    this.flags = value ? this.flags | STORED : this.flags & ~STORED;
+  }
   /**
    * Handed over to another node (cluster, docs/cluster.md): forgotten here
    * without a word on the wire; a late answer to its last SUBSCRIBE is ignored
    * (no unSUBSCRIBE: the dialog is the new owner's now).
    */
-  handedOver = false;
+  get handedOver(): boolean {
+    return (this.flags & HANDED_OVER) !== 0;
+  }
+  set handedOver(value: boolean) {
+    this.flags = value ? this.flags | HANDED_OVER : this.flags & ~HANDED_OVER;
+  }
   /** Resumed with another Contact than the stored one: the resume moves the target (one confirming refresh follows). */
-  targetMoved = false;
+  get targetMoved(): boolean {
+    return (this.flags & TARGET_MOVED) !== 0;
+  }
+  set targetMoved(value: boolean) {
+    this.flags = value ? this.flags | TARGET_MOVED : this.flags & ~TARGET_MOVED;
+  }
   /** The refresh that confirms a moved resume is due or in flight: a 481 to it counts as lostAfterResume. */
-  confirmingResume = false;
-  private timer: Timer | undefined = undefined;
-  private timerN: Timer | undefined = undefined;
+  get confirmingResume(): boolean {
+    return (this.flags & CONFIRMING_RESUME) !== 0;
+  }
+  set confirmingResume(value: boolean) {
+    this.flags = value ? this.flags | CONFIRMING_RESUME : this.flags & ~CONFIRMING_RESUME;
+  }
 
   /** `d<n>` made when asked (inspection, diagnostics): a number per held dialog, not a string (issue 11). */
   get id(): string {

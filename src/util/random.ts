@@ -40,16 +40,23 @@ export class CryptoRandom implements Random {
   }
 
   token(length: number): string {
-    let out = '';
+    // The characters go into a scratch buffer and leave as one flat string: appending them
+    // one by one made a string per character (a Call-ID, a tag, a branch and an id per
+    // subscription, issue 11).
+    const chars = length <= TOKEN_SCRATCH.length ? TOKEN_SCRATCH : Buffer.allocUnsafe(length);
     for (let i = 0; i < length; i++) {
       // 252 = 7 * 36: rejecting the top values keeps every character equally likely.
       let b = this.byte();
       while (b >= 252) b = this.byte();
-      out += ALPHABET[b % 36];
+      chars[i] = ALPHABET_CODES[b % 36]!;
     }
-    return out;
+    return chars.toString('latin1', 0, length);
   }
 }
+
+/** The alphabet as character codes, and the buffer tokens are written into (one thread: shared). */
+const ALPHABET_CODES = Buffer.from(ALPHABET, 'latin1');
+const TOKEN_SCRATCH = Buffer.allocUnsafe(64);
 
 /** Deterministic randomness for tests (mulberry32). */
 export class SeededRandom implements Random {

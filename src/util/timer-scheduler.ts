@@ -8,24 +8,38 @@ export interface Timer {
   readonly pending: boolean;
 }
 
+/**
+ * A timer in the heap: one per held subscription (its refresh), so its size
+ * counts (issue 11). `at` is a whole millisecond, kept in the field itself
+ * (a fraction is a 16-byte number box per entry); pending is "`fn` still
+ * set", not a field of its own.
+ */
 class HeapEntry implements Timer {
-  pending = true;
   constructor(
     readonly at: number,
     readonly seq: number,
+    /** Undefined once the timer fired or was cancelled. */
     public fn: ((arg: never) => void) | undefined,
     private readonly owner: TimerScheduler,
     /** What `fn` is called with (afterCall); a closure ignores it. */
     public arg: unknown = undefined,
   ) {}
 
+  get pending(): boolean {
+    return this.fn !== undefined;
+  }
+
   cancel(): void {
-    if (!this.pending) return;
-    this.pending = false;
+    if (this.fn === undefined) return;
     this.fn = undefined; // drop the closure now: a cancelled timer may wait in the heap a while
     this.arg = undefined;
     this.owner.noteCancelled();
   }
+}
+
+/** The deadline `delayMs` from `now`, rounded up to a whole millisecond: never earlier than asked. */
+function deadline(now: number, delayMs: number): number {
+  return Math.ceil(now + Math.max(0, delayMs));
 }
 
 /**
@@ -65,7 +79,7 @@ export class TimerScheduler {
   /** Runs `fn` after `delayMs` milliseconds of the scheduler's clock. */
   after(delayMs: number, fn: () => void): Timer {
     if (this.closed) throw new ClosedError('TimerScheduler');
-    const entry = new HeapEntry(this.clock.now() + Math.max(0, delayMs), this.seq++, fn, this);
+    const entry = new HeapEntry(deadline(this.clock.now(), delayMs), this.seq++, fn, this);
     this.push(entry);
     if (entry.at < this.wakeAt) this.armWake(entry.at);
     return entry;
@@ -78,7 +92,7 @@ export class TimerScheduler {
    */
   afterCall<T>(delayMs: number, fn: (arg: T) => void, arg: T): Timer {
     if (this.closed) throw new ClosedError('TimerScheduler');
-    const entry = new HeapEntry(this.clock.now() + Math.max(0, delayMs), this.seq++, fn, this, arg);
+    const entry = new HeapEntry(deadline(this.clock.now(), delayMs), this.seq++, fn, this, arg);
     this.push(entry);
     if (entry.at < this.wakeAt) this.armWake(entry.at);
     return entry;
@@ -90,7 +104,6 @@ export class TimerScheduler {
     this.cancelWake?.();
     this.cancelWake = undefined;
     for (const e of this.heap) {
-      e.pending = false;
       e.fn = undefined;
       e.arg = undefined;
     }
@@ -124,7 +137,6 @@ export class TimerScheduler {
         this.cancelledCount--;
         continue;
       }
-      top.pending = false;
       const fn = top.fn! as (arg: unknown) => void;
       const arg = top.arg;
       top.fn = undefined;

@@ -27,15 +27,25 @@ export class NonInviteClientTransaction {
   /** False after stopRetransmitting(): Timer E is not armed again. */
   private retransmitting = true;
 
+  /**
+   * The request, until Completed: what Timer F and a transport error answer
+   * with a local 408/503. A completed transaction only absorbs retransmitted
+   * finals for Timer K (T4, 5 s), so it lets go of the request and of its
+   * bytes then: in a burst of subscriptions these were 1.5 KB of headers per
+   * transaction kept alive 5 s (issue 11).
+   */
+  request: SipRequest | undefined;
+
   constructor(
     readonly key: string,
     readonly branch: string,
-    readonly request: SipRequest,
+    request: SipRequest,
     readonly destination: SipEndpoint,
     user: ClientTransactionUser,
     private readonly context: TransactionContext,
   ) {
     this.user = user;
+    this.request = request;
   }
 
   get state(): ClientTransactionState {
@@ -53,7 +63,7 @@ export class NonInviteClientTransaction {
    */
   start(): void {
     const { scheduler, timers } = this.context;
-    const data = serializeForSend(this.request);
+    const data = serializeForSend(this.request!);
     if (data instanceof SipTransportError) {
       // Reported as the transport would report it: asynchronously, as a local 503.
       queueMicrotask(() => this.onTransportError(data));
@@ -63,9 +73,9 @@ export class NonInviteClientTransaction {
     if (!this.reliable) {
       // RFC 3261 §17.1.2.2: Timer E only for unreliable transports, first at T1.
       this.interval = timers.t1;
-      this.retransmitOrLinger = scheduler.after(this.interval, () => this.onTimerE());
+      this.retransmitOrLinger = scheduler.afterCall(this.interval, timerE, this);
     }
-    this.timerF = scheduler.after(sixtyFourT1(timers), () => this.onTimerF());
+    this.timerF = scheduler.afterCall(sixtyFourT1(timers), timerF, this);
     this.send();
   }
 
@@ -86,6 +96,8 @@ export class NonInviteClientTransaction {
       return;
     }
     this.stateValue = 'completed';
+    this.request = undefined;
+    this.data = undefined;
     this.retransmitOrLinger?.cancel();
     this.timerF?.cancel();
     this.timerF = undefined;
@@ -93,8 +105,9 @@ export class NonInviteClientTransaction {
       // RFC 3261 §17.1.2.2: Timer K is 0 on reliable transports.
       this.terminate();
     } else {
-      // Timer K = T4: linger to absorb retransmitted finals.
-      this.retransmitOrLinger = this.context.scheduler.after(this.context.timers.t4, () => this.terminate());
+      // Timer K = T4: linger to absorb retransmitted finals. No closure: one made in this
+      // method would share its context with the one above, and keep `response` for T4.
+      this.retransmitOrLinger = this.context.scheduler.afterCall(this.context.timers.t4, timerK, this);
     }
     this.deliverFinal(response, false);
   }
@@ -123,25 +136,27 @@ export class NonInviteClientTransaction {
     if (data !== undefined) this.context.transport.send(data, this.destination, (error) => this.onTransportError(error));
   }
 
-  private onTimerE(): void {
+  /** @internal Timer E fired (through `timerE`: one function for every transaction, no closure each). */
+  onTimerE(): void {
     const state = this.stateValue;
     if ((state !== 'trying' && state !== 'proceeding') || !this.retransmitting) return;
     const { t2 } = this.context.timers;
     // RFC 3261 §17.1.2.2: in Trying, E doubles up to T2; in Proceeding it is reset to T2.
     this.interval = state === 'trying' ? Math.min(2 * this.interval, t2) : t2;
-    this.retransmitOrLinger = this.context.scheduler.after(this.interval, () => this.onTimerE());
+    this.retransmitOrLinger = this.context.scheduler.afterCall(this.interval, timerE, this);
     this.context.counters.requestRetransmissions++;
     this.send();
   }
 
-  private onTimerF(): void {
+  /** @internal Timer F fired. */
+  onTimerF(): void {
     this.timerF = undefined;
     const state = this.stateValue;
     if (state !== 'trying' && state !== 'proceeding') return;
     // RFC 3261 §17.1.2.2: Timer F → Terminated, the TU is told of the timeout (as a 408, §8.1.3.1).
     this.context.counters.timeouts++;
     this.terminate();
-    this.deliverFinal(createResponse(this.request, 408, 'Request Timeout'), true);
+    this.deliverFinal(createResponse(this.request!, 408, 'Request Timeout'), true);
   }
 
   private onTransportError(error: Error): void {
@@ -150,12 +165,13 @@ export class NonInviteClientTransaction {
     // RFC 3261 §17.1.4 / §8.1.3.1: a transport failure is reported to the TU as a 503.
     this.context.counters.transportErrors++;
     this.terminate();
-    const response = createResponse(this.request, 503, transportFailureReason(error));
+    const response = createResponse(this.request!, 503, transportFailureReason(error));
     localCauses.set(response, error);
     this.deliverFinal(response, true);
   }
 
-  private terminate(): void {
+  /** @internal Timer K fired, or the transaction ends for another reason. */
+  terminate(): void {
     if (this.stateValue === 'terminated') return;
     this.stateValue = 'terminated';
     this.retransmitOrLinger?.cancel();
@@ -172,6 +188,11 @@ export class NonInviteClientTransaction {
     if (user) this.context.callUser(() => user.onFinal(response, locallyGenerated));
   }
 }
+
+/** The transactions' timers: module functions given the transaction (TimerScheduler.afterCall), not a closure per timer. */
+const timerE = (transaction: NonInviteClientTransaction): void => transaction.onTimerE();
+const timerF = (transaction: NonInviteClientTransaction): void => transaction.onTimerF();
+const timerK = (transaction: NonInviteClientTransaction): void => transaction.terminate();
 
 /** The transport error behind each local 503, for localFailureCause(). */
 const localCauses = new WeakMap<SipResponse, Error>();
