@@ -56,6 +56,11 @@ export class ServerIncomingRequest implements IncomingRequest {
       for (const field of this.request.headers) if (field.key === 'record-route') headers.push(['Record-Route', field.value]);
     }
     if (this.serverHeader && !hasHeader(headers, 'server')) headers.push(['Server', this.serverHeader]);
+    if (body === undefined) {
+      // Serialized straight from the request (the same octets as createResponse + serializeSipMessage).
+      this.transaction.respondBodyless(status, reason, this.toTagFor(status), headers);
+      return;
+    }
     const response = createResponse(this.request, status, reason, {
       toTag: this.toTagFor(status),
       headers,
