@@ -1,11 +1,9 @@
 /** Building and serializing SIP messages (RFC 3261 §7, §8.1.1, §8.2.6). */
 import { Buffer } from 'node:buffer';
 import { ACCESSOR_CACHE, AccessorCache } from './cache.js';
-import { headerKey } from './header-names.js';
 import { SipHeaders } from './headers.js';
 import type { SipMessage, SipRequest, SipResponse } from './message.js';
-import { parseNameAddr } from './name-addr.js';
-import { skipWs } from './syntax.js';
+import { hasTag } from './has-tag.js';
 
 const EMPTY_BODY = new Uint8Array(0);
 
@@ -97,19 +95,6 @@ export interface ResponseOptions {
   contentType?: string;
 }
 
-function hasTag(to: string): boolean {
-  try {
-    return parseNameAddr(to, 'To').params.has('tag');
-  } catch {
-    // Unparseable To: look for the parameter textually rather than fail the response.
-    const lower = to.toLowerCase();
-    for (let i = lower.indexOf(';'); i >= 0; i = lower.indexOf(';', i + 1)) {
-      if (lower.startsWith('tag', skipWs(lower, i + 1))) return true;
-    }
-    return false;
-  }
-}
-
 /**
  * A response to `request` (RFC 3261 §8.2.6.2): every Via in order, From, To
  * (with `toTag` added if To has no tag), Call-ID and CSeq copied; then the
@@ -151,78 +136,6 @@ export function createResponse(request: SipRequest, status: number, reason?: str
     [ACCESSOR_CACHE]: undefined,
   };
   return response;
-}
-
-/** The names createResponse gives the fields it copies from the request, by lookup key. */
-const COPIED_NAMES: Record<string, string | undefined> = { via: 'Via', from: 'From', to: 'To', 'call-id': 'Call-ID', cseq: 'CSeq' };
-
-const EMPTY_TAIL = 'Content-Length: 0\r\n\r\n';
-
-/** The start line of the last response serialized by serializeBodylessResponse (almost always 200 OK). */
-let lastStartLine = { status: 0, reason: '', text: '' };
-
-/**
- * `serializeSipMessage(createResponse(request, status, reason, { toTag, headers }))`,
- * octet for octet, for a response without a body, written straight from the
- * request's fields: no response object, no header list, no field object per
- * copied line. The 200 to every NOTIFY goes this way (RFC 3261 §8.2.6).
- */
-export function serializeBodylessResponse(
-  request: SipRequest,
-  status: number,
-  reason: string | undefined,
-  toTag: string | undefined,
-  headers: ReadonlyArray<readonly [string, string]>,
-): Buffer {
-  const phrase = reason ?? reasonPhrase(status);
-  if (lastStartLine.status !== status || lastStartLine.reason !== phrase) {
-    lastStartLine = { status, reason: phrase, text: `SIP/2.0 ${status} ${phrase}\r\n` };
-  }
-  const startLine = lastStartLine.text;
-  let length = Buffer.byteLength(startLine, 'utf8') + EMPTY_TAIL.length;
-  for (const field of request.headers) {
-    const name = COPIED_NAMES[field.key];
-    if (name === undefined) continue;
-    const value = name === 'To' ? toWithTag(field.value, toTag) : field.value;
-    length += name.length + Buffer.byteLength(value, 'utf8') + 4;
-  }
-  for (let i = 0; i < headers.length; i++) {
-    const [name, value] = headers[i]!;
-    if (headerKey(name) === 'content-length') continue;
-    length += Buffer.byteLength(name, 'utf8') + Buffer.byteLength(value, 'utf8') + 4;
-  }
-  const out = Buffer.allocUnsafe(length);
-  let at = out.write(startLine, 0, 'utf8');
-  for (const field of request.headers) {
-    const name = COPIED_NAMES[field.key];
-    if (name === undefined) continue;
-    const value = name === 'To' ? toWithTag(field.value, toTag) : field.value;
-    at += out.write(name, at, 'latin1');
-    at = writeValueLine(out, at, value);
-  }
-  for (let i = 0; i < headers.length; i++) {
-    const [name, value] = headers[i]!;
-    if (headerKey(name) === 'content-length') continue;
-    at += out.write(name, at, 'utf8');
-    at = writeValueLine(out, at, value);
-  }
-  out.write(EMPTY_TAIL, at, 'latin1');
-  return out;
-}
-
-/** To as createResponse writes it: with `;tag=toTag` added when it has no tag (a new string only then; requests in a dialog have one). */
-function toWithTag(to: string, toTag: string | undefined): string {
-  return toTag !== undefined && !hasTag(to) ? `${to};tag=${toTag}` : to;
-}
-
-/** Writes ": value CRLF" at `at`; returns the index after it. */
-function writeValueLine(out: Buffer, at: number, value: string): number {
-  out[at++] = 0x3a; // ':'
-  out[at++] = 0x20;
-  at += out.write(value, at, 'utf8');
-  out[at++] = 0x0d;
-  out[at++] = 0x0a;
-  return at;
 }
 
 /** Standard reason phrases (RFC 3261 §21, RFC 3265/6665, RFC 3903, RFC 4412, RFC 5393, RFC 6086). */

@@ -1,6 +1,6 @@
 import type { Timer } from '../../util/timer-scheduler.js';
 import type { SipRequest, SipResponse } from '../codec/message.js';
-import { serializeBodylessResponse } from '../codec/serializer.js';
+import { serializeBodylessResponse } from '../codec/bodyless-response.js';
 import { SipTransportError } from '../transport/errors.js';
 import type { ReceivedFrom, SipEndpoint } from '../transport/types.js';
 import { serializeForSend, sixtyFourT1, type TransactionContext } from './transaction-context.js';

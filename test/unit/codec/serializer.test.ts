@@ -9,10 +9,10 @@ import {
   type SipRequest,
   type SipResponse,
   serializedLength,
-  serializeBodylessResponse,
   serializeSipMessage,
   toHeader,
 } from '../../../src/sip/codec/index.js';
+import { serializeBodylessResponse } from '../../../src/sip/codec/bodyless-response.js';
 import { buildSubscribe } from '../../support/sip-fixtures.js';
 
 function countContentLength(wire: Buffer): string[] {
