@@ -83,7 +83,7 @@ export class NotifyReader {
     const update = base;
     if (body !== undefined) {
       // The package's own constant when it is one of its types: not a string per kept status (issue 11).
-      const shown = mediaType === undefined ? (this.pkg.accept[0] ?? field) : (this.pkg.accept.find((t) => t === mediaType) ?? mediaType);
+      const shown = mediaType === undefined ? (this.pkg.accept[0] ?? field) : ownConstant(this.pkg.accept, mediaType);
       if (shown !== undefined) update.contentType = shown;
       update.body = body;
     }
@@ -107,4 +107,10 @@ export class NotifyReader {
     if (last.list !== undefined && this.list !== undefined) return this.list.current();
     return [last];
   }
+}
+
+/** The element of `types` equal to `mediaType` (the package's own string), else `mediaType`; no closure per NOTIFY. */
+function ownConstant(types: ReadonlyArray<string>, mediaType: string): string {
+  for (let i = 0; i < types.length; i++) if (types[i] === mediaType) return types[i]!;
+  return mediaType;
 }

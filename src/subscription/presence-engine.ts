@@ -1,7 +1,7 @@
 import { challengesOf } from '../sip/codec/auth.js';
 import { callIdOf } from '../sip/codec/call-id.js';
 import { contactsOf } from '../sip/codec/contact.js';
-import { eventOf } from '../sip/codec/event.js';
+import { eventOf, type SipEvent } from '../sip/codec/event.js';
 import { cseqOf } from '../sip/codec/cseq.js';
 import { expiresOf, minExpiresOf, retryAfterOf } from '../sip/codec/expires.js';
 import { fromHeader, toHeader } from '../sip/codec/from-to.js';
@@ -543,7 +543,7 @@ export class PresenceEngine implements QsaNotifier {
     if (this.settings.notifySourceCheck !== 'off' && judgeNotifySource(incoming.source.remoteAddress, dialog.hops ?? NO_HOPS, state) === 'mismatch') {
       if (this.onUnexpectedSource(dialog, state, incoming)) return this.refuseNotify(incoming, 403, 'Forbidden (unexpected source address)');
     }
-    const event = safe(() => eventOf(request));
+    const event = eventOrUndefined(request);
     if (event === undefined || event.package !== dialog.pkg) {
       return this.refuseNotify(incoming, 489, 'Bad Event', [['Allow-Events', dialog.pkg]]);
     }
@@ -556,7 +556,7 @@ export class PresenceEngine implements QsaNotifier {
       return this.refuseNotify(incoming, 400, 'Bad Subscription-State');
     }
     if (subState === undefined) return this.refuseNotify(incoming, 400, 'Missing Subscription-State');
-    const seq = safe(() => cseqOf(request).seq);
+    const seq = cseqNumberOrUndefined(request);
     if (seq === undefined) return this.refuseNotify(incoming, 400, 'Bad CSeq');
     if (state.remoteTag === undefined) {
       // NOTIFY before the 2xx creates the dialog (RFC 6665 §4.1.2.4).
@@ -1688,6 +1688,24 @@ export class PresenceEngine implements QsaNotifier {
 }
 
 const NO_HOPS: readonly string[] = [];
+
+/** `safe(() => eventOf(request))` without a closure per NOTIFY. */
+function eventOrUndefined(request: SipRequest): SipEvent | undefined {
+  try {
+    return eventOf(request);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `safe(() => cseqOf(request).seq)` without a closure per NOTIFY. */
+function cseqNumberOrUndefined(request: SipRequest): number | undefined {
+  try {
+    return cseqOf(request).seq;
+  } catch {
+    return undefined;
+  }
+}
 
 function safe<T>(fn: () => T): T | undefined {
   try {

@@ -3,8 +3,7 @@ import { Buffer } from 'node:buffer';
 import { ACCESSOR_CACHE, AccessorCache } from './cache.js';
 import { SipHeaders } from './headers.js';
 import type { SipMessage, SipRequest, SipResponse } from './message.js';
-import { parseNameAddr } from './name-addr.js';
-import { skipWs } from './syntax.js';
+import { hasTag } from './has-tag.js';
 
 const EMPTY_BODY = new Uint8Array(0);
 
@@ -94,19 +93,6 @@ export interface ResponseOptions {
   body?: Uint8Array | string;
   /** Written as Content-Type when given (with a body). */
   contentType?: string;
-}
-
-function hasTag(to: string): boolean {
-  try {
-    return parseNameAddr(to, 'To').params.has('tag');
-  } catch {
-    // Unparseable To: look for the parameter textually rather than fail the response.
-    const lower = to.toLowerCase();
-    for (let i = lower.indexOf(';'); i >= 0; i = lower.indexOf(';', i + 1)) {
-      if (lower.startsWith('tag', skipWs(lower, i + 1))) return true;
-    }
-    return false;
-  }
 }
 
 /**

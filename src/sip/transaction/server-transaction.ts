@@ -1,5 +1,6 @@
 import type { Timer } from '../../util/timer-scheduler.js';
 import type { SipRequest, SipResponse } from '../codec/message.js';
+import { serializeBodylessResponse } from '../codec/bodyless-response.js';
 import { SipTransportError } from '../transport/errors.js';
 import type { ReceivedFrom, SipEndpoint } from '../transport/types.js';
 import { serializeForSend, sixtyFourT1, type TransactionContext } from './transaction-context.js';
@@ -66,7 +67,30 @@ export class NonInviteServerTransaction {
       this.context.counters.lateResponsesDiscarded++;
       return;
     }
-    const data = serializeForSend(response);
+    this.respondWith(response.status, serializeForSend(response));
+  }
+
+  /**
+   * `respond(createResponse(request, status, reason, { toTag, headers }))` for a
+   * response without a body, serialized straight from the request (the same
+   * octets, no response object): the 200 to every NOTIFY.
+   */
+  respondBodyless(status: number, reason: string | undefined, toTag: string | undefined, headers: ReadonlyArray<readonly [string, string]>): void {
+    const request = this.request;
+    if (this.finalSent || request === undefined) {
+      this.context.counters.lateResponsesDiscarded++;
+      return;
+    }
+    let data: Buffer | SipTransportError;
+    try {
+      data = serializeBodylessResponse(request, status, reason, toTag, headers);
+    } catch (error) {
+      data = new SipTransportError('SIP_ERR_TRANSPORT_SERIALIZE', 'Cannot serialize message', { cause: error });
+    }
+    this.respondWith(status, data);
+  }
+
+  private respondWith(status: number, data: Buffer | SipTransportError): void {
     if (data instanceof SipTransportError) {
       this.onTransportError();
       return;
@@ -75,9 +99,9 @@ export class NonInviteServerTransaction {
     // Buffer pool, it would keep its whole slab alive, and with it the other messages
     // sliced from it long since sent: 1.7 KB of ArrayBuffer per NOTIFY answered, where
     // its own copy is 0.4 KB (issue 11; what the SUBSCRIBE burst left in RSS).
-    const kept = response.status >= 200 && !this.reliable && data.byteLength < data.buffer.byteLength ? ownBytes(data) : data;
+    const kept = status >= 200 && !this.reliable && data.byteLength < data.buffer.byteLength ? ownBytes(data) : data;
     this.lastResponse = kept;
-    if (response.status < 200) {
+    if (status < 200) {
       this.stateValue = 'proceeding';
     } else {
       this.stateValue = 'completed';

@@ -18,7 +18,7 @@ export function clientTransactionKey(branch: string, method: string): string {
  * - Without (RFC 2543 peers): Request-URI, To tag, From tag, Call-ID, CSeq and the top Via.
  *   (An RFC 2543 ACK carries the To tag of our response, so it matches nothing: fine, we run no INVITE transactions.)
  */
-export function serverTransactionKey(request: SipRequest, via: Via, topViaText: string): string {
+export function serverTransactionKey(request: SipRequest, via: Via, topViaText?: string): string {
   return keyFor(request, via, topViaText, request.method === 'ACK' ? 'INVITE' : request.method);
 }
 
@@ -26,11 +26,16 @@ export function serverTransactionKey(request: SipRequest, via: Via, topViaText: 
  * The key of the transaction a CANCEL names (RFC 3261 §9.2): matched like the
  * CANCEL itself, but with the method of the request it cancels.
  */
-export function cancelledTransactionKey(cancel: SipRequest, via: Via, topViaText: string, cancelledMethod: string): string {
+export function cancelledTransactionKey(cancel: SipRequest, via: Via, topViaText: string | undefined, cancelledMethod: string): string {
   return keyFor(cancel, via, topViaText, cancelledMethod);
 }
 
-function keyFor(request: SipRequest, via: Via, topViaText: string, method: string): string {
+/**
+ * `topViaText` (the top Via element as written) is needed only without a `z9hG4bK`
+ * branch; when not given it is taken from the request then, so that the usual case
+ * splits no Via list per request.
+ */
+function keyFor(request: SipRequest, via: Via, topViaText: string | undefined, method: string): string {
   if (hasMagicCookie(via.branch)) {
     const port = via.port ?? defaultPort(via.transport);
     return `b${SEP}${via.branch}${SEP}${via.host.toLowerCase()}:${port}${SEP}${method}`;
@@ -38,5 +43,6 @@ function keyFor(request: SipRequest, via: Via, topViaText: string, method: strin
   const seq = cseqOf(request).seq;
   const toTag = toHeader(request).tag ?? '';
   const fromTag = fromHeader(request).tag ?? '';
-  return `m${SEP}${request.uri}${SEP}${toTag}${SEP}${fromTag}${SEP}${callIdOf(request)}${SEP}${seq}${SEP}${method}${SEP}${topViaText}`;
+  const viaText = topViaText ?? request.headers.values('via')[0] ?? '';
+  return `m${SEP}${request.uri}${SEP}${toTag}${SEP}${fromTag}${SEP}${callIdOf(request)}${SEP}${seq}${SEP}${method}${SEP}${viaText}`;
 }

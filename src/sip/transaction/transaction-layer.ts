@@ -134,12 +134,12 @@ export class TransactionLayer {
    * the CANCEL could be cancelling, or undefined.
    */
   findCancelledTransaction(cancel: SipRequest, methods: Iterable<string>): NonInviteServerTransaction | undefined {
-    const parsed = this.parseTopVia(cancel);
-    if (parsed === undefined) return undefined;
+    const via = this.parseTopVia(cancel);
+    if (via === undefined) return undefined;
     for (const method of methods) {
       let key: string;
       try {
-        key = cancelledTransactionKey(cancel, parsed.via, parsed.text, method);
+        key = cancelledTransactionKey(cancel, via, undefined, method);
       } catch {
         // A CANCEL whose headers cannot key a transaction matches none: it is answered 481.
         return undefined;
@@ -187,17 +187,17 @@ export class TransactionLayer {
   }
 
   private receiveRequest(request: SipRequest, source: ReceivedFrom): void {
-    const parsed = this.parseTopVia(request);
+    const via = this.parseTopVia(request);
     let key: string | undefined;
-    if (parsed !== undefined) {
+    if (via !== undefined) {
       try {
-        key = serverTransactionKey(request, parsed.via, parsed.text);
+        key = serverTransactionKey(request, via);
       } catch {
         // Handled just below: counted as malformed and dropped.
         key = undefined;
       }
     }
-    if (parsed === undefined || key === undefined) {
+    if (via === undefined || key === undefined) {
       this.counters.malformedDropped++;
       return;
     }
@@ -216,7 +216,7 @@ export class TransactionLayer {
     // The key outlives the request by Timer J (32 s): give it storage of its own, so that it
     // does not hold the received header text through the slices it was built from.
     const owned = ownString(key);
-    const transaction = new NonInviteServerTransaction(owned, request, source, responseDestination(parsed.via, source), this.context);
+    const transaction = new NonInviteServerTransaction(owned, request, source, responseDestination(via, source), this.context);
     this.servers.set(owned, transaction);
     this.counters.serverTransactionsCreated++;
     if (listener) {
@@ -231,11 +231,10 @@ export class TransactionLayer {
     transaction.start();
   }
 
-  private parseTopVia(request: SipRequest): { via: Via; text: string } | undefined {
+  /** The parsed top Via (cached on the request by the codec); its text is looked up only when a key needs it (no branch). */
+  private parseTopVia(request: SipRequest): Via | undefined {
     try {
-      const text = request.headers.values('via')[0];
-      if (text === undefined) return undefined;
-      return { via: topVia(request), text };
+      return topVia(request);
     } catch {
       // The callers treat a request without a usable top Via as malformed (counted, dropped) or as matching nothing.
       return undefined;

@@ -9,6 +9,12 @@ import type { ReceivedFrom } from '../transport/types.js';
 /** RFC 3261 §19.3: at least 32 random bits; 12 of [0-9a-z] give about 62. */
 const TO_TAG_LENGTH = 12;
 
+/** True when `headers` has a field whose lookup key (lower-case long name) is `key`. */
+function hasHeader(headers: ReadonlyArray<readonly [string, string]>, key: string): boolean {
+  for (let i = 0; i < headers.length; i++) if (headerKey(headers[i]![0]) === key) return true;
+  return false;
+}
+
 /** A received request and the server transaction that answers it. */
 export class ServerIncomingRequest implements IncomingRequest {
   private localTag: string | undefined;
@@ -42,13 +48,19 @@ export class ServerIncomingRequest implements IncomingRequest {
     extraHeaders?: ReadonlyArray<readonly [string, string]>,
     body?: { contentType: string; body: Uint8Array | string },
   ): void {
-    const headers: Array<readonly [string, string]> = extraHeaders ? [...extraHeaders] : [];
-    if (status > 100 && status < 300 && !headers.some(([name]) => headerKey(name) === 'record-route')) {
+    // No copy, closure or Record-Route array per response when there is nothing to add (every 200 to a NOTIFY).
+    const headers: Array<readonly [string, string]> = extraHeaders === undefined ? [] : extraHeaders.slice();
+    if (status > 100 && status < 300 && !hasHeader(headers, 'record-route')) {
       // RFC 3261 §12.1.1: a response that may establish a dialog (a NOTIFY or
       // SUBSCRIBE 2xx) echoes the request's Record-Route values, in order.
-      for (const value of this.request.headers.getAll('record-route')) headers.push(['Record-Route', value]);
+      for (const field of this.request.headers) if (field.key === 'record-route') headers.push(['Record-Route', field.value]);
     }
-    if (this.serverHeader && !headers.some(([name]) => headerKey(name) === 'server')) headers.push(['Server', this.serverHeader]);
+    if (this.serverHeader && !hasHeader(headers, 'server')) headers.push(['Server', this.serverHeader]);
+    if (body === undefined) {
+      // Serialized straight from the request (the same octets as createResponse + serializeSipMessage).
+      this.transaction.respondBodyless(status, reason, this.toTagFor(status), headers);
+      return;
+    }
     const response = createResponse(this.request, status, reason, {
       toTag: this.toTagFor(status),
       headers,

@@ -12,6 +12,7 @@ import {
   serializeSipMessage,
   toHeader,
 } from '../../../src/sip/codec/index.js';
+import { serializeBodylessResponse } from '../../../src/sip/codec/bodyless-response.js';
 import { buildSubscribe } from '../../support/sip-fixtures.js';
 
 function countContentLength(wire: Buffer): string[] {
@@ -162,5 +163,47 @@ describe('createResponse (RFC 3261 §8.2.6.2)', () => {
     assert.equal(reasonPhrase(489), 'Bad Event');
     assert.equal(reasonPhrase(423), 'Interval Too Brief');
     assert.equal(reasonPhrase(499), 'Client Error');
+  });
+
+  test('serializeBodylessResponse writes the octets of createResponse + serializeSipMessage', () => {
+    const requests = [
+      // compact names, two Via lines, a Via list, no To tag, Record-Route and Content-Length to ignore
+      'NOTIFY sip:b2b@192.0.2.1:5060 SIP/2.0\r\nv: SIP/2.0/UDP 192.0.2.9:5060;branch=z9hG4bK-1;rport, SIP/2.0/TCP p.example.com;branch=z9hG4bK-0\r\n' +
+        'Via: SIP/2.0/UDP 192.0.2.8;branch=z9hG4bK-2\r\nf: "Zoë" <sip:bob@example.com>;tag=a1\r\nt: <sip:alice@example.com>\r\n' +
+        'i: c1@example.com\r\nCSeq: 7 NOTIFY\r\nRecord-Route: <sip:p.example.com;lr>\r\nl: 0\r\n\r\n',
+      // in a dialog: To has a tag already
+      'NOTIFY sip:b2b@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK-3\r\nFrom: <sip:bob@example.com>;tag=a1\r\n' +
+        'To: <sip:alice@example.com>;TAG=b2\r\nCall-ID: c2\r\nCSeq: 8 NOTIFY\r\nEvent: presence\r\nContent-Length: 3\r\n\r\nabc',
+    ];
+    const extras: Array<Array<readonly [string, string]>> = [
+      [],
+      [['Server', 'presence-b2b'], ['Record-Route', '<sip:q.example.com;lr>']],
+      [['Retry-After', '5'], ['Content-Length', '99'], ['Warning', '399 h "é"']],
+    ];
+    const parsed = requests.map((text) => parseSipMessage(text) as SipRequest);
+    // an unparseable To (built, since the parser would refuse it)
+    parsed.push(
+      createRequest({
+        method: 'NOTIFY',
+        uri: 'sip:b2b@192.0.2.1',
+        headers: [['Via', 'SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK-4'], ['From', '<sip:bob@example.com>;tag=a1'], ['To', '<<bad;tag'], ['Call-ID', 'c3'], ['CSeq', '9 NOTIFY']],
+      }),
+    );
+    for (const request of parsed) {
+      for (const headers of extras) {
+        for (const [status, reason, toTag] of [
+          [200, undefined, 'zz9'],
+          [200, 'OK', undefined],
+          [481, 'Subscription Does Not Exist', 'zz9'],
+          [100, undefined, undefined],
+          [200, 'Très bien', 'x'],
+        ] as const) {
+          const expected = serializeSipMessage(createResponse(request, status, reason, { toTag, headers }));
+          const actual = serializeBodylessResponse(request, status, reason, toTag, headers);
+          assert.equal(actual.toString('utf8'), expected.toString('utf8'));
+          assert.deepEqual(actual, expected);
+        }
+      }
+    }
   });
 });
