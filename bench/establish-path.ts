@@ -27,11 +27,10 @@
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { writeHeapSnapshot } from 'node:v8';
-import { PerformanceObserver } from 'node:perf_hooks';
 import { QsaBroker, type StatusQueue } from '../src/qsa/index.js';
 import { attachPresenceEngine } from '../src/b2b/attach-presence-engine.js';
 import { Rfc3263Resolver, StaticDnsClient } from '../src/sip/resolver/index.js';
-import type { MessageHandler, ReceivedFrom, SipEndpoint, SipTransport, SipTransportName } from '../src/sip/transport/types.js';
+import type { ReceivedFrom } from '../src/sip/transport/types.js';
 import { SipUserAgentCore } from '../src/sip/ua/user-agent-core.js';
 import { parseSipMessage } from '../src/sip/codec/index.js';
 import { DEFAULT_ENGINE_SETTINGS } from '../src/subscription/engine-options.js';
@@ -39,6 +38,8 @@ import { ManualClock } from '../src/util/clock.js';
 import { CryptoRandom } from '../src/util/random.js';
 import { TimerScheduler } from '../src/util/timer-scheduler.js';
 import { pidfBody } from './load/pidf-body.js';
+import { InProcessTransport } from './support/in-process-transport.js';
+import { roundsWithoutGc } from './support/rounds-without-gc.js';
 
 const args = process.argv.slice(2);
 const mode = args.includes('--alloc') ? 'alloc' : args.includes('--alloc-profile') ? 'profile' : 'cpu';
@@ -49,12 +50,8 @@ const PEER_PORT = 5999;
 const SOURCE: ReceivedFrom = { transport: 'udp', remoteAddress: '127.0.0.1', remotePort: PEER_PORT, localAddress: '127.0.0.1', localPort: 5060 };
 
 /** Sends are kept (as bytes) for the peer; received bytes are parsed as the UDP transport does. */
-class CapturingTransport implements SipTransport {
-  private handler: MessageHandler | undefined;
+class CapturingTransport extends InProcessTransport {
   sent: Buffer[] = [];
-  onMessage(handler: MessageHandler): void {
-    this.handler = handler;
-  }
   send(data: Buffer): void {
     this.sent.push(data);
   }
@@ -62,16 +59,6 @@ class CapturingTransport implements SipTransport {
     // A fresh copy, as a datagram read from a socket is its own memory.
     this.handler!(parseSipMessage(Buffer.from(bytes)), { ...SOURCE });
   }
-  chooseTransport(destination: SipEndpoint): SipTransportName {
-    return destination.transport;
-  }
-  sentBy(): { host: string; port: number } {
-    return { host: '127.0.0.1', port: 5060 };
-  }
-  listening() {
-    return [{ transport: 'udp' as const, host: '127.0.0.1', port: 5060 }];
-  }
-  async close(): Promise<void> {}
 }
 
 /** The value of header `name` (first line only) in the head of `text`. */
@@ -194,22 +181,7 @@ async function main(): Promise<void> {
     console.log(`establishment path (in memory, ${N} per round, ${next} held at the end): best ${rounds[0]!.toFixed(1)} µs, median ${rounds[2]!.toFixed(1)} µs CPU per establishment`);
     return;
   }
-  let gcs = 0;
-  const observer = new PerformanceObserver((list) => {
-    gcs += list.getEntries().length;
-  });
-  observer.observe({ entryTypes: ['gc'] });
-  const results: Array<{ heap: number; external: number }> = [];
-  for (let attempt = 0; attempt < 20 && results.length < 3; attempt++) {
-    await new Promise((r) => setTimeout(r, 20));
-    const gcBefore = gcs;
-    const out = await more(N);
-    await new Promise((r) => setTimeout(r, 20));
-    if (gcs !== gcBefore) continue;
-    results.push({ heap: out.heapBytes / N, external: out.arrayBytes / N });
-  }
-  observer.disconnect();
-  results.sort((a, b) => a.heap - b.heap);
+  const results = await roundsWithoutGc(N, () => more(N));
   const best = results[0];
   if (best === undefined) console.log('every round had a GC: run with --max-semi-space-size=256 --min-semi-space-size=256 or a smaller N');
   else console.log(`establishment allocation (${N} per round, ${results.length} rounds without GC): ${best.heap.toFixed(0)} B of JS heap + ${best.external.toFixed(0)} B of ArrayBuffer per establishment`);

@@ -18,9 +18,9 @@
  * allocation and instruction counts are not.
  */
 import { getPriority } from 'node:os';
-import { PerformanceObserver } from 'node:perf_hooks';
 import { ManualClock } from '../src/util/clock.js';
 import { createPresenceB2BOnTransport } from './support/in-memory-b2b.js';
+import { roundsWithoutGc } from './support/rounds-without-gc.js';
 
 const args = process.argv.slice(2);
 const mode = args.includes('--alloc') ? 'alloc' : args.includes('--once') ? 'once' : 'cpu';
@@ -70,30 +70,17 @@ async function main(): Promise<void> {
 
 /** Heap and ArrayBuffer growth over N NOTIFYs, in rounds with no GC at all (repeated otherwise). */
 async function measureAllocation(run: (batch: Buffer[]) => void, nextNotify: () => Buffer): Promise<void> {
-  let gcs = 0;
-  const observer = new PerformanceObserver((list) => {
-    gcs += list.getEntries().length;
-  });
-  observer.observe({ entryTypes: ['gc'] });
-  const results: Array<{ heap: number; external: number }> = [];
-  for (let attempt = 0; attempt < 20 && results.length < 3; attempt++) {
+  const results = await roundsWithoutGc(N, () => {
     const batch = Array.from({ length: N }, nextNotify);
-    // Let pending GC entries arrive, so that a GC before the round is not counted in it.
-    await new Promise((r) => setTimeout(r, 20));
-    const gcBefore = gcs;
     const before = process.memoryUsage();
     run(batch);
     const after = process.memoryUsage();
-    await new Promise((r) => setTimeout(r, 20));
-    if (gcs !== gcBefore) continue;
-    results.push({ heap: (after.heapUsed - before.heapUsed) / N, external: (after.arrayBuffers - before.arrayBuffers) / N });
-  }
-  observer.disconnect();
+    return { heapBytes: after.heapUsed - before.heapUsed, arrayBytes: after.arrayBuffers - before.arrayBuffers };
+  });
   if (results.length === 0) {
     console.log('NOTIFY path: every round had a GC; run with --max-semi-space-size=256 --min-semi-space-size=256 or a smaller N');
     return;
   }
-  results.sort((a, b) => a.heap - b.heap);
   const best = results[0]!;
   console.log(
     `NOTIFY path allocation (${N} per round, ${results.length} rounds without GC): ` +

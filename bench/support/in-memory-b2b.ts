@@ -2,7 +2,7 @@ import { QsaBroker, type StatusQueue } from '../../src/qsa/index.js';
 import { callIdOf, fromHeader, parseSipMessage } from '../../src/sip/codec/index.js';
 import type { SipMessage, SipRequest } from '../../src/sip/codec/message.js';
 import { Rfc3263Resolver, StaticDnsClient } from '../../src/sip/resolver/index.js';
-import type { MessageHandler, ReceivedFrom, SipEndpoint, SipTransport, SipTransportName } from '../../src/sip/transport/types.js';
+import type { ReceivedFrom } from '../../src/sip/transport/types.js';
 import { SipUserAgentCore } from '../../src/sip/ua/user-agent-core.js';
 import { attachPresenceEngine } from '../../src/b2b/attach-presence-engine.js';
 import { DialogSnapshotWriter } from '../../src/store/dialog-snapshot-writer.js';
@@ -12,15 +12,12 @@ import { type Clock, systemClock } from '../../src/util/clock.js';
 import { CryptoRandom } from '../../src/util/random.js';
 import { TimerScheduler } from '../../src/util/timer-scheduler.js';
 import { NOTIFY_1288 } from '../fixtures/notify-1288.js';
+import { InProcessTransport } from './in-process-transport.js';
 
 /** A SipTransport that parses what it is handed, and keeps (parsed) only the last of what it sends. */
-class InMemoryTransport implements SipTransport {
-  private handler: MessageHandler | undefined;
+class InMemoryTransport extends InProcessTransport {
   private lastBytes: Buffer | undefined;
   bytesSent = 0;
-  onMessage(handler: MessageHandler): void {
-    this.handler = handler;
-  }
   send(data: Buffer): void {
     this.bytesSent += data.length;
     this.lastBytes = data;
@@ -32,16 +29,6 @@ class InMemoryTransport implements SipTransport {
   deliver(bytes: Uint8Array, source: ReceivedFrom): void {
     this.handler!(parseSipMessage(bytes), source);
   }
-  chooseTransport(destination: SipEndpoint): SipTransportName {
-    return destination.transport;
-  }
-  sentBy(): { host: string; port: number } {
-    return { host: '127.0.0.1', port: 5060 };
-  }
-  listening() {
-    return [{ transport: 'udp' as const, host: '127.0.0.1', port: 5060 }];
-  }
-  async close(): Promise<void> {}
 }
 
 const SOURCE: ReceivedFrom = { transport: 'udp', remoteAddress: '127.0.0.1', remotePort: 5999, localAddress: '127.0.0.1', localPort: 5060 };
