@@ -24,6 +24,8 @@ export interface BenchDaemonSpec {
   config: Record<string, unknown>;
   /** Bound on the start (ms). */
   timeoutMs?: number;
+  /** Options for the daemon's node (e.g. `--cpu-prof --cpu-prof-dir=…`), before the CLI's path. */
+  nodeArgs?: readonly string[];
 }
 
 export class BenchDaemon {
@@ -66,7 +68,7 @@ export class BenchDaemon {
     writeFileSync(file, stringify(config));
     const env: NodeJS.ProcessEnv = {};
     for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PRESENCE_B2B_')) env[k] = v;
-    const child = spawn(process.execPath, [CLI_PATH, 'start', '-c', file], { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
+    const child = spawn(process.execPath, [...(spec.nodeArgs ?? []), CLI_PATH, 'start', '-c', file], { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
     const daemon = new BenchDaemon(spec.name, child, dir, sipPort, `http://127.0.0.1:${httpPort}`);
     const deadline = performance.now() + (spec.timeoutMs ?? 30_000);
     for (;;) {

@@ -23,7 +23,8 @@
  * average printed with the figures.
  */
 import { loadavg } from 'node:os';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import postgres from 'postgres';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RateResult, SimStats } from '../load/presence-server-sim.js';
@@ -66,6 +67,64 @@ export interface HoldFigures {
   idleCpuMsPerSecond: Record<string, number>;
   idleWindowS: number;
   loadAverage: string;
+  /** (b) only: PostgreSQL's work over the same window, per established subscription (counts, load-independent). */
+  postgres?: PostgresWork;
+}
+
+/** From pg_stat_database / pg_stat_user_tables, and the server log when statements are logged (see below). */
+export interface PostgresWork {
+  transactionsPerSubscription: number;
+  /** Rows inserted / updated / deleted per subscription, per table. */
+  rowsPerSubscription: Record<string, { ins: number; upd: number; del: number }>;
+  /** Only with PB2B_BENCH_CLUSTER_PG_STATEMENTS=1 (log_statement=all: PostgreSQL's CPU is then not comparable). */
+  statementsPerSubscription?: Record<string, number>;
+  statementsPerSubscriptionTotal?: number;
+}
+
+/**
+ * Diagnostics of the cluster run, from the environment (not options: they change what is measured):
+ * PB2B_BENCH_CLUSTER_NODE_ARGS  node options for the two cluster daemons, space-separated
+ *                               (`--cpu-prof --cpu-prof-dir=/tmp/x`: a profile per daemon at its exit);
+ * PB2B_BENCH_CLUSTER_PG_STATEMENTS=1  log every statement during W0 and count them by kind.
+ */
+const CLUSTER_NODE_ARGS = (process.env.PB2B_BENCH_CLUSTER_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+const COUNT_STATEMENTS = process.env.PB2B_BENCH_CLUSTER_PG_STATEMENTS === '1';
+
+interface PgCounters {
+  xact: number;
+  rows: Record<string, { ins: number; upd: number; del: number }>;
+  logBytes: number;
+}
+
+async function pgCounters(admin: postgres.Sql, pg: RunningEngine): Promise<PgCounters> {
+  // Counters reach the shared statistics at most once a second (PostgreSQL 15): clear this backend's first.
+  await admin`SELECT pg_stat_clear_snapshot()`;
+  const [db] = await admin<{ xact: string }[]>`SELECT xact_commit + xact_rollback AS xact FROM pg_stat_database WHERE datname = current_database()`;
+  const rows: PgCounters['rows'] = {};
+  for (const r of await admin<{ relname: string; ins: string; upd: string; del: string }[]>`SELECT relname, n_tup_ins AS ins, n_tup_upd AS upd, n_tup_del AS del FROM pg_stat_user_tables`) {
+    rows[r.relname] = { ins: Number(r.ins), upd: Number(r.upd), del: Number(r.del) };
+  }
+  let logBytes = 0;
+  try {
+    logBytes = statSync(join(pg.runDir, 'postgres.log')).size;
+  } catch {
+    // No log: statements are not counted.
+  }
+  return { xact: Number(db?.xact ?? 0), rows, logBytes };
+}
+
+/** Statement kinds in the log between two offsets: the first words of each logged statement. */
+function statementKinds(pg: RunningEngine, from: number, to: number): Record<string, number> {
+  const text = readFileSync(join(pg.runDir, 'postgres.log')).subarray(from, to).toString('utf8');
+  const kinds: Record<string, number> = {};
+  for (const m of text.matchAll(/LOG:\s+(?:statement|execute [^:]*):\s*(.*)/g)) {
+    const words = (m[1] ?? '').trim().replace(/\s+/g, ' ').split(' ');
+    let kind = words.slice(0, 4).join(' ').toLowerCase();
+    const table = /\b(?:into|from|update)\s+(\w+)/i.exec(m[1] ?? '');
+    if (table !== null && !kind.includes(table[1]!.toLowerCase())) kind += ` … ${table[1]!.toLowerCase()}`;
+    kinds[kind] = (kinds[kind] ?? 0) + 1;
+  }
+  return kinds;
 }
 
 export interface NotifyStep {
@@ -162,6 +221,13 @@ async function measureConfiguration(
   const meter = meterOf(nodes, pg);
   const n = o.n;
   const record = (i: number) => `sip:user${i}@127.0.0.1:${simPort}`;
+  const admin = pg !== undefined ? postgres(pg.url, { max: 1, onnotice: () => {} }) : undefined;
+  if (admin !== undefined && COUNT_STATEMENTS) {
+    await admin.unsafe(`ALTER SYSTEM SET log_statement = 'all'`);
+    await admin`SELECT pg_reload_conf()`;
+    await sleep(500);
+  }
+  const pg0 = admin !== undefined && pg !== undefined ? await pgCounters(admin, pg) : undefined;
   const rss0 = nodes.map((d) => d.rssBytes());
   const cpu0 = meter.read();
   const t0 = monoMs();
@@ -189,6 +255,32 @@ async function measureConfiguration(
     await sleep(TAIL_MS);
     const cpu1 = meter.read();
     const rss1 = nodes.map((d) => d.rssBytes());
+    let pgWork: PostgresWork | undefined;
+    if (admin !== undefined && pg !== undefined && pg0 !== undefined) {
+      await sleep(1100);
+      const pg1 = await pgCounters(admin, pg);
+      const per = (x: number) => round(x / Math.max(1, active), 3);
+      const rowsPerSubscription: PostgresWork['rowsPerSubscription'] = {};
+      for (const [table, c] of Object.entries(pg1.rows)) {
+        const b = pg0.rows[table] ?? { ins: 0, upd: 0, del: 0 };
+        rowsPerSubscription[table] = { ins: per(c.ins - b.ins), upd: per(c.upd - b.upd), del: per(c.del - b.del) };
+      }
+      pgWork = { transactionsPerSubscription: per(pg1.xact - pg0.xact), rowsPerSubscription };
+      if (COUNT_STATEMENTS) {
+        await admin.unsafe(`ALTER SYSTEM RESET log_statement`);
+        await admin`SELECT pg_reload_conf()`;
+        const kinds = statementKinds(pg, pg0.logBytes, pg1.logBytes);
+        const statementsPerSubscription: Record<string, number> = {};
+        let total = 0;
+        for (const [k, v] of Object.entries(kinds).sort((x, y) => y[1] - x[1])) {
+          statementsPerSubscription[k] = per(v);
+          total += v;
+        }
+        pgWork.statementsPerSubscription = statementsPerSubscription;
+        pgWork.statementsPerSubscriptionTotal = per(total);
+      }
+      say(`  ${name}: PostgreSQL per subscription ${JSON.stringify(pgWork)}`);
+    }
     const held: Record<string, number> = {};
     for (const [i, d] of nodes.entries()) held[meter.names[i]!] = Number((await d.health()).dialogs ?? 0);
     const burst = cpu1.map((v, i) => v - (cpu0[i] ?? 0));
@@ -223,6 +315,7 @@ async function measureConfiguration(
       idleCpuMsPerSecond,
       idleWindowS: round(idleS, 1),
       loadAverage: holdLoad,
+      ...(pgWork !== undefined ? { postgres: pgWork } : {}),
     };
     // Warm-up, not measured: 2 s at the first rate, so that the first step does not pay for compiling the NOTIFY path.
     await sim.call('rate', { rate: o.rates[0] ?? 1000, durationMs: 2000 }, 60_000);
@@ -281,6 +374,7 @@ async function measureConfiguration(
     return { hold, steps, sseGaps: probe.gaps };
   } finally {
     probe.close();
+    await admin?.end({ timeout: 5 }).catch(() => {});
   }
 }
 
@@ -341,6 +435,7 @@ export async function runCluster(o: BenchOptions): Promise<ClusterResult> {
         nodes.push(
           await BenchDaemon.start({
             name: `node ${id}`,
+            nodeArgs: CLUSTER_NODE_ARGS,
             config: daemonConfig({ store: { type: 'postgres', url: pg.url }, cluster: { node_id: `bench-${id}`, lease_ttl: LEASE_TTL_S, shards: SHARDS } }),
           }),
         );

@@ -115,6 +115,8 @@ export class PostgresSubscriptionStore implements SubscriptionStore {
   readonly stats = { transactions: 0, changes: 0, failures: 0, fencedRefusals: 0 };
   private pending: PendingChange[] = [];
   private scheduled: NodeJS.Immediate | undefined;
+  /** Group transactions started and not yet settled: while one is, new changes wait and join the next group. */
+  private groupsInFlight = 0;
   private chain: Promise<unknown> = Promise.resolve();
   private closed = false;
   private closing: Promise<void> | undefined;
@@ -214,12 +216,16 @@ export class PostgresSubscriptionStore implements SubscriptionStore {
       () => copyApiSubscription(subscription),
       async (tx, s) => {
         const shard = shardOf(s.package, s.record, s.subscriber, this.shards);
+        // The announcement rides on the insert (one round trip, not two), and only when a row was inserted.
+        const announcement = this.announce ? JSON.stringify({ op: 'create', id: s.id, shard } satisfies SubscriptionAnnouncement) : null;
         const rows = await tx<Row[]>`
-          INSERT INTO api_subscriptions (id, record, subscriber, package, queue, created_at, shard)
-          VALUES (${s.id}, ${s.record}, ${s.subscriber}, ${s.package}, ${s.queue}, ${s.createdAt}, ${shard})
-          ON CONFLICT (id) DO NOTHING RETURNING id`;
+          WITH inserted AS (
+            INSERT INTO api_subscriptions (id, record, subscriber, package, queue, created_at, shard)
+            VALUES (${s.id}, ${s.record}, ${s.subscriber}, ${s.package}, ${s.queue}, ${s.createdAt}, ${shard})
+            ON CONFLICT (id) DO NOTHING RETURNING id)
+          SELECT id, CASE WHEN ${announcement}::text IS NULL THEN NULL ELSE pg_notify(${SUBSCRIPTION_CHANNEL}, ${announcement}::text) END AS announced
+          FROM inserted`;
         if (rows.length === 0) return new StoreError('STORE_ERR_DUPLICATE', `API subscription ${s.id} is stored already`, { file: this.location });
-        if (this.announce) await this.announceChange(tx, { op: 'create', id: s.id, shard });
         return undefined;
       },
     );
@@ -423,10 +429,17 @@ export class PostgresSubscriptionStore implements SubscriptionStore {
     return new Promise<Exclude<R, StoreError>>((resolvePromise, rejectPromise) => {
       this.pending.push({ apply: (tx) => apply(tx, prepared), resolve: resolvePromise as (value: unknown) => void, reject: rejectPromise });
       // setImmediate, not a microtask: requests parsed in the same I/O phase join the transaction.
-      this.scheduled ??= setImmediate(() => {
-        this.scheduled = undefined;
-        this.flushNow();
-      });
+      // While a group is in flight the next one gathers: its transaction could not start before
+      // (one connection, in order), and one transaction for all of them costs one commit, one fsync and
+      // four round trips instead of that many per POST (measured in docs/cluster.md §9).
+      if (this.groupsInFlight === 0) this.scheduleFlush();
+    });
+  }
+
+  private scheduleFlush(): void {
+    this.scheduled ??= setImmediate(() => {
+      this.scheduled = undefined;
+      this.flushNow();
     });
   }
 
@@ -453,7 +466,13 @@ export class PostgresSubscriptionStore implements SubscriptionStore {
         if (alone !== undefined) change.reject(alone);
       }
     };
-    this.chain = this.chain.then(run, run);
+    const settled = (): void => {
+      this.groupsInFlight--;
+      // What gathered meanwhile goes as the next group (a read asked meanwhile has flushed it already).
+      if (this.groupsInFlight === 0 && this.pending.length > 0) this.scheduleFlush();
+    };
+    this.groupsInFlight++;
+    this.chain = this.chain.then(run, run).then(settled, settled);
   }
 
   /**

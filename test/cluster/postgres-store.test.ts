@@ -135,6 +135,46 @@ describe('postgres store: a change the database refuses', () => {
   });
 });
 
+describe('postgres store: group commit', () => {
+  test('changes asked while a group transaction is in flight go together in the next one', async () => {
+    const url = await freshDatabase();
+    const store = await PostgresSubscriptionStore.open({ url, shards: 4 });
+    const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+    const first = store.createApiSubscription(apiSubscription('first'));
+    await turn(); // the first group has started
+    const later: Promise<void>[] = [];
+    // Each in a turn of the event loop of its own: before, each would have been a transaction.
+    for (let i = 0; i < 8; i++) {
+      later.push(store.createApiSubscription(apiSubscription(`later${i}`)));
+      await turn();
+    }
+    await Promise.all([first, ...later]);
+    assert.equal(store.stats.changes, 9);
+    assert.ok(store.stats.transactions <= 3, `9 creates in ${store.stats.transactions} transactions`);
+    assert.equal((await store.load()).apiSubscriptions.length, 9);
+    await store.close();
+  });
+
+  test('a duplicate create is refused and not announced', async () => {
+    const url = await freshDatabase();
+    const store = await PostgresSubscriptionStore.open({ url, shards: 4, announce: true });
+    const heard: string[] = [];
+    const listener = postgres(url, { max: 1, onnotice: () => {} });
+    await listener.listen('pb2b_subscriptions', (payload) => heard.push(payload));
+    await store.createApiSubscription(apiSubscription('x'));
+    await rejectsWith(store.createApiSubscription(apiSubscription('x')), 'STORE_ERR_DUPLICATE');
+    await store.createApiSubscription(apiSubscription('y'));
+    for (let i = 0; i < 100 && heard.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.deepEqual(
+      heard.map((h) => (JSON.parse(h) as { id: string }).id),
+      ['x', 'y'],
+    );
+    await listener.end();
+    await store.close();
+  });
+});
+
 describe('postgres store: shards and fencing', () => {
   test('rows carry their shard; loadShards reads only those', async () => {
     const url = await freshDatabase();
