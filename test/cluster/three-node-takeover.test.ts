@@ -63,7 +63,18 @@ test('three nodes, 3,000 subscriptions through the three APIs, one SIGKILLed: ev
     for (const id of made.keys()) if (all.get(id)?.state === 'active') n++;
     return n;
   };
-  assert.ok(await pollUntil(async () => (await activeOn(nodes)) === SUBSCRIPTIONS, 60_000), `all ${SUBSCRIPTIONS} active (${await activeOn(nodes)})`);
+  if (!(await pollUntil(async () => (await activeOn(nodes)) === SUBSCRIPTIONS, 60_000))) {
+    const all = await listed(nodes);
+    const missing = [...made.keys()].filter((id) => all.get(id)?.state !== 'active');
+    const states = new Map<string, number>();
+    for (const id of missing) {
+      const s = all.get(id);
+      const key = s === undefined ? 'not listed' : `${s.state}/${s.dialog?.state ?? 'no dialog'} on n${s.node + 1}`;
+      states.set(key, (states.get(key) ?? 0) + 1);
+    }
+    const healths = await Promise.all(nodes.map(health));
+    assert.fail(`${missing.length} of ${SUBSCRIPTIONS} not active 60 s after the creates: ${JSON.stringify(Object.fromEntries(states))}; e.g. ${missing.slice(0, 3).map((id) => JSON.stringify(all.get(id) ?? id)).join(', ')}; ${JSON.stringify(healths)}`);
+  }
   const activeAt = performance.now();
   const perNode = await Promise.all(nodes.map(async (n) => (await listed([n])).size));
 
