@@ -33,6 +33,16 @@ export interface W3Result {
     /** SUT CPU per SIP-level operation (new + removed + refreshed subscription). */
     cpuUsPerOperation: number;
     lost: number;
+    /**
+     * What explains `lost` (docs/benchmark-method.md §3, W3): statuses QSA purged from the queue when
+     * the application unsubscribed before taking them (src/qsa/qsa-broker.ts unsubscribe), statuses
+     * coalesced with a newer one of the same subscription, and NOTIFYs answered 481 because the
+     * subscription had already been ended. Counts, not per NOTIFY: `lost` minus their sum is what
+     * nothing in the design explains (≤ 0 means all of it is explained).
+     */
+    purgedByUnsubscribe: number;
+    coalesced: number;
+    notify481: number;
     duplicated: number;
     subscribe481: number;
     notifyTimeouts: number;
@@ -67,6 +77,7 @@ export async function runW3(o: BenchOptions): Promise<W3Result> {
     };
     await snapshot('before');
     const s0 = await rig.simStats();
+    const q0 = await queueCounters(rig);
     await rig.sut.call('beginWindow');
     const t0 = monoMs();
     const c = await rig.sut.call<{ subscribed: number; unsubscribed: number; newTo: number; oldestTo: number }>(
@@ -80,6 +91,8 @@ export async function runW3(o: BenchOptions): Promise<W3Result> {
     const newly = await rig.sut.call<{ active: number }>('waitActive', { from: n, to: c.newTo, timeoutMs: 20_000 }, 40_000);
     await rig.sim.call('drain', { boundMs: 35_000 }, 45_000);
     const loss = await rig.lossIn(s0.nextSeq, s1.nextSeq);
+    const q1 = await queueCounters(rig);
+    const s2 = await rig.simStats();
     if (settleS > 0) await sleep(settleS * 1000);
     const after = await rig.memory();
     await snapshot('after');
@@ -105,6 +118,9 @@ export async function runW3(o: BenchOptions): Promise<W3Result> {
         sutCoreShare: sut.cpuUs / 1000 / Math.max(1, sut.elapsedMs),
         cpuUsPerOperation: ops > 0 ? sut.cpuUs / ops : 0,
         lost: loss.lost,
+        purgedByUnsubscribe: q1.purged - q0.purged,
+        coalesced: q1.coalesced - q0.coalesced,
+        notify481: (s2.notifyResponses['481'] ?? 0) - (s0.notifyResponses['481'] ?? 0),
         duplicated: loss.duplicated,
         subscribe481: s1.subscribe481 - s0.subscribe481,
         notifyTimeouts: s1.notifyTimeouts - s0.notifyTimeouts,
@@ -117,10 +133,16 @@ export async function runW3(o: BenchOptions): Promise<W3Result> {
     };
     say(
       `  churned ${c.subscribed} in / ${c.unsubscribed} out, ${refreshes} refreshes (${result.churn.refreshesPerSecond.toFixed(0)}/s); SUT ${(result.churn.sutCoreShare * 100).toFixed(0)} % core, ` +
-        `${result.churn.cpuUsPerOperation.toFixed(0)} µs/op; GC max ${sut.gcMaxPauseMs.toFixed(1)} ms; lost ${loss.lost}, dup ${loss.duplicated}; heap ${(result.heapGrowthBytes / 1e6).toFixed(1)} MB after vs before`,
+        `${result.churn.cpuUsPerOperation.toFixed(0)} µs/op; GC max ${sut.gcMaxPauseMs.toFixed(1)} ms; lost ${loss.lost} (purged by the application's unsubscribe ${result.churn.purgedByUnsubscribe}, coalesced ${result.churn.coalesced}, answered 481 ${result.churn.notify481}), dup ${loss.duplicated}; heap ${(result.heapGrowthBytes / 1e6).toFixed(1)} MB after vs before`,
     );
     return result;
   } finally {
     await rig.stop();
   }
+}
+
+/** The SUT queue's purged and coalesced counters (src/qsa/status-queue.ts StatusQueueStats). */
+async function queueCounters(rig: Awaited<ReturnType<typeof startRig>>): Promise<{ purged: number; coalesced: number }> {
+  const s = await rig.sut.call<{ queue: { purged: number; coalesced: number } }>('stats');
+  return { purged: s.queue.purged, coalesced: s.queue.coalesced };
 }
