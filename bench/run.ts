@@ -275,6 +275,19 @@ function targets(r: Results): Target[] {
     const mem = at100k.atRest ?? at100k.justEstablished;
     out.push({ goal: '≤ 1.5 KB RSS per held subscription at 100k', value: mem.rssBytesPerSub, unit: 'B', met: mem.rssBytesPerSub <= 1536, source: at100k.atRest ? 'w0 at rest' : 'w0 just established' });
   } else out.push({ goal: '≤ 1.5 KB RSS per held subscription at 100k', value: null, unit: 'B', met: null, source: 'not run at 100k' });
+  // Issue 11, target 2: at rest, heap ≤ 2× and RSS ≤ 4× pua's shared memory per subscription, at 20,000 and at 100,000.
+  const memoryRatios = ratios(r);
+  for (const n of [20_000, 100_000]) {
+    for (const [what, limit, label] of [
+      ['heap bytes per held subscription vs pua shm real_used', 2, 'heap'],
+      ['bytes per held subscription (RSS vs pua shm real_used)', 4, 'RSS'],
+    ] as const) {
+      const goal = `${label} per held subscription ≤ ${limit}× pua's at ${n / 1000}k`;
+      const found = memoryRatios.find((x) => x.what === what && x.at === String(n));
+      if (found === undefined) out.push({ goal, value: null, unit: '×', met: null, source: `not run at ${n / 1000}k with pua` });
+      else out.push({ goal, value: found.ratio, unit: '×', met: found.ratio <= limit, source: 'w0 at rest + pua' });
+    }
+  }
   if (w0 !== undefined && w0.n >= 100_000) {
     const s = w0.total.elapsedMs / 1000;
     out.push({ goal: '100k subscriptions established in ≤ 20 s', value: round((s * 100_000) / w0.n, 1), unit: 's per 100k', met: s * (100_000 / w0.n) <= 20 && w0.total.established === w0.n, source: `w0 (N=${w0.n})` });
