@@ -2,7 +2,7 @@
 import { cacheOf } from './cache.js';
 import type { SipMessage } from './message.js';
 import { SipParseError } from './parse-error.js';
-import { isTokenChar, lowerAscii, parseParams, skipWs } from './syntax.js';
+import { isTokenChar, lowerAscii, paramsMapFor, parseParams, skipWs } from './syntax.js';
 
 export interface ContentType {
   /** Lower-cased type, e.g. 'application'. */
@@ -34,7 +34,7 @@ export function parseContentType(value: string): ContentType {
   while (i < n && isTokenChar(value.charCodeAt(i))) i++;
   if (i === s) throw bad('missing subtype');
   const subtype = lowerAscii(value.slice(s, i));
-  const params = new Map<string, string | null>();
+  const params = paramsMapFor(value, i);
   i = parseParams(value, i, params, 'SIP_ERR_PARSE_CONTENT_TYPE', 'Content-Type', true);
   if (i < n) throw bad('unexpected character');
   return { type, subtype, mediaType: `${type}/${subtype}`, params };

@@ -2,7 +2,7 @@
 import { cacheOf } from './cache.js';
 import type { SipMessage } from './message.js';
 import { SipParseError } from './parse-error.js';
-import { isTokenChar, lowerAscii, parseParams, skipWs, unquote } from './syntax.js';
+import { isTokenChar, lowerAscii, paramsMapFor, parseParams, skipWs, unquote } from './syntax.js';
 
 export interface SipEvent {
   /** event-type (package and templates, e.g. 'presence', 'presence.winfo'), lower-cased. */
@@ -19,7 +19,7 @@ export function parseEvent(value: string): SipEvent {
   while (i < value.length && isTokenChar(value.charCodeAt(i))) i++;
   if (i === s) throw new SipParseError('SIP_ERR_PARSE_EVENT', 'Bad Event: missing event type', { header: 'event' });
   const pkg = lowerAscii(value.slice(s, i));
-  const params = new Map<string, string | null>();
+  const params = paramsMapFor(value, i);
   i = parseParams(value, i, params, 'SIP_ERR_PARSE_EVENT', 'Event');
   if (i < value.length) throw new SipParseError('SIP_ERR_PARSE_EVENT', 'Bad Event: unexpected character', { header: 'event' });
   const id = params.get('id');

@@ -2,7 +2,7 @@
 import { cacheOf } from './cache.js';
 import type { SipMessage } from './message.js';
 import { SipParseError } from './parse-error.js';
-import { isTokenChar, lowerAscii, parseDeltaSeconds, parseParams, skipWs, unquote } from './syntax.js';
+import { isTokenChar, lowerAscii, parseDeltaSeconds, paramsMapFor, parseParams, skipWs, unquote } from './syntax.js';
 
 export interface SubscriptionState {
   /** Lower-cased: 'active', 'pending', 'terminated' or an extension value. */
@@ -27,7 +27,7 @@ export function parseSubscriptionState(value: string): SubscriptionState {
   while (i < value.length && isTokenChar(value.charCodeAt(i))) i++;
   if (i === s) throw bad('missing state');
   const state = lowerAscii(value.slice(s, i));
-  const params = new Map<string, string | null>();
+  const params = paramsMapFor(value, i);
   i = parseParams(value, i, params, 'SIP_ERR_PARSE_SUBSCRIPTION_STATE', 'Subscription-State');
   if (i < value.length) throw bad('unexpected character');
   const reason = params.get('reason');

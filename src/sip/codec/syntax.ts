@@ -176,6 +176,30 @@ export function parseParams(
   }
 }
 
+/**
+ * The parameters of a header value that has none (most Event, Content-Type
+ * and Contact values): one shared empty Map instead of a new one (≈190 bytes)
+ * per parsed header. Parsed header values are read, not edited, so it is made
+ * read-only the way a frozen object is: a mutator throws the TypeError that
+ * assigning to a frozen property throws in strict code.
+ */
+export const NO_PARAMS: Map<string, string | null> = readOnlyEmptyMap();
+
+function readOnlyEmptyMap(): Map<string, string | null> {
+  const map = new Map<string, string | null>();
+  const refuse = (): never => {
+    throw new TypeError('the parameters of a header without parameters are shared and cannot be changed; copy them first (new Map(params))');
+  };
+  for (const name of ['set', 'delete', 'clear']) Object.defineProperty(map, name, { value: refuse, enumerable: false });
+  return Object.freeze(map);
+}
+
+/** A Map for the parameters that start at `i` (after LWS), or NO_PARAMS when no ';' starts one there. */
+export function paramsMapFor(text: string, i: number): Map<string, string | null> {
+  i = skipWs(text, i);
+  return i < text.length && text.charCodeAt(i) === SEMI ? new Map() : NO_PARAMS;
+}
+
 /** Parameter names common enough to be worth recognising without slicing a new string. */
 const COMMON_PARAMS = ['tag', 'branch', 'rport', 'received', 'expires', 'lr', 'transport', 'q', 'id', 'reason', 'maddr'];
 

@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseContentType, parseEvent, parseNameAddr, parseSubscriptionState, parseVia } from '../../../src/sip/codec/index.js';
+
+// Header values without parameters share one read-only empty Map (issue 11: one Map less per header).
+test('values without parameters share one empty, read-only parameter Map that equals a new Map', () => {
+  const event = parseEvent('presence');
+  const contentType = parseContentType('application/pidf+xml');
+  const state = parseSubscriptionState('active');
+  const contact = parseNameAddr('<sip:ps@10.0.0.9>', 'Contact');
+  const via = parseVia('SIP/2.0/UDP 10.0.0.9:5060');
+  for (const params of [event.params, contentType.params, state.params, contact.params, via.params]) {
+    assert.equal(params, event.params);
+    assert.deepEqual(params, new Map());
+    assert.equal(params.size, 0);
+    assert.equal(params.get('tag'), undefined);
+    assert.equal(params.has('tag'), false);
+    assert.deepEqual([...params], []);
+    assert.throws(() => params.set('tag', 'x'), TypeError);
+    assert.throws(() => params.delete('tag'), TypeError);
+    assert.throws(() => params.clear(), TypeError);
+    assert.equal(params.size, 0);
+  }
+  // A copy is an ordinary Map.
+  const copy = new Map(event.params);
+  copy.set('id', '1');
+  assert.equal(copy.get('id'), '1');
+  assert.equal(parseEvent('presence').params.size, 0);
+});
+
+test('values with parameters, even after white space, still get a Map of their own', () => {
+  const a = parseEvent('presence ; id=1');
+  const b = parseEvent('presence;id=2');
+  assert.notEqual(a.params, b.params);
+  assert.equal(a.params.get('id'), '1');
+  assert.equal(a.id, '1');
+  assert.equal(parseContentType('text/plain;charset="utf-8"').params.get('charset'), 'utf-8');
+  assert.equal(parseSubscriptionState('active;expires=60').expires, 60);
+  assert.equal(parseNameAddr('<sip:a@b>;tag=x', 'From').params.get('tag'), 'x');
+  const via = parseVia('SIP/2.0/UDP h\t;branch=z9hG4bK1;rport');
+  assert.equal(via.branch, 'z9hG4bK1');
+  assert.equal(via.rport, true);
+  assert.throws(() => parseEvent('presence;'), { code: 'SIP_ERR_PARSE_EVENT' });
+});
