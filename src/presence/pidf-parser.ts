@@ -1,6 +1,6 @@
 import { SaxesParser } from 'saxes';
 import { decodeXmlBody, type XmlBodyProblem } from '../xml/xml-body.js';
-import { type XmlSubsetHandler, XmlSubsetScanner, type XmlTag } from '../xml/xml-subset-scanner.js';
+import { attributeValueOf, type XmlSubsetHandler, XmlSubsetScanner, type XmlTag } from '../xml/xml-subset-scanner.js';
 import { isQValue } from '../xml/xml-values.js';
 import { PidfError } from './pidf-error.js';
 import {
@@ -190,9 +190,9 @@ class PidfReader implements XmlSubsetHandler {
       this.capture.open(tag);
       return;
     }
-    const langAttribute = tag.attributes['xml:lang'];
+    const langAttribute = attributeValueOf(tag, 'xml:lang');
     const parentLang = this.langs.length > 0 ? this.langs[this.langs.length - 1] : undefined;
-    const lang = langAttribute !== undefined ? langAttribute.value : parentLang;
+    const lang = langAttribute !== undefined ? langAttribute : parentLang;
     const top = this.contexts.length > 0 ? this.contexts[this.contexts.length - 1]! : 0;
     const uri = tag.uri;
     const local = tag.local;
@@ -303,11 +303,11 @@ class PidfReader implements XmlSubsetHandler {
         `PIDF: root element is {${tag.uri}}${tag.local}, not {${PIDF_NS}}presence`,
       );
     }
-    const entity = tag.attributes.entity;
-    if (entity === undefined || entity.value.trim() === '') {
+    const entity = attributeValueOf(tag, 'entity');
+    if (entity === undefined || entity.trim() === '') {
       this.doc.warnings.push('<presence> has no entity attribute');
     } else {
-      this.doc.entity = entity.value.trim();
+      this.doc.entity = entity.trim();
     }
     return C_PRESENCE;
   }
@@ -429,18 +429,18 @@ class PidfReader implements XmlSubsetHandler {
   }
 
   private idOf(tag: XmlTag, what: string): string {
-    const id = tag.attributes.id;
-    if (id === undefined || id.value === '') {
+    const id = attributeValueOf(tag, 'id');
+    if (id === undefined || id === '') {
       this.doc.warnings.push(`<${what}> without id`);
       return '';
     }
-    return id.value;
+    return id;
   }
 
   private priorityOf(tag: XmlTag): number | undefined {
-    const attribute = tag.attributes.priority;
+    const attribute = attributeValueOf(tag, 'priority');
     if (attribute === undefined) return undefined;
-    const value = attribute.value.trim();
+    const value = attribute.trim();
     if (isQValue(value)) return Number(value);
     this.doc.warnings.push(`tuple "${this.tuple!.id}": invalid contact priority ${JSON.stringify(value)}`);
     return undefined;
