@@ -64,7 +64,13 @@ class PidfReader implements XmlSubsetHandler {
   private readonly scanner = new XmlSubsetScanner();
   private readonly capture = new RawElementCapture();
   private doc!: PresenceDocument;
+  /**
+   * The first `open` entries of contexts and langs are those of the open elements. The
+   * arrays keep their length from document to document: setting an array's length to 0
+   * frees its backing store, and the next push allocates a new one (issue 11).
+   */
   private contexts: number[] = [];
+  private open = 0;
   /** `xml:lang` in effect per open element (XML 1.0 §2.12: inherited by descendants). */
   private langs: (string | undefined)[] = [];
   private text = '';
@@ -98,8 +104,7 @@ class PidfReader implements XmlSubsetHandler {
     this.maxDepth = options?.maxDepth ?? PIDF_DEFAULT_MAX_DEPTH;
     this.maxElements = options?.maxElements ?? PIDF_DEFAULT_MAX_ELEMENTS;
     this.doc = { entity: '', tuples: [], persons: [], devices: [], notes: [], extensions: [], warnings: [] };
-    this.contexts.length = 0;
-    this.langs.length = 0;
+    this.open = 0;
     this.text = '';
     this.tuple = undefined;
     this.person = undefined;
@@ -170,8 +175,7 @@ class PidfReader implements XmlSubsetHandler {
   /** @internal XmlSubsetHandler: character data is read only inside text-only elements and captures. */
   wantsText(): boolean {
     if (this.capture.active) return true;
-    const contexts = this.contexts;
-    return contexts.length > 0 && contexts[contexts.length - 1]! >= C_TEXT_FIRST;
+    return this.open > 0 && this.contexts[this.open - 1]! >= C_TEXT_FIRST;
   }
 
   /** @internal XmlSubsetHandler */
@@ -191,9 +195,9 @@ class PidfReader implements XmlSubsetHandler {
       return;
     }
     const langAttribute = attributeValueOf(tag, 'xml:lang');
-    const parentLang = this.langs.length > 0 ? this.langs[this.langs.length - 1] : undefined;
+    const parentLang = this.open > 0 ? this.langs[this.open - 1] : undefined;
     const lang = langAttribute !== undefined ? langAttribute : parentLang;
-    const top = this.contexts.length > 0 ? this.contexts[this.contexts.length - 1]! : 0;
+    const top = this.open > 0 ? this.contexts[this.open - 1]! : 0;
     const uri = tag.uri;
     const local = tag.local;
     let next = C_SKIP;
@@ -290,8 +294,9 @@ class PidfReader implements XmlSubsetHandler {
         break;
     }
     if (next >= C_TEXT_FIRST) this.text = '';
-    this.contexts.push(next);
-    this.langs.push(lang);
+    this.contexts[this.open] = next;
+    this.langs[this.open] = lang;
+    this.open++;
   }
 
   private openRoot(tag: XmlTag): number {
@@ -322,8 +327,11 @@ class PidfReader implements XmlSubsetHandler {
       }
       return;
     }
-    const context = this.contexts.pop();
-    const lang = this.langs.pop();
+    // An end tag always matches an open element here (both readers check that first).
+    const at = --this.open;
+    const context = this.contexts[at];
+    const lang = this.langs[at];
+    this.langs[at] = undefined;
     switch (context) {
       case C_TUPLE: {
         const tuple = this.tuple!;
@@ -371,7 +379,7 @@ class PidfReader implements XmlSubsetHandler {
       }
       case C_OTHER: {
         const value = this.text.trim();
-        const list = this.contexts[this.contexts.length - 1]!;
+        const list = this.contexts[this.open - 1]!;
         if (value !== '') this.addValue(list, value);
         break;
       }
@@ -385,13 +393,12 @@ class PidfReader implements XmlSubsetHandler {
       this.capture.text(value);
       return;
     }
-    const contexts = this.contexts;
-    if (contexts.length > 0 && contexts[contexts.length - 1]! >= C_TEXT_FIRST) this.text += value;
+    if (this.open > 0 && this.contexts[this.open - 1]! >= C_TEXT_FIRST) this.text += value;
   }
 
   /** The element that a note, timestamp or deviceID being read belongs to. */
   private owner(): TextOwner | undefined {
-    const parent = this.contexts[this.contexts.length - 1];
+    const parent = this.open > 0 ? this.contexts[this.open - 1] : undefined;
     switch (parent) {
       case C_PRESENCE:
         return this.doc;

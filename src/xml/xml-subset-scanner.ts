@@ -260,6 +260,13 @@ export class XmlSubsetScanner {
   private bindingCount = 0;
   /** Open elements: their tag, where their name is, how many bindings were in scope before them. */
   private readonly openTags: ScannedTag[] = [];
+  /**
+   * How many elements are open: the first `depth` entries of openTags, openNameStart,
+   * openNameEnd and openBindings. The arrays keep their length (and their memory) from
+   * document to document: setting an array's length to 0 frees its backing store, and
+   * the next push allocates one of 16 slots again (issue 11: ≈ 600 B per document).
+   */
+  private depth = 0;
   /** The tag objects handed out, one per depth (see XmlSubsetHandler). */
   private readonly tagPool: ScannedTag[] = [];
   private readonly openNameStart: number[] = [];
@@ -289,15 +296,12 @@ export class XmlSubsetScanner {
     this.b = bytes;
     this.n = bytes.length;
     this.bindingCount = 0;
-    this.openTags.length = 0;
-    this.openNameStart.length = 0;
-    this.openNameEnd.length = 0;
-    this.openBindings.length = 0;
+    this.depth = 0;
     try {
       return this.document(handler);
     } finally {
       this.b = EMPTY;
-      this.openTags.length = 0;
+      this.depth = 0;
       // Keep nothing of this document alive in the reused tags.
       const pool = this.tagPool;
       for (let d = 0; d < pool.length; d++) {
@@ -325,10 +329,10 @@ export class XmlSubsetScanner {
       const c = b[i + 1]!;
       if (c === SLASH) i = this.endTag(i, handler);
       else if (c < 0x80 && NAME_START[c] === 1) i = this.startTag(i, handler);
-      else if (c === BANG && this.openTags.length > 0) i = this.commentOrCdata(i, handler);
+      else if (c === BANG && this.depth > 0) i = this.commentOrCdata(i, handler);
       else return false; // DOCTYPE, <? (processing instruction), or not a name
       if (i < 0) return false;
-      if (this.openTags.length === 0) {
+      if (this.depth === 0) {
         // The root is closed: white space and comments may follow (a PI could, but not here).
         return this.misc(i) === n;
       }
@@ -482,7 +486,7 @@ export class XmlSubsetScanner {
     const name = this.name(nameStart, nameEnd);
     const prefix = nameColon < 0 ? '' : this.name(nameStart, nameColon);
     const local = nameColon < 0 ? name : this.name(nameColon + 1, nameEnd);
-    const parent = this.openTags.length > 0 ? this.openTags[this.openTags.length - 1]! : undefined;
+    const parent = this.depth > 0 ? this.openTags[this.depth - 1]! : undefined;
     this.attrBase = parent === undefined ? 0 : parent.attributeFirst + parent.attributeCount;
     this.attrCount = 0;
     let i = nameEnd;
@@ -529,10 +533,11 @@ export class XmlSubsetScanner {
       handler.closeTag(tag);
       this.popBindings(this.openBindingMark);
     } else {
-      this.openTags.push(tag);
-      this.openNameStart.push(nameStart);
-      this.openNameEnd.push(nameEnd);
-      this.openBindings.push(this.openBindingMark);
+      const depth = this.depth++;
+      this.openTags[depth] = tag;
+      this.openNameStart[depth] = nameStart;
+      this.openNameEnd[depth] = nameEnd;
+      this.openBindings[depth] = this.openBindingMark;
       handler.openTag(tag);
     }
     return i;
@@ -708,7 +713,7 @@ export class XmlSubsetScanner {
       this.attrUris[k] = attrUri;
     }
     // One tag object per depth, reused from document to document (the handler may not keep it).
-    const depth = this.openTags.length;
+    const depth = this.depth;
     let tag = this.tagPool[depth];
     if (tag === undefined) {
       tag = new ScannedTag(this);
@@ -774,7 +779,7 @@ export class XmlSubsetScanner {
 
   private endTag(lt: number, handler: XmlSubsetHandler): number {
     const b = this.b;
-    const depth = this.openTags.length;
+    const depth = this.depth;
     if (depth === 0) return -1;
     const start = this.openNameStart[depth - 1]!;
     const end = this.openNameEnd[depth - 1]!;
@@ -782,10 +787,9 @@ export class XmlSubsetScanner {
     for (let k = start; k < end; k++, i++) if (b[i] !== b[k]) return -1;
     while (isSpace(b[i])) i++;
     if (b[i] !== GT) return -1;
-    const tag = this.openTags.pop()!;
-    this.openNameStart.pop();
-    this.openNameEnd.pop();
-    this.popBindings(this.openBindings.pop()!);
+    this.depth = depth - 1;
+    const tag = this.openTags[depth - 1]!;
+    this.popBindings(this.openBindings[depth - 1]!);
     handler.closeTag(tag);
     return i + 1;
   }
