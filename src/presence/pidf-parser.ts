@@ -355,14 +355,15 @@ class PidfReader implements XmlSubsetHandler {
         break;
       }
       case C_CONTACT: {
-        const contact: PidfContact = { uri: this.text.trim() };
-        if (this.contactPriority !== undefined) contact.priority = this.contactPriority;
+        // Built with all its properties at once: adding one to a literal allocates a property store.
+        const uri = this.text.trim();
+        const priority = this.contactPriority;
+        const contact: PidfContact = priority === undefined ? { uri } : { uri, priority };
         this.tuple!.contact = contact;
         break;
       }
       case C_NOTE: {
-        const note: PidfNote = { text: this.text };
-        if (lang !== undefined) note.lang = lang;
+        const note: PidfNote = lang === undefined ? { text: this.text } : { text: this.text, lang };
         const owner = this.owner();
         if (owner !== undefined) owner.notes = appended(owner.notes, note);
         break;

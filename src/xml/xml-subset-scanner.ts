@@ -427,17 +427,21 @@ export class XmlSubsetScanner {
   }
 
   private declarationName(start: number, end: number): number {
-    const text = latin1Slice.call(this.b, start, end);
-    return text === 'version' ? 1 : text === 'encoding' ? 2 : text === 'standalone' ? 3 : -1;
+    return this.isAscii(start, end, 'version') ? 1 : this.isAscii(start, end, 'encoding') ? 2 : this.isAscii(start, end, 'standalone') ? 3 : -1;
+  }
+
+  /** Whether the bytes [start, end) are the ASCII `text` (compared in place: no string per declaration). */
+  private isAscii(start: number, end: number, text: string): boolean {
+    if (end - start !== text.length) return false;
+    const b = this.b;
+    for (let i = 0; i < text.length; i++) if (b[start + i] !== text.charCodeAt(i)) return false;
+    return true;
   }
 
   private declarationValue(which: number, start: number, end: number): boolean {
     const b = this.b;
     if (which === 1) return end - start === 3 && b[start] === 0x31 && b[start + 1] === 0x2e && b[start + 2] === 0x30; // 1.0
-    if (which === 3) {
-      const text = latin1Slice.call(b, start, end);
-      return text === 'yes' || text === 'no';
-    }
+    if (which === 3) return this.isAscii(start, end, 'yes') || this.isAscii(start, end, 'no');
     // EncName ::= [A-Za-z] ([A-Za-z0-9._] | '-')*  (the body is read as UTF-8 whatever it says)
     if (end === start) return false;
     for (let i = start; i < end; i++) {
