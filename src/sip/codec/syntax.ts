@@ -245,6 +245,21 @@ export function readDigits(text: string, i: number): [number, number] | undefine
   return i === start ? undefined : [v, i];
 }
 
+/**
+ * The lower-cased token at text[start, end): the entry of `known` (lower-case
+ * constants) when it is spelled so, without slicing a new string, else a new
+ * lower-cased string. For values that come in nearly every message (event
+ * packages, media types, subscription states).
+ */
+export function knownLowerToken(text: string, start: number, end: number, known: ReadonlyArray<string>): string {
+  const length = end - start;
+  for (let k = 0; k < known.length; k++) {
+    const candidate = known[k]!;
+    if (candidate.length === length && text.startsWith(candidate, start)) return candidate;
+  }
+  return lowerAscii(text.slice(start, end));
+}
+
 /** Lower-cases ASCII only when needed (most protocol text already is). */
 export function lowerAscii(text: string): string {
   for (let i = 0; i < text.length; i++) {

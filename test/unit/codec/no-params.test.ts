@@ -42,3 +42,25 @@ test('values with parameters, even after white space, still get a Map of their o
   assert.equal(via.rport, true);
   assert.throws(() => parseEvent('presence;'), { code: 'SIP_ERR_PARSE_EVENT' });
 });
+
+// Common event packages, media types and substates are shared strings (issue 11); any spelling reads the same.
+test('known tokens are read the same whatever their case, and unknown ones as before', () => {
+  assert.equal(parseEvent('Presence').package, 'presence');
+  assert.equal(parseEvent('presence').package, 'presence');
+  assert.equal(parseEvent('presences').package, 'presences');
+  assert.equal(parseEvent('pres').package, 'pres');
+  assert.equal(parseEvent('presence.winfo').package, 'presence.winfo');
+  const a = parseContentType('application/pidf+xml');
+  assert.deepEqual([a.type, a.subtype, a.mediaType], ['application', 'pidf+xml', 'application/pidf+xml']);
+  const b = parseContentType('Application/PIDF+XML ; charset=UTF-8');
+  assert.deepEqual([b.type, b.subtype, b.mediaType], ['application', 'pidf+xml', 'application/pidf+xml']);
+  const c = parseContentType('multipart/related;type="application/rlmi+xml"');
+  assert.deepEqual([c.type, c.subtype, c.mediaType, c.params.get('type')], ['multipart', 'related', 'multipart/related', 'application/rlmi+xml']);
+  const d = parseContentType('image/png');
+  assert.deepEqual([d.type, d.subtype, d.mediaType], ['image', 'png', 'image/png']);
+  const e = parseContentType('text/pidf+xmlx');
+  assert.deepEqual([e.type, e.subtype, e.mediaType], ['text', 'pidf+xmlx', 'text/pidf+xmlx']);
+  assert.equal(parseSubscriptionState('ACTIVE;expires=5').state, 'active');
+  assert.equal(parseSubscriptionState('terminated;reason=timeout').state, 'terminated');
+  assert.equal(parseSubscriptionState('waiting').state, 'waiting');
+});
