@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+// Values the codec shares between messages instead of making new ones per message (issue 11).
 import { test } from 'node:test';
-import { parseContentType, parseEvent, parseNameAddr, parseSubscriptionState, parseVia } from '../../../src/sip/codec/index.js';
+import { parseContentType, parseEvent, parseNameAddr, parseSipMessage, parseSubscriptionState, parseVia } from '../../../src/sip/codec/index.js';
 
 // Header values without parameters share one read-only empty Map (issue 11: one Map less per header).
 test('values without parameters share one empty, read-only parameter Map that equals a new Map', () => {
@@ -63,4 +64,27 @@ test('known tokens are read the same whatever their case, and unknown ones as be
   assert.equal(parseSubscriptionState('ACTIVE;expires=5').state, 'active');
   assert.equal(parseSubscriptionState('terminated;reason=timeout').state, 'terminated');
   assert.equal(parseSubscriptionState('waiting').state, 'waiting');
+});
+
+// Headers a peer repeats in every message reuse the string made for the last one (issue 11).
+test('repeated header values read the same from message to message, also when they change, fold or are long', () => {
+  const message = (userAgent: string, event: string) =>
+    `NOTIFY sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:x@y>;tag=1\r\nTo: <sip:a@b>;tag=2\r\nCall-ID: c\r\nCSeq: 1 NOTIFY\r\nUser-Agent: ${userAgent}\r\nEvent: ${event}\r\nContent-Length: 0\r\n\r\n`;
+  const long = 'x'.repeat(200);
+  const cases: Array<[string, string]> = [
+    ['peer/1.0', 'presence'],
+    ['peer/1.0', 'presence'],
+    ['peer/1.1', 'presence;id=7'],
+    ['peer/1.', 'presence'],
+    ['peer/1.0 (more)', 'dialog'],
+    [long, 'presence'],
+    [long, 'presence'],
+    ['a\r\n  b', 'presence\r\n ;id=1'],
+    ['peer/1.0', 'presence'],
+  ];
+  for (const [userAgent, event] of cases) {
+    const parsed = parseSipMessage(message(userAgent, event));
+    assert.equal(parsed.headers.get('user-agent'), userAgent.replace(/\r\n\s+/, ' '));
+    assert.equal(parsed.headers.get('event'), event.replace(/\r\n\s+/, ' '));
+  }
 });
