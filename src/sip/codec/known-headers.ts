@@ -32,19 +32,7 @@ export interface KnownHeader {
   readonly name: string;
   readonly key: string;
   readonly id: number;
-  /** For a header whose value a peer sends the same in every message (REPEATING): its slot in the parser's last values, else -1. */
-  readonly repeatSlot: number;
 }
-
-/**
- * Headers whose value a peer writes the same way in every message it sends
- * (its User-Agent, Max-Forwards 70, Event: presence, Content-Type: application/pidf+xml):
- * the parser hands out the string it made last time when the text is the same.
- */
-const REPEATING = ['max-forwards', 'event', 'allow-events', 'user-agent', 'server', 'content-type', 'supported', 'allow', 'accept'];
-
-/** How many slots repeatSlot numbers. */
-export const REPEAT_SLOTS = REPEATING.length;
 
 const COMMON = [
   'Via', 'From', 'To', 'Call-ID', 'Call-Id', 'CSeq', 'Contact', 'Max-Forwards', 'Event', 'Subscription-State',
@@ -67,7 +55,7 @@ for (const name of COMMON) {
   const slot = name.length * 128 + name.charCodeAt(0);
   const key = headerKey(name);
   const list = TABLE[slot] ?? [];
-  list.push({ name, key, id: headerIdOf(key), repeatSlot: REPEATING.indexOf(key) });
+  list.push({ name, key, id: headerIdOf(key) });
   TABLE[slot] = list;
 }
 

@@ -23,12 +23,10 @@ import {
   HEADER_ID_VIA,
   headerIdOf,
   knownHeader,
-  REPEAT_SLOTS,
 } from './known-headers.js';
 import { SipHeaders } from './headers.js';
 import type { SipMessage, SipRequest, SipResponse } from './message.js';
 import { SipParseError } from './parse-error.js';
-import { flatString } from '../../util/copy-string.js';
 import { isTokenChar } from './syntax.js';
 import { schemeLength } from './uri.js';
 import { parseTopVia } from './via.js';
@@ -147,26 +145,6 @@ function checkRequestUri(uri: string): void {
   }
 }
 
-/** The last value read of each header of known-headers.ts REPEATING (flat copies of their own, at most 128 characters). */
-const lastValues: string[] = new Array<string>(REPEAT_SLOTS).fill('');
-
-/**
- * text[start, end) for a header a peer sends the same in every message: the
- * string made last time when the text is the same (no new string), else a new
- * one, remembered in its own storage when short (so that it never holds a
- * message's header block alive).
- */
-function repeatedValue(text: string, start: number, end: number, slot: number): string {
-  const last = lastValues[slot]!;
-  const length = end - start;
-  if (last.length === length && text.startsWith(last, start)) return last;
-  const value = text.slice(start, end);
-  if (length > 128) return value;
-  const own = flatString(value);
-  lastValues[slot] = own;
-  return own;
-}
-
 function isWsCode(c: number): boolean {
   return c === 0x20 || c === 0x09;
 }
@@ -239,7 +217,6 @@ export function parseSipMessage(data: Uint8Array | string, options?: ParseOption
   let name: string | undefined;
   let key = '';
   let id = HEADER_ID_OTHER;
-  let repeatSlot = -1;
   let value = '';
   let via: string | undefined;
   let cseq: string | undefined;
@@ -317,9 +294,7 @@ export function parseSipMessage(data: Uint8Array | string, options?: ParseOption
         name = known.name;
         key = known.key;
         id = known.id;
-        repeatSlot = known.repeatSlot;
       } else {
-        repeatSlot = -1;
         for (let i = pos; i < ne; i++) {
           if (!isTokenChar(text.charCodeAt(i))) throw new SipParseError('SIP_ERR_PARSE_HEADER', 'Bad header: invalid name');
         }
@@ -330,7 +305,7 @@ export function parseSipMessage(data: Uint8Array | string, options?: ParseOption
       s = colon + 1;
       while (s < e && isWsCode(text.charCodeAt(s))) s++;
       while (e > s && isWsCode(text.charCodeAt(e - 1))) e--;
-      value = s === e ? '' : repeatSlot < 0 ? text.slice(s, e) : repeatedValue(text, s, e, repeatSlot);
+      value = s === e ? '' : text.slice(s, e);
     }
     pos = nl + 1;
   }

@@ -66,7 +66,7 @@ test('known tokens are read the same whatever their case, and unknown ones as be
   assert.equal(parseSubscriptionState('waiting').state, 'waiting');
 });
 
-// Headers a peer repeats in every message reuse the string made for the last one (issue 11).
+// Header values from message to message (a cache of the last value was tried for issue 11 and left out: +1.3 % instructions for -170 B).
 test('repeated header values read the same from message to message, also when they change, fold or are long', () => {
   const message = (userAgent: string, event: string) =>
     `NOTIFY sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:x@y>;tag=1\r\nTo: <sip:a@b>;tag=2\r\nCall-ID: c\r\nCSeq: 1 NOTIFY\r\nUser-Agent: ${userAgent}\r\nEvent: ${event}\r\nContent-Length: 0\r\n\r\n`;
