@@ -180,15 +180,14 @@ export function parseParams(
  * The parameters of a header value that has none (most Event, Content-Type
  * and Contact values): one shared empty Map instead of a new one (≈190 bytes)
  * per parsed header. Parsed header values are read, not edited, so it is made
- * read-only the way a frozen object is: a mutator throws the TypeError that
- * assigning to a frozen property throws in strict code.
+ * read-only: set, delete and clear throw SipParseError SIP_ERR_PARSE_SHARED_PARAMS.
  */
 export const NO_PARAMS: Map<string, string | null> = readOnlyEmptyMap();
 
 function readOnlyEmptyMap(): Map<string, string | null> {
   const map = new Map<string, string | null>();
   const refuse = (): never => {
-    throw new TypeError('the parameters of a header without parameters are shared and cannot be changed; copy them first (new Map(params))');
+    throw new SipParseError('SIP_ERR_PARSE_SHARED_PARAMS', 'the parameters of a header value without parameters are shared and cannot be changed; copy them first (new Map(params))');
   };
   for (const name of ['set', 'delete', 'clear']) Object.defineProperty(map, name, { value: refuse, enumerable: false });
   return Object.freeze(map);
