@@ -24,8 +24,6 @@
  *
  * CPU time is inflated when the machine is busy; the byte counts are not.
  */
-import { writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector';
 import { writeHeapSnapshot } from 'node:v8';
 import { QsaBroker, type StatusQueue } from '../src/qsa/index.js';
 import { attachPresenceEngine } from '../src/b2b/attach-presence-engine.js';
@@ -39,6 +37,7 @@ import { CryptoRandom } from '../src/util/random.js';
 import { TimerScheduler } from '../src/util/timer-scheduler.js';
 import { pidfBody } from './load/pidf-body.js';
 import { InProcessTransport } from './support/in-process-transport.js';
+import { allocationProfile } from './support/allocation-profile.js';
 import { roundsWithoutGc } from './support/rounds-without-gc.js';
 
 const args = process.argv.slice(2);
@@ -168,7 +167,7 @@ async function main(): Promise<void> {
   // Warm-up: the code paths optimised, the maps past their first growths.
   await more(5_000);
   if (mode === 'profile') {
-    await allocationProfile(() => more(N).then(() => undefined), N);
+    await allocationProfile(() => more(N).then(() => undefined), N, 'establishment', process.env.ESTABLISH_PROFILE_OUT);
     return;
   }
   if (mode === 'cpu') {
@@ -214,46 +213,6 @@ async function main(): Promise<void> {
     `kept per held subscription at rest (${HELD} more, after Timer J/K and full GCs): ${per('heapUsed')} B of JS heap ` +
       `(${per('heapTotal')} B committed), ${per('arrayBuffers')} B of ArrayBuffer, ${per('rss')} B of RSS`,
   );
-}
-
-/** Runs `work` under the sampling heap profiler (collected objects included) and prints bytes per establishment by function. */
-async function allocationProfile(work: () => Promise<void>, n: number): Promise<void> {
-  const session = new Session();
-  session.connect();
-  const post = (method: string, params?: object) =>
-    new Promise<unknown>((resolve, reject) => session.post(method, params ?? {}, (error, result) => (error ? reject(error) : resolve(result))));
-  await post('HeapProfiler.enable');
-  await post('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
-  await work();
-  const { profile } = (await post('HeapProfiler.stopSampling')) as { profile: { head: SamplingNode } };
-  session.disconnect();
-  if (process.env.ESTABLISH_PROFILE_OUT) writeFileSync(process.env.ESTABLISH_PROFILE_OUT, JSON.stringify(profile));
-  const self = new Map<string, number>();
-  const inclusive = new Map<string, number>();
-  let all = 0;
-  const walk = (node: SamplingNode, stack: readonly string[]): number => {
-    const f = node.callFrame;
-    const name = `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*\/dist\//, '')}:${f.lineNumber + 1}`;
-    let sum = node.selfSize;
-    all += node.selfSize;
-    self.set(name, (self.get(name) ?? 0) + node.selfSize);
-    const inner = [...stack, name];
-    for (const child of node.children) sum += walk(child, inner);
-    if (!stack.includes(name)) inclusive.set(name, (inclusive.get(name) ?? 0) + sum);
-    return sum;
-  };
-  walk(profile.head, []);
-  console.log(`sampled ${(all / n).toFixed(0)} B per establishment (${n} establishments)`);
-  for (const [title, map] of [['self', self], ['inclusive', inclusive]] as const) {
-    console.log(`\n${'B/est'.padStart(7)}  ${title}`);
-    for (const [name, bytes] of [...map.entries()].sort((a, b) => b[1] - a[1]).slice(0, 40)) console.log(`${(bytes / n).toFixed(0).padStart(7)}  ${name}`);
-  }
-}
-
-interface SamplingNode {
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  selfSize: number;
-  children: SamplingNode[];
 }
 
 await main();

@@ -10,6 +10,8 @@
  *       bytes allocated per NOTIFY: heap growth over N NOTIFYs with no GC in between
  *       (the young generation is made large enough; a round with a GC is repeated);
  *       then what each NOTIFY leaves alive after full GCs (the completed transaction)
+ *   node dist/bench/notify-path.js --alloc-profile [N]
+ *       where those bytes are allocated, by function (NOTIFY_PROFILE_OUT=FILE keeps the profile)
  *   valgrind --tool=callgrind node --single-threaded dist/bench/notify-path.js --once N
  *       warm-up, then N NOTIFYs once, between two os.getPriority() calls that callgrind
  *       dumps at: instructions per NOTIFY, whatever the load (bench/callgrind-notify.sh)
@@ -20,10 +22,11 @@
 import { getPriority } from 'node:os';
 import { ManualClock } from '../src/util/clock.js';
 import { createPresenceB2BOnTransport } from './support/in-memory-b2b.js';
+import { allocationProfile } from './support/allocation-profile.js';
 import { roundsWithoutGc } from './support/rounds-without-gc.js';
 
 const args = process.argv.slice(2);
-const mode = args.includes('--alloc') ? 'alloc' : args.includes('--once') ? 'once' : 'cpu';
+const mode = args.includes('--alloc') ? 'alloc' : args.includes('--alloc-profile') ? 'profile' : args.includes('--once') ? 'once' : 'cpu';
 const positional = args.filter((a) => !a.startsWith('--'));
 const N = Number(positional[0] ?? (mode === 'alloc' ? 2_000 : mode === 'once' ? 1_000 : 20_000));
 const WARMUP = 5000;
@@ -53,6 +56,9 @@ async function main(): Promise<void> {
     console.log(`NOTIFY path: warm-up ${WARMUP}, then ${N} NOTIFYs`);
   } else if (mode === 'alloc') {
     await measureAllocation(run, nextNotify);
+  } else if (mode === 'profile') {
+    const batch = Array.from({ length: N }, nextNotify);
+    await allocationProfile(async () => run(batch), N, 'NOTIFY', process.env.NOTIFY_PROFILE_OUT);
   } else {
     const rounds: number[] = [];
     for (let r = 0; r < 5; r++) {

@@ -1,6 +1,6 @@
 import { SaxesParser } from 'saxes';
 import { decodeXmlBody, type XmlBodyProblem } from '../xml/xml-body.js';
-import { type XmlSubsetHandler, XmlSubsetScanner, type XmlTag } from '../xml/xml-subset-scanner.js';
+import { attributeValueOf, type XmlSubsetHandler, XmlSubsetScanner, type XmlTag } from '../xml/xml-subset-scanner.js';
 import { isQValue } from '../xml/xml-values.js';
 import { PidfError } from './pidf-error.js';
 import {
@@ -64,7 +64,13 @@ class PidfReader implements XmlSubsetHandler {
   private readonly scanner = new XmlSubsetScanner();
   private readonly capture = new RawElementCapture();
   private doc!: PresenceDocument;
+  /**
+   * The first `open` entries of contexts and langs are those of the open elements. The
+   * arrays keep their length from document to document: setting an array's length to 0
+   * frees its backing store, and the next push allocates a new one (issue 11).
+   */
   private contexts: number[] = [];
+  private open = 0;
   /** `xml:lang` in effect per open element (XML 1.0 §2.12: inherited by descendants). */
   private langs: (string | undefined)[] = [];
   private text = '';
@@ -98,8 +104,7 @@ class PidfReader implements XmlSubsetHandler {
     this.maxDepth = options?.maxDepth ?? PIDF_DEFAULT_MAX_DEPTH;
     this.maxElements = options?.maxElements ?? PIDF_DEFAULT_MAX_ELEMENTS;
     this.doc = { entity: '', tuples: [], persons: [], devices: [], notes: [], extensions: [], warnings: [] };
-    this.contexts.length = 0;
-    this.langs.length = 0;
+    this.open = 0;
     this.text = '';
     this.tuple = undefined;
     this.person = undefined;
@@ -170,8 +175,7 @@ class PidfReader implements XmlSubsetHandler {
   /** @internal XmlSubsetHandler: character data is read only inside text-only elements and captures. */
   wantsText(): boolean {
     if (this.capture.active) return true;
-    const contexts = this.contexts;
-    return contexts.length > 0 && contexts[contexts.length - 1]! >= C_TEXT_FIRST;
+    return this.open > 0 && this.contexts[this.open - 1]! >= C_TEXT_FIRST;
   }
 
   /** @internal XmlSubsetHandler */
@@ -190,10 +194,10 @@ class PidfReader implements XmlSubsetHandler {
       this.capture.open(tag);
       return;
     }
-    const langAttribute = tag.attributes['xml:lang'];
-    const parentLang = this.langs.length > 0 ? this.langs[this.langs.length - 1] : undefined;
-    const lang = langAttribute !== undefined ? langAttribute.value : parentLang;
-    const top = this.contexts.length > 0 ? this.contexts[this.contexts.length - 1]! : 0;
+    const langAttribute = attributeValueOf(tag, 'xml:lang');
+    const parentLang = this.open > 0 ? this.langs[this.open - 1] : undefined;
+    const lang = langAttribute !== undefined ? langAttribute : parentLang;
+    const top = this.open > 0 ? this.contexts[this.open - 1]! : 0;
     const uri = tag.uri;
     const local = tag.local;
     let next = C_SKIP;
@@ -283,15 +287,16 @@ class PidfReader implements XmlSubsetHandler {
         // RFC 4480: each value is an empty element named after it; <other> carries free text.
         // (An <rpid:note> in here annotates the values; it is not read.)
         if (uri === RPID_NS && local === 'other') next = C_OTHER;
-        else if (!(uri === RPID_NS && local === 'note')) this.valueList(top).push(local);
+        else if (!(uri === RPID_NS && local === 'note')) this.addValue(top, local);
         break;
       default:
         // Inside a text-only element or a skipped one: markup is ignored.
         break;
     }
     if (next >= C_TEXT_FIRST) this.text = '';
-    this.contexts.push(next);
-    this.langs.push(lang);
+    this.contexts[this.open] = next;
+    this.langs[this.open] = lang;
+    this.open++;
   }
 
   private openRoot(tag: XmlTag): number {
@@ -303,11 +308,11 @@ class PidfReader implements XmlSubsetHandler {
         `PIDF: root element is {${tag.uri}}${tag.local}, not {${PIDF_NS}}presence`,
       );
     }
-    const entity = tag.attributes.entity;
-    if (entity === undefined || entity.value.trim() === '') {
+    const entity = attributeValueOf(tag, 'entity');
+    if (entity === undefined || entity.trim() === '') {
       this.doc.warnings.push('<presence> has no entity attribute');
     } else {
-      this.doc.entity = entity.value.trim();
+      this.doc.entity = entity.trim();
     }
     return C_PRESENCE;
   }
@@ -322,22 +327,25 @@ class PidfReader implements XmlSubsetHandler {
       }
       return;
     }
-    const context = this.contexts.pop();
-    const lang = this.langs.pop();
+    // An end tag always matches an open element here (both readers check that first).
+    const at = --this.open;
+    const context = this.contexts[at];
+    const lang = this.langs[at];
+    this.langs[at] = undefined;
     switch (context) {
       case C_TUPLE: {
         const tuple = this.tuple!;
         if (!this.tupleHasStatus) this.doc.warnings.push(`tuple "${tuple.id}" has no <status>`);
-        this.doc.tuples.push(tuple);
+        this.doc.tuples = appended(this.doc.tuples, tuple);
         this.tuple = undefined;
         break;
       }
       case C_PERSON:
-        this.doc.persons.push(this.person!);
+        this.doc.persons = appended(this.doc.persons, this.person!);
         this.person = undefined;
         break;
       case C_DEVICE:
-        this.doc.devices.push(this.device!);
+        this.doc.devices = appended(this.doc.devices, this.device!);
         this.device = undefined;
         break;
       case C_BASIC: {
@@ -347,15 +355,17 @@ class PidfReader implements XmlSubsetHandler {
         break;
       }
       case C_CONTACT: {
-        const contact: PidfContact = { uri: this.text.trim() };
-        if (this.contactPriority !== undefined) contact.priority = this.contactPriority;
+        // Built with all its properties at once: adding one to a literal allocates a property store.
+        const uri = this.text.trim();
+        const priority = this.contactPriority;
+        const contact: PidfContact = priority === undefined ? { uri } : { uri, priority };
         this.tuple!.contact = contact;
         break;
       }
       case C_NOTE: {
-        const note: PidfNote = { text: this.text };
-        if (lang !== undefined) note.lang = lang;
-        this.owner()?.notes.push(note);
+        const note: PidfNote = lang === undefined ? { text: this.text } : { text: this.text, lang };
+        const owner = this.owner();
+        if (owner !== undefined) owner.notes = appended(owner.notes, note);
         break;
       }
       case C_TIMESTAMP: {
@@ -370,8 +380,8 @@ class PidfReader implements XmlSubsetHandler {
       }
       case C_OTHER: {
         const value = this.text.trim();
-        const list = this.contexts[this.contexts.length - 1]!;
-        if (value !== '') this.valueList(list).push(value);
+        const list = this.contexts[this.open - 1]!;
+        if (value !== '') this.addValue(list, value);
         break;
       }
       default:
@@ -384,13 +394,12 @@ class PidfReader implements XmlSubsetHandler {
       this.capture.text(value);
       return;
     }
-    const contexts = this.contexts;
-    if (contexts.length > 0 && contexts[contexts.length - 1]! >= C_TEXT_FIRST) this.text += value;
+    if (this.open > 0 && this.contexts[this.open - 1]! >= C_TEXT_FIRST) this.text += value;
   }
 
   /** The element that a note, timestamp or deviceID being read belongs to. */
   private owner(): TextOwner | undefined {
-    const parent = this.contexts[this.contexts.length - 1];
+    const parent = this.open > 0 ? this.contexts[this.open - 1] : undefined;
     switch (parent) {
       case C_PRESENCE:
         return this.doc;
@@ -405,9 +414,11 @@ class PidfReader implements XmlSubsetHandler {
     }
   }
 
-  private valueList(context: number): string[] {
+  private addValue(context: number, value: string): void {
     const person = this.person!;
-    return context === C_ACTIVITIES ? person.activities : context === C_MOOD ? person.mood : person.placeType;
+    if (context === C_ACTIVITIES) person.activities = appended(person.activities, value);
+    else if (context === C_MOOD) person.mood = appended(person.mood, value);
+    else person.placeType = appended(person.placeType, value);
   }
 
   private beginCapture(tag: XmlTag, target: RawElement[]): void {
@@ -426,22 +437,33 @@ class PidfReader implements XmlSubsetHandler {
   }
 
   private idOf(tag: XmlTag, what: string): string {
-    const id = tag.attributes.id;
-    if (id === undefined || id.value === '') {
+    const id = attributeValueOf(tag, 'id');
+    if (id === undefined || id === '') {
       this.doc.warnings.push(`<${what}> without id`);
       return '';
     }
-    return id.value;
+    return id;
   }
 
   private priorityOf(tag: XmlTag): number | undefined {
-    const attribute = tag.attributes.priority;
+    const attribute = attributeValueOf(tag, 'priority');
     if (attribute === undefined) return undefined;
-    const value = attribute.value.trim();
+    const value = attribute.trim();
     if (isQValue(value)) return Number(value);
     this.doc.warnings.push(`tuple "${this.tuple!.id}": invalid contact priority ${JSON.stringify(value)}`);
     return undefined;
   }
+}
+
+/**
+ * `list` with `item` at the end. Most lists of a presence document hold one
+ * element; a push onto an empty array reserves room for 16 (about 130 bytes
+ * more per list), so a first element gets an array of its own size instead.
+ */
+function appended<T>(list: T[], item: T): T[] {
+  if (list.length === 0) return [item];
+  list.push(item);
+  return list;
 }
 
 const BODY_CODES = { LIMIT: 'PIDF_ERR_LIMIT', ENCODING: 'PIDF_ERR_ENCODING', EMPTY: 'PIDF_ERR_EMPTY' } as const;

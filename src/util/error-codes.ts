@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   SIP_ERR_PARSE_CONTENT_TYPE: 'a Content-Type that does not parse',
   SIP_ERR_PARSE_AUTH: 'a WWW-Authenticate or Proxy-Authenticate challenge that does not parse',
   SIP_ERR_PARSE_FRAMER_CLOSED: 'a stream framer fed after a framing error (the connection must be closed)',
+  SIP_ERR_PARSE_SHARED_PARAMS: 'a change to the parameters of a parsed header value that has none (one shared read-only empty Map): copy them first',
   // SIP transport (SipTransportError).
   SIP_ERR_TRANSPORT_CONNECT_TIMEOUT: 'a TCP/TLS connection did not open in time',
   SIP_ERR_TRANSPORT_CLOSED: 'the connection or the transport layer closed before the message was written',

@@ -185,6 +185,70 @@ function hashOf(b: Uint8Array, start: number, end: number): number {
   return h;
 }
 
+/**
+ * The tags the scanner hands out. `attributes` and `ns` are built only when
+ * asked for (most handlers read one or two attribute values, which
+ * attributeValueOf() finds without them): until the element closes, its
+ * attributes and declarations stay in the scanner's arrays, where the
+ * elements opened inside it put theirs above.
+ */
+class ScannedTag implements XmlTag {
+  name = '';
+  prefix = '';
+  local = '';
+  uri = '';
+  isSelfClosing = false;
+  /** Where its attributes are in the scanner's arrays, and how many. */
+  attributeFirst = 0;
+  attributeCount = 0;
+  /** Where its own namespace declarations are in the scanner's binding arrays. */
+  bindingFirst = 0;
+  bindingEnd = 0;
+  private attributesBuilt: Record<string, XmlAttribute> | undefined = undefined;
+  private nsBuilt: Record<string, string> | undefined = undefined;
+
+  constructor(private readonly scanner: XmlSubsetScanner) {}
+
+  get attributes(): Record<string, XmlAttribute> {
+    if (this.attributesBuilt === undefined) this.attributesBuilt = this.scanner.attributesOf(this);
+    return this.attributesBuilt;
+  }
+
+  set attributes(value: Record<string, XmlAttribute>) {
+    this.attributesBuilt = value;
+  }
+
+  get ns(): Record<string, string> {
+    if (this.nsBuilt === undefined) this.nsBuilt = this.scanner.declarationsOf(this);
+    return this.nsBuilt;
+  }
+
+  set ns(value: Record<string, string>) {
+    this.nsBuilt = value;
+  }
+
+  /** See attributeValueOf. */
+  attributeValue(name: string): string | undefined {
+    return this.attributesBuilt !== undefined ? this.attributesBuilt[name]?.value : this.scanner.attributeValueIn(this, name);
+  }
+
+  /** Forgets what was built for the element it last stood for. */
+  clear(): void {
+    this.attributesBuilt = undefined;
+    this.nsBuilt = undefined;
+  }
+}
+
+/**
+ * The value of the attribute written `name` (prefix included, as a key of
+ * `tag.attributes`), or undefined: for a tag of the scanner, without building
+ * its `attributes`. Valid while the element is open.
+ */
+export function attributeValueOf(tag: XmlTag, name: string): string | undefined {
+  if (tag instanceof ScannedTag) return tag.attributeValue(name);
+  return tag.attributes[name]?.value;
+}
+
 /** One reusable scanner; not re-entrant (the PIDF reader keeps one per reader). */
 export class XmlSubsetScanner {
   private readonly names = new NameTable();
@@ -195,18 +259,28 @@ export class XmlSubsetScanner {
   private readonly bindingUris: string[] = [];
   private bindingCount = 0;
   /** Open elements: their tag, where their name is, how many bindings were in scope before them. */
-  private readonly openTags: XmlTag[] = [];
+  private readonly openTags: ScannedTag[] = [];
+  /**
+   * How many elements are open: the first `depth` entries of openTags, openNameStart,
+   * openNameEnd and openBindings. The arrays keep their length (and their memory) from
+   * document to document: setting an array's length to 0 frees its backing store, and
+   * the next push allocates one of 16 slots again (issue 11: ≈ 600 B per document).
+   */
+  private depth = 0;
   /** The tag objects handed out, one per depth (see XmlSubsetHandler). */
-  private readonly tagPool: XmlTag[] = [];
+  private readonly tagPool: ScannedTag[] = [];
   private readonly openNameStart: number[] = [];
   private readonly openNameEnd: number[] = [];
   private readonly openBindings: number[] = [];
-  // The attributes of the start tag being read (the first `attrCount`), before namespaces are resolved.
+  // Attributes: those of the open elements, outermost first, then those of the start tag being
+  // read (`attrCount` of them from `attrBase`); an element's stay until it closes (ScannedTag).
+  private attrBase = 0;
   private attrCount = 0;
   private readonly attrNames: string[] = [];
   private readonly attrPrefixes: string[] = [];
   private readonly attrLocals: string[] = [];
   private readonly attrValues: string[] = [];
+  private readonly attrUris: string[] = [];
   // Results of the last name read.
   private nameEnd = 0;
   private nameColon = -1;
@@ -222,20 +296,18 @@ export class XmlSubsetScanner {
     this.b = bytes;
     this.n = bytes.length;
     this.bindingCount = 0;
-    this.openTags.length = 0;
-    this.openNameStart.length = 0;
-    this.openNameEnd.length = 0;
-    this.openBindings.length = 0;
+    this.depth = 0;
     try {
       return this.document(handler);
     } finally {
       this.b = EMPTY;
-      this.openTags.length = 0;
+      this.depth = 0;
       // Keep nothing of this document alive in the reused tags.
       const pool = this.tagPool;
       for (let d = 0; d < pool.length; d++) {
-        pool[d]!.attributes = NO_ATTRIBUTES;
-        pool[d]!.ns = NO_DECLARATIONS;
+        pool[d]!.clear();
+        pool[d]!.attributeCount = 0;
+        pool[d]!.bindingEnd = pool[d]!.bindingFirst;
       }
     }
   }
@@ -257,10 +329,10 @@ export class XmlSubsetScanner {
       const c = b[i + 1]!;
       if (c === SLASH) i = this.endTag(i, handler);
       else if (c < 0x80 && NAME_START[c] === 1) i = this.startTag(i, handler);
-      else if (c === BANG && this.openTags.length > 0) i = this.commentOrCdata(i, handler);
+      else if (c === BANG && this.depth > 0) i = this.commentOrCdata(i, handler);
       else return false; // DOCTYPE, <? (processing instruction), or not a name
       if (i < 0) return false;
-      if (this.openTags.length === 0) {
+      if (this.depth === 0) {
         // The root is closed: white space and comments may follow (a PI could, but not here).
         return this.misc(i) === n;
       }
@@ -355,17 +427,21 @@ export class XmlSubsetScanner {
   }
 
   private declarationName(start: number, end: number): number {
-    const text = latin1Slice.call(this.b, start, end);
-    return text === 'version' ? 1 : text === 'encoding' ? 2 : text === 'standalone' ? 3 : -1;
+    return this.isAscii(start, end, 'version') ? 1 : this.isAscii(start, end, 'encoding') ? 2 : this.isAscii(start, end, 'standalone') ? 3 : -1;
+  }
+
+  /** Whether the bytes [start, end) are the ASCII `text` (compared in place: no string per declaration). */
+  private isAscii(start: number, end: number, text: string): boolean {
+    if (end - start !== text.length) return false;
+    const b = this.b;
+    for (let i = 0; i < text.length; i++) if (b[start + i] !== text.charCodeAt(i)) return false;
+    return true;
   }
 
   private declarationValue(which: number, start: number, end: number): boolean {
     const b = this.b;
     if (which === 1) return end - start === 3 && b[start] === 0x31 && b[start + 1] === 0x2e && b[start + 2] === 0x30; // 1.0
-    if (which === 3) {
-      const text = latin1Slice.call(b, start, end);
-      return text === 'yes' || text === 'no';
-    }
+    if (which === 3) return this.isAscii(start, end, 'yes') || this.isAscii(start, end, 'no');
     // EncName ::= [A-Za-z] ([A-Za-z0-9._] | '-')*  (the body is read as UTF-8 whatever it says)
     if (end === start) return false;
     for (let i = start; i < end; i++) {
@@ -414,6 +490,8 @@ export class XmlSubsetScanner {
     const name = this.name(nameStart, nameEnd);
     const prefix = nameColon < 0 ? '' : this.name(nameStart, nameColon);
     const local = nameColon < 0 ? name : this.name(nameColon + 1, nameEnd);
+    const parent = this.depth > 0 ? this.openTags[this.depth - 1]! : undefined;
+    this.attrBase = parent === undefined ? 0 : parent.attributeFirst + parent.attributeCount;
     this.attrCount = 0;
     let i = nameEnd;
     let selfClosing = false;
@@ -437,7 +515,7 @@ export class XmlSubsetScanner {
       const aColon = this.nameColon;
       const aName = this.name(i, aEnd);
       const aPrefix = aColon < 0 ? '' : this.name(i, aColon);
-      const k = this.attrCount;
+      const k = this.attrBase + this.attrCount;
       this.attrNames[k] = aName;
       this.attrPrefixes[k] = aPrefix;
       this.attrLocals[k] = aColon < 0 ? aName : this.name(aColon + 1, aEnd);
@@ -459,10 +537,11 @@ export class XmlSubsetScanner {
       handler.closeTag(tag);
       this.popBindings(this.openBindingMark);
     } else {
-      this.openTags.push(tag);
-      this.openNameStart.push(nameStart);
-      this.openNameEnd.push(nameEnd);
-      this.openBindings.push(this.openBindingMark);
+      const depth = this.depth++;
+      this.openTags[depth] = tag;
+      this.openNameStart[depth] = nameStart;
+      this.openNameEnd[depth] = nameEnd;
+      this.openBindings[depth] = this.openBindingMark;
       handler.openTag(tag);
     }
     return i;
@@ -507,7 +586,7 @@ export class XmlSubsetScanner {
     } else {
       value = this.decode(start, i, true);
     }
-    this.attrValues[this.attrCount++] = value;
+    this.attrValues[this.attrBase + this.attrCount++] = value;
     return i + 1;
   }
 
@@ -589,13 +668,13 @@ export class XmlSubsetScanner {
   }
 
   /** Resolves the start tag's namespaces (declarations first, as saxes does); undefined when saxes would object. */
-  private resolve(name: string, prefix: string, local: string, isSelfClosing: boolean): XmlTag | undefined {
+  private resolve(name: string, prefix: string, local: string, isSelfClosing: boolean): ScannedTag | undefined {
     const attrNames = this.attrNames;
-    const count = this.attrCount;
+    const base = this.attrBase;
+    const end = base + this.attrCount;
     const mark = this.bindingCount;
     this.openBindingMark = mark;
-    let ns = NO_DECLARATIONS;
-    for (let k = 0; k < count; k++) {
+    for (let k = base; k < end; k++) {
       const attrName = attrNames[k]!;
       let declared: string;
       if (attrName === '__proto__') return this.undo(mark);
@@ -607,8 +686,6 @@ export class XmlSubsetScanner {
       } else continue;
       const uri = this.attrValues[k]!.trim();
       if (uri === XML_NAMESPACE || uri === XMLNS_NAMESPACE || (declared !== '' && uri === '')) return this.undo(mark);
-      if (ns === NO_DECLARATIONS) ns = Object.create(null) as Record<string, string>;
-      ns[declared] = uri;
       this.bindingPrefixes[this.bindingCount] = declared;
       this.bindingUris[this.bindingCount] = uri;
       this.bindingCount++;
@@ -620,47 +697,71 @@ export class XmlSubsetScanner {
       if (prefix !== '') return this.undo(mark);
       uri = '';
     } else if (prefix !== '' && uri === '') return this.undo(mark);
-    let attributes = NO_ATTRIBUTES;
-    if (count > 0) {
-      // An ordinary object (a null-prototype one is a slow dictionary in V8): its keys are
-      // XML names, which are never integer-like, and "__proto__" is left to saxes (above).
-      attributes = {};
-      for (let k = 0; k < count; k++) {
-        const attrName = attrNames[k]!;
-        const attrPrefix = this.attrPrefixes[k]!;
-        const attrLocal = this.attrLocals[k]!;
-        let attrUri: string | undefined;
-        if (attrPrefix === '') attrUri = attrName === 'xmlns' ? XMLNS_NAMESPACE : '';
-        else {
-          attrUri = this.lookup(attrPrefix);
-          if (attrUri === undefined || attrUri === '') return this.undo(mark);
-        }
-        // Duplicates by name, and by expanded name (two prefixes for one namespace).
-        for (let j = 0; j < k; j++) {
-          if (attrNames[j] === attrName) return this.undo(mark);
-          if (attrPrefix !== '' && this.attrPrefixes[j] !== '' && this.attrLocals[j] === attrLocal && attributes[attrNames[j]!]!.uri === attrUri) {
-            return this.undo(mark);
-          }
-        }
-        attributes[attrName] = { name: attrName, prefix: attrPrefix, local: attrLocal, uri: attrUri, value: this.attrValues[k]! };
+    for (let k = base; k < end; k++) {
+      const attrName = attrNames[k]!;
+      const attrPrefix = this.attrPrefixes[k]!;
+      const attrLocal = this.attrLocals[k]!;
+      let attrUri: string | undefined;
+      if (attrPrefix === '') attrUri = attrName === 'xmlns' ? XMLNS_NAMESPACE : '';
+      else {
+        attrUri = this.lookup(attrPrefix);
+        if (attrUri === undefined || attrUri === '') return this.undo(mark);
       }
+      // Duplicates by name, and by expanded name (two prefixes for one namespace).
+      for (let j = base; j < k; j++) {
+        if (attrNames[j] === attrName) return this.undo(mark);
+        if (attrPrefix !== '' && this.attrPrefixes[j] !== '' && this.attrLocals[j] === attrLocal && this.attrUris[j] === attrUri) {
+          return this.undo(mark);
+        }
+      }
+      this.attrUris[k] = attrUri;
     }
     // One tag object per depth, reused from document to document (the handler may not keep it).
-    const depth = this.openTags.length;
-    const tag = this.tagPool[depth];
+    const depth = this.depth;
+    let tag = this.tagPool[depth];
     if (tag === undefined) {
-      const fresh: XmlTag = { name, prefix, local, uri, attributes, ns, isSelfClosing };
-      this.tagPool[depth] = fresh;
-      return fresh;
-    }
+      tag = new ScannedTag(this);
+      this.tagPool[depth] = tag;
+    } else tag.clear();
     tag.name = name;
     tag.prefix = prefix;
     tag.local = local;
     tag.uri = uri;
-    tag.attributes = attributes;
-    tag.ns = ns;
     tag.isSelfClosing = isSelfClosing;
+    tag.attributeFirst = base;
+    tag.attributeCount = end - base;
+    tag.bindingFirst = mark;
+    tag.bindingEnd = this.bindingCount;
     return tag;
+  }
+
+  /** @internal The `attributes` of an open element (ScannedTag), in document order. */
+  attributesOf(tag: ScannedTag): Record<string, XmlAttribute> {
+    if (tag.attributeCount === 0) return NO_ATTRIBUTES;
+    // An ordinary object (a null-prototype one is a slow dictionary in V8): its keys are
+    // XML names, which are never integer-like, and "__proto__" is left to saxes (resolve).
+    const attributes: Record<string, XmlAttribute> = {};
+    const end = tag.attributeFirst + tag.attributeCount;
+    for (let k = tag.attributeFirst; k < end; k++) {
+      const name = this.attrNames[k]!;
+      attributes[name] = { name, prefix: this.attrPrefixes[k]!, local: this.attrLocals[k]!, uri: this.attrUris[k]!, value: this.attrValues[k]! };
+    }
+    return attributes;
+  }
+
+  /** @internal The value of the attribute written `name` of an open element (ScannedTag). */
+  attributeValueIn(tag: ScannedTag, name: string): string | undefined {
+    const end = tag.attributeFirst + tag.attributeCount;
+    for (let k = tag.attributeFirst; k < end; k++) if (this.attrNames[k] === name) return this.attrValues[k];
+    return undefined;
+  }
+
+  /** @internal The namespace declarations made on an open element (ScannedTag), prefix → URI. */
+  declarationsOf(tag: ScannedTag): Record<string, string> {
+    if (tag.bindingEnd === tag.bindingFirst) return NO_DECLARATIONS;
+    const ns = Object.create(null) as Record<string, string>;
+    for (let k = tag.bindingFirst; k < tag.bindingEnd; k++) ns[this.bindingPrefixes[k]!] = this.bindingUris[k]!;
+    return ns;
   }
 
   private undo(mark: number): undefined {
@@ -682,7 +783,7 @@ export class XmlSubsetScanner {
 
   private endTag(lt: number, handler: XmlSubsetHandler): number {
     const b = this.b;
-    const depth = this.openTags.length;
+    const depth = this.depth;
     if (depth === 0) return -1;
     const start = this.openNameStart[depth - 1]!;
     const end = this.openNameEnd[depth - 1]!;
@@ -690,10 +791,9 @@ export class XmlSubsetScanner {
     for (let k = start; k < end; k++, i++) if (b[i] !== b[k]) return -1;
     while (isSpace(b[i])) i++;
     if (b[i] !== GT) return -1;
-    const tag = this.openTags.pop()!;
-    this.openNameStart.pop();
-    this.openNameEnd.pop();
-    this.popBindings(this.openBindings.pop()!);
+    this.depth = depth - 1;
+    const tag = this.openTags[depth - 1]!;
+    this.popBindings(this.openBindings[depth - 1]!);
     handler.closeTag(tag);
     return i + 1;
   }

@@ -2,7 +2,7 @@
 import { cacheOf } from './cache.js';
 import type { SipMessage } from './message.js';
 import { SipParseError } from './parse-error.js';
-import { isTokenChar, lowerAscii, parseParams, skipWs } from './syntax.js';
+import { isTokenChar, knownLowerToken, paramsMapFor, parseParams, skipWs } from './syntax.js';
 
 export interface ContentType {
   /** Lower-cased type, e.g. 'application'. */
@@ -19,6 +19,29 @@ function bad(why: string): SipParseError {
   return new SipParseError('SIP_ERR_PARSE_CONTENT_TYPE', `Bad Content-Type: ${why}`, { header: 'content-type' });
 }
 
+// The media types of the event packages and resource lists (RFC 3863, 4662, 4235, 3680, 3842, 3858):
+// their parts and 'type/subtype' are shared strings, not three new ones per message.
+const KNOWN_TYPES = ['application', 'multipart', 'text'];
+const KNOWN_SUBTYPES = [
+  'pidf+xml',
+  'rlmi+xml',
+  'related',
+  'dialog-info+xml',
+  'reginfo+xml',
+  'watcherinfo+xml',
+  'simple-message-summary',
+  'cpim-pidf+xml',
+  'xpidf+xml',
+  'plain',
+  'sdp',
+];
+const KNOWN_MEDIA_TYPES = new Map<string, Map<string, string>>();
+for (const type of KNOWN_TYPES) {
+  const bySubtype = new Map<string, string>();
+  for (const subtype of KNOWN_SUBTYPES) bySubtype.set(subtype, `${type}/${subtype}`);
+  KNOWN_MEDIA_TYPES.set(type, bySubtype);
+}
+
 /** Parses `type SLASH subtype *( SEMI parameter )`. Throws SipParseError(SIP_ERR_PARSE_CONTENT_TYPE). */
 export function parseContentType(value: string): ContentType {
   const n = value.length;
@@ -26,18 +49,18 @@ export function parseContentType(value: string): ContentType {
   let s = i;
   while (i < n && isTokenChar(value.charCodeAt(i))) i++;
   if (i === s) throw bad('missing type');
-  const type = lowerAscii(value.slice(s, i));
+  const type = knownLowerToken(value, s, i, KNOWN_TYPES);
   i = skipWs(value, i);
   if (value.charCodeAt(i) !== 0x2f) throw bad('missing /');
   i = skipWs(value, i + 1);
   s = i;
   while (i < n && isTokenChar(value.charCodeAt(i))) i++;
   if (i === s) throw bad('missing subtype');
-  const subtype = lowerAscii(value.slice(s, i));
-  const params = new Map<string, string | null>();
+  const subtype = knownLowerToken(value, s, i, KNOWN_SUBTYPES);
+  const params = paramsMapFor(value, i);
   i = parseParams(value, i, params, 'SIP_ERR_PARSE_CONTENT_TYPE', 'Content-Type', true);
   if (i < n) throw bad('unexpected character');
-  return { type, subtype, mediaType: `${type}/${subtype}`, params };
+  return { type, subtype, mediaType: KNOWN_MEDIA_TYPES.get(type)?.get(subtype) ?? `${type}/${subtype}`, params };
 }
 
 /** The Content-Type, or undefined when absent. Throws SipParseError when malformed. */

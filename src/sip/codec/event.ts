@@ -2,7 +2,7 @@
 import { cacheOf } from './cache.js';
 import type { SipMessage } from './message.js';
 import { SipParseError } from './parse-error.js';
-import { isTokenChar, lowerAscii, parseParams, skipWs, unquote } from './syntax.js';
+import { isTokenChar, knownLowerToken, paramsMapFor, parseParams, skipWs, unquote } from './syntax.js';
 
 export interface SipEvent {
   /** event-type (package and templates, e.g. 'presence', 'presence.winfo'), lower-cased. */
@@ -12,14 +12,17 @@ export interface SipEvent {
   params: Map<string, string | null>;
 }
 
+/** Event packages common enough to share one string for (RFC 3856, 4235, 3680, 3842, 3857, 3515). */
+const KNOWN_PACKAGES = ['presence', 'dialog', 'reg', 'message-summary', 'presence.winfo', 'refer'];
+
 /** Parses an Event value. Throws SipParseError(SIP_ERR_PARSE_EVENT). */
 export function parseEvent(value: string): SipEvent {
   let i = skipWs(value, 0);
   const s = i;
   while (i < value.length && isTokenChar(value.charCodeAt(i))) i++;
   if (i === s) throw new SipParseError('SIP_ERR_PARSE_EVENT', 'Bad Event: missing event type', { header: 'event' });
-  const pkg = lowerAscii(value.slice(s, i));
-  const params = new Map<string, string | null>();
+  const pkg = knownLowerToken(value, s, i, KNOWN_PACKAGES);
+  const params = paramsMapFor(value, i);
   i = parseParams(value, i, params, 'SIP_ERR_PARSE_EVENT', 'Event');
   if (i < value.length) throw new SipParseError('SIP_ERR_PARSE_EVENT', 'Bad Event: unexpected character', { header: 'event' });
   const id = params.get('id');

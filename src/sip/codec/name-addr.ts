@@ -5,7 +5,7 @@
 import { ownString } from '../../util/copy-string.js';
 import { SipParseError } from './parse-error.js';
 import { schemeLength } from './uri.js';
-import { DQUOTE, LAQUOT, isTokenChar, parseParams, quote, scanQuoted, skipWs, unescapeQuoted } from './syntax.js';
+import { DQUOTE, LAQUOT, isTokenChar, paramsMapFor, parseParams, quote, scanQuoted, skipWs, unescapeQuoted } from './syntax.js';
 
 export interface NameAddr {
   /** Display name, unquoted, escapes resolved; undefined when absent or empty. */
@@ -103,7 +103,7 @@ function parseNameAddrWithTag(text: string, header: string, withTag: boolean): N
     uri = text.slice(start, i);
   }
   checkUri(uri, header);
-  const params = new Map<string, string | null>();
+  const params = paramsMapFor(text, i);
   i = parseParams(text, i, params, 'SIP_ERR_PARSE_NAME_ADDR', header);
   if (i < n) throw nameAddrError(`unexpected character ${JSON.stringify(text[i])}`, header);
   if (displayName !== undefined && displayName.length === 0) displayName = undefined;

@@ -29,6 +29,7 @@ import { PresenceB2BError } from '../../util/errors.js';
  * - SIP_ERR_PARSE_CONTENT_TYPE    bad Content-Type (RFC 3261 §20.15)
  * - SIP_ERR_PARSE_AUTH            bad WWW-Authenticate / Proxy-Authenticate challenge (RFC 3261 §22, RFC 2617)
  * - SIP_ERR_PARSE_FRAMER_CLOSED   a SipStreamFramer was fed after a framing error (the connection must close)
+ * - SIP_ERR_PARSE_SHARED_PARAMS   a change to the shared empty `params` of a parsed header value without parameters
  */
 export class SipParseError extends PresenceB2BError {
   declare readonly code: SipParseErrorCode;

@@ -2,7 +2,7 @@
 import { cacheOf } from './cache.js';
 import type { SipMessage } from './message.js';
 import { SipParseError } from './parse-error.js';
-import { isTokenChar, lowerAscii, parseDeltaSeconds, parseParams, skipWs, unquote } from './syntax.js';
+import { isTokenChar, knownLowerToken, lowerAscii, parseDeltaSeconds, paramsMapFor, parseParams, skipWs, unquote } from './syntax.js';
 
 export interface SubscriptionState {
   /** Lower-cased: 'active', 'pending', 'terminated' or an extension value. */
@@ -20,14 +20,17 @@ function bad(why: string): SipParseError {
   });
 }
 
+/** The substates of RFC 6665 §4.1.3: one shared string each. */
+const KNOWN_STATES = ['active', 'pending', 'terminated'];
+
 /** Parses a Subscription-State value. Throws SipParseError(SIP_ERR_PARSE_SUBSCRIPTION_STATE). */
 export function parseSubscriptionState(value: string): SubscriptionState {
   let i = skipWs(value, 0);
   const s = i;
   while (i < value.length && isTokenChar(value.charCodeAt(i))) i++;
   if (i === s) throw bad('missing state');
-  const state = lowerAscii(value.slice(s, i));
-  const params = new Map<string, string | null>();
+  const state = knownLowerToken(value, s, i, KNOWN_STATES);
+  const params = paramsMapFor(value, i);
   i = parseParams(value, i, params, 'SIP_ERR_PARSE_SUBSCRIPTION_STATE', 'Subscription-State');
   if (i < value.length) throw bad('unexpected character');
   const reason = params.get('reason');

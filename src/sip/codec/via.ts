@@ -2,7 +2,7 @@
 import { SipParseError } from './parse-error.js';
 import { cacheOf } from './cache.js';
 import type { SipMessage } from './message.js';
-import { COLON, SLASH, isTokenChar, parseParams, skipWs } from './syntax.js';
+import { COLON, SLASH, isTokenChar, paramsMapFor, parseParams, skipWs } from './syntax.js';
 
 export interface Via {
   /** 'SIP/2.0' (protocol-name/version, upper-cased, LWS removed). */
@@ -124,7 +124,7 @@ function parseSentBy(value: string, i: number, protocol: string, transport: stri
     if (i === s || i - s > 5 || v > 65535) throw viaError('bad port');
     port = v;
   }
-  const params = new Map<string, string | null>();
+  const params = paramsMapFor(value, i);
   i = parseParams(value, i, params, 'SIP_ERR_PARSE_VIA', 'Via');
   // A trailing comment is allowed by RFC 2543 only; anything else is an error.
   if (i < n && !(inList && value.charCodeAt(i) === 0x2c)) throw viaError(`unexpected character ${JSON.stringify(value[i])}`);

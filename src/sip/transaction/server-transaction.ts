@@ -83,7 +83,8 @@ export class NonInviteServerTransaction {
     }
     let data: Buffer | SipTransportError;
     try {
-      data = serializeBodylessResponse(request, status, reason, toTag, headers);
+      // A final kept for Timer J is written into memory of its own (no copy below).
+      data = serializeBodylessResponse(request, status, reason, toTag, headers, status >= 200 && !this.reliable);
     } catch (error) {
       data = new SipTransportError('SIP_ERR_TRANSPORT_SERIALIZE', 'Cannot serialize message', { cause: error });
     }

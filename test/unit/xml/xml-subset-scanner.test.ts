@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { SaxesParser } from 'saxes';
 import { PidfError } from '../../../src/presence/pidf-error.js';
 import { parsePidf } from '../../../src/presence/pidf-parser.js';
-import { type XmlSubsetHandler, XmlSubsetScanner, type XmlTag } from '../../../src/xml/xml-subset-scanner.js';
+import { attributeValueOf, type XmlSubsetHandler, XmlSubsetScanner, type XmlTag } from '../../../src/xml/xml-subset-scanner.js';
 import { fixtureBytes } from '../presence/fixtures.js';
 
 /**
@@ -80,12 +80,31 @@ function saxesEvents(bytes: Uint8Array): Event[] | 'error' {
 }
 
 const scanner = new XmlSubsetScanner();
+const PROBED_NAMES = ['id', 'entity', 'priority', 'xml:lang', 'xmlns', 'xmlns:p', 'xmlns:dm', 'p:id', 'x:y', 'a-b'];
 
 function scannerEvents(bytes: Uint8Array): Event[] | 'left to saxes' {
   const recorder = new Recorder();
+  // The scanner builds `attributes` and `ns` on demand (issue 11): what a tag says must not change
+  // while its element is open, whatever opened and closed inside it, and attributeValueOf must
+  // give what `attributes` holds.
+  const open: Event[] = [];
+  const checkValues = (tag: XmlTag): void => {
+    for (const name of Object.keys(tag.attributes)) assert.equal(attributeValueOf(tag, name), tag.attributes[name]!.value);
+    assert.equal(attributeValueOf(tag, 'no-such-attribute'), undefined);
+  };
   const handler: XmlSubsetHandler = {
-    openTag: (tag) => recorder.open(tag),
-    closeTag: (tag) => recorder.close(tag),
+    openTag: (tag) => {
+      // Read by value before `attributes` is ever built, then compared with it.
+      const probed = PROBED_NAMES.map((name) => attributeValueOf(tag, name));
+      assert.deepEqual(probed, PROBED_NAMES.map((name) => tag.attributes[name]?.value));
+      recorder.open(tag);
+      open.push(tagEvent(tag));
+    },
+    closeTag: (tag) => {
+      assert.deepEqual(tagEvent(tag), open.pop(), 'a tag changed while its element was open');
+      checkValues(tag);
+      recorder.close(tag);
+    },
     wantsText: () => true,
     characters: (value) => recorder.text(value),
   };
