@@ -15,6 +15,8 @@ import { runDoctor } from '../../src/cli/doctor-command.js';
 import { parseConfig } from '../../src/config/index.js';
 import { type DaemonHandle, startDaemon } from '../../src/daemon/daemon.js';
 import { createLogger } from '../../src/log/logger.js';
+import postgres from 'postgres';
+import { shardOf } from '../../src/store/shard-of.js';
 import { StoreError } from '../../src/store/store-error.js';
 import { createDatabase, type RunningEngine, startPostgres } from '../support/engines.js';
 
@@ -119,6 +121,29 @@ test('cluster: two nodes share the shards; a subscription created on either is m
   } finally {
     await a.close();
     await b.close();
+  }
+});
+
+test('cluster: a subscription stored in a held shard whose announcement never came (a LISTEN reconnecting, a failed read) is made by the reconciliation', async () => {
+  const url = await createDatabase(server!, 'daemon3');
+  const a = await startDaemon(config(url, { local_agent: { enabled: false }, cluster: { node_id: 'a', lease_ttl: 3, shards: 16 } }), { logger: silent() });
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    for (let i = 0; i < 100 && held(a) !== 16; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(held(a), 16, 'the single node holds every shard');
+    // Stored as another node stores it, but without its NOTIFY: the announcement is lost.
+    const record = 'sip:lost@localhost';
+    const subscriber = 'sip:bob@localhost';
+    await sql`INSERT INTO api_subscriptions (id, record, subscriber, package, queue, created_at, shard)
+              VALUES ('lost-announcement', ${record}, ${subscriber}, 'presence', 'q1', ${Date.now()}, ${shardOf('presence', record, subscriber, 16)})`;
+    assert.equal(a.broker.get('lost-announcement'), undefined, 'nothing told the holder');
+    await a.cluster!.reconcile();
+    assert.equal(a.broker.get('lost-announcement')?.record, record, 'made by the holder');
+    assert.equal(a.cluster!.stats.reconciledMade, 1, 'once (by this run or the periodic one before it)');
+    assert.equal(await a.cluster!.reconcile(), 0, 'nothing more to make');
+  } finally {
+    await sql.end({ timeout: 1 });
+    await a.close();
   }
 });
 

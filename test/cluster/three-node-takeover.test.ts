@@ -73,9 +73,19 @@ test('three nodes, 3,000 subscriptions through the three APIs, one SIGKILLed: ev
       states.set(key, (states.get(key) ?? 0) + 1);
     }
     const healths = await Promise.all(nodes.map(health));
+    if (process.env.PB2B_CLUSTER_DUMP !== undefined) {
+      const { writeFileSync } = await import('node:fs');
+      for (const [k, n] of nodes.entries()) writeFileSync(`${process.env.PB2B_CLUSTER_DUMP}/n${k + 1}.log`, n.lines.map((l) => JSON.stringify(l)).join('\n'));
+      writeFileSync(`${process.env.PB2B_CLUSTER_DUMP}/missing.json`, JSON.stringify(missing.map((id) => ({ id, i: made.get(id), s: all.get(id) }))));
+    }
     assert.fail(`${missing.length} of ${SUBSCRIPTIONS} not active 60 s after the creates: ${JSON.stringify(Object.fromEntries(states))}; e.g. ${missing.slice(0, 3).map((id) => JSON.stringify(all.get(id) ?? id)).join(', ')}; ${JSON.stringify(healths)}`);
   }
   const activeAt = performance.now();
+  if (process.env.PB2B_CLUSTER_DUMP !== undefined) {
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(`${process.env.PB2B_CLUSTER_DUMP}/health-active.json`, JSON.stringify(await Promise.all(nodes.map(health))));
+    for (const [k, n] of nodes.entries()) writeFileSync(`${process.env.PB2B_CLUSTER_DUMP}/n${k + 1}-active.log`, n.lines.map((l) => JSON.stringify(l)).join('\n'));
+  }
   const perNode = await Promise.all(nodes.map(async (n) => (await listed([n])).size));
 
   // PUBLISH changes, about 150 a second on random records, before and after the kill.
