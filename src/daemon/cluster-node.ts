@@ -45,6 +45,8 @@ export interface ClusterNodeStats {
   dialogsHandedOver: number;
   /** Announcements acted on: a dialog made or ended here. */
   announcementsMade: number;
+  /** Reads of announced rows: one per batch of creations heard. */
+  announcementReads: number;
   announcementsEnded: number;
   /** Rows of snapshots refused by the fence (their shards lost). */
   fencedRefusals: number;
@@ -92,12 +94,16 @@ export class ClusterNode {
     subscriptionsHandedOver: 0,
     dialogsHandedOver: 0,
     announcementsMade: 0,
+    announcementReads: 0,
     announcementsEnded: 0,
     fencedRefusals: 0,
     reconciliations: 0,
     reconciledMade: 0,
   };
   private reconcileTimer: Timer | undefined;
+  /** Announced creations waiting for the batch queued in the chain. */
+  private readonly announcedCreates: SubscriptionAnnouncement[] = [];
+  private createBatchQueued = false;
   private parts: ClusterNodeParts | undefined;
   private announcements: AnnouncementListener | undefined;
   private chain: Promise<void> = Promise.resolve();
@@ -321,19 +327,36 @@ export class ClusterNode {
 
   private announced(announcement: SubscriptionAnnouncement): void {
     if (this.manager.epochOf(announcement.shard) === undefined) return;
+    if (announcement.op === 'create') {
+      // Creations are made in batches: one read for all those heard since the last batch began. One read
+      // each (behind the store's writes) let them fall tens of seconds behind the creates under load.
+      this.announcedCreates.push(announcement);
+      if (this.createBatchQueued) return;
+      this.createBatchQueued = true;
+      this.enqueue('announced creations', async () => {
+        this.createBatchQueued = false;
+        await this.makeAnnounced(this.announcedCreates.splice(0));
+      });
+      return;
+    }
     this.enqueue(`announcement ${announcement.op}`, async () => {
       const parts = this.parts;
       if (parts === undefined || this.stopping || this.manager.epochOf(announcement.shard) === undefined) return;
-      if (announcement.op === 'delete') {
-        // Deleted on some node: the dialog ends here, with its unSUBSCRIBE (its snapshot deleted with it).
-        if (parts.broker.unsubscribe(announcement.id)) this.stats.announcementsEnded++;
-        return;
-      }
-      if (parts.broker.get(announcement.id) !== undefined) return; // made here (created on this node, or loaded)
-      const stored = await this.options.store.getApiSubscription(announcement.id);
-      if (stored === undefined || parts.broker.get(stored.id) !== undefined) return;
-      if ((await parts.subscriptions.restore([stored])) > 0) this.stats.announcementsMade++;
+      // Deleted on some node: the dialog ends here, with its unSUBSCRIBE (its snapshot deleted with it).
+      if (parts.broker.unsubscribe(announcement.id)) this.stats.announcementsEnded++;
     });
+  }
+
+  /** Makes the announced creations still in held shards and not made here yet (created on this node, or loaded). */
+  private async makeAnnounced(batch: readonly SubscriptionAnnouncement[]): Promise<void> {
+    const parts = this.parts;
+    if (parts === undefined || this.stopping) return;
+    const ids = batch.filter((a) => this.manager.epochOf(a.shard) !== undefined && parts.broker.get(a.id) === undefined).map((a) => a.id);
+    if (ids.length === 0) return;
+    this.stats.announcementReads++;
+    const stored = await this.options.store.getApiSubscriptions(ids);
+    const fresh = stored.filter((s) => this.manager.epochOf(shardOf(s.package, s.record, s.subscriber, this.shards)) !== undefined && parts.broker.get(s.id) === undefined);
+    this.stats.announcementsMade += await parts.subscriptions.restore(fresh);
   }
 }
 

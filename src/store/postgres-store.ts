@@ -226,6 +226,16 @@ export class PostgresSubscriptionStore implements SubscriptionStore {
     );
   }
 
+  /** The API subscriptions of `ids` that are stored (one read for a batch of announcements), in load order. */
+  getApiSubscriptions(ids: readonly string[]): Promise<StoredApiSubscription[]> {
+    const list = [...ids];
+    return this.read(async (sql) =>
+      (await sql<Row[]>`SELECT id, record, subscriber, package, queue, created_at FROM api_subscriptions WHERE id = ANY(${list}::text[]) ORDER BY created_at, id`).map((r) =>
+        this.rowReader.apiSubscription(r),
+      ),
+    );
+  }
+
   /** One API subscription by id (any node may be asked about any subscription). */
   getApiSubscription(id: string): Promise<StoredApiSubscription | undefined> {
     return this.read(async (sql) => {
