@@ -8,7 +8,7 @@
 export { createPresenceB2B } from './b2b/create-presence-b2b.js';
 export type { PresenceB2B, PresenceB2BOptions, SipLimits } from './b2b/create-presence-b2b.js';
 export type { EngineSettings, NotifySourceCheck } from './subscription/engine-options.js';
-export type { CredentialLookup, EngineCloseReport, EngineStats, PresenceEngine, RestartStats } from './subscription/presence-engine.js';
+export type { CredentialLookup, DialogOwnership, EngineCloseReport, EngineStats, PresenceEngine, RestartStats } from './subscription/presence-engine.js';
 export type { DialogSnapshot } from './subscription/dialog-snapshot.js';
 export type { SubscriptionDialogState } from './subscription/subscription-dialog.js';
 export type { DigestCredentials } from './sip/auth/digest-client.js';

@@ -14,7 +14,7 @@ import { DialogSnapshotWriter } from '../store/dialog-snapshot-writer.js';
 import { MemorySubscriptionStore } from '../store/memory-store.js';
 import type { StoredDialog } from '../store/stored-dialog.js';
 import type { DialogWriteBatch, SubscriptionStore } from '../store/subscription-store.js';
-import type { CredentialLookup, PresenceEngine } from '../subscription/presence-engine.js';
+import type { CredentialLookup, DialogOwnership, PresenceEngine } from '../subscription/presence-engine.js';
 import { type AttachedPresenceEngine, attachPresenceEngine } from './attach-presence-engine.js';
 import { checkPresenceB2BOptions } from './presence-b2b-options-check.js';
 import { DEFAULT_ENGINE_SETTINGS, type EngineSettings } from '../subscription/engine-options.js';
@@ -90,9 +90,9 @@ export interface PresenceB2BOptions extends Partial<EngineSettings> {
   /**
    * Cluster mode: whether this node still owns the dialog of (package,
    * record, subscriber), asked before each SUBSCRIBE the engine would send on
-   * its own (PresenceEngineDeps.holds). Always true without it.
+   * its own (PresenceEngineDeps.holds: `'unconfirmed'` makes it wait). Always true without it.
    */
-  holds?: (pkg: string, record: string, subscriber: string, members: readonly string[]) => boolean;
+  holds?: (pkg: string, record: string, subscriber: string, members: readonly string[]) => DialogOwnership;
   /**
    * Told about everything worth logging below the transactions: malformed
    * messages dropped or answered 400, socket and send errors, connections

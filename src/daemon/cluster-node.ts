@@ -8,8 +8,9 @@ import type { QsaBroker } from '../qsa/index.js';
 import type { PostgresSubscriptionStore, SubscriptionAnnouncement } from '../store/postgres-store.js';
 import { shardOf } from '../store/shard-of.js';
 import type { DialogWriteBatch } from '../store/subscription-store.js';
+import type { DialogOwnership } from '../subscription/presence-engine.js';
 import type { Random } from '../util/random.js';
-import type { TimerScheduler } from '../util/timer-scheduler.js';
+import type { Timer, TimerScheduler } from '../util/timer-scheduler.js';
 import type { SubscriptionPlacement, SubscriptionService } from './subscription-service.js';
 
 export interface ClusterNodeOptions {
@@ -44,9 +45,14 @@ export interface ClusterNodeStats {
   dialogsHandedOver: number;
   /** Announcements acted on: a dialog made or ended here. */
   announcementsMade: number;
+  /** Reads of announced rows: one per batch of creations heard. */
+  announcementReads: number;
   announcementsEnded: number;
   /** Rows of snapshots refused by the fence (their shards lost). */
   fencedRefusals: number;
+  /** Reconciliations run (every lease_ttl), and the stored subscriptions they found unmade here and made. */
+  reconciliations: number;
+  reconciledMade: number;
 }
 
 /**
@@ -71,6 +77,13 @@ export interface ClusterNodeStats {
  * Every change of ownership and every announcement is handled in one chain,
  * in order: a deletion announced while its shard is being loaded is applied
  * after the load, so it is never lost.
+ *
+ * Announcements are a hint: one can be missed (sent while the LISTEN
+ * connection was being re-established, or its read failed). So every
+ * lease_ttl the node also reconciles: it counts its held shards' stored API
+ * subscriptions and those it makes, and makes the stored ones missing here.
+ * A subscription stored in a held shard is made within about lease_ttl
+ * whatever happened to its announcement.
  */
 export class ClusterNode {
   readonly manager: ShardLeaseManager;
@@ -81,9 +94,16 @@ export class ClusterNode {
     subscriptionsHandedOver: 0,
     dialogsHandedOver: 0,
     announcementsMade: 0,
+    announcementReads: 0,
     announcementsEnded: 0,
     fencedRefusals: 0,
+    reconciliations: 0,
+    reconciledMade: 0,
   };
+  private reconcileTimer: Timer | undefined;
+  /** Announced creations waiting for the batch queued in the chain. */
+  private readonly announcedCreates: SubscriptionAnnouncement[] = [];
+  private createBatchQueued = false;
   private parts: ClusterNodeParts | undefined;
   private announcements: AnnouncementListener | undefined;
   private chain: Promise<void> = Promise.resolve();
@@ -129,12 +149,20 @@ export class ClusterNode {
   /**
    * createPresenceB2B's `holds`: a dialog serving API subscriptions is ours
    * while we hold its shard now; one serving only other subscriptions (a
-   * resource list server's members) is this node's own.
+   * resource list server's members) is this node's own. A shard still held
+   * but whose lease this node's clock cannot vouch for (the last renewal
+   * began more than lease_ttl ago: a round late under load, or the process
+   * paused) is `'unconfirmed'`: the engine waits for the next round, which
+   * either renews it (the SUBSCRIBE goes then) or loses it (handOver). Saying
+   * false there handed the dialog over while the shard stayed ours, leaving
+   * its subscriptions here without a dialog for good.
    */
-  readonly holds = (pkg: string, record: string, subscriber: string, members: readonly string[]): boolean => {
-    if (this.manager.holdsNow(shardOf(pkg, record, subscriber, this.shards))) return true;
+  readonly holds = (pkg: string, record: string, subscriber: string, members: readonly string[]): DialogOwnership => {
+    const shard = shardOf(pkg, record, subscriber, this.shards);
+    if (this.manager.holdsNow(shard)) return true;
     const broker = this.parts?.broker;
-    return !members.some((id) => isApiSubscription(broker?.get(id)?.data));
+    if (!members.some((id) => isApiSubscription(broker?.get(id)?.data))) return true;
+    return this.manager.epochOf(shard) === undefined ? false : 'unconfirmed';
   };
 
   /** The SubscriptionService's placement: a subscription is made here when this node holds its shard. */
@@ -163,7 +191,58 @@ export class ClusterNode {
       await this.announcements.close();
       throw error;
     }
+    this.scheduleReconciliation();
     this.options.logger.info({ node: this.options.nodeId, shards: this.shards, leaseTtlMs: this.options.leaseTtlMs }, 'cluster: node joined');
+  }
+
+  /**
+   * Makes the stored API subscriptions of the held shards that this node
+   * does not make (an announcement missed); returns how many. Runs in the
+   * chain, after the announcements and loads already queued, every
+   * lease_ttl; public for tests. Cost per run: one grouped count on the
+   * shard index and one pass over the broker's subscriptions; the rows are
+   * read only for a shard whose count is short here.
+   */
+  async reconcile(): Promise<number> {
+    let made = 0;
+    this.enqueue('reconciliation', async () => {
+      made = await this.reconcileNow();
+    });
+    await this.chain; // never rejects: enqueue logs a failed step (the next run tries again)
+    return made;
+  }
+
+  private scheduleReconciliation(): void {
+    if (this.stopping) return;
+    this.reconcileTimer = this.options.scheduler.after(this.options.leaseTtlMs, () => {
+      this.reconcileTimer = undefined;
+      void this.reconcile().finally(() => this.scheduleReconciliation());
+    });
+  }
+
+  private async reconcileNow(): Promise<number> {
+    const parts = this.parts;
+    if (parts === undefined || this.stopping) return 0;
+    const held = this.manager.heldShards();
+    if (held.length === 0) return 0;
+    const stored = await this.options.store.countApiSubscriptionsByShard(held);
+    // Counted after the read: a creation on this node is in the broker before its row commits, so never short here.
+    const here = new Map<number, number>();
+    for (const handle of parts.broker.subscriptions()) {
+      if (!isApiSubscription(handle.data)) continue;
+      const shard = shardOf(handle.package, handle.record, handle.subscriber, this.shards);
+      here.set(shard, (here.get(shard) ?? 0) + 1);
+    }
+    this.stats.reconciliations++;
+    const short = held.filter((shard) => (stored.get(shard) ?? 0) > (here.get(shard) ?? 0));
+    if (short.length === 0 || this.stopping) return 0;
+    const rows = await this.options.store.loadApiSubscriptionsOfShards(short);
+    const missing = rows.filter((s) => this.manager.epochOf(shardOf(s.package, s.record, s.subscriber, this.shards)) !== undefined && parts.broker.get(s.id) === undefined);
+    if (missing.length === 0) return 0;
+    const made = await parts.subscriptions.restore(missing);
+    this.stats.reconciledMade += made;
+    this.options.logger.warn({ subscriptions: made, shards: short.length }, 'cluster: reconciliation made stored subscriptions no announcement had made here');
+    return made;
   }
 
   get nodeId(): string {
@@ -183,6 +262,8 @@ export class ClusterNode {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.reconcileTimer?.cancel();
+    this.reconcileTimer = undefined;
     await this.announcements?.close();
     await this.chain.catch(() => {});
     await this.manager.stop();
@@ -246,19 +327,36 @@ export class ClusterNode {
 
   private announced(announcement: SubscriptionAnnouncement): void {
     if (this.manager.epochOf(announcement.shard) === undefined) return;
+    if (announcement.op === 'create') {
+      // Creations are made in batches: one read for all those heard since the last batch began. One read
+      // each (behind the store's writes) let them fall tens of seconds behind the creates under load.
+      this.announcedCreates.push(announcement);
+      if (this.createBatchQueued) return;
+      this.createBatchQueued = true;
+      this.enqueue('announced creations', async () => {
+        this.createBatchQueued = false;
+        await this.makeAnnounced(this.announcedCreates.splice(0));
+      });
+      return;
+    }
     this.enqueue(`announcement ${announcement.op}`, async () => {
       const parts = this.parts;
       if (parts === undefined || this.stopping || this.manager.epochOf(announcement.shard) === undefined) return;
-      if (announcement.op === 'delete') {
-        // Deleted on some node: the dialog ends here, with its unSUBSCRIBE (its snapshot deleted with it).
-        if (parts.broker.unsubscribe(announcement.id)) this.stats.announcementsEnded++;
-        return;
-      }
-      if (parts.broker.get(announcement.id) !== undefined) return; // made here (created on this node, or loaded)
-      const stored = await this.options.store.getApiSubscription(announcement.id);
-      if (stored === undefined || parts.broker.get(stored.id) !== undefined) return;
-      if ((await parts.subscriptions.restore([stored])) > 0) this.stats.announcementsMade++;
+      // Deleted on some node: the dialog ends here, with its unSUBSCRIBE (its snapshot deleted with it).
+      if (parts.broker.unsubscribe(announcement.id)) this.stats.announcementsEnded++;
     });
+  }
+
+  /** Makes the announced creations still in held shards and not made here yet (created on this node, or loaded). */
+  private async makeAnnounced(batch: readonly SubscriptionAnnouncement[]): Promise<void> {
+    const parts = this.parts;
+    if (parts === undefined || this.stopping) return;
+    const ids = batch.filter((a) => this.manager.epochOf(a.shard) !== undefined && parts.broker.get(a.id) === undefined).map((a) => a.id);
+    if (ids.length === 0) return;
+    this.stats.announcementReads++;
+    const stored = await this.options.store.getApiSubscriptions(ids);
+    const fresh = stored.filter((s) => this.manager.epochOf(shardOf(s.package, s.record, s.subscriber, this.shards)) !== undefined && parts.broker.get(s.id) === undefined);
+    this.stats.announcementsMade += await parts.subscriptions.restore(fresh);
   }
 }
 

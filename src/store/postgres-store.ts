@@ -203,6 +203,39 @@ export class PostgresSubscriptionStore implements SubscriptionStore {
     });
   }
 
+  /**
+   * How many API subscriptions each of `shards` holds (shards with none are
+   * absent): what a holder compares with what it makes, to find a creation
+   * whose announcement it never acted on (ClusterNode's reconciliation).
+   */
+  countApiSubscriptionsByShard(shards: readonly number[]): Promise<Map<number, number>> {
+    const list = [...shards];
+    return this.read(async (sql) => {
+      const rows = await sql<Row[]>`SELECT shard, count(*)::int AS n FROM api_subscriptions WHERE shard = ANY(${list}::int[]) GROUP BY shard`;
+      return new Map(rows.map((r) => [Number(r.shard), Number(r.n)]));
+    });
+  }
+
+  /** The API subscriptions of `shards`, in load order (no dialogs: loadShards reads both). */
+  loadApiSubscriptionsOfShards(shards: readonly number[]): Promise<StoredApiSubscription[]> {
+    const list = [...shards];
+    return this.read(async (sql) =>
+      (await sql<Row[]>`SELECT id, record, subscriber, package, queue, created_at FROM api_subscriptions WHERE shard = ANY(${list}::int[]) ORDER BY created_at, id`).map((r) =>
+        this.rowReader.apiSubscription(r),
+      ),
+    );
+  }
+
+  /** The API subscriptions of `ids` that are stored (one read for a batch of announcements), in load order. */
+  getApiSubscriptions(ids: readonly string[]): Promise<StoredApiSubscription[]> {
+    const list = [...ids];
+    return this.read(async (sql) =>
+      (await sql<Row[]>`SELECT id, record, subscriber, package, queue, created_at FROM api_subscriptions WHERE id = ANY(${list}::text[]) ORDER BY created_at, id`).map((r) =>
+        this.rowReader.apiSubscription(r),
+      ),
+    );
+  }
+
   /** One API subscription by id (any node may be asked about any subscription). */
   getApiSubscription(id: string): Promise<StoredApiSubscription | undefined> {
     return this.read(async (sql) => {

@@ -104,12 +104,25 @@ export interface PresenceEngineDeps {
    * of (package, record, subscriber) right now, asked before each SUBSCRIBE
    * it would send on its own (refresh, resume, new dialog). False: the dialog
    * is handed over without a word (handOver), so that a node that was paused
-   * past its lease never refreshes a dialog another node has resumed. Always
-   * true without it. `members`: the ids of the QSA subscriptions it serves
+   * past its lease never refreshes a dialog another node has resumed.
+   * `'unconfirmed'`: still held, but not renewed lately enough to act on; the
+   * SUBSCRIBE waits (asked again every OWNERSHIP_RECHECK_MS) until the cluster
+   * has decided: renewed, it goes; lost, the cluster hands the dialog over.
+   * Always true without it. `members`: the ids of the QSA subscriptions it serves
    * (the cluster tracks the API's, not a resource list server's per-node ones).
    */
-  holds?: (pkg: string, record: string, subscriber: string, members: readonly string[]) => boolean;
+  holds?: (pkg: string, record: string, subscriber: string, members: readonly string[]) => DialogOwnership;
 }
+
+/** PresenceEngineDeps.holds's answer: owned, not owned (handed over), or not known yet (wait). */
+export type DialogOwnership = boolean | 'unconfirmed';
+
+/**
+ * How often a SUBSCRIBE whose ownership is `'unconfirmed'` asks again. A
+ * lease round (a third of the lease) settles it; a second keeps the wait
+ * short without a timer storm when many dialogs wait together.
+ */
+export const OWNERSHIP_RECHECK_MS = 1000;
 
 /** What a restart did (issue 10): for logs, metrics and the resume benchmark. */
 export interface RestartStats {
@@ -146,6 +159,8 @@ export interface RestartStats {
   lostAfterResume: number;
   /** Dialogs (live or stored, unclaimed) handed over to another node without a word on the wire (handOver). */
   handedOver: number;
+  /** SUBSCRIBEs that waited because the cluster could not yet confirm the dialog was still ours (`'unconfirmed'`). */
+  ownershipWaits: number;
   /** NOTIFYs answered 200 in a dialog handed over (sent before the new owner's refresh moved the target). */
   handedOverNotifies: number;
 }
@@ -270,7 +285,7 @@ export class PresenceEngine implements QsaNotifier {
   /** Paces what a restart owes (made at the first use). */
   private restartPacerInstance: RestartPacer | undefined;
   /** Cluster: whether this node still owns a dialog (PresenceEngineDeps.holds). */
-  private readonly holds: ((pkg: string, record: string, subscriber: string, members: readonly string[]) => boolean) | undefined;
+  private readonly holds: ((pkg: string, record: string, subscriber: string, members: readonly string[]) => DialogOwnership) | undefined;
   /** Dialogs handed over to another node, by SIP dialog (lookup key): their late NOTIFYs get 200. */
   private readonly handedOverByKey = new Map<string, HandedOverDialog>();
   private handedOverSweep: Timer | undefined;
@@ -292,6 +307,7 @@ export class PresenceEngine implements QsaNotifier {
     resumeConfirmations: 0,
     lostAfterResume: 0,
     handedOver: 0,
+    ownershipWaits: 0,
     handedOverNotifies: 0,
   };
 
@@ -445,10 +461,22 @@ export class PresenceEngine implements QsaNotifier {
 
   /**
    * Before a SUBSCRIBE this node would send on its own: false (and the
-   * dialog handed over) when the cluster says it is no longer ours.
+   * dialog handed over) when the cluster says it is no longer ours; false
+   * too while the cluster cannot say (its lease not renewed lately: a round
+   * late under load, or a pause): then `retry` runs OWNERSHIP_RECHECK_MS
+   * later and asks again. Handing the dialog over there would leave its
+   * subscriptions without a dialog on a node that, one round later, still
+   * holds their shard: nobody would ever make them (docs/cluster.md §8).
    */
-  private stillOurs(dialog: SubscriptionDialog): boolean {
-    if (this.holds === undefined || this.holds(dialog.pkg, dialog.record, dialog.subscriber, dialog.members.map((m) => m.id))) return true;
+  private stillOurs(dialog: SubscriptionDialog, retry: (dialog: SubscriptionDialog) => void): boolean {
+    if (this.holds === undefined) return true;
+    const answer = this.holds(dialog.pkg, dialog.record, dialog.subscriber, dialog.members.map((m) => m.id));
+    if (answer === true) return true;
+    if (answer === 'unconfirmed') {
+      this.restartStats.ownershipWaits++;
+      dialog.arm('timer', this.scheduler.afterCall(OWNERSHIP_RECHECK_MS, retry, dialog));
+      return false;
+    }
     this.restartStats.handedOver++;
     this.handOverDialog(dialog);
     return false;
@@ -646,7 +674,7 @@ export class PresenceEngine implements QsaNotifier {
       return;
     }
     const refresh = (): void => {
-      if (dialog.state !== 'active' || !this.stillOurs(dialog)) return;
+      if (dialog.state !== 'active' || !this.stillOurs(dialog, refresh)) return;
       dialog.intervalRetries = 0;
       this.setState(dialog, 'refreshing');
       this.sendSubscribe(dialog, dialog.requestedExpires);
@@ -747,7 +775,7 @@ export class PresenceEngine implements QsaNotifier {
       this.destroy(dialog);
       return;
     }
-    if (!this.stillOurs(dialog)) return;
+    if (!this.stillOurs(dialog, (d) => this.sendInitial(d, targetUri))) return;
     this.dropDialog(dialog);
     dialog.reader?.reset();
     this.registry.setSipDialog(
@@ -1081,7 +1109,7 @@ export class PresenceEngine implements QsaNotifier {
       this.tearDown(dialog);
       return;
     }
-    if (!this.stillOurs(dialog)) return;
+    if (!this.stillOurs(dialog, this.refreshDue)) return;
     dialog.intervalRetries = 0;
     // A resumed dialog whose refresh came before its turn: this refresh is the resume.
     if (dialog.restart === 'resume') dialog.restart = 'resuming';
@@ -1387,6 +1415,11 @@ export class PresenceEngine implements QsaNotifier {
     this.restartPacer().push(() => this.restartTurn(dialog));
   }
 
+  /** A restart turn that had to wait for its ownership to be confirmed: a turn again, behind the others. */
+  private readonly queueTurnAgain = (dialog: SubscriptionDialog): void => {
+    if (dialog.state !== 'destroyed') this.restartPacer().push(() => this.restartTurn(dialog));
+  };
+
   /** The resuming refresh got a 481 or a timeout: the stored dialog is dropped (and deleted), a new one queued. */
   private fallBack(dialog: SubscriptionDialog): void {
     this.restartStats.fallbacks++;
@@ -1397,7 +1430,7 @@ export class PresenceEngine implements QsaNotifier {
 
   /** A turn of the restart pacer: what the dialog is still owed, if anything; true when something was sent. */
   private restartTurn(dialog: SubscriptionDialog): boolean {
-    if (dialog.state === 'destroyed' || !this.stillOurs(dialog)) return false;
+    if (dialog.state === 'destroyed' || !this.stillOurs(dialog, this.queueTurnAgain)) return false;
     if (dialog.restart === 'resume' && dialog.state === 'active') {
       if (dialog.expiresAt === undefined || dialog.expiresAt - this.scheduler.clock.now() < RESUME_MIN_LEFT_MS) {
         // It lapsed while waiting for its turn.

@@ -15,6 +15,9 @@ import { runDoctor } from '../../src/cli/doctor-command.js';
 import { parseConfig } from '../../src/config/index.js';
 import { type DaemonHandle, startDaemon } from '../../src/daemon/daemon.js';
 import { createLogger } from '../../src/log/logger.js';
+import postgres from 'postgres';
+import { PostgresSubscriptionStore } from '../../src/store/postgres-store.js';
+import { shardOf } from '../../src/store/shard-of.js';
 import { StoreError } from '../../src/store/store-error.js';
 import { createDatabase, type RunningEngine, startPostgres } from '../support/engines.js';
 
@@ -119,6 +122,55 @@ test('cluster: two nodes share the shards; a subscription created on either is m
   } finally {
     await a.close();
     await b.close();
+  }
+});
+
+test('cluster: a subscription stored in a held shard whose announcement never came (a LISTEN reconnecting, a failed read) is made by the reconciliation', async () => {
+  const url = await createDatabase(server!, 'daemon3');
+  const a = await startDaemon(config(url, { local_agent: { enabled: false }, cluster: { node_id: 'a', lease_ttl: 3, shards: 16 } }), { logger: silent() });
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    for (let i = 0; i < 100 && held(a) !== 16; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(held(a), 16, 'the single node holds every shard');
+    // Stored as another node stores it, but without its NOTIFY: the announcement is lost.
+    const record = 'sip:lost@localhost';
+    const subscriber = 'sip:bob@localhost';
+    await sql`INSERT INTO api_subscriptions (id, record, subscriber, package, queue, created_at, shard)
+              VALUES ('lost-announcement', ${record}, ${subscriber}, 'presence', 'q1', ${Date.now()}, ${shardOf('presence', record, subscriber, 16)})`;
+    assert.equal(a.broker.get('lost-announcement'), undefined, 'nothing told the holder');
+    await a.cluster!.reconcile();
+    assert.equal(a.broker.get('lost-announcement')?.record, record, 'made by the holder');
+    assert.equal(a.cluster!.stats.reconciledMade, 1, 'once (by this run or the periodic one before it)');
+    assert.equal(await a.cluster!.reconcile(), 0, 'nothing more to make');
+  } finally {
+    await sql.end({ timeout: 1 });
+    await a.close();
+  }
+});
+
+test('cluster: creations announced together are read together: 60 made by the holder in a few reads, not one each', async () => {
+  const url = await createDatabase(server!, 'daemon4');
+  const a = await startDaemon(config(url, { local_agent: { enabled: false }, cluster: { node_id: 'a', lease_ttl: 3, shards: 16 } }), { logger: silent() });
+  // Another node's store: its creations are announced, and those of one turn commit (and NOTIFY) together.
+  const other = await PostgresSubscriptionStore.open({ url, shards: 16, exclusive: false, announce: true });
+  try {
+    for (let i = 0; i < 100 && held(a) !== 16; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(held(a), 16, 'the single node holds every shard');
+    const ids = Array.from({ length: 60 }, (_, i) => `announced-${i}`);
+    await Promise.all(
+      ids.map((id, i) => other.createApiSubscription({ id, record: `sip:user${i}@localhost`, subscriber: 'sip:bob@localhost', package: 'presence', queue: 'q1', createdAt: Date.now() })),
+    );
+    for (let i = 0; i < 100 && !ids.every((id) => a.broker.get(id) !== undefined); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.ok(
+      ids.every((id) => a.broker.get(id) !== undefined),
+      'every announced creation made by the holder',
+    );
+    const { announcementsMade, announcementReads, reconciledMade } = a.cluster!.stats;
+    assert.equal(announcementsMade + reconciledMade, 60);
+    assert.ok(announcementReads <= 5, `${announcementReads} reads for 60 announcements`);
+  } finally {
+    await other.close();
+    await a.close();
   }
 });
 

@@ -17,6 +17,8 @@
  *   exists; duplicates counted).
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import postgres from 'postgres';
 import type { DaemonProcess } from '../daemon/support/daemon-process.js';
@@ -77,7 +79,26 @@ test('split brain: a node paused past its lease drops its dialogs without unSUBS
   const pausedAt = performance.now();
   n2.child.kill('SIGSTOP');
   const tookOver = await pollUntil(async () => (await held(n1)) === SHARDS && (await activeOn([n1])) === SUBSCRIPTIONS, 40_000);
-  assert.ok(tookOver, `n1 takes every shard and subscription over (${await held(n1)} shards, ${await activeOn([n1])} active)`);
+  if (!tookOver) {
+    const all = await listed([n1]);
+    const states = new Map<string, number>();
+    for (const id of made.keys()) {
+      const s = all.get(id);
+      const key = s === undefined ? 'not listed' : `${s.state}/${s.dialog?.state ?? 'no dialog'}`;
+      states.set(key, (states.get(key) ?? 0) + 1);
+    }
+    const dir = process.env.PB2B_CLUSTER_DUMP;
+    if (dir !== undefined) for (const [k, n] of nodes.entries()) writeFileSync(join(dir, `split-n${k + 1}.log`), n.lines.map((l) => JSON.stringify(l)).join('\n'));
+    // What the database connections are doing (one waiting on a lock that the paused node's open transaction holds?).
+    const db = postgres(url, { max: 1, onnotice: () => {} });
+    const activity = await db`SELECT application_name, state, wait_event_type, wait_event, left(query, 100) AS query, now() - xact_start AS open_for
+                              FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`;
+    await db.end({ timeout: 1 });
+    assert.fail(
+      `n1 takes every shard and subscription over (${await held(n1)} shards, ${await activeOn([n1])} active): ${JSON.stringify(Object.fromEntries(states))}; ${JSON.stringify(await health(n1))}; ` +
+        `database sessions: ${JSON.stringify(activity)}`,
+    );
+  }
   const takeoverMs = performance.now() - pausedAt;
   // Well past the lease by n2's clock too.
   await new Promise((r) => setTimeout(r, Math.max(0, 2 * LEASE_TTL_S * 1000 - takeoverMs)));

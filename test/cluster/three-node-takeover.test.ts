@@ -17,6 +17,8 @@
  * counts, duplicates.
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import type { DaemonProcess } from '../daemon/support/daemon-process.js';
 import { cleanupsAfterAll, createSpread, health, listed, MergedConsumer, pollUntil, setUpCluster, startNode } from './support/cluster-rig.js';
@@ -29,6 +31,28 @@ const QUEUE = 'cluster';
 const USER_BASE = 800_000;
 
 const cleanups = cleanupsAfterAll();
+
+/** The /metrics counters that say whether SUBSCRIBEs failed or timed out, or NOTIFYs were shed, on a node. */
+async function sipCounters(node: DaemonProcess): Promise<Record<string, number>> {
+  const text = await (await fetch(`${node.httpBase}/metrics`)).text();
+  const out: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    const m = /^presence_b2b_(subscription_failures_total|subscribe_responses_total|sip_requests_shed_total|sip_message_timeouts_total|refreshes_after_overload_total)(\{[^}]*\})? (\S+)$/.exec(line);
+    if (m !== null) out[`${m[1]}${m[2] ?? ''}`] = Number(m[3]);
+  }
+  return out;
+}
+
+/**
+ * With PB2B_CLUSTER_DUMP=<directory> (when looking into a failure by hand), each node's log lines and `extra` are
+ * written there as `<when>-n<k>.log` and `<when>.json`.
+ */
+function dumpLogs(nodes: readonly DaemonProcess[], when: string, extra: unknown): void {
+  const dir = process.env.PB2B_CLUSTER_DUMP;
+  if (dir === undefined) return;
+  for (const [k, n] of nodes.entries()) writeFileSync(join(dir, `${when}-n${k + 1}.log`), n.lines.map((l) => JSON.stringify(l)).join('\n'));
+  writeFileSync(join(dir, `${when}.json`), JSON.stringify(extra));
+}
 
 test('three nodes, 3,000 subscriptions through the three APIs, one SIGKILLed: every subscription active again on the survivors, every published change reaches the consumer', async (t) => {
   const started = performance.now();
@@ -73,9 +97,24 @@ test('three nodes, 3,000 subscriptions through the three APIs, one SIGKILLed: ev
       states.set(key, (states.get(key) ?? 0) + 1);
     }
     const healths = await Promise.all(nodes.map(health));
-    assert.fail(`${missing.length} of ${SUBSCRIPTIONS} not active 60 s after the creates: ${JSON.stringify(Object.fromEntries(states))}; e.g. ${missing.slice(0, 3).map((id) => JSON.stringify(all.get(id) ?? id)).join(', ')}; ${JSON.stringify(healths)}`);
+    // What tells the causes apart (docs/cluster.md §8): `not listed` = stored but made by no node (an announcement
+    // missed); `…/no dialog` = made but its dialog handed over while its shard stayed here; a dialog state other than
+    // active with failures or timeouts below = SUBSCRIBEs failing and waiting for on_error_retry_time; leases lost.
+    const sip = await Promise.all(nodes.map(sipCounters));
+    dumpLogs(nodes, 'failed', { missing: missing.map((id) => ({ id, record: made.get(id), listed: all.get(id) })) });
+    assert.fail(
+      `${missing.length} of ${SUBSCRIPTIONS} not active 60 s after the creates: ${JSON.stringify(Object.fromEntries(states))}; e.g. ${missing.slice(0, 3).map((id) => JSON.stringify(all.get(id) ?? id)).join(', ')}; ` +
+        `SIP counters ${JSON.stringify(sip)}; ${JSON.stringify(healths)}`,
+    );
   }
   const activeAt = performance.now();
+  const atActive = { health: await Promise.all(nodes.map(health)), sip: await Promise.all(nodes.map(sipCounters)) };
+  dumpLogs(nodes, 'active', atActive);
+  const countersBefore = (name: string): number => atActive.sip.reduce((n, c) => n + Object.entries(c).reduce((m, [k, v]) => (k.startsWith(name) ? m + v : m), 0), 0);
+  const beforeKill =
+    `before the kill: ${atActive.health.reduce((n, h) => n + h.restart.ownershipWaits, 0)} SUBSCRIBEs waited for their lease to be confirmed, ` +
+    `${atActive.health.reduce((n, h) => n + h.cluster.reconciledMade, 0)} subscriptions made by the reconciliation, ${atActive.health.reduce((n, h) => n + h.cluster.leases.lost, 0)} leases lost, ` +
+    `${countersBefore('subscription_failures_total')} subscription failures, ${countersBefore('sip_message_timeouts_total')} SIP timeouts, ${countersBefore('sip_requests_shed_total')} requests shed`;
   const perNode = await Promise.all(nodes.map(async (n) => (await listed([n])).size));
 
   // PUBLISH changes, about 150 a second on random records, before and after the kill.
@@ -119,7 +158,7 @@ test('three nodes, 3,000 subscriptions through the three APIs, one SIGKILLed: ev
   t.diagnostic(
     `3 nodes, ${SUBSCRIPTIONS} subscriptions (${perNode.join('/')} per node), lease_ttl ${LEASE_TTL_S} s, ${SHARDS} shards; ` +
       `initial PUBLISHes done after ${((publishedAt - started) / 1000).toFixed(1)} s, shards shared after ${((sharedAt - started) / 1000).toFixed(1)} s, ` +
-      `3,000 creates took ${((createdAt - sharedAt) / 1000).toFixed(1)} s, all active ${((activeAt - sharedAt) / 1000).toFixed(1)} s after the creates began; ` +
+      `3,000 creates took ${((createdAt - sharedAt) / 1000).toFixed(1)} s, all active ${((activeAt - sharedAt) / 1000).toFixed(1)} s after the creates began (${beforeKill}); ` +
       `SIGKILL of n3: every subscription active again on the survivors after ${(allActiveAfterMs / 1000).toFixed(1)} s ` +
       `(taken over: ${sum((h) => h.cluster.subscriptionsTaken)} subscriptions, ${sum((h) => h.restart.adopted)} dialogs adopted, ` +
       `${sum((h) => h.restart.resumed)} resumed in-dialog, ${sum((h) => h.restart.fallbacks)} fell back to a new dialog (481 or timeout), ` +

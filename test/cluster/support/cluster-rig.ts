@@ -54,6 +54,7 @@ export interface ClusterHealth {
     subscriptionsHandedOver: number;
     subscriptionsTaken: number;
     dialogsAdopted: number;
+    reconciledMade: number;
     leases: { acquired: number; lost: number; released: number };
   };
 }

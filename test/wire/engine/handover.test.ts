@@ -231,6 +231,34 @@ test('a refresh in flight when handed over: its 2xx brings no unSUBSCRIBE; `hold
   }
 });
 
+test('`holds` unconfirmed (the lease round late): the refresh and a new dialog wait, the dialog is kept, and both go once it is confirmed; nothing is handed over', async () => {
+  const r = await rig();
+  let answer: boolean | 'unconfirmed' = true;
+  try {
+    const a = await r.start({ holds: () => answer, defaultExpiration: 120 });
+    const record = r.record();
+    await r.establish(a, record, 'srv1');
+    answer = 'unconfirmed';
+    r.clock.advance(89_000); // the refresh is due at 120 − 30 (resubscribe_delta) s
+    assert.equal(await r.nextRequest(3000), undefined, 'no refresh while unconfirmed');
+    assert.equal(a.engine.size, 1, 'the dialog is kept');
+    // A new subscription meanwhile: its SUBSCRIBE waits too.
+    const q = a.qsa.createQueue();
+    a.qsa.subscribe({ record: r.record('dave'), subscriber: SUBSCRIBER, queue: q });
+    assert.equal(await r.nextRequest(3000), undefined, 'no initial SUBSCRIBE while unconfirmed');
+    assert.ok(a.engine.restartStats.ownershipWaits >= 2);
+    answer = true;
+    const got = [await r.nextRequest(1500), await r.nextRequest(1500)];
+    assert.ok(got[0] !== undefined && got[1] !== undefined, 'both go within OWNERSHIP_RECHECK_MS of the confirmation');
+    const tags = got.map((m) => toHeader(m!.message).tag).sort();
+    assert.deepEqual(tags, [undefined, 'srv1'].sort(), 'the in-dialog refresh and the new dialog');
+    assert.equal(a.engine.restartStats.handedOver, 0);
+    assert.equal(a.engine.size, 2);
+  } finally {
+    await r.close();
+  }
+});
+
 test('a resume that moved the target is confirmed by one more refresh 64·T1 after its 2xx: a 481 then (the server dropped it when a NOTIFY to the old address timed out) makes a new dialog', async () => {
   const r = await rig();
   try {
