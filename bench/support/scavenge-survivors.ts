@@ -1,4 +1,7 @@
-import { getHeapSnapshot, getHeapSpaceStatistics } from 'node:v8';
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import { PerformanceObserver } from 'node:perf_hooks';
 
 /**
@@ -109,10 +112,15 @@ interface RawSnapshot {
   strings: string[];
 }
 
-async function takeSnapshot(): Promise<RawSnapshot> {
-  const chunks: string[] = [];
-  for await (const chunk of getHeapSnapshot()) chunks.push(String(chunk));
-  return JSON.parse(chunks.join('')) as RawSnapshot;
+/** A heap snapshot written to a file (nothing of it in the JS heap until it is read). */
+function snapshotFile(name: string): string {
+  return writeHeapSnapshot(join(tmpdir(), `presence-b2b-survivors-${process.pid}-${name}.heapsnapshot`));
+}
+
+function readSnapshot(file: string): RawSnapshot {
+  const snapshot = JSON.parse(readFileSync(file, 'utf8')) as RawSnapshot;
+  rmSync(file, { force: true });
+  return snapshot;
 }
 
 export interface SurvivorGroup {
@@ -129,15 +137,17 @@ export interface SurvivorGroup {
  * are stable between them.
  */
 export async function survivorsByKind(run: () => Promise<void>): Promise<SurvivorGroup[]> {
-  const before = await takeSnapshot();
+  const beforeFile = snapshotFile('before');
+  await run();
+  const afterFile = snapshotFile('after');
+  const before = readSnapshot(beforeFile);
   const width0 = before.snapshot.meta.node_fields.length;
   const idAt0 = before.snapshot.meta.node_fields.indexOf('id');
   const known = new Set<number>();
   for (let i = 0; i < before.nodes.length; i += width0) known.add(before.nodes[i + idAt0]!);
   before.nodes = [];
   before.edges = [];
-  await run();
-  const s = await takeSnapshot();
+  const s = readSnapshot(afterFile);
   const fields = s.snapshot.meta.node_fields;
   const width = fields.length;
   const typeAt = fields.indexOf('type');
