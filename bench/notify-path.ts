@@ -15,7 +15,9 @@
  *       bytes each NOTIFY leaves alive for the scavenger (young-generation GC) to copy, at a
  *       simulated rate R/s over M dialogs (a ManualClock: Timer J as at that rate): rounds of N
  *       NOTIFYs (each on another dialog) after full GCs, then a minor GC (bench/support/scavenge-survivors.ts);
- *       --tcp: received over TCP (no Timer J); --by-kind: what they are, from two heap snapshots
+ *       --tcp: received over TCP (no Timer J); --by-kind: what they are, from two heap snapshots;
+ *       --steady (with node --expose-gc --trace-gc-nvp, default young generation): 20 s of simulated
+ *       time with the GC left alone, for bench/gc-nvp-summary.ts --after 'steady: begin'
  *   valgrind --tool=callgrind node --single-threaded dist/bench/notify-path.js --once N
  *       warm-up, then N NOTIFYs once, between two os.getPriority() calls that callgrind
  *       dumps at: instructions per NOTIFY, whatever the load (bench/callgrind-notify.sh)
@@ -145,6 +147,19 @@ async function survivors(): Promise<void> {
   for (let i = 0; i < warmup; i++) {
     one(nextNotify[i % dialogs]!());
     if (i % 32 === 31) await endOfTask();
+  }
+  if (args.includes('--steady')) {
+    // As in the SUT: the GC left alone, NOTIFYs made and handled one by one, for 20 s of simulated
+    // time; with --trace-gc-nvp, bench/gc-nvp-summary.ts reads the scavenges after the marker.
+    const count = rate * 20;
+    console.log(`steady: begin (${count} NOTIFYs)`);
+    for (let i = 0; i < count; i++) {
+      one(nextNotify[(warmup + i) % dialogs]!());
+      if (i % 32 === 31) await endOfTask();
+    }
+    console.log('steady: end');
+    await harness.close();
+    return;
   }
   // The NOTIFY bytes of a round are made before its baseline GC (they are not what the path keeps).
   let prepared: Buffer[] = [];
