@@ -11,11 +11,13 @@
  *       (the young generation is made large enough; a round with a GC is repeated);
  *       then what each NOTIFY leaves alive after full GCs (the completed transaction)
  *   node --expose-gc --max-semi-space-size=256 --min-semi-space-size=256 dist/bench/notify-path.js --survivors [N]
- *        [--dialogs M] [--rate R] [--tcp] [--by-kind]
+ *        [--dialogs M] [--rate R] [--tcp] [--by-kind] [--minor-baseline]
  *       bytes each NOTIFY leaves alive for the scavenger (young-generation GC) to copy, at a
  *       simulated rate R/s over M dialogs (a ManualClock: Timer J as at that rate): rounds of N
  *       NOTIFYs (each on another dialog) after full GCs, then a minor GC (bench/support/scavenge-survivors.ts);
  *       --tcp: received over TCP (no Timer J); --by-kind: what they are, from two heap snapshots;
+ *       --minor-baseline: two minor GCs before each round instead of full GCs (dead old objects stay, as
+ *       in a running process; run it with the default young generation, without the semi-space flags);
  *       --steady (with node --expose-gc --trace-gc-nvp, default young generation): 20 s of simulated
  *       time with the GC left alone, for bench/gc-nvp-summary.ts --after 'steady: begin'
  *   valgrind --tool=callgrind node --single-threaded dist/bench/notify-path.js --once N
@@ -176,6 +178,7 @@ async function survivors(): Promise<void> {
     warmup,
     perRound,
     7,
+    args.includes('--minor-baseline') ? 'minor' : 'full',
   );
   if (rounds.length === 0) {
     console.log('NOTIFY survivors: every round had a GC; run with --max-semi-space-size=256 --min-semi-space-size=256');
@@ -185,7 +188,7 @@ async function survivors(): Promise<void> {
       return `${sorted[Math.floor(sorted.length / 2)]!.toFixed(0)} (${sorted[0]!.toFixed(0)}–${sorted.at(-1)!.toFixed(0)})`;
     };
     console.log(
-      `NOTIFY survivors over ${via.toUpperCase()}, ${rate}/s over ${dialogs} dialogs, ${rounds.length} rounds of ${perRound}: per NOTIFY, median (min–max), bytes\n` +
+      `NOTIFY survivors over ${via.toUpperCase()}, ${rate}/s over ${dialogs} dialogs, ${rounds.length} rounds of ${perRound} after ${args.includes('--minor-baseline') ? 'minor' : 'full'} GCs: per NOTIFY, median (min–max), bytes\n` +
         `  alive at a scavenge (copied by it): ${median((r) => r.young)}\n` +
         `  old-generation growth meanwhile:    ${median((r) => r.old)}\n` +
         `  left alive (full GC):               ${median((r) => r.live)}\n` +

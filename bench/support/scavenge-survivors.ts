@@ -65,7 +65,19 @@ const PER_TASK = 32;
  * the task, then one minor GC. A round during which another GC ran is left out
  * (the young generation must be large enough: --max-semi-space-size).
  */
-export async function measureSurvivors(hooks: SurvivorHooks, start: number, perRound: number, rounds: number): Promise<SurvivorRound[]> {
+export async function measureSurvivors(
+  hooks: SurvivorHooks,
+  start: number,
+  perRound: number,
+  rounds: number,
+  /**
+   * `full`: full GCs before each round (the young generation empty, nothing dead in the old one).
+   * `minor`: two minor GCs instead (what was young is promoted; the old generation keeps its dead
+   * objects, as between two scavenges of a running process, and their pointers into the young
+   * generation keep young objects alive too).
+   */
+  baseline: 'full' | 'minor' = 'full',
+): Promise<SurvivorRound[]> {
   const gc = gcFunction();
   let gcs = 0;
   const observer = new PerformanceObserver((list) => {
@@ -77,8 +89,9 @@ export async function measureSurvivors(hooks: SurvivorHooks, start: number, perR
   for (let r = 0; r < rounds; r++) {
     for (let k = 0; k < perRound; k++) hooks.prepare(next + k);
     await endOfTask();
-    gc({ type: 'major', execution: 'sync' });
-    gc({ type: 'major', execution: 'sync' });
+    const kind = baseline === 'full' ? 'major' : 'minor';
+    gc({ type: kind, execution: 'sync' });
+    gc({ type: kind, execution: 'sync' });
     await new Promise((resolve) => setTimeout(resolve, 5));
     const gcsBefore = gcs;
     const young0 = youngBytes();
@@ -95,9 +108,12 @@ export async function measureSurvivors(hooks: SurvivorHooks, start: number, perR
     gc({ type: 'minor', execution: 'sync' });
     const young = youngBytes() - young0;
     const old = oldBytes() - old0;
-    gc({ type: 'major', execution: 'sync' });
-    gc({ type: 'major', execution: 'sync' });
-    const live = youngBytes() + oldBytes() - young0 - old0;
+    let live = Number.NaN;
+    if (baseline === 'full') {
+      gc({ type: 'major', execution: 'sync' });
+      gc({ type: 'major', execution: 'sync' });
+      live = youngBytes() + oldBytes() - young0 - old0;
+    }
     const external = process.memoryUsage().arrayBuffers - external0;
     if (clean) results.push({ young: young / perRound, old: old / perRound, live: live / perRound, external: external / perRound });
   }
