@@ -12,6 +12,16 @@
  *       then what each NOTIFY leaves alive after full GCs (the completed transaction)
  *   node dist/bench/notify-path.js --alloc-profile [N]
  *       where those bytes are allocated, by function (NOTIFY_PROFILE_OUT=FILE keeps the profile)
+ *   node --expose-gc --max-semi-space-size=256 --min-semi-space-size=256 dist/bench/notify-path.js --survivors [N]
+ *        [--dialogs M] [--rate R] [--tcp] [--by-kind] [--minor-baseline]
+ *       bytes each NOTIFY leaves alive for the scavenger (young-generation GC) to copy, at a
+ *       simulated rate R/s over M dialogs (a ManualClock: Timer J as at that rate): rounds of N
+ *       NOTIFYs (each on another dialog) after full GCs, then a minor GC (bench/support/scavenge-survivors.ts);
+ *       --tcp: received over TCP (no Timer J); --by-kind: what they are, from two heap snapshots;
+ *       --minor-baseline: two minor GCs before each round instead of full GCs (dead old objects stay, as
+ *       in a running process; run it with the default young generation, without the semi-space flags);
+ *       --steady (with node --expose-gc --trace-gc-nvp, default young generation): 20 s of simulated
+ *       time with the GC left alone, for bench/gc-nvp-summary.ts --after 'steady: begin'
  *   valgrind --tool=callgrind node --single-threaded dist/bench/notify-path.js --once N
  *       warm-up, then N NOTIFYs once, between two os.getPriority() calls that callgrind
  *       dumps at: instructions per NOTIFY, whatever the load (bench/callgrind-notify.sh)
@@ -24,14 +34,28 @@ import { ManualClock } from '../src/util/clock.js';
 import { createPresenceB2BOnTransport } from './support/in-memory-b2b.js';
 import { allocationProfile } from './support/allocation-profile.js';
 import { roundsWithoutGc } from './support/rounds-without-gc.js';
+import { endOfTask, measureSurvivors, survivorsByKind } from './support/scavenge-survivors.js';
 
 const args = process.argv.slice(2);
-const mode = args.includes('--alloc') ? 'alloc' : args.includes('--alloc-profile') ? 'profile' : args.includes('--once') ? 'once' : 'cpu';
-const positional = args.filter((a) => !a.startsWith('--'));
+const mode = args.includes('--alloc')
+  ? 'alloc'
+  : args.includes('--alloc-profile')
+    ? 'profile'
+    : args.includes('--once')
+      ? 'once'
+      : args.includes('--survivors')
+        ? 'survivors'
+        : 'cpu';
+const option = (name: string, fallback: number): number => {
+  const at = args.indexOf(name);
+  return at >= 0 ? Number(args[at + 1]) : fallback;
+};
+const positional = args.filter((a, i) => !a.startsWith('--') && !(i > 0 && ['--dialogs', '--rate'].includes(args[i - 1]!)));
 const N = Number(positional[0] ?? (mode === 'alloc' ? 2_000 : mode === 'once' ? 1_000 : 20_000));
 const WARMUP = 5000;
 
 async function main(): Promise<void> {
+  if (mode === 'survivors') return survivors();
   // Under callgrind, wall time runs ~50× slower: with the system clock, Timer J would fire
   // at a different point of each run. A clock that never moves makes the counts repeatable.
   const harness = await createPresenceB2BOnTransport(mode === 'once' ? { clock: new ManualClock() } : {});
@@ -112,6 +136,99 @@ async function measureAllocation(run: (batch: Buffer[]) => void, nextNotify: () 
     `kept per NOTIFY after GC (the completed transaction until Timer J): ${((after.heapUsed - before.heapUsed) / N).toFixed(0)} B of JS heap + ` +
       `${((after.arrayBuffers - before.arrayBuffers + arrayBytes) / N).toFixed(0)} B of ArrayBuffer`,
   );
+}
+
+/**
+ * Bytes per NOTIFY that a scavenge finds alive, at R NOTIFY/s over M dialogs: after a
+ * warm-up of 40 s of simulated time (Timer J, 32 s, in its steady state), rounds of N
+ * NOTIFYs on N different dialogs (as at 2,500/s over 5,000 dialogs, where a scavenge
+ * comes every few hundred NOTIFYs and each dialog's last status is still the newest).
+ */
+async function survivors(): Promise<void> {
+  const dialogs = option('--dialogs', 5_000);
+  const rate = option('--rate', 2_500);
+  const via = args.includes('--tcp') ? 'tcp' : 'udp';
+  const perRound = Math.min(N === 20_000 ? 1_000 : N, dialogs);
+  const clock = new ManualClock(0, Date.now());
+  const harness = await createPresenceB2BOnTransport({ clock, settings: { maxSubscribeRate: 0 } });
+  const { queue, nextNotify, deliver } = await harness.establishMany(dialogs, via);
+  while (queue.poll() !== undefined);
+  const step = 1000 / rate;
+  const one = (bytes: Buffer): void => {
+    clock.advance(step);
+    deliver(bytes);
+    if (queue.poll() === undefined) throw new Error('a NOTIFY produced no status message');
+  };
+  const warmup = Math.ceil(rate * 40);
+  for (let i = 0; i < warmup; i++) {
+    one(nextNotify[i % dialogs]!());
+    if (i % 32 === 31) await endOfTask();
+  }
+  if (args.includes('--steady')) {
+    // As in the SUT: the GC left alone, NOTIFYs made and handled one by one, for 20 s of simulated
+    // time; with --trace-gc-nvp, bench/gc-nvp-summary.ts reads the scavenges after the marker.
+    const count = rate * 20;
+    console.log(`steady: begin (${count} NOTIFYs)`);
+    for (let i = 0; i < count; i++) {
+      one(nextNotify[(warmup + i) % dialogs]!());
+      if (i % 32 === 31) await endOfTask();
+    }
+    console.log('steady: end');
+    await harness.close();
+    return;
+  }
+  // The NOTIFY bytes of a round are made before its baseline GC (they are not what the path keeps).
+  let prepared: Buffer[] = [];
+  let cursor = 0;
+  const rounds = await measureSurvivors(
+    {
+      prepare: (i: number) => prepared.push(nextNotify[i % dialogs]!()),
+      notify: () => one(prepared[cursor++]!),
+      discard: () => {
+        prepared = [];
+        cursor = 0;
+      },
+    },
+    warmup,
+    perRound,
+    7,
+    args.includes('--minor-baseline') ? 'minor' : 'full',
+  );
+  if (rounds.length === 0) {
+    console.log('NOTIFY survivors: every round had a GC; run with --max-semi-space-size=256 --min-semi-space-size=256');
+  } else {
+    const median = (pick: (r: (typeof rounds)[number]) => number): string => {
+      const sorted = rounds.map(pick).sort((a, b) => a - b);
+      return `${sorted[Math.floor(sorted.length / 2)]!.toFixed(0)} (${sorted[0]!.toFixed(0)}–${sorted.at(-1)!.toFixed(0)})`;
+    };
+    console.log(
+      `NOTIFY survivors over ${via.toUpperCase()}, ${rate}/s over ${dialogs} dialogs, ${rounds.length} rounds of ${perRound} after ${args.includes('--minor-baseline') ? 'minor' : 'full'} GCs: per NOTIFY, median (min–max), bytes\n` +
+        `  alive at a scavenge (copied by it): ${median((r) => r.young)}\n` +
+        `  old-generation growth meanwhile:    ${median((r) => r.old)}\n` +
+        `  left alive (full GC):               ${median((r) => r.live)}\n` +
+        `  ArrayBuffer bytes left alive:       ${median((r) => r.external)}`,
+    );
+  }
+  if (args.includes('--by-kind')) {
+    let next = warmup + perRound * 7;
+    const batch: Buffer[] = [];
+    for (let k = 0; k < perRound; k++) batch.push(nextNotify[(next + k) % dialogs]!());
+    const groups = await survivorsByKind(async () => {
+      for (let k = 0; k < perRound; k++) {
+        one(batch[k]!);
+        if (k % 32 === 31) await endOfTask();
+      }
+      next += perRound;
+      batch.length = 0;
+      await endOfTask();
+    });
+    const total = groups.reduce((sum, g) => sum + g.bytes, 0);
+    console.log(`alive after ${perRound} NOTIFYs, by kind and owner: ${(total / perRound).toFixed(0)} B per NOTIFY`);
+    for (const g of groups.slice(0, 40)) {
+      console.log(`  ${(g.bytes / perRound).toFixed(1).padStart(8)} B  ${(g.count / perRound).toFixed(2).padStart(6)} ×  ${g.name}`);
+    }
+  }
+  await harness.close();
 }
 
 await main();

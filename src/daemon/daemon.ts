@@ -226,7 +226,7 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
       subscriptionsByState: () => {
         const counts: Record<string, number> = {};
         for (const s of broker.subscriptions()) {
-          const state = s.lastStatus?.state ?? 'none';
+          const state = s.lastState ?? 'none';
           counts[state] = (counts[state] ?? 0) + 1;
         }
         return counts;

@@ -272,11 +272,12 @@ export class SubscriptionService implements SubscriptionApi {
       package: handle.package,
       queue: handle.queue.name ?? '',
       createdAt: new Date(handle.createdAt).toISOString(),
-      state: handle.lastStatus?.state ?? 'none',
+      state: handle.lastState ?? 'none',
     };
     if (handle.notifierName !== undefined) view.notifier = handle.notifierName;
     if (dialog !== undefined) view.dialog = dialogView(dialog);
-    if (handle.lastStatus !== undefined) view.lastStatus = statusView(handle.lastStatus);
+    const last = handle.lastStatus;
+    if (last !== undefined) view.lastStatus = statusView(last);
     return view;
   }
 }

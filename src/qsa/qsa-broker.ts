@@ -13,11 +13,14 @@ import { QsaError } from './qsa-error.js';
 import {
   type QsaSubscriptionHandle,
   type QsaSubscriptionInfo,
+  STATUS_RELEASED,
   SUBSCRIPTION_STATES,
+  type SubscriptionState,
   type StatusMessage,
   type StatusUpdate,
 } from './status-message.js';
 import { ENQUEUE, ON_CLOSE, PURGE, StatusQueue, type StatusQueueOptions } from './status-queue.js';
+import { KeptStatus } from './kept-status.js';
 
 export interface SubscribeRequest {
   /** Event package; default `presence`. */
@@ -68,7 +71,14 @@ class NotifierEntry implements NotifierRegistration {
 /** The subscriber-side record of one subscription (what `subscribe()` returns). */
 class SubscriptionRecord implements QsaSubscriptionHandle {
   active = true;
-  lastStatus: StatusMessage | undefined;
+  /**
+   * The last status as its message: while it is queued and until the end of
+   * the task that takes it out; for good when it cannot be kept compactly
+   * (a document that cannot be read again from the body). See `lastStatus`.
+   */
+  private recent: StatusMessage | undefined = undefined;
+  /** The last status once `recent` has been let go, in fields written in place (issue 11). */
+  private kept: KeptStatus | undefined = undefined;
   holder: NotifierEntry | undefined;
   assignment: Assignment | undefined;
   readonly package: string;
@@ -99,6 +109,34 @@ class SubscriptionRecord implements QsaSubscriptionHandle {
     return this.holder?.name;
   }
 
+  /**
+   * The last status reported: the message itself while it is queued and in
+   * the task that takes it out; after that, when its document can be read
+   * again from its body, a message equal to it, built from the kept fields
+   * (the same object while anybody holds it).
+   */
+  get lastStatus(): StatusMessage | undefined {
+    return this.recent ?? this.kept?.message(this, this.broker.epoch);
+  }
+
+  get lastState(): SubscriptionState | undefined {
+    return (this.recent ?? this.kept)?.state;
+  }
+
+  /** @internal The broker queued `message` for this subscription. */
+  reported(message: StatusMessage): void {
+    this.recent = message;
+  }
+
+  /** @internal End of the task that took `message` out of its queue (status-message.ts): keep it compactly if it is still the last. */
+  [STATUS_RELEASED](message: StatusMessage): void {
+    if (this.recent !== message) return;
+    const kept = this.kept ?? new KeptStatus();
+    kept.write(message, this.broker.epoch);
+    this.kept = kept;
+    this.recent = undefined;
+  }
+
   /** No cycles (lastStatus → subscription → lastStatus) and no queue internals in JSON. */
   toJSON(): object {
     return {
@@ -109,7 +147,7 @@ class SubscriptionRecord implements QsaSubscriptionHandle {
       active: this.active,
       createdAt: this.createdAt,
       notifier: this.notifierName,
-      state: this.lastStatus?.state ?? 'pending',
+      state: this.lastState ?? 'pending',
     };
   }
 }
@@ -383,7 +421,7 @@ export class QsaBroker implements NotifierHost {
     const message = target.queue[ENQUEUE](target, stored, this.clock.wallTime());
     if (message === undefined) return false;
     this.queuedCount++;
-    target.lastStatus = message;
+    target.reported(message);
     if (notifyChannel.hasSubscribers) notifyChannel.publish({ subscription: target, message });
     return true;
   }

@@ -74,8 +74,15 @@ export interface QsaSubscriptionHandle extends QsaSubscriptionInfo {
   readonly queue: StatusQueue;
   /** Wall-clock ms (the broker's Clock) of the subscribe call. */
   readonly createdAt: number;
-  /** The last status reported for this subscription (also when later coalesced away in the queue). */
+  /**
+   * The last status reported for this subscription (also when later coalesced
+   * away in the queue). The message itself while it is queued and in the task
+   * that takes it out; later, an equal message (the same object while anybody
+   * holds it): the subscription keeps the status compactly (issue 11).
+   */
   readonly lastStatus: StatusMessage | undefined;
+  /** `lastStatus?.state`, without building a message. */
+  readonly lastState: SubscriptionState | undefined;
   /** Name of the notifier currently answering; undefined while pending without a notifier. */
   readonly notifierName: string | undefined;
 }
@@ -164,13 +171,35 @@ const SLOT_PROPERTY = { value: undefined as object | undefined, writable: true, 
 /** Messages taken out of their queues in this task, whose documents are let go when it ends. */
 let leaving: LazyMessage[] = [];
 
+/**
+ * @internal Called on a message's subscription handle (when it has it) at the
+ * end of the task that took the message out of its queue, if the message
+ * still holds the document it was queued with (so nobody replaced it): the
+ * broker's record then keeps that last status compactly (issue 11).
+ */
+export const STATUS_RELEASED: unique symbol = Symbol('presence-b2b.qsa.statusReleased');
+
+interface ReleaseListener {
+  [STATUS_RELEASED]?: (message: StatusMessage) => void;
+}
+
 function letDocumentsGo(): void {
   const messages = leaving;
   leaving = [];
   for (const message of messages) {
-    // Only a document still held from the queue: one read again meanwhile is a WeakRef already.
-    if (!(message[SLOT] instanceof WeakRef)) message[SLOT] = undefined;
+    // Only a document still held from the queue: one read again meanwhile is a WeakRef already,
+    // and one set by a user cleared the slot.
+    const slot = message[SLOT];
+    if (slot === undefined || slot instanceof WeakRef) continue;
+    message[SLOT] = undefined;
+    const subscription = (message as unknown as StatusMessage).subscription as unknown as ReleaseListener;
+    subscription[STATUS_RELEASED]?.(message as unknown as StatusMessage);
   }
+}
+
+/** @internal The rereader of a package's lazy documents, once one of its messages was built (createStatusMessage). */
+export function rereaderOf(pkg: string): DocumentRereader | undefined {
+  return REREADERS.get(pkg);
 }
 
 /**
@@ -190,18 +219,47 @@ export function releaseDocument(message: StatusMessage): void {
 }
 
 /**
+ * The usual kept update (an active status with a body whose document can be
+ * read again): five fields of one shape, written in place at each NOTIFY by
+ * compactUpdate, so that a dialog's last status is not a new object per
+ * NOTIFY that lives until the next one (what a scavenge copied, issue 11).
+ */
+class UsualKeptUpdate implements StatusUpdate {
+  [REREAD_DOCUMENT]: DocumentRereader;
+  constructor(
+    public state: StatusUpdate['state'],
+    public expires: number | undefined,
+    public contentType: string | undefined,
+    public body: Uint8Array,
+    reread: DocumentRereader,
+  ) {
+    this[REREAD_DOCUMENT] = reread;
+  }
+}
+
+/**
  * @internal `update` as kept by a notifier between NOTIFYs (a dialog's last
  * status): when its document can be read again, a copy of one fixed shape
  * without the document (a message built from it reads it from the body when
- * asked); any other update as it is.
+ * asked); any other update as it is. `previous`, the kept update it replaces,
+ * is written over when it is of the usual shape: the caller must hold it
+ * alone (it is never handed out: the broker copies what it queues).
  */
-export function compactUpdate(update: StatusUpdate): StatusUpdate {
+export function compactUpdate(update: StatusUpdate, previous?: StatusUpdate): StatusUpdate {
   const reread = (update as RereadableUpdate)[REREAD_DOCUMENT];
   if (reread === undefined || update.body === undefined) return update;
   if (update.reason === undefined && update.retryAfter === undefined && update.error === undefined && update.record === undefined && update.list === undefined) {
     // The usual one (an active NOTIFY with a body): five fields, no empty ones (each costs 8 bytes per subscription).
-    const usual: RereadableUpdate = { state: update.state, expires: update.expires, contentType: update.contentType, body: update.body, [REREAD_DOCUMENT]: reread };
-    return usual;
+    if (previous instanceof UsualKeptUpdate && previous !== update) {
+      previous.state = update.state;
+      previous.expires = update.expires;
+      previous.contentType = update.contentType;
+      previous.body = update.body;
+      previous[REREAD_DOCUMENT] = reread;
+      return previous;
+    }
+    if (update instanceof UsualKeptUpdate) return update;
+    return new UsualKeptUpdate(update.state, update.expires, update.contentType, update.body, reread);
   }
   const kept: RereadableUpdate = {
     state: update.state,

@@ -1262,10 +1262,12 @@ export class PresenceEngine implements QsaNotifier {
   }
 
   private emit(dialog: SubscriptionDialog, update: StatusUpdate): void {
+    const previous = dialog.lastStatus;
     dialog.lastStatus = update;
     for (const member of dialog.members) this.deliver(member, update);
-    // Kept without a document that can be read again from the body (a joining subscriber's message reads it).
-    dialog.lastStatus = compactUpdate(update);
+    // Kept without a document that can be read again from the body (a joining subscriber's message
+    // reads it), written over the previous one: no object per NOTIFY lives until the next (issue 11).
+    dialog.lastStatus = compactUpdate(update, previous);
   }
 
   private deliver(member: QsaSubscription, update: StatusUpdate): void {

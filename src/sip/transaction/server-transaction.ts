@@ -18,11 +18,14 @@ export class NonInviteServerTransaction {
   private stateValue: ServerTransactionState = 'trying';
   /**
    * The last response as serialized once when it was given: what a
-   * retransmitted request gets again. It owns its memory, so a completed
-   * transaction (Timer J, 32 s on UDP) holds no string or buffer of the
-   * received packet.
+   * retransmitted request gets again. A final over UDP (kept for Timer J,
+   * 32 s) is at `responseStart` in a chunk shared with other transactions'
+   * finals (KeptResponses); otherwise these are its bytes (`responseStart` -1).
+   * Either way it holds no string or buffer of the received packet.
    */
   private lastResponse: Buffer | undefined;
+  private responseStart = -1;
+  private responseLength = 0;
   /** Before the final, when the user did not answer at once: a guard of 64·T1 (see `start`). */
   private timer: Timer | undefined;
 
@@ -31,9 +34,16 @@ export class NonInviteServerTransaction {
     /** The request, until the final response: a completed transaction keeps only what it must resend. */
     public request: SipRequest | undefined,
     readonly source: ReceivedFrom,
-    readonly responseDestination: SipEndpoint,
+    /** Where responses go (responseDestination()); undefined: the source's address and port (RFC 3581 §4 rport, the usual case). */
+    private readonly destination: SipEndpoint | undefined,
     private readonly context: TransactionContext,
   ) {}
+
+  /** Where responses go (RFC 3261 §18.2.2, RFC 3581 §4): see responseDestination(). */
+  get responseDestination(): SipEndpoint {
+    const source = this.source;
+    return this.destination ?? { transport: source.transport, host: source.remoteAddress, port: source.remotePort };
+  }
 
   get state(): ServerTransactionState {
     return this.stateValue;
@@ -83,8 +93,10 @@ export class NonInviteServerTransaction {
     }
     let data: Buffer | SipTransportError;
     try {
-      // A final kept for Timer J is written into memory of its own (no copy below).
-      data = serializeBodylessResponse(request, status, reason, toTag, headers, status >= 200 && !this.reliable);
+      // Into Node's Buffer pool: a final kept for Timer J is copied into the shared chunk of
+      // kept finals below (KeptResponses), so memory of its own would be one malloc for nothing
+      // (the same bytes per NOTIFY with either: notify-path.js --alloc).
+      data = serializeBodylessResponse(request, status, reason, toTag, headers);
     } catch (error) {
       data = new SipTransportError('SIP_ERR_TRANSPORT_SERIALIZE', 'Cannot serialize message', { cause: error });
     }
@@ -99,9 +111,18 @@ export class NonInviteServerTransaction {
     // A final over UDP is kept for Timer J (32 s). Serialized into the shared 8 KB
     // Buffer pool, it would keep its whole slab alive, and with it the other messages
     // sliced from it long since sent: 1.7 KB of ArrayBuffer per NOTIFY answered, where
-    // its own copy is 0.4 KB (issue 11; what the SUBSCRIBE burst left in RSS).
-    const kept = status >= 200 && !this.reliable && data.byteLength < data.buffer.byteLength ? ownBytes(data) : data;
-    this.lastResponse = kept;
+    // its own copy is 0.4 KB (issue 11; what the SUBSCRIBE burst left in RSS). It is
+    // copied into a chunk shared with other finals, not a Buffer of its own: no
+    // JavaScript object per response lives for Timer J (what scavenges copied, issue 11).
+    if (status >= 200 && !this.reliable) {
+      const kept = this.context.keptResponses.keep(data);
+      this.lastResponse = kept;
+      this.responseStart = this.context.keptResponses.offset();
+      this.responseLength = data.byteLength;
+    } else {
+      this.lastResponse = data;
+      this.responseStart = -1;
+    }
     if (status < 200) {
       this.stateValue = 'proceeding';
     } else {
@@ -116,7 +137,7 @@ export class NonInviteServerTransaction {
       if (!this.reliable) this.context.awaitTimerJ(this);
     }
     // The same bytes now and on every retransmission.
-    this.send(kept);
+    this.send(data);
     if (this.stateValue === 'completed' && this.reliable) this.terminate();
   }
 
@@ -127,7 +148,16 @@ export class NonInviteServerTransaction {
     if (response === undefined || this.stateValue === 'terminated') return;
     // RFC 3261 §17.2.2: in Proceeding and Completed, resend the last response.
     this.context.counters.responseRetransmissions++;
-    this.send(response);
+    const start = this.responseStart;
+    if (start < 0) {
+      this.send(response);
+      return;
+    }
+    // The first retransmission: from now on a view of the kept bytes (the same one each time).
+    const view = response.subarray(start, start + this.responseLength);
+    this.lastResponse = view;
+    this.responseStart = -1;
+    this.send(view);
   }
 
   /** Ends the transaction now, without a word (layer shutdown). */
@@ -165,11 +195,4 @@ export class NonInviteServerTransaction {
     this.timer = undefined;
     this.context.forget(this);
   }
-}
-
-/** `data` in memory of its own (not a view into a larger, shared ArrayBuffer). */
-function ownBytes(data: Buffer): Buffer {
-  const own = Buffer.allocUnsafeSlow(data.length);
-  data.copy(own);
-  return own;
 }

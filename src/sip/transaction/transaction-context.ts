@@ -3,6 +3,7 @@ import { serializeSipMessage } from '../codec/serializer.js';
 import type { SipMessage } from '../codec/message.js';
 import { SipTransportError } from '../transport/errors.js';
 import type { SipTransport } from '../transport/types.js';
+import type { KeptResponses } from './kept-responses.js';
 import type { TransactionStats } from './transaction-stats.js';
 import type { TransactionTimerSettings } from './types.js';
 
@@ -12,6 +13,8 @@ export interface TransactionContext {
   readonly scheduler: TimerScheduler;
   readonly timers: TransactionTimerSettings;
   readonly counters: TransactionStats;
+  /** Where completed UDP server transactions keep their final response for Timer J. */
+  readonly keptResponses: KeptResponses;
   /** Runs a transaction-user callback: an exception is counted and reported, never propagated. */
   callUser(callback: () => void): void;
   /** The transaction reached Terminated: forget it. */

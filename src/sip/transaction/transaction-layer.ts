@@ -1,4 +1,4 @@
-import { ownString } from '../../util/copy-string.js';
+import { flatString } from '../../util/copy-string.js';
 import type { Random } from '../../util/random.js';
 import type { TimerScheduler } from '../../util/timer-scheduler.js';
 import { cseqOf, topVia, type Via } from '../codec/index.js';
@@ -9,6 +9,7 @@ import { hasMagicCookie, newBranch } from './branch.js';
 import { NonInviteClientTransaction } from './client-transaction.js';
 import { TransactionError } from './errors.js';
 import { FixedDelayExpiry } from './fixed-delay-expiry.js';
+import { KeptResponses } from './kept-responses.js';
 import { NonInviteServerTransaction } from './server-transaction.js';
 import { sixtyFourT1, type TransactionContext } from './transaction-context.js';
 import { cancelledTransactionKey, clientTransactionKey, serverTransactionKey } from './transaction-keys.js';
@@ -65,6 +66,7 @@ export class TransactionLayer {
       scheduler: options.scheduler,
       timers: this.timers,
       counters,
+      keptResponses: new KeptResponses(),
       callUser(callback) {
         try {
           callback();
@@ -214,9 +216,14 @@ export class TransactionLayer {
       return;
     }
     // The key outlives the request by Timer J (32 s): give it storage of its own, so that it
-    // does not hold the received header text through the slices it was built from.
-    const owned = ownString(key);
-    const transaction = new NonInviteServerTransaction(owned, request, source, responseDestination(via, source), this.context);
+    // does not hold the received header text through the slices it was built from; flat,
+    // not a slice of a copy (one string, not two, per transaction waiting for Timer J).
+    const owned = flatString(key);
+    // The usual destination, the source's own address and port (rport, RFC 3581 §4), is not
+    // kept as an object of its own for 32 s: the transaction derives it from the source.
+    const destination = responseDestination(via, source);
+    const sameAsSource = destination.host === source.remoteAddress && destination.port === source.remotePort && destination.transport === source.transport;
+    const transaction = new NonInviteServerTransaction(owned, request, source, sameAsSource ? undefined : destination, this.context);
     this.servers.set(owned, transaction);
     this.counters.serverTransactionsCreated++;
     if (listener) {

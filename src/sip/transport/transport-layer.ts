@@ -22,6 +22,7 @@ import { ConnectionPool, connectionKey } from './connection-pool.js';
 import type { SipMessageObserver } from './message-observer.js';
 import { ioError, SipTransportError } from './errors.js';
 import { OverloadGuard } from './overload-guard.js';
+import { DatagramSources } from './datagram-sources.js';
 import { responseDestination } from './response-routing.js';
 import { type StreamAcceptor, StreamTransport, type TlsClientSettings } from './stream-transport.js';
 import {
@@ -78,6 +79,8 @@ export class SipTransportLayer implements SipTransport, DatagramSink, Connection
   private readonly observer: SipMessageObserver | undefined;
   private handler: MessageHandler | undefined;
   private readonly udp: UdpTransport[] = [];
+  /** The shared `source` objects of each UDP socket's datagrams. */
+  private readonly datagramSources = new Map<UdpTransport, DatagramSources>();
   private readonly streamListeners: StreamTransport[] = [];
   private readonly connectors = new Map<'tcp' | 'tls', StreamTransport>();
   private readonly listeners: Listener[] = [];
@@ -350,7 +353,13 @@ export class SipTransportLayer implements SipTransport, DatagramSink, Connection
     }
     this.stats.received++;
     if (this.observer !== undefined) this.observeDatagram('received', data, from, remoteAddress, remotePort);
-    const source: ReceivedFrom = { transport: 'udp', remoteAddress, remotePort, localAddress: from.localAddress, localPort: from.localPort };
+    // One source object per remote address and port (shared: a transaction keeps it for Timer J).
+    let sources = this.datagramSources.get(from);
+    if (sources === undefined) {
+      sources = new DatagramSources(from.localAddress, from.localPort);
+      this.datagramSources.set(from, sources);
+    }
+    const source = sources.sourceOf(remoteAddress, remotePort);
     // Both checks before parsing: an overloaded or oversized request costs a header scan, no more.
     if (this.overload?.shedding === true && this.shedDatagram(data, source, from)) return;
     if (data.length > this.udpMaxBytes) {

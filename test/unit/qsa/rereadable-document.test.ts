@@ -142,3 +142,59 @@ test('a message still queued keeps its document across tasks; one set by its use
   assert.equal(message.document, mine);
   assert.deepEqual(Object.keys(JSON.parse(JSON.stringify(message))).includes('document'), true);
 });
+
+test('the last status after the task that took it: kept in fields, an equal message (same JSON), the same object while held', async () => {
+  const { broker, queue, handle, sub } = rig();
+  broker.notify(sub, { ...update('open'), expires: 600 });
+  const taken = queue.poll()!;
+  assert.equal(handle.lastStatus, taken, 'the message itself in the task that took it');
+  const json = JSON.stringify(taken);
+  await endOfTask();
+  const last = handle.lastStatus!;
+  assert.notEqual(last, taken, 'built again from the kept fields');
+  assert.equal(JSON.stringify(last), json, 'equal to the message taken: every field, the document read again');
+  assert.equal(handle.lastStatus, last, 'the same object while it is held');
+  assert.equal(handle.lastState, 'active');
+  assert.equal(last.subscription, handle);
+  assert.equal(last.sequence, taken.sequence);
+  assert.equal(last.timestamp, taken.timestamp);
+  // The next status replaces it; rare fields (reason, retry-after, error) are kept too.
+  broker.notify(sub, { ...update('closed'), state: 'terminated', reason: 'timeout', retryAfter: 30, error: { code: 'B2B_ERR_SUBSCRIBE_TIMEOUT', message: 'x' } } as RereadableUpdate);
+  assert.equal(handle.lastState, 'terminated', 'queued: the new message');
+  const second = queue.poll()!;
+  const json2 = JSON.stringify(second);
+  await endOfTask();
+  assert.equal(JSON.stringify(handle.lastStatus), json2);
+  assert.equal(presenceOf(handle.lastStatus!)?.tuples[0]?.basic, 'closed');
+  assert.equal(JSON.parse(JSON.stringify(handle)).state, 'terminated');
+});
+
+test('a last status whose message was never taken, or whose document was set by a user, stays the message itself', async () => {
+  const { broker, queue, handle, sub } = rig();
+  broker.notify(sub, update('open'));
+  await endOfTask();
+  const queued = handle.lastStatus!;
+  assert.equal(queue.poll(), queued, 'queued: the message itself');
+  const mine = { tuples: [] };
+  (queued as { document?: unknown }).document = mine;
+  await endOfTask();
+  assert.equal(handle.lastStatus, queued);
+  assert.equal(handle.lastStatus!.document, mine);
+});
+
+test('compactUpdate writes the usual kept update over the previous one (no object per NOTIFY), the rest as before', () => {
+  const first = compactUpdate(update('open'));
+  const u2 = { ...update('closed'), expires: 30 };
+  const second = compactUpdate(u2, first);
+  assert.equal(second, first, 'the same object, written over');
+  assert.equal(second.body, u2.body);
+  assert.equal(second.expires, 30);
+  assert.equal(second.document, undefined);
+  assert.equal((withDocument(second).document as PresenceDocument).tuples[0]?.basic, 'closed');
+  // An unusual update (a reason) is a copy of its own; the kept one is not touched.
+  const u3 = { ...update('open'), state: 'terminated' as const, reason: 'noresource' };
+  const third = compactUpdate(u3, second);
+  assert.notEqual(third, second);
+  assert.equal(third.reason, 'noresource');
+  assert.equal(second.expires, 30);
+});

@@ -1,0 +1,83 @@
+import {
+  createStatusMessage,
+  type QsaSubscriptionHandle,
+  REREAD_DOCUMENT,
+  type RereadableUpdate,
+  rereaderOf,
+  type StatusMessage,
+  type StatusUpdate,
+} from './status-message.js';
+
+/** The fields of a status that most statuses do not have (an active NOTIFY has none of them). */
+interface RareFields {
+  reason: string | undefined;
+  retryAfter: number | undefined;
+  error: StatusUpdate['error'];
+  record: string | undefined;
+  list: string | undefined;
+}
+
+/**
+ * A subscription's last status once its message has been taken out of the
+ * queue and the task that took it has ended (QsaSubscriptionHandle.lastStatus):
+ * the message's fields, written over the previous ones at each status, its
+ * document read again from the body when asked. Only for messages whose
+ * document can be read again (REREAD_DOCUMENT): any other stays kept as the
+ * message itself.
+ *
+ * Why (issue 11): the message object itself (≈200 B with its property
+ * array and timestamp box) was new at every NOTIFY and lived until the
+ * subscription's next one, seconds later: every scavenge copied it and then
+ * promoted it. Written in place, the last status costs no object per NOTIFY;
+ * only its body (bytes outside the JavaScript heap, in a Uint8Array) is new.
+ */
+export class KeptStatus {
+  state: StatusUpdate['state'] = 'pending';
+  expires: number | undefined = undefined;
+  contentType: string | undefined = undefined;
+  body: Uint8Array | undefined = undefined;
+  sequence = 0;
+  /** Whole ms: distance from the broker's epoch (a small integer in the field); a fraction: as it is. */
+  time = 0;
+  rare: RareFields | undefined = undefined;
+  /** The message last built from these fields, while anybody holds it (the same object for every reader). */
+  rebuilt: WeakRef<StatusMessage> | undefined = undefined;
+
+  /** Takes `message`'s fields. */
+  write(message: StatusMessage, epoch: number): void {
+    this.state = message.state;
+    this.expires = message.expires;
+    this.contentType = message.contentType;
+    this.body = message.body;
+    this.sequence = message.sequence;
+    const timestamp = message.timestamp;
+    this.time = Number.isInteger(timestamp) ? timestamp - epoch : timestamp;
+    const record = message.record === message.subscription.record ? undefined : message.record;
+    this.rare =
+      message.reason === undefined && message.retryAfter === undefined && message.error === undefined && record === undefined && message.list === undefined
+        ? undefined
+        : { reason: message.reason, retryAfter: message.retryAfter, error: message.error, record, list: message.list };
+    this.rebuilt = undefined;
+  }
+
+  /** The message these fields came from, built again (equal to it: the same fields, the document read again from the body). */
+  message(subscription: QsaSubscriptionHandle, epoch: number): StatusMessage {
+    const held = this.rebuilt?.deref();
+    if (held !== undefined) return held;
+    const update: RereadableUpdate = { state: this.state, expires: this.expires, contentType: this.contentType, body: this.body };
+    const rare = this.rare;
+    if (rare !== undefined) {
+      update.reason = rare.reason;
+      update.retryAfter = rare.retryAfter;
+      update.error = rare.error;
+      update.record = rare.record;
+      update.list = rare.list;
+    }
+    const reread = rereaderOf(subscription.package);
+    if (reread !== undefined) update[REREAD_DOCUMENT] = reread;
+    const time = this.time;
+    const message = createStatusMessage(subscription, update, this.sequence, Number.isInteger(time) ? epoch + time : time);
+    this.rebuilt = new WeakRef(message);
+    return message;
+  }
+}
