@@ -227,17 +227,25 @@ export class ClusterNode {
     if (held.length === 0) return 0;
     const stored = await this.options.store.countApiSubscriptionsByShard(held);
     // Counted after the read: a creation on this node is in the broker before its row commits, so never short here.
+    // A creation whose announcement was heard while the read was in flight is not in the broker yet but in the
+    // batch queued behind this step (the row commits, then its NOTIFY goes): counted as made, the batch makes it.
+    // Without this, 7 to 46 a run of the three-node test were "made by the reconciliation" a few tens of
+    // milliseconds before their batch, which then found them made: no announcement had been missed (§8.4).
     const here = new Map<number, number>();
-    for (const handle of parts.broker.subscriptions()) {
-      if (!isApiSubscription(handle.data)) continue;
-      const shard = shardOf(handle.package, handle.record, handle.subscriber, this.shards);
+    const count = (pkg: string, record: string, subscriber: string): void => {
+      const shard = shardOf(pkg, record, subscriber, this.shards);
       here.set(shard, (here.get(shard) ?? 0) + 1);
-    }
+    };
+    for (const handle of parts.broker.subscriptions()) if (isApiSubscription(handle.data)) count(handle.package, handle.record, handle.subscriber);
+    for (const a of this.announcedCreates) if (parts.broker.get(a.id) === undefined) here.set(a.shard, (here.get(a.shard) ?? 0) + 1);
     this.stats.reconciliations++;
     const short = held.filter((shard) => (stored.get(shard) ?? 0) > (here.get(shard) ?? 0));
     if (short.length === 0 || this.stopping) return 0;
     const rows = await this.options.store.loadApiSubscriptionsOfShards(short);
-    const missing = rows.filter((s) => this.manager.epochOf(shardOf(s.package, s.record, s.subscriber, this.shards)) !== undefined && parts.broker.get(s.id) === undefined);
+    const pending = new Set(this.announcedCreates.map((a) => a.id));
+    const missing = rows.filter(
+      (s) => this.manager.epochOf(shardOf(s.package, s.record, s.subscriber, this.shards)) !== undefined && parts.broker.get(s.id) === undefined && !pending.has(s.id),
+    );
     if (missing.length === 0) return 0;
     const made = await parts.subscriptions.restore(missing);
     this.stats.reconciledMade += made;

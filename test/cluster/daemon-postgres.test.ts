@@ -16,6 +16,7 @@ import { parseConfig } from '../../src/config/index.js';
 import { type DaemonHandle, startDaemon } from '../../src/daemon/daemon.js';
 import { createLogger } from '../../src/log/logger.js';
 import postgres from 'postgres';
+import { SUBSCRIPTION_CHANNEL } from '../../src/store/postgres-schema.js';
 import { PostgresSubscriptionStore } from '../../src/store/postgres-store.js';
 import { shardOf } from '../../src/store/shard-of.js';
 import { StoreError } from '../../src/store/store-error.js';
@@ -142,6 +143,44 @@ test('cluster: a subscription stored in a held shard whose announcement never ca
     assert.equal(a.broker.get('lost-announcement')?.record, record, 'made by the holder');
     assert.equal(a.cluster!.stats.reconciledMade, 1, 'once (by this run or the periodic one before it)');
     assert.equal(await a.cluster!.reconcile(), 0, 'nothing more to make');
+  } finally {
+    await sql.end({ timeout: 1 });
+    await a.close();
+  }
+});
+
+test('cluster: a creation announced while a reconciliation reads is made by its announcement, not counted as missed', async () => {
+  const url = await createDatabase(server!, 'daemon5');
+  const a = await startDaemon(config(url, { local_agent: { enabled: false }, cluster: { node_id: 'a', lease_ttl: 3, shards: 16 } }), { logger: silent() });
+  const sql = postgres(url, { max: 2, onnotice: () => {} });
+  try {
+    for (let i = 0; i < 100 && held(a) !== 16; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(held(a), 16, 'the single node holds every shard');
+    await a.cluster!.reconcile(); // the periodic run, if one is due, out of the way
+    const before = { ...a.cluster!.stats };
+    const record = 'sip:raced@localhost';
+    const subscriber = 'sip:bob@localhost';
+    const shard = shardOf('presence', record, subscriber, 16);
+    let reconciling: Promise<number> | undefined;
+    // Another node's creation, stored and announced as its store does it, committed while the reconciliation's
+    // count waits on the table lock: the count sees the row, and the announcement arrives behind the step.
+    await sql.begin(async (tx) => {
+      await tx`LOCK TABLE api_subscriptions IN ACCESS EXCLUSIVE MODE`;
+      await tx`INSERT INTO api_subscriptions (id, record, subscriber, package, queue, created_at, shard)
+               VALUES ('raced', ${record}, ${subscriber}, 'presence', 'q1', ${Date.now()}, ${shard})`;
+      await tx`SELECT pg_notify(${SUBSCRIPTION_CHANNEL}, ${JSON.stringify({ op: 'create', id: 'raced', shard })})`;
+      reconciling = a.cluster!.reconcile();
+      for (let i = 0; i < 100; i++) {
+        const [row] = await sql`SELECT count(*)::int AS n FROM pg_locks WHERE relation = 'api_subscriptions'::regclass AND NOT granted`;
+        if (row!.n > 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    });
+    assert.equal(await reconciling, 0, 'the reconciliation leaves it to the batch queued behind it');
+    for (let i = 0; i < 100 && a.broker.get('raced') === undefined; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(a.broker.get('raced')?.record, record, 'made by the holder');
+    assert.equal(a.cluster!.stats.reconciledMade, before.reconciledMade, 'not made by the reconciliation');
+    assert.equal(a.cluster!.stats.announcementsMade, before.announcementsMade + 1, 'made by its announcement');
   } finally {
     await sql.end({ timeout: 1 });
     await a.close();
