@@ -22,6 +22,8 @@ export function attachPresenceEngine(deps: PresenceEngineDeps & { broker: Notifi
   deps.ua.onRequest('NOTIFY', (incoming) => {
     if (engine.handleNotify(incoming) === -1) incoming.reply(481, 'Subscription does not exist');
   });
+  // A NOTIFY that came again after its answer: the server may drop the subscription if no answer reaches it.
+  deps.ua.onAnsweredRetransmission?.('NOTIFY', (request) => engine.answerLost(request));
   const registrations: NotifierRegistration[] = deps.settings.handlePresenceSubscriptions
     ? engine.packageNames().map((pkg) => deps.broker.registerNotifier(pkg, engine, { name: 'presence-b2b' }))
     : [];

@@ -137,6 +137,12 @@ export class DaemonMetrics {
     );
     counter(
       registers,
+      'presence_b2b_confirming_refreshes_total',
+      'In-dialog refreshes brought forward because our answers may not have reached the server (a NOTIFY came again after we answered it, or the SUBSCRIBE making the dialog was answered only after two retransmissions)',
+      () => sources.engineStats().confirmingRefreshes,
+    );
+    counter(
+      registers,
       'presence_b2b_status_messages_total',
       'Status messages delivered to QSA queues, whichever notifier reported them (the B2BUA, the local presence agent, the resource list server)',
       () => sources.statusMessages(),

@@ -51,7 +51,7 @@ export type { TransactionStats } from './transaction/transaction-stats.js';
 export { type ClientTransactionUser, DEFAULT_TIMER_SETTINGS, type IncomingRequest, type TransactionTimerSettings } from './transaction/types.js';
 
 // User-agent core: request routing (RFC 3261 §8.1.2), RFC 3263 failover, OPTIONS/405.
-export type { IncomingRequestHandler, OutgoingRequestHandle, SendRequestOptions, SipUserAgent } from './ua/types.js';
+export type { AnsweredRetransmissionHandler, IncomingRequestHandler, OutgoingRequestHandle, SendRequestOptions, SipUserAgent } from './ua/types.js';
 export { DEFAULT_USER_AGENT, SipUserAgentCore, type SipUserAgentCoreOptions } from './ua/user-agent-core.js';
 export type { UserAgentStats } from './ua/user-agent-stats.js';
 

@@ -197,6 +197,12 @@ export interface EngineStats {
   failures: number;
   /** In-dialog refreshes sent after an overload period of the transport (overloadEnded()). */
   refreshesAfterOverload: number;
+  /**
+   * In-dialog refreshes brought forward to 64·T1 + 1 s because our answers may not have reached the server: a
+   * NOTIFY came again after we answered it (answerLost()), or the SUBSCRIBE that made the dialog was answered
+   * only after two retransmissions (docs/behaviour.md §3.7).
+   */
+  confirmingRefreshes: number;
 }
 
 /** 2 s: the tight SUBSCRIBE/NOTIFY loop guard of reSIProcate (docs/behaviour.md §3.1). */
@@ -244,6 +250,7 @@ export class PresenceEngine implements QsaNotifier {
     statusMessages: 0,
     failures: 0,
     refreshesAfterOverload: 0,
+    confirmingRefreshes: 0,
   };
 
   private readonly ua: SipUserAgent;
@@ -1026,6 +1033,13 @@ export class PresenceEngine implements QsaNotifier {
       this.fail(dialog, failureStatusForResponse(500, false), `${status} ${response.reason} with Expires: 0`);
       return;
     }
+    // The SUBSCRIBE that makes a dialog, answered only after two retransmissions (4·T1, RFC 3261 §17.1.2.2):
+    // datagrams to or from the server were lost or queued, so the first NOTIFY it sent meanwhile, and our 200
+    // to it, may be lost too; the server then drops the subscription at that NOTIFY's Timer F (RFC 6665 §4.2.2).
+    // Confirmed like a NOTIFY that came again (answerLost). Never for a refresh, so a slow server is not refreshed in a loop.
+    if (dialog.state === 'subscribing' && dialog.restart === undefined && this.scheduler.clock.now() - (dialog.lastSubscribeAt ?? Number.POSITIVE_INFINITY) >= 4 * this.settings.t1Ms) {
+      dialog.confirmingAnswer = true;
+    }
     dialog.confirmed = true;
     dialog.redirects = 0;
     let confirmWithinMs: number | undefined;
@@ -1046,6 +1060,8 @@ export class PresenceEngine implements QsaNotifier {
       // The confirming refresh found the subscription there: an ordinary dialog from now on.
       dialog.confirmingResume = false;
     }
+    // A NOTIFY came again after we answered it (answerLost), or the answer above came late: confirm within 64·T1 + 1 s.
+    if (dialog.confirmingAnswer) confirmWithinMs = Math.min(confirmWithinMs ?? Number.POSITIVE_INFINITY, 64 * this.settings.t1Ms + 1000);
     this.setState(dialog, 'active');
     this.scheduleRefresh(dialog, granted, confirmWithinMs);
     // Confirmed (remote tag, route set, target) with its grant: what a restart needs.
@@ -1111,6 +1127,10 @@ export class PresenceEngine implements QsaNotifier {
     }
     if (!this.stillOurs(dialog, this.refreshDue)) return;
     dialog.intervalRetries = 0;
+    if (dialog.confirmingAnswer) {
+      dialog.confirmingAnswer = false;
+      this.stats.confirmingRefreshes++;
+    }
     // A resumed dialog whose refresh came before its turn: this refresh is the resume.
     if (dialog.restart === 'resume') dialog.restart = 'resuming';
     this.setState(dialog, 'refreshing');
@@ -1234,6 +1254,7 @@ export class PresenceEngine implements QsaNotifier {
     this.forgetSnapshot(dialog);
     dialog.restart = undefined;
     dialog.confirmingResume = false;
+    dialog.confirmingAnswer = false;
     this.registry.setSipDialog(dialog, undefined);
     dialog.hops = undefined;
     dialog.generation++;
@@ -1493,6 +1514,37 @@ export class PresenceEngine implements QsaNotifier {
       const pacer = this.restartPacer();
       for (const dialog of this.registry.dialogs()) if (dialog.state === 'active') pacer.push(() => this.overloadRefreshTurn(dialog));
     });
+  }
+
+  /**
+   * A NOTIFY came again after we answered it (the UA's answered retransmission,
+   * RFC 3261 §17.2.2): our final did not reach the server. If no later copy of
+   * it gets through before the server's Timer F (64·T1, §17.1.2.2), the server
+   * ends the subscription without a word to us (RFC 6665 §4.2.2: a NOTIFY that
+   * times out; Kamailio's timeout_rm_subs), while the dialog here stays
+   * active until its next refresh, up to an hour later, and every change in
+   * between is missed. So the refresh is brought forward to 64·T1 + 1 s from
+   * now, once per dialog until it is sent: a 481 to it makes a new dialog, a 2xx
+   * and its NOTIFY bring the current state. The cost is one SUBSCRIBE per
+   * dialog whose answers were lost, nothing on the NOTIFY path.
+   */
+  answerLost(request: SipRequest): void {
+    if (this.closing || request.method !== 'NOTIFY') return;
+    const localTag = safe(() => toHeader(request).tag);
+    const callId = localTag === undefined ? undefined : safe(() => callIdOf(request));
+    const dialog = callId === undefined ? undefined : this.registry.dialogOfNotify(callId, localTag!);
+    const state = dialog?.dialog;
+    if (dialog === undefined || state === undefined || dialog.restart !== undefined || dialog.confirmingAnswer) return;
+    const phase = dialog.state;
+    if (phase !== 'active' && phase !== 'subscribing' && phase !== 'refreshing') return;
+    if (state.remoteTag !== undefined && safe(() => fromHeader(request).tag) !== state.remoteTag) return;
+    dialog.confirmingAnswer = true;
+    // A NOTIFY before the 2xx (a busy server sends both at once): the 2xx brings the refresh forward (onSubscribeAccepted).
+    if (phase !== 'active') return;
+    const at = this.scheduler.clock.now() + 64 * this.settings.t1Ms + 1000;
+    // Only ever earlier: a refresh already due before then answers the question too.
+    if (dialog.timerDueAt('timer') <= at) return;
+    dialog.arm('timer', this.scheduler.afterCall(64 * this.settings.t1Ms + 1000, this.refreshDue, dialog));
   }
 
   /** A turn of the refresh after an overload: true when it sent a SUBSCRIBE. */

@@ -51,6 +51,7 @@ const STORED = 8;
 const HANDED_OVER = 16;
 const TARGET_MOVED = 32;
 const CONFIRMING_RESUME = 64;
+const CONFIRMING_ANSWER = 128;
 
 /** A counter's value in its byte: 0..255, saturating. */
 function saturate(value: number): number {
@@ -111,9 +112,9 @@ export class SubscriptionDialog {
   private timer: Timer | undefined = undefined;
   private timerN: Timer | undefined = undefined;
   /**
-   * The seven yes/no facts below, one bit each: a boolean field costs 8 bytes
-   * per held dialog (Node is built without pointer compression), seven of them
-   * 56 where this number costs 8 (issue 11).
+   * The eight yes/no facts below, one bit each: a boolean field costs 8 bytes
+   * per held dialog (Node is built without pointer compression), eight of them
+   * 64 where this number costs 8 (issue 11).
    */
   private flags = 0;
 
@@ -206,6 +207,17 @@ export class SubscriptionDialog {
     this.flags = value ? this.flags | CONFIRMING_RESUME : this.flags & ~CONFIRMING_RESUME;
   }
 
+  /**
+   * A NOTIFY of the current SIP dialog came again after we answered it: a refresh
+   * 64·T1 + 1 s later confirms the server still has the subscription (PresenceEngine.answerLost).
+   */
+  get confirmingAnswer(): boolean {
+    return (this.flags & CONFIRMING_ANSWER) !== 0;
+  }
+  set confirmingAnswer(value: boolean) {
+    this.flags = value ? this.flags | CONFIRMING_ANSWER : this.flags & ~CONFIRMING_ANSWER;
+  }
+
   /** `d<n>` made when asked (inspection, diagnostics): a number per held dialog, not a string (issue 11). */
   get id(): string {
     const key = this.key;
@@ -233,6 +245,12 @@ export class SubscriptionDialog {
     if (timer === undefined) return;
     this[slot] = undefined;
     timer.cancel();
+  }
+
+  /** When the timer in `slot` fires (clock ms); +Infinity when none is pending. */
+  timerDueAt(slot: DialogTimerSlot): number {
+    const timer = this[slot];
+    return timer?.pending === true ? timer.at : Number.POSITIVE_INFINITY;
   }
 
   /** Cancels both timers. */

@@ -3,6 +3,8 @@ import { ClosedError } from './closed-error.js';
 
 /** A pending timer. `cancel()` is idempotent and O(1). */
 export interface Timer {
+  /** The clock time (whole ms) it fires at. */
+  readonly at: number;
   cancel(): void;
   /** True until the timer has fired or been cancelled. */
   readonly pending: boolean;

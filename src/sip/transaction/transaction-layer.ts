@@ -32,6 +32,13 @@ export interface TransactionLayerOptions {
 export type NewRequestListener = (request: SipRequest, source: ReceivedFrom, transaction: NonInviteServerTransaction | undefined) => void;
 
 /**
+ * Receives a request that came again after its final response was sent
+ * (RFC 3261 §17.2.2, Completed): the final went out but did not reach the
+ * sender, whose transaction will time out unless a later copy gets through.
+ */
+export type AnsweredRetransmissionListener = (request: SipRequest, source: ReceivedFrom) => void;
+
+/**
  * RFC 3261 §17 for non-INVITE requests: creates client transactions, matches
  * responses to them (§17.1.3) and requests to server transactions (§17.2.3),
  * and creates a server transaction for each new request. It installs itself
@@ -46,6 +53,7 @@ export class TransactionLayer {
   private readonly context: TransactionContext;
   private readonly random: Random;
   private listener: NewRequestListener | undefined;
+  private answeredRetransmissionListener: AnsweredRetransmissionListener | undefined;
   /** Completed UDP server transactions waiting out Timer J, oldest first. */
   private readonly timerJ: FixedDelayExpiry<NonInviteServerTransaction>;
   private readonly onUserError: ((error: unknown) => void) | undefined;
@@ -87,6 +95,11 @@ export class TransactionLayer {
   /** Installs the transaction user for incoming requests (the UA core). */
   onRequest(listener: NewRequestListener): void {
     this.listener = listener;
+  }
+
+  /** Installs the listener for requests that came again after their final response (see AnsweredRetransmissionListener). */
+  onAnsweredRetransmission(listener: AnsweredRetransmissionListener): void {
+    this.answeredRetransmissionListener = listener;
   }
 
   /** A fresh `z9hG4bK` branch (RFC 3261 §8.1.1.7). */
@@ -205,8 +218,14 @@ export class TransactionLayer {
     }
     const existing = this.servers.get(key);
     if (existing !== undefined) {
-      if (request.method === 'ACK') this.counters.acksAbsorbed++;
-      else existing.receiveRetransmission();
+      if (request.method === 'ACK') {
+        this.counters.acksAbsorbed++;
+        return;
+      }
+      const answered = existing.finalSent;
+      existing.receiveRetransmission();
+      const told = this.answeredRetransmissionListener;
+      if (answered && told !== undefined) this.context.callUser(() => told(request, source));
       return;
     }
     const listener = this.listener;

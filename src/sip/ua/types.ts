@@ -47,6 +47,13 @@ export interface OutgoingRequestHandle {
 export type IncomingRequestHandler = (incoming: IncomingRequest) => void;
 
 /**
+ * Told of a request that came again after it was answered with a final
+ * response (RFC 3261 §17.2.2): the answer was sent again by the stack; the
+ * handler learns that the sender had not received it.
+ */
+export type AnsweredRetransmissionHandler = (request: SipRequest) => void;
+
+/**
  * The user-agent core over transport + resolver + transactions: what the dialog
  * layer, the subscription engine and the local presence agent use to speak SIP.
  */
@@ -68,6 +75,12 @@ export interface SipUserAgent {
    * a handler is registered for it.
    */
   onRequest(method: string, handler: IncomingRequestHandler): void;
+  /**
+   * Registers the handler told of requests of one method that came again
+   * after their final response (see AnsweredRetransmissionHandler). Optional:
+   * a user agent that does not offer it never tells.
+   */
+  onAnsweredRetransmission?(method: string, handler: AnsweredRetransmissionHandler): void;
   /**
    * A Contact URI reachable at our listening address for `transport`:
    * `sip:user@host:port[;transport=tcp]`. For responses, on the transport the

@@ -9,7 +9,7 @@ import type { ReceivedFrom, SipTransport } from '../transport/types.js';
 import { ServerIncomingRequest } from './incoming-request.js';
 import { OutgoingRequest, type OutgoingRequestContext } from './outgoing-request.js';
 import { ourContactUri } from './sip-uri-text.js';
-import type { IncomingRequestHandler, OutgoingRequestHandle, SendRequestOptions, SipUserAgent } from './types.js';
+import type { AnsweredRetransmissionHandler, IncomingRequestHandler, OutgoingRequestHandle, SendRequestOptions, SipUserAgent } from './types.js';
 import type { UserAgentStats } from './user-agent-stats.js';
 
 export const DEFAULT_USER_AGENT = 'presence-b2b/0.1';
@@ -49,6 +49,7 @@ export class SipUserAgentCore implements SipUserAgent {
   private readonly accepted: ReadonlyArray<string>;
   private readonly onError: ((error: unknown, where: 'handler' | 'callback', request?: SipRequest) => void) | undefined;
   private readonly handlers = new Map<string, IncomingRequestHandler>();
+  private readonly answeredRetransmissionHandlers = new Map<string, AnsweredRetransmissionHandler>();
   private readonly counters = {
     requestsSent: 0,
     requestsReceived: 0,
@@ -78,6 +79,7 @@ export class SipUserAgentCore implements SipUserAgent {
       onUserError: (error) => this.onError?.(error, 'callback'),
     });
     this.transactions.onRequest((request, source, transaction) => this.receiveRequest(request, source, transaction));
+    this.transactions.onAnsweredRetransmission((request) => this.answeredRetransmissionHandlers.get(request.method)?.(request));
     this.outgoingContext = {
       transactions: this.transactions,
       transport: this.transport,
@@ -102,6 +104,10 @@ export class SipUserAgentCore implements SipUserAgent {
   onRequest(method: string, handler: IncomingRequestHandler): void {
     // RFC 3261 §7.1: methods are case-sensitive; handlers are keyed exactly.
     this.handlers.set(method, handler);
+  }
+
+  onAnsweredRetransmission(method: string, handler: AnsweredRetransmissionHandler): void {
+    this.answeredRetransmissionHandlers.set(method, handler);
   }
 
   contactUri(user: string, transport: SipTransportName): string {

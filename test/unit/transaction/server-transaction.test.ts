@@ -36,6 +36,22 @@ test('NIST: a retransmitted request reaches the user once and gets the same resp
   assert.equal(stats.serverTransactionsCreated, 1);
 });
 
+test('NIST: only a copy that comes after the final is told to the answered-retransmission listener (RFC 3261 §17.2.2)', () => {
+  const h = layerHarness();
+  const seen = withListener(h);
+  const told: string[] = [];
+  h.layer.onAnsweredRetransmission((request) => told.push(request.method));
+  h.transport.receive(incomingRequest('NOTIFY'));
+  h.transport.receive(incomingRequest('NOTIFY')); // in Trying: no answer was sent yet
+  assert.deepEqual(told, []);
+  seen[0]!.transaction!.respond(createResponse(seen[0]!.request, 200, 'OK', { toTag: 'x1' }));
+  h.transport.receive(incomingRequest('NOTIFY'));
+  h.transport.receive(incomingRequest('NOTIFY'));
+  assert.deepEqual(told, ['NOTIFY', 'NOTIFY'], 'each copy after the 200');
+  assert.equal(h.transport.responses(200).length, 3, 'and each got the 200 again');
+  assert.equal(seen.length, 1, 'never a new request for the user');
+});
+
 test('NIST: in Proceeding the last provisional is resent; a second final is discarded', () => {
   const h = layerHarness();
   const seen = withListener(h);
