@@ -1037,7 +1037,7 @@ export class PresenceEngine implements QsaNotifier {
     // datagrams to or from the server were lost or queued, so the first NOTIFY it sent meanwhile, and our 200
     // to it, may be lost too; the server then drops the subscription at that NOTIFY's Timer F (RFC 6665 §4.2.2).
     // Confirmed like a NOTIFY that came again (answerLost). Never for a refresh, so a slow server is not refreshed in a loop.
-    if (dialog.state === 'subscribing' && dialog.restart === undefined && !dialog.answerConfirmed && this.scheduler.clock.now() - (dialog.lastSubscribeAt ?? Number.POSITIVE_INFINITY) >= 4 * this.settings.t1Ms) {
+    if (dialog.state === 'subscribing' && dialog.restart === undefined && this.scheduler.clock.now() - (dialog.lastSubscribeAt ?? Number.POSITIVE_INFINITY) >= 4 * this.settings.t1Ms) {
       dialog.confirmingAnswer = true;
     }
     dialog.confirmed = true;
@@ -1129,10 +1129,7 @@ export class PresenceEngine implements QsaNotifier {
     dialog.intervalRetries = 0;
     if (dialog.confirmingAnswer) {
       dialog.confirmingAnswer = false;
-      dialog.answerConfirmed = true;
       this.stats.confirmingRefreshes++;
-    } else {
-      dialog.answerConfirmed = false;
     }
     // A resumed dialog whose refresh came before its turn: this refresh is the resume.
     if (dialog.restart === 'resume') dialog.restart = 'resuming';
@@ -1258,7 +1255,6 @@ export class PresenceEngine implements QsaNotifier {
     dialog.restart = undefined;
     dialog.confirmingResume = false;
     dialog.confirmingAnswer = false;
-    dialog.answerConfirmed = false;
     this.registry.setSipDialog(dialog, undefined);
     dialog.hops = undefined;
     dialog.generation++;
@@ -1528,10 +1524,9 @@ export class PresenceEngine implements QsaNotifier {
    * times out; Kamailio's timeout_rm_subs), while the dialog here stays
    * active until its next refresh, up to an hour later, and every change in
    * between is missed. So the refresh is brought forward to 64·T1 + 1 s from
-   * now: a 481 to it makes a new dialog, a 2xx and its NOTIFY bring the current
-   * state. At most one such refresh between two ordinary ones: a server that is
-   * only slow to read our answers (copies that crossed them) costs one SUBSCRIBE
-   * per dialog per refresh interval, not a loop. Nothing on the NOTIFY path.
+   * now, once per dialog until it is sent: a 481 to it makes a new dialog, a 2xx
+   * and its NOTIFY bring the current state. The cost is one SUBSCRIBE per
+   * dialog whose answers were lost, nothing on the NOTIFY path.
    */
   answerLost(request: SipRequest): void {
     if (this.closing || request.method !== 'NOTIFY') return;
@@ -1539,7 +1534,7 @@ export class PresenceEngine implements QsaNotifier {
     const callId = localTag === undefined ? undefined : safe(() => callIdOf(request));
     const dialog = callId === undefined ? undefined : this.registry.dialogOfNotify(callId, localTag!);
     const state = dialog?.dialog;
-    if (dialog === undefined || state === undefined || dialog.restart !== undefined || dialog.confirmingAnswer || dialog.answerConfirmed) return;
+    if (dialog === undefined || state === undefined || dialog.restart !== undefined || dialog.confirmingAnswer) return;
     const phase = dialog.state;
     if (phase !== 'active' && phase !== 'subscribing' && phase !== 'refreshing') return;
     if (state.remoteTag !== undefined && safe(() => fromHeader(request).tag) !== state.remoteTag) return;

@@ -52,7 +52,6 @@ const HANDED_OVER = 16;
 const TARGET_MOVED = 32;
 const CONFIRMING_RESUME = 64;
 const CONFIRMING_ANSWER = 128;
-const ANSWER_CONFIRMED = 256;
 
 /** A counter's value in its byte: 0..255, saturating. */
 function saturate(value: number): number {
@@ -113,9 +112,9 @@ export class SubscriptionDialog {
   private timer: Timer | undefined = undefined;
   private timerN: Timer | undefined = undefined;
   /**
-   * The nine yes/no facts below, one bit each: a boolean field costs 8 bytes
-   * per held dialog (Node is built without pointer compression), nine of them
-   * 72 where this number costs 8 (issue 11).
+   * The eight yes/no facts below, one bit each: a boolean field costs 8 bytes
+   * per held dialog (Node is built without pointer compression), eight of them
+   * 64 where this number costs 8 (issue 11).
    */
   private flags = 0;
 
@@ -217,17 +216,6 @@ export class SubscriptionDialog {
   }
   set confirmingAnswer(value: boolean) {
     this.flags = value ? this.flags | CONFIRMING_ANSWER : this.flags & ~CONFIRMING_ANSWER;
-  }
-
-  /**
-   * A confirming refresh was sent since the last ordinary one: no other until the next ordinary refresh, so
-   * that a server that is merely slow to read our answers is not refreshed over and over (PresenceEngine.answerLost).
-   */
-  get answerConfirmed(): boolean {
-    return (this.flags & ANSWER_CONFIRMED) !== 0;
-  }
-  set answerConfirmed(value: boolean) {
-    this.flags = value ? this.flags | ANSWER_CONFIRMED : this.flags & ~ANSWER_CONFIRMED;
   }
 
   /** `d<n>` made when asked (inspection, diagnostics): a number per held dialog, not a string (issue 11). */
