@@ -182,7 +182,7 @@ export function parseParams(
  * per parsed header. Parsed header values are read, not edited, so it is made
  * read-only: set, delete and clear throw SipParseError SIP_ERR_PARSE_SHARED_PARAMS.
  */
-export const NO_PARAMS: Map<string, string | null> = readOnlyEmptyMap();
+const NO_PARAMS: Map<string, string | null> = readOnlyEmptyMap();
 
 function readOnlyEmptyMap(): Map<string, string | null> {
   const map = new Map<string, string | null>();
