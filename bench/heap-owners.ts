@@ -10,14 +10,7 @@
  *
  *   node --max-old-space-size=8000 dist/bench/heap-owners.js FILE.heapsnapshot --per N [--owners A,B] [--depth 4]
  */
-import { readFileSync } from 'node:fs';
-
-interface Snapshot {
-  snapshot: { meta: { node_fields: string[]; node_types: [string[], ...unknown[]]; edge_fields: string[]; edge_types: [string[], ...unknown[]] } };
-  nodes: number[];
-  edges: number[];
-  strings: string[];
-}
+import { HeapSnapshotLayout, type RawHeapSnapshot, readHeapSnapshot } from './support/heap-snapshot-layout.js';
 
 const DEFAULT_OWNERS = ['SubscriptionDialog', 'SubscriptionRecord', 'Assignment', 'NotifyReader', 'HeapEntry'];
 
@@ -27,37 +20,15 @@ export interface OwnerRow {
   bytes: number;
 }
 
-export function heapOwners(s: Snapshot, owners: readonly string[], depth: number): { rows: OwnerRow[]; maps: OwnerRow[] } {
-  const nf = s.snapshot.meta.node_fields;
-  const W = nf.length;
-  const ef = s.snapshot.meta.edge_fields;
-  const EW = ef.length;
-  const tAt = nf.indexOf('type');
-  const nAt = nf.indexOf('name');
-  const szAt = nf.indexOf('self_size');
-  const ecAt = nf.indexOf('edge_count');
-  const etAt = ef.indexOf('type');
-  const enAt = ef.indexOf('name_or_index');
-  const toAt = ef.indexOf('to_node');
-  const nodeTypes = s.snapshot.meta.node_types[0];
-  const edgeTypes = s.snapshot.meta.edge_types[0];
-  const count = s.nodes.length / W;
-  const firstEdge = new Uint32Array(count + 1);
-  for (let i = 0; i < count; i++) firstEdge[i + 1] = firstEdge[i]! + s.nodes[i * W + ecAt]!;
-  const weak = edgeTypes.indexOf('weak');
-  const shortcut = edgeTypes.indexOf('shortcut');
+export function heapOwners(s: RawHeapSnapshot, owners: readonly string[], depth: number): { rows: OwnerRow[]; maps: OwnerRow[] } {
+  const heap = new HeapSnapshotLayout(s);
+  const count = heap.nodeCount;
   const retainers = new Uint32Array(count);
-  for (let e = 0; e < s.edges.length; e += EW) {
-    const t = s.edges[e + etAt]!;
-    if (t === weak || t === shortcut) continue;
-    retainers[s.edges[e + toAt]! / W]!++;
-  }
-  const typeOf = (n: number) => nodeTypes[s.nodes[n * W + tAt]!] ?? '?';
-  const nameOf = (n: number) => s.strings[s.nodes[n * W + nAt]!] ?? '?';
-  const label = (n: number) => (typeOf(n) === 'object' ? nameOf(n) : `(${typeOf(n)})`);
+  for (let e = 0; e < heap.edgeCount; e++) if (heap.isStrong(e)) retainers[heap.edgeTo(e)]!++;
+  const label = (n: number) => (heap.typeOf(n) === 'object' ? heap.nameOf(n) : `(${heap.typeOf(n)})`);
   const edgeName = (e: number) => {
-    const t = edgeTypes[s.edges[e + etAt]!];
-    const v = s.edges[e + enAt]!;
+    const t = heap.edgeTypeOf(e);
+    const v = heap.edgeNameOrIndex(e);
     if (t === 'element' || t === 'hidden') return '[]';
     return t === 'context' ? `ctx:${s.strings[v]}` : String(s.strings[v]);
   };
@@ -74,34 +45,33 @@ export function heapOwners(s: Snapshot, owners: readonly string[], depth: number
   };
   const seen = new Uint8Array(count);
   const walk = (n: number, path: string, level: number) => {
-    for (let e = firstEdge[n]! * EW; e < firstEdge[n + 1]! * EW; e += EW) {
-      const t = s.edges[e + etAt]!;
-      if (t === weak || t === shortcut) continue;
-      const c = s.edges[e + toAt]! / W;
-      if (seen[c] || (typeOf(c) === 'object' && ownerSet.has(nameOf(c)))) continue;
+    for (let e = heap.firstEdge(n); e < heap.firstEdge(n + 1); e++) {
+      if (!heap.isStrong(e)) continue;
+      const c = heap.edgeTo(e);
+      if (seen[c] || (heap.typeOf(c) === 'object' && ownerSet.has(heap.nameOf(c)))) continue;
       const name = edgeName(e);
       if (name === 'map' || name === '__proto__') continue;
       seen[c] = 1;
       const p = level < depth ? `${path}.${name}` : path;
-      add(`${p} ${label(c)}${retainers[c]! > 1 ? ' *' : ''}`, s.nodes[c * W + szAt]!);
+      add(`${p} ${label(c)}${retainers[c]! > 1 ? ' *' : ''}`, heap.selfSizeOf(c));
       walk(c, p, level + 1);
     }
   };
   for (let n = 0; n < count; n++) {
-    if (typeOf(n) !== 'object' || !ownerSet.has(nameOf(n))) continue;
+    if (heap.typeOf(n) !== 'object' || !ownerSet.has(heap.nameOf(n))) continue;
     seen[n] = 1;
-    add(`${nameOf(n)} (self)`, s.nodes[n * W + szAt]!);
-    walk(n, nameOf(n), 1);
+    add(`${heap.nameOf(n)} (self)`, heap.selfSizeOf(n));
+    walk(n, heap.nameOf(n), 1);
   }
   // Large Maps and Sets: their tables (the registry and broker indexes, the timer heap…).
   const maps: OwnerRow[] = [];
   for (let n = 0; n < count; n++) {
-    const nm = nameOf(n);
-    if (typeOf(n) !== 'object' || (nm !== 'Map' && nm !== 'Set' && nm !== 'Array')) continue;
+    const nm = heap.nameOf(n);
+    if (heap.typeOf(n) !== 'object' || (nm !== 'Map' && nm !== 'Set' && nm !== 'Array')) continue;
     let table = 0;
-    for (let e = firstEdge[n]! * EW; e < firstEdge[n + 1]! * EW; e += EW) {
-      const c = s.edges[e + toAt]! / W;
-      if (typeOf(c) === 'array' && retainers[c] === 1) table += s.nodes[c * W + szAt]!;
+    for (let e = heap.firstEdge(n); e < heap.firstEdge(n + 1); e++) {
+      const c = heap.edgeTo(e);
+      if (heap.typeOf(c) === 'array' && retainers[c] === 1) table += heap.selfSizeOf(c);
     }
     if (table < 200_000) continue;
     maps.push({ path: `${nm} of ${(table / 1e6).toFixed(2)} MB`, count: 1, bytes: table });
@@ -122,7 +92,7 @@ function main(): void {
   };
   const per = Number(opt('--per') ?? 1);
   const owners = opt('--owners')?.split(',') ?? DEFAULT_OWNERS;
-  const { rows, maps } = heapOwners(JSON.parse(readFileSync(file, 'utf8')) as Snapshot, owners, Number(opt('--depth') ?? 4));
+  const { rows, maps } = heapOwners(readHeapSnapshot(file), owners, Number(opt('--depth') ?? 4));
   const total = rows.reduce((a, r) => a + r.bytes, 0);
   console.log(`held only by ${owners.join(', ')}: ${Math.round(total / per)} B per subscription (N=${per})\n`);
   console.log(`${'B/sub'.padStart(7)}${'#/sub'.padStart(7)}  path`);

@@ -6,13 +6,7 @@
  *
  *   node dist/bench/heap-summary.js FILE.heapsnapshot [--per N] [--top 30]
  */
-import { readFileSync } from 'node:fs';
-
-interface Snapshot {
-  snapshot: { meta: { node_fields: string[]; node_types: [string[], ...unknown[]] } };
-  nodes: number[];
-  strings: string[];
-}
+import { HeapSnapshotLayout, type RawHeapSnapshot, readHeapSnapshot } from './support/heap-snapshot-layout.js';
 
 export interface HeapGroup {
   name: string;
@@ -20,21 +14,16 @@ export interface HeapGroup {
   selfBytes: number;
 }
 
-export function summarizeHeap(s: Snapshot): { totalBytes: number; groups: HeapGroup[] } {
-  const fields = s.snapshot.meta.node_fields;
-  const width = fields.length;
-  const typeAt = fields.indexOf('type');
-  const nameAt = fields.indexOf('name');
-  const sizeAt = fields.indexOf('self_size');
-  const types = s.snapshot.meta.node_types[0];
+export function summarizeHeap(s: RawHeapSnapshot): { totalBytes: number; groups: HeapGroup[] } {
+  const heap = new HeapSnapshotLayout(s);
   const groups = new Map<string, HeapGroup>();
   let total = 0;
-  for (let i = 0; i < s.nodes.length; i += width) {
-    const type = types[s.nodes[i + typeAt] ?? 0] ?? '?';
-    const size = s.nodes[i + sizeAt] ?? 0;
+  for (let n = 0; n < heap.nodeCount; n++) {
+    const type = heap.typeOf(n);
+    const size = heap.selfSizeOf(n);
     total += size;
     // Objects and closures group by constructor; strings, arrays, code… by type only.
-    const key = type === 'object' || type === 'closure' ? `${type} ${s.strings[s.nodes[i + nameAt] ?? 0] ?? '?'}` : `(${type})`;
+    const key = type === 'object' || type === 'closure' ? `${type} ${heap.nameOf(n)}` : `(${type})`;
     let g = groups.get(key);
     if (g === undefined) {
       g = { name: key, count: 0, selfBytes: 0 };
@@ -57,7 +46,7 @@ function main(): void {
   const per = perAt >= 0 ? Number(argv[perAt + 1]) : 0;
   const topAt = argv.indexOf('--top');
   const top = topAt >= 0 ? Number(argv[topAt + 1]) : 30;
-  const s = summarizeHeap(JSON.parse(readFileSync(file, 'utf8')) as Snapshot);
+  const s = summarizeHeap(readHeapSnapshot(file));
   console.log(`heap ${file}: ${(s.totalBytes / 1e6).toFixed(1)} MB in snapshot${per > 0 ? `, ${Math.round(s.totalBytes / per)} B per subscription (N=${per})` : ''}`);
   console.log(`\n${'self MB'.padStart(9)} ${'count'.padStart(10)}${per > 0 ? `${'B/sub'.padStart(8)}${'#/sub'.padStart(7)}` : ''}  what`);
   for (const g of s.groups.slice(0, top)) {

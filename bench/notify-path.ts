@@ -210,15 +210,14 @@ async function survivors(): Promise<void> {
     );
   }
   if (args.includes('--by-kind')) {
-    let next = warmup + perRound * 7;
+    const first = warmup + perRound * 7;
     const batch: Buffer[] = [];
-    for (let k = 0; k < perRound; k++) batch.push(nextNotify[(next + k) % dialogs]!());
+    for (let k = 0; k < perRound; k++) batch.push(nextNotify[(first + k) % dialogs]!());
     const groups = await survivorsByKind(async () => {
       for (let k = 0; k < perRound; k++) {
         one(batch[k]!);
         if (k % 32 === 31) await endOfTask();
       }
-      next += perRound;
       batch.length = 0;
       await endOfTask();
     });

@@ -69,6 +69,17 @@ function notifyFactory(callId: string, localTag: string, remoteTag: string, bran
   };
 }
 
+/** The presence server's 200 to `subscribe` (To tag `srv1`, Expires 3600), handed in over UDP; returns the dialog's Call-ID. */
+function answerSubscribe(transport: InMemoryTransport, subscribe: SipRequest): string {
+  const callId = callIdOf(subscribe);
+  const via = subscribe.headers.get('via')!;
+  const ok = Buffer.from(
+    `SIP/2.0 200 OK\r\nVia: ${via}\r\nFrom: ${subscribe.headers.get('from')}\r\nTo: ${subscribe.headers.get('to')};tag=srv1\r\nCall-ID: ${callId}\r\nCSeq: 1 SUBSCRIBE\r\nExpires: 3600\r\nContact: <sip:alice@127.0.0.1:5999>\r\nContent-Length: 0\r\n\r\n`,
+  );
+  transport.deliver(ok, SOURCE);
+  return callId;
+}
+
 /**
  * `clock`: a ManualClock makes a run repeatable (no timer ever fires by itself); default the system clock.
  * With `store`, the engine persists its dialogs there through a DialogSnapshotWriter, as createPresenceB2B({ store }) does.
@@ -92,21 +103,15 @@ export async function createPresenceB2BOnTransport(
       broker.subscribe({ record: 'sip:alice@127.0.0.1:5999', subscriber: 'sip:bob@example.com', queue });
       await new Promise((r) => setTimeout(r, 10)); // resolution is asynchronous
       const subscribe = transport.last as SipRequest;
-      const callId = callIdOf(subscribe);
-      const localTag = fromHeader(subscribe).tag!;
-      const via = subscribe.headers.get('via')!;
-      const ok = Buffer.from(
-        `SIP/2.0 200 OK\r\nVia: ${via}\r\nFrom: ${subscribe.headers.get('from')}\r\nTo: ${subscribe.headers.get('to')};tag=srv1\r\nCall-ID: ${callId}\r\nCSeq: 1 SUBSCRIBE\r\nExpires: 3600\r\nContact: <sip:alice@127.0.0.1:5999>\r\nContent-Length: 0\r\n\r\n`,
-      );
-      transport.deliver(ok, SOURCE);
-      const next = notifyFactory(callId, localTag, 'srv1');
+      const callId = answerSubscribe(transport, subscribe);
+      const next = notifyFactory(callId, fromHeader(subscribe).tag!, 'srv1');
       return { queue, nextNotify: next, deliver: (bytes) => transport.deliver(bytes, SOURCE) };
     },
     /**
      * `count` subscriptions into one queue, each with its own SIP dialog
      * (records `sip:alice<i>@…`), established at once (set `maxSubscribeRate: 0`
      * in `settings`, or the pacer holds them back). `deliver` hands bytes in as
-     * received over UDP (a new source per datagram, as the UDP transport makes)
+     * received over UDP (the shared source of the remote address and port, as the UDP transport gives it)
      * or, with `tcp`, over one connection (no Timer J, RFC 3261 §17.2.2).
      */
     async establishMany(
@@ -124,12 +129,7 @@ export async function createPresenceB2BOnTransport(
       for (const bytes of sent) {
         const subscribe = parseSipMessage(bytes) as SipRequest;
         if (subscribe.kind !== 'request' || subscribe.method !== 'SUBSCRIBE') continue;
-        const callId = callIdOf(subscribe);
-        const via = subscribe.headers.get('via')!;
-        const ok = Buffer.from(
-          `SIP/2.0 200 OK\r\nVia: ${via}\r\nFrom: ${subscribe.headers.get('from')}\r\nTo: ${subscribe.headers.get('to')};tag=srv1\r\nCall-ID: ${callId}\r\nCSeq: 1 SUBSCRIBE\r\nExpires: 3600\r\nContact: <sip:alice@127.0.0.1:5999>\r\nContent-Length: 0\r\n\r\n`,
-        );
-        transport.deliver(ok, SOURCE);
+        const callId = answerSubscribe(transport, subscribe);
         // A branch of its own per dialog: each NOTIFY is a new server transaction (RFC 3261 §17.2.3).
         nextNotify.push(notifyFactory(callId, fromHeader(subscribe).tag!, 'srv1', `d${nextNotify.length}-`));
       }

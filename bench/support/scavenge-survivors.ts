@@ -1,8 +1,9 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import { PerformanceObserver } from 'node:perf_hooks';
+import { HeapSnapshotLayout, readHeapSnapshot } from './heap-snapshot-layout.js';
 
 /**
  * What a NOTIFY leaves alive for the young-generation GC (the scavenger) to
@@ -121,20 +122,13 @@ export async function measureSurvivors(
   return results;
 }
 
-interface RawSnapshot {
-  snapshot: { meta: { node_fields: string[]; node_types: [string[], ...unknown[]]; edge_fields: string[]; edge_types: [string[], ...unknown[]] } };
-  nodes: number[];
-  edges: number[];
-  strings: string[];
-}
-
 /** A heap snapshot written to a file (nothing of it in the JS heap until it is read). */
 function snapshotFile(name: string): string {
   return writeHeapSnapshot(join(tmpdir(), `presence-b2b-survivors-${process.pid}-${name}.heapsnapshot`));
 }
 
-function readSnapshot(file: string): RawSnapshot {
-  const snapshot = JSON.parse(readFileSync(file, 'utf8')) as RawSnapshot;
+function readSnapshot(file: string): HeapSnapshotLayout {
+  const snapshot = new HeapSnapshotLayout(readHeapSnapshot(file));
   rmSync(file, { force: true });
   return snapshot;
 }
@@ -156,54 +150,36 @@ export async function survivorsByKind(run: () => Promise<void>): Promise<Survivo
   const beforeFile = snapshotFile('before');
   await run();
   const afterFile = snapshotFile('after');
-  const before = readSnapshot(beforeFile);
-  const width0 = before.snapshot.meta.node_fields.length;
-  const idAt0 = before.snapshot.meta.node_fields.indexOf('id');
   const known = new Set<number>();
-  for (let i = 0; i < before.nodes.length; i += width0) known.add(before.nodes[i + idAt0]!);
-  before.nodes = [];
-  before.edges = [];
+  {
+    const before = readSnapshot(beforeFile);
+    for (let node = 0; node < before.nodeCount; node++) known.add(before.idOf(node));
+  }
   const s = readSnapshot(afterFile);
-  const fields = s.snapshot.meta.node_fields;
-  const width = fields.length;
-  const typeAt = fields.indexOf('type');
-  const nameAt = fields.indexOf('name');
-  const idAt = fields.indexOf('id');
-  const sizeAt = fields.indexOf('self_size');
-  const edgeCountAt = fields.indexOf('edge_count');
-  const types = s.snapshot.meta.node_types[0];
-  const edgeFields = s.snapshot.meta.edge_fields;
-  const edgeWidth = edgeFields.length;
-  const edgeTypeAt = edgeFields.indexOf('type');
-  const edgeNameAt = edgeFields.indexOf('name_or_index');
-  const edgeToAt = edgeFields.indexOf('to_node');
-  const edgeTypes = s.snapshot.meta.edge_types[0];
   const label = (node: number): string => {
-    const type = types[s.nodes[node + typeAt]!] ?? '?';
-    return type === 'object' || type === 'closure' || type === 'hidden' || type === 'native' ? `${type} ${s.strings[s.nodes[node + nameAt]!]}` : `(${type})`;
+    const type = s.typeOf(node);
+    return type === 'object' || type === 'closure' || type === 'hidden' || type === 'native' ? `${type} ${s.nameOf(node)}` : `(${type})`;
   };
   // One retainer per new node: a new one (its owner made in the same run) before an old one.
   const owner = new Map<number, string>();
   const ownerIsNew = new Set<number>();
-  let edge = 0;
-  for (let node = 0; node < s.nodes.length; node += width) {
-    const count = s.nodes[node + edgeCountAt]!;
-    const fromNew = !known.has(s.nodes[node + idAt]!);
-    for (let e = 0; e < count; e++, edge += edgeWidth) {
-      const edgeType = edgeTypes[s.edges[edge + edgeTypeAt]!];
-      if (edgeType === 'weak' || edgeType === 'shortcut') continue;
-      const to = s.edges[edge + edgeToAt]!;
-      if (known.has(s.nodes[to + idAt]!)) continue;
+  for (let node = 0; node < s.nodeCount; node++) {
+    const fromNew = !known.has(s.idOf(node));
+    for (let edge = s.firstEdge(node); edge < s.firstEdge(node + 1); edge++) {
+      if (!s.isStrong(edge)) continue;
+      const to = s.edgeTo(edge);
+      if (known.has(s.idOf(to))) continue;
       if (owner.has(to) && (ownerIsNew.has(to) || !fromNew)) continue;
-      const nameOrIndex = s.edges[edge + edgeNameAt]!;
+      const edgeType = s.edgeTypeOf(edge);
+      const nameOrIndex = s.edgeNameOrIndex(edge);
       const edgeName = edgeType === 'element' || edgeType === 'hidden' ? `[${nameOrIndex}]` : s.strings[nameOrIndex];
       owner.set(to, `${label(node)}.${edgeName}`);
       if (fromNew) ownerIsNew.add(to);
     }
   }
   const groups = new Map<string, SurvivorGroup>();
-  for (let node = 0; node < s.nodes.length; node += width) {
-    if (known.has(s.nodes[node + idAt]!)) continue;
+  for (let node = 0; node < s.nodeCount; node++) {
+    if (known.has(s.idOf(node))) continue;
     const name = `${label(node)} ← ${(owner.get(node) ?? '?').replace(/\[\d+\]$/, '[i]')}`;
     let g = groups.get(name);
     if (g === undefined) {
@@ -211,7 +187,7 @@ export async function survivorsByKind(run: () => Promise<void>): Promise<Survivo
       groups.set(name, g);
     }
     g.count++;
-    g.bytes += s.nodes[node + sizeAt]!;
+    g.bytes += s.selfSizeOf(node);
   }
   return [...groups.values()].sort((a, b) => b.bytes - a.bytes);
 }

@@ -283,7 +283,6 @@ export class QsaBroker implements NotifierHost {
     // (a string built by concatenation keeps a 32-byte node per piece) nor a slice of a request.
     const sub = new SubscriptionRecord(this, flatString(id), pkg, flatString(record), flatString(subscriber), request.data, queue, createdAt);
     this.byId.set(sub.id, sub);
-    this.packageState(pkg);
     this.assign(sub);
     if (subscribeChannel.hasSubscribers && sub.active) {
       subscribeChannel.publish({ subscription: sub, notifier: sub.holder?.name });

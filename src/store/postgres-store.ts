@@ -195,9 +195,7 @@ export class PostgresSubscriptionStore implements SubscriptionStore {
   loadShards(shards: readonly number[]): Promise<{ apiSubscriptions: StoredApiSubscription[]; dialogs: StoredDialog[] }> {
     const list = [...shards];
     return this.read(async (sql) => {
-      const apiSubscriptions = (
-        await sql<Row[]>`SELECT id, record, subscriber, package, queue, created_at FROM api_subscriptions WHERE shard = ANY(${list}::int[]) ORDER BY created_at, id`
-      ).map((r) => this.rowReader.apiSubscription(r));
+      const apiSubscriptions = await this.apiSubscriptionsOfShards(sql, list);
       const dialogs = (await sql<Row[]>`SELECT * FROM dialogs WHERE shard = ANY(${list}::int[]) ORDER BY dialog_key`).map((r) => this.rowReader.dialog(r));
       return { apiSubscriptions, dialogs };
     });
@@ -219,10 +217,12 @@ export class PostgresSubscriptionStore implements SubscriptionStore {
   /** The API subscriptions of `shards`, in load order (no dialogs: loadShards reads both). */
   loadApiSubscriptionsOfShards(shards: readonly number[]): Promise<StoredApiSubscription[]> {
     const list = [...shards];
-    return this.read(async (sql) =>
-      (await sql<Row[]>`SELECT id, record, subscriber, package, queue, created_at FROM api_subscriptions WHERE shard = ANY(${list}::int[]) ORDER BY created_at, id`).map((r) =>
-        this.rowReader.apiSubscription(r),
-      ),
+    return this.read((sql) => this.apiSubscriptionsOfShards(sql, list));
+  }
+
+  private async apiSubscriptionsOfShards(sql: Sql, list: number[]): Promise<StoredApiSubscription[]> {
+    return (await sql<Row[]>`SELECT id, record, subscriber, package, queue, created_at FROM api_subscriptions WHERE shard = ANY(${list}::int[]) ORDER BY created_at, id`).map((r) =>
+      this.rowReader.apiSubscription(r),
     );
   }
 

@@ -128,11 +128,9 @@ test('cluster: two nodes share the shards; a subscription created on either is m
 
 test('cluster: a subscription stored in a held shard whose announcement never came (a LISTEN reconnecting, a failed read) is made by the reconciliation', async () => {
   const url = await createDatabase(server!, 'daemon3');
-  const a = await startDaemon(config(url, { local_agent: { enabled: false }, cluster: { node_id: 'a', lease_ttl: 3, shards: 16 } }), { logger: silent() });
+  const a = await singleNode(url);
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
-    for (let i = 0; i < 100 && held(a) !== 16; i++) await new Promise((resolve) => setTimeout(resolve, 100));
-    assert.equal(held(a), 16, 'the single node holds every shard');
     // Stored as another node stores it, but without its NOTIFY: the announcement is lost.
     const record = 'sip:lost@localhost';
     const subscriber = 'sip:bob@localhost';
@@ -151,11 +149,9 @@ test('cluster: a subscription stored in a held shard whose announcement never ca
 
 test('cluster: a creation announced while a reconciliation reads is made by its announcement, not counted as missed', async () => {
   const url = await createDatabase(server!, 'daemon5');
-  const a = await startDaemon(config(url, { local_agent: { enabled: false }, cluster: { node_id: 'a', lease_ttl: 3, shards: 16 } }), { logger: silent() });
+  const a = await singleNode(url);
   const sql = postgres(url, { max: 2, onnotice: () => {} });
   try {
-    for (let i = 0; i < 100 && held(a) !== 16; i++) await new Promise((resolve) => setTimeout(resolve, 100));
-    assert.equal(held(a), 16, 'the single node holds every shard');
     await a.cluster!.reconcile(); // the periodic run, if one is due, out of the way
     const before = { ...a.cluster!.stats };
     const record = 'sip:raced@localhost';
@@ -189,12 +185,10 @@ test('cluster: a creation announced while a reconciliation reads is made by its 
 
 test('cluster: creations announced together are read together: 60 made by the holder in a few reads, not one each', async () => {
   const url = await createDatabase(server!, 'daemon4');
-  const a = await startDaemon(config(url, { local_agent: { enabled: false }, cluster: { node_id: 'a', lease_ttl: 3, shards: 16 } }), { logger: silent() });
+  const a = await singleNode(url);
   // Another node's store: its creations are announced, and those of one turn commit (and NOTIFY) together.
   const other = await PostgresSubscriptionStore.open({ url, shards: 16, exclusive: false, announce: true });
   try {
-    for (let i = 0; i < 100 && held(a) !== 16; i++) await new Promise((resolve) => setTimeout(resolve, 100));
-    assert.equal(held(a), 16, 'the single node holds every shard');
     const ids = Array.from({ length: 60 }, (_, i) => `announced-${i}`);
     await Promise.all(
       ids.map((id, i) => other.createApiSubscription({ id, record: `sip:user${i}@localhost`, subscriber: 'sip:bob@localhost', package: 'presence', queue: 'q1', createdAt: Date.now() })),
@@ -215,6 +209,17 @@ test('cluster: creations announced together are read together: 60 made by the ho
 
 function held(d: DaemonHandle): number {
   return d.cluster?.heldShards().length ?? -1;
+}
+
+/** A cluster node alone on the database (lease_ttl 3 s, 16 shards, no local agent), once it holds every shard. */
+async function singleNode(url: string): Promise<DaemonHandle> {
+  const a = await startDaemon(config(url, { local_agent: { enabled: false }, cluster: { node_id: 'a', lease_ttl: 3, shards: 16 } }), { logger: silent() });
+  for (let i = 0; i < 100 && held(a) !== 16; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  if (held(a) !== 16) {
+    await a.close();
+    assert.fail(`the single node holds ${held(a)} of 16 shards`);
+  }
+  return a;
 }
 
 test('doctor: the PostgreSQL store opens (counts shown, password hidden), or FAIL naming the database', async () => {

@@ -25,6 +25,20 @@ async function freshDatabase(): Promise<string> {
   return createDatabase(server, `t${++databases}`);
 }
 
+/** A LISTEN of its own on pb2b_subscriptions: the payloads heard, in order; `atLeast(n)` waits (bounded) until n were. */
+async function hearAnnouncements(url: string): Promise<{ heard: string[]; atLeast(n: number): Promise<void>; end(): Promise<void> }> {
+  const heard: string[] = [];
+  const listener = postgres(url, { max: 1, onnotice: () => {} });
+  await listener.listen('pb2b_subscriptions', (payload) => heard.push(payload));
+  return {
+    heard,
+    async atLeast(n) {
+      for (let i = 0; i < 100 && heard.length < n; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    },
+    end: () => listener.end(),
+  };
+}
+
 before(async () => {
   server = await startPostgres();
 });
@@ -158,16 +172,14 @@ describe('postgres store: group commit', () => {
   test('a duplicate create is refused and not announced', async () => {
     const url = await freshDatabase();
     const store = await PostgresSubscriptionStore.open({ url, shards: 4, announce: true });
-    const heard: string[] = [];
-    const listener = postgres(url, { max: 1, onnotice: () => {} });
-    await listener.listen('pb2b_subscriptions', (payload) => heard.push(payload));
+    const listener = await hearAnnouncements(url);
     await store.createApiSubscription(apiSubscription('x'));
     await rejectsWith(store.createApiSubscription(apiSubscription('x')), 'STORE_ERR_DUPLICATE');
     await store.createApiSubscription(apiSubscription('y'));
-    for (let i = 0; i < 100 && heard.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    await listener.atLeast(2);
     await new Promise((resolve) => setTimeout(resolve, 100));
     assert.deepEqual(
-      heard.map((h) => (JSON.parse(h) as { id: string }).id),
+      listener.heard.map((h) => (JSON.parse(h) as { id: string }).id),
       ['x', 'y'],
     );
     await listener.end();
@@ -229,16 +241,14 @@ describe('postgres store: shards and fencing', () => {
   test('announcements: creations and deletions are notified on pb2b_subscriptions with their shard', async () => {
     const url = await freshDatabase();
     const store = await PostgresSubscriptionStore.open({ url, shards: 4, announce: true });
-    const heard: string[] = [];
-    const listener = postgres(url, { max: 1, onnotice: () => {} });
-    await listener.listen('pb2b_subscriptions', (payload) => heard.push(payload));
+    const listener = await hearAnnouncements(url);
     await store.createApiSubscription(apiSubscription('x', { queue: 'q' }));
     await store.deleteApiSubscription('x');
     await store.createApiSubscription(apiSubscription('y', { queue: 'q' }));
     await store.deleteQueue('q');
-    for (let i = 0; i < 100 && heard.length < 4; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    await listener.atLeast(4);
     const shard = shardOf('presence', 'sip:x@example.com', 'sip:bob@example.com', 4);
-    assert.deepEqual(heard.map((h) => JSON.parse(h)), [
+    assert.deepEqual(listener.heard.map((h) => JSON.parse(h)), [
       { op: 'create', id: 'x', shard },
       { op: 'delete', id: 'x', shard },
       { op: 'create', id: 'y', shard: shardOf('presence', 'sip:y@example.com', 'sip:bob@example.com', 4) },

@@ -17,12 +17,10 @@
  *   exists; duplicates counted).
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import postgres from 'postgres';
 import type { DaemonProcess } from '../daemon/support/daemon-process.js';
-import { cleanupsAfterAll, createSpread, health, listed, MergedConsumer, pollUntil, setUpCluster, startNode } from './support/cluster-rig.js';
+import { cleanupsAfterAll, createSpread, dumpLogs, health, listed, MergedConsumer, pollUntil, setUpCluster, startNode } from './support/cluster-rig.js';
 
 const SUBSCRIPTIONS = 300;
 const LEASE_TTL_S = 3;
@@ -87,8 +85,7 @@ test('split brain: a node paused past its lease drops its dialogs without unSUBS
       const key = s === undefined ? 'not listed' : `${s.state}/${s.dialog?.state ?? 'no dialog'}`;
       states.set(key, (states.get(key) ?? 0) + 1);
     }
-    const dir = process.env.PB2B_CLUSTER_DUMP;
-    if (dir !== undefined) for (const [k, n] of nodes.entries()) writeFileSync(join(dir, `split-n${k + 1}.log`), n.lines.map((l) => JSON.stringify(l)).join('\n'));
+    dumpLogs(nodes, 'split', { states: Object.fromEntries(states) });
     // What the database connections are doing (one waiting on a lock that the paused node's open transaction holds?).
     const db = postgres(url, { max: 1, onnotice: () => {} });
     const activity = await db`SELECT application_name, state, wait_event_type, wait_event, left(query, 100) AS query, now() - xact_start AS open_for

@@ -17,12 +17,11 @@
  * counts, duplicates.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import type { DaemonProcess } from '../daemon/support/daemon-process.js';
 import { kamailioAddress, kamailioLogPath, sendOptions } from '../support/peers.js';
-import { cleanupsAfterAll, createSpread, health, listed, MergedConsumer, pollUntil, setUpCluster, startNode } from './support/cluster-rig.js';
+import { cleanupsAfterAll, createSpread, dumpLogs, health, listed, MergedConsumer, pollUntil, setUpCluster, startNode } from './support/cluster-rig.js';
 
 const SUBSCRIPTIONS = 3000;
 const LEASE_TTL_S = 6;
@@ -48,17 +47,6 @@ async function sipCounters(node: DaemonProcess): Promise<Record<string, number>>
     if (m !== null) out[`${m[1]}${m[2] ?? ''}`] = Number(m[3]);
   }
   return out;
-}
-
-/**
- * With PB2B_CLUSTER_DUMP=<directory> (when looking into a failure by hand), each node's log lines and `extra` are
- * written there as `<when>-n<k>.log` and `<when>.json`.
- */
-function dumpLogs(nodes: readonly DaemonProcess[], when: string, extra: unknown): void {
-  const dir = process.env.PB2B_CLUSTER_DUMP;
-  if (dir === undefined) return;
-  for (const [k, n] of nodes.entries()) writeFileSync(join(dir, `${when}-n${k + 1}.log`), n.lines.map((l) => JSON.stringify(l)).join('\n'));
-  writeFileSync(join(dir, `${when}.json`), JSON.stringify(extra));
 }
 
 /**

@@ -22,9 +22,6 @@ let lastStartLine = { status: 0, reason: '', text: '' };
  * octet for octet, for a response without a body, written straight from the
  * request's fields: no response object, no header list, no field object per
  * copied line. The 200 to every NOTIFY goes this way (RFC 3261 §8.2.6).
- * `ownMemory`: in an ArrayBuffer of its own rather than a view into Node's
- * shared 8 KB pool, for bytes that will be kept (a final response over UDP,
- * kept for Timer J): then the keeper need not copy them out of the pool.
  */
 export function serializeBodylessResponse(
   request: SipRequest,
@@ -32,7 +29,6 @@ export function serializeBodylessResponse(
   reason: string | undefined,
   toTag: string | undefined,
   headers: ReadonlyArray<readonly [string, string]>,
-  ownMemory = false,
 ): Buffer {
   const phrase = reason ?? reasonPhrase(status);
   if (lastStartLine.status !== status || lastStartLine.reason !== phrase) {
@@ -51,7 +47,7 @@ export function serializeBodylessResponse(
     if (headerKey(name) === 'content-length') continue;
     length += Buffer.byteLength(name, 'utf8') + Buffer.byteLength(value, 'utf8') + 4;
   }
-  const out = ownMemory ? Buffer.allocUnsafeSlow(length) : Buffer.allocUnsafe(length);
+  const out = Buffer.allocUnsafe(length);
   let at = out.write(startLine, 0, 'utf8');
   for (const field of request.headers) {
     const name = COPIED_NAMES[field.key];

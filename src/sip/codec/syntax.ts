@@ -153,7 +153,7 @@ export function parseParams(
     const nameStart = i;
     while (i < n && isTokenChar(text.charCodeAt(i))) i++;
     if (i === nameStart) throw new SipParseError(code, `Bad ${header}: empty parameter`, { header: header.toLowerCase() });
-    const name = paramName(text, nameStart, i);
+    const name = knownLowerToken(text, nameStart, i, COMMON_PARAMS);
     let value: string | null = null;
     const afterName = skipWs(text, i);
     if (afterName < n && text.charCodeAt(afterName) === EQUAL) {
@@ -182,7 +182,7 @@ export function parseParams(
  * per parsed header. Parsed header values are read, not edited, so it is made
  * read-only: set, delete and clear throw SipParseError SIP_ERR_PARSE_SHARED_PARAMS.
  */
-export const NO_PARAMS: Map<string, string | null> = readOnlyEmptyMap();
+const NO_PARAMS: Map<string, string | null> = readOnlyEmptyMap();
 
 function readOnlyEmptyMap(): Map<string, string | null> {
   const map = new Map<string, string | null>();
@@ -201,16 +201,6 @@ export function paramsMapFor(text: string, i: number): Map<string, string | null
 
 /** Parameter names common enough to be worth recognising without slicing a new string. */
 const COMMON_PARAMS = ['tag', 'branch', 'rport', 'received', 'expires', 'lr', 'transport', 'q', 'id', 'reason', 'maddr'];
-
-/** The lower-cased parameter name at text[start, end). */
-function paramName(text: string, start: number, end: number): string {
-  const length = end - start;
-  for (let k = 0; k < COMMON_PARAMS.length; k++) {
-    const known = COMMON_PARAMS[k]!;
-    if (known.length === length && text.startsWith(known, start)) return known;
-  }
-  return lowerAscii(text.slice(start, end));
-}
 
 /**
  * delta-seconds (RFC 3261 §25.1) as a number; values above 2**32-1 are taken as

@@ -6,6 +6,8 @@
  */
 import type { RestartStats } from '../../../src/subscription/presence-engine.js';
 import { api, DaemonProcess, testConfig } from '../../daemon/support/daemon-process.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after } from 'node:test';
 import { Publisher } from '../../daemon/support/publisher.js';
 import { createDatabase, startPostgres } from '../../support/engines.js';
@@ -147,6 +149,17 @@ export class MergedConsumer {
   close(): void {
     for (const s of this.streams) s.close();
   }
+}
+
+/**
+ * With PB2B_CLUSTER_DUMP=<directory> (when looking into a failure by hand), each node's log lines and `extra` are
+ * written there as `<when>-n<k>.log` and `<when>.json`.
+ */
+export function dumpLogs(nodes: readonly DaemonProcess[], when: string, extra: unknown): void {
+  const dir = process.env.PB2B_CLUSTER_DUMP;
+  if (dir === undefined) return;
+  for (const [k, n] of nodes.entries()) writeFileSync(join(dir, `${when}-n${k + 1}.log`), n.lines.map((l) => JSON.stringify(l)).join('\n'));
+  writeFileSync(join(dir, `${when}.json`), JSON.stringify(extra));
 }
 
 /** Polls `probe` every `everyMs` until it is true; false at the deadline. */
