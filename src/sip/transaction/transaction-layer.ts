@@ -281,15 +281,14 @@ function timerSettings(given: Partial<TransactionTimerSettings> | undefined): Tr
  * The branch of an outgoing request's top Via, read from the header's text:
  * the parsed Via is not memoised on the request (`topVia` would keep it in
  * the request's accessor cache). The client transaction holds the request
- * until its final response and, over UDP, Timer K (RFC 3261 §17.1.2.2), so a
- * memoised Via lived for seconds, 5,000 of them at once while W2 establishes
- * its subscriptions. V8 then marks the Via object literal of the codec
- * (one allocation site for every Via parsed) as long-lived and allocates every
- * later Via directly in the old generation ("pretenuring", which it does not
- * undo): each received NOTIFY's top Via, dead at once, then held its young
- * parameter Map and strings (with the header text they are sliced from)
- * through the next scavenge, which takes every old-to-young pointer as a root
- * (docs/latency-tail.md, "The unknown 0.9 KB", issue 11).
+ * until its final response (RFC 3261 §17.1.2.2), and a burst of SUBSCRIBEs
+ * sent before any is answered holds thousands of them: the in-process bench
+ * harness, 5,000 at once. V8 then marks the codec's Via object literal (one
+ * allocation site for every Via parsed) as long-lived and allocates every
+ * later Via directly in the old generation ("pretenuring", not undone): each
+ * received NOTIFY's top Via, dead at once, then held its young parameter Map
+ * and strings through the next scavenge, which takes every old-to-young
+ * pointer as a root (docs/latency-tail.md, "The unknown 0.9 KB", issue 11).
  */
 function branchOfOutgoing(request: SipRequest): string | undefined {
   const raw = request.headers.getByKey('via');
