@@ -1,7 +1,7 @@
 import { flatString } from '../../util/copy-string.js';
 import type { Random } from '../../util/random.js';
 import type { TimerScheduler } from '../../util/timer-scheduler.js';
-import { cseqOf, topVia, type Via } from '../codec/index.js';
+import { cseqOf, parseTopVia, topVia, type Via } from '../codec/index.js';
 import type { SipMessage, SipRequest, SipResponse } from '../codec/message.js';
 import { responseDestination } from '../transport/response-routing.js';
 import type { ReceivedFrom, SipEndpoint, SipTransport } from '../transport/types.js';
@@ -119,7 +119,7 @@ export class TransactionLayer {
     }
     let branch: string | undefined;
     try {
-      branch = topVia(request).branch;
+      branch = branchOfOutgoing(request);
     } catch (error) {
       throw new TransactionError('SIP_ERR_TRANSACTION_NO_BRANCH', 'the request has no valid top Via', { cause: error });
     }
@@ -275,4 +275,24 @@ function timerSettings(given: Partial<TransactionTimerSettings> | undefined): Tr
     t2: given?.t2 ?? DEFAULT_TIMER_SETTINGS.t2,
     t4: given?.t4 ?? DEFAULT_TIMER_SETTINGS.t4,
   };
+}
+
+/**
+ * The branch of an outgoing request's top Via, read from the header's text:
+ * the parsed Via is not memoised on the request (`topVia` would keep it in
+ * the request's accessor cache). The client transaction holds the request
+ * until its final response (RFC 3261 §17.1.2.2), and a burst of SUBSCRIBEs
+ * sent before any is answered holds thousands of them: the in-process bench
+ * harness, 5,000 at once. V8 then marks the codec's Via object literal (one
+ * allocation site for every Via parsed) as long-lived and allocates every
+ * later Via directly in the old generation ("pretenuring", not undone): each
+ * received NOTIFY's top Via, dead at once, then held its young parameter Map
+ * and strings through the next scavenge, which takes every old-to-young
+ * pointer as a root (docs/latency-tail.md, "The unknown 0.9 KB", issue 11).
+ */
+function branchOfOutgoing(request: SipRequest): string | undefined {
+  const raw = request.headers.getByKey('via');
+  // topVia's error for a request without Via (it becomes the TransactionError's cause).
+  if (raw === undefined) return topVia(request).branch;
+  return parseTopVia(raw).branch;
 }
