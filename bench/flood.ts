@@ -130,6 +130,11 @@ export interface FloodReport {
     sheddingOffMs: number;
     /** In-dialog refreshes the engine sent after the overload (PresenceEngine.overloadEnded), and ms from the end of the flood until they were answered. */
     refreshedAfterOverload: number;
+    /**
+     * Confirming refreshes (docs/behaviour.md §3.7) sent after the last overload period ended: a dialog that sent
+     * one is skipped by the refresh after the overload, which its SUBSCRIBE already did the work of.
+     */
+    confirmingAfterOverload: number;
     refreshedMs: number;
     dialogsActive: number;
     simLiveDialogs: number;
@@ -234,8 +239,9 @@ export async function runFlood(o: FloodOptions): Promise<FloodReport> {
   const simScript = new URL('./load/presence-server-sim.js', import.meta.url).pathname;
   const sim = new ChildRpc('presence-server-sim', simScript, { ...(pinned ? { core: 0 } : {}), scriptArgs: ['--port', String(o.portBase), '--transport', 'udp', '--max-expires', '3600'] });
   let b2b: PresenceB2B | undefined;
-  /** The engine's refreshes after an overload, counted when the last overload period ended. */
+  /** The engine's refreshes after an overload, and its confirming refreshes, counted when the last overload period ended. */
   let refreshesAtLastEnd = 0;
+  let confirmingAtLastEnd = 0;
   let closeQueue: (() => void) | undefined;
   const blasters: ChildRpc[] = [];
   const loop = monitorEventLoopDelay({ resolution: 20 });
@@ -249,7 +255,10 @@ export async function runFlood(o: FloodOptions): Promise<FloodReport> {
       overload: { backlogLimitBytes: o.backlogLimitBytes, retryAfterSeconds: o.retryAfterSeconds },
       ...o.b2bOptions,
       onTransportDiagnostic: (event) => {
-        if (event.kind === 'overload-ended') refreshesAtLastEnd = b2b?.engine.stats.refreshesAfterOverload ?? 0;
+        if (event.kind === 'overload-ended') {
+          refreshesAtLastEnd = b2b?.engine.stats.refreshesAfterOverload ?? 0;
+          confirmingAtLastEnd = b2b?.engine.stats.confirmingRefreshes ?? 0;
+        }
         if (event.kind === 'overload-started' || event.kind === 'overload-ended') say(event.detail);
       },
     });
@@ -430,7 +439,9 @@ export async function runFlood(o: FloodOptions): Promise<FloodReport> {
     // PresenceEngine.overloadEnded); the round below starts once the refreshes that followed the
     // last period are done, with their NOTIFYs.
     if (overloadPeriods > 0) {
-      await until(() => engine.stats.refreshesAfterOverload - refreshesAtLastEnd >= o.n && (engine.countByState().active ?? 0) === o.n, 8 * o.t1Ms + 30_000);
+      // A dialog whose confirming refresh went out since the end is skipped by the overload's refresh (it did the same work).
+      const refreshedSinceEnd = (): number => engine.stats.refreshesAfterOverload - refreshesAtLastEnd + (engine.stats.confirmingRefreshes - confirmingAtLastEnd);
+      await until(() => refreshedSinceEnd() >= o.n && (engine.countByState().active ?? 0) === o.n, 8 * o.t1Ms + 30_000);
       await sim.call('drain', { boundMs: 30_000 }, 40_000);
     }
     const refreshedAfter = engine.stats.refreshesAfterOverload - refreshes0;
@@ -512,6 +523,7 @@ export async function runFlood(o: FloodOptions): Promise<FloodReport> {
         drainMs: Math.round(drainMs),
         sheddingOffMs: Math.round(sheddingOffMs),
         refreshedAfterOverload: refreshedAfter,
+        confirmingAfterOverload: engine.stats.confirmingRefreshes - confirmingAtLastEnd,
         refreshedMs: Math.round(refreshedMs),
         dialogsActive: counts.active ?? 0,
         simLiveDialogs: simAfter.liveDialogs,
@@ -564,7 +576,7 @@ export function describeFlood(r: FloodReport): string {
           `generator: ${r.generator.processes} process(es) ${JSON.stringify(r.generator.perProcess)}; capacity steps ${r.generator.capacitySteps.map((c) => `${c.rate}/s ${c.passed ? 'ok' : `failed (sent ${c.sent} at ${c.achievedRate}/s, 200 ${c.answered200}, shed ${c.shed})`}`).join(', ')}; measured capacity ${r.generator.measuredCapacity ?? '-'}/s`,
           `kernel UDP over the flood: ${['InDatagrams', 'OutDatagrams', 'RcvbufErrors', 'SndbufErrors', 'InErrors'].map((k) => `${k} ${r.generator?.kernelUdp[k] ?? '-'}`).join(', ')}`,
         ]),
-    `recovery: drained ${r.recovery.drainMs} ms and shedding off ${r.recovery.sheddingOffMs} ms after the flood; ${r.recovery.refreshedAfterOverload} dialogs refreshed after the overload (done ${r.recovery.refreshedMs} ms after the flood); ${r.recovery.dialogsActive} dialogs active here, ${r.recovery.simLiveDialogs} at the server; the NOTIFY after (answers ${JSON.stringify(r.recovery.answersAfter)}) reached ${r.recovery.deliveredAfter}/${r.options.n} queues; subscriptions lost ${r.recovery.subscriptionsLost}`,
+    `recovery: drained ${r.recovery.drainMs} ms and shedding off ${r.recovery.sheddingOffMs} ms after the flood; ${r.recovery.refreshedAfterOverload} dialogs refreshed after the overload and ${r.recovery.confirmingAfterOverload} by a confirming refresh since its end (done ${r.recovery.refreshedMs} ms after the flood); ${r.recovery.dialogsActive} dialogs active here, ${r.recovery.simLiveDialogs} at the server; the NOTIFY after (answers ${JSON.stringify(r.recovery.answersAfter)}) reached ${r.recovery.deliveredAfter}/${r.options.n} queues; subscriptions lost ${r.recovery.subscriptionsLost}`,
   ].join('\n');
 }
 
