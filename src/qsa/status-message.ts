@@ -221,7 +221,7 @@ export function releaseDocument(message: StatusMessage): void {
 
 /**
  * The usual kept update (an active status with a body whose document can be
- * read again): four fields of one shape, written in place at each NOTIFY by
+ * read again): five fields of one shape, written in place at each NOTIFY by
  * compactUpdate, so that a dialog's last status is not a new object per
  * NOTIFY that lives until the next one (what a scavenge copied, issue 11).
  * Its body is a slot in the broker's KeptBodyStore (the one the broker's kept
@@ -287,20 +287,10 @@ export function compactUpdate(update: StatusUpdate, previous?: StatusUpdate, sto
   const reread = (update as RereadableUpdate)[REREAD_DOCUMENT];
   if (reread === undefined || update.body === undefined) return replaced(previous, update);
   if (update.reason === undefined && update.retryAfter === undefined && update.error === undefined && update.record === undefined && update.list === undefined) {
-    // The usual one (an active NOTIFY with a body): four fields, no empty ones (each costs 8 bytes per subscription).
-    if (update instanceof UsualKeptUpdate) {
-      if (previous === update) return update;
-      if (!(previous instanceof UsualKeptUpdate)) return update;
-      // Another kept update (a join's): its body shared rather than copied.
-      const shared = update.share();
-      previous.hold(shared ?? update.body);
-      previous.state = update.state;
-      previous.expires = update.expires;
-      previous.contentType = update.contentType;
-      previous[REREAD_DOCUMENT] = reread;
-      return previous;
-    }
-    const body = store === undefined ? update.body : store.keep(update.body);
+    // The usual one (an active NOTIFY with a body): five fields, no empty ones (each costs 8 bytes per subscription).
+    if (previous === update) return update;
+    // Its body in the store; another kept update's (a join's) shared rather than copied again.
+    const body = update instanceof UsualKeptUpdate ? (update.share() ?? update.body) : store === undefined ? update.body : store.keep(update.body);
     if (previous instanceof UsualKeptUpdate) {
       previous.state = update.state;
       previous.expires = update.expires;
