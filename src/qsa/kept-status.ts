@@ -1,3 +1,4 @@
+import { bytesOf, type KeptBodyStore, type KeptBytes, KeptBody, unkeep } from './kept-body-store.js';
 import {
   createStatusMessage,
   type QsaSubscriptionHandle,
@@ -35,7 +36,8 @@ export class KeptStatus {
   state: StatusUpdate['state'] = 'pending';
   expires: number | undefined = undefined;
   contentType: string | undefined = undefined;
-  body: Uint8Array | undefined = undefined;
+  /** The body: a slot in the broker's store, or (not kept there: no store, empty, too large, or given back) the bytes themselves. */
+  body: KeptBytes | undefined = undefined;
   sequence = 0;
   /** Whole ms: distance from the broker's epoch (a small integer in the field); a fraction: as it is. */
   time = 0;
@@ -43,12 +45,16 @@ export class KeptStatus {
   /** The message last built from these fields, while anybody holds it (the same object for every reader). */
   rebuilt: WeakRef<StatusMessage> | undefined = undefined;
 
-  /** Takes `message`'s fields. */
-  write(message: StatusMessage, epoch: number): void {
+  /** Takes `message`'s fields; its body into `store` (without one: the message's Uint8Array as it is). */
+  write(message: StatusMessage, epoch: number, store: KeptBodyStore | undefined): void {
     this.state = message.state;
     this.expires = message.expires;
     this.contentType = message.contentType;
-    this.body = message.body;
+    const previous = this.body;
+    const body = message.body;
+    this.body = body === undefined || store === undefined ? body : store.keep(body);
+    // After keep: the same body kept again stays where it is.
+    if (previous instanceof KeptBody) previous.release();
     this.sequence = message.sequence;
     const timestamp = message.timestamp;
     this.time = Number.isInteger(timestamp) ? timestamp - epoch : timestamp;
@@ -64,7 +70,8 @@ export class KeptStatus {
   message(subscription: QsaSubscriptionHandle, epoch: number): StatusMessage {
     const held = this.rebuilt?.deref();
     if (held !== undefined) return held;
-    const update: RereadableUpdate = { state: this.state, expires: this.expires, contentType: this.contentType, body: this.body };
+    const body = this.body;
+    const update: RereadableUpdate = { state: this.state, expires: this.expires, contentType: this.contentType, body: body === undefined ? undefined : bytesOf(body) };
     const rare = this.rare;
     if (rare !== undefined) {
       update.reason = rare.reason;
@@ -79,5 +86,11 @@ export class KeptStatus {
     const message = createStatusMessage(subscription, update, this.sequence, Number.isInteger(time) ? epoch + time : time);
     this.rebuilt = new WeakRef(message);
     return message;
+  }
+
+  /** The subscription ends: its body leaves the store (a Uint8Array of its own, for a handle still read afterwards). */
+  letGo(): void {
+    const body = this.body;
+    if (body instanceof KeptBody) this.body = unkeep(body);
   }
 }

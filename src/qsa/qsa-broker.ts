@@ -20,6 +20,7 @@ import {
   type StatusUpdate,
 } from './status-message.js';
 import { ENQUEUE, ON_CLOSE, PURGE, StatusQueue, type StatusQueueOptions } from './status-queue.js';
+import { KeptBodyStore } from './kept-body-store.js';
 import { KeptStatus } from './kept-status.js';
 
 export interface SubscribeRequest {
@@ -132,9 +133,15 @@ class SubscriptionRecord implements QsaSubscriptionHandle {
   [STATUS_RELEASED](message: StatusMessage): void {
     if (this.recent !== message) return;
     const kept = this.kept ?? new KeptStatus();
-    kept.write(message, this.broker.epoch);
+    // Its body goes to the broker's store while the subscription lives (an ended one is not released from it again).
+    kept.write(message, this.broker.epoch, this.active ? this.broker.keptBodies : undefined);
     this.kept = kept;
     this.recent = undefined;
+  }
+
+  /** @internal The subscription ended: its kept body leaves the broker's store (the handle can still be read). */
+  ended(): void {
+    this.kept?.letGo();
   }
 
   /** No cycles (lastStatus → subscription → lastStatus) and no queue internals in JSON. */
@@ -222,6 +229,8 @@ export class QsaBroker implements NotifierHost {
   private notifierCounter = 0;
   private queuedCount = 0;
   private readonly onNotifierError: ((event: QsaNotifierErrorEvent) => void) | undefined;
+  /** @internal The bodies of the subscriptions' last statuses, and of the engine's kept updates (keptBodiesOf). */
+  readonly keptBodies = new KeptBodyStore();
 
   constructor(options: QsaBrokerOptions) {
     this.clock = options.clock;
@@ -318,6 +327,7 @@ export class QsaBroker implements NotifierHost {
       this.callNotifier(holder, 'unsubscribe', assignment);
     }
     const purged = sub.queue[PURGE](sub.id);
+    sub.ended();
     if (unsubscribeChannel.hasSubscribers) unsubscribeChannel.publish({ subscription: sub, purged });
     return true;
   }
@@ -545,4 +555,14 @@ export class QsaBroker implements NotifierHost {
     if (notifierErrorChannel.hasSubscribers) notifierErrorChannel.publish(event);
   }
 
+}
+
+/**
+ * @internal The store where a notifier keeps the bodies of the updates it
+ * holds between reports (the engine's kept update), the same as the broker's
+ * so that both hold one slot: the broker's of `sub`, or undefined for a
+ * subscription of another sink (a test's fake) or none.
+ */
+export function keptBodiesOf(sub: QsaSubscription | undefined): KeptBodyStore | undefined {
+  return sub instanceof Assignment ? sub.holder.broker.keptBodies : undefined;
 }

@@ -1,4 +1,5 @@
 import type { StatusErrorCode } from '../util/error-codes.js';
+import { bytesOf, KeptBody, type KeptBodyStore, type KeptBytes, unkeep } from './kept-body-store.js';
 import type { StatusQueue } from './status-queue.js';
 
 /**
@@ -223,17 +224,53 @@ export function releaseDocument(message: StatusMessage): void {
  * read again): five fields of one shape, written in place at each NOTIFY by
  * compactUpdate, so that a dialog's last status is not a new object per
  * NOTIFY that lives until the next one (what a scavenge copied, issue 11).
+ * Its body is a slot in the broker's KeptBodyStore (the one the broker's kept
+ * status holds too) when there is a broker; `body` reads a copy of it.
  */
 class UsualKeptUpdate implements StatusUpdate {
   [REREAD_DOCUMENT]: DocumentRereader;
+  /** Private (#): out of Object.entries, JSON and deep comparisons, where `body` stands for it. */
+  #body: KeptBytes;
   constructor(
     public state: StatusUpdate['state'],
     public expires: number | undefined,
     public contentType: string | undefined,
-    public body: Uint8Array,
+    body: KeptBytes,
     reread: DocumentRereader,
   ) {
+    this.#body = body;
     this[REREAD_DOCUMENT] = reread;
+  }
+
+  /** The body's bytes: a Uint8Array of the reader's own when it is kept in a store. */
+  get body(): Uint8Array {
+    return bytesOf(this.#body);
+  }
+
+  /** @internal Holds `body` (a reference taken already) instead of the present one, whose reference it gives back. */
+  hold(body: KeptBytes): void {
+    const previous = this.#body;
+    this.#body = body;
+    // The same body again: it has one reference more, released here (never its last).
+    if (previous instanceof KeptBody) previous.release();
+  }
+
+  /** @internal Another reference to the body, for another holder (undefined: not in a store). */
+  share(): KeptBody | undefined {
+    const body = this.#body;
+    if (!(body instanceof KeptBody)) return undefined;
+    body.refs++;
+    return body;
+  }
+
+  /** @internal Nobody will write it again: the body leaves the store (still readable). */
+  letGo(): void {
+    this.#body = unkeep(this.#body);
+  }
+
+  /** As the plain kept update it stands for (state, expires, contentType, body). */
+  toJSON(): object {
+    return { state: this.state, expires: this.expires, contentType: this.contentType, body: this.body };
   }
 }
 
@@ -241,25 +278,28 @@ class UsualKeptUpdate implements StatusUpdate {
  * @internal `update` as kept by a notifier between NOTIFYs (a dialog's last
  * status): when its document can be read again, a copy of one fixed shape
  * without the document (a message built from it reads it from the body when
- * asked); any other update as it is. `previous`, the kept update it replaces,
- * is written over when it is of the usual shape: the caller must hold it
- * alone (it is never handed out: the broker copies what it queues).
+ * asked), its body kept in `store` (the broker's, keptBodiesOf) if given; any
+ * other update as it is. `previous`, the kept update it replaces, is written
+ * over when it is of the usual shape, and otherwise let go: the caller must
+ * hold it alone (it is never handed out: the broker copies what it queues).
  */
-export function compactUpdate(update: StatusUpdate, previous?: StatusUpdate): StatusUpdate {
+export function compactUpdate(update: StatusUpdate, previous?: StatusUpdate, store?: KeptBodyStore): StatusUpdate {
   const reread = (update as RereadableUpdate)[REREAD_DOCUMENT];
-  if (reread === undefined || update.body === undefined) return update;
+  if (reread === undefined || update.body === undefined) return replaced(previous, update);
   if (update.reason === undefined && update.retryAfter === undefined && update.error === undefined && update.record === undefined && update.list === undefined) {
     // The usual one (an active NOTIFY with a body): five fields, no empty ones (each costs 8 bytes per subscription).
-    if (previous instanceof UsualKeptUpdate && previous !== update) {
+    if (previous === update) return update;
+    // Its body in the store; another kept update's (a join's) shared rather than copied again.
+    const body = update instanceof UsualKeptUpdate ? (update.share() ?? update.body) : store === undefined ? update.body : store.keep(update.body);
+    if (previous instanceof UsualKeptUpdate) {
       previous.state = update.state;
       previous.expires = update.expires;
       previous.contentType = update.contentType;
-      previous.body = update.body;
+      previous.hold(body);
       previous[REREAD_DOCUMENT] = reread;
       return previous;
     }
-    if (update instanceof UsualKeptUpdate) return update;
-    return new UsualKeptUpdate(update.state, update.expires, update.contentType, update.body, reread);
+    return new UsualKeptUpdate(update.state, update.expires, update.contentType, body, reread);
   }
   const kept: RereadableUpdate = {
     state: update.state,
@@ -273,8 +313,25 @@ export function compactUpdate(update: StatusUpdate, previous?: StatusUpdate): St
     list: update.list,
     [REREAD_DOCUMENT]: reread,
   };
-  return kept;
+  return replaced(previous, kept);
 }
+
+/** `next` replaces `previous`: a usual kept update's body leaves the store. */
+function replaced(previous: StatusUpdate | undefined, next: StatusUpdate): StatusUpdate {
+  if (previous instanceof UsualKeptUpdate && previous !== next) previous.letGo();
+  return next;
+}
+
+/**
+ * @internal A kept update (compactUpdate) whose holder goes (its dialog
+ * ended): its body leaves the store; it can still be read.
+ */
+export function letGoKeptUpdate(update: StatusUpdate | undefined): void {
+  if (update instanceof UsualKeptUpdate) update.letGo();
+}
+
+/** The fields of an update in the order a kept update has them (what withDocument copies). */
+const UPDATE_FIELDS = ['state', 'reason', 'retryAfter', 'expires', 'contentType', 'body', 'error', 'record', 'list'] as const;
 
 /**
  * @internal `update` with its document present (read again from the body if
@@ -283,10 +340,15 @@ export function compactUpdate(update: StatusUpdate, previous?: StatusUpdate): St
  */
 export function withDocument(update: StatusUpdate): StatusUpdate {
   const reread = (update as RereadableUpdate)[REREAD_DOCUMENT];
-  if (reread === undefined || update.document !== undefined || update.body === undefined) return update;
+  if (reread === undefined || update.document !== undefined) return update;
+  const body = update.body;
+  if (body === undefined) return update;
   const full: StatusUpdate = { state: update.state };
-  for (const [key, value] of Object.entries(update)) if (value !== undefined) (full as unknown as Record<string, unknown>)[key] = value;
-  full.document = reread(update.contentType, update.body);
+  for (const key of UPDATE_FIELDS) {
+    const value = key === 'body' ? body : update[key];
+    if (value !== undefined) (full as unknown as Record<string, unknown>)[key] = value;
+  }
+  full.document = reread(update.contentType, body);
   return full;
 }
 

@@ -22,7 +22,8 @@ import type { IncomingRequest } from '../sip/transaction/types.js';
 import { routeLeadsTo } from '../sip/ua/request-destination.js';
 import type { SendRequestOptions, SipUserAgent } from '../sip/ua/types.js';
 import type { QsaNotifier, QsaSubscription, StatusSink, StatusUpdate } from '../qsa/index.js';
-import { compactUpdate } from '../qsa/status-message.js';
+import { keptBodiesOf } from '../qsa/qsa-broker.js';
+import { compactUpdate, letGoKeptUpdate } from '../qsa/status-message.js';
 import type { DialogSnapshotSource, DialogSnapshotWriter } from '../store/dialog-snapshot-writer.js';
 import { resumedCSeq } from '../store/resume-cseq.js';
 import { dialogIdentity, type StoredDialog } from '../store/stored-dialog.js';
@@ -1269,6 +1270,8 @@ export class PresenceEngine implements QsaNotifier {
     if (dialog.state === 'destroyed') return;
     this.dropDialog(dialog);
     this.release(dialog);
+    // Its last status's body leaves the broker's store of kept bodies (the record stays readable).
+    letGoKeptUpdate(dialog.lastStatus);
     this.setState(dialog, 'destroyed');
     this.registry.remove(dialog);
     if (this.registry.size === 0) this.onAllDestroyed?.();
@@ -1288,7 +1291,8 @@ export class PresenceEngine implements QsaNotifier {
     for (const member of dialog.members) this.deliver(member, update);
     // Kept without a document that can be read again from the body (a joining subscriber's message
     // reads it), written over the previous one: no object per NOTIFY lives until the next (issue 11).
-    dialog.lastStatus = compactUpdate(update, previous);
+    // Its body in the broker's store of kept bodies, the same slot as the broker's last status.
+    dialog.lastStatus = compactUpdate(update, previous, keptBodiesOf(dialog.members[0]));
   }
 
   private deliver(member: QsaSubscription, update: StatusUpdate): void {

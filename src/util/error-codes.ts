@@ -72,6 +72,7 @@ export const ERROR_CODES = {
   QSA_ERR_QUEUE_CLOSED: 'subscribing into a closed queue',
   QSA_ERR_DUPLICATE_QUEUE: 'a queue name already in use',
   QSA_ERR_DUPLICATE_SUBSCRIPTION: 'subscribing with a given id that is already in use (restoring a stored subscription)',
+  QSA_ERR_RELEASED_BODY: 'a kept last-status body read after its last holder released it (an internal fault, never expected)',
   // reginfo reader (RegInfoError, RFC 3680); reaches status messages of the reg package.
   REGINFO_ERR_EMPTY: 'the body holds nothing but white space',
   REGINFO_ERR_ENCODING: 'the body is not UTF-8',
