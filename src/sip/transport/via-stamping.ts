@@ -1,4 +1,5 @@
-import { firstListElement, formatVia, rememberTopVia, topVia, type Via } from '../codec/index.js';
+import { firstListElement, formatVia, topVia, type Via } from '../codec/index.js';
+import { rememberTopVia } from '../codec/cache.js';
 import type { SipRequest } from '../codec/message.js';
 
 export type ViaStampResult = 'unchanged' | 'stamped' | 'no-via' | 'bad-via';

@@ -1,4 +1,5 @@
-import { createResponse, rememberTopVia, serializedLength, type Via } from '../codec/index.js';
+import { createResponse, serializedLength, type Via } from '../codec/index.js';
+import { rememberTopVia } from '../codec/cache.js';
 import type { SipRequest, SipResponse, SipTransportName } from '../codec/message.js';
 import { SipDnsError } from '../resolver/errors.js';
 import type { ResolvedTarget, TargetResolver } from '../resolver/types.js';
