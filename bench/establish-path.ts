@@ -14,6 +14,9 @@
  *       bytes allocated per establishment (rounds with no GC), and what each held
  *       subscription keeps after full GCs once Timer J and Timer K have let the
  *       transactions go (heap, ArrayBuffer, and RSS)
+ *   node dist/bench/establish-path.js --once [N]
+ *       one round of N after the warm-up, with os.getPriority() called just before and just
+ *       after each measured part: bench/callgrind-establish.sh counts the instructions there
  *   node dist/bench/establish-path.js --alloc-profile [N]
  *       where those bytes are allocated: V8's sampling heap profiler with the objects the
  *       GC collected kept in (what --heap-prof leaves out), by function, self and inclusive
@@ -24,6 +27,7 @@
  *
  * CPU time is inflated when the machine is busy; the byte counts are not.
  */
+import { getPriority } from 'node:os';
 import { writeHeapSnapshot } from 'node:v8';
 import { QsaBroker, type StatusQueue } from '../src/qsa/index.js';
 import { attachPresenceEngine } from '../src/b2b/attach-presence-engine.js';
@@ -41,7 +45,9 @@ import { allocationProfile } from './support/allocation-profile.js';
 import { roundsWithoutGc } from './support/rounds-without-gc.js';
 
 const args = process.argv.slice(2);
-const mode = args.includes('--alloc') ? 'alloc' : args.includes('--alloc-profile') ? 'profile' : 'cpu';
+const mode = args.includes('--alloc') ? 'alloc' : args.includes('--alloc-profile') ? 'profile' : args.includes('--once') ? 'once' : 'cpu';
+/** --once: os.getPriority() around each measured part of one round, the markers bench/callgrind-establish.sh dumps at. */
+let markers = false;
 const positional = args.filter((a) => !a.startsWith('--'));
 const N = Number(positional[0] ?? (mode === 'alloc' ? 2_000 : 5_000));
 
@@ -119,7 +125,9 @@ function createRig(): Rig {
   const measured = async (part: () => Promise<void> | void, into: { cpuUs: number; heapBytes: number; arrayBytes: number }) => {
     const m0 = process.memoryUsage();
     const c0 = process.cpuUsage();
+    if (markers) getPriority();
     await part();
+    if (markers) getPriority();
     const c = process.cpuUsage(c0);
     const m1 = process.memoryUsage();
     into.cpuUs += c.user + c.system;
@@ -168,6 +176,15 @@ async function main(): Promise<void> {
   await more(5_000);
   if (mode === 'profile') {
     await allocationProfile(() => more(N).then(() => undefined), N, 'establishment', process.env.ESTABLISH_PROFILE_OUT);
+    return;
+  }
+  if (mode === 'once') {
+    console.log('measured part: begin');
+    markers = true;
+    await more(N);
+    markers = false;
+    console.log('measured part: end');
+    console.log(`establishment path: ${N} establishments measured once (markers: os.getPriority() around each measured part)`);
     return;
   }
   if (mode === 'cpu') {

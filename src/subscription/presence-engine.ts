@@ -829,9 +829,10 @@ export class PresenceEngine implements QsaNotifier {
    * as the next hop (the seed sends every presence SUBSCRIBE through it), unless
    * the route set already starts there.
    */
-  private sendOptions(state: DialogState, dialog?: SubscriptionDialog): SendRequestOptions {
+  private sendOptions(state: DialogState, dialog?: SubscriptionDialog, handOver = false): SendRequestOptions {
     const proxy = this.settings.presenceOutboundProxy;
     const options: SendRequestOptions = { contact: this.contact };
+    if (handOver) options.handOver = true;
     if (proxy && !routeLeadsTo(state.routeSet[0], proxy)) options.outboundProxy = proxy;
     if (dialog !== undefined && this.settings.notifySourceCheck !== 'off') {
       // The first hop as resolved: where this dialog's NOTIFYs are expected from (notify-source.ts).
@@ -882,7 +883,8 @@ export class PresenceEngine implements QsaNotifier {
           this.onSubscribeResponse(dialog, response, locallyGenerated);
         },
       },
-      this.sendOptions(state, dialog),
+      // Built above for this send alone: the UA need not copy it (issue 11, one header copy less per SUBSCRIBE).
+      this.sendOptions(state, dialog, true),
     );
   }
 

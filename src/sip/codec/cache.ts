@@ -47,3 +47,16 @@ export function cacheOf(message: SipMessage): AccessorCache {
   }
   return cache;
 }
+
+/**
+ * Memoises `via` as the parse of the top Via `raw` of `message`, for a caller that
+ * has just written that text from a Via it already holds (e.g. our own Via on a
+ * request we send, or received/rport stamped in): topVia() then returns `via`
+ * while the first Via line is still `raw`, instead of parsing it again. `via`
+ * must be exactly what parseTopVia(raw) returns.
+ */
+export function rememberTopVia(message: SipMessage, raw: string, via: Via): void {
+  const cache = cacheOf(message);
+  cache.topViaRaw = raw;
+  cache.topVia = via;
+}

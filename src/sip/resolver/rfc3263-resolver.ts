@@ -69,8 +69,22 @@ export class Rfc3263Resolver implements TargetResolver {
     for (const [name, addresses] of Object.entries(options.hosts ?? {})) this.hosts.set(normalizeName(name), addresses.slice());
   }
 
-  async resolve(uri: string, supportedTransports: ReadonlyArray<SipTransportName>): Promise<ResolvedTarget[]> {
-    const target = readUri(uri, supportedTransports);
+  resolve(uri: string, supportedTransports: ReadonlyArray<SipTransportName>): Promise<ResolvedTarget[]> {
+    let target: UriTarget;
+    let literal: ResolvedTarget[] | undefined;
+    try {
+      target = readUri(uri, supportedTransports);
+      literal = literalTarget(target, supportedTransports);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // An IP literal needs no lookup (§4.1, §4.2): one target, settled at once, without the
+    // promise hops of the lookups below (every SUBSCRIBE to a presence server named by address).
+    if (literal !== undefined) return Promise.resolve(this.applyBlacklist(literal));
+    return this.resolveName(uri, target, supportedTransports);
+  }
+
+  private async resolveName(uri: string, target: UriTarget, supportedTransports: ReadonlyArray<SipTransportName>): Promise<ResolvedTarget[]> {
     const errors: unknown[] = [];
     const targets = await this.locate(target, supportedTransports, errors);
     if (targets.length === 0) {
@@ -192,6 +206,13 @@ export class Rfc3263Resolver implements TargetResolver {
     }
     return bad.length === 0 ? good : good.concat(bad);
   }
+}
+
+/** The one target of a URI whose host is an IP literal (as locate() finds it), else undefined. */
+function literalTarget(uri: UriTarget, supported: ReadonlyArray<SipTransportName>): ResolvedTarget[] | undefined {
+  if (isIP(uri.host) === 0) return undefined;
+  const transport = uri.transport ?? defaultTransport(uri.secure, supported);
+  return [{ transport, host: uri.host, port: uri.port ?? defaultPort(transport), transportExplicit: uri.transport !== undefined }];
 }
 
 function readUri(uri: string, supported: ReadonlyArray<SipTransportName>): UriTarget {

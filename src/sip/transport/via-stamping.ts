@@ -1,4 +1,5 @@
 import { firstListElement, formatVia, topVia, type Via } from '../codec/index.js';
+import { rememberTopVia } from '../codec/cache.js';
 import type { SipRequest } from '../codec/message.js';
 
 export type ViaStampResult = 'unchanged' | 'stamped' | 'no-via' | 'bad-via';
@@ -24,8 +25,15 @@ export function stampTopVia(request: SipRequest, remoteAddress: string, remotePo
     if (field.key !== 'via') continue;
     const line = field.value;
     const top = firstListElement(line);
-    const stamped = stampViaText(top, via, remoteAddress, remotePort);
-    field.value = top.length === line.length ? stamped : stamped + line.slice(top.length);
+    const edited = editedViaText(top, via, remoteAddress, remotePort);
+    const stamped = edited ?? stampViaText(top, via, remoteAddress, remotePort);
+    const value = top.length === line.length ? stamped : stamped + line.slice(top.length);
+    field.value = value;
+    // The transaction layer reads this Via next (its branch and sent-by key the server
+    // transaction): it gets the parse of the stamped text without parsing it again. Only for
+    // the text edit, whose result is known field by field; formatVia's output is parsed as before.
+    const parsed = edited === undefined ? undefined : viaAsStamped(via, remoteAddress, remotePort);
+    if (parsed !== undefined) rememberTopVia(request, value, parsed);
     return 'stamped';
   }
   return 'no-via';
@@ -52,19 +60,45 @@ export function stampedVia(via: Via, remoteAddress: string, remotePort: number):
  */
 export function stampViaText(element: string, via: Via, remoteAddress: string, remotePort: number): string {
   if (!needsStamp(via, remoteAddress)) return element;
-  if (via.received === undefined && !via.params.has('received')) {
-    let text = element.trimEnd();
-    let ok = true;
-    if (via.rport === true) {
-      const at = endOfBareParam(text, 'rport');
-      if (at < 0) ok = false;
-      else text = `${text.slice(0, at)}=${remotePort}${text.slice(at)}`;
-    }
-    if (ok) return `${text};received=${remoteAddress}`;
-  }
+  const edited = editedViaText(element, via, remoteAddress, remotePort);
+  if (edited !== undefined) return edited;
   const copy: Via = { ...via, params: new Map(via.params), received: remoteAddress };
   if (via.rport === true) copy.rport = remotePort;
   return formatVia(copy);
+}
+
+/**
+ * The usual stamp as a text edit (no received yet; a bare `;rport` gets its value, then
+ * `;received=` is appended), or undefined when it does not apply. Call only when
+ * needsStamp(via, remoteAddress).
+ */
+function editedViaText(element: string, via: Via, remoteAddress: string, remotePort: number): string | undefined {
+  if (via.received !== undefined || via.params.has('received')) return undefined;
+  let text = element.trimEnd();
+  if (via.rport === true) {
+    const at = endOfBareParam(text, 'rport');
+    if (at < 0) return undefined;
+    text = `${text.slice(0, at)}=${remotePort}${text.slice(at)}`;
+  }
+  return `${text};received=${remoteAddress}`;
+}
+
+/**
+ * What parsing editedViaText's result gives, built from `via` instead: the same params in
+ * the same order, with the rport value written in place and received last (as in the text).
+ */
+function viaAsStamped(via: Via, remoteAddress: string, remotePort: number): Via | undefined {
+  let rport = via.rport;
+  // `rport: true` also stands for a first rport with a value that is not a port
+  // (`;rport=x;rport`): the edit fills a later bare one, which a parse ignores. Not built here.
+  if (rport === true && via.params.get('rport') !== null) return undefined;
+  const params = new Map(via.params);
+  if (rport === true) {
+    params.set('rport', String(remotePort));
+    rport = remotePort;
+  }
+  params.set('received', remoteAddress);
+  return { protocol: via.protocol, transport: via.transport, host: via.host, port: via.port, params, branch: via.branch, received: remoteAddress, rport };
 }
 
 /** Index just after the name of a valueless `;name` parameter (case-insensitive), or -1. */

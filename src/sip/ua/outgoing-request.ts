@@ -1,5 +1,5 @@
-import { createResponse, serializedLength } from '../codec/index.js';
-import type { SipHeaders } from '../codec/headers.js';
+import { createResponse, serializedLength, type Via } from '../codec/index.js';
+import { rememberTopVia } from '../codec/cache.js';
 import type { SipRequest, SipResponse, SipTransportName } from '../codec/message.js';
 import { SipDnsError } from '../resolver/errors.js';
 import type { ResolvedTarget, TargetResolver } from '../resolver/types.js';
@@ -145,19 +145,25 @@ export class OutgoingRequest implements OutgoingRequestHandle {
   private buildAttempt(target: ResolvedTarget, branch: string): { request: SipRequest; destination: SipEndpoint } {
     const headers = this.base.headers.clone();
     const request: SipRequest = { kind: 'request', method: this.base.method, uri: this.base.uri, headers, body: this.base.body };
-    this.stamp(headers, target.transport, branch);
+    this.stamp(request, target.transport, branch);
     const chosen = this.context.transport.chooseTransport(target, serializedLength(request), target.transportExplicit);
     if (chosen !== target.transport) {
       headers.deleteFirst('via');
-      this.stamp(headers, chosen, branch);
+      this.stamp(request, chosen, branch);
     }
     return { request, destination: { transport: chosen, host: target.host, port: target.port } };
   }
 
   /** Our top Via (RFC 3261 §8.1.1.7) and, when asked for, our Contact (§8.1.1.8), both for `transport`. */
-  private stamp(headers: SipHeaders, transport: SipTransportName, branch: string): void {
+  private stamp(request: SipRequest, transport: SipTransportName, branch: string): void {
+    const headers = request.headers;
     const sentBy = this.context.transport.sentBy(transport);
-    headers.prepend('Via', ourVia(transport, sentBy, branch));
+    const text = ourVia(transport, sentBy, branch);
+    headers.prepend('Via', text);
+    // The transaction layer reads the branch from the top Via: give it the Via we just wrote
+    // rather than have it parse our own text (once per request sent, issue 11).
+    const via = ourViaParsed(transport, sentBy, branch);
+    if (via !== undefined) rememberTopVia(request, text, via);
     const contact = this.options?.contact;
     if (contact !== undefined) headers.set('Contact', `<${ourContactUri(contact.user, transport, sentBy)}>`);
   }
@@ -197,6 +203,24 @@ export class OutgoingRequest implements OutgoingRequestHandle {
 /** Our top Via: `SIP/2.0/<T> host:port;branch=…;rport` (RFC 3261 §8.1.1.7, RFC 3581 §3). */
 export function ourVia(transport: SipTransportName, sentBy: { host: string; port: number }, branch: string): string {
   return `SIP/2.0/${transport.toUpperCase()} ${hostForUri(sentBy.host)}:${sentBy.port};branch=${branch};rport`;
+}
+
+/** Hosts and branches whose parse is plain (no escapes, no odd characters): see ourViaParsed. */
+const PLAIN_HOST = /^(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])$/;
+const TOKEN = /^[A-Za-z0-9.!%*_+`'~-]+$/;
+
+/**
+ * What parseTopVia(ourVia(transport, sentBy, branch)) returns, built without parsing;
+ * undefined for a host or branch outside the plain forms, which are left to the parser
+ * (and its errors).
+ */
+export function ourViaParsed(transport: SipTransportName, sentBy: { host: string; port: number }, branch: string): Via | undefined {
+  const host = hostForUri(sentBy.host);
+  if (!PLAIN_HOST.test(host) || !TOKEN.test(branch) || !Number.isInteger(sentBy.port) || sentBy.port < 0 || sentBy.port > 65535) return undefined;
+  const params = new Map<string, string | null>();
+  params.set('branch', branch);
+  params.set('rport', null);
+  return { protocol: 'SIP/2.0', transport: transport.toUpperCase(), host: host.toLowerCase(), port: sentBy.port, params, branch, received: undefined, rport: true };
 }
 
 function supportedTransports(transport: SipTransport): SipTransportName[] {

@@ -26,6 +26,13 @@ export interface SendRequestOptions {
    * as the ones its dialog's NOTIFYs may come from.
    */
   onTarget?: (destination: SipEndpoint) => void;
+  /**
+   * The request was built for this send and its sender never reads or changes it
+   * again: the UA adds Max-Forwards and User-Agent to it in place instead of to a
+   * copy (each attempt still sends a copy with our Via). Without it the caller's
+   * request stays untouched.
+   */
+  handOver?: boolean;
 }
 
 /** A request in flight. */

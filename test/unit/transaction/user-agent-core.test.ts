@@ -50,6 +50,23 @@ test('sendRequest adds Via (sent-by, fresh branch, rport), Max-Forwards 70 and U
   assert.equal(topVia(reparsed).rport, true);
 });
 
+test('handOver: the same bytes on the wire, with Max-Forwards and User-Agent added to the handed-over request itself (no copy), never our Via', () => {
+  const sendBoth = (handOver: boolean) => {
+    const { ua, transport, clock } = uaHarness();
+    const { user } = recordingUser(clock);
+    const request = subscribe();
+    const handle = ua.sendRequest(request, user, { endpoint: { transport: 'udp', host: '192.0.2.20', port: 5060 }, handOver });
+    const bytes = transport.requests('SUBSCRIBE')[0]!.bytes.toString('latin1');
+    return { request, wire: bytes.split(handle.branch).join('BRANCH') };
+  };
+  const copied = sendBoth(false);
+  const handed = sendBoth(true);
+  assert.equal(handed.wire, copied.wire);
+  assert.equal(copied.request.headers.has('max-forwards'), false);
+  assert.equal(handed.request.headers.get('max-forwards'), '70');
+  assert.equal(handed.request.headers.has('via'), false);
+});
+
 test('an existing Max-Forwards and User-Agent are kept', () => {
   const { ua, transport, clock } = uaHarness();
   const { user } = recordingUser(clock);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseSipMessage, parseVia, topVia } from '../../../src/sip/codec/index.js';
+import { parseSipMessage, parseTopVia, parseVia, topVia } from '../../../src/sip/codec/index.js';
 import type { SipRequest } from '../../../src/sip/codec/message.js';
 import { ConnectionPool, connectionKey } from '../../../src/sip/transport/connection-pool.js';
 import type { SipConnection } from '../../../src/sip/transport/connection.js';
@@ -47,6 +47,31 @@ describe('received / rport stamping (RFC 3261 §18.2.1, RFC 3581 §4)', () => {
     stampTopVia(other, '2001:db8::2', 5060);
     assert.equal(other.headers.get('via'), 'SIP/2.0/UDP [2001:db8::1]:5060;branch=z9hG4bK1;received=2001:db8::2');
   });
+});
+
+describe('stampTopVia memoises the stamped Via (no second parse in the transaction layer)', () => {
+  const cases: Array<[string, string, number]> = [
+    ['SIP/2.0/UDP 192.0.2.1:5060;rport;branch=z9hG4bK1', '192.0.2.1', 40000],
+    ['SIP/2.0/UDP host.example.com;branch=z9hG4bK1', '192.0.2.1', 40000],
+    ['SIP/2.0/UDP h ; RPORT ;branch=z9hG4bK1 ', '10.0.0.1', 7000],
+    ['SIP/2.0/TCP h1;rport;branch=z9hG4bK1 , SIP/2.0/UDP h2;branch=z9hG4bK2', '10.0.0.9', 5070],
+    ['SIP/2.0/UDP [2001:db8::1]:5060;branch=z9hG4bK1', '2001:db8::2', 5060],
+    ['SIP/2.0/UDP h;rport=5;branch=z9hG4bK1', '10.0.0.1', 7000],
+    ['SIP/2.0/UDP h;rport=x;rport;branch=z9hG4bK1', '10.0.0.1', 7000],
+    ['SIP/2.0/UDP h;x=1;rport;y;branch=z9hG4bK1;RECEIVED=10.0.0.2', '10.0.0.1', 7000],
+    ['SIP/2.0/UDP h', '10.0.0.1', 7000],
+  ];
+  for (const [via, address, port] of cases) {
+    test(`${via} from ${address}:${port}`, () => {
+      const r = request(via);
+      stampTopVia(r, address, port);
+      const line = r.headers.get('via')!;
+      // topVia(r) is what the transaction layer reads: the memo when there is one, else a parse.
+      assert.deepEqual(topVia(r), parseTopVia(line));
+      // …with the parameters in the order of the text (deepEqual does not compare a Map's order).
+      assert.deepEqual([...topVia(r).params], [...parseTopVia(line).params]);
+    });
+  }
 });
 
 describe('stampViaText: text edits agree with formatVia', () => {
