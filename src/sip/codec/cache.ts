@@ -60,3 +60,12 @@ export function rememberTopVia(message: SipMessage, raw: string, via: Via): void
   cache.topViaRaw = raw;
   cache.topVia = via;
 }
+
+/**
+ * The Via remembered (rememberTopVia, or a parse by topVia) for the top Via `raw` of `message`, without
+ * parsing or memoising anything: undefined when none is held for that text.
+ */
+export function rememberedTopVia(message: SipMessage, raw: string): Via | undefined {
+  const cache = (message as SipMessage & WithCache)[ACCESSOR_CACHE];
+  return cache !== undefined && cache.topViaRaw === raw ? cache.topVia : undefined;
+}

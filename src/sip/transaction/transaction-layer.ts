@@ -3,6 +3,7 @@ import type { Random } from '../../util/random.js';
 import type { TimerScheduler } from '../../util/timer-scheduler.js';
 import { cseqOf, parseTopVia, topVia, type Via } from '../codec/index.js';
 import type { SipMessage, SipRequest, SipResponse } from '../codec/message.js';
+import { rememberedTopVia } from '../codec/cache.js';
 import { responseDestination } from '../transport/response-routing.js';
 import type { ReceivedFrom, SipEndpoint, SipTransport } from '../transport/types.js';
 import { hasMagicCookie, newBranch } from './branch.js';
@@ -294,5 +295,6 @@ function branchOfOutgoing(request: SipRequest): string | undefined {
   const raw = request.headers.getByKey('via');
   // topVia's error for a request without Via (it becomes the TransactionError's cause).
   if (raw === undefined) return topVia(request).branch;
-  return parseTopVia(raw).branch;
+  // Our own Via, kept as written by the UA (OutgoingRequest, its own object, not the codec's literal): no parse at all.
+  return (rememberedTopVia(request, raw) ?? parseTopVia(raw)).branch;
 }
