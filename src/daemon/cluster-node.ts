@@ -13,6 +13,12 @@ import type { Random } from '../util/random.js';
 import type { Timer, TimerScheduler } from '../util/timer-scheduler.js';
 import type { SubscriptionPlacement, SubscriptionService } from './subscription-service.js';
 
+/**
+ * How old a stored creation must be before the reconciliation makes it (ms): an announcement arrives within
+ * milliseconds of its commit, far less under load than this (docs/cluster.md §8.4).
+ */
+const RECONCILE_MIN_AGE_MS = 2000;
+
 export interface ClusterNodeOptions {
   /** `cluster.node_id`. */
   nodeId: string;
@@ -243,8 +249,15 @@ export class ClusterNode {
     if (short.length === 0 || this.stopping) return 0;
     const rows = await this.options.store.loadApiSubscriptionsOfShards(short);
     const pending = new Set(this.announcedCreates.map((a) => a.id));
+    // A row committed moments ago has its announcement on the way (the NOTIFY goes at the commit that also let this
+    // read through): left to it. Were it really missed, the next run (one lease_ttl later) makes it.
+    const youngerThan = this.options.scheduler.clock.wallTime() - RECONCILE_MIN_AGE_MS;
     const missing = rows.filter(
-      (s) => this.manager.epochOf(shardOf(s.package, s.record, s.subscriber, this.shards)) !== undefined && parts.broker.get(s.id) === undefined && !pending.has(s.id),
+      (s) =>
+        this.manager.epochOf(shardOf(s.package, s.record, s.subscriber, this.shards)) !== undefined &&
+        parts.broker.get(s.id) === undefined &&
+        !pending.has(s.id) &&
+        s.createdAt <= youngerThan,
     );
     if (missing.length === 0) return 0;
     const made = await parts.subscriptions.restore(missing);
