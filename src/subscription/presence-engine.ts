@@ -1054,7 +1054,7 @@ export class PresenceEngine implements QsaNotifier {
         // dead one's): a NOTIFY the server sent there before it can still time out, up to Timer F (64·T1,
         // RFC 3261 §17.1.2.2) later, and a server may then drop the subscription without a word to the
         // new target (Kamailio: timeout_rm_subs). One more refresh after that finds it out (481: a new dialog).
-        confirmWithinMs = 64 * this.settings.t1Ms + 1000;
+        confirmWithinMs = this.confirmAfterMs;
         dialog.confirmingResume = true;
         this.restartStats.resumeConfirmations++;
       }
@@ -1064,7 +1064,7 @@ export class PresenceEngine implements QsaNotifier {
       dialog.confirmingResume = false;
     }
     // A NOTIFY came again after we answered it (answerLost), or the answer above came late: confirm within 64·T1 + 1 s.
-    if (dialog.confirmingAnswer) confirmWithinMs = Math.min(confirmWithinMs ?? Number.POSITIVE_INFINITY, 64 * this.settings.t1Ms + 1000);
+    if (dialog.confirmingAnswer) confirmWithinMs = Math.min(confirmWithinMs ?? Number.POSITIVE_INFINITY, this.confirmAfterMs);
     this.setState(dialog, 'active');
     this.scheduleRefresh(dialog, granted, confirmWithinMs);
     // Confirmed (remote tag, route set, target) with its grant: what a restart needs.
@@ -1547,10 +1547,18 @@ export class PresenceEngine implements QsaNotifier {
     dialog.confirmingAnswer = true;
     // A NOTIFY before the 2xx (a busy server sends both at once): the 2xx brings the refresh forward (onSubscribeAccepted).
     if (phase !== 'active') return;
-    const at = this.scheduler.clock.now() + 64 * this.settings.t1Ms + 1000;
+    const at = this.scheduler.clock.now() + this.confirmAfterMs;
     // Only ever earlier: a refresh already due before then answers the question too.
     if (dialog.timerDueAt('timer') <= at) return;
-    dialog.arm('timer', this.scheduler.afterCall(64 * this.settings.t1Ms + 1000, this.refreshDue, dialog));
+    dialog.arm('timer', this.scheduler.afterCall(this.confirmAfterMs, this.refreshDue, dialog));
+  }
+
+  /**
+   * When a confirming refresh goes (a moved resume, an answer that may be lost): after the server's Timer F
+   * for a NOTIFY it sent before (64·T1, RFC 3261 §17.1.2.2) and a second more, it has dropped what it will drop.
+   */
+  private get confirmAfterMs(): number {
+    return 64 * this.settings.t1Ms + 1000;
   }
 
   /** A turn of the refresh after an overload: true when it sent a SUBSCRIBE. */
