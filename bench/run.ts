@@ -383,7 +383,11 @@ function render(r: Results, ratioList: Ratio[], targetList: Target[]): string {
         `  wait %: the SUT's main thread was runnable but off its core for ≥ 10 % of ${starved} step(s); the latency there is time off the CPU (other processes, or the SUT's own GC helper threads), docs/latency-tail.md`,
       );
     }
-    parts.push(`  knee: ${w.knee ? `${w.knee.rate}/s (${f(w.knee.cpuUsPerNotify)} µs/NOTIFY, p99 ${w.knee.p99Ms} ms)` : 'none'}; stopped: ${w.stoppedBecause}${w.generatorLimited ? ' (load generator limited)' : ''}` + (w.sink?.error ? `; sink: ${w.sink.error}` : ''));
+    parts.push(
+      `  settled ${f(w.settleMs / 1000)} s after the establishment (SUT at ${f(w.settledCoreShare * 100)} % of its core); ` +
+        `knee: ${w.knee ? `${w.knee.rate}/s (${f(w.knee.cpuUsPerNotify)} µs/NOTIFY, p99 ${w.knee.p99Ms} ms)` : 'none'}; stopped: ${w.stoppedBecause}${w.generatorLimited ? ' (load generator limited)' : ''}` +
+        (w.sink?.error ? `; sink: ${w.sink.error}` : ''),
+    );
   }
   if (r.w5 !== undefined) {
     const s = r.w5.storm;
