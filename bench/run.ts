@@ -18,7 +18,7 @@ import { dirname, isAbsolute, join } from 'node:path';
 import { kamailioAvailable, repoRoot } from './harness/kamailio.js';
 import { commitInfo, machineInfo } from './harness/machine.js';
 import { type BenchOptions, round, say } from './workloads/common.js';
-import { type W0Result, runW0 } from './workloads/w0-hold.js';
+import { type W0Result, describeGcPause, runW0 } from './workloads/w0-hold.js';
 import { type W2Result, runW2 } from './workloads/w2-ramp.js';
 import { type W3Result, runW3 } from './workloads/w3-churn.js';
 import { type W4Result, runW4 } from './workloads/w4-restart-storm.js';
@@ -343,6 +343,7 @@ function render(r: Results, ratioList: Ratio[], targetList: Target[]): string {
     parts.push(
       `  total: ${w.total.established}/${w.n} in ${f(w.total.elapsedMs / 1000)} s (${f(w.total.perSecond, 0)}/s, ${f(w.total.cpuUsPerEstablishment, 0)} µs CPU each); ` +
         `lost ${w.establishmentLoss.lost}, dup ${w.establishmentLoss.duplicated}; largest GC pause ${f(w.gcMaxPauseMs)} ms` +
+        (w.gcLargest !== undefined ? ` (${describeGcPause(w.gcLargest)})` : '') +
         (w.pua?.error ? `; pua: ${w.pua.error}` : ''),
     );
   }

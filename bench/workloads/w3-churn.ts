@@ -47,6 +47,13 @@ export interface W3Result {
     subscribe481: number;
     notifyTimeouts: number;
   };
+  /**
+   * The SUT engine's counters over the churn and its drain (EngineStats, after − before): among them the
+   * confirming refreshes (docs/behaviour.md §3.7), NOTIFYs accepted, rejected and unmatched, status messages.
+   */
+  engineDuringChurn: Record<string, number>;
+  /** The broker's kept-body store (slabs, bodies, moves) at the two memory samples; absent in a build without one. */
+  keptBodies?: { before: unknown; after: unknown };
   before: MemorySample;
   after: MemorySample;
   heapGrowthBytes: number;
@@ -78,6 +85,7 @@ export async function runW3(o: BenchOptions): Promise<W3Result> {
     await snapshot('before');
     const s0 = await rig.simStats();
     const q0 = await queueCounters(rig);
+    const e0 = await sutCounters(rig);
     await rig.sut.call('beginWindow');
     const t0 = monoMs();
     const c = await rig.sut.call<{ subscribed: number; unsubscribed: number; newTo: number; oldestTo: number }>(
@@ -92,9 +100,11 @@ export async function runW3(o: BenchOptions): Promise<W3Result> {
     await rig.sim.call('drain', { boundMs: 35_000 }, 45_000);
     const loss = await rig.lossIn(s0.nextSeq, s1.nextSeq);
     const q1 = await queueCounters(rig);
+    const e1 = await sutCounters(rig);
     const s2 = await rig.simStats();
     if (settleS > 0) await sleep(settleS * 1000);
     const after = await rig.memory();
+    const keptAfter = (await sutCounters(rig)).keptBodies;
     await snapshot('after');
     if (snapshots.length > 0) say(`  heap snapshots: ${snapshots.join(' ')} (compare with dist/bench/heap-summary.js)`);
     const refreshes = s1.refreshes - s0.refreshes;
@@ -125,6 +135,8 @@ export async function runW3(o: BenchOptions): Promise<W3Result> {
         subscribe481: s1.subscribe481 - s0.subscribe481,
         notifyTimeouts: s1.notifyTimeouts - s0.notifyTimeouts,
       },
+      engineDuringChurn: counterDelta(e0.engine, e1.engine),
+      ...(e0.keptBodies !== undefined ? { keptBodies: { before: e0.keptBodies, after: keptAfter } } : {}),
       before,
       after,
       heapGrowthBytes: after.heapUsed - before.heapUsed,
@@ -133,12 +145,28 @@ export async function runW3(o: BenchOptions): Promise<W3Result> {
     };
     say(
       `  churned ${c.subscribed} in / ${c.unsubscribed} out, ${refreshes} refreshes (${result.churn.refreshesPerSecond.toFixed(0)}/s); SUT ${(result.churn.sutCoreShare * 100).toFixed(0)} % core, ` +
-        `${result.churn.cpuUsPerOperation.toFixed(0)} µs/op; GC max ${sut.gcMaxPauseMs.toFixed(1)} ms; lost ${loss.lost} (purged by the application's unsubscribe ${result.churn.purgedByUnsubscribe}, coalesced ${result.churn.coalesced}, answered 481 ${result.churn.notify481}), dup ${loss.duplicated}; heap ${(result.heapGrowthBytes / 1e6).toFixed(1)} MB after vs before`,
+        `${result.churn.cpuUsPerOperation.toFixed(0)} µs/op; GC max ${sut.gcMaxPauseMs.toFixed(1)} ms; lost ${loss.lost} (purged by the application's unsubscribe ${result.churn.purgedByUnsubscribe}, coalesced ${result.churn.coalesced}, answered 481 ${result.churn.notify481}), dup ${loss.duplicated}; confirming refreshes ${result.engineDuringChurn.confirmingRefreshes ?? '-'}; heap ${(result.heapGrowthBytes / 1e6).toFixed(1)} MB after vs before`,
     );
     return result;
   } finally {
     await rig.stop();
   }
+}
+
+/** The SUT's engine counters (EngineStats) and kept-body store figures, as its 'stats' op gives them. */
+async function sutCounters(rig: Awaited<ReturnType<typeof startRig>>): Promise<{ engine: Record<string, unknown>; keptBodies?: unknown }> {
+  return rig.sut.call<{ engine: Record<string, unknown>; keptBodies?: unknown }>('stats');
+}
+
+/** after − before for every numeric counter (nested ones such as `responses` flattened as `responses.2xx`). */
+function counterDelta(before: Record<string, unknown>, after: Record<string, unknown>, prefix = ''): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, value] of Object.entries(after)) {
+    const was = before[key];
+    if (typeof value === 'number') out[prefix + key] = value - (typeof was === 'number' ? was : 0);
+    else if (value !== null && typeof value === 'object') Object.assign(out, counterDelta((was ?? {}) as Record<string, unknown>, value as Record<string, unknown>, `${prefix}${key}.`));
+  }
+  return out;
 }
 
 /** The SUT queue's purged and coalesced counters (src/qsa/status-queue.ts StatusQueueStats). */
