@@ -63,6 +63,14 @@ interface Target {
   source: string;
 }
 
+/** "; in that burst the SUT's main thread waited 1.2 s for its core": whether the largest pause may be the machine's. */
+function burstWait(w: W0Result): string {
+  const step = w.gcLargest?.step;
+  const threads = step === undefined ? undefined : w.levels.find((l) => l.n === step)?.establish.threads;
+  if (threads === undefined) return '';
+  return `; in that burst the SUT's main thread ran ${(threads.mainRunMs / 1000).toFixed(1)} s and waited ${(threads.mainWaitMs / 1000).toFixed(1)} s for its core`;
+}
+
 const USAGE = `usage: node dist/bench/run.js [smoke | w0 | w2 | w2-tcp | w3 | w4 | w5 | resume | store | cluster ...] [options]
   --n N              subscriptions (w0 100000, w2 10000, w3 50000, w4 100000, w5 100000, resume 20000, store 10000, cluster 5000)
   --transport T      udp (default) or tcp
@@ -343,7 +351,7 @@ function render(r: Results, ratioList: Ratio[], targetList: Target[]): string {
     parts.push(
       `  total: ${w.total.established}/${w.n} in ${f(w.total.elapsedMs / 1000)} s (${f(w.total.perSecond, 0)}/s, ${f(w.total.cpuUsPerEstablishment, 0)} µs CPU each); ` +
         `lost ${w.establishmentLoss.lost}, dup ${w.establishmentLoss.duplicated}; largest GC pause ${f(w.gcMaxPauseMs)} ms` +
-        (w.gcLargest !== undefined ? ` (${describeGcPause(w.gcLargest)})` : '') +
+        (w.gcLargest !== undefined ? ` (${describeGcPause(w.gcLargest)}${burstWait(w)})` : '') +
         (w.pua?.error ? `; pua: ${w.pua.error}` : ''),
     );
   }

@@ -92,6 +92,8 @@ export interface EstablishResult {
   /** The burst's pauses by kind, as CpuWindow.gcByKind. */
   gcByKind: Record<string, { count: number; totalMs: number; maxMs: number }>;
   loopDelayMaxMs: number;
+  /** Main-thread CPU and run-queue wait over the burst (Linux): a long wait says a long pause is the machine's. */
+  threads?: ThreadTimes;
 }
 
 /**
@@ -263,6 +265,7 @@ class SutHarness {
     if (a.epoch === true) consumer.newEpoch(nowMs());
     const t0 = nowMs();
     const cpu0 = process.cpuUsage();
+    const threads0 = threadTimes();
     consumer.establishLatency.reset();
     this.resetWindowGc();
     this.loopDelay.reset();
@@ -313,6 +316,7 @@ class SutHarness {
       ...optional('gcLargest', this.gcWindow.largest),
       gcByKind: this.gcKinds,
       loopDelayMaxMs: loopDelayMs(this.loopDelay.max),
+      ...optional('threads', threadTimesBetween(threads0, threadTimes())),
     };
   }
 
