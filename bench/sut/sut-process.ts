@@ -25,6 +25,7 @@ import { smapsSummary } from './smaps-summary.js';
 import { StageProbe } from './stage-probe.js';
 import { type CountSummary, StatusConsumer } from './status-consumer.js';
 import { type ThreadTimes, threadTimes, threadTimesBetween } from './thread-times.js';
+import { udpDrops } from './udp-drops.js';
 
 export interface SutStartArgs {
   /** SIP port of the SUT (UDP and TCP). */
@@ -194,7 +195,11 @@ class SutHarness {
     return false;
   }
 
+  /** The SIP port (UDP and TCP), once started. */
+  port = 0;
+
   async start(a: SutStartArgs): Promise<{ pid: number; listening: unknown }> {
+    this.port = a.port;
     if (a.recordSends === true) {
       // Through the engine's diagnostics channel: each SUBSCRIBE sent moves its dialog to subscribing or refreshing.
       subscribe(ENGINE_CHANNEL_STATE, (m) => {
@@ -442,6 +447,8 @@ class SutHarness {
       failedCount: consumer.failedCount,
       gc: { ...this.gcAll },
       keptBodies: keptBodyStats(b2b),
+      // Datagrams the kernel dropped at the SUT's full UDP receive buffer (Linux), since the socket was made.
+      udpDrops: udpDrops(this.port),
       cpu: process.cpuUsage(),
       forcedGc: this.gc !== undefined,
     };

@@ -10,6 +10,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { monoMs } from '../harness/rig.js';
+import type { SmapsSummary } from '../sut/smaps-summary.js';
 import type { CpuWindow, EstablishResult, MemorySample } from '../sut/sut-process.js';
 import { type BenchOptions, say, sleep, startRig } from './common.js';
 
@@ -46,6 +47,8 @@ export interface W3Result {
     duplicated: number;
     subscribe481: number;
     notifyTimeouts: number;
+    /** Datagrams the kernel dropped at the SUT's UDP receive buffer over the churn and its drain (Linux; udp-drops.ts). */
+    sutUdpDrops?: number;
   };
   /**
    * The SUT engine's counters over the churn and its drain (EngineStats, after − before): among them the
@@ -54,6 +57,8 @@ export interface W3Result {
   engineDuringChurn: Record<string, number>;
   /** The broker's kept-body store (slabs, bodies, moves) at the two memory samples; absent in a build without one. */
   keptBodies?: { before: unknown; after: unknown };
+  /** Where the SUT's RSS lies at the two memory samples (Linux: glibc arenas, V8 spaces, other mappings). */
+  smaps?: { before: SmapsSummary | undefined; after: SmapsSummary | undefined };
   before: MemorySample;
   after: MemorySample;
   heapGrowthBytes: number;
@@ -75,6 +80,7 @@ export async function runW3(o: BenchOptions): Promise<W3Result> {
     say(`  established ${establish.established}/${n} in ${(establish.elapsedMs / 1000).toFixed(1)} s`);
     if (settleS > 0) await sleep(settleS * 1000);
     const before = await rig.memory();
+    const smapsBefore = await rig.sut.call<SmapsSummary | undefined>('smaps');
     const snapshots: string[] = [];
     const snapshot = async (label: string) => {
       if (o.heapSnapshotDir === undefined) return;
@@ -105,6 +111,7 @@ export async function runW3(o: BenchOptions): Promise<W3Result> {
     if (settleS > 0) await sleep(settleS * 1000);
     const after = await rig.memory();
     const keptAfter = (await sutCounters(rig)).keptBodies;
+    const smapsAfter = await rig.sut.call<SmapsSummary | undefined>('smaps');
     await snapshot('after');
     if (snapshots.length > 0) say(`  heap snapshots: ${snapshots.join(' ')} (compare with dist/bench/heap-summary.js)`);
     const refreshes = s1.refreshes - s0.refreshes;
@@ -134,9 +141,11 @@ export async function runW3(o: BenchOptions): Promise<W3Result> {
         duplicated: loss.duplicated,
         subscribe481: s1.subscribe481 - s0.subscribe481,
         notifyTimeouts: s1.notifyTimeouts - s0.notifyTimeouts,
+        ...(typeof e1.udpDrops === 'number' && typeof e0.udpDrops === 'number' ? { sutUdpDrops: e1.udpDrops - e0.udpDrops } : {}),
       },
       engineDuringChurn: counterDelta(e0.engine, e1.engine),
       ...(e0.keptBodies !== undefined ? { keptBodies: { before: e0.keptBodies, after: keptAfter } } : {}),
+      smaps: { before: smapsBefore, after: smapsAfter },
       before,
       after,
       heapGrowthBytes: after.heapUsed - before.heapUsed,
@@ -154,8 +163,8 @@ export async function runW3(o: BenchOptions): Promise<W3Result> {
 }
 
 /** The SUT's engine counters (EngineStats) and kept-body store figures, as its 'stats' op gives them. */
-async function sutCounters(rig: Awaited<ReturnType<typeof startRig>>): Promise<{ engine: Record<string, unknown>; keptBodies?: unknown }> {
-  return rig.sut.call<{ engine: Record<string, unknown>; keptBodies?: unknown }>('stats');
+async function sutCounters(rig: Awaited<ReturnType<typeof startRig>>): Promise<{ engine: Record<string, unknown>; keptBodies?: unknown; udpDrops?: number }> {
+  return rig.sut.call<{ engine: Record<string, unknown>; keptBodies?: unknown; udpDrops?: number }>('stats');
 }
 
 /** after − before for every numeric counter (nested ones such as `responses` flattened as `responses.2xx`). */
