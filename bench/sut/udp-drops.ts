@@ -15,6 +15,11 @@ export function udpDrops(port: number): number | undefined {
   } catch {
     return undefined;
   }
+  return udpDropsIn(text, port);
+}
+
+/** The same from the text of /proc/net/udp. */
+export function udpDropsIn(text: string, port: number): number {
   const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
   let drops = 0;
   for (const line of text.split('\n').slice(1)) {
