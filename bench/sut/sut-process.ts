@@ -447,6 +447,9 @@ class SutHarness {
       failedCount: consumer.failedCount,
       gc: { ...this.gcAll },
       keptBodies: keptBodyStats(b2b),
+      // Dialogs the engine holds and subscriptions the broker holds (W3: what is left after a churn).
+      dialogs: b2b.engine.size,
+      subscriptions: b2b.qsa.size,
       // Datagrams the kernel dropped at the SUT's full UDP receive buffer (Linux), since the socket was made.
       udpDrops: udpDrops(this.port),
       cpu: process.cpuUsage(),

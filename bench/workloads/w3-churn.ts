@@ -57,6 +57,8 @@ export interface W3Result {
   engineDuringChurn: Record<string, number>;
   /** The broker's kept-body store (slabs, bodies, moves) at the two memory samples; absent in a build without one. */
   keptBodies?: { before: unknown; after: unknown };
+  /** Engine dialogs and broker subscriptions at the two memory samples (N live at both when nothing lingers). */
+  held?: { before: { dialogs: number; subscriptions: number }; after: { dialogs: number; subscriptions: number } };
   /** Where the SUT's RSS lies at the two memory samples (Linux: glibc arenas, V8 spaces, other mappings). */
   smaps?: { before: SmapsSummary | undefined; after: SmapsSummary | undefined };
   before: MemorySample;
@@ -110,7 +112,8 @@ export async function runW3(o: BenchOptions): Promise<W3Result> {
     const s2 = await rig.simStats();
     if (settleS > 0) await sleep(settleS * 1000);
     const after = await rig.memory();
-    const keptAfter = (await sutCounters(rig)).keptBodies;
+    const eAfter = await sutCounters(rig);
+    const keptAfter = eAfter.keptBodies;
     const smapsAfter = await rig.sut.call<SmapsSummary | undefined>('smaps');
     await snapshot('after');
     if (snapshots.length > 0) say(`  heap snapshots: ${snapshots.join(' ')} (compare with dist/bench/heap-summary.js)`);
@@ -146,6 +149,7 @@ export async function runW3(o: BenchOptions): Promise<W3Result> {
       engineDuringChurn: counterDelta(e0.engine, e1.engine),
       ...(e0.keptBodies !== undefined ? { keptBodies: { before: e0.keptBodies, after: keptAfter } } : {}),
       smaps: { before: smapsBefore, after: smapsAfter },
+      held: { before: { dialogs: e0.dialogs, subscriptions: e0.subscriptions }, after: { dialogs: eAfter.dialogs, subscriptions: eAfter.subscriptions } },
       before,
       after,
       heapGrowthBytes: after.heapUsed - before.heapUsed,
@@ -163,8 +167,16 @@ export async function runW3(o: BenchOptions): Promise<W3Result> {
 }
 
 /** The SUT's engine counters (EngineStats) and kept-body store figures, as its 'stats' op gives them. */
-async function sutCounters(rig: Awaited<ReturnType<typeof startRig>>): Promise<{ engine: Record<string, unknown>; keptBodies?: unknown; udpDrops?: number }> {
-  return rig.sut.call<{ engine: Record<string, unknown>; keptBodies?: unknown; udpDrops?: number }>('stats');
+interface SutCounters {
+  engine: Record<string, unknown>;
+  keptBodies?: unknown;
+  udpDrops?: number;
+  dialogs: number;
+  subscriptions: number;
+}
+
+async function sutCounters(rig: Awaited<ReturnType<typeof startRig>>): Promise<SutCounters> {
+  return rig.sut.call<SutCounters>('stats');
 }
 
 /** after − before for every numeric counter (nested ones such as `responses` flattened as `responses.2xx`). */
