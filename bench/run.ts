@@ -18,7 +18,7 @@ import { dirname, isAbsolute, join } from 'node:path';
 import { kamailioAvailable, repoRoot } from './harness/kamailio.js';
 import { commitInfo, machineInfo } from './harness/machine.js';
 import { type BenchOptions, round, say } from './workloads/common.js';
-import { type W0Result, runW0 } from './workloads/w0-hold.js';
+import { type W0Result, describeGcPause, runW0 } from './workloads/w0-hold.js';
 import { type W2Result, runW2 } from './workloads/w2-ramp.js';
 import { type W3Result, runW3 } from './workloads/w3-churn.js';
 import { type W4Result, runW4 } from './workloads/w4-restart-storm.js';
@@ -61,6 +61,14 @@ interface Target {
   unit: string;
   met: boolean | null;
   source: string;
+}
+
+/** "; in that burst the SUT's main thread waited 1.2 s for its core": whether the largest pause may be the machine's. */
+function burstWait(w: W0Result): string {
+  const step = w.gcLargest?.step;
+  const threads = step === undefined ? undefined : w.levels.find((l) => l.n === step)?.establish.threads;
+  if (threads === undefined) return '';
+  return `; in that burst the SUT's main thread ran ${(threads.mainRunMs / 1000).toFixed(1)} s and waited ${(threads.mainWaitMs / 1000).toFixed(1)} s for its core`;
 }
 
 const USAGE = `usage: node dist/bench/run.js [smoke | w0 | w2 | w2-tcp | w3 | w4 | w5 | resume | store | cluster ...] [options]
@@ -343,6 +351,7 @@ function render(r: Results, ratioList: Ratio[], targetList: Target[]): string {
     parts.push(
       `  total: ${w.total.established}/${w.n} in ${f(w.total.elapsedMs / 1000)} s (${f(w.total.perSecond, 0)}/s, ${f(w.total.cpuUsPerEstablishment, 0)} µs CPU each); ` +
         `lost ${w.establishmentLoss.lost}, dup ${w.establishmentLoss.duplicated}; largest GC pause ${f(w.gcMaxPauseMs)} ms` +
+        (w.gcLargest !== undefined ? ` (${describeGcPause(w.gcLargest)}${burstWait(w)})` : '') +
         (w.pua?.error ? `; pua: ${w.pua.error}` : ''),
     );
   }
@@ -430,7 +439,12 @@ function render(r: Results, ratioList: Ratio[], targetList: Target[]): string {
     parts.push(
       `W3 churn N=${w.n} ${w.transport}, Expires ${w.grantedExpiresS} s, ${w.churnPerSecond}/s for ${w.durationS} s: ${w.churn.subscribed} in / ${w.churn.unsubscribed} out (${w.churn.newEstablished} established), ` +
         `${w.churn.refreshes} refreshes (${f(w.churn.refreshesPerSecond, 0)}/s); SUT ${f(w.churn.sutCoreShare * 100, 0)} % core, ${f(w.churn.cpuUsPerOperation, 0)} µs/op; GC max ${f(w.churn.sut.gcMaxPauseMs)} ms; ` +
-        `lost ${w.churn.lost} (purged by unsubscribe ${w.churn.purgedByUnsubscribe ?? '-'}, coalesced ${w.churn.coalesced ?? '-'}, answered 481 ${w.churn.notify481 ?? '-'}), dup ${w.churn.duplicated}, 481 ${w.churn.subscribe481}; heap after-before ${f(w.heapGrowthBytes / 1e6, 2)} MB (${f(w.heapGrowthBytesPerChurned, 0)} B per churned), RSS ${f(w.rssGrowthBytes / 1e6, 1)} MB`,
+        `lost ${w.churn.lost} (purged by unsubscribe ${w.churn.purgedByUnsubscribe ?? '-'}, coalesced ${w.churn.coalesced ?? '-'}, answered 481 ${w.churn.notify481 ?? '-'}), dup ${w.churn.duplicated}, 481 ${w.churn.subscribe481}, NOTIFY timeouts ${w.churn.notifyTimeouts}` +
+        (w.churn.sutUdpDrops !== undefined ? `, datagrams dropped at the SUT's socket ${w.churn.sutUdpDrops}` : '') +
+        (w.engineDuringChurn !== undefined ? `; confirming refreshes ${w.engineDuringChurn.confirmingRefreshes ?? '-'}, failures ${w.engineDuringChurn.failures ?? '-'}` : '') +
+        // The growth and the two samples it comes from: a lower "before" raises the growth with the same "after" (docs/latency-tail.md, W3).
+        `; heap after-before ${f(w.heapGrowthBytes / 1e6, 2)} MB (${f(w.heapGrowthBytesPerChurned, 0)} B per churned; ${f(w.before.heapUsed / 1e6, 1)} → ${f(w.after.heapUsed / 1e6, 1)} MB), ` +
+        `RSS after-before ${f(w.rssGrowthBytes / 1e6, 1)} MB (${f(w.before.rss / 1e6, 1)} → ${f(w.after.rss / 1e6, 1)} MB)`,
     );
   }
   if (ratioList.length > 0) {

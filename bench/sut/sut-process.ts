@@ -25,6 +25,7 @@ import { smapsSummary } from './smaps-summary.js';
 import { StageProbe } from './stage-probe.js';
 import { type CountSummary, StatusConsumer } from './status-consumer.js';
 import { type ThreadTimes, threadTimes, threadTimesBetween } from './thread-times.js';
+import { udpDrops } from './udp-drops.js';
 
 export interface SutStartArgs {
   /** SIP port of the SUT (UDP and TCP). */
@@ -55,6 +56,8 @@ export interface CpuWindow {
   loopDelayP99Ms: number;
   loopDelayMaxMs: number;
   gcMaxPauseMs: number;
+  /** What the largest pause of the window was, and when. */
+  gcLargest?: GcPause;
   gcCount: number;
   gcTotalMs: number;
   /** Pauses by GC kind (perf_hooks constants: 1 minor/scavenge, 2 minor mark-compact, 4 major, 8 incremental, 16 weak callbacks). */
@@ -85,7 +88,26 @@ export interface EstablishResult {
   cpuUsPerEstablishment: number;
   latency: LatencySummary;
   gcMaxPauseMs: number;
+  /** What the largest pause of the burst was, and when (docs/establishment.md §7). */
+  gcLargest?: GcPause;
+  /** The burst's pauses by kind, as CpuWindow.gcByKind. */
+  gcByKind: Record<string, { count: number; totalMs: number; maxMs: number }>;
   loopDelayMaxMs: number;
+  /** Main-thread CPU and run-queue wait over the burst (Linux): a long wait says a long pause is the machine's. */
+  threads?: ThreadTimes;
+}
+
+/**
+ * One GC pause as perf_hooks reports it: `kind` 1 scavenge, 2 minor mark-compact, 4 mark-compact (its atomic
+ * pause), 8 the start of incremental marking, 16 weak callbacks; `flags` V8's GCCallbackFlags (4 forced, 8
+ * synchronous phantom callbacks, 16 all available garbage, 32 all external memory, 64 idle).
+ */
+export interface GcPause {
+  ms: number;
+  kind: number;
+  flags: number;
+  /** Its start, ms after the start of the window (of the SUT's life for the whole run's largest). */
+  atMs: number;
 }
 
 type Gc = () => void;
@@ -109,6 +131,12 @@ function heapSpaces(): Record<string, { committedKb: number; usedKb: number }> {
 
 const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
+/** The broker's kept-body store figures (slabs, bodies, moves), where the build has one (src/qsa/kept-body-store.ts). */
+function keptBodyStats(b2b: PresenceB2B): object | undefined {
+  const store = (b2b.qsa as unknown as { keptBodies?: { stats(): object } }).keptBodies;
+  return store?.stats();
+}
+
 class SutHarness {
   b2b: PresenceB2B | undefined;
   store: SqliteSubscriptionStore | undefined;
@@ -122,9 +150,9 @@ class SutHarness {
   /** The histogram records whole timer intervals, so the delay is what exceeds the resolution. */
   private readonly loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
   private readonly forced: Array<[number, number]> = [];
-  private gcWindow = { max: 0, count: 0, total: 0 };
+  private gcWindow: { max: number; count: number; total: number; since: number; largest?: GcPause } = { max: 0, count: 0, total: 0, since: 0 };
   private gcKinds: Record<string, { count: number; totalMs: number; maxMs: number }> = {};
-  gcAll = { max: 0, count: 0, total: 0, maxKind: 0 };
+  gcAll: { max: number; count: number; total: number; maxKind: number; largest?: GcPause } = { max: 0, count: 0, total: 0, maxKind: 0 };
   private windowStart: { hr: number; cpu: NodeJS.CpuUsage; messages: number; threads?: ThreadTimes | undefined } = { hr: 0, cpu: process.cpuUsage(), messages: 0 };
   private readonly gc: Gc | undefined;
   private consuming = false;
@@ -136,7 +164,8 @@ class SutHarness {
       for (const e of list.getEntries()) {
         if (this.isForced(e.startTime)) continue;
         const d = e.duration;
-        const kind = String((e as { detail?: { kind?: number } }).detail?.kind ?? 0);
+        const detail = (e as { detail?: { kind?: number; flags?: number } }).detail;
+        const kind = String(detail?.kind ?? 0);
         const k = this.gcKinds[kind] ?? { count: 0, totalMs: 0, maxMs: 0 };
         k.count++;
         k.totalMs += d;
@@ -144,13 +173,16 @@ class SutHarness {
         this.gcKinds[kind] = k;
         this.gcWindow.count++;
         this.gcWindow.total += d;
-        if (d > this.gcWindow.max) this.gcWindow.max = d;
+        if (d > this.gcWindow.max) {
+          this.gcWindow.max = d;
+          this.gcWindow.largest = { ms: d, kind: detail?.kind ?? 0, flags: detail?.flags ?? 0, atMs: e.startTime - this.gcWindow.since };
+        }
         this.gcAll.count++;
         this.gcAll.total += d;
         if (d > this.gcAll.max) {
           this.gcAll.max = d;
-          const detail = (e as { detail?: { kind?: number } }).detail;
           this.gcAll.maxKind = detail?.kind ?? 0;
+          this.gcAll.largest = { ms: d, kind: detail?.kind ?? 0, flags: detail?.flags ?? 0, atMs: e.startTime };
         }
       }
     });
@@ -163,7 +195,11 @@ class SutHarness {
     return false;
   }
 
+  /** The SIP port (UDP and TCP), once started. */
+  port = 0;
+
   async start(a: SutStartArgs): Promise<{ pid: number; listening: unknown }> {
+    this.port = a.port;
     if (a.recordSends === true) {
       // Through the engine's diagnostics channel: each SUBSCRIBE sent moves its dialog to subscribing or refreshing.
       subscribe(ENGINE_CHANNEL_STATE, (m) => {
@@ -234,6 +270,7 @@ class SutHarness {
     if (a.epoch === true) consumer.newEpoch(nowMs());
     const t0 = nowMs();
     const cpu0 = process.cpuUsage();
+    const threads0 = threadTimes();
     consumer.establishLatency.reset();
     this.resetWindowGc();
     this.loopDelay.reset();
@@ -281,7 +318,10 @@ class SutHarness {
       cpuUsPerEstablishment: established > 0 ? cpuUs / established : 0,
       latency: consumer.establishLatency.summary(),
       gcMaxPauseMs: this.gcWindow.max,
+      ...optional('gcLargest', this.gcWindow.largest),
+      gcByKind: this.gcKinds,
       loopDelayMaxMs: loopDelayMs(this.loopDelay.max),
+      ...optional('threads', threadTimesBetween(threads0, threadTimes())),
     };
   }
 
@@ -341,7 +381,7 @@ class SutHarness {
   }
 
   private resetWindowGc(): void {
-    this.gcWindow = { max: 0, count: 0, total: 0 };
+    this.gcWindow = { max: 0, count: 0, total: 0, since: performance.now() };
     this.gcKinds = {};
   }
 
@@ -369,6 +409,7 @@ class SutHarness {
       loopDelayP99Ms: loopDelayMs(this.loopDelay.percentile(99)),
       loopDelayMaxMs: loopDelayMs(this.loopDelay.max),
       gcMaxPauseMs: this.gcWindow.max,
+      ...optional('gcLargest', this.gcWindow.largest),
       gcCount: this.gcWindow.count,
       gcTotalMs: this.gcWindow.total,
       gcByKind: this.gcKinds,
@@ -405,6 +446,12 @@ class SutHarness {
       activeCount: consumer.activeCount,
       failedCount: consumer.failedCount,
       gc: { ...this.gcAll },
+      keptBodies: keptBodyStats(b2b),
+      // Dialogs the engine holds and subscriptions the broker holds (W3: what is left after a churn).
+      dialogs: b2b.engine.size,
+      subscriptions: b2b.qsa.size,
+      // Datagrams the kernel dropped at the SUT's full UDP receive buffer (Linux), since the socket was made.
+      udpDrops: udpDrops(this.port),
       cpu: process.cpuUsage(),
       forcedGc: this.gc !== undefined,
     };

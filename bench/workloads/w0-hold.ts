@@ -9,7 +9,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EstablishResult, MemorySample } from '../sut/sut-process.js';
+import type { EstablishResult, GcPause, MemorySample } from '../sut/sut-process.js';
 import type { SmapsSummary } from '../sut/smaps-summary.js';
 import { KamailioPeer, kamailioAvailable } from '../harness/kamailio.js';
 import { type Rig, SUT_CORE, monoMs } from '../harness/rig.js';
@@ -57,6 +57,8 @@ export interface W0Result {
   total: { n: number; established: number; elapsedMs: number; perSecond: number; cpuUsPerEstablishment: number };
   establishmentLoss: { lost: number; duplicated: number; mustDeliver: number };
   gcMaxPauseMs: number;
+  /** What the largest pause was (perf_hooks kind and flags), and in which burst (`step`: its N), if in one. */
+  gcLargest?: GcPause & { step?: number };
   sim: unknown;
   pua?: PuaResult;
   heapSnapshot?: string;
@@ -124,8 +126,12 @@ export async function runW0(o: BenchOptions): Promise<W0Result> {
     result.sim = sim;
     const loss = await rig.lossIn(0, sim.nextSeq);
     result.establishmentLoss = { lost: loss.lost, duplicated: loss.duplicated, mustDeliver: loss.mustDeliver };
-    const st = await rig.sut.call<{ gc: { max: number } }>('stats');
+    const st = await rig.sut.call<{ gc: { max: number; largest?: GcPause } }>('stats');
     result.gcMaxPauseMs = st.gc.max;
+    // In a burst: as that burst's window saw it (its time from the burst's start); else as the whole run saw it.
+    const inBurst = result.levels.find((l) => l.establish.gcMaxPauseMs === st.gc.max && l.establish.gcLargest !== undefined);
+    if (inBurst?.establish.gcLargest !== undefined) result.gcLargest = { ...inBurst.establish.gcLargest, step: inBurst.n };
+    else if (st.gc.largest !== undefined) result.gcLargest = st.gc.largest;
     if (o.kamailio && !o.smoke) {
       // Kamailio takes core 1: the SUT goes first; the simulator stays as the presence server.
       await rig.sut.stop(15_000);
@@ -204,4 +210,20 @@ async function runPua(rig: Rig, levels: number[], o: BenchOptions): Promise<PuaR
     await k.stop();
   }
   return out;
+}
+
+const GC_KINDS: Record<number, string> = { 1: 'scavenge', 2: 'minor mark-compact', 4: 'mark-compact', 8: 'start of incremental marking', 16: 'weak callbacks' };
+const GC_FLAGS: Array<[number, string]> = [
+  [4, 'forced'],
+  [8, 'synchronous phantom callbacks'],
+  [16, 'all available garbage'],
+  [32, 'external memory'],
+  [64, 'idle'],
+];
+
+/** "mark-compact, in the 50k step, 3.2 s into it": what a GC pause was, for the run's text. */
+export function describeGcPause(p: GcPause & { step?: number }): string {
+  const flags = GC_FLAGS.filter(([bit]) => (p.flags & bit) !== 0).map(([, name]) => name);
+  const kind = (GC_KINDS[p.kind] ?? `kind ${p.kind}`) + (flags.length > 0 ? ` (${flags.join(', ')})` : '');
+  return p.step !== undefined ? `${kind}, in the ${p.step / 1000}k step, ${(p.atMs / 1000).toFixed(1)} s into it` : `${kind}, outside the bursts`;
 }

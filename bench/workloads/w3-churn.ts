@@ -10,6 +10,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { monoMs } from '../harness/rig.js';
+import type { SmapsSummary } from '../sut/smaps-summary.js';
 import type { CpuWindow, EstablishResult, MemorySample } from '../sut/sut-process.js';
 import { type BenchOptions, say, sleep, startRig } from './common.js';
 
@@ -46,7 +47,20 @@ export interface W3Result {
     duplicated: number;
     subscribe481: number;
     notifyTimeouts: number;
+    /** Datagrams the kernel dropped at the SUT's UDP receive buffer over the churn and its drain (Linux; udp-drops.ts). */
+    sutUdpDrops?: number;
   };
+  /**
+   * The SUT engine's counters over the churn and its drain (EngineStats, after − before): among them the
+   * confirming refreshes (docs/behaviour.md §3.7), NOTIFYs accepted, rejected and unmatched, status messages.
+   */
+  engineDuringChurn: Record<string, number>;
+  /** The broker's kept-body store (slabs, bodies, moves) at the two memory samples; absent in a build without one. */
+  keptBodies?: { before: unknown; after: unknown };
+  /** Engine dialogs and broker subscriptions at the two memory samples (N live at both when nothing lingers). */
+  held?: { before: { dialogs: number; subscriptions: number }; after: { dialogs: number; subscriptions: number } };
+  /** Where the SUT's RSS lies at the two memory samples (Linux: glibc arenas, V8 spaces, other mappings). */
+  smaps?: { before: SmapsSummary | undefined; after: SmapsSummary | undefined };
   before: MemorySample;
   after: MemorySample;
   heapGrowthBytes: number;
@@ -68,6 +82,7 @@ export async function runW3(o: BenchOptions): Promise<W3Result> {
     say(`  established ${establish.established}/${n} in ${(establish.elapsedMs / 1000).toFixed(1)} s`);
     if (settleS > 0) await sleep(settleS * 1000);
     const before = await rig.memory();
+    const smapsBefore = await rig.sut.call<SmapsSummary | undefined>('smaps');
     const snapshots: string[] = [];
     const snapshot = async (label: string) => {
       if (o.heapSnapshotDir === undefined) return;
@@ -78,6 +93,7 @@ export async function runW3(o: BenchOptions): Promise<W3Result> {
     await snapshot('before');
     const s0 = await rig.simStats();
     const q0 = await queueCounters(rig);
+    const e0 = await sutCounters(rig);
     await rig.sut.call('beginWindow');
     const t0 = monoMs();
     const c = await rig.sut.call<{ subscribed: number; unsubscribed: number; newTo: number; oldestTo: number }>(
@@ -92,9 +108,13 @@ export async function runW3(o: BenchOptions): Promise<W3Result> {
     await rig.sim.call('drain', { boundMs: 35_000 }, 45_000);
     const loss = await rig.lossIn(s0.nextSeq, s1.nextSeq);
     const q1 = await queueCounters(rig);
+    const e1 = await sutCounters(rig);
     const s2 = await rig.simStats();
     if (settleS > 0) await sleep(settleS * 1000);
     const after = await rig.memory();
+    const eAfter = await sutCounters(rig);
+    const keptAfter = eAfter.keptBodies;
+    const smapsAfter = await rig.sut.call<SmapsSummary | undefined>('smaps');
     await snapshot('after');
     if (snapshots.length > 0) say(`  heap snapshots: ${snapshots.join(' ')} (compare with dist/bench/heap-summary.js)`);
     const refreshes = s1.refreshes - s0.refreshes;
@@ -124,7 +144,12 @@ export async function runW3(o: BenchOptions): Promise<W3Result> {
         duplicated: loss.duplicated,
         subscribe481: s1.subscribe481 - s0.subscribe481,
         notifyTimeouts: s1.notifyTimeouts - s0.notifyTimeouts,
+        ...(typeof e1.udpDrops === 'number' && typeof e0.udpDrops === 'number' ? { sutUdpDrops: e1.udpDrops - e0.udpDrops } : {}),
       },
+      engineDuringChurn: counterDelta(e0.engine, e1.engine),
+      ...(e0.keptBodies !== undefined ? { keptBodies: { before: e0.keptBodies, after: keptAfter } } : {}),
+      smaps: { before: smapsBefore, after: smapsAfter },
+      held: { before: { dialogs: e0.dialogs, subscriptions: e0.subscriptions }, after: { dialogs: eAfter.dialogs, subscriptions: eAfter.subscriptions } },
       before,
       after,
       heapGrowthBytes: after.heapUsed - before.heapUsed,
@@ -133,12 +158,36 @@ export async function runW3(o: BenchOptions): Promise<W3Result> {
     };
     say(
       `  churned ${c.subscribed} in / ${c.unsubscribed} out, ${refreshes} refreshes (${result.churn.refreshesPerSecond.toFixed(0)}/s); SUT ${(result.churn.sutCoreShare * 100).toFixed(0)} % core, ` +
-        `${result.churn.cpuUsPerOperation.toFixed(0)} µs/op; GC max ${sut.gcMaxPauseMs.toFixed(1)} ms; lost ${loss.lost} (purged by the application's unsubscribe ${result.churn.purgedByUnsubscribe}, coalesced ${result.churn.coalesced}, answered 481 ${result.churn.notify481}), dup ${loss.duplicated}; heap ${(result.heapGrowthBytes / 1e6).toFixed(1)} MB after vs before`,
+        `${result.churn.cpuUsPerOperation.toFixed(0)} µs/op; GC max ${sut.gcMaxPauseMs.toFixed(1)} ms; lost ${loss.lost} (purged by the application's unsubscribe ${result.churn.purgedByUnsubscribe}, coalesced ${result.churn.coalesced}, answered 481 ${result.churn.notify481}), dup ${loss.duplicated}; confirming refreshes ${result.engineDuringChurn.confirmingRefreshes ?? '-'}; heap ${(result.heapGrowthBytes / 1e6).toFixed(1)} MB after vs before`,
     );
     return result;
   } finally {
     await rig.stop();
   }
+}
+
+/** The SUT's engine counters (EngineStats) and kept-body store figures, as its 'stats' op gives them. */
+interface SutCounters {
+  engine: Record<string, unknown>;
+  keptBodies?: unknown;
+  udpDrops?: number;
+  dialogs: number;
+  subscriptions: number;
+}
+
+async function sutCounters(rig: Awaited<ReturnType<typeof startRig>>): Promise<SutCounters> {
+  return rig.sut.call<SutCounters>('stats');
+}
+
+/** after − before for every numeric counter (nested ones such as `responses` flattened as `responses.2xx`). */
+function counterDelta(before: Record<string, unknown>, after: Record<string, unknown>, prefix = ''): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, value] of Object.entries(after)) {
+    const was = before[key];
+    if (typeof value === 'number') out[prefix + key] = value - (typeof was === 'number' ? was : 0);
+    else if (value !== null && typeof value === 'object') Object.assign(out, counterDelta((was ?? {}) as Record<string, unknown>, value as Record<string, unknown>, `${prefix}${key}.`));
+  }
+  return out;
 }
 
 /** The SUT queue's purged and coalesced counters (src/qsa/status-queue.ts StatusQueueStats). */

@@ -7,6 +7,8 @@ import { StreamFramer, buildResponse, headerParam, hostPortOf, parseLite, uriOf 
 import { summarize } from '../../bench/profile-summary.js';
 import { StageProbe, stampSeqOfBytes } from '../../bench/sut/stage-probe.js';
 import { threadTimes, threadTimesBetween } from '../../bench/sut/thread-times.js';
+import { udpDropsIn } from '../../bench/sut/udp-drops.js';
+import { describeGcPause } from '../../bench/workloads/w0-hold.js';
 import { SseProbe } from '../../bench/harness/sse-probe.js';
 import { createServer } from 'node:http';
 
@@ -60,6 +62,26 @@ const SUBSCRIBE =
   'o: presence\r\n' +
   'Expires: 600\r\n' +
   'l: 0\r\n\r\n';
+
+test('UDP drops: the drops column of the sockets on one port, summed; other ports and the header left out', () => {
+  const text = [
+    '   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops            ',
+    '10570: 0100007F:18F8 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 2613406 2 00000000b843e711 22787   ',
+    '10571: 00000000:18F8 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 2613407 2 00000000b843e712 13   ',
+    '10572: 0100007F:18F9 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 2612099 2 00000000584016ce 500   ',
+    '',
+  ].join('\n');
+  assert.equal(udpDropsIn(text, 6392), 22800);
+  assert.equal(udpDropsIn(text, 6393), 500);
+  assert.equal(udpDropsIn(text, 5090), 0);
+});
+
+test('the largest GC pause described: its kind, its flags, its burst and when in it', () => {
+  assert.equal(describeGcPause({ ms: 162.8, kind: 4, flags: 0, atMs: 3250, step: 50_000 }), 'mark-compact, in the 50k step, 3.3 s into it');
+  assert.equal(describeGcPause({ ms: 40, kind: 4, flags: 40, atMs: 900 }), 'mark-compact (synchronous phantom callbacks, external memory), outside the bursts');
+  assert.equal(describeGcPause({ ms: 30, kind: 1, flags: 0, atMs: 0, step: 100_000 }), 'scavenge, in the 100k step, 0.0 s into it');
+  assert.equal(describeGcPause({ ms: 1, kind: 32, flags: 0, atMs: 0 }), 'kind 32, outside the bursts');
+});
 
 test('the simulator reads compact headers and answers with the request echoed', () => {
   const m = parseLite(SUBSCRIBE);
