@@ -23,6 +23,7 @@ import { maxInAnySecond } from '../harness/rate-window.js';
 import type { LatencySummary } from '../harness/latency-histogram.js';
 import { smapsSummary } from './smaps-summary.js';
 import { StageProbe } from './stage-probe.js';
+import type { StepTimelineSummary } from './step-timeline.js';
 import { type CountSummary, StatusConsumer } from './status-consumer.js';
 import { type ThreadTimes, threadTimes, threadTimesBetween } from './thread-times.js';
 
@@ -63,6 +64,8 @@ export interface CpuWindow {
   threads?: ThreadTimes;
   /** With `--stages`: the latency split at the SUT's socket read. */
   stages?: { sendToRead: LatencySummary; readToDequeue: LatencySummary; readAhead: CountSummary };
+  /** The window second by second (step-timeline.ts). */
+  timeline?: StepTimelineSummary;
 }
 
 export interface MemorySample {
@@ -142,6 +145,7 @@ class SutHarness {
         k.totalMs += d;
         if (d > k.maxMs) k.maxMs = d;
         this.gcKinds[kind] = k;
+        this.consumer?.timeline.gc(e.startTime, d);
         this.gcWindow.count++;
         this.gcWindow.total += d;
         if (d > this.gcWindow.max) this.gcWindow.max = d;
@@ -352,6 +356,7 @@ class SutHarness {
     consumer.sendToRead.reset();
     consumer.readToDequeue.reset();
     consumer.readAhead.reset();
+    consumer.timeline.begin(Number(process.hrtime.bigint()), performance.now());
     this.loopDelay.reset();
     this.resetWindowGc();
   }
@@ -373,6 +378,7 @@ class SutHarness {
       gcTotalMs: this.gcWindow.total,
       gcByKind: this.gcKinds,
       ...optional('threads', threadTimesBetween(this.windowStart.threads, threadTimes())),
+      timeline: consumer.timeline.summary(),
       ...optional('stages', consumer.stages !== undefined ? { sendToRead: consumer.sendToRead.summary(), readToDequeue: consumer.readToDequeue.summary(), readAhead: consumer.readAhead.summary() } : undefined),
     };
   }

@@ -137,6 +137,13 @@ export async function runW2(o: BenchOptions): Promise<W2Result> {
             (th !== undefined ? `SUT main thread ran ${th.mainRunMs} ms, waited for the CPU ${th.mainWaitMs} ms; its other threads ran ${th.otherRunMs} ms` : ''),
         );
       }
+      const tl = w.sut.timeline;
+      if (o.stages && tl !== undefined) {
+        say(
+          `    per second: NOTIFYs ≥ 5 ms [${tl.slow.join(' ')}]; max ms [${tl.maxMs.join(' ')}]; GC ms [${tl.gcMs.join(' ')}]; ` +
+            `main thread ran ms [${tl.mainRunMs.join(' ')}], waited [${tl.mainWaitMs.join(' ')}]`,
+        );
+      }
       if (failures.length > 0) {
         stoppedBecause = `${rate}/s: ${failures.join(', ')}`;
         generatorLimited = w.achievedRate < rate * 0.97 && w.sutCoreShare < 0.9;
