@@ -2,8 +2,8 @@
  * A W2 step second by second, in the SUT: for each second of the measurement
  * window, how many status messages the consumer took, how many of them came
  * 5 ms or more after the simulator sent their NOTIFY, the largest latency,
- * the GC pauses that started in it, and what the main thread ran and waited
- * for the CPU in it (/proc schedstat, sampled at the first message of each
+ * the GC pauses that started in it, what the main thread ran and waited
+ * for the CPU in it and what the process's other threads ran (/proc schedstat, sampled at the first message of each
  * second). Whether a step's tail is spread over the step or sits in its first
  * seconds (warm-up after the establishment) shows here, which a p99 over the
  * whole step cannot say (docs/latency-tail.md, "Over TCP, at 5,000/s").
@@ -25,6 +25,8 @@ export interface StepTimelineSummary {
   gcMs: number[];
   mainRunMs: number[];
   mainWaitMs: number[];
+  /** The process's other threads (V8's GC helpers and compiler jobs, on the SUT's core). */
+  otherRunMs: number[];
 }
 
 export class StepTimeline {
@@ -72,7 +74,7 @@ export class StepTimeline {
   summary(): StepTimelineSummary {
     const n = this.current + 1;
     const r = (x: number) => Math.round(x * 10) / 10;
-    const out: StepTimelineSummary = { messages: [], slow: [], maxMs: [], gcMs: [], mainRunMs: [], mainWaitMs: [] };
+    const out: StepTimelineSummary = { messages: [], slow: [], maxMs: [], gcMs: [], mainRunMs: [], mainWaitMs: [], otherRunMs: [] };
     const end = threadTimes();
     for (let s = 0; s < n; s++) {
       out.messages.push(this.messages[s]!);
@@ -83,6 +85,7 @@ export class StepTimeline {
       const b = s + 1 < n ? this.marks[s + 1] : end;
       out.mainRunMs.push(a !== undefined && b !== undefined ? r(b.mainRunMs - a.mainRunMs) : 0);
       out.mainWaitMs.push(a !== undefined && b !== undefined ? r(b.mainWaitMs - a.mainWaitMs) : 0);
+      out.otherRunMs.push(a !== undefined && b !== undefined ? r(Math.max(0, b.otherRunMs - a.otherRunMs)) : 0);
     }
     return out;
   }

@@ -21,6 +21,7 @@ import { SqliteSubscriptionStore } from '../../src/store/sqlite-store.js';
 import { serveRpc } from '../harness/child-rpc.js';
 import { maxInAnySecond } from '../harness/rate-window.js';
 import type { LatencySummary } from '../harness/latency-histogram.js';
+import { type IoSyscalls, ioSyscalls, ioSyscallsBetween } from './io-syscalls.js';
 import { smapsSummary } from './smaps-summary.js';
 import { StageProbe } from './stage-probe.js';
 import type { StepTimelineSummary } from './step-timeline.js';
@@ -64,6 +65,8 @@ export interface CpuWindow {
   threads?: ThreadTimes;
   /** With `--stages`: the latency split at the SUT's socket read. */
   stages?: { sendToRead: LatencySummary; readToDequeue: LatencySummary; readAhead: CountSummary };
+  /** Read- and write-type system calls over the window (/proc/self/io, Linux). */
+  syscalls?: IoSyscalls;
   /** The window second by second (step-timeline.ts). */
   timeline?: StepTimelineSummary;
 }
@@ -128,7 +131,7 @@ class SutHarness {
   private gcWindow = { max: 0, count: 0, total: 0 };
   private gcKinds: Record<string, { count: number; totalMs: number; maxMs: number }> = {};
   gcAll = { max: 0, count: 0, total: 0, maxKind: 0 };
-  private windowStart: { hr: number; cpu: NodeJS.CpuUsage; messages: number; threads?: ThreadTimes | undefined } = { hr: 0, cpu: process.cpuUsage(), messages: 0 };
+  private windowStart: { hr: number; cpu: NodeJS.CpuUsage; messages: number; threads?: ThreadTimes | undefined; io?: IoSyscalls | undefined } = { hr: 0, cpu: process.cpuUsage(), messages: 0 };
   private readonly gc: Gc | undefined;
   private consuming = false;
 
@@ -351,7 +354,7 @@ class SutHarness {
 
   beginWindow(): void {
     const { consumer } = this.need();
-    this.windowStart = { hr: nowMs(), cpu: process.cpuUsage(), messages: consumer.counters.messages, threads: threadTimes() };
+    this.windowStart = { hr: nowMs(), cpu: process.cpuUsage(), messages: consumer.counters.messages, threads: threadTimes(), io: ioSyscalls() };
     consumer.latency.reset();
     consumer.sendToRead.reset();
     consumer.readToDequeue.reset();
@@ -378,6 +381,7 @@ class SutHarness {
       gcTotalMs: this.gcWindow.total,
       gcByKind: this.gcKinds,
       ...optional('threads', threadTimesBetween(this.windowStart.threads, threadTimes())),
+      ...optional('syscalls', ioSyscallsBetween(this.windowStart.io, ioSyscalls())),
       timeline: consumer.timeline.summary(),
       ...optional('stages', consumer.stages !== undefined ? { sendToRead: consumer.sendToRead.summary(), readToDequeue: consumer.readToDequeue.summary(), readAhead: consumer.readAhead.summary() } : undefined),
     };
