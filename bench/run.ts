@@ -76,6 +76,7 @@ const USAGE = `usage: node dist/bench/run.js [smoke | w0 | w2 | w2-tcp | w3 | w4
   --transport T      udp (default) or tcp
   --rates a,b,c      W2 (cluster: 1000,2500) offered NOTIFY rates per step
   --step S           W2 step length in seconds (10)
+  --warm-up S        W2: unmeasured seconds of NOTIFYs at the first rate after the settle (2; smoke 0)
   --settle S         W0/W3 wait before measuring memory at rest (33 / 35); cluster: the idle window (15)
   --duration S       W3 churn duration (60)
   --churn C          W3 new+removed subscriptions per second (500)
@@ -104,6 +105,7 @@ function parseArgs(argv: string[]): { workloads: WorkloadId[]; opts: BenchOption
     n: undefined,
     rates: undefined,
     stepS: undefined,
+    warmUpS: undefined,
     settleS: undefined,
     durationS: undefined,
     churnRate: undefined,
@@ -154,6 +156,9 @@ function parseArgs(argv: string[]): { workloads: WorkloadId[]; opts: BenchOption
         break;
       case '--step':
         opts.stepS = num(next(), a);
+        break;
+      case '--warm-up':
+        opts.warmUpS = num(next(), a);
         break;
       case '--settle':
         opts.settleS = num(next(), a);

@@ -12,6 +12,7 @@
  * consumer adds almost nothing per held subscription to the memory figures.
  */
 import { LatencyHistogram } from '../harness/latency-histogram.js';
+import { StepTimeline } from './step-timeline.js';
 
 /** The parts of a QSA status message the consumer reads (src/qsa/status-message.ts). */
 /** The presence package's document as far as the consumer reads it (the tuple id carries the stamp). */
@@ -115,6 +116,8 @@ export class StatusConsumer {
   readonly readToDequeue = new LatencyHistogram();
   /** With `--stages`: messages read from the socket after a NOTIFY and before its dequeue. */
   readonly readAhead = new CountHistogram();
+  /** The measurement window second by second. */
+  readonly timeline = new StepTimeline();
   stages: ReadTimes | undefined;
   readonly establishLatency = new LatencyHistogram();
   readonly counters: ConsumerCounters = { messages: 0, active: 0, pending: 0, terminated: 0, rejected: 0, unstamped: 0, duplicates: 0 };
@@ -177,6 +180,7 @@ export class StatusConsumer {
       if (count < 255) this.seen[seq] = count + 1;
       const sentNs = stampNs(id);
       this.latency.recordUs((nowNs - sentNs) / 1000);
+      this.timeline.record(nowNs, (nowNs - sentNs) / 1000);
       const readNs = this.stages?.readTime(seq) ?? 0;
       if (readNs > 0) {
         this.sendToRead.recordUs((readNs - sentNs) / 1000);

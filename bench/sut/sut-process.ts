@@ -21,8 +21,10 @@ import { SqliteSubscriptionStore } from '../../src/store/sqlite-store.js';
 import { serveRpc } from '../harness/child-rpc.js';
 import { maxInAnySecond } from '../harness/rate-window.js';
 import type { LatencySummary } from '../harness/latency-histogram.js';
+import { type IoSyscalls, ioSyscalls, ioSyscallsBetween } from './io-syscalls.js';
 import { smapsSummary } from './smaps-summary.js';
 import { StageProbe } from './stage-probe.js';
+import type { StepTimelineSummary } from './step-timeline.js';
 import { type CountSummary, StatusConsumer } from './status-consumer.js';
 import { type ThreadTimes, threadTimes, threadTimesBetween } from './thread-times.js';
 import { udpDrops } from './udp-drops.js';
@@ -66,6 +68,10 @@ export interface CpuWindow {
   threads?: ThreadTimes;
   /** With `--stages`: the latency split at the SUT's socket read. */
   stages?: { sendToRead: LatencySummary; readToDequeue: LatencySummary; readAhead: CountSummary };
+  /** Read- and write-type system calls over the window (/proc/self/io, Linux). */
+  syscalls?: IoSyscalls;
+  /** The window second by second (step-timeline.ts). */
+  timeline?: StepTimelineSummary;
 }
 
 export interface MemorySample {
@@ -153,7 +159,7 @@ class SutHarness {
   private gcWindow: { max: number; count: number; total: number; since: number; largest?: GcPause } = { max: 0, count: 0, total: 0, since: 0 };
   private gcKinds: Record<string, { count: number; totalMs: number; maxMs: number }> = {};
   gcAll: { max: number; count: number; total: number; maxKind: number; largest?: GcPause } = { max: 0, count: 0, total: 0, maxKind: 0 };
-  private windowStart: { hr: number; cpu: NodeJS.CpuUsage; messages: number; threads?: ThreadTimes | undefined } = { hr: 0, cpu: process.cpuUsage(), messages: 0 };
+  private windowStart: { hr: number; cpu: NodeJS.CpuUsage; messages: number; threads?: ThreadTimes | undefined; io?: IoSyscalls | undefined } = { hr: 0, cpu: process.cpuUsage(), messages: 0 };
   private readonly gc: Gc | undefined;
   private consuming = false;
 
@@ -171,6 +177,7 @@ class SutHarness {
         k.totalMs += d;
         if (d > k.maxMs) k.maxMs = d;
         this.gcKinds[kind] = k;
+        this.consumer?.timeline.gc(e.startTime, d);
         this.gcWindow.count++;
         this.gcWindow.total += d;
         if (d > this.gcWindow.max) {
@@ -387,11 +394,12 @@ class SutHarness {
 
   beginWindow(): void {
     const { consumer } = this.need();
-    this.windowStart = { hr: nowMs(), cpu: process.cpuUsage(), messages: consumer.counters.messages, threads: threadTimes() };
+    this.windowStart = { hr: nowMs(), cpu: process.cpuUsage(), messages: consumer.counters.messages, threads: threadTimes(), io: ioSyscalls() };
     consumer.latency.reset();
     consumer.sendToRead.reset();
     consumer.readToDequeue.reset();
     consumer.readAhead.reset();
+    consumer.timeline.begin(Number(process.hrtime.bigint()), performance.now());
     this.loopDelay.reset();
     this.resetWindowGc();
   }
@@ -414,6 +422,8 @@ class SutHarness {
       gcTotalMs: this.gcWindow.total,
       gcByKind: this.gcKinds,
       ...optional('threads', threadTimesBetween(this.windowStart.threads, threadTimes())),
+      ...optional('syscalls', ioSyscallsBetween(this.windowStart.io, ioSyscalls())),
+      timeline: consumer.timeline.summary(),
       ...optional('stages', consumer.stages !== undefined ? { sendToRead: consumer.sendToRead.summary(), readToDequeue: consumer.readToDequeue.summary(), readAhead: consumer.readAhead.summary() } : undefined),
     };
   }

@@ -22,6 +22,8 @@ export interface BenchOptions {
   n: number | undefined;
   rates: number[] | undefined;
   stepS: number | undefined;
+  /** W2: unmeasured seconds at the first rate before the first step. */
+  warmUpS: number | undefined;
   settleS: number | undefined;
   durationS: number | undefined;
   churnRate: number | undefined;

@@ -78,6 +78,8 @@ export class SipConnection {
   private handOnScheduled = false;
   /** A message was handed on since the message deadline was last decided. */
   private framedSinceDeadline = false;
+  /** The socket is corked while a read's messages are handed on (see handOn). */
+  private corked = false;
 
   constructor(
     readonly id: number,
@@ -219,24 +221,40 @@ export class SipConnection {
    */
   private readonly handOn = (): void => {
     this.handOnScheduled = false;
-    for (;;) {
-      if (this.state === 'closed') return;
-      let message: SipMessage | undefined;
-      try {
-        message = this.framer.next();
-      } catch (error) {
-        this.failFraming(error);
-        return;
+    let handedOn = false;
+    try {
+      for (;;) {
+        if (this.state === 'closed') return;
+        let message: SipMessage | undefined;
+        try {
+          message = this.framer.next();
+        } catch (error) {
+          this.failFraming(error);
+          return;
+        }
+        if (message === undefined) break;
+        this.framedSinceDeadline = true;
+        if (!this.corked && this.framer.bufferedBytes > 0) {
+          // More octets of this read wait behind this message: what is written in answer to the
+          // messages of the read (their 200s) is gathered and written at once when the last of
+          // them has been handled (one writev, not one write per response). No answer waits
+          // beyond the end of the read; a read with one message is written as before.
+          this.socket.cork();
+          this.corked = true;
+        }
+        this.listener.onConnectionMessage(this, message);
+        if (this.framer.bufferedBytes > 0) {
+          this.handOnScheduled = true;
+          handedOn = true;
+          // A reaction on a settled promise: 30-70 ns a hop here, queueMicrotask 110-290 ns (it makes an AsyncResource).
+          void SETTLED.then(this.handOn);
+          return;
+        }
       }
-      if (message === undefined) break;
-      this.framedSinceDeadline = true;
-      this.listener.onConnectionMessage(this, message);
-      if (this.framer.bufferedBytes > 0) {
-        this.handOnScheduled = true;
-        // A reaction on a settled promise: 30-70 ns a hop here, queueMicrotask 110-290 ns (it makes an AsyncResource).
-        void SETTLED.then(this.handOn);
-        return;
-      }
+    } finally {
+      // Every way out but the hop to the next message ends the read: a handler that threw, a
+      // framing error, the connection closed, or nothing whole left.
+      if (!handedOn) this.uncork();
     }
     // Usually whole messages per read and nothing held: one comparison. A message held in part
     // (re)starts the deadline when it is new, i.e. when none was armed or this read finished another.
@@ -248,6 +266,12 @@ export class SipConnection {
     }
     this.framedSinceDeadline = false;
   };
+
+  private uncork(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    this.socket.uncork();
+  }
 
   private failFraming(error: unknown): void {
     // RFC 3261 §18.3: without a trustworthy Content-Length the stream cannot be resynchronised.

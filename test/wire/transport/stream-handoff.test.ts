@@ -5,16 +5,20 @@
  * first set in motion (a promise continuation: a queue's consumer) runs
  * before the next one is parsed, as between two datagrams over UDP. The
  * framing of RFC 3261 §18.3 and the transport's limits are the same.
+ * What is written in answer to the messages of one read is written at once
+ * when the last of them has been handled (one writev), never later.
  * Real loopback sockets; the clock-driven limit runs on a ManualClock.
  */
 import assert from 'node:assert/strict';
+import { Socket } from 'node:net';
 import { describe, test } from 'node:test';
-import type { SipResponse } from '../../../src/sip/codec/message.js';
+import { createResponse } from '../../../src/sip/codec/index.js';
+import type { SipRequest, SipResponse } from '../../../src/sip/codec/message.js';
 import type { ObservedSipMessage } from '../../../src/sip/transport/message-observer.js';
 import type { TransportDiagnostic } from '../../../src/sip/transport/transport-options.js';
 import { ManualClock } from '../../../src/util/clock.js';
 import { TimerScheduler } from '../../../src/util/timer-scheduler.js';
-import { rawTcpClient, requestText, startLayer, until } from './helpers.js';
+import { rawTcpClient, requestText, respond, startLayer, until } from './helpers.js';
 
 const request = (callId: string, body = '') => requestText({ method: 'MESSAGE', via: `SIP/2.0/TCP 127.0.0.1:5060;branch=z9hG4bK-${callId}`, callId, body });
 
@@ -155,6 +159,95 @@ describe('stream transport: each message handed on as soon as it is framed', () 
     } finally {
       await b.layer.close();
       scheduler.close();
+    }
+  });
+
+  test("the answers to one read's messages are written together after the last is handled; a lone message's answer at once", async () => {
+    const b = await startLayer([{ transport: 'tcp', host: '127.0.0.1', port: 0 }]);
+    const serverPort = b.port('tcp');
+    // What the server side of the connection hands to its socket: one call per write, or one per
+    // gathered batch (net.Socket's _writev, used when corked writes are flushed together).
+    const writes: Array<{ kind: 'write' | 'writev'; chunks: number }> = [];
+    const proto = Socket.prototype as unknown as { _write: (...a: unknown[]) => unknown; _writev: (...a: unknown[]) => unknown };
+    const realWrite = proto._write;
+    const realWritev = proto._writev;
+    proto._write = function (this: Socket, ...a: unknown[]) {
+      if (this.localPort === serverPort) writes.push({ kind: 'write', chunks: 1 });
+      return realWrite.apply(this, a);
+    };
+    proto._writev = function (this: Socket, ...a: unknown[]) {
+      if (this.localPort === serverPort) writes.push({ kind: 'writev', chunks: (a[0] as unknown[]).length });
+      return realWritev.apply(this, a);
+    };
+    const events: string[] = [];
+    b.layer.onMessage((message, source) => {
+      const callId = message.headers.get('call-id') ?? '?';
+      events.push(`handled ${callId} (${writes.length} socket writes so far)`);
+      respond(b.layer, createResponse(message as SipRequest, 200, 'OK', { toTag: `t-${callId}` }), source);
+    });
+    const client = await rawTcpClient(serverPort);
+    try {
+      await client.write(request('g1') + request('g2') + request('g3'));
+      await until(() => client.messages.length === 3, 'three answers');
+      assert.deepEqual(events, ['handled g1 (0 socket writes so far)', 'handled g2 (0 socket writes so far)', 'handled g3 (0 socket writes so far)']);
+      assert.deepEqual(writes, [{ kind: 'writev', chunks: 3 }], 'the three 200s in one gathered write');
+      assert.deepEqual(
+        client.messages.map((m) => [(m as SipResponse).status, m.headers.get('call-id')]),
+        [
+          [200, 'g1'],
+          [200, 'g2'],
+          [200, 'g3'],
+        ],
+      );
+
+      // One message per read: its answer is written while it is handled, as before.
+      writes.length = 0;
+      await client.write(request('g4'));
+      await until(() => client.messages.length === 4, 'the fourth answer');
+      assert.deepEqual(writes, [{ kind: 'write', chunks: 1 }]);
+
+      // Two whole messages and the start of a third: the two answers go out together at the end
+      // of the read, without waiting for the rest of the third.
+      writes.length = 0;
+      const third = request('g7');
+      await client.write(request('g5') + request('g6') + third.slice(0, 40));
+      await until(() => client.messages.length === 6, 'the answers to the two whole ones');
+      assert.deepEqual(writes, [{ kind: 'writev', chunks: 2 }]);
+      await client.write(third.slice(40));
+      await until(() => client.messages.length === 7, 'the last answer');
+      assert.deepEqual(
+        client.messages.slice(4).map((m) => m.headers.get('call-id')),
+        ['g5', 'g6', 'g7'],
+      );
+    } finally {
+      proto._write = realWrite;
+      proto._writev = realWritev;
+      await client.close();
+      await b.layer.close();
+    }
+  });
+
+  test('a handler that throws in the middle of a read: the answers of the read are still written', async () => {
+    const b = await startLayer([{ transport: 'tcp', host: '127.0.0.1', port: 0 }]);
+    b.layer.onMessage((message, source) => {
+      const callId = message.headers.get('call-id') ?? '?';
+      respond(b.layer, createResponse(message as SipRequest, 200, 'OK', { toTag: `t-${callId}` }), source);
+      if (callId === 'x1') throw new Error('a bug in a handler');
+    });
+    const client = await rawTcpClient(b.port('tcp'));
+    try {
+      await client.write(request('x1') + request('x2'));
+      await until(() => client.messages.length === 2, 'both answers');
+      assert.equal(b.layer.stats.handlerErrors, 1);
+      await client.write(request('x3') + request('x4'));
+      await until(() => client.messages.length === 4, 'the answers to a later read');
+      assert.deepEqual(
+        client.messages.map((m) => m.headers.get('call-id')),
+        ['x1', 'x2', 'x3', 'x4'],
+      );
+    } finally {
+      await client.close();
+      await b.layer.close();
     }
   });
 });
