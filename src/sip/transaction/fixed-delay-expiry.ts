@@ -32,12 +32,15 @@ export class FixedDelayExpiry<T> {
   private head = 0;
   /** The ticket of items[0] (modulo 2^30). */
   private base = 0;
+  /** Items added and neither expired nor cancelled: at 0 the queue lets its timer go. */
+  private live = 0;
   private timer: Timer | undefined;
 
   constructor(
     private readonly scheduler: TimerScheduler,
     private readonly delayMs: number,
-    private readonly onExpire: (item: T) => void,
+    /** Called with the item and the ticket `add` returned for it. */
+    private readonly onExpire: (item: T, ticket: number) => void,
   ) {}
 
   /** Items waiting (including any already ended by other means and not yet due). */
@@ -50,6 +53,7 @@ export class FixedDelayExpiry<T> {
     const ticket = (this.base + this.items.length) & TICKET_MASK;
     this.items.push(item);
     this.deadlines.push(this.scheduler.clock.now() + this.delayMs);
+    this.live++;
     if (this.timer === undefined) this.arm();
     return ticket;
   }
@@ -57,10 +61,15 @@ export class FixedDelayExpiry<T> {
   /**
    * Takes `item` (added with `ticket`) out: it will not expire, and the queue
    * lets go of it now. Nothing happens if it already expired or was cancelled.
+   * The last item waiting takes the queue's timer with it: an idle queue holds
+   * no scheduler timer (otherwise the timer waits for the next item still
+   * waiting, and skips the cancelled ones then: no timer is re-armed per cancel).
    */
   cancel(ticket: number, item: T): void {
     const index = (ticket - this.base) & TICKET_MASK;
-    if (index >= this.head && index < this.items.length && this.items[index] === item) this.items[index] = undefined;
+    if (index < this.head || index >= this.items.length || this.items[index] !== item) return;
+    this.items[index] = undefined;
+    if (--this.live === 0) this.clear();
   }
 
   /** Forgets every item without expiring any (shutdown). */
@@ -71,6 +80,7 @@ export class FixedDelayExpiry<T> {
     this.items = [];
     this.deadlines = [];
     this.head = 0;
+    this.live = 0;
   }
 
   /** Wakes up for the oldest item still waiting: cancelled ones ahead of it are dropped, not waited for. */
@@ -105,14 +115,19 @@ export class FixedDelayExpiry<T> {
     const items = this.items;
     const deadlines = this.deadlines;
     let budget = BATCH;
-    while (this.head < items.length && deadlines[this.head]! <= now && budget-- > 0) {
-      const item = items[this.head];
-      items[this.head] = undefined;
-      this.head++;
-      if (item === undefined) continue; // cancelled
-      this.onExpire(item);
-      if (this.items !== items) return; // cleared by onExpire (shutdown)
+    try {
+      while (this.head < items.length && deadlines[this.head]! <= now && budget-- > 0) {
+        const item = items[this.head];
+        items[this.head] = undefined;
+        this.head++;
+        if (item === undefined) continue; // cancelled
+        this.live--;
+        this.onExpire(item, (this.base + this.head - 1) & TICKET_MASK);
+        if (this.items !== items) return; // cleared by onExpire (shutdown)
+      }
+    } finally {
+      // Also when onExpire threw (the scheduler reports it): the items after it still expire.
+      if (this.items === items && this.timer === undefined) this.arm();
     }
-    this.arm();
   };
 }

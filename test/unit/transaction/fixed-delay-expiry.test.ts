@@ -80,3 +80,35 @@ test('FixedDelayExpiry: tickets keep naming their item after the consumed prefix
   assert.equal(scheduler.size, 0);
   assert.equal(fifo.size, 0);
 });
+
+test('FixedDelayExpiry: cancelling the last item waiting lets the scheduler timer go; a throwing onExpire does not stop the others', () => {
+  const { clock, scheduler, fifo } = queue(100);
+  const a = {};
+  const b = {};
+  const ta = fifo.add(a);
+  const tb = fifo.add(b);
+  assert.equal(scheduler.size, 1);
+  fifo.cancel(ta, a);
+  assert.equal(scheduler.size, 1, 'b still waits');
+  fifo.cancel(tb, b);
+  assert.equal(scheduler.size, 0, 'nothing waits: no timer');
+  assert.equal(fifo.size, 0);
+
+  const errors: unknown[] = [];
+  const clock2 = new ManualClock();
+  const scheduler2 = new TimerScheduler(clock2, { onError: (e) => errors.push(e) });
+  const seen: number[] = [];
+  const throwing = new FixedDelayExpiry<{ n: number }>(scheduler2, 100, (item) => {
+    seen.push(item.n);
+    if (item.n === 1) throw new Error('bug in a callback');
+  });
+  throwing.add({ n: 1 });
+  throwing.add({ n: 2 });
+  clock2.advance(10);
+  throwing.add({ n: 3 });
+  clock2.advance(200);
+  assert.deepEqual(seen, [1, 2, 3]);
+  assert.equal(errors.length, 1);
+  assert.equal(scheduler2.size, 0);
+  clock.advance(1000);
+});
