@@ -20,11 +20,12 @@ const TICKET_MASK = 0x3fffffff;
  *
  * An item can also be taken out before it is due (`cancel` with the ticket
  * `add` returned): its slot is emptied, so that the queue no longer keeps it
- * alive, and skipped when its time comes. Timers F and K of the client
- * transactions go this way (issue 11): Timer F is cancelled by nearly every
- * final response, and a heap entry per timer on the scheduler's heap (which
- * holds one entry per held subscription) cost two heap insertions per
- * SUBSCRIBE, and 64-byte entries that lingered until the heap was compacted.
+ * alive, and skipped when its time comes. Timers F and K and the first Timer
+ * E of the client transactions go this way, and the engine's Timer N (issue
+ * 11): most are cancelled within milliseconds, and an entry each on the
+ * scheduler's heap (which holds one entry per held subscription) cost an
+ * insertion each per establishment, and 64-byte entries that lingered until
+ * the heap was compacted.
  */
 export class FixedDelayExpiry<T> {
   private items: (T | undefined)[] = [];
