@@ -25,6 +25,11 @@ export interface W0Level {
   atRestSmaps?: SmapsSummary | undefined;
   /** SUT CPU as a share of one core while holding N idle (refresh timers only). */
   idleCoreShare?: number;
+  /**
+   * The load generator's CPU over the burst (process.cpuUsage() of the simulator, RPC included):
+   * µs per establishment and share of its core. Near 1 it, not the SUT, sets the rate.
+   */
+  sim?: { cpuUs: number; cpuUsPerEstablishment: number; coreShare: number };
 }
 
 export interface PuaLevel {
@@ -92,13 +97,23 @@ export async function runW0(o: BenchOptions): Promise<W0Result> {
     let from = 0;
     let cpuUs = 0;
     for (const level of levels) {
+      const simCpu0 = await rig.sim.call<NodeJS.CpuUsage>('cpu');
       const est = await rig.establish(from, level, o.window, Math.max(60_000, level * 2));
-      say(`  ${level}: ${est.established}/${est.requested} in ${(est.elapsedMs / 1000).toFixed(1)} s (${Math.round(est.perSecond)}/s, ${est.cpuUsPerEstablishment.toFixed(0)} µs CPU each)`);
+      const simCpu1 = await rig.sim.call<NodeJS.CpuUsage>('cpu');
+      const simCpuUs = simCpu1.user + simCpu1.system - simCpu0.user - simCpu0.system;
+      const sim = {
+        cpuUs: simCpuUs,
+        cpuUsPerEstablishment: est.established > 0 ? simCpuUs / est.established : 0,
+        coreShare: est.elapsedMs > 0 ? simCpuUs / 1000 / est.elapsedMs : 0,
+      };
+      say(
+        `  ${level}: ${est.established}/${est.requested} in ${(est.elapsedMs / 1000).toFixed(1)} s (${Math.round(est.perSecond)}/s, ${est.cpuUsPerEstablishment.toFixed(0)} µs CPU each; simulator ${sim.cpuUsPerEstablishment.toFixed(0)} µs each, ${(sim.coreShare * 100).toFixed(0)} % of its core)`,
+      );
       result.total.established += est.established;
       result.total.elapsedMs += est.elapsedMs;
       cpuUs += est.cpuUs;
       const just = await rig.memory();
-      const entry: W0Level = { n: level, establish: est, justEstablished: { ...just, ...perSubscription(just, result.baseline, level) }, settleS };
+      const entry: W0Level = { n: level, establish: est, justEstablished: { ...just, ...perSubscription(just, result.baseline, level) }, settleS, sim };
       if (settleS > 0) {
         const c0 = await rig.sut.call<NodeJS.CpuUsage>('cpu');
         const t0 = monoMs();

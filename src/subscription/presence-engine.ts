@@ -18,6 +18,7 @@ import {
   refreshTargetFrom,
 } from '../sip/dialog/dialog-state.js';
 import { localFailureCause } from '../sip/transaction/client-transaction.js';
+import { FixedDelayExpiry } from '../sip/transaction/fixed-delay-expiry.js';
 import type { IncomingRequest } from '../sip/transaction/types.js';
 import { routeLeadsTo } from '../sip/ua/request-destination.js';
 import type { SendRequestOptions, SipUserAgent } from '../sip/ua/types.js';
@@ -259,6 +260,8 @@ export class PresenceEngine implements QsaNotifier {
   private readonly scheduler: TimerScheduler;
   private readonly random: Random;
   private readonly settings: EngineSettings;
+  /** Dialogs whose 2xx came before their first NOTIFY, for Timer N (64·T1, RFC 6665 §4.1.2.4), oldest first. */
+  private readonly timerN: FixedDelayExpiry<SubscriptionDialog>;
   private readonly credentials: CredentialLookup | undefined;
   private readonly packages = new Map<string, EventPackage>();
   private readonly listRecords: ReadonlySet<string>;
@@ -325,6 +328,7 @@ export class PresenceEngine implements QsaNotifier {
     this.scheduler = deps.scheduler;
     this.random = deps.random;
     this.settings = deps.settings;
+    this.timerN = new FixedDelayExpiry<SubscriptionDialog>(deps.scheduler, 64 * deps.settings.t1Ms, (dialog, ticket) => this.onTimerN(dialog, ticket));
     this.credentials = deps.credentials;
     for (const pkg of deps.packages ?? BUILTIN_EVENT_PACKAGES) this.packages.set(pkg.name, pkg);
     this.listRecords = new Set(deps.resourceListRecords ?? []);
@@ -606,7 +610,7 @@ export class PresenceEngine implements QsaNotifier {
     incoming.reply(200, 'OK');
     this.stats.notifiesAccepted++;
     dialog.notifyReceived = true;
-    dialog.cancelTimer('timerN');
+    this.stopTimerN(dialog);
     const terminated = subState.state === 'terminated';
     if (notifyChannel.hasSubscribers) notifyChannel.publish({ dialog: dialog.id, record: dialog.record, state: subState.state } satisfies EngineNotifyEvent);
 
@@ -1074,14 +1078,30 @@ export class PresenceEngine implements QsaNotifier {
       return;
     }
     // Timer N (RFC 6665 §4.1.2.4): the NOTIFY must follow within 64·T1.
-    dialog.arm(
-      'timerN',
-      this.scheduler.after(64 * this.settings.t1Ms, () => {
-        if (!dialog.notifyReceived && dialog.state === 'active') {
-          this.fail(dialog, NO_NOTIFY, 'no NOTIFY within Timer N after the 2xx');
-        }
-      }),
-    );
+    this.stopTimerN(dialog);
+    dialog.timerNTicket = this.timerN.add(dialog);
+  }
+
+  /** Cancels the dialog's Timer N, if it runs. */
+  private stopTimerN(dialog: SubscriptionDialog): void {
+    if (dialog.timerNTicket < 0) return;
+    this.timerN.cancel(dialog.timerNTicket, dialog);
+    dialog.timerNTicket = -1;
+  }
+
+  /** Both timers of the dialog (its slot and Timer N). */
+  private clearTimers(dialog: SubscriptionDialog): void {
+    this.stopTimerN(dialog);
+    dialog.clearTimers();
+  }
+
+  /** Timer N ran out (the engine's Timer N queue); only the dialog's current Timer N counts. */
+  private onTimerN(dialog: SubscriptionDialog, ticket: number): void {
+    if (dialog.timerNTicket !== ticket) return;
+    dialog.timerNTicket = -1;
+    if (!dialog.notifyReceived && dialog.state === 'active') {
+      this.fail(dialog, NO_NOTIFY, 'no NOTIFY within Timer N after the 2xx');
+    }
   }
 
   /**
@@ -1243,7 +1263,7 @@ export class PresenceEngine implements QsaNotifier {
     if (this.closing) this.closeCounts.unsubscribesSent++;
     this.registry.stopSharing(dialog);
     this.release(dialog);
-    dialog.clearTimers();
+    this.clearTimers(dialog);
     this.setState(dialog, 'unsubscribing');
     this.sendSubscribe(dialog, 0);
   }
@@ -1263,7 +1283,7 @@ export class PresenceEngine implements QsaNotifier {
     dialog.generation++;
     dialog.inflight?.stopRetransmitting();
     dialog.inflight = undefined;
-    dialog.clearTimers();
+    this.clearTimers(dialog);
     dialog.expiresAt = undefined;
   }
 
@@ -1699,8 +1719,12 @@ export class PresenceEngine implements QsaNotifier {
     return true;
   }
 
-  /** No more restart work: the grace timer and the turns waiting are dropped (shutdown). */
+  /**
+   * No more restart work: the grace timer and the turns waiting are dropped (shutdown).
+   * Nor Timer N: no dialog stays active from here on (close() tears every one down, abandon() forgets them).
+   */
   private stopRestart(): void {
+    this.timerN.clear();
     this.overloadSweep?.cancel();
     this.overloadSweep = undefined;
     this.graceTimer?.cancel();

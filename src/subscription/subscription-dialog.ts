@@ -30,11 +30,11 @@ export type SubscriptionDialogState =
   | 'destroyed';
 
 /**
- * A dialog's two timers: `timer` runs the next step (refresh, retry, start
- * delay, wait for the terminating NOTIFY; one at a time), `timerN` guards the
- * first NOTIFY (RFC 6665 §4.1.2.4).
+ * A dialog's timer slot: `timer` runs the next step (refresh, retry, start
+ * delay, wait for the terminating NOTIFY; one at a time). Timer N, which
+ * guards the first NOTIFY (RFC 6665 §4.1.2.4), is `timerNTicket`.
  */
-export type DialogTimerSlot = 'timer' | 'timerN';
+export type DialogTimerSlot = 'timer';
 
 /**
  * What a restart (issue 10) still owes a dialog, or the resume in flight:
@@ -110,7 +110,14 @@ export class SubscriptionDialog {
   /** What a restart still owes it (RestartStep); undefined once it is an ordinary dialog. */
   restart: RestartStep | undefined = undefined;
   private timer: Timer | undefined = undefined;
-  private timerN: Timer | undefined = undefined;
+  /**
+   * Timer N (RFC 6665 §4.1.2.4) while it runs: the ticket of this dialog in
+   * the engine's Timer N queue (a fixed 64·T1, so a FIFO rather than an entry
+   * and a closure on the scheduler's heap per establishment, issue 11); -1
+   * when not running. The queue's expiry counts only if the ticket is still
+   * this one: setting -1 cancels it.
+   */
+  timerNTicket = -1;
   /**
    * The eight yes/no facts below, one bit each: a boolean field costs 8 bytes
    * per held dialog (Node is built without pointer compression), eight of them
@@ -256,6 +263,6 @@ export class SubscriptionDialog {
   /** Cancels both timers. */
   clearTimers(): void {
     this.cancelTimer('timer');
-    this.cancelTimer('timerN');
+    this.timerNTicket = -1;
   }
 }

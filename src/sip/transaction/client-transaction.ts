@@ -3,7 +3,7 @@ import { createResponse } from '../codec/index.js';
 import type { SipRequest, SipResponse } from '../codec/message.js';
 import { SipTransportError } from '../transport/errors.js';
 import type { SipEndpoint } from '../transport/types.js';
-import { serializeForSend, sixtyFourT1, type TransactionContext } from './transaction-context.js';
+import { serializeForSend, type TransactionContext } from './transaction-context.js';
 import type { ClientTransactionUser } from './types.js';
 
 export type ClientTransactionState = 'trying' | 'proceeding' | 'completed' | 'terminated';
@@ -16,9 +16,21 @@ export type ClientTransactionState = 'trying' | 'proceeding' | 'completed' | 'te
 export class NonInviteClientTransaction {
   readonly side = 'client' as const;
   private stateValue: ClientTransactionState = 'trying';
-  /** Timer E while Trying/Proceeding, Timer K while Completed (never both: one slot keeps the object small). */
-  private retransmitOrLinger: Timer | undefined;
-  private timerF: Timer | undefined;
+  /**
+   * Timer E after its first firing (Trying/Proceeding, unreliable transports), on the scheduler's
+   * heap: its interval changes. The first one is always T1, so it waits in the layer's queue for
+   * T1 (`firstTimerETicket`, -1 when not there), like Timers F and K: most transactions are
+   * answered before it and never reach the heap at all (issue 11).
+   */
+  private timerE: Timer | undefined;
+  private firstTimerETicket = -1;
+  /**
+   * The ticket of this transaction in the layer's Timer F queue while Trying or
+   * Proceeding, in its Timer K queue while Completed (never both: one small
+   * integer), -1 when in neither. Both are fixed delays, hence FIFOs, not heap
+   * entries (issue 11).
+   */
+  private fixedTimerTicket = -1;
   /** Current Timer E interval. */
   private interval = 0;
   private user: ClientTransactionUser | undefined;
@@ -62,7 +74,6 @@ export class NonInviteClientTransaction {
    * bytes), arms Timers E and F and hands it to the transport (RFC 3261 §17.1.2.2).
    */
   start(): void {
-    const { scheduler, timers } = this.context;
     const data = serializeForSend(this.request!);
     if (data instanceof SipTransportError) {
       // Reported as the transport would report it: asynchronously, as a local 503.
@@ -72,10 +83,10 @@ export class NonInviteClientTransaction {
     this.data = data;
     if (!this.reliable) {
       // RFC 3261 §17.1.2.2: Timer E only for unreliable transports, first at T1.
-      this.interval = timers.t1;
-      this.retransmitOrLinger = scheduler.afterCall(this.interval, timerE, this);
+      this.interval = this.context.timers.t1;
+      this.firstTimerETicket = this.context.firstTimerE.add(this);
     }
-    this.timerF = scheduler.afterCall(sixtyFourT1(timers), timerF, this);
+    this.fixedTimerTicket = this.context.timerF.add(this);
     this.send();
   }
 
@@ -95,19 +106,18 @@ export class NonInviteClientTransaction {
       this.context.counters.retransmittedResponsesAbsorbed++;
       return;
     }
+    this.stopTimerE();
+    this.stopTimerF();
     this.stateValue = 'completed';
     this.request = undefined;
     this.data = undefined;
-    this.retransmitOrLinger?.cancel();
-    this.timerF?.cancel();
-    this.timerF = undefined;
     if (this.reliable) {
       // RFC 3261 §17.1.2.2: Timer K is 0 on reliable transports.
       this.terminate();
     } else {
-      // Timer K = T4: linger to absorb retransmitted finals. No closure: one made in this
-      // method would share its context with the one above, and keep `response` for T4.
-      this.retransmitOrLinger = this.context.scheduler.afterCall(this.context.timers.t4, timerK, this);
+      // Timer K = T4: linger to absorb retransmitted finals (the layer's Timer K queue: no
+      // closure, which would share its context with the one above and keep `response`).
+      this.fixedTimerTicket = this.context.timerK.add(this);
     }
     this.deliverFinal(response, false);
   }
@@ -121,8 +131,7 @@ export class NonInviteClientTransaction {
   stopRetransmitting(): void {
     if (this.stateValue !== 'trying' && this.stateValue !== 'proceeding') return;
     this.retransmitting = false;
-    this.retransmitOrLinger?.cancel();
-    this.retransmitOrLinger = undefined;
+    this.stopTimerE();
   }
 
   /** Stops silently: no more retransmissions, and the user hears nothing more. */
@@ -136,6 +145,12 @@ export class NonInviteClientTransaction {
     if (data !== undefined) this.context.transport.send(data, this.destination, (error) => this.onTransportError(error));
   }
 
+  /** @internal The first Timer E fired (the layer's queue for T1). */
+  onFirstTimerE(): void {
+    this.firstTimerETicket = -1;
+    this.onTimerE();
+  }
+
   /** @internal Timer E fired (through `timerE`: one function for every transaction, no closure each). */
   onTimerE(): void {
     const state = this.stateValue;
@@ -143,14 +158,14 @@ export class NonInviteClientTransaction {
     const { t2 } = this.context.timers;
     // RFC 3261 §17.1.2.2: in Trying, E doubles up to T2; in Proceeding it is reset to T2.
     this.interval = state === 'trying' ? Math.min(2 * this.interval, t2) : t2;
-    this.retransmitOrLinger = this.context.scheduler.afterCall(this.interval, timerE, this);
+    this.timerE = this.context.scheduler.afterCall(this.interval, timerE, this);
     this.context.counters.requestRetransmissions++;
     this.send();
   }
 
-  /** @internal Timer F fired. */
+  /** @internal Timer F fired (the layer's Timer F queue). */
   onTimerF(): void {
-    this.timerF = undefined;
+    this.fixedTimerTicket = -1;
     const state = this.stateValue;
     if (state !== 'trying' && state !== 'proceeding') return;
     // RFC 3261 §17.1.2.2: Timer F → Terminated, the TU is told of the timeout (as a 408, §8.1.3.1).
@@ -170,15 +185,43 @@ export class NonInviteClientTransaction {
     this.deliverFinal(response, true);
   }
 
-  /** @internal Timer K fired, or the transaction ends for another reason. */
+  /** @internal Timer K fired (the layer's Timer K queue). */
+  onTimerK(): void {
+    this.fixedTimerTicket = -1;
+    this.terminate();
+  }
+
+  /** @internal Ends the transaction (Timer K, or another reason). */
   terminate(): void {
     if (this.stateValue === 'terminated') return;
+    this.stopTimerE();
+    if (this.stateValue === 'completed') this.stopTimerK();
+    else this.stopTimerF();
     this.stateValue = 'terminated';
-    this.retransmitOrLinger?.cancel();
-    this.retransmitOrLinger = undefined;
-    this.timerF?.cancel();
-    this.timerF = undefined;
     this.context.forget(this);
+  }
+
+  private stopTimerE(): void {
+    if (this.firstTimerETicket >= 0) {
+      this.context.firstTimerE.cancel(this.firstTimerETicket, this);
+      this.firstTimerETicket = -1;
+    }
+    this.timerE?.cancel();
+    this.timerE = undefined;
+  }
+
+  /** Out of the Timer F queue (Trying, Proceeding): the queue lets go of the transaction at once. */
+  private stopTimerF(): void {
+    if (this.fixedTimerTicket < 0) return;
+    this.context.timerF.cancel(this.fixedTimerTicket, this);
+    this.fixedTimerTicket = -1;
+  }
+
+  /** Out of the Timer K queue (Completed). */
+  private stopTimerK(): void {
+    if (this.fixedTimerTicket < 0) return;
+    this.context.timerK.cancel(this.fixedTimerTicket, this);
+    this.fixedTimerTicket = -1;
   }
 
   /** Hands the one final response to the user; clears the reference so it can never happen twice. */
@@ -191,8 +234,6 @@ export class NonInviteClientTransaction {
 
 /** The transactions' timers: module functions given the transaction (TimerScheduler.afterCall), not a closure per timer. */
 const timerE = (transaction: NonInviteClientTransaction): void => transaction.onTimerE();
-const timerF = (transaction: NonInviteClientTransaction): void => transaction.onTimerF();
-const timerK = (transaction: NonInviteClientTransaction): void => transaction.terminate();
 
 /** The transport error behind each local 503, for localFailureCause(). */
 const localCauses = new WeakMap<SipResponse, Error>();

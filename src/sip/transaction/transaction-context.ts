@@ -3,6 +3,8 @@ import { serializeSipMessage } from '../codec/serializer.js';
 import type { SipMessage } from '../codec/message.js';
 import { SipTransportError } from '../transport/errors.js';
 import type { SipTransport } from '../transport/types.js';
+import type { NonInviteClientTransaction } from './client-transaction.js';
+import type { FixedDelayExpiry } from './fixed-delay-expiry.js';
 import type { KeptResponses } from './kept-responses.js';
 import type { TransactionStats } from './transaction-stats.js';
 import type { TransactionTimerSettings } from './types.js';
@@ -21,6 +23,14 @@ export interface TransactionContext {
   forget(transaction: { readonly key: string; readonly side: 'client' | 'server' }): void;
   /** A server transaction completed over UDP: call its `timerJ()` 64·T1 from now (RFC 3261 §17.2.2). */
   awaitTimerJ(transaction: { timerJ(): void }): void;
+  /**
+   * Client transactions' Timer F (64·T1) and Timer K (T4): fixed delays, so
+   * one FIFO each rather than an entry each on the scheduler's heap (issue 11).
+   */
+  readonly timerF: FixedDelayExpiry<NonInviteClientTransaction>;
+  /** The first Timer E of client transactions over UDP: always T1, so a FIFO too; later ones change interval and use the heap. */
+  readonly firstTimerE: FixedDelayExpiry<NonInviteClientTransaction>;
+  readonly timerK: FixedDelayExpiry<NonInviteClientTransaction>;
 }
 
 /** RFC 3261 §17.1.1.1: Timer F and Timer J are 64·T1. */

@@ -57,6 +57,11 @@ export class TransactionLayer {
   private answeredRetransmissionListener: AnsweredRetransmissionListener | undefined;
   /** Completed UDP server transactions waiting out Timer J, oldest first. */
   private readonly timerJ: FixedDelayExpiry<NonInviteServerTransaction>;
+  /** Client transactions waiting for Timer F (Trying, Proceeding) and for Timer K (Completed), oldest first. */
+  private readonly timerF: FixedDelayExpiry<NonInviteClientTransaction>;
+  private readonly timerK: FixedDelayExpiry<NonInviteClientTransaction>;
+  /** Client transactions over UDP waiting for their first Timer E (T1). */
+  private readonly firstTimerE: FixedDelayExpiry<NonInviteClientTransaction>;
   private readonly onUserError: ((error: unknown) => void) | undefined;
   private closed = false;
 
@@ -70,6 +75,13 @@ export class TransactionLayer {
       transaction.timerJ(),
     );
     this.timerJ = timerJ;
+    this.timerF = new FixedDelayExpiry<NonInviteClientTransaction>(options.scheduler, sixtyFourT1(this.timers), (transaction) =>
+      transaction.onTimerF(),
+    );
+    this.timerK = new FixedDelayExpiry<NonInviteClientTransaction>(options.scheduler, this.timers.t4, (transaction) => transaction.onTimerK());
+    this.firstTimerE = new FixedDelayExpiry<NonInviteClientTransaction>(options.scheduler, this.timers.t1, (transaction) =>
+      transaction.onFirstTimerE(),
+    );
     this.context = {
       transport: options.transport,
       scheduler: options.scheduler,
@@ -89,6 +101,9 @@ export class TransactionLayer {
         if (map.get(transaction.key) === transaction) map.delete(transaction.key);
       },
       awaitTimerJ: (transaction) => timerJ.add(transaction as NonInviteServerTransaction),
+      timerF: this.timerF,
+      timerK: this.timerK,
+      firstTimerE: this.firstTimerE,
     };
     options.transport.onMessage((message, source) => this.receive(message, source));
   }
@@ -178,6 +193,9 @@ export class TransactionLayer {
     this.clients.clear();
     this.servers.clear();
     this.timerJ.clear();
+    this.timerF.clear();
+    this.timerK.clear();
+    this.firstTimerE.clear();
   }
 
   private receiveResponse(response: SipResponse): void {

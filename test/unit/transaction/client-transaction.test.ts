@@ -238,3 +238,102 @@ test('close() ends every transaction and leaves no timer behind', () => {
   clock.advance(64 * T1);
   assert.equal(finals.length, 0);
 });
+
+test('NICT: Timers F and K of many transactions take one scheduler timer each; each fires 64·T1 after its own start / T4 after its own final (issue 11)', () => {
+  const { clock, scheduler, layer, transport } = layerHarness();
+  const { user, finals } = recordingUser(clock);
+  const requests: ReturnType<typeof outgoingRequest>[] = [];
+  const transactions = [];
+  for (let i = 0; i < 200; i++) {
+    const request = outgoingRequest('SUBSCRIBE', `z9hG4bKfk${i}`, 'TCP');
+    requests.push(request);
+    transactions.push(layer.sendRequest(request, TCP, user));
+    clock.advance(10);
+  }
+  // Over TCP there is no Timer E: the only scheduler timer is the Timer F queue's.
+  assert.equal(scheduler.size, 1);
+  // The even ones are answered now: they end at once (Timer K is 0 over TCP) and never see Timer F.
+  for (let i = 0; i < 200; i += 2) transport.receive(responseTo(requests[i]!, 200));
+  assert.equal(finals.length, 100);
+  assert.equal(layer.stats().activeClientTransactions, 100);
+  // The first unanswered one (i = 1) started at t = 10; now is t = 2000.
+  clock.advance(64 * T1 + 10 - 2000 - 1);
+  assert.equal(finals.length, 100);
+  clock.advance(1);
+  assert.equal(finals.length, 101);
+  assert.deepEqual(finals.at(-1), { status: 408, reason: 'Request Timeout', local: true, at: 64 * T1 + 10 });
+  clock.advance(199 * 10);
+  assert.equal(finals.length, 200);
+  assert.deepEqual(
+    finals.slice(100).map((f) => f.at),
+    Array.from({ length: 100 }, (_, k) => 64 * T1 + (2 * k + 1) * 10),
+  );
+  assert.ok(finals.slice(0, 100).every((f) => f.status === 200 && !f.local));
+  assert.equal(layer.stats().timeouts, 100);
+  assert.equal(layer.stats().activeClientTransactions, 0);
+  assert.equal(scheduler.size, 0);
+  for (const t of transactions) assert.equal(t.state, 'terminated');
+});
+
+test('NICT over UDP: Timer K from the queue, T4 after each final; abandon() in Completed ends it at once and Timer K finds nothing (issue 11)', () => {
+  const { clock, scheduler, layer, transport } = layerHarness();
+  const { user, finals } = recordingUser(clock);
+  const requests = [];
+  const transactions = [];
+  for (let i = 0; i < 50; i++) {
+    const request = outgoingRequest('SUBSCRIBE', `z9hG4bKk${i}`);
+    requests.push(request);
+    transactions.push(layer.sendRequest(request, UDP, user));
+  }
+  for (let i = 0; i < 50; i++) {
+    transport.receive(responseTo(requests[i]!, 200));
+    clock.advance(20);
+  }
+  assert.equal(finals.length, 50);
+  assert.ok(transactions.every((t) => t.state === 'completed'));
+  // Those answered at 500 ms or later were sent again by Timer E first (T1 = 500 ms); nothing after.
+  const sentBeforeFinals = transport.requests().length;
+  assert.equal(sentBeforeFinals, 75);
+  // Timer E was cancelled by the finals; the Timer F queue's timer may still be armed for a cancelled
+  // item (it lets go of it at its time); the Timer K queue's timer: one.
+  assert.ok(scheduler.size <= 2, `scheduler.size ${scheduler.size}`);
+  transactions[10]!.abandon();
+  assert.equal(transactions[10]!.state, 'terminated');
+  assert.equal(layer.stats().activeClientTransactions, 49);
+  // The first final came at t = 0: it ends at T4, the others 20 ms apart.
+  clock.advance(T4 - 50 * 20 - 1);
+  assert.equal(transactions[0]!.state, 'completed');
+  clock.advance(1);
+  assert.equal(transactions[0]!.state, 'terminated');
+  assert.equal(transactions[1]!.state, 'completed');
+  clock.advance(49 * 20);
+  assert.ok(transactions.every((t) => t.state === 'terminated'));
+  assert.equal(layer.stats().activeClientTransactions, 0);
+  assert.equal(finals.length, 50);
+  clock.advance(64 * T1);
+  assert.equal(scheduler.size, 0);
+  assert.equal(transport.requests().length, sentBeforeFinals, 'no retransmission once Completed');
+});
+
+test('NICT over UDP: the first Timer E of many transactions waits in one queue; an answered one is never sent again, the others at T1 after their own start, then on the heap (issue 11)', () => {
+  const { clock, scheduler, layer, transport } = layerHarness();
+  const { user, finals } = recordingUser(clock);
+  const requests = [];
+  for (let i = 0; i < 100; i++) {
+    const request = outgoingRequest('SUBSCRIBE', `z9hG4bKe${i}`);
+    requests.push(request);
+    layer.sendRequest(request, UDP, user);
+    clock.advance(1);
+  }
+  // The two queue timers (first E, F), and no heap entry per transaction.
+  assert.ok(scheduler.size <= 2, `scheduler.size ${scheduler.size}`);
+  for (let i = 0; i < 100; i += 2) transport.receive(responseTo(requests[i]!, 200));
+  assert.equal(finals.length, 50);
+  clock.advance(T1 + 3 * T1); // t = 100 + 2000: every odd one was sent at its start, +T1, +3·T1
+  const sends = transport.requests();
+  assert.equal(sends.length, 100 + 50 * 2);
+  const at = (i: number) =>
+    sends.filter((s) => s.bytes.toString('latin1').includes(`branch=z9hG4bKe${i};`)).map((s) => s.at);
+  for (let i = 0; i < 100; i++) assert.deepEqual(at(i), i % 2 === 0 ? [i] : [i, i + T1, i + 3 * T1], `transaction ${i}`);
+  assert.equal(layer.stats().requestRetransmissions, 100);
+});
