@@ -36,7 +36,11 @@ export function serializeBodylessResponse(
   }
   const startLine = lastStartLine.text;
   let length = Buffer.byteLength(startLine, 'utf8') + EMPTY_TAIL.length;
-  for (const field of request.headers) {
+  // By index: no iterator object per response (issue 11).
+  const fields = request.headers;
+  const count = fields.size;
+  for (let f = 0; f < count; f++) {
+    const field = fields.at(f)!;
     const name = COPIED_NAMES[field.key];
     if (name === undefined) continue;
     const value = name === 'To' ? toWithTag(field.value, toTag) : field.value;
@@ -49,7 +53,8 @@ export function serializeBodylessResponse(
   }
   const out = Buffer.allocUnsafe(length);
   let at = out.write(startLine, 0, 'utf8');
-  for (const field of request.headers) {
+  for (let f = 0; f < count; f++) {
+    const field = fields.at(f)!;
     const name = COPIED_NAMES[field.key];
     if (name === undefined) continue;
     const value = name === 'To' ? toWithTag(field.value, toTag) : field.value;

@@ -28,6 +28,11 @@ export class SipHeaders implements Iterable<HeaderField> {
     return this.fields.length;
   }
 
+  /** The field at `index` (0 = the first line), or undefined: a walk by index makes no iterator object (issue 11). */
+  at(index: number): HeaderField | undefined {
+    return this.fields[index];
+  }
+
   /** The value of the first field with this name, or undefined. */
   get(name: string): string | undefined {
     const key = headerKey(name);
