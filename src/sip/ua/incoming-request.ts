@@ -65,7 +65,10 @@ export class ServerIncomingRequest implements IncomingRequest {
         }
       }
     }
-    if (this.serverHeader && (headers === undefined || !hasHeader(headers, 'server'))) (headers ??= []).push(['Server', this.serverHeader]);
+    if (this.serverHeader && (headers === undefined || !hasHeader(headers, 'server'))) {
+      headers ??= [];
+      headers.push(['Server', this.serverHeader]);
+    }
     if (body === undefined) {
       // Serialized straight from the request (the same octets as createResponse + serializeSipMessage).
       this.transaction.respondBodyless(status, reason, this.toTagFor(status), headers ?? NO_HEADERS);
