@@ -145,6 +145,13 @@ function checkRequestUri(uri: string): void {
   }
 }
 
+/**
+ * Where parseSipMessage collects name, key and value of each header line before copying
+ * them into the message's own exact-size array (a parse is synchronous: one is enough).
+ * Emptied after each message; its length stays, so that it is not reallocated.
+ */
+const PARSED_FIELDS: string[] = [];
+
 /** The methods presence-b2b sends and receives (RFC 3261 §7.1, RFC 6665, RFC 3903, RFC 3428, RFC 3515, RFC 3311). */
 const KNOWN_METHODS = ['NOTIFY', 'SUBSCRIBE', 'OPTIONS', 'ACK', 'BYE', 'CANCEL', 'INVITE', 'PUBLISH', 'MESSAGE', 'REGISTER', 'INFO', 'UPDATE', 'REFER', 'PRACK'];
 
@@ -227,7 +234,8 @@ export function parseSipMessage(data: Uint8Array | string, options?: ParseOption
   }
 
   // ---- header lines ----------------------------------------------------
-  const headers = new SipHeaders();
+  // The fields go to a scratch array first, then into one exact-size array (SipHeaders.fromParsed).
+  const fields = PARSED_FIELDS;
   let count = 0;
   let name: string | undefined;
   let key = '';
@@ -251,7 +259,10 @@ export function parseSipMessage(data: Uint8Array | string, options?: ParseOption
     const c0 = pos < n ? text.charCodeAt(pos) : 0;
     if (name !== undefined && c0 !== 0x20 && c0 !== 0x09) {
       if (++count > limits.maxHeaders) throw limitError(`more than ${limits.maxHeaders} headers`);
-      headers.appendWithKey(name, key, value);
+      const at = count * 3 - 3;
+      fields[at] = name;
+      fields[at + 1] = key;
+      fields[at + 2] = value;
       switch (id) {
         case HEADER_ID_OTHER:
           break;
@@ -324,6 +335,11 @@ export function parseSipMessage(data: Uint8Array | string, options?: ParseOption
     }
     pos = nl + 1;
   }
+
+  const headers = SipHeaders.fromParsed(fields.slice(0, count * 3));
+  // The scratch array lets go of this message's strings (its header text), and of those of any
+  // longer message that failed to parse before it.
+  fields.fill('');
 
   // ---- validation (RFC 3261 §8.1.1, §8.2.2, §20) ---------------------------
   const cache = new AccessorCache();

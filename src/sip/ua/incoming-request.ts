@@ -59,10 +59,7 @@ export class ServerIncomingRequest implements IncomingRequest {
       const fields = this.request.headers;
       if (fields.getByKey('record-route') !== undefined) {
         headers ??= [];
-        for (let i = 0; i < fields.size; i++) {
-          const field = fields.at(i)!;
-          if (field.key === 'record-route') headers.push(['Record-Route', field.value]);
-        }
+        for (let i = 0; i < fields.size; i++) if (fields.keyAt(i) === 'record-route') headers.push(['Record-Route', fields.valueAt(i)!]);
       }
     }
     if (this.serverHeader && (headers === undefined || !hasHeader(headers, 'server'))) {
