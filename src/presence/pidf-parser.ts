@@ -79,7 +79,9 @@ class PidfReader implements XmlSubsetHandler {
   private person: PidfPerson | undefined;
   private device: PidfDevice | undefined;
   private contactPriority: number | undefined;
-  private captureTarget: RawElement[] | undefined;
+  /** Where the element being captured goes once closed: `captureOwner[captureKey]`. */
+  private captureOwner: ExtensionOwner | undefined;
+  private captureKey: ExtensionKey = 'extensions';
   private depth = 0;
   private elements = 0;
   private maxDepth = PIDF_DEFAULT_MAX_DEPTH;
@@ -103,13 +105,13 @@ class PidfReader implements XmlSubsetHandler {
   private begin(options: PidfParseOptions | undefined): void {
     this.maxDepth = options?.maxDepth ?? PIDF_DEFAULT_MAX_DEPTH;
     this.maxElements = options?.maxElements ?? PIDF_DEFAULT_MAX_ELEMENTS;
-    this.doc = { entity: '', tuples: [], persons: [], devices: [], notes: [], extensions: [], warnings: [] };
+    this.doc = { entity: '', tuples: NO_ITEMS, persons: NO_ITEMS, devices: NO_ITEMS, notes: NO_ITEMS, extensions: NO_ITEMS, warnings: NO_ITEMS };
     this.open = 0;
     this.text = '';
     this.tuple = undefined;
     this.person = undefined;
     this.device = undefined;
-    this.captureTarget = undefined;
+    this.captureOwner = undefined;
     this.capture.reset();
     this.depth = 0;
     this.elements = 0;
@@ -209,9 +211,9 @@ class PidfReader implements XmlSubsetHandler {
         if (uri === PIDF_NS && local === 'tuple') {
           this.tuple = {
             id: this.idOf(tag, 'tuple'),
-            notes: [],
-            statusExtensions: [],
-            extensions: [],
+            notes: NO_ITEMS,
+            statusExtensions: NO_ITEMS,
+            extensions: NO_ITEMS,
           };
           this.tupleHasStatus = false;
           next = C_TUPLE;
@@ -220,18 +222,18 @@ class PidfReader implements XmlSubsetHandler {
         } else if (uri === DATA_MODEL_NS && local === 'person') {
           this.person = {
             id: this.idOf(tag, 'dm:person'),
-            activities: [],
-            mood: [],
-            placeType: [],
-            notes: [],
-            extensions: [],
+            activities: NO_ITEMS,
+            mood: NO_ITEMS,
+            placeType: NO_ITEMS,
+            notes: NO_ITEMS,
+            extensions: NO_ITEMS,
           };
           next = C_PERSON;
         } else if (uri === DATA_MODEL_NS && local === 'device') {
-          this.device = { id: this.idOf(tag, 'dm:device'), notes: [], extensions: [] };
+          this.device = { id: this.idOf(tag, 'dm:device'), notes: NO_ITEMS, extensions: NO_ITEMS };
           next = C_DEVICE;
         } else {
-          this.beginCapture(tag, this.doc.extensions);
+          this.beginCapture(tag, this.doc, 'extensions');
           return;
         }
         break;
@@ -249,14 +251,14 @@ class PidfReader implements XmlSubsetHandler {
           next = C_DEVICE_ID;
         }
         if (next === C_SKIP) {
-          this.beginCapture(tag, this.tuple!.extensions);
+          this.beginCapture(tag, this.tuple!, 'extensions');
           return;
         }
         break;
       case C_STATUS:
         if (uri === PIDF_NS && local === 'basic') next = C_BASIC;
         else {
-          this.beginCapture(tag, this.tuple!.statusExtensions);
+          this.beginCapture(tag, this.tuple!, 'statusExtensions');
           return;
         }
         break;
@@ -268,7 +270,7 @@ class PidfReader implements XmlSubsetHandler {
         else if ((uri === DATA_MODEL_NS || uri === PIDF_NS) && local === 'note') next = C_NOTE;
         else if (uri === DATA_MODEL_NS && local === 'timestamp') next = C_TIMESTAMP;
         else {
-          this.beginCapture(tag, this.person!.extensions);
+          this.beginCapture(tag, this.person!, 'extensions');
           return;
         }
         break;
@@ -277,7 +279,7 @@ class PidfReader implements XmlSubsetHandler {
         else if ((uri === DATA_MODEL_NS || uri === PIDF_NS) && local === 'note') next = C_NOTE;
         else if (uri === DATA_MODEL_NS && local === 'timestamp') next = C_TIMESTAMP;
         else {
-          this.beginCapture(tag, this.device!.extensions);
+          this.beginCapture(tag, this.device!, 'extensions');
           return;
         }
         break;
@@ -310,7 +312,7 @@ class PidfReader implements XmlSubsetHandler {
     }
     const entity = attributeValueOf(tag, 'entity');
     if (entity === undefined || entity.trim() === '') {
-      this.doc.warnings.push('<presence> has no entity attribute');
+      this.warn('<presence> has no entity attribute');
     } else {
       this.doc.entity = entity.trim();
     }
@@ -322,8 +324,9 @@ class PidfReader implements XmlSubsetHandler {
     if (this.capture.active) {
       const element = this.capture.close(tag);
       if (element !== undefined) {
-        this.captureTarget!.push(element);
-        this.captureTarget = undefined;
+        const owner = this.captureOwner!;
+        owner[this.captureKey] = appended(owner[this.captureKey] ?? NO_ITEMS, element);
+        this.captureOwner = undefined;
       }
       return;
     }
@@ -335,7 +338,7 @@ class PidfReader implements XmlSubsetHandler {
     switch (context) {
       case C_TUPLE: {
         const tuple = this.tuple!;
-        if (!this.tupleHasStatus) this.doc.warnings.push(`tuple "${tuple.id}" has no <status>`);
+        if (!this.tupleHasStatus) this.warn(`tuple "${tuple.id}" has no <status>`);
         this.doc.tuples = appended(this.doc.tuples, tuple);
         this.tuple = undefined;
         break;
@@ -351,7 +354,7 @@ class PidfReader implements XmlSubsetHandler {
       case C_BASIC: {
         const value = this.text.trim();
         if (value === 'open' || value === 'closed') this.tuple!.basic = value;
-        else this.doc.warnings.push(`tuple "${this.tuple!.id}": invalid <basic> value ${JSON.stringify(value)}`);
+        else this.warn(`tuple "${this.tuple!.id}": invalid <basic> value ${JSON.stringify(value)}`);
         break;
       }
       case C_CONTACT: {
@@ -421,25 +424,31 @@ class PidfReader implements XmlSubsetHandler {
     else person.placeType = appended(person.placeType, value);
   }
 
-  private beginCapture(tag: XmlTag, target: RawElement[]): void {
+  private beginCapture(tag: XmlTag, owner: ExtensionOwner, key: ExtensionKey): void {
     // RFC 3863 (pidf:mustUnderstand): an extension so marked must not be skipped silently.
     for (const name in tag.attributes) {
       const attribute = tag.attributes[name]!;
       if (attribute.local === 'mustUnderstand' && attribute.uri === PIDF_NS) {
         const value = attribute.value.trim();
         if (value === 'true' || value === '1') {
-          this.doc.warnings.push(`unsupported extension {${tag.uri}}${tag.local} is marked mustUnderstand`);
+          this.warn(`unsupported extension {${tag.uri}}${tag.local} is marked mustUnderstand`);
         }
       }
     }
-    this.captureTarget = target;
+    this.captureOwner = owner;
+    this.captureKey = key;
     this.capture.begin(tag);
+  }
+
+  /** A warning for the document (its list starts as the shared empty one, see NO_ITEMS). */
+  private warn(warning: string): void {
+    this.doc.warnings = appended(this.doc.warnings, warning);
   }
 
   private idOf(tag: XmlTag, what: string): string {
     const id = attributeValueOf(tag, 'id');
     if (id === undefined || id === '') {
-      this.doc.warnings.push(`<${what}> without id`);
+      this.warn(`<${what}> without id`);
       return '';
     }
     return id;
@@ -450,10 +459,23 @@ class PidfReader implements XmlSubsetHandler {
     if (attribute === undefined) return undefined;
     const value = attribute.trim();
     if (isQValue(value)) return Number(value);
-    this.doc.warnings.push(`tuple "${this.tuple!.id}": invalid contact priority ${JSON.stringify(value)}`);
+    this.warn(`tuple "${this.tuple!.id}": invalid contact priority ${JSON.stringify(value)}`);
     return undefined;
   }
 }
+
+/**
+ * The lists of a parsed document that stay empty (most of them: a document has 16 lists and
+ * usually fills 5 or 6) are this one array, frozen, instead of an array each (32 B per list,
+ * ≈ 0.5 KB per document, issue 11); a list's first element gets an array of its own (appended).
+ * A parsed document is read, not edited (as the shared empty parameter Map of the SIP codec):
+ * a consumer that wants to add to an empty list assigns a new array.
+ */
+const NO_ITEMS = Object.freeze([]) as unknown as never[];
+
+/** The elements with lists of extensions, and the names of those lists. */
+type ExtensionKey = 'extensions' | 'statusExtensions';
+type ExtensionOwner = { [K in ExtensionKey]?: RawElement[] };
 
 /**
  * `list` with `item` at the end. Most lists of a presence document hold one

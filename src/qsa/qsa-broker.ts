@@ -19,7 +19,7 @@ import {
   type StatusMessage,
   type StatusUpdate,
 } from './status-message.js';
-import { ENQUEUE, ON_CLOSE, PURGE, StatusQueue, type StatusQueueOptions } from './status-queue.js';
+import { ENQUEUE, ON_CLOSE, OWN_SLOTS, PURGE, StatusQueue, type StatusQueueOptions } from './status-queue.js';
 import { KeptBodyStore } from './kept-body-store.js';
 import { KeptStatus } from './kept-status.js';
 
@@ -82,6 +82,8 @@ class SubscriptionRecord implements QsaSubscriptionHandle {
   private kept: KeptStatus | undefined = undefined;
   holder: NotifierEntry | undefined;
   assignment: Assignment | undefined;
+  /** @internal The slots of this subscription's queued messages in its queue, while it has some (status-queue.ts, OWN_SLOTS). */
+  [OWN_SLOTS]: unknown = undefined;
   readonly package: string;
   constructor(
     readonly broker: QsaBroker,
@@ -326,7 +328,7 @@ export class QsaBroker implements NotifierHost {
       assignment.active = false;
       this.callNotifier(holder, 'unsubscribe', assignment);
     }
-    const purged = sub.queue[PURGE](sub.id);
+    const purged = sub.queue[PURGE](sub);
     sub.ended();
     if (unsubscribeChannel.hasSubscribers) unsubscribeChannel.publish({ subscription: sub, purged });
     return true;

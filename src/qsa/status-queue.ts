@@ -42,6 +42,19 @@ export interface StatusQueueStats {
 export const ENQUEUE: unique symbol = Symbol('StatusQueue.enqueue');
 export const PURGE: unique symbol = Symbol('StatusQueue.purge');
 export const ON_CLOSE: unique symbol = Symbol('StatusQueue.onClose');
+/**
+ * A subscription handle with this property (the broker's records declare it, `undefined`)
+ * carries the slots of its own queued messages in its queue, while it has any: the queue
+ * then keeps no Map entry per subscription with queued messages, which was added and
+ * removed for nearly every message (a consumer that keeps up empties the queue each time)
+ * and made V8 rebuild the Map's table (issue 11: about 150–300 B per NOTIFY).
+ */
+export const OWN_SLOTS: unique symbol = Symbol('StatusQueue.ownSlots');
+
+/** What a subscription handle that carries its own slots looks like to its queue. */
+interface SlotsCarrier {
+  [OWN_SLOTS]: SubscriptionSlots | undefined;
+}
 
 class QueueNode {
   prev: QueueNode | undefined;
@@ -67,7 +80,14 @@ class SubscriptionSlots {
   constructor(
     readonly key: string,
     readonly subscriptionId: string,
+    /** The subscription handle that carries these slots (OWN_SLOTS); undefined: they are in the queue's Map. */
+    readonly carrier: SlotsCarrier | undefined,
   ) {}
+}
+
+/** The handle itself when it carries its own slots in `queue` (see OWN_SLOTS), else undefined. */
+function carrierIn(queue: StatusQueue, subscription: QsaSubscriptionHandle): SlotsCarrier | undefined {
+  return subscription.queue === queue && OWN_SLOTS in subscription ? (subscription as unknown as SlotsCarrier) : undefined;
 }
 
 /** The slots a message goes to: its subscription's, or its list member's. */
@@ -189,6 +209,11 @@ export class StatusQueue implements AsyncIterable<StatusMessage> {
     if (this.isClosed) return;
     this.isClosed = true;
     this.counters.dropped += this.size;
+    // Handles carrying slots of this queue let go of them (and of the messages they hold).
+    for (let node = this.head; node !== undefined; node = node.next) {
+      const carrier = node.owner.carrier;
+      if (carrier !== undefined) carrier[OWN_SLOTS] = undefined;
+    }
     this.head = undefined;
     this.tail = undefined;
     this.size = 0;
@@ -208,8 +233,9 @@ export class StatusQueue implements AsyncIterable<StatusMessage> {
    */
   [ENQUEUE](subscription: QsaSubscriptionHandle, update: StatusUpdate, timestamp: number): StatusMessage | undefined {
     if (this.isClosed) return undefined;
+    const carrier = update.record === undefined ? carrierIn(this, subscription) : undefined;
     const key = slotKey(subscription.id, update);
-    let slots = this.slots.get(key);
+    let slots = carrier !== undefined ? carrier[OWN_SLOTS] : this.slots.get(key);
     if (this.size >= this.capacity) {
       if (slots !== undefined && slots.last !== undefined) {
         const node = slots.last;
@@ -228,8 +254,9 @@ export class StatusQueue implements AsyncIterable<StatusMessage> {
       }
     }
     if (slots === undefined) {
-      slots = new SubscriptionSlots(key, subscription.id);
-      this.slots.set(key, slots);
+      slots = new SubscriptionSlots(key, subscription.id, carrier);
+      if (carrier !== undefined) carrier[OWN_SLOTS] = slots;
+      else this.slots.set(key, slots);
       if (key !== subscription.id) {
         let members = this.memberSlots.get(subscription.id);
         if (members === undefined) {
@@ -260,9 +287,11 @@ export class StatusQueue implements AsyncIterable<StatusMessage> {
   }
 
   /** @internal Removes every queued message of a subscription; returns how many. */
-  [PURGE](subscriptionId: string): number {
+  [PURGE](subscription: QsaSubscriptionHandle): number {
+    const subscriptionId = subscription.id;
     const all: SubscriptionSlots[] = [...(this.memberSlots.get(subscriptionId) ?? [])];
-    const own = this.slots.get(subscriptionId);
+    const carrier = carrierIn(this, subscription);
+    const own = carrier !== undefined ? carrier[OWN_SLOTS] : this.slots.get(subscriptionId);
     if (own !== undefined) all.push(own);
     let removed = 0;
     for (const slots of all) {
@@ -290,7 +319,8 @@ export class StatusQueue implements AsyncIterable<StatusMessage> {
     node.subPrev = node.subNext = undefined;
     this.recount(slots, slots.count - 1);
     if (slots.count === 0) {
-      this.slots.delete(slots.key);
+      if (slots.carrier !== undefined) slots.carrier[OWN_SLOTS] = undefined;
+      else this.slots.delete(slots.key);
       if (slots.key !== slots.subscriptionId) {
         const members = this.memberSlots.get(slots.subscriptionId);
         members?.delete(slots);

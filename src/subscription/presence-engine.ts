@@ -559,7 +559,10 @@ export class PresenceEngine implements QsaNotifier {
     const request = incoming.request;
     // Our tag is the To-tag; the Call-ID finds the dialog (no key string per NOTIFY).
     const localTag = toHeader(request).tag;
-    const callId = localTag === undefined ? undefined : callIdOf(request);
+    // The Call-ID as received is enough to look the dialog up: no copy of it per NOTIFY (callIdOf
+    // gives it storage of its own, for keeping; issue 11). A missing or empty one: callIdOf throws, as before.
+    const raw = request.headers.getByKey('call-id');
+    const callId = localTag === undefined ? undefined : raw === undefined || raw.length === 0 ? callIdOf(request) : raw;
     const dialog = callId === undefined ? undefined : this.registry.dialogOfNotify(callId, localTag!);
     const state = dialog?.dialog;
     if (dialog === undefined || state === undefined) {

@@ -36,10 +36,14 @@ export function serializeBodylessResponse(
   }
   const startLine = lastStartLine.text;
   let length = Buffer.byteLength(startLine, 'utf8') + EMPTY_TAIL.length;
-  for (const field of request.headers) {
-    const name = COPIED_NAMES[field.key];
+  // By index, from the packed fields of a parsed request: no iterator or field object per response (issue 11).
+  const fields = request.headers;
+  const count = fields.size;
+  for (let f = 0; f < count; f++) {
+    const name = COPIED_NAMES[fields.keyAt(f)!];
     if (name === undefined) continue;
-    const value = name === 'To' ? toWithTag(field.value, toTag) : field.value;
+    const raw = fields.valueAt(f)!;
+    const value = name === 'To' ? toWithTag(raw, toTag) : raw;
     length += name.length + Buffer.byteLength(value, 'utf8') + 4;
   }
   for (let i = 0; i < headers.length; i++) {
@@ -49,10 +53,11 @@ export function serializeBodylessResponse(
   }
   const out = Buffer.allocUnsafe(length);
   let at = out.write(startLine, 0, 'utf8');
-  for (const field of request.headers) {
-    const name = COPIED_NAMES[field.key];
+  for (let f = 0; f < count; f++) {
+    const name = COPIED_NAMES[fields.keyAt(f)!];
     if (name === undefined) continue;
-    const value = name === 'To' ? toWithTag(field.value, toTag) : field.value;
+    const raw = fields.valueAt(f)!;
+    const value = name === 'To' ? toWithTag(raw, toTag) : raw;
     at += out.write(name, at, 'latin1');
     at = writeValueLine(out, at, value);
   }

@@ -10,29 +10,99 @@ export interface HeaderField {
   value: string;
 }
 
+/** Set by SipHeaders.fromParsed for the constructor it calls: the parser's fields, packed. */
+let adopting: string[] | undefined;
+
 /**
  * The ordered header fields of a SIP message. Lookups accept any case and
  * compact forms (`get('v')`, `get('VIA')`, `get('via')` are the same).
- * Values are kept raw; typed accessors (via.ts, cseq.ts, …) parse them.
+ * Values are kept raw; typed accessors (via.ts, …) parse them.
+ *
+ * A parsed message's fields are kept packed, three strings per line (name,
+ * key, value) in one exact-size array, until something needs them as
+ * HeaderField objects (iteration, `at`, any change but `setValueAt`): the
+ * lookups and the index accessors read the packed form, so a message that is
+ * only read (a NOTIFY, answered and queued) never builds an object per header
+ * line (issue 11: ≈ 0.5 KB per NOTIFY). Both forms give the same answers.
  */
 export class SipHeaders implements Iterable<HeaderField> {
-  private readonly fields: HeaderField[];
+  /** The fields as objects; undefined while they are packed. */
+  private fields: HeaderField[] | undefined;
+  /** name, key, value of each field in order (3 entries per field); undefined once unpacked. */
+  private packed: string[] | undefined;
 
   constructor(init?: Iterable<readonly [string, string]>) {
+    if (adopting !== undefined) {
+      this.fields = undefined;
+      this.packed = adopting;
+      adopting = undefined;
+      return;
+    }
     this.fields = [];
+    this.packed = undefined;
     if (init) for (const [name, value] of init) this.append(name, value);
+  }
+
+  /**
+   * @internal The parser's fields: `packed` holds name, key (headerKey(name)), value
+   * of each field in order; the array is taken over, not copied.
+   */
+  static fromParsed(packed: string[]): SipHeaders {
+    adopting = packed;
+    return new SipHeaders();
+  }
+
+  /** The fields as objects, unpacked on first need (and kept so: changes apply to them). */
+  private unpacked(): HeaderField[] {
+    const fields = this.fields;
+    if (fields !== undefined) return fields;
+    const packed = this.packed!;
+    const out: HeaderField[] = [];
+    for (let i = 0; i < packed.length; i += 3) out.push({ name: packed[i]!, key: packed[i + 1]!, value: packed[i + 2]! });
+    this.fields = out;
+    this.packed = undefined;
+    return out;
   }
 
   /** Number of header lines. */
   get size(): number {
-    return this.fields.length;
+    const packed = this.packed;
+    return packed !== undefined ? packed.length / 3 : this.fields!.length;
+  }
+
+  /** The field at `index` (0 = the first line), or undefined. */
+  at(index: number): HeaderField | undefined {
+    return this.unpacked()[index];
+  }
+
+  /** The name (as written) of the field at `index`, or undefined: no object made (see the class comment). */
+  nameAt(index: number): string | undefined {
+    const packed = this.packed;
+    return packed !== undefined ? packed[index * 3] : this.fields![index]?.name;
+  }
+
+  /** The lookup key of the field at `index`, or undefined: no object made. */
+  keyAt(index: number): string | undefined {
+    const packed = this.packed;
+    return packed !== undefined ? packed[index * 3 + 1] : this.fields![index]?.key;
+  }
+
+  /** The value of the field at `index`, or undefined: no object made. */
+  valueAt(index: number): string | undefined {
+    const packed = this.packed;
+    return packed !== undefined ? packed[index * 3 + 2] : this.fields![index]?.value;
+  }
+
+  /** Replaces the value of the field at `index` (which must exist), in either form. */
+  setValueAt(index: number, value: string): void {
+    const packed = this.packed;
+    if (packed !== undefined) packed[index * 3 + 2] = value;
+    else this.fields![index]!.value = value;
   }
 
   /** The value of the first field with this name, or undefined. */
   get(name: string): string | undefined {
-    const key = headerKey(name);
-    for (const f of this.fields) if (f.key === key) return f.value;
-    return undefined;
+    return this.getByKey(headerKey(name));
   }
 
   /**
@@ -40,7 +110,12 @@ export class SipHeaders implements Iterable<HeaderField> {
    * name such as 'via'): skips headerKey() on the accessors' hot path.
    */
   getByKey(key: string): string | undefined {
-    const fields = this.fields;
+    const packed = this.packed;
+    if (packed !== undefined) {
+      for (let i = 1; i < packed.length; i += 3) if (packed[i] === key) return packed[i + 1];
+      return undefined;
+    }
+    const fields = this.fields!;
     for (let i = 0; i < fields.length; i++) if (fields[i]!.key === key) return fields[i]!.value;
     return undefined;
   }
@@ -51,12 +126,12 @@ export class SipHeaders implements Iterable<HeaderField> {
    * without the array of `getAll`.
    */
   getSingleByKey(key: string): string | undefined {
-    const fields = this.fields;
     let value: string | undefined;
-    for (let i = 0; i < fields.length; i++) {
-      if (fields[i]!.key !== key) continue;
+    const count = this.size;
+    for (let i = 0; i < count; i++) {
+      if (this.keyAt(i) !== key) continue;
       if (value !== undefined) return undefined;
-      value = fields[i]!.value;
+      value = this.valueAt(i);
     }
     return value;
   }
@@ -65,7 +140,8 @@ export class SipHeaders implements Iterable<HeaderField> {
   getAll(name: string): string[] {
     const key = headerKey(name);
     const out: string[] = [];
-    for (const f of this.fields) if (f.key === key) out.push(f.value);
+    const count = this.size;
+    for (let i = 0; i < count; i++) if (this.keyAt(i) === key) out.push(this.valueAt(i)!);
     return out;
   }
 
@@ -84,46 +160,47 @@ export class SipHeaders implements Iterable<HeaderField> {
   }
 
   has(name: string): boolean {
-    const key = headerKey(name);
-    return this.fields.some((f) => f.key === key);
+    return this.getByKey(headerKey(name)) !== undefined;
   }
 
   append(name: string, value: string): this {
-    this.fields.push({ name, key: headerKey(name), value });
+    this.unpacked().push({ name, key: headerKey(name), value });
     return this;
   }
 
   /**
    * Appends a field whose lookup key the caller already computed with
-   * headerKey() (the parser's hot path). Not for general use.
+   * headerKey(). Not for general use.
    */
   appendWithKey(name: string, key: string, value: string): void {
-    this.fields.push({ name, key, value });
+    this.unpacked().push({ name, key, value });
   }
 
   /** Puts a field at the top (e.g. our Via on a request we send). */
   prepend(name: string, value: string): this {
-    this.fields.unshift({ name, key: headerKey(name), value });
+    this.unpacked().unshift({ name, key: headerKey(name), value });
     return this;
   }
 
   /** Replaces every field with this name by one field, in place of the first (or at the end). */
   set(name: string, value: string): this {
     const key = headerKey(name);
-    const index = this.fields.findIndex((f) => f.key === key);
+    const fields = this.unpacked();
+    const index = fields.findIndex((f) => f.key === key);
     if (index < 0) return this.append(name, value);
-    this.fields[index] = { name, key, value };
-    for (let i = this.fields.length - 1; i > index; i--) if (this.fields[i]!.key === key) this.fields.splice(i, 1);
+    fields[index] = { name, key, value };
+    for (let i = fields.length - 1; i > index; i--) if (fields[i]!.key === key) fields.splice(i, 1);
     return this;
   }
 
   /** Removes every field with this name; returns how many were removed. */
   delete(name: string): number {
     const key = headerKey(name);
+    const fields = this.unpacked();
     let removed = 0;
-    for (let i = this.fields.length - 1; i >= 0; i--) {
-      if (this.fields[i]!.key === key) {
-        this.fields.splice(i, 1);
+    for (let i = fields.length - 1; i >= 0; i--) {
+      if (fields[i]!.key === key) {
+        fields.splice(i, 1);
         removed++;
       }
     }
@@ -133,20 +210,23 @@ export class SipHeaders implements Iterable<HeaderField> {
   /** Removes only the first field with this name (the top Via of a response we forward). */
   deleteFirst(name: string): boolean {
     const key = headerKey(name);
-    const index = this.fields.findIndex((f) => f.key === key);
+    const fields = this.unpacked();
+    const index = fields.findIndex((f) => f.key === key);
     if (index < 0) return false;
-    this.fields.splice(index, 1);
+    fields.splice(index, 1);
     return true;
   }
 
   clone(): SipHeaders {
     const copy = new SipHeaders();
-    for (const f of this.fields) copy.fields.push({ name: f.name, key: f.key, value: f.value });
+    const fields = copy.fields!;
+    const count = this.size;
+    for (let i = 0; i < count; i++) fields.push({ name: this.nameAt(i)!, key: this.keyAt(i)!, value: this.valueAt(i)! });
     return copy;
   }
 
   [Symbol.iterator](): Iterator<HeaderField> {
-    return this.fields[Symbol.iterator]();
+    return this.unpacked()[Symbol.iterator]();
   }
 }
 

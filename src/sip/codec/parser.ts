@@ -145,6 +145,25 @@ function checkRequestUri(uri: string): void {
   }
 }
 
+/**
+ * Where parseSipMessage collects name, key and value of each header line before copying
+ * them into the message's own exact-size array (a parse is synchronous: one is enough).
+ * Emptied after each message; its length stays, so that it is not reallocated.
+ */
+const PARSED_FIELDS: string[] = [];
+
+/** The methods presence-b2b sends and receives (RFC 3261 §7.1, RFC 6665, RFC 3903, RFC 3428, RFC 3515, RFC 3311). */
+const KNOWN_METHODS = ['NOTIFY', 'SUBSCRIBE', 'OPTIONS', 'ACK', 'BYE', 'CANCEL', 'INVITE', 'PUBLISH', 'MESSAGE', 'REGISTER', 'INFO', 'UPDATE', 'REFER', 'PRACK'];
+
+/** The shared constant for the method written in `text` before `end` (case-sensitive, §7.1), or undefined. */
+function knownMethod(text: string, end: number): string | undefined {
+  for (let m = 0; m < KNOWN_METHODS.length; m++) {
+    const known = KNOWN_METHODS[m]!;
+    if (known.length === end && text.startsWith(known)) return known;
+  }
+  return undefined;
+}
+
 function isWsCode(c: number): boolean {
   return c === 0x20 || c === 0x09;
 }
@@ -167,52 +186,56 @@ export function parseSipMessage(data: Uint8Array | string, options?: ParseOption
   const n = text.length;
 
   // ---- start line (RFC 3261 §7.1, §7.2) --------------------------------
+  // Read in place in `text` up to `le`: no string for the line itself, and a
+  // common method is its shared constant (issue 11: two strings less per message).
   let nl = text.indexOf('\n');
   let le = nl > 0 && text.charCodeAt(nl - 1) === 0x0d ? nl - 1 : nl;
   if (le > maxLine) throw limitError('start line');
-  const line = text.slice(0, le);
-  const sp1 = line.indexOf(' ');
+  let sp1 = text.indexOf(' ');
+  if (sp1 >= le) sp1 = -1;
   if (sp1 <= 0) throw startLineError('no space');
   let method = '';
   let uri = '';
   let status = 0;
   let reason = '';
   let isResponse = false;
-  if (line.startsWith('SIP/')) {
+  if (text.startsWith('SIP/')) {
     isResponse = true;
-    if (!(sp1 === 7 && (line.startsWith('SIP/2.0') || isSipVersion(line.slice(0, sp1))))) {
+    if (!(sp1 === 7 && (text.startsWith('SIP/2.0') || isSipVersion(text.slice(0, sp1))))) {
       throw startLineError('unsupported SIP version');
     }
     const codeEnd = sp1 + 4;
-    if (line.length < codeEnd || (line.length > codeEnd && line.charCodeAt(codeEnd) !== 0x20)) {
+    if (le < codeEnd || (le > codeEnd && text.charCodeAt(codeEnd) !== 0x20)) {
       throw startLineError('status code is not 3 digits');
     }
     for (let i = sp1 + 1; i < codeEnd; i++) {
-      const d = line.charCodeAt(i) - 0x30;
+      const d = text.charCodeAt(i) - 0x30;
       if (d < 0 || d > 9) throw startLineError('status code is not 3 digits');
       status = status * 10 + d;
     }
     if (status < 100 || status > 699) throw startLineError('status code out of range');
-    reason = line.length > codeEnd ? line.slice(codeEnd + 1) : '';
+    reason = le > codeEnd ? text.slice(codeEnd + 1, le) : '';
     for (let i = 0; i < reason.length; i++) {
       const c = reason.charCodeAt(i);
       if ((c < 0x20 && c !== 0x09) || c === 0x7f) throw startLineError('control character in reason phrase');
     }
   } else {
-    const sp2 = line.indexOf(' ', sp1 + 1);
-    if (sp2 < 0) throw startLineError('expected Method SP Request-URI SP SIP-Version');
-    if (line.indexOf(' ', sp2 + 1) >= 0) throw startLineError('extra space');
-    method = line.slice(0, sp1);
+    const sp2 = text.indexOf(' ', sp1 + 1);
+    if (sp2 < 0 || sp2 >= le) throw startLineError('expected Method SP Request-URI SP SIP-Version');
+    const sp3 = text.indexOf(' ', sp2 + 1);
+    if (sp3 >= 0 && sp3 < le) throw startLineError('extra space');
+    method = knownMethod(text, sp1) ?? text.slice(0, sp1);
     for (let i = 0; i < sp1; i++) if (!isTokenChar(method.charCodeAt(i))) throw startLineError('bad method');
-    uri = line.slice(sp1 + 1, sp2);
+    uri = text.slice(sp1 + 1, sp2);
     checkRequestUri(uri);
-    if (!(line.length === sp2 + 8 && (line.startsWith('SIP/2.0', sp2 + 1) || isSipVersion(line.slice(sp2 + 1))))) {
+    if (!(le === sp2 + 8 && (text.startsWith('SIP/2.0', sp2 + 1) || isSipVersion(text.slice(sp2 + 1, le))))) {
       throw startLineError('unsupported SIP version');
     }
   }
 
   // ---- header lines ----------------------------------------------------
-  const headers = new SipHeaders();
+  // The fields go to a scratch array first, then into one exact-size array (SipHeaders.fromParsed).
+  const fields = PARSED_FIELDS;
   let count = 0;
   let name: string | undefined;
   let key = '';
@@ -236,7 +259,10 @@ export function parseSipMessage(data: Uint8Array | string, options?: ParseOption
     const c0 = pos < n ? text.charCodeAt(pos) : 0;
     if (name !== undefined && c0 !== 0x20 && c0 !== 0x09) {
       if (++count > limits.maxHeaders) throw limitError(`more than ${limits.maxHeaders} headers`);
-      headers.appendWithKey(name, key, value);
+      const at = count * 3 - 3;
+      fields[at] = name;
+      fields[at + 1] = key;
+      fields[at + 2] = value;
       switch (id) {
         case HEADER_ID_OTHER:
           break;
@@ -309,6 +335,11 @@ export function parseSipMessage(data: Uint8Array | string, options?: ParseOption
     }
     pos = nl + 1;
   }
+
+  const headers = SipHeaders.fromParsed(fields.slice(0, count * 3));
+  // The scratch array lets go of this message's strings (its header text), and of those of any
+  // longer message that failed to parse before it.
+  fields.fill('');
 
   // ---- validation (RFC 3261 §8.1.1, §8.2.2, §20) ---------------------------
   const cache = new AccessorCache();

@@ -2,6 +2,7 @@ import { callIdOf, cseqOf, fromHeader, toHeader, type Via } from '../codec/index
 import type { SipRequest } from '../codec/message.js';
 import { hasMagicCookie } from './branch.js';
 import { defaultPort } from '../transport/default-port.js';
+import { flatString } from '../../util/copy-string.js';
 
 // Keys are strings so that transactions live in one Map per side. \u0001 never
 // occurs in a SIP token or header value, so fields cannot run into each other.
@@ -21,6 +22,29 @@ export function clientTransactionKey(branch: string, method: string): string {
 export function serverTransactionKey(request: SipRequest, via: Via, topViaText?: string): string {
   return keyFor(request, via, topViaText, request.method === 'ACK' ? 'INVITE' : request.method);
 }
+
+/**
+ * serverTransactionKey() as a flat string with storage of its own (the layer keeps it for
+ * Timer J, 32 s, RFC 3261 §17.2.2): not a rope of slices of the received header text. The
+ * usual `z9hG4bK` key is joined in one go into one sequential string (issue 11: a rope, its
+ * flattening and a copy of it were three strings per request before).
+ */
+export function ownedServerTransactionKey(request: SipRequest, via: Via): string {
+  const method = request.method === 'ACK' ? 'INVITE' : request.method;
+  if (!hasMagicCookie(via.branch)) return flatString(keyFor(request, via, undefined, method));
+  const parts = KEY_PARTS;
+  parts[2] = via.branch;
+  parts[4] = via.host.toLowerCase();
+  parts[6] = via.port ?? defaultPort(via.transport);
+  parts[8] = method;
+  const key = parts.join('');
+  // Let go of the slices of the packet's text until the next request.
+  parts[2] = parts[4] = parts[8] = '';
+  return key;
+}
+
+/** The pieces of a `z9hG4bK` server key (see keyFor), filled in place for each request. */
+const KEY_PARTS: Array<string | number> = ['b', SEP, '', SEP, '', ':', 0, SEP, ''];
 
 /**
  * The key of the transaction a CANCEL names (RFC 3261 §9.2): matched like the

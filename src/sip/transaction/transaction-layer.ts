@@ -1,10 +1,9 @@
-import { flatString } from '../../util/copy-string.js';
 import type { Random } from '../../util/random.js';
 import type { TimerScheduler } from '../../util/timer-scheduler.js';
 import { cseqOf, parseTopVia, topVia, type Via } from '../codec/index.js';
 import type { SipMessage, SipRequest, SipResponse } from '../codec/message.js';
 import { rememberedTopVia } from '../codec/cache.js';
-import { responseDestination } from '../transport/response-routing.js';
+import { responseDestinationUnlessSource } from '../transport/response-routing.js';
 import type { ReceivedFrom, SipEndpoint, SipTransport } from '../transport/types.js';
 import { hasMagicCookie, newBranch } from './branch.js';
 import { NonInviteClientTransaction } from './client-transaction.js';
@@ -13,7 +12,7 @@ import { FixedDelayExpiry } from './fixed-delay-expiry.js';
 import { KeptResponses } from './kept-responses.js';
 import { NonInviteServerTransaction } from './server-transaction.js';
 import { sixtyFourT1, type TransactionContext } from './transaction-context.js';
-import { cancelledTransactionKey, clientTransactionKey, serverTransactionKey } from './transaction-keys.js';
+import { cancelledTransactionKey, clientTransactionKey, ownedServerTransactionKey } from './transaction-keys.js';
 import { emptyTransactionStats, type TransactionStats } from './transaction-stats.js';
 import { type ClientTransactionUser, DEFAULT_TIMER_SETTINGS, type TransactionTimerSettings } from './types.js';
 
@@ -225,7 +224,9 @@ export class TransactionLayer {
     let key: string | undefined;
     if (via !== undefined) {
       try {
-        key = serverTransactionKey(request, via);
+        // The key outlives the request by Timer J (32 s): storage of its own, so that it does not
+        // hold the received header text through slices of it (one flat string per transaction).
+        key = ownedServerTransactionKey(request, via);
       } catch {
         // Handled just below: counted as malformed and dropped.
         key = undefined;
@@ -253,16 +254,10 @@ export class TransactionLayer {
       if (listener) this.context.callUser(() => listener(request, source, undefined));
       return;
     }
-    // The key outlives the request by Timer J (32 s): give it storage of its own, so that it
-    // does not hold the received header text through the slices it was built from; flat,
-    // not a slice of a copy (one string, not two, per transaction waiting for Timer J).
-    const owned = flatString(key);
     // The usual destination, the source's own address and port (rport, RFC 3581 §4), is not
-    // kept as an object of its own for 32 s: the transaction derives it from the source.
-    const destination = responseDestination(via, source);
-    const sameAsSource = destination.host === source.remoteAddress && destination.port === source.remotePort && destination.transport === source.transport;
-    const transaction = new NonInviteServerTransaction(owned, request, source, sameAsSource ? undefined : destination, this.context);
-    this.servers.set(owned, transaction);
+    // kept as an object of its own for 32 s (nor built): the transaction derives it from the source.
+    const transaction = new NonInviteServerTransaction(key, request, source, responseDestinationUnlessSource(via, source), this.context);
+    this.servers.set(key, transaction);
     this.counters.serverTransactionsCreated++;
     if (listener) {
       try {

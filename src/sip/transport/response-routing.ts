@@ -31,3 +31,23 @@ export function responseDestination(via: Via, source: ReceivedFrom): SipEndpoint
   }
   return { transport, host: source.remoteAddress, port: sentByPort };
 }
+
+/**
+ * responseDestination() when it is somewhere other than the source's own address and port,
+ * else undefined: a server transaction kept for Timer J (32 s) derives the usual destination
+ * from its source (rport, RFC 3581 §4), and this tells so without building the endpoint
+ * first (one object less per received request, issue 11). Same rules as responseDestination().
+ */
+export function responseDestinationUnlessSource(via: Via, source: ReceivedFrom): SipEndpoint | undefined {
+  const transport = source.transport;
+  const sentByPort = via.port ?? defaultPort(transport);
+  if (transport === 'udp') {
+    const maddr = via.params.get('maddr');
+    if (maddr) {
+      const host = unbracket(maddr);
+      return host === source.remoteAddress && sentByPort === source.remotePort ? undefined : { transport, host, port: sentByPort };
+    }
+    if (via.rport !== undefined) return undefined;
+  }
+  return sentByPort === source.remotePort ? undefined : { transport, host: source.remoteAddress, port: sentByPort };
+}

@@ -21,14 +21,17 @@ export function stampTopVia(request: SipRequest, remoteAddress: string, remotePo
     return request.headers.has('via') ? 'bad-via' : 'no-via';
   }
   if (!needsStamp(via, remoteAddress)) return 'unchanged';
-  for (const field of request.headers) {
-    if (field.key !== 'via') continue;
-    const line = field.value;
+  // By index: a parsed request's fields stay packed (SipHeaders), no object per header line.
+  const fields = request.headers;
+  const count = fields.size;
+  for (let f = 0; f < count; f++) {
+    if (fields.keyAt(f) !== 'via') continue;
+    const line = fields.valueAt(f)!;
     const top = firstListElement(line);
     const edited = editedViaText(top, via, remoteAddress, remotePort);
     const stamped = edited ?? stampViaText(top, via, remoteAddress, remotePort);
     const value = top.length === line.length ? stamped : stamped + line.slice(top.length);
-    field.value = value;
+    fields.setValueAt(f, value);
     // The transaction layer reads this Via next (its branch and sent-by key the server
     // transaction): it gets the parse of the stamped text without parsing it again. Only for
     // the text edit, whose result is known field by field; formatVia's output is parsed as before.

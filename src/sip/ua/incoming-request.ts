@@ -9,6 +9,9 @@ import type { ReceivedFrom } from '../transport/types.js';
 /** RFC 3261 §19.3: at least 32 random bits; 12 of [0-9a-z] give about 62. */
 const TO_TAG_LENGTH = 12;
 
+/** No extra header fields: shared, never written to. */
+const NO_HEADERS: ReadonlyArray<readonly [string, string]> = Object.freeze([]);
+
 /** True when `headers` has a field whose lookup key (lower-case long name) is `key`. */
 function hasHeader(headers: ReadonlyArray<readonly [string, string]>, key: string): boolean {
   for (let i = 0; i < headers.length; i++) if (headerKey(headers[i]![0]) === key) return true;
@@ -48,22 +51,29 @@ export class ServerIncomingRequest implements IncomingRequest {
     extraHeaders?: ReadonlyArray<readonly [string, string]>,
     body?: { contentType: string; body: Uint8Array | string },
   ): void {
-    // No copy, closure or Record-Route array per response when there is nothing to add (every 200 to a NOTIFY).
-    const headers: Array<readonly [string, string]> = extraHeaders === undefined ? [] : extraHeaders.slice();
-    if (status > 100 && status < 300 && !hasHeader(headers, 'record-route')) {
+    // No copy, array, iterator or closure per response when there is nothing to add (every 200 to a NOTIFY, issue 11).
+    let headers: Array<readonly [string, string]> | undefined = extraHeaders === undefined ? undefined : extraHeaders.slice();
+    if (status > 100 && status < 300 && (headers === undefined || !hasHeader(headers, 'record-route'))) {
       // RFC 3261 §12.1.1: a response that may establish a dialog (a NOTIFY or
       // SUBSCRIBE 2xx) echoes the request's Record-Route values, in order.
-      for (const field of this.request.headers) if (field.key === 'record-route') headers.push(['Record-Route', field.value]);
+      const fields = this.request.headers;
+      if (fields.getByKey('record-route') !== undefined) {
+        headers ??= [];
+        for (let i = 0; i < fields.size; i++) if (fields.keyAt(i) === 'record-route') headers.push(['Record-Route', fields.valueAt(i)!]);
+      }
     }
-    if (this.serverHeader && !hasHeader(headers, 'server')) headers.push(['Server', this.serverHeader]);
+    if (this.serverHeader && (headers === undefined || !hasHeader(headers, 'server'))) {
+      headers ??= [];
+      headers.push(['Server', this.serverHeader]);
+    }
     if (body === undefined) {
       // Serialized straight from the request (the same octets as createResponse + serializeSipMessage).
-      this.transaction.respondBodyless(status, reason, this.toTagFor(status), headers);
+      this.transaction.respondBodyless(status, reason, this.toTagFor(status), headers ?? NO_HEADERS);
       return;
     }
     const response = createResponse(this.request, status, reason, {
       toTag: this.toTagFor(status),
-      headers,
+      headers: headers ?? NO_HEADERS,
       body: body?.body,
       contentType: body?.contentType,
     });

@@ -136,7 +136,7 @@ export class SipUserAgentCore implements SipUserAgent {
       incoming.reply(483, 'Too Many Hops');
       return;
     }
-    const unsupported = request.method === 'CANCEL' ? [] : this.unsupportedRequirements(request);
+    const unsupported = request.method === 'CANCEL' ? NONE_UNSUPPORTED : this.unsupportedRequirements(request);
     if (unsupported.length > 0) {
       // RFC 3261 §8.2.2.3: 420 listing what we lack.
       this.counters.badExtension++;
@@ -215,14 +215,19 @@ export class SipUserAgentCore implements SipUserAgent {
     return methods.join(', ');
   }
 
-  private unsupportedRequirements(request: SipRequest): string[] {
+  private unsupportedRequirements(request: SipRequest): readonly string[] {
+    // Most requests have no Require: no arrays for them (issue 11).
+    if (request.headers.getByKey('require') === undefined) return NONE_UNSUPPORTED;
     const required = request.headers.values('require');
-    if (required.length === 0) return [];
+    if (required.length === 0) return NONE_UNSUPPORTED;
     const out: string[] = [];
     for (const tag of required) if (!this.supported.includes(tag) && !out.includes(tag)) out.push(tag);
     return out;
   }
 }
+
+/** No unsupported option tag: shared, never written to. */
+const NONE_UNSUPPORTED: readonly string[] = Object.freeze([]);
 
 /** Max-Forwards: 0 (RFC 3261 §8.1.1.6 / §16.3 step 3), digits only so that a bad value is not taken for 0. */
 function isZeroMaxForwards(request: SipRequest): boolean {

@@ -91,6 +91,25 @@ describe('parseSipMessage: start lines', () => {
     rejects(buildMessage('SIP/2.0 2000 OK', BASE), 'SIP_ERR_PARSE_START_LINE');
   });
 
+  test('the start line is read in place: spaces on the header lines after it never count (missing parts, extra space, version)', () => {
+    // The header lines of BASE hold spaces: a start line short of its parts must not borrow theirs.
+    rejects(buildMessage('OPTIONS sip:b@example.com', BASE), 'SIP_ERR_PARSE_START_LINE');
+    rejects(buildMessage('OPTIONS sip:b@example.com SIP/2.0 ', BASE), 'SIP_ERR_PARSE_START_LINE');
+    rejects(buildMessage('OPTIONS sip:b@example.com SIP/2.00', BASE), 'SIP_ERR_PARSE_START_LINE');
+    rejects(buildMessage('SIP/2.0', BASE), 'SIP_ERR_PARSE_START_LINE');
+    rejects(buildMessage('SIP/2.0 200', BASE).toString('latin1').replace('SIP/2.0 200\r\n', 'SIP/2.0 20\r\n'), 'SIP_ERR_PARSE_START_LINE');
+    assert.equal((parseSipMessage(buildMessage('SIP/2.0 200', BASE)) as SipResponse).reason, '');
+    assert.equal((parseSipMessage(buildMessage('SIP/2.0 200 Very OK', BASE)) as SipResponse).reason, 'Very OK');
+    assert.equal(asRequest(parseSipMessage(buildMessage('OPTIONS sip:b@example.com sip/2.0', BASE))).uri, 'sip:b@example.com', 'the version in any case');
+  });
+
+  test('methods: the common ones are shared constants, any other token is kept as written (case-sensitive, RFC 3261 §7.1)', () => {
+    for (const method of ['NOTIFY', 'SUBSCRIBE', 'OPTIONS', 'PUBLISH', 'INFO', 'notify', 'NOTIFYX', 'NOTIF', 'X-CUSTOM.1']) {
+      const request = asRequest(parseSipMessage(buildMessage(`${method} sip:b@example.com SIP/2.0`, BASE).toString('latin1').replace('CSeq: 1 OPTIONS', `CSeq: 1 ${method}`)));
+      assert.equal(request.method, method);
+    }
+  });
+
   test('SipParseError is a PresenceB2BError with a stable code', () => {
     const e = rejects('garbage\r\n\r\n', 'SIP_ERR_PARSE_START_LINE');
     assert.ok(e instanceof PresenceB2BError);

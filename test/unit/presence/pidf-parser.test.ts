@@ -288,3 +288,35 @@ test('an unprefixed extension in no namespace stays there when written into a PI
     [['', 'tuple']],
   );
 });
+
+test('lists left empty are one shared frozen array, lists with elements arrays of their own (fast path and saxes alike)', () => {
+  const xml =
+    '<presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model" xmlns:x="urn:example:x" entity="sip:a@example.com">' +
+    '<tuple id="t1"><status><basic>open</basic></status><note>n1</note><x:ext/></tuple>' +
+    '<tuple id="t2"><status><basic>closed</basic><x:s/></status></tuple>' +
+    '<dm:person id="p"/><dm:device id="d"><dm:note>dn</dm:note></dm:device><x:top/></presence>';
+  // The fast path reads bytes; a string goes to saxes.
+  for (const doc of [parsePidf(new TextEncoder().encode(xml)), parsePidf(xml)]) {
+    assert.deepEqual(doc.warnings, []);
+    assert.deepEqual(doc.notes, []);
+    assert.deepEqual(doc.tuples.map((t) => [t.id, t.notes.map((n) => n.text), t.extensions.length, t.statusExtensions.length]), [
+      ['t1', ['n1'], 1, 0],
+      ['t2', [], 0, 1],
+    ]);
+    assert.equal(doc.extensions.length, 1);
+    assert.equal(doc.devices[0]!.notes[0]!.text, 'dn');
+    const empties = [doc.warnings, doc.notes, doc.tuples[0]!.statusExtensions, doc.tuples[1]!.notes, doc.tuples[1]!.extensions, doc.persons[0]!.activities, doc.persons[0]!.extensions, doc.devices[0]!.extensions];
+    for (const list of empties) {
+      assert.equal(list, doc.warnings, 'one shared array');
+      assert.ok(Object.isFrozen(list));
+    }
+    assert.throws(() => (doc.notes as unknown[]).push({ text: 'x' }), TypeError, 'read-only: assign a new array instead');
+    for (const list of [doc.tuples, doc.persons, doc.devices, doc.extensions, doc.tuples[0]!.notes, doc.tuples[0]!.extensions, doc.devices[0]!.notes]) {
+      assert.ok(!Object.isFrozen(list), 'a list with elements is an ordinary array');
+    }
+  }
+  // Warnings still collect, one array of their own.
+  const warned = parsePidf(new TextEncoder().encode('<presence xmlns="urn:ietf:params:xml:ns:pidf"><tuple><status><basic>maybe</basic></status></tuple></presence>'));
+  assert.equal(warned.warnings.length, 3);
+  assert.ok(!Object.isFrozen(warned.warnings));
+});

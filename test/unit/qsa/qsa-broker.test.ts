@@ -11,6 +11,7 @@ import {
 } from '../../../src/qsa/qsa-diagnostics.js';
 import { QsaBroker, type QsaNotifier, type QsaSubscription } from '../../../src/qsa/index.js';
 import { QsaError } from '../../../src/qsa/qsa-error.js';
+import { OWN_SLOTS } from '../../../src/qsa/status-queue.js';
 import { ManualClock } from '../../../src/util/clock.js';
 import { SeededRandom } from '../../../src/util/random.js';
 
@@ -446,4 +447,49 @@ test('servedPackages(): the packages some registered notifier serves, sorted; un
   assert.deepEqual(broker.servedPackages(), ['dialog', 'presence'], 'another notifier still serves presence');
   broker.unregisterNotifier(second);
   assert.deepEqual(broker.servedPackages(), ['dialog']);
+});
+
+test('a subscription carries the slots of its queued messages (OWN_SLOTS): coalescing, purge and close behave as with the queue Map, and nothing is left held', () => {
+  const { broker } = newBroker();
+  const notifier = new RecordingNotifier('n');
+  broker.registerNotifier('presence', notifier);
+  const queue = broker.createQueue({ capacity: 3 });
+  const a = broker.subscribe({ record: 'sip:a@x', subscriber: 'sip:w@x', queue });
+  const b = broker.subscribe({ record: 'sip:b@x', subscriber: 'sip:w@x', queue });
+  const carried = (handle: object): unknown => (handle as { [OWN_SLOTS]?: unknown })[OWN_SLOTS];
+  assert.ok(OWN_SLOTS in a, 'the broker record declares the property');
+  assert.equal(carried(a), undefined);
+  const viewA = notifier.view(a.id);
+  const viewB = notifier.view(b.id);
+  broker.notify(viewA, { state: 'pending' });
+  assert.notEqual(carried(a), undefined, 'held while a message of a is queued');
+  broker.notify(viewB, { state: 'pending' });
+  broker.notify(viewA, { state: 'active' });
+  // Full: a newer status of a replaces a's newest queued one in place (rule 1).
+  broker.notify(viewA, { state: 'active', expires: 60 });
+  assert.equal(queue.depth, 3);
+  assert.equal(queue.stats.coalesced, 1);
+  // Full, b has one queued: it is replaced in place too (rule 1).
+  broker.notify(viewB, { state: 'active' });
+  // Full, c has none queued: a's oldest goes, as a has two (rule 2).
+  const c = broker.subscribe({ record: 'sip:c@x', subscriber: 'sip:w@x', queue });
+  broker.notify(notifier.view(c.id), { state: 'active' });
+  assert.deepEqual(
+    [queue.poll(), queue.poll(), queue.poll()].map((m) => `${m?.subscriptionId} ${m?.state} ${m?.expires}`),
+    ['s2 active undefined', 's1 active 60', 's3 active undefined'],
+  );
+  assert.equal(queue.stats.coalesced, 3);
+  assert.equal(carried(c), undefined);
+  assert.equal(carried(a), undefined, 'let go once none of its messages is queued');
+  assert.equal(carried(b), undefined);
+  broker.notify(viewA, { state: 'active' });
+  broker.notify(viewA, { state: 'active', expires: 30 });
+  assert.equal(broker.unsubscribe(a), true);
+  assert.equal(queue.depth, 0);
+  assert.equal(queue.stats.purged, 2);
+  assert.equal(carried(a), undefined, 'let go on unsubscribe');
+  broker.notify(viewB, { state: 'active', expires: 10 });
+  assert.notEqual(carried(b), undefined);
+  queue.close();
+  assert.equal(carried(b), undefined, 'let go when the queue closes');
 });

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseSipMessage, parseTopVia, parseVia, topVia } from '../../../src/sip/codec/index.js';
+import { ownedServerTransactionKey, serverTransactionKey } from '../../../src/sip/transaction/transaction-keys.js';
 import type { SipRequest } from '../../../src/sip/codec/message.js';
 import { ConnectionPool, connectionKey } from '../../../src/sip/transport/connection-pool.js';
 import type { SipConnection } from '../../../src/sip/transport/connection.js';
 import { defaultPort } from '../../../src/sip/transport/default-port.js';
-import { responseDestination } from '../../../src/sip/transport/response-routing.js';
+import { responseDestination, responseDestinationUnlessSource } from '../../../src/sip/transport/response-routing.js';
 import type { ReceivedFrom } from '../../../src/sip/transport/types.js';
 import { stampTopVia, stampViaText } from '../../../src/sip/transport/via-stamping.js';
 
@@ -126,6 +127,56 @@ describe('response destination (RFC 3261 §18.2.2, RFC 3581 §4)', () => {
     assert.deepEqual(dest('SIP/2.0/TCP h:5090;received=192.0.2.1;rport=40000', tcp), { transport: 'tcp', host: '192.0.2.1', port: 5090 });
     assert.deepEqual(dest('SIP/2.0/TLS h', tls), { transport: 'tls', host: '192.0.2.1', port: 5061 });
     assert.deepEqual(dest('SIP/2.0/TCP h;maddr=239.1.1.1', tcp), { transport: 'tcp', host: '192.0.2.1', port: 5060 }, 'maddr is for UDP only');
+  });
+
+  test('responseDestinationUnlessSource: undefined exactly when the destination is the source address and port, else the same endpoint', () => {
+    const tcp: ReceivedFrom = { ...udp, transport: 'tcp', connectionId: 3 };
+    const tls: ReceivedFrom = { ...udp, transport: 'tls', connectionId: 4 };
+    const udp5060: ReceivedFrom = { ...udp, remotePort: 5060 };
+    const vias = [
+      'SIP/2.0/UDP h.example.com',
+      'SIP/2.0/UDP h.example.com:40000',
+      'SIP/2.0/UDP h.example.com:5070;received=192.0.2.1',
+      'SIP/2.0/UDP h:5070;received=192.0.2.1;rport=40000',
+      'SIP/2.0/UDP h:5070;rport',
+      'SIP/2.0/UDP h:5070;maddr=239.1.1.1;received=192.0.2.1;rport=1',
+      'SIP/2.0/UDP h:40000;maddr=192.0.2.1',
+      'SIP/2.0/UDP h;maddr=[2001:db8::9]',
+      'SIP/2.0/TCP h:5090;received=192.0.2.1;rport=40000',
+      'SIP/2.0/TCP h:40000',
+      'SIP/2.0/TLS h',
+      'SIP/2.0/TCP h;maddr=239.1.1.1',
+    ];
+    let same = 0;
+    for (const source of [udp, udp5060, tcp, tls]) {
+      for (const text of vias) {
+        const via = parseVia(text);
+        const full = responseDestination(via, source);
+        const unless = responseDestinationUnlessSource(via, source);
+        const isSource = full.transport === source.transport && full.host === source.remoteAddress && full.port === source.remotePort;
+        if (isSource) {
+          assert.equal(unless, undefined, `${text} from ${source.transport}:${source.remotePort}`);
+          same++;
+        } else assert.deepEqual(unless, full, `${text} from ${source.transport}:${source.remotePort}`);
+      }
+    }
+    assert.ok(same >= 6 && same < 48, `both cases are exercised (${same} of 48 at the source)`);
+  });
+
+  test('ownedServerTransactionKey: the same key as serverTransactionKey, with and without z9hG4bK, for ACK too', () => {
+    const texts = [
+      'SIP/2.0/UDP H.Example.COM:5070;branch=z9hG4bK-abc.123',
+      'SIP/2.0/TLS h.example.com;branch=z9hG4bKx',
+      'SIP/2.0/UDP 192.0.2.1;branch=1234',
+      'SIP/2.0/UDP 192.0.2.1',
+    ];
+    for (const text of texts) {
+      for (const method of ['OPTIONS', 'ACK', 'NOTIFY']) {
+        const lines = [`${method} sip:b@example.com SIP/2.0`, `Via: ${text}`, 'From: <sip:a@example.com>;tag=1', 'To: <sip:b@example.com>;tag=2', 'Call-ID: c', `CSeq: 1 ${method}`, 'Content-Length: 0', '', ''];
+        const r = parseSipMessage(lines.join('\r\n')) as SipRequest;
+        assert.equal(ownedServerTransactionKey(r, topVia(r)), serverTransactionKey(r, topVia(r)), `${method} ${text}`);
+      }
+    }
   });
 
   test('defaultPort: 5061 for TLS and sips, 5060 otherwise, any case', () => {
