@@ -85,7 +85,14 @@ export interface PidfDevice {
   extensions: RawElement[];
 }
 
-/** A parsed `application/pidf+xml` document. */
+/**
+ * A parsed `application/pidf+xml` document.
+ *
+ * A document read from a NOTIFY is a value to read, not to change: the same document may reach
+ * several consumers, and every list it has left empty is one shared frozen array (one array per
+ * list would be 16 allocations per NOTIFY: docs/latency-tail.md, round 3), so `push` on an empty
+ * list throws a `TypeError`. Copy a list (`[...doc.notes]`) before changing it.
+ */
 export interface PresenceDocument {
   /** The presentity URI (`entity` attribute of `<presence>`). */
   entity: string;
