@@ -30,17 +30,9 @@ export function serverTransactionKey(request: SipRequest, via: Via, topViaText?:
  * flattening and a copy of it were three strings per request before).
  */
 export function ownedServerTransactionKey(request: SipRequest, via: Via): string {
-  const method = request.method === 'ACK' ? 'INVITE' : request.method;
-  if (!hasMagicCookie(via.branch)) return flatString(keyFor(request, via, undefined, method));
-  const parts = KEY_PARTS;
-  parts[2] = via.branch;
-  parts[4] = via.host.toLowerCase();
-  parts[6] = via.port ?? defaultPort(via.transport);
-  parts[8] = method;
-  const key = parts.join('');
-  // Let go of the slices of the packet's text until the next request.
-  parts[2] = parts[4] = parts[8] = '';
-  return key;
+  const key = serverTransactionKey(request, via);
+  // keyFor() already joins a z9hG4bK key into a flat string of its own.
+  return hasMagicCookie(via.branch) ? key : flatString(key);
 }
 
 /** The pieces of a `z9hG4bK` server key (see keyFor), filled in place for each request. */
@@ -61,8 +53,16 @@ export function cancelledTransactionKey(cancel: SipRequest, via: Via, topViaText
  */
 function keyFor(request: SipRequest, via: Via, topViaText: string | undefined, method: string): string {
   if (hasMagicCookie(via.branch)) {
-    const port = via.port ?? defaultPort(via.transport);
-    return `b${SEP}${via.branch}${SEP}${via.host.toLowerCase()}:${port}${SEP}${method}`;
+    // Joined in one go: one sequential string, not a rope of slices of the packet's text.
+    const parts = KEY_PARTS;
+    parts[2] = via.branch;
+    parts[4] = via.host.toLowerCase();
+    parts[6] = via.port ?? defaultPort(via.transport);
+    parts[8] = method;
+    const key = parts.join('');
+    // Let go of the slices of the packet's text until the next request.
+    parts[2] = parts[4] = parts[8] = '';
+    return key;
   }
   const seq = cseqOf(request).seq;
   const toTag = toHeader(request).tag ?? '';

@@ -22,21 +22,14 @@ import { unbracket } from './via-stamping.js';
  * the request actually came on.
  */
 export function responseDestination(via: Via, source: ReceivedFrom): SipEndpoint {
-  const transport = source.transport;
-  const sentByPort = via.port ?? defaultPort(transport);
-  if (transport === 'udp') {
-    const maddr = via.params.get('maddr');
-    if (maddr) return { transport, host: unbracket(maddr), port: sentByPort };
-    if (via.rport !== undefined) return { transport, host: source.remoteAddress, port: source.remotePort };
-  }
-  return { transport, host: source.remoteAddress, port: sentByPort };
+  return responseDestinationUnlessSource(via, source) ?? { transport: source.transport, host: source.remoteAddress, port: source.remotePort };
 }
 
 /**
- * responseDestination() when it is somewhere other than the source's own address and port,
- * else undefined: a server transaction kept for Timer J (32 s) derives the usual destination
- * from its source (rport, RFC 3581 §4), and this tells so without building the endpoint
- * first (one object less per received request, issue 11). Same rules as responseDestination().
+ * The rules of responseDestination() (above), answering undefined when the destination is the
+ * source's own address and port: a server transaction kept for Timer J (32 s) derives the usual
+ * destination from its source (rport, RFC 3581 §4), and is told so without the endpoint being
+ * built (one object less per received request, issue 11).
  */
 export function responseDestinationUnlessSource(via: Via, source: ReceivedFrom): SipEndpoint | undefined {
   const transport = source.transport;
