@@ -1,7 +1,7 @@
 import { SaxesParser } from 'saxes';
 import { decodeXmlBody, type XmlBodyProblem } from '../xml/xml-body.js';
 import { attributeValueOf, type XmlSubsetHandler, XmlSubsetScanner, type XmlTag } from '../xml/xml-subset-scanner.js';
-import { isQValue } from '../xml/xml-values.js';
+import { qValueOf } from '../xml/xml-values.js';
 import { PidfError } from './pidf-error.js';
 import {
   DATA_MODEL_NS,
@@ -458,7 +458,8 @@ class PidfReader implements XmlSubsetHandler {
     const attribute = attributeValueOf(tag, 'priority');
     if (attribute === undefined) return undefined;
     const value = attribute.trim();
-    if (isQValue(value)) return Number(value);
+    const priority = qValueOf(value);
+    if (priority !== undefined) return priority;
     this.warn(`tuple "${this.tuple!.id}": invalid contact priority ${JSON.stringify(value)}`);
     return undefined;
   }
