@@ -21,11 +21,11 @@ function uniqueId(id: string, used: Set<string>): string {
   return candidate;
 }
 
-function notes(list: PidfNote[]): PidfNote[] | undefined {
+function notes(list: readonly PidfNote[]): readonly PidfNote[] | undefined {
   return list.length > 0 ? list : undefined;
 }
 
-function extensions(list: RawElement[]): RawElement[] | undefined {
+function extensions(list: readonly RawElement[]): readonly RawElement[] | undefined {
   return list.length > 0 ? list : undefined;
 }
 

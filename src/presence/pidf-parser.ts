@@ -1,7 +1,7 @@
 import { SaxesParser } from 'saxes';
 import { decodeXmlBody, type XmlBodyProblem } from '../xml/xml-body.js';
 import { attributeValueOf, type XmlSubsetHandler, XmlSubsetScanner, type XmlTag } from '../xml/xml-subset-scanner.js';
-import { isQValue } from '../xml/xml-values.js';
+import { qValueOf } from '../xml/xml-values.js';
 import { PidfError } from './pidf-error.js';
 import {
   DATA_MODEL_NS,
@@ -51,7 +51,7 @@ const C_TIMESTAMP = 23;
 const C_DEVICE_ID = 24;
 const C_OTHER = 25;
 
-type TextOwner = { timestamp?: string; deviceId?: string; notes: PidfNote[] };
+type TextOwner = { timestamp?: string; deviceId?: string; notes: readonly PidfNote[] };
 
 /**
  * One parse. Handlers are bound once per parser instance; the per-document
@@ -458,7 +458,8 @@ class PidfReader implements XmlSubsetHandler {
     const attribute = attributeValueOf(tag, 'priority');
     if (attribute === undefined) return undefined;
     const value = attribute.trim();
-    if (isQValue(value)) return Number(value);
+    const priority = qValueOf(value);
+    if (priority !== undefined) return priority;
     this.warn(`tuple "${this.tuple!.id}": invalid contact priority ${JSON.stringify(value)}`);
     return undefined;
   }
@@ -475,16 +476,17 @@ const NO_ITEMS = Object.freeze([]) as unknown as never[];
 
 /** The elements with lists of extensions, and the names of those lists. */
 type ExtensionKey = 'extensions' | 'statusExtensions';
-type ExtensionOwner = { [K in ExtensionKey]?: RawElement[] };
+type ExtensionOwner = { [K in ExtensionKey]?: readonly RawElement[] };
 
 /**
  * `list` with `item` at the end. Most lists of a presence document hold one
  * element; a push onto an empty array reserves room for 16 (about 130 bytes
  * more per list), so a first element gets an array of its own size instead.
  */
-function appended<T>(list: T[], item: T): T[] {
+function appended<T>(list: readonly T[], item: T): readonly T[] {
   if (list.length === 0) return [item];
-  list.push(item);
+  // Not empty: an array this reader made (the shared empty one is the only other kind), still its own to fill.
+  (list as T[]).push(item);
   return list;
 }
 

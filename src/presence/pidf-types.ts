@@ -47,15 +47,15 @@ export interface PidfTuple {
   /** Undefined when absent or not `open`/`closed` (baresip sends `?`). */
   basic?: BasicStatus;
   contact?: PidfContact;
-  notes: PidfNote[];
+  notes: readonly PidfNote[];
   /** xs:dateTime text as received (RFC 3863 `<timestamp>`). */
   timestamp?: string;
   /** `<dm:deviceID>` (RFC 4479): the device this service runs on. */
   deviceId?: string;
   /** Unknown children of `<status>` (status extensions, RFC 3863). */
-  statusExtensions: RawElement[];
+  statusExtensions: readonly RawElement[];
   /** Unknown children of `<tuple>`. */
-  extensions: RawElement[];
+  extensions: readonly RawElement[];
 }
 
 /** `<dm:person>` (RFC 4479) with its RPID elements (RFC 4480). */
@@ -65,24 +65,24 @@ export interface PidfPerson {
    * `<rpid:activities>` children by local name (`away`, `on-the-phone`,
    * `unknown`, …); the text of an `<rpid:other>` child is kept as is.
    */
-  activities: string[];
+  activities: readonly string[];
   /** `<rpid:mood>` children by local name (`happy`, …), `<rpid:other>` text as is. */
-  mood: string[];
+  mood: readonly string[];
   /** `<rpid:place-type>` children by local name (RFC 4589 location types), `<rpid:other>` text as is. */
-  placeType: string[];
-  notes: PidfNote[];
+  placeType: readonly string[];
+  notes: readonly PidfNote[];
   timestamp?: string;
   /** Other children (other RPID elements such as `<rpid:user-input>`, or foreign extensions). */
-  extensions: RawElement[];
+  extensions: readonly RawElement[];
 }
 
 /** `<dm:device>` (RFC 4479). */
 export interface PidfDevice {
   id: string;
   deviceId?: string;
-  notes: PidfNote[];
+  notes: readonly PidfNote[];
   timestamp?: string;
-  extensions: RawElement[];
+  extensions: readonly RawElement[];
 }
 
 /**
@@ -96,16 +96,16 @@ export interface PidfDevice {
 export interface PresenceDocument {
   /** The presentity URI (`entity` attribute of `<presence>`). */
   entity: string;
-  tuples: PidfTuple[];
-  persons: PidfPerson[];
-  devices: PidfDevice[];
+  tuples: readonly PidfTuple[];
+  persons: readonly PidfPerson[];
+  devices: readonly PidfDevice[];
   /** Presence-level `<note>`s. */
-  notes: PidfNote[];
+  notes: readonly PidfNote[];
   /** Unknown children of `<presence>`. */
-  extensions: RawElement[];
+  extensions: readonly RawElement[];
   /**
    * What was wrong but could be read around (an invalid `<basic>`, a missing
    * `id` or `entity`, …). Empty for a valid document.
    */
-  warnings: string[];
+  warnings: readonly string[];
 }

@@ -5,4 +5,4 @@ export type { CodedErrorFactory, XmlDocumentCodes, XmlDocumentLimits } from './x
 export { escapeXmlAttribute, escapeXmlText } from './xml-escape.js';
 export { readXmlTree } from './xml-tree.js';
 export type { XmlElement, XmlTreeErrorFactory, XmlTreeLimits, XmlTreeProblem } from './xml-tree.js';
-export { isQValue, parseNonNegativeInteger, parseXmlBoolean, parseXmlEnum } from './xml-values.js';
+export { isQValue, parseNonNegativeInteger, qValueOf, parseXmlBoolean, parseXmlEnum } from './xml-values.js';

@@ -139,50 +139,76 @@ function isXmlChar(cp: number): boolean {
 }
 
 /**
+ * A name or namespace URI as the scanner keeps it: its bytes, its string and,
+ * for a QName, the strings of its prefix and local part, so that a tag's
+ * three names cost one lookup (issue 11: the name table was a tenth of the parse).
+ */
+class NameEntry {
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly text: string,
+    /** '' without a colon. */
+    readonly prefix: string,
+    /** The whole name without a colon. */
+    readonly local: string,
+  ) {}
+}
+
+/**
  * Strings for names and namespace URIs, shared between documents: the same few
  * dozen names come in every NOTIFY. Bounded, so that a stream of invented names
- * cannot grow it: once full, new names are simply not kept.
+ * cannot grow it: once full, new names are simply not kept. A lookup compares
+ * every byte, so the hash may be weak: it reads the length and three bytes, not
+ * the whole name (names that share them only cost a probe or a fresh string).
  */
 class NameTable {
-  private readonly slots: Array<{ bytes: Uint8Array; text: string } | undefined> = new Array(512).fill(undefined);
+  private readonly slots: Array<NameEntry | undefined> = new Array(512).fill(undefined);
   private count = 0;
 
-  get(b: Uint8Array, start: number, end: number, hash: number): string {
-    const index = (hash >>> 0) & 511;
+  /**
+   * The entry for the bytes [start, end) of `b`; `colon` is the index of the
+   * QName's colon, or -1 (the entry's prefix and local part are made from it the first time only).
+   */
+  get(b: Uint8Array, start: number, end: number, colon: number): NameEntry {
+    const length = end - start;
+    const index = hashOf(b, start, end) & 511;
     for (let k = 0; k < 4; k++) {
       const slot = this.slots[(index + k) & 511];
       if (slot === undefined) break;
       const bytes = slot.bytes;
-      if (bytes.length === end - start) {
-        let same = true;
-        for (let i = 0; i < bytes.length; i++) {
-          if (bytes[i] !== b[start + i]) {
-            same = false;
-            break;
-          }
-        }
-        if (same) return slot.text;
+      if (bytes.length === length) {
+        let i = 0;
+        while (i < length && bytes[i] === b[start + i]) i++;
+        if (i === length) return slot;
       }
     }
     const text = latin1Slice.call(b, start, end);
+    const entry =
+      colon < 0
+        ? new NameEntry(EMPTY, text, '', text)
+        : new NameEntry(EMPTY, text, this.get(b, start, colon, -1).text, this.get(b, colon + 1, end, -1).text);
     if (this.count < 384) {
       for (let k = 0; k < 4; k++) {
         const at = (index + k) & 511;
         if (this.slots[at] === undefined) {
-          this.slots[at] = { bytes: b.slice(start, end), text };
+          this.slots[at] = new NameEntry(b.slice(start, end), text, entry.prefix, entry.local);
           this.count++;
           break;
         }
       }
     }
-    return text;
+    return entry;
   }
 }
 
+/** A weak hash of [start, end): the length, the first, middle and last bytes (see NameTable). */
 function hashOf(b: Uint8Array, start: number, end: number): number {
-  let h = end - start;
-  for (let i = start; i < end; i++) h = (Math.imul(h, 31) + b[i]!) | 0;
-  return h;
+  const length = end - start;
+  if (length <= 0) return 0;
+  let h = Math.imul(length, 31) + b[start]!;
+  h = Math.imul(h, 31) + b[start + (length >> 1)]!;
+  h = Math.imul(h, 31) + b[end - 1]!;
+  return (h ^ (h >>> 7)) | 0;
 }
 
 /**
@@ -478,7 +504,7 @@ export class XmlSubsetScanner {
 
   /** The shared string for the ASCII bytes [start, end). */
   private name(start: number, end: number): string {
-    return this.names.get(this.b, start, end, hashOf(this.b, start, end));
+    return this.names.get(this.b, start, end, -1).text;
   }
 
   private startTag(lt: number, handler: XmlSubsetHandler): number {
@@ -487,9 +513,7 @@ export class XmlSubsetScanner {
     if (!this.qname(nameStart)) return -1;
     const nameEnd = this.nameEnd;
     const nameColon = this.nameColon;
-    const name = this.name(nameStart, nameEnd);
-    const prefix = nameColon < 0 ? '' : this.name(nameStart, nameColon);
-    const local = nameColon < 0 ? name : this.name(nameColon + 1, nameEnd);
+    const names = this.names.get(b, nameStart, nameEnd, nameColon);
     const parent = this.depth > 0 ? this.openTags[this.depth - 1]! : undefined;
     this.attrBase = parent === undefined ? 0 : parent.attributeFirst + parent.attributeCount;
     this.attrCount = 0;
@@ -513,12 +537,13 @@ export class XmlSubsetScanner {
       if (i === before || !this.qname(i)) return -1;
       const aEnd = this.nameEnd;
       const aColon = this.nameColon;
-      const aName = this.name(i, aEnd);
-      const aPrefix = aColon < 0 ? '' : this.name(i, aColon);
+      const attributeNames = this.names.get(b, i, aEnd, aColon);
+      const aName = attributeNames.text;
+      const aPrefix = attributeNames.prefix;
       const k = this.attrBase + this.attrCount;
       this.attrNames[k] = aName;
       this.attrPrefixes[k] = aPrefix;
-      this.attrLocals[k] = aColon < 0 ? aName : this.name(aColon + 1, aEnd);
+      this.attrLocals[k] = attributeNames.local;
       i = aEnd;
       while (isSpace(b[i])) i++;
       if (b[i] !== EQ) return -1;
@@ -530,7 +555,7 @@ export class XmlSubsetScanner {
       i = this.attributeValue(i + 1, quote, aName === 'xmlns' || aPrefix === 'xmlns');
       if (i < 0) return -1;
     }
-    const tag = this.resolve(name, prefix, local, selfClosing);
+    const tag = this.resolve(names.text, names.prefix, names.local, selfClosing);
     if (tag === undefined) return -1;
     if (selfClosing) {
       handler.openTag(tag);

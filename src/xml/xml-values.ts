@@ -20,6 +20,20 @@ export function isQValue(value: string): boolean {
 }
 
 /**
+ * The number a qvalue stands for (RFC 3261 §25.1), or undefined when `value`
+ * is not one (isQValue): the same number as `Number(value)`, without the
+ * general string-to-number conversion (issue 11: a contact priority per NOTIFY).
+ * Exact: thousandths / 1000 is the double nearest the decimal, as Number() gives.
+ */
+export function qValueOf(value: string): number | undefined {
+  if (!isQValue(value)) return undefined;
+  if (value.charCodeAt(0) === 0x31) return 1;
+  let thousandths = 0;
+  for (let i = 2, scale = 100; i < value.length; i++, scale /= 10) thousandths += (value.charCodeAt(i) - 0x30) * scale;
+  return thousandths / 1000;
+}
+
+/**
  * xs:nonNegativeInteger / xs:unsignedInt as a number: digits only (a leading
  * "+" is allowed by XML Schema and accepted), at most `max`. Anything else,
  * an empty string included, gives undefined.

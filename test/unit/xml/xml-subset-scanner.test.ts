@@ -298,3 +298,48 @@ test('parsePidf gives the same document or the same error from bytes (fast path)
     { numRuns: 1500, seed: 3856 },
   );
 });
+
+/*
+ * The scanner's name table hashes only a name's length and three of its bytes and then compares
+ * every byte (issue 11): names and namespace URIs that agree on those, and so share slots, must
+ * still be told apart, within a document and from one document to the next, and once the table
+ * is full. Names here are `a?m?z` (and `p:`/`q:` prefixed): same length, first, middle and last byte.
+ */
+const COLLIDING = ['abmbz', 'acmbz', 'abmcz', 'acmcz', 'admdz', 'abmdz'];
+const collidingName = fc.tuple(fc.constantFrom('', 'p:', 'q:'), fc.constantFrom(...COLLIDING)).map(([p, n]) => p + n);
+const collidingUri = fc.constantFrom('urn:abmbz', 'urn:acmbz', 'urn:abmcz', 'urn:acmcz');
+const collidingElement = fc.letrec<{ element: string }>((tie) => ({
+  element: fc
+    .tuple(
+      collidingName,
+      fc.array(fc.tuple(collidingName, fc.constantFrom('v', '1', 'x y')), { maxLength: 3 }),
+      fc.array(fc.tuple(fc.constantFrom('xmlns:p', 'xmlns:q', 'xmlns'), collidingUri), { maxLength: 2 }),
+      fc.array(fc.oneof({ depthSize: 'small' }, fc.constantFrom('t', ' '), tie('element')), { maxLength: 3 }),
+    )
+    .map(([name, attributes, declarations, children]) => {
+      let out = `<${name}`;
+      for (const [n, v] of declarations) out += ` ${n}="${v}"`;
+      for (const [n, v] of attributes) out += ` ${n}="${v}"`;
+      return `${out}>${children.join('')}</${name}>`;
+    }),
+})).element;
+
+test('property: names and namespace URIs that share the name table hash are told apart', () => {
+  let accepted = 0;
+  fc.assert(
+    fc.property(collidingElement, (root) => {
+      if (agrees(Buffer.from(`<r xmlns:p="urn:abmbz" xmlns:q="urn:acmbz">${root}</r>`, 'utf8'))) accepted++;
+    }),
+    { numRuns: 1500, seed: 7311 },
+  );
+  assert.ok(accepted > 150, `only ${accepted} documents took the fast path`);
+});
+
+test('a scanner whose name table is full still reads new names as saxes does', () => {
+  for (let d = 0; d < 60; d++) {
+    const children = Array.from({ length: 12 }, (_, k) => `<n${d}x${k} a${k}b${d}="v${k}"/>`).join('');
+    assert.ok(agrees(Buffer.from(`<root${d} xmlns="urn:d${d}">${children}</root${d}>`, 'utf8')));
+  }
+  // Names seen before the table filled, and names it had no room for.
+  assert.ok(agrees(Buffer.from('<root1 xmlns="urn:d1"><n1x1 a1b1="v"/><n59x11 a11b59="w"/><abmbz/></root1>', 'utf8')));
+});

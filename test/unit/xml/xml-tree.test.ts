@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeXmlBody, isQValue, parseNonNegativeInteger, parseXmlBoolean, parseXmlEnum, readXmlDocument, readXmlTree } from '../../../src/xml/index.js';
+import { decodeXmlBody, isQValue, parseNonNegativeInteger, parseXmlBoolean, parseXmlEnum, qValueOf, readXmlDocument, readXmlTree } from '../../../src/xml/index.js';
 
 /** A reader's coded error, with codes of this test's own (the readers' real codes are registered ones). */
 class TestError extends Error {
@@ -68,4 +68,17 @@ test('value readers', () => {
   assert.equal(parseNonNegativeInteger('700', 699), undefined);
   assert.deepEqual(['true', '1', ' false ', '0', 'TRUE', 'yes'].map(parseXmlBoolean), [true, true, false, false, undefined, undefined]);
   assert.deepEqual(['Trying', ' early ', 'EARLY', 'ringing', undefined].map((v) => parseXmlEnum(v, ['trying', 'early'] as const)), ['trying', 'early', 'early', undefined, undefined]);
+});
+
+test('qValueOf gives Number(value) for every qvalue and undefined for anything else', () => {
+  const forms: string[] = ['0', '1', '0.', '1.', '1.0', '1.00', '1.000'];
+  for (let d = 0; d < 10; d++) {
+    forms.push(`0.${d}`);
+    for (let e = 0; e < 10; e++) {
+      forms.push(`0.${d}${e}`);
+      for (let f = 0; f < 10; f++) forms.push(`0.${d}${e}${f}`);
+    }
+  }
+  for (const form of forms) assert.equal(qValueOf(form), isQValue(form) ? Number(form) : undefined, form);
+  for (const bad of ['1.5', '2', '.5', '0.1234', '', ' 0.5', '0.5 ', '1.001', '01', '0,5', '+0.5']) assert.equal(qValueOf(bad), undefined, bad);
 });
