@@ -17,6 +17,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { kamailioAvailable, repoRoot } from './harness/kamailio.js';
 import { commitInfo, machineInfo } from './harness/machine.js';
+import { DEFAULT_HELPER_THREADS_NICE } from '../src/util/helper-thread-priority.js';
 import { type BenchOptions, round, say } from './workloads/common.js';
 import { type W0Result, describeGcPause, runW0 } from './workloads/w0-hold.js';
 import { type W2Result, runW2 } from './workloads/w2-ramp.js';
@@ -89,6 +90,8 @@ const USAGE = `usage: node dist/bench/run.js [smoke | w0 | w2 | w2-tcp | w3 | w4
   --heap-snapshot [DIR]  W0: SUT heap snapshot at the largest N; W3: before and after the churn (${PROFILE_DIR})
   --sut-node-args "A B"  extra node flags for the SUT process (e.g. "--heap-prof --heap-prof-dir=/tmp/hp")
   --sut-single-threaded-gc  run the SUT with node --single-threaded-gc: no V8 GC helper threads on its core
+  --sut-helper-threads-nice N  nice value of the SUT's threads but the main one, as the daemon's
+                     helper_threads_nice (default ${DEFAULT_HELPER_THREADS_NICE}, the daemon's default; 0 = leave them)
   --stages           split NOTIFY latency at the SUT's socket read (send→read, read→dequeue), costs some CPU
   --out FILE         JSON output (bench/results/latest.json; smoke: bench/results/smoke.json)`;
 
@@ -102,6 +105,7 @@ function parseArgs(argv: string[]): { workloads: WorkloadId[]; opts: BenchOption
     sutNodeArgs: [],
     stages: false,
     sutSingleThreadedGc: false,
+    sutHelperThreadsNice: DEFAULT_HELPER_THREADS_NICE,
     n: undefined,
     rates: undefined,
     stepS: undefined,
@@ -212,6 +216,12 @@ function parseArgs(argv: string[]): { workloads: WorkloadId[]; opts: BenchOption
       case '--sut-single-threaded-gc':
         opts.sutSingleThreadedGc = true;
         break;
+      case '--sut-helper-threads-nice': {
+        const nice = num(next(), a);
+        if (!Number.isInteger(nice) || nice > 19) throw new Error(`${a} needs an integer from 0 to 19`);
+        opts.sutHelperThreadsNice = nice;
+        break;
+      }
       case '--out':
         out = next();
         break;

@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import type { RateResult, SimStats } from '../load/presence-server-sim.js';
 import type { CpuWindow, EstablishResult, MemorySample, SutStartArgs } from '../sut/sut-process.js';
 import { ChildRpc } from './child-rpc.js';
+import { DEFAULT_HELPER_THREADS_NICE } from '../../src/util/helper-thread-priority.js';
 
 export const LOAD_CORE = 0;
 export const SUT_CORE = 1;
@@ -30,6 +31,8 @@ export interface RigOptions {
   stages?: boolean;
   /** Run the SUT with `--single-threaded-gc` (see spawnSut). */
   sutSingleThreadedGc?: boolean;
+  /** Nice value of the SUT's threads but the main one, as the daemon sets it (default: the daemon's default). */
+  helperThreadsNice?: number;
 }
 
 /** Outcome of one NOTIFY window as counted by both ends. */
@@ -111,6 +114,7 @@ export class Rig {
       transport: this.opts.transport,
       capacity: this.opts.capacity,
       settings,
+      helperThreadsNice: this.opts.helperThreadsNice ?? DEFAULT_HELPER_THREADS_NICE,
       ...(this.opts.storePath !== undefined ? { storePath: this.opts.storePath } : {}),
       ...(this.opts.stages === true ? { stages: true } : {}),
     };

@@ -18,6 +18,7 @@ import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import { type PresenceB2B, createPresenceB2B } from '../../src/b2b/create-presence-b2b.js';
 import type { QsaSubscriptionHandle, StatusQueue } from '../../src/qsa/index.js';
 import { SqliteSubscriptionStore } from '../../src/store/sqlite-store.js';
+import { DEFAULT_HELPER_THREADS_NICE, lowerHelperThreadPriority } from '../../src/util/helper-thread-priority.js';
 import { serveRpc } from '../harness/child-rpc.js';
 import { maxInAnySecond } from '../harness/rate-window.js';
 import type { LatencySummary } from '../harness/latency-histogram.js';
@@ -46,6 +47,8 @@ export interface SutStartArgs {
   recordSends?: boolean;
   /** Split NOTIFY latency at the socket read (stage-probe.ts); costs a little CPU per message. */
   stages?: boolean;
+  /** Nice value of this process's threads but the main one, as the daemon's `helper_threads_nice` sets it at start (0: left alone). */
+  helperThreadsNice?: number;
 }
 
 export interface CpuWindow {
@@ -207,6 +210,8 @@ class SutHarness {
 
   async start(a: SutStartArgs): Promise<{ pid: number; listening: unknown }> {
     this.port = a.port;
+    // What `presence-b2b start` does first (src/cli/start-command.ts), so that the bench measures the daemon's setting.
+    lowerHelperThreadPriority(a.helperThreadsNice ?? DEFAULT_HELPER_THREADS_NICE);
     if (a.recordSends === true) {
       // Through the engine's diagnostics channel: each SUBSCRIBE sent moves its dialog to subscribing or refreshing.
       subscribe(ENGINE_CHANNEL_STATE, (m) => {

@@ -16,6 +16,8 @@ export interface BenchOptions {
   stages: boolean;
   /** Run the SUT with `--single-threaded-gc` (no GC helper threads on its one core). */
   sutSingleThreadedGc: boolean;
+  /** Nice value of the SUT's threads but the main one (the daemon's helper_threads_nice; 0 = leave them). */
+  sutHelperThreadsNice: number;
   /** W0: write a heap snapshot of the SUT at the largest N into this directory. */
   heapSnapshotDir: string | undefined;
   /** Per-workload overrides; each workload has its own defaults. */
@@ -76,6 +78,7 @@ export function startRig(o: BenchOptions, capacity: number, extra: Partial<RigOp
     sutNodeArgs: o.sutNodeArgs,
     ...(o.stages ? { stages: true } : {}),
     ...(o.sutSingleThreadedGc ? { sutSingleThreadedGc: true } : {}),
+    helperThreadsNice: o.sutHelperThreadsNice,
     ...extra,
     // Capacity is measured unpaced; W4 (the restart storm) sets the product's default pacing itself.
     settings: { maxSubscribeRate: 0, ...extra.settings },

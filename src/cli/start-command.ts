@@ -6,6 +6,7 @@ import { DaemonListenError } from '../daemon/listen-error.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../log/logger.js';
 import { StoreError } from '../store/store-error.js';
 import { systemClock } from '../util/clock.js';
+import { lowerHelperThreadPriority } from '../util/helper-thread-priority.js';
 
 export interface StartCommandOptions {
   config?: string;
@@ -51,6 +52,11 @@ export async function runStart(options: StartCommandOptions): Promise<number> {
   }
 
   const logger = createLogger({ level: config.log_level });
+  // Before the daemon starts its work: V8's helper threads give way to the main thread (docs/latency-tail.md).
+  const helperThreads = lowerHelperThreadPriority(config.helper_threads_nice);
+  if (helperThreads.skipped === undefined) {
+    logger.info({ nice: config.helper_threads_nice, threads: helperThreads.threads, lowered: helperThreads.lowered, failed: helperThreads.failed }, 'helper threads lowered');
+  } else logger.debug({ reason: helperThreads.skipped }, 'helper threads left at their priority');
   let daemon: Awaited<ReturnType<typeof startDaemon>>;
   try {
     daemon = await startDaemon(config, { logger });

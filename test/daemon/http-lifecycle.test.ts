@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { ScriptedSipPeer } from '../support/scripted-peer.js';
 import { api, cleanEnv, DaemonProcess, parsePrometheusText, runCli, testConfig } from './support/daemon-process.js';
@@ -101,6 +102,20 @@ describe('daemon HTTP API against a scripted presence server', () => {
     await peer.reply(unsubscribe, 200, { headers: [['Expires', '0']] });
     await peer.sendNotify(subscribe.from, { ...notifyBase, cseq: 3, branch: 'z9hG4bK-n3', subscriptionState: 'terminated;reason=timeout', body: '' });
     assert.equal((await api(daemon.httpBase, 'GET', `/v1/subscriptions/${sub.id}`)).status, 404);
+  });
+
+  test('helper_threads_nice (default 19): every thread of the daemon but the main one runs at nice 19 (Linux)', { skip: process.platform !== 'linux' }, () => {
+    const line = daemon.lines.find((l) => l.msg === 'helper threads lowered');
+    assert.ok(line !== undefined, 'the start logs what it lowered');
+    assert.equal(line.nice, 19);
+    assert.equal(line.failed, 0);
+    const pid = daemon.child.pid ?? 0;
+    // Field 19 of /proc/<pid>/task/<tid>/stat is the nice value (proc(5)); the name "node" has no spaces.
+    const niceOf = (tid: string): number => Number(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]?.split(' ')[16]);
+    const tasks = readdirSync(`/proc/${pid}/task`);
+    assert.equal(niceOf(String(pid)), 0, 'the main thread keeps its priority');
+    const lowered = tasks.filter((tid) => tid !== String(pid)).map(niceOf);
+    assert.ok(lowered.filter((n) => n === 19).length >= Number(line.lowered), `helper threads at 19: ${lowered.join(',')}`);
   });
 
   test('the local agent: PUT /v1/presentities makes a status appear in the queue', async () => {

@@ -63,6 +63,12 @@ describe('configuration defaults', () => {
     assert.equal(c.shutdown.mode, 'unsubscribe');
   });
 
+  test('helper_threads_nice: 19 by default, 0 to 19 accepted, anything else names the key', () => {
+    assert.equal(parseConfig({}).helper_threads_nice, 19);
+    assert.equal(parseConfig({ helper_threads_nice: 0 }).helper_threads_nice, 0);
+    assert.deepEqual(problems({ helper_threads_nice: 20 }), ['config error: helper_threads_nice: expected a number from 0 to 19, got 20']);
+  });
+
   test('SER-style 0/1 flags are accepted', () => {
     assert.equal(parseConfig({ handle_presence_subscriptions: 0 }).handle_presence_subscriptions, false);
     assert.equal(parseConfig({ share_identical_subscriptions: 1 }).share_identical_subscriptions, true);
