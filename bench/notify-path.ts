@@ -30,11 +30,13 @@
  * allocation and instruction counts are not.
  */
 import { getPriority } from 'node:os';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { ManualClock } from '../src/util/clock.js';
 import { createPresenceB2BOnTransport } from './support/in-memory-b2b.js';
 import { allocationProfile } from './support/allocation-profile.js';
 import { roundsWithoutGc } from './support/rounds-without-gc.js';
 import { endOfTask, measureSurvivors, survivorsByKind } from './support/scavenge-survivors.js';
+import { threadTimes, threadTimesBetween } from './sut/thread-times.js';
 
 const args = process.argv.slice(2);
 const mode = args.includes('--alloc')
@@ -169,11 +171,32 @@ async function survivors(): Promise<void> {
     // time; with --trace-gc-nvp, bench/gc-nvp-summary.ts reads the scavenges after the marker.
     const count = rate * 20;
     console.log(`steady: begin (${count} NOTIFYs)`);
+    let gcMs = 0;
+    let gcCount = 0;
+    const gcs = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        gcMs += e.duration;
+        gcCount++;
+      }
+    });
+    gcs.observe({ entryTypes: ['gc'] });
+    const cpu0 = process.cpuUsage();
+    const threads0 = threadTimes();
     for (let i = 0; i < count; i++) {
       one(nextNotify[(warmup + i) % dialogs]!());
       if (i % 32 === 31) await endOfTask();
     }
+    const cpu = process.cpuUsage(cpu0);
+    const threads = threadTimesBetween(threads0, threadTimes());
+    await endOfTask();
+    gcs.disconnect();
     console.log('steady: end');
+    // CPU of the whole process, V8's helper threads included (as W2 counts the SUT); the NOTIFY
+    // octets are made in the loop, so the harness's own share is in it (the same for UDP and TCP).
+    console.log(
+      `steady: ${((cpu.user + cpu.system) / count).toFixed(1)} µs CPU per NOTIFY over ${via.toUpperCase()}, ${rate}/s simulated over ${dialogs} dialogs ` +
+        `(main thread ${threads === undefined ? '-' : ((threads.mainRunMs * 1000) / count).toFixed(1)} µs, other threads ${threads === undefined ? '-' : ((threads.otherRunMs * 1000) / count).toFixed(2)} µs); GC pauses ${((gcMs * 1000) / count).toFixed(1)} µs per NOTIFY (${gcCount} pauses)`,
+    );
     await harness.close();
     return;
   }
