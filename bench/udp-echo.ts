@@ -13,7 +13,10 @@
  *   ticks      bare, plus one process.nextTick per datagram (what the callback mode adds, measured alone)
  *
  *   npm run build && node dist/bench/udp-echo.js [--modes bare,callback,transport,layer] [--rate 10000]
- *        [--seconds 10] [--rounds 3] [--port-base 6390]
+ *        [--seconds 10] [--rounds 3] [--port-base 6390] [--server-node-args "..."]
+ *   node dist/bench/udp-echo.js --seconds 5 --rounds 1 --server-node-args "--max-semi-space-size=256 --min-semi-space-size=256"
+ *        JS heap bytes allocated per datagram by each mode (a young generation large enough that
+ *        no GC runs in the window; "-" when one did): a figure the load of the machine does not move
  *
  * The runner (this process, unpinned, or on core 0) sends the datagrams (the
  * 1,288-octet NOTIFY of bench/fixtures, `rate / 1000` every millisecond, as the
@@ -26,6 +29,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createSocket, type RemoteInfo } from 'node:dgram';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { SipTransportLayer } from '../src/sip/transport/transport-layer.js';
 import { UdpTransport } from '../src/sip/transport/udp-transport.js';
@@ -49,6 +53,11 @@ interface ServerWindow {
   systemUs: number;
   received: number;
   threads: ThreadTimes | undefined;
+  /** JS heap growth over the window (meaningful when no GC ran in it: `gcs` 0). */
+  heapBytes: number;
+  /** ArrayBuffer growth over the window (the received datagrams' memory, outside the JS heap). */
+  arrayBufferBytes: number;
+  gcs: number;
 }
 
 /** The echo server (child process): answers every datagram, reports its CPU between 'begin' and 'end'. */
@@ -105,15 +114,32 @@ async function serve(mode: Mode, port: number): Promise<void> {
   let cpu0 = process.cpuUsage();
   let threads0 = threadTimes();
   let received0 = 0;
+  let memory0 = process.memoryUsage();
+  let gcs = 0;
+  new PerformanceObserver((list) => {
+    gcs += list.getEntries().length;
+  }).observe({ entryTypes: ['gc'] });
   process.on('message', (m: { op: string }) => {
     if (m.op === 'begin') {
+      gcs = 0;
+      memory0 = process.memoryUsage();
       cpu0 = process.cpuUsage();
       threads0 = threadTimes();
       received0 = received;
       process.send?.({ op: 'begun' });
     } else if (m.op === 'end') {
       const cpu = process.cpuUsage(cpu0);
-      const w: ServerWindow = { userUs: cpu.user, systemUs: cpu.system, received: received - received0, threads: threadTimesBetween(threads0, threadTimes()) };
+      const threads = threadTimesBetween(threads0, threadTimes());
+      const memory = process.memoryUsage();
+      const w: ServerWindow = {
+        userUs: cpu.user,
+        systemUs: cpu.system,
+        received: received - received0,
+        threads,
+        heapBytes: memory.heapUsed - memory0.heapUsed,
+        arrayBufferBytes: memory.arrayBuffers - memory0.arrayBuffers,
+        gcs,
+      };
       process.send?.({ op: 'ended', window: w });
     } else if (m.op === 'stop') {
       void close().then(() => process.exit(0));
@@ -131,10 +157,14 @@ interface Result {
   systemUsPer: number;
   cpuUsPer: number;
   otherThreadsUsPer: number | undefined;
+  /** JS heap bytes allocated per datagram, when no GC ran in the window (else undefined). */
+  heapBytesPer: number | undefined;
+  gcs: number;
 }
 
 async function runOne(mode: Mode, round: number, rate: number, seconds: number, port: number): Promise<Result> {
-  const argv = [process.execPath, fileURLToPath(import.meta.url), '--serve', mode, '--port', String(port)];
+  const nodeArgs = option('--server-node-args')?.split(' ').filter((a) => a !== '') ?? [];
+  const argv = [process.execPath, ...nodeArgs, fileURLToPath(import.meta.url), '--serve', mode, '--port', String(port)];
   const [cmd, cmdArgs] = canPin() ? ['taskset', ['-c', '1', ...argv]] : [argv[0]!, argv.slice(1)];
   const child = spawn(cmd, cmdArgs as string[], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const next = (op: string) =>
@@ -191,6 +221,8 @@ async function runOne(mode: Mode, round: number, rate: number, seconds: number, 
     systemUsPer: w.systemUs / n,
     cpuUsPer: (w.userUs + w.systemUs) / n,
     otherThreadsUsPer: w.threads === undefined ? undefined : (w.threads.otherRunMs * 1000) / n,
+    heapBytesPer: w.gcs === 0 ? w.heapBytes / n : undefined,
+    gcs: w.gcs,
   };
 }
 
@@ -211,7 +243,7 @@ async function main(): Promise<void> {
       const r = await runOne(mode, round, rate, seconds, port);
       results.push(r);
       console.log(
-        `${mode.padEnd(9)} round ${round}: ${r.cpuUsPer.toFixed(1)} µs CPU per datagram (user ${r.userUsPer.toFixed(1)}, system ${r.systemUsPer.toFixed(1)}, other threads ${r.otherThreadsUsPer?.toFixed(2) ?? '-'}); sent ${r.sent}, answered ${r.answered}`,
+        `${mode.padEnd(9)} round ${round}: ${r.cpuUsPer.toFixed(1)} µs CPU per datagram (user ${r.userUsPer.toFixed(1)}, system ${r.systemUsPer.toFixed(1)}, other threads ${r.otherThreadsUsPer?.toFixed(2) ?? '-'}); ${r.gcs} GC; heap ${r.heapBytesPer?.toFixed(0) ?? '-'} B per datagram; sent ${r.sent}, answered ${r.answered}`,
       );
     }
   }
