@@ -10,6 +10,7 @@
  *       bytes allocated per NOTIFY: heap growth over N NOTIFYs with no GC in between
  *       (the young generation is made large enough; a round with a GC is repeated);
  *       then what each NOTIFY leaves alive after full GCs (the completed transaction)
+ *   add --tracker to any of these: the daemon's NOTIFY-latency metric subscribed (diagnostics channels publishing per NOTIFY)
  *   node dist/bench/notify-path.js --alloc-profile [N]
  *       where those bytes are allocated, by function (NOTIFY_PROFILE_OUT=FILE keeps the profile)
  *   node --expose-gc --max-semi-space-size=256 --min-semi-space-size=256 dist/bench/notify-path.js --survivors [N]
@@ -30,11 +31,14 @@
  * allocation and instruction counts are not.
  */
 import { getPriority } from 'node:os';
-import { ManualClock } from '../src/util/clock.js';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { NotifyLatencyTracker } from '../src/metrics/notify-latency-tracker.js';
+import { ManualClock, systemClock } from '../src/util/clock.js';
 import { createPresenceB2BOnTransport } from './support/in-memory-b2b.js';
 import { allocationProfile } from './support/allocation-profile.js';
 import { roundsWithoutGc } from './support/rounds-without-gc.js';
 import { endOfTask, measureSurvivors, survivorsByKind } from './support/scavenge-survivors.js';
+import { threadTimes, threadTimesBetween } from './sut/thread-times.js';
 
 const args = process.argv.slice(2);
 const mode = args.includes('--alloc')
@@ -58,12 +62,18 @@ async function main(): Promise<void> {
   if (mode === 'survivors') return survivors();
   // Under callgrind, wall time runs ~50× slower: with the system clock, Timer J would fire
   // at a different point of each run. A clock that never moves makes the counts repeatable.
-  const harness = await createPresenceB2BOnTransport(mode === 'once' ? { clock: new ManualClock() } : {});
+  const clock = mode === 'once' ? new ManualClock() : systemClock;
+  const harness = await createPresenceB2BOnTransport(mode === 'once' ? { clock } : {});
   const { queue, nextNotify, deliver } = await harness.establish();
+  // --tracker: as in the daemon, NOTIFY-to-queue latency metered through the engine's and the
+  // broker's diagnostics channels (both then publish per NOTIFY) and taken() per message.
+  const tracker = args.includes('--tracker') ? new NotifyLatencyTracker(clock, () => {}) : undefined;
   const run = (batch: Buffer[]): void => {
     for (let i = 0; i < batch.length; i++) {
       deliver(batch[i]!);
-      if (queue.poll() === undefined) throw new Error('a NOTIFY produced no status message');
+      const message = queue.poll();
+      if (message === undefined) throw new Error('a NOTIFY produced no status message');
+      tracker?.taken(message);
     }
   };
   // Warm-up, then the measured rounds; the NOTIFY bytes are made before each round.
@@ -95,6 +105,7 @@ async function main(): Promise<void> {
     rounds.sort((a, b) => a - b);
     console.log(`NOTIFY path (in memory, ${N} per round): best ${rounds[0]!.toFixed(1)} µs, median ${rounds[2]!.toFixed(1)} µs CPU per NOTIFY`);
   }
+  tracker?.close();
   await harness.close();
 }
 
@@ -169,11 +180,32 @@ async function survivors(): Promise<void> {
     // time; with --trace-gc-nvp, bench/gc-nvp-summary.ts reads the scavenges after the marker.
     const count = rate * 20;
     console.log(`steady: begin (${count} NOTIFYs)`);
+    let gcMs = 0;
+    let gcCount = 0;
+    const gcs = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        gcMs += e.duration;
+        gcCount++;
+      }
+    });
+    gcs.observe({ entryTypes: ['gc'] });
+    const cpu0 = process.cpuUsage();
+    const threads0 = threadTimes();
     for (let i = 0; i < count; i++) {
       one(nextNotify[(warmup + i) % dialogs]!());
       if (i % 32 === 31) await endOfTask();
     }
+    const cpu = process.cpuUsage(cpu0);
+    const threads = threadTimesBetween(threads0, threadTimes());
+    await endOfTask();
+    gcs.disconnect();
     console.log('steady: end');
+    // CPU of the whole process, V8's helper threads included (as W2 counts the SUT); the NOTIFY
+    // octets are made in the loop, so the harness's own share is in it (the same for UDP and TCP).
+    console.log(
+      `steady: ${((cpu.user + cpu.system) / count).toFixed(1)} µs CPU per NOTIFY over ${via.toUpperCase()}, ${rate}/s simulated over ${dialogs} dialogs ` +
+        `(main thread ${threads === undefined ? '-' : ((threads.mainRunMs * 1000) / count).toFixed(1)} µs, other threads ${threads === undefined ? '-' : ((threads.otherRunMs * 1000) / count).toFixed(2)} µs); GC pauses ${((gcMs * 1000) / count).toFixed(1)} µs per NOTIFY (${gcCount} pauses)`,
+    );
     await harness.close();
     return;
   }

@@ -147,7 +147,9 @@ export async function runW2(o: BenchOptions): Promise<W2Result> {
                 `socket read→dequeue ${sg.readToDequeue.p50Ms}/${sg.readToDequeue.p99Ms}/${sg.readToDequeue.maxMs} ms; ` +
                 (sg.readAhead !== undefined ? `messages read after it before its dequeue p50/p99/max ${sg.readAhead.p50}/${sg.readAhead.p99}/${sg.readAhead.max} (mean ${sg.readAhead.mean}); ` : '')
               : '') +
-            (w.sut.syscalls !== undefined && w.sent > 0
+            // /proc/self/io counts read()/write() type calls only: over UDP the socket's recvmsg/sendmsg
+            // are not in it (docs/latency-tail.md, "Between the socket and the NOTIFY path"), so say nothing.
+            (w.sut.syscalls !== undefined && w.sent > 0 && o.transport !== 'udp'
               ? `SUT read/write system calls per NOTIFY ${(w.sut.syscalls.reads / w.sent).toFixed(3)}/${(w.sut.syscalls.writes / w.sent).toFixed(3)}; `
               : '') +
             (th !== undefined ? `SUT main thread ran ${th.mainRunMs} ms, waited for the CPU ${th.mainWaitMs} ms; its other threads ran ${th.otherRunMs} ms` : ''),

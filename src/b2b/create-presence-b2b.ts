@@ -140,6 +140,13 @@ export interface SipLimits {
   messageTimeoutMs?: number;
   /** Largest message per transport, octets (default 65535 each). */
   maxMessageBytes?: Partial<Record<'udp' | 'tcp' | 'tls', number>>;
+  /**
+   * SO_RCVBUF asked for each UDP socket, octets (default 4 MiB; 0 = the kernel's default). The kernel
+   * caps it at net.core.rmem_max and doubles it for its bookkeeping; a 1.3 KB NOTIFY takes about
+   * 2.3 KB of it, so 8 MiB granted hold about 3,600 NOTIFYs (docs/latency-tail.md,
+   * "Between the socket and the NOTIFY path").
+   */
+  udpReceiveBufferBytes?: number;
 }
 
 /** A running B2BUA. */
@@ -203,6 +210,7 @@ export async function createPresenceB2B(options: PresenceB2BOptions = {}): Promi
     ...(limits.idleTimeoutMs !== undefined ? { idleTimeoutMs: limits.idleTimeoutMs } : {}),
     ...(limits.messageTimeoutMs !== undefined ? { messageTimeoutMs: limits.messageTimeoutMs } : {}),
     ...(limits.maxMessageBytes !== undefined ? { maxMessageBytes: limits.maxMessageBytes } : {}),
+    ...(limits.udpReceiveBufferBytes !== undefined ? { udpReceiveBufferBytes: limits.udpReceiveBufferBytes } : {}),
     ...(options.overload !== undefined ? { overload: { ...options.overload } } : {}),
     onDiagnostic: (event) => {
       // After an overload period every dialog is refreshed: its server may have dropped it meanwhile (PresenceEngine.overloadEnded).

@@ -160,11 +160,13 @@ export const SIP_LIMIT_RANGES = {
   idleTimeoutMs: { min: 1000, max: 86_400_000 },
   messageTimeoutMs: { min: 0, max: 3_600_000 },
   maxMessageBytes: { min: 1024, max: 16 * 1024 * 1024 },
+  /** SO_RCVBUF to ask for; 0 leaves the kernel's default (net.core.rmem_default). */
+  udpReceiveBufferBytes: { min: 0, max: 1 << 30 },
 } as const;
 
 function sipLimitProblems(limits: unknown): OptionProblem[] {
   if (typeof limits !== 'object' || limits === null || Array.isArray(limits)) {
-    return [{ option: 'sipLimits', message: `expected { maxConnections?, idleTimeoutMs?, messageTimeoutMs?, maxMessageBytes? }, got ${describeValue(limits)}` }];
+    return [{ option: 'sipLimits', message: `expected { maxConnections?, idleTimeoutMs?, messageTimeoutMs?, maxMessageBytes?, udpReceiveBufferBytes? }, got ${describeValue(limits)}` }];
   }
   const l = limits as Record<string, unknown>;
   const problems: OptionProblem[] = [];
@@ -172,7 +174,7 @@ function sipLimitProblems(limits: unknown): OptionProblem[] {
     if (message !== undefined) problems.push({ option: `sipLimits.${option}`, message });
   };
   for (const key of Object.keys(l)) if (!Object.hasOwn(SIP_LIMIT_RANGES, key)) add(key, 'unknown option');
-  for (const key of ['maxConnections', 'idleTimeoutMs', 'messageTimeoutMs'] as const) {
+  for (const key of ['maxConnections', 'idleTimeoutMs', 'messageTimeoutMs', 'udpReceiveBufferBytes'] as const) {
     if (l[key] !== undefined) add(key, wholeNumberProblem(l[key], SIP_LIMIT_RANGES[key].min, SIP_LIMIT_RANGES[key].max));
   }
   const sizes = l.maxMessageBytes;

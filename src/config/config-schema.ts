@@ -14,7 +14,7 @@ import { DEFAULT_HELPER_THREADS_NICE } from '../util/helper-thread-priority.js';
 /** sip.overload defaults: shed above half the UDP receive buffer, Retry-After 5 s. */
 export const DEFAULT_OVERLOAD = { backlog_limit: 'auto', retry_after: 5 } as const;
 /** The SIP transport limits' defaults (docs/hostile-input.md). */
-export const DEFAULT_SIP_LIMITS = { max_connections: 1024, idle_timeout: 300, message_timeout: 10 } as const;
+export const DEFAULT_SIP_LIMITS = { max_connections: 1024, idle_timeout: 300, message_timeout: 10, udp_receive_buffer: 4 * 1024 * 1024 } as const;
 
 /**
  * The daemon's configuration file, validated before anything binds.
@@ -318,6 +318,8 @@ export const CONFIG_SCHEMA = z
         /** Seconds a TCP/TLS peer has to send the rest of a message it started; 0 = no limit. */
         message_timeout: integer(0, 3600).default(DEFAULT_SIP_LIMITS.message_timeout),
         max_message_size: MAX_MESSAGE_SIZE_SCHEMA.default({ udp: 65_535, tcp: 65_535, tls: 65_535 }),
+        /** SO_RCVBUF asked for each UDP socket, octets (capped by the kernel at net.core.rmem_max); 0 = the kernel's default. */
+        udp_receive_buffer: integer(0, 1 << 30).default(DEFAULT_SIP_LIMITS.udp_receive_buffer),
         overload: OVERLOAD_SCHEMA.default({ ...DEFAULT_OVERLOAD }),
         tls_client: TLS_CLIENT_SCHEMA.default({ verify: true }),
       })

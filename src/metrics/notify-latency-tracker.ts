@@ -3,6 +3,8 @@ import { QSA_CHANNEL_NOTIFY, type QsaNotifyEvent, type StatusMessage } from '../
 import { ENGINE_CHANNEL_NOTIFY } from '../subscription/engine-diagnostics.js';
 import type { Clock } from '../util/clock.js';
 
+const SETTLED: Promise<void> = Promise.resolve();
+
 /**
  * Measures NOTIFY-to-queue latency without touching the engine: the engine
  * publishes on `presence-b2b:subscription:notify` when it accepts a NOTIFY,
@@ -15,21 +17,33 @@ import type { Clock } from '../util/clock.js';
  */
 export class NotifyLatencyTracker {
   private readonly stamps = new WeakMap<StatusMessage, number>();
-  private window: { record: string; at: number } | undefined;
+  /** The record of the NOTIFY being handled, and when it was accepted (two fields: no object per NOTIFY). */
+  private windowRecord: string | undefined = undefined;
+  private windowAt = 0;
+  /** A close of the window is queued (at most one at a time). */
+  private closing = false;
+  private readonly closeWindow = (): void => {
+    this.windowRecord = undefined;
+    this.closing = false;
+  };
   private readonly onEngineNotify = (payload: unknown): void => {
     const record = typeof payload === 'object' && payload !== null && 'record' in payload ? payload.record : undefined;
     if (typeof record !== 'string') return;
-    this.window = { record, at: this.clock.now() };
-    // The window closes once the synchronous NOTIFY handling is over.
-    queueMicrotask(() => {
-      this.window = undefined;
-    });
+    this.windowRecord = record;
+    this.windowAt = this.clock.now();
+    // The window closes once the synchronous NOTIFY handling is over: at the next microtask
+    // checkpoint, through a reaction on a settled promise with one shared function (queueMicrotask
+    // made a closure and an async resource per NOTIFY: issue 11, docs/latency-tail.md).
+    if (!this.closing) {
+      this.closing = true;
+      SETTLED.then(this.closeWindow);
+    }
   };
   private readonly onQueued = (payload: unknown): void => {
-    const window = this.window;
-    if (window === undefined) return;
+    const record = this.windowRecord;
+    if (record === undefined) return;
     const { message } = payload as QsaNotifyEvent;
-    if (message.record === window.record) this.stamps.set(message, window.at);
+    if (message.record === record) this.stamps.set(message, this.windowAt);
   };
 
   constructor(

@@ -151,7 +151,7 @@ export interface SipTransportLayerOptions {
    * TLS ListenSpec's `ca`, else the system CAs). A certificate that fails is SIP_ERR_TRANSPORT_TLS_VERIFY.
    */
   tlsClient?: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer; rejectUnauthorized?: boolean };
-  /** SO_RCVBUF asked for on UDP sockets, bytes (default 4 MiB; the kernel caps it at net.core.rmem_max). */
+  /** SO_RCVBUF asked for on UDP sockets, bytes (default 4 MiB; the kernel caps it at net.core.rmem_max; 0 = the kernel default). */
   udpReceiveBufferBytes?: number;
   /** Randomness for the To-tag of stateless 400s (default CryptoRandom). */
   random?: Random;

@@ -29,11 +29,18 @@ test('defaults: the documented values, and the options they make', () => {
   assert.equal(c.sip.idle_timeout, 300);
   assert.equal(c.sip.message_timeout, 10);
   assert.deepEqual(c.sip.max_message_size, { udp: 65535, tcp: 65535, tls: 65535 });
+  assert.equal(c.sip.udp_receive_buffer, 4 * 1024 * 1024);
   assert.deepEqual(c.sip.overload, { backlog_limit: 'auto', retry_after: 5 });
   assert.deepEqual(c.sip.tls_client, { verify: true });
   assert.equal(c.notify_source_check, 'log');
   const o = b2bOptionsFromConfig(c);
-  assert.deepEqual(o.sipLimits, { maxConnections: 1024, idleTimeoutMs: 300_000, messageTimeoutMs: 10_000, maxMessageBytes: { udp: 65535, tcp: 65535, tls: 65535 } });
+  assert.deepEqual(o.sipLimits, {
+    maxConnections: 1024,
+    idleTimeoutMs: 300_000,
+    messageTimeoutMs: 10_000,
+    maxMessageBytes: { udp: 65535, tcp: 65535, tls: 65535 },
+    udpReceiveBufferBytes: 4 * 1024 * 1024,
+  });
   assert.deepEqual(o.overload, { backlogLimitBytes: 'auto', retryAfterSeconds: 5 });
   assert.deepEqual(o.tlsClient, { verify: true });
   assert.equal(o.notifySourceCheck, 'log');
@@ -58,6 +65,7 @@ test('values given are carried through; the CA file is read', () => {
           idle_timeout: 60,
           message_timeout: 0,
           max_message_size: { tcp: 200000 },
+          udp_receive_buffer: 0,
           overload: { backlog_limit: 0, retry_after: 30 },
           tls_client: { ca_file: ca, verify: false },
         },
@@ -65,7 +73,7 @@ test('values given are carried through; the CA file is read', () => {
       {},
     ),
   );
-  assert.deepEqual(o.sipLimits, { maxConnections: 5, idleTimeoutMs: 60_000, messageTimeoutMs: 0, maxMessageBytes: { udp: 65535, tcp: 200000, tls: 65535 } });
+  assert.deepEqual(o.sipLimits, { maxConnections: 5, idleTimeoutMs: 60_000, messageTimeoutMs: 0, maxMessageBytes: { udp: 65535, tcp: 200000, tls: 65535 }, udpReceiveBufferBytes: 0 });
   assert.deepEqual(o.overload, { backlogLimitBytes: 0, retryAfterSeconds: 30 });
   assert.equal(o.tlsClient?.verify, false);
   assert.equal(String(o.tlsClient?.ca), 'PEM');
@@ -77,6 +85,7 @@ test('bad values: one line each, naming the key', () => {
   assert.deepEqual(problems({ sip: { max_connections: 0 } }), ['config error: sip.max_connections: expected a number from 1 to 1000000, got 0']);
   assert.deepEqual(problems({ sip: { max_message_size: { udp: 70000 } } }), ['config error: sip.max_message_size.udp: expected a number from 1024 to 65535, got 70000']);
   assert.deepEqual(problems({ sip: { max_message_size: { sctp: 1 } } }), ['config error: sip.max_message_size.sctp: unknown key']);
+  assert.deepEqual(problems({ sip: { udp_receive_buffer: -1 } }), ['config error: sip.udp_receive_buffer: expected a number from 0 to 1073741824, got -1']);
   assert.deepEqual(problems({ sip: { overload: { retry_after: 0 } } }), ['config error: sip.overload.retry_after: expected a number from 1 to 3600, got 0']);
   assert.deepEqual(problems({ sip: { overload: { backlog_limit: 'half' } } }), [
     'config error: sip.overload.backlog_limit: expected auto, or a whole number of octets from 0 (off) to 1073741824, got "half"',

@@ -59,6 +59,7 @@ const CASES: Case[] = [
   ['listen[0].tls', { listen: [{ transport: 'tls', host: '127.0.0.1', port: 0, tls: { key: 'not a key', cert: TEST_TLS_CERT } }] }, /PEM key and certificate that belong together/],
   ['listen[0].tls', { listen: [{ ...udp(0), tls: { key: TEST_TLS_KEY, cert: TEST_TLS_CERT } }] }, /only meaningful for transport tls/],
   ['listen[1].port', { listen: [udp(5099), udp(5099)] }, /^listen\[1\]\.port: expected each socket once, got udp 127\.0\.0\.1:5099 a second time/],
+  ['sipLimits.udpReceiveBufferBytes', { sipLimits: { udpReceiveBufferBytes: -1 } }, /^sipLimits\.udpReceiveBufferBytes: expected a whole number from 0 to 1073741824, got -1$/],
   ['timers.t1', { timers: { t1: 0 } }, /^timers\.t1: expected a whole number from 1 to 60000, got 0$/],
   ['timers.t2', { timers: { t2: 700_000 } }, /^timers\.t2: /],
   ['timers.t5', { timers: { t5: 1 } }, /^timers\.t5: unknown option$/],

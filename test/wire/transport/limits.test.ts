@@ -6,6 +6,7 @@
  * stream.test.ts.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { parseSipMessage, serializeSipMessage } from '../../../src/sip/codec/index.js';
 import type { SipResponse } from '../../../src/sip/codec/message.js';
@@ -227,6 +228,28 @@ describe('SIP transport limits', () => {
       await udp.close();
       await b.layer.close();
       scheduler.close();
+    }
+  });
+
+  test('udpReceiveBufferBytes: the SO_RCVBUF asked for each UDP socket (Linux grants twice it); 0 keeps the kernel default', async () => {
+    const bufferOf = (layer: unknown): number => (layer as { udp: Array<{ receiveBufferSize: number }> }).udp[0]!.receiveBufferSize;
+    // 64 KiB: below any net.core.rmem_max (212,992 by default), so the kernel does not cap it.
+    const asked = await startLayer([{ transport: 'udp', host: '127.0.0.1', port: 0 }], { udpReceiveBufferBytes: 64 * 1024 });
+    const kernelDefault = await startLayer([{ transport: 'udp', host: '127.0.0.1', port: 0 }], { udpReceiveBufferBytes: 0 });
+    try {
+      const granted = bufferOf(asked.layer);
+      assert.ok(granted === 64 * 1024 || granted === 128 * 1024, `SO_RCVBUF 64 KiB asked, got ${granted}`);
+      let rmemDefault: number | undefined;
+      try {
+        rmemDefault = Number(readFileSync('/proc/sys/net/core/rmem_default', 'latin1').trim());
+      } catch {
+        rmemDefault = undefined; // not Linux: nothing to compare with
+      }
+      if (rmemDefault !== undefined) assert.equal(bufferOf(kernelDefault.layer), rmemDefault);
+      else assert.ok(bufferOf(kernelDefault.layer) > 0);
+    } finally {
+      await asked.layer.close();
+      await kernelDefault.layer.close();
     }
   });
 
