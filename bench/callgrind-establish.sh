@@ -9,7 +9,7 @@ set -euo pipefail
 N="${1:-1000}"
 OUT="$(mktemp -d /tmp/presence-b2b-callgrind.XXXXXX)"
 valgrind --tool=callgrind --dump-before=uv_os_getpriority --callgrind-out-file="$OUT/cg.out" \
-  node --single-threaded --trace-gc --max-semi-space-size=256 --min-semi-space-size=256 --hash-seed=1 --random-seed=1 \
+  node --single-threaded --expose-gc --trace-gc --max-semi-space-size=256 --min-semi-space-size=256 --hash-seed=1 --random-seed=1 \
   dist/bench/establish-path.js --once "$N" >"$OUT/log" 2>&1 || { tail -20 "$OUT/log"; exit 1; }
 part() { grep -m1 '^summary:' "$(ls "$OUT"/cg.out.* | sort -t. -k3 -n | sed -n "${1}p")" | awk '{print $2}'; }
 A="$(part 2)"

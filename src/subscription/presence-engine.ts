@@ -64,6 +64,10 @@ import { SubscriptionDialog, type SubscriptionDialogState } from './subscription
 import { SubscriptionRegistry } from './subscription-registry.js';
 import { dialogLookupKey } from '../sip/dialog/dialog-state.js';
 
+/** Fields every SUBSCRIBE carries as they are (read only: one pair for all, issue 11). */
+const MAX_FORWARDS_70: readonly [string, string] = Object.freeze(['Max-Forwards', '70'] as const);
+const CONTACT_IN_PLACE: readonly [string, string] = Object.freeze(['Contact', ''] as const);
+
 export type { DialogSnapshot };
 
 /** Looks up credentials for a subscriber (From URI) challenged in `realm`. */
@@ -814,10 +818,7 @@ export class PresenceEngine implements QsaNotifier {
   }
 
   private subscribeHeaders(pkg: string, expires: number, reader?: NotifyReader): Array<readonly [string, string]> {
-    const headers: Array<readonly [string, string]> = [
-      ['Max-Forwards', '70'],
-      ['Event', pkg],
-    ];
+    const headers: Array<readonly [string, string]> = [MAX_FORWARDS_70, ['Event', pkg]];
     const accept = reader?.accept() ?? (this.packages.get(pkg)?.accept ?? []).join(', ');
     if (accept !== '') headers.push(['Accept', accept]);
     // RFC 4662 §4.1: a subscriber to a resource list says it supports them.
@@ -825,7 +826,7 @@ export class PresenceEngine implements QsaNotifier {
     headers.push(
       ['Expires', String(expires)],
       // Our Contact, in its place: the UA writes it for the transport it sends on (SendRequestOptions.contact).
-      ['Contact', ''],
+      CONTACT_IN_PLACE,
     );
     for (const h of this.extraHeaders) headers.push(h);
     return headers;

@@ -20,10 +20,73 @@ function toBody(body: Uint8Array | string | undefined): Uint8Array {
  */
 export function serializeSipMessage(message: SipMessage): Buffer {
   const body = message.body;
-  const startLine = startLineOf(message);
   const tail = `Content-Length: ${body.length}\r\n\r\n`;
-  // The head is written piece by piece into the one buffer: no concatenated head
-  // string (one cons string per piece, then a flat copy) per message sent.
+  const headLength = writeHead(message, tail);
+  if (headLength < 0) return serializeByParts(message, tail);
+  // The head was written once into the scratch buffer: one exact-size copy out of it.
+  const out = Buffer.allocUnsafe(headLength + body.length);
+  HEAD_SCRATCH.copy(out, 0, 0, headLength);
+  if (body.length > 0) out.set(body, headLength);
+  return out;
+}
+
+/**
+ * The head of `message` (start line, header lines without any Content-Length,
+ * `tail`) written into HEAD_SCRATCH as UTF-8; its length in octets, or -1 when
+ * it does not fit. ASCII text, nearly all of a SIP head, is copied a character
+ * at a time here: a call into Buffer#write per name and per value (and one into
+ * Buffer.byteLength each beforehand, to size the buffer) cost more than the
+ * copying for strings this short (issue 11). Other text goes through Buffer#write,
+ * so the octets are those of UTF-8 either way.
+ */
+function writeHead(message: SipMessage, tail: string): number {
+  let at = message.kind === 'request' ? writeText(message.method, 0) : writeText('SIP/2.0 ', 0);
+  if (message.kind === 'request') {
+    at = writeText(' ', at);
+    at = writeText(message.uri, at);
+    at = writeText(' SIP/2.0\r\n', at);
+  } else {
+    at = writeText(String(message.status), at);
+    at = writeText(' ', at);
+    at = writeText(message.reason, at);
+    at = writeText('\r\n', at);
+  }
+  for (const field of message.headers) {
+    if (field.key === 'content-length') continue;
+    at = writeText(field.name, at);
+    at = writeText(': ', at);
+    at = writeText(field.value, at);
+    at = writeText('\r\n', at);
+  }
+  return writeText(tail, at);
+}
+
+/** Writes `text` as UTF-8 into HEAD_SCRATCH at `at` (-1: nothing, a previous write did not fit); the end, or -1 if it does not fit. */
+function writeText(text: string, at: number): number {
+  if (at < 0) return -1;
+  const length = text.length;
+  if (at + length > HEAD_SCRATCH_BYTES) return -1;
+  const scratch = HEAD_SCRATCH;
+  for (let i = 0; i < length; i++) {
+    const code = text.charCodeAt(i);
+    if (code > 0x7f) {
+      // Not ASCII: the whole string as UTF-8 (up to 3 octets per UTF-16 unit), if it surely fits.
+      if (at + 3 * length > HEAD_SCRATCH_BYTES) return -1;
+      return at + scratch.write(text, at, 'utf8');
+    }
+    scratch[at + i] = code;
+  }
+  return at + length;
+}
+
+/** The head is built here (one thread: shared); a head larger than this is written by parts into its own buffer. */
+const HEAD_SCRATCH_BYTES = 16 * 1024;
+const HEAD_SCRATCH = Buffer.allocUnsafe(HEAD_SCRATCH_BYTES);
+
+/** A head too large for the scratch buffer: measured, then written piece by piece into the one buffer. */
+function serializeByParts(message: SipMessage, tail: string): Buffer {
+  const body = message.body;
+  const startLine = startLineOf(message);
   const headLength = headLengthOf(message, startLine, tail);
   const out = Buffer.allocUnsafe(headLength + body.length);
   let at = out.write(startLine, 0, 'utf8');
@@ -61,7 +124,9 @@ function startLineOf(message: SipMessage): string {
  * is serialized, once, by its transaction.
  */
 export function serializedLength(message: SipMessage): number {
-  return headLengthOf(message, startLineOf(message), `Content-Length: ${message.body.length}\r\n\r\n`) + message.body.length;
+  const tail = `Content-Length: ${message.body.length}\r\n\r\n`;
+  const headLength = writeHead(message, tail);
+  return (headLength < 0 ? headLengthOf(message, startLineOf(message), tail) : headLength) + message.body.length;
 }
 
 export interface RequestInit {

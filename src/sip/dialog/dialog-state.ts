@@ -259,20 +259,24 @@ export function buildInDialogRequest(
   body?: Uint8Array | string,
 ): SipRequest {
   dialog.localCSeq++;
-  const fields: Array<readonly [string, string]> = [];
   let uri = dialog.remoteTarget;
   const first = dialog.routeSet[0];
-  if (first !== undefined && !isLooseRoute(first)) {
-    uri = strictRouterRequestUri(first);
-    for (let i = 1; i < dialog.routeSet.length; i++) fields.push(['Route', dialog.routeSet[i]!]);
-    fields.push(['Route', `<${dialog.remoteTarget}>`]);
+  const strict = first !== undefined && !isLooseRoute(first);
+  if (strict) uri = strictRouterRequestUri(first as string);
+  // The fields go straight into the request's headers: no array of [name, value] pairs
+  // per request to copy them from (issue 11).
+  const request = createRequest({ method, uri, body });
+  const fields = request.headers;
+  if (strict) {
+    for (let i = 1; i < dialog.routeSet.length; i++) fields.append('Route', dialog.routeSet[i]!);
+    fields.append('Route', `<${dialog.remoteTarget}>`);
   } else {
-    for (const route of dialog.routeSet) fields.push(['Route', route]);
+    for (const route of dialog.routeSet) fields.append('Route', route);
   }
-  fields.push(['From', `<${dialog.localUri}>;tag=${dialog.localTag}`]);
-  fields.push(['To', dialog.remoteTag === undefined ? `<${dialog.remoteUri}>` : `<${dialog.remoteUri}>;tag=${dialog.remoteTag}`]);
-  fields.push(['Call-ID', dialog.callId]);
-  fields.push(['CSeq', `${dialog.localCSeq} ${method}`]);
-  for (const h of headers) fields.push(h);
-  return createRequest({ method, uri, headers: fields, body });
+  fields.append('From', `<${dialog.localUri}>;tag=${dialog.localTag}`);
+  fields.append('To', dialog.remoteTag === undefined ? `<${dialog.remoteUri}>` : `<${dialog.remoteUri}>;tag=${dialog.remoteTag}`);
+  fields.append('Call-ID', dialog.callId);
+  fields.append('CSeq', `${dialog.localCSeq} ${method}`);
+  for (const h of headers) fields.append(h[0], h[1]);
+  return request;
 }

@@ -34,8 +34,16 @@ interface FinalOutcome {
  */
 export class OutgoingRequest implements OutgoingRequestHandle {
   branch: string;
-  /** The request as built by the user plus Max-Forwards / User-Agent; each attempt copies it and adds its Via. */
-  private readonly base: SipRequest;
+  /**
+   * The request as built by the user plus Max-Forwards / User-Agent, ours alone (the UA core
+   * copied it, or it was handed over). The first attempt adds its Via to these very headers
+   * (`lentVia` says so); a later use of the base gets a copy without that Via (baseRequest()).
+   */
+  private base: SipRequest;
+  /** The top Via the first attempt wrote into the base's own headers, until baseRequest() takes it back out. */
+  private lentVia: string | undefined;
+  /** True once the base's headers went to an attempt: later attempts copy them. */
+  private baseLent = false;
   private targets: ReadonlyArray<ResolvedTarget> = [];
   private nextTarget = 0;
   private current: NonInviteClientTransaction | undefined;
@@ -120,7 +128,7 @@ export class OutgoingRequest implements OutgoingRequestHandle {
         });
       } catch (error) {
         // No socket for the target's transport, or the layer is closed: that target cannot be tried.
-        this.lastFailure = { response: createResponse(this.base, 503, `Service Unavailable (${describe(error)})`), locallyGenerated: true };
+        this.lastFailure = { response: createResponse(this.baseRequest(), 503, `Service Unavailable (${describe(error)})`), locallyGenerated: true };
         continue;
       }
       // A synchronous transport error may already have ended it (and moved on).
@@ -128,7 +136,7 @@ export class OutgoingRequest implements OutgoingRequestHandle {
       return;
     }
     const outcome = this.lastFailure ?? {
-      response: createResponse(this.base, 503, 'Service Unavailable (no target)'),
+      response: createResponse(this.baseRequest(), 503, 'Service Unavailable (no target)'),
       locallyGenerated: true,
     };
     this.deliver(outcome.response, outcome.locallyGenerated);
@@ -143,19 +151,43 @@ export class OutgoingRequest implements OutgoingRequestHandle {
    * name the transport the request travels on.
    */
   private buildAttempt(target: ResolvedTarget, branch: string): { request: SipRequest; destination: SipEndpoint } {
-    const headers = this.base.headers.clone();
-    const request: SipRequest = { kind: 'request', method: this.base.method, uri: this.base.uri, headers, body: this.base.body };
-    this.stamp(request, target.transport, branch);
+    // The first attempt (nearly always the only one) takes the base's own headers: no copy of
+    // every header field per request sent (issue 11). The base is ours alone, and a later
+    // attempt or a local response takes a copy of it without this Via (baseRequest()).
+    const lend = !this.baseLent;
+    const base = lend ? this.base : this.baseRequest();
+    const headers = lend ? base.headers : base.headers.clone();
+    this.baseLent = true;
+    const request: SipRequest = { kind: 'request', method: base.method, uri: base.uri, headers, body: base.body };
+    let via = this.stamp(request, target.transport, branch);
+    if (lend) this.lentVia = via;
     const chosen = this.context.transport.chooseTransport(target, serializedLength(request), target.transportExplicit);
     if (chosen !== target.transport) {
       headers.deleteFirst('via');
-      this.stamp(request, chosen, branch);
+      if (lend) this.lentVia = undefined;
+      via = this.stamp(request, chosen, branch);
+      if (lend) this.lentVia = via;
     }
     return { request, destination: { transport: chosen, host: target.host, port: target.port } };
   }
 
-  /** Our top Via (RFC 3261 §8.1.1.7) and, when asked for, our Contact (§8.1.1.8), both for `transport`. */
-  private stamp(request: SipRequest, transport: SipTransportName, branch: string): void {
+  /**
+   * The base request as the user built it (plus Max-Forwards / User-Agent): once the first
+   * attempt has written its Via into the base's headers, a copy of them without that Via
+   * becomes the base (the attempt keeps the headers it was sent with).
+   */
+  private baseRequest(): SipRequest {
+    const via = this.lentVia;
+    if (via === undefined) return this.base;
+    this.lentVia = undefined;
+    const headers = this.base.headers.clone();
+    if (headers.get('via') === via) headers.deleteFirst('via');
+    this.base = { kind: 'request', method: this.base.method, uri: this.base.uri, headers, body: this.base.body };
+    return this.base;
+  }
+
+  /** Our top Via (RFC 3261 §8.1.1.7) and, when asked for, our Contact (§8.1.1.8), both for `transport`; returns the Via's text. */
+  private stamp(request: SipRequest, transport: SipTransportName, branch: string): string {
     const headers = request.headers;
     const sentBy = this.context.transport.sentBy(transport);
     const text = ourVia(transport, sentBy, branch);
@@ -166,6 +198,7 @@ export class OutgoingRequest implements OutgoingRequestHandle {
     if (via !== undefined) rememberTopVia(request, text, via);
     const contact = this.options?.contact;
     if (contact !== undefined) headers.set('Contact', `<${ourContactUri(contact.user, transport, sentBy)}>`);
+    return text;
   }
 
   private onProvisional(response: SipResponse): void {
@@ -190,7 +223,7 @@ export class OutgoingRequest implements OutgoingRequestHandle {
   }
 
   private resolutionFailed(error: unknown): void {
-    this.deliver(createResponse(this.base, 503, `Service Unavailable (DNS: ${describe(error)})`), true);
+    this.deliver(createResponse(this.baseRequest(), 503, `Service Unavailable (DNS: ${describe(error)})`), true);
   }
 
   private deliver(response: SipResponse, locallyGenerated: boolean): void {

@@ -29,8 +29,8 @@ export interface SendRequestOptions {
   /**
    * The request was built for this send and its sender never reads or changes it
    * again: the UA adds Max-Forwards and User-Agent to it in place instead of to a
-   * copy (each attempt still sends a copy with our Via). Without it the caller's
-   * request stays untouched.
+   * copy, and the first attempt sends its very headers with our Via on top (a later
+   * attempt sends a copy). Without it the caller's request stays untouched.
    */
   handOver?: boolean;
 }

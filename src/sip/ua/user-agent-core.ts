@@ -89,7 +89,7 @@ export class SipUserAgentCore implements SipUserAgent {
   }
 
   sendRequest(request: SipRequest, user: ClientTransactionUser, options?: SendRequestOptions): OutgoingRequestHandle {
-    // The caller's request stays untouched (unless handed over): each attempt sends a copy with our Via.
+    // The caller's request stays untouched (unless handed over): the attempts send this copy (the first) or copies of it, with our Via.
     const headers = options?.handOver === true ? request.headers : request.headers.clone();
     // RFC 3261 §8.1.1.6: Max-Forwards 70.
     if (!headers.has('max-forwards')) headers.append('Max-Forwards', '70');

@@ -71,6 +71,36 @@ describe('serializeSipMessage', () => {
     for (const m of messages) assert.equal(serializedLength(m), serializeSipMessage(m).length);
   });
 
+  test('the octets are the UTF-8 of start line, fields and Content-Length, whatever the text: ASCII, other characters anywhere, lone surrogates, heads larger than the scratch buffer', () => {
+    const reference = (m: SipRequest | SipResponse): Buffer => {
+      let head = m.kind === 'request' ? `${m.method} ${m.uri} SIP/2.0\r\n` : `SIP/2.0 ${m.status} ${m.reason}\r\n`;
+      for (const f of m.headers) if (f.key !== 'content-length') head += `${f.name}: ${f.value}\r\n`;
+      head += `Content-Length: ${m.body.length}\r\n\r\n`;
+      return Buffer.concat([Buffer.from(head, 'utf8'), m.body]);
+    };
+    const values = ['plain', 'café ☕', 'é', 'x'.repeat(40) + '€', '\ud83d\ude00 grin', 'lone \ud800 high', 'lone low \udc00', '', 'ÿ latin1 only'];
+    const messages: Array<SipRequest | SipResponse> = [];
+    for (const v of values) {
+      messages.push(createRequest({ method: 'SUBSCRIBE', uri: `sip:${v}@example.com`, headers: [['Subject', v], ['X-Ünï', 'a'], ['Content-Length', '5']], body: v }));
+      messages.push(createResponse(createRequest({ method: 'NOTIFY', uri: 'sip:a', headers: [['Via', 'SIP/2.0/UDP h;branch=z9hG4bK1']] }), 486, `Busy ${v}`));
+    }
+    // Heads around and over the 16 KB scratch buffer, ASCII and not.
+    for (const size of [16 * 1024 - 200, 16 * 1024 - 60, 16 * 1024, 20 * 1024, 70 * 1024]) {
+      messages.push(createRequest({ method: 'MESSAGE', uri: 'sip:b', headers: [['X-Big', 'y'.repeat(size)], ['Subject', 'after']], body: 'z' }));
+      messages.push(createRequest({ method: 'MESSAGE', uri: 'sip:b', headers: [['X-Big', 'y'.repeat(size / 4) + 'é'.repeat(size / 8)], ['Subject', 'after €']] }));
+    }
+    for (const m of messages) {
+      const wire = serializeSipMessage(m);
+      assert.deepEqual(wire, reference(m));
+      assert.equal(serializedLength(m), wire.length);
+    }
+    // Each message has bytes of its own (nothing of the shared scratch leaks into an earlier one).
+    const first = serializeSipMessage(messages[0]!);
+    const copy = Buffer.from(first);
+    serializeSipMessage(messages[1]!);
+    assert.deepEqual(first, copy);
+  });
+
   test('binary bodies are copied byte-exact', () => {
     const body = Uint8Array.from([0, 255, 13, 10, 13, 10, 128]);
     const wire = serializeSipMessage(createRequest({ method: 'MESSAGE', uri: 'sip:a@b', headers: [], body }));

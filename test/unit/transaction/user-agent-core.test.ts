@@ -50,21 +50,50 @@ test('sendRequest adds Via (sent-by, fresh branch, rport), Max-Forwards 70 and U
   assert.equal(topVia(reparsed).rport, true);
 });
 
-test('handOver: the same bytes on the wire, with Max-Forwards and User-Agent added to the handed-over request itself (no copy), never our Via', () => {
+test('handOver: the same bytes on the wire, with Max-Forwards and User-Agent added to the handed-over request itself (no copy), and the first attempt sends its very headers', () => {
   const sendBoth = (handOver: boolean) => {
     const { ua, transport, clock } = uaHarness();
     const { user } = recordingUser(clock);
     const request = subscribe();
     const handle = ua.sendRequest(request, user, { endpoint: { transport: 'udp', host: '192.0.2.20', port: 5060 }, handOver });
     const bytes = transport.requests('SUBSCRIBE')[0]!.bytes.toString('latin1');
-    return { request, wire: bytes.split(handle.branch).join('BRANCH') };
+    return { request, branch: handle.branch, wire: bytes.split(handle.branch).join('BRANCH') };
   };
   const copied = sendBoth(false);
   const handed = sendBoth(true);
   assert.equal(handed.wire, copied.wire);
   assert.equal(copied.request.headers.has('max-forwards'), false);
+  assert.equal(copied.request.headers.has('via'), false);
   assert.equal(handed.request.headers.get('max-forwards'), '70');
-  assert.equal(handed.request.headers.has('via'), false);
+  // Handed over, the request's headers are the first attempt's: no copy of every field per send (issue 11).
+  assert.deepEqual(handed.request.headers.getAll('via'), [`SIP/2.0/UDP 127.0.0.1:5060;branch=${handed.branch};rport`]);
+});
+
+test('the first attempt sends the base headers themselves: a later attempt starts from a copy without that Via, and what the first sent is unchanged', async () => {
+  for (const handOver of [false, true]) {
+    const targets = [udpTarget('192.0.2.1'), udpTarget('192.0.2.2')];
+    const { ua, transport, clock } = uaHarness({ 'sip:bob@example.com': targets });
+    const { user, finals } = recordingUser(clock);
+    ua.sendRequest(subscribe(), user, { handOver });
+    await flushMicrotasks();
+    const toFirst = transport.requests()[0]!;
+    const firstBytes = Buffer.from(toFirst.bytes);
+    transport.receive(responseTo(toFirst.message, 503, 'Service Unavailable'));
+    await flushMicrotasks();
+    const toSecond = transport.requests()[1]!;
+    assert.equal(toSecond.destination.host, '192.0.2.2');
+    // One Via, ours, with the second attempt's branch: the first attempt's Via is not carried over.
+    const vias = toSecond.message.headers.getAll('via');
+    assert.equal(vias.length, 1);
+    assert.notEqual(branchOf(toSecond.message), branchOf(toFirst.message));
+    assert.deepEqual(parseSipMessage(toSecond.bytes).headers.getAll('via'), vias);
+    assert.equal(toFirst.bytes.equals(firstBytes), true);
+    // The first attempt's request still reads as it was sent.
+    assert.equal(toFirst.message.headers.getAll('via').length, 1);
+    assert.equal(branchOf(toFirst.message), topVia(parseSipMessage(firstBytes)).branch);
+    transport.receive(responseTo(toSecond.message, 503, 'Overloaded'));
+    assert.deepEqual(finals.map((f) => [f.status, f.local]), [[503, false]]);
+  }
 });
 
 test('an existing Max-Forwards and User-Agent are kept', () => {
