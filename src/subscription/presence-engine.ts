@@ -508,10 +508,8 @@ export class PresenceEngine implements QsaNotifier {
 
   subscribe(sub: QsaSubscription): void {
     if (this.closing) return;
-    // join() builds one flat string (a template literal is a rope, and ownString's copy a slice of one).
-    const identity = [sub.package, sub.record, sub.subscriber].join('\n');
     const sharing = this.settings.shareIdenticalSubscriptions;
-    const shared = sharing ? this.registry.sharedDialog(identity) : undefined;
+    const shared = sharing ? this.registry.sharedDialog(sub.package, sub.record, sub.subscriber) : undefined;
     if (shared !== undefined) {
       this.registry.join(shared, sub);
       // A subscriber that joins a shared dialog learns the current state at once (a list's: every member's).
@@ -520,16 +518,21 @@ export class PresenceEngine implements QsaNotifier {
       return;
     }
     // The broker's record and subscriber strings are its own copies already (QsaBroker.subscribe): shared, not copied again.
-    const dialog = new SubscriptionDialog(this.nextId++, identity, sub.record, sub.subscriber, sub.package);
+    const dialog = new SubscriptionDialog(this.nextId++, sub.record, sub.subscriber, sub.package);
     dialog.reader = new NotifyReader(this.packages.get(sub.package) ?? opaqueEventPackage(sub.package), this.listRecords.has(sub.record));
     dialog.requestedExpires = this.settings.defaultExpiration;
     this.registry.add(dialog, sub, sharing);
-    const unclaimed = this.claim(identity);
-    if (unclaimed !== undefined) {
-      this.resume(dialog, unclaimed);
-      return;
+    // The identity (a stored dialog's key) only where a store is: the dialog does not keep it (issue 11).
+    if (this.unclaimedByIdentity.size > 0 || this.snapshots !== undefined) {
+      // join() builds one flat string (a template literal is a rope, and ownString's copy a slice of one).
+      const identity = dialog.identity;
+      const unclaimed = this.claim(identity);
+      if (unclaimed !== undefined) {
+        this.resume(dialog, unclaimed);
+        return;
+      }
+      if (this.snapshots !== undefined) this.own(dialog, sharing && !this.snapshotOwners.has(identity) ? identity : `${identity}\n${this.random.token(12)}`);
     }
-    if (this.snapshots !== undefined) this.own(dialog, sharing && !this.snapshotOwners.has(identity) ? identity : `${identity}\n${this.random.token(12)}`);
     const maxDelay = this.settings.maxSubscribeDelay;
     if (maxDelay > 0) {
       // SER: the first SUBSCRIBE goes out after a uniform 1..max_subscribe_delay s (docs/ser-presence-b2b.md §2.1).
