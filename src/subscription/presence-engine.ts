@@ -546,7 +546,7 @@ export class PresenceEngine implements QsaNotifier {
 
   unsubscribe(sub: QsaSubscription): void {
     const dialog = this.registry.leave(sub);
-    if (dialog !== undefined && dialog.members.length === 0) this.tearDown(dialog);
+    if (dialog !== undefined && dialog.memberCount === 0) this.tearDown(dialog);
   }
 
   // ------------------------------------------------------------------ NOTIFY
@@ -620,7 +620,7 @@ export class PresenceEngine implements QsaNotifier {
     const terminated = subState.state === 'terminated';
     if (notifyChannel.hasSubscribers) notifyChannel.publish({ dialog: dialog.id, record: dialog.record, state: subState.state } satisfies EngineNotifyEvent);
 
-    if (dialog.state === 'unsubscribing' || dialog.state === 'terminating' || dialog.members.length === 0) {
+    if (dialog.state === 'unsubscribing' || dialog.state === 'terminating' || dialog.memberCount === 0) {
       // After our unsubscribe, NOTIFYs are answered but reach nobody (docs/ser-presence-b2b.md §6 item 31).
       // A terminated NOTIFY ends it at once, even before the 2xx to our Expires: 0
       // (docs/ser-presence-b2b.md §2.7 step 4, §6 item 27); that late 2xx is then ignored (generation).
@@ -789,7 +789,7 @@ export class PresenceEngine implements QsaNotifier {
   }
 
   private sendInitial(dialog: SubscriptionDialog, targetUri: string): void {
-    if (dialog.members.length === 0) {
+    if (dialog.memberCount === 0) {
       this.destroy(dialog);
       return;
     }
@@ -959,7 +959,7 @@ export class PresenceEngine implements QsaNotifier {
     }
     if (status < 200) return;
 
-    if (dialog.members.length === 0) {
+    if (dialog.memberCount === 0) {
       this.destroy(dialog);
       return;
     }
@@ -1032,11 +1032,11 @@ export class PresenceEngine implements QsaNotifier {
     dialog.staleAnswers = 0;
     if (problem !== undefined) {
       // Nothing can be sent in a dialog we cannot make: not even an unSUBSCRIBE.
-      if (dialog.members.length === 0) this.destroy(dialog);
+      if (dialog.memberCount === 0) this.destroy(dialog);
       else this.fail(dialog, UNUSABLE_DIALOG, `${status} ${response.reason}: ${problem}`);
       return;
     }
-    if (dialog.members.length === 0) {
+    if (dialog.memberCount === 0) {
       this.sendUnsubscribe(dialog);
       return;
     }
@@ -1150,7 +1150,7 @@ export class PresenceEngine implements QsaNotifier {
   /** A refresh timer fired (scheduleRefresh). */
   private readonly refreshDue = (dialog: SubscriptionDialog): void => {
     if (dialog.state !== 'active') return;
-    if (dialog.members.length === 0) {
+    if (dialog.memberCount === 0) {
       this.tearDown(dialog);
       return;
     }
@@ -1215,7 +1215,7 @@ export class PresenceEngine implements QsaNotifier {
     if (this.settings.finalRetryTime > 0) {
       const wait = this.retryLater(dialog, this.settings.finalRetryTime * 1000);
       if (wait !== undefined) update.retryAfter = Math.ceil(wait / 1000);
-    } else if (dialog.members.length === 0 || this.closing) {
+    } else if (dialog.memberCount === 0 || this.closing) {
       this.destroy(dialog);
     } else {
       this.setState(dialog, 'final');
@@ -1230,7 +1230,7 @@ export class PresenceEngine implements QsaNotifier {
    * undefined when the dialog was destroyed instead (nobody left, or closing).
    */
   private retryLater(dialog: SubscriptionDialog, delayMs: number): number | undefined {
-    if (dialog.members.length === 0 || this.closing) {
+    if (dialog.memberCount === 0 || this.closing) {
       this.destroy(dialog);
       return undefined;
     }
@@ -1316,11 +1316,14 @@ export class PresenceEngine implements QsaNotifier {
   private emit(dialog: SubscriptionDialog, update: StatusUpdate): void {
     const previous = dialog.lastStatus;
     dialog.lastStatus = update;
-    for (const member of dialog.members) this.deliver(member, update);
+    for (let i = 0; i < dialog.memberCount; i++) {
+      const member = dialog.memberAt(i);
+      if (member !== undefined) this.deliver(member, update);
+    }
     // Kept without a document that can be read again from the body (a joining subscriber's message
     // reads it), written over the previous one: no object per NOTIFY lives until the next (issue 11).
     // Its body in the broker's store of kept bodies, the same slot as the broker's last status.
-    dialog.lastStatus = compactUpdate(update, previous, keptBodiesOf(dialog.members[0]));
+    dialog.lastStatus = compactUpdate(update, previous, keptBodiesOf(dialog.firstMember));
   }
 
   private deliver(member: QsaSubscription, update: StatusUpdate): void {

@@ -114,6 +114,38 @@ test('sharing: dialogs of one record for other subscribers or packages are each 
   assert.equal(registry.sharedDialog('presence', record, 'sip:carol@example.com'), undefined);
 });
 
+test('members: kept in join order whoever leaves (the first, one in the middle, the last); dropMembers leaves none', () => {
+  const registry = new SubscriptionRegistry();
+  const d = dialog();
+  const [a, b, c, e] = [sub('s1'), sub('s2'), sub('s3'), sub('s4')];
+  assert.equal(d.memberCount, 0);
+  assert.equal(d.firstMember, undefined);
+  registry.add(d, a, true);
+  assert.deepEqual(d.members, [a]);
+  assert.equal(d.memberCount, 1);
+  for (const m of [b, c, e]) registry.join(d, m);
+  assert.deepEqual(d.members, [a, b, c, e]);
+  assert.deepEqual([0, 1, 2, 3].map((i) => d.memberAt(i)), [a, b, c, e]);
+  assert.equal(d.memberAt(4), undefined);
+  assert.equal(registry.leave(a), d);
+  assert.deepEqual(d.members, [b, c, e]);
+  assert.equal(d.firstMember, b, 'the next in order becomes the first');
+  registry.leave(c);
+  assert.deepEqual(d.members, [b, e]);
+  registry.leave(e);
+  assert.deepEqual(d.members, [b]);
+  assert.equal(d.memberCount, 1);
+  registry.join(d, a);
+  assert.deepEqual(d.members, [b, a]);
+  d.members.push(c);
+  assert.deepEqual(d.members, [b, a], 'members is a copy: changing it changes nothing');
+  registry.dropMembers(d);
+  assert.deepEqual(d.members, []);
+  assert.equal(d.memberCount, 0);
+  assert.equal(registry.dialogOfMember('s2'), undefined);
+  assert.equal(registry.dialogOfMember('s1'), undefined);
+});
+
 test('dialog timers: arm() replaces what a slot held, clearTimers() leaves none', () => {
   const clock = new ManualClock();
   const scheduler = new TimerScheduler(clock);
