@@ -16,7 +16,12 @@ interface RareFields {
   error: StatusUpdate['error'];
   record: string | undefined;
   list: string | undefined;
+  /** The timestamp when it is not a whole number of ms at or after the broker's epoch. */
+  timestamp: number | undefined;
 }
+
+/** 2^30: `time` holds the distance from the epoch modulo this, `timeHigh` the quotient (each a small integer). */
+const TIME_SPLIT = 0x40000000;
 
 /**
  * A subscription's last status once its message has been taken out of the
@@ -39,8 +44,17 @@ export class KeptStatus {
   /** The body: a slot in the broker's store, or (not kept there: no store, empty, too large, or given back) the bytes themselves. */
   body: KeptBytes | undefined = undefined;
   sequence = 0;
-  /** Whole ms: distance from the broker's epoch (a small integer in the field); a fraction: as it is. */
+  /**
+   * The timestamp as its distance from the broker's epoch in whole ms:
+   * `timeHigh` · 2^30 + `time`, two small integers held in the fields
+   * themselves. One field holding the distance would be a heap number (a
+   * 16-byte box per kept status, one more object to mark) as soon as any
+   * value outside the small-integer range was ever written to it (issue 11).
+   * `timeHigh` is −1 when the timestamp is not a whole number of ms at or
+   * after the epoch: it is then `rare.timestamp`.
+   */
   time = 0;
+  timeHigh = 0;
   rare: RareFields | undefined = undefined;
   /** The message last built from these fields, while anybody holds it (the same object for every reader). */
   rebuilt: WeakRef<StatusMessage> | undefined = undefined;
@@ -56,13 +70,21 @@ export class KeptStatus {
     // After keep: the same body kept again stays where it is.
     if (previous instanceof KeptBody) previous.release();
     this.sequence = message.sequence;
-    const timestamp = message.timestamp;
-    this.time = Number.isInteger(timestamp) ? timestamp - epoch : timestamp;
+    const distance = message.timestamp - epoch;
+    const whole = Number.isSafeInteger(distance) && distance >= 0;
+    this.time = whole ? (distance % TIME_SPLIT) | 0 : 0;
+    this.timeHigh = whole ? Math.floor(distance / TIME_SPLIT) | 0 : -1;
+    const timestamp = whole ? undefined : message.timestamp;
     const record = message.record === message.subscription.record ? undefined : message.record;
     this.rare =
-      message.reason === undefined && message.retryAfter === undefined && message.error === undefined && record === undefined && message.list === undefined
+      message.reason === undefined &&
+      message.retryAfter === undefined &&
+      message.error === undefined &&
+      record === undefined &&
+      message.list === undefined &&
+      timestamp === undefined
         ? undefined
-        : { reason: message.reason, retryAfter: message.retryAfter, error: message.error, record, list: message.list };
+        : { reason: message.reason, retryAfter: message.retryAfter, error: message.error, record, list: message.list, timestamp };
     this.rebuilt = undefined;
   }
 
@@ -82,8 +104,9 @@ export class KeptStatus {
     }
     const reread = rereaderOf(subscription.package);
     if (reread !== undefined) update[REREAD_DOCUMENT] = reread;
-    const time = this.time;
-    const message = createStatusMessage(subscription, update, this.sequence, Number.isInteger(time) ? epoch + time : time);
+    const high = this.timeHigh;
+    const timestamp = high >= 0 ? epoch + (high * TIME_SPLIT + this.time) : rare!.timestamp!;
+    const message = createStatusMessage(subscription, update, this.sequence, timestamp);
     this.rebuilt = new WeakRef(message);
     return message;
   }

@@ -22,6 +22,7 @@ import {
 import { ENQUEUE, ON_CLOSE, OWN_SLOTS, PURGE, StatusQueue, type StatusQueueOptions } from './status-queue.js';
 import { KeptBodyStore } from './kept-body-store.js';
 import { KeptStatus } from './kept-status.js';
+import { asSmallInteger } from '../util/small-integer.js';
 
 export interface SubscribeRequest {
   /** Event package; default `presence`. */
@@ -98,7 +99,8 @@ class SubscriptionRecord implements QsaSubscriptionHandle {
     this.package = pkg;
     // A whole number of ms is kept as its distance from the broker's epoch (a small integer held
     // in the field itself, not a 16-byte box per subscription); a fraction as it is (issue 11).
-    this.created = Number.isInteger(createdAt) ? createdAt - broker.epoch : createdAt;
+    // The difference of two large whole numbers is a heap number: asSmallInteger makes it a small one.
+    this.created = Number.isInteger(createdAt) ? asSmallInteger(createdAt - broker.epoch) : createdAt;
   }
 
   private readonly created: number;

@@ -512,10 +512,8 @@ export class PresenceEngine implements QsaNotifier {
 
   subscribe(sub: QsaSubscription): void {
     if (this.closing) return;
-    // join() builds one flat string (a template literal is a rope, and ownString's copy a slice of one).
-    const identity = [sub.package, sub.record, sub.subscriber].join('\n');
     const sharing = this.settings.shareIdenticalSubscriptions;
-    const shared = sharing ? this.registry.sharedDialog(identity) : undefined;
+    const shared = sharing ? this.registry.sharedDialog(sub.package, sub.record, sub.subscriber) : undefined;
     if (shared !== undefined) {
       this.registry.join(shared, sub);
       // A subscriber that joins a shared dialog learns the current state at once (a list's: every member's).
@@ -524,16 +522,21 @@ export class PresenceEngine implements QsaNotifier {
       return;
     }
     // The broker's record and subscriber strings are its own copies already (QsaBroker.subscribe): shared, not copied again.
-    const dialog = new SubscriptionDialog(this.nextId++, identity, sub.record, sub.subscriber, sub.package);
+    const dialog = new SubscriptionDialog(this.nextId++, sub.record, sub.subscriber, sub.package);
     dialog.reader = new NotifyReader(this.packages.get(sub.package) ?? opaqueEventPackage(sub.package), this.listRecords.has(sub.record));
     dialog.requestedExpires = this.settings.defaultExpiration;
     this.registry.add(dialog, sub, sharing);
-    const unclaimed = this.claim(identity);
-    if (unclaimed !== undefined) {
-      this.resume(dialog, unclaimed);
-      return;
+    // The identity (a stored dialog's key) only where a store is: the dialog does not keep it (issue 11).
+    if (this.unclaimedByIdentity.size > 0 || this.snapshots !== undefined) {
+      // join() builds one flat string (a template literal is a rope, and ownString's copy a slice of one).
+      const identity = dialog.identity;
+      const unclaimed = this.claim(identity);
+      if (unclaimed !== undefined) {
+        this.resume(dialog, unclaimed);
+        return;
+      }
+      if (this.snapshots !== undefined) this.own(dialog, sharing && !this.snapshotOwners.has(identity) ? identity : `${identity}\n${this.random.token(12)}`);
     }
-    if (this.snapshots !== undefined) this.own(dialog, sharing && !this.snapshotOwners.has(identity) ? identity : `${identity}\n${this.random.token(12)}`);
     const maxDelay = this.settings.maxSubscribeDelay;
     if (maxDelay > 0) {
       // SER: the first SUBSCRIBE goes out after a uniform 1..max_subscribe_delay s (docs/ser-presence-b2b.md §2.1).
@@ -547,7 +550,7 @@ export class PresenceEngine implements QsaNotifier {
 
   unsubscribe(sub: QsaSubscription): void {
     const dialog = this.registry.leave(sub);
-    if (dialog !== undefined && dialog.members.length === 0) this.tearDown(dialog);
+    if (dialog !== undefined && dialog.memberCount === 0) this.tearDown(dialog);
   }
 
   // ------------------------------------------------------------------ NOTIFY
@@ -621,7 +624,7 @@ export class PresenceEngine implements QsaNotifier {
     const terminated = subState.state === 'terminated';
     if (notifyChannel.hasSubscribers) notifyChannel.publish({ dialog: dialog.id, record: dialog.record, state: subState.state } satisfies EngineNotifyEvent);
 
-    if (dialog.state === 'unsubscribing' || dialog.state === 'terminating' || dialog.members.length === 0) {
+    if (dialog.state === 'unsubscribing' || dialog.state === 'terminating' || dialog.memberCount === 0) {
       // After our unsubscribe, NOTIFYs are answered but reach nobody (docs/ser-presence-b2b.md §6 item 31).
       // A terminated NOTIFY ends it at once, even before the 2xx to our Expires: 0
       // (docs/ser-presence-b2b.md §2.7 step 4, §6 item 27); that late 2xx is then ignored (generation).
@@ -790,7 +793,7 @@ export class PresenceEngine implements QsaNotifier {
   }
 
   private sendInitial(dialog: SubscriptionDialog, targetUri: string): void {
-    if (dialog.members.length === 0) {
+    if (dialog.memberCount === 0) {
       this.destroy(dialog);
       return;
     }
@@ -957,7 +960,7 @@ export class PresenceEngine implements QsaNotifier {
     }
     if (status < 200) return;
 
-    if (dialog.members.length === 0) {
+    if (dialog.memberCount === 0) {
       this.destroy(dialog);
       return;
     }
@@ -1030,11 +1033,11 @@ export class PresenceEngine implements QsaNotifier {
     dialog.staleAnswers = 0;
     if (problem !== undefined) {
       // Nothing can be sent in a dialog we cannot make: not even an unSUBSCRIBE.
-      if (dialog.members.length === 0) this.destroy(dialog);
+      if (dialog.memberCount === 0) this.destroy(dialog);
       else this.fail(dialog, UNUSABLE_DIALOG, `${status} ${response.reason}: ${problem}`);
       return;
     }
-    if (dialog.members.length === 0) {
+    if (dialog.memberCount === 0) {
       this.sendUnsubscribe(dialog);
       return;
     }
@@ -1148,7 +1151,7 @@ export class PresenceEngine implements QsaNotifier {
   /** A refresh timer fired (scheduleRefresh). */
   private readonly refreshDue = (dialog: SubscriptionDialog): void => {
     if (dialog.state !== 'active') return;
-    if (dialog.members.length === 0) {
+    if (dialog.memberCount === 0) {
       this.tearDown(dialog);
       return;
     }
@@ -1213,7 +1216,7 @@ export class PresenceEngine implements QsaNotifier {
     if (this.settings.finalRetryTime > 0) {
       const wait = this.retryLater(dialog, this.settings.finalRetryTime * 1000);
       if (wait !== undefined) update.retryAfter = Math.ceil(wait / 1000);
-    } else if (dialog.members.length === 0 || this.closing) {
+    } else if (dialog.memberCount === 0 || this.closing) {
       this.destroy(dialog);
     } else {
       this.setState(dialog, 'final');
@@ -1228,7 +1231,7 @@ export class PresenceEngine implements QsaNotifier {
    * undefined when the dialog was destroyed instead (nobody left, or closing).
    */
   private retryLater(dialog: SubscriptionDialog, delayMs: number): number | undefined {
-    if (dialog.members.length === 0 || this.closing) {
+    if (dialog.memberCount === 0 || this.closing) {
       this.destroy(dialog);
       return undefined;
     }
@@ -1314,11 +1317,14 @@ export class PresenceEngine implements QsaNotifier {
   private emit(dialog: SubscriptionDialog, update: StatusUpdate): void {
     const previous = dialog.lastStatus;
     dialog.lastStatus = update;
-    for (const member of dialog.members) this.deliver(member, update);
+    for (let i = 0; i < dialog.memberCount; i++) {
+      const member = dialog.memberAt(i);
+      if (member !== undefined) this.deliver(member, update);
+    }
     // Kept without a document that can be read again from the body (a joining subscriber's message
     // reads it), written over the previous one: no object per NOTIFY lives until the next (issue 11).
     // Its body in the broker's store of kept bodies, the same slot as the broker's last status.
-    dialog.lastStatus = compactUpdate(update, previous, keptBodiesOf(dialog.members[0]));
+    dialog.lastStatus = compactUpdate(update, previous, keptBodiesOf(dialog.firstMember));
   }
 
   private deliver(member: QsaSubscription, update: StatusUpdate): void {

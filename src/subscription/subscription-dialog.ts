@@ -8,7 +8,7 @@ import type { NotifyReader } from './notify-reader.js';
 /**
  * Where one SIP subscription stands. SER had nine states (docs/ser-presence-b2b.md §2.3); the
  * "destroy requested while a request is in flight" states become the
- * `members.length === 0` condition on `subscribing`/`refreshing`.
+ * `memberCount === 0` condition on `subscribing`/`refreshing`.
  * - waiting: no dialog; a timer starts the next attempt (start delay or error retry)
  * - subscribing: initial SUBSCRIBE sent, no final answer yet
  * - active: confirmed; the refresh timer runs
@@ -58,9 +58,6 @@ function saturate(value: number): number {
   return value <= 0 ? 0 : value >= 0xff ? 0xff : value | 0;
 }
 
-/** The members of a dialog nobody joined yet: shared, never changed (join makes a list of its own). */
-const NO_MEMBERS: QsaSubscription[] = [];
-Object.freeze(NO_MEMBERS);
 
 /**
  * One SIP subscription and the internal subscriptions it serves: a flat
@@ -71,8 +68,15 @@ Object.freeze(NO_MEMBERS);
  */
 export class SubscriptionDialog {
   state: SubscriptionDialogState = 'waiting';
-  /** The QSA subscriptions served (SubscriptionRegistry.join/leave; made there, of the size it needs). */
-  members: QsaSubscription[] = NO_MEMBERS;
+  /**
+   * The QSA subscriptions served, in the order they joined (changed through
+   * SubscriptionRegistry.join/leave/dropMembers only): the first in a field,
+   * any others in an array made when a second joins. Most dialogs serve one
+   * subscriber: no array of one element (a JSArray and its backing store,
+   * 56 B and two objects per held dialog, issue 11).
+   */
+  private first: QsaSubscription | undefined = undefined;
+  private others: QsaSubscription[] | undefined = undefined;
   /** The current SIP dialog, undefined while waiting (SubscriptionRegistry.setSipDialog). */
   dialog: DialogState | undefined = undefined;
   /** Expires we ask for: default_expiration, raised by a 423's Min-Expires. */
@@ -225,16 +229,75 @@ export class SubscriptionDialog {
     this.flags = value ? this.flags | CONFIRMING_ANSWER : this.flags & ~CONFIRMING_ANSWER;
   }
 
+  /** The QSA subscriptions served, in the order they joined: a new array (for inspection; the engine's paths use memberCount, firstMember, memberAt). */
+  get members(): QsaSubscription[] {
+    const first = this.first;
+    if (first === undefined) return [];
+    const others = this.others;
+    return others === undefined ? [first] : [first, ...others];
+  }
+
+  /** How many QSA subscriptions it serves. */
+  get memberCount(): number {
+    return this.first === undefined ? 0 : 1 + (this.others?.length ?? 0);
+  }
+
+  /** The first QSA subscription it serves (the one whose broker keeps its bodies), if any. */
+  get firstMember(): QsaSubscription | undefined {
+    return this.first;
+  }
+
+  /** The member at `index` (0 ≤ index < memberCount). */
+  memberAt(index: number): QsaSubscription | undefined {
+    return index === 0 ? this.first : this.others?.[index - 1];
+  }
+
+  /** @internal SubscriptionRegistry.join: `sub` served from now on, after the others. */
+  addMember(sub: QsaSubscription): void {
+    if (this.first === undefined) this.first = sub;
+    else if (this.others === undefined) this.others = [sub];
+    else this.others.push(sub);
+  }
+
+  /** @internal SubscriptionRegistry.leave: `sub` no longer served; false if it was not. */
+  removeMember(sub: QsaSubscription): boolean {
+    const others = this.others;
+    if (this.first === sub) {
+      this.first = others?.shift();
+    } else {
+      const index = others?.indexOf(sub) ?? -1;
+      if (index < 0) return false;
+      others!.splice(index, 1);
+    }
+    if (others !== undefined && others.length === 0) this.others = undefined;
+    return true;
+  }
+
+  /** @internal SubscriptionRegistry.dropMembers: none served any more. */
+  clearMembers(): void {
+    this.first = undefined;
+    this.others = undefined;
+  }
+
   /** `d<n>` made when asked (inspection, diagnostics): a number per held dialog, not a string (issue 11). */
   get id(): string {
     const key = this.key;
     return typeof key === 'number' ? `d${key}` : key;
   }
 
+  /**
+   * Package, record and subscriber joined by newlines (the key of a stored
+   * dialog, dialogIdentity): made when asked, not kept, since the three are
+   * fields already and the registry finds a shared dialog by its record
+   * (issue 11: a string of ≈ 80 B per held dialog).
+   */
+  get identity(): string {
+    return [this.pkg, this.record, this.subscriber].join('\n');
+  }
+
   constructor(
     /** The id, or its number (id `d<n>`). */
     private readonly key: string | number,
-    readonly identity: string,
     readonly record: string,
     readonly subscriber: string,
     readonly pkg: string,

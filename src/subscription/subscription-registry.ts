@@ -9,18 +9,23 @@ import type { SubscriptionDialog } from './subscription-dialog.js';
  *   §8.1.1.4), so the Call-ID alone is the key and the tag is checked: no
  *   key string per dialog (issue 11);
  * - by identity (package + record + subscriber): an identical subscription
- *   joins the dialog already there (share_identical_subscriptions);
+ *   joins the dialog already there (share_identical_subscriptions). Found by
+ *   its record (a string the dialog holds already), then package and
+ *   subscriber compared: no identity string per held dialog (issue 11). A
+ *   record with several shared dialogs (other subscribers or packages) gets a
+ *   Map of its own, keyed by identity, so that finding one stays a lookup;
  * - by QSA subscription id: the dialog serving a subscriber.
  *
  * The maps change only here, together with what they index: `dialog.dialog`
- * is set through setSipDialog() and `dialog.members` through join()/leave(),
+ * is set through setSipDialog() and the dialog's members through join()/leave(),
  * so that no map can point at a dialog that moved on, and remove() is the one
  * way out of all of them.
  */
 export class SubscriptionRegistry {
   private readonly all = new Set<SubscriptionDialog>();
   private readonly byCallId = new Map<string, SubscriptionDialog>();
-  private readonly byIdentity = new Map<string, SubscriptionDialog>();
+  /** Shared dialogs by record: the one dialog of that record, or those of a record that has several, by identity. */
+  private readonly byRecord = new Map<string, SubscriptionDialog | Map<string, SubscriptionDialog>>();
   private readonly byMember = new Map<string, SubscriptionDialog>();
 
   /** Live dialogs. */
@@ -36,20 +41,39 @@ export class SubscriptionRegistry {
   /** A new dialog serving `first`; with `shared`, identical subscriptions find it by its identity. */
   add(dialog: SubscriptionDialog, first: QsaSubscription, shared: boolean): void {
     this.all.add(dialog);
-    if (shared) this.byIdentity.set(dialog.identity, dialog);
+    if (shared) this.share(dialog);
     this.join(dialog, first);
   }
 
   /** The dialog identical subscriptions share, if there is one still taking subscribers. */
-  sharedDialog(identity: string): SubscriptionDialog | undefined {
-    return this.byIdentity.get(identity);
+  sharedDialog(pkg: string, record: string, subscriber: string): SubscriptionDialog | undefined {
+    const entry = this.byRecord.get(record);
+    if (entry === undefined) return undefined;
+    if (!(entry instanceof Map)) return entry.pkg === pkg && entry.subscriber === subscriber ? entry : undefined;
+    return entry.get(identityOf(pkg, record, subscriber));
+  }
+
+  /** Identical subscriptions find `dialog` from now on (it replaces one of the same identity). */
+  private share(dialog: SubscriptionDialog): void {
+    const entry = this.byRecord.get(dialog.record);
+    if (entry === undefined || (!(entry instanceof Map) && entry.pkg === dialog.pkg && entry.subscriber === dialog.subscriber)) {
+      this.byRecord.set(dialog.record, dialog);
+    } else if (entry instanceof Map) {
+      entry.set(dialog.identity, dialog);
+    } else {
+      this.byRecord.set(
+        dialog.record,
+        new Map([
+          [entry.identity, entry],
+          [dialog.identity, dialog],
+        ]),
+      );
+    }
   }
 
   /** `sub` is served by `dialog` from now on. */
   join(dialog: SubscriptionDialog, sub: QsaSubscription): void {
-    // A one-element literal for the first member: an array grown by push reserves 17 slots (152 B per dialog).
-    if (dialog.members.length === 0) dialog.members = [sub];
-    else dialog.members.push(sub);
+    dialog.addMember(sub);
     this.byMember.set(sub.id, dialog);
   }
 
@@ -58,15 +82,17 @@ export class SubscriptionRegistry {
     const dialog = this.byMember.get(sub.id);
     if (dialog === undefined) return undefined;
     this.byMember.delete(sub.id);
-    const index = dialog.members.indexOf(sub);
-    if (index >= 0) dialog.members.splice(index, 1);
+    dialog.removeMember(sub);
     return dialog;
   }
 
   /** Every member of `dialog` leaves at once (shutdown). */
   dropMembers(dialog: SubscriptionDialog): void {
-    for (const member of dialog.members) if (this.byMember.get(member.id) === dialog) this.byMember.delete(member.id);
-    if (dialog.members.length > 0) dialog.members.length = 0;
+    for (let i = 0, count = dialog.memberCount; i < count; i++) {
+      const member = dialog.memberAt(i)!;
+      if (this.byMember.get(member.id) === dialog) this.byMember.delete(member.id);
+    }
+    dialog.clearMembers();
   }
 
   /** The dialog serving QSA subscription `id`. */
@@ -93,7 +119,16 @@ export class SubscriptionRegistry {
 
   /** New identical subscriptions stop joining `dialog` (it is ending); they get a dialog of their own. */
   stopSharing(dialog: SubscriptionDialog): void {
-    if (this.byIdentity.get(dialog.identity) === dialog) this.byIdentity.delete(dialog.identity);
+    const entry = this.byRecord.get(dialog.record);
+    if (entry === dialog) {
+      this.byRecord.delete(dialog.record);
+    } else if (entry instanceof Map) {
+      const identity = dialog.identity;
+      if (entry.get(identity) !== dialog) return;
+      entry.delete(identity);
+      // Back to the dialog itself once one is left (its identity string goes with the Map).
+      if (entry.size === 1) this.byRecord.set(dialog.record, entry.values().next().value as SubscriptionDialog);
+    }
   }
 
   /** Takes `dialog` out of every map (the one removal path); false if it was not here. */
@@ -104,4 +139,9 @@ export class SubscriptionRegistry {
     this.dropMembers(dialog);
     return true;
   }
+}
+
+/** The identity of a shared dialog (SubscriptionDialog.identity's form). */
+function identityOf(pkg: string, record: string, subscriber: string): string {
+  return [pkg, record, subscriber].join('\n');
 }

@@ -12,7 +12,7 @@ function sub(id: string): QsaSubscription {
 }
 
 function dialog(id = 'd1'): SubscriptionDialog {
-  return new SubscriptionDialog(id, 'presence\nsip:alice@example.com\nsip:bob@example.com', 'sip:alice@example.com', 'sip:bob@example.com', 'presence');
+  return new SubscriptionDialog(id, 'sip:alice@example.com', 'sip:bob@example.com', 'presence');
 }
 
 function sipDialog(callId: string) {
@@ -26,7 +26,7 @@ test('a dialog is found by identity, member and SIP dialog; remove() takes it ou
   registry.add(d, a, true);
   registry.join(d, b);
   registry.setSipDialog(d, sipDialog('c1'));
-  assert.equal(registry.sharedDialog(d.identity), d);
+  assert.equal(registry.sharedDialog('presence', 'sip:alice@example.com', 'sip:bob@example.com'), d);
   assert.equal(registry.dialogOfMember('s2'), d);
   assert.equal(registry.dialogOfNotify('c1', 'ours'), d);
   assert.equal(registry.dialogOfNotify('c1', 'theirs'), undefined, 'the Call-ID finds it; our tag must match too');
@@ -34,7 +34,7 @@ test('a dialog is found by identity, member and SIP dialog; remove() takes it ou
 
   assert.equal(registry.remove(d), true);
   assert.equal(registry.size, 0);
-  assert.equal(registry.sharedDialog(d.identity), undefined);
+  assert.equal(registry.sharedDialog('presence', 'sip:alice@example.com', 'sip:bob@example.com'), undefined);
   assert.equal(registry.dialogOfMember('s1'), undefined);
   assert.equal(registry.dialogOfNotify('c1', 'ours'), undefined);
   assert.equal(d.dialog, undefined);
@@ -46,7 +46,7 @@ test('setSipDialog: a new SIP dialog replaces the old one in NOTIFY matching', (
   const registry = new SubscriptionRegistry();
   const d = dialog();
   registry.add(d, sub('s1'), false);
-  assert.equal(registry.sharedDialog(d.identity), undefined, 'not shared when sharing is off');
+  assert.equal(registry.sharedDialog('presence', 'sip:alice@example.com', 'sip:bob@example.com'), undefined, 'not shared when sharing is off');
   registry.setSipDialog(d, sipDialog('c1'));
   registry.setSipDialog(d, sipDialog('c2'));
   assert.equal(registry.dialogOfNotify('c1', 'ours'), undefined);
@@ -63,12 +63,87 @@ test('leave() and stopSharing(): the last member leaving keeps the dialog (the e
   assert.deepEqual(d.members, []);
   assert.equal(registry.size, 1);
   registry.stopSharing(d);
-  assert.equal(registry.sharedDialog(d.identity), undefined);
+  assert.equal(registry.sharedDialog('presence', 'sip:alice@example.com', 'sip:bob@example.com'), undefined);
   // Another dialog with the same identity may share now; stopping the old one again leaves it alone.
   const e = dialog('d2');
   registry.add(e, sub('s3'), true);
   registry.stopSharing(d);
-  assert.equal(registry.sharedDialog(e.identity), e);
+  assert.equal(registry.sharedDialog('presence', 'sip:alice@example.com', 'sip:bob@example.com'), e);
+});
+
+test('identity: package, record and subscriber joined by newlines, as a stored dialog\'s key', () => {
+  assert.equal(dialog().identity, 'presence\nsip:alice@example.com\nsip:bob@example.com');
+});
+
+test('sharing: dialogs of one record for other subscribers or packages are each found by their own identity, and stop being found one by one', () => {
+  const registry = new SubscriptionRegistry();
+  const record = 'sip:alice@example.com';
+  const bob = new SubscriptionDialog('d1', record, 'sip:bob@example.com', 'presence');
+  const carol = new SubscriptionDialog('d2', record, 'sip:carol@example.com', 'presence');
+  const bobDialogs = new SubscriptionDialog('d3', record, 'sip:bob@example.com', 'dialog');
+  const other = new SubscriptionDialog('d4', 'sip:dave@example.com', 'sip:bob@example.com', 'presence');
+  registry.add(bob, sub('s1'), true);
+  registry.add(carol, sub('s2'), true);
+  registry.add(bobDialogs, sub('s3'), true);
+  registry.add(other, sub('s4'), true);
+  assert.equal(registry.sharedDialog('presence', record, 'sip:bob@example.com'), bob);
+  assert.equal(registry.sharedDialog('presence', record, 'sip:carol@example.com'), carol);
+  assert.equal(registry.sharedDialog('dialog', record, 'sip:bob@example.com'), bobDialogs);
+  assert.equal(registry.sharedDialog('dialog', record, 'sip:carol@example.com'), undefined);
+  assert.equal(registry.sharedDialog('presence', 'sip:dave@example.com', 'sip:bob@example.com'), other);
+  assert.equal(registry.sharedDialog('presence', 'sip:dave@example.com', 'sip:carol@example.com'), undefined, 'same record, another subscriber');
+  assert.equal(registry.sharedDialog('dialog', 'sip:dave@example.com', 'sip:bob@example.com'), undefined, 'same record and subscriber, another package');
+
+  registry.stopSharing(carol);
+  assert.equal(registry.sharedDialog('presence', record, 'sip:carol@example.com'), undefined);
+  assert.equal(registry.sharedDialog('presence', record, 'sip:bob@example.com'), bob);
+  registry.remove(bob);
+  assert.equal(registry.sharedDialog('presence', record, 'sip:bob@example.com'), undefined);
+  assert.equal(registry.sharedDialog('dialog', record, 'sip:bob@example.com'), bobDialogs, 'the last one of the record is still found');
+  // A new dialog of an identity already shared replaces it; stopping the old one leaves the new one alone.
+  const bobDialogs2 = new SubscriptionDialog('d5', record, 'sip:bob@example.com', 'dialog');
+  registry.add(bobDialogs2, sub('s5'), true);
+  assert.equal(registry.sharedDialog('dialog', record, 'sip:bob@example.com'), bobDialogs2);
+  registry.stopSharing(bobDialogs);
+  assert.equal(registry.sharedDialog('dialog', record, 'sip:bob@example.com'), bobDialogs2);
+  registry.add(carol, sub('s6'), true);
+  registry.stopSharing(bobDialogs2);
+  assert.equal(registry.sharedDialog('dialog', record, 'sip:bob@example.com'), undefined);
+  assert.equal(registry.sharedDialog('presence', record, 'sip:carol@example.com'), carol);
+  registry.stopSharing(carol);
+  assert.equal(registry.sharedDialog('presence', record, 'sip:carol@example.com'), undefined);
+});
+
+test('members: kept in join order whoever leaves (the first, one in the middle, the last); dropMembers leaves none', () => {
+  const registry = new SubscriptionRegistry();
+  const d = dialog();
+  const [a, b, c, e] = [sub('s1'), sub('s2'), sub('s3'), sub('s4')];
+  assert.equal(d.memberCount, 0);
+  assert.equal(d.firstMember, undefined);
+  registry.add(d, a, true);
+  assert.deepEqual(d.members, [a]);
+  assert.equal(d.memberCount, 1);
+  for (const m of [b, c, e]) registry.join(d, m);
+  assert.deepEqual(d.members, [a, b, c, e]);
+  assert.deepEqual([0, 1, 2, 3].map((i) => d.memberAt(i)), [a, b, c, e]);
+  assert.equal(d.memberAt(4), undefined);
+  assert.equal(registry.leave(a), d);
+  assert.deepEqual(d.members, [b, c, e]);
+  assert.equal(d.firstMember, b, 'the next in order becomes the first');
+  registry.leave(c);
+  assert.deepEqual(d.members, [b, e]);
+  registry.leave(e);
+  assert.deepEqual(d.members, [b]);
+  assert.equal(d.memberCount, 1);
+  registry.join(d, a);
+  assert.deepEqual(d.members, [b, a]);
+  d.members.push(c);
+  assert.deepEqual(d.members, [b, a], 'members is a copy: changing it changes nothing');
+  registry.dropMembers(d);
+  assert.deepEqual(d.members, []);
+  assert.equal(d.memberCount, 0);
+  assert.equal(registry.dialogOfMember('s2'), undefined);
+  assert.equal(registry.dialogOfMember('s1'), undefined);
 });
 
 test('dialog timers: arm() replaces what a slot held, clearTimers() leaves none', () => {
