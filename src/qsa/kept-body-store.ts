@@ -24,17 +24,7 @@ import { QsaError } from './qsa-error.js';
  * drain, and a slab left nearly empty is evacuated into the others (its
  * bodies moved, their KeptBody handles updated) and let go.
  *
- * Frame (issue 11, docs/establishment.md §9): the bodies a presence server
- * sends are one template filled in (the XML declaration, the namespaces, the
- * device and person parts the same in every document; the entity, a tuple id,
- * a note or a status differ). The store keeps one body as its frame; a body
- * that shares at least MIN_SHARED bytes with it at its start and end keeps
- * only the bytes in between in its slot, and reads the rest from the frame
- * (the bench's 729-byte PIDF: a slot of ≈ 160 bytes instead of 736). When
- * FRAME_AFTER_MISSES bodies in a row share too little with it, the next one
- * becomes the frame; a frame lives as long as a body still uses it.
- *
- * Safety: no view of a slab or a frame ever leaves this file. A reader gets its own
+ * Safety: no view of a slab ever leaves this file. A reader gets its own
  * copy (KeptBody.copy), so a slot can be reused or moved as soon as the last
  * holder released it, whatever a reader still has.
  */
@@ -43,14 +33,6 @@ import { QsaError } from './qsa-error.js';
 export const SLAB_BYTES = 256 * 1024;
 /** Larger bodies are not packed (rare; a slab would hold a handful): the holder keeps its own Uint8Array. */
 export const LARGEST_KEPT_BODY = 16 * 1024;
-
-/** A body is kept against the frame only if they share at least this many bytes at the start and end together (a framed handle costs 16 B more). */
-export const MIN_SHARED = 64;
-/** Bodies in a row that share less than MIN_SHARED with the frame before the next one becomes the frame. */
-export const FRAME_AFTER_MISSES = 16;
-/** `cut`: the shared start's length in its low 15 bits, the shared end's above (each ≤ LARGEST_KEPT_BODY < 2^15). */
-const CUT_BITS = 15;
-const CUT_MASK = (1 << CUT_BITS) - 1;
 
 /** A slab is evacuated once no more than this share of its slots is live… */
 const EVACUATE_AT = 1 / 8;
@@ -66,29 +48,6 @@ const HEADROOM_AFTER = 1 / 4;
 export function slotBytesFor(length: number): number {
   const step = length <= 1024 ? 16 : 2 ** (Math.floor(Math.log2(length - 1)) - 5);
   return Math.ceil(length / step) * step;
-}
-
-/**
- * How many bytes `frame` and `bytes` share at their start, at most `most`: a
- * loop over two plain Uint8Arrays (one element kind, so the loads stay
- * monomorphic); a native compare per step costs more than the bytes it saves.
- */
-function sharedHead(frame: Uint8Array, bytes: Uint8Array, most: number): number {
-  let head = 0;
-  while (head < most && frame[head] === bytes[head]) head++;
-  return head;
-}
-
-/** How many bytes `frame` and `bytes` share at their end, at most `most`. */
-function sharedTail(frame: Uint8Array, bytes: Uint8Array, most: number): number {
-  let f = frame.length - 1;
-  let b = bytes.length - 1;
-  const stop = b - most;
-  while (b > stop && frame[f] === bytes[b]) {
-    f--;
-    b--;
-  }
-  return bytes.length - 1 - b;
 }
 
 /** ArrayBuffer with the resizable form's options (ES2024; Node 20's V8 has it, the ES2022 lib this builds against does not declare it). */
@@ -188,7 +147,7 @@ class SizeClass {
       if (kept === undefined) continue;
       this.place(kept);
       const to = kept.slab!;
-      slab.bytes.copy(to.bytes, to.start(kept.slot), slab.start(slot), slab.start(slot) + kept.stored);
+      slab.bytes.copy(to.bytes, to.start(kept.slot), slab.start(slot), slab.start(slot) + kept.length);
       this.store.moved++;
     }
     slab.owners.length = 0;
@@ -211,37 +170,15 @@ export class KeptBody {
   /** @internal Holders. */
   refs = 1;
 
-  constructor(
-    readonly length: number,
-    /** @internal The frame its shared start and end are read from; undefined: all of it is in its slot. */
-    readonly frame: Buffer | undefined = undefined,
-    /** @internal Bytes shared with the frame: at the start (low CUT_BITS bits) and at the end (above). */
-    readonly cut = 0,
-  ) {}
-
-  /** Bytes in its slot: the body less what it shares with its frame. */
-  get stored(): number {
-    const cut = this.cut;
-    return this.length - (cut & CUT_MASK) - (cut >>> CUT_BITS);
-  }
+  constructor(readonly length: number) {}
 
   /** The body's bytes, in a Uint8Array of its own (nobody else's, nothing shared with the slab). */
   copy(): Uint8Array {
     const slab = this.slab;
     if (slab === undefined) throw new QsaError('QSA_ERR_RELEASED_BODY', 'a kept body was read after its last holder released it');
-    const length = this.length;
-    const out = new Uint8Array(length);
+    const out = new Uint8Array(this.length);
     const start = slab.start(this.slot);
-    const frame = this.frame;
-    if (frame === undefined) {
-      slab.bytes.copy(out, 0, start, start + length);
-    } else {
-      const head = this.cut & CUT_MASK;
-      const tail = this.cut >>> CUT_BITS;
-      frame.copy(out, 0, 0, head);
-      slab.bytes.copy(out, head, start, start + length - head - tail);
-      frame.copy(out, length - tail, frame.length - tail, frame.length);
-    }
+    slab.bytes.copy(out, 0, start, start + this.length);
     // A copy that comes back (a joining subscriber's message made from it) is kept as this same body.
     slab.sizeClass.store.remember(out, this);
     return out;
@@ -250,19 +187,9 @@ export class KeptBody {
   /** True if it holds exactly `bytes`. */
   holds(bytes: Uint8Array): boolean {
     const slab = this.slab;
-    const length = this.length;
-    if (slab === undefined || bytes.byteLength !== length) return false;
+    if (slab === undefined || bytes.byteLength !== this.length) return false;
     const start = slab.start(this.slot);
-    const frame = this.frame;
-    if (frame === undefined) return slab.bytes.compare(bytes, 0, length, start, start + length) === 0;
-    const head = this.cut & CUT_MASK;
-    const tail = this.cut >>> CUT_BITS;
-    const end = length - tail;
-    return (
-      frame.compare(bytes, 0, head, 0, head) === 0 &&
-      slab.bytes.compare(bytes, head, end, start, start + end - head) === 0 &&
-      frame.compare(bytes, end, length, frame.length - tail, frame.length) === 0
-    );
+    return slab.bytes.compare(bytes, 0, this.length, start, start + this.length) === 0;
   }
 
   /** Gives back one holder's reference; the last frees its slot. */
@@ -311,12 +238,6 @@ export class KeptBodyStore {
    * the broker when it leaves its queue, and is then kept as the same body.
    */
   private readonly copies = new WeakMap<Uint8Array, KeptBody>();
-  /** The body new ones are compared with (a copy of its own, never changed); undefined until the first is kept. */
-  private frame: Buffer | undefined = undefined;
-  /** The frame's bytes as a plain Uint8Array (the byte loops of framed() read it). */
-  private framePlain: Uint8Array | undefined = undefined;
-  /** Bodies in a row that shared too little with the frame. */
-  private misses = 0;
   /** @internal */
   slabCount = 0;
   /** @internal */
@@ -336,44 +257,12 @@ export class KeptBodyStore {
       known.refs++;
       return known;
     }
-    const kept = this.framed(bytes);
-    const head = kept.cut & CUT_MASK;
-    const stored = kept.stored;
-    this.classFor(stored).place(kept);
+    const kept = new KeptBody(length);
+    this.classFor(length).place(kept);
     const slab = kept.slab!;
-    slab.bytes.set(head === 0 && stored === length ? bytes : bytes.subarray(head, head + stored), slab.start(kept.slot));
+    slab.bytes.set(bytes, slab.start(kept.slot));
     this.copies.set(bytes, kept);
     return kept;
-  }
-
-  /**
-   * A new handle for `bytes`: against the frame if they share MIN_SHARED
-   * bytes or more at the start and end (at least one byte is left for the
-   * slot); else whole, and after FRAME_AFTER_MISSES such bodies in a row
-   * (or for the first body) `bytes` become the frame for the next ones.
-   */
-  private framed(bytes: Uint8Array): KeptBody {
-    const length = bytes.byteLength;
-    const frame = this.frame;
-    if (frame !== undefined && length > MIN_SHARED) {
-      const most = Math.min(length - 1, frame.length);
-      const plain = this.framePlain!;
-      const head = sharedHead(plain, bytes, most);
-      const tail = sharedTail(plain, bytes, most - head);
-      if (head + tail >= MIN_SHARED) {
-        this.misses = 0;
-        return new KeptBody(length, frame, head | (tail << CUT_BITS));
-      }
-    }
-    if (length > MIN_SHARED && (frame === undefined || ++this.misses >= FRAME_AFTER_MISSES)) {
-      // A copy of its own (not from Buffer's shared pool, which one small frame would keep alive).
-      const next = Buffer.allocUnsafeSlow(length);
-      next.set(bytes);
-      this.frame = next;
-      this.framePlain = new Uint8Array(next.buffer, next.byteOffset, length);
-      this.misses = 0;
-    }
-    return new KeptBody(length);
   }
 
   /** @internal `bytes` hold what `kept` holds (a copy just made of it). */
