@@ -51,8 +51,13 @@ export const SYSTEM_THREAD_PRIORITY: ThreadPriorityAccess = {
   setNice: (threadId, nice) => setPriority(threadId, nice),
 };
 
-/** The nice value given to the helper threads unless configured otherwise (`helper_threads_nice`). */
-export const DEFAULT_HELPER_THREADS_NICE = 19;
+/**
+ * The nice value given to the helper threads unless configured otherwise (`helper_threads_nice`):
+ * 0, left alone. At 19 the NOTIFY tail on a half-busy core shrinks, but while the main thread is
+ * saturated with cold code (a start, an establishment burst) V8's background compilation starves
+ * and CPU per establishment doubled (docs/latency-tail.md).
+ */
+export const DEFAULT_HELPER_THREADS_NICE = 0;
 
 /**
  * Sets `nice` (1–19) on every thread but the main one; 0 leaves them as they are.

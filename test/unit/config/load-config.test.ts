@@ -63,8 +63,8 @@ describe('configuration defaults', () => {
     assert.equal(c.shutdown.mode, 'unsubscribe');
   });
 
-  test('helper_threads_nice: 19 by default, 0 to 19 accepted, anything else names the key', () => {
-    assert.equal(parseConfig({}).helper_threads_nice, 19);
+  test('helper_threads_nice: 0 (off) by default, 0 to 19 accepted, anything else names the key', () => {
+    assert.equal(parseConfig({}).helper_threads_nice, 0);
     assert.equal(parseConfig({ helper_threads_nice: 0 }).helper_threads_nice, 0);
     assert.deepEqual(problems({ helper_threads_nice: 20 }), ['config error: helper_threads_nice: expected a number from 0 to 19, got 20']);
   });
