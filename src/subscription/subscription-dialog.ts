@@ -1,3 +1,4 @@
+import { dialogIdentity } from '../store/stored-dialog.js';
 import type { DigestCredentials, DigestSession } from '../sip/auth/digest-client.js';
 import type { DialogState } from '../sip/dialog/dialog-state.js';
 import type { OutgoingRequestHandle } from '../sip/ua/types.js';
@@ -292,7 +293,7 @@ export class SubscriptionDialog {
    * (issue 11: a string of ≈ 80 B per held dialog).
    */
   get identity(): string {
-    return [this.pkg, this.record, this.subscriber].join('\n');
+    return dialogIdentity(this.pkg, this.record, this.subscriber);
   }
 
   constructor(

@@ -1,3 +1,4 @@
+import { dialogIdentity } from '../store/stored-dialog.js';
 import type { QsaSubscription } from '../qsa/index.js';
 import type { DialogState } from '../sip/dialog/dialog-state.js';
 import type { SubscriptionDialog } from './subscription-dialog.js';
@@ -50,7 +51,7 @@ export class SubscriptionRegistry {
     const entry = this.byRecord.get(record);
     if (entry === undefined) return undefined;
     if (!(entry instanceof Map)) return entry.pkg === pkg && entry.subscriber === subscriber ? entry : undefined;
-    return entry.get(identityOf(pkg, record, subscriber));
+    return entry.get(dialogIdentity(pkg, record, subscriber));
   }
 
   /** Identical subscriptions find `dialog` from now on (it replaces one of the same identity). */
@@ -141,7 +142,3 @@ export class SubscriptionRegistry {
   }
 }
 
-/** The identity of a shared dialog (SubscriptionDialog.identity's form). */
-function identityOf(pkg: string, record: string, subscriber: string): string {
-  return [pkg, record, subscriber].join('\n');
-}
