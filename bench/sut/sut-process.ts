@@ -109,7 +109,8 @@ export interface EstablishResult {
 /**
  * One GC pause as perf_hooks reports it: `kind` 1 scavenge, 2 minor mark-compact, 4 mark-compact (its atomic
  * pause), 8 the start of incremental marking, 16 weak callbacks; `flags` V8's GCCallbackFlags (4 forced, 8
- * synchronous phantom callbacks, 16 all available garbage, 32 all external memory, 64 idle).
+ * synchronous phantom callbacks, 16 all available garbage, 32 all external memory, 64 idle; 8 and 32 together: external
+ * memory pressure, 32 alone: V8's memory reducer).
  */
 export interface GcPause {
   ms: number;

@@ -230,15 +230,25 @@ async function runPua(rig: Rig, levels: number[], o: BenchOptions): Promise<PuaR
 const GC_KINDS: Record<number, string> = { 1: 'scavenge', 2: 'minor mark-compact', 4: 'mark-compact', 8: 'start of incremental marking', 16: 'weak callbacks' };
 const GC_FLAGS: Array<[number, string]> = [
   [4, 'forced'],
-  [8, 'synchronous phantom callbacks'],
   [16, 'all available garbage'],
-  [32, 'external memory'],
   [64, 'idle'],
 ];
+/**
+ * V8's callback flags 8 (synchronous phantom callbacks) and 32 (collect all external memory) together are
+ * the GC that external memory pressure asks for; 32 alone is the one V8's memory reducer starts once the
+ * allocation rate falls (a compacting GC that reduces memory: docs/establishment.md §11).
+ */
+function originOf(flags: number): string | undefined {
+  if ((flags & 40) === 40) return 'external memory';
+  if ((flags & 32) !== 0) return 'memory reducer';
+  if ((flags & 8) !== 0) return 'synchronous phantom callbacks';
+  return undefined;
+}
 
 /** "mark-compact, in the 50k step, 3.2 s into it": what a GC pause was, for the run's text. */
 export function describeGcPause(p: GcPause & { step?: number }): string {
-  const flags = GC_FLAGS.filter(([bit]) => (p.flags & bit) !== 0).map(([, name]) => name);
+  const origin = originOf(p.flags);
+  const flags = [...(origin !== undefined ? [origin] : []), ...GC_FLAGS.filter(([bit]) => (p.flags & bit) !== 0).map(([, name]) => name)];
   const kind = (GC_KINDS[p.kind] ?? `kind ${p.kind}`) + (flags.length > 0 ? ` (${flags.join(', ')})` : '');
   return p.step !== undefined ? `${kind}, in the ${p.step / 1000}k step, ${(p.atMs / 1000).toFixed(1)} s into it` : `${kind}, outside the bursts`;
 }

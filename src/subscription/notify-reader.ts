@@ -15,6 +15,11 @@ export interface NotifyReading {
   updates: StatusUpdate[];
   /** Full state is needed again (RFC 3680 §5.2, RFC 4235 §4.1, RFC 4662 §5.2). */
   resync: boolean;
+  /**
+   * Set when a package's shared reader met a resource list body: the reader
+   * of the dialog's own that read it, which the dialog keeps from now on.
+   */
+  own?: NotifyReader;
 }
 
 /** True when a response or request names `eventlist` in Require (RFC 4662 §4.1: the record is a resource list). */
@@ -38,11 +43,46 @@ export class NotifyReader {
   private reader: BodyReader | undefined;
   private list: ResourceListReader | undefined;
 
+  /**
+   * One reader for every dialog of a stateless package that is not a
+   * resource list (issue 11: one object less per held subscription).
+   * Undefined for a stateful package: one that hands out a new reader
+   * each time (version numbers, partial state, RFC 3680 §5.2) keeps one
+   * per SIP dialog. A shared reader never changes: a dialog that becomes a
+   * resource list gets a reader of its own (`asEventlist`, `read`'s `own`).
+   */
+  static sharedFor(pkg: EventPackage): NotifyReader | undefined {
+    const reader = pkg.newReader();
+    if (pkg.newReader() !== reader) return undefined;
+    const shared = new NotifyReader(pkg, false, true);
+    shared.reader = reader;
+    return shared;
+  }
+
   constructor(
     readonly pkg: EventPackage,
     /** Subscribe as to a resource list: `Supported: eventlist` and the list media types in Accept. */
-    public eventlist: boolean,
+    private listed: boolean,
+    /** Shared by dialogs (`sharedFor`): never written after it is made. */
+    readonly shared = false,
   ) {}
+
+  /** Subscribe as to a resource list: `Supported: eventlist` and the list media types in Accept. */
+  get eventlist(): boolean {
+    return this.listed;
+  }
+
+  /**
+   * The reader of a dialog that learnt its record is a resource list (RFC 4662
+   * §4.1): this one marked so, or for a shared reader a new one of the
+   * dialog's own, which the dialog keeps instead.
+   */
+  asEventlist(): NotifyReader {
+    if (this.listed) return this;
+    if (this.shared) return new NotifyReader(this.pkg, true);
+    this.listed = true;
+    return this;
+  }
 
   /** Accept of our SUBSCRIBEs: the package's types, after the resource list ones for a list. */
   accept(): string {
@@ -52,6 +92,8 @@ export class NotifyReader {
 
   /** A new SIP dialog starts: version numbers and merged views start afresh. */
   reset(): void {
+    // A shared reader holds no dialog's state (and its stateless reader is the package's).
+    if (this.shared) return;
     this.reader = undefined;
     this.list = undefined;
   }
@@ -76,7 +118,12 @@ export class NotifyReader {
     // One exact-size copy: the status (kept as the last one, and queued) must not keep the packet alive.
     const body = request.body.length > 0 ? new Uint8Array(request.body) : undefined;
     if (mediaType === 'multipart/related' || mediaType === RLMI_MEDIA_TYPE || (this.list !== undefined && body === undefined)) {
-      this.eventlist = true;
+      if (this.shared) {
+        // The first list body of a dialog that shared its package's reader: read by one of its own from now on.
+        const own = new NotifyReader(this.pkg, true);
+        return { ...own.read(request, base), own };
+      }
+      this.listed = true;
       this.list ??= new ResourceListReader(this.pkg);
       return this.list.read(base, field, body);
     }

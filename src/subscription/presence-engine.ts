@@ -268,6 +268,8 @@ export class PresenceEngine implements QsaNotifier {
   private readonly timerN: FixedDelayExpiry<SubscriptionDialog>;
   private readonly credentials: CredentialLookup | undefined;
   private readonly packages = new Map<string, EventPackage>();
+  /** Each stateless package's NotifyReader shared by its dialogs (null: a stateful package, one per dialog). */
+  private readonly sharedReaders = new Map<string, NotifyReader | null>();
   private readonly listRecords: ReadonlySet<string>;
   private readonly extraHeaders: Array<readonly [string, string]>;
   private readonly presenceRoute: string[];
@@ -523,7 +525,7 @@ export class PresenceEngine implements QsaNotifier {
     }
     // The broker's record and subscriber strings are its own copies already (QsaBroker.subscribe): shared, not copied again.
     const dialog = new SubscriptionDialog(this.nextId++, sub.record, sub.subscriber, sub.package);
-    dialog.reader = new NotifyReader(this.packages.get(sub.package) ?? opaqueEventPackage(sub.package), this.listRecords.has(sub.record));
+    dialog.reader = this.startReader(sub.package, this.listRecords.has(sub.record));
     dialog.requestedExpires = this.settings.defaultExpiration;
     this.registry.add(dialog, sub, sharing);
     // The identity (a stored dialog's key) only where a store is: the dialog does not keep it (issue 11).
@@ -633,6 +635,7 @@ export class PresenceEngine implements QsaNotifier {
     }
 
     const reading = dialog.reader!.read(request, statusFromSubscriptionState(subState));
+    if (reading.own !== undefined) dialog.reader = reading.own;
     if (terminated) {
       if (dialog.restart !== undefined && dialog.restart !== 'new') this.restartStats.resumeFailed++;
       this.onServerTermination(dialog, reading.updates, subState);
@@ -820,6 +823,22 @@ export class PresenceEngine implements QsaNotifier {
     this.sendSubscribe(dialog, dialog.requestedExpires);
   }
 
+  /**
+   * A new dialog's NotifyReader: its package's shared one (a stateless package,
+   * not a resource list), else one of its own (issue 11: one object less per
+   * held subscription).
+   */
+  private startReader(name: string, eventlist: boolean): NotifyReader {
+    const pkg = this.packages.get(name);
+    if (eventlist || pkg === undefined) return new NotifyReader(pkg ?? opaqueEventPackage(name), eventlist);
+    let shared = this.sharedReaders.get(name);
+    if (shared === undefined) {
+      shared = NotifyReader.sharedFor(pkg) ?? null;
+      this.sharedReaders.set(name, shared);
+    }
+    return shared ?? new NotifyReader(pkg, false);
+  }
+
   private subscribeHeaders(pkg: string, expires: number, reader?: NotifyReader): Array<readonly [string, string]> {
     const headers: Array<readonly [string, string]> = [MAX_FORWARDS_70, ['Event', pkg]];
     const accept = reader?.accept() ?? (this.packages.get(pkg)?.accept ?? []).join(', ');
@@ -954,7 +973,7 @@ export class PresenceEngine implements QsaNotifier {
 
     if (status >= 200 && status < 300) {
       // RFC 4662 §4.1: the record is a resource list; refreshes say so too.
-      if (dialog.reader !== undefined && requiresEventlist(response)) dialog.reader.eventlist = true;
+      if (dialog.reader !== undefined && requiresEventlist(response)) dialog.reader = dialog.reader.asEventlist();
       this.onSubscribeAccepted(dialog, response);
       return;
     }
@@ -994,7 +1013,7 @@ export class PresenceEngine implements QsaNotifier {
     }
     if (initial && status === 421 && dialog.reader?.eventlist === false && requiresEventlist(response)) {
       // RFC 4662 §4.1: the record is a resource list and the notifier wants `Supported: eventlist`.
-      dialog.reader.eventlist = true;
+      dialog.reader = dialog.reader.asEventlist();
       this.sendInitial(dialog, dialog.dialog!.remoteUri);
       return;
     }

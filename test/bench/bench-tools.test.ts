@@ -78,7 +78,10 @@ test('UDP drops: the drops column of the sockets on one port, summed; other port
 
 test('the largest GC pause described: its kind, its flags, its burst and when in it', () => {
   assert.equal(describeGcPause({ ms: 162.8, kind: 4, flags: 0, atMs: 3250, step: 50_000 }), 'mark-compact, in the 50k step, 3.3 s into it');
-  assert.equal(describeGcPause({ ms: 40, kind: 4, flags: 40, atMs: 900 }), 'mark-compact (synchronous phantom callbacks, external memory), outside the bursts');
+  assert.equal(describeGcPause({ ms: 40, kind: 4, flags: 40, atMs: 900 }), 'mark-compact (external memory), outside the bursts');
+  // 32 alone: the GC V8's memory reducer starts (docs/establishment.md §11).
+  assert.equal(describeGcPause({ ms: 77.2, kind: 4, flags: 32, atMs: 122_822 }), 'mark-compact (memory reducer), outside the bursts');
+  assert.equal(describeGcPause({ ms: 5, kind: 4, flags: 12, atMs: 0 }), 'mark-compact (synchronous phantom callbacks, forced), outside the bursts');
   assert.equal(describeGcPause({ ms: 30, kind: 1, flags: 0, atMs: 0, step: 100_000 }), 'scavenge, in the 100k step, 0.0 s into it');
   assert.equal(describeGcPause({ ms: 1, kind: 32, flags: 0, atMs: 0 }), 'kind 32, outside the bursts');
 });
