@@ -396,7 +396,7 @@ export const CONFIG_SCHEMA = z
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Nice value of the process's threads other than the main one (V8's GC and compiler helpers); 0 = leave them. */
     helper_threads_nice: integer(0, 19).default(DEFAULT_HELPER_THREADS_NICE),
-    /** Seconds after the start before they are lowered, then once the main thread has been quiet 3 s (one-way); 0 = at the start. */
+    /** Seconds after the start before they are lowered, then once the main thread has been < 80 % busy for 3 s (one-way); 0 = at the start. */
     helper_threads_nice_after_s: integer(0, 86_400).default(DEFAULT_HELPER_THREADS_NICE_AFTER_S),
     shutdown: z
       .strictObject({
