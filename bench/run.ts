@@ -17,7 +17,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { kamailioAvailable, repoRoot } from './harness/kamailio.js';
 import { commitInfo, machineInfo } from './harness/machine.js';
-import { DEFAULT_HELPER_THREADS_NICE } from '../src/util/helper-thread-priority.js';
+import { DEFAULT_HELPER_THREADS_NICE, DEFAULT_HELPER_THREADS_NICE_AFTER_S } from '../src/util/helper-thread-priority.js';
 import { type BenchOptions, round, say } from './workloads/common.js';
 import { type W0Result, describeGcPause, runW0 } from './workloads/w0-hold.js';
 import { type W2Result, runW2 } from './workloads/w2-ramp.js';
@@ -92,6 +92,8 @@ const USAGE = `usage: node dist/bench/run.js [smoke | w0 | w2 | w2-tcp | w3 | w4
   --sut-single-threaded-gc  run the SUT with node --single-threaded-gc: no V8 GC helper threads on its core
   --sut-helper-threads-nice N  nice value of the SUT's threads but the main one, as the daemon's
                      helper_threads_nice (default ${DEFAULT_HELPER_THREADS_NICE}, the daemon's default; 0 = leave them)
+  --sut-helper-threads-nice-after S  seconds after the SUT's start before it lowers them, once its main
+                     thread is quiet, as the daemon's helper_threads_nice_after_s (default ${DEFAULT_HELPER_THREADS_NICE_AFTER_S}; 0 = at the start)
   --stages           split NOTIFY latency at the SUT's socket read (send→read, read→dequeue), costs some CPU
   --out FILE         JSON output (bench/results/latest.json; smoke: bench/results/smoke.json)`;
 
@@ -106,6 +108,7 @@ function parseArgs(argv: string[]): { workloads: WorkloadId[]; opts: BenchOption
     stages: false,
     sutSingleThreadedGc: false,
     sutHelperThreadsNice: DEFAULT_HELPER_THREADS_NICE,
+    sutHelperThreadsNiceAfterS: DEFAULT_HELPER_THREADS_NICE_AFTER_S,
     n: undefined,
     rates: undefined,
     stepS: undefined,
@@ -220,6 +223,12 @@ function parseArgs(argv: string[]): { workloads: WorkloadId[]; opts: BenchOption
         const nice = num(next(), a);
         if (!Number.isInteger(nice) || nice > 19) throw new Error(`${a} needs an integer from 0 to 19`);
         opts.sutHelperThreadsNice = nice;
+        break;
+      }
+      case '--sut-helper-threads-nice-after': {
+        const s = num(next(), a);
+        if (!Number.isInteger(s) || s < 0 || s > 86_400) throw new Error(`${a} needs a whole number of seconds from 0 to 86400`);
+        opts.sutHelperThreadsNiceAfterS = s;
         break;
       }
       case '--out':

@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import type { RateResult, SimStats } from '../load/presence-server-sim.js';
 import type { CpuWindow, EstablishResult, MemorySample, SutStartArgs } from '../sut/sut-process.js';
 import { ChildRpc } from './child-rpc.js';
-import { DEFAULT_HELPER_THREADS_NICE } from '../../src/util/helper-thread-priority.js';
+import { DEFAULT_HELPER_THREADS_NICE, DEFAULT_HELPER_THREADS_NICE_AFTER_S } from '../../src/util/helper-thread-priority.js';
 
 export const LOAD_CORE = 0;
 export const SUT_CORE = 1;
@@ -33,6 +33,8 @@ export interface RigOptions {
   sutSingleThreadedGc?: boolean;
   /** Nice value of the SUT's threads but the main one, as the daemon sets it (default: the daemon's default). */
   helperThreadsNice?: number;
+  /** Seconds after its start before the SUT lowers them, once its main thread is quiet (the daemon's helper_threads_nice_after_s). */
+  helperThreadsNiceAfterS?: number;
 }
 
 /** Outcome of one NOTIFY window as counted by both ends. */
@@ -115,6 +117,7 @@ export class Rig {
       capacity: this.opts.capacity,
       settings,
       helperThreadsNice: this.opts.helperThreadsNice ?? DEFAULT_HELPER_THREADS_NICE,
+      helperThreadsNiceAfterS: this.opts.helperThreadsNiceAfterS ?? DEFAULT_HELPER_THREADS_NICE_AFTER_S,
       ...(this.opts.storePath !== undefined ? { storePath: this.opts.storePath } : {}),
       ...(this.opts.stages === true ? { stages: true } : {}),
     };

@@ -18,7 +18,8 @@ import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import { type PresenceB2B, createPresenceB2B } from '../../src/b2b/create-presence-b2b.js';
 import type { QsaSubscriptionHandle, StatusQueue } from '../../src/qsa/index.js';
 import { SqliteSubscriptionStore } from '../../src/store/sqlite-store.js';
-import { DEFAULT_HELPER_THREADS_NICE, lowerHelperThreadPriority } from '../../src/util/helper-thread-priority.js';
+import { startHelperThreadLowering } from '../../src/util/helper-thread-lowering.js';
+import { DEFAULT_HELPER_THREADS_NICE, DEFAULT_HELPER_THREADS_NICE_AFTER_S } from '../../src/util/helper-thread-priority.js';
 import { serveRpc } from '../harness/child-rpc.js';
 import { maxInAnySecond } from '../harness/rate-window.js';
 import type { LatencySummary } from '../harness/latency-histogram.js';
@@ -49,6 +50,8 @@ export interface SutStartArgs {
   stages?: boolean;
   /** Nice value of this process's threads but the main one, as the daemon's `helper_threads_nice` sets it at start (0: left alone). */
   helperThreadsNice?: number;
+  /** Seconds after the start before they are lowered, once the main thread is quiet, as the daemon's `helper_threads_nice_after_s`. */
+  helperThreadsNiceAfterS?: number;
 }
 
 export interface CpuWindow {
@@ -211,8 +214,11 @@ class SutHarness {
 
   async start(a: SutStartArgs): Promise<{ pid: number; listening: unknown }> {
     this.port = a.port;
-    // What `presence-b2b start` does first (src/cli/start-command.ts), so that the bench measures the daemon's setting.
-    lowerHelperThreadPriority(a.helperThreadsNice ?? DEFAULT_HELPER_THREADS_NICE);
+    // What `presence-b2b start` does first (src/cli/start-command.ts), so that the bench measures the daemon's policy.
+    const nice = a.helperThreadsNice ?? DEFAULT_HELPER_THREADS_NICE;
+    startHelperThreadLowering(nice, a.helperThreadsNiceAfterS ?? DEFAULT_HELPER_THREADS_NICE_AFTER_S, (r, atMs) => {
+      if (r.skipped === undefined) process.stderr.write(`[sut] helper threads lowered to nice ${nice}, ${(atMs / 1000).toFixed(1)} s after the start (${r.lowered} of ${r.threads})\n`);
+    });
     if (a.recordSends === true) {
       // Through the engine's diagnostics channel: each SUBSCRIBE sent moves its dialog to subscribing or refreshing.
       subscribe(ENGINE_CHANNEL_STATE, (m) => {

@@ -18,6 +18,8 @@ export interface BenchOptions {
   sutSingleThreadedGc: boolean;
   /** Nice value of the SUT's threads but the main one (the daemon's helper_threads_nice; 0 = leave them). */
   sutHelperThreadsNice: number;
+  /** Seconds after the SUT's start before it lowers them, once quiet (the daemon's helper_threads_nice_after_s; 0 = at the start). */
+  sutHelperThreadsNiceAfterS: number;
   /** W0: write a heap snapshot of the SUT at the largest N into this directory. */
   heapSnapshotDir: string | undefined;
   /** Per-workload overrides; each workload has its own defaults. */
@@ -79,6 +81,7 @@ export function startRig(o: BenchOptions, capacity: number, extra: Partial<RigOp
     ...(o.stages ? { stages: true } : {}),
     ...(o.sutSingleThreadedGc ? { sutSingleThreadedGc: true } : {}),
     helperThreadsNice: o.sutHelperThreadsNice,
+    helperThreadsNiceAfterS: o.sutHelperThreadsNiceAfterS,
     ...extra,
     // Capacity is measured unpaced; W4 (the restart storm) sets the product's default pacing itself.
     settings: { maxSubscribeRate: 0, ...extra.settings },

@@ -6,7 +6,7 @@ import { DaemonListenError } from '../daemon/listen-error.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../log/logger.js';
 import { StoreError } from '../store/store-error.js';
 import { systemClock } from '../util/clock.js';
-import { lowerHelperThreadPriority } from '../util/helper-thread-priority.js';
+import { startHelperThreadLowering } from '../util/helper-thread-lowering.js';
 
 export interface StartCommandOptions {
   config?: string;
@@ -52,15 +52,22 @@ export async function runStart(options: StartCommandOptions): Promise<number> {
   }
 
   const logger = createLogger({ level: config.log_level });
-  // Before the daemon starts its work: V8's helper threads give way to the main thread (docs/latency-tail.md).
-  const helperThreads = lowerHelperThreadPriority(config.helper_threads_nice);
-  if (helperThreads.skipped === undefined) {
-    logger.info({ nice: config.helper_threads_nice, threads: helperThreads.threads, lowered: helperThreads.lowered, failed: helperThreads.failed }, 'helper threads lowered');
-  } else logger.debug({ reason: helperThreads.skipped }, 'helper threads left at their priority');
+  // V8's helper threads give way to the main thread once the code is warm, or at once with
+  // helper_threads_nice_after_s: 0 (docs/latency-tail.md, "Lowering the helper threads once the process is warm").
+  const stopHelperThreadLowering = startHelperThreadLowering(config.helper_threads_nice, config.helper_threads_nice_after_s, (helperThreads, atMs) => {
+    if (helperThreads.skipped === undefined) {
+      logger.info(
+        { nice: config.helper_threads_nice, afterMs: Math.round(atMs), threads: helperThreads.threads, lowered: helperThreads.lowered, failed: helperThreads.failed },
+        'helper threads lowered',
+      );
+    } else logger.debug({ reason: helperThreads.skipped }, 'helper threads left at their priority');
+  });
+  if (config.helper_threads_nice === 0) logger.debug({ reason: 'helper_threads_nice is 0' }, 'helper threads left at their priority');
   let daemon: Awaited<ReturnType<typeof startDaemon>>;
   try {
     daemon = await startDaemon(config, { logger });
   } catch (error) {
+    stopHelperThreadLowering();
     if (error instanceof ConfigError) {
       for (const p of error.problems) process.stderr.write(`${formatProblem(p)}\n`);
       return EXIT_CONFIG;
@@ -91,6 +98,7 @@ export async function runStart(options: StartCommandOptions): Promise<number> {
         return;
       }
       stopping = true;
+      stopHelperThreadLowering();
       logger.info({ signal }, 'signal received');
       // A real deadline for a real exit: whatever hangs, the process ends in bounded time.
       const cancel = systemClock.setTimer(() => {

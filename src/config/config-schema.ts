@@ -9,7 +9,7 @@ import {
   routeListProblem,
 } from '../subscription/engine-options.js';
 import { headerTextProblem, hostProblem, ipAddressProblem } from '../util/option-checks.js';
-import { DEFAULT_HELPER_THREADS_NICE } from '../util/helper-thread-priority.js';
+import { DEFAULT_HELPER_THREADS_NICE, DEFAULT_HELPER_THREADS_NICE_AFTER_S } from '../util/helper-thread-priority.js';
 
 /** sip.overload defaults: shed above half the UDP receive buffer, Retry-After 5 s. */
 export const DEFAULT_OVERLOAD = { backlog_limit: 'auto', retry_after: 5 } as const;
@@ -394,8 +394,10 @@ export const CONFIG_SCHEMA = z
     hep: HEP_SCHEMA.optional(),
     cluster: CLUSTER_SCHEMA.optional(),
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    /** Nice value of the process's threads other than the main one (V8's GC and compiler helpers), set at start; 0 = leave them. */
+    /** Nice value of the process's threads other than the main one (V8's GC and compiler helpers); 0 = leave them. */
     helper_threads_nice: integer(0, 19).default(DEFAULT_HELPER_THREADS_NICE),
+    /** Seconds after the start before they are lowered, then once the main thread has been < 80 % busy for 3 s (one-way); 0 = at the start. */
+    helper_threads_nice_after_s: integer(0, 86_400).default(DEFAULT_HELPER_THREADS_NICE_AFTER_S),
     shutdown: z
       .strictObject({
         mode: z.enum(['unsubscribe', 'leave']).default('unsubscribe'),

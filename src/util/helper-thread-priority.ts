@@ -60,6 +60,13 @@ export const SYSTEM_THREAD_PRIORITY: ThreadPriorityAccess = {
 export const DEFAULT_HELPER_THREADS_NICE = 0;
 
 /**
+ * Seconds after the start before the helper threads are lowered, and then only once the main
+ * thread has been quiet for a while (`helper_threads_nice_after_s`, src/util/helper-thread-lowering.ts);
+ * 0 = at the start.
+ */
+export const DEFAULT_HELPER_THREADS_NICE_AFTER_S = 10;
+
+/**
  * Sets `nice` (1–19) on every thread but the main one; 0 leaves them as they are.
  * Never throws: a thread that refuses is counted in `failed`.
  */

@@ -43,6 +43,7 @@ describe('start: configuration errors exit 2 naming the key, before anything bin
     ['unknown key', { ...testConfig(), default_expiraton: 60 }, /^config error: default_expiraton: unknown key \(did you mean default_expiration\?\)$/m],
     ['wrong type', { ...testConfig(), default_expiration: 'abc' }, /^config error: default_expiration: expected a number ≥ 1, got "abc"$/m],
     ['out of range', testConfig({ http: { host: '127.0.0.1', port: 70000 } }), /^config error: http\.port: expected a number from 0 to 65535, got 70000$/m],
+    ['helper_threads_nice_after_s not a whole number', { ...testConfig(), helper_threads_nice_after_s: 'soon' }, /^config error: helper_threads_nice_after_s: expected a number from 0 to 86400, got "soon"$/m],
     ['min_resubscribe_time 0 (a refresh loop)', { ...testConfig(), min_resubscribe_time: 0 }, /^config error: min_resubscribe_time: expected a number ≥ 1, got 0$/m],
     ['token missing beyond loopback', testConfig({ http: { host: '0.0.0.0', port: 0 } }), /^config error: http\.token: required when the HTTP API listens beyond loopback/m],
     [

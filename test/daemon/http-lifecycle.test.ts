@@ -25,7 +25,7 @@ describe('daemon HTTP API against a scripted presence server', () => {
   before(async () => {
     peer = await ScriptedSipPeer.start({ transport: 'udp' });
     // default_expiration comes from the environment: the SUBSCRIBE must carry it.
-    daemon = await DaemonProcess.start(testConfig({ local_agent: { enabled: true, domains: ['localhost'] }, helper_threads_nice: 19 }), {
+    daemon = await DaemonProcess.start(testConfig({ local_agent: { enabled: true, domains: ['localhost'] }, helper_threads_nice: 19, helper_threads_nice_after_s: 0 }), {
       env: cleanEnv({ PRESENCE_B2B_DEFAULT_EXPIRATION: '600' }),
     });
   });
@@ -104,11 +104,12 @@ describe('daemon HTTP API against a scripted presence server', () => {
     assert.equal((await api(daemon.httpBase, 'GET', `/v1/subscriptions/${sub.id}`)).status, 404);
   });
 
-  test('helper_threads_nice: 19: every thread of the daemon but the main one runs at nice 19 (Linux)', { skip: process.platform !== 'linux' }, () => {
+  test('helper_threads_nice: 19, helper_threads_nice_after_s: 0: at the start, every thread of the daemon but the main one runs at nice 19 (Linux)', { skip: process.platform !== 'linux' }, () => {
     const line = daemon.lines.find((l) => l.msg === 'helper threads lowered');
     assert.ok(line !== undefined, 'the start logs what it lowered');
     assert.equal(line.nice, 19);
     assert.equal(line.failed, 0);
+    assert.equal(line.afterMs, 0, 'at the start, not once warm');
     const pid = daemon.child.pid ?? 0;
     // Field 19 of /proc/<pid>/task/<tid>/stat is the nice value (proc(5)); the name "node" has no spaces.
     const niceOf = (tid: string): number => Number(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]?.split(' ')[16]);

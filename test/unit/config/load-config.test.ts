@@ -69,6 +69,13 @@ describe('configuration defaults', () => {
     assert.deepEqual(problems({ helper_threads_nice: 20 }), ['config error: helper_threads_nice: expected a number from 0 to 19, got 20']);
   });
 
+  test('helper_threads_nice_after_s: 10 by default, 0 (at the start) to 86400 accepted, anything else names the key', () => {
+    assert.equal(parseConfig({}).helper_threads_nice_after_s, 10);
+    assert.equal(parseConfig({ helper_threads_nice_after_s: 0 }).helper_threads_nice_after_s, 0);
+    assert.deepEqual(problems({ helper_threads_nice_after_s: -1 }), ['config error: helper_threads_nice_after_s: expected a number from 0 to 86400, got -1']);
+    assert.deepEqual(problems({ helper_threads_nice_after_s: 2.5 }), ['config error: helper_threads_nice_after_s: expected a whole number from 0 to 86400, got 2.5']);
+  });
+
   test('SER-style 0/1 flags are accepted', () => {
     assert.equal(parseConfig({ handle_presence_subscriptions: 0 }).handle_presence_subscriptions, false);
     assert.equal(parseConfig({ share_identical_subscriptions: 1 }).share_identical_subscriptions, true);
