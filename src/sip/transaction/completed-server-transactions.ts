@@ -52,10 +52,10 @@ export class CompletedServerTransactions {
   private offsets = new Int32Array(FIRST_CAPACITY);
   private keyLengths = new Int32Array(FIRST_CAPACITY);
   private responseLengths = new Int32Array(FIRST_CAPACITY);
-  /** The request's source (one object per remote address and port, shared), for the socket and the destination. */
-  private sources: Array<ReceivedFrom | undefined> = new Array<ReceivedFrom | undefined>(FIRST_CAPACITY).fill(undefined);
-  /** Where responses go when it is not the source's own address and port (rare: see responseDestinationUnlessSource). */
-  private destinations: Array<SipEndpoint | undefined> = new Array<SipEndpoint | undefined>(FIRST_CAPACITY).fill(undefined);
+  /** The request's source (one object per remote address and port, shared), for the socket and the destination: see `endpoints`. */
+  private sourceIds = new Int32Array(FIRST_CAPACITY);
+  /** Where responses go when it is not the source's own address and port (rare: see responseDestinationUnlessSource), or 0. */
+  private destinationIds = new Int32Array(FIRST_CAPACITY);
   /** Slot + 1 per entry (0: empty), twice the ring's capacity: at most half full. */
   private index = new Int32Array(2 * FIRST_CAPACITY);
   private indexMask = 2 * FIRST_CAPACITY - 1;
@@ -69,6 +69,21 @@ export class CompletedServerTransactions {
   private chunkUsed = 0;
   private scratch = Buffer.allocUnsafeSlow(256);
   private timer: Timer | undefined;
+  /**
+   * Sources and destinations, numbered (from 1) and counted by the records that use them: a
+   * record holds a number, not a pointer, so that no array of 320,000 pointers is written
+   * (a write barrier each) and traced by every mark-compact.
+   */
+  private endpoints: Array<ReceivedFrom | SipEndpoint | undefined> = [undefined];
+  private readonly endpointIds = new Map<ReceivedFrom | SipEndpoint, number>();
+  private endpointUses = new Int32Array(64);
+  private freeEndpointIds: number[] = [];
+  /** The endpoint numbered last (the usual source of the next request too). */
+  private lastEndpoint: ReceivedFrom | SipEndpoint | undefined;
+  private lastEndpointId = 0;
+  /** The key `find` was last asked for, and its hash. */
+  private lastKey = '';
+  private lastHash = 0;
 
   constructor(
     private readonly scheduler: TimerScheduler,
@@ -104,10 +119,12 @@ export class CompletedServerTransactions {
       this.chunkUsed = 0;
     }
     const at = this.chunkUsed;
-    const keyLength = chunk.write(key, at, 'utf8');
+    const keyLength = writeKey(chunk, at, key);
     chunk.set(response, at + keyLength);
     this.chunkUsed = at + keyLength + response.byteLength;
-    const hash = this.hashOf(key);
+    // The layer looked the key up just before (a new request): its hash is known.
+    const hash = key === this.lastKey ? this.lastHash : this.hashOf(key);
+    this.lastKey = '';
     this.tickets[slot] = ticket;
     this.deadlines[slot] = this.scheduler.clock.now() + this.delayMs;
     this.hashes[slot] = hash;
@@ -115,8 +132,8 @@ export class CompletedServerTransactions {
     this.offsets[slot] = at;
     this.keyLengths[slot] = keyLength;
     this.responseLengths[slot] = response.byteLength;
-    this.sources[slot] = source;
-    this.destinations[slot] = destination;
+    this.sourceIds[slot] = this.endpointId(source);
+    this.destinationIds[slot] = destination === undefined ? 0 : this.endpointId(destination);
     this.insert(slot, hash);
     this.tail = (ticket + 1) & TICKET_MASK;
     this.live++;
@@ -127,6 +144,8 @@ export class CompletedServerTransactions {
   /** The ticket of the record kept for `key`, or -1. */
   find(key: string): number {
     const hash = this.hashOf(key);
+    this.lastKey = key;
+    this.lastHash = hash;
     const index = this.index;
     const indexMask = this.indexMask;
     for (let i = home(hash, indexMask); ; i = (i + 1) & indexMask) {
@@ -152,12 +171,13 @@ export class CompletedServerTransactions {
 
   /** The source of the request, of a kept record. */
   source(ticket: number): ReceivedFrom {
-    return this.sources[ticket & this.mask]!;
+    return this.endpoints[this.sourceIds[ticket & this.mask]!] as ReceivedFrom;
   }
 
   /** Where responses go, of a kept record: undefined for the source's own address and port. */
   destination(ticket: number): SipEndpoint | undefined {
-    return this.destinations[ticket & this.mask];
+    const id = this.destinationIds[ticket & this.mask]!;
+    return id === 0 ? undefined : (this.endpoints[id] as SipEndpoint);
   }
 
   /** Ends the record now (a transport failure, RFC 3261 §17.2.4); nothing happens if it is no longer kept. */
@@ -170,13 +190,13 @@ export class CompletedServerTransactions {
   clear(): void {
     this.timer?.cancel();
     this.timer = undefined;
-    for (let t = this.head; t !== this.tail; t = (t + 1) & TICKET_MASK) {
-      const slot = t & this.mask;
-      this.tickets[slot] = NONE;
-      this.sources[slot] = undefined;
-      this.destinations[slot] = undefined;
-    }
+    for (let t = this.head; t !== this.tail; t = (t + 1) & TICKET_MASK) this.tickets[t & this.mask] = NONE;
     this.index.fill(0);
+    this.endpoints = [undefined];
+    this.endpointIds.clear();
+    this.endpointUses.fill(0);
+    this.freeEndpointIds = [];
+    this.lastEndpoint = undefined;
     this.head = this.tail;
     this.live = 0;
     this.firstChunk += this.chunks.length;
@@ -187,17 +207,60 @@ export class CompletedServerTransactions {
   private end(slot: number): void {
     this.remove(slot);
     this.tickets[slot] = NONE;
-    this.sources[slot] = undefined;
-    this.destinations[slot] = undefined;
+    this.release(this.sourceIds[slot]!);
+    const destination = this.destinationIds[slot]!;
+    if (destination !== 0) this.release(destination);
     this.live--;
   }
 
+  private endpointId(endpoint: ReceivedFrom | SipEndpoint): number {
+    let id = endpoint === this.lastEndpoint ? this.lastEndpointId : this.endpointIds.get(endpoint);
+    if (id === undefined) {
+      id = this.freeEndpointIds.pop() ?? this.endpoints.length;
+      this.endpoints[id] = endpoint;
+      this.endpointIds.set(endpoint, id);
+      if (id >= this.endpointUses.length) {
+        const uses = new Int32Array(2 * this.endpointUses.length);
+        uses.set(this.endpointUses);
+        this.endpointUses = uses;
+      }
+    }
+    this.lastEndpoint = endpoint;
+    this.lastEndpointId = id;
+    this.endpointUses[id]!++;
+    return id;
+  }
+
+  /** A record no longer uses endpoint `id`: the last one lets it go. */
+  private release(id: number): void {
+    if (--this.endpointUses[id]! > 0) return;
+    const endpoint = this.endpoints[id]!;
+    this.endpointIds.delete(endpoint);
+    this.endpoints[id] = undefined;
+    this.freeEndpointIds.push(id);
+    if (endpoint === this.lastEndpoint) this.lastEndpoint = undefined;
+  }
+
   private keyMatches(slot: number, key: string): boolean {
-    if (this.scratch.length < key.length * 3) this.scratch = Buffer.allocUnsafeSlow(key.length * 3);
-    const length = this.scratch.write(key, 0, 'utf8');
-    if (length !== this.keyLengths[slot]) return false;
     const chunk = this.chunks[this.chunkNumbers[slot]! - this.firstChunk]!;
     const at = this.offsets[slot]!;
+    const kept = this.keyLengths[slot]!;
+    // The usual key is ASCII: its UTF-8 bytes are its code units, compared in place.
+    // (A key of that many bytes and code units is all ASCII; a non-ASCII one goes the UTF-8 way.)
+    if (kept === key.length) {
+      let i = 0;
+      let unit = 0;
+      while (i < kept) {
+        unit = key.charCodeAt(i);
+        if (unit >= 0x80 || unit !== chunk[at + i]) break;
+        i++;
+      }
+      if (i === kept) return true;
+      if (unit < 0x80) return false;
+    }
+    if (this.scratch.length < key.length * 3) this.scratch = Buffer.allocUnsafeSlow(key.length * 3);
+    const length = this.scratch.write(key, 0, 'utf8');
+    if (length !== kept) return false;
     return chunk.compare(this.scratch, 0, length, at, at + length) === 0;
   }
 
@@ -241,8 +304,8 @@ export class CompletedServerTransactions {
     const offsets = new Int32Array(capacity);
     const keyLengths = new Int32Array(capacity);
     const responseLengths = new Int32Array(capacity);
-    const sources = new Array<ReceivedFrom | undefined>(capacity).fill(undefined);
-    const destinations = new Array<SipEndpoint | undefined>(capacity).fill(undefined);
+    const sourceIds = new Int32Array(capacity);
+    const destinationIds = new Int32Array(capacity);
     const index = new Int32Array(2 * capacity);
     const indexMask = 2 * capacity - 1;
     for (let t = this.head; t !== this.tail; t = (t + 1) & TICKET_MASK) {
@@ -255,8 +318,8 @@ export class CompletedServerTransactions {
       offsets[to] = this.offsets[from]!;
       keyLengths[to] = this.keyLengths[from]!;
       responseLengths[to] = this.responseLengths[from]!;
-      sources[to] = this.sources[from];
-      destinations[to] = this.destinations[from];
+      sourceIds[to] = this.sourceIds[from]!;
+      destinationIds[to] = this.destinationIds[from]!;
       if (tickets[to] !== NONE) {
         let i = home(hashes[to]!, indexMask);
         while (index[i] !== 0) i = (i + 1) & indexMask;
@@ -272,8 +335,8 @@ export class CompletedServerTransactions {
     this.offsets = offsets;
     this.keyLengths = keyLengths;
     this.responseLengths = responseLengths;
-    this.sources = sources;
-    this.destinations = destinations;
+    this.sourceIds = sourceIds;
+    this.destinationIds = destinationIds;
     this.index = index;
     this.indexMask = indexMask;
   }
@@ -308,6 +371,21 @@ export class CompletedServerTransactions {
     this.chunks.splice(0, unused);
     this.firstChunk += unused;
   }
+}
+
+/**
+ * Writes `key` as UTF-8 at `at` (room for 3 bytes per code unit is there) and returns its length.
+ * The usual key is ASCII (branch, host, port, method: RFC 3261 tokens), copied by code unit here
+ * rather than through Buffer.write (a call into C++ per kept transaction).
+ */
+function writeKey(chunk: Buffer, at: number, key: string): number {
+  const length = key.length;
+  for (let i = 0; i < length; i++) {
+    const unit = key.charCodeAt(i);
+    if (unit >= 0x80) return chunk.write(key, at, chunk.length - at, 'utf8');
+    chunk[at + i] = unit;
+  }
+  return length;
 }
 
 /** Where a hash's probe run starts in an index of `indexMask + 1` entries. */

@@ -298,7 +298,6 @@ export class TransactionLayer {
     // The usual destination, the source's own address and port (rport, RFC 3581 §4), is not
     // kept as an object of its own for 32 s (nor built): the transaction derives it from the source.
     const transaction = new NonInviteServerTransaction(key, request, source, responseDestinationUnlessSource(via, source), this.context);
-    this.servers.set(key, transaction);
     this.counters.serverTransactionsCreated++;
     if (listener) {
       try {
@@ -308,6 +307,11 @@ export class TransactionLayer {
         this.onUserError?.(error);
       }
     }
+    // Into `servers` only if the user did not answer at once (no other message is received
+    // while the listener runs): a NOTIFY is answered there, and its transaction is then a compact
+    // record for Timer J over UDP or ended over TCP, so it would only be added and removed again.
+    if (transaction.finalSent) return;
+    this.servers.set(key, transaction);
     // The 64·T1 guard, only for a request the user did not answer at once.
     transaction.start();
   }

@@ -183,3 +183,33 @@ test('NIST over UDP: a CANCEL naming a completed transaction still finds it', ()
   assert.equal(h.layer.cancelsTransaction(cancel, ['NOTIFY']), false);
   assert.equal(h.layer.findCancelledTransaction(cancel, ['SUBSCRIBE']), undefined, 'no object is kept for it');
 });
+
+test('CompletedServerTransactions: non-ASCII keys are compared as UTF-8, never code unit against byte', () => {
+  const { completed } = table(() => 3);
+  const kept = completed.keep('z9hG4bK\u00c3', response(1), SOURCE, undefined); // UTF-8: C3 83
+  assert.equal(completed.find('z9hG4bK\u00c3'), kept);
+  assert.equal(completed.find('z9hG4bK\u00c3\u0083'), -1, 'code units equal to the kept UTF-8 bytes are another key');
+  assert.equal(completed.find('z9hG4bKA'), -1);
+  const ascii = completed.keep('z9hG4bK\u00c3\u0083', response(2), SOURCE, undefined);
+  assert.equal(completed.find('z9hG4bK\u00c3\u0083'), ascii);
+  assert.equal(completed.find('z9hG4bK\u00c3'), kept);
+});
+
+test('CompletedServerTransactions: sources and destinations are numbered, shared, and let go with their last record', () => {
+  const { clock, completed } = table();
+  const other: ReceivedFrom = { ...SOURCE, remotePort: 5070 };
+  const a = completed.keep('a', response(1), SOURCE, undefined);
+  const b = completed.keep('b', response(2), other, { transport: 'udp', host: '198.51.100.1', port: 5080 });
+  const c = completed.keep('c', response(3), SOURCE, undefined);
+  assert.equal(completed.source(a), SOURCE);
+  assert.equal(completed.source(b), other);
+  assert.equal(completed.source(c), SOURCE);
+  assert.deepEqual(completed.destination(b), { transport: 'udp', host: '198.51.100.1', port: 5080 });
+  completed.drop(a);
+  assert.equal(completed.source(c), SOURCE, 'still used by another record');
+  completed.drop(b);
+  clock.advance(TIMER_J);
+  const d = completed.keep('d', response(4), other, undefined);
+  assert.equal(completed.source(d), other, 'numbered again after all its records ended');
+  assert.equal(completed.destination(d), undefined);
+});
