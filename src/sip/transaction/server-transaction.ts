@@ -103,7 +103,7 @@ export class NonInviteServerTransaction {
     let data: Buffer | SipTransportError;
     try {
       // Into Node's Buffer pool: a final kept for Timer J is copied into the shared chunk of
-      // kept finals below (KeptResponses), so memory of its own would be one malloc for nothing
+      // kept finals (CompletedServerTransactions), so memory of its own would be one malloc for nothing
       // (the same bytes per NOTIFY with either: notify-path.js --alloc).
       data = serializeBodylessResponse(request, status, reason, toTag, headers);
     } catch (error) {
