@@ -18,14 +18,16 @@ export class NonInviteServerTransaction {
   private stateValue: ServerTransactionState = 'trying';
   /**
    * The last response as serialized once when it was given: what a
-   * retransmitted request gets again. A final over UDP (kept for Timer J,
-   * 32 s) is at `responseStart` in a chunk shared with other transactions'
-   * finals (KeptResponses); otherwise these are its bytes (`responseStart` -1).
-   * Either way it holds no string or buffer of the received packet.
+   * retransmitted request gets again. A final over UDP is not kept here but
+   * in the layer's table of completed transactions (see `keptTicket`). It
+   * holds no string or buffer of the received packet.
    */
   private lastResponse: Buffer | undefined;
-  private responseStart = -1;
-  private responseLength = 0;
+  /**
+   * Its record in the layer's table of completed UDP transactions, which
+   * answers retransmissions for Timer J in its place (RFC 3261 §17.2.2), or -1.
+   */
+  private keptTicket = -1;
   /** Before the final, when the user did not answer at once: a guard of 64·T1 (see `start`). */
   private timer: Timer | undefined;
 
@@ -39,6 +41,11 @@ export class NonInviteServerTransaction {
     private readonly context: TransactionContext,
   ) {}
 
+  /** Where responses go when it is not the source's own address and port (kept with a completed transaction's record). */
+  get destinationUnlessSource(): SipEndpoint | undefined {
+    return this.destination;
+  }
+
   /** Where responses go (RFC 3261 §18.2.2, RFC 3581 §4): see responseDestination(). */
   get responseDestination(): SipEndpoint {
     const source = this.source;
@@ -46,6 +53,8 @@ export class NonInviteServerTransaction {
   }
 
   get state(): ServerTransactionState {
+    // Completed over UDP: terminated once the layer's record of it is gone (Timer J, or a transport failure).
+    if (this.keptTicket >= 0 && this.stateValue === 'completed' && !this.context.completedIsKept(this.keptTicket)) return 'terminated';
     return this.stateValue;
   }
 
@@ -94,7 +103,7 @@ export class NonInviteServerTransaction {
     let data: Buffer | SipTransportError;
     try {
       // Into Node's Buffer pool: a final kept for Timer J is copied into the shared chunk of
-      // kept finals below (KeptResponses), so memory of its own would be one malloc for nothing
+      // kept finals (CompletedServerTransactions), so memory of its own would be one malloc for nothing
       // (the same bytes per NOTIFY with either: notify-path.js --alloc).
       data = serializeBodylessResponse(request, status, reason, toTag, headers);
     } catch (error) {
@@ -108,65 +117,40 @@ export class NonInviteServerTransaction {
       this.onTransportError();
       return;
     }
-    // A final over UDP is kept for Timer J (32 s). Serialized into the shared 8 KB
-    // Buffer pool, it would keep its whole slab alive, and with it the other messages
-    // sliced from it long since sent: 1.7 KB of ArrayBuffer per NOTIFY answered, where
-    // its own copy is 0.4 KB (issue 11; what the SUBSCRIBE burst left in RSS). It is
-    // copied into a chunk shared with other finals, not a Buffer of its own: no
-    // JavaScript object per response lives for Timer J (what scavenges copied, issue 11).
-    if (status >= 200 && !this.reliable) {
-      const kept = this.context.keptResponses.keep(data);
-      this.lastResponse = kept;
-      this.responseStart = this.context.keptResponses.offset();
-      this.responseLength = data.byteLength;
-    } else {
-      this.lastResponse = data;
-      this.responseStart = -1;
-    }
+    this.lastResponse = data;
     if (status < 200) {
       this.stateValue = 'proceeding';
     } else {
       this.stateValue = 'completed';
-      // On UDP the transaction lives on for Timer J (32 s) only to resend these
-      // bytes: drop the request, so that a busy server does not hold 32 s of parsed packets.
+      // A completed transaction only resends these bytes: drop the request.
       this.request = undefined;
       this.timer?.cancel();
       this.timer = undefined;
-      // RFC 3261 §17.2.2: Timer J = 64·T1 on unreliable transports (one FIFO for all of
-      // them in the layer: no timer of its own), 0 on reliable ones.
-      if (!this.reliable) this.context.awaitTimerJ(this);
+      // RFC 3261 §17.2.2: Timer J = 64·T1 on unreliable transports, 0 on reliable ones. Over UDP
+      // the layer keeps a compact record in this object's place (key, bytes, source; no object per
+      // transaction for 32 s: issue 11) and forgets the object; the bytes are copied there.
+      if (!this.reliable) {
+        this.lastResponse = undefined;
+        this.keptTicket = this.context.keepCompleted(this, data);
+      }
     }
     // The same bytes now and on every retransmission.
     this.send(data);
     if (this.stateValue === 'completed' && this.reliable) this.terminate();
   }
 
-  /** The same request again (matched per RFC 3261 §17.2.3). */
+  /** The same request again (matched per RFC 3261 §17.2.3), before a final over UDP. */
   receiveRetransmission(): void {
     this.context.counters.retransmittedRequestsAbsorbed++;
     const response = this.lastResponse;
     if (response === undefined || this.stateValue === 'terminated') return;
     // RFC 3261 §17.2.2: in Proceeding and Completed, resend the last response.
     this.context.counters.responseRetransmissions++;
-    const start = this.responseStart;
-    if (start < 0) {
-      this.send(response);
-      return;
-    }
-    // The first retransmission: from now on a view of the kept bytes (the same one each time).
-    const view = response.subarray(start, start + this.responseLength);
-    this.lastResponse = view;
-    this.responseStart = -1;
-    this.send(view);
+    this.send(response);
   }
 
   /** Ends the transaction now, without a word (layer shutdown). */
   abandon(): void {
-    this.terminate();
-  }
-
-  /** @internal Timer J fired (the layer's FIFO of completed transactions). */
-  timerJ(): void {
     this.terminate();
   }
 
@@ -176,7 +160,11 @@ export class NonInviteServerTransaction {
 
   private onTransportError(): void {
     if (this.stateValue === 'terminated') return;
-    // RFC 3261 §17.2.4: a transport failure ends the server transaction.
+    // RFC 3261 §17.2.4: a transport failure ends the server transaction (and its record for Timer J).
+    if (this.keptTicket >= 0) {
+      if (!this.context.completedIsKept(this.keptTicket)) return;
+      this.context.dropCompleted(this.keptTicket);
+    }
     this.context.counters.transportErrors++;
     this.terminate();
   }

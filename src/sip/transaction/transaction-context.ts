@@ -5,7 +5,7 @@ import { SipTransportError } from '../transport/errors.js';
 import type { SipTransport } from '../transport/types.js';
 import type { NonInviteClientTransaction } from './client-transaction.js';
 import type { FixedDelayExpiry } from './fixed-delay-expiry.js';
-import type { KeptResponses } from './kept-responses.js';
+import type { SipEndpoint, ReceivedFrom } from '../transport/types.js';
 import type { TransactionStats } from './transaction-stats.js';
 import type { TransactionTimerSettings } from './types.js';
 
@@ -15,14 +15,23 @@ export interface TransactionContext {
   readonly scheduler: TimerScheduler;
   readonly timers: TransactionTimerSettings;
   readonly counters: TransactionStats;
-  /** Where completed UDP server transactions keep their final response for Timer J. */
-  readonly keptResponses: KeptResponses;
   /** Runs a transaction-user callback: an exception is counted and reported, never propagated. */
   callUser(callback: () => void): void;
   /** The transaction reached Terminated: forget it. */
   forget(transaction: { readonly key: string; readonly side: 'client' | 'server' }): void;
-  /** A server transaction completed over UDP: call its `timerJ()` 64·T1 from now (RFC 3261 §17.2.2). */
-  awaitTimerJ(transaction: { timerJ(): void }): void;
+  /**
+   * A server transaction completed over UDP with the final `response`: the layer keeps a
+   * compact record of it for Timer J (64·T1, RFC 3261 §17.2.2) that answers retransmissions
+   * in its place, and forgets the transaction object. Returns the record's ticket.
+   */
+  keepCompleted(
+    transaction: { readonly key: string; readonly source: ReceivedFrom; readonly destinationUnlessSource: SipEndpoint | undefined },
+    response: Uint8Array,
+  ): number;
+  /** True while the record `ticket` (keepCompleted) is kept: Timer J has not fired, no transport failure. */
+  completedIsKept(ticket: number): boolean;
+  /** Ends the record `ticket` now (a transport failure, RFC 3261 §17.2.4). */
+  dropCompleted(ticket: number): void;
   /**
    * Client transactions' Timer F (64·T1) and Timer K (T4): fixed delays, so
    * one FIFO each rather than an entry each on the scheduler's heap (issue 11).

@@ -8,8 +8,8 @@ import type { ReceivedFrom, SipEndpoint, SipTransport } from '../transport/types
 import { hasMagicCookie, newBranch } from './branch.js';
 import { NonInviteClientTransaction } from './client-transaction.js';
 import { TransactionError } from './errors.js';
+import { CompletedServerTransactions } from './completed-server-transactions.js';
 import { FixedDelayExpiry } from './fixed-delay-expiry.js';
-import { KeptResponses } from './kept-responses.js';
 import { NonInviteServerTransaction } from './server-transaction.js';
 import { sixtyFourT1, type TransactionContext } from './transaction-context.js';
 import { cancelledTransactionKey, clientTransactionKey, ownedServerTransactionKey } from './transaction-keys.js';
@@ -54,8 +54,11 @@ export class TransactionLayer {
   private readonly random: Random;
   private listener: NewRequestListener | undefined;
   private answeredRetransmissionListener: AnsweredRetransmissionListener | undefined;
-  /** Completed UDP server transactions waiting out Timer J, oldest first. */
-  private readonly timerJ: FixedDelayExpiry<NonInviteServerTransaction>;
+  /**
+   * Completed UDP server transactions waiting out Timer J (RFC 3261 §17.2.2), as compact
+   * records, not objects: `servers` holds only the transactions still awaiting their final.
+   */
+  private readonly completed: CompletedServerTransactions;
   /** Client transactions waiting for Timer F (Trying, Proceeding) and for Timer K (Completed), oldest first. */
   private readonly timerF: FixedDelayExpiry<NonInviteClientTransaction>;
   private readonly timerK: FixedDelayExpiry<NonInviteClientTransaction>;
@@ -70,10 +73,9 @@ export class TransactionLayer {
     const counters = this.counters;
     const onUserError = options.onUserError;
     this.onUserError = onUserError;
-    const timerJ = new FixedDelayExpiry<NonInviteServerTransaction>(options.scheduler, sixtyFourT1(this.timers), (transaction) =>
-      transaction.timerJ(),
-    );
-    this.timerJ = timerJ;
+    const completed = new CompletedServerTransactions(options.scheduler, sixtyFourT1(this.timers));
+    this.completed = completed;
+    const servers = this.servers;
     this.timerF = new FixedDelayExpiry<NonInviteClientTransaction>(options.scheduler, sixtyFourT1(this.timers), (transaction) =>
       transaction.onTimerF(),
     );
@@ -86,7 +88,6 @@ export class TransactionLayer {
       scheduler: options.scheduler,
       timers: this.timers,
       counters,
-      keptResponses: new KeptResponses(),
       callUser(callback) {
         try {
           callback();
@@ -99,7 +100,13 @@ export class TransactionLayer {
         const map: Map<string, unknown> = transaction.side === 'client' ? this.clients : this.servers;
         if (map.get(transaction.key) === transaction) map.delete(transaction.key);
       },
-      awaitTimerJ: (transaction) => timerJ.add(transaction as NonInviteServerTransaction),
+      keepCompleted(transaction, response) {
+        const ticket = completed.keep(transaction.key, response, transaction.source, transaction.destinationUnlessSource);
+        servers.delete(transaction.key);
+        return ticket;
+      },
+      completedIsKept: (ticket) => completed.has(ticket),
+      dropCompleted: (ticket) => completed.drop(ticket),
       timerF: this.timerF,
       timerK: this.timerK,
       firstTimerE: this.firstTimerE,
@@ -161,27 +168,50 @@ export class TransactionLayer {
 
   /**
    * The server transaction a CANCEL names (RFC 3261 §9.2), trying each method
-   * the CANCEL could be cancelling, or undefined.
+   * the CANCEL could be cancelling, or undefined. Only a transaction still
+   * waiting for its final is an object to return: one completed over UDP is
+   * kept as a compact record for Timer J (see cancelsTransaction()).
    */
   findCancelledTransaction(cancel: SipRequest, methods: Iterable<string>): NonInviteServerTransaction | undefined {
+    let found: NonInviteServerTransaction | undefined;
+    this.cancelledKey(cancel, methods, (key) => {
+      found = this.servers.get(key);
+      return found !== undefined;
+    });
+    return found;
+  }
+
+  /**
+   * True when the CANCEL names a server transaction this layer has (RFC 3261 §9.2),
+   * waiting for its final or completed (Timer J), whatever the method it cancels among `methods`.
+   */
+  cancelsTransaction(cancel: SipRequest, methods: Iterable<string>): boolean {
+    return this.cancelledKey(cancel, methods, (key) => this.servers.has(key) || this.completed.find(key) >= 0);
+  }
+
+  /** Calls `found` with the key of each transaction the CANCEL could name until it returns true. */
+  private cancelledKey(cancel: SipRequest, methods: Iterable<string>, found: (key: string) => boolean): boolean {
     const via = this.parseTopVia(cancel);
-    if (via === undefined) return undefined;
+    if (via === undefined) return false;
     for (const method of methods) {
       let key: string;
       try {
         key = cancelledTransactionKey(cancel, via, undefined, method);
       } catch {
         // A CANCEL whose headers cannot key a transaction matches none: it is answered 481.
-        return undefined;
+        return false;
       }
-      const found = this.servers.get(key);
-      if (found) return found;
+      if (found(key)) return true;
     }
-    return undefined;
+    return false;
   }
 
   stats(): TransactionStats {
-    return { ...this.counters, activeClientTransactions: this.clients.size, activeServerTransactions: this.servers.size };
+    return {
+      ...this.counters,
+      activeClientTransactions: this.clients.size,
+      activeServerTransactions: this.servers.size + this.completed.size,
+    };
   }
 
   /** Ends every transaction silently and stops matching; the transport is not closed here. */
@@ -191,7 +221,7 @@ export class TransactionLayer {
     for (const transaction of [...this.servers.values()]) transaction.abandon();
     this.clients.clear();
     this.servers.clear();
-    this.timerJ.clear();
+    this.completed.clear();
     this.timerF.clear();
     this.timerK.clear();
     this.firstTimerE.clear();
@@ -248,6 +278,17 @@ export class TransactionLayer {
       if (answered && told !== undefined) this.context.callUser(() => told(request, source));
       return;
     }
+    const completed = this.completed.find(key);
+    if (completed >= 0) {
+      if (request.method === 'ACK') {
+        this.counters.acksAbsorbed++;
+        return;
+      }
+      this.resendCompleted(completed);
+      const told = this.answeredRetransmissionListener;
+      if (told !== undefined) this.context.callUser(() => told(request, source));
+      return;
+    }
     const listener = this.listener;
     if (request.method === 'ACK') {
       // RFC 3261 §17: ACK for a 2xx has no transaction; hand it up as it is.
@@ -257,7 +298,6 @@ export class TransactionLayer {
     // The usual destination, the source's own address and port (rport, RFC 3581 §4), is not
     // kept as an object of its own for 32 s (nor built): the transaction derives it from the source.
     const transaction = new NonInviteServerTransaction(key, request, source, responseDestinationUnlessSource(via, source), this.context);
-    this.servers.set(key, transaction);
     this.counters.serverTransactionsCreated++;
     if (listener) {
       try {
@@ -267,8 +307,37 @@ export class TransactionLayer {
         this.onUserError?.(error);
       }
     }
+    // Into `servers` only if the user did not answer at once (no other message is received
+    // while the listener runs): a NOTIFY is answered there, and its transaction is then a compact
+    // record for Timer J over UDP or ended over TCP, so it would only be added and removed again.
+    if (transaction.finalSent) return;
+    this.servers.set(key, transaction);
     // The 64·T1 guard, only for a request the user did not answer at once.
     transaction.start();
+  }
+
+  /**
+   * A retransmission of a request whose transaction completed over UDP (RFC 3261 §17.2.2,
+   * Completed): its final again, the same bytes, from the same socket to the same destination.
+   */
+  private resendCompleted(ticket: number): void {
+    const counters = this.counters;
+    counters.retransmittedRequestsAbsorbed++;
+    counters.responseRetransmissions++;
+    const completed = this.completed;
+    const source = completed.source(ticket);
+    const destination = completed.destination(ticket) ?? { transport: source.transport, host: source.remoteAddress, port: source.remotePort };
+    this.context.transport.send(
+      completed.response(ticket),
+      destination,
+      () => {
+        // RFC 3261 §17.2.4: a transport failure ends the server transaction.
+        if (!completed.has(ticket)) return;
+        counters.transportErrors++;
+        completed.drop(ticket);
+      },
+      source,
+    );
   }
 
   /** The parsed top Via (cached on the request by the codec); its text is looked up only when a key needs it (no branch). */

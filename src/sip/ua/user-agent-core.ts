@@ -162,7 +162,7 @@ export class SipUserAgentCore implements SipUserAgent {
       // RFC 3261 §9.2: 200 when the CANCEL names a transaction we have (it changes nothing
       // for a non-INVITE), 481 otherwise.
       const methods = [...this.handlers.keys(), 'OPTIONS', 'INVITE'];
-      const found = this.transactions.findCancelledTransaction(request, methods);
+      const found = this.transactions.cancelsTransaction(request, methods);
       incoming.reply(found ? 200 : 481, found ? 'OK' : 'Call/Transaction Does Not Exist');
       return;
     }

@@ -1,0 +1,394 @@
+import type { Timer, TimerScheduler } from '../../util/timer-scheduler.js';
+import type { ReceivedFrom, SipEndpoint } from '../transport/types.js';
+
+/** Chunks of 64 KB: about 140 kept finals to NOTIFYs each (≈400 octets, with their keys). */
+const CHUNK_BYTES = 64 * 1024;
+/** Most records ended per wake-up, so that a backlog of expiries cannot starve I/O. */
+const BATCH = 4096;
+/** Tickets count kept records modulo 2^30: small integers however long the process runs. */
+const TICKET_MASK = 0x3fffffff;
+const FIRST_CAPACITY = 1024;
+/** A slot that holds no live record. */
+const NONE = -1;
+
+/** A 32-bit hash of a transaction key (FNV-1a over its UTF-16 code units). */
+export function transactionKeyHash(key: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193);
+  return hash | 0;
+}
+
+/**
+ * Completed non-INVITE server transactions over UDP waiting out Timer J
+ * (64·T1 = 32 s, RFC 3261 §17.2.2). In Completed a transaction only answers
+ * a retransmission of its request with the same final response and absorbs
+ * it, so nothing of it is kept but what that needs: its key and its final's
+ * bytes (copied one after the other into a shared 64 KB chunk), the hash of
+ * its key, where those bytes are, its deadline, and the (shared, one per
+ * remote address and port) source it came from. No JavaScript object per
+ * transaction: at 10,000 NOTIFYs/s 320,000 of them wait at any moment, and
+ * an object, a key string and a `Map` entry each were copied by scavenges and
+ * marked by every mark-compact (issue 11, "Timer J at 10,000/s").
+ *
+ * Records sit in a ring of slots in the order they were kept; Timer J is the
+ * same delay for all, so the ring's oldest record is the next due (one
+ * scheduler timer for all) and chunks fall out of use oldest first. A record
+ * is found through an open-addressing table (linear probing) of slot numbers
+ * keyed by the key's hash; a hash match is confirmed against the key's bytes
+ * kept in the chunk, so two keys with the same hash are never confused. The
+ * match is exactly the transaction layer's (RFC 3261 §17.2.3, and the RFC
+ * 2543 fallback): the same key strings, compared whole.
+ */
+export class CompletedServerTransactions {
+  private capacity = FIRST_CAPACITY;
+  private mask = FIRST_CAPACITY - 1;
+  /** The record's ticket while it is kept, NONE otherwise. */
+  private tickets = new Int32Array(FIRST_CAPACITY).fill(NONE);
+  private deadlines = new Float64Array(FIRST_CAPACITY);
+  private hashes = new Int32Array(FIRST_CAPACITY);
+  /** Number of the chunk holding the key and the response (chunk numbers only grow). */
+  private chunkNumbers = new Float64Array(FIRST_CAPACITY);
+  /** Where the key's UTF-8 bytes start in the chunk; the response follows them. */
+  private offsets = new Int32Array(FIRST_CAPACITY);
+  private keyLengths = new Int32Array(FIRST_CAPACITY);
+  private responseLengths = new Int32Array(FIRST_CAPACITY);
+  /** The request's source (one object per remote address and port, shared), for the socket and the destination: see `endpoints`. */
+  private sourceIds = new Int32Array(FIRST_CAPACITY);
+  /** Where responses go when it is not the source's own address and port (rare: see responseDestinationUnlessSource), or 0. */
+  private destinationIds = new Int32Array(FIRST_CAPACITY);
+  /** Slot + 1 per entry (0: empty), twice the ring's capacity: at most half full. */
+  private index = new Int32Array(2 * FIRST_CAPACITY);
+  private indexMask = 2 * FIRST_CAPACITY - 1;
+  /** Ticket of the oldest position in the ring, and of the next record to keep. */
+  private head = 0;
+  private tail = 0;
+  private live = 0;
+  private chunks: Buffer[] = [];
+  /** The number of chunks[0]. */
+  private firstChunk = 0;
+  private chunkUsed = 0;
+  private scratch = Buffer.allocUnsafeSlow(256);
+  private timer: Timer | undefined;
+  /**
+   * Sources and destinations, numbered (from 1) and counted by the records that use them: a
+   * record holds a number, not a pointer, so that no array of 320,000 pointers is written
+   * (a write barrier each) and traced by every mark-compact.
+   */
+  private endpoints: Array<ReceivedFrom | SipEndpoint | undefined> = [undefined];
+  private readonly endpointIds = new Map<ReceivedFrom | SipEndpoint, number>();
+  private endpointUses = new Int32Array(64);
+  private freeEndpointIds: number[] = [];
+  /** The endpoint numbered last (the usual source of the next request too). */
+  private lastEndpoint: ReceivedFrom | SipEndpoint | undefined;
+  private lastEndpointId = 0;
+  /** The key `find` was last asked for, and its hash. */
+  private lastKey = '';
+  private lastHash = 0;
+
+  constructor(
+    private readonly scheduler: TimerScheduler,
+    private readonly delayMs: number,
+    /** Tests give a poor hash to check that colliding keys are told apart. */
+    private readonly hashOf: (key: string) => number = transactionKeyHash,
+  ) {}
+
+  /** Records kept (not yet expired nor dropped). */
+  get size(): number {
+    return this.live;
+  }
+
+  /** Chunks of response bytes held (for tests and measurement). */
+  get chunkCount(): number {
+    return this.chunks.length;
+  }
+
+  /**
+   * Keeps the transaction `key`, completed with `response` (copied: the caller may reuse it),
+   * for `delayMs`; returns its ticket. The key must not be kept already (the layer looks first).
+   */
+  keep(key: string, response: Uint8Array, source: ReceivedFrom, destination: SipEndpoint | undefined): number {
+    if (((this.tail - this.head) & TICKET_MASK) === this.capacity) this.grow();
+    const ticket = this.tail;
+    const slot = ticket & this.mask;
+    // A UTF-8 character takes at most 3 bytes per UTF-16 code unit.
+    const need = key.length * 3 + response.byteLength;
+    let chunk = this.chunks[this.chunks.length - 1];
+    if (chunk === undefined || this.chunkUsed + need > chunk.length) {
+      chunk = Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, need));
+      this.chunks.push(chunk);
+      this.chunkUsed = 0;
+    }
+    const at = this.chunkUsed;
+    const keyLength = writeKey(chunk, at, key);
+    chunk.set(response, at + keyLength);
+    this.chunkUsed = at + keyLength + response.byteLength;
+    // The layer looked the key up just before (a new request): its hash is known.
+    const hash = key === this.lastKey ? this.lastHash : this.hashOf(key);
+    this.lastKey = '';
+    this.tickets[slot] = ticket;
+    this.deadlines[slot] = this.scheduler.clock.now() + this.delayMs;
+    this.hashes[slot] = hash;
+    this.chunkNumbers[slot] = this.firstChunk + this.chunks.length - 1;
+    this.offsets[slot] = at;
+    this.keyLengths[slot] = keyLength;
+    this.responseLengths[slot] = response.byteLength;
+    this.sourceIds[slot] = this.endpointId(source);
+    this.destinationIds[slot] = destination === undefined ? 0 : this.endpointId(destination);
+    this.insert(slot, hash);
+    this.tail = (ticket + 1) & TICKET_MASK;
+    this.live++;
+    if (this.timer === undefined) this.arm();
+    return ticket;
+  }
+
+  /** The ticket of the record kept for `key`, or -1. */
+  find(key: string): number {
+    const hash = this.hashOf(key);
+    this.lastKey = key;
+    this.lastHash = hash;
+    const index = this.index;
+    const indexMask = this.indexMask;
+    for (let i = home(hash, indexMask); ; i = (i + 1) & indexMask) {
+      const entry = index[i]!;
+      if (entry === 0) return NONE;
+      const slot = entry - 1;
+      if (this.hashes[slot] === hash && this.keyMatches(slot, key)) return this.tickets[slot]!;
+    }
+  }
+
+  /** True while the record `ticket` is kept (neither expired nor dropped). */
+  has(ticket: number): boolean {
+    return ticket >= 0 && this.tickets[ticket & this.mask] === ticket;
+  }
+
+  /** The kept final's bytes (a view of the chunk), of a kept record. */
+  response(ticket: number): Buffer {
+    const slot = ticket & this.mask;
+    const chunk = this.chunks[this.chunkNumbers[slot]! - this.firstChunk]!;
+    const start = this.offsets[slot]! + this.keyLengths[slot]!;
+    return chunk.subarray(start, start + this.responseLengths[slot]!);
+  }
+
+  /** The source of the request, of a kept record. */
+  source(ticket: number): ReceivedFrom {
+    return this.endpoints[this.sourceIds[ticket & this.mask]!] as ReceivedFrom;
+  }
+
+  /** Where responses go, of a kept record: undefined for the source's own address and port. */
+  destination(ticket: number): SipEndpoint | undefined {
+    const id = this.destinationIds[ticket & this.mask]!;
+    return id === 0 ? undefined : (this.endpoints[id] as SipEndpoint);
+  }
+
+  /** Ends the record now (a transport failure, RFC 3261 §17.2.4); nothing happens if it is no longer kept. */
+  drop(ticket: number): void {
+    if (!this.has(ticket)) return;
+    this.end(ticket & this.mask);
+  }
+
+  /** Forgets every record without expiring any (shutdown). */
+  clear(): void {
+    this.timer?.cancel();
+    this.timer = undefined;
+    for (let t = this.head; t !== this.tail; t = (t + 1) & TICKET_MASK) this.tickets[t & this.mask] = NONE;
+    this.index.fill(0);
+    this.endpoints = [undefined];
+    this.endpointIds.clear();
+    this.endpointUses.fill(0);
+    this.freeEndpointIds = [];
+    this.lastEndpoint = undefined;
+    this.head = this.tail;
+    this.live = 0;
+    this.firstChunk += this.chunks.length;
+    this.chunks = [];
+    this.chunkUsed = 0;
+  }
+
+  private end(slot: number): void {
+    this.remove(slot);
+    this.tickets[slot] = NONE;
+    this.release(this.sourceIds[slot]!);
+    const destination = this.destinationIds[slot]!;
+    if (destination !== 0) this.release(destination);
+    this.live--;
+  }
+
+  private endpointId(endpoint: ReceivedFrom | SipEndpoint): number {
+    let id = endpoint === this.lastEndpoint ? this.lastEndpointId : this.endpointIds.get(endpoint);
+    if (id === undefined) {
+      id = this.freeEndpointIds.pop() ?? this.endpoints.length;
+      this.endpoints[id] = endpoint;
+      this.endpointIds.set(endpoint, id);
+      if (id >= this.endpointUses.length) {
+        const uses = new Int32Array(2 * this.endpointUses.length);
+        uses.set(this.endpointUses);
+        this.endpointUses = uses;
+      }
+    }
+    this.lastEndpoint = endpoint;
+    this.lastEndpointId = id;
+    this.endpointUses[id]!++;
+    return id;
+  }
+
+  /** A record no longer uses endpoint `id`: the last one lets it go. */
+  private release(id: number): void {
+    if (--this.endpointUses[id]! > 0) return;
+    const endpoint = this.endpoints[id]!;
+    this.endpointIds.delete(endpoint);
+    this.endpoints[id] = undefined;
+    this.freeEndpointIds.push(id);
+    if (endpoint === this.lastEndpoint) this.lastEndpoint = undefined;
+  }
+
+  private keyMatches(slot: number, key: string): boolean {
+    const chunk = this.chunks[this.chunkNumbers[slot]! - this.firstChunk]!;
+    const at = this.offsets[slot]!;
+    const kept = this.keyLengths[slot]!;
+    // The usual key is ASCII: its UTF-8 bytes are its code units, compared in place.
+    // (A key of that many bytes and code units is all ASCII; a non-ASCII one goes the UTF-8 way.)
+    if (kept === key.length) {
+      let i = 0;
+      let unit = 0;
+      while (i < kept) {
+        unit = key.charCodeAt(i);
+        if (unit >= 0x80 || unit !== chunk[at + i]) break;
+        i++;
+      }
+      if (i === kept) return true;
+      if (unit < 0x80) return false;
+    }
+    if (this.scratch.length < key.length * 3) this.scratch = Buffer.allocUnsafeSlow(key.length * 3);
+    const length = this.scratch.write(key, 0, 'utf8');
+    if (length !== kept) return false;
+    return chunk.compare(this.scratch, 0, length, at, at + length) === 0;
+  }
+
+  private insert(slot: number, hash: number): void {
+    const index = this.index;
+    const indexMask = this.indexMask;
+    let i = home(hash, indexMask);
+    while (index[i] !== 0) i = (i + 1) & indexMask;
+    index[i] = slot + 1;
+  }
+
+  /** Takes `slot` out of the index, moving later entries of its probe run back (no tombstones). */
+  private remove(slot: number): void {
+    const index = this.index;
+    const indexMask = this.indexMask;
+    let i = home(this.hashes[slot]!, indexMask);
+    while (index[i] !== slot + 1) i = (i + 1) & indexMask;
+    let j = i;
+    for (;;) {
+      j = (j + 1) & indexMask;
+      const entry = index[j]!;
+      if (entry === 0) break;
+      const k = home(this.hashes[entry - 1]!, indexMask);
+      // The entry at j may move to the hole at i only if its home is not within (i, j].
+      const stays = i <= j ? i < k && k <= j : i < k || k <= j;
+      if (stays) continue;
+      index[i] = entry;
+      i = j;
+    }
+    index[i] = 0;
+  }
+
+  /** Doubles the ring (and the index), keeping every position at its ticket's new slot. */
+  private grow(): void {
+    const capacity = this.capacity * 2;
+    const mask = capacity - 1;
+    const tickets = new Int32Array(capacity).fill(NONE);
+    const deadlines = new Float64Array(capacity);
+    const hashes = new Int32Array(capacity);
+    const chunkNumbers = new Float64Array(capacity);
+    const offsets = new Int32Array(capacity);
+    const keyLengths = new Int32Array(capacity);
+    const responseLengths = new Int32Array(capacity);
+    const sourceIds = new Int32Array(capacity);
+    const destinationIds = new Int32Array(capacity);
+    const index = new Int32Array(2 * capacity);
+    const indexMask = 2 * capacity - 1;
+    for (let t = this.head; t !== this.tail; t = (t + 1) & TICKET_MASK) {
+      const from = t & this.mask;
+      const to = t & mask;
+      tickets[to] = this.tickets[from]!;
+      deadlines[to] = this.deadlines[from]!;
+      hashes[to] = this.hashes[from]!;
+      chunkNumbers[to] = this.chunkNumbers[from]!;
+      offsets[to] = this.offsets[from]!;
+      keyLengths[to] = this.keyLengths[from]!;
+      responseLengths[to] = this.responseLengths[from]!;
+      sourceIds[to] = this.sourceIds[from]!;
+      destinationIds[to] = this.destinationIds[from]!;
+      if (tickets[to] !== NONE) {
+        let i = home(hashes[to]!, indexMask);
+        while (index[i] !== 0) i = (i + 1) & indexMask;
+        index[i] = to + 1;
+      }
+    }
+    this.capacity = capacity;
+    this.mask = mask;
+    this.tickets = tickets;
+    this.deadlines = deadlines;
+    this.hashes = hashes;
+    this.chunkNumbers = chunkNumbers;
+    this.offsets = offsets;
+    this.keyLengths = keyLengths;
+    this.responseLengths = responseLengths;
+    this.sourceIds = sourceIds;
+    this.destinationIds = destinationIds;
+    this.index = index;
+    this.indexMask = indexMask;
+  }
+
+  /** Wakes up for the oldest position in the ring (dropped records are ended when their time comes). */
+  private arm(): void {
+    if (this.head === this.tail) return;
+    const at = this.deadlines[this.head & this.mask]!;
+    this.timer = this.scheduler.after(Math.max(0, at - this.scheduler.clock.now()), this.fire);
+  }
+
+  private readonly fire = (): void => {
+    this.timer = undefined;
+    const now = this.scheduler.clock.now();
+    let budget = BATCH;
+    while (this.head !== this.tail && budget-- > 0) {
+      const slot = this.head & this.mask;
+      if (this.deadlines[slot]! > now) break;
+      if (this.tickets[slot] !== NONE) this.end(slot);
+      this.head = (this.head + 1) & TICKET_MASK;
+    }
+    this.releaseChunks();
+    this.arm();
+  };
+
+  /** Lets go of the chunks older than the oldest position's (the current chunk stays for the next records). */
+  private releaseChunks(): void {
+    const current = this.firstChunk + this.chunks.length - 1;
+    const oldest = this.head === this.tail ? current : this.chunkNumbers[this.head & this.mask]!;
+    const unused = Math.min(oldest, current) - this.firstChunk;
+    if (unused <= 0) return;
+    this.chunks.splice(0, unused);
+    this.firstChunk += unused;
+  }
+}
+
+/**
+ * Writes `key` as UTF-8 at `at` (room for 3 bytes per code unit is there) and returns its length.
+ * The usual key is ASCII (branch, host, port, method: RFC 3261 tokens), copied by code unit here
+ * rather than through Buffer.write (a call into C++ per kept transaction).
+ */
+function writeKey(chunk: Buffer, at: number, key: string): number {
+  const length = key.length;
+  for (let i = 0; i < length; i++) {
+    const unit = key.charCodeAt(i);
+    if (unit >= 0x80) return chunk.write(key, at, chunk.length - at, 'utf8');
+    chunk[at + i] = unit;
+  }
+  return length;
+}
+
+/** Where a hash's probe run starts in an index of `indexMask + 1` entries. */
+function home(hash: number, indexMask: number): number {
+  return (hash ^ (hash >>> 15)) & indexMask;
+}

@@ -1,0 +1,215 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { createResponse } from '../../../src/sip/codec/index.js';
+import { CompletedServerTransactions } from '../../../src/sip/transaction/completed-server-transactions.js';
+import type { NonInviteServerTransaction } from '../../../src/sip/transaction/server-transaction.js';
+import type { ReceivedFrom } from '../../../src/sip/transport/types.js';
+import { ManualClock } from '../../../src/util/clock.js';
+import { TimerScheduler } from '../../../src/util/timer-scheduler.js';
+import { incomingRequest, layerHarness, T1 } from './helpers.js';
+
+// Issue 11: a completed UDP server transaction waits out Timer J (64·T1, RFC 3261 §17.2.2) as a
+// compact record (key and final's bytes in a shared chunk, numbers in typed arrays), not an object.
+
+const TIMER_J = 64 * T1;
+const SOURCE: ReceivedFrom = { transport: 'udp', remoteAddress: '192.0.2.10', remotePort: 5060, localAddress: '127.0.0.1', localPort: 5060 };
+
+function table(hashOf?: (key: string) => number) {
+  const clock = new ManualClock();
+  const scheduler = new TimerScheduler(clock);
+  const completed = new CompletedServerTransactions(scheduler, TIMER_J, hashOf);
+  return { clock, completed };
+}
+
+const response = (n: number) => Buffer.from(`SIP/2.0 200 OK\r\nCSeq: ${n} NOTIFY\r\n\r\n`);
+
+test('CompletedServerTransactions: a record answers with a copy of its final until Timer J, then is gone', () => {
+  const { clock, completed } = table();
+  const bytes = response(1);
+  const ticket = completed.keep('z9hG4bKa\u0001host\u00015060\u0001NOTIFY', bytes, SOURCE, undefined);
+  bytes.fill(0); // the caller's buffer may be reused: the record has its own copy
+  assert.equal(completed.find('z9hG4bKa\u0001host\u00015060\u0001NOTIFY'), ticket);
+  assert.equal(completed.find('z9hG4bKa\u0001host\u00015060\u0001SUBSCRIBE'), -1, 'the method is part of the key');
+  assert.deepEqual(completed.response(ticket), response(1));
+  assert.equal(completed.source(ticket), SOURCE);
+  assert.equal(completed.destination(ticket), undefined);
+  clock.advance(TIMER_J - 1);
+  assert.equal(completed.find('z9hG4bKa\u0001host\u00015060\u0001NOTIFY'), ticket);
+  clock.advance(1);
+  assert.equal(completed.find('z9hG4bKa\u0001host\u00015060\u0001NOTIFY'), -1);
+  assert.equal(completed.has(ticket), false);
+  assert.equal(completed.size, 0);
+});
+
+test('CompletedServerTransactions: many records, each expiring 64·T1 after its own; slots and chunks reused', () => {
+  const { clock, completed } = table();
+  const tickets: number[] = [];
+  for (let i = 0; i < 5000; i++) {
+    tickets.push(completed.keep(`z9hG4bK${i}\u0001h\u00015060\u0001NOTIFY`, response(i), SOURCE, undefined));
+    clock.advance(1);
+  }
+  assert.equal(completed.size, 5000);
+  for (let i = 0; i < 5000; i += 7) {
+    assert.equal(completed.find(`z9hG4bK${i}\u0001h\u00015060\u0001NOTIFY`), tickets[i]);
+    assert.deepEqual(completed.response(tickets[i]!), response(i));
+  }
+  const chunksAtPeak = completed.chunkCount;
+  clock.advance(TIMER_J - 5000 + 2500); // the first 2,501 are due
+  assert.equal(completed.size, 2499);
+  assert.equal(completed.find('z9hG4bK2500\u0001h\u00015060\u0001NOTIFY'), -1);
+  assert.equal(completed.find('z9hG4bK2501\u0001h\u00015060\u0001NOTIFY'), tickets[2501]);
+  assert.deepEqual(completed.response(tickets[4999]!), response(4999), 'bytes intact after older chunks were let go');
+  assert.ok(completed.chunkCount < chunksAtPeak, 'chunks of expired records are let go');
+  clock.advance(TIMER_J);
+  assert.equal(completed.size, 0);
+  assert.ok(completed.chunkCount <= 1, 'only the current chunk stays');
+  // The ring's slots are used again: a new record in the slot of an old one is not the old one.
+  const again = completed.keep('z9hG4bK0\u0001h\u00015060\u0001NOTIFY', response(0), SOURCE, undefined);
+  assert.notEqual(again, tickets[0]);
+  for (let i = 1; i < 1100; i++) completed.keep(`z9hG4bKnew${i}\u0001h\u00015060\u0001NOTIFY`, response(i), SOURCE, undefined);
+  for (const old of tickets) assert.equal(completed.has(old), false);
+  assert.equal(completed.find('z9hG4bK0\u0001h\u00015060\u0001NOTIFY'), again);
+  assert.equal(completed.find('z9hG4bKnew1099\u0001h\u00015060\u0001NOTIFY') >= 0, true);
+});
+
+test('CompletedServerTransactions: keys with the same hash are told apart by their bytes, also after one is dropped', () => {
+  const { completed } = table(() => 7);
+  const a = completed.keep('z9hG4bKa', response(1), SOURCE, undefined);
+  const b = completed.keep('z9hG4bKb', response(2), SOURCE, { transport: 'udp', host: '198.51.100.1', port: 5070 });
+  const c = completed.keep('z9hG4bKc', response(3), SOURCE, undefined);
+  assert.equal(completed.find('z9hG4bKa'), a);
+  assert.equal(completed.find('z9hG4bKb'), b);
+  assert.equal(completed.find('z9hG4bKc'), c);
+  assert.equal(completed.find('z9hG4bKd'), -1);
+  assert.equal(completed.find('z9hG4bK'), -1, 'a prefix is not the key');
+  assert.deepEqual(completed.destination(b), { transport: 'udp', host: '198.51.100.1', port: 5070 });
+  completed.drop(b);
+  assert.equal(completed.find('z9hG4bKb'), -1);
+  assert.equal(completed.find('z9hG4bKa'), a);
+  assert.equal(completed.find('z9hG4bKc'), c, 'found past the dropped entry of its probe run');
+  assert.deepEqual(completed.response(c), response(3));
+  assert.equal(completed.size, 2);
+});
+
+test('CompletedServerTransactions: against a Map, with a poor hash (property)', () => {
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.oneof(
+          fc.record({ op: fc.constant('keep' as const), key: fc.integer({ min: 0, max: 40 }) }),
+          fc.record({ op: fc.constant('drop' as const), key: fc.integer({ min: 0, max: 40 }) }),
+          fc.record({ op: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: TIMER_J }) }),
+        ),
+        { maxLength: 200 },
+      ),
+      (ops) => {
+        const { clock, completed } = table((key) => key.length % 3);
+        const model = new Map<string, { ticket: number; until: number; n: number }>();
+        for (const step of ops) {
+          if (step.op === 'advance') {
+            clock.advance(step.ms);
+            for (const [key, kept] of model) if (kept.until <= clock.now()) model.delete(key);
+            continue;
+          }
+          const key = `k${'x'.repeat(step.key % 5)}${step.key}`;
+          if (step.op === 'keep' && !model.has(key)) {
+            const ticket = completed.keep(key, response(step.key), SOURCE, undefined);
+            model.set(key, { ticket, until: clock.now() + TIMER_J, n: step.key });
+          } else if (step.op === 'drop' && model.has(key)) {
+            completed.drop(model.get(key)!.ticket);
+            model.delete(key);
+          }
+        }
+        assert.equal(completed.size, model.size);
+        for (let k = 0; k <= 40; k++) {
+          const key = `k${'x'.repeat(k % 5)}${k}`;
+          const kept = model.get(key);
+          assert.equal(completed.find(key), kept?.ticket ?? -1);
+          if (kept) assert.deepEqual(completed.response(kept.ticket), response(kept.n));
+        }
+      },
+    ),
+    { numRuns: 200 },
+  );
+});
+
+test('NIST over UDP: a retransmission is answered from the compact record with the same bytes, not delivered again', () => {
+  const h = layerHarness();
+  const seen: NonInviteServerTransaction[] = [];
+  h.layer.onRequest((request, _source, transaction) => {
+    seen.push(transaction!);
+    transaction!.respond(createResponse(request, 200, 'OK', { toTag: 'x1' }));
+  });
+  h.transport.receive(incomingRequest('NOTIFY', { branch: 'z9hG4bKr1' }));
+  h.transport.receive(incomingRequest('NOTIFY', { branch: 'z9hG4bKr2' }));
+  h.clock.advance(TIMER_J - 1);
+  h.transport.receive(incomingRequest('NOTIFY', { branch: 'z9hG4bKr1' }));
+  assert.equal(seen.length, 2);
+  const first = h.transport.responses(200).filter((r) => r.bytes.includes('z9hG4bKr1'));
+  assert.equal(first.length, 2);
+  assert.deepEqual(Buffer.from(first[1]!.bytes), Buffer.from(first[0]!.bytes), 'byte for byte');
+  assert.deepEqual(first[1]!.destination, { transport: 'udp', host: '192.0.2.10', port: 5060 });
+  assert.equal(h.layer.stats().activeServerTransactions, 2);
+  h.clock.advance(1);
+  assert.equal(seen[0]!.state, 'terminated');
+  assert.equal(h.layer.stats().activeServerTransactions, 0);
+  h.transport.receive(incomingRequest('NOTIFY', { branch: 'z9hG4bKr1' }));
+  assert.equal(seen.length, 3, 'after Timer J the same request is a new one, as before');
+});
+
+test('NIST over UDP: a transport failure resending the kept final ends the record (RFC 3261 §17.2.4)', () => {
+  const h = layerHarness({ synchronousErrors: true });
+  let delivered = 0;
+  h.layer.onRequest((request, _source, transaction) => {
+    delivered++;
+    transaction!.respond(createResponse(request, 200, 'OK', { toTag: 'x1' }));
+  });
+  h.transport.receive(incomingRequest('NOTIFY'));
+  h.transport.failSends(() => true, undefined, true);
+  h.transport.receive(incomingRequest('NOTIFY'));
+  assert.equal(h.layer.stats().transportErrors, 1);
+  assert.equal(h.layer.stats().activeServerTransactions, 0);
+  h.transport.receive(incomingRequest('NOTIFY'));
+  assert.equal(delivered, 2);
+});
+
+test('NIST over UDP: a CANCEL naming a completed transaction still finds it', () => {
+  const h = layerHarness();
+  h.layer.onRequest((request, _source, transaction) => transaction!.respond(createResponse(request, 200, 'OK', { toTag: 'x1' })));
+  h.transport.receive(incomingRequest('SUBSCRIBE', { branch: 'z9hG4bKc1' }));
+  const cancel = incomingRequest('CANCEL', { branch: 'z9hG4bKc1' });
+  assert.equal(h.layer.cancelsTransaction(cancel, ['SUBSCRIBE']), true);
+  assert.equal(h.layer.cancelsTransaction(cancel, ['NOTIFY']), false);
+  assert.equal(h.layer.findCancelledTransaction(cancel, ['SUBSCRIBE']), undefined, 'no object is kept for it');
+});
+
+test('CompletedServerTransactions: non-ASCII keys are compared as UTF-8, never code unit against byte', () => {
+  const { completed } = table(() => 3);
+  const kept = completed.keep('z9hG4bK\u00c3', response(1), SOURCE, undefined); // UTF-8: C3 83
+  assert.equal(completed.find('z9hG4bK\u00c3'), kept);
+  assert.equal(completed.find('z9hG4bK\u00c3\u0083'), -1, 'code units equal to the kept UTF-8 bytes are another key');
+  assert.equal(completed.find('z9hG4bKA'), -1);
+  const ascii = completed.keep('z9hG4bK\u00c3\u0083', response(2), SOURCE, undefined);
+  assert.equal(completed.find('z9hG4bK\u00c3\u0083'), ascii);
+  assert.equal(completed.find('z9hG4bK\u00c3'), kept);
+});
+
+test('CompletedServerTransactions: sources and destinations are numbered, shared, and let go with their last record', () => {
+  const { clock, completed } = table();
+  const other: ReceivedFrom = { ...SOURCE, remotePort: 5070 };
+  const a = completed.keep('a', response(1), SOURCE, undefined);
+  const b = completed.keep('b', response(2), other, { transport: 'udp', host: '198.51.100.1', port: 5080 });
+  const c = completed.keep('c', response(3), SOURCE, undefined);
+  assert.equal(completed.source(a), SOURCE);
+  assert.equal(completed.source(b), other);
+  assert.equal(completed.source(c), SOURCE);
+  assert.deepEqual(completed.destination(b), { transport: 'udp', host: '198.51.100.1', port: 5080 });
+  completed.drop(a);
+  assert.equal(completed.source(c), SOURCE, 'still used by another record');
+  completed.drop(b);
+  clock.advance(TIMER_J);
+  const d = completed.keep('d', response(4), other, undefined);
+  assert.equal(completed.source(d), other, 'numbered again after all its records ended');
+  assert.equal(completed.destination(d), undefined);
+});
