@@ -13,6 +13,9 @@ import { QsaError } from './qsa-error.js';
 import {
   type QsaSubscriptionHandle,
   type QsaSubscriptionInfo,
+  REREAD_DOCUMENT,
+  type RereadableUpdate,
+  rereaderOf,
   STATUS_RELEASED,
   SUBSCRIPTION_STATES,
   type SubscriptionState,
@@ -394,9 +397,12 @@ export class QsaBroker implements NotifierHost {
       if (sub.holder === registration) orphans.push(sub);
     }
     for (const sub of orphans) {
-      if (sub.assignment !== undefined) sub.assignment.active = false;
+      const revoked = sub.assignment;
+      if (revoked !== undefined) revoked.active = false;
       sub.assignment = undefined;
       sub.holder = undefined;
+      // Before another notifier may report for it: what the revoked one reported is still the record's last status.
+      if (revoked !== undefined) this.tellRevoked(registration, revoked);
     }
     for (const sub of orphans) {
       if (sub.active && sub.holder === undefined) this.assign(sub);
@@ -513,6 +519,16 @@ export class QsaBroker implements NotifierHost {
     this.callNotifier(entry, 'subscribe', assignment);
   }
 
+  private tellRevoked(entry: NotifierEntry, sub: Assignment): void {
+    const listener = (entry.notifier as RevocationListener)[SUBSCRIPTION_REVOKED];
+    if (listener === undefined) return;
+    try {
+      listener.call(entry.notifier, sub);
+    } catch (error) {
+      this.reportNotifierError(entry, 'unsubscribe', sub, error);
+    }
+  }
+
   private accepts(entry: NotifierEntry, sub: SubscriptionRecord): boolean {
     if (entry.accepts === undefined) return true;
     try {
@@ -569,4 +585,57 @@ export class QsaBroker implements NotifierHost {
  */
 export function keptBodiesOf(sub: QsaSubscription | undefined): KeptBodyStore | undefined {
   return sub instanceof Assignment ? sub.holder.broker.keptBodies : undefined;
+}
+
+/**
+ * @internal Called on a notifier (when it has it) for each subscription taken
+ * from it by `unregisterNotifier`, before any other notifier is handed it: a
+ * notifier that reads its last report back from the broker (reportedUpdateOf)
+ * instead of keeping it must keep its own copy from then on, since the
+ * subscription's last status will be another notifier's.
+ */
+export const SUBSCRIPTION_REVOKED: unique symbol = Symbol('presence-b2b.qsa.subscriptionRevoked');
+
+interface RevocationListener {
+  [SUBSCRIPTION_REVOKED]?: (sub: QsaSubscription) => void;
+}
+
+/**
+ * @internal Whether `sub` was handed out by a broker (not a test's fake),
+ * whose record keeps the last status reported for it: a notifier may then
+ * read that status back (reportedUpdateOf) rather than keep it twice.
+ */
+export function keepsReportedStatus(sub: QsaSubscription | undefined): boolean {
+  return sub instanceof Assignment;
+}
+
+/**
+ * @internal The last update reported for `sub`, as its record keeps it (issue
+ * 11: a notifier serving one subscriber need not keep the same status a second
+ * time): the update's fields, without the ones it did not have; for a package
+ * whose documents can be read again from the body, without the document (read
+ * again when asked, as from a kept update, compactUpdate), its body a copy. Equal to the update
+ * last reported for `sub` as long as `sub` is active (no other notifier can
+ * report for it meanwhile) or ended; undefined when nothing was reported or
+ * `sub` is not a broker's.
+ */
+export function reportedUpdateOf(sub: QsaSubscription | undefined): StatusUpdate | undefined {
+  if (!(sub instanceof Assignment)) return undefined;
+  const message = sub.target.lastStatus;
+  if (message === undefined) return undefined;
+  const update: RereadableUpdate = { state: message.state };
+  if (message.reason !== undefined) update.reason = message.reason;
+  if (message.retryAfter !== undefined) update.retryAfter = message.retryAfter;
+  if (message.expires !== undefined) update.expires = message.expires;
+  if (message.contentType !== undefined) update.contentType = message.contentType;
+  const body = message.body;
+  // A copy of the reader's own, as a kept update's `body` reads: the message may be one that others hold.
+  if (body !== undefined) update.body = new Uint8Array(body);
+  if (message.error !== undefined) update.error = message.error;
+  if (message.record !== sub.target.record) update.record = message.record;
+  if (message.list !== undefined) update.list = message.list;
+  const reread = body === undefined ? undefined : rereaderOf(sub.package);
+  if (reread !== undefined) update[REREAD_DOCUMENT] = reread;
+  else if (message.document !== undefined) update.document = message.document;
+  return update;
 }

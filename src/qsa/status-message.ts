@@ -275,6 +275,24 @@ class UsualKeptUpdate implements StatusUpdate {
 }
 
 /**
+ * @internal Whether `update` is of the usual kind (a status with a body whose
+ * document can be read again, none of the rare fields), which
+ * compactUpdate keeps in one fixed shape.
+ */
+export function isUsualUpdate(update: StatusUpdate): boolean {
+  return (
+    (update as RereadableUpdate)[REREAD_DOCUMENT] !== undefined &&
+    update.body !== undefined &&
+    update.reason === undefined &&
+    update.retryAfter === undefined &&
+    update.error === undefined &&
+    update.record === undefined &&
+    update.list === undefined
+  );
+}
+
+
+/**
  * @internal `update` as kept by a notifier between NOTIFYs (a dialog's last
  * status): when its document can be read again, a copy of one fixed shape
  * without the document (a message built from it reads it from the body when

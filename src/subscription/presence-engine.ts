@@ -23,8 +23,8 @@ import type { IncomingRequest } from '../sip/transaction/types.js';
 import { routeLeadsTo } from '../sip/ua/request-destination.js';
 import type { SendRequestOptions, SipUserAgent } from '../sip/ua/types.js';
 import type { QsaNotifier, QsaSubscription, StatusSink, StatusUpdate } from '../qsa/index.js';
-import { keptBodiesOf } from '../qsa/qsa-broker.js';
-import { compactUpdate, letGoKeptUpdate } from '../qsa/status-message.js';
+import { keepsReportedStatus, keptBodiesOf, reportedUpdateOf, SUBSCRIPTION_REVOKED } from '../qsa/qsa-broker.js';
+import { compactUpdate, isUsualUpdate, letGoKeptUpdate } from '../qsa/status-message.js';
 import type { DialogSnapshotSource, DialogSnapshotWriter } from '../store/dialog-snapshot-writer.js';
 import { resumedCSeq } from '../store/resume-cseq.js';
 import { dialogIdentity, type StoredDialog } from '../store/stored-dialog.js';
@@ -1319,7 +1319,7 @@ export class PresenceEngine implements QsaNotifier {
     this.dropDialog(dialog);
     this.release(dialog);
     // Its last status's body leaves the broker's store of kept bodies (the record stays readable).
-    letGoKeptUpdate(dialog.lastStatus);
+    letGoKeptUpdate(ownKept(dialog));
     this.setState(dialog, 'destroyed');
     this.registry.remove(dialog);
     if (this.registry.size === 0) this.onAllDestroyed?.();
@@ -1334,20 +1334,46 @@ export class PresenceEngine implements QsaNotifier {
   }
 
   private emit(dialog: SubscriptionDialog, update: StatusUpdate): void {
-    const previous = dialog.lastStatus;
-    dialog.lastStatus = update;
+    const previous = ownKept(dialog);
+    dialog.kept = update;
+    const first = dialog.firstMember;
+    let firstTold = false;
     for (let i = 0; i < dialog.memberCount; i++) {
       const member = dialog.memberAt(i);
-      if (member !== undefined) this.deliver(member, update);
+      if (member === undefined) continue;
+      const told = this.deliver(member, update);
+      if (member === first) firstTold = told;
+    }
+    if (firstTold && isUsualUpdate(update) && keepsReportedStatus(first)) {
+      // The first member's broker record holds this status now (its last report): read back from
+      // there, not kept a second time here (issue 11: −64 B and an object per held dialog).
+      letGoKeptUpdate(previous);
+      dialog.kept = first;
+      return;
     }
     // Kept without a document that can be read again from the body (a joining subscriber's message
     // reads it), written over the previous one: no object per NOTIFY lives until the next (issue 11).
     // Its body in the broker's store of kept bodies, the same slot as the broker's last status.
-    dialog.lastStatus = compactUpdate(update, previous, keptBodiesOf(dialog.firstMember));
+    dialog.kept = compactUpdate(update, previous, keptBodiesOf(first));
   }
 
-  private deliver(member: QsaSubscription, update: StatusUpdate): void {
-    if (this.broker.notify(member, update)) this.stats.statusMessages++;
+  /** True if a message was queued for `member`. */
+  private deliver(member: QsaSubscription, update: StatusUpdate): boolean {
+    if (!this.broker.notify(member, update)) return false;
+    this.stats.statusMessages++;
+    return true;
+  }
+
+  /**
+   * The broker took `sub` from this engine (its registration withdrawn): if a
+   * dialog reads its last status from `sub`'s record, it keeps a copy of its
+   * own now, before another notifier reports for that record.
+   */
+  [SUBSCRIPTION_REVOKED](sub: QsaSubscription): void {
+    const dialog = this.registry.dialogOfMember(sub.id);
+    if (dialog === undefined || dialog.kept !== sub) return;
+    const update = reportedUpdateOf(sub);
+    dialog.kept = update === undefined ? undefined : compactUpdate(update, undefined, keptBodiesOf(sub));
   }
 
   // ------------------------------------------------------------------ persistence and restart (issue 10)
@@ -1867,4 +1893,10 @@ function safe<T>(fn: () => T): T | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The update a dialog keeps itself, if it does (not when it reads its last status back from a member's record). */
+function ownKept(dialog: SubscriptionDialog): StatusUpdate | undefined {
+  const kept = dialog.kept;
+  return kept === undefined || 'state' in kept ? kept : undefined;
 }

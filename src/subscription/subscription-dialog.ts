@@ -3,6 +3,7 @@ import type { DigestCredentials, DigestSession } from '../sip/auth/digest-client
 import type { DialogState } from '../sip/dialog/dialog-state.js';
 import type { OutgoingRequestHandle } from '../sip/ua/types.js';
 import type { QsaSubscription, StatusUpdate } from '../qsa/index.js';
+import { reportedUpdateOf } from '../qsa/qsa-broker.js';
 import type { Timer } from '../util/timer-scheduler.js';
 import type { NotifyReader } from './notify-reader.js';
 
@@ -102,8 +103,23 @@ export class SubscriptionDialog {
    * undefined until the first is sent.
    */
   hops: readonly string[] | undefined = undefined;
+  /**
+   * What the members were last told (lastStatus): the update kept here, or,
+   * for the usual status (an active NOTIFY's whole document) once the first
+   * member's broker record holds it, that member, whose record is read back
+   * (issue 11: a dialog with one subscriber kept the same status twice, the
+   * broker's and a 64-byte kept update here). The member stays the source
+   * after it leaves (its ended record keeps its last status) until the next
+   * status; the engine keeps a copy of its own when it is revoked
+   * (SUBSCRIPTION_REVOKED).
+   */
+  kept: StatusUpdate | QsaSubscription | undefined = undefined;
+
   /** What the members were last told: a subscriber that joins learns it at once. */
-  lastStatus: StatusUpdate | undefined = undefined;
+  get lastStatus(): StatusUpdate | undefined {
+    const kept = this.kept;
+    return kept === undefined || 'state' in kept ? kept : reportedUpdateOf(kept);
+  }
   /** The event package's side: Accept, resource list or not, the readers of the current SIP dialog's bodies. */
   reader: NotifyReader | undefined = undefined;
   /**
