@@ -21,7 +21,10 @@ function toBody(body: Uint8Array | string | undefined): Uint8Array {
 export function serializeSipMessage(message: SipMessage): Buffer {
   const body = message.body;
   const tail = `Content-Length: ${body.length}\r\n\r\n`;
-  const headLength = writeHead(message, tail);
+  // The UA core measured this very head a moment ago (serializedLength, to choose the
+  // transport): the scratch buffer still holds it when nothing was written since and the
+  // message reads the same (issue 11; checked field by field, not by identity).
+  const headLength = headWritten(message, tail) ? writtenLength : writeHead(message, tail);
   if (headLength < 0) return serializeByParts(message, tail);
   // The head was written once into the scratch buffer: one exact-size copy out of it.
   const out = Buffer.allocUnsafe(headLength + body.length);
@@ -40,12 +43,21 @@ export function serializeSipMessage(message: SipMessage): Buffer {
  * so the octets are those of UTF-8 either way.
  */
 function writeHead(message: SipMessage, tail: string): number {
-  let at = message.kind === 'request' ? writeText(message.method, 0) : writeText('SIP/2.0 ', 0);
+  const texts = writtenTexts;
+  let count = 0;
+  writtenLength = -1;
+  let at: number;
   if (message.kind === 'request') {
+    texts[count++] = message.method;
+    texts[count++] = message.uri;
+    at = writeText(message.method, 0);
     at = writeText(' ', at);
     at = writeText(message.uri, at);
     at = writeText(' SIP/2.0\r\n', at);
   } else {
+    writtenStatus = message.status;
+    texts[count++] = message.reason;
+    at = writeText('SIP/2.0 ', 0);
     at = writeText(String(message.status), at);
     at = writeText(' ', at);
     at = writeText(message.reason, at);
@@ -53,12 +65,48 @@ function writeHead(message: SipMessage, tail: string): number {
   }
   for (const field of message.headers) {
     if (field.key === 'content-length') continue;
+    texts[count++] = field.name;
+    texts[count++] = field.value;
     at = writeText(field.name, at);
     at = writeText(': ', at);
     at = writeText(field.value, at);
     at = writeText('\r\n', at);
   }
-  return writeText(tail, at);
+  texts[count++] = tail;
+  at = writeText(tail, at);
+  writtenKind = message.kind;
+  writtenCount = count;
+  writtenLength = at;
+  return at;
+}
+
+/*
+ * What HEAD_SCRATCH holds: the head written last, as the texts it was made of (method and
+ * Request-URI, or a response's reason with its status kept apart; each field's name and
+ * value; the Content-Length line) and its length (-1: nothing usable). The texts are kept rather than the message, so that a header
+ * changed in place, added or removed since is noticed: the head is reused only when every
+ * text reads the same (RFC 3261 §18.1.1's size check and the send write one head, issue 11).
+ */
+let writtenKind: SipMessage['kind'] = 'request';
+let writtenStatus = 0;
+let writtenCount = 0;
+let writtenLength = -1;
+const writtenTexts: string[] = [];
+
+/** True when HEAD_SCRATCH holds the head `message` would be written as now (with `tail`). */
+function headWritten(message: SipMessage, tail: string): boolean {
+  if (writtenLength < 0 || message.kind !== writtenKind) return false;
+  const texts = writtenTexts;
+  let count = 0;
+  if (message.kind === 'request') {
+    if (texts[count++] !== message.method || texts[count++] !== message.uri) return false;
+  } else if (message.status !== writtenStatus || texts[count++] !== message.reason) return false;
+  const last = writtenCount - 1;
+  for (const field of message.headers) {
+    if (field.key === 'content-length') continue;
+    if (count >= last || texts[count++] !== field.name || texts[count++] !== field.value) return false;
+  }
+  return count === last && texts[last] === tail;
 }
 
 /** Writes `text` as UTF-8 into HEAD_SCRATCH at `at` (-1: nothing, a previous write did not fit); the end, or -1 if it does not fit. */

@@ -73,6 +73,10 @@ export class Rfc3263Resolver implements TargetResolver {
     let target: UriTarget;
     let literal: ResolvedTarget[] | undefined;
     try {
+      // `sip:user@192.0.2.1:5060`, the form of nearly every presence server's Contact and of a
+      // dialog's remote target at every refresh, is read without the URI parser (issue 11).
+      literal = plainLiteralTarget(uri, supportedTransports);
+      if (literal !== undefined) return Promise.resolve(this.applyBlacklist(literal));
       target = readUri(uri, supportedTransports);
       literal = literalTarget(target, supportedTransports);
     } catch (error) {
@@ -213,6 +217,80 @@ function literalTarget(uri: UriTarget, supported: ReadonlyArray<SipTransportName
   if (isIP(uri.host) === 0) return undefined;
   const transport = uri.transport ?? defaultTransport(uri.secure, supported);
   return [{ transport, host: uri.host, port: uri.port ?? defaultPort(transport), transportExplicit: uri.transport !== undefined }];
+}
+
+/**
+ * @internal What `literalTarget(readUri(uri, supported), supported)` returns, for a URI of the
+ * plain form `sip:` or `sips:`, an optional user of unreserved characters (RFC 3261 §25.1) and
+ * `@`, an IPv4 address or a bracketed IPv6 reference, an optional port, nothing else (no
+ * parameters: no `transport` or `maddr` to read); undefined for every other URI, which goes to
+ * the parser. Read a character at a time: no parameter Maps, no slices but the host's.
+ */
+export function plainLiteralTarget(uri: string, supported: ReadonlyArray<SipTransportName>): ResolvedTarget[] | undefined {
+  let i: number;
+  if (uri.startsWith('sip:')) i = 4;
+  else if (uri.startsWith('sips:')) i = 5;
+  else return undefined;
+  const secure = i === 5;
+  const n = uri.length;
+  const at = uri.indexOf('@', i);
+  if (at >= 0) {
+    if (at === i) return undefined;
+    for (let k = i; k < at; k++) if (!isPlainUserChar(uri.charCodeAt(k))) return undefined;
+    i = at + 1;
+  }
+  let host: string;
+  let end: number;
+  if (i < n && uri.charCodeAt(i) === 0x5b /* [ */) {
+    const close = uri.indexOf(']', i);
+    if (close < 0) return undefined;
+    for (let k = i + 1; k < close; k++) {
+      const c = uri.charCodeAt(k) | 0x20;
+      if (!((c >= 0x30 && c <= 0x3a) || (c >= 0x61 && c <= 0x66) || c === 0x2e)) return undefined;
+    }
+    host = uri.slice(i + 1, close).toLowerCase();
+    if (isIP(host) !== 6) return undefined;
+    end = close + 1;
+  } else {
+    end = i;
+    while (end < n) {
+      const c = uri.charCodeAt(end);
+      if ((c >= 0x30 && c <= 0x39) || c === 0x2e) end++;
+      else break;
+    }
+    host = uri.slice(i, end);
+    if (isIP(host) !== 4) return undefined;
+  }
+  let port: number | undefined;
+  if (end < n) {
+    if (uri.charCodeAt(end) !== 0x3a /* : */ || n - end - 1 < 1 || n - end - 1 > 5) return undefined;
+    let v = 0;
+    for (let k = end + 1; k < n; k++) {
+      const d = uri.charCodeAt(k) - 0x30;
+      if (d < 0 || d > 9) return undefined;
+      v = v * 10 + d;
+    }
+    if (v > 65535) return undefined;
+    port = v;
+  }
+  const transport = defaultTransport(secure, supported);
+  return [{ transport, host, port: port ?? defaultPort(transport), transportExplicit: false }];
+}
+
+/** RFC 3261 §25.1 `unreserved` and the user-unreserved marks but `;`, `?`, `/` (those need the parser's reading). */
+function isPlainUserChar(c: number): boolean {
+  const l = c | 0x20;
+  return (
+    (l >= 0x61 && l <= 0x7a) ||
+    (c >= 0x30 && c <= 0x39) ||
+    c === 0x2d || c === 0x2e || c === 0x5f || c === 0x7e || c === 0x21 || c === 0x2a || c === 0x27 || c === 0x28 || c === 0x29 ||
+    c === 0x26 || c === 0x3d || c === 0x2b || c === 0x24 || c === 0x2c
+  );
+}
+
+/** @internal The parser's reading of a URI's one target when its host is an IP literal (the reference for plainLiteralTarget). */
+export function parsedLiteralTarget(uri: string, supported: ReadonlyArray<SipTransportName>): ResolvedTarget[] | undefined {
+  return literalTarget(readUri(uri, supported), supported);
 }
 
 function readUri(uri: string, supported: ReadonlyArray<SipTransportName>): UriTarget {

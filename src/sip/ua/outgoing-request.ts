@@ -122,10 +122,7 @@ export class OutgoingRequest implements OutgoingRequestHandle {
         this.branch = branch;
         const onTarget = this.options?.onTarget;
         if (onTarget !== undefined) this.context.callUser(() => onTarget(attempt.destination));
-        transaction = this.context.transactions.sendRequest(attempt.request, attempt.destination, {
-          onProvisional: (response) => this.onProvisional(response),
-          onFinal: (response, locallyGenerated) => this.onAttemptFinal(target, response, locallyGenerated),
-        });
+        transaction = this.context.transactions.sendRequest(attempt.request, attempt.destination, new AttemptUser(this, target));
       } catch (error) {
         // No socket for the target's transport, or the layer is closed: that target cannot be tried.
         this.lastFailure = { response: createResponse(this.baseRequest(), 503, `Service Unavailable (${describe(error)})`), locallyGenerated: true };
@@ -201,12 +198,14 @@ export class OutgoingRequest implements OutgoingRequestHandle {
     return text;
   }
 
-  private onProvisional(response: SipResponse): void {
+  /** @internal An attempt's 1xx (AttemptUser). */
+  onProvisional(response: SipResponse): void {
     const user = this.user;
     if (user?.onProvisional) this.context.callUser(() => user.onProvisional?.(response));
   }
 
-  private onAttemptFinal(target: ResolvedTarget, response: SipResponse, locallyGenerated: boolean): void {
+  /** @internal An attempt's final response (AttemptUser). */
+  onAttemptFinal(target: ResolvedTarget, response: SipResponse, locallyGenerated: boolean): void {
     this.current = undefined;
     if (this.user === undefined) return;
     // RFC 3263 §4.3: a timeout, a transport failure or a 503 means "try the next target".
@@ -230,6 +229,26 @@ export class OutgoingRequest implements OutgoingRequestHandle {
     const user = this.user;
     this.user = undefined;
     if (user !== undefined) this.context.callUser(() => user.onFinal(response, locallyGenerated));
+  }
+}
+
+/**
+ * The transaction user of one attempt: which request and which target its responses are for.
+ * One object per request sent, with its methods on the prototype, where an object literal of
+ * two arrow functions made three (issue 11).
+ */
+class AttemptUser implements ClientTransactionUser {
+  constructor(
+    private readonly request: OutgoingRequest,
+    private readonly target: ResolvedTarget,
+  ) {}
+
+  onProvisional(response: SipResponse): void {
+    this.request.onProvisional(response);
+  }
+
+  onFinal(response: SipResponse, locallyGenerated: boolean): void {
+    this.request.onAttemptFinal(this.target, response, locallyGenerated);
   }
 }
 

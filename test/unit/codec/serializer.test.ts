@@ -101,6 +101,96 @@ describe('serializeSipMessage', () => {
     assert.deepEqual(first, copy);
   });
 
+  test('a head measured by serializedLength is reused only while the message reads the same: any change after the measure is noticed', () => {
+    const reference = (m: SipRequest | SipResponse): Buffer => {
+      let head = m.kind === 'request' ? `${m.method} ${m.uri} SIP/2.0\r\n` : `SIP/2.0 ${m.status} ${m.reason}\r\n`;
+      for (const f of m.headers) if (f.key !== 'content-length') head += `${f.name}: ${f.value}\r\n`;
+      head += `Content-Length: ${m.body.length}\r\n\r\n`;
+      return Buffer.concat([Buffer.from(head, 'utf8'), m.body]);
+    };
+    const fresh = (): SipRequest =>
+      createRequest({
+        method: 'SUBSCRIBE',
+        uri: 'sip:w@192.0.2.5:5060',
+        headers: [
+          ['Via', 'SIP/2.0/UDP 192.0.2.9:5060;branch=z9hG4bK-1;rport'],
+          ['From', '<sip:a@example.com>;tag=1'],
+          ['To', '<sip:w@example.com>'],
+          ['Call-ID', 'c1'],
+          ['CSeq', '1 SUBSCRIBE'],
+          ['Event', 'presence'],
+        ],
+        body: 'abc',
+      });
+    type Change = (m: SipRequest) => unknown; // a request returned, or nothing: changed in place
+    const changes: Array<[string, Change]> = [
+      ['nothing', () => undefined],
+      ['a value set in place', (m) => {
+          m.headers.set('Event', 'dialog');
+        }],
+      ['a value of the same length', (m) => {
+          m.headers.set('Call-ID', 'c2');
+        }],
+      [
+        'a field object edited',
+        (m) => {
+          (m.headers.at(3) as { value: string }).value = 'c9';
+        },
+      ],
+      ['a field appended', (m) => {
+          m.headers.append('Expires', '600');
+        }],
+      ['a field removed', (m) => {
+          m.headers.deleteFirst('event');
+        }],
+      ['a Via prepended', (m) => {
+          m.headers.prepend('Via', 'SIP/2.0/TCP 192.0.2.9:5060;branch=z9hG4bK-2;rport');
+        }],
+      ['the top Via replaced', (m) => {
+          m.headers.deleteFirst('via');
+          m.headers.prepend('Via', 'SIP/2.0/TCP 192.0.2.9:5060;branch=z9hG4bK-1;rport');
+        }],
+      ['a name changed', (m) => ({ ...m, headers: withField(m, 'Evenu', 'presence') })],
+      ['the Request-URI', (m) => ({ ...m, uri: 'sip:w@192.0.2.6:5060' })],
+      ['the method', (m) => ({ ...m, method: 'NOTIFY' })],
+      ['the body length', (m) => ({ ...m, body: Buffer.from('abcd') })],
+      ['the body, same length', (m) => ({ ...m, body: Buffer.from('xyz') })],
+      ['a stored Content-Length added (dropped on the wire)', (m) => {
+          m.headers.append('Content-Length', '7');
+        }],
+    ];
+    function withField(m: SipRequest, name: string, value: string): SipRequest['headers'] {
+      const headers = m.headers.clone();
+      headers.deleteFirst('event');
+      headers.append(name, value);
+      return headers;
+    }
+    for (const [what, change] of changes) {
+      const m = fresh();
+      const measured = serializedLength(m);
+      const changed = (change(m) as SipRequest | undefined) ?? m;
+      const wire = serializeSipMessage(changed);
+      assert.deepEqual(wire, reference(changed), what);
+      if (what === 'nothing') assert.equal(wire.length, measured);
+    }
+    // Another message written in between: the first is written again, not taken from the scratch.
+    const a = fresh();
+    serializedLength(a);
+    const b = createResponse(a, 200, 'OK', { toTag: 't' });
+    assert.deepEqual(serializeSipMessage(b), reference(b));
+    assert.deepEqual(serializeSipMessage(a), reference(a));
+    // Responses: the status is compared too.
+    const r = createResponse(a, 486, 'Busy Here');
+    serializedLength(r);
+    const r2: SipResponse = { ...r, status: 487 };
+    assert.deepEqual(serializeSipMessage(r2), reference(r2));
+    // A head too large for the scratch buffer is never taken from it.
+    const big = createRequest({ method: 'MESSAGE', uri: 'sip:b', headers: [['X-Big', 'y'.repeat(20 * 1024)]] });
+    serializedLength(big);
+    big.headers.set('X-Big', 'z'.repeat(20 * 1024));
+    assert.deepEqual(serializeSipMessage(big), reference(big));
+  });
+
   test('binary bodies are copied byte-exact', () => {
     const body = Uint8Array.from([0, 255, 13, 10, 13, 10, 128]);
     const wire = serializeSipMessage(createRequest({ method: 'MESSAGE', uri: 'sip:a@b', headers: [], body }));

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { SipTransportName } from '../../../src/sip/codec/message.js';
 import { type StaticDnsRecords, StaticDnsClient } from '../../../src/sip/resolver/dns-client.js';
-import { Rfc3263Resolver } from '../../../src/sip/resolver/rfc3263-resolver.js';
+import { parsedLiteralTarget, plainLiteralTarget, Rfc3263Resolver } from '../../../src/sip/resolver/rfc3263-resolver.js';
 import { orderSrvRecords } from '../../../src/sip/resolver/srv-order.js';
 import { ManualClock } from '../../../src/util/clock.js';
 import { PresenceB2BError } from '../../../src/util/errors.js';
@@ -267,5 +267,53 @@ describe('Rfc3263Resolver', () => {
   test('maddr replaces the host as the target', async () => {
     const { resolver } = makeResolver({});
     assert.deepEqual(brief(await resolver.resolve('sip:alice@example.com;maddr=192.0.2.77', ALL)), ['udp:192.0.2.77:5060']);
+  });
+});
+
+describe('plainLiteralTarget (an IP-literal URI read without the URI parser)', () => {
+  const outcome = (read: () => unknown): unknown => {
+    try {
+      return { value: read() };
+    } catch (error) {
+      return { error: error instanceof Error ? error.message : String(error) };
+    }
+  };
+
+  test('gives what the parser reads, for every URI it accepts; leaves every other URI to the parser', () => {
+    const schemes = ['sip:', 'sips:', 'SIP:', 'tel:', 'sip', ''];
+    const users = ['', 'alice@', 'u-1.x_y~!*\'()&=+$,@', 'a:pw@', 'a%20b@', 'a;p=1@', 'a?b@', '@', 'é@', 'a b@'];
+    const hosts = ['192.0.2.1', '127.0.0.1', '255.255.255.255', '256.1.1.1', '01.2.3.4', '1.2.3', '[::1]', '[2001:DB8::A]', '[::ffff:192.0.2.1]', '[zz::1]', '[::1', 'example.com', '', '1.2.3.4.'];
+    const ports = ['', ':5060', ':0', ':65535', ':65536', ':99999', ':05060', ':', ':12a', ':123456'];
+    const tails = ['', ';transport=tcp', ';maddr=192.0.2.9', '?Subject=x', ';lr', '>', ' '];
+    const transports: SipTransportName[][] = [ALL, ['udp'], ['tcp'], ['tls'], []];
+    let read = 0;
+    for (const scheme of schemes)
+      for (const user of users)
+        for (const host of hosts)
+          for (const port of ports)
+            for (const tail of tails) {
+              const uri = `${scheme}${user}${host}${port}${tail}`;
+              for (const supported of transports) {
+                const fast = outcome(() => plainLiteralTarget(uri, supported)) as { value?: unknown; error?: string };
+                if (fast.value === undefined && fast.error === undefined) continue; // left to the parser
+                read++;
+                assert.deepEqual(fast, outcome(() => parsedLiteralTarget(uri, supported)), uri);
+              }
+            }
+    assert.ok(read > 500, `${read} URIs read without the parser`);
+    for (const uri of ['sip:192.0.2.1', 'sip:w-1@192.0.2.1:5062', 'sips:[::1]:5061', 'sip:alice@[2001:db8::a]']) {
+      assert.notEqual(plainLiteralTarget(uri, ALL), undefined, uri);
+    }
+    assert.deepEqual(brief(plainLiteralTarget('sip:w@[2001:DB8::A]', ALL)!), ['udp:2001:db8::a:5060']);
+    assert.deepEqual(brief(plainLiteralTarget('sips:w@192.0.2.1', ALL)!), ['tls:192.0.2.1:5061']);
+  });
+
+  test('the resolver answers such a URI with the same targets, the blacklist applied', async () => {
+    const { resolver } = makeResolver({});
+    assert.deepEqual(brief(await resolver.resolve('sip:w@192.0.2.1:5062', ALL)), ['udp:192.0.2.1:5062']);
+    resolver.markFailed({ transport: 'udp', host: '192.0.2.1', port: 5062 });
+    assert.deepEqual(brief(await resolver.resolve('sip:w@192.0.2.1:5062', ALL)), ['udp:192.0.2.1:5062']);
+    assert.equal(resolver.isBlacklisted({ transport: 'udp', host: '192.0.2.1', port: 5062 }), true);
+    await assert.rejects(resolver.resolve('sips:w@192.0.2.1', ['udp']), /TLS is not enabled/);
   });
 });
