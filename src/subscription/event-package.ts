@@ -51,6 +51,13 @@ export interface EventPackage {
   /** A reader for one SIP subscription dialog. */
   newReader(): BodyReader;
   /**
+   * For a package whose reader keeps nothing between bodies (no version
+   * numbers, no partial state): the one reader every dialog may use, so that a
+   * held subscription carries no reader of its own (issue 11). A package
+   * without it gets `newReader()` per dialog.
+   */
+  readonly sharedReader?: BodyReader;
+  /**
    * For a package whose bodies are whole documents (each read on its own,
    * like presence): the document of one body, read again. With it, a
    * subscription's last status keeps the body only and its document is read
@@ -76,5 +83,5 @@ export function mediaTypeOf(contentType: string | undefined): string | undefined
 /** The package of an unknown event: bodies are passed on raw, unread. */
 export function opaqueEventPackage(name: string): EventPackage {
   const reader: BodyReader = { read: () => ({}) };
-  return { name, accept: [], newReader: () => reader };
+  return { name, accept: [], newReader: () => reader, sharedReader: reader };
 }

@@ -46,16 +46,15 @@ export class NotifyReader {
   /**
    * One reader for every dialog of a stateless package that is not a
    * resource list (issue 11: one object less per held subscription).
-   * Undefined for a stateful package: one that hands out a new reader
-   * each time (version numbers, partial state, RFC 3680 §5.2) keeps one
-   * per SIP dialog. A shared reader never changes: a dialog that becomes a
+   * Undefined for a package without a `sharedReader` (a stateful one:
+   * version numbers, partial state, RFC 3680 §5.2), which keeps a reader per
+   * SIP dialog. A shared reader never changes: a dialog that becomes a
    * resource list gets a reader of its own (`asEventlist`, `read`'s `own`).
    */
   static sharedFor(pkg: EventPackage): NotifyReader | undefined {
-    const reader = pkg.newReader();
-    if (pkg.newReader() !== reader) return undefined;
+    if (pkg.sharedReader === undefined) return undefined;
     const shared = new NotifyReader(pkg, false, true);
-    shared.reader = reader;
+    shared.reader = pkg.sharedReader;
     return shared;
   }
 

@@ -18,6 +18,7 @@ export const PRESENCE_EVENT_PACKAGE: EventPackage = {
   name: PRESENCE_PACKAGE,
   accept: [PIDF],
   newReader: () => presenceReader,
+  sharedReader: presenceReader,
   // A PIDF document is a pure function of its body: the last status need not keep it parsed.
   rereadDocument: (contentType, body) => presenceReader.read(contentType, body).document,
 };

@@ -40,25 +40,26 @@ export function transactionKeyHash(key: string): number {
  * 2543 fallback): the same key strings, compared whole.
  */
 export class CompletedServerTransactions {
-  private capacity = FIRST_CAPACITY;
-  private mask = FIRST_CAPACITY - 1;
+  // The ring's columns, one typed array each, all of `capacity` slots (made by `allocate`).
+  private capacity = 0;
+  private mask = 0;
   /** The record's ticket while it is kept, NONE otherwise. */
-  private tickets = new Int32Array(FIRST_CAPACITY).fill(NONE);
-  private deadlines = new Float64Array(FIRST_CAPACITY);
-  private hashes = new Int32Array(FIRST_CAPACITY);
+  private tickets!: Int32Array;
+  private deadlines!: Float64Array;
+  private hashes!: Int32Array;
   /** Number of the chunk holding the key and the response (chunk numbers only grow). */
-  private chunkNumbers = new Float64Array(FIRST_CAPACITY);
+  private chunkNumbers!: Float64Array;
   /** Where the key's UTF-8 bytes start in the chunk; the response follows them. */
-  private offsets = new Int32Array(FIRST_CAPACITY);
-  private keyLengths = new Int32Array(FIRST_CAPACITY);
-  private responseLengths = new Int32Array(FIRST_CAPACITY);
+  private offsets!: Int32Array;
+  private keyLengths!: Int32Array;
+  private responseLengths!: Int32Array;
   /** The request's source (one object per remote address and port, shared), for the socket and the destination: see `endpoints`. */
-  private sourceIds = new Int32Array(FIRST_CAPACITY);
+  private sourceIds!: Int32Array;
   /** Where responses go when it is not the source's own address and port (rare: see responseDestinationUnlessSource), or 0. */
-  private destinationIds = new Int32Array(FIRST_CAPACITY);
+  private destinationIds!: Int32Array;
   /** Slot + 1 per entry (0: empty), twice the ring's capacity: at most half full. */
-  private index = new Int32Array(2 * FIRST_CAPACITY);
-  private indexMask = 2 * FIRST_CAPACITY - 1;
+  private index!: Int32Array;
+  private indexMask = 0;
   /** Ticket of the oldest position in the ring, and of the next record to keep. */
   private head = 0;
   private tail = 0;
@@ -90,7 +91,9 @@ export class CompletedServerTransactions {
     private readonly delayMs: number,
     /** Tests give a poor hash to check that colliding keys are told apart. */
     private readonly hashOf: (key: string) => number = transactionKeyHash,
-  ) {}
+  ) {
+    this.allocate(FIRST_CAPACITY);
+  }
 
   /** Records kept (not yet expired nor dropped). */
   get size(): number {
@@ -293,52 +296,56 @@ export class CompletedServerTransactions {
     index[i] = 0;
   }
 
+  /** Gives the ring empty columns of `capacity` slots (a power of two) and an empty index. */
+  private allocate(capacity: number): void {
+    this.capacity = capacity;
+    this.mask = capacity - 1;
+    this.tickets = new Int32Array(capacity).fill(NONE);
+    this.deadlines = new Float64Array(capacity);
+    this.hashes = new Int32Array(capacity);
+    this.chunkNumbers = new Float64Array(capacity);
+    this.offsets = new Int32Array(capacity);
+    this.keyLengths = new Int32Array(capacity);
+    this.responseLengths = new Int32Array(capacity);
+    this.sourceIds = new Int32Array(capacity);
+    this.destinationIds = new Int32Array(capacity);
+    this.index = new Int32Array(2 * capacity);
+    this.indexMask = 2 * capacity - 1;
+  }
+
   /** Doubles the ring (and the index), keeping every position at its ticket's new slot. */
   private grow(): void {
-    const capacity = this.capacity * 2;
-    const mask = capacity - 1;
-    const tickets = new Int32Array(capacity).fill(NONE);
-    const deadlines = new Float64Array(capacity);
-    const hashes = new Int32Array(capacity);
-    const chunkNumbers = new Float64Array(capacity);
-    const offsets = new Int32Array(capacity);
-    const keyLengths = new Int32Array(capacity);
-    const responseLengths = new Int32Array(capacity);
-    const sourceIds = new Int32Array(capacity);
-    const destinationIds = new Int32Array(capacity);
-    const index = new Int32Array(2 * capacity);
-    const indexMask = 2 * capacity - 1;
+    const old = {
+      mask: this.mask,
+      tickets: this.tickets,
+      deadlines: this.deadlines,
+      hashes: this.hashes,
+      chunkNumbers: this.chunkNumbers,
+      offsets: this.offsets,
+      keyLengths: this.keyLengths,
+      responseLengths: this.responseLengths,
+      sourceIds: this.sourceIds,
+      destinationIds: this.destinationIds,
+    };
+    this.allocate(this.capacity * 2);
     for (let t = this.head; t !== this.tail; t = (t + 1) & TICKET_MASK) {
-      const from = t & this.mask;
-      const to = t & mask;
-      tickets[to] = this.tickets[from]!;
-      deadlines[to] = this.deadlines[from]!;
-      hashes[to] = this.hashes[from]!;
-      chunkNumbers[to] = this.chunkNumbers[from]!;
-      offsets[to] = this.offsets[from]!;
-      keyLengths[to] = this.keyLengths[from]!;
-      responseLengths[to] = this.responseLengths[from]!;
-      sourceIds[to] = this.sourceIds[from]!;
-      destinationIds[to] = this.destinationIds[from]!;
-      if (tickets[to] !== NONE) {
-        let i = home(hashes[to]!, indexMask);
-        while (index[i] !== 0) i = (i + 1) & indexMask;
-        index[i] = to + 1;
+      const from = t & old.mask;
+      const to = t & this.mask;
+      this.tickets[to] = old.tickets[from]!;
+      this.deadlines[to] = old.deadlines[from]!;
+      this.hashes[to] = old.hashes[from]!;
+      this.chunkNumbers[to] = old.chunkNumbers[from]!;
+      this.offsets[to] = old.offsets[from]!;
+      this.keyLengths[to] = old.keyLengths[from]!;
+      this.responseLengths[to] = old.responseLengths[from]!;
+      this.sourceIds[to] = old.sourceIds[from]!;
+      this.destinationIds[to] = old.destinationIds[from]!;
+      if (this.tickets[to] !== NONE) {
+        let i = home(this.hashes[to]!, this.indexMask);
+        while (this.index[i] !== 0) i = (i + 1) & this.indexMask;
+        this.index[i] = to + 1;
       }
     }
-    this.capacity = capacity;
-    this.mask = mask;
-    this.tickets = tickets;
-    this.deadlines = deadlines;
-    this.hashes = hashes;
-    this.chunkNumbers = chunkNumbers;
-    this.offsets = offsets;
-    this.keyLengths = keyLengths;
-    this.responseLengths = responseLengths;
-    this.sourceIds = sourceIds;
-    this.destinationIds = destinationIds;
-    this.index = index;
-    this.indexMask = indexMask;
   }
 
   /** Wakes up for the oldest position in the ring (dropped records are ended when their time comes). */

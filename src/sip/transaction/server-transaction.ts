@@ -36,20 +36,19 @@ export class NonInviteServerTransaction {
     /** The request, until the final response: a completed transaction keeps only what it must resend. */
     public request: SipRequest | undefined,
     readonly source: ReceivedFrom,
-    /** Where responses go (responseDestination()); undefined: the source's address and port (RFC 3581 §4 rport, the usual case). */
-    private readonly destination: SipEndpoint | undefined,
+    /**
+     * Where responses go when it is not the source's own address and port (see
+     * responseDestination; kept with a completed transaction's record); undefined:
+     * the source's address and port (RFC 3581 §4 rport, the usual case).
+     */
+    readonly destinationUnlessSource: SipEndpoint | undefined,
     private readonly context: TransactionContext,
   ) {}
-
-  /** Where responses go when it is not the source's own address and port (kept with a completed transaction's record). */
-  get destinationUnlessSource(): SipEndpoint | undefined {
-    return this.destination;
-  }
 
   /** Where responses go (RFC 3261 §18.2.2, RFC 3581 §4): see responseDestination(). */
   get responseDestination(): SipEndpoint {
     const source = this.source;
-    return this.destination ?? { transport: source.transport, host: source.remoteAddress, port: source.remotePort };
+    return this.destinationUnlessSource ?? { transport: source.transport, host: source.remoteAddress, port: source.remotePort };
   }
 
   get state(): ServerTransactionState {

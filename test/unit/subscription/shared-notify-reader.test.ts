@@ -68,6 +68,20 @@ describe('NotifyReader shared by the dialogs of a stateless package', () => {
     assert.equal(NotifyReader.sharedFor(pkg('reg')), undefined);
   });
 
+  test('sharing is what the package declares: sharedFor never calls newReader to find out', () => {
+    let made = 0;
+    const reader = { read: () => ({}) };
+    const undeclared: EventPackage = { name: 'x-undeclared', accept: [], newReader: () => {
+        made++;
+        return reader;
+      },
+    };
+    assert.equal(NotifyReader.sharedFor(undeclared), undefined, 'no sharedReader: a reader per dialog');
+    const declared: EventPackage = { ...undeclared, name: 'x-declared', sharedReader: reader };
+    assert.ok(NotifyReader.sharedFor(declared)?.shared);
+    assert.equal(made, 0);
+  });
+
   test('asEventlist on a shared reader gives a new one and leaves the shared one as it was; on an own one, marks it', () => {
     const shared = NotifyReader.sharedFor(pkg('presence'))!;
     const own = shared.asEventlist();
