@@ -100,6 +100,11 @@ export class CompletedServerTransactions {
     return this.live;
   }
 
+  /** Slots of the ring (for tests and measurement): grows with the positions in use, shrinks after a burst. */
+  get slotCount(): number {
+    return this.capacity;
+  }
+
   /** Chunks of response bytes held (for tests and measurement). */
   get chunkCount(): number {
     return this.chunks.length;
@@ -110,7 +115,7 @@ export class CompletedServerTransactions {
    * for `delayMs`; returns its ticket. The key must not be kept already (the layer looks first).
    */
   keep(key: string, response: Uint8Array, source: ReceivedFrom, destination: SipEndpoint | undefined): number {
-    if (((this.tail - this.head) & TICKET_MASK) === this.capacity) this.grow();
+    if (((this.tail - this.head) & TICKET_MASK) === this.capacity) this.resize(this.capacity * 2);
     const ticket = this.tail;
     const slot = ticket & this.mask;
     // A UTF-8 character takes at most 3 bytes per UTF-16 code unit.
@@ -313,8 +318,13 @@ export class CompletedServerTransactions {
     this.indexMask = 2 * capacity - 1;
   }
 
-  /** Doubles the ring (and the index), keeping every position at its ticket's new slot. */
-  private grow(): void {
+  /**
+   * Gives the ring (and the index) `capacity` slots, keeping every position between the oldest and
+   * the next at its ticket's new slot: doubled when full, made smaller again once a burst has
+   * expired (`fire`), so that a peak of 10,000 NOTIFYs/s does not hold its ≈ 27 MB of columns for
+   * the life of the process. `capacity` is a power of two not below the positions in use.
+   */
+  private resize(capacity: number): void {
     const old = {
       mask: this.mask,
       tickets: this.tickets,
@@ -327,7 +337,7 @@ export class CompletedServerTransactions {
       sourceIds: this.sourceIds,
       destinationIds: this.destinationIds,
     };
-    this.allocate(this.capacity * 2);
+    this.allocate(capacity);
     for (let t = this.head; t !== this.tail; t = (t + 1) & TICKET_MASK) {
       const from = t & old.mask;
       const to = t & this.mask;
@@ -366,8 +376,23 @@ export class CompletedServerTransactions {
       this.head = (this.head + 1) & TICKET_MASK;
     }
     this.releaseChunks();
+    this.shrinkAfterBurst();
     this.arm();
   };
+
+  /**
+   * Once the positions in use fill at most a quarter of the ring, it is made the smallest power of
+   * two that holds twice as many (at least the first capacity): a half-full ring, so that a steady
+   * rate does not grow and shrink it in turns. The cost is one pass over the positions in use.
+   */
+  private shrinkAfterBurst(): void {
+    if (this.capacity <= FIRST_CAPACITY) return;
+    const span = (this.tail - this.head) & TICKET_MASK;
+    if (span > this.capacity >>> 2) return;
+    let capacity = FIRST_CAPACITY;
+    while (capacity < 2 * span) capacity *= 2;
+    this.resize(capacity);
+  }
 
   /** Lets go of the chunks older than the oldest position's (the current chunk stays for the next records). */
   private releaseChunks(): void {

@@ -73,6 +73,36 @@ test('CompletedServerTransactions: many records, each expiring 64·T1 after its 
   assert.equal(completed.find('z9hG4bKnew1099\u0001h\u00015060\u0001NOTIFY') >= 0, true);
 });
 
+test('CompletedServerTransactions: the ring grows for a burst and shrinks back once the burst has expired', () => {
+  const { clock, completed } = table();
+  const key = (i: number): string => `z9hG4bKburst${i}\u0001h\u00015060\u0001NOTIFY`;
+  const first = completed.slotCount;
+  const tickets: number[] = [];
+  for (let i = 0; i < 20_000; i++) {
+    tickets.push(completed.keep(key(i), response(i % 50), SOURCE, undefined));
+    if (i % 10 === 0) clock.advance(1);
+  }
+  assert.ok(completed.slotCount >= 20_000, `${completed.slotCount} slots hold the burst`);
+  const peak = completed.slotCount;
+  // A steady trickle after the burst: the burst expires in batches, the trickle stays.
+  for (let i = 0; i < 40; i++) {
+    clock.advance(1000);
+    completed.keep(key(100_000 + i), response(i), SOURCE, undefined);
+  }
+  assert.ok(completed.slotCount < peak, `${completed.slotCount} slots after the burst (peak ${peak})`);
+  assert.ok(completed.slotCount <= 4 * first, `${completed.slotCount} slots for ${completed.size} records`);
+  assert.equal(completed.size, 32, 'the trickle of the last 32 s is kept');
+  for (const old of tickets) assert.equal(completed.has(old), false);
+  for (let i = 8; i < 40; i++) {
+    const ticket = completed.find(key(100_000 + i));
+    assert.ok(ticket >= 0, `trickle record ${i} still found after the shrink`);
+    assert.deepEqual(completed.response(ticket), response(i));
+  }
+  clock.advance(TIMER_J);
+  assert.equal(completed.size, 0);
+  assert.equal(completed.slotCount, first);
+});
+
 test('CompletedServerTransactions: keys with the same hash are told apart by their bytes, also after one is dropped', () => {
   const { completed } = table(() => 7);
   const a = completed.keep('z9hG4bKa', response(1), SOURCE, undefined);
