@@ -59,6 +59,8 @@ export interface ClusterNodeStats {
   /** Reconciliations run (every lease_ttl), and the stored subscriptions they found unmade here and made. */
   reconciliations: number;
   reconciledMade: number;
+  /** Subscriptions ended by the reconciliation: their rows were deleted and the announcement missed. */
+  reconciledEnded: number;
 }
 
 /**
@@ -87,9 +89,12 @@ export interface ClusterNodeStats {
  * Announcements are a hint: one can be missed (sent while the LISTEN
  * connection was being re-established, or its read failed). So every
  * lease_ttl the node also reconciles: it counts its held shards' stored API
- * subscriptions and those it makes, and makes the stored ones missing here.
- * A subscription stored in a held shard is made within about lease_ttl
- * whatever happened to its announcement.
+ * subscriptions and those it makes, makes the stored ones missing here, and
+ * ends those made here whose rows are gone (a deletion's announcement
+ * missed). A subscription stored in a held shard is made, and one deleted is
+ * ended, within about lease_ttl whatever happened to its announcement
+ * (unless a missed creation and a missed deletion in one shard balance its
+ * count: the next miss, or the shard's move, tells them apart).
  */
 export class ClusterNode {
   readonly manager: ShardLeaseManager;
@@ -105,6 +110,7 @@ export class ClusterNode {
     fencedRefusals: 0,
     reconciliations: 0,
     reconciledMade: 0,
+    reconciledEnded: 0,
   };
   private reconcileTimer: Timer | undefined;
   /** Announced creations waiting for the batch queued in the chain. */
@@ -246,7 +252,15 @@ export class ClusterNode {
     for (const a of this.announcedCreates) if (parts.broker.get(a.id) === undefined) here.set(a.shard, (here.get(a.shard) ?? 0) + 1);
     this.stats.reconciliations++;
     const short = held.filter((shard) => (stored.get(shard) ?? 0) > (here.get(shard) ?? 0));
-    if (short.length === 0 || this.stopping) return 0;
+    const over = held.filter((shard) => (here.get(shard) ?? 0) > (stored.get(shard) ?? 0));
+    const made = short.length === 0 ? 0 : await this.makeMissing(parts, short);
+    if (over.length > 0) await this.endDeleted(parts, over);
+    return made;
+  }
+
+  /** The reconciliation's creations: the stored API subscriptions of `short` shards not made here. */
+  private async makeMissing(parts: ClusterNodeParts, short: readonly number[]): Promise<number> {
+    if (this.stopping) return 0;
     const rows = await this.options.store.loadApiSubscriptionsOfShards(short);
     const pending = new Set(this.announcedCreates.map((a) => a.id));
     // A row committed moments ago has its announcement on the way (the NOTIFY goes at the commit that also let this
@@ -264,6 +278,33 @@ export class ClusterNode {
     this.stats.reconciledMade += made;
     this.options.logger.warn({ subscriptions: made, shards: short.length }, 'cluster: reconciliation made stored subscriptions no announcement had made here');
     return made;
+  }
+
+  /**
+   * The reconciliation's deletions: in `over` shards (more made here than stored), the API
+   * subscriptions made here whose rows are gone end, with their unSUBSCRIBE, as an announced
+   * deletion ends them. A creation on this node is in the broker before its row commits (and
+   * leaves it if the write fails), so one younger than RECONCILE_MIN_AGE_MS is left alone: its
+   * row may be on the way.
+   */
+  private async endDeleted(parts: ClusterNodeParts, over: readonly number[]): Promise<void> {
+    if (this.stopping) return;
+    const overShards = new Set(over);
+    const rows = await this.options.store.loadApiSubscriptionsOfShards(over);
+    if (this.stopping) return;
+    const storedIds = new Set(rows.map((s) => s.id));
+    const olderThan = this.options.scheduler.clock.wallTime() - RECONCILE_MIN_AGE_MS;
+    const gone: string[] = [];
+    for (const handle of parts.broker.subscriptions()) {
+      if (!isApiSubscription(handle.data) || storedIds.has(handle.id) || handle.createdAt > olderThan) continue;
+      const shard = shardOf(handle.package, handle.record, handle.subscriber, this.shards);
+      if (overShards.has(shard) && this.manager.epochOf(shard) !== undefined) gone.push(handle.id);
+    }
+    let ended = 0;
+    for (const id of gone) if (parts.broker.unsubscribe(id)) ended++;
+    if (ended === 0) return;
+    this.stats.reconciledEnded += ended;
+    this.options.logger.warn({ subscriptions: ended, shards: over.length }, 'cluster: reconciliation ended subscriptions whose rows were deleted without an announcement heard here');
   }
 
   get nodeId(): string {

@@ -213,12 +213,15 @@ export class SubscriptionService implements SubscriptionApi {
       }
     }
     // Forgotten durably first: if that fails the subscription stays, stored and live.
+    let deleted: boolean;
     try {
-      await this.store.deleteApiSubscription(id);
+      deleted = await this.store.deleteApiSubscription(id);
     } catch (error) {
       throw storeFailure('the removal could not be stored, so the subscription was kept', error);
     }
-    const removed = this.broker.unsubscribe(id);
+    // Cluster mode: the reconciliation may have ended it while its row's deletion was awaited (the row gone, the
+    // subscription still made here): removed all the same.
+    const removed = this.broker.unsubscribe(id) || deleted;
     if (removed) {
       (this.loggers.get(id) ?? this.logger.child({ subscription: id })).info('subscription removed');
       this.loggers.delete(id);

@@ -148,6 +148,36 @@ test('cluster: a subscription stored in a held shard whose announcement never ca
   }
 });
 
+test('cluster: a deletion whose announcement never came is ended by the reconciliation; a creation here whose row is not committed yet is not', async () => {
+  const url = await createDatabase(server!, 'daemon6');
+  const a = await singleNode(url);
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    const record = 'sip:deleted@localhost';
+    const subscriber = 'sip:bob@localhost';
+    const shard = shardOf('presence', record, subscriber, 16);
+    await sql`INSERT INTO api_subscriptions (id, record, subscriber, package, queue, created_at, shard)
+              VALUES ('deleted-unheard', ${record}, ${subscriber}, 'presence', 'q1', ${Date.now() - 10_000}, ${shard})`;
+    await a.cluster!.reconcile();
+    assert.equal(a.broker.get('deleted-unheard')?.record, record, 'made by the holder');
+    // In the same shard, a creation on this node between the broker and its row's commit: live, no row yet.
+    const inFlight = a.broker.subscribe({ id: 'in-flight', package: 'presence', record, subscriber, queue: a.broker.get('deleted-unheard')!.queue, data: { source: 'http' } });
+    // Deleted as another node deletes it, but without its NOTIFY: the announcement is lost.
+    await sql`DELETE FROM api_subscriptions WHERE id = 'deleted-unheard'`;
+    const before = a.cluster!.stats.reconciledEnded;
+    assert.equal(await a.cluster!.reconcile(), 0, 'nothing to make');
+    assert.equal(a.broker.get('deleted-unheard'), undefined, 'ended by the holder');
+    assert.equal(a.cluster!.stats.reconciledEnded, before + 1);
+    assert.equal(a.broker.get('in-flight'), inFlight, 'a creation younger than its row may be is left alone');
+    await a.cluster!.reconcile();
+    assert.equal(a.cluster!.stats.reconciledEnded, before + 1, 'ended once');
+    a.broker.unsubscribe(inFlight);
+  } finally {
+    await sql.end({ timeout: 1 });
+    await a.close();
+  }
+});
+
 test('cluster: a creation announced while a reconciliation reads is made by its announcement, not counted as missed', async () => {
   const url = await createDatabase(server!, 'daemon5');
   const a = await singleNode(url);
