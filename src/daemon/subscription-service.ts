@@ -38,6 +38,19 @@ export interface SubscriptionPlacement {
   now(): number;
 }
 
+/** A stored API subscription this node does not make (another node holds its shard): state `none`. */
+function storedElsewhereView(stored: StoredApiSubscription): SubscriptionView {
+  return {
+    id: stored.id,
+    record: stored.record,
+    subscriber: stored.subscriber,
+    package: stored.package,
+    queue: stored.queue,
+    createdAt: new Date(stored.createdAt).toISOString(),
+    state: 'none',
+  };
+}
+
 function storeFailure(what: string, error: unknown): ApiError {
   const reason = error instanceof Error ? error.message : String(error);
   return new ApiError(503, 'HTTP_ERR_STORE', `${what}: ${reason}`);
@@ -125,15 +138,7 @@ export class SubscriptionService implements SubscriptionApi {
       throw storeFailure('the subscription could not be stored, so it was not made', error);
     }
     this.logger.info({ subscription: stored.id, record: stored.record, subscriber: stored.subscriber, queue: stored.queue, package: pkg }, 'subscription created (its shard is held by another node)');
-    return {
-      id: stored.id,
-      record: stored.record,
-      subscriber: stored.subscriber,
-      package: pkg,
-      queue: stored.queue,
-      createdAt: new Date(stored.createdAt).toISOString(),
-      state: 'none',
-    };
+    return storedElsewhereView(stored);
   }
 
   /**
@@ -197,9 +202,24 @@ export class SubscriptionService implements SubscriptionApi {
     return out;
   }
 
-  get(id: string): SubscriptionView | undefined {
+  /**
+   * A subscription made here, with its dialog and last status; in cluster mode, one stored whose
+   * shard another node holds is shown as stored, state `none` (as its creation on this node answered).
+   */
+  async get(id: string): Promise<SubscriptionView | undefined> {
     const handle = this.broker.get(id);
-    return handle === undefined ? undefined : this.view(handle, this.dialogs.dialogOf(id));
+    if (handle !== undefined) return this.view(handle, this.dialogs.dialogOf(id));
+    if (this.placement === undefined || this.store.getApiSubscription === undefined) return undefined;
+    let stored: StoredApiSubscription | undefined;
+    try {
+      stored = await this.store.getApiSubscription(id);
+    } catch (error) {
+      throw storeFailure(`subscription ${id} could not be read`, error);
+    }
+    // Made here while its row was read (an announcement, a takeover): the live view.
+    const made = this.broker.get(id);
+    if (made !== undefined) return this.view(made, this.dialogs.dialogOf(id));
+    return stored === undefined ? undefined : storedElsewhereView(stored);
   }
 
   async remove(id: string): Promise<boolean> {

@@ -101,7 +101,8 @@ export interface SubscriptionApi {
   /** Resolves once the subscription is durable (stored); the HTTP answer waits for it. */
   create(request: CreateSubscriptionRequest): Promise<SubscriptionView>;
   list(filter: SubscriptionFilter): SubscriptionView[];
-  get(id: string): SubscriptionView | undefined;
+  /** Undefined when no such subscription exists; may read the store (cluster mode: one another node makes). */
+  get(id: string): SubscriptionView | undefined | Promise<SubscriptionView | undefined>;
   /** Resolves once the removal is durable; false when no such subscription exists. */
   remove(id: string): Promise<boolean>;
   /** The event ring of a named queue, when the daemon serves that queue. */

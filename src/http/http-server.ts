@@ -338,7 +338,7 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
   app.get('/v1/subscriptions', async (request) => ({ subscriptions: api.list(parseFilter(request.query)) }));
 
   app.get<{ Params: { id: string } }>('/v1/subscriptions/:id', async (request) => {
-    const view = api.get(request.params.id);
+    const view = await api.get(request.params.id);
     if (view === undefined) throw new ApiError(404, 'HTTP_ERR_NO_SUBSCRIPTION', `no subscription ${request.params.id}`, 'id');
     return view;
   });

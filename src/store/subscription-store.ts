@@ -51,6 +51,11 @@ export interface SubscriptionStore {
   createApiSubscription(subscription: StoredApiSubscription): Promise<void>;
   /** Forgets an API subscription; false when it was not stored. */
   deleteApiSubscription(id: string): Promise<boolean>;
+  /**
+   * One stored API subscription, or undefined. Stores that several nodes share implement it (cluster
+   * mode: a node shows a subscription another node makes).
+   */
+  getApiSubscription?(id: string): Promise<StoredApiSubscription | undefined>;
 
   /** Stores a named queue; a queue of that name stored already is kept as it is (its high-water mark too). */
   createQueue(queue: StoredQueue): Promise<void>;

@@ -116,6 +116,20 @@ test('cluster: two nodes share the shards; a subscription created on either is m
     assert.ok((await live(a)).length > 0 && (await live(b)).length > 0, 'both nodes make some');
     // A deletion on the node that does not hold it ends it on the one that does.
     const far = made.find((id) => !a.broker.get(id))!;
+    // Before that, a GET on either node finds it: live on the holder, as stored (state none) on the other.
+    const one = async (d: typeof a, id: string): Promise<{ status: number; body: SubscriptionJson & { state?: string } }> => {
+      const res = await fetch(`${base(d)}/v1/subscriptions/${id}`);
+      return { status: res.status, body: (await res.json()) as SubscriptionJson & { state?: string } };
+    };
+    const onHolder = await one(b, far);
+    const elsewhere = await one(a, far);
+    assert.equal(onHolder.status, 200);
+    assert.equal(elsewhere.status, 200, 'found on the node that does not hold it');
+    assert.deepEqual(
+      { id: elsewhere.body.id, record: elsewhere.body.record, queue: elsewhere.body.queue, createdAt: elsewhere.body.createdAt, state: elsewhere.body.state },
+      { id: far, record: onHolder.body.record, queue: 'q1', createdAt: onHolder.body.createdAt, state: 'none' },
+    );
+    assert.equal((await one(a, 'no-such-subscription')).status, 404);
     assert.equal((await fetch(`${base(a)}/v1/subscriptions/${far}`, { method: 'DELETE' })).status, 204);
     await until('the deletion reaches the holder', async () => !(await live(b)).includes(far));
     await a.close();
