@@ -4,12 +4,13 @@
  * `--min-gap` ms or more (default 5) while its step ran, what happened in that time, in the SUT's
  * and the generator's 10 ms buckets (bench/sut/fine-timeline.ts, GeneratorTimeline):
  *
- * - `sent`: NOTIFYs the generator sent in the gap: 0 means the SUT had nothing to read (the
- *   generator stalled: the bench, not the SUT) and the gap is not a stall of the SUT;
+ * - `sent`: NOTIFYs the generator sent in the 10 ms buckets the gap touches; none sent in the buckets
+ *   wholly inside it means the SUT had nothing to read (the generator stalled: the bench, not the SUT)
+ *   and the gap is not a stall of the SUT;
  * - `wait`, `invol`: the SUT's main thread runnable but not running, and its involuntary context
  *   switches: the machine took its core (preemption);
- * - `gc`: GC pauses (kinds: 1 scavenge, 4 mark-compact, 8 start of incremental marking; flags 64: started by
- *   V8's memory reducer);
+ * - `gc`: GC pauses (kinds: 1 scavenge, 4 mark-compact, 8 start of incremental marking; flags 64:
+ *   kGCCallbackScheduleIdleGarbageCollection);
  * - `tick`: the longest timer-scheduler wake-up and the timers fired in it;
  * - `other`: the SUT's other threads (V8's GC helpers and compiler) ran on its core;
  * - `genLate`: how late the generator's sends ran against its schedule just after the gap (a burst).
@@ -92,7 +93,9 @@ export function stallsOf(f: FineTimelineSummary, g: GeneratorTimeline | undefine
     }
     // The generator's buckets wholly inside the gap, wherever in its first and last bucket it began and ended.
     const inGap = genBuckets(startMs + b, endMs - b).filter((k) => offsetMs + k * b >= startMs + b && offsetMs + (k + 1) * b <= endMs - b);
-    const sent = g === undefined ? -1 : inGap.reduce((a, k) => a + (g.sent[k] ?? 0), 0);
+    // Sent in the buckets the gap touches (a display figure); nothing sent in those wholly inside it says the generator stalled.
+    const sent = g === undefined ? -1 : genBuckets(startMs + b, endMs - b).reduce((a, k) => a + (g.sent[k] ?? 0), 0);
+    const sentInside = g === undefined ? -1 : inGap.reduce((a, k) => a + (g.sent[k] ?? 0), 0);
     let genLateMs = 0;
     for (const k of genBuckets(startMs, endMs + b)) if ((g?.lateMaxMs[k] ?? 0) > genLateMs) genLateMs = g?.lateMaxMs[k] ?? 0;
     const candidates: Array<[string, number]> = [
@@ -103,7 +106,7 @@ export function stallsOf(f: FineTimelineSummary, g: GeneratorTimeline | undefine
     candidates.sort((x, y) => y[1] - x[1]);
     const top = candidates[0]!;
     const afterStep = g !== undefined && startMs + b >= offsetMs + g.sent.length * b;
-    const cause = afterStep ? 'after the step (retransmissions only)' : sent === 0 && inGap.length > 0 ? 'generator (nothing sent)' : top[1] >= gap / 2 ? top[0] : '?';
+    const cause = afterStep ? 'after the step (retransmissions only)' : sentInside === 0 && inGap.length > 0 ? 'generator (nothing sent)' : top[1] >= gap / 2 ? top[0] : '?';
     stalls.push({ endBucket: end, gapMs: gap, sent, waitMs, invol, gcMs, gcKinds, gcFlags, tickMs, fired, otherMs, genLateMs, cause });
   }
   return stalls;
@@ -163,7 +166,7 @@ function main(): void {
       console.log(`    at ${e.from * f.bucketMs} ms, ${(e.to - e.from + 1) * f.bucketMs} ms long, peak ${r1(e.peak)} ms, ${slowMessages(e)} NOTIFYs: ${why}`);
     }
     console.log(`  the ${top} longest read gaps:`);
-    console.log('    end ms | gap ms | sent in gap | wait ms | invol | gc ms (kinds/flags) | tick ms (fired) | other ms | gen late ms | cause');
+    console.log('    end ms | gap ms | sent around the gap | wait ms | invol | gc ms (kinds/flags) | tick ms (fired) | other ms | gen late ms | cause');
     for (const s of [...stalls].sort((x, y) => y.gapMs - x.gapMs).slice(0, top)) {
       console.log(
         `    ${(s.endBucket + 1) * f.bucketMs} | ${r1(s.gapMs)} | ${s.sent} | ${r1(s.waitMs)} | ${s.invol} | ${r1(s.gcMs)} (${s.gcKinds}/${s.gcFlags}) | ${r1(s.tickMs)} (${s.fired}) | ${r1(s.otherMs)} | ${r1(s.genLateMs)} | ${s.cause}`,

@@ -39,7 +39,7 @@ export interface FineTimelineSummary {
   wakeups: number[];
   gcMs: number[];
   gcKinds: number[];
-  /** V8's GCCallbackFlags of the pauses, OR'd (64: started by the memory reducer, 4: forced). */
+  /** V8's GCCallbackFlags of the pauses, OR'd (64: kGCCallbackScheduleIdleGarbageCollection, which the memory reducer sets, among others; 4: forced). */
   gcFlags: number[];
   tickMaxMs: number[];
   timersFired: number[];

@@ -161,7 +161,7 @@ export async function runW2(o: BenchOptions): Promise<W2Result> {
         say(
           `    per NOTIFY sent: read ${per(c.received)}, sent ${per(c.sent)}, answered again from Timer J ${per(c.retransmissionsAnswered)}, ` +
             `new server transactions ${per(c.serverTransactions)}, SUBSCRIBEs ${per(c.subscribesSent)}, shed ${per(c.requestsShed)}, dropped at the socket ${per(c.udpDrops)}; ` +
-            `scavenges per 1,000 ${((c.scavenges * 1000) / w.sent).toFixed(2)}, mark-compacts ${c.markCompacts} (${c.memoryReducerGcs} by the memory reducer)`,
+            `scavenges per 1,000 ${((c.scavenges * 1000) / w.sent).toFixed(2)}, mark-compacts ${c.markCompacts} (${c.markCompactsFlag64} with GC flag 64)`,
         );
       }
       const tl = w.sut.timeline;
