@@ -15,8 +15,10 @@
  * - `other`: the SUT's other threads (V8's GC helpers and compiler) ran on its core;
  * - `genLate`: how late the generator's sends ran against its schedule just after the gap (a burst).
  *
- * Each stall is put down to the largest of wait, gc and tick when it covers half the gap, else to
- * nothing known ("?"). Then: the latency episodes (buckets whose worst NOTIFY took ≥ 5 ms) and the
+ * Each stall is put down to the largest of: the wait (split into what the SUT's own other threads ran,
+ * "own helper threads", and the rest, "preempted" by other processes), gc and tick, when it covers half
+ * the gap; else to the generator when its sends right after the gap were late by half the gap or more
+ * (it stalled, then sent a burst); else to nothing known ("?"). Then: the latency episodes (buckets whose worst NOTIFY took ≥ 5 ms) and the
  * stalls that began them, and the totals per cause.
  */
 import { readFileSync } from 'node:fs';
@@ -98,15 +100,26 @@ export function stallsOf(f: FineTimelineSummary, g: GeneratorTimeline | undefine
     const sentInside = g === undefined ? -1 : inGap.reduce((a, k) => a + (g.sent[k] ?? 0), 0);
     let genLateMs = 0;
     for (const k of genBuckets(startMs, endMs + b)) if ((g?.lateMaxMs[k] ?? 0) > genLateMs) genLateMs = g?.lateMaxMs[k] ?? 0;
+    // While the main thread waited, its own other threads (V8's concurrent marking) may be what ran on its core.
+    const ownThreads = Math.min(waitMs, otherMs, gap);
     const candidates: Array<[string, number]> = [
-      ['preempted', Math.min(waitMs, gap)],
+      ['preempted', Math.min(waitMs - ownThreads, gap)],
+      ['own helper threads', ownThreads],
       ['gc', gcMs],
       ['timer tick', tickMs],
     ];
     candidates.sort((x, y) => y[1] - x[1]);
     const top = candidates[0]!;
     const afterStep = g !== undefined && startMs + b >= offsetMs + g.sent.length * b;
-    const cause = afterStep ? 'after the step (retransmissions only)' : sentInside === 0 && inGap.length > 0 ? 'generator (nothing sent)' : top[1] >= gap / 2 ? top[0] : '?';
+    const cause = afterStep
+      ? 'after the step (retransmissions only)'
+      : sentInside === 0 && inGap.length > 0
+        ? 'generator (nothing sent)'
+        : top[1] >= gap / 2
+          ? top[0]
+          : genLateMs >= gap / 2
+            ? 'generator late (then a burst)'
+            : '?';
     stalls.push({ endBucket: end, gapMs: gap, sent, waitMs, invol, gcMs, gcKinds, gcFlags, tickMs, fired, otherMs, genLateMs, cause });
   }
   return stalls;

@@ -226,7 +226,7 @@ test('the fine timeline buckets reads, messages, GC and timer wake-ups by 10 ms,
   assert.equal(s.mainRunMs[2], 0);
 });
 
-test('a read gap is put down to what covers half of it: preemption, GC, a timer wake-up, or a generator that sent nothing', () => {
+test('a read gap is put down to what covers half of it: preemption, the SUT\'s own threads, GC, a timer wake-up, or the generator', () => {
   const n = 10;
   const zeros = (): number[] => Array<number>(n).fill(0);
   const fine = {
@@ -258,12 +258,19 @@ test('a read gap is put down to what covers half of it: preemption, GC, a timer 
   generator.sent[6] = 0;
   generator.sent[7] = 0;
   fine.readGapMaxMs[9] = 6; // nothing explains it
+  fine.readGapMaxMs[3] = 8; // the generator's next sends 6 ms late
+  generator.lateMaxMs[3] = 6;
+  fine.readGapMaxMs[7] = 12; // the main thread waited while its own helper threads ran
+  fine.mainWaitMs[6] = 11;
+  fine.otherRunMs[6] = 10;
   const stalls = stallsOf(fine, generator, 5);
   assert.deepEqual(
     stalls.map((s) => [s.endBucket, s.cause]),
     [
       [2, 'gc'],
+      [3, 'generator late (then a burst)'],
       [5, 'preempted'],
+      [7, 'own helper threads'],
       [8, 'generator (nothing sent)'],
       [9, '?'],
     ],
