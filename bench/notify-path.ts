@@ -23,6 +23,11 @@
  *       in a running process; run it with the default young generation, without the semi-space flags);
  *       --steady (with node --expose-gc --trace-gc-nvp, default young generation): 20 s of simulated
  *       time with the GC left alone, for bench/gc-nvp-summary.ts --after 'steady: begin'
+ *   node dist/bench/notify-path.js --again [N]
+ *       CPU per NOTIFY against CPU per copy of an answered NOTIFY (the server's retransmission of a
+ *       NOTIFY already answered, answered again from its Timer J record, RFC 3261 §17.2.2): rounds of
+ *       N new NOTIFYs, each followed by the same N again; what a backlog adds per copy
+ *       (docs/latency-tail.md, "The 10,000/s step: its stalls and its backlog")
  *   valgrind --tool=callgrind node --single-threaded dist/bench/notify-path.js --once N
  *       warm-up, then N NOTIFYs once, between two os.getPriority() calls that callgrind
  *       dumps at: instructions per NOTIFY, whatever the load (bench/callgrind-notify.sh)
@@ -49,7 +54,9 @@ const mode = args.includes('--alloc')
       ? 'once'
       : args.includes('--survivors')
         ? 'survivors'
-        : 'cpu';
+        : args.includes('--again')
+          ? 'again'
+          : 'cpu';
 const option = (name: string, fallback: number): number => {
   const at = args.indexOf(name);
   return at >= 0 ? Number(args[at + 1]) : fallback;
@@ -90,6 +97,27 @@ async function main(): Promise<void> {
     console.log(`NOTIFY path: warm-up ${WARMUP}, then ${N} NOTIFYs`);
   } else if (mode === 'alloc') {
     await measureAllocation(run, nextNotify);
+  } else if (mode === 'again') {
+    const firsts: number[] = [];
+    const copies: number[] = [];
+    for (let r = 0; r < 7; r++) {
+      const batch = Array.from({ length: N }, nextNotify);
+      let before = process.cpuUsage();
+      run(batch);
+      let used = process.cpuUsage(before);
+      firsts.push((used.user + used.system) / N);
+      before = process.cpuUsage();
+      for (let i = 0; i < batch.length; i++) deliver(batch[i]!);
+      used = process.cpuUsage(before);
+      copies.push((used.user + used.system) / N);
+      if (queue.poll() !== undefined) throw new Error('a copy of an answered NOTIFY reached the queue');
+    }
+    firsts.sort((a, b) => a - b);
+    copies.sort((a, b) => a - b);
+    console.log(
+      `NOTIFY path (in memory, ${N} per round, 7 rounds): a NOTIFY median ${firsts[3]!.toFixed(1)} µs (best ${firsts[0]!.toFixed(1)}), ` +
+        `a copy of it answered again from Timer J median ${copies[3]!.toFixed(1)} µs (best ${copies[0]!.toFixed(1)}) CPU`,
+    );
   } else if (mode === 'profile') {
     const batch = Array.from({ length: N }, nextNotify);
     await allocationProfile(async () => run(batch), N, 'NOTIFY', process.env.NOTIFY_PROFILE_OUT);

@@ -4,7 +4,7 @@
  * raw counters into the figures of one measurement window.
  */
 import { mkdirSync } from 'node:fs';
-import type { RateResult, SimStats } from '../load/presence-server-sim.js';
+import type { GeneratorTimeline, RateResult, SimStats } from '../load/presence-server-sim.js';
 import type { CpuWindow, EstablishResult, MemorySample, SutStartArgs } from '../sut/sut-process.js';
 import { ChildRpc } from './child-rpc.js';
 import { DEFAULT_HELPER_THREADS_NICE, DEFAULT_HELPER_THREADS_NICE_AFTER_S } from '../../src/util/helper-thread-priority.js';
@@ -58,6 +58,8 @@ export interface NotifyWindow {
   loadCpuUsPerNotify: number;
   /** ms from the first NOTIFY sent to the last status message consumed. */
   drainMs: number;
+  /** With `--stages`: the generator in 10 ms buckets, to line up with the SUT's (`sut.fine`). */
+  generator?: GeneratorTimeline;
 }
 
 export const monoMs = (): number => Number(process.hrtime.bigint()) / 1e6;
@@ -179,7 +181,7 @@ export class Rig {
     const load0 = await this.sim.call<NodeJS.CpuUsage>('cpu');
     await this.sut.call('beginWindow');
     const t0 = monoMs();
-    const r = await this.sim.call<RateResult>('rate', args, args.durationMs + 120_000);
+    const r = await this.sim.call<RateResult>('rate', this.opts.stages === true ? { ...args, timeline: true } : args, args.durationMs + 120_000);
     await this.sim.call('drain', { boundMs: args.drainBoundMs ?? 40_000 }, (args.drainBoundMs ?? 40_000) + 10_000);
     // Let the last status messages reach the consumer (they follow the 200 in the same turn, but be safe).
     await this.waitConsumerQuiet(200, 20_000);
@@ -211,6 +213,7 @@ export class Rig {
       sutCoreShare: w.cpuUs / 1000 / Math.max(1, r.elapsedMs),
       loadCpuUsPerNotify: r.sent > 0 ? loadCpu / r.sent : 0,
       drainMs: Math.max(0, sutStats.lastMessageAtMs - t0),
+      ...(r.timeline !== undefined ? { generator: r.timeline } : {}),
     };
   }
 

@@ -105,7 +105,25 @@ export interface RateResult {
   seqTo: number;
   elapsedMs: number;
   achievedRate: number;
+  /** With `timeline`: the generator in 10 ms buckets from `startNs` (monotonic, as the SUT's fine timeline). */
+  timeline?: GeneratorTimeline;
 }
+
+/**
+ * What the generator did per 10 ms: NOTIFYs sent, retransmissions sent, and how late its sends ran
+ * against its schedule (the k-th NOTIFY is due at k / rate): a generator that stalls then sends a burst,
+ * which the SUT sees as a burst although every NOTIFY is stamped when it is actually sent.
+ */
+export interface GeneratorTimeline {
+  bucketMs: number;
+  startNs: number;
+  sent: number[];
+  retransmitted: number[];
+  lateMaxMs: number[];
+}
+
+const GENERATOR_BUCKET_MS = 10;
+const GENERATOR_BUCKETS = 6000;
 
 const T1 = 500;
 const T2 = 4000;
@@ -465,6 +483,8 @@ export class PresenceServerSim {
         q.shift();
         if (tx.done || now >= tx.timeoutAt) continue;
         this.stats.notifyRetransmissions++;
+        const tl = this.timeline;
+        if (tl !== undefined) tl.retransmitted[Math.min(GENERATOR_BUCKETS - 1, Math.floor((Number(process.hrtime.bigint()) - tl.startNs) / 1e6 / GENERATOR_BUCKET_MS))]!++;
         this.transmit(tx);
         // RFC 3261 §17.1.2.2: Timer E doubles up to T2.
         tx.interval = Math.min(tx.interval * 2, T2);
@@ -497,6 +517,27 @@ export class PresenceServerSim {
 
   // ------------------------------------------------------------------ commands
 
+  private timeline: { startNs: number; sent: Uint32Array; retransmitted: Uint32Array; lateMaxMs: Float64Array } | undefined;
+
+  private startTimeline(startNs: number): NonNullable<PresenceServerSim['timeline']> {
+    const tl = { startNs, sent: new Uint32Array(GENERATOR_BUCKETS), retransmitted: new Uint32Array(GENERATOR_BUCKETS), lateMaxMs: new Float64Array(GENERATOR_BUCKETS) };
+    this.timeline = tl;
+    return tl;
+  }
+
+  private endTimeline(tl: NonNullable<PresenceServerSim['timeline']>, elapsedMs: number): GeneratorTimeline {
+    const n = Math.min(GENERATOR_BUCKETS, Math.ceil(elapsedMs / GENERATOR_BUCKET_MS));
+    const r = (x: number): number => Math.round(x * 100) / 100;
+    // Retransmissions go on being counted (into the same arrays) until the next timeline starts: they are read at the drain's end.
+    return {
+      bucketMs: GENERATOR_BUCKET_MS,
+      startNs: tl.startNs,
+      sent: Array.from(tl.sent.subarray(0, n)),
+      retransmitted: Array.from(tl.retransmitted.subarray(0, n)),
+      lateMaxMs: Array.from(tl.lateMaxMs.subarray(0, n), r),
+    };
+  }
+
   /**
    * Sends NOTIFYs at `rate`/s for `durationMs`, round robin over the live (or
    * fake) dialogs; with `once`, one NOTIFY per dialog spread over `durationMs`.
@@ -505,7 +546,16 @@ export class PresenceServerSim {
    * `bounded` stops at `durationMs` even when behind (a flood lasts its
    * duration whatever the machine lets the generator send).
    */
-  runRate(args: { rate: number; durationMs: number; set?: 'live' | 'fake'; once?: boolean; state?: string; forget?: boolean; bounded?: boolean }): Promise<RateResult> {
+  runRate(args: {
+    rate: number;
+    durationMs: number;
+    set?: 'live' | 'fake';
+    once?: boolean;
+    state?: string;
+    forget?: boolean;
+    bounded?: boolean;
+    timeline?: boolean;
+  }): Promise<RateResult> {
     const list = args.set === 'fake' ? this.fake : this.live;
     const oncePlan = args.once === true ? list.slice() : undefined;
     const total = oncePlan !== undefined ? oncePlan.length : Math.round((args.rate * args.durationMs) / 1000);
@@ -516,11 +566,19 @@ export class PresenceServerSim {
     const t0 = process.hrtime.bigint();
     let sent = 0;
     const maxBurst = Math.max(64, Math.ceil(rate / 100));
+    const tl = args.timeline === true ? this.startTimeline(Number(t0)) : undefined;
     return new Promise((resolve) => {
       const step = () => {
         const elapsedMs = Number(process.hrtime.bigint() - t0) / 1e6;
         let due = Math.min(total, Math.floor((rate * elapsedMs) / 1000) + 1) - sent;
         if (due > maxBurst) due = maxBurst;
+        if (tl !== undefined && due > 0) {
+          const b = Math.min(GENERATOR_BUCKETS - 1, Math.floor(elapsedMs / GENERATOR_BUCKET_MS));
+          tl.sent[b]! += due;
+          // The first NOTIFY of this burst was due at sent / rate.
+          const late = elapsedMs - (sent * 1000) / rate;
+          if (late > tl.lateMaxMs[b]!) tl.lateMaxMs[b] = late;
+        }
         for (let i = 0; i < due; i++) {
           let dialog: SimDialog | undefined;
           if (oncePlan !== undefined) dialog = oncePlan[sent];
@@ -541,7 +599,8 @@ export class PresenceServerSim {
         }
         if (sent >= total || (args.bounded === true && elapsedMs >= args.durationMs)) {
           const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-          resolve({ offeredRate: rate, sent, seqFrom, seqTo: this.seq, elapsedMs: ms, achievedRate: (sent * 1000) / Math.max(1, ms) });
+          const timeline = tl === undefined ? undefined : this.endTimeline(tl, ms);
+          resolve({ offeredRate: rate, sent, seqFrom, seqTo: this.seq, elapsedMs: ms, achievedRate: (sent * 1000) / Math.max(1, ms), ...(timeline !== undefined ? { timeline } : {}) });
           return;
         }
         // Still behind after a full burst: go again right after I/O; otherwise wait for the next
@@ -697,7 +756,7 @@ async function main(): Promise<void> {
       info: () => ({ port, pid: process.pid }),
       stats: () => sim.snapshot(),
       resetStats: () => sim.resetStats(),
-      rate: (a: { rate: number; durationMs: number; set?: 'live' | 'fake'; once?: boolean; state?: string; forget?: boolean; bounded?: boolean }) =>
+      rate: (a: { rate: number; durationMs: number; set?: 'live' | 'fake'; once?: boolean; state?: string; forget?: boolean; bounded?: boolean; timeline?: boolean }) =>
         sim.runRate(a),
       addFakeDialogs: (a: { count: number; host: string; port: number; transport?: Transport }) => sim.addFakeDialogs(a),
       clearFakeDialogs: () => sim.clearFakeDialogs(),

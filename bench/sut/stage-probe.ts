@@ -22,6 +22,7 @@
  * would count in CPU per NOTIFY.
  */
 import type { ObservedSipMessage, SipMessageObserver } from '../../src/sip/transport/message-observer.js';
+import type { FineTimeline } from './fine-timeline.js';
 
 /** `tuple id="s` — the start of the stamp pidf-body.ts writes. */
 const STAMP = Buffer.from('tuple id="s', 'latin1');
@@ -48,6 +49,8 @@ export class StageProbe implements SipMessageObserver {
   /** Per sequence number: the ordinal of its first read among all messages read. */
   private readOrdinal: Float64Array;
   private reads = 0;
+  /** Told of every message read (its time), for the 10 ms buckets. */
+  fine: FineTimeline | undefined;
 
   constructor(seqCapacity: number) {
     this.readAt = new Float64Array(seqCapacity);
@@ -57,6 +60,7 @@ export class StageProbe implements SipMessageObserver {
   observe(m: ObservedSipMessage): void {
     if (m.direction !== 'received') return;
     this.reads++;
+    this.fine?.read(performance.now());
     const seq = stampSeqOfBytes(m.bytes);
     if (seq < 0) return;
     if (seq >= this.readAt.length) {

@@ -12,6 +12,7 @@
  * consumer adds almost nothing per held subscription to the memory figures.
  */
 import { LatencyHistogram } from '../harness/latency-histogram.js';
+import type { FineTimeline } from './fine-timeline.js';
 import { StepTimeline } from './step-timeline.js';
 
 /** The parts of a QSA status message the consumer reads (src/qsa/status-message.ts). */
@@ -118,6 +119,8 @@ export class StatusConsumer {
   readonly readAhead = new CountHistogram();
   /** The measurement window second by second. */
   readonly timeline = new StepTimeline();
+  /** With `--stages`: the window in 10 ms buckets (fine-timeline.ts). */
+  fine: FineTimeline | undefined;
   stages: ReadTimes | undefined;
   readonly establishLatency = new LatencyHistogram();
   readonly counters: ConsumerCounters = { messages: 0, active: 0, pending: 0, terminated: 0, rejected: 0, unstamped: 0, duplicates: 0 };
@@ -181,6 +184,7 @@ export class StatusConsumer {
       const sentNs = stampNs(id);
       this.latency.recordUs((nowNs - sentNs) / 1000);
       this.timeline.record(nowNs, (nowNs - sentNs) / 1000);
+      this.fine?.message(nowNs, (nowNs - sentNs) / 1000);
       const readNs = this.stages?.readTime(seq) ?? 0;
       if (readNs > 0) {
         this.sendToRead.recordUs((readNs - sentNs) / 1000);

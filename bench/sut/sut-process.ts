@@ -26,6 +26,9 @@ import type { LatencySummary } from '../harness/latency-histogram.js';
 import { type IoSyscalls, ioSyscalls, ioSyscallsBetween } from './io-syscalls.js';
 import { smapsSummary } from './smaps-summary.js';
 import { StageProbe } from './stage-probe.js';
+import { FineTimeline, type FineTimelineSummary } from './fine-timeline.js';
+import { systemClock } from '../../src/util/clock.js';
+import { TimerScheduler } from '../../src/util/timer-scheduler.js';
 import type { StepTimelineSummary } from './step-timeline.js';
 import { type CountSummary, StatusConsumer } from './status-consumer.js';
 import { type ThreadTimes, threadTimes, threadTimesBetween } from './thread-times.js';
@@ -78,6 +81,33 @@ export interface CpuWindow {
   syscalls?: IoSyscalls;
   /** The window second by second (step-timeline.ts). */
   timeline?: StepTimelineSummary;
+  /** With `--stages`: the window in 10 ms buckets (fine-timeline.ts). */
+  fine?: FineTimelineSummary;
+  /** What the SUT did over the window, counted (load-independent): see WindowCounters. */
+  counters?: WindowCounters;
+}
+
+/**
+ * Counts over a window, for what a backlog costs per NOTIFY (docs/latency-tail.md, "The 10,000/s step: its
+ * stalls and its backlog"): messages read and sent, NOTIFYs answered again from their Timer J record
+ * (retransmissions of a request already answered, RFC 3261 §17.2.2), new server transactions, SUBSCRIBEs
+ * sent (confirming refreshes after an answered retransmission among them), requests shed with 503 by
+ * the overload guard, datagrams the kernel dropped at the receive buffer, scavenges (each one a new
+ * space's worth of allocation) and the consumer's wake-ups.
+ */
+export interface WindowCounters {
+  received: number;
+  sent: number;
+  retransmissionsAnswered: number;
+  serverTransactions: number;
+  clientTransactions: number;
+  subscribesSent: number;
+  requestsShed: number;
+  udpDrops: number;
+  scavenges: number;
+  markCompacts: number;
+  /** Of the mark-compacts, those with GC flag 64 (kGCCallbackScheduleIdleGarbageCollection). */
+  markCompactsFlag64: number;
 }
 
 export interface MemorySample {
@@ -144,6 +174,45 @@ function heapSpaces(): Record<string, { committedKb: number; usedKb: number }> {
 
 const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
+/**
+ * The product's timer scheduler on the system clock, told to `fine`: each wake-up's start, length and
+ * timers fired (or cancelled) in it, and each callback's time by its function's name. The wrapping
+ * costs a closure per timer armed: diagnostic mode only (`--stages`).
+ */
+function instrumentedScheduler(fine: FineTimeline): TimerScheduler {
+  let scheduler: TimerScheduler | undefined;
+  const clock = {
+    now: systemClock.now,
+    wallTime: systemClock.wallTime,
+    setTimer(fn: () => void, delayMs: number): () => void {
+      return systemClock.setTimer(() => {
+        const s = scheduler;
+        const at = performance.now();
+        const armed0 = s?.armedCount ?? 0;
+        const size0 = s?.size ?? 0;
+        fn();
+        const fired = s === undefined ? 0 : size0 + (s.armedCount - armed0) - s.size;
+        fine.tick(at, performance.now() - at, fired);
+      }, delayMs);
+    },
+  };
+  const s = new TimerScheduler(clock);
+  const after = s.after.bind(s);
+  const afterCall = s.afterCall.bind(s);
+  const timed = (name: string, run: () => void): void => {
+    const at = performance.now();
+    try {
+      run();
+    } finally {
+      fine.callback(name, performance.now() - at);
+    }
+  };
+  s.after = (delayMs, fn) => after(delayMs, () => timed(fn.name || 'anonymous', fn));
+  s.afterCall = (delayMs, fn, arg) => afterCall(delayMs, (x) => timed(fn.name || 'anonymous', () => fn(x)), arg);
+  scheduler = s;
+  return s;
+}
+
 /** The broker's kept-body store figures (slabs, bodies, moves), where the build has one (src/qsa/kept-body-store.ts). */
 function keptBodyStats(b2b: PresenceB2B): object | undefined {
   const store = (b2b.qsa as unknown as { keptBodies?: { stats(): object } }).keptBodies;
@@ -166,9 +235,15 @@ class SutHarness {
   private gcWindow: { max: number; count: number; total: number; since: number; largest?: GcPause } = { max: 0, count: 0, total: 0, since: 0 };
   private gcKinds: Record<string, { count: number; totalMs: number; maxMs: number }> = {};
   gcAll: { max: number; count: number; total: number; maxKind: number; largest?: GcPause } = { max: 0, count: 0, total: 0, maxKind: 0 };
-  private windowStart: { hr: number; cpu: NodeJS.CpuUsage; messages: number; threads?: ThreadTimes | undefined; io?: IoSyscalls | undefined } = { hr: 0, cpu: process.cpuUsage(), messages: 0 };
+  private windowStart: { hr: number; cpu: NodeJS.CpuUsage; messages: number; threads?: ThreadTimes | undefined; io?: IoSyscalls | undefined; counters?: WindowCounters } = {
+    hr: 0,
+    cpu: process.cpuUsage(),
+    messages: 0,
+  };
   private readonly gc: Gc | undefined;
   private consuming = false;
+  /** Mark-compacts with GC flag 64 (kGCCallbackScheduleIdleGarbageCollection) since the start. */
+  private markCompactsFlag64 = 0;
 
   constructor() {
     const g = (globalThis as { gc?: unknown }).gc;
@@ -185,6 +260,10 @@ class SutHarness {
         if (d > k.maxMs) k.maxMs = d;
         this.gcKinds[kind] = k;
         this.consumer?.timeline.gc(e.startTime, d);
+        this.consumer?.fine?.gc(e.startTime, d, detail?.kind ?? 0, detail?.flags ?? 0);
+        // kGCCallbackScheduleIdleGarbageCollection (64): V8's memory reducer sets it, but not only it (the
+        // mark-compacts of a run with --no-memory-reducer have it too, docs/latency-tail.md).
+        if (((detail?.flags ?? 0) & 64) !== 0 && detail?.kind === 4) this.markCompactsFlag64++;
         this.gcWindow.count++;
         this.gcWindow.total += d;
         if (d > this.gcWindow.max) {
@@ -228,8 +307,12 @@ class SutHarness {
     }
     this.store = a.storePath === undefined ? undefined : SqliteSubscriptionStore.open(a.storePath);
     const probe = a.stages === true ? new StageProbe(1 << 22) : undefined;
+    const fine = a.stages === true ? new FineTimeline() : undefined;
+    if (probe !== undefined) probe.fine = fine;
+    const scheduler = fine !== undefined ? instrumentedScheduler(fine) : undefined;
     this.b2b = await createPresenceB2B({
       ...(probe !== undefined ? { observer: probe } : {}),
+      ...(scheduler !== undefined ? { scheduler } : {}),
       ...(this.store !== undefined ? { store: this.store } : {}),
       listen: [
         { transport: 'udp', host: '127.0.0.1', port: a.port },
@@ -241,6 +324,7 @@ class SutHarness {
     this.queue = this.b2b.qsa.createQueue({ capacity: Math.max(100_000, a.capacity * 4) });
     this.consumer = new StatusConsumer(a.capacity, 1 << 22);
     this.consumer.stages = probe;
+    this.consumer.fine = fine;
     this.handles = new Array<QsaSubscriptionHandle | undefined>(a.capacity).fill(undefined);
     this.recordPrefix = 'sip:user';
     this.recordSuffix = `@127.0.0.1:${a.simPort}${a.transport === 'tcp' ? ';transport=tcp' : ''}`;
@@ -257,6 +341,7 @@ class SutHarness {
     for (;;) {
       const first = await queue.take();
       if (first === undefined) return;
+      consumer.fine?.wakeup(performance.now());
       consumer.handle(first, Number(process.hrtime.bigint()));
       for (let m = queue.poll(); m !== undefined; m = queue.poll()) consumer.handle(m, Number(process.hrtime.bigint()));
     }
@@ -404,14 +489,36 @@ class SutHarness {
     this.gcKinds = {};
   }
 
+  /** The counters of WindowCounters since the start (GC ones: since the window's start, from gcKinds). */
+  private counters(): WindowCounters {
+    const { b2b } = this.need();
+    const t = b2b.ua.transactions.stats();
+    const kinds = this.gcKinds;
+    return {
+      received: b2b.transport.stats.received,
+      sent: b2b.transport.stats.sent,
+      retransmissionsAnswered: t.retransmittedRequestsAbsorbed,
+      serverTransactions: t.serverTransactionsCreated,
+      clientTransactions: t.clientTransactionsCreated,
+      subscribesSent: b2b.engine.stats.subscribesSent,
+      requestsShed: b2b.transport.stats.requestsShed,
+      udpDrops: udpDrops(this.port) ?? 0,
+      scavenges: kinds['1']?.count ?? 0,
+      markCompacts: kinds['4']?.count ?? 0,
+      markCompactsFlag64: this.markCompactsFlag64,
+    };
+  }
+
   beginWindow(): void {
     const { consumer } = this.need();
-    this.windowStart = { hr: nowMs(), cpu: process.cpuUsage(), messages: consumer.counters.messages, threads: threadTimes(), io: ioSyscalls() };
+    this.resetWindowGc();
+    this.windowStart = { hr: nowMs(), cpu: process.cpuUsage(), messages: consumer.counters.messages, threads: threadTimes(), io: ioSyscalls(), counters: this.counters() };
     consumer.latency.reset();
     consumer.sendToRead.reset();
     consumer.readToDequeue.reset();
     consumer.readAhead.reset();
     consumer.timeline.begin(Number(process.hrtime.bigint()), performance.now());
+    consumer.fine?.begin(Number(process.hrtime.bigint()), performance.now());
     this.loopDelay.reset();
     this.resetWindowGc();
   }
@@ -419,6 +526,9 @@ class SutHarness {
   endWindow(): CpuWindow {
     const { consumer } = this.need();
     const cpu = process.cpuUsage(this.windowStart.cpu);
+    const c0 = this.windowStart.counters;
+    const c1 = this.counters();
+    const counters = c0 === undefined ? undefined : (Object.fromEntries(Object.entries(c1).map(([k, v]) => [k, v - (k === 'scavenges' || k === 'markCompacts' ? 0 : c0[k as keyof WindowCounters])])) as unknown as WindowCounters);
     return {
       elapsedMs: nowMs() - this.windowStart.hr,
       cpuUs: cpu.user + cpu.system,
@@ -436,6 +546,8 @@ class SutHarness {
       ...optional('threads', threadTimesBetween(this.windowStart.threads, threadTimes())),
       ...optional('syscalls', ioSyscallsBetween(this.windowStart.io, ioSyscalls())),
       timeline: consumer.timeline.summary(),
+      ...optional('fine', consumer.fine?.summary()),
+      ...optional('counters', counters),
       ...optional('stages', consumer.stages !== undefined ? { sendToRead: consumer.sendToRead.summary(), readToDequeue: consumer.readToDequeue.summary(), readAhead: consumer.readAhead.summary() } : undefined),
     };
   }

@@ -155,6 +155,15 @@ export async function runW2(o: BenchOptions): Promise<W2Result> {
             (th !== undefined ? `SUT main thread ran ${th.mainRunMs} ms, waited for the CPU ${th.mainWaitMs} ms; its other threads ran ${th.otherRunMs} ms` : ''),
         );
       }
+      const c = w.sut.counters;
+      if (c !== undefined && w.sent > 0) {
+        const per = (x: number): string => (x / w.sent).toFixed(3);
+        say(
+          `    per NOTIFY sent: read ${per(c.received)}, sent ${per(c.sent)}, answered again from Timer J ${per(c.retransmissionsAnswered)}, ` +
+            `new server transactions ${per(c.serverTransactions)}, SUBSCRIBEs ${per(c.subscribesSent)}, shed ${per(c.requestsShed)}, dropped at the socket ${per(c.udpDrops)}; ` +
+            `scavenges per 1,000 ${((c.scavenges * 1000) / w.sent).toFixed(2)}, mark-compacts ${c.markCompacts} (${c.markCompactsFlag64} with GC flag 64)`,
+        );
+      }
       const tl = w.sut.timeline;
       if (o.stages && tl !== undefined) {
         say(

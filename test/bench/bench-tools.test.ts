@@ -5,6 +5,8 @@ import { LatencyHistogram } from '../../bench/harness/latency-histogram.js';
 import { decodeStampId, pidfBody, userIndexOf } from '../../bench/load/pidf-body.js';
 import { StreamFramer, buildResponse, headerParam, hostPortOf, parseLite, uriOf } from '../../bench/load/sip-lite.js';
 import { summarize } from '../../bench/profile-summary.js';
+import { stallsOf } from '../../bench/fine-timeline-summary.js';
+import { FINE_BUCKET_MS, FineTimeline } from '../../bench/sut/fine-timeline.js';
 import { StageProbe, stampSeqOfBytes } from '../../bench/sut/stage-probe.js';
 import { threadTimes, threadTimesBetween } from '../../bench/sut/thread-times.js';
 import { udpDropsIn } from '../../bench/sut/udp-drops.js';
@@ -190,4 +192,87 @@ test('the cluster bench SSE probe times stamped statuses, counts each sequence n
     probe.close();
     server.close();
   }
+});
+
+test('the fine timeline buckets reads, messages, GC and timer wake-ups by 10 ms, and a gap lands in the bucket that ends it', () => {
+  const fine = new FineTimeline();
+  const startNs = 1_000_000_000;
+  fine.begin(startNs, 1000);
+  fine.read(1001);
+  fine.read(1002);
+  fine.message(startNs + 2_500_000, 800);
+  fine.gc(1003, 12, 1, 0);
+  fine.gc(999, 50, 4, 64); // before the window: left out
+  fine.tick(1004, 0.4, 3);
+  fine.read(1031); // 29 ms without a read
+  fine.message(startNs + 31_000_000, 29_000);
+  fine.wakeup(1031);
+  fine.callback('fire', 0.2);
+  fine.callback('fire', 0.5);
+  const s = fine.summary();
+  assert.equal(s.bucketMs, FINE_BUCKET_MS);
+  assert.deepEqual(s.reads, [2, 0, 0, 1]);
+  assert.deepEqual(s.messages, [1, 0, 0, 1]);
+  assert.deepEqual(s.maxLatencyMs, [0.8, 0, 0, 29]);
+  assert.deepEqual(s.readGapMaxMs, [1, 0, 0, 29]);
+  assert.deepEqual(s.gcMs, [12, 0, 0, 0]);
+  assert.deepEqual(s.gcKinds, [1, 0, 0, 0]);
+  assert.deepEqual(s.gcFlags, [0, 0, 0, 0]);
+  assert.deepEqual(s.timersFired, [3, 0, 0, 0]);
+  assert.deepEqual(s.wakeups, [0, 0, 0, 1]);
+  assert.deepEqual(s.timerCallbacks, { fire: { count: 2, totalMs: 0.7, maxMs: 0.5 } });
+  // The buckets without a read share the mark of the next read: what ran in the gap is in the gap's first bucket.
+  assert.equal(s.mainRunMs[1], 0);
+  assert.equal(s.mainRunMs[2], 0);
+});
+
+test('a read gap is put down to what covers half of it: preemption, the SUT\'s own threads, GC, a timer wake-up, or the generator', () => {
+  const n = 10;
+  const zeros = (): number[] => Array<number>(n).fill(0);
+  const fine = {
+    bucketMs: 10,
+    startNs: 0,
+    reads: Array<number>(n).fill(5),
+    readGapMaxMs: zeros(),
+    messages: zeros(),
+    maxLatencyMs: zeros(),
+    wakeups: zeros(),
+    gcMs: zeros(),
+    gcKinds: zeros(),
+    gcFlags: zeros(),
+    tickMaxMs: zeros(),
+    timersFired: zeros(),
+    mainRunMs: zeros(),
+    mainWaitMs: zeros(),
+    otherRunMs: zeros(),
+    involuntarySwitches: zeros(),
+    timerCallbacks: {},
+  };
+  const generator = { bucketMs: 10, startNs: 0, sent: Array<number>(n).fill(100), retransmitted: zeros(), lateMaxMs: zeros() };
+  fine.readGapMaxMs[2] = 15; // GC 12 ms in bucket 1
+  fine.gcMs[1] = 12;
+  fine.gcKinds[1] = 1;
+  fine.readGapMaxMs[5] = 18; // the main thread waited 17 ms in bucket 4
+  fine.mainWaitMs[4] = 17;
+  fine.readGapMaxMs[8] = 25; // nothing sent in buckets 6-7
+  generator.sent[6] = 0;
+  generator.sent[7] = 0;
+  fine.readGapMaxMs[9] = 6; // nothing explains it
+  fine.readGapMaxMs[3] = 8; // the generator's next sends 6 ms late
+  generator.lateMaxMs[3] = 6;
+  fine.readGapMaxMs[7] = 12; // the main thread waited while its own helper threads ran
+  fine.mainWaitMs[6] = 11;
+  fine.otherRunMs[6] = 10;
+  const stalls = stallsOf(fine, generator, 5);
+  assert.deepEqual(
+    stalls.map((s) => [s.endBucket, s.cause]),
+    [
+      [2, 'gc'],
+      [3, 'generator late (then a burst)'],
+      [5, 'preempted'],
+      [7, 'own helper threads'],
+      [8, 'generator (nothing sent)'],
+      [9, '?'],
+    ],
+  );
 });

@@ -1,0 +1,194 @@
+/**
+ * A W2 step in 10 ms buckets, in the SUT (with `--stages`): what the SUT did
+ * and what happened to it in each bucket, so that a latency tail made of a few
+ * stalls can be lined up with their cause (docs/latency-tail.md, "The 10,000/s
+ * step: its stalls and its backlog"). Per bucket:
+ *
+ * - datagrams read from the socket and the longest gap between two reads that
+ *   ended in it (a gap is time the SUT was not reading: busy, paused, or off
+ *   its core);
+ * - status messages taken by the consumer, the largest NOTIFY-to-queue
+ *   latency, the consumer's wake-ups;
+ * - GC pauses that started in it (ms, and the kinds as a bit mask: 1 scavenge,
+ *   4 mark-compact, 8 incremental marking start, 16 weak callbacks);
+ * - the timer scheduler's wake-ups: how long the longest ran, and how many
+ *   timers fired in them;
+ * - the main thread's run and run-queue wait, the other threads' run
+ *   (/proc schedstat) and the process's involuntary context switches, sampled
+ *   at the first read of each bucket: a preemption shows as wait and
+ *   involuntary switches, not as code.
+ *
+ * The generator's side (its send lateness per bucket) is in the simulator's
+ * RateResult; both are on the monotonic clock (`startNs`), so they line up.
+ * Costs a few /proc reads per bucket (≈100 per second): a diagnostic mode.
+ */
+import { type ThreadTimes, threadTimes } from './thread-times.js';
+
+export const FINE_BUCKET_MS = 10;
+/** Longest window kept: 60 s; later events go to the last bucket. */
+const MAX_BUCKETS = 6000;
+
+export interface FineTimelineSummary {
+  bucketMs: number;
+  /** Monotonic ns (process.hrtime) of the window's start. */
+  startNs: number;
+  reads: number[];
+  readGapMaxMs: number[];
+  messages: number[];
+  maxLatencyMs: number[];
+  wakeups: number[];
+  gcMs: number[];
+  gcKinds: number[];
+  /** V8's GCCallbackFlags of the pauses, OR'd (64: kGCCallbackScheduleIdleGarbageCollection, which the memory reducer sets, among others; 4: forced). */
+  gcFlags: number[];
+  tickMaxMs: number[];
+  timersFired: number[];
+  mainRunMs: number[];
+  mainWaitMs: number[];
+  otherRunMs: number[];
+  involuntarySwitches: number[];
+  /** Timer callbacks over the window by function name: count and ms (only when the scheduler is instrumented). */
+  timerCallbacks: Record<string, { count: number; totalMs: number; maxMs: number }>;
+}
+
+interface Mark {
+  threads: ThreadTimes | undefined;
+  involuntary: number;
+}
+
+export class FineTimeline {
+  private startNs = 0;
+  private startPerfMs = 0;
+  private active = false;
+  private current = -1;
+  private lastReadMs = 0;
+  private readonly reads = new Uint32Array(MAX_BUCKETS);
+  private readonly readGapMaxMs = new Float64Array(MAX_BUCKETS);
+  private readonly messages = new Uint32Array(MAX_BUCKETS);
+  private readonly maxLatencyUs = new Float64Array(MAX_BUCKETS);
+  private readonly wakeups = new Uint32Array(MAX_BUCKETS);
+  private readonly gcMs = new Float64Array(MAX_BUCKETS);
+  private readonly gcKinds = new Uint8Array(MAX_BUCKETS);
+  private readonly gcFlags = new Uint8Array(MAX_BUCKETS);
+  private readonly tickMaxMs = new Float64Array(MAX_BUCKETS);
+  private readonly timersFired = new Uint32Array(MAX_BUCKETS);
+  private marks: Array<Mark | undefined> = [];
+  private callbacks = new Map<string, { count: number; totalMs: number; maxMs: number }>();
+
+  begin(nowNs: number, nowPerfMs: number): void {
+    this.startNs = nowNs;
+    this.startPerfMs = nowPerfMs;
+    this.active = true;
+    this.current = -1;
+    this.lastReadMs = nowPerfMs;
+    for (const a of [this.reads, this.readGapMaxMs, this.messages, this.maxLatencyUs, this.wakeups, this.gcMs, this.gcKinds, this.gcFlags, this.tickMaxMs, this.timersFired]) a.fill(0);
+    this.marks = [];
+    this.callbacks = new Map();
+  }
+
+  /** A datagram or stream message read from the socket (`nowPerfMs`: performance.now()). */
+  read(nowPerfMs: number): void {
+    if (!this.active) return;
+    const b = this.bucket(nowPerfMs);
+    if (b !== this.current) {
+      const mark: Mark = { threads: threadTimes(), involuntary: process.resourceUsage().involuntaryContextSwitches };
+      for (let k = this.current + 1; k <= b; k++) this.marks[k] = mark;
+      this.current = b;
+    }
+    this.reads[b]!++;
+    const gap = nowPerfMs - this.lastReadMs;
+    if (gap > this.readGapMaxMs[b]!) this.readGapMaxMs[b] = gap;
+    this.lastReadMs = nowPerfMs;
+  }
+
+  /** A status message taken by the consumer (`nowNs`: process.hrtime, as the consumer stamps it). */
+  message(nowNs: number, latencyUs: number): void {
+    if (!this.active) return;
+    const b = this.bucket(this.startPerfMs + (nowNs - this.startNs) / 1e6);
+    this.messages[b]!++;
+    if (latencyUs > this.maxLatencyUs[b]!) this.maxLatencyUs[b] = latencyUs;
+  }
+
+  wakeup(nowPerfMs: number): void {
+    if (this.active) this.wakeups[this.bucket(nowPerfMs)]!++;
+  }
+
+  gc(startPerfMs: number, durationMs: number, kind: number, flags = 0): void {
+    if (!this.active || startPerfMs < this.startPerfMs) return;
+    const b = this.bucket(startPerfMs);
+    this.gcMs[b]! += durationMs;
+    this.gcKinds[b]! |= kind;
+    this.gcFlags[b]! |= flags;
+  }
+
+  /** One wake-up of the timer scheduler: when it started, how long it ran, how many timers fired or were cancelled in it. */
+  tick(startPerfMs: number, durationMs: number, fired: number): void {
+    if (!this.active) return;
+    const b = this.bucket(startPerfMs);
+    if (durationMs > this.tickMaxMs[b]!) this.tickMaxMs[b] = durationMs;
+    this.timersFired[b]! += fired;
+  }
+
+  callback(name: string, durationMs: number): void {
+    if (!this.active) return;
+    const c = this.callbacks.get(name) ?? { count: 0, totalMs: 0, maxMs: 0 };
+    c.count++;
+    c.totalMs += durationMs;
+    if (durationMs > c.maxMs) c.maxMs = durationMs;
+    this.callbacks.set(name, c);
+  }
+
+  summary(): FineTimelineSummary {
+    const n = this.current + 1;
+    const r = (x: number): number => Math.round(x * 100) / 100;
+    const end: Mark = { threads: threadTimes(), involuntary: process.resourceUsage().involuntaryContextSwitches };
+    const out: FineTimelineSummary = {
+      bucketMs: FINE_BUCKET_MS,
+      startNs: this.startNs,
+      reads: [],
+      readGapMaxMs: [],
+      messages: [],
+      maxLatencyMs: [],
+      wakeups: [],
+      gcMs: [],
+      gcKinds: [],
+      gcFlags: [],
+      tickMaxMs: [],
+      timersFired: [],
+      mainRunMs: [],
+      mainWaitMs: [],
+      otherRunMs: [],
+      involuntarySwitches: [],
+      timerCallbacks: {},
+    };
+    for (let b = 0; b < n; b++) {
+      out.reads.push(this.reads[b]!);
+      out.readGapMaxMs.push(r(this.readGapMaxMs[b]!));
+      out.messages.push(this.messages[b]!);
+      out.maxLatencyMs.push(r(this.maxLatencyUs[b]! / 1000));
+      out.wakeups.push(this.wakeups[b]!);
+      out.gcMs.push(r(this.gcMs[b]!));
+      out.gcKinds.push(this.gcKinds[b]!);
+      out.gcFlags.push(this.gcFlags[b]!);
+      out.tickMaxMs.push(r(this.tickMaxMs[b]!));
+      out.timersFired.push(this.timersFired[b]!);
+      // A mark is taken at the first read of its bucket; what ran from it to the next bucket's mark is this bucket's.
+      const a = this.marks[b];
+      const z = b + 1 < n ? this.marks[b + 1] : end;
+      const ta = a?.threads;
+      const tz = z?.threads;
+      const same = a === z;
+      out.mainRunMs.push(ta !== undefined && tz !== undefined && !same ? r(tz.mainRunMs - ta.mainRunMs) : 0);
+      out.mainWaitMs.push(ta !== undefined && tz !== undefined && !same ? r(tz.mainWaitMs - ta.mainWaitMs) : 0);
+      out.otherRunMs.push(ta !== undefined && tz !== undefined && !same ? r(Math.max(0, tz.otherRunMs - ta.otherRunMs)) : 0);
+      out.involuntarySwitches.push(a !== undefined && z !== undefined && !same ? z.involuntary - a.involuntary : 0);
+    }
+    for (const [name, c] of this.callbacks) out.timerCallbacks[name] = { count: c.count, totalMs: r(c.totalMs), maxMs: r(c.maxMs) };
+    this.active = false;
+    return out;
+  }
+
+  private bucket(perfMs: number): number {
+    return Math.min(MAX_BUCKETS - 1, Math.max(0, Math.floor((perfMs - this.startPerfMs) / FINE_BUCKET_MS)));
+  }
+}
