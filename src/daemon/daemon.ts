@@ -1,34 +1,34 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
+import type { LocalPresenceAgent } from '../agent/index.js';
 import { createPresenceB2B, type PresenceB2B } from '../b2b/create-presence-b2b.js';
 import { b2bOptionsFromConfig, httpTlsFromConfig } from '../config/b2b-options.js';
 import { ConfigError } from '../config/config-error.js';
 import type { DaemonConfig } from '../config/config-schema.js';
-import type { PresentityPublisher } from '../http/api-types.js';
 import { HepExporter } from '../hep/hep-exporter.js';
+import type { PresentityPublisher } from '../http/api-types.js';
 import { createHttpApi, type HttpApi } from '../http/http-server.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { DaemonMetrics } from '../metrics/daemon-metrics.js';
 import { NotifyLatencyTracker } from '../metrics/notify-latency-tracker.js';
 import { QsaBroker } from '../qsa/index.js';
+import type { ResourceListServer } from '../rls/index.js';
 import { openStoreAsync } from '../store/open-store.js';
+import { PostgresSubscriptionStore } from '../store/postgres-store.js';
 import type { StoreContents, SubscriptionStore } from '../store/subscription-store.js';
 import { ENGINE_CHANNEL_NOTIFY_SOURCE, ENGINE_CHANNEL_STATE, type EngineNotifySourceEvent } from '../subscription/engine-diagnostics.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { CryptoRandom, type Random } from '../util/random.js';
 import { TimerScheduler } from '../util/timer-scheduler.js';
-import type { LocalPresenceAgent } from '../agent/index.js';
-import type { ResourceListServer } from '../rls/index.js';
+import { ClusterNode } from './cluster-node.js';
 import { DaemonErrorReporter } from './error-reporter.js';
 import { plainHttpWarning } from './http-exposure.js';
 import { DaemonListenError, listenFailureOf, sipListenError } from './listen-error.js';
 import { type LocalAgentHandle, startLocalAgent, userAgentSourcesFromConfig } from './local-agent.js';
-import { startResourceLists } from './resource-lists.js';
-import { StatusFeed } from './status-feed.js';
 import { QueueHub } from './queue-hub.js';
 import { startRelayedQueues } from './relayed-queues.js';
+import { startResourceLists } from './resource-lists.js';
+import { StatusFeed } from './status-feed.js';
 import { SubscriptionService } from './subscription-service.js';
-import { ClusterNode } from './cluster-node.js';
-import { PostgresSubscriptionStore } from '../store/postgres-store.js';
 
 export const DAEMON_VERSION = '0.1.0';
 
@@ -146,7 +146,12 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
   // Whatever the layers below catch instead of crashing is logged and counted here (GET /metrics).
   const errors = new DaemonErrorReporter(logger);
   const scheduler = new TimerScheduler(clock, { onError: errors.timerError });
-  const broker = new QsaBroker({ clock, random, onNotifierError: errors.notifierError });
+  const broker = new QsaBroker({
+    clock,
+    random,
+    onNotifierError: errors.notifierError,
+    keptBodyCompactionMs: config.kept_body_compaction_ms,
+  });
   let cluster: ClusterNode | undefined;
   if (clusterSpec !== undefined) {
     try {
