@@ -1,28 +1,29 @@
-import { QsaBroker } from '../qsa/index.js';
-import { DEFAULT_KEPT_BODY_COMPACTION_MS } from '../qsa/kept-body-store.js';
-import type { SipRequest } from '../sip/codec/message.js';
-import type { DnsClient } from '../sip/resolver/dns-client.js';
 import { NodeDnsClient, StaticDnsClient } from '../sip/resolver/dns-client.js';
+import type { DnsClient } from '../sip/resolver/dns-client.js';
 import { Rfc3263Resolver } from '../sip/resolver/rfc3263-resolver.js';
-import type { IncomingRequest, TransactionTimerSettings } from '../sip/transaction/types.js';
-import type { SipMessageObserver } from '../sip/transport/message-observer.js';
+import type { TransactionTimerSettings } from '../sip/transaction/types.js';
 import { SipTransportLayer } from '../sip/transport/transport-layer.js';
 import type { OverloadOptions, TransportDiagnostic } from '../sip/transport/transport-options.js';
+import type { SipMessageObserver } from '../sip/transport/message-observer.js';
 import type { ListenSpec } from '../sip/transport/types.js';
+import type { SipRequest } from '../sip/codec/message.js';
 import { SipUserAgentCore } from '../sip/ua/user-agent-core.js';
+import type { IncomingRequest } from '../sip/transaction/types.js';
+import { QsaBroker } from '../qsa/index.js';
+import { DEFAULT_KEPT_BODY_COMPACTION_MS } from '../qsa/kept-body-store.js';
 import { DialogSnapshotWriter } from '../store/dialog-snapshot-writer.js';
 import { MemorySubscriptionStore } from '../store/memory-store.js';
 import type { StoredDialog } from '../store/stored-dialog.js';
 import type { DialogWriteBatch, SubscriptionStore } from '../store/subscription-store.js';
-import { BUILTIN_EVENT_PACKAGES, BUILTIN_PACKAGE_NAMES } from '../subscription/builtin-packages.js';
-import { DEFAULT_ENGINE_SETTINGS, type EngineSettings } from '../subscription/engine-options.js';
-import { EVENTLIST } from '../subscription/notify-reader.js';
 import type { CredentialLookup, DialogOwnership, PresenceEngine } from '../subscription/presence-engine.js';
+import { type AttachedPresenceEngine, attachPresenceEngine } from './attach-presence-engine.js';
+import { checkPresenceB2BOptions } from './presence-b2b-options-check.js';
+import { DEFAULT_ENGINE_SETTINGS, type EngineSettings } from '../subscription/engine-options.js';
+import { BUILTIN_EVENT_PACKAGES, BUILTIN_PACKAGE_NAMES } from '../subscription/builtin-packages.js';
+import { EVENTLIST } from '../subscription/notify-reader.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { CryptoRandom, type Random } from '../util/random.js';
 import { TimerScheduler } from '../util/timer-scheduler.js';
-import { type AttachedPresenceEngine, attachPresenceEngine } from './attach-presence-engine.js';
-import { checkPresenceB2BOptions } from './presence-b2b-options-check.js';
 
 /**
  * Options of `createPresenceB2B`. The seed's parameters keep their meaning and

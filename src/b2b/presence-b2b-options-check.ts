@@ -1,5 +1,5 @@
-import { parseSipUri } from '../sip/codec/uri.js';
 import { listenSpecProblems } from '../sip/transport/listen-spec-check.js';
+import { parseSipUri } from '../sip/codec/uri.js';
 import { BUILTIN_PACKAGE_NAMES } from '../subscription/builtin-packages.js';
 import { engineSettingsProblems } from '../subscription/engine-options.js';
 import { InvalidOptionError, type OptionProblem } from '../util/invalid-option-error.js';

@@ -1,16 +1,16 @@
 import { z } from 'zod';
-import { TIMER_LIMITS } from '../b2b/presence-b2b-options-check.js';
-import { DEFAULT_KEPT_BODY_COMPACTION_MS } from '../qsa/kept-body-store.js';
 import { findListCycle, resourceKey } from '../rls/resource-list-catalog.js';
 import { DEFAULT_STORE_PATH, type StoreSpec } from '../store/store-spec.js';
+import { TIMER_LIMITS } from '../b2b/presence-b2b-options-check.js';
 import {
   additionalHeadersProblem,
   ENGINE_NUMBER_LIMITS,
   outboundProxyProblem,
   routeListProblem,
 } from '../subscription/engine-options.js';
-import { DEFAULT_HELPER_THREADS_NICE, DEFAULT_HELPER_THREADS_NICE_AFTER_S } from '../util/helper-thread-priority.js';
+import { DEFAULT_KEPT_BODY_COMPACTION_MS } from '../qsa/kept-body-store.js';
 import { headerTextProblem, hostProblem, ipAddressProblem } from '../util/option-checks.js';
+import { DEFAULT_HELPER_THREADS_NICE, DEFAULT_HELPER_THREADS_NICE_AFTER_S } from '../util/helper-thread-priority.js';
 
 /** sip.overload defaults: shed above half the UDP receive buffer, Retry-After 5 s. */
 export const DEFAULT_OVERLOAD = { backlog_limit: 'auto', retry_after: 5 } as const;

@@ -1,17 +1,14 @@
 import type { Clock } from '../util/clock.js';
 import { flatString } from '../util/copy-string.js';
 import type { Random } from '../util/random.js';
-import { asSmallInteger } from '../util/small-integer.js';
-import { KeptBodyStore } from './kept-body-store.js';
-import { KeptStatus } from './kept-status.js';
-import type { NotifierHost, NotifierOptions, NotifierRegistration, QsaNotifier, QsaSubscription } from './notifier.js';
 import {
+  type QsaNotifierErrorEvent,
   notifierErrorChannel,
   notifyChannel,
-  type QsaNotifierErrorEvent,
   subscribeChannel,
   unsubscribeChannel,
 } from './qsa-diagnostics.js';
+import type { NotifierHost, NotifierOptions, NotifierRegistration, QsaNotifier, QsaSubscription } from './notifier.js';
 import { QsaError } from './qsa-error.js';
 import {
   type QsaSubscriptionHandle,
@@ -20,12 +17,15 @@ import {
   type RereadableUpdate,
   rereaderOf,
   STATUS_RELEASED,
-  type StatusMessage,
-  type StatusUpdate,
   SUBSCRIPTION_STATES,
   type SubscriptionState,
+  type StatusMessage,
+  type StatusUpdate,
 } from './status-message.js';
 import { ENQUEUE, ON_CLOSE, OWN_SLOTS, PURGE, StatusQueue, type StatusQueueOptions } from './status-queue.js';
+import { KeptBodyStore } from './kept-body-store.js';
+import { KeptStatus } from './kept-status.js';
+import { asSmallInteger } from '../util/small-integer.js';
 
 export interface SubscribeRequest {
   /** Event package; default `presence`. */
