@@ -23,6 +23,7 @@ export interface W0Level {
   settleS: number;
   /** Where the SUT's RSS lies at rest (Linux): glibc arenas, V8 and other anonymous mappings, files. */
   atRestSmaps?: SmapsSummary | undefined;
+  atRestKeptBodies?: object | undefined;
   /** SUT CPU as a share of one core while holding N idle (refresh timers only). */
   idleCoreShare?: number;
   /**
@@ -123,6 +124,8 @@ export async function runW0(o: BenchOptions): Promise<W0Result> {
         const rest = await rig.memory();
         entry.atRest = { ...rest, ...perSubscription(rest, result.baseline, level) };
         entry.atRestSmaps = await rig.sut.call<SmapsSummary | undefined>('smaps');
+        // The kept bodies' slabs and their occupancy (src/qsa/kept-body-store.ts), where the build reports them.
+        entry.atRestKeptBodies = (await rig.sut.call<{ keptBodies?: object }>('stats')).keptBodies;
       }
       const shown = entry.atRest ?? entry.justEstablished;
       say(`     RSS ${shown.rssBytesPerSub} B/sub, heap ${shown.heapBytesPerSub} B/sub${entry.atRest ? ' (at rest)' : ''}; forced full GC ${shown.forcedGcMs.toFixed(0)} ms`);

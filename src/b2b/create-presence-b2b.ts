@@ -10,6 +10,7 @@ import type { SipRequest } from '../sip/codec/message.js';
 import { SipUserAgentCore } from '../sip/ua/user-agent-core.js';
 import type { IncomingRequest } from '../sip/transaction/types.js';
 import { QsaBroker } from '../qsa/index.js';
+import { DEFAULT_KEPT_BODY_COMPACTION_MS } from '../qsa/kept-body-store.js';
 import { DialogSnapshotWriter } from '../store/dialog-snapshot-writer.js';
 import { MemorySubscriptionStore } from '../store/memory-store.js';
 import type { StoredDialog } from '../store/stored-dialog.js';
@@ -61,6 +62,12 @@ export interface PresenceB2BOptions extends Partial<EngineSettings> {
   userAgent?: string;
   clock?: Clock;
   random?: Random;
+  /**
+   * For the broker made here (without `qsa`): ms a subscription's last status
+   * body stays unchanged before it is kept compacted against a frame, off the
+   * NOTIFY path (reads give the same bytes); 0 = never. Default 1000.
+   */
+  keptBodyCompactionMs?: number;
   /** Scheduler shared with other components; one is made on `clock` by default. */
   scheduler?: TimerScheduler;
   /**
@@ -227,7 +234,7 @@ export async function createPresenceB2B(options: PresenceB2BOptions = {}): Promi
     if (options.scheduler === undefined) scheduler.close();
     throw error;
   }
-  const qsa = options.qsa ?? new QsaBroker({ clock, random });
+  const qsa = options.qsa ?? new QsaBroker({ clock, random, keptBodyCompactionMs: options.keptBodyCompactionMs ?? DEFAULT_KEPT_BODY_COMPACTION_MS });
   const store = options.store ?? new MemorySubscriptionStore();
   let ua: SipUserAgentCore | undefined;
   let attached: AttachedPresenceEngine;
@@ -304,6 +311,7 @@ export async function createPresenceB2B(options: PresenceB2BOptions = {}): Promi
         }
         await userAgent.close();
         if (options.scheduler === undefined) scheduler.close();
+        if (options.qsa === undefined) qsa.stopCompaction();
         if (options.store === undefined) await store.close();
       })();
       return closing;

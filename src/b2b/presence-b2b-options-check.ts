@@ -72,6 +72,7 @@ const KNOWN_OPTIONS: { readonly [K in keyof Required<PresenceB2BOptions>]: true 
   observer: true,
   packages: true,
   resourceListRecords: true,
+  keptBodyCompactionMs: true,
 };
 
 /** Every problem of createPresenceB2B's options, each naming the option; empty when all can be used. */
@@ -124,6 +125,7 @@ export function presenceB2BOptionProblems(options: unknown): OptionProblem[] {
   if (o.dns !== undefined) add('dns', objectWithMethodsProblem(o.dns, 'a DnsClient', ['resolveNaptr', 'resolveSrv', 'resolve4', 'resolve6']));
   if (o.qsa !== undefined) add('qsa', objectWithMethodsProblem(o.qsa, 'a QsaBroker', ['registerNotifier', 'unregisterNotifier', 'subscribe', 'unsubscribe']));
   if (o.userAgent !== undefined) add('userAgent', headerTextProblem(o.userAgent));
+  if (o.keptBodyCompactionMs !== undefined) add('keptBodyCompactionMs', wholeNumberProblem(o.keptBodyCompactionMs, 0, 86_400_000));
   if (o.clock !== undefined) add('clock', objectWithMethodsProblem(o.clock, 'a Clock', ['now', 'wallTime', 'setTimer']));
   if (o.random !== undefined) add('random', objectWithMethodsProblem(o.random, 'a Random', ['next', 'token']));
   if (o.scheduler !== undefined) add('scheduler', objectWithMethodsProblem(o.scheduler, 'a TimerScheduler', ['after', 'close']));

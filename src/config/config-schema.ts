@@ -8,6 +8,7 @@ import {
   outboundProxyProblem,
   routeListProblem,
 } from '../subscription/engine-options.js';
+import { DEFAULT_KEPT_BODY_COMPACTION_MS } from '../qsa/kept-body-store.js';
 import { headerTextProblem, hostProblem, ipAddressProblem } from '../util/option-checks.js';
 import { DEFAULT_HELPER_THREADS_NICE, DEFAULT_HELPER_THREADS_NICE_AFTER_S } from '../util/helper-thread-priority.js';
 
@@ -301,6 +302,8 @@ export const CONFIG_SCHEMA = z
     user_agent: checkedText('a string', (v) => headerTextProblem(v)).default('presence-b2b'),
     /** Records that are resource lists (RFC 4662): subscribed to with `Supported: eventlist` from the start. */
     resource_list_records: z.array(sipUri).default([]),
+    /** ms a last status body stays unchanged before it is kept compacted (reads give the same bytes); 0 = never. */
+    kept_body_compaction_ms: integer(0, 86_400_000).default(DEFAULT_KEPT_BODY_COMPACTION_MS),
     // ---- SIP
     sip: z
       .strictObject({

@@ -146,7 +146,12 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
   // Whatever the layers below catch instead of crashing is logged and counted here (GET /metrics).
   const errors = new DaemonErrorReporter(logger);
   const scheduler = new TimerScheduler(clock, { onError: errors.timerError });
-  const broker = new QsaBroker({ clock, random, onNotifierError: errors.notifierError });
+  const broker = new QsaBroker({
+    clock,
+    random,
+    onNotifierError: errors.notifierError,
+    keptBodyCompactionMs: config.kept_body_compaction_ms,
+  });
   let cluster: ClusterNode | undefined;
   if (clusterSpec !== undefined) {
     try {

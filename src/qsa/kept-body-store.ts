@@ -1,4 +1,5 @@
 import { Buffer } from 'node:buffer';
+import type { Clock } from '../util/clock.js';
 import { QsaError } from './qsa-error.js';
 
 /**
@@ -24,6 +25,15 @@ import { QsaError } from './qsa-error.js';
  * drain, and a slab left nearly empty is evacuated into the others (its
  * bodies moved, their KeptBody handles updated) and let go.
  *
+ * Compaction (docs/establishment.md §13): a body that stayed the last status
+ * for a while (KeptBodyStoreOptions.compactAfterMs) is moved, by a sweep on
+ * the store's own timer and never on the NOTIFY path, into a slot that holds
+ * only what it does not share with a frame: one kept body of the store,
+ * copied once and never changed (the documents of one presence server are one
+ * template filled in, so most of their bytes are the frame's). The slot then
+ * holds the shared start's and end's lengths and the bytes in between; a
+ * read assembles the same bytes as before.
+ *
  * Safety: no view of a slab ever leaves this file. A reader gets its own
  * copy (KeptBody.copy), so a slot can be reused or moved as soon as the last
  * holder released it, whatever a reader still has.
@@ -33,6 +43,24 @@ import { QsaError } from './qsa-error.js';
 export const SLAB_BYTES = 256 * 1024;
 /** Larger bodies are not packed (rare; a slab would hold a handful): the holder keeps its own Uint8Array. */
 export const LARGEST_KEPT_BODY = 16 * 1024;
+
+/**
+ * ms a body stays unchanged before it is compacted, for the B2B's own broker
+ * and the daemon's `kept_body_compaction_ms` (docs/establishment.md §13):
+ * longer than the gap between the NOTIFYs of a burst of changes, short enough
+ * that a burst of establishments is compacted while it runs.
+ */
+export const DEFAULT_KEPT_BODY_COMPACTION_MS = 1000;
+/** A body is compacted only if it shares at least this many bytes with the frame at its start and end together. */
+export const MIN_SHARED = 64;
+/** After this many bodies in a row that share too little, the next such body becomes the frame. */
+const MISSES_BEFORE_NEW_FRAME = 16;
+/** Bytes before the part of a compacted body its slot holds: the shared start's and end's lengths (u16 each). */
+const CUT_HEADER = 4;
+/** Slab.keptIn of a body the sweep left whole (it shares too little with the frame): not looked at again. */
+const NEVER_COMPACT = -1;
+/** Bodies compacted per turn of the event loop (each ≈ 1–3 µs): a sweep of 100,000 never holds the loop for long. */
+export const COMPACT_BATCH = 512;
 
 /** A slab is evacuated once no more than this share of its slots is live… */
 const EVACUATE_AT = 1 / 8;
@@ -50,6 +78,42 @@ export function slotBytesFor(length: number): number {
   return Math.ceil(length / step) * step;
 }
 
+/** How many bytes `frame` and `bytes` share at their start, at most `most` (plain Uint8Arrays: monomorphic loads). */
+function sharedHead(frame: Uint8Array, bytes: Uint8Array, most: number): number {
+  let head = 0;
+  while (head < most && frame[head] === bytes[head]) head++;
+  return head;
+}
+
+/** How many bytes `frame` and the first `length` of `bytes` share at their end, at most `most`. */
+function sharedTail(frame: Uint8Array, bytes: Uint8Array, length: number, most: number): number {
+  let f = frame.length - 1;
+  let b = length - 1;
+  let tail = 0;
+  while (tail < most && frame[f] === bytes[b]) {
+    f--;
+    b--;
+    tail++;
+  }
+  return tail;
+}
+
+/** The body the compacted bodies of its classes were cut against: a copy of its own, never changed. */
+class Frame {
+  /** Its bytes, as a Buffer for copies with offsets. */
+  readonly bytes: Buffer;
+  /** The same bytes as a plain Uint8Array, for the byte loops. */
+  readonly plain: Uint8Array;
+  /** Slot size → its class of bodies compacted against this frame. */
+  readonly classes = new Map<number, SizeClass>();
+
+  constructor(body: Uint8Array, length: number) {
+    this.plain = new Uint8Array(length);
+    this.plain.set(body.subarray(0, length));
+    this.bytes = Buffer.from(this.plain.buffer, this.plain.byteOffset, length);
+  }
+}
+
 /** ArrayBuffer with the resizable form's options (ES2024; Node 20's V8 has it, the ES2022 lib this builds against does not declare it). */
 const ResizableArrayBuffer = ArrayBuffer as unknown as new (byteLength: number, options: { maxByteLength: number }) => ArrayBuffer;
 
@@ -65,6 +129,12 @@ class Slab {
   live = 0;
   /** Position in its class's list (oldest first). */
   index: number;
+  /**
+   * A slab of whole bodies (no frame): the sweep's generation each slot's body
+   * was kept in (NEVER_COMPACT: the sweep looked and left it), so that the
+   * sweep finds the bodies that stayed, without a list of them on the NOTIFY path.
+   */
+  readonly keptIn: Int32Array | undefined;
 
   constructor(
     readonly sizeClass: SizeClass,
@@ -72,6 +142,7 @@ class Slab {
   ) {
     this.bytes = Buffer.from(new ResizableArrayBuffer(SLAB_BYTES, { maxByteLength: SLAB_BYTES }), 0, SLAB_BYTES);
     this.index = index;
+    this.keptIn = sizeClass.frame === undefined ? new Int32Array(sizeClass.slotsPerSlab) : undefined;
   }
 
   /** The byte offset of `slot`. */
@@ -90,6 +161,8 @@ class SizeClass {
   constructor(
     readonly store: KeptBodyStore,
     readonly slotBytes: number,
+    /** Set for a class of compacted bodies: what they were cut against. */
+    readonly frame: Frame | undefined,
   ) {
     this.slotsPerSlab = Math.floor(SLAB_BYTES / slotBytes);
   }
@@ -117,6 +190,8 @@ class SizeClass {
     }
     slab.live++;
     this.live++;
+    this.store.slotBytesLive += this.slotBytes;
+    if (this.frame !== undefined) this.store.compactedLive++;
     kept.slab = slab;
     kept.slot = slot;
   }
@@ -127,6 +202,8 @@ class SizeClass {
     slab.free.push(slot);
     slab.live--;
     this.live--;
+    this.store.slotBytesLive -= this.slotBytes;
+    if (this.frame !== undefined) this.store.compactedLive--;
     if (slab.index < this.open) this.open = slab.index;
     const perSlab = this.slotsPerSlab;
     if (slab.live > perSlab * EVACUATE_AT || this.slabs.length < 2) return;
@@ -141,13 +218,17 @@ class SizeClass {
     for (let i = slab.index; i < slabs.length; i++) slabs[i]!.index = i;
     this.open = 0;
     this.live -= slab.live;
+    this.store.slotBytesLive -= slab.live * this.slotBytes;
+    if (this.frame !== undefined) this.store.compactedLive -= slab.live;
     this.store.slabCount--;
     for (let slot = 0; slot < slab.next; slot++) {
       const kept = slab.owners[slot];
       if (kept === undefined) continue;
       this.place(kept);
       const to = kept.slab!;
-      slab.bytes.copy(to.bytes, to.start(kept.slot), slab.start(slot), slab.start(slot) + kept.length);
+      if (to.keptIn !== undefined) to.keptIn[kept.slot] = slab.keptIn![slot]!;
+      // The whole slot: a compacted body's slot holds its cut, not `length` bytes.
+      slab.bytes.copy(to.bytes, to.start(kept.slot), slab.start(slot), slab.start(slot) + this.slotBytes);
       this.store.moved++;
     }
     slab.owners.length = 0;
@@ -178,7 +259,17 @@ export class KeptBody {
     if (slab === undefined) throw new QsaError('QSA_ERR_RELEASED_BODY', 'a kept body was read after its last holder released it');
     const out = new Uint8Array(this.length);
     const start = slab.start(this.slot);
-    slab.bytes.copy(out, 0, start, start + this.length);
+    const frame = slab.sizeClass.frame;
+    if (frame === undefined) slab.bytes.copy(out, 0, start, start + this.length);
+    else {
+      const bytes = slab.bytes;
+      const head = bytes.readUInt16LE(start);
+      const tail = bytes.readUInt16LE(start + 2);
+      const middle = this.length - head - tail;
+      frame.bytes.copy(out, 0, 0, head);
+      bytes.copy(out, head, start + CUT_HEADER, start + CUT_HEADER + middle);
+      frame.bytes.copy(out, head + middle, frame.bytes.length - tail, frame.bytes.length);
+    }
     // A copy that comes back (a joining subscriber's message made from it) is kept as this same body.
     slab.sizeClass.store.remember(out, this);
     return out;
@@ -189,7 +280,22 @@ export class KeptBody {
     const slab = this.slab;
     if (slab === undefined || bytes.byteLength !== this.length) return false;
     const start = slab.start(this.slot);
-    return slab.bytes.compare(bytes, 0, this.length, start, start + this.length) === 0;
+    const frame = slab.sizeClass.frame;
+    if (frame === undefined) return slab.bytes.compare(bytes, 0, this.length, start, start + this.length) === 0;
+    const head = slab.bytes.readUInt16LE(start);
+    const tail = slab.bytes.readUInt16LE(start + 2);
+    const middleEnd = this.length - tail;
+    const frameLength = frame.bytes.length;
+    return (
+      frame.bytes.compare(bytes, 0, head, 0, head) === 0 &&
+      slab.bytes.compare(bytes, head, middleEnd, start + CUT_HEADER, start + CUT_HEADER + middleEnd - head) === 0 &&
+      frame.bytes.compare(bytes, middleEnd, this.length, frameLength - tail, frameLength) === 0
+    );
+  }
+
+  /** True once it was compacted against a frame. */
+  get compacted(): boolean {
+    return this.slab?.sizeClass.frame !== undefined;
   }
 
   /** Gives back one holder's reference; the last frees its slot. */
@@ -226,6 +332,20 @@ export interface KeptBodyStats {
   slabBytes: number;
   /** Bodies moved by evacuations since the start. */
   moved: number;
+  /** Of `bodies`, those compacted against a frame. */
+  compacted: number;
+  /** Bytes of slots in use (live bodies × their slot size): the slabs' occupancy. */
+  slotBytesLive: number;
+}
+
+export interface KeptBodyStoreOptions {
+  /** Drives the compaction sweep. Without it, bodies are never compacted. */
+  clock?: Clock;
+  /**
+   * A body kept for this long (between once and twice this, ms) unchanged is
+   * compacted against a frame; 0 (the default without a clock): never.
+   */
+  compactAfterMs?: number;
 }
 
 /** The kept bodies of one broker (and of the engine that reports to it). */
@@ -242,6 +362,31 @@ export class KeptBodyStore {
   slabCount = 0;
   /** @internal */
   moved = 0;
+  /** @internal Bytes of the slots in use. */
+  slotBytesLive = 0;
+  /** @internal Bodies in use compacted against a frame. */
+  compactedLive = 0;
+  private readonly clock: Clock | undefined;
+  private readonly compactAfterMs: number;
+  /** The sweep's generation: one more at each of its turns, every compactAfterMs. */
+  private generation = 0;
+  /** Bodies the running sweep compacts, from `ripeAt` on (found by `collectRipe`). */
+  private ripe: KeptBody[] = [];
+  private ripeAt = 0;
+  private armed = false;
+  private cancel: (() => void) | undefined = undefined;
+  private stopped = false;
+  /** What bodies are cut against now (older frames live on while their bodies do). */
+  private frame: Frame | undefined = undefined;
+  /** Bodies in a row that shared too little with the frame. */
+  private misses = 0;
+  /** A body's bytes, copied out of its slot for the byte loops (one per store; ≤ LARGEST_KEPT_BODY). */
+  private scratch: Uint8Array | undefined = undefined;
+
+  constructor(options: KeptBodyStoreOptions = {}) {
+    this.clock = options.clock;
+    this.compactAfterMs = options.clock === undefined ? 0 : (options.compactAfterMs ?? 0);
+  }
 
   /**
    * One more holder of `bytes`: the kept body already made of these same
@@ -262,7 +407,130 @@ export class KeptBodyStore {
     const slab = kept.slab!;
     slab.bytes.set(bytes, slab.start(kept.slot));
     this.copies.set(bytes, kept);
+    slab.keptIn![kept.slot] = this.generation;
+    if (!this.armed && this.compactAfterMs > 0 && !this.stopped) this.arm(this.compactAfterMs);
     return kept;
+  }
+
+  private arm(delayMs: number): void {
+    this.armed = true;
+    this.cancel = this.clock!.setTimer(() => this.sweep(), delayMs);
+  }
+
+  /** No more compaction: the timer cancelled (bodies already compacted stay so, and readable). */
+  stopCompaction(): void {
+    this.stopped = true;
+    this.cancel?.();
+    this.cancel = undefined;
+    this.armed = false;
+    this.ripe = [];
+    this.ripeAt = 0;
+  }
+
+  /**
+   * One turn of the sweep. A new turn (nothing left to do from the last)
+   * takes as ripe the whole bodies kept before the previous turn (so unchanged
+   * for at least compactAfterMs: a replaced or released body is no longer
+   * there) and opens a new generation. Each turn compacts up to COMPACT_BATCH
+   * of them and comes back at once if some are left; then after
+   * compactAfterMs while bodies kept since may ripen, else it stops until a
+   * body is kept.
+   */
+  private sweep(): void {
+    this.armed = false;
+    this.cancel = undefined;
+    let young = 0;
+    if (this.ripeAt >= this.ripe.length) {
+      young = this.collectRipe(this.generation);
+      this.generation++;
+    }
+    const ripe = this.ripe;
+    const end = Math.min(ripe.length, this.ripeAt + COMPACT_BATCH);
+    for (let i = this.ripeAt; i < end; i++) this.compact(ripe[i]!);
+    this.ripeAt = end;
+    if (end < ripe.length) this.arm(0);
+    else {
+      this.ripe = [];
+      this.ripeAt = 0;
+      if (young > 0) this.arm(this.compactAfterMs);
+    }
+  }
+
+  /** Puts in `ripe` the whole bodies kept in a generation before `below`; returns how many are younger. */
+  private collectRipe(below: number): number {
+    const ripe: KeptBody[] = [];
+    let young = 0;
+    for (const sizeClass of this.classes.values()) {
+      for (const slab of sizeClass.slabs) {
+        const keptIn = slab.keptIn!;
+        const owners = slab.owners;
+        for (let slot = 0; slot < slab.next; slot++) {
+          const kept = owners[slot];
+          if (kept === undefined) continue;
+          const generation = keptIn[slot]!;
+          if (generation === NEVER_COMPACT) continue;
+          if (generation < below) ripe.push(kept);
+          else young++;
+        }
+      }
+    }
+    this.ripe = ripe;
+    this.ripeAt = 0;
+    return young;
+  }
+
+  /** Compacts every whole body kept now, whatever its age (tests; a process about to hold still). */
+  compactAll(): void {
+    this.collectRipe(Number.MAX_SAFE_INTEGER);
+    for (const kept of this.ripe) this.compact(kept);
+    this.ripe = [];
+    this.ripeAt = 0;
+  }
+
+  /** Moves `kept` into a slot of a frame's class if it shares enough with the frame (or becomes the frame after too many misses). */
+  private compact(kept: KeptBody): void {
+    const from = kept.slab;
+    if (from === undefined || from.sizeClass.frame !== undefined) return;
+    const length = kept.length;
+    if (this.scratch === undefined) this.scratch = new Uint8Array(LARGEST_KEPT_BODY);
+    const scratch = this.scratch;
+    const fromStart = from.start(kept.slot);
+    from.bytes.copy(scratch, 0, fromStart, fromStart + length);
+    let frame = this.frame;
+    let head = 0;
+    let tail = 0;
+    if (frame !== undefined) {
+      const most = Math.min(length, frame.plain.length);
+      head = sharedHead(frame.plain, scratch, most);
+      tail = sharedTail(frame.plain, scratch, length, most - head);
+    }
+    if (head + tail < MIN_SHARED) {
+      if (length <= MIN_SHARED || (frame !== undefined && ++this.misses < MISSES_BEFORE_NEW_FRAME)) {
+        from.keptIn![kept.slot] = NEVER_COMPACT;
+        return;
+      }
+      frame = new Frame(scratch, length);
+      this.frame = frame;
+      this.misses = 0;
+      head = length;
+      tail = 0;
+    } else this.misses = 0;
+    const middle = length - head - tail;
+    const stored = CUT_HEADER + middle;
+    frame = frame!;
+    let sizeClass = frame.classes.get(slotBytesFor(stored));
+    if (sizeClass === undefined) {
+      sizeClass = new SizeClass(this, slotBytesFor(stored), frame);
+      frame.classes.set(sizeClass.slotBytes, sizeClass);
+    }
+    const fromSlot = kept.slot;
+    sizeClass.place(kept);
+    const to = kept.slab!;
+    const start = to.start(kept.slot);
+    to.bytes.writeUInt16LE(head, start);
+    to.bytes.writeUInt16LE(tail, start + 2);
+    to.bytes.set(scratch.subarray(head, head + middle), start + CUT_HEADER);
+    from.sizeClass.vacate(from, fromSlot);
   }
 
   /** @internal `bytes` hold what `kept` holds (a copy just made of it). */
@@ -271,16 +539,23 @@ export class KeptBodyStore {
   }
 
   stats(): KeptBodyStats {
-    let bodies = 0;
+    let bodies = this.compactedLive;
     for (const sizeClass of this.classes.values()) bodies += sizeClass.live;
-    return { bodies, slabs: this.slabCount, slabBytes: this.slabCount * SLAB_BYTES, moved: this.moved };
+    return {
+      bodies,
+      slabs: this.slabCount,
+      slabBytes: this.slabCount * SLAB_BYTES,
+      moved: this.moved,
+      compacted: this.compactedLive,
+      slotBytesLive: this.slotBytesLive,
+    };
   }
 
   private classFor(length: number): SizeClass {
     const slotBytes = slotBytesFor(length);
     let sizeClass = this.classes.get(slotBytes);
     if (sizeClass === undefined) {
-      sizeClass = new SizeClass(this, slotBytes);
+      sizeClass = new SizeClass(this, slotBytes, undefined);
       this.classes.set(slotBytes, sizeClass);
     }
     return sizeClass;

@@ -55,6 +55,13 @@ export interface QsaBrokerOptions {
    * this hook is the one scoped to this broker (the daemon logs and counts here).
    */
   onNotifierError?: (event: QsaNotifierErrorEvent) => void;
+  /**
+   * A subscription's last status body kept unchanged for this long (ms; it is
+   * compacted between once and twice this after it was kept) is compacted
+   * against a frame, off the NOTIFY path (src/qsa/kept-body-store.ts); reads
+   * return the same bytes. 0 (the default): never.
+   */
+  keptBodyCompactionMs?: number;
 }
 
 class NotifierEntry implements NotifierRegistration {
@@ -237,13 +244,19 @@ export class QsaBroker implements NotifierHost {
   private queuedCount = 0;
   private readonly onNotifierError: ((event: QsaNotifierErrorEvent) => void) | undefined;
   /** @internal The bodies of the subscriptions' last statuses, and of the engine's kept updates (keptBodiesOf). */
-  readonly keptBodies = new KeptBodyStore();
+  readonly keptBodies: KeptBodyStore;
 
   constructor(options: QsaBrokerOptions) {
     this.clock = options.clock;
     this.epoch = Math.floor(options.clock.wallTime());
     this.random = options.random;
     this.onNotifierError = options.onNotifierError;
+    this.keptBodies = new KeptBodyStore({ clock: options.clock, compactAfterMs: options.keptBodyCompactionMs ?? 0 });
+  }
+
+  /** Stops the kept bodies' compaction timer (bodies already kept stay readable); a broker of a closed B2B calls it. */
+  stopCompaction(): void {
+    this.keptBodies.stopCompaction();
   }
 
   /** Live subscriptions. */

@@ -43,7 +43,7 @@ test('keep, then copy: the same bytes, in a Uint8Array of the reader’s own eac
   a.fill(9);
   assert.deepEqual(k.copy(), bytes(729, 1), 'changing a copy changes nothing kept');
   assert.deepEqual(bytesOf(k), bytes(729, 1));
-  assert.deepEqual(store.stats(), { bodies: 1, slabs: 1, slabBytes: SLAB_BYTES, moved: 0 });
+  assert.deepEqual(store.stats(), { bodies: 1, slabs: 1, slabBytes: SLAB_BYTES, moved: 0, compacted: 0, slotBytesLive: 736 });
 });
 
 test('the same bytes kept twice (or a copy read out of it) are one body with two holders; the last release frees it', () => {
@@ -81,7 +81,7 @@ test('empty and oversized bodies are not packed: the holder keeps the array itse
   assert.equal(store.keep(empty), empty);
   assert.equal(store.keep(large), large);
   assert.equal(unkeep(large), large);
-  assert.deepEqual(store.stats(), { bodies: 0, slabs: 0, slabBytes: 0, moved: 0 });
+  assert.deepEqual(store.stats(), { bodies: 0, slabs: 0, slabBytes: 0, moved: 0, compacted: 0, slotBytesLive: 0 });
 });
 
 test('unkeep: the bytes as an array of their own, the holder’s reference given back', () => {
@@ -101,7 +101,7 @@ test('a freed slot is reused: keeping and replacing bodies one after another sta
     current = next;
   }
   assert.deepEqual(current.copy(), bytes(729, 10_000));
-  assert.deepEqual(store.stats(), { bodies: 1, slabs: 1, slabBytes: SLAB_BYTES, moved: 0 });
+  assert.deepEqual(store.stats(), { bodies: 1, slabs: 1, slabBytes: SLAB_BYTES, moved: 0, compacted: 0, slotBytesLive: 736 });
 });
 
 test('slabs nearly emptied are evacuated into the others and let go; every body left reads back the same', () => {
