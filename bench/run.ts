@@ -94,6 +94,7 @@ const USAGE = `usage: node dist/bench/run.js [smoke | w0 | w2 | w2-tcp | w3 | w4
                      helper_threads_nice (default ${DEFAULT_HELPER_THREADS_NICE}, the daemon's default; 0 = leave them)
   --sut-helper-threads-nice-after S  seconds after the SUT's start before it lowers them, once its main
                      thread is quiet, as the daemon's helper_threads_nice_after_s (default ${DEFAULT_HELPER_THREADS_NICE_AFTER_S}; 0 = at the start)
+  --sut-kept-body-compaction-ms MS  the SUT's kept_body_compaction_ms (default: the product's, 1000; 0 = never)
   --stages           split NOTIFY latency at the SUT's socket read (send→read, read→dequeue), costs some CPU
   --out FILE         JSON output (bench/results/latest.json; smoke: bench/results/smoke.json)`;
 
@@ -229,6 +230,12 @@ function parseArgs(argv: string[]): { workloads: WorkloadId[]; opts: BenchOption
         const s = num(next(), a);
         if (!Number.isInteger(s) || s < 0 || s > 86_400) throw new Error(`${a} needs a whole number of seconds from 0 to 86400`);
         opts.sutHelperThreadsNiceAfterS = s;
+        break;
+      }
+      case '--sut-kept-body-compaction-ms': {
+        const ms = num(next(), a);
+        if (!Number.isInteger(ms) || ms < 0 || ms > 86_400_000) throw new Error(`${a} needs a whole number of ms from 0 to 86400000`);
+        opts.sutKeptBodyCompactionMs = ms;
         break;
       }
       case '--out':

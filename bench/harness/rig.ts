@@ -35,6 +35,8 @@ export interface RigOptions {
   helperThreadsNice?: number;
   /** Seconds after its start before the SUT lowers them, once its main thread is quiet (the daemon's helper_threads_nice_after_s). */
   helperThreadsNiceAfterS?: number;
+  /** The SUT's kept_body_compaction_ms (default: the product's). */
+  keptBodyCompactionMs?: number;
 }
 
 /** Outcome of one NOTIFY window as counted by both ends. */
@@ -122,6 +124,7 @@ export class Rig {
       helperThreadsNiceAfterS: this.opts.helperThreadsNiceAfterS ?? DEFAULT_HELPER_THREADS_NICE_AFTER_S,
       ...(this.opts.storePath !== undefined ? { storePath: this.opts.storePath } : {}),
       ...(this.opts.stages === true ? { stages: true } : {}),
+      ...(this.opts.keptBodyCompactionMs !== undefined ? { keptBodyCompactionMs: this.opts.keptBodyCompactionMs } : {}),
     };
   }
 

@@ -55,6 +55,8 @@ export interface SutStartArgs {
   helperThreadsNice?: number;
   /** Seconds after the start before they are lowered, once the main thread is quiet, as the daemon's `helper_threads_nice_after_s`. */
   helperThreadsNiceAfterS?: number;
+  /** createPresenceB2B's keptBodyCompactionMs (the daemon's kept_body_compaction_ms); undefined: its default. */
+  keptBodyCompactionMs?: number;
 }
 
 export interface CpuWindow {
@@ -314,6 +316,7 @@ class SutHarness {
       ...(probe !== undefined ? { observer: probe } : {}),
       ...(scheduler !== undefined ? { scheduler } : {}),
       ...(this.store !== undefined ? { store: this.store } : {}),
+      ...(a.keptBodyCompactionMs !== undefined ? { keptBodyCompactionMs: a.keptBodyCompactionMs } : {}),
       listen: [
         { transport: 'udp', host: '127.0.0.1', port: a.port },
         { transport: 'tcp', host: '127.0.0.1', port: a.port },

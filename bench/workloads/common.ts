@@ -20,6 +20,8 @@ export interface BenchOptions {
   sutHelperThreadsNice: number;
   /** Seconds after the SUT's start before it lowers them, once quiet (the daemon's helper_threads_nice_after_s; 0 = at the start). */
   sutHelperThreadsNiceAfterS: number;
+  /** The SUT's kept_body_compaction_ms; undefined: the product's default. */
+  sutKeptBodyCompactionMs?: number;
   /** W0: write a heap snapshot of the SUT at the largest N into this directory. */
   heapSnapshotDir: string | undefined;
   /** Per-workload overrides; each workload has its own defaults. */
@@ -82,6 +84,7 @@ export function startRig(o: BenchOptions, capacity: number, extra: Partial<RigOp
     ...(o.sutSingleThreadedGc ? { sutSingleThreadedGc: true } : {}),
     helperThreadsNice: o.sutHelperThreadsNice,
     helperThreadsNiceAfterS: o.sutHelperThreadsNiceAfterS,
+    ...(o.sutKeptBodyCompactionMs !== undefined ? { keptBodyCompactionMs: o.sutKeptBodyCompactionMs } : {}),
     ...extra,
     // Capacity is measured unpaced; W4 (the restart storm) sets the product's default pacing itself.
     settings: { maxSubscribeRate: 0, ...extra.settings },
