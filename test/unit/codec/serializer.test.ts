@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import {
   createRequest,
   createResponse,
@@ -325,5 +326,41 @@ describe('createResponse (RFC 3261 §8.2.6.2)', () => {
         }
       }
     }
+  });
+
+  test('serializeBodylessResponse: the octets of createResponse + serializeSipMessage for any header text (property)', () => {
+    // ASCII, other Latin-1, BMP and astral characters, and lone surrogates (written as U+FFFD):
+    // the 200 writes ASCII text itself and the rest through Buffer#write; both must agree.
+    const unit = fc.constantFrom('a', 'Z', '0', ' ', ';', '=', '<', '>', '"', '@', 'é', 'ÿ', '\u0080', '日', '✓', '😀', '\ud800', '\udfff');
+    const text = (max: number) => fc.string({ unit, maxLength: max });
+    const tokenText = fc.string({ unit: fc.constantFrom('a', 'b', 'X', '1', '-', '.'), minLength: 1, maxLength: 8 });
+    fc.assert(
+      fc.property(
+        fc.record({
+          via: text(30),
+          from: text(30),
+          to: text(30),
+          callId: text(20),
+          cseq: text(12),
+          others: fc.array(fc.tuple(fc.constantFrom('Event', 'Max-Forwards', 'X-Other', 'Content-Length', 'Record-Route'), text(20)), { maxLength: 4 }),
+          extras: fc.array(fc.tuple(fc.oneof(tokenText, text(6)), text(20)), { maxLength: 3 }),
+          status: fc.constantFrom(100, 200, 202, 481, 489),
+          reason: fc.option(text(16), { nil: undefined }),
+          toTag: fc.option(tokenText, { nil: undefined }),
+        }),
+        (g) => {
+          const request = createRequest({
+            method: 'NOTIFY',
+            uri: 'sip:b2b@192.0.2.1',
+            headers: [['Via', g.via], ['From', g.from], ...g.others, ['To', g.to], ['Call-ID', g.callId], ['CSeq', g.cseq]],
+          });
+          const headers = g.extras as Array<readonly [string, string]>;
+          const expected = serializeSipMessage(createResponse(request, g.status, g.reason, { toTag: g.toTag, headers }));
+          const actual = serializeBodylessResponse(request, g.status, g.reason, g.toTag, headers);
+          assert.deepEqual(actual, expected);
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
