@@ -40,8 +40,30 @@ describe('README quick start', { timeout: 240_000 }, () => {
   let clone: string | undefined;
   let daemon: ChildProcess | undefined;
 
+  /**
+   * The command runs detached (a process group of its own, so that the graceful stop below
+   * reaches bash and the daemon): stopping it means stopping that group. Killing only bash
+   * left the daemon holding 127.0.0.1:5060, and the next run's quick start failed with
+   * "udp 127.0.0.1:5060 … is in use"; so did a run stopped by a signal, which runs no hook.
+   */
+  const killDaemonGroup = () => {
+    if (daemon?.pid === undefined) return;
+    try {
+      process.kill(-daemon.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    killDaemonGroup();
+    process.kill(process.pid, signal);
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
   after(() => {
-    daemon?.kill('SIGKILL');
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    killDaemonGroup();
     if (clone) rmSync(clone, { recursive: true, force: true });
   });
 

@@ -33,13 +33,19 @@ before(async () => {
 });
 after(() => server.close());
 
-/** Runs `fn` with process.stdout/stderr captured. */
+/**
+ * Runs `fn` with process.stdout/stderr captured. The commands write text; a Buffer on stdout
+ * is node:test's own report to the runner (`node --test` reads a file's results from its
+ * stdout), written while another test file of the same process is loading (`npm test` runs
+ * the unit files in one process): it goes through, or its results would be lost.
+ */
 async function captured(fn: () => Promise<number>): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
   const stdout = process.stdout.write;
   const stderr = process.stderr.write;
-  process.stdout.write = ((chunk: string) => {
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+    if (typeof chunk !== 'string') return stdout.call(process.stdout, chunk, ...rest);
     out += chunk;
     return true;
   }) as typeof process.stdout.write;
