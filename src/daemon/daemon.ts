@@ -201,6 +201,8 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
   const cleanups: Array<() => void | Promise<void>> = [];
   // Closed last of all (cleanups run in reverse): the B2BUA's final unSUBSCRIBEs are captured too.
   if (hep !== undefined) cleanups.push(() => hep.close());
+  // The kept bodies' compaction timer is the broker's own (the B2BUA stops only a broker it made).
+  cleanups.push(() => broker.stopCompaction());
   let agent: LocalAgentHandle | undefined;
   let rls: ResourceListServer | undefined;
   try {
