@@ -46,11 +46,13 @@ export const LARGEST_KEPT_BODY = 16 * 1024;
 
 /**
  * ms a body stays unchanged before it is compacted, for the B2B's own broker
- * and the daemon's `kept_body_compaction_ms` (docs/establishment.md §13):
- * longer than the gap between the NOTIFYs of a burst of changes, short enough
- * that a burst of establishments is compacted while it runs.
+ * and the daemon's `kept_body_compaction_ms` (docs/establishment.md §13): 0,
+ * off by default. At 1,000 the sweep compacted thousands of bodies a second in
+ * batches of 512 under W2's 2,000–5,000 NOTIFYs/s, and UDP's p99 rose from
+ * 4–7 ms to 16–46 ms (docs/establishment.md §13.5): opt-in until the sweep is
+ * spread thinner.
  */
-export const DEFAULT_KEPT_BODY_COMPACTION_MS = 1000;
+export const DEFAULT_KEPT_BODY_COMPACTION_MS = 0;
 /** A body is compacted only if it shares at least this many bytes with the frame at its start and end together. */
 export const MIN_SHARED = 64;
 /** After this many bodies in a row that share too little, the next such body becomes the frame. */
