@@ -16,6 +16,9 @@ import { type ParseLimits, blockEndOf, parseSipMessage, resolveLimits } from './
 
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
 const LFLF = Buffer.from('\n\n', 'latin1');
+const HALF_PING_NONE = 0;
+const HALF_PING_REPORTED = 1;
+const HALF_PING_DEFERRED = 2;
 /** A store larger than this is let go when it empties (a connection that once carried a large message). */
 const KEEP_STORE_BYTES = 16 * 1024;
 
@@ -68,6 +71,15 @@ export class SipStreamFramer {
    */
   private firstLf = -1;
   private searched = 0;
+  /**
+   * A CRLF taken between messages that may be the first half of a ping whose
+   * second half has not arrived: NONE, REPORTED (it ended the octets written,
+   * so it was reported as a pong at once), or DEFERRED (a CR followed it:
+   * reported once the octet after that CR tells). Keeping this state, rather
+   * than holding the CRLF, makes the octets held the same however the stream
+   * was cut into reads (only a trailing CR is held).
+   */
+  private halfPing = HALF_PING_NONE;
   private failed: SipParseError | null = null;
 
   constructor(options: SipStreamFramerOptions = {}) {
@@ -225,6 +237,34 @@ export class SipStreamFramer {
     return { blockEnd: blockEndOf(buf, bodyStart), bodyStart };
   }
 
+  /**
+   * A CRLF between messages was just taken; `pos` is the octet after it.
+   * CRLFCRLF is a ping, a lone CRLF a pong (RFC 5626 §3.5.1); a ping may be
+   * cut anywhere by the reads, so the halves are joined across them.
+   */
+  private takeLineEnd(buf: Buffer, pos: number, len: number): void {
+    if (this.halfPing !== HALF_PING_NONE) {
+      this.halfPing = HALF_PING_NONE;
+      this.onKeepAlive?.('ping');
+    } else if (pos + 1 < len && buf[pos] === 0x0d && buf[pos + 1] === 0x0a) {
+      this.halfPing = HALF_PING_DEFERRED; // the next CRLF, taken next, completes the ping
+    } else if (pos === len) {
+      // Nothing after it yet: a pong (what a client waits for) must not wait for more octets.
+      this.halfPing = HALF_PING_REPORTED;
+      this.onKeepAlive?.('pong');
+    } else if (pos + 1 === len && buf[pos] === 0x0d) {
+      this.halfPing = HALF_PING_DEFERRED; // maybe the first three octets of a ping: wait for the LF
+    } else {
+      this.onKeepAlive?.('pong');
+    }
+  }
+
+  /** The octet after a half ping is not the rest of a ping: a deferred CRLF was a pong. */
+  private endHalfPing(): void {
+    if (this.halfPing === HALF_PING_DEFERRED) this.onKeepAlive?.('pong');
+    this.halfPing = HALF_PING_NONE;
+  }
+
   /** The octets of the next whole message (a copy), past any keep-alives; undefined when it is not whole yet. */
   private frame(): Buffer | undefined {
     const buf = this.view;
@@ -235,24 +275,18 @@ export class SipStreamFramer {
       // Between messages: keep-alives and stray line ends (RFC 3261 §7.5, RFC 5626 §3.5.1).
       while (pos < len && (buf[pos] === 0x0d || buf[pos] === 0x0a)) {
         if (buf[pos] === 0x0d && pos + 1 < len && buf[pos + 1] === 0x0a) {
-          if (pos + 3 < len && buf[pos + 2] === 0x0d && buf[pos + 3] === 0x0a) {
-            pos += 4;
-            this.pos = pos;
-            this.onKeepAlive?.('ping');
-          } else if (pos + 3 === len && buf[pos + 2] === 0x0d) {
-            return undefined; // maybe the first three octets of a ping: wait
-          } else {
-            pos += 2;
-            this.pos = pos;
-            this.onKeepAlive?.('pong');
-          }
+          pos += 2;
+          this.pos = pos;
+          this.takeLineEnd(buf, pos, len);
         } else if (buf[pos] === 0x0d && pos + 1 === len) {
           return undefined; // a CR whose LF has not arrived yet
         } else {
+          this.endHalfPing();
           pos++;
           this.pos = pos;
         }
       }
+      if (pos < len) this.endHalfPing();
       if (pos >= len) return undefined;
       const max = this.limits.maxMessageBytes;
       const end = this.headerEnd(buf, pos);

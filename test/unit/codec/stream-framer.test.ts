@@ -54,6 +54,28 @@ describe('SipStreamFramer', () => {
     assert.deepEqual(seen, ['ping']);
   });
 
+  test('a ping cut after its first CRLF is still answered as a ping', () => {
+    const seen: string[] = [];
+    const framer = new SipStreamFramer({ onKeepAlive: (kind) => seen.push(kind) });
+    framer.push(Buffer.concat([one, Buffer.from('\r\n')]));
+    assert.deepEqual(seen, ['pong'], 'a lone CRLF is a pong at once (a client waits for it)');
+    framer.push(Buffer.from('\r\n'));
+    assert.deepEqual(seen, ['pong', 'ping']);
+    assert.deepEqual(methods(framer.push(two)), ['NOTIFY:second']);
+    assert.deepEqual(seen, ['pong', 'ping']);
+  });
+
+  test('the octets held do not depend on how the stream was cut (fuzz: sip-stream)', () => {
+    const stream = Buffer.concat([one, Buffer.from('\r\n\r')]);
+    const whole = new SipStreamFramer();
+    assert.deepEqual(methods(whole.push(stream)), ['NOTIFY:first']);
+    const cut = new SipStreamFramer();
+    assert.deepEqual(methods(cut.push(stream.subarray(0, stream.length - 1))), ['NOTIFY:first']);
+    cut.push(stream.subarray(stream.length - 1));
+    assert.equal(whole.bufferedBytes, 1);
+    assert.equal(cut.bufferedBytes, 1);
+  });
+
   test('a message that frames but does not parse is reported, and the stream goes on', () => {
     const bad = buildMessage('NOTIFY sip:a@b SIP/2.0', [['Via', 'SIP/2.0/TCP h;branch=z9hG4bK1'], ['CSeq', '1 NOTIFY']], { body: 'zz' });
     const invalid: SipParseError[] = [];
@@ -204,7 +226,7 @@ describe('SipStreamFramer write/next (one message at a time)', () => {
     assert.deepEqual(methods([framer.next()!]), ['NOTIFY:second']);
     assert.deepEqual(seen, ['ping', 'SIP_ERR_PARSE_MISSING_HEADER', 'pong']);
     assert.equal(framer.next(), undefined);
-    assert.equal(framer.bufferedBytes, 3, 'three octets of a ping held');
+    assert.equal(framer.bufferedBytes, 1, 'the CRLF of a maybe-ping taken, its CR held');
     framer.write(Buffer.from('\n'));
     assert.equal(framer.next(), undefined);
     assert.deepEqual(seen, ['ping', 'SIP_ERR_PARSE_MISSING_HEADER', 'pong', 'ping']);
