@@ -557,6 +557,18 @@ class SutHarness {
     };
   }
 
+  /** One full GC that compacts every fragmented page, its pause (kept out of the GC figures, as the forced ones), then a sample. */
+  async compactingGc(): Promise<{ ms: number; memory: MemorySample; smaps: object } | undefined> {
+    if (this.gc === undefined) return undefined;
+    setFlagsFromString('--compact-on-every-full-gc');
+    const at = performance.now();
+    this.gc();
+    const ms = performance.now() - at;
+    this.forced.push([at, at + ms]);
+    setFlagsFromString('--no-compact-on-every-full-gc');
+    return { ms, memory: await this.memory(), smaps: { ...smapsSummary(), spaces: heapSpaces() } };
+  }
+
   async memory(): Promise<MemorySample> {
     let forcedGcMs = 0;
     if (this.gc !== undefined) {
@@ -619,16 +631,7 @@ async function main(): Promise<void> {
       heapSnapshot: (a: { path: string }) => writeHeapSnapshot(a.path),
       // Bench only (W0 --memory-levers, docs/establishment.md §14): one full GC that compacts every
       // fragmented page (V8 compacts only its chosen candidates otherwise), its pause, then the sample.
-      compactingGc: async () => {
-        const gc = (globalThis as { gc?: () => void }).gc;
-        if (gc === undefined) return undefined;
-        setFlagsFromString('--compact-on-every-full-gc');
-        const at = performance.now();
-        gc();
-        const ms = performance.now() - at;
-        setFlagsFromString('--no-compact-on-every-full-gc');
-        return { ms, memory: await h.memory(), smaps: { ...smapsSummary(), spaces: heapSpaces() } };
-      },
+      compactingGc: () => h.compactingGc(),
     },
     async () => {
       await h.b2b?.close(2000);

@@ -46,13 +46,14 @@ export const LARGEST_KEPT_BODY = 16 * 1024;
 
 /**
  * ms a body stays unchanged before it is compacted, for the B2B's own broker
- * and the daemon's `kept_body_compaction_ms` (docs/establishment.md §13–14): 0,
- * off by default. At 1,000 the old sweep compacted thousands of bodies a second
- * in batches of 512 under W2's 2,000–5,000 NOTIFYs/s, and UDP's p99 rose from
- * 4–7 ms to 16–46 ms (docs/establishment.md §13.5); the sweep is now thin
- * (SWEEP_BUDGET_US per tick, §14).
+ * and the daemon's `kept_body_compaction_ms` (docs/establishment.md §13–14).
+ * Tens of seconds: a presence status that changes every few seconds is never
+ * compacted (W2's bodies: none), one held for minutes is, ≈ 0.4 KB less RSS per
+ * held subscription at 100,000; and short enough that W0's 33 s at rest sees
+ * it. The sweep is thin (SWEEP_BUDGET_US per tick): the old one, 512 bodies
+ * per turn at 1,000 ms, had lifted W2's UDP p99 (§13.5).
  */
-export const DEFAULT_KEPT_BODY_COMPACTION_MS = 0;
+export const DEFAULT_KEPT_BODY_COMPACTION_MS = 20_000;
 /** A body is compacted only if it shares at least this many bytes with the frame at its start and end together. */
 export const MIN_SHARED = 64;
 /** After this many bodies in a row that share too little, the next such body becomes the frame. */

@@ -261,8 +261,8 @@ test('through the broker: the last status reads the same body and document after
   });
 });
 
-test('config: kept_body_compaction_ms defaults to 0 (off), 1000 switches it on, a bad value names the key', () => {
-  assert.equal(parseConfig({}, {}).kept_body_compaction_ms, 0);
+test('config: kept_body_compaction_ms defaults to 20000 (on, docs/establishment.md §14), 0 switches it off, a bad value names the key', () => {
+  assert.equal(parseConfig({}, {}).kept_body_compaction_ms, 20_000);
   assert.equal(parseConfig({ kept_body_compaction_ms: 1000 }, {}).kept_body_compaction_ms, 1000);
   assert.equal(parseConfig({ kept_body_compaction_ms: 0 }, {}).kept_body_compaction_ms, 0);
   assert.throws(() => parseConfig({ kept_body_compaction_ms: -1 }, {}), /kept_body_compaction_ms: expected a number from 0 to 86400000, got -1/);
