@@ -207,6 +207,42 @@ test('the sweep is thin: each tick stops once its budget of the clock is spent a
   );
 });
 
+test('a walk spread over ticks, with bodies released and kept between its ticks (slabs evacuated under its cursor): every body reads back the same, and every one left unchanged is compacted', () => {
+  const clock = new ReadCostClock(0.01);
+  const store = new KeptBodyStore({ clock, compactAfterMs: 1000, sweepBudgetUs: 100, sweepTickMs: 5 });
+  const live = new Map<number, KeptBody>();
+  let next = 0;
+  const keepOne = (): void => {
+    live.set(next, store.keep(pidf(next)) as KeptBody);
+    next++;
+  };
+  for (let i = 0; i < 3000; i++) keepOne();
+  clock.advance(1250); // the walk that finds them ripe begins
+  // Between ticks: release two of every three of the oldest still held (their slabs empty and are evacuated), keep new ones.
+  for (let round = 0; round < 100; round++) {
+    let released = 0;
+    for (const [i, kept] of live) {
+      if (released >= 20) break;
+      if (i % 3 !== 0) {
+        kept.release();
+        live.delete(i);
+        released++;
+      }
+    }
+    keepOne();
+    clock.advance(5);
+  }
+  for (const [i, kept] of live) assert.ok(same(kept.copy(), pidf(i)), `body ${i} reads back the same`);
+  clock.advance(5000); // later walks find what the first one skipped, and the bodies kept meanwhile ripen
+  for (const [i, kept] of live) {
+    assert.ok(kept.compacted, `body ${i} compacted`);
+    assert.ok(same(kept.copy(), pidf(i)));
+  }
+  assert.ok(store.stats().moved > 0, 'slabs were evacuated during the walk');
+  clock.advance(5000);
+  assert.equal(clock.pendingTimers(), 0, 'idle at the end');
+});
+
 test('with compaction off, keep() writes no epoch and the slabs have none', () => {
   const off = new KeptBodyStore();
   const kept = off.keep(pidf(1)) as KeptBody;
