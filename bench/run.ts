@@ -88,13 +88,16 @@ const USAGE = `usage: node dist/bench/run.js [smoke | w0 | w2 | w2-tcp | w3 | w4
   --no-kamailio      skip the Kamailio comparisons
   --cpu-prof [DIR]   run the SUT under node --cpu-prof (${PROFILE_DIR})
   --heap-snapshot [DIR]  W0: SUT heap snapshot at the largest N; W3: before and after the churn (${PROFILE_DIR})
+  --memory-levers    W0: at the largest N, at rest, then after one compacting full GC, then after glibc's
+                     malloc_trim(0) called in the SUT through gdb (bench only; needs gdb and ptrace)
   --sut-node-args "A B"  extra node flags for the SUT process (e.g. "--heap-prof --heap-prof-dir=/tmp/hp")
   --sut-single-threaded-gc  run the SUT with node --single-threaded-gc: no V8 GC helper threads on its core
   --sut-helper-threads-nice N  nice value of the SUT's threads but the main one, as the daemon's
                      helper_threads_nice (default ${DEFAULT_HELPER_THREADS_NICE}, the daemon's default; 0 = leave them)
   --sut-helper-threads-nice-after S  seconds after the SUT's start before it lowers them, once its main
                      thread is quiet, as the daemon's helper_threads_nice_after_s (default ${DEFAULT_HELPER_THREADS_NICE_AFTER_S}; 0 = at the start)
-  --sut-kept-body-compaction-ms MS  the SUT's kept_body_compaction_ms (default: the product's, 1000; 0 = never)
+  --sut-kept-body-compaction-ms MS  the SUT's kept_body_compaction_ms (default: the product's; 0 = never); the SUT reports
+                     the value it runs with (keptBodies.sweep.compactAfterMs in the JSON, and W2 prints it)
   --stages           split NOTIFY latency at the SUT's socket read (send→read, read→dequeue), costs some CPU
   --out FILE         JSON output (bench/results/latest.json; smoke: bench/results/smoke.json)`;
 
@@ -203,6 +206,9 @@ function parseArgs(argv: string[]): { workloads: WorkloadId[]; opts: BenchOption
         } else opts.cpuProfDir = PROFILE_DIR;
         break;
       }
+      case '--memory-levers':
+        opts.memoryLevers = true;
+        break;
       case '--heap-snapshot': {
         const d = argv[i + 1];
         if (d !== undefined && !d.startsWith('-') && !/^(w\d|smoke|all)/.test(d)) {

@@ -14,7 +14,7 @@
 import { subscribe } from 'node:diagnostics_channel';
 import { ENGINE_CHANNEL_STATE, type EngineStateEvent } from '../../src/subscription/engine-diagnostics.js';
 import { PerformanceObserver, monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
+import { getHeapSpaceStatistics, setFlagsFromString, writeHeapSnapshot } from 'node:v8';
 import { type PresenceB2B, createPresenceB2B } from '../../src/b2b/create-presence-b2b.js';
 import type { QsaSubscriptionHandle, StatusQueue } from '../../src/qsa/index.js';
 import { SqliteSubscriptionStore } from '../../src/store/sqlite-store.js';
@@ -217,8 +217,10 @@ function instrumentedScheduler(fine: FineTimeline): TimerScheduler {
 
 /** The broker's kept-body store figures (slabs, bodies, moves), where the build has one (src/qsa/kept-body-store.ts). */
 function keptBodyStats(b2b: PresenceB2B): object | undefined {
-  const store = (b2b.qsa as unknown as { keptBodies?: { stats(): object } }).keptBodies;
-  return store?.stats();
+  const store = (b2b.qsa as unknown as { keptBodies?: { stats(): object; sweepStats?(): object } }).keptBodies;
+  if (store === undefined) return undefined;
+  // The sweep's own figures, where the build counts them: its compactAfterMs is what the SUT was configured with.
+  return { ...store.stats(), ...(store.sweepStats !== undefined ? { sweep: store.sweepStats() } : {}) };
 }
 
 class SutHarness {
@@ -555,6 +557,18 @@ class SutHarness {
     };
   }
 
+  /** One full GC that compacts every fragmented page, its pause (kept out of the GC figures, as the forced ones), then a sample. */
+  async compactingGc(): Promise<{ ms: number; memory: MemorySample; smaps: object } | undefined> {
+    if (this.gc === undefined) return undefined;
+    setFlagsFromString('--compact-on-every-full-gc');
+    const at = performance.now();
+    this.gc();
+    const ms = performance.now() - at;
+    this.forced.push([at, at + ms]);
+    setFlagsFromString('--no-compact-on-every-full-gc');
+    return { ms, memory: await this.memory(), smaps: { ...smapsSummary(), spaces: heapSpaces() } };
+  }
+
   async memory(): Promise<MemorySample> {
     let forcedGcMs = 0;
     if (this.gc !== undefined) {
@@ -615,6 +629,9 @@ async function main(): Promise<void> {
       cpu: () => process.cpuUsage(),
       // For finding what holds memory per subscription: summarise with dist/bench/heap-summary.js.
       heapSnapshot: (a: { path: string }) => writeHeapSnapshot(a.path),
+      // Bench only (W0 --memory-levers, docs/establishment.md §14): one full GC that compacts every
+      // fragmented page (V8 compacts only its chosen candidates otherwise), its pause, then the sample.
+      compactingGc: () => h.compactingGc(),
     },
     async () => {
       await h.b2b?.close(2000);

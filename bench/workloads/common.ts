@@ -24,6 +24,8 @@ export interface BenchOptions {
   sutKeptBodyCompactionMs?: number;
   /** W0: write a heap snapshot of the SUT at the largest N into this directory. */
   heapSnapshotDir: string | undefined;
+  /** W0: at the largest N, after the at-rest sample, what a compacting GC and glibc's malloc_trim would give (bench only). */
+  memoryLevers?: boolean;
   /** Per-workload overrides; each workload has its own defaults. */
   n: number | undefined;
   rates: number[] | undefined;

@@ -7,6 +7,7 @@
  * Then the same steps with Kamailio pua (pua.cfg) driven by
  * `kamcmd pua.subscribe` (docs/benchmark-method.md §6.5), for the ratios.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EstablishResult, GcPause, MemorySample } from '../sut/sut-process.js';
@@ -68,6 +69,43 @@ export interface W0Result {
   sim: unknown;
   pua?: PuaResult;
   heapSnapshot?: string;
+  /** --memory-levers: at the largest N after its at-rest sample (docs/establishment.md §14). */
+  levers?: MemoryLevers;
+}
+
+interface LeverSample {
+  memory: MemorySample & PerSubscription;
+  smaps: SmapsSummary | undefined;
+}
+
+export interface MemoryLevers {
+  n: number;
+  /** After one full GC with --compact-on-every-full-gc set for it; `pauseMs` is that GC's. */
+  compactingGc?: LeverSample & { pauseMs: number };
+  /** Then after malloc_trim(0) in the SUT (gdb), and how long the call held the process (gdb included). */
+  mallocTrim?: LeverSample & { callMs: number };
+  error?: string;
+}
+
+/** One compacting full GC, then malloc_trim(0) through gdb, each followed by a sample (bench only). */
+async function measureLevers(rig: Rig, n: number, baseline: MemorySample): Promise<MemoryLevers> {
+  const out: MemoryLevers = { n };
+  const c = await rig.sut.call<{ ms: number; memory: MemorySample; smaps: SmapsSummary } | undefined>('compactingGc', undefined, 120_000);
+  if (c !== undefined) {
+    out.compactingGc = { pauseMs: c.ms, memory: { ...c.memory, ...perSubscription(c.memory, baseline, n) }, smaps: c.smaps };
+    say(`     one compacting full GC: ${c.ms.toFixed(0)} ms; then RSS ${out.compactingGc.memory.rssBytesPerSub} B/sub, heap ${out.compactingGc.memory.heapBytesPerSub} B/sub`);
+  }
+  try {
+    const at = monoMs();
+    execFileSync('gdb', ['-p', String(rig.sut.pid), '-batch', '-ex', 'call (int) malloc_trim(0)'], { stdio: 'ignore', timeout: 60_000 });
+    const callMs = monoMs() - at;
+    const m = await rig.memory();
+    out.mallocTrim = { callMs, memory: { ...m, ...perSubscription(m, baseline, n) }, smaps: await rig.sut.call<SmapsSummary | undefined>('smaps') };
+    say(`     then malloc_trim(0) (gdb, ${callMs.toFixed(0)} ms): RSS ${out.mallocTrim.memory.rssBytesPerSub} B/sub, main arena ${out.mallocTrim.smaps?.brkHeapKb ?? '?'} kB`);
+  } catch (e) {
+    out.error = `malloc_trim through gdb: ${e instanceof Error ? e.message : String(e)}`;
+  }
+  return out;
 }
 
 function ladder(n: number, smoke: boolean): number[] {
@@ -129,9 +167,17 @@ export async function runW0(o: BenchOptions): Promise<W0Result> {
       }
       const shown = entry.atRest ?? entry.justEstablished;
       say(`     RSS ${shown.rssBytesPerSub} B/sub, heap ${shown.heapBytesPerSub} B/sub${entry.atRest ? ' (at rest)' : ''}; forced full GC ${shown.forcedGcMs.toFixed(0)} ms`);
+      const kept = entry.atRestKeptBodies as { bodies?: number; compacted?: number; sweep?: { compactAfterMs: number; ticks: number; totalUs: number; longestUs: number } } | undefined;
+      if (kept?.sweep !== undefined && kept.sweep.compactAfterMs > 0) {
+        say(
+          `     kept bodies ${kept.compacted ?? 0} of ${kept.bodies ?? 0} compacted (after ${kept.sweep.compactAfterMs} ms); sweep so far ${kept.sweep.ticks} ticks, ` +
+            `${(kept.sweep.totalUs / 1000).toFixed(1)} ms in all, longest tick ${kept.sweep.longestUs.toFixed(0)} µs`,
+        );
+      }
       result.levels.push(entry);
       from = level;
     }
+    if (o.memoryLevers === true && settleS > 0) result.levers = await measureLevers(rig, n, result.baseline);
     if (o.heapSnapshotDir !== undefined) {
       mkdirSync(o.heapSnapshotDir, { recursive: true });
       const file = join(o.heapSnapshotDir, `w0-${n}-${Date.now()}.heapsnapshot`);

@@ -55,6 +55,8 @@ export interface W2Result {
   /** The SUT's share of its core in the last second of the settle. */
   settledCoreShare: number;
   sink?: { port: number; processes: number; steps: SinkStep[]; error?: string };
+  /** The SUT's kept-body store at the end (slabs, compacted bodies, and its compaction sweep's own figures), where the build reports them. */
+  keptBodies?: object;
 }
 
 /** Issue 11's target step: a ramp always goes at least this far unless a step fails hard. */
@@ -101,6 +103,16 @@ async function settleAfterEstablishment(rig: Rig, boundMs: number): Promise<{ se
     lastAt = at;
   }
   return { settleMs: Math.round(performance.now() - t0), coreShare };
+}
+
+/** The fields of the SUT's kept-body sweep figures W2 prints (src/qsa/kept-body-store.ts, KeptBodySweepStats). */
+interface SweepFigures {
+  compactAfterMs: number;
+  passes: number;
+  ticks: number;
+  totalUs: number;
+  longestUs: number;
+  compactedBySweep: number;
 }
 
 export async function runW2(o: BenchOptions): Promise<W2Result> {
@@ -189,8 +201,17 @@ export async function runW2(o: BenchOptions): Promise<W2Result> {
     }
     const passed = steps.filter((s) => s.pass);
     const best = passed.reduce<RampStep | undefined>((a, b) => (a === undefined || b.rate > a.rate ? b : a), undefined);
-    const st = await rig.sut.call<{ gc: { max: number } }>('stats');
+    const st = await rig.sut.call<{ gc: { max: number }; keptBodies?: { compacted?: number; sweep?: SweepFigures } }>('stats');
+    const sweep = st.keptBodies?.sweep;
+    if (sweep !== undefined) {
+      // What the SUT runs with (proof that --sut-kept-body-compaction-ms reached it) and what its sweep cost.
+      say(
+        `  SUT kept-body compaction: ${sweep.compactAfterMs} ms; ${st.keptBodies?.compacted ?? 0} bodies compacted now; sweep ${sweep.passes} passes, ` +
+          `${sweep.ticks} ticks, ${(sweep.totalUs / 1000).toFixed(1)} ms in all, longest tick ${sweep.longestUs.toFixed(0)} µs, ${sweep.compactedBySweep} compacted by it`,
+      );
+    }
     result = {
+      ...(st.keptBodies !== undefined ? { keptBodies: st.keptBodies } : {}),
       n,
       transport: o.transport,
       stepS,

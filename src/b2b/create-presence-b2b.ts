@@ -65,7 +65,8 @@ export interface PresenceB2BOptions extends Partial<EngineSettings> {
   /**
    * For the broker made here (without `qsa`): ms a subscription's last status
    * body stays unchanged before it is kept compacted against a frame, off the
-   * NOTIFY path (reads give the same bytes); 0 = never. Default 1000.
+   * NOTIFY path (reads give the same bytes); 0 = never. Default
+   * DEFAULT_KEPT_BODY_COMPACTION_MS (src/qsa/kept-body-store.ts).
    */
   keptBodyCompactionMs?: number;
   /** Scheduler shared with other components; one is made on `clock` by default. */

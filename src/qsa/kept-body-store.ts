@@ -46,13 +46,14 @@ export const LARGEST_KEPT_BODY = 16 * 1024;
 
 /**
  * ms a body stays unchanged before it is compacted, for the B2B's own broker
- * and the daemon's `kept_body_compaction_ms` (docs/establishment.md §13): 0,
- * off by default. At 1,000 the sweep compacted thousands of bodies a second in
- * batches of 512 under W2's 2,000–5,000 NOTIFYs/s, and UDP's p99 rose from
- * 4–7 ms to 16–46 ms (docs/establishment.md §13.5): opt-in until the sweep is
- * spread thinner.
+ * and the daemon's `kept_body_compaction_ms` (docs/establishment.md §13–14).
+ * Tens of seconds: a presence status that changes every few seconds is never
+ * compacted (W2's bodies: none), one held for minutes is, ≈ 0.4 KB less RSS per
+ * held subscription at 100,000; and short enough that W0's 33 s at rest sees
+ * it. The sweep is thin (SWEEP_BUDGET_US per tick): the old one, 512 bodies
+ * per turn at 1,000 ms, had lifted W2's UDP p99 (§13.5).
  */
-export const DEFAULT_KEPT_BODY_COMPACTION_MS = 0;
+export const DEFAULT_KEPT_BODY_COMPACTION_MS = 20_000;
 /** A body is compacted only if it shares at least this many bytes with the frame at its start and end together. */
 export const MIN_SHARED = 64;
 /** After this many bodies in a row that share too little, the next such body becomes the frame. */
@@ -61,8 +62,25 @@ const MISSES_BEFORE_NEW_FRAME = 16;
 const CUT_HEADER = 4;
 /** Slab.keptIn of a body the sweep left whole (it shares too little with the frame): not looked at again. */
 const NEVER_COMPACT = -1;
-/** Bodies compacted per turn of the event loop (each ≈ 1–3 µs): a sweep of 100,000 never holds the loop for long. */
-export const COMPACT_BATCH = 512;
+/**
+ * µs of the event loop one tick of the sweep may take (measured with the
+ * store's clock, checked after each body compacted and every SCAN_CHECK slots
+ * looked at): a NOTIFY read while the sweep runs waits at most about this long
+ * for it (docs/establishment.md §14).
+ */
+export const SWEEP_BUDGET_US = 250;
+/** ms between two ticks of a sweep that has work left: with SWEEP_BUDGET_US, at most ≈ 5 % of the core. */
+export const SWEEP_TICK_MS = 5;
+/**
+ * The age of a body is counted in epochs of compactAfterMs / EPOCHS_PER_DELAY
+ * (one store per keep, no clock read): a body is compacted between
+ * compactAfterMs and (1 + 1/EPOCHS_PER_DELAY) × compactAfterMs after it was kept.
+ */
+const EPOCHS_PER_DELAY = 4;
+/** Slots looked at between two reads of the clock when nothing is compacted. */
+const SCAN_CHECK = 256;
+/** Upper bounds (µs) of the sweep's tick-duration histogram; the last bucket is everything above. */
+export const SWEEP_TICK_BUCKETS_US: readonly number[] = [100, 200, 300, 400, 500, 750, 1000, 2000, 5000];
 
 /** A slab is evacuated once no more than this share of its slots is live… */
 const EVACUATE_AT = 1 / 8;
@@ -132,9 +150,10 @@ class Slab {
   /** Position in its class's list (oldest first). */
   index: number;
   /**
-   * A slab of whole bodies (no frame): the sweep's generation each slot's body
-   * was kept in (NEVER_COMPACT: the sweep looked and left it), so that the
-   * sweep finds the bodies that stayed, without a list of them on the NOTIFY path.
+   * A slab of whole bodies (no frame) of a store that compacts: the sweep's
+   * epoch each slot's body was kept in (NEVER_COMPACT: the sweep looked and
+   * left it), so that the sweep finds the bodies that stayed, without a list
+   * of them on the NOTIFY path. Not made (nor written) when compaction is off.
    */
   readonly keptIn: Int32Array | undefined;
 
@@ -144,7 +163,7 @@ class Slab {
   ) {
     this.bytes = Buffer.from(new ResizableArrayBuffer(SLAB_BYTES, { maxByteLength: SLAB_BYTES }), 0, SLAB_BYTES);
     this.index = index;
-    this.keptIn = sizeClass.frame === undefined ? new Int32Array(sizeClass.slotsPerSlab) : undefined;
+    this.keptIn = sizeClass.frame === undefined && sizeClass.store.compacting ? new Int32Array(sizeClass.slotsPerSlab) : undefined;
   }
 
   /** The byte offset of `slot`. */
@@ -228,7 +247,7 @@ class SizeClass {
       if (kept === undefined) continue;
       this.place(kept);
       const to = kept.slab!;
-      if (to.keptIn !== undefined) to.keptIn[kept.slot] = slab.keptIn![slot]!;
+      if (to.keptIn !== undefined) to.keptIn[kept.slot] = slab.keptIn?.[slot] ?? 0;
       // The whole slot: a compacted body's slot holds its cut, not `length` bytes.
       slab.bytes.copy(to.bytes, to.start(kept.slot), slab.start(slot), slab.start(slot) + this.slotBytes);
       this.store.moved++;
@@ -340,14 +359,40 @@ export interface KeptBodyStats {
   slotBytesLive: number;
 }
 
+/** What the compaction sweep did since the start (docs/establishment.md §14): its own cost, counted. */
+export interface KeptBodySweepStats {
+  /** The store's compactAfterMs (0: never): what the configuration made of it. */
+  compactAfterMs: number;
+  /** Walks over the whole bodies begun (at most one per epoch, compactAfterMs / 4). */
+  passes: number;
+  /** Timer callbacks of the sweep, and the µs they took in all (the store's clock). */
+  ticks: number;
+  totalUs: number;
+  /** The longest single tick, µs of the clock: how long the sweep held the event loop at once (a tick the process spent waiting for its core, or in a GC, counts that too). */
+  longestUs: number;
+  /** Bodies the longest tick compacted, and the most any tick compacted: the work per tick, whatever the machine's load. */
+  longestTickBodies: number;
+  mostBodiesInATick: number;
+  /** Ticks per duration bucket: counts[i] took ≤ SWEEP_TICK_BUCKETS_US[i] µs (and more than the bound before); the last counts the rest. */
+  tickHistogram: number[];
+  /** Bodies compacted against a frame by the sweep, and those it looked at and left whole (they share too little). */
+  compactedBySweep: number;
+  leftWhole: number;
+}
+
 export interface KeptBodyStoreOptions {
-  /** Drives the compaction sweep. Without it, bodies are never compacted. */
+  /** Drives the compaction sweep and measures its ticks. Without it, bodies are never compacted. */
   clock?: Clock;
   /**
-   * A body kept for this long (between once and twice this, ms) unchanged is
-   * compacted against a frame; 0 (the default without a clock): never.
+   * A body kept for this long (between once and 1.25 times this, ms, plus the
+   * sweep's own time) unchanged is compacted against a frame; 0 (the default
+   * without a clock): never.
    */
   compactAfterMs?: number;
+  /** µs one tick of the sweep may take (SWEEP_BUDGET_US). */
+  sweepBudgetUs?: number;
+  /** ms between the ticks of a sweep with work left (SWEEP_TICK_MS). */
+  sweepTickMs?: number;
 }
 
 /** The kept bodies of one broker (and of the engine that reports to it). */
@@ -370,14 +415,34 @@ export class KeptBodyStore {
   compactedLive = 0;
   private readonly clock: Clock | undefined;
   private readonly compactAfterMs: number;
-  /** The sweep's generation: one more at each of its turns, every compactAfterMs. */
-  private generation = 0;
-  /** Bodies the running sweep compacts, from `ripeAt` on (found by `collectRipe`). */
-  private ripe: KeptBody[] = [];
-  private ripeAt = 0;
+  /** @internal Bodies are compacted (compactAfterMs > 0): the slabs of whole bodies have keptIn. */
+  readonly compacting: boolean;
+  private readonly budgetMs: number;
+  private readonly tickMs: number;
+  private readonly epochMs: number;
+  /** The current epoch: what keep() writes in keptIn; one more every epochMs while the sweep's timer runs. */
+  private epoch = 0;
+  /** When the next epoch begins (the store's clock). */
+  private nextEpochAt = 0;
+  /** The epoch the last walk began in, and the walk's state: bodies kept before epoch `walkBelow` are ripe. */
+  private walkEpoch = 0;
+  private walking = false;
+  private walkBelow = 0;
+  private walkClass = 0;
+  private walkSlab = 0;
+  private walkSlot = 0;
+  /** Whole bodies the walk found not yet ripe. */
+  private walkYoung = 0;
+  /** Bodies the walk compacted: an evacuation it caused may have moved ripe bodies behind its cursor, so another walk follows. */
+  private walkCompacted = 0;
+  /** A body was kept since the walk began (it may be behind the walk's cursor). */
+  private keptSinceWalk = false;
+  /** The classes of whole bodies, in the order made (the walk's cursor indexes it). */
+  private readonly wholeClasses: SizeClass[] = [];
   private armed = false;
   private cancel: (() => void) | undefined = undefined;
   private stopped = false;
+  private readonly sweepCounts: KeptBodySweepStats;
   /** What bodies are cut against now (older frames live on while their bodies do). */
   private frame: Frame | undefined = undefined;
   /** Bodies in a row that shared too little with the frame. */
@@ -388,6 +453,22 @@ export class KeptBodyStore {
   constructor(options: KeptBodyStoreOptions = {}) {
     this.clock = options.clock;
     this.compactAfterMs = options.clock === undefined ? 0 : (options.compactAfterMs ?? 0);
+    this.compacting = this.compactAfterMs > 0;
+    this.budgetMs = (options.sweepBudgetUs ?? SWEEP_BUDGET_US) / 1000;
+    this.tickMs = options.sweepTickMs ?? SWEEP_TICK_MS;
+    this.epochMs = this.compactAfterMs / EPOCHS_PER_DELAY;
+    this.sweepCounts = {
+      compactAfterMs: this.compactAfterMs,
+      passes: 0,
+      ticks: 0,
+      totalUs: 0,
+      longestUs: 0,
+      longestTickBodies: 0,
+      mostBodiesInATick: 0,
+      tickHistogram: new Array<number>(SWEEP_TICK_BUCKETS_US.length + 1).fill(0),
+      compactedBySweep: 0,
+      leftWhole: 0,
+    };
   }
 
   /**
@@ -409,14 +490,24 @@ export class KeptBodyStore {
     const slab = kept.slab!;
     slab.bytes.set(bytes, slab.start(kept.slot));
     this.copies.set(bytes, kept);
-    slab.keptIn![kept.slot] = this.generation;
-    if (!this.armed && this.compactAfterMs > 0 && !this.stopped) this.arm(this.compactAfterMs);
+    if (this.compacting) {
+      if (!this.armed && !this.stopped) this.wake();
+      this.keptSinceWalk = true;
+      slab.keptIn![kept.slot] = this.epoch;
+    }
     return kept;
+  }
+
+  /** The first body kept after the sweep went idle: a new epoch begins now (older bodies are all compacted or left whole). */
+  private wake(): void {
+    this.epoch++;
+    this.nextEpochAt = this.clock!.now() + this.epochMs;
+    this.arm(this.epochMs);
   }
 
   private arm(delayMs: number): void {
     this.armed = true;
-    this.cancel = this.clock!.setTimer(() => this.sweep(), delayMs);
+    this.cancel = this.clock!.setTimer(() => this.tick(), delayMs);
   }
 
   /** No more compaction: the timer cancelled (bodies already compacted stay so, and readable). */
@@ -425,68 +516,120 @@ export class KeptBodyStore {
     this.cancel?.();
     this.cancel = undefined;
     this.armed = false;
-    this.ripe = [];
-    this.ripeAt = 0;
+    this.walking = false;
   }
 
   /**
-   * One turn of the sweep. A new turn (nothing left to do from the last)
-   * takes as ripe the whole bodies kept before the previous turn (so unchanged
-   * for at least compactAfterMs: a replaced or released body is no longer
-   * there) and opens a new generation. Each turn compacts up to COMPACT_BATCH
-   * of them and comes back at once if some are left; then after
-   * compactAfterMs while bodies kept since may ripen, else it stops until a
-   * body is kept.
+   * One tick of the sweep, on the store's timer. The epoch moves on with the
+   * clock; once per epoch a walk begins over the slabs of whole bodies, and
+   * each tick walks on (compacting the ripe bodies: kept at least
+   * EPOCHS_PER_DELAY epochs ago, so unchanged for compactAfterMs; a replaced
+   * or released body is no longer in its slot) until its budget of the clock
+   * is spent, then comes back SWEEP_TICK_MS later. A walk that compacted
+   * nothing and found no young body, with none kept since it began, leaves
+   * the sweep idle until a body is kept.
    */
-  private sweep(): void {
+  private tick(): void {
     this.armed = false;
     this.cancel = undefined;
-    let young = 0;
-    if (this.ripeAt >= this.ripe.length) {
-      young = this.collectRipe(this.generation);
-      this.generation++;
+    const clock = this.clock!;
+    const startedAt = clock.now();
+    if (startedAt >= this.nextEpochAt) {
+      const epochs = Math.floor((startedAt - this.nextEpochAt) / this.epochMs) + 1;
+      this.epoch += epochs;
+      this.nextEpochAt += epochs * this.epochMs;
     }
-    const ripe = this.ripe;
-    const end = Math.min(ripe.length, this.ripeAt + COMPACT_BATCH);
-    for (let i = this.ripeAt; i < end; i++) this.compact(ripe[i]!);
-    this.ripeAt = end;
-    if (end < ripe.length) this.arm(0);
-    else {
-      this.ripe = [];
-      this.ripeAt = 0;
-      if (young > 0) this.arm(this.compactAfterMs);
+    if (!this.walking && this.epoch > this.walkEpoch) {
+      this.walking = true;
+      this.walkEpoch = this.epoch;
+      this.walkBelow = this.epoch - EPOCHS_PER_DELAY;
+      this.walkClass = 0;
+      this.walkSlab = 0;
+      this.walkSlot = 0;
+      this.walkYoung = 0;
+      this.walkCompacted = 0;
+      this.keptSinceWalk = false;
+      this.sweepCounts.passes++;
     }
+    const compactedBefore = this.sweepCounts.compactedBySweep;
+    if (this.walking && this.walk(startedAt + this.budgetMs)) this.walking = false;
+    const endedAt = clock.now();
+    this.countTick((endedAt - startedAt) * 1000, this.sweepCounts.compactedBySweep - compactedBefore);
+    if (this.walking) this.arm(this.tickMs);
+    else if (this.walkYoung > 0 || this.walkCompacted > 0 || this.keptSinceWalk) this.arm(Math.max(this.tickMs, this.nextEpochAt - endedAt));
   }
 
-  /** Puts in `ripe` the whole bodies kept in a generation before `below`; returns how many are younger. */
-  private collectRipe(below: number): number {
-    const ripe: KeptBody[] = [];
-    let young = 0;
-    for (const sizeClass of this.classes.values()) {
-      for (const slab of sizeClass.slabs) {
-        const keptIn = slab.keptIn!;
+  private countTick(us: number, bodies: number): void {
+    const c = this.sweepCounts;
+    c.ticks++;
+    c.totalUs += us;
+    if (us > c.longestUs) {
+      c.longestUs = us;
+      c.longestTickBodies = bodies;
+    }
+    if (bodies > c.mostBodiesInATick) c.mostBodiesInATick = bodies;
+    let bucket = 0;
+    while (bucket < SWEEP_TICK_BUCKETS_US.length && us > SWEEP_TICK_BUCKETS_US[bucket]!) bucket++;
+    c.tickHistogram[bucket]!++;
+  }
+
+  /**
+   * Walks on from the cursor until the clock passes `deadline` or every slab
+   * of whole bodies was looked at (true). A slab evacuated or moved under the
+   * cursor (by a compaction or a release) only makes this walk skip or see
+   * again some bodies: the next walk finds what this one missed.
+   */
+  private walk(deadline: number): boolean {
+    const clock = this.clock!;
+    const classes = this.wholeClasses;
+    const below = this.walkBelow;
+    let scanned = 0;
+    while (this.walkClass < classes.length) {
+      const slabs = classes[this.walkClass]!.slabs;
+      while (this.walkSlab < slabs.length) {
+        const slab = slabs[this.walkSlab]!;
+        const keptIn = slab.keptIn;
         const owners = slab.owners;
-        for (let slot = 0; slot < slab.next; slot++) {
+        while (this.walkSlot < slab.next && keptIn !== undefined && slabs[this.walkSlab] === slab) {
+          const slot = this.walkSlot++;
           const kept = owners[slot];
-          if (kept === undefined) continue;
-          const generation = keptIn[slot]!;
-          if (generation === NEVER_COMPACT) continue;
-          if (generation < below) ripe.push(kept);
-          else young++;
+          if (kept !== undefined) {
+            const epoch = keptIn[slot]!;
+            if (epoch >= below) this.walkYoung++;
+            else if (epoch !== NEVER_COMPACT) {
+              this.compact(kept);
+              this.walkCompacted++;
+              if (clock.now() >= deadline) return false;
+              continue;
+            }
+          }
+          if (++scanned === SCAN_CHECK) {
+            scanned = 0;
+            if (clock.now() >= deadline) return false;
+          }
+        }
+        if (slabs[this.walkSlab] === slab) this.walkSlab++;
+        this.walkSlot = 0;
+      }
+      this.walkClass++;
+      this.walkSlab = 0;
+      this.walkSlot = 0;
+    }
+    return true;
+  }
+
+  /** Compacts every whole body kept now, whatever its age, at once (tests; the in-process bench). */
+  compactAll(): void {
+    for (const sizeClass of this.wholeClasses) {
+      const all: KeptBody[] = [];
+      for (const slab of sizeClass.slabs) {
+        for (let slot = 0; slot < slab.next; slot++) {
+          const kept = slab.owners[slot];
+          if (kept !== undefined && slab.keptIn?.[slot] !== NEVER_COMPACT) all.push(kept);
         }
       }
+      for (const kept of all) this.compact(kept);
     }
-    this.ripe = ripe;
-    this.ripeAt = 0;
-    return young;
-  }
-
-  /** Compacts every whole body kept now, whatever its age (tests; a process about to hold still). */
-  compactAll(): void {
-    this.collectRipe(Number.MAX_SAFE_INTEGER);
-    for (const kept of this.ripe) this.compact(kept);
-    this.ripe = [];
-    this.ripeAt = 0;
   }
 
   /** Moves `kept` into a slot of a frame's class if it shares enough with the frame (or becomes the frame after too many misses). */
@@ -508,7 +651,8 @@ export class KeptBodyStore {
     }
     if (head + tail < MIN_SHARED) {
       if (length <= MIN_SHARED || (frame !== undefined && ++this.misses < MISSES_BEFORE_NEW_FRAME)) {
-        from.keptIn![kept.slot] = NEVER_COMPACT;
+        if (from.keptIn !== undefined) from.keptIn[kept.slot] = NEVER_COMPACT;
+        this.sweepCounts.leftWhole++;
         return;
       }
       frame = new Frame(scratch, length);
@@ -533,6 +677,7 @@ export class KeptBodyStore {
     to.bytes.writeUInt16LE(tail, start + 2);
     to.bytes.set(scratch.subarray(head, head + middle), start + CUT_HEADER);
     from.sizeClass.vacate(from, fromSlot);
+    this.sweepCounts.compactedBySweep++;
   }
 
   /** @internal `bytes` hold what `kept` holds (a copy just made of it). */
@@ -553,12 +698,18 @@ export class KeptBodyStore {
     };
   }
 
+  /** The sweep's own figures (a copy). */
+  sweepStats(): KeptBodySweepStats {
+    return { ...this.sweepCounts, tickHistogram: [...this.sweepCounts.tickHistogram] };
+  }
+
   private classFor(length: number): SizeClass {
     const slotBytes = slotBytesFor(length);
     let sizeClass = this.classes.get(slotBytes);
     if (sizeClass === undefined) {
       sizeClass = new SizeClass(this, slotBytes, undefined);
       this.classes.set(slotBytes, sizeClass);
+      this.wholeClasses.push(sizeClass);
     }
     return sizeClass;
   }

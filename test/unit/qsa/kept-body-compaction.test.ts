@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { parseConfig } from '../../../src/config/index.js';
 import { statusFromBody } from '../../../src/presence/status-from-body.js';
 import { QsaBroker, type QsaNotifier, type QsaSubscription } from '../../../src/qsa/index.js';
-import { COMPACT_BATCH, KeptBody, KeptBodyStore, LARGEST_KEPT_BODY, MIN_SHARED } from '../../../src/qsa/kept-body-store.js';
+import { KeptBody, KeptBodyStore, LARGEST_KEPT_BODY, MIN_SHARED } from '../../../src/qsa/kept-body-store.js';
 import { REREAD_DOCUMENT } from '../../../src/qsa/status-message.js';
 import { ManualClock } from '../../../src/util/clock.js';
 
@@ -129,34 +129,130 @@ test('empty, short and unpacked bodies are left as they are; bodies that share t
   assert.ok(same(first.copy(), pidf(1)), 'a body of the old frame reads the same');
 });
 
-test('compaction is driven by the clock: a body unchanged for compactAfterMs, never one replaced meanwhile; in batches; stops when idle', () => {
+test('compaction is driven by the clock: a body unchanged for compactAfterMs (at most 1.25 times that), never one replaced meanwhile; stops when idle', () => {
   const clock = new ManualClock(0, 0);
   const store = new KeptBodyStore({ clock, compactAfterMs: 1000 });
-  const a = store.keep(pidf(1)) as KeptBody;
+  const a = store.keep(pidf(1)) as KeptBody; // t = 0
   clock.advance(999);
   assert.equal(a.compacted, false);
-  const b = store.keep(pidf(2)) as KeptBody;
-  clock.advance(1); // t = 1000: a sweep turn; nothing kept before the previous turn yet
+  const b = store.keep(pidf(2)) as KeptBody; // t = 999
+  clock.advance(1); // t = 1000
+  assert.equal(a.compacted, false, 'a walk at t = 1000 finds a ripe only after 4 epochs of 250 ms and one more');
+  clock.advance(249); // t = 1249
   assert.equal(a.compacted, false);
-  clock.advance(999);
+  clock.advance(1); // t = 1250: a kept 1250 ms ago, b 251 ms ago
+  assert.ok(a.compacted, 'unchanged for 1 to 1.25 periods');
+  assert.equal(b.compacted, false);
   b.release(); // replaced: never compacted
-  const c = store.keep(pidf(3)) as KeptBody;
-  clock.advance(1); // t = 2000: a and b were kept before t = 1000
-  assert.ok(a.compacted, 'unchanged for 1 to 2 periods');
-  assert.equal(c.compacted, false, 'kept 1 ms ago');
-  clock.advance(1000);
+  const c = store.keep(pidf(3)) as KeptBody; // t = 1250
+  clock.advance(999);
+  assert.equal(c.compacted, false, 'kept 999 ms ago');
+  clock.advance(251); // t = 2500
   assert.ok(c.compacted);
   assert.ok(same(a.copy(), pidf(1)) && same(c.copy(), pidf(3)));
-  assert.equal(clock.pendingTimers(), 0, 'idle: no timer left');
-
-  // Many at once: compacted COMPACT_BATCH per turn, each turn at once after the last.
-  const many = Array.from({ length: COMPACT_BATCH * 2 + 3 }, (_, i) => store.keep(pidf(100 + i)) as KeptBody);
   clock.advance(2000);
-  assert.ok(many.every((k) => k.compacted));
+  assert.equal(clock.pendingTimers(), 0, 'idle: no timer left');
+  const sweep = store.sweepStats();
+  assert.equal(sweep.compactAfterMs, 1000);
+  assert.equal(sweep.compactedBySweep, 2);
+  assert.ok(sweep.passes >= 5 && sweep.ticks >= sweep.passes);
+
+  // A body kept after the sweep went idle wakes it; not compacted before compactAfterMs.
+  const d = store.keep(pidf(4)) as KeptBody;
+  clock.advance(999);
+  assert.equal(d.compacted, false);
+  clock.advance(251);
+  assert.ok(d.compacted);
   store.stopCompaction();
   const late = store.keep(pidf(7)) as KeptBody;
   clock.advance(10_000);
   assert.equal(late.compacted, false, 'stopped');
+  assert.equal(clock.pendingTimers(), 0);
+});
+
+/** A ManualClock whose now() moves on by `stepMs` at each read: a tick of the sweep spends its budget after a counted number of bodies. */
+class ReadCostClock extends ManualClock {
+  private extra = 0;
+  constructor(private readonly stepMs: number) {
+    super(0, 0);
+  }
+  override now(): number {
+    this.extra += this.stepMs;
+    return super.now() + this.extra;
+  }
+}
+
+test('the sweep is thin: each tick stops once its budget of the clock is spent and comes back a tick later; every ripe body is compacted', () => {
+  // Each read of the clock costs 10 µs here; a tick's budget is 100 µs: about ten bodies per tick.
+  const clock = new ReadCostClock(0.01);
+  const store = new KeptBodyStore({ clock, compactAfterMs: 1000, sweepBudgetUs: 100, sweepTickMs: 5 });
+  const many = Array.from({ length: 1027 }, (_, i) => store.keep(pidf(100 + i)) as KeptBody);
+  clock.advance(1250); // the walk that finds them ripe begins
+  const compactedFirst = many.filter((k) => k.compacted).length;
+  assert.ok(compactedFirst > 0 && compactedFirst < 20, `one tick compacted ${compactedFirst}`);
+  clock.advance(5 * 200);
+  assert.ok(
+    many.every((k) => k.compacted),
+    'all compacted within 200 ticks',
+  );
+  for (const [i, k] of many.entries()) assert.ok(same(k.copy(), pidf(100 + i)));
+  const sweep = store.sweepStats();
+  assert.equal(sweep.compactedBySweep, 1027);
+  assert.ok(sweep.ticks > 50, `${sweep.ticks} ticks`);
+  // A tick overshoots its budget by at most one body and one read of the clock.
+  assert.ok(sweep.longestUs <= 100 + 2 * 10 + 1e-6, `longest tick ${sweep.longestUs} µs`);
+  assert.equal(
+    sweep.tickHistogram.reduce((x, y) => x + y, 0),
+    sweep.ticks,
+  );
+});
+
+test('a walk spread over ticks, with bodies released and kept between its ticks (slabs evacuated under its cursor): every body reads back the same, and every one left unchanged is compacted', () => {
+  const clock = new ReadCostClock(0.01);
+  const store = new KeptBodyStore({ clock, compactAfterMs: 1000, sweepBudgetUs: 100, sweepTickMs: 5 });
+  const live = new Map<number, KeptBody>();
+  let next = 0;
+  const keepOne = (): void => {
+    live.set(next, store.keep(pidf(next)) as KeptBody);
+    next++;
+  };
+  for (let i = 0; i < 3000; i++) keepOne();
+  clock.advance(1250); // the walk that finds them ripe begins
+  // Between ticks: release two of every three of the oldest still held (their slabs empty and are evacuated), keep new ones.
+  for (let round = 0; round < 100; round++) {
+    let released = 0;
+    for (const [i, kept] of live) {
+      if (released >= 20) break;
+      if (i % 3 !== 0) {
+        kept.release();
+        live.delete(i);
+        released++;
+      }
+    }
+    keepOne();
+    clock.advance(5);
+  }
+  for (const [i, kept] of live) assert.ok(same(kept.copy(), pidf(i)), `body ${i} reads back the same`);
+  clock.advance(5000); // later walks find what the first one skipped, and the bodies kept meanwhile ripen
+  for (const [i, kept] of live) {
+    assert.ok(kept.compacted, `body ${i} compacted`);
+    assert.ok(same(kept.copy(), pidf(i)));
+  }
+  assert.ok(store.stats().moved > 0, 'slabs were evacuated during the walk');
+  clock.advance(5000);
+  assert.equal(clock.pendingTimers(), 0, 'idle at the end');
+});
+
+test('with compaction off, keep() writes no epoch and the slabs have none', () => {
+  const off = new KeptBodyStore();
+  const kept = off.keep(pidf(1)) as KeptBody;
+  assert.equal(kept.slab!.keptIn, undefined);
+  const on = new KeptBodyStore({ clock: new ManualClock(0, 0), compactAfterMs: 1000 });
+  assert.ok((on.keep(pidf(1)) as KeptBody).slab!.keptIn instanceof Int32Array);
+  on.stopCompaction();
+  // compactAll works either way.
+  off.compactAll();
+  assert.ok(same(kept.copy(), pidf(1)));
 });
 
 class HoldingNotifier implements QsaNotifier {
@@ -194,14 +290,15 @@ test('through the broker: the last status reads the same body and document after
   const before = handles.map((h) => JSON.stringify(h.lastStatus));
   clock.advance(1500);
   assert.equal(broker.keptBodies.stats().compacted, 20);
+  broker.stopCompaction();
   handles.forEach((h, i) => {
     assert.ok(same(h.lastStatus!.body!, pidf(i)));
     assert.equal(JSON.stringify(h.lastStatus), before[i]);
   });
 });
 
-test('config: kept_body_compaction_ms defaults to 0 (off), 1000 switches it on, a bad value names the key', () => {
-  assert.equal(parseConfig({}, {}).kept_body_compaction_ms, 0);
+test('config: kept_body_compaction_ms defaults to 20000 (on, docs/establishment.md §14), 0 switches it off, a bad value names the key', () => {
+  assert.equal(parseConfig({}, {}).kept_body_compaction_ms, 20_000);
   assert.equal(parseConfig({ kept_body_compaction_ms: 1000 }, {}).kept_body_compaction_ms, 1000);
   assert.equal(parseConfig({ kept_body_compaction_ms: 0 }, {}).kept_body_compaction_ms, 0);
   assert.throws(() => parseConfig({ kept_body_compaction_ms: -1 }, {}), /kept_body_compaction_ms: expected a number from 0 to 86400000, got -1/);
