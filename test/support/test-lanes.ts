@@ -9,7 +9,7 @@
  * waiting (timers, peers, restarts), not computing, on a 2-core machine. The lanes:
  * - `peers`: every file that uses the peers of scripts/with-peers.sh (Kamailio, baresip, SIPp) or a
  *   fixed port: the peers hold state across files (the outage test stops and restarts the presence
- *   Kamailio) and SIPp takes 5060 "or the next free port", so these stay one after the other. A file
+ *   Kamailio), so these stay one after the other. A file
  *   this runner does not name goes here: a new file keeps the old one-at-a-time guarantee until
  *   someone checks it and lists it in OTHER_LANE.
  * - `other`: files checked to use no peer and no port of the peers lane (their own PostgreSQL on a
@@ -27,7 +27,7 @@ import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
- * Files (paths under dist/test) checked to need no peer and no fixed port: they run beside the peers
+ * Files (paths under dist/test) checked to need no peer and no port a file of the peers lane uses: they run beside the peers
  * lane, in this order. First the two that fill the CPU for a while (the bench smoke run, the short
  * NOTIFY floods on ports 5110 and 5150 up): beside them the peers lane runs PEERS_FIRST, the Kamailio
  * outage, which spends 60 of its ~75 s waiting with Kamailio stopped, with bounds of 15 to 40 s.
@@ -52,6 +52,9 @@ const OTHER_LANE = [
   'daemon/store-errors.test.js',
   'daemon/store-restart.test.js',
   'package/readme-package.test.js',
+  // Binds 127.0.0.1:5060 and :7080 (the daemon's defaults): no file of the peers lane binds either (their SIPp
+  // runs get a free port, test/support/peers.ts runSipp; their daemons and B2BUAs port 0).
+  'newcomer/readme-quickstart.test.js',
 ];
 
 /** The peers lane starts with these, then takes the other files in the order given. */
