@@ -73,6 +73,13 @@ export interface FloodOptions {
   floodFactor?: number;
   /** Pin this process to core 1 and the simulator to core 0 when taskset exists (default true; a test says false). */
   pin?: boolean;
+  /**
+   * Blocks this process (the B2BUA's event loop) once for this long, `durationMs / 4` into the
+   * flood, as a machine too slow for the rate would (default 0: never). A test of the shedding
+   * MECHANISM sets it: without it, whether the backlog passes its limit depends on how fast the
+   * machine is against the rate (CI's flood test once saw 5,000/s handled with no backlog at all).
+   */
+  stallMs?: number;
   /** Progress lines (stderr by default). */
   say?: (line: string) => void;
   /** More options of the B2BUA (e.g. `hosts` for subscriptions elsewhere than the simulator). */
@@ -409,7 +416,16 @@ export async function runFlood(o: FloodOptions): Promise<FloodReport> {
       // The simulator's own NOTIFYs after the flood go above every blasted CSeq.
       await sim.call('raiseCSeq', { cseq: Math.max(...blasted.map((r) => r.maxCSeq)) + 1 });
     } else {
+      const stall =
+        (o.stallMs ?? 0) > 0
+          ? setTimeout(() => {
+              // Synchronous on purpose: nothing of this process runs meanwhile, the datagrams wait in the kernel.
+              const until = nowMs() + o.stallMs!;
+              while (nowMs() < until) {}
+            }, o.durationMs / 4)
+          : undefined;
       rate = await sim.call<RateResult>('rate', { rate: o.rate, durationMs: o.durationMs, bounded: true }, o.durationMs + 30_000);
+      clearTimeout(stall);
     }
     const floodEnd = nowMs();
     sampleNow();

@@ -7,6 +7,7 @@ import { type AnnouncementListener, listenForAnnouncements } from '../cluster/su
 import type { QsaBroker } from '../qsa/index.js';
 import type { PostgresSubscriptionStore, SubscriptionAnnouncement } from '../store/postgres-store.js';
 import { shardOf } from '../store/shard-of.js';
+import type { StoredApiSubscription } from '../store/stored-api-subscription.js';
 import type { DialogWriteBatch } from '../store/subscription-store.js';
 import type { DialogOwnership } from '../subscription/presence-engine.js';
 import type { Random } from '../util/random.js';
@@ -213,7 +214,8 @@ export class ClusterNode {
    * chain, after the announcements and loads already queued, every
    * lease_ttl; public for tests. Cost per run: one grouped count on the
    * shard index and one pass over the broker's subscriptions; the rows are
-   * read only for a shard whose count is short here.
+   * read only for the shards whose count differs here (short or over), in
+   * one read.
    */
   async reconcile(): Promise<number> {
     let made = 0;
@@ -253,19 +255,28 @@ export class ClusterNode {
     this.stats.reconciliations++;
     const short = held.filter((shard) => (stored.get(shard) ?? 0) > (here.get(shard) ?? 0));
     const over = held.filter((shard) => (here.get(shard) ?? 0) > (stored.get(shard) ?? 0));
-    const made = short.length === 0 ? 0 : await this.makeMissing(parts, short);
-    if (over.length > 0) await this.endDeleted(parts, over);
+    if (short.length === 0 && over.length === 0) return 0;
+    // One read of the rows for both (the shards are disjoint): when a run had both, it read the rows twice.
+    const rows = await this.options.store.loadApiSubscriptionsOfShards([...short, ...over]);
+    if (this.stopping) return 0;
+    // Both cut-offs from the moment the rows were read, as each had from its own read: a row or a creation
+    // younger than RECONCILE_MIN_AGE_MS then may still have its announcement or its commit on the way.
+    const readAt = this.options.scheduler.clock.wallTime();
+    const shardOfRow = (s: StoredApiSubscription): number => shardOf(s.package, s.record, s.subscriber, this.shards);
+    const shortShards = new Set(short);
+    const overShards = new Set(over);
+    const made = short.length === 0 ? 0 : await this.makeMissing(parts, rows.filter((s) => shortShards.has(shardOfRow(s))), short.length, readAt);
+    if (over.length > 0) this.endDeleted(parts, overShards, rows.filter((s) => overShards.has(shardOfRow(s))), readAt);
     return made;
   }
 
-  /** The reconciliation's creations: the stored API subscriptions of `short` shards not made here. */
-  private async makeMissing(parts: ClusterNodeParts, short: readonly number[]): Promise<number> {
+  /** The reconciliation's creations: of the stored rows of the short shards (`rows`), those not made here. */
+  private async makeMissing(parts: ClusterNodeParts, rows: readonly StoredApiSubscription[], shortShards: number, readAt: number): Promise<number> {
     if (this.stopping) return 0;
-    const rows = await this.options.store.loadApiSubscriptionsOfShards(short);
     const pending = new Set(this.announcedCreates.map((a) => a.id));
     // A row committed moments ago has its announcement on the way (the NOTIFY goes at the commit that also let this
     // read through): left to it. Were it really missed, the next run (one lease_ttl later) makes it.
-    const youngerThan = this.options.scheduler.clock.wallTime() - RECONCILE_MIN_AGE_MS;
+    const youngerThan = readAt - RECONCILE_MIN_AGE_MS;
     const missing = rows.filter(
       (s) =>
         this.manager.epochOf(shardOf(s.package, s.record, s.subscriber, this.shards)) !== undefined &&
@@ -276,7 +287,7 @@ export class ClusterNode {
     if (missing.length === 0) return 0;
     const made = await parts.subscriptions.restore(missing);
     this.stats.reconciledMade += made;
-    this.options.logger.warn({ subscriptions: made, shards: short.length }, 'cluster: reconciliation made stored subscriptions no announcement had made here');
+    this.options.logger.warn({ subscriptions: made, shards: shortShards }, 'cluster: reconciliation made stored subscriptions no announcement had made here');
     return made;
   }
 
@@ -285,15 +296,12 @@ export class ClusterNode {
    * subscriptions made here whose rows are gone end, with their unSUBSCRIBE, as an announced
    * deletion ends them. A creation on this node is in the broker before its row commits (and
    * leaves it if the write fails), so one younger than RECONCILE_MIN_AGE_MS is left alone: its
-   * row may be on the way.
+   * row may be on the way. `rows`: the stored rows of the `over` shards, read at `readAt`.
    */
-  private async endDeleted(parts: ClusterNodeParts, over: readonly number[]): Promise<void> {
-    if (this.stopping) return;
-    const overShards = new Set(over);
-    const rows = await this.options.store.loadApiSubscriptionsOfShards(over);
+  private endDeleted(parts: ClusterNodeParts, overShards: ReadonlySet<number>, rows: readonly StoredApiSubscription[], readAt: number): void {
     if (this.stopping) return;
     const storedIds = new Set(rows.map((s) => s.id));
-    const olderThan = this.options.scheduler.clock.wallTime() - RECONCILE_MIN_AGE_MS;
+    const olderThan = readAt - RECONCILE_MIN_AGE_MS;
     const gone: string[] = [];
     for (const handle of parts.broker.subscriptions()) {
       if (!isApiSubscription(handle.data) || storedIds.has(handle.id) || handle.createdAt > olderThan) continue;
@@ -304,7 +312,7 @@ export class ClusterNode {
     for (const id of gone) if (parts.broker.unsubscribe(id)) ended++;
     if (ended === 0) return;
     this.stats.reconciledEnded += ended;
-    this.options.logger.warn({ subscriptions: ended, shards: over.length }, 'cluster: reconciliation ended subscriptions whose rows were deleted without an announcement heard here');
+    this.options.logger.warn({ subscriptions: ended, shards: overShards.size }, 'cluster: reconciliation ended subscriptions whose rows were deleted without an announcement heard here');
   }
 
   get nodeId(): string {

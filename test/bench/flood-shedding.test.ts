@@ -1,7 +1,8 @@
 /**
  * The flood mechanism (docs/hostile-input.md, "Floods"), asserted on a short
  * flood: the presence-server simulator (a child process) sends in-dialog
- * NOTIFYs over UDP faster than the B2BUA takes them, with a
+ * NOTIFYs over UDP faster than the B2BUA takes them (the B2BUA is blocked
+ * for 0.4 s during the flood, so that this holds on a fast machine too), with a
  * sip.overload.backlog_limit of 1 MiB so that shedding starts within the
  * first samples of the flood. It checks that the transport answered 503 (Retry-After is checked
  * on the wire in test/wire/transport/limits.test.ts), that the stalled
@@ -30,6 +31,11 @@ test('NOTIFY flood: 503s while the backlog is over the limit, the queue coalesce
     queueCapacity: 2 * n,
     stallConsumer: true,
     pin: false,
+    // The B2BUA (this process) blocked for 0.4 s half a second into the flood: 2,000 NOTIFYs (several MiB as the
+    // kernel counts, under the 8 MiB receive buffer) wait, so the backlog passes its limit on any machine. Without
+    // it a fast enough machine handled the 5,000/s with no backlog and nothing to shed ("shedding started" failed
+    // in a CI run: 10,000 handled, backlog max 0.0 MiB).
+    stallMs: 400,
     say: (line) => t.diagnostic(line),
   });
   for (const line of describeFlood(report).split('\n')) t.diagnostic(line);

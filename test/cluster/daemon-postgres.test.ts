@@ -192,6 +192,53 @@ test('cluster: a deletion whose announcement never came is ended by the reconcil
   }
 });
 
+test('cluster: a missed creation and a missed deletion in two shards are settled by one reconciliation, which reads their rows once', async () => {
+  const url = await createDatabase(server!, 'daemon7');
+  const a = await singleNode(url);
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  // Every read of rows by shard, with its shards: a run with a short and an over shard reads both at once.
+  const reads: number[][] = [];
+  const load = PostgresSubscriptionStore.prototype.loadApiSubscriptionsOfShards;
+  PostgresSubscriptionStore.prototype.loadApiSubscriptionsOfShards = function (this: PostgresSubscriptionStore, shards: readonly number[]) {
+    reads.push([...shards].sort((x, y) => x - y));
+    return load.call(this, shards);
+  };
+  try {
+    const subscriber = 'sip:bob@localhost';
+    const deletedRecord = 'sip:deleted@localhost';
+    const deletedShard = shardOf('presence', deletedRecord, subscriber, 16);
+    let lostRecord = 'sip:lost0@localhost';
+    for (let i = 1; i < 100 && shardOf('presence', lostRecord, subscriber, 16) === deletedShard; i++) lostRecord = `sip:lost${i}@localhost`;
+    const lostShard = shardOf('presence', lostRecord, subscriber, 16);
+    assert.notEqual(lostShard, deletedShard);
+    await sql`INSERT INTO api_subscriptions (id, record, subscriber, package, queue, created_at, shard)
+              VALUES ('deleted-unheard', ${deletedRecord}, ${subscriber}, 'presence', 'q1', ${Date.now() - 10_000}, ${deletedShard})`;
+    await a.cluster!.reconcile();
+    assert.equal(a.broker.get('deleted-unheard')?.record, deletedRecord, 'made by the holder');
+    const made = a.cluster!.stats.reconciledMade;
+    const ended = a.cluster!.stats.reconciledEnded;
+    reads.length = 0;
+    // Another node's creation in one shard and deletion in another, both without their NOTIFY, in one
+    // transaction: any run (this one or the periodic one) sees both or neither.
+    await sql.begin(async (tx) => {
+      await tx`INSERT INTO api_subscriptions (id, record, subscriber, package, queue, created_at, shard)
+               VALUES ('lost-announcement', ${lostRecord}, ${subscriber}, 'presence', 'q1', ${Date.now() - 10_000}, ${lostShard})`;
+      await tx`DELETE FROM api_subscriptions WHERE id = 'deleted-unheard'`;
+    });
+    await a.cluster!.reconcile();
+    assert.equal(a.broker.get('lost-announcement')?.record, lostRecord, 'the missed creation is made');
+    assert.equal(a.broker.get('deleted-unheard'), undefined, 'the missed deletion is ended');
+    assert.equal(a.cluster!.stats.reconciledMade, made + 1);
+    assert.equal(a.cluster!.stats.reconciledEnded, ended + 1);
+    const expected = [lostShard, deletedShard].sort((x, y) => x - y);
+    assert.deepEqual(reads, [expected], 'one read, of both shards (by this run or the periodic one before it)');
+  } finally {
+    PostgresSubscriptionStore.prototype.loadApiSubscriptionsOfShards = load;
+    await sql.end({ timeout: 1 });
+    await a.close();
+  }
+});
+
 test('cluster: a creation announced while a reconciliation reads is made by its announcement, not counted as missed', async () => {
   const url = await createDatabase(server!, 'daemon5');
   const a = await singleNode(url);

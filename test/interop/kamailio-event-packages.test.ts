@@ -25,6 +25,7 @@ import {
   type SippRunResult,
   sippPublish,
 } from '../support/peers.js';
+import { freeUdpTcpPort } from '../support/port-check.js';
 import { nextStatus, statusUntil } from '../support/status-helpers.js';
 
 const b2bs: PresenceB2B[] = [];
@@ -95,7 +96,11 @@ describe('reg event package (Kamailio reginfo, RFC 3680)', () => {
 describe('dialog event package (Kamailio dialoginfo, RFC 4235)', () => {
   it('a call to alice through the proxy: trying or early → confirmed → terminated', async (t) => {
     const target = kamailioDialoginfoAddress();
-    const UAS = 'sip:alice@127.0.0.1:5090';
+    // alice's phone (SIPp) on a port free now, not a fixed one: `npm run bench`'s simulator binds 5090 (its
+    // default port base), and SIPp on a taken port exits at once ("Unable to bind main socket, errno = 98"),
+    // which failed this test whenever a benchmark ran beside it.
+    const uasPort = await freeUdpTcpPort();
+    const UAS = `sip:alice@127.0.0.1:${uasPort}`;
     await register(target, 'alice', UAS, 60);
     const b2b = await b2bFor(target);
     const queue = b2b.qsa.createQueue();
@@ -105,10 +110,15 @@ describe('dialog event package (Kamailio dialoginfo, RFC 4235)', () => {
     assert.deepEqual(dialogInfoOf(first)?.dialogs, [], 'no dialog yet');
 
     // alice's phone answers 180, then 200 after 1.5 s; bob hangs up 2 s after the ACK.
-    const uas: Promise<SippRunResult> = runSipp({ scenario: 'call-uas.xml', target, localPort: 5090, extraArgs: ['-d', '1500'], timeoutMs: 20_000 });
+    const uas: Promise<SippRunResult> = runSipp({ scenario: 'call-uas.xml', target, localPort: uasPort, extraArgs: ['-d', '1500'], timeoutMs: 20_000 });
     const uac = runSipp({ scenario: 'call-uac.xml', target, service: 'alice', extraArgs: ['-d', '2000'], timeoutMs: 20_000 });
     const seen: string[] = [];
     const messages: StatusMessage[] = [];
+    // On a failure, what both ends of the call saw: the states so far and SIPp's own errors (each run is bounded).
+    const callReport = async (): Promise<string> => {
+      const [uasResult, uacResult] = await Promise.all([uas, uac]);
+      return `dialog states: ${seen.join(' → ') || 'none'}; call-uas exit ${uasResult.exitCode}: ${uasResult.errors.trim() || 'no error'}; call-uac exit ${uacResult.exitCode}: ${uacResult.errors.trim() || 'no error'}`;
+    };
     const ended = await statusUntil(
       queue,
       (m) => {
@@ -119,13 +129,17 @@ describe('dialog event package (Kamailio dialoginfo, RFC 4235)', () => {
       },
       15_000,
       'the end of the call',
-    );
+    ).catch(async (error: unknown) => {
+      throw new Error(`${(error as Error).message}\n${await callReport()}`);
+    });
     const [uasResult, uacResult] = await Promise.all([uas, uac]);
-    assert.ok(uasResult.ok, `call-uas: ${uasResult.errors}`);
-    assert.ok(uacResult.ok, `call-uac: ${uacResult.errors}`);
-    t.diagnostic(`dialog states: ${seen.join(' → ')} (${messages.length} messages, ${messages.filter((m) => m.error).length} with an error)`);
-    assert.match(seen.join(' → '), /^(trying → )?(early → )?confirmed → terminated$/);
-    assert.ok(seen[0] === 'trying' || seen[0] === 'early', `seen: ${seen.join(' → ')}`);
+    assert.ok(uasResult.ok, `call-uas: ${uasResult.errors}\n${await callReport()}`);
+    assert.ok(uacResult.ok, `call-uac: ${uacResult.errors}\n${await callReport()}`);
+    const states = `dialog states: ${seen.join(' → ')} (${messages.length} messages, ${messages.filter((m) => m.error).length} with an error)`;
+    t.diagnostic(states);
+    const errors = messages.map((m) => m.error?.code ?? '-').join(' ');
+    assert.match(seen.join(' → '), /^(trying → )?(early → )?confirmed → terminated$/, `${states}; errors: ${errors}`);
+    assert.ok(seen[0] === 'trying' || seen[0] === 'early', `${states}; errors: ${errors}`);
     const confirmed = messages.find((m) => dialogInfoOf(m)?.dialogs.some((d) => d.state === 'confirmed'));
     const dialog = dialogInfoOf(confirmed!)!.dialogs[0]!;
     assert.equal(dialog.direction, 'recipient');

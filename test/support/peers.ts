@@ -11,6 +11,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freeUdpTcpPort } from './port-check.js';
 
 export interface PeerAddress {
   readonly host: string;
@@ -175,7 +176,7 @@ export interface SippRunOptions {
   /** `-key NAME VALUE` pairs. */
   readonly keys?: Readonly<Record<string, string>>;
   readonly transport?: 'udp' | 'tcp';
-  /** Local SIP port (`-p`); by default SIPp takes 5060 or the next free port. */
+  /** Local SIP port (`-p`); by default a port free at the start (never SIPp's own default, 5060). */
   readonly localPort?: number;
   /** More SIPp arguments, e.g. `['-d', '2000']`. */
   readonly extraArgs?: readonly string[];
@@ -204,7 +205,9 @@ export function runSipp(options: SippRunOptions): Promise<SippRunResult> {
     const args = ['-sf', scenario, '-i', '127.0.0.1', '-bind_local', '-m', '1', '-nostdin'];
     args.push('-timeout', `${Math.max(1, Math.ceil(timeoutMs / 1000))}s`, '-timeout_error');
     args.push('-t', options.transport === 'tcp' ? 't1' : 'u1');
-    if (options.localPort !== undefined) args.push('-p', String(options.localPort));
+    // Never SIPp's own default (5060, or the next free port): the README quick start's daemon binds 5060 and runs
+    // beside the peers' files in npm test (test/support/test-lanes.ts), so a SIPp there could take its port.
+    args.push('-p', String(options.localPort ?? (await freeUdpTcpPort())));
     if (options.service !== undefined) args.push('-s', options.service);
     for (const [name, value] of Object.entries(options.keys ?? {})) args.push('-key', name, value);
     args.push('-trace_logs', '-log_file', join(dir, 'log'));
@@ -230,7 +233,7 @@ export interface SippPublishOptions {
   readonly note: string;
   /** Requested Expires in seconds (Kamailio caps at 3600). Default 3600. */
   readonly expires?: number;
-  /** Local SIPp port; by default SIPp takes 5060 or the next free one. */
+  /** Local SIPp port; by default a port free at the start (runSipp). */
   readonly port?: number;
   /** Default: the Kamailio presence server. */
   readonly target?: PeerAddress;

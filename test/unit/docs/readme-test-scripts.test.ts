@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { FAST_FOLDERS } from '../../support/fast-test-files.js';
 import { repoRoot } from '../../support/repo-root.js';
 
 test("README's test-script table matches package.json", () => {
@@ -18,9 +19,11 @@ test("README's test-script table matches package.json", () => {
   for (const [, name, cell] of rows) {
     const documented = [...cell!.matchAll(/`([a-z]+)`/g)].map((m) => m[1]!).sort();
     const script = scripts[name!] ?? '';
-    // `find dist/test/unit dist/test/wire …` names its folders; `find dist/test` is all of them.
+    // `find dist/test/unit dist/test/wire …` names its folders; `find dist/test` is all of them;
+    // fast-suite.js runs the fast folders (FAST_FOLDERS, its one list).
     const folders = [...script.matchAll(/dist\/test\/([a-z]+)/g)].map((m) => m[1]!).filter((f) => suites.includes(f));
-    const runs = folders.length > 0 ? folders.sort() : /find dist\/test /.test(script) ? suites : [];
+    if (script.includes('dist/test/support/fast-suite.js')) folders.push(...FAST_FOLDERS);
+    const runs = /find dist\/test /.test(script) ? suites : [...new Set(folders)].sort();
     assert.deepEqual(documented, runs, name);
   }
 });
