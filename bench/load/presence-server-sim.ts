@@ -22,6 +22,7 @@
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import net from 'node:net';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { serveRpc } from '../harness/child-rpc.js';
 import { maxInAnySecond } from '../harness/rate-window.js';
 import { pidfBody } from './pidf-body.js';
@@ -120,6 +121,10 @@ export interface GeneratorTimeline {
   sent: number[];
   retransmitted: number[];
   lateMaxMs: number[];
+  /** The largest number of NOTIFYs sent in one turn of the pacing loop (a burst). */
+  burstMax?: number[];
+  /** The generator's own GC pauses that started in the bucket (ms; from a PerformanceObserver). */
+  gcMs?: number[];
 }
 
 const GENERATOR_BUCKET_MS = 10;
@@ -517,10 +522,32 @@ export class PresenceServerSim {
 
   // ------------------------------------------------------------------ commands
 
-  private timeline: { startNs: number; sent: Uint32Array; retransmitted: Uint32Array; lateMaxMs: Float64Array } | undefined;
+  private timeline:
+    | { startNs: number; startPerfMs: number; sent: Uint32Array; retransmitted: Uint32Array; lateMaxMs: Float64Array; burstMax: Uint32Array; gcMs: Float64Array; gc: PerformanceObserver }
+    | undefined;
 
   private startTimeline(startNs: number): NonNullable<PresenceServerSim['timeline']> {
-    const tl = { startNs, sent: new Uint32Array(GENERATOR_BUCKETS), retransmitted: new Uint32Array(GENERATOR_BUCKETS), lateMaxMs: new Float64Array(GENERATOR_BUCKETS) };
+    this.timeline?.gc.disconnect();
+    const startPerfMs = performance.now();
+    const gcMs = new Float64Array(GENERATOR_BUCKETS);
+    // The generator's own GC pauses: a pause makes it late, and late it sends a burst.
+    const gc = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        const b = Math.floor((e.startTime - startPerfMs) / GENERATOR_BUCKET_MS);
+        if (b >= 0) gcMs[Math.min(GENERATOR_BUCKETS - 1, b)]! += e.duration;
+      }
+    });
+    gc.observe({ entryTypes: ['gc'] });
+    const tl = {
+      startNs,
+      startPerfMs,
+      sent: new Uint32Array(GENERATOR_BUCKETS),
+      retransmitted: new Uint32Array(GENERATOR_BUCKETS),
+      lateMaxMs: new Float64Array(GENERATOR_BUCKETS),
+      burstMax: new Uint32Array(GENERATOR_BUCKETS),
+      gcMs,
+      gc,
+    };
     this.timeline = tl;
     return tl;
   }
@@ -535,6 +562,8 @@ export class PresenceServerSim {
       sent: Array.from(tl.sent.subarray(0, n)),
       retransmitted: Array.from(tl.retransmitted.subarray(0, n)),
       lateMaxMs: Array.from(tl.lateMaxMs.subarray(0, n), r),
+      burstMax: Array.from(tl.burstMax.subarray(0, n)),
+      gcMs: Array.from(tl.gcMs.subarray(0, n), r),
     };
   }
 
@@ -578,6 +607,7 @@ export class PresenceServerSim {
           // The first NOTIFY of this burst was due at sent / rate.
           const late = elapsedMs - (sent * 1000) / rate;
           if (late > tl.lateMaxMs[b]!) tl.lateMaxMs[b] = late;
+          if (due > tl.burstMax[b]!) tl.burstMax[b] = due;
         }
         for (let i = 0; i < due; i++) {
           let dialog: SimDialog | undefined;
