@@ -123,6 +123,11 @@ export interface GeneratorTimeline {
 }
 
 const SIP_VERSION = Buffer.from('SIP/2.0 ');
+const HEAD_END = Buffer.from('\r\n\r\n');
+const CRLF = Buffer.from('\r\n');
+const VIA_LINE = Buffer.from('\r\nVia: ');
+const CALL_ID_LINE = Buffer.from('\r\nCall-ID: ');
+const BRANCH_PARAM = Buffer.from(';branch=');
 /** Status codes as the stats' keys, made once. */
 const STATUS_KEYS: string[] = Array.from({ length: 700 }, (_, i) => String(i));
 
@@ -322,15 +327,23 @@ export class PresenceServerSim {
   }
 
   /**
-   * The answer to one of our NOTIFYs, read from its bytes (one per NOTIFY sent, so no string per answer):
-   * `SIP/2.0 NNN`, then our branch prefix, which only the top Via of an answer to us carries (RFC 3261
-   * §17.1.3 matches on it), followed by the transaction's number. False for anything else (parsed).
+   * The answer to one of our NOTIFYs, read from its bytes (one per NOTIFY sent, so no string per answer)
+   * when it has the usual form: `SIP/2.0 NNN`, a complete head with a Call-ID, and a top Via (the first,
+   * long form) whose branch is our prefix and a transaction number (RFC 3261 §17.1.3 matches on it).
+   * False for anything else, which then goes through the parser as before (and is dropped if unreadable).
    */
   private onNotifyAnswer(buf: Buffer): boolean {
-    if (buf.length < 12 || buf[0] !== 0x53 || buf[7] !== 0x20 || buf.compare(SIP_VERSION, 0, 8, 0, 8) !== 0) return false;
+    if (buf.length < 12 || buf.compare(SIP_VERSION, 0, 8, 0, 8) !== 0) return false;
     const status = (buf[8]! - 48) * 100 + (buf[9]! - 48) * 10 + (buf[10]! - 48);
-    const at = buf.indexOf(this.branchPrefixBytes);
-    if (!(status >= 100 && status < 700) || at < 0) return false;
+    if (!(status >= 100 && status < 700) || buf[11] !== 0x20) return false;
+    const headEnd = buf.indexOf(HEAD_END);
+    const via = buf.indexOf(VIA_LINE);
+    if (headEnd < 0 || via < 0 || via > headEnd) return false;
+    const callId = buf.indexOf(CALL_ID_LINE);
+    if (callId < 0 || callId > headEnd) return false;
+    const viaEnd = buf.indexOf(CRLF, via + 2);
+    const at = buf.indexOf(this.branchPrefixBytes, via);
+    if (at < 0 || at > viaEnd || buf.compare(BRANCH_PARAM, 0, BRANCH_PARAM.length, at - BRANCH_PARAM.length, at) !== 0) return false;
     const from = at + this.branchPrefixBytes.length;
     let id = 0;
     for (let i = from; i < from + BRANCH_DIGITS; i++) {
@@ -339,7 +352,7 @@ export class PresenceServerSim {
       id = id * 10 + (c - 48);
     }
     const next = buf[from + BRANCH_DIGITS];
-    // The branch ends there (a parameter, the end of the header, or white space).
+    // The branch ends there (another parameter, the end of the line, or white space).
     if (next !== 0x3b && next !== 0x0d && next !== 0x2c && next !== 0x20) return false;
     if (!this.txs.isPending(id)) {
       this.stats.strayResponses++;

@@ -145,3 +145,46 @@ test('the tail by the generator: NOTIFYs sent in or just after a late burst are 
   );
   assert.deepEqual([tail.lateOver1ms, tail.lateOver2ms, tail.lateOver5ms, tail.burstMax, tail.gcMs, tail.gcBuckets], [2, 1, 1, 30, 15, 1]);
 });
+
+test('the simulator sends each NOTIFY of a rate run once, reads the answers from their bytes, and leaves an unreadable answer unanswered', async () => {
+  const { PresenceServerSim } = await import('../../bench/load/presence-server-sim.js');
+  const dgram = await import('node:dgram');
+  const peer = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => peer.bind(0, '127.0.0.1', () => resolve()));
+  const received: string[] = [];
+  peer.on('message', (buf, rinfo) => {
+    const text = buf.toString('latin1');
+    received.push(text);
+    const header = (name: string): string => new RegExp(`\\r\\n${name}: ([^\\r]*)`).exec(text)?.[1] ?? '';
+    // The first NOTIFY gets an answer without a Call-ID (unreadable: dropped, then retransmitted); the others a 200.
+    const callId = received.length === 1 ? '' : `Call-ID: ${header('Call-ID')}\r\n`;
+    const answer = `SIP/2.0 200 OK\r\nVia: ${header('Via')}\r\nFrom: ${header('From')}\r\nTo: ${header('To')};tag=x\r\n${callId}CSeq: ${header('CSeq')}\r\nContent-Length: 0\r\n\r\n`;
+    peer.send(answer, rinfo.port, rinfo.address);
+  });
+  const sim = new PresenceServerSim({ host: '127.0.0.1', port: 0, transports: ['udp'], maxExpires: 3600 });
+  try {
+    await sim.start();
+    sim.addFakeDialogs({ count: 2, host: '127.0.0.1', port: peer.address().port, transport: 'udp' });
+    const r = await sim.runRate({ rate: 1000, durationMs: 4, set: 'fake', state: 'active;expires=3600' });
+    assert.equal(r.sent, 4);
+    const left = await sim.drain(3000);
+    assert.equal(left, 0);
+    const s = sim.snapshot();
+    assert.equal(s.notifiesSent, 4);
+    assert.deepEqual(s.notifyResponses, { '200': 4 });
+    // The unreadable answer left its NOTIFY pending: Timer E sent it again, byte for byte.
+    assert.equal(s.notifyRetransmissions, 1);
+    assert.equal(received.length, 5);
+    assert.equal(received[4], received[0]);
+    const branches = new Set(received.slice(0, 4).map((t) => /branch=([^;\r]+)/.exec(t)?.[1]));
+    assert.equal(branches.size, 4);
+    // Each dialog's CSeq rises by one per NOTIFY.
+    assert.deepEqual(
+      received.slice(0, 4).map((t) => /\r\nCSeq: (\d+) NOTIFY/.exec(t)?.[1]),
+      ['101', '101', '102', '102'],
+    );
+  } finally {
+    await sim.close();
+    peer.close();
+  }
+});
