@@ -50,6 +50,64 @@ export interface Stall {
   cause: string;
 }
 
+/** NOTIFYs sent while the generator was (or had just been) late, against those sent on time. */
+export interface GeneratorTailRow {
+  /** The worst lateness of the generator over the NOTIFY's send bucket and the `lookBack` buckets before it. */
+  lateness: string;
+  buckets: number;
+  notifies: number;
+  slow: number;
+}
+
+export interface GeneratorTail {
+  rows: GeneratorTailRow[];
+  /** Buckets where the generator's sends ran late by more than 1, 2 and 5 ms. */
+  lateOver1ms: number;
+  lateOver2ms: number;
+  lateOver5ms: number;
+  burstMax: number;
+  gcMs: number;
+  gcBuckets: number;
+}
+
+/**
+ * The tail by what the generator was doing when each NOTIFY was sent (`fine.bySend`, GeneratorTimeline):
+ * a NOTIFY sent in a burst, or within `lookBack` buckets after one, waits behind the burst at the SUT
+ * whatever the SUT does; the rows split the NOTIFYs and the slow ones (≥ 5 ms) by the generator's worst
+ * lateness over the send bucket and the `lookBack` before it: < 2 ms (the pacing loop's own 1 ms timer
+ * and its granularity), 2-5 ms, ≥ 5 ms.
+ */
+export function tailByGenerator(f: FineTimelineSummary, g: GeneratorTimeline, lookBack = 5): GeneratorTail | undefined {
+  const by = f.bySend;
+  if (by === undefined) return undefined;
+  // SUT send bucket j covers [f.startNs + j·b, +b); generator bucket k covers [g.startNs + k·b, +b).
+  const offset = Math.round((g.startNs - f.startNs) / 1e6 / f.bucketMs);
+  const rows: GeneratorTailRow[] = [
+    { lateness: '< 2 ms', buckets: 0, notifies: 0, slow: 0 },
+    { lateness: '2-5 ms', buckets: 0, notifies: 0, slow: 0 },
+    { lateness: '≥ 5 ms', buckets: 0, notifies: 0, slow: 0 },
+  ];
+  for (let k = 0; k < g.sent.length; k++) {
+    const j = k + offset;
+    if (j < 0 || j >= by.messages.length) continue;
+    let late = 0;
+    for (let i = Math.max(0, k - lookBack); i <= k; i++) late = Math.max(late, g.lateMaxMs[i] ?? 0);
+    const row = rows[late < 2 ? 0 : late < 5 ? 1 : 2]!;
+    row.buckets++;
+    row.notifies += by.messages[j] ?? 0;
+    row.slow += by.slow[j] ?? 0;
+  }
+  return {
+    rows,
+    lateOver1ms: g.lateMaxMs.filter((x) => x > 1).length,
+    lateOver2ms: g.lateMaxMs.filter((x) => x > 2).length,
+    lateOver5ms: g.lateMaxMs.filter((x) => x > 5).length,
+    burstMax: Math.max(0, ...(g.burstMax ?? [])),
+    gcMs: Math.round((g.gcMs ?? []).reduce((a, x) => a + x, 0) * 10) / 10,
+    gcBuckets: (g.gcMs ?? []).filter((x) => x > 0).length,
+  };
+}
+
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(name);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
@@ -148,6 +206,16 @@ function main(): void {
         `timer wake-ups over 1 ms: ${f.tickMaxMs.filter((x) => x > 1).length}; consumer wake-ups ${sum(f.wakeups)}; ` +
         `generator late > 5 ms in ${g === undefined ? '?' : g.lateMaxMs.filter((x) => x > 5).length} buckets (worst ${g === undefined ? '?' : r1(Math.max(0, ...g.lateMaxMs))} ms)`,
     );
+    const tail = g === undefined ? undefined : tailByGenerator(f, g);
+    if (tail !== undefined) {
+      console.log(
+        `  generator: late > 1 ms in ${tail.lateOver1ms} buckets, > 2 ms in ${tail.lateOver2ms}, > 5 ms in ${tail.lateOver5ms}; largest burst ${tail.burstMax}; its GC ${tail.gcMs} ms in ${tail.gcBuckets} buckets`,
+      );
+      console.log('  NOTIFYs by the generator\'s worst lateness over their send bucket and the 50 ms before: buckets | NOTIFYs | ≥ 5 ms (share)');
+      for (const row of tail.rows) {
+        console.log(`    ${row.lateness}: ${row.buckets} | ${row.notifies} | ${row.slow} (${row.notifies === 0 ? '-' : ((row.slow * 100) / row.notifies).toFixed(1)} %)`);
+      }
+    }
     console.log(`  timer callbacks: ${Object.entries(f.timerCallbacks).map(([n, c]) => `${n} ${c.count}× ${r1(c.totalMs)} ms (max ${r1(c.maxMs)})`).join(', ')}`);
     const byCause = new Map<string, { n: number; ms: number }>();
     for (const s of stalls) {

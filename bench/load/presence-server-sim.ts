@@ -20,11 +20,14 @@
  * §17.1.2.2 (Timer E from T1 = 500 ms doubling to T2 = 4 s, Timer F = 32 s).
  */
 import { randomBytes } from 'node:crypto';
+import dns from 'node:dns';
 import dgram from 'node:dgram';
-import net from 'node:net';
+import net, { isIPv4 } from 'node:net';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { serveRpc } from '../harness/child-rpc.js';
 import { maxInAnySecond } from '../harness/rate-window.js';
-import { pidfBody } from './pidf-body.js';
+import { BRANCH_DIGITS, NotifyTemplate, type NotifyFields, notifyText } from './notify-template.js';
+import { NotifyTransactions, type NotifyRecord, TIMER_F, type TransactionEvents } from './notify-transactions.js';
 import { type LiteMessage, StreamFramer, buildResponse, headerParam, hostPortOf, parseLite, uriOf } from './sip-lite.js';
 
 type Transport = 'udp' | 'tcp';
@@ -53,6 +56,9 @@ interface SimDialog {
   /** Position in its list (live or fake), -1 when not listed. */
   listPos: number;
   fake: boolean;
+  /** Its NOTIFY serialized, one for open and one for closed (they alternate), patched per send. */
+  templateOpen?: NotifyTemplate | undefined;
+  templateClosed?: NotifyTemplate | undefined;
 }
 
 /** What a NOTIFY generator of its own needs of one dialog (exportDialogs). */
@@ -67,16 +73,6 @@ export interface BlastDialog {
   port: number;
   /** Contact of our NOTIFYs (so that a blasted NOTIFY refreshes the target to the same value). */
   contact: string;
-}
-
-interface NotifyTx {
-  branch: string;
-  text: string;
-  dest: Dest;
-  nextAt: number;
-  interval: number;
-  timeoutAt: number;
-  done: boolean;
 }
 
 /** Counters reported by `stats`. */
@@ -120,36 +116,23 @@ export interface GeneratorTimeline {
   sent: number[];
   retransmitted: number[];
   lateMaxMs: number[];
+  /** The largest number of NOTIFYs sent in one turn of the pacing loop (a burst). */
+  burstMax?: number[];
+  /** The generator's own GC pauses that started in the bucket (ms; from a PerformanceObserver). */
+  gcMs?: number[];
 }
+
+const SIP_VERSION = Buffer.from('SIP/2.0 ');
+const HEAD_END = Buffer.from('\r\n\r\n');
+const CRLF = Buffer.from('\r\n');
+const VIA_LINE = Buffer.from('\r\nVia: ');
+const CALL_ID_LINE = Buffer.from('\r\nCall-ID: ');
+const BRANCH_PARAM = Buffer.from(';branch=');
+/** Status codes as the stats' keys, made once. */
+const STATUS_KEYS: string[] = Array.from({ length: 700 }, (_, i) => String(i));
 
 const GENERATOR_BUCKET_MS = 10;
 const GENERATOR_BUCKETS = 6000;
-
-const T1 = 500;
-const T2 = 4000;
-const TIMER_F = 64 * T1;
-
-/** A FIFO of transactions sharing one retransmission interval, so deadlines come out in order. */
-class TxFifo {
-  private items: NotifyTx[] = [];
-  private head = 0;
-  push(tx: NotifyTx): void {
-    this.items.push(tx);
-  }
-  peek(): NotifyTx | undefined {
-    return this.items[this.head];
-  }
-  shift(): void {
-    this.head++;
-    if (this.head > 4096 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-  }
-  get size(): number {
-    return this.items.length - this.head;
-  }
-}
 
 export interface SimOptions {
   host: string;
@@ -170,18 +153,55 @@ export class PresenceServerSim {
   private fake: SimDialog[] = [];
   private rrLive = 0;
   private rrFake = 0;
-  private readonly txs = new Map<string, NotifyTx>();
-  /** Retransmission FIFOs per interval (500, 1000, 2000, 4000 ms) and the Timer F FIFO. */
-  private readonly retrans = [new TxFifo(), new TxFifo(), new TxFifo(), new TxFifo()];
-  private readonly timeouts = new TxFifo();
+  /** NOTIFY client transactions (RFC 3261 §17.1.2): Timer E over UDP, Timer F, matched by the number in the branch. */
+  private readonly txs = new NotifyTransactions<SimDialog, Dest>();
+  /** One NOTIFY's fields, reused for every send (no object per NOTIFY). */
+  private readonly fields: NotifyFields = {
+    target: '',
+    transport: 'udp',
+    host: '',
+    port: 0,
+    branchPrefix: '',
+    txId: 0,
+    localUri: '',
+    localTag: '',
+    remoteUri: '',
+    remoteTag: '',
+    callId: '',
+    cseq: 0,
+    stateText: '',
+    expires: -1,
+    seq: 0,
+    sentNs: 0,
+    open: false,
+  };
+  private readonly record: NotifyRecord<SimDialog | undefined, Dest | undefined> = {
+    owner: undefined,
+    dest: undefined,
+    target: '',
+    stateText: '',
+    expires: -1,
+    cseq: 0,
+    seq: 0,
+    sentNs: 0,
+    open: false,
+  };
+  private readonly timerEvents: TransactionEvents = {
+    retransmit: (id) => this.retransmit(id),
+    timeout: () => {
+      this.stats.notifyTimeouts++;
+    },
+  };
+  /** process.hrtime's nanoseconds at performance.now() = 0: the stamp without a BigInt per NOTIFY (the same monotonic clock). */
+  private readonly nsOrigin = Number(process.hrtime.bigint()) - Math.round(performance.now() * 1e6);
   /** Responses to SUBSCRIBE by branch, for absorbing retransmitted SUBSCRIBEs (RFC 3261 §17.2.2). */
   private readonly answered = new Map<string, { text: string; at: number }>();
   private answeredOrder: string[] = [];
   private answeredHead = 0;
   private expected = new Uint8Array(1 << 20);
   private seq = 0;
-  private branchSeq = 0;
   private readonly branchPrefix = `z9hG4bKsim${randomBytes(3).toString('hex')}`;
+  private readonly branchPrefixBytes = Buffer.from(this.branchPrefix);
   private tagSeq = 0;
   private timer: NodeJS.Timeout | undefined;
   /** Arrival times (ms) of new SUBSCRIBE requests (retransmissions left out) while recording. */
@@ -216,7 +236,18 @@ export class PresenceServerSim {
   async start(): Promise<{ port: number }> {
     let port = this.opts.port;
     if (this.opts.transports.includes('udp')) {
-      const sock = dgram.createSocket({ type: 'udp4', recvBufferSize: 8 << 20, sendBufferSize: 8 << 20 });
+      const sock = dgram.createSocket({
+        type: 'udp4',
+        recvBufferSize: 8 << 20,
+        sendBufferSize: 8 << 20,
+        // An address literal is its own lookup: answered at once, the datagram goes out inside send()
+        // (dns.lookup answers on the next tick, after the whole burst), so its stamp is its send time
+        // and its Buffer may be patched again as soon as send() returns with nothing queued.
+        lookup: (host: string, _family: unknown, cb: (e: Error | null, address: string, family: number) => void) => {
+          if (isIPv4(host)) cb(null, host, 4);
+          else dns.lookup(host, 4, cb);
+        },
+      });
       sock.on('message', (buf, rinfo) => this.onDatagram(buf, rinfo));
       sock.on('error', () => this.stats.sendErrors++);
       await new Promise<void>((resolve, reject) => {
@@ -252,6 +283,7 @@ export class PresenceServerSim {
   // ------------------------------------------------------------------ receive
 
   private onDatagram(buf: Buffer, rinfo: dgram.RemoteInfo): void {
+    if (this.onNotifyAnswer(buf)) return;
     const msg = parseLite(buf.toString('latin1'));
     if (msg === undefined) return;
     this.onMessage(msg, (text) => this.udp?.send(text, rinfo.port, rinfo.address, (e) => e && this.stats.sendErrors++), 'udp');
@@ -282,16 +314,56 @@ export class PresenceServerSim {
   }
 
   private onResponse(msg: LiteMessage): void {
-    const tx = this.txs.get(msg.topBranch);
-    if (tx === undefined) {
+    const b = msg.topBranch;
+    const id = b.length === this.branchPrefix.length + BRANCH_DIGITS && b.startsWith(this.branchPrefix) ? Number(b.slice(this.branchPrefix.length)) : -1;
+    if (!this.txs.isPending(id)) {
       this.stats.strayResponses++;
       return;
     }
     if (msg.status < 200) return;
     const key = String(msg.status);
     this.stats.notifyResponses[key] = (this.stats.notifyResponses[key] ?? 0) + 1;
-    tx.done = true;
-    this.txs.delete(msg.topBranch);
+    this.txs.answer(id);
+  }
+
+  /**
+   * The answer to one of our NOTIFYs, read from its bytes (one per NOTIFY sent, so no string per answer)
+   * when it has the usual form: `SIP/2.0 NNN`, a complete head with a Call-ID, and a top Via (the first,
+   * long form) whose branch is our prefix and a transaction number (RFC 3261 §17.1.3 matches on it).
+   * False for anything else, which then goes through the parser as before (and is dropped if unreadable).
+   */
+  private onNotifyAnswer(buf: Buffer): boolean {
+    if (buf.length < 12 || buf.compare(SIP_VERSION, 0, 8, 0, 8) !== 0) return false;
+    const status = (buf[8]! - 48) * 100 + (buf[9]! - 48) * 10 + (buf[10]! - 48);
+    if (!(status >= 100 && status < 700) || buf[11] !== 0x20) return false;
+    const headEnd = buf.indexOf(HEAD_END);
+    const via = buf.indexOf(VIA_LINE);
+    if (headEnd < 0 || via < 0 || via > headEnd) return false;
+    const callId = buf.indexOf(CALL_ID_LINE);
+    if (callId < 0 || callId > headEnd) return false;
+    const viaEnd = buf.indexOf(CRLF, via + 2);
+    const at = buf.indexOf(this.branchPrefixBytes, via);
+    if (at < 0 || at > viaEnd || buf.compare(BRANCH_PARAM, 0, BRANCH_PARAM.length, at - BRANCH_PARAM.length, at) !== 0) return false;
+    const from = at + this.branchPrefixBytes.length;
+    let id = 0;
+    for (let i = from; i < from + BRANCH_DIGITS; i++) {
+      const c = buf[i] ?? 0;
+      if (c < 48 || c > 57) return false;
+      id = id * 10 + (c - 48);
+    }
+    const next = buf[from + BRANCH_DIGITS];
+    // The branch ends there (another parameter, the end of the line, or white space).
+    if (next !== 0x3b && next !== 0x0d && next !== 0x2c && next !== 0x20) return false;
+    if (!this.txs.isPending(id)) {
+      this.stats.strayResponses++;
+      return true;
+    }
+    if (status < 200) return true;
+    const counts = this.stats.notifyResponses;
+    const key = STATUS_KEYS[status] ?? String(status);
+    counts[key] = (counts[key] ?? 0) + 1;
+    this.txs.answer(id);
+    return true;
   }
 
   private newTag(): string {
@@ -328,14 +400,14 @@ export class PresenceServerSim {
       this.stats.unsubscribes++;
       this.answer(msg, reply, buildResponse(msg, 200, 'OK', dialog.localTag, `${contactHeader}Expires: 0\r\n`));
       // RFC 6665 §4.2.1.4: the notifier sends a terminating NOTIFY, then forgets the subscription.
-      this.sendNotify(dialog, 'terminated;reason=timeout', 2);
+      this.sendNotify(dialog, 'terminated;reason=timeout', -1, 2);
       this.forget(dialog);
       return;
     }
     if (toTag !== '') this.stats.refreshes++;
     dialog.expiresAt = this.nowMs() + grant * 1000;
     this.answer(msg, reply, buildResponse(msg, 200, 'OK', dialog.localTag, `${contactHeader}Expires: ${grant}\r\n`));
-    this.sendNotify(dialog, `active;expires=${grant}`, 1);
+    this.sendNotify(dialog, 'active;expires=', grant, 1);
   }
 
   private answer(msg: LiteMessage, reply: (text: string) => void, text: string): void {
@@ -404,50 +476,101 @@ export class PresenceServerSim {
     this.expected[g] = kind;
   }
 
-  /** Sends one NOTIFY on `dialog`; `kind` 1 = the SUT must deliver it, 2 = it may. Returns its g. */
-  private sendNotify(dialog: SimDialog, subscriptionState: string, kind: number): number {
+  /**
+   * Sends one NOTIFY on `dialog` with Subscription-State `stateText` (followed by `expires` when ≥ 0);
+   * `kind` 1 = the SUT must deliver it, 2 = it may. Returns its g. With `reuse` (a rate run, where every
+   * dialog comes round again) the NOTIFY is the dialog's template (notify-template.ts) with this NOTIFY's
+   * numbers patched in; without (the NOTIFY answering a SUBSCRIBE, a storm's one per dialog) it is built
+   * as text. Either way it is stamped just before it goes to the socket.
+   */
+  private sendNotify(dialog: SimDialog, stateText: string, expires: number, kind: number, reuse = false): number {
     const g = this.seq++;
     this.stats.nextSeq = this.seq;
     this.markExpected(g, dialog.fake ? 0 : kind);
     dialog.cseq++;
     dialog.open = !dialog.open;
-    const branch = this.branchPrefix + (this.branchSeq++).toString(36);
-    const tp = dialog.dest.transport;
-    const sentNs = process.hrtime.bigint();
-    const body = pidfBody(dialog.localUri, g, sentNs, dialog.open);
-    const text =
-      `NOTIFY ${dialog.target} SIP/2.0\r\n` +
-      `Via: SIP/2.0/${tp === 'tcp' ? 'TCP' : 'UDP'} ${this.opts.host}:${this.opts.port};branch=${branch};rport\r\n` +
-      'Max-Forwards: 70\r\n' +
-      `From: <${dialog.localUri}>;tag=${dialog.localTag}\r\n` +
-      `To: <${dialog.remoteUri}>${dialog.remoteTag === '' ? '' : `;tag=${dialog.remoteTag}`}\r\n` +
-      `Call-ID: ${dialog.callId}\r\n` +
-      `CSeq: ${dialog.cseq} NOTIFY\r\n` +
-      `Contact: <sip:ps@${this.opts.host}:${this.opts.port};transport=${tp}>\r\n` +
-      'Event: presence\r\n' +
-      `Subscription-State: ${subscriptionState}\r\n` +
-      'Content-Type: application/pidf+xml\r\n' +
-      `Content-Length: ${body.length}\r\n\r\n` +
-      body;
+    const dest = dialog.dest;
+    const f = this.fieldsFor(dialog, dest);
+    f.txId = this.txs.peekId();
+    f.cseq = dialog.cseq;
+    f.stateText = stateText;
+    f.expires = expires;
+    f.seq = g;
+    f.open = dialog.open;
     const now = this.nowMs();
-    const tx: NotifyTx = { branch, text, dest: dialog.dest, nextAt: now + T1, interval: T1, timeoutAt: now + TIMER_F, done: false };
-    this.txs.set(branch, tx);
-    if (tp === 'udp') this.retrans[0]?.push(tx);
-    this.timeouts.push(tx);
+    f.sentNs = this.nsOrigin + Math.round(now * 1e6);
+    let template: NotifyTemplate | undefined;
+    if (reuse) {
+      template = dialog.open ? dialog.templateOpen : dialog.templateClosed;
+      if (template === undefined || !template.fits(f)) {
+        template = new NotifyTemplate(f);
+        if (dialog.open) dialog.templateOpen = template;
+        else dialog.templateClosed = template;
+      }
+    }
+    const r = this.record;
+    r.owner = dialog;
+    r.dest = dest;
+    r.target = f.target;
+    r.stateText = stateText;
+    r.expires = expires;
+    r.cseq = f.cseq;
+    r.seq = g;
+    r.sentNs = f.sentNs;
+    r.open = f.open;
+    this.txs.begin(now, dest.transport === 'udp', r as NotifyRecord<SimDialog, Dest>);
+    r.owner = undefined;
+    r.dest = undefined;
     this.stats.notifiesSent++;
-    this.transmit(tx);
+    // The template itself goes to the socket only when nothing can still hold it: over UDP with the
+    // socket's send queue empty the datagram is out when send() returns (Node tries the send at once);
+    // otherwise (a queue, TCP's buffering) a copy goes.
+    if (template === undefined) {
+      this.transmit(Buffer.from(notifyText(f), 'utf8'), dest);
+      return g;
+    }
+    const inPlace = dest.transport === 'udp' && isIPv4(dest.host) && (this.udp?.getSendQueueCount() ?? 1) === 0;
+    const bytes = template.patch(f);
+    this.transmit(inPlace ? bytes : Buffer.from(bytes), dest);
     return g;
   }
 
-  private transmit(tx: NotifyTx): void {
-    const d = tx.dest;
+  /** `this.fields` with the dialog's own parts (the NOTIFY's numbers are the caller's). */
+  private fieldsFor(dialog: SimDialog, dest: Dest): NotifyFields {
+    const f = this.fields;
+    f.target = dialog.target;
+    f.transport = dest.transport;
+    f.host = this.opts.host;
+    f.port = this.opts.port;
+    f.branchPrefix = this.branchPrefix;
+    f.localUri = dialog.localUri;
+    f.localTag = dialog.localTag;
+    f.remoteUri = dialog.remoteUri;
+    f.remoteTag = dialog.remoteTag;
+    f.callId = dialog.callId;
+    return f;
+  }
+
+  /** Timer E: the NOTIFY of transaction `id` again, byte for byte (rebuilt from its record: rare). */
+  private retransmit(id: number): void {
+    const dialog = this.txs.ownerOf(id);
+    const dest = this.txs.destOf(id);
+    if (dialog === undefined || dest === undefined) return;
+    const f = this.fieldsFor(dialog, dest);
+    if (!this.txs.fieldsOf(id, f)) return;
+    this.stats.notifyRetransmissions++;
+    const tl = this.timeline;
+    if (tl !== undefined) tl.retransmitted[Math.min(GENERATOR_BUCKETS - 1, Math.floor((this.nowMs() - tl.startPerfMs) / GENERATOR_BUCKET_MS))]!++;
+    this.transmit(Buffer.from(notifyText(f), 'utf8'), dest);
+  }
+
+  /** To the socket without a callback: a UDP send error is the socket's 'error' event (counted). */
+  private transmit(bytes: Buffer, d: Dest): void {
     if (d.transport === 'udp') {
-      this.udp?.send(tx.text, d.port, d.host, (e) => {
-        if (e) this.stats.sendErrors++;
-      });
+      this.udp?.send(bytes, d.port, d.host);
       return;
     }
-    this.connection(d).write(tx.text);
+    this.connection(d).write(bytes);
   }
 
   private connection(d: Dest): net.Socket {
@@ -476,30 +599,8 @@ export class PresenceServerSim {
   /** Retransmissions (Timer E), Timer F, and expiry of the SUBSCRIBE response cache. */
   private onTick(): void {
     const now = this.nowMs();
-    for (let level = 0; level < this.retrans.length; level++) {
-      const q = this.retrans[level];
-      if (q === undefined) continue;
-      for (let tx = q.peek(); tx !== undefined && tx.nextAt <= now; tx = q.peek()) {
-        q.shift();
-        if (tx.done || now >= tx.timeoutAt) continue;
-        this.stats.notifyRetransmissions++;
-        const tl = this.timeline;
-        if (tl !== undefined) tl.retransmitted[Math.min(GENERATOR_BUCKETS - 1, Math.floor((Number(process.hrtime.bigint()) - tl.startNs) / 1e6 / GENERATOR_BUCKET_MS))]!++;
-        this.transmit(tx);
-        // RFC 3261 §17.1.2.2: Timer E doubles up to T2.
-        tx.interval = Math.min(tx.interval * 2, T2);
-        tx.nextAt = now + tx.interval;
-        this.retrans[Math.min(level + 1, this.retrans.length - 1)]?.push(tx);
-      }
-    }
-    for (let tx = this.timeouts.peek(); tx !== undefined && tx.timeoutAt <= now; tx = this.timeouts.peek()) {
-      this.timeouts.shift();
-      if (tx.done) continue;
-      tx.done = true;
-      this.txs.delete(tx.branch);
-      this.stats.notifyTimeouts++;
-    }
-    this.stats.pendingTransactions = this.txs.size;
+    this.txs.tick(now, this.timerEvents);
+    this.stats.pendingTransactions = this.txs.pending;
     // Keep SUBSCRIBE answers 32 s (Timer J, RFC 3261 §17.2.2).
     while (this.answeredHead < this.answeredOrder.length) {
       const branch = this.answeredOrder[this.answeredHead];
@@ -517,10 +618,32 @@ export class PresenceServerSim {
 
   // ------------------------------------------------------------------ commands
 
-  private timeline: { startNs: number; sent: Uint32Array; retransmitted: Uint32Array; lateMaxMs: Float64Array } | undefined;
+  private timeline:
+    | { startNs: number; startPerfMs: number; sent: Uint32Array; retransmitted: Uint32Array; lateMaxMs: Float64Array; burstMax: Uint32Array; gcMs: Float64Array; gc: PerformanceObserver }
+    | undefined;
 
   private startTimeline(startNs: number): NonNullable<PresenceServerSim['timeline']> {
-    const tl = { startNs, sent: new Uint32Array(GENERATOR_BUCKETS), retransmitted: new Uint32Array(GENERATOR_BUCKETS), lateMaxMs: new Float64Array(GENERATOR_BUCKETS) };
+    this.timeline?.gc.disconnect();
+    const startPerfMs = performance.now();
+    const gcMs = new Float64Array(GENERATOR_BUCKETS);
+    // The generator's own GC pauses: a pause makes it late, and late it sends a burst.
+    const gc = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        const b = Math.floor((e.startTime - startPerfMs) / GENERATOR_BUCKET_MS);
+        if (b >= 0) gcMs[Math.min(GENERATOR_BUCKETS - 1, b)]! += e.duration;
+      }
+    });
+    gc.observe({ entryTypes: ['gc'] });
+    const tl = {
+      startNs,
+      startPerfMs,
+      sent: new Uint32Array(GENERATOR_BUCKETS),
+      retransmitted: new Uint32Array(GENERATOR_BUCKETS),
+      lateMaxMs: new Float64Array(GENERATOR_BUCKETS),
+      burstMax: new Uint32Array(GENERATOR_BUCKETS),
+      gcMs,
+      gc,
+    };
     this.timeline = tl;
     return tl;
   }
@@ -535,6 +658,8 @@ export class PresenceServerSim {
       sent: Array.from(tl.sent.subarray(0, n)),
       retransmitted: Array.from(tl.retransmitted.subarray(0, n)),
       lateMaxMs: Array.from(tl.lateMaxMs.subarray(0, n), r),
+      burstMax: Array.from(tl.burstMax.subarray(0, n)),
+      gcMs: Array.from(tl.gcMs.subarray(0, n), r),
     };
   }
 
@@ -566,6 +691,8 @@ export class PresenceServerSim {
     const t0 = process.hrtime.bigint();
     let sent = 0;
     const maxBurst = Math.max(64, Math.ceil(rate / 100));
+    // Every dialog comes round again in a rate run: worth a template each. Not so for one per dialog.
+    const reuse = oncePlan === undefined && args.forget !== true;
     const tl = args.timeline === true ? this.startTimeline(Number(t0)) : undefined;
     return new Promise((resolve) => {
       const step = () => {
@@ -578,6 +705,7 @@ export class PresenceServerSim {
           // The first NOTIFY of this burst was due at sent / rate.
           const late = elapsedMs - (sent * 1000) / rate;
           if (late > tl.lateMaxMs[b]!) tl.lateMaxMs[b] = late;
+          if (due > tl.burstMax[b]!) tl.burstMax[b] = due;
         }
         for (let i = 0; i < due; i++) {
           let dialog: SimDialog | undefined;
@@ -594,7 +722,8 @@ export class PresenceServerSim {
           sent++;
           if (dialog === undefined) continue;
           const expires = Math.max(0, Math.round((dialog.expiresAt - this.nowMs()) / 1000));
-          this.sendNotify(dialog, kind === 1 && !dialog.fake ? `active;expires=${expires}` : state, kind);
+          if (kind === 1 && !dialog.fake) this.sendNotify(dialog, 'active;expires=', expires, kind, reuse);
+          else this.sendNotify(dialog, state, -1, kind, reuse);
           if (args.forget === true) this.forget(dialog);
         }
         if (sent >= total || (args.bounded === true && elapsedMs >= args.durationMs)) {
@@ -687,8 +816,8 @@ export class PresenceServerSim {
   /** Waits until no NOTIFY transaction is pending (all answered or timed out), at most `boundMs`. */
   async drain(boundMs: number): Promise<number> {
     const t0 = Date.now();
-    while (this.txs.size > 0 && Date.now() - t0 < boundMs) await new Promise((r) => setTimeout(r, 20));
-    return this.txs.size;
+    while (this.txs.pending > 0 && Date.now() - t0 < boundMs) await new Promise((r) => setTimeout(r, 20));
+    return this.txs.pending;
   }
 
   /** Starts recording the arrival time of every new SUBSCRIBE (the resume benchmark's rate check). */
@@ -706,7 +835,7 @@ export class PresenceServerSim {
   }
 
   snapshot(): SimStats {
-    this.stats.pendingTransactions = this.txs.size;
+    this.stats.pendingTransactions = this.txs.pending;
     return JSON.parse(JSON.stringify(this.stats)) as SimStats;
   }
 

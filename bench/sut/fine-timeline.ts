@@ -25,6 +25,8 @@
 import { type ThreadTimes, threadTimes } from './thread-times.js';
 
 export const FINE_BUCKET_MS = 10;
+/** The service level's p99 bound (5 ms): a NOTIFY at or above it is counted slow. */
+const SLOW_US = 5000;
 /** Longest window kept: 60 s; later events go to the last bucket. */
 const MAX_BUCKETS = 6000;
 
@@ -36,6 +38,12 @@ export interface FineTimelineSummary {
   readGapMaxMs: number[];
   messages: number[];
   maxLatencyMs: number[];
+  /**
+   * The same NOTIFYs by the 10 ms bucket they were SENT in (their stamp, on the generator's clock, from
+   * this window's `startNs`): how many, how many took 5 ms or more, and the worst. Lines a NOTIFY's
+   * latency up with what the generator did when it sent it (GeneratorTimeline), not with when it came out.
+   */
+  bySend?: { messages: number[]; slow: number[]; maxLatencyMs: number[] };
   wakeups: number[];
   gcMs: number[];
   gcKinds: number[];
@@ -66,6 +74,10 @@ export class FineTimeline {
   private readonly readGapMaxMs = new Float64Array(MAX_BUCKETS);
   private readonly messages = new Uint32Array(MAX_BUCKETS);
   private readonly maxLatencyUs = new Float64Array(MAX_BUCKETS);
+  private readonly sendMessages = new Uint32Array(MAX_BUCKETS);
+  private readonly sendSlow = new Uint32Array(MAX_BUCKETS);
+  private readonly sendMaxLatencyUs = new Float64Array(MAX_BUCKETS);
+  private lastSendBucket = -1;
   private readonly wakeups = new Uint32Array(MAX_BUCKETS);
   private readonly gcMs = new Float64Array(MAX_BUCKETS);
   private readonly gcKinds = new Uint8Array(MAX_BUCKETS);
@@ -80,8 +92,9 @@ export class FineTimeline {
     this.startPerfMs = nowPerfMs;
     this.active = true;
     this.current = -1;
+    this.lastSendBucket = -1;
     this.lastReadMs = nowPerfMs;
-    for (const a of [this.reads, this.readGapMaxMs, this.messages, this.maxLatencyUs, this.wakeups, this.gcMs, this.gcKinds, this.gcFlags, this.tickMaxMs, this.timersFired]) a.fill(0);
+    for (const a of [this.reads, this.readGapMaxMs, this.messages, this.maxLatencyUs, this.sendMessages, this.sendSlow, this.sendMaxLatencyUs, this.wakeups, this.gcMs, this.gcKinds, this.gcFlags, this.tickMaxMs, this.timersFired]) a.fill(0);
     this.marks = [];
     this.callbacks = new Map();
   }
@@ -101,12 +114,21 @@ export class FineTimeline {
     this.lastReadMs = nowPerfMs;
   }
 
-  /** A status message taken by the consumer (`nowNs`: process.hrtime, as the consumer stamps it). */
-  message(nowNs: number, latencyUs: number): void {
+  /**
+   * A status message taken by the consumer (`nowNs`: process.hrtime, as the consumer stamps it); `sentNs`,
+   * its stamp, buckets it by send time too (NOTIFYs sent before the window are left out of that).
+   */
+  message(nowNs: number, latencyUs: number, sentNs = Number.NaN): void {
     if (!this.active) return;
     const b = this.bucket(this.startPerfMs + (nowNs - this.startNs) / 1e6);
     this.messages[b]!++;
     if (latencyUs > this.maxLatencyUs[b]!) this.maxLatencyUs[b] = latencyUs;
+    if (!(sentNs >= this.startNs)) return;
+    const s = Math.min(MAX_BUCKETS - 1, Math.floor((sentNs - this.startNs) / 1e6 / FINE_BUCKET_MS));
+    this.sendMessages[s]!++;
+    if (latencyUs >= SLOW_US) this.sendSlow[s]!++;
+    if (latencyUs > this.sendMaxLatencyUs[s]!) this.sendMaxLatencyUs[s] = latencyUs;
+    if (s > this.lastSendBucket) this.lastSendBucket = s;
   }
 
   wakeup(nowPerfMs: number): void {
@@ -183,6 +205,13 @@ export class FineTimeline {
       out.otherRunMs.push(ta !== undefined && tz !== undefined && !same ? r(Math.max(0, tz.otherRunMs - ta.otherRunMs)) : 0);
       out.involuntarySwitches.push(a !== undefined && z !== undefined && !same ? z.involuntary - a.involuntary : 0);
     }
+    const bySend = { messages: [] as number[], slow: [] as number[], maxLatencyMs: [] as number[] };
+    for (let b = 0; b <= this.lastSendBucket; b++) {
+      bySend.messages.push(this.sendMessages[b]!);
+      bySend.slow.push(this.sendSlow[b]!);
+      bySend.maxLatencyMs.push(r(this.sendMaxLatencyUs[b]! / 1000));
+    }
+    out.bySend = bySend;
     for (const [name, c] of this.callbacks) out.timerCallbacks[name] = { count: c.count, totalMs: r(c.totalMs), maxMs: r(c.maxMs) };
     this.active = false;
     return out;

@@ -184,7 +184,7 @@ export class StatusConsumer {
       const sentNs = stampNs(id);
       this.latency.recordUs((nowNs - sentNs) / 1000);
       this.timeline.record(nowNs, (nowNs - sentNs) / 1000);
-      this.fine?.message(nowNs, (nowNs - sentNs) / 1000);
+      this.fine?.message(nowNs, (nowNs - sentNs) / 1000, sentNs);
       const readNs = this.stages?.readTime(seq) ?? 0;
       if (readNs > 0) {
         this.sendToRead.recordUs((readNs - sentNs) / 1000);
