@@ -93,7 +93,13 @@ export class NonInviteServerTransaction {
    * response without a body, serialized straight from the request (the same
    * octets, no response object): the 200 to every NOTIFY.
    */
-  respondBodyless(status: number, reason: string | undefined, toTag: string | undefined, headers: ReadonlyArray<readonly [string, string]>): void {
+  respondBodyless(
+    status: number,
+    reason: string | undefined,
+    toTag: string | undefined,
+    headers: ReadonlyArray<readonly [string, string]>,
+    stateless = false,
+  ): void {
     const request = this.request;
     if (this.finalSent || request === undefined) {
       this.context.counters.lateResponsesDiscarded++;
@@ -108,10 +114,18 @@ export class NonInviteServerTransaction {
     } catch (error) {
       data = new SipTransportError('SIP_ERR_TRANSPORT_SERIALIZE', 'Cannot serialize message', { cause: error });
     }
-    this.respondWith(status, data);
+    this.respondWith(status, data, stateless && status >= 200);
   }
 
-  private respondWith(status: number, data: Buffer | SipTransportError): void {
+  /**
+   * `stateless` (a final only): RFC 3261 §8.2.7 stateless UAS behaviour. The
+   * response goes out and the transaction ends at once, with no record kept
+   * for Timer J; a retransmission of the request is then a new request, and
+   * is answered the same way again. For refusals that keep no state of their
+   * own (a NOTIFY from an unexpected source, or of no dialog): kept for 64·T1
+   * each, a flood of them would hold ~0.5 KB per request for 32 s.
+   */
+  private respondWith(status: number, data: Buffer | SipTransportError, stateless = false): void {
     if (data instanceof SipTransportError) {
       this.onTransportError();
       return;
@@ -128,14 +142,14 @@ export class NonInviteServerTransaction {
       // RFC 3261 §17.2.2: Timer J = 64·T1 on unreliable transports, 0 on reliable ones. Over UDP
       // the layer keeps a compact record in this object's place (key, bytes, source; no object per
       // transaction for 32 s: issue 11) and forgets the object; the bytes are copied there.
-      if (!this.reliable) {
+      if (!this.reliable && !stateless) {
         this.lastResponse = undefined;
         this.keptTicket = this.context.keepCompleted(this, data);
       }
     }
     // The same bytes now and on every retransmission.
     this.send(data);
-    if (this.stateValue === 'completed' && this.reliable) this.terminate();
+    if (this.stateValue === 'completed' && (this.reliable || stateless)) this.terminate();
   }
 
   /** The same request again (matched per RFC 3261 §17.2.3), before a final over UDP. */

@@ -33,6 +33,13 @@ export interface IncomingRequest {
   respond(response: SipResponse): void;
   /** Builds and sends a response from the request (RFC 3261 §8.2.6); adds a To-tag on final responses when missing. */
   reply(status: number, reason?: string, extraHeaders?: ReadonlyArray<readonly [string, string]>, body?: { contentType: string; body: Uint8Array | string }): void;
+  /**
+   * A final response without a body, sent statelessly (RFC 3261 §8.2.7): no
+   * record of it is kept for Timer J, so a retransmission of the request comes
+   * to the user again. For refusals of requests that may come in floods.
+   * Optional: an IncomingRequest without it is answered with `reply`.
+   */
+  replyStatelessly?(status: number, reason?: string, extraHeaders?: ReadonlyArray<readonly [string, string]>): void;
 }
 
 export type { SipEndpoint };

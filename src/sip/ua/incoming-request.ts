@@ -50,6 +50,7 @@ export class ServerIncomingRequest implements IncomingRequest {
     reason?: string,
     extraHeaders?: ReadonlyArray<readonly [string, string]>,
     body?: { contentType: string; body: Uint8Array | string },
+    stateless = false,
   ): void {
     // No copy, array, iterator or closure per response when there is nothing to add (every 200 to a NOTIFY, issue 11).
     let headers: Array<readonly [string, string]> | undefined = extraHeaders === undefined ? undefined : extraHeaders.slice();
@@ -68,7 +69,7 @@ export class ServerIncomingRequest implements IncomingRequest {
     }
     if (body === undefined) {
       // Serialized straight from the request (the same octets as createResponse + serializeSipMessage).
-      this.transaction.respondBodyless(status, reason, this.toTagFor(status), headers ?? NO_HEADERS);
+      this.transaction.respondBodyless(status, reason, this.toTagFor(status), headers ?? NO_HEADERS, stateless);
       return;
     }
     const response = createResponse(this.request, status, reason, {
@@ -78,6 +79,11 @@ export class ServerIncomingRequest implements IncomingRequest {
       contentType: body?.contentType,
     });
     this.respond(response);
+  }
+
+  /** RFC 3261 §8.2.7: a final without a body, and no record of it kept for Timer J (IncomingRequest.replyStatelessly). */
+  replyStatelessly(status: number, reason?: string, extraHeaders?: ReadonlyArray<readonly [string, string]>): void {
+    this.reply(status, reason, extraHeaders, undefined, status >= 200);
   }
 
   private toTagFor(status: number): string | undefined {

@@ -120,6 +120,25 @@ test('NIST: Timer J = 64·T1 on UDP, then the transaction is gone', () => {
   assert.equal(h.scheduler.size, 0);
 });
 
+test('NIST: a stateless final (RFC 3261 §8.2.7) keeps no Timer J record: a retransmission reaches the user again', () => {
+  const h = layerHarness();
+  const seen = withListener(h);
+  h.transport.receive(incomingRequest('NOTIFY'));
+  seen[0]!.transaction!.respondBodyless(403, 'Forbidden', 'x', [], true);
+  assert.equal(h.transport.responses(403).length, 1);
+  assert.equal(seen[0]!.transaction!.state, 'terminated', 'ended at once, on UDP too');
+  assert.equal(h.layer.stats().activeServerTransactions, 0, 'nothing kept for 64·T1');
+  assert.equal(h.scheduler.size, 0);
+  // The same request again: a new request for the user, answered the same way.
+  h.transport.receive(incomingRequest('NOTIFY'));
+  assert.equal(seen.length, 2);
+  seen[1]!.transaction!.respondBodyless(403, 'Forbidden', 'x', [], true);
+  const sent = h.transport.responses(403);
+  assert.equal(sent.length, 2);
+  assert.deepEqual(sent[1]!.bytes, sent[0]!.bytes);
+  assert.equal(h.layer.stats().responseRetransmissions, 0);
+});
+
 test('NIST: Timer J = 0 on TCP, and responses carry the source for connection reuse', () => {
   const h = layerHarness();
   const seen = withListener(h);

@@ -107,6 +107,31 @@ test('notify_source_check reject: 403, nothing delivered, the dialog unchanged (
   });
 });
 
+test('notify_source_check reject: the 403 is sent statelessly (RFC 3261 §8.2.7), so a flood of them holds nothing for Timer J', async () => {
+  await withSpoofer('reject', async (h, s) => {
+    const { subscribe } = await establish(h);
+    const before = s.responses.length;
+    const bytes = buildNotify({
+      ...h.peer.notifyOptionsFor(subscribe, 'srv1'),
+      viaHost: `127.0.0.2:${s.port}`,
+      branch: 'z9hG4bK-spoof-again',
+      contact: `<sip:ps@127.0.0.2:${s.port}>`,
+      cseq: 9,
+    });
+    // The same NOTIFY twice (a retransmission: the same branch): answered 403 twice, each time by the engine.
+    for (let i = 1; i <= 2; i++) {
+      await new Promise<void>((resolve, reject) => s.socket.send(bytes, h.ourPort, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
+      assert.ok(await settle(() => s.responses.length >= before + i, 2000), `answer ${i}`);
+    }
+    assert.deepEqual(
+      s.responses.slice(before).map((r) => r.status),
+      [403, 403],
+    );
+    assert.equal(h.b2b.engine.stats.notifiesRejected, 2, 'the retransmission was not absorbed by a kept 403');
+    assertNothingQueued(h);
+  });
+});
+
 test('notify_source_check off: nothing is counted', async () => {
   await withSpoofer('off', async (h, s, events) => {
     const { subscribe } = await establish(h);
