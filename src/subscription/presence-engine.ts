@@ -590,10 +590,10 @@ export class PresenceEngine implements QsaNotifier {
     if (state.remoteTag !== undefined && fromTag !== state.remoteTag) {
       // A second fork (RFC 6665 §4.1.4/§5.4.9): RFC 3856 does not ask a presence
       // watcher to keep several; keep the first dialog and refuse the others, as pjsip does.
-      return this.refuseNotify(incoming, 481, 'Subscription does not exist', undefined, true);
+      return this.refuseNotifyStatelessly(incoming, 481, 'Subscription does not exist');
     }
     if (this.settings.notifySourceCheck !== 'off' && judgeNotifySource(incoming.source.remoteAddress, dialog.hops ?? NO_HOPS, state) === 'mismatch') {
-      if (this.onUnexpectedSource(dialog, state, incoming)) return this.refuseNotify(incoming, 403, 'Forbidden (unexpected source address)', undefined, true);
+      if (this.onUnexpectedSource(dialog, state, incoming)) return this.refuseNotifyStatelessly(incoming, 403, 'Forbidden (unexpected source address)');
     }
     const event = eventOrUndefined(request);
     if (event === undefined || event.package !== dialog.pkg) {
@@ -729,15 +729,21 @@ export class PresenceEngine implements QsaNotifier {
     this.dropDialog(dialog);
   }
 
-  /**
-   * `stateless`: for refusals that keep nothing of their own (no dialog, or the wrong source), the
-   * answer is not kept for Timer J (RFC 3261 §8.2.7): a flood of such NOTIFYs (the Kamailio flood
-   * test's spoofed source, 419,202 of them in 30 s) would otherwise hold each 403 for 32 s.
-   */
-  private refuseNotify(incoming: IncomingRequest, status: number, reason: string, headers?: Array<readonly [string, string]>, stateless = false): 1 {
+  private refuseNotify(incoming: IncomingRequest, status: number, reason: string, headers?: Array<readonly [string, string]>): 1 {
     this.stats.notifiesRejected++;
-    if (stateless && incoming.replyStatelessly !== undefined) incoming.replyStatelessly(status, reason, headers);
-    else incoming.reply(status, reason, headers);
+    incoming.reply(status, reason, headers);
+    return 1;
+  }
+
+  /**
+   * A refusal that keeps nothing of its own (no dialog, or the wrong source) is not kept for
+   * Timer J (RFC 3261 §8.2.7): a flood of such NOTIFYs (the Kamailio flood test's spoofed source,
+   * 419,202 of them in 30 s) would otherwise hold each answer for 32 s.
+   */
+  private refuseNotifyStatelessly(incoming: IncomingRequest, status: number, reason: string): 1 {
+    if (incoming.replyStatelessly === undefined) return this.refuseNotify(incoming, status, reason);
+    this.stats.notifiesRejected++;
+    incoming.replyStatelessly(status, reason);
     return 1;
   }
 
