@@ -18,6 +18,7 @@ import { dirname, isAbsolute, join } from 'node:path';
 import { kamailioAvailable, repoRoot } from './harness/kamailio.js';
 import { commitInfo, machineInfo } from './harness/machine.js';
 import { DEFAULT_HELPER_THREADS_NICE, DEFAULT_HELPER_THREADS_NICE_AFTER_S } from '../src/util/helper-thread-priority.js';
+import { DEFAULT_SINGLE_THREADED_GC, wantsSingleThreadedGc } from '../src/util/single-threaded-gc.js';
 import { type BenchOptions, round, say } from './workloads/common.js';
 import { type W0Result, describeGcPause, runW0 } from './workloads/w0-hold.js';
 import { type W2Result, runW2 } from './workloads/w2-ramp.js';
@@ -92,6 +93,8 @@ const USAGE = `usage: node dist/bench/run.js [smoke | w0 | w2 | w2-tcp | w3 | w4
                      malloc_trim(0) called in the SUT through gdb (bench only; needs gdb and ptrace)
   --sut-node-args "A B"  extra node flags for the SUT process (e.g. "--heap-prof --heap-prof-dir=/tmp/hp")
   --sut-single-threaded-gc  run the SUT with node --single-threaded-gc: no V8 GC helper threads on its core
+                     (the default: the SUT is pinned to one core, where the daemon's single_threaded_gc: auto does so)
+  --sut-no-single-threaded-gc  run the SUT with V8's concurrent GC, as single_threaded_gc: false
   --sut-helper-threads-nice N  nice value of the SUT's threads but the main one, as the daemon's
                      helper_threads_nice (default ${DEFAULT_HELPER_THREADS_NICE}, the daemon's default; 0 = leave them)
   --sut-helper-threads-nice-after S  seconds after the SUT's start before it lowers them, once its main
@@ -110,7 +113,8 @@ function parseArgs(argv: string[]): { workloads: WorkloadId[]; opts: BenchOption
     heapSnapshotDir: undefined,
     sutNodeArgs: [],
     stages: false,
-    sutSingleThreadedGc: false,
+    // The SUT is pinned to one core: the daemon's default (single_threaded_gc: auto) on one core.
+    sutSingleThreadedGc: wantsSingleThreadedGc(DEFAULT_SINGLE_THREADED_GC, 1),
     sutHelperThreadsNice: DEFAULT_HELPER_THREADS_NICE,
     sutHelperThreadsNiceAfterS: DEFAULT_HELPER_THREADS_NICE_AFTER_S,
     n: undefined,
@@ -225,6 +229,9 @@ function parseArgs(argv: string[]): { workloads: WorkloadId[]; opts: BenchOption
         break;
       case '--sut-single-threaded-gc':
         opts.sutSingleThreadedGc = true;
+        break;
+      case '--sut-no-single-threaded-gc':
+        opts.sutSingleThreadedGc = false;
         break;
       case '--sut-helper-threads-nice': {
         const nice = num(next(), a);

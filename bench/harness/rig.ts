@@ -101,9 +101,9 @@ export class Rig {
     const sutScript = new URL('../sut/sut-process.js', import.meta.url).pathname;
     // Pinned to one core, V8's concurrent marking and parallel scavenging run on the SUT's own core:
     // during a major GC its helper threads took most of that core from the main thread and NOTIFYs
-    // waited 100-180 ms in the socket buffer (docs/latency-tail.md). `--single-threaded-gc` does the
-    // GC on the main thread in incremental steps instead; it is an option, not the default, because
-    // its effect on the storms (W5) and on the largest pause at 100k is not measured yet.
+    // waited in the socket buffer (docs/latency-tail.md). `--single-threaded-gc` does the GC on the
+    // main thread in incremental steps instead: the daemon's default on one core (single_threaded_gc:
+    // auto, src/util/single-threaded-gc.ts), so run.ts sets it unless --sut-no-single-threaded-gc.
     const gc = opts.sutSingleThreadedGc === true ? ['--single-threaded-gc'] : [];
     const nodeArgs = ['--expose-gc', ...gc, ...(opts.sutNodeArgs ?? [])];
     if (opts.cpuProfDir !== undefined) {

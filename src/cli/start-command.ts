@@ -7,6 +7,8 @@ import { createLogger, LOG_LEVELS, type LogLevel } from '../log/logger.js';
 import { StoreError } from '../store/store-error.js';
 import { systemClock } from '../util/clock.js';
 import { startHelperThreadLowering } from '../util/helper-thread-lowering.js';
+import { runsWithSingleThreadedGc, SINGLE_THREADED_GC_FLAG, usableCores, wantsSingleThreadedGc } from '../util/single-threaded-gc.js';
+import { exitWithParent, relaunchWithNodeFlags } from './relaunch-with-node-flags.js';
 
 export interface StartCommandOptions {
   config?: string;
@@ -20,6 +22,13 @@ export const EXIT_CONFIG = 2;
 
 /** Store errors that mean "this file cannot be used" (exit 2), as opposed to a failure while running. */
 const OPEN_FAILURES: ReadonlySet<string> = new Set(['STORE_ERR_OPEN', 'STORE_ERR_CORRUPT', 'STORE_ERR_FOREIGN', 'STORE_ERR_NEWER_SCHEMA', 'STORE_ERR_LOCKED']);
+
+/**
+ * A signal repeated within this time of the first, in a daemon run as a child of `start`
+ * (relaunchWithNodeFlags), is the same request: a terminal's Ctrl-C and systemd's default
+ * KillMode reach both processes, and the parent passes its copy on.
+ */
+const SAME_SIGNAL_MS = 500;
 
 /** Slack on top of shutdown.timeout_ms for closing sockets and flushing logs. */
 const SHUTDOWN_SLACK_MS = 3000;
@@ -51,7 +60,19 @@ export async function runStart(options: StartCommandOptions): Promise<number> {
     throw error;
   }
 
+  // single_threaded_gc (docs/latency-tail.md, "Single-threaded GC by default on one core"): V8 takes
+  // the flag only on the command line, so `start` runs itself again with it. The configuration was
+  // checked above, so that a bad file still fails here with status 2 and nothing started twice.
+  const cores = usableCores();
+  const singleThreadedGc = runsWithSingleThreadedGc(process.execArgv);
+  if (wantsSingleThreadedGc(config.single_threaded_gc, cores) && !singleThreadedGc) return relaunchWithNodeFlags([SINGLE_THREADED_GC_FLAG]);
+  const relaunched = exitWithParent();
+
   const logger = createLogger({ level: config.log_level });
+  if (singleThreadedGc && config.single_threaded_gc === false) {
+    logger.warn({ single_threaded_gc: false }, 'node was started with --single-threaded-gc: single_threaded_gc false cannot undo it');
+  }
+  logger.info({ gc: singleThreadedGc ? 'single-threaded' : 'concurrent', single_threaded_gc: config.single_threaded_gc, cores, relaunched, pid: process.pid }, 'V8 garbage collection');
   // V8's helper threads give way to the main thread once the code is warm, or at once with
   // helper_threads_nice_after_s: 0 (docs/latency-tail.md, "Lowering the helper threads once the process is warm").
   const stopHelperThreadLowering = startHelperThreadLowering(config.helper_threads_nice, config.helper_threads_nice_after_s, (helperThreads, atMs) => {
@@ -91,13 +112,19 @@ export async function runStart(options: StartCommandOptions): Promise<number> {
 
   return new Promise<number>((resolve) => {
     let stopping = false;
+    let firstSignalAt = 0;
     const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping && relaunched && performance.now() - firstSignalAt < SAME_SIGNAL_MS) {
+        logger.debug({ signal }, 'signal repeated by the parent process: already stopping');
+        return;
+      }
       if (stopping) {
         logger.warn({ signal }, 'second signal: exiting now');
         resolve(EXIT_FAILURE);
         return;
       }
       stopping = true;
+      firstSignalAt = performance.now();
       stopHelperThreadLowering();
       logger.info({ signal }, 'signal received');
       // A real deadline for a real exit: whatever hangs, the process ends in bounded time.

@@ -11,6 +11,7 @@ import {
 import { DEFAULT_KEPT_BODY_COMPACTION_MS } from '../qsa/kept-body-store.js';
 import { headerTextProblem, hostProblem, ipAddressProblem } from '../util/option-checks.js';
 import { DEFAULT_HELPER_THREADS_NICE, DEFAULT_HELPER_THREADS_NICE_AFTER_S } from '../util/helper-thread-priority.js';
+import { DEFAULT_SINGLE_THREADED_GC } from '../util/single-threaded-gc.js';
 
 /** sip.overload defaults: shed above half the UDP receive buffer, Retry-After 5 s. */
 export const DEFAULT_OVERLOAD = { backlog_limit: 'auto', retry_after: 5 } as const;
@@ -401,6 +402,10 @@ export const CONFIG_SCHEMA = z
     helper_threads_nice: integer(0, 19).default(DEFAULT_HELPER_THREADS_NICE),
     /** Seconds after the start before they are lowered, then once the main thread has been < 80 % busy for 3 s (one-way); 0 = at the start. */
     helper_threads_nice_after_s: integer(0, 86_400).default(DEFAULT_HELPER_THREADS_NICE_AFTER_S),
+    /** V8's GC on the main thread only (node --single-threaded-gc); auto = when the process may use one core. */
+    single_threaded_gc: z
+      .union([z.literal('auto'), z.boolean()], { error: (issue) => `expected auto, true or false, got ${showValue(issue.input)}` })
+      .default(DEFAULT_SINGLE_THREADED_GC),
     shutdown: z
       .strictObject({
         mode: z.enum(['unsubscribe', 'leave']).default('unsubscribe'),

@@ -25,7 +25,9 @@ describe('daemon HTTP API against a scripted presence server', () => {
   before(async () => {
     peer = await ScriptedSipPeer.start({ transport: 'udp' });
     // default_expiration comes from the environment: the SUBSCRIBE must carry it.
-    daemon = await DaemonProcess.start(testConfig({ local_agent: { enabled: true, domains: ['localhost'] }, helper_threads_nice: 19, helper_threads_nice_after_s: 0 }), {
+    daemon = await DaemonProcess.start(testConfig({ local_agent: { enabled: true, domains: ['localhost'] }, helper_threads_nice: 19, helper_threads_nice_after_s: 0,
+      // The test reads the threads of the pid it started: no relaunch (a one-core machine would make single_threaded_gc: auto relaunch).
+      single_threaded_gc: false }), {
       env: cleanEnv({ PRESENCE_B2B_DEFAULT_EXPIRATION: '600' }),
     });
   });

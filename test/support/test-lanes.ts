@@ -49,6 +49,7 @@ const OTHER_LANE = [
   'daemon/doctor.test.js',
   'daemon/hep-capture.test.js',
   'daemon/http-lifecycle.test.js',
+  'daemon/single-threaded-gc.test.js',
   'daemon/store-errors.test.js',
   'daemon/store-restart.test.js',
   'package/readme-package.test.js',

@@ -76,6 +76,14 @@ describe('configuration defaults', () => {
     assert.deepEqual(problems({ helper_threads_nice_after_s: 2.5 }), ['config error: helper_threads_nice_after_s: expected a whole number from 0 to 86400, got 2.5']);
   });
 
+  test('single_threaded_gc: auto by default, true and false accepted, anything else names the key', () => {
+    assert.equal(parseConfig({}).single_threaded_gc, 'auto');
+    assert.equal(parseConfig({ single_threaded_gc: true }).single_threaded_gc, true);
+    assert.equal(parseConfig({ single_threaded_gc: false }).single_threaded_gc, false);
+    assert.equal(parseConfig({}, { PRESENCE_B2B_SINGLE_THREADED_GC: 'false' }).single_threaded_gc, false);
+    assert.deepEqual(problems({ single_threaded_gc: 'yes' }), ['config error: single_threaded_gc: expected auto, true or false, got "yes"']);
+  });
+
   test('SER-style 0/1 flags are accepted', () => {
     assert.equal(parseConfig({ handle_presence_subscriptions: 0 }).handle_presence_subscriptions, false);
     assert.equal(parseConfig({ share_identical_subscriptions: 1 }).share_identical_subscriptions, true);

@@ -1,0 +1,91 @@
+/**
+ * single_threaded_gc (docs/latency-tail.md, "Single-threaded GC by default on one core"):
+ * `presence-b2b start` runs itself again with node --single-threaded-gc when the setting asks for
+ * it. On node 20 the daemon is a child of the started process: signals are passed on and counted
+ * once, the exit status is the daemon's, and a SIGKILL of the started pid leaves nothing running.
+ * Where node has process.execve the process replaces itself (same pid).
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { after, test } from 'node:test';
+import { DaemonProcess, testConfig } from './support/daemon-process.js';
+
+const daemons: DaemonProcess[] = [];
+after(() => {
+  for (const d of daemons) d.kill();
+});
+
+function gcLine(daemon: DaemonProcess): { gc: string; relaunched: boolean; pid: number; single_threaded_gc: unknown } {
+  const line = daemon.lines.find((l) => l.msg === 'V8 garbage collection');
+  assert.ok(line !== undefined, 'the daemon logs how V8 collects garbage');
+  return line as unknown as { gc: string; relaunched: boolean; pid: number; single_threaded_gc: unknown };
+}
+
+/** The node options of a running process, from /proc (Linux). */
+function commandLine(pid: number): string[] {
+  return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+}
+
+async function gone(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    if (!existsSync(`/proc/${pid}`)) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
+
+const linux = { skip: process.platform !== 'linux' };
+
+test('single_threaded_gc: true: the daemon runs under --single-threaded-gc, SIGTERM stops it once with status 0', linux, async () => {
+  const daemon = await DaemonProcess.start(testConfig({ single_threaded_gc: true }));
+  daemons.push(daemon);
+  const line = gcLine(daemon);
+  assert.equal(line.gc, 'single-threaded');
+  assert.equal(line.single_threaded_gc, true);
+  assert.ok(commandLine(line.pid).includes('--single-threaded-gc'), commandLine(line.pid).join(' '));
+  assert.equal(line.relaunched, line.pid !== daemon.child.pid, 'a child only where the process could not replace itself');
+  const result = await daemon.stop('SIGTERM');
+  assert.equal(result.code, 0, daemon.stderr);
+  assert.equal(daemon.lines.filter((l) => l.msg === 'stopped').length, 1);
+  assert.ok(await gone(line.pid, 5000), 'the daemon process ended');
+});
+
+test('relaunched as a child: a SIGINT to both processes (a terminal Ctrl-C) is one request, status 0', linux, async (t) => {
+  const daemon = await DaemonProcess.start(testConfig({ single_threaded_gc: true }));
+  daemons.push(daemon);
+  const line = gcLine(daemon);
+  if (!line.relaunched) {
+    t.skip('this node replaced the process (process.execve): there is no second process');
+    await daemon.stop('SIGTERM');
+    return;
+  }
+  process.kill(line.pid, 'SIGINT');
+  const result = await daemon.stop('SIGINT');
+  assert.equal(result.code, 0, daemon.stderr);
+  assert.ok(!daemon.lines.some((l) => l.msg === 'second signal: exiting now'), 'not taken as an impatient second signal');
+});
+
+test('relaunched as a child: SIGKILL of the started pid ends the daemon too', linux, async (t) => {
+  const daemon = await DaemonProcess.start(testConfig({ single_threaded_gc: true }));
+  daemons.push(daemon);
+  const line = gcLine(daemon);
+  if (!line.relaunched) {
+    t.skip('this node replaced the process (process.execve): there is no second process');
+    await daemon.stop('SIGTERM');
+    return;
+  }
+  await daemon.stop('SIGKILL');
+  assert.ok(await gone(line.pid, 5000), 'the daemon died with its parent');
+});
+
+test('single_threaded_gc: false: no relaunch, V8 collects concurrently', linux, async () => {
+  const daemon = await DaemonProcess.start(testConfig({ single_threaded_gc: false }));
+  daemons.push(daemon);
+  const line = gcLine(daemon);
+  assert.equal(line.gc, 'concurrent');
+  assert.equal(line.relaunched, false);
+  assert.equal(line.pid, daemon.child.pid);
+  assert.ok(!commandLine(line.pid).includes('--single-threaded-gc'));
+  assert.equal((await daemon.stop('SIGTERM')).code, 0, daemon.stderr);
+});
