@@ -597,7 +597,9 @@ export class KeptBodyStore {
             const epoch = keptIn[slot]!;
             if (epoch >= below) this.walkYoung++;
             else if (epoch !== NEVER_COMPACT) {
-              this.compact(kept);
+              // The sweep's own counts: compactAll (tests, the in-process bench) leaves them alone.
+              if (this.compact(kept)) this.sweepCounts.compactedBySweep++;
+              else this.sweepCounts.leftWhole++;
               this.walkCompacted++;
               if (clock.now() >= deadline) return false;
               continue;
@@ -632,10 +634,14 @@ export class KeptBodyStore {
     }
   }
 
-  /** Moves `kept` into a slot of a frame's class if it shares enough with the frame (or becomes the frame after too many misses). */
-  private compact(kept: KeptBody): void {
+  /**
+   * Moves `kept` into a slot of a frame's class if it shares enough with the frame (or becomes the
+   * frame after too many misses): true; false when it is left whole (and never looked at again) or
+   * was compacted already.
+   */
+  private compact(kept: KeptBody): boolean {
     const from = kept.slab;
-    if (from === undefined || from.sizeClass.frame !== undefined) return;
+    if (from === undefined || from.sizeClass.frame !== undefined) return false;
     const length = kept.length;
     if (this.scratch === undefined) this.scratch = new Uint8Array(LARGEST_KEPT_BODY);
     const scratch = this.scratch;
@@ -652,8 +658,7 @@ export class KeptBodyStore {
     if (head + tail < MIN_SHARED) {
       if (length <= MIN_SHARED || (frame !== undefined && ++this.misses < MISSES_BEFORE_NEW_FRAME)) {
         if (from.keptIn !== undefined) from.keptIn[kept.slot] = NEVER_COMPACT;
-        this.sweepCounts.leftWhole++;
-        return;
+        return false;
       }
       frame = new Frame(scratch, length);
       this.frame = frame;
@@ -677,7 +682,7 @@ export class KeptBodyStore {
     to.bytes.writeUInt16LE(tail, start + 2);
     to.bytes.set(scratch.subarray(head, head + middle), start + CUT_HEADER);
     from.sizeClass.vacate(from, fromSlot);
-    this.sweepCounts.compactedBySweep++;
+    return true;
   }
 
   /** @internal `bytes` hold what `kept` holds (a copy just made of it). */

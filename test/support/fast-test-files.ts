@@ -11,6 +11,18 @@ export const FAST_FOLDERS: readonly string[] = ['unit', 'wire', 'conformance'];
 
 /** Every `*.test.js` under the fast folders of `testRoot` (dist/test), sorted. */
 export function fastTestFiles(testRoot: string): string[] {
+  return testFilesUnder(testRoot, FAST_FOLDERS);
+}
+
+/** Every `*.test.js` under `testRoot` (dist/test) outside the fast folders, sorted: the files `npm test` runs one process each. */
+export function heavyTestFiles(testRoot: string): string[] {
+  const folders = readdirSync(testRoot, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && !FAST_FOLDERS.includes(e.name))
+    .map((e) => e.name);
+  return testFilesUnder(testRoot, folders);
+}
+
+function testFilesUnder(testRoot: string, folders: readonly string[]): string[] {
   const files: string[] = [];
   const walk = (dir: string): void => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -19,6 +31,6 @@ export function fastTestFiles(testRoot: string): string[] {
       else if (entry.name.endsWith('.test.js')) files.push(path);
     }
   };
-  for (const folder of FAST_FOLDERS) walk(join(testRoot, folder));
+  for (const folder of folders) walk(join(testRoot, folder));
   return files.sort();
 }

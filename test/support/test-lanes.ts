@@ -3,7 +3,10 @@
  * files that must run alone one at a time, each file in a `node --test` of its own (as before);
  * prints each file's output whole when it ends, and at the end every file's wall time.
  *
- *   bash scripts/with-peers.sh node dist/test/support/test-lanes.js FILE…
+ *   bash scripts/with-peers.sh node dist/test/support/test-lanes.js [FILE…]
+ *
+ * Without FILEs (`npm test`): the fast suite and every other `*.test.js` under dist/test
+ * (fast-test-files.ts, the one list of the fast folders).
  *
  * Why two lanes: one after the other the heavy files took ~560 s of a ~670 s CI run, most of it
  * waiting (timers, peers, restarts), not computing, on a 2-core machine. The lanes:
@@ -25,6 +28,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { heavyTestFiles } from './fast-test-files.js';
 
 /**
  * Files (paths under dist/test) checked to need no peer and no port a file of the peers lane uses: they run beside the peers
@@ -116,11 +120,7 @@ async function runLane(files: readonly string[], lane: string, results: FileRun[
 
 const testRoot = fileURLToPath(new URL('..', import.meta.url));
 const nameOf = (file: string): string => relative(testRoot, resolve(file));
-const files = process.argv.slice(2);
-if (files.length === 0) {
-  console.error('usage: node dist/test/support/test-lanes.js FILE…');
-  process.exit(2);
-}
+const files = process.argv.length > 2 ? process.argv.slice(2) : [join(testRoot, 'support/fast-suite.js'), ...heavyTestFiles(testRoot)];
 for (const listed of [...OTHER_LANE, ...PEERS_FIRST, ...ALONE]) {
   // A renamed or deleted file must leave these lists too (its successor lands in the peers lane).
   if (!existsSync(join(testRoot, listed))) console.error(`test-lanes: warning: ${listed} is listed in test/support/test-lanes.ts but does not exist`);

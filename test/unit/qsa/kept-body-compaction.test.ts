@@ -255,6 +255,17 @@ test('with compaction off, keep() writes no epoch and the slabs have none', () =
   assert.ok(same(kept.copy(), pidf(1)));
 });
 
+test("compactAll is not the sweep: it leaves the sweep's counts alone", () => {
+  const store = new KeptBodyStore({ clock: new ManualClock(0, 0), compactAfterMs: 1000 });
+  for (let i = 0; i < 40; i++) store.keep(pidf(i));
+  store.compactAll();
+  assert.ok(store.stats().compacted > 0, 'compactAll compacted');
+  const sweep = store.sweepStats();
+  assert.equal(sweep.compactedBySweep, 0);
+  assert.equal(sweep.leftWhole, 0);
+  store.stopCompaction();
+});
+
 class HoldingNotifier implements QsaNotifier {
   readonly held: QsaSubscription[] = [];
   subscribe(sub: QsaSubscription): void {
