@@ -2,6 +2,13 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 
 /**
+ * Set by relaunchWithNodeFlags on its child, to its own pid: how the child knows it is one (another
+ * parent with an IPC channel, a process manager's fork, is not). Not `PRESENCE_B2B_*`: those are
+ * configuration overrides.
+ */
+const RELAUNCHED_BY = 'PB2B_RELAUNCHED_BY';
+
+/**
  * Runs this same command again in a node started with `flags` (V8 options that cannot be set once
  * the process runs: src/util/single-threaded-gc.ts), and resolves with its exit status.
  *
@@ -22,7 +29,10 @@ export function relaunchWithNodeFlags(flags: readonly string[]): Promise<number>
     }
   }
   return new Promise<number>((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
+    const child = spawn(process.execPath, args, {
+      stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+      env: { ...process.env, [RELAUNCHED_BY]: String(process.pid) },
+    });
     // The handlers stay until this process exits: a signal that arrives after the child ended
     // (a Ctrl-C reaches both; the child may finish first) must not kill this one with another status.
     const forward = (signal: NodeJS.Signals): void => {
@@ -42,8 +52,10 @@ export function relaunchWithNodeFlags(flags: readonly string[]): Promise<number>
  * parent killed with SIGKILL means a supervisor wanted the daemon gone without ceremony.
  */
 export function exitWithParent(): boolean {
+  const relaunchedBy = process.env[RELAUNCHED_BY];
+  delete process.env[RELAUNCHED_BY];
   const channel = (process as { channel?: { unref(): void } }).channel;
-  if (channel === undefined || process.send === undefined) return false;
+  if (relaunchedBy !== String(process.ppid) || channel === undefined || process.send === undefined) return false;
   // The channel must not keep the process alive on its own.
   channel.unref();
   process.once('disconnect', () => process.kill(process.pid, 'SIGKILL'));

@@ -51,32 +51,32 @@ test('single_threaded_gc: true: the daemon runs under --single-threaded-gc, SIGT
   assert.ok(await gone(line.pid, 5000), 'the daemon process ended');
 });
 
-test('relaunched as a child: a SIGINT to both processes (a terminal Ctrl-C) is one request, status 0', linux, async (t) => {
+/** A daemon with single_threaded_gc: true, if it runs as a child of the started process (node without process.execve). */
+async function startRelaunched(t: { skip(message: string): void }): Promise<{ daemon: DaemonProcess; pid: number } | undefined> {
   const daemon = await DaemonProcess.start(testConfig({ single_threaded_gc: true }));
   daemons.push(daemon);
   const line = gcLine(daemon);
-  if (!line.relaunched) {
-    t.skip('this node replaced the process (process.execve): there is no second process');
-    await daemon.stop('SIGTERM');
-    return;
-  }
-  process.kill(line.pid, 'SIGINT');
+  if (line.relaunched) return { daemon, pid: line.pid };
+  t.skip('this node replaced the process (process.execve): there is no second process');
+  await daemon.stop('SIGTERM');
+  return undefined;
+}
+
+test('relaunched as a child: a SIGINT to both processes (a terminal Ctrl-C) is one request, status 0', linux, async (t) => {
+  const started = await startRelaunched(t);
+  if (started === undefined) return;
+  const { daemon, pid } = started;
+  process.kill(pid, 'SIGINT');
   const result = await daemon.stop('SIGINT');
   assert.equal(result.code, 0, daemon.stderr);
   assert.ok(!daemon.lines.some((l) => l.msg === 'second signal: exiting now'), 'not taken as an impatient second signal');
 });
 
 test('relaunched as a child: SIGKILL of the started pid ends the daemon too', linux, async (t) => {
-  const daemon = await DaemonProcess.start(testConfig({ single_threaded_gc: true }));
-  daemons.push(daemon);
-  const line = gcLine(daemon);
-  if (!line.relaunched) {
-    t.skip('this node replaced the process (process.execve): there is no second process');
-    await daemon.stop('SIGTERM');
-    return;
-  }
-  await daemon.stop('SIGKILL');
-  assert.ok(await gone(line.pid, 5000), 'the daemon died with its parent');
+  const started = await startRelaunched(t);
+  if (started === undefined) return;
+  await started.daemon.stop('SIGKILL');
+  assert.ok(await gone(started.pid, 5000), 'the daemon died with its parent');
 });
 
 test('single_threaded_gc: false: no relaunch, V8 collects concurrently', linux, async () => {
