@@ -741,9 +741,9 @@ export class PresenceEngine implements QsaNotifier {
    * 419,202 of them in 30 s) would otherwise hold each answer for 32 s.
    */
   private refuseNotifyStatelessly(incoming: IncomingRequest, status: number, reason: string): 1 {
-    if (incoming.replyStatelessly === undefined) return this.refuseNotify(incoming, status, reason);
     this.stats.notifiesRejected++;
-    incoming.replyStatelessly(status, reason);
+    if (incoming.replyStatelessly !== undefined) incoming.replyStatelessly(status, reason);
+    else incoming.reply(status, reason);
     return 1;
   }
 

@@ -45,12 +45,22 @@ export class ServerIncomingRequest implements IncomingRequest {
    * 100 gets a To tag when the request had none (§8.2.6.2), the same one each time;
    * 101–299 responses copy Record-Route unless `extraHeaders` has one (§12.1.1).
    */
-  reply(
+  reply(status: number, reason?: string, extraHeaders?: ReadonlyArray<readonly [string, string]>, body?: { contentType: string; body: Uint8Array | string }): void {
+    this.answer(status, reason, extraHeaders, body, false);
+  }
+
+  /** RFC 3261 §8.2.7: a final without a body, and no record of it kept for Timer J (IncomingRequest.replyStatelessly). */
+  replyStatelessly(status: number, reason?: string, extraHeaders?: ReadonlyArray<readonly [string, string]>): void {
+    this.answer(status, reason, extraHeaders, undefined, true);
+  }
+
+  /** `reply`, and with `stateless` the transaction keeps nothing once a final is sent (NonInviteServerTransaction.respondBodyless). */
+  private answer(
     status: number,
-    reason?: string,
-    extraHeaders?: ReadonlyArray<readonly [string, string]>,
-    body?: { contentType: string; body: Uint8Array | string },
-    stateless = false,
+    reason: string | undefined,
+    extraHeaders: ReadonlyArray<readonly [string, string]> | undefined,
+    body: { contentType: string; body: Uint8Array | string } | undefined,
+    stateless: boolean,
   ): void {
     // No copy, array, iterator or closure per response when there is nothing to add (every 200 to a NOTIFY, issue 11).
     let headers: Array<readonly [string, string]> | undefined = extraHeaders === undefined ? undefined : extraHeaders.slice();
@@ -79,11 +89,6 @@ export class ServerIncomingRequest implements IncomingRequest {
       contentType: body?.contentType,
     });
     this.respond(response);
-  }
-
-  /** RFC 3261 §8.2.7: a final without a body, and no record of it kept for Timer J (IncomingRequest.replyStatelessly). */
-  replyStatelessly(status: number, reason?: string, extraHeaders?: ReadonlyArray<readonly [string, string]>): void {
-    this.reply(status, reason, extraHeaders, undefined, status >= 200);
   }
 
   private toTagFor(status: number): string | undefined {
