@@ -8,6 +8,11 @@ const BATCH = 4096;
 /** Tickets count kept records modulo 2^30: small integers however long the process runs. */
 const TICKET_MASK = 0x3fffffff;
 const FIRST_CAPACITY = 1024;
+/**
+ * Chunks let go and kept for the next records, at most (4 MB): enough for a steady rate's turnover
+ * (one chunk comes free as one fills), not a burst's peak.
+ */
+const MAX_SPARE_CHUNKS = 64;
 /** A slot that holds no live record. */
 const NONE = -1;
 
@@ -68,6 +73,15 @@ export class CompletedServerTransactions {
   /** The number of chunks[0]. */
   private firstChunk = 0;
   private chunkUsed = 0;
+  /**
+   * Chunks whose records have all ended, written over by the next records instead of a new chunk
+   * each time. A chunk is memory outside the JavaScript heap, and V8 counts such memory allocated
+   * since its last mark-compact towards starting the next one, while a chunk let go is freed only
+   * by a mark-compact (it lived 32 s: it is in the old generation): a new chunk per 64 KB made a
+   * mark-compact every 2-4 s at 10,000 NOTIFY/s (issue 11, docs/latency-tail.md "Timer J's chunks
+   * and V8's external memory").
+   */
+  private spareChunks: Buffer[] = [];
   private scratch = Buffer.allocUnsafeSlow(256);
   private timer: Timer | undefined;
   /**
@@ -110,6 +124,11 @@ export class CompletedServerTransactions {
     return this.chunks.length;
   }
 
+  /** Chunks let go by their records and kept for the next ones (for tests and measurement). */
+  get spareChunkCount(): number {
+    return this.spareChunks.length;
+  }
+
   /**
    * Keeps the transaction `key`, completed with `response` (copied: the caller may reuse it),
    * for `delayMs`; returns its ticket. The key must not be kept already (the layer looks first).
@@ -122,7 +141,7 @@ export class CompletedServerTransactions {
     const need = key.length * 3 + response.byteLength;
     let chunk = this.chunks[this.chunks.length - 1];
     if (chunk === undefined || this.chunkUsed + need > chunk.length) {
-      chunk = Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, need));
+      chunk = (need <= CHUNK_BYTES ? this.spareChunks.pop() : undefined) ?? Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, need));
       this.chunks.push(chunk);
       this.chunkUsed = 0;
     }
@@ -169,12 +188,16 @@ export class CompletedServerTransactions {
     return ticket >= 0 && this.tickets[ticket & this.mask] === ticket;
   }
 
-  /** The kept final's bytes (a view of the chunk), of a kept record. */
+  /**
+   * The kept final's bytes, of a kept record: a copy, not a view of the chunk, since the chunk is
+   * written over once its records have ended, and a send the socket had to queue may still read
+   * them then (a retransmission is rare: the copy costs nothing measurable).
+   */
   response(ticket: number): Buffer {
     const slot = ticket & this.mask;
     const chunk = this.chunks[this.chunkNumbers[slot]! - this.firstChunk]!;
     const start = this.offsets[slot]! + this.keyLengths[slot]!;
-    return chunk.subarray(start, start + this.responseLengths[slot]!);
+    return Buffer.from(chunk.subarray(start, start + this.responseLengths[slot]!));
   }
 
   /** The source of the request, of a kept record. */
@@ -210,6 +233,7 @@ export class CompletedServerTransactions {
     this.firstChunk += this.chunks.length;
     this.chunks = [];
     this.chunkUsed = 0;
+    this.spareChunks = [];
   }
 
   private end(slot: number): void {
@@ -400,6 +424,11 @@ export class CompletedServerTransactions {
     const oldest = this.head === this.tail ? current : this.chunkNumbers[this.head & this.mask]!;
     const unused = Math.min(oldest, current) - this.firstChunk;
     if (unused <= 0) return;
+    const spare = this.spareChunks;
+    for (let i = 0; i < unused && spare.length < MAX_SPARE_CHUNKS; i++) {
+      const chunk = this.chunks[i]!;
+      if (chunk.length === CHUNK_BYTES) spare.push(chunk);
+    }
     this.chunks.splice(0, unused);
     this.firstChunk += unused;
   }

@@ -73,6 +73,38 @@ test('CompletedServerTransactions: many records, each expiring 64·T1 after its 
   assert.equal(completed.find('z9hG4bKnew1099\u0001h\u00015060\u0001NOTIFY') >= 0, true);
 });
 
+test('CompletedServerTransactions: chunks let go are written over by later records, never a view handed out', () => {
+  // Issue 11: a new 64 KB chunk per ~160 records made V8 count external memory towards its next
+  // mark-compact; chunks whose records have all ended are reused instead (docs/latency-tail.md).
+  const { clock, completed } = table();
+  const key = (i: number) => `z9hG4bK${i}\u0001h\u00015060\u0001NOTIFY`;
+  const firstTicket = completed.keep(key(0), response(0), SOURCE, undefined);
+  const handedOut = completed.response(firstTicket);
+  for (let i = 1; i < 2000; i++) completed.keep(key(i), response(i), SOURCE, undefined);
+  const chunksInUse = completed.chunkCount;
+  assert.ok(chunksInUse >= 2, `several chunks (${chunksInUse})`);
+  clock.advance(TIMER_J);
+  assert.equal(completed.size, 0);
+  assert.equal(completed.spareChunkCount, chunksInUse - 1, 'all but the current chunk kept for reuse');
+  // As many records again: they fill the rest of the current chunk, then the spare ones, then (the
+  // current chunk was partly used) at most one new chunk.
+  const tickets: number[] = [];
+  for (let i = 0; i < 2000; i++) tickets.push(completed.keep(key(10_000 + i), response(10_000 + i), SOURCE, undefined));
+  assert.equal(completed.spareChunkCount, 0, 'the spare chunks are used again');
+  assert.ok(completed.chunkCount <= chunksInUse + 1, `at most one chunk more than before (${completed.chunkCount} against ${chunksInUse})`);
+  for (let i = 0; i < 2000; i += 97) assert.deepEqual(completed.response(tickets[i]!), response(10_000 + i));
+  // What response() gave out is a copy: the chunk it came from now holds other records.
+  assert.deepEqual(handedOut, response(0));
+  const again = completed.response(tickets[0]!);
+  again.fill(0);
+  assert.deepEqual(completed.response(tickets[0]!), response(10_000), 'a copy each time: writing to one changes nothing kept');
+  // clear() lets the spare chunks go too.
+  clock.advance(TIMER_J);
+  assert.ok(completed.spareChunkCount > 0);
+  completed.clear();
+  assert.equal(completed.spareChunkCount, 0);
+});
+
 test('CompletedServerTransactions: the ring grows for a burst and shrinks back once the burst has expired', () => {
   const { clock, completed } = table();
   const key = (i: number): string => `z9hG4bKburst${i}\u0001h\u00015060\u0001NOTIFY`;
