@@ -19,6 +19,8 @@ import { type PresenceB2B, createPresenceB2B } from '../../src/b2b/create-presen
 import type { QsaSubscriptionHandle, StatusQueue } from '../../src/qsa/index.js';
 import { SqliteSubscriptionStore } from '../../src/store/sqlite-store.js';
 import { startHelperThreadLowering } from '../../src/util/helper-thread-lowering.js';
+import { startMarkingAtTheLimit } from '../../src/util/marking-at-the-limit.js';
+import { runsWithSingleThreadedGc } from '../../src/util/single-threaded-gc.js';
 import { DEFAULT_HELPER_THREADS_NICE, DEFAULT_HELPER_THREADS_NICE_AFTER_S } from '../../src/util/helper-thread-priority.js';
 import { serveRpc } from '../harness/child-rpc.js';
 import { maxInAnySecond } from '../harness/rate-window.js';
@@ -298,6 +300,9 @@ class SutHarness {
   async start(a: SutStartArgs): Promise<{ pid: number; listening: unknown }> {
     this.port = a.port;
     // What `presence-b2b start` does first (src/cli/start-command.ts), so that the bench measures the daemon's policy.
+    if (startMarkingAtTheLimit(runsWithSingleThreadedGc(process.execArgv), process.execArgv)) {
+      process.stderr.write('[sut] single-threaded GC: marking starts at the old generation limit (--no-incremental-marking-task)\n');
+    }
     const nice = a.helperThreadsNice ?? DEFAULT_HELPER_THREADS_NICE;
     startHelperThreadLowering(nice, a.helperThreadsNiceAfterS ?? DEFAULT_HELPER_THREADS_NICE_AFTER_S, (r, atMs) => {
       if (r.skipped === undefined) process.stderr.write(`[sut] helper threads lowered to nice ${nice}, ${(atMs / 1000).toFixed(1)} s after the start (${r.lowered} of ${r.threads})\n`);

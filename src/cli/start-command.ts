@@ -7,6 +7,7 @@ import { createLogger, LOG_LEVELS, type LogLevel } from '../log/logger.js';
 import { StoreError } from '../store/store-error.js';
 import { systemClock } from '../util/clock.js';
 import { startHelperThreadLowering } from '../util/helper-thread-lowering.js';
+import { startMarkingAtTheLimit } from '../util/marking-at-the-limit.js';
 import { runsWithSingleThreadedGc, SINGLE_THREADED_GC_FLAG, usableCores, wantsSingleThreadedGc } from '../util/single-threaded-gc.js';
 import { exitWithParent, relaunchWithNodeFlags } from './relaunch-with-node-flags.js';
 
@@ -72,7 +73,12 @@ export async function runStart(options: StartCommandOptions): Promise<number> {
   if (singleThreadedGc && config.single_threaded_gc === false) {
     logger.warn({ single_threaded_gc: false }, 'node was started with --single-threaded-gc: single_threaded_gc false cannot undo it');
   }
-  logger.info({ gc: singleThreadedGc ? 'single-threaded' : 'concurrent', single_threaded_gc: config.single_threaded_gc, cores, relaunched, pid: process.pid }, 'V8 garbage collection');
+  // Single-threaded, a major GC's marking starts at the old generation's limit, not early from a task.
+  const markingAtTheLimit = startMarkingAtTheLimit(singleThreadedGc, process.execArgv);
+  logger.info(
+    { gc: singleThreadedGc ? 'single-threaded' : 'concurrent', single_threaded_gc: config.single_threaded_gc, marking_at_the_limit: markingAtTheLimit, cores, relaunched, pid: process.pid },
+    'V8 garbage collection',
+  );
   // V8's helper threads give way to the main thread once the code is warm, or at once with
   // helper_threads_nice_after_s: 0 (docs/latency-tail.md, "Lowering the helper threads once the process is warm").
   const stopHelperThreadLowering = startHelperThreadLowering(config.helper_threads_nice, config.helper_threads_nice_after_s, (helperThreads, atMs) => {

@@ -15,10 +15,18 @@ after(() => {
   for (const d of daemons) d.kill();
 });
 
-function gcLine(daemon: DaemonProcess): { gc: string; relaunched: boolean; pid: number; single_threaded_gc: unknown } {
+interface GcLine {
+  gc: string;
+  relaunched: boolean;
+  pid: number;
+  single_threaded_gc: unknown;
+  marking_at_the_limit: boolean;
+}
+
+function gcLine(daemon: DaemonProcess): GcLine {
   const line = daemon.lines.find((l) => l.msg === 'V8 garbage collection');
   assert.ok(line !== undefined, 'the daemon logs how V8 collects garbage');
-  return line as unknown as { gc: string; relaunched: boolean; pid: number; single_threaded_gc: unknown };
+  return line as unknown as GcLine;
 }
 
 /** The node options of a running process, from /proc (Linux). */
@@ -43,6 +51,7 @@ test('single_threaded_gc: true: the daemon runs under --single-threaded-gc, SIGT
   const line = gcLine(daemon);
   assert.equal(line.gc, 'single-threaded');
   assert.equal(line.single_threaded_gc, true);
+  assert.equal(line.marking_at_the_limit, true, 'single-threaded, marking starts at the limit (src/util/marking-at-the-limit.ts)');
   assert.ok(commandLine(line.pid).includes('--single-threaded-gc'), commandLine(line.pid).join(' '));
   assert.equal(line.relaunched, line.pid !== daemon.child.pid, 'a child only where the process could not replace itself');
   const result = await daemon.stop('SIGTERM');
@@ -84,6 +93,7 @@ test('single_threaded_gc: false: no relaunch, V8 collects concurrently', linux, 
   daemons.push(daemon);
   const line = gcLine(daemon);
   assert.equal(line.gc, 'concurrent');
+  assert.equal(line.marking_at_the_limit, false, "V8's own marking schedule with concurrent GC");
   assert.equal(line.relaunched, false);
   assert.equal(line.pid, daemon.child.pid);
   assert.ok(!commandLine(line.pid).includes('--single-threaded-gc'));
