@@ -190,9 +190,9 @@ async function survivors(): Promise<void> {
   const perRound = Math.min(N === 20_000 ? 1_000 : N, dialogs);
   // The wall clock in whole ms, as Date.now() gives it to the broker in the daemon: a fractional
   // timestamp would make each kept status keep a small object of its own (KeptStatus.rare).
-  const clock = new ManualClock(0, Date.now());
-  clock.wallTime = () => Math.floor(clock.now()) + wallStart;
   const wallStart = Date.now();
+  const clock = new ManualClock(0, wallStart);
+  clock.wallTime = () => wallStart + Math.floor(clock.now());
   const harness = await createPresenceB2BOnTransport({ clock, settings: { maxSubscribeRate: 0 } });
   const { queue, nextNotify, deliver } = await harness.establishMany(dialogs, via);
   while (queue.poll() !== undefined);

@@ -25,14 +25,14 @@ describe('startMarkingAtTheLimit', () => {
     assert.deepEqual(set, []);
   });
   test("the operator's command line wins, either way and in either spelling", () => {
-    for (const argv of [['--incremental-marking-task'], ['--no-incremental-marking-task'], ['--incremental_marking_task'], ['--no-incremental_marking_task']]) {
+    for (const argv of [['--incremental-marking-task'], ['--no-incremental-marking-task'], ['--incremental_marking_task'], ['--noincremental-marking-task'], ['--incremental-marking-task=false']]) {
       assert.equal(choosesMarkingTask(argv), true, argv[0]);
       assert.equal(
         startMarkingAtTheLimit(true, argv, () => assert.fail('set')),
         false,
       );
     }
-    assert.equal(choosesMarkingTask(['--single-threaded-gc', '--incremental-marking']), false);
+    assert.equal(choosesMarkingTask(['--single-threaded-gc', '--incremental-marking', '--incremental-marking-tasks']), false);
   });
 });
 
