@@ -1,5 +1,6 @@
 import { Buffer } from 'node:buffer';
 import type { Clock } from '../util/clock.js';
+import { mappedBuffer } from '../util/mapped-memory.js';
 import { QsaError } from './qsa-error.js';
 
 /**
@@ -14,16 +15,16 @@ import { QsaError } from './qsa-error.js';
  * high-water mark whatever was still live, and each body also cost 184 B of
  * V8 heap (its Uint8Array and ArrayBuffer objects).
  *
- * A slab is a resizable ArrayBuffer: V8 reserves and commits its pages
- * itself (mmap), outside malloc, so a slab never lands in the main arena
- * (a plain ArrayBuffer or Buffer.allocUnsafeSlow of the same size is
- * malloc'd, and once anything has freed a larger mmapped block glibc's
- * dynamic threshold puts it in the main heap), a page is resident only once
- * a slot on it has been used, and a slab let go gives its pages back. Each
- * slab holds slots of one size (slotBytesFor: at most ≈ 3 % of a slot
- * unused); a class fills its oldest slab first, so the newest
- * drain, and a slab left nearly empty is evacuated into the others (its
- * bodies moved, their KeptBody handles updated) and let go.
+ * A slab is memory V8 maps itself (util/mapped-memory.ts), outside malloc,
+ * so a slab never lands in the main arena (a plain ArrayBuffer or
+ * Buffer.allocUnsafeSlow of the same size is malloc'd, and once anything has
+ * freed a larger mmapped block glibc's dynamic threshold puts it in the main
+ * heap), a page is resident only once a slot on it has been used, and a
+ * slab let go gives its pages back. Each slab holds slots of one size
+ * (slotBytesFor: at most ≈ 3 % of a slot unused); a class fills its oldest
+ * slab first, so the newest drain, and a slab left nearly empty is evacuated
+ * into the others (its bodies moved, their KeptBody handles updated) and let
+ * go.
  *
  * Compaction (docs/establishment.md §13): a body that stayed the last status
  * for a while (KeptBodyStoreOptions.compactAfterMs) is moved, by a sweep on
@@ -134,11 +135,8 @@ class Frame {
   }
 }
 
-/** ArrayBuffer with the resizable form's options (ES2024; Node 20's V8 has it, the ES2022 lib this builds against does not declare it). */
-const ResizableArrayBuffer = ArrayBuffer as unknown as new (byteLength: number, options: { maxByteLength: number }) => ArrayBuffer;
-
 class Slab {
-  /** A fixed-length Buffer over the slab's resizable ArrayBuffer (Buffer for copy/compare with offsets, no view per call). */
+  /** The slab's bytes, mapped outside malloc (Buffer for copy/compare with offsets, no view per call). */
   readonly bytes: Buffer;
   /** The handle of each slot handed out (undefined: free); grows with `next`. */
   readonly owners: (KeptBody | undefined)[] = [];
@@ -161,7 +159,7 @@ class Slab {
     readonly sizeClass: SizeClass,
     index: number,
   ) {
-    this.bytes = Buffer.from(new ResizableArrayBuffer(SLAB_BYTES, { maxByteLength: SLAB_BYTES }), 0, SLAB_BYTES);
+    this.bytes = mappedBuffer(SLAB_BYTES);
     this.index = index;
     this.keptIn = sizeClass.frame === undefined && sizeClass.store.compacting ? new Int32Array(sizeClass.slotsPerSlab) : undefined;
   }

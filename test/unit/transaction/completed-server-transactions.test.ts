@@ -83,8 +83,11 @@ test('CompletedServerTransactions: chunks let go are written over by later recor
   for (let i = 1; i < 2000; i++) completed.keep(key(i), response(i), SOURCE, undefined);
   const chunksInUse = completed.chunkCount;
   assert.ok(chunksInUse >= 2, `several chunks (${chunksInUse})`);
-  clock.advance(TIMER_J);
-  assert.equal(completed.size, 0);
+  // One record kept just before the others expire, so that the ring is not empty when they do.
+  clock.advance(TIMER_J - 1);
+  completed.keep(key(5000), response(5000), SOURCE, undefined);
+  clock.advance(1);
+  assert.equal(completed.size, 1);
   assert.equal(completed.spareChunkCount, chunksInUse - 1, 'all but the current chunk kept for reuse');
   // As many records again: they fill the rest of the current chunk, then the spare ones, then (the
   // current chunk was partly used) at most one new chunk.
@@ -99,10 +102,31 @@ test('CompletedServerTransactions: chunks let go are written over by later recor
   again.fill(0);
   assert.deepEqual(completed.response(tickets[0]!), response(10_000), 'a copy each time: writing to one changes nothing kept');
   // clear() lets the spare chunks go too.
-  clock.advance(TIMER_J);
+  clock.advance(TIMER_J - 1);
+  completed.keep(key(20_000), response(20_000), SOURCE, undefined);
+  clock.advance(1);
+  assert.equal(completed.size, 1);
   assert.ok(completed.spareChunkCount > 0);
   completed.clear();
   assert.equal(completed.spareChunkCount, 0);
+});
+
+test('CompletedServerTransactions: once every record has ended, no spare chunk is kept', () => {
+  // An idle daemon keeps nothing of a burst's chunks: they are memory mapped for them (outside
+  // malloc), given back when let go (docs/establishment.md §15).
+  const { clock, completed } = table();
+  const key = (i: number) => `z9hG4bKidle${i}\u0001h\u00015060\u0001NOTIFY`;
+  for (let i = 0; i < 2000; i++) completed.keep(key(i), response(i), SOURCE, undefined);
+  assert.ok(completed.chunkCount >= 2);
+  clock.advance(TIMER_J);
+  assert.equal(completed.size, 0);
+  assert.equal(completed.spareChunkCount, 0);
+  assert.equal(completed.chunkCount, 1, 'the current chunk only');
+  // The next burst maps chunks again, and answers with the right bytes.
+  const tickets: number[] = [];
+  for (let i = 0; i < 2000; i++) tickets.push(completed.keep(key(10_000 + i), response(10_000 + i), SOURCE, undefined));
+  for (let i = 0; i < 2000; i += 89) assert.deepEqual(completed.response(tickets[i]!), response(10_000 + i));
+  for (let i = 0; i < 2000; i += 89) assert.equal(completed.find(key(10_000 + i)), tickets[i]);
 });
 
 test('CompletedServerTransactions: the ring grows for a burst and shrinks back once the burst has expired', () => {
