@@ -374,8 +374,9 @@ export class CompletedServerTransactions {
     const span = (this.tail - this.head) & TICKET_MASK;
     this.allocate(capacity);
     // Positions in use are copied a run at a time (one TypedArray#set per column): a run ends where
-    // either ring wraps, so there are at most three. A loop per slot cost tens of ms for the
-    // 262,144 slots of a 10,000/s ring, a stall on the NOTIFY path at each doubling.
+    // either ring wraps, so there are at most three. The columns are mapped memory, and a copy slot
+    // by slot through their views is slower than through plain ones in code that runs too rarely
+    // to be optimized (util/mapped-memory.ts); the index is rebuilt slot by slot, as it must be.
     for (let t = this.head, left = span; left > 0; ) {
       const from = t & old.mask;
       const to = t & this.mask;
