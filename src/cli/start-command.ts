@@ -69,6 +69,15 @@ export async function runStart(options: StartCommandOptions): Promise<number> {
   if (wantsSingleThreadedGc(config.single_threaded_gc, cores) && !singleThreadedGc) return relaunchWithNodeFlags([SINGLE_THREADED_GC_FLAG]);
   const relaunched = exitWithParent();
 
+  // A SIGTERM or SIGINT while the daemon starts (from here, before its first log line) is kept and
+  // acted on once it is up (a clean stop, status 0), not left to node's default action: the process
+  // dying by the signal, half started.
+  let signalWhileStarting: NodeJS.Signals | undefined;
+  const keepSignal = (signal: NodeJS.Signals): void => {
+    signalWhileStarting ??= signal;
+  };
+  process.on('SIGTERM', keepSignal);
+  process.on('SIGINT', keepSignal);
   const logger = createLogger({ level: config.log_level });
   if (singleThreadedGc && config.single_threaded_gc === false) {
     logger.warn({ single_threaded_gc: false }, 'node was started with --single-threaded-gc: single_threaded_gc false cannot undo it');
@@ -94,6 +103,8 @@ export async function runStart(options: StartCommandOptions): Promise<number> {
   try {
     daemon = await startDaemon(config, { logger });
   } catch (error) {
+    process.off('SIGTERM', keepSignal);
+    process.off('SIGINT', keepSignal);
     stopHelperThreadLowering();
     if (error instanceof ConfigError) {
       for (const p of error.problems) process.stderr.write(`${formatProblem(p)}\n`);
@@ -152,5 +163,8 @@ export async function runStart(options: StartCommandOptions): Promise<number> {
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    process.off('SIGTERM', keepSignal);
+    process.off('SIGINT', keepSignal);
+    if (signalWhileStarting !== undefined) onSignal(signalWhileStarting);
   });
 }

@@ -60,6 +60,21 @@ test('SIGTERM (mode unsubscribe): every dialog gets SUBSCRIBE Expires: 0, exit 0
   assert.ok(daemon.lines.some((l) => l.msg === 'stopped'));
 });
 
+test('SIGTERM while the daemon starts: kept until it is up, then one clean stop with status 0', async () => {
+  // Sent at the daemon's first log line, before its sockets are bound: node's default action would
+  // end the process by the signal, half started (a CI run saw it as exit code null).
+  const daemon = await DaemonProcess.start(testConfig({ shutdown: { mode: 'leave', timeout_ms: TIMEOUT_MS } }), {
+    readyWhen: (l) => l.msg === 'V8 garbage collection',
+  });
+  cleanups.push(() => daemon.kill());
+  const result = await daemon.stop('SIGTERM', BOUND_MS);
+  assert.equal(result.code, 0, daemon.stderr);
+  assert.equal(result.signal, null);
+  assert.ok(daemon.lines.some((l) => l.msg === 'HTTP API listening'), 'the start finished first');
+  assert.equal(daemon.lines.filter((l) => l.msg === 'signal received').length, 1);
+  assert.equal(daemon.lines.filter((l) => l.msg === 'stopped').length, 1);
+});
+
 test('SIGTERM (mode leave): no unSUBSCRIBE, exit 0 at once', async () => {
   const peer = await ScriptedSipPeer.start({ transport: 'udp' });
   cleanups.push(() => peer.close());

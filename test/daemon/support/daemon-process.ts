@@ -117,11 +117,15 @@ export class DaemonProcess {
   }
 
   /**
-   * Writes `config` to a temporary YAML file and starts `presence-b2b start -c file`; resolves when HTTP listens.
+   * Writes `config` to a temporary YAML file and starts `presence-b2b start -c file`; resolves when HTTP listens
+   * (or at the first log line `readyWhen` matches).
    * The daemon runs in that temporary directory, so that the default store (presence-b2b.db in the
    * working directory) is its own and goes away with it.
    */
-  static async start(config: Record<string, unknown>, options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; args?: string[] } = {}): Promise<DaemonProcess> {
+  static async start(
+    config: Record<string, unknown>,
+    options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; args?: string[]; readyWhen?: (l: LogLine) => boolean } = {},
+  ): Promise<DaemonProcess> {
     const dir = mkdtempSync(join(tmpdir(), 'pb2b-daemon-'));
     const file = join(dir, 'config.yaml');
     writeFileSync(file, stringify(config));
@@ -132,7 +136,7 @@ export class DaemonProcess {
     });
     const daemon = new DaemonProcess(child, dir);
     try {
-      await daemon.waitForLog((l) => l.msg === 'HTTP API listening', options.timeoutMs ?? 10_000);
+      await daemon.waitForLog(options.readyWhen ?? ((l) => l.msg === 'HTTP API listening'), options.timeoutMs ?? 10_000);
     } catch (error) {
       daemon.kill();
       throw error;
