@@ -138,7 +138,10 @@ describe('dialog event package (Kamailio dialoginfo, RFC 4235)', () => {
     const states = `dialog states: ${seen.join(' → ')} (${messages.length} messages, ${messages.filter((m) => m.error).length} with an error)`;
     t.diagnostic(states);
     const errors = messages.map((m) => m.error?.code ?? '-').join(' ');
-    assert.match(seen.join(' → '), /^(trying → )?(early → )?confirmed → terminated$/, `${states}; errors: ${errors}`);
+    // trying and early may come in either order: a CI run saw early → trying → confirmed →
+    // terminated with no version error (Kamailio numbered the documents as it sent them, and the
+    // early one went first), so the order before confirmed is the server's, not ours to check.
+    assert.match(seen.join(' → '), /^(?:trying → early → |early → trying → |trying → |early → )?confirmed → terminated$/, `${states}; errors: ${errors}`);
     assert.ok(seen[0] === 'trying' || seen[0] === 'early', `${states}; errors: ${errors}`);
     const confirmed = messages.find((m) => dialogInfoOf(m)?.dialogs.some((d) => d.state === 'confirmed'));
     const dialog = dialogInfoOf(confirmed!)!.dialogs[0]!;
