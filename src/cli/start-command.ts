@@ -7,7 +7,7 @@ import { createLogger, LOG_LEVELS, type LogLevel } from '../log/logger.js';
 import { StoreError } from '../store/store-error.js';
 import { systemClock } from '../util/clock.js';
 import { startHelperThreadLowering } from '../util/helper-thread-lowering.js';
-import { startMarkingAtTheLimit } from '../util/marking-at-the-limit.js';
+import { choosesMarkingTask, NO_INCREMENTAL_MARKING_TASK_FLAG, startMarkingAtTheLimit } from '../util/marking-at-the-limit.js';
 import { runsWithSingleThreadedGc, SINGLE_THREADED_GC_FLAG, usableCores, wantsSingleThreadedGc } from '../util/single-threaded-gc.js';
 import { exitWithParent, relaunchWithNodeFlags } from './relaunch-with-node-flags.js';
 
@@ -66,7 +66,12 @@ export async function runStart(options: StartCommandOptions): Promise<number> {
   // checked above, so that a bad file still fails here with status 2 and nothing started twice.
   const cores = usableCores();
   const singleThreadedGc = runsWithSingleThreadedGc(process.execArgv);
-  if (wantsSingleThreadedGc(config.single_threaded_gc, cores) && !singleThreadedGc) return relaunchWithNodeFlags([SINGLE_THREADED_GC_FLAG]);
+  if (wantsSingleThreadedGc(config.single_threaded_gc, cores) && !singleThreadedGc) {
+    // With it, marking starts at the old generation's limit (src/util/marking-at-the-limit.ts): on
+    // the command line, where every node honours it, unless the operator chose there already.
+    const marking = choosesMarkingTask(process.execArgv) ? [] : [NO_INCREMENTAL_MARKING_TASK_FLAG];
+    return relaunchWithNodeFlags([SINGLE_THREADED_GC_FLAG, ...marking]);
+  }
   const relaunched = exitWithParent();
 
   // A SIGTERM or SIGINT while the daemon starts (from here, before its first log line) is kept and

@@ -16,22 +16,49 @@ import { setFlagsFromString } from 'node:v8';
  * affected. With concurrent GC (several cores) marking runs beside the main thread, so V8's
  * schedule stays.
  *
- * Unlike `--single-threaded-gc` (read once, when the heap is set up), V8 reads this flag each
- * time it decides, so it is set in the running process.
+ * Where it is set: on node's command line when `presence-b2b start` runs itself again for
+ * single-threaded GC (start-command.ts), which every node honours; otherwise (node was started with
+ * --single-threaded-gc) in the running process. V8 reads the flag each time it decides, and node 20
+ * honours it set at run time; node 24 does not (measured: a churn that yields to the event loop had
+ * its marking started by the task either way), so there it is not set and not claimed.
  */
 export const NO_INCREMENTAL_MARKING_TASK_FLAG = '--no-incremental-marking-task';
 
-/** Whether node's command line chose the marking task either way (the operator's choice stays). */
+/** Whether a flag set in the running process still takes effect: measured on node 20, not on node 24. */
+export const RUNTIME_FLAG_TAKES_EFFECT = Number(process.versions.node.split('.')[0]) <= 20;
+
+/** What node's command line chose for the marking task (the last such flag), if anything: the operator's choice stays. */
+export function markingTaskChoice(execArgv: readonly string[]): 'on' | 'off' | undefined {
+  let choice: 'on' | 'off' | undefined;
+  for (const arg of execArgv) {
+    const match = /^--(no[-_]?)?incremental[-_]marking[-_]task(?:=(.*))?$/.exec(arg);
+    if (match === null) continue;
+    const off = match[1] !== undefined || match[2] === 'false';
+    choice = off ? 'off' : 'on';
+  }
+  return choice;
+}
+
+/** Whether node's command line chose the marking task either way. */
 export function choosesMarkingTask(execArgv: readonly string[]): boolean {
-  return execArgv.some((a) => /^--(no-?)?incremental[-_]marking[-_]task(=|$)/.test(a));
+  return markingTaskChoice(execArgv) !== undefined;
 }
 
 /**
- * Starts marking at the limit only, in a process that runs with single-threaded GC and whose
- * command line did not choose; returns whether it did.
+ * Whether a process with single-threaded GC starts marking at the limit only: the command line's
+ * choice if it made one, else set here where that takes effect. Returns whether marking starts at
+ * the limit (the `marking_at_the_limit` of the daemon's log).
  */
-export function startMarkingAtTheLimit(singleThreadedGc: boolean, execArgv: readonly string[], setFlags: (flags: string) => void = setFlagsFromString): boolean {
-  if (!singleThreadedGc || choosesMarkingTask(execArgv)) return false;
+export function startMarkingAtTheLimit(
+  singleThreadedGc: boolean,
+  execArgv: readonly string[],
+  setFlags: (flags: string) => void = setFlagsFromString,
+  runtimeFlagTakesEffect = RUNTIME_FLAG_TAKES_EFFECT,
+): boolean {
+  if (!singleThreadedGc) return false;
+  const choice = markingTaskChoice(execArgv);
+  if (choice !== undefined) return choice === 'off';
+  if (!runtimeFlagTakesEffect) return false;
   setFlags(NO_INCREMENTAL_MARKING_TASK_FLAG);
   return true;
 }
