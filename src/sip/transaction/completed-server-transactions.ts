@@ -9,6 +9,13 @@ const BATCH = 4096;
 /** Tickets count kept records modulo 2^30: small integers however long the process runs. */
 const TICKET_MASK = 0x3fffffff;
 const FIRST_CAPACITY = 1024;
+const FIRST_INDEX_SIZE = 2 * FIRST_CAPACITY;
+/**
+ * Positions of the old table moved into the new one per record kept while the table grows: it
+ * grows at a quarter full into twice its size, so it has moved everything before the new one is a
+ * fifth full.
+ */
+const MIGRATE_STEP = 8;
 /**
  * Chunks let go and kept for the next records, at most (4 MB): enough for a steady rate's turnover
  * (one chunk comes free as one fills), not a burst's peak.
@@ -39,11 +46,19 @@ export function transactionKeyHash(key: string): number {
  * Records sit in a ring of slots in the order they were kept; Timer J is the
  * same delay for all, so the ring's oldest record is the next due (one
  * scheduler timer for all) and chunks fall out of use oldest first. A record
- * is found through an open-addressing table (linear probing) of slot numbers
+ * is found through an open-addressing table (linear probing) of tickets
  * keyed by the key's hash; a hash match is confirmed against the key's bytes
  * kept in the chunk, so two keys with the same hash are never confused. The
  * match is exactly the transaction layer's (RFC 3261 §17.2.3, and the RFC
  * 2543 fallback): the same key strings, compared whole.
+ *
+ * The table does not grow in one go on the NOTIFY path: it holds tickets, not
+ * slots, so the ring's resize only copies its columns (one TypedArray#set per
+ * run) and leaves the table alone, and the table grows into one twice its size
+ * a few entries per record kept (both are looked in meanwhile). The ring's
+ * doublings used to rebuild the table too, and held the event loop for 12 ms
+ * (to 262,144 slots) and 50 ms (to 524,288) in W2's 10,000/s and 15,000/s
+ * steps (docs/latency-tail.md, "The ring's doublings").
  */
 export class CompletedServerTransactions {
   // The ring's columns, one typed array each, all of `capacity` slots (made by `allocate`).
@@ -63,9 +78,17 @@ export class CompletedServerTransactions {
   private sourceIds!: Int32Array;
   /** Where responses go when it is not the source's own address and port (rare: see responseDestinationUnlessSource), or 0. */
   private destinationIds!: Int32Array;
-  /** Slot + 1 per entry (0: empty), twice the ring's capacity: at most half full. */
-  private index!: Int32Array;
-  private indexMask = 0;
+  /** Ticket + 1 per entry (0: empty), at most a quarter full: it grows (`growIndex`) before it would be more. */
+  private index = mappedInt32Array(FIRST_INDEX_SIZE);
+  private indexMask = FIRST_INDEX_SIZE - 1;
+  /**
+   * While the table grows: the table twice its size that new entries go to, and the position of
+   * the old one up to which every entry has been moved there (`migrateIndex`). A record is in one
+   * of the two.
+   */
+  private nextIndex: Int32Array | undefined;
+  private nextIndexMask = 0;
+  private migratedTo = 0;
   /** Ticket of the oldest position in the ring, and of the next record to keep. */
   private head = 0;
   private tail = 0;
@@ -120,6 +143,16 @@ export class CompletedServerTransactions {
     return this.capacity;
   }
 
+  /** Positions of the lookup table (for tests): it grows a few entries at a time, and shrinks after a burst. */
+  get indexSize(): number {
+    return this.indexMask + 1;
+  }
+
+  /** True while the lookup table is growing into a larger one (for tests). */
+  get indexGrowing(): boolean {
+    return this.nextIndex !== undefined;
+  }
+
   /** Chunks of response bytes held (for tests and measurement). */
   get chunkCount(): number {
     return this.chunks.length;
@@ -163,7 +196,7 @@ export class CompletedServerTransactions {
     this.responseLengths[slot] = response.byteLength;
     this.sourceIds[slot] = this.endpointId(source);
     this.destinationIds[slot] = destination === undefined ? 0 : this.endpointId(destination);
-    this.insert(slot, hash);
+    this.insert(ticket, hash);
     this.tail = (ticket + 1) & TICKET_MASK;
     this.live++;
     if (this.timer === undefined) this.arm();
@@ -175,13 +208,17 @@ export class CompletedServerTransactions {
     const hash = this.hashOf(key);
     this.lastKey = key;
     this.lastHash = hash;
-    const index = this.index;
-    const indexMask = this.indexMask;
+    const ticket = this.findIn(this.index, this.indexMask, hash, key);
+    if (ticket !== NONE || this.nextIndex === undefined) return ticket;
+    return this.findIn(this.nextIndex, this.nextIndexMask, hash, key);
+  }
+
+  private findIn(index: Int32Array, indexMask: number, hash: number, key: string): number {
     for (let i = home(hash, indexMask); ; i = (i + 1) & indexMask) {
       const entry = index[i]!;
       if (entry === 0) return NONE;
-      const slot = entry - 1;
-      if (this.hashes[slot] === hash && this.keyMatches(slot, key)) return this.tickets[slot]!;
+      const slot = (entry - 1) & this.mask;
+      if (this.hashes[slot] === hash && this.keyMatches(slot, key)) return entry - 1;
     }
   }
 
@@ -225,6 +262,7 @@ export class CompletedServerTransactions {
     this.timer = undefined;
     for (let t = this.head; t !== this.tail; t = (t + 1) & TICKET_MASK) this.tickets[t & this.mask] = NONE;
     this.index.fill(0);
+    this.nextIndex = undefined;
     this.endpoints = [undefined];
     this.endpointIds.clear();
     this.endpointUses.fill(0);
@@ -306,26 +344,46 @@ export class CompletedServerTransactions {
     return length;
   }
 
-  private insert(slot: number, hash: number): void {
-    const index = this.index;
-    const indexMask = this.indexMask;
-    let i = home(hash, indexMask);
-    while (index[i] !== 0) i = (i + 1) & indexMask;
-    index[i] = slot + 1;
+  private insert(ticket: number, hash: number): void {
+    if (this.nextIndex === undefined && (this.live + 1) * 4 > this.indexMask + 1) this.growIndex();
+    if (this.nextIndex === undefined) {
+      put(this.index, this.indexMask, home(hash, this.indexMask), ticket + 1);
+    } else {
+      put(this.nextIndex, this.nextIndexMask, home(hash, this.nextIndexMask), ticket + 1);
+      this.migrateIndex(MIGRATE_STEP);
+    }
   }
 
-  /** Takes `slot` out of the index, moving later entries of its probe run back (no tombstones). */
+  /** Takes the record in `slot` out of the table that holds it. */
   private remove(slot: number): void {
-    const index = this.index;
-    const indexMask = this.indexMask;
-    let i = home(this.hashes[slot]!, indexMask);
-    while (index[i] !== slot + 1) i = (i + 1) & indexMask;
+    const entry = this.tickets[slot]! + 1;
+    const hash = this.hashes[slot]!;
+    if (this.removeFrom(this.index, this.indexMask, hash, entry) || this.nextIndex === undefined) return;
+    this.removeFrom(this.nextIndex, this.nextIndexMask, hash, entry);
+  }
+
+  private removeFrom(index: Int32Array, indexMask: number, hash: number, entry: number): boolean {
+    for (let i = home(hash, indexMask); ; i = (i + 1) & indexMask) {
+      const at = index[i]!;
+      if (at === 0) return false;
+      if (at === entry) {
+        this.emptyAt(index, indexMask, i);
+        return true;
+      }
+    }
+  }
+
+  /**
+   * Empties position `i` of a table, moving later entries of its probe run back (no tombstones):
+   * every entry stays reachable from its home by a run without a hole.
+   */
+  private emptyAt(index: Int32Array, indexMask: number, i: number): void {
     let j = i;
     for (;;) {
       j = (j + 1) & indexMask;
       const entry = index[j]!;
       if (entry === 0) break;
-      const k = home(this.hashes[entry - 1]!, indexMask);
+      const k = home(this.hashes[(entry - 1) & this.mask]!, indexMask);
       // The entry at j may move to the hole at i only if its home is not within (i, j].
       const stays = i <= j ? i < k && k <= j : i < k || k <= j;
       if (stays) continue;
@@ -335,7 +393,64 @@ export class CompletedServerTransactions {
     index[i] = 0;
   }
 
-  /** Gives the ring empty columns of `capacity` slots (a power of two) and an empty index. */
+  /** Starts growing the table into one twice its size (`migrateIndex` moves the entries). */
+  private growIndex(): void {
+    const size = 2 * (this.indexMask + 1);
+    this.nextIndex = mappedInt32Array(size);
+    this.nextIndexMask = size - 1;
+    this.migratedTo = 0;
+  }
+
+  /**
+   * Moves the entries of up to `positions` positions of the old table into the new one, in order.
+   * Emptying a position moves later entries of its run back, maybe into it: it is looked at again.
+   * Every position before `migratedTo` is then empty, so a lookup in the old table still finds
+   * what it holds (a run never crosses an empty position). Done, the new table replaces it.
+   */
+  private migrateIndex(positions: number): void {
+    const old = this.index;
+    const oldMask = this.indexMask;
+    const next = this.nextIndex!;
+    const nextMask = this.nextIndexMask;
+    let at = this.migratedTo;
+    for (let budget = positions; budget > 0 && at <= oldMask; budget--) {
+      const entry = old[at]!;
+      if (entry === 0) {
+        at++;
+        continue;
+      }
+      put(next, nextMask, home(this.hashes[(entry - 1) & this.mask]!, nextMask), entry);
+      this.emptyAt(old, oldMask, at);
+    }
+    this.migratedTo = at;
+    if (at > oldMask) {
+      this.index = next;
+      this.indexMask = nextMask;
+      this.nextIndex = undefined;
+    }
+  }
+
+  /**
+   * After a burst has expired, a table far larger than the records need is made smaller at once:
+   * a pass over it, only when at most a sixteenth of it is in use (rare, and cheap at that point).
+   */
+  private shrinkIndex(): void {
+    const size = this.indexMask + 1;
+    if (this.nextIndex !== undefined || size <= FIRST_INDEX_SIZE || this.live * 16 > size) return;
+    let smaller = FIRST_INDEX_SIZE;
+    while (smaller < 8 * this.live) smaller *= 2;
+    const old = this.index;
+    const index = mappedInt32Array(smaller);
+    const indexMask = smaller - 1;
+    for (let i = 0; i < size; i++) {
+      const entry = old[i]!;
+      if (entry !== 0) put(index, indexMask, home(this.hashes[(entry - 1) & this.mask]!, indexMask), entry);
+    }
+    this.index = index;
+    this.indexMask = indexMask;
+  }
+
+  /** Gives the ring empty columns of `capacity` slots (a power of two). */
   private allocate(capacity: number): void {
     this.capacity = capacity;
     this.mask = capacity - 1;
@@ -348,12 +463,10 @@ export class CompletedServerTransactions {
     this.responseLengths = mappedInt32Array(capacity);
     this.sourceIds = mappedInt32Array(capacity);
     this.destinationIds = mappedInt32Array(capacity);
-    this.index = mappedInt32Array(2 * capacity);
-    this.indexMask = 2 * capacity - 1;
   }
 
   /**
-   * Gives the ring (and the index) `capacity` slots, keeping every position between the oldest and
+   * Gives the ring `capacity` slots, keeping every position between the oldest and
    * the next at its ticket's new slot: doubled when full, made smaller again once a burst has
    * expired (`fire`), so that a peak of 10,000 NOTIFYs/s does not hold its ≈ 27 MB of columns for
    * the life of the process. `capacity` is a power of two not below the positions in use.
@@ -376,7 +489,7 @@ export class CompletedServerTransactions {
     // Positions in use are copied a run at a time (one TypedArray#set per column): a run ends where
     // either ring wraps, so there are at most three. The columns are mapped memory, and a copy slot
     // by slot through their views is slower than through plain ones in code that runs too rarely
-    // to be optimized (util/mapped-memory.ts); the index is rebuilt slot by slot, as it must be.
+    // to be optimized (util/mapped-memory.ts). The table holds tickets: it stays as it is.
     for (let t = this.head, left = span; left > 0; ) {
       const from = t & old.mask;
       const to = t & this.mask;
@@ -393,10 +506,6 @@ export class CompletedServerTransactions {
       this.destinationIds.set(old.destinationIds.subarray(from, end), to);
       left -= run;
       t = (t + run) & TICKET_MASK;
-    }
-    for (let t = this.head; t !== this.tail; t = (t + 1) & TICKET_MASK) {
-      const slot = t & this.mask;
-      if (this.tickets[slot] !== NONE) this.insert(slot, this.hashes[slot]!);
     }
   }
 
@@ -421,7 +530,10 @@ export class CompletedServerTransactions {
     // Nothing left to wait out: the spares go too, their pages back to the system (a daemon at rest
     // keeps none of a burst's chunks; the next record maps one).
     if (this.head === this.tail) this.spareChunks = [];
+    // A growing table also moves on while records expire (no record kept may come for a while).
+    if (this.nextIndex !== undefined) this.migrateIndex(BATCH);
     this.shrinkAfterBurst();
+    this.shrinkIndex();
     this.arm();
   };
 
@@ -453,6 +565,12 @@ export class CompletedServerTransactions {
     this.chunks.splice(0, unused);
     this.firstChunk += unused;
   }
+}
+
+/** Puts `entry` in the first empty position of a table from `at` on (the table is never full). */
+function put(index: Int32Array, indexMask: number, at: number, entry: number): void {
+  while (index[at] !== 0) at = (at + 1) & indexMask;
+  index[at] = entry;
 }
 
 /** Where a hash's probe run starts in an index of `indexMask + 1` entries. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { createResponse } from '../../../src/sip/codec/index.js';
-import { CompletedServerTransactions } from '../../../src/sip/transaction/completed-server-transactions.js';
+import { CompletedServerTransactions, transactionKeyHash } from '../../../src/sip/transaction/completed-server-transactions.js';
 import type { NonInviteServerTransaction } from '../../../src/sip/transaction/server-transaction.js';
 import type { ReceivedFrom } from '../../../src/sip/transport/types.js';
 import { ManualClock } from '../../../src/util/clock.js';
@@ -157,6 +157,69 @@ test('CompletedServerTransactions: the ring grows for a burst and shrinks back o
   clock.advance(TIMER_J);
   assert.equal(completed.size, 0);
   assert.equal(completed.slotCount, first);
+});
+
+/**
+ * Keeps, finds, drops and expiries against a Map, through the lookup table's growth (a few entries
+ * moved per record kept, both tables looked in meanwhile) and its shrinking after the burst.
+ */
+function againstModelThroughGrowth(hashOf: ((key: string) => number) | undefined, records: number): void {
+  const { clock, completed } = table(hashOf);
+  const model = new Map<string, { ticket: number; until: number; n: number }>();
+  const key = (i: number) => `z9hG4bKgrow${i}\u0001h\u00015060\u0001NOTIFY`;
+  let seed = 12345;
+  const random = (below: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % below;
+  };
+  let sawGrowing = 0;
+  const sizes = new Set<number>([completed.indexSize]);
+  const check = (i: number): void => {
+    const kept = model.get(key(i));
+    const ticket = completed.find(key(i));
+    assert.equal(ticket, kept?.ticket ?? -1, `key ${i}`);
+    if (kept !== undefined) assert.deepEqual(completed.response(ticket), response(kept.n));
+  };
+  for (let i = 0; i < records; i++) {
+    const ticket = completed.keep(key(i), response(i % 97), SOURCE, undefined);
+    model.set(key(i), { ticket, until: clock.now() + TIMER_J, n: i % 97 });
+    if (completed.indexGrowing) sawGrowing++;
+    sizes.add(completed.indexSize);
+    check(random(i + 1));
+    check(i + 1 + random(10)); // never kept yet
+    if (random(10) === 0) {
+      const victim = key(random(i + 1));
+      const kept = model.get(victim);
+      if (kept !== undefined) {
+        completed.drop(kept.ticket);
+        model.delete(victim);
+      }
+    }
+    if (i % 50 === 0) {
+      clock.advance(random(3) === 0 ? 400 : 40);
+      for (const [k, kept] of model) if (kept.until <= clock.now()) model.delete(k);
+    }
+  }
+  assert.equal(completed.size, model.size);
+  assert.ok(sawGrowing > 0, 'records were kept while the table grew');
+  assert.ok(sizes.size >= 3, `the table grew at least twice (${[...sizes].join(', ')})`);
+  for (let i = 0; i < records; i += 7) check(i);
+  // The burst expires: the table is made small again, and what is kept later is found.
+  const grown = completed.indexSize;
+  clock.advance(TIMER_J);
+  assert.equal(completed.size, 0);
+  assert.ok(completed.indexSize < grown, `${completed.indexSize} positions after the burst (${grown} at its peak)`);
+  const late = completed.keep(key(records + 1), response(1), SOURCE, undefined);
+  assert.equal(completed.find(key(records + 1)), late);
+}
+
+test('CompletedServerTransactions: the lookup table grows a few entries at a time, against a Map', () => {
+  againstModelThroughGrowth(undefined, 12_000);
+});
+
+test('CompletedServerTransactions: the lookup table grows a few entries at a time, against a Map, with a poor hash', () => {
+  // 64 hash values: long probe runs that growth, removal and the move between tables must keep whole.
+  againstModelThroughGrowth((key) => transactionKeyHash(key) & 0x3f, 2_500);
 });
 
 test('CompletedServerTransactions: keys with the same hash are told apart by their bytes, also after one is dropped', () => {
