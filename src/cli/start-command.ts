@@ -33,6 +33,8 @@ const SAME_SIGNAL_MS = 500;
 
 /** Slack on top of shutdown.timeout_ms for closing sockets and flushing logs. */
 const SHUTDOWN_SLACK_MS = 3000;
+/** The signals that stop the daemon with a clean shutdown. */
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
 /**
  * `presence-b2b start`: validates the configuration (exit 2 with one
@@ -81,8 +83,7 @@ export async function runStart(options: StartCommandOptions): Promise<number> {
   const keepSignal = (signal: NodeJS.Signals): void => {
     signalWhileStarting ??= signal;
   };
-  process.on('SIGTERM', keepSignal);
-  process.on('SIGINT', keepSignal);
+  for (const signal of STOP_SIGNALS) process.on(signal, keepSignal);
   const logger = createLogger({ level: config.log_level });
   if (singleThreadedGc && config.single_threaded_gc === false) {
     logger.warn({ single_threaded_gc: false }, 'node was started with --single-threaded-gc: single_threaded_gc false cannot undo it');
@@ -108,8 +109,7 @@ export async function runStart(options: StartCommandOptions): Promise<number> {
   try {
     daemon = await startDaemon(config, { logger });
   } catch (error) {
-    process.off('SIGTERM', keepSignal);
-    process.off('SIGINT', keepSignal);
+    for (const signal of STOP_SIGNALS) process.off(signal, keepSignal);
     stopHelperThreadLowering();
     if (error instanceof ConfigError) {
       for (const p of error.problems) process.stderr.write(`${formatProblem(p)}\n`);
@@ -166,10 +166,10 @@ export async function runStart(options: StartCommandOptions): Promise<number> {
         },
       );
     };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-    process.off('SIGTERM', keepSignal);
-    process.off('SIGINT', keepSignal);
+    for (const signal of STOP_SIGNALS) {
+      process.on(signal, onSignal);
+      process.off(signal, keepSignal);
+    }
     if (signalWhileStarting !== undefined) onSignal(signalWhileStarting);
   });
 }

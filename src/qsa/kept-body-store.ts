@@ -15,12 +15,9 @@ import { QsaError } from './qsa-error.js';
  * high-water mark whatever was still live, and each body also cost 184 B of
  * V8 heap (its Uint8Array and ArrayBuffer objects).
  *
- * A slab is memory V8 maps itself (util/mapped-memory.ts), outside malloc,
- * so a slab never lands in the main arena (a plain ArrayBuffer or
- * Buffer.allocUnsafeSlow of the same size is malloc'd, and once anything has
- * freed a larger mmapped block glibc's dynamic threshold puts it in the main
- * heap), a page is resident only once a slot on it has been used, and a
- * slab let go gives its pages back. Each slab holds slots of one size
+ * A slab is memory V8 maps itself, outside malloc (util/mapped-memory.ts
+ * says why): a slab never lands in the main arena, a page is resident only
+ * once a slot on it has been used, and a slab let go gives its pages back. Each slab holds slots of one size
  * (slotBytesFor: at most ≈ 3 % of a slot unused); a class fills its oldest
  * slab first, so the newest drain, and a slab left nearly empty is evacuated
  * into the others (its bodies moved, their KeptBody handles updated) and let

@@ -25,7 +25,7 @@ import { Buffer } from 'node:buffer';
 const ResizableArrayBuffer = ArrayBuffer as unknown as new (byteLength: number, options: { maxByteLength: number }) => ArrayBuffer;
 
 /** `bytes` zero bytes in memory of their own, outside malloc. */
-export function mappedArrayBuffer(bytes: number): ArrayBuffer {
+function mappedArrayBuffer(bytes: number): ArrayBuffer {
   return new ResizableArrayBuffer(bytes, { maxByteLength: bytes });
 }
 

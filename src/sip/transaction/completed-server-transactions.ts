@@ -347,9 +347,9 @@ export class CompletedServerTransactions {
   private insert(ticket: number, hash: number): void {
     if (this.nextIndex === undefined && (this.live + 1) * 4 > this.indexMask + 1) this.growIndex();
     if (this.nextIndex === undefined) {
-      put(this.index, this.indexMask, home(hash, this.indexMask), ticket + 1);
+      put(this.index, this.indexMask, hash, ticket + 1);
     } else {
-      put(this.nextIndex, this.nextIndexMask, home(hash, this.nextIndexMask), ticket + 1);
+      put(this.nextIndex, this.nextIndexMask, hash, ticket + 1);
       this.migrateIndex(MIGRATE_STEP);
     }
   }
@@ -383,7 +383,7 @@ export class CompletedServerTransactions {
       j = (j + 1) & indexMask;
       const entry = index[j]!;
       if (entry === 0) break;
-      const k = home(this.hashes[(entry - 1) & this.mask]!, indexMask);
+      const k = home(this.hashOfEntry(entry), indexMask);
       // The entry at j may move to the hole at i only if its home is not within (i, j].
       const stays = i <= j ? i < k && k <= j : i < k || k <= j;
       if (stays) continue;
@@ -391,6 +391,11 @@ export class CompletedServerTransactions {
       i = j;
     }
     index[i] = 0;
+  }
+
+  /** The key's hash of a table entry (ticket + 1 of a kept record). */
+  private hashOfEntry(entry: number): number {
+    return this.hashes[(entry - 1) & this.mask]!;
   }
 
   /** Starts growing the table into one twice its size (`migrateIndex` moves the entries). */
@@ -419,7 +424,7 @@ export class CompletedServerTransactions {
         at++;
         continue;
       }
-      put(next, nextMask, home(this.hashes[(entry - 1) & this.mask]!, nextMask), entry);
+      put(next, nextMask, this.hashOfEntry(entry), entry);
       this.emptyAt(old, oldMask, at);
     }
     this.migratedTo = at;
@@ -444,7 +449,7 @@ export class CompletedServerTransactions {
     const indexMask = smaller - 1;
     for (let i = 0; i < size; i++) {
       const entry = old[i]!;
-      if (entry !== 0) put(index, indexMask, home(this.hashes[(entry - 1) & this.mask]!, indexMask), entry);
+      if (entry !== 0) put(index, indexMask, this.hashOfEntry(entry), entry);
     }
     this.index = index;
     this.indexMask = indexMask;
@@ -472,41 +477,28 @@ export class CompletedServerTransactions {
    * the life of the process. `capacity` is a power of two not below the positions in use.
    */
   private resize(capacity: number): void {
-    const old = {
-      mask: this.mask,
-      tickets: this.tickets,
-      deadlines: this.deadlines,
-      hashes: this.hashes,
-      chunkNumbers: this.chunkNumbers,
-      offsets: this.offsets,
-      keyLengths: this.keyLengths,
-      responseLengths: this.responseLengths,
-      sourceIds: this.sourceIds,
-      destinationIds: this.destinationIds,
-    };
+    const before = this.columns();
+    const beforeMask = this.mask;
     const span = (this.tail - this.head) & TICKET_MASK;
     this.allocate(capacity);
+    const after = this.columns();
     // Positions in use are copied a run at a time (one TypedArray#set per column): a run ends where
     // either ring wraps, so there are at most three. The columns are mapped memory, and a copy slot
     // by slot through their views is slower than through plain ones in code that runs too rarely
     // to be optimized (util/mapped-memory.ts). The table holds tickets: it stays as it is.
     for (let t = this.head, left = span; left > 0; ) {
-      const from = t & old.mask;
+      const from = t & beforeMask;
       const to = t & this.mask;
-      const run = Math.min(left, old.mask + 1 - from, this.mask + 1 - to);
-      const end = from + run;
-      this.tickets.set(old.tickets.subarray(from, end), to);
-      this.deadlines.set(old.deadlines.subarray(from, end), to);
-      this.hashes.set(old.hashes.subarray(from, end), to);
-      this.chunkNumbers.set(old.chunkNumbers.subarray(from, end), to);
-      this.offsets.set(old.offsets.subarray(from, end), to);
-      this.keyLengths.set(old.keyLengths.subarray(from, end), to);
-      this.responseLengths.set(old.responseLengths.subarray(from, end), to);
-      this.sourceIds.set(old.sourceIds.subarray(from, end), to);
-      this.destinationIds.set(old.destinationIds.subarray(from, end), to);
+      const run = Math.min(left, beforeMask + 1 - from, this.mask + 1 - to);
+      for (let c = 0; c < after.length; c++) after[c]!.set(before[c]!.subarray(from, from + run), to);
       left -= run;
       t = (t + run) & TICKET_MASK;
     }
+  }
+
+  /** The ring's columns, in a fixed order (for `resize`). */
+  private columns(): Array<Int32Array | Float64Array> {
+    return [this.tickets, this.deadlines, this.hashes, this.chunkNumbers, this.offsets, this.keyLengths, this.responseLengths, this.sourceIds, this.destinationIds];
   }
 
   /** Wakes up for the oldest position in the ring (dropped records are ended when their time comes). */
@@ -567,8 +559,9 @@ export class CompletedServerTransactions {
   }
 }
 
-/** Puts `entry` in the first empty position of a table from `at` on (the table is never full). */
-function put(index: Int32Array, indexMask: number, at: number, entry: number): void {
+/** Puts `entry` in the first empty position of a table from its hash's home on (the table is never full). */
+function put(index: Int32Array, indexMask: number, hash: number, entry: number): void {
+  let at = home(hash, indexMask);
   while (index[at] !== 0) at = (at + 1) & indexMask;
   index[at] = entry;
 }
