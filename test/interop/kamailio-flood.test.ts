@@ -218,17 +218,30 @@ test('NOTIFY flood at ten times capacity against a B2BUA holding real Kamailio s
       say(`flooding at ${FLOOD_RATE}/s for ${FLOOD_MS / 1000} s from ${FLOOD_HOST} (generator pinned: ${pinned}); RSS before ${mib(rssBefore)}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
       const flood = blaster.call<BlastResult>('blast', { rate: FLOOD_RATE, durationMs: FLOOD_MS }, FLOOD_MS + 30_000);
       // Kamailio's own NOTIFYs in the middle of it: three changes per presentity.
+      // A failed PUBLISH must fail the test here, not as an unhandled rejection while the flood runs on
+      // (the runner then reports the test failed but the file can outlive its lane's time): the outcome is kept.
       const changes = (async () => {
         for (let round = 1; round <= 3; round++) {
           await sleep(Math.max(0, floodStart + round * 7000 - Date.now()));
           await publishAll(users, round % 2 === 1 ? 'closed' : 'open', `during-${round}`);
           say(`published change ${round} of every presentity`);
         }
-      })();
-      const blasted = await flood;
-      const floodEnd = Date.now();
-      await changes;
-      clearInterval(sampler);
+      })().then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      // The sampler stops whatever happens: a live interval would keep the file running after a failure.
+      let blasted: BlastResult;
+      let changesFailure: unknown;
+      let floodEnd = 0;
+      try {
+        blasted = await flood;
+        floodEnd = Date.now();
+      } finally {
+        changesFailure = await changes;
+        clearInterval(sampler);
+      }
+      if (changesFailure !== undefined) throw changesFailure;
       const shedDuring = b2b.transport.stats.requestsShed - shed0;
       say(
         `flood over: ${blasted.sent} sent in ${(blasted.elapsedMs / 1000).toFixed(1)} s (${Math.round(blasted.achievedRate)}/s, ${(blasted.cpuUs / 1e6).toFixed(1)} s of CPU); ` +

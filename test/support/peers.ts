@@ -196,8 +196,24 @@ export interface SippRunResult {
   readonly errors: string;
 }
 
-/** Runs one SIPp scenario call (`-m 1`) on 127.0.0.1, bounded in time. */
-export function runSipp(options: SippRunOptions): Promise<SippRunResult> {
+/** How often runSipp tries again with another port when SIPp could not bind the one picked for it. */
+const SIPP_BIND_ATTEMPTS = 3;
+
+/**
+ * Runs one SIPp scenario call (`-m 1`) on 127.0.0.1, bounded in time. When
+ * the caller left the local port to us, a SIPp that could not bind the port
+ * picked for it (errno 98: something took it between the check and SIPp's
+ * bind, e.g. an ephemeral port during a flood test) runs again on another.
+ */
+export async function runSipp(options: SippRunOptions): Promise<SippRunResult> {
+  for (let attempt = 1; ; attempt++) {
+    const result = await runSippOnce(options);
+    const lostThePort = !result.ok && options.localPort === undefined && /Unable to bind main socket, errno = 98/.test(result.errors);
+    if (!lostThePort || attempt >= SIPP_BIND_ATTEMPTS) return result;
+  }
+}
+
+function runSippOnce(options: SippRunOptions): Promise<SippRunResult> {
   const target = options.target ?? kamailioAddress();
   const scenario = options.scenario.startsWith('/') ? options.scenario : sippScenario(options.scenario);
   const timeoutMs = options.timeoutMs ?? 10_000;
