@@ -1,6 +1,7 @@
 import type { Timer, TimerScheduler } from '../../util/timer-scheduler.js';
 import type { ReceivedFrom, SipEndpoint } from '../transport/types.js';
-import { mappedBuffer, mappedFloat64Array, mappedInt32Array } from '../../util/mapped-memory.js';
+import { mappedBuffer, mappedInt32Array } from '../../util/mapped-memory.js';
+import { CompletedRecordSegment, NONE, SEGMENT_SHIFT, SEGMENT_SLOTS, SLOT_MASK } from './completed-record-segment.js';
 
 /** Chunks of 64 KB: about 140 kept finals to NOTIFYs each (≈400 octets, with their keys). */
 const CHUNK_BYTES = 64 * 1024;
@@ -8,8 +9,9 @@ const CHUNK_BYTES = 64 * 1024;
 const BATCH = 4096;
 /** Tickets count kept records modulo 2^30: small integers however long the process runs. */
 const TICKET_MASK = 0x3fffffff;
-const FIRST_CAPACITY = 1024;
-const FIRST_INDEX_SIZE = 2 * FIRST_CAPACITY;
+/** Segment numbers (a ticket's high bits) wrap with the tickets. */
+const SEGMENT_NUMBER_MASK = TICKET_MASK >>> SEGMENT_SHIFT;
+const FIRST_INDEX_SIZE = 2048;
 /**
  * Positions of the old table moved into the new one per record kept while the table grows: it
  * grows at a quarter full into twice its size, so it has moved everything before the new one is a
@@ -21,8 +23,8 @@ const MIGRATE_STEP = 8;
  * (one chunk comes free as one fills), not a burst's peak.
  */
 const MAX_SPARE_CHUNKS = 64;
-/** A slot that holds no live record. */
-const NONE = -1;
+/** Segments let go and kept for the next records, at most (≈ 720 KB), for the same reason as the chunks. */
+const MAX_SPARE_SEGMENTS = 4;
 
 /** A 32-bit hash of a transaction key (FNV-1a over its UTF-16 code units). */
 export function transactionKeyHash(key: string): number {
@@ -43,41 +45,34 @@ export function transactionKeyHash(key: string): number {
  * an object, a key string and a `Map` entry each were copied by scavenges and
  * marked by every mark-compact (issue 11, "Timer J at 10,000/s").
  *
- * Records sit in a ring of slots in the order they were kept; Timer J is the
- * same delay for all, so the ring's oldest record is the next due (one
- * scheduler timer for all) and chunks fall out of use oldest first. A record
+ * Records sit in segments of slots (CompletedRecordSegment) in the order they
+ * were kept, a ticket each; Timer J is the same delay for all, so the oldest
+ * record is the next due (one scheduler timer for all), and segments and
+ * chunks fall out of use oldest first. A record
  * is found through an open-addressing table (linear probing) of tickets
  * keyed by the key's hash; a hash match is confirmed against the key's bytes
  * kept in the chunk, so two keys with the same hash are never confused. The
  * match is exactly the transaction layer's (RFC 3261 §17.2.3, and the RFC
  * 2543 fallback): the same key strings, compared whole.
  *
- * The table does not grow in one go on the NOTIFY path: it holds tickets, not
- * slots, so the ring's resize only copies its columns (one TypedArray#set per
- * run) and leaves the table alone, and the table grows into one twice its size
- * a few entries per record kept (both are looked in meanwhile). The ring's
- * doublings used to rebuild the table too, and held the event loop for 12 ms
- * (to 262,144 slots) and 50 ms (to 524,288) in W2's 10,000/s and 15,000/s
- * steps (docs/latency-tail.md, "The ring's doublings").
+ * Nothing grows in one go on the NOTIFY path. Records take a new segment
+ * every 4,096 and never move, and the table, which holds tickets, grows into
+ * one twice its size a few entries per record kept (both are looked in
+ * meanwhile). A ring of slots doubled in one go used to: rebuilding the table
+ * held the event loop for 12 ms (to 262,144 slots) and 50 ms (to 524,288) in
+ * W2's 10,000/s and 15,000/s steps, and copying its columns still 27-45 ms
+ * (docs/latency-tail.md, "The ring's doublings" and "Timer J's records in
+ * segments").
  */
 export class CompletedServerTransactions {
-  // The ring's columns, one typed array each, all of `capacity` slots (made by `allocate`).
-  private capacity = 0;
-  private mask = 0;
-  /** The record's ticket while it is kept, NONE otherwise. */
-  private tickets!: Int32Array;
-  private deadlines!: Float64Array;
-  private hashes!: Int32Array;
-  /** Number of the chunk holding the key and the response (chunk numbers only grow). */
-  private chunkNumbers!: Float64Array;
-  /** Where the key's UTF-8 bytes start in the chunk; the response follows them. */
-  private offsets!: Int32Array;
-  private keyLengths!: Int32Array;
-  private responseLengths!: Int32Array;
-  /** The request's source (one object per remote address and port, shared), for the socket and the destination: see `endpoints`. */
-  private sourceIds!: Int32Array;
-  /** Where responses go when it is not the source's own address and port (rare: see responseDestinationUnlessSource), or 0. */
-  private destinationIds!: Int32Array;
+  /**
+   * The segments from the oldest position's on: segments[i] holds the tickets whose high bits are
+   * `firstSegment + i`. The last may be the one before the next record's (taken when it is kept).
+   */
+  private segments: CompletedRecordSegment[] = [new CompletedRecordSegment()];
+  private firstSegment = 0;
+  /** Segments whose records have all ended, for the next records (dropped when none is kept). */
+  private spareSegments: CompletedRecordSegment[] = [];
   /** Ticket + 1 per entry (0: empty), at most a quarter full: it grows (`growIndex`) before it would be more. */
   private index = mappedInt32Array(FIRST_INDEX_SIZE);
   private indexMask = FIRST_INDEX_SIZE - 1;
@@ -89,7 +84,7 @@ export class CompletedServerTransactions {
   private nextIndex: Int32Array | undefined;
   private nextIndexMask = 0;
   private migratedTo = 0;
-  /** Ticket of the oldest position in the ring, and of the next record to keep. */
+  /** Ticket of the oldest position (expired or not), and of the next record to keep. */
   private head = 0;
   private tail = 0;
   private live = 0;
@@ -129,8 +124,11 @@ export class CompletedServerTransactions {
     private readonly delayMs: number,
     /** Tests give a poor hash to check that colliding keys are told apart. */
     private readonly hashOf: (key: string) => number = transactionKeyHash,
+    /** Tests start just before the tickets wrap (at 2^30). */
+    firstTicket = 0,
   ) {
-    this.allocate(FIRST_CAPACITY);
+    this.head = this.tail = firstTicket & TICKET_MASK;
+    this.firstSegment = this.head >>> SEGMENT_SHIFT;
   }
 
   /** Records kept (not yet expired nor dropped). */
@@ -138,9 +136,9 @@ export class CompletedServerTransactions {
     return this.live;
   }
 
-  /** Slots of the ring (for tests and measurement): grows with the positions in use, shrinks after a burst. */
+  /** Slots held (for tests and measurement): a segment's per 4,096 positions in use, never less than one segment's. */
   get slotCount(): number {
-    return this.capacity;
+    return this.segments.length * SEGMENT_SLOTS;
   }
 
   /** Positions of the lookup table (for tests): it grows a few entries at a time, and shrinks after a burst. */
@@ -168,9 +166,11 @@ export class CompletedServerTransactions {
    * for `delayMs`; returns its ticket. The key must not be kept already (the layer looks first).
    */
   keep(key: string, response: Uint8Array, source: ReceivedFrom, destination: SipEndpoint | undefined): number {
-    if (((this.tail - this.head) & TICKET_MASK) === this.capacity) this.resize(this.capacity * 2);
     const ticket = this.tail;
-    const slot = ticket & this.mask;
+    const slot = ticket & SLOT_MASK;
+    const segmentAt = ((ticket >>> SEGMENT_SHIFT) - this.firstSegment) & SEGMENT_NUMBER_MASK;
+    if (segmentAt === this.segments.length) this.segments.push(this.spareSegments.pop() ?? new CompletedRecordSegment());
+    const segment = this.segments[segmentAt]!;
     // A UTF-8 character takes at most 3 bytes per UTF-16 code unit.
     const need = key.length * 3 + response.byteLength;
     let chunk = this.chunks[this.chunks.length - 1];
@@ -187,15 +187,15 @@ export class CompletedServerTransactions {
     // The layer looked the key up just before (a new request): its hash is known.
     const hash = key === this.lastKey ? this.lastHash : this.hashOf(key);
     this.lastKey = '';
-    this.tickets[slot] = ticket;
-    this.deadlines[slot] = this.scheduler.clock.now() + this.delayMs;
-    this.hashes[slot] = hash;
-    this.chunkNumbers[slot] = this.firstChunk + this.chunks.length - 1;
-    this.offsets[slot] = at;
-    this.keyLengths[slot] = keyLength;
-    this.responseLengths[slot] = response.byteLength;
-    this.sourceIds[slot] = this.endpointId(source);
-    this.destinationIds[slot] = destination === undefined ? 0 : this.endpointId(destination);
+    segment.tickets[slot] = ticket;
+    segment.deadlines[slot] = this.scheduler.clock.now() + this.delayMs;
+    segment.hashes[slot] = hash;
+    segment.chunkNumbers[slot] = this.firstChunk + this.chunks.length - 1;
+    segment.offsets[slot] = at;
+    segment.keyLengths[slot] = keyLength;
+    segment.responseLengths[slot] = response.byteLength;
+    segment.sourceIds[slot] = this.endpointId(source);
+    segment.destinationIds[slot] = destination === undefined ? 0 : this.endpointId(destination);
     this.insert(ticket, hash);
     this.tail = (ticket + 1) & TICKET_MASK;
     this.live++;
@@ -217,14 +217,22 @@ export class CompletedServerTransactions {
     for (let i = home(hash, indexMask); ; i = (i + 1) & indexMask) {
       const entry = index[i]!;
       if (entry === 0) return NONE;
-      const slot = (entry - 1) & this.mask;
-      if (this.hashes[slot] === hash && this.keyMatches(slot, key)) return entry - 1;
+      const segment = this.segmentOf(entry - 1);
+      const slot = (entry - 1) & SLOT_MASK;
+      if (segment.hashes[slot] === hash && this.keyMatches(segment, slot, key)) return entry - 1;
     }
   }
 
   /** True while the record `ticket` is kept (neither expired nor dropped). */
   has(ticket: number): boolean {
-    return ticket >= 0 && this.tickets[ticket & this.mask] === ticket;
+    // Only a position between the oldest and the next has a segment.
+    if (ticket < 0 || ((ticket - this.head) & TICKET_MASK) >= ((this.tail - this.head) & TICKET_MASK)) return false;
+    return this.segmentOf(ticket).tickets[ticket & SLOT_MASK] === ticket;
+  }
+
+  /** The segment of a position between the oldest and the next. */
+  private segmentOf(ticket: number): CompletedRecordSegment {
+    return this.segments[((ticket >>> SEGMENT_SHIFT) - this.firstSegment) & SEGMENT_NUMBER_MASK]!;
   }
 
   /**
@@ -233,34 +241,34 @@ export class CompletedServerTransactions {
    * them then (a retransmission is rare: the copy costs nothing measurable).
    */
   response(ticket: number): Buffer {
-    const slot = ticket & this.mask;
-    const chunk = this.chunks[this.chunkNumbers[slot]! - this.firstChunk]!;
-    const start = this.offsets[slot]! + this.keyLengths[slot]!;
-    return Buffer.from(chunk.subarray(start, start + this.responseLengths[slot]!));
+    const segment = this.segmentOf(ticket);
+    const slot = ticket & SLOT_MASK;
+    const chunk = this.chunks[segment.chunkNumbers[slot]! - this.firstChunk]!;
+    const start = segment.offsets[slot]! + segment.keyLengths[slot]!;
+    return Buffer.from(chunk.subarray(start, start + segment.responseLengths[slot]!));
   }
 
   /** The source of the request, of a kept record. */
   source(ticket: number): ReceivedFrom {
-    return this.endpoints[this.sourceIds[ticket & this.mask]!] as ReceivedFrom;
+    return this.endpoints[this.segmentOf(ticket).sourceIds[ticket & SLOT_MASK]!] as ReceivedFrom;
   }
 
   /** Where responses go, of a kept record: undefined for the source's own address and port. */
   destination(ticket: number): SipEndpoint | undefined {
-    const id = this.destinationIds[ticket & this.mask]!;
+    const id = this.segmentOf(ticket).destinationIds[ticket & SLOT_MASK]!;
     return id === 0 ? undefined : (this.endpoints[id] as SipEndpoint);
   }
 
   /** Ends the record now (a transport failure, RFC 3261 §17.2.4); nothing happens if it is no longer kept. */
   drop(ticket: number): void {
     if (!this.has(ticket)) return;
-    this.end(ticket & this.mask);
+    this.end(this.segmentOf(ticket), ticket & SLOT_MASK);
   }
 
   /** Forgets every record without expiring any (shutdown). */
   clear(): void {
     this.timer?.cancel();
     this.timer = undefined;
-    for (let t = this.head; t !== this.tail; t = (t + 1) & TICKET_MASK) this.tickets[t & this.mask] = NONE;
     this.index.fill(0);
     this.nextIndex = undefined;
     this.endpoints = [undefined];
@@ -270,17 +278,20 @@ export class CompletedServerTransactions {
     this.lastEndpoint = undefined;
     this.head = this.tail;
     this.live = 0;
+    this.segments = [new CompletedRecordSegment()];
+    this.firstSegment = this.tail >>> SEGMENT_SHIFT;
+    this.spareSegments = [];
     this.firstChunk += this.chunks.length;
     this.chunks = [];
     this.chunkUsed = 0;
     this.spareChunks = [];
   }
 
-  private end(slot: number): void {
-    this.remove(slot);
-    this.tickets[slot] = NONE;
-    this.release(this.sourceIds[slot]!);
-    const destination = this.destinationIds[slot]!;
+  private end(segment: CompletedRecordSegment, slot: number): void {
+    this.remove(segment, slot);
+    segment.tickets[slot] = NONE;
+    this.release(segment.sourceIds[slot]!);
+    const destination = segment.destinationIds[slot]!;
     if (destination !== 0) this.release(destination);
     this.live--;
   }
@@ -313,14 +324,14 @@ export class CompletedServerTransactions {
     if (endpoint === this.lastEndpoint) this.lastEndpoint = undefined;
   }
 
-  private keyMatches(slot: number, key: string): boolean {
-    const kept = this.keyLengths[slot]!;
+  private keyMatches(segment: CompletedRecordSegment, slot: number, key: string): boolean {
+    const kept = segment.keyLengths[slot]!;
     // UTF-8 takes 1 to 3 bytes per UTF-16 code unit: most other keys are told apart by length.
     if (kept < key.length || kept > 3 * key.length) return false;
     const length = this.encodeKey(key);
     if (length !== kept) return false;
-    const chunk = this.chunks[this.chunkNumbers[slot]! - this.firstChunk]!;
-    const at = this.offsets[slot]!;
+    const chunk = this.chunks[segment.chunkNumbers[slot]! - this.firstChunk]!;
+    const at = segment.offsets[slot]!;
     return chunk.compare(this.scratch, 0, length, at, at + length) === 0;
   }
 
@@ -354,10 +365,10 @@ export class CompletedServerTransactions {
     }
   }
 
-  /** Takes the record in `slot` out of the table that holds it. */
-  private remove(slot: number): void {
-    const entry = this.tickets[slot]! + 1;
-    const hash = this.hashes[slot]!;
+  /** Takes the record in `slot` of `segment` out of the table that holds it. */
+  private remove(segment: CompletedRecordSegment, slot: number): void {
+    const entry = segment.tickets[slot]! + 1;
+    const hash = segment.hashes[slot]!;
     if (this.removeFrom(this.index, this.indexMask, hash, entry) || this.nextIndex === undefined) return;
     this.removeFrom(this.nextIndex, this.nextIndexMask, hash, entry);
   }
@@ -395,7 +406,7 @@ export class CompletedServerTransactions {
 
   /** The key's hash of a table entry (ticket + 1 of a kept record). */
   private hashOfEntry(entry: number): number {
-    return this.hashes[(entry - 1) & this.mask]!;
+    return this.segmentOf(entry - 1).hashes[(entry - 1) & SLOT_MASK]!;
   }
 
   /** Starts growing the table into one twice its size (`migrateIndex` moves the entries). */
@@ -455,56 +466,10 @@ export class CompletedServerTransactions {
     this.indexMask = indexMask;
   }
 
-  /** Gives the ring empty columns of `capacity` slots (a power of two). */
-  private allocate(capacity: number): void {
-    this.capacity = capacity;
-    this.mask = capacity - 1;
-    this.tickets = mappedInt32Array(capacity).fill(NONE);
-    this.deadlines = mappedFloat64Array(capacity);
-    this.hashes = mappedInt32Array(capacity);
-    this.chunkNumbers = mappedFloat64Array(capacity);
-    this.offsets = mappedInt32Array(capacity);
-    this.keyLengths = mappedInt32Array(capacity);
-    this.responseLengths = mappedInt32Array(capacity);
-    this.sourceIds = mappedInt32Array(capacity);
-    this.destinationIds = mappedInt32Array(capacity);
-  }
-
-  /**
-   * Gives the ring `capacity` slots, keeping every position between the oldest and
-   * the next at its ticket's new slot: doubled when full, made smaller again once a burst has
-   * expired (`fire`), so that a peak of 10,000 NOTIFYs/s does not hold its ≈ 27 MB of columns for
-   * the life of the process. `capacity` is a power of two not below the positions in use.
-   */
-  private resize(capacity: number): void {
-    const before = this.columns();
-    const beforeMask = this.mask;
-    const span = (this.tail - this.head) & TICKET_MASK;
-    this.allocate(capacity);
-    const after = this.columns();
-    // Positions in use are copied a run at a time (one TypedArray#set per column): a run ends where
-    // either ring wraps, so there are at most three. The columns are mapped memory, and a copy slot
-    // by slot through their views is slower than through plain ones in code that runs too rarely
-    // to be optimized (util/mapped-memory.ts). The table holds tickets: it stays as it is.
-    for (let t = this.head, left = span; left > 0; ) {
-      const from = t & beforeMask;
-      const to = t & this.mask;
-      const run = Math.min(left, beforeMask + 1 - from, this.mask + 1 - to);
-      for (let c = 0; c < after.length; c++) after[c]!.set(before[c]!.subarray(from, from + run), to);
-      left -= run;
-      t = (t + run) & TICKET_MASK;
-    }
-  }
-
-  /** The ring's columns, in a fixed order (for `resize`). */
-  private columns(): Array<Int32Array | Float64Array> {
-    return [this.tickets, this.deadlines, this.hashes, this.chunkNumbers, this.offsets, this.keyLengths, this.responseLengths, this.sourceIds, this.destinationIds];
-  }
-
-  /** Wakes up for the oldest position in the ring (dropped records are ended when their time comes). */
+  /** Wakes up for the oldest position (dropped records are ended when their time comes). */
   private arm(): void {
     if (this.head === this.tail) return;
-    const at = this.deadlines[this.head & this.mask]!;
+    const at = this.segmentOf(this.head).deadlines[this.head & SLOT_MASK]!;
     this.timer = this.scheduler.after(Math.max(0, at - this.scheduler.clock.now()), this.fire);
   }
 
@@ -513,40 +478,44 @@ export class CompletedServerTransactions {
     const now = this.scheduler.clock.now();
     let budget = BATCH;
     while (this.head !== this.tail && budget-- > 0) {
-      const slot = this.head & this.mask;
-      if (this.deadlines[slot]! > now) break;
-      if (this.tickets[slot] !== NONE) this.end(slot);
+      const segment = this.segmentOf(this.head);
+      const slot = this.head & SLOT_MASK;
+      if (segment.deadlines[slot]! > now) break;
+      if (segment.tickets[slot] !== NONE) this.end(segment, slot);
       this.head = (this.head + 1) & TICKET_MASK;
     }
     this.releaseChunks();
+    this.releaseSegments();
     // Nothing left to wait out: the spares go too, their pages back to the system (a daemon at rest
-    // keeps none of a burst's chunks; the next record maps one).
-    if (this.head === this.tail) this.spareChunks = [];
+    // keeps none of a burst's chunks or segments; the next record maps what it needs).
+    if (this.head === this.tail) {
+      this.spareChunks = [];
+      this.spareSegments = [];
+    }
     // A growing table also moves on while records expire (no record kept may come for a while).
     if (this.nextIndex !== undefined) this.migrateIndex(BATCH);
-    this.shrinkAfterBurst();
     this.shrinkIndex();
     this.arm();
   };
 
   /**
-   * Once the positions in use fill at most a quarter of the ring, it is made the smallest power of
-   * two that holds twice as many (at least the first capacity): a half-full ring, so that a steady
-   * rate does not grow and shrink it in turns. The cost is one pass over the positions in use.
+   * Lets go of the segments before the oldest position's, into the spares (up to a few). The last
+   * one stays even then (the oldest position is the next record's, at the start of a segment not
+   * yet taken): the next records' slots.
    */
-  private shrinkAfterBurst(): void {
-    if (this.capacity <= FIRST_CAPACITY) return;
-    const span = (this.tail - this.head) & TICKET_MASK;
-    if (span > this.capacity >>> 2) return;
-    let capacity = FIRST_CAPACITY;
-    while (capacity < 2 * span) capacity *= 2;
-    this.resize(capacity);
+  private releaseSegments(): void {
+    const headSegment = this.head >>> SEGMENT_SHIFT;
+    while (this.firstSegment !== headSegment && this.segments.length > 1) {
+      const segment = this.segments.shift()!;
+      if (this.spareSegments.length < MAX_SPARE_SEGMENTS) this.spareSegments.push(segment);
+      this.firstSegment = (this.firstSegment + 1) & SEGMENT_NUMBER_MASK;
+    }
   }
 
   /** Lets go of the chunks older than the oldest position's (the current chunk stays for the next records). */
   private releaseChunks(): void {
     const current = this.firstChunk + this.chunks.length - 1;
-    const oldest = this.head === this.tail ? current : this.chunkNumbers[this.head & this.mask]!;
+    const oldest = this.head === this.tail ? current : this.segmentOf(this.head).chunkNumbers[this.head & SLOT_MASK]!;
     const unused = Math.min(oldest, current) - this.firstChunk;
     if (unused <= 0) return;
     const spare = this.spareChunks;

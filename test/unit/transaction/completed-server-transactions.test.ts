@@ -15,10 +15,10 @@ import { incomingRequest, layerHarness, T1 } from './helpers.js';
 const TIMER_J = 64 * T1;
 const SOURCE: ReceivedFrom = { transport: 'udp', remoteAddress: '192.0.2.10', remotePort: 5060, localAddress: '127.0.0.1', localPort: 5060 };
 
-function table(hashOf?: (key: string) => number) {
+function table(hashOf?: (key: string) => number, firstTicket?: number) {
   const clock = new ManualClock();
   const scheduler = new TimerScheduler(clock);
-  const completed = new CompletedServerTransactions(scheduler, TIMER_J, hashOf);
+  const completed = new CompletedServerTransactions(scheduler, TIMER_J, hashOf, firstTicket);
   return { clock, completed };
 }
 
@@ -163,8 +163,8 @@ test('CompletedServerTransactions: the ring grows for a burst and shrinks back o
  * Keeps, finds, drops and expiries against a Map, through the lookup table's growth (a few entries
  * moved per record kept, both tables looked in meanwhile) and its shrinking after the burst.
  */
-function againstModelThroughGrowth(hashOf: ((key: string) => number) | undefined, records: number): void {
-  const { clock, completed } = table(hashOf);
+function againstModelThroughGrowth(hashOf: ((key: string) => number) | undefined, records: number, firstTicket?: number): void {
+  const { clock, completed } = table(hashOf, firstTicket);
   const model = new Map<string, { ticket: number; until: number; n: number }>();
   const key = (i: number) => `z9hG4bKgrow${i}\u0001h\u00015060\u0001NOTIFY`;
   let seed = 12345;
@@ -220,6 +220,35 @@ test('CompletedServerTransactions: the lookup table grows a few entries at a tim
 test('CompletedServerTransactions: the lookup table grows a few entries at a time, against a Map, with a poor hash', () => {
   // 64 hash values: long probe runs that growth, removal and the move between tables must keep whole.
   againstModelThroughGrowth((key) => transactionKeyHash(key) & 0x3f, 2_500);
+});
+
+test('CompletedServerTransactions: tickets wrap at 2^30 across segments, against a Map', () => {
+  // Records take a segment per 4,096 tickets; the segment numbers wrap with the tickets.
+  againstModelThroughGrowth(undefined, 12_000, 2 ** 30 - 5000);
+});
+
+test('CompletedServerTransactions: a ticket not kept now is not kept, whatever segment it would be in', () => {
+  const { clock, completed } = table();
+  const key = (i: number) => `z9hG4bKseg${i}\u0001h\u00015060\u0001NOTIFY`;
+  const tickets: number[] = [];
+  for (let i = 0; i < 10_000; i++) {
+    tickets.push(completed.keep(key(i), response(i % 10), SOURCE, undefined));
+    if (i === 4999) clock.advance(1000);
+  }
+  assert.equal(completed.slotCount, 3 * 4096, 'a segment per 4,096 records');
+  assert.equal(completed.has(10_000), false, 'the next ticket');
+  assert.equal(completed.has(50_000), false, 'far beyond the segments held');
+  clock.advance(TIMER_J - 1000);
+  assert.equal(completed.size, 5000, 'the first 5,000 expired');
+  assert.equal(completed.slotCount, 2 * 4096, 'the first segment let go');
+  assert.equal(completed.has(tickets[0]!), false);
+  assert.equal(completed.has(tickets[4999]!), false);
+  assert.equal(completed.has(tickets[5000]!), true);
+  assert.deepEqual(completed.response(tickets[9999]!), response(9));
+  // The next records go on in the current segment, then a spare one (no new mapping needed).
+  for (let i = 10_000; i < 14_000; i++) tickets.push(completed.keep(key(i), response(i % 10), SOURCE, undefined));
+  assert.equal(completed.slotCount, 3 * 4096);
+  for (let i = 5000; i < 14_000; i += 101) assert.equal(completed.find(key(i)), tickets[i]);
 });
 
 test('CompletedServerTransactions: keys with the same hash are told apart by their bytes, also after one is dropped', () => {
