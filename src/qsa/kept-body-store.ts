@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer';
 import type { Clock } from '../util/clock.js';
-import { mappedBuffer } from '../util/mapped-memory.js';
+import { mappedBuffer, unmapNow } from '../util/mapped-memory.js';
 import { QsaError } from './qsa-error.js';
 
 /**
@@ -248,6 +248,8 @@ class SizeClass {
       this.store.moved++;
     }
     slab.owners.length = 0;
+    // Its pages back to the system now, not in a mark-compact's pause (util/mapped-memory.ts, unmapNow).
+    unmapNow(slab.bytes);
     slab.free.length = 0;
     slab.live = 0;
   }

@@ -220,26 +220,15 @@ export function releaseDocument(message: StatusMessage): void {
 }
 
 /**
- * The usual kept update (an active status with a body whose document can be
- * read again): five fields of one shape, written in place at each NOTIFY by
- * compactUpdate, so that a dialog's last status is not a new object per
- * NOTIFY that lives until the next one (what a scavenge copied, issue 11).
- * Its body is a slot in the broker's KeptBodyStore (the one the broker's kept
- * status holds too) when there is a broker; `body` reads a copy of it.
+ * A kept update's body: a slot in the broker's KeptBodyStore (the one the
+ * broker's kept status holds too) when there is a broker, else the bytes;
+ * `body` reads a copy of it. Private (#): out of Object.entries, JSON and
+ * deep comparisons, where `body` stands for it.
  */
-class UsualKeptUpdate implements StatusUpdate {
-  [REREAD_DOCUMENT]: DocumentRereader;
-  /** Private (#): out of Object.entries, JSON and deep comparisons, where `body` stands for it. */
+abstract class BodyKeptUpdate {
   #body: KeptBytes;
-  constructor(
-    public state: StatusUpdate['state'],
-    public expires: number | undefined,
-    public contentType: string | undefined,
-    body: KeptBytes,
-    reread: DocumentRereader,
-  ) {
+  constructor(body: KeptBytes) {
     this.#body = body;
-    this[REREAD_DOCUMENT] = reread;
   }
 
   /** The body's bytes: a Uint8Array of the reader's own when it is kept in a store. */
@@ -267,10 +256,74 @@ class UsualKeptUpdate implements StatusUpdate {
   letGo(): void {
     this.#body = unkeep(this.#body);
   }
+}
+
+/**
+ * The usual kept update (an active status with a body whose document can be
+ * read again): five fields of one shape, written in place at each NOTIFY by
+ * compactUpdate, so that a dialog's last status is not a new object per
+ * NOTIFY that lives until the next one (what a scavenge copied, issue 11).
+ */
+class UsualKeptUpdate extends BodyKeptUpdate implements StatusUpdate {
+  [REREAD_DOCUMENT]: DocumentRereader;
+  constructor(
+    public state: StatusUpdate['state'],
+    public expires: number | undefined,
+    public contentType: string | undefined,
+    body: KeptBytes,
+    reread: DocumentRereader,
+  ) {
+    super(body);
+    this[REREAD_DOCUMENT] = reread;
+  }
 
   /** As the plain kept update it stands for (state, expires, contentType, body). */
   toJSON(): object {
     return { state: this.state, expires: this.expires, contentType: this.contentType, body: this.body };
+  }
+}
+
+/**
+ * A kept update with a body whose document can be read again and one of the
+ * rare fields (a reason, Retry-After, an error, another record, a list): a
+ * terminated NOTIFY's status, kept until the dialog is made again. Its body
+ * in the store too: as a Uint8Array of its own, each was an ArrayBuffer that
+ * the GC's array buffer sweep went through at every mark-compact while it was
+ * held (issue 11: W4's 100,000 "deactivated" statuses, kept for the up to
+ * 100 s the paced re-SUBSCRIBEs take, 16-25 ms of the largest GC pauses;
+ * docs/latency-tail.md, "Kept bodies of terminated statuses").
+ */
+class RareKeptUpdate extends BodyKeptUpdate implements StatusUpdate {
+  [REREAD_DOCUMENT]: DocumentRereader;
+  readonly state: StatusUpdate['state'];
+  readonly reason: string | undefined;
+  readonly retryAfter: number | undefined;
+  readonly expires: number | undefined;
+  readonly contentType: string | undefined;
+  readonly error: StatusUpdate['error'];
+  readonly record: string | undefined;
+  readonly list: string | undefined;
+  constructor(update: StatusUpdate, body: KeptBytes, reread: DocumentRereader) {
+    super(body);
+    this.state = update.state;
+    this.reason = update.reason;
+    this.retryAfter = update.retryAfter;
+    this.expires = update.expires;
+    this.contentType = update.contentType;
+    this.error = update.error;
+    this.record = update.record;
+    this.list = update.list;
+    this[REREAD_DOCUMENT] = reread;
+  }
+
+  /** As the plain kept update it stands for (its fields that are set, and body). */
+  toJSON(): object {
+    const plain: Record<string, unknown> = {};
+    for (const key of UPDATE_FIELDS) {
+      const value = key === 'body' ? this.body : this[key];
+      if (value !== undefined) plain[key] = value;
+    }
+    return plain;
   }
 }
 
@@ -294,21 +347,22 @@ export function isUsualUpdate(update: StatusUpdate): boolean {
 
 /**
  * @internal `update` as kept by a notifier between NOTIFYs (a dialog's last
- * status): when its document can be read again, a copy of one fixed shape
- * without the document (a message built from it reads it from the body when
- * asked), its body kept in `store` (the broker's, keptBodiesOf) if given; any
- * other update as it is. `previous`, the kept update it replaces, is written
- * over when it is of the usual shape, and otherwise let go: the caller must
- * hold it alone (it is never handed out: the broker copies what it queues).
+ * status): when its document can be read again, a copy without the document
+ * (a message built from it reads it from the body when asked), of one fixed
+ * shape for the usual update and another for one with a rare field, its body
+ * kept in `store` (the broker's, keptBodiesOf) if given; any other update as
+ * it is. `previous`, the kept update it replaces, is written over when both
+ * are of the usual shape, and otherwise let go: the caller must hold it alone
+ * (it is never handed out: the broker copies what it queues).
  */
 export function compactUpdate(update: StatusUpdate, previous?: StatusUpdate, store?: KeptBodyStore): StatusUpdate {
   const reread = (update as RereadableUpdate)[REREAD_DOCUMENT];
   if (reread === undefined || update.body === undefined) return replaced(previous, update);
+  if (previous === update) return update;
+  // Its body in the store; another kept update's (a join's) shared rather than copied again.
+  const body = update instanceof BodyKeptUpdate ? (update.share() ?? update.body) : store === undefined ? update.body : store.keep(update.body);
   if (update.reason === undefined && update.retryAfter === undefined && update.error === undefined && update.record === undefined && update.list === undefined) {
     // The usual one (an active NOTIFY with a body): five fields, no empty ones (each costs 8 bytes per subscription).
-    if (previous === update) return update;
-    // Its body in the store; another kept update's (a join's) shared rather than copied again.
-    const body = update instanceof UsualKeptUpdate ? (update.share() ?? update.body) : store === undefined ? update.body : store.keep(update.body);
     if (previous instanceof UsualKeptUpdate) {
       previous.state = update.state;
       previous.expires = update.expires;
@@ -317,26 +371,14 @@ export function compactUpdate(update: StatusUpdate, previous?: StatusUpdate, sto
       previous[REREAD_DOCUMENT] = reread;
       return previous;
     }
-    return new UsualKeptUpdate(update.state, update.expires, update.contentType, body, reread);
+    return replaced(previous, new UsualKeptUpdate(update.state, update.expires, update.contentType, body, reread));
   }
-  const kept: RereadableUpdate = {
-    state: update.state,
-    reason: update.reason,
-    retryAfter: update.retryAfter,
-    expires: update.expires,
-    contentType: update.contentType,
-    body: update.body,
-    error: update.error,
-    record: update.record,
-    list: update.list,
-    [REREAD_DOCUMENT]: reread,
-  };
-  return replaced(previous, kept);
+  return replaced(previous, new RareKeptUpdate(update, body, reread));
 }
 
-/** `next` replaces `previous`: a usual kept update's body leaves the store. */
+/** `next` replaces `previous`: a kept update's body leaves the store. */
 function replaced(previous: StatusUpdate | undefined, next: StatusUpdate): StatusUpdate {
-  if (previous instanceof UsualKeptUpdate && previous !== next) previous.letGo();
+  if (previous instanceof BodyKeptUpdate && previous !== next) previous.letGo();
   return next;
 }
 
@@ -345,7 +387,7 @@ function replaced(previous: StatusUpdate | undefined, next: StatusUpdate): Statu
  * ended): its body leaves the store; it can still be read.
  */
 export function letGoKeptUpdate(update: StatusUpdate | undefined): void {
-  if (update instanceof UsualKeptUpdate) update.letGo();
+  if (update instanceof BodyKeptUpdate) update.letGo();
 }
 
 /** The fields of an update in the order a kept update has them (what withDocument copies). */

@@ -1,4 +1,4 @@
-import { mappedBuffer } from '../../util/mapped-memory.js';
+import { mappedBuffer, unmapNow } from '../../util/mapped-memory.js';
 
 /** Records per segment: a power of two, so that a ticket's segment and slot are a shift and a mask. */
 export const SEGMENT_SHIFT = 12;
@@ -57,5 +57,10 @@ export class CompletedRecordSegment {
     this.responseLengths = int32();
     this.sourceIds = int32();
     this.destinationIds = int32();
+  }
+
+  /** Gives the segment's memory back to the system now (util/mapped-memory.ts, unmapNow): unusable afterwards. */
+  unmap(): void {
+    unmapNow(this.tickets);
   }
 }

@@ -1,6 +1,6 @@
 import type { Timer, TimerScheduler } from '../../util/timer-scheduler.js';
 import type { ReceivedFrom, SipEndpoint } from '../transport/types.js';
-import { mappedBuffer, mappedInt32Array } from '../../util/mapped-memory.js';
+import { mappedBuffer, mappedInt32Array, unmapNow } from '../../util/mapped-memory.js';
 import { CompletedRecordSegment, NONE, SEGMENT_SHIFT, SEGMENT_SLOTS, SLOT_MASK } from './completed-record-segment.js';
 
 /** Chunks of 64 KB: about 140 kept finals to NOTIFYs each (≈400 octets, with their keys). */
@@ -440,6 +440,7 @@ export class CompletedServerTransactions {
     }
     this.migratedTo = at;
     if (at > oldMask) {
+      unmapNow(old);
       this.index = next;
       this.indexMask = nextMask;
       this.nextIndex = undefined;
@@ -462,6 +463,7 @@ export class CompletedServerTransactions {
       const entry = old[i]!;
       if (entry !== 0) put(index, indexMask, this.hashOfEntry(entry), entry);
     }
+    unmapNow(old);
     this.index = index;
     this.indexMask = indexMask;
   }
@@ -489,6 +491,8 @@ export class CompletedServerTransactions {
     // Nothing left to wait out: the spares go too, their pages back to the system (a daemon at rest
     // keeps none of a burst's chunks or segments; the next record maps what it needs).
     if (this.head === this.tail) {
+      for (const chunk of this.spareChunks) unmapNow(chunk);
+      for (const segment of this.spareSegments) segment.unmap();
       this.spareChunks = [];
       this.spareSegments = [];
     }
@@ -508,6 +512,7 @@ export class CompletedServerTransactions {
     while (this.firstSegment !== headSegment && this.segments.length > 1) {
       const segment = this.segments.shift()!;
       if (this.spareSegments.length < MAX_SPARE_SEGMENTS) this.spareSegments.push(segment);
+      else segment.unmap();
       this.firstSegment = (this.firstSegment + 1) & SEGMENT_NUMBER_MASK;
     }
   }
@@ -519,9 +524,11 @@ export class CompletedServerTransactions {
     const unused = Math.min(oldest, current) - this.firstChunk;
     if (unused <= 0) return;
     const spare = this.spareChunks;
-    for (let i = 0; i < unused && spare.length < MAX_SPARE_CHUNKS; i++) {
+    for (let i = 0; i < unused; i++) {
       const chunk = this.chunks[i]!;
-      if (chunk.length === CHUNK_BYTES) spare.push(chunk);
+      // Those not kept go back to the system now, not in a mark-compact's pause (unmapNow).
+      if (chunk.length === CHUNK_BYTES && spare.length < MAX_SPARE_CHUNKS) spare.push(chunk);
+      else unmapNow(chunk);
     }
     this.chunks.splice(0, unused);
     this.firstChunk += unused;

@@ -5,7 +5,8 @@ import { runInNewContext } from 'node:vm';
 import { presenceOf } from '../../../src/presence/presence-status.js';
 import type { PresenceDocument } from '../../../src/presence/pidf-types.js';
 import { QsaBroker, type QsaNotifier, type QsaSubscription } from '../../../src/qsa/index.js';
-import { compactUpdate, REREAD_DOCUMENT, type RereadableUpdate, withDocument } from '../../../src/qsa/status-message.js';
+import { keptBodiesOf } from '../../../src/qsa/qsa-broker.js';
+import { compactUpdate, letGoKeptUpdate, REREAD_DOCUMENT, type RereadableUpdate, withDocument } from '../../../src/qsa/status-message.js';
 import { PRESENCE_EVENT_PACKAGE } from '../../../src/subscription/presence-package.js';
 import { ManualClock } from '../../../src/util/clock.js';
 
@@ -197,4 +198,34 @@ test('compactUpdate writes the usual kept update over the previous one (no objec
   assert.notEqual(third, second);
   assert.equal(third.reason, 'noresource');
   assert.equal(second.expires, 30);
+});
+
+test('a kept update with a rare field (a terminated status) keeps its body in the broker\'s store, given back when replaced', () => {
+  // Issue 11: as a Uint8Array of its own, each such body was an ArrayBuffer that every mark-compact's
+  // array buffer sweep went through while the dialog waited for its paced re-SUBSCRIBE (W4).
+  const { sub } = rig();
+  const store = keptBodiesOf(sub)!;
+  const before = store.stats().bodies;
+  const u = { ...update('closed'), state: 'terminated' as const, reason: 'deactivated' };
+  const kept = compactUpdate(u, undefined, store);
+  assert.equal(store.stats().bodies, before + 1, 'the body in a slab slot');
+  assert.deepEqual(kept.body, u.body);
+  assert.equal(kept.state, 'terminated');
+  assert.equal(kept.reason, 'deactivated');
+  assert.equal(kept.document, undefined);
+  assert.deepEqual(JSON.parse(JSON.stringify(kept)), JSON.parse(JSON.stringify({ state: 'terminated', reason: 'deactivated', contentType: 'application/pidf+xml', body: u.body })));
+  assert.equal((withDocument(kept).document as PresenceDocument).tuples[0]?.basic, 'closed');
+  // The next status (the usual kind, once the dialog is made again) replaces it: its slot goes back.
+  const next = compactUpdate(update('open'), kept, store);
+  assert.notEqual(next, kept);
+  assert.equal(store.stats().bodies, before + 1, 'one body kept: the new one');
+  assert.deepEqual(kept.body, u.body, 'the one replaced is still readable');
+  letGoKeptUpdate(next);
+  assert.equal(store.stats().bodies, before);
+  // And a usual kept update replaced by a rare one gives its slot back too.
+  const usual = compactUpdate(update('open'), undefined, store);
+  const rare = compactUpdate({ ...update('open'), state: 'terminated' as const, reason: 'timeout' }, usual, store);
+  assert.equal(store.stats().bodies, before + 1);
+  letGoKeptUpdate(rare);
+  assert.equal(store.stats().bodies, before);
 });

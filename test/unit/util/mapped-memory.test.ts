@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { mappedBuffer, mappedFloat64Array, mappedInt32Array } from '../../../src/util/mapped-memory.js';
+import { mappedBuffer, mappedFloat64Array, mappedInt32Array, unmapNow } from '../../../src/util/mapped-memory.js';
 
 // Issue 11 (docs/establishment.md §15): memory for what a burst holds for a while is mapped by V8
 // (a resizable ArrayBuffer's backing store), outside glibc's malloc, so that it goes back to the
@@ -33,4 +33,15 @@ test('mapped memory: the bulk copies the callers use read and write the same byt
   const wider = mappedInt32Array(16);
   wider.set(ints.subarray(2, 6), 12);
   assert.deepEqual([...wider.subarray(10)], [0, 0, -1, -1, -1, -1]);
+});
+
+test('mapped memory: unmapNow gives the pages back at once; every view of the buffer then reads as empty', () => {
+  const bytes = mappedBuffer(64 * 1024);
+  bytes.fill(7);
+  const other = new Int32Array(bytes.buffer, 4096, 16);
+  unmapNow(bytes);
+  assert.equal(bytes.buffer.byteLength, 0, 'the buffer holds no memory now');
+  assert.equal(bytes.length, 0);
+  assert.equal(other.length, 0, 'another view of it too');
+  assert.equal(bytes[0], undefined);
 });
