@@ -64,7 +64,7 @@ test('CompletedServerTransactions: many records, each expiring 64·T1 after its 
   clock.advance(TIMER_J);
   assert.equal(completed.size, 0);
   assert.ok(completed.chunkCount <= 1, 'only the current chunk stays');
-  // The ring's slots are used again: a new record in the slot of an old one is not the old one.
+  // Slots are used again: a new record in the slot of an old one is not the old one.
   const again = completed.keep('z9hG4bK0\u0001h\u00015060\u0001NOTIFY', response(0), SOURCE, undefined);
   assert.notEqual(again, tickets[0]);
   for (let i = 1; i < 1100; i++) completed.keep(`z9hG4bKnew${i}\u0001h\u00015060\u0001NOTIFY`, response(i), SOURCE, undefined);
@@ -83,7 +83,7 @@ test('CompletedServerTransactions: chunks let go are written over by later recor
   for (let i = 1; i < 2000; i++) completed.keep(key(i), response(i), SOURCE, undefined);
   const chunksInUse = completed.chunkCount;
   assert.ok(chunksInUse >= 2, `several chunks (${chunksInUse})`);
-  // One record kept just before the others expire, so that the ring is not empty when they do.
+  // One record kept just before the others expire, so that some record is still kept when they do.
   clock.advance(TIMER_J - 1);
   completed.keep(key(5000), response(5000), SOURCE, undefined);
   clock.advance(1);
@@ -129,7 +129,7 @@ test('CompletedServerTransactions: once every record has ended, no spare chunk i
   for (let i = 0; i < 2000; i += 89) assert.equal(completed.find(key(10_000 + i)), tickets[i]);
 });
 
-test('CompletedServerTransactions: the ring grows for a burst and shrinks back once the burst has expired', () => {
+test('CompletedServerTransactions: segments are taken for a burst and let go once the burst has expired', () => {
   const { clock, completed } = table();
   const key = (i: number): string => `z9hG4bKburst${i}\u0001h\u00015060\u0001NOTIFY`;
   const first = completed.slotCount;
