@@ -80,6 +80,15 @@ class NotifierEntry implements NotifierRegistration {
   }
 }
 
+
+/**
+ * Octets besides its body that a queued status may keep alive: a body that is a view into a
+ * buffer larger than itself by more is copied into one of its own. A UDP datagram's buffer (the
+ * datagram alone, in Node) stays well within it, so that its NOTIFY's body is not copied again:
+ * each copy is an ArrayBuffer that V8's scavenges free one by one (issue 11: half of a 2 ms
+ * scavenge at 20,000 NOTIFYs/s; docs/latency-tail.md, "The 20,000/s step after the segments").
+ */
+export const MAX_BYTES_KEPT_BESIDE_BODY = 4096;
 /** The subscriber-side record of one subscription (what `subscribe()` returns). */
 class SubscriptionRecord implements QsaSubscriptionHandle {
   active = true;
@@ -448,8 +457,9 @@ export class QsaBroker implements NotifierHost {
     if (body !== undefined && !(body instanceof Uint8Array)) {
       throw new QsaError('QSA_ERR_INVALID_ARGUMENT', 'body must be a Uint8Array');
     }
-    // A view into a larger buffer (a received packet) would keep all of it alive in the queue.
-    if (body !== undefined && body.byteLength !== body.buffer.byteLength) stored = { ...update, body: new Uint8Array(body) };
+    // A view into a much larger buffer (a TCP read) would keep all of it alive in the queue: copied. A UDP
+    // datagram's own buffer (the NOTIFY reader hands on its view) keeps at most its headers besides.
+    if (body !== undefined && body.buffer.byteLength - body.byteLength > MAX_BYTES_KEPT_BESIDE_BODY) stored = { ...update, body: new Uint8Array(body) };
     const message = target.queue[ENQUEUE](target, stored, this.clock.wallTime());
     if (message === undefined) return false;
     this.queuedCount++;

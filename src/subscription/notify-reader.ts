@@ -100,12 +100,13 @@ export class NotifyReader {
   /**
    * The status updates of one NOTIFY, given its Subscription-State as `base`
    * (state, reason, expires; a fresh object the reader may complete and hand
-   * on). The body is copied out of the packet once. A
+   * on). The body is copied out of the packet once, unless `fromDatagram` (the request came
+   * over UDP: its buffer is the datagram's own, see read's body). A
    * non-list body is read by the package's reader: the update carries the
    * media type, the raw body and what the reader made of it (`document`,
    * `error`). A missing or unreadable Content-Type is read as the package's own.
    */
-  read(request: SipRequest, base: StatusUpdate): NotifyReading {
+  read(request: SipRequest, base: StatusUpdate, fromDatagram = false): NotifyReading {
     const field = request.headers.getByKey('content-type');
     // The message's cached Content-Type; an unreadable one counts as none.
     let mediaType: string | undefined;
@@ -114,13 +115,19 @@ export class NotifyReader {
     } catch {
       mediaType = undefined;
     }
-    // One exact-size copy: the status (kept as the last one, and queued) must not keep the packet alive.
-    const body = request.body.length > 0 ? new Uint8Array(request.body) : undefined;
+    // A datagram's body is handed on as it is: the datagram's buffer is its own (Node's, never reused) and
+    // holds little else, the broker takes it as it is (MAX_BYTES_KEPT_BESIDE_BODY), and the last status
+    // keeps a copy in the broker's store anyway; a copy here was one more ArrayBuffer per NOTIFY for the
+    // scavenges to free (issue 11). Over a stream, one exact-size copy: the body is a view of the
+    // framer's buffer, which is written over by the next reads.
+    const packet = request.body;
+    // A plain Uint8Array either way (over the datagram's bytes, or of its own), as statuses have always had.
+    const body = packet.length === 0 ? undefined : fromDatagram ? new Uint8Array(packet.buffer, packet.byteOffset, packet.length) : new Uint8Array(packet);
     if (mediaType === 'multipart/related' || mediaType === RLMI_MEDIA_TYPE || (this.list !== undefined && body === undefined)) {
       if (this.shared) {
         // The first list body of a dialog that shared its package's reader: read by one of its own from now on.
         const own = new NotifyReader(this.pkg, true);
-        return { ...own.read(request, base), own };
+        return { ...own.read(request, base, fromDatagram), own };
       }
       this.listed = true;
       this.list ??= new ResourceListReader(this.pkg);

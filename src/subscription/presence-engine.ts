@@ -634,7 +634,7 @@ export class PresenceEngine implements QsaNotifier {
       return 1;
     }
 
-    const reading = dialog.reader!.read(request, statusFromSubscriptionState(subState));
+    const reading = dialog.reader!.read(request, statusFromSubscriptionState(subState), incoming.source.transport === 'udp');
     if (reading.own !== undefined) dialog.reader = reading.own;
     if (terminated) {
       if (dialog.restart !== undefined && dialog.restart !== 'new') this.restartStats.resumeFailed++;

@@ -339,6 +339,13 @@ test('random ids with an injected Random; bodies that are views into a packet ar
   assert.ok(stored);
   assert.deepEqual(Buffer.from(stored), Buffer.from('<presence/>'));
   assert.equal(stored.byteLength, stored.buffer.byteLength, 'own storage, not the packet');
+  // A datagram's own buffer (its headers besides the body, within MAX_BYTES_KEPT_BESIDE_BODY) is
+  // taken as it is: no copy per NOTIFY (issue 11).
+  const datagram = new Uint8Array(new ArrayBuffer(900));
+  datagram.set(Buffer.from('<presence/>'), 600);
+  const inDatagram = datagram.subarray(600, 611);
+  broker.notify(notifier.view(a.id), { state: 'active', body: inDatagram });
+  assert.equal(queue.poll()?.body, inDatagram);
   // And an unparsable body still yields a message, with the error and the raw body.
   const bad = new TextEncoder().encode('<presence');
   broker.notify(notifier.view(b.id), { state: 'active', body: bad, ...statusFromBody('application/pidf+xml', bad) });

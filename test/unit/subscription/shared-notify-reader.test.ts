@@ -207,3 +207,22 @@ describe('engine: a dialog that becomes a list does not change the other dialogs
     assert.ok(regInfoOf(first));
   });
 });
+
+describe('NotifyReader: the body of a datagram is handed on, a stream\'s is copied', () => {
+  // Issue 11: an exact-size copy per NOTIFY was one more ArrayBuffer for every scavenge to free
+  // (docs/latency-tail.md, "The 20,000/s step after the segments"). A datagram's buffer is its own;
+  // a stream framer's is written over by the next reads.
+  test('over UDP the update\'s body is the request\'s, over a stream a copy of its own', () => {
+    const reader = NotifyReader.sharedFor(pkg('presence'))!;
+    const request = notifyRequest('application/pidf+xml', PIDF);
+    const fromDatagram = reader.read(request, active(), true).updates[0]!.body!;
+    assert.equal(fromDatagram.buffer, request.body.buffer, 'a view of the datagram');
+    assert.equal(fromDatagram.byteOffset, request.body.byteOffset);
+    assert.equal(Object.getPrototypeOf(fromDatagram), Uint8Array.prototype, 'a plain Uint8Array, as before');
+    assert.deepEqual(Buffer.from(fromDatagram), Buffer.from(request.body));
+    const fromStream = reader.read(request, active(), false).updates[0]!.body!;
+    assert.notEqual(fromStream, request.body);
+    assert.equal(fromStream.byteLength, fromStream.buffer.byteLength, 'an exact-size buffer of its own');
+    assert.deepEqual(Buffer.from(fromStream), Buffer.from(request.body));
+  });
+});
