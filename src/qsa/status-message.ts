@@ -34,7 +34,11 @@ export interface StatusUpdate<TDocument = unknown> {
   /** Seconds the subscription still runs (Subscription-State expires). */
   expires?: number;
   contentType?: string;
-  /** The body as received; kept raw even when it could not be parsed. */
+  /**
+   * The body as received; kept raw even when it could not be parsed. Read it as a view (it may
+   * lie within a larger buffer: a NOTIFY over UDP hands on the datagram's bytes, so `body.buffer`
+   * is the whole datagram) and do not write to it.
+   */
   body?: Uint8Array;
   /** The body as parsed by the package's reader (absent: no body, or not readable). */
   document?: TDocument;
