@@ -80,7 +80,6 @@ class NotifierEntry implements NotifierRegistration {
   }
 }
 
-
 /**
  * Octets besides its body that a queued status may keep alive: a body that is a view into a
  * buffer larger than itself by more is copied into one of its own. A UDP datagram's buffer (the
@@ -89,6 +88,7 @@ class NotifierEntry implements NotifierRegistration {
  * scavenge at 20,000 NOTIFYs/s; docs/latency-tail.md, "The 20,000/s step after the segments").
  */
 export const MAX_BYTES_KEPT_BESIDE_BODY = 4096;
+
 /** The subscriber-side record of one subscription (what `subscribe()` returns). */
 class SubscriptionRecord implements QsaSubscriptionHandle {
   active = true;

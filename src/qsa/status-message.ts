@@ -337,15 +337,12 @@ class RareKeptUpdate extends BodyKeptUpdate implements StatusUpdate {
  * compactUpdate keeps in one fixed shape.
  */
 export function isUsualUpdate(update: StatusUpdate): boolean {
-  return (
-    (update as RereadableUpdate)[REREAD_DOCUMENT] !== undefined &&
-    update.body !== undefined &&
-    update.reason === undefined &&
-    update.retryAfter === undefined &&
-    update.error === undefined &&
-    update.record === undefined &&
-    update.list === undefined
-  );
+  return (update as RereadableUpdate)[REREAD_DOCUMENT] !== undefined && update.body !== undefined && !hasRareField(update);
+}
+
+/** Whether `update` has one of the fields most statuses lack (an active NOTIFY has none): the usual kind has none. */
+function hasRareField(update: StatusUpdate): boolean {
+  return update.reason !== undefined || update.retryAfter !== undefined || update.error !== undefined || update.record !== undefined || update.list !== undefined;
 }
 
 
@@ -365,7 +362,7 @@ export function compactUpdate(update: StatusUpdate, previous?: StatusUpdate, sto
   if (previous === update) return update;
   // Its body in the store; another kept update's (a join's) shared rather than copied again.
   const body = update instanceof BodyKeptUpdate ? (update.share() ?? update.body) : store === undefined ? update.body : store.keep(update.body);
-  if (update.reason === undefined && update.retryAfter === undefined && update.error === undefined && update.record === undefined && update.list === undefined) {
+  if (!hasRareField(update)) {
     // The usual one (an active NOTIFY with a body): five fields, no empty ones (each costs 8 bytes per subscription).
     if (previous instanceof UsualKeptUpdate) {
       previous.state = update.state;

@@ -115,13 +115,12 @@ export class NotifyReader {
     } catch {
       mediaType = undefined;
     }
-    // A datagram's body is handed on as it is: the datagram's buffer is its own (Node's, never reused) and
-    // holds little else, the broker takes it as it is (MAX_BYTES_KEPT_BESIDE_BODY), and the last status
-    // keeps a copy in the broker's store anyway; a copy here was one more ArrayBuffer per NOTIFY for the
-    // scavenges to free (issue 11). Over a stream, one exact-size copy: the body is a view of the
-    // framer's buffer, which is written over by the next reads.
+    // A plain Uint8Array either way, as statuses have always had. Over UDP, a view of the datagram's bytes:
+    // its buffer is its own (Node's, never reused) and holds little else, the broker takes it as it is
+    // (MAX_BYTES_KEPT_BESIDE_BODY), and the last status keeps a copy in the broker's store anyway; a copy
+    // here was one more ArrayBuffer per NOTIFY for the scavenges to free (issue 11). Over a stream, an
+    // exact-size copy: the body is a view of the framer's buffer, which the next reads write over.
     const packet = request.body;
-    // A plain Uint8Array either way (over the datagram's bytes, or of its own), as statuses have always had.
     const body = packet.length === 0 ? undefined : fromDatagram ? new Uint8Array(packet.buffer, packet.byteOffset, packet.length) : new Uint8Array(packet);
     if (mediaType === 'multipart/related' || mediaType === RLMI_MEDIA_TYPE || (this.list !== undefined && body === undefined)) {
       if (this.shared) {
