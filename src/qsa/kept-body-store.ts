@@ -1,6 +1,7 @@
-import { Buffer } from 'node:buffer';
+import type { Buffer } from 'node:buffer';
 import type { Clock } from '../util/clock.js';
 import { mappedBuffer, unmapNow } from '../util/mapped-memory.js';
+import { type FrameDeltaSize, decodeFrameDelta, encodeFrameDelta, frameDeltaHolds } from './frame-delta.js';
 import { QsaError } from './qsa-error.js';
 
 /**
@@ -29,8 +30,8 @@ import { QsaError } from './qsa-error.js';
  * only what it does not share with a frame: one kept body of the store,
  * copied once and never changed (the documents of one presence server are one
  * template filled in, so most of their bytes are the frame's). The slot then
- * holds the shared start's and end's lengths and the bytes in between; a
- * read assembles the same bytes as before.
+ * holds the body's differences from the frame (frame-delta.ts: the runs that
+ * differ, and where); a read assembles the same bytes as before.
  *
  * Safety: no view of a slab ever leaves this file. A reader gets its own
  * copy (KeptBody.copy), so a slot can be reused or moved as soon as the last
@@ -52,12 +53,10 @@ export const LARGEST_KEPT_BODY = 16 * 1024;
  * per turn at 1,000 ms, had lifted W2's UDP p99 (§13.5).
  */
 export const DEFAULT_KEPT_BODY_COMPACTION_MS = 20_000;
-/** A body is compacted only if it shares at least this many bytes with the frame at its start and end together. */
+/** A body is compacted only if its delta takes at least this many of its bytes from the frame. */
 export const MIN_SHARED = 64;
 /** After this many bodies in a row that share too little, the next such body becomes the frame. */
 const MISSES_BEFORE_NEW_FRAME = 16;
-/** Bytes before the part of a compacted body its slot holds: the shared start's and end's lengths (u16 each). */
-const CUT_HEADER = 4;
 /** Slab.keptIn of a body the sweep left whole (it shares too little with the frame): not looked at again. */
 const NEVER_COMPACT = -1;
 /**
@@ -96,31 +95,9 @@ export function slotBytesFor(length: number): number {
   return Math.ceil(length / step) * step;
 }
 
-/** How many bytes `frame` and `bytes` share at their start, at most `most` (plain Uint8Arrays: monomorphic loads). */
-function sharedHead(frame: Uint8Array, bytes: Uint8Array, most: number): number {
-  let head = 0;
-  while (head < most && frame[head] === bytes[head]) head++;
-  return head;
-}
-
-/** How many bytes `frame` and the first `length` of `bytes` share at their end, at most `most`. */
-function sharedTail(frame: Uint8Array, bytes: Uint8Array, length: number, most: number): number {
-  let f = frame.length - 1;
-  let b = length - 1;
-  let tail = 0;
-  while (tail < most && frame[f] === bytes[b]) {
-    f--;
-    b--;
-    tail++;
-  }
-  return tail;
-}
-
 /** The body the compacted bodies of its classes were cut against: a copy of its own, never changed. */
 class Frame {
-  /** Its bytes, as a Buffer for copies with offsets. */
-  readonly bytes: Buffer;
-  /** The same bytes as a plain Uint8Array, for the byte loops. */
+  /** Its bytes, a plain Uint8Array (monomorphic loads in the delta's byte loops). */
   readonly plain: Uint8Array;
   /** Slot size → its class of bodies compacted against this frame. */
   readonly classes = new Map<number, SizeClass>();
@@ -128,7 +105,6 @@ class Frame {
   constructor(body: Uint8Array, length: number) {
     this.plain = new Uint8Array(length);
     this.plain.set(body.subarray(0, length));
-    this.bytes = Buffer.from(this.plain.buffer, this.plain.byteOffset, length);
   }
 }
 
@@ -279,15 +255,7 @@ export class KeptBody {
     const start = slab.start(this.slot);
     const frame = slab.sizeClass.frame;
     if (frame === undefined) slab.bytes.copy(out, 0, start, start + this.length);
-    else {
-      const bytes = slab.bytes;
-      const head = bytes.readUInt16LE(start);
-      const tail = bytes.readUInt16LE(start + 2);
-      const middle = this.length - head - tail;
-      frame.bytes.copy(out, 0, 0, head);
-      bytes.copy(out, head, start + CUT_HEADER, start + CUT_HEADER + middle);
-      frame.bytes.copy(out, head + middle, frame.bytes.length - tail, frame.bytes.length);
-    }
+    else decodeFrameDelta(frame.plain, slab.bytes, start, this.length, out);
     // A copy that comes back (a joining subscriber's message made from it) is kept as this same body.
     slab.sizeClass.store.remember(out, this);
     return out;
@@ -300,15 +268,7 @@ export class KeptBody {
     const start = slab.start(this.slot);
     const frame = slab.sizeClass.frame;
     if (frame === undefined) return slab.bytes.compare(bytes, 0, this.length, start, start + this.length) === 0;
-    const head = slab.bytes.readUInt16LE(start);
-    const tail = slab.bytes.readUInt16LE(start + 2);
-    const middleEnd = this.length - tail;
-    const frameLength = frame.bytes.length;
-    return (
-      frame.bytes.compare(bytes, 0, head, 0, head) === 0 &&
-      slab.bytes.compare(bytes, head, middleEnd, start + CUT_HEADER, start + CUT_HEADER + middleEnd - head) === 0 &&
-      frame.bytes.compare(bytes, middleEnd, this.length, frameLength - tail, frameLength) === 0
-    );
+    return frameDeltaHolds(frame.plain, slab.bytes, start, this.length, bytes);
   }
 
   /** True once it was compacted against a frame. */
@@ -446,6 +406,10 @@ export class KeptBodyStore {
   private misses = 0;
   /** A body's bytes, copied out of its slot for the byte loops (one per store; ≤ LARGEST_KEPT_BODY). */
   private scratch: Uint8Array | undefined = undefined;
+  /** The delta being written, before it has a slot of its size (one per store). */
+  private deltaScratch: Uint8Array | undefined = undefined;
+  /** What the last delta written came to (one per store: the sweep makes no garbage per body). */
+  private readonly deltaSize: FrameDeltaSize = { deltaBytes: 0, copiedBytes: 0 };
 
   constructor(options: KeptBodyStoreOptions = {}) {
     this.clock = options.clock;
@@ -641,18 +605,14 @@ export class KeptBodyStore {
     if (from === undefined || from.sizeClass.frame !== undefined) return false;
     const length = kept.length;
     if (this.scratch === undefined) this.scratch = new Uint8Array(LARGEST_KEPT_BODY);
+    if (this.deltaScratch === undefined) this.deltaScratch = new Uint8Array(LARGEST_KEPT_BODY);
     const scratch = this.scratch;
+    const delta = this.deltaScratch;
     const fromStart = from.start(kept.slot);
     from.bytes.copy(scratch, 0, fromStart, fromStart + length);
     let frame = this.frame;
-    let head = 0;
-    let tail = 0;
-    if (frame !== undefined) {
-      const most = Math.min(length, frame.plain.length);
-      head = sharedHead(frame.plain, scratch, most);
-      tail = sharedTail(frame.plain, scratch, length, most - head);
-    }
-    if (head + tail < MIN_SHARED) {
+    const size = this.deltaSize;
+    if (frame === undefined || length <= MIN_SHARED || !encodeFrameDelta(frame.plain, scratch, length, delta, size) || size.copiedBytes < MIN_SHARED) {
       if (length <= MIN_SHARED || (frame !== undefined && ++this.misses < MISSES_BEFORE_NEW_FRAME)) {
         if (from.keptIn !== undefined) from.keptIn[kept.slot] = NEVER_COMPACT;
         return false;
@@ -660,24 +620,21 @@ export class KeptBodyStore {
       frame = new Frame(scratch, length);
       this.frame = frame;
       this.misses = 0;
-      head = length;
-      tail = 0;
+      // Its own delta: one copy of the whole frame (a few bytes).
+      encodeFrameDelta(frame.plain, scratch, length, delta, size);
     } else this.misses = 0;
-    const middle = length - head - tail;
-    const stored = CUT_HEADER + middle;
-    frame = frame!;
-    let sizeClass = frame.classes.get(slotBytesFor(stored));
+    let sizeClass = frame.classes.get(slotBytesFor(size.deltaBytes));
     if (sizeClass === undefined) {
-      sizeClass = new SizeClass(this, slotBytesFor(stored), frame);
+      sizeClass = new SizeClass(this, slotBytesFor(size.deltaBytes), frame);
       frame.classes.set(sizeClass.slotBytes, sizeClass);
     }
     const fromSlot = kept.slot;
     sizeClass.place(kept);
     const to = kept.slab!;
     const start = to.start(kept.slot);
-    to.bytes.writeUInt16LE(head, start);
-    to.bytes.writeUInt16LE(tail, start + 2);
-    to.bytes.set(scratch.subarray(head, head + middle), start + CUT_HEADER);
+    const slot = to.bytes;
+    // A loop, not set(subarray()): no view object per body compacted (the delta is tens of bytes).
+    for (let k = 0; k < size.deltaBytes; k++) slot[start + k] = delta[k]!;
     from.sizeClass.vacate(from, fromSlot);
     return true;
   }
