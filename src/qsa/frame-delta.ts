@@ -118,12 +118,10 @@ export function decodeFrameDelta(frame: Uint8Array, delta: Uint8Array, start: nu
   let o = 0;
   let f = 0;
   while (o < length) {
-    const copy = readLeb128(delta, at);
-    at = nextAt;
-    const skip = readLeb128(delta, at);
-    at = nextAt;
-    const add = readLeb128(delta, at);
-    at = nextAt;
+    at = readEdit(delta, at);
+    const copy = editCopy;
+    const skip = editSkip;
+    const add = editAdd;
     // Byte loops rather than set(subarray()): no view object per edit, and the runs are short.
     for (let k = 0; k < copy; k++) out[outAt + o + k] = frame[f + k]!;
     o += copy;
@@ -141,12 +139,10 @@ export function frameDeltaHolds(frame: Uint8Array, delta: Uint8Array, start: num
   let o = 0;
   let f = 0;
   while (o < length) {
-    const copy = readLeb128(delta, at);
-    at = nextAt;
-    const skip = readLeb128(delta, at);
-    at = nextAt;
-    const add = readLeb128(delta, at);
-    at = nextAt;
+    at = readEdit(delta, at);
+    const copy = editCopy;
+    const skip = editSkip;
+    const add = editAdd;
     if (o + copy + add > length || f + copy > frame.length) return false;
     for (let k = 0; k < copy; k++) if (bytes[o + k] !== frame[f + k]) return false;
     o += copy;
@@ -156,6 +152,19 @@ export function frameDeltaHolds(frame: Uint8Array, delta: Uint8Array, start: num
     at += add;
   }
   return true;
+}
+
+/** The last edit readEdit read (module variables: no object per edit). */
+let editCopy = 0;
+let editSkip = 0;
+let editAdd = 0;
+
+/** Reads the edit at `delta[at]` into editCopy, editSkip, editAdd; returns where its added bytes begin. */
+function readEdit(delta: Uint8Array, at: number): number {
+  editCopy = readLeb128(delta, at);
+  editSkip = readLeb128(delta, nextAt);
+  editAdd = readLeb128(delta, nextAt);
+  return nextAt;
 }
 
 /** Bytes of `value` in unsigned LEB128. */
