@@ -109,46 +109,40 @@ function nearestAgreement(frame: Uint8Array, f: number, body: Uint8Array, i: num
   return -1;
 }
 
-/**
- * Writes the body of `length` bytes that the delta at `delta[start…]` makes
- * of `frame` into `out` from `outAt`.
- */
-export function decodeFrameDelta(frame: Uint8Array, delta: Uint8Array, start: number, length: number, out: Uint8Array, outAt = 0): void {
-  let at = start;
-  let o = 0;
-  let f = 0;
-  while (o < length) {
-    at = readEdit(delta, at);
-    const copy = editCopy;
-    const skip = editSkip;
-    const add = editAdd;
-    // Byte loops rather than set(subarray()): no view object per edit, and the runs are short.
-    for (let k = 0; k < copy; k++) out[outAt + o + k] = frame[f + k]!;
-    o += copy;
-    f += copy + skip;
-    for (let k = 0; k < add; k++) out[outAt + o + k] = delta[at + k]!;
-    o += add;
-    at += add;
-  }
+/** Writes the body of `length` bytes that the delta at `delta[start…]` makes of `frame` into `out`. */
+export function decodeFrameDelta(frame: Uint8Array, delta: Uint8Array, start: number, length: number, out: Uint8Array): void {
+  walkEdits(frame, delta, start, length, out, true);
 }
 
 /** True if `bytes` (exactly `length` of them) are the body the delta at `delta[start…]` makes of `frame`; no copy made. */
 export function frameDeltaHolds(frame: Uint8Array, delta: Uint8Array, start: number, length: number, bytes: Uint8Array): boolean {
-  if (bytes.byteLength !== length) return false;
+  return bytes.byteLength === length && walkEdits(frame, delta, start, length, bytes, false);
+}
+
+/**
+ * Goes through the delta's edits once: writes the body into `body` (`write`),
+ * or compares it with `body` and stops at the first difference (false).
+ * Byte loops rather than set(subarray()) or compare(): no view object per
+ * edit, and the runs are short.
+ */
+function walkEdits(frame: Uint8Array, delta: Uint8Array, start: number, length: number, body: Uint8Array, write: boolean): boolean {
   let at = start;
   let o = 0;
   let f = 0;
   while (o < length) {
     at = readEdit(delta, at);
     const copy = editCopy;
-    const skip = editSkip;
     const add = editAdd;
     if (o + copy + add > length || f + copy > frame.length) return false;
-    for (let k = 0; k < copy; k++) if (bytes[o + k] !== frame[f + k]) return false;
-    o += copy;
-    f += copy + skip;
-    for (let k = 0; k < add; k++) if (bytes[o + k] !== delta[at + k]) return false;
-    o += add;
+    if (write) {
+      for (let k = 0; k < copy; k++) body[o + k] = frame[f + k]!;
+      for (let k = 0; k < add; k++) body[o + copy + k] = delta[at + k]!;
+    } else {
+      for (let k = 0; k < copy; k++) if (body[o + k] !== frame[f + k]) return false;
+      for (let k = 0; k < add; k++) if (body[o + copy + k] !== delta[at + k]) return false;
+    }
+    o += copy + add;
+    f += copy + editSkip;
     at += add;
   }
   return true;
