@@ -33,6 +33,8 @@ export interface BenchOptions {
   /** W2: unmeasured seconds at the first rate before the first step. */
   warmUpS: number | undefined;
   settleS: number | undefined;
+  /** W0: seconds more at rest before the top step's second sample (60; smoke 0; 0 = none). */
+  restLateS: number | undefined;
   durationS: number | undefined;
   churnRate: number | undefined;
   expires: number | undefined;

@@ -25,6 +25,13 @@ export interface W0Level {
   /** Where the SUT's RSS lies at rest (Linux): glibc arenas, V8 and other anonymous mappings, files. */
   atRestSmaps?: SmapsSummary | undefined;
   atRestKeptBodies?: object | undefined;
+  /**
+   * The top step only: the same sample again `lateS` seconds after `atRest` (docs/establishment.md §17).
+   * At `settle` (33 s) the burst's last Timer J entries (32 s) have only just gone and the kept bodies
+   * were compacted a few seconds before: V8 still counts the process as allocating, and keeps its
+   * grown young generation. This one is the process idle.
+   */
+  atRestLate?: { lateS: number; memory: MemorySample & PerSubscription; smaps: SmapsSummary | undefined; idleCoreShare: number };
   /** SUT CPU as a share of one core while holding N idle (refresh timers only). */
   idleCoreShare?: number;
   /**
@@ -117,6 +124,7 @@ function ladder(n: number, smoke: boolean): number[] {
 export async function runW0(o: BenchOptions): Promise<W0Result> {
   const n = o.n ?? (o.smoke ? 1000 : 100_000);
   const settleS = o.settleS ?? (o.smoke ? 0 : 33);
+  const lateS = o.restLateS ?? (o.smoke ? 0 : 60);
   const levels = ladder(n, o.smoke);
   say(`W0 hold: N=${n} (steps ${levels.join(', ')}), ${o.transport}, settle ${settleS} s`);
   const rig = await startRig(o, n);
@@ -164,9 +172,22 @@ export async function runW0(o: BenchOptions): Promise<W0Result> {
         entry.atRestSmaps = await rig.sut.call<SmapsSummary | undefined>('smaps');
         // The kept bodies' slabs and their occupancy (src/qsa/kept-body-store.ts), where the build reports them.
         entry.atRestKeptBodies = (await rig.sut.call<{ keptBodies?: object }>('stats')).keptBodies;
+        if (level === n && lateS > 0) {
+          const l0 = await rig.sut.call<NodeJS.CpuUsage>('cpu');
+          const lt = monoMs();
+          await sleep(lateS * 1000);
+          const l1 = await rig.sut.call<NodeJS.CpuUsage>('cpu');
+          const idle = (l1.user + l1.system - l0.user - l0.system) / 1000 / (monoMs() - lt);
+          const late = await rig.memory();
+          entry.atRestLate = { lateS, memory: { ...late, ...perSubscription(late, result.baseline, level) }, smaps: await rig.sut.call<SmapsSummary | undefined>('smaps'), idleCoreShare: idle };
+        }
       }
       const shown = entry.atRest ?? entry.justEstablished;
       say(`     RSS ${shown.rssBytesPerSub} B/sub, heap ${shown.heapBytesPerSub} B/sub${entry.atRest ? ' (at rest)' : ''}; forced full GC ${shown.forcedGcMs.toFixed(0)} ms`);
+      const late = entry.atRestLate;
+      if (late !== undefined) {
+        say(`     ${late.lateS} s later: RSS ${late.memory.rssBytesPerSub} B/sub, heap ${late.memory.heapBytesPerSub} B/sub; SUT at ${(late.idleCoreShare * 100).toFixed(2)} % of its core meanwhile`);
+      }
       const kept = entry.atRestKeptBodies as { bodies?: number; compacted?: number; sweep?: { compactAfterMs: number; ticks: number; totalUs: number; longestUs: number } } | undefined;
       if (kept?.sweep !== undefined && kept.sweep.compactAfterMs > 0) {
         say(

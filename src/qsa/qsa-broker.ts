@@ -100,8 +100,12 @@ class SubscriptionRecord implements QsaSubscriptionHandle {
   private recent: StatusMessage | undefined = undefined;
   /** The last status once `recent` has been let go, in fields written in place (issue 11). */
   private kept: KeptStatus | undefined = undefined;
-  holder: NotifierEntry | undefined;
+  /** The notifier's view of it while a notifier holds it (set and cleared in one place each: handTo, unsubscribe, withdraw). */
   assignment: Assignment | undefined;
+  /** The notifier holding it: its assignment's (not a field of its own, 8 B less per subscription, issue 11). */
+  get holder(): NotifierEntry | undefined {
+    return this.assignment?.holder;
+  }
   /** @internal The slots of this subscription's queued messages in its queue, while it has some (status-queue.ts, OWN_SLOTS). */
   [OWN_SLOTS]: unknown = undefined;
   readonly package: string;
@@ -350,7 +354,6 @@ export class QsaBroker implements NotifierHost {
     const assignment = sub.assignment;
     const holder = sub.holder;
     sub.assignment = undefined;
-    sub.holder = undefined;
     if (assignment !== undefined && holder !== undefined) {
       assignment.active = false;
       this.callNotifier(holder, 'unsubscribe', assignment);
@@ -422,7 +425,6 @@ export class QsaBroker implements NotifierHost {
       const revoked = sub.assignment;
       if (revoked !== undefined) revoked.active = false;
       sub.assignment = undefined;
-      sub.holder = undefined;
       // Before another notifier may report for it: what the revoked one reported is still the record's last status.
       if (revoked !== undefined) this.tellRevoked(registration, revoked);
     }
@@ -538,7 +540,6 @@ export class QsaBroker implements NotifierHost {
   private handTo(sub: SubscriptionRecord, entry: NotifierEntry): void {
     const assignment = new Assignment(sub, entry);
     sub.assignment = assignment;
-    sub.holder = entry;
     this.callNotifier(entry, 'subscribe', assignment);
   }
 
