@@ -1,7 +1,7 @@
 import type { Clock } from './clock.js';
 import { ClosedError } from './closed-error.js';
 
-/** A pending timer. `cancel()` is idempotent and O(1). */
+/** A pending timer. `cancel()` is idempotent and O(log n): it takes the timer out of the heap at once. */
 export interface Timer {
   /** The clock time (whole ms) it fires at. */
   readonly at: number;
@@ -17,6 +17,9 @@ export interface Timer {
  * set", not a field of its own.
  */
 class HeapEntry implements Timer {
+  /** Its position in its scheduler's heap while pending; -1 once it fired or was cancelled. */
+  index = -1;
+
   constructor(
     readonly at: number,
     readonly seq: number,
@@ -33,9 +36,9 @@ class HeapEntry implements Timer {
 
   cancel(): void {
     if (this.fn === undefined) return;
-    this.fn = undefined; // drop the closure now: a cancelled timer may wait in the heap a while
+    this.fn = undefined;
     this.arg = undefined;
-    this.owner.noteCancelled();
+    this.owner.remove(this);
   }
 }
 
@@ -48,13 +51,16 @@ function deadline(now: number, delayMs: number): number {
  * All of presence-b2b's timers (transaction timers E/F/K/J, Timer N, refresh,
  * retry, wait-for-terminate) in one binary min-heap, driven by a single
  * clock wake-up for the earliest deadline. A million pending timers cost a
- * million small heap entries and no libuv timers; cancellation is lazy, and
- * the heap is compacted when cancelled entries outnumber live ones.
+ * million small heap entries and no libuv timers. Each entry knows its
+ * place in the heap, so a cancelled timer leaves it at once (O(log n)):
+ * cancelling lazily, and compacting only once cancelled entries outnumbered
+ * live ones, left every held subscription with a second, dead entry (72 B)
+ * behind its refresh timer, re-armed by the first NOTIFY after the 2xx
+ * (issue 11, docs/establishment.md §17).
  */
 export class TimerScheduler {
   private heap: HeapEntry[] = [];
   private seq = 0;
-  private cancelledCount = 0;
   private wakeAt = Number.POSITIVE_INFINITY;
   private cancelWake: (() => void) | undefined;
   private closed = false;
@@ -75,7 +81,7 @@ export class TimerScheduler {
 
   /** Live timers (not fired, not cancelled). */
   get size(): number {
-    return this.heap.length - this.cancelledCount;
+    return this.heap.length;
   }
 
   /** Timers armed since this scheduler was made (benches: heap insertions per operation). */
@@ -83,7 +89,7 @@ export class TimerScheduler {
     return this.seq;
   }
 
-  /** Entries in the heap, cancelled ones not yet removed included (benches: what the heap holds). */
+  /** Entries in the heap (benches: what the heap holds); the live timers, as cancelled ones leave at once. */
   get heapEntries(): number {
     return this.heap.length;
   }
@@ -118,15 +124,15 @@ export class TimerScheduler {
     for (const e of this.heap) {
       e.fn = undefined;
       e.arg = undefined;
+      e.index = -1;
     }
     this.heap = [];
-    this.cancelledCount = 0;
   }
 
-  /** @internal called by a cancelled entry */
-  noteCancelled(): void {
-    this.cancelledCount++;
-    if (this.cancelledCount > 1024 && this.cancelledCount * 2 > this.heap.length) this.compact();
+  /** @internal A cancelled entry leaves the heap (HeapEntry.cancel). */
+  remove(entry: HeapEntry): void {
+    const index = entry.index;
+    if (index >= 0 && this.heap[index] === entry) this.removeAt(index);
   }
 
   private armWake(at: number): void {
@@ -141,14 +147,11 @@ export class TimerScheduler {
     const now = this.clock.now();
     // Bounded batch per wake-up, so a storm of due timers cannot starve I/O.
     let budget = 10_000;
+    // this.heap each time: a callback may close() the scheduler, which replaces the heap.
     while (this.heap.length > 0 && budget-- > 0) {
       const top = this.heap[0]!;
-      if (top.pending && top.at > now) break;
-      this.pop();
-      if (!top.pending) {
-        this.cancelledCount--;
-        continue;
-      }
+      if (top.at > now) break;
+      this.removeAt(0);
       const fn = top.fn! as (arg: unknown) => void;
       const arg = top.arg;
       top.fn = undefined;
@@ -161,7 +164,7 @@ export class TimerScheduler {
       }
     }
     if (this.closed) return;
-    const next = this.peekLive();
+    const next = this.heap[0];
     if (next !== undefined) this.armWake(budget <= 0 ? now : next.at);
   }
 
@@ -180,20 +183,6 @@ export class TimerScheduler {
     });
   }
 
-  private peekLive(): HeapEntry | undefined {
-    while (this.heap.length > 0 && !this.heap[0]!.pending) {
-      this.pop();
-      this.cancelledCount--;
-    }
-    return this.heap[0];
-  }
-
-  private compact(): void {
-    this.heap = this.heap.filter((e) => e.pending);
-    this.cancelledCount = 0;
-    for (let i = (this.heap.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
-  }
-
   private less(a: HeapEntry, b: HeapEntry): boolean {
     return a.at < b.at || (a.at === b.at && a.seq < b.seq);
   }
@@ -201,37 +190,53 @@ export class TimerScheduler {
   private push(entry: HeapEntry): void {
     const heap = this.heap;
     heap.push(entry);
-    let i = heap.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!this.less(heap[i]!, heap[parent]!)) break;
-      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
-      i = parent;
-    }
+    this.siftUp(entry, heap.length - 1);
   }
 
-  private pop(): void {
+  /** Takes the entry at `index` out of the heap: the last one fills its place and moves up or down. */
+  private removeAt(index: number): void {
     const heap = this.heap;
+    const removed = heap[index]!;
+    removed.index = -1;
     const last = heap.pop()!;
-    if (heap.length > 0) {
-      heap[0] = last;
-      this.siftDown(0);
-    }
+    if (last === removed) return;
+    if (index > 0 && this.less(last, heap[(index - 1) >> 1]!)) this.siftUp(last, index);
+    else this.siftDown(last, index);
   }
 
-  private siftDown(start: number): void {
+  /** Puts `entry` at `start` or above it, moving larger parents down (each moved entry's index follows). */
+  private siftUp(entry: HeapEntry, start: number): void {
+    const heap = this.heap;
+    let i = start;
+    while (i > 0) {
+      const parentIndex = (i - 1) >> 1;
+      const parent = heap[parentIndex]!;
+      if (!this.less(entry, parent)) break;
+      heap[i] = parent;
+      parent.index = i;
+      i = parentIndex;
+    }
+    heap[i] = entry;
+    entry.index = i;
+  }
+
+  /** Puts `entry` at `start` or below it, moving smaller children up (each moved entry's index follows). */
+  private siftDown(entry: HeapEntry, start: number): void {
     const heap = this.heap;
     const n = heap.length;
     let i = start;
     for (;;) {
       const l = 2 * i + 1;
+      if (l >= n) break;
       const r = l + 1;
-      let smallest = i;
-      if (l < n && this.less(heap[l]!, heap[smallest]!)) smallest = l;
-      if (r < n && this.less(heap[r]!, heap[smallest]!)) smallest = r;
-      if (smallest === i) return;
-      [heap[i], heap[smallest]] = [heap[smallest]!, heap[i]!];
-      i = smallest;
+      const child = r < n && this.less(heap[r]!, heap[l]!) ? r : l;
+      const smaller = heap[child]!;
+      if (!this.less(smaller, entry)) break;
+      heap[i] = smaller;
+      smaller.index = i;
+      i = child;
     }
+    heap[i] = entry;
+    entry.index = i;
   }
 }
