@@ -13,14 +13,15 @@ import { subscriptionLogger } from '../log/logger.js';
 import { QsaError, type QsaBroker, type QsaSubscriptionHandle, type StatusMessage } from '../qsa/index.js';
 import type { StoredApiSubscription } from '../store/stored-api-subscription.js';
 import type { SubscriptionStore } from '../store/subscription-store.js';
-import type { DialogSnapshot } from '../subscription/presence-engine.js';
+import type { DialogSnapshot, SubscriptionIdentity } from '../subscription/presence-engine.js';
 import type { QueueHub } from './queue-hub.js';
 import { presenceSummary, statusView } from './status-view.js';
 
 /** The part of the engine the service reads (inspection only). */
 export interface DialogInspector {
   list(): DialogSnapshot[];
-  dialogOf(subscriptionId: string): DialogSnapshot | undefined;
+  /** Given the handle: a lookup (an id alone costs the engine a pass over its dialogs). */
+  dialogOf(subscription: SubscriptionIdentity): DialogSnapshot | undefined;
 }
 
 /**
@@ -114,7 +115,7 @@ export class SubscriptionService implements SubscriptionApi {
     const log = subscriptionLogger(this.logger, handle);
     this.loggers.set(handle.id, log);
     log.info({ queue: request.queue, package: request.package, notifier: handle.notifierName ?? null }, 'subscription created');
-    return this.view(handle, this.dialogs.dialogOf(handle.id));
+    return this.view(handle, this.dialogs.dialogOf(handle));
   }
 
   /**
@@ -208,7 +209,7 @@ export class SubscriptionService implements SubscriptionApi {
    */
   async get(id: string): Promise<SubscriptionView | undefined> {
     const handle = this.broker.get(id);
-    if (handle !== undefined) return this.view(handle, this.dialogs.dialogOf(id));
+    if (handle !== undefined) return this.view(handle, this.dialogs.dialogOf(handle));
     if (this.placement === undefined || this.store.getApiSubscription === undefined) return undefined;
     let stored: StoredApiSubscription | undefined;
     try {
@@ -218,7 +219,7 @@ export class SubscriptionService implements SubscriptionApi {
     }
     // Made here while its row was read (an announcement, a takeover): the live view.
     const made = this.broker.get(id);
-    if (made !== undefined) return this.view(made, this.dialogs.dialogOf(id));
+    if (made !== undefined) return this.view(made, this.dialogs.dialogOf(made));
     return stored === undefined ? undefined : storedElsewhereView(stored);
   }
 

@@ -22,7 +22,7 @@ import { FixedDelayExpiry } from '../sip/transaction/fixed-delay-expiry.js';
 import type { IncomingRequest } from '../sip/transaction/types.js';
 import { routeLeadsTo } from '../sip/ua/request-destination.js';
 import type { SendRequestOptions, SipUserAgent } from '../sip/ua/types.js';
-import type { QsaNotifier, QsaSubscription, StatusSink, StatusUpdate } from '../qsa/index.js';
+import type { QsaNotifier, QsaSubscription, QsaSubscriptionInfo, StatusSink, StatusUpdate } from '../qsa/index.js';
 import { keepsReportedStatus, keptBodiesOf, reportedUpdateOf, SUBSCRIPTION_REVOKED } from '../qsa/qsa-broker.js';
 import { compactUpdate, isUsualUpdate, letGoKeptUpdate } from '../qsa/status-message.js';
 import type { DialogSnapshotSource, DialogSnapshotWriter } from '../store/dialog-snapshot-writer.js';
@@ -122,6 +122,9 @@ export interface PresenceEngineDeps {
 
 /** PresenceEngineDeps.holds's answer: owned, not owned (handed over), or not known yet (wait). */
 export type DialogOwnership = boolean | 'unconfirmed';
+
+/** What finds a QSA subscription's dialog without a pass over them all (PresenceEngine.dialogOf): a handle has it. */
+export type SubscriptionIdentity = Pick<QsaSubscriptionInfo, 'id' | 'package' | 'record' | 'subscriber'>;
 
 /**
  * How often a SUBSCRIBE whose ownership is `'unconfirmed'` asks again. A
@@ -1382,7 +1385,7 @@ export class PresenceEngine implements QsaNotifier {
    * own now, before another notifier reports for that record.
    */
   [SUBSCRIPTION_REVOKED](sub: QsaSubscription): void {
-    const dialog = this.registry.dialogOfMember(sub.id);
+    const dialog = this.registry.dialogOfMember(sub);
     if (dialog === undefined || dialog.kept !== sub) return;
     const update = reportedUpdateOf(sub);
     dialog.kept = update === undefined ? undefined : compactUpdate(update, undefined, keptBodiesOf(sub));
@@ -1831,9 +1834,13 @@ export class PresenceEngine implements QsaNotifier {
     return counts;
   }
 
-  /** The dialog serving one QSA subscription, for inspection. */
-  dialogOf(subscriptionId: string): DialogSnapshot | undefined {
-    const d = this.registry.dialogOfMember(subscriptionId);
+  /**
+   * The dialog serving one QSA subscription, for inspection: given its handle
+   * (or any object with its id, package, record and subscriber) it is a
+   * lookup; given only its id, a pass over the dialogs.
+   */
+  dialogOf(subscription: string | SubscriptionIdentity): DialogSnapshot | undefined {
+    const d = typeof subscription === 'string' ? this.registry.dialogOfMemberId(subscription) : this.registry.dialogOfMember(subscription);
     return d === undefined ? undefined : snapshotOf(d, this.scheduler.clock.now());
   }
 

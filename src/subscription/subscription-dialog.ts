@@ -358,6 +358,15 @@ export class SubscriptionDialog {
     return this.first;
   }
 
+  /** Whether QSA subscription `id` is among its members. */
+  hasMember(id: string): boolean {
+    if (this.first?.id === id) return true;
+    const others = this.rare?.others;
+    if (others === undefined) return false;
+    for (const member of others) if (member.id === id) return true;
+    return false;
+  }
+
   /** The member at `index` (0 ≤ index < memberCount). */
   memberAt(index: number): QsaSubscription | undefined {
     return index === 0 ? this.first : this.rare?.others?.[index - 1];

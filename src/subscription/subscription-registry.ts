@@ -1,5 +1,5 @@
 import { dialogIdentity } from '../store/stored-dialog.js';
-import type { QsaSubscription } from '../qsa/index.js';
+import type { QsaSubscription, QsaSubscriptionInfo } from '../qsa/index.js';
 import type { DialogState } from '../sip/dialog/dialog-state.js';
 import type { SubscriptionDialog } from './subscription-dialog.js';
 
@@ -15,7 +15,12 @@ import type { SubscriptionDialog } from './subscription-dialog.js';
  *   subscriber compared: no identity string per held dialog (issue 11). A
  *   record with several shared dialogs (other subscribers or packages) gets a
  *   Map of its own, keyed by identity, so that finding one stays a lookup;
- * - by QSA subscription id: the dialog serving a subscriber.
+ * - by QSA subscription: the dialog serving a subscriber. A subscriber of a
+ *   shared dialog is found as that dialog is, by its identity, and then
+ *   among its members by id: no Map entry per held subscription (37 B at
+ *   100,000, issue 11, docs/establishment.md §17). Only the members of a
+ *   dialog that cannot be found so (not shared, or no longer: ending, or
+ *   replaced by a newer one of the same identity) are in `unshared`, by id.
  *
  * The maps change only here, together with what they index: `dialog.dialog`
  * is set through setSipDialog() and the dialog's members through join()/leave(),
@@ -27,7 +32,8 @@ export class SubscriptionRegistry {
   private readonly byCallId = new Map<string, SubscriptionDialog>();
   /** Shared dialogs by record: the one dialog of that record, or those of a record that has several, by identity. */
   private readonly byRecord = new Map<string, SubscriptionDialog | Map<string, SubscriptionDialog>>();
-  private readonly byMember = new Map<string, SubscriptionDialog>();
+  /** Members of dialogs that sharedDialog() does not find (see above), by QSA subscription id. */
+  private readonly unshared = new Map<string, SubscriptionDialog>();
 
   /** Live dialogs. */
   get size(): number {
@@ -58,9 +64,13 @@ export class SubscriptionRegistry {
   private share(dialog: SubscriptionDialog): void {
     const entry = this.byRecord.get(dialog.record);
     if (entry === undefined || (!(entry instanceof Map) && entry.pkg === dialog.pkg && entry.subscriber === dialog.subscriber)) {
+      if (entry !== undefined && entry !== dialog) this.unshareMembers(entry);
       this.byRecord.set(dialog.record, dialog);
     } else if (entry instanceof Map) {
-      entry.set(dialog.identity, dialog);
+      const identity = dialog.identity;
+      const replaced = entry.get(identity);
+      if (replaced !== undefined && replaced !== dialog) this.unshareMembers(replaced);
+      entry.set(identity, dialog);
     } else {
       this.byRecord.set(
         dialog.record,
@@ -75,14 +85,14 @@ export class SubscriptionRegistry {
   /** `sub` is served by `dialog` from now on. */
   join(dialog: SubscriptionDialog, sub: QsaSubscription): void {
     dialog.addMember(sub);
-    this.byMember.set(sub.id, dialog);
+    if (this.sharedDialog(sub.package, sub.record, sub.subscriber) !== dialog) this.unshared.set(sub.id, dialog);
   }
 
   /** `sub` is no longer served; returns the dialog that served it (maybe left without members). */
   leave(sub: QsaSubscription): SubscriptionDialog | undefined {
-    const dialog = this.byMember.get(sub.id);
+    const dialog = this.dialogOfMember(sub);
     if (dialog === undefined) return undefined;
-    this.byMember.delete(sub.id);
+    if (this.unshared.get(sub.id) === dialog) this.unshared.delete(sub.id);
     dialog.removeMember(sub);
     return dialog;
   }
@@ -91,14 +101,29 @@ export class SubscriptionRegistry {
   dropMembers(dialog: SubscriptionDialog): void {
     for (let i = 0, count = dialog.memberCount; i < count; i++) {
       const member = dialog.memberAt(i)!;
-      if (this.byMember.get(member.id) === dialog) this.byMember.delete(member.id);
+      if (this.unshared.get(member.id) === dialog) this.unshared.delete(member.id);
     }
     dialog.clearMembers();
   }
 
-  /** The dialog serving QSA subscription `id`. */
-  dialogOfMember(id: string): SubscriptionDialog | undefined {
-    return this.byMember.get(id);
+  /** The dialog serving QSA subscription `sub` (its id, package, record and subscriber). */
+  dialogOfMember(sub: Pick<QsaSubscriptionInfo, 'id' | 'package' | 'record' | 'subscriber'>): SubscriptionDialog | undefined {
+    const shared = this.sharedDialog(sub.package, sub.record, sub.subscriber);
+    if (shared?.hasMember(sub.id) === true) return shared;
+    return this.unshared.get(sub.id);
+  }
+
+  /** The dialog serving QSA subscription `id`, given only its id: a pass over the dialogs (inspection, tests). */
+  dialogOfMemberId(id: string): SubscriptionDialog | undefined {
+    const unshared = this.unshared.get(id);
+    if (unshared !== undefined) return unshared;
+    for (const dialog of this.all) if (dialog.hasMember(id)) return dialog;
+    return undefined;
+  }
+
+  /** `dialog` is no longer found by its identity: its members are found by id from now on. */
+  private unshareMembers(dialog: SubscriptionDialog): void {
+    for (let i = 0, count = dialog.memberCount; i < count; i++) this.unshared.set(dialog.memberAt(i)!.id, dialog);
   }
 
   /** The dialog a NOTIFY with this Call-ID and To-tag (our tag) belongs to. */
@@ -123,10 +148,12 @@ export class SubscriptionRegistry {
     const entry = this.byRecord.get(dialog.record);
     if (entry === dialog) {
       this.byRecord.delete(dialog.record);
+      this.unshareMembers(dialog);
     } else if (entry instanceof Map) {
       const identity = dialog.identity;
       if (entry.get(identity) !== dialog) return;
       entry.delete(identity);
+      this.unshareMembers(dialog);
       // Back to the dialog itself once one is left (its identity string goes with the Map).
       if (entry.size === 1) this.byRecord.set(dialog.record, entry.values().next().value as SubscriptionDialog);
     }
@@ -136,8 +163,9 @@ export class SubscriptionRegistry {
   remove(dialog: SubscriptionDialog): boolean {
     if (!this.all.delete(dialog)) return false;
     this.setSipDialog(dialog, undefined);
-    this.stopSharing(dialog);
+    // Its members first, so that stopSharing() has none to index by id.
     this.dropMembers(dialog);
+    this.stopSharing(dialog);
     return true;
   }
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import type { QsaSubscription } from '../../../src/qsa/index.js';
 import { newDialogState } from '../../../src/sip/dialog/dialog-state.js';
 import { SubscriptionDialog } from '../../../src/subscription/subscription-dialog.js';
@@ -27,7 +28,8 @@ test('a dialog is found by identity, member and SIP dialog; remove() takes it ou
   registry.join(d, b);
   registry.setSipDialog(d, sipDialog('c1'));
   assert.equal(registry.sharedDialog('presence', 'sip:alice@example.com', 'sip:bob@example.com'), d);
-  assert.equal(registry.dialogOfMember('s2'), d);
+  assert.equal(registry.dialogOfMember(b), d);
+  assert.equal(registry.dialogOfMemberId('s2'), d);
   assert.equal(registry.dialogOfNotify('c1', 'ours'), d);
   assert.equal(registry.dialogOfNotify('c1', 'theirs'), undefined, 'the Call-ID finds it; our tag must match too');
   assert.deepEqual(d.members, [a, b]);
@@ -35,7 +37,8 @@ test('a dialog is found by identity, member and SIP dialog; remove() takes it ou
   assert.equal(registry.remove(d), true);
   assert.equal(registry.size, 0);
   assert.equal(registry.sharedDialog('presence', 'sip:alice@example.com', 'sip:bob@example.com'), undefined);
-  assert.equal(registry.dialogOfMember('s1'), undefined);
+  assert.equal(registry.dialogOfMember(a), undefined);
+  assert.equal(registry.dialogOfMemberId('s1'), undefined);
   assert.equal(registry.dialogOfNotify('c1', 'ours'), undefined);
   assert.equal(d.dialog, undefined);
   assert.deepEqual(d.members, []);
@@ -142,8 +145,8 @@ test('members: kept in join order whoever leaves (the first, one in the middle, 
   registry.dropMembers(d);
   assert.deepEqual(d.members, []);
   assert.equal(d.memberCount, 0);
-  assert.equal(registry.dialogOfMember('s2'), undefined);
-  assert.equal(registry.dialogOfMember('s1'), undefined);
+  assert.equal(registry.dialogOfMember(b), undefined);
+  assert.equal(registry.dialogOfMember(a), undefined);
 });
 
 test('dialog timers: arm() replaces what a slot held, clearTimers() leaves none', () => {
@@ -161,4 +164,80 @@ test('dialog timers: arm() replaces what a slot held, clearTimers() leaves none'
   d.arm('timer', scheduler.after(5, () => fired.push('third')));
   clock.advance(100);
   assert.deepEqual(fired, ['third']);
+});
+
+test('a member is found by its subscription whatever happened to its dialog: shared, not shared, ending, replaced by a newer one (property, against a plain model)', () => {
+  const records = ['sip:alice@example.com', 'sip:carol@example.com'];
+  const subscribers = ['sip:bob@example.com', 'sip:dave@example.com'];
+  type Op =
+    | { kind: 'add'; record: number; subscriber: number; pkg: number; shared: boolean }
+    | { kind: 'join'; pick: number }
+    | { kind: 'leave'; pick: number }
+    | { kind: 'stopSharing'; pick: number }
+    | { kind: 'remove'; pick: number }
+    | { kind: 'dropMembers'; pick: number };
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    fc.record({ kind: fc.constant('add' as const), record: fc.nat(1), subscriber: fc.nat(1), pkg: fc.nat(1), shared: fc.boolean() }),
+    fc.record({ kind: fc.constant('join' as const), pick: fc.nat() }),
+    fc.record({ kind: fc.constant('leave' as const), pick: fc.nat() }),
+    fc.record({ kind: fc.constant('stopSharing' as const), pick: fc.nat() }),
+    fc.record({ kind: fc.constant('remove' as const), pick: fc.nat() }),
+    fc.record({ kind: fc.constant('dropMembers' as const), pick: fc.nat() }),
+  );
+  fc.assert(
+    fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+      const registry = new SubscriptionRegistry();
+      const dialogs: SubscriptionDialog[] = [];
+      const subs: QsaSubscription[] = [];
+      // The model: which dialog serves each subscription (none once it left).
+      const servedBy = new Map<string, SubscriptionDialog>();
+      let next = 0;
+      const newSub = (d: SubscriptionDialog): QsaSubscription => {
+        const s: QsaSubscription = { id: `s${next++}`, package: d.pkg, record: d.record, subscriber: d.subscriber, data: undefined, active: true };
+        subs.push(s);
+        return s;
+      };
+      const live = (): SubscriptionDialog[] => dialogs.filter((d) => [...registry.dialogs()].includes(d));
+      const apply = (o: Op): void => {
+        if (o.kind === 'add') {
+          const d = new SubscriptionDialog(`d${dialogs.length}`, records[o.record]!, subscribers[o.subscriber]!, o.pkg === 0 ? 'presence' : 'dialog');
+          dialogs.push(d);
+          const s = newSub(d);
+          registry.add(d, s, o.shared);
+          servedBy.set(s.id, d);
+          return;
+        }
+        const candidates = live();
+        const d = candidates[o.pick % Math.max(1, candidates.length)];
+        if (d === undefined) return;
+        if (o.kind === 'join') {
+          const s = newSub(d);
+          registry.join(d, s);
+          servedBy.set(s.id, d);
+        } else if (o.kind === 'leave') {
+          const members = d.members;
+          const s = members[o.pick % Math.max(1, members.length)];
+          if (s === undefined) return;
+          assert.equal(registry.leave(s), d);
+          servedBy.delete(s.id);
+        } else if (o.kind === 'stopSharing') {
+          registry.stopSharing(d);
+        } else if (o.kind === 'dropMembers') {
+          for (const s of d.members) servedBy.delete(s.id);
+          registry.dropMembers(d);
+        } else {
+          for (const s of d.members) servedBy.delete(s.id);
+          registry.remove(d);
+        }
+      };
+      for (const o of ops) {
+        apply(o);
+        for (const s of subs) {
+          assert.equal(registry.dialogOfMember(s), servedBy.get(s.id), `${s.id} by its subscription`);
+          assert.equal(registry.dialogOfMemberId(s.id), servedBy.get(s.id), `${s.id} by its id`);
+        }
+      }
+    }),
+    { numRuns: 300 },
+  );
 });

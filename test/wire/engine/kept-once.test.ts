@@ -23,8 +23,8 @@ function pidf(basic: string, note: string): Uint8Array {
 
 /** The engine's dialog object of a member (a test's look inside: `kept` is what the dialog holds). */
 function dialogOf(h: Harness, id: string): SubscriptionDialog {
-  const registry = (h.b2b.engine as unknown as { registry: { dialogOfMember(id: string): SubscriptionDialog | undefined } }).registry;
-  const dialog = registry.dialogOfMember(id);
+  const registry = (h.b2b.engine as unknown as { registry: { dialogOfMemberId(id: string): SubscriptionDialog | undefined } }).registry;
+  const dialog = registry.dialogOfMemberId(id);
   assert.ok(dialog !== undefined);
   return dialog;
 }
