@@ -89,6 +89,18 @@ class DialogRarities {
   }
 }
 
+/** The rarities written through SubscriptionDialog.setRarity (the members have their own methods). */
+type RarityField = 'auth' | 'subscriberCredentials' | 'restart' | 'failures' | 'counts';
+
+/** Each rarity's default: the value a held dialog at rest has. */
+const USUAL_RARITIES: { readonly [K in RarityField]: DialogRarities[K] } = {
+  auth: undefined,
+  subscriberCredentials: undefined,
+  restart: undefined,
+  failures: 0,
+  counts: 0,
+};
+
 /**
  * One SIP subscription and the internal subscriptions it serves: a flat
  * record (no closures, no per-record timers beyond two heap entries) so that
@@ -178,44 +190,28 @@ export class SubscriptionDialog {
     return this.rare?.failures ?? 0;
   }
   set failures(value: number) {
-    if (value !== 0) this.rarities().failures = value;
-    else if (this.rare !== undefined) {
-      this.rare.failures = 0;
-      this.letGoIfUsual();
-    }
+    this.setRarity('failures', value);
   }
   /** The digest challenge being answered in the current SIP dialog (RFC 3261 §22.2), with its nonce count. */
   get auth(): DigestSession | undefined {
     return this.rare?.auth;
   }
   set auth(value: DigestSession | undefined) {
-    if (value !== undefined) this.rarities().auth = value;
-    else if (this.rare !== undefined) {
-      this.rare.auth = undefined;
-      this.letGoIfUsual();
-    }
+    this.setRarity('auth', value);
   }
   /** The subscriber's credentials for that challenge. */
   get subscriberCredentials(): DigestCredentials | undefined {
     return this.rare?.subscriberCredentials;
   }
   set subscriberCredentials(value: DigestCredentials | undefined) {
-    if (value !== undefined) this.rarities().subscriberCredentials = value;
-    else if (this.rare !== undefined) {
-      this.rare.subscriberCredentials = undefined;
-      this.letGoIfUsual();
-    }
+    this.setRarity('subscriberCredentials', value);
   }
   /** What a restart still owes it (RestartStep); undefined once it is an ordinary dialog. */
   get restart(): RestartStep | undefined {
     return this.rare?.restart;
   }
   set restart(value: RestartStep | undefined) {
-    if (value !== undefined) this.rarities().restart = value;
-    else if (this.rare !== undefined) {
-      this.rare.restart = undefined;
-      this.letGoIfUsual();
-    }
+    this.setRarity('restart', value);
   }
 
   /**
@@ -227,11 +223,19 @@ export class SubscriptionDialog {
     return this.rare?.counts ?? 0;
   }
   private set counts(value: number) {
-    if (value !== 0) this.rarities().counts = value;
-    else if (this.rare !== undefined) {
-      this.rare.counts = 0;
-      this.letGoIfUsual();
+    this.setRarity('counts', value);
+  }
+
+  /** Writes one rarity: a value off its default makes the object; the last one back to its default lets it go. */
+  private setRarity<K extends RarityField>(field: K, value: DialogRarities[K]): void {
+    if (value !== USUAL_RARITIES[field]) {
+      this.rarities()[field] = value;
+      return;
     }
+    const rare = this.rare;
+    if (rare === undefined) return;
+    rare[field] = value;
+    if (rare.usual()) this.rare = undefined;
   }
 
   private rarities(): DialogRarities {
