@@ -31,7 +31,7 @@ export interface W0Level {
    * were compacted a few seconds before: V8 still counts the process as allocating, and keeps its
    * grown young generation. This one is the process idle.
    */
-  atRestLate?: { lateS: number; memory: MemorySample & PerSubscription; smaps: SmapsSummary | undefined; idleCoreShare: number };
+  atRestLate?: RestSample & { lateS: number };
   /** SUT CPU as a share of one core while holding N idle (refresh timers only). */
   idleCoreShare?: number;
   /**
@@ -39,6 +39,24 @@ export interface W0Level {
    * µs per establishment and share of its core. Near 1 it, not the SUT, sets the rate.
    */
   sim?: { cpuUs: number; cpuUsPerEstablishment: number; coreShare: number };
+}
+
+/** What restThenSample() measured: the SUT's CPU share while it waited, then memory after forced GCs. */
+export interface RestSample {
+  idleCoreShare: number;
+  memory: MemorySample & PerSubscription;
+  smaps: SmapsSummary | undefined;
+}
+
+/** Leaves the SUT alone for `seconds` (its CPU share meanwhile), then samples its memory at rest per held subscription. */
+async function restThenSample(rig: Rig, seconds: number, baseline: MemorySample, held: number): Promise<RestSample> {
+  const c0 = await rig.sut.call<NodeJS.CpuUsage>('cpu');
+  const t0 = monoMs();
+  await sleep(seconds * 1000);
+  const c1 = await rig.sut.call<NodeJS.CpuUsage>('cpu');
+  const idleCoreShare = (c1.user + c1.system - c0.user - c0.system) / 1000 / (monoMs() - t0);
+  const m = await rig.memory();
+  return { idleCoreShare, memory: { ...m, ...perSubscription(m, baseline, held) }, smaps: await rig.sut.call<SmapsSummary | undefined>('smaps') };
 }
 
 export interface PuaLevel {
@@ -162,25 +180,13 @@ export async function runW0(o: BenchOptions): Promise<W0Result> {
       const just = await rig.memory();
       const entry: W0Level = { n: level, establish: est, justEstablished: { ...just, ...perSubscription(just, result.baseline, level) }, settleS, sim };
       if (settleS > 0) {
-        const c0 = await rig.sut.call<NodeJS.CpuUsage>('cpu');
-        const t0 = monoMs();
-        await sleep(settleS * 1000);
-        const c1 = await rig.sut.call<NodeJS.CpuUsage>('cpu');
-        entry.idleCoreShare = (c1.user + c1.system - c0.user - c0.system) / 1000 / (monoMs() - t0);
-        const rest = await rig.memory();
-        entry.atRest = { ...rest, ...perSubscription(rest, result.baseline, level) };
-        entry.atRestSmaps = await rig.sut.call<SmapsSummary | undefined>('smaps');
+        const rest = await restThenSample(rig, settleS, result.baseline, level);
+        entry.idleCoreShare = rest.idleCoreShare;
+        entry.atRest = rest.memory;
+        entry.atRestSmaps = rest.smaps;
         // The kept bodies' slabs and their occupancy (src/qsa/kept-body-store.ts), where the build reports them.
         entry.atRestKeptBodies = (await rig.sut.call<{ keptBodies?: object }>('stats')).keptBodies;
-        if (level === n && lateS > 0) {
-          const l0 = await rig.sut.call<NodeJS.CpuUsage>('cpu');
-          const lt = monoMs();
-          await sleep(lateS * 1000);
-          const l1 = await rig.sut.call<NodeJS.CpuUsage>('cpu');
-          const idle = (l1.user + l1.system - l0.user - l0.system) / 1000 / (monoMs() - lt);
-          const late = await rig.memory();
-          entry.atRestLate = { lateS, memory: { ...late, ...perSubscription(late, result.baseline, level) }, smaps: await rig.sut.call<SmapsSummary | undefined>('smaps'), idleCoreShare: idle };
-        }
+        if (level === n && lateS > 0) entry.atRestLate = { lateS, ...(await restThenSample(rig, lateS, result.baseline, level)) };
       }
       const shown = entry.atRest ?? entry.justEstablished;
       say(`     RSS ${shown.rssBytesPerSub} B/sub, heap ${shown.heapBytesPerSub} B/sub${entry.atRest ? ' (at rest)' : ''}; forced full GC ${shown.forcedGcMs.toFixed(0)} ms`);

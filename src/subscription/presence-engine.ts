@@ -22,7 +22,7 @@ import { FixedDelayExpiry } from '../sip/transaction/fixed-delay-expiry.js';
 import type { IncomingRequest } from '../sip/transaction/types.js';
 import { routeLeadsTo } from '../sip/ua/request-destination.js';
 import type { SendRequestOptions, SipUserAgent } from '../sip/ua/types.js';
-import type { QsaNotifier, QsaSubscription, QsaSubscriptionInfo, StatusSink, StatusUpdate } from '../qsa/index.js';
+import type { QsaNotifier, QsaSubscription, StatusSink, StatusUpdate } from '../qsa/index.js';
 import { keepsReportedStatus, keptBodiesOf, reportedUpdateOf, SUBSCRIPTION_REVOKED } from '../qsa/qsa-broker.js';
 import { compactUpdate, isUsualUpdate, letGoKeptUpdate } from '../qsa/status-message.js';
 import type { DialogSnapshotSource, DialogSnapshotWriter } from '../store/dialog-snapshot-writer.js';
@@ -61,14 +61,14 @@ import { RestartPacer } from './restart-pacer.js';
 import { backoffDelayMs, serverRetryDelayMs } from './retry-backoff.js';
 import { SubscribePacer } from './subscribe-pacer.js';
 import { SubscriptionDialog, type SubscriptionDialogState } from './subscription-dialog.js';
-import { SubscriptionRegistry } from './subscription-registry.js';
+import { SubscriptionRegistry, type SubscriptionIdentity } from './subscription-registry.js';
 import { dialogLookupKey } from '../sip/dialog/dialog-state.js';
 
 /** Fields every SUBSCRIBE carries as they are (read only: one pair for all, issue 11). */
 const MAX_FORWARDS_70: readonly [string, string] = Object.freeze(['Max-Forwards', '70'] as const);
 const CONTACT_IN_PLACE: readonly [string, string] = Object.freeze(['Contact', ''] as const);
 
-export type { DialogSnapshot };
+export type { DialogSnapshot, SubscriptionIdentity };
 
 /** Looks up credentials for a subscriber (From URI) challenged in `realm`. */
 export type CredentialLookup = (subscriber: string, realm: string) => DigestCredentials | undefined;
@@ -122,9 +122,6 @@ export interface PresenceEngineDeps {
 
 /** PresenceEngineDeps.holds's answer: owned, not owned (handed over), or not known yet (wait). */
 export type DialogOwnership = boolean | 'unconfirmed';
-
-/** What finds a QSA subscription's dialog without a pass over them all (PresenceEngine.dialogOf): a handle has it. */
-export type SubscriptionIdentity = Pick<QsaSubscriptionInfo, 'id' | 'package' | 'record' | 'subscriber'>;
 
 /**
  * How often a SUBSCRIBE whose ownership is `'unconfirmed'` asks again. A

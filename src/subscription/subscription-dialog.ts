@@ -76,16 +76,11 @@ class DialogRarities {
   failures = 0;
   counts = 0;
 
-  /** Every field at its default: the dialog need not keep this object. */
+  /** Every field at its default (USUAL_RARITIES, and no other members): the dialog need not keep this object. */
   usual(): boolean {
-    return (
-      this.others === undefined &&
-      this.auth === undefined &&
-      this.subscriberCredentials === undefined &&
-      this.restart === undefined &&
-      this.failures === 0 &&
-      this.counts === 0
-    );
+    if (this.others !== undefined) return false;
+    for (const field of RARITY_FIELDS) if (this[field] !== USUAL_RARITIES[field]) return false;
+    return true;
   }
 }
 
@@ -100,6 +95,7 @@ const USUAL_RARITIES: { readonly [K in RarityField]: DialogRarities[K] } = {
   failures: 0,
   counts: 0,
 };
+const RARITY_FIELDS = Object.keys(USUAL_RARITIES) as RarityField[];
 
 /**
  * One SIP subscription and the internal subscriptions it serves: a flat
@@ -232,10 +228,9 @@ export class SubscriptionDialog {
       this.rarities()[field] = value;
       return;
     }
-    const rare = this.rare;
-    if (rare === undefined) return;
-    rare[field] = value;
-    if (rare.usual()) this.rare = undefined;
+    if (this.rare === undefined) return;
+    this.rare[field] = value;
+    this.letGoIfUsual();
   }
 
   private rarities(): DialogRarities {
@@ -397,8 +392,8 @@ export class SubscriptionDialog {
       if (index < 0) return false;
       others!.splice(index, 1);
     }
-    if (rare !== undefined && others !== undefined && others.length === 0) {
-      rare.others = undefined;
+    if (others !== undefined && others.length === 0) {
+      rare!.others = undefined;
       this.letGoIfUsual();
     }
     return true;

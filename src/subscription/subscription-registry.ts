@@ -3,6 +3,9 @@ import type { QsaSubscription, QsaSubscriptionInfo } from '../qsa/index.js';
 import type { DialogState } from '../sip/dialog/dialog-state.js';
 import type { SubscriptionDialog } from './subscription-dialog.js';
 
+/** What finds a QSA subscription's dialog without a pass over them all: a handle (or Assignment) has it. */
+export type SubscriptionIdentity = Pick<QsaSubscriptionInfo, 'id' | 'package' | 'record' | 'subscriber'>;
+
 /**
  * Every live SubscriptionDialog of the engine, and the three ways to find one:
  * - by SIP dialog (Call-ID, then our tag): which dialog a NOTIFY belongs to;
@@ -107,7 +110,7 @@ export class SubscriptionRegistry {
   }
 
   /** The dialog serving QSA subscription `sub` (its id, package, record and subscriber). */
-  dialogOfMember(sub: Pick<QsaSubscriptionInfo, 'id' | 'package' | 'record' | 'subscriber'>): SubscriptionDialog | undefined {
+  dialogOfMember(sub: SubscriptionIdentity): SubscriptionDialog | undefined {
     const shared = this.sharedDialog(sub.package, sub.record, sub.subscriber);
     if (shared?.hasMember(sub.id) === true) return shared;
     return this.unshared.get(sub.id);
