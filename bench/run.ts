@@ -89,7 +89,9 @@ const USAGE = `usage: node dist/bench/run.js [smoke | w0 | w2 | w2-tcp | w3 | w4
   --port-base P      simulator P, SUT P+2, Kamailio sink P+4, pua P+5 (5090)
   --no-kamailio      skip the Kamailio comparisons
   --cpu-prof [DIR]   run the SUT under node --cpu-prof (${PROFILE_DIR})
-  --heap-snapshot [DIR]  W0: SUT heap snapshot at the largest N; W3: before and after the churn (${PROFILE_DIR})
+  --heap-snapshot [DIR]  W0: SUT heap snapshot at the largest N; W3: before and after the churn; W4: 40 s into the recovery (${PROFILE_DIR})
+  --survivor-profile [DIR]  W4: the SUT's allocations that outlived a scavenge (kept, or freed by a mark-compact),
+                         sampled over the recovery; summarise with dist/bench/survivor-summary.js (${PROFILE_DIR})
   --memory-levers    W0: at the largest N, at rest, then after one compacting full GC, then after glibc's
                      malloc_trim(0) called in the SUT through gdb (bench only; needs gdb and ptrace)
   --sut-node-args "A B"  extra node flags for the SUT process (e.g. "--heap-prof --heap-prof-dir=/tmp/hp")
@@ -112,6 +114,7 @@ function parseArgs(argv: string[]): { workloads: WorkloadId[]; opts: BenchOption
     kamailio: true,
     cpuProfDir: undefined,
     heapSnapshotDir: undefined,
+    survivorProfileDir: undefined,
     sutNodeArgs: [],
     stages: false,
     // The SUT is pinned to one core: the daemon's default (single_threaded_gc: auto) on one core.
@@ -224,6 +227,14 @@ function parseArgs(argv: string[]): { workloads: WorkloadId[]; opts: BenchOption
           opts.heapSnapshotDir = d;
           i++;
         } else opts.heapSnapshotDir = PROFILE_DIR;
+        break;
+      }
+      case '--survivor-profile': {
+        const d = argv[i + 1];
+        if (d !== undefined && !d.startsWith('-') && !/^(w\d|smoke|all)/.test(d)) {
+          opts.survivorProfileDir = d;
+          i++;
+        } else opts.survivorProfileDir = PROFILE_DIR;
         break;
       }
       case '--sut-node-args':

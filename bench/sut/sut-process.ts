@@ -35,6 +35,7 @@ import type { StepTimelineSummary } from './step-timeline.js';
 import { type CountSummary, StatusConsumer } from './status-consumer.js';
 import { type ThreadTimes, threadTimes, threadTimesBetween } from './thread-times.js';
 import { udpDrops } from './udp-drops.js';
+import { SurvivorSampling } from './survivor-sampling.js';
 
 export interface SutStartArgs {
   /** SIP port of the SUT (UDP and TCP). */
@@ -616,6 +617,7 @@ class SutHarness {
 
 async function main(): Promise<void> {
   const h = new SutHarness();
+  const survivorSampling = new SurvivorSampling();
   serveRpc(
     {
       start: (a: SutStartArgs) => h.start(a),
@@ -634,6 +636,10 @@ async function main(): Promise<void> {
       cpu: () => process.cpuUsage(),
       // For finding what holds memory per subscription: summarise with dist/bench/heap-summary.js.
       heapSnapshot: (a: { path: string }) => writeHeapSnapshot(a.path),
+      // What outlives a scavenge (docs/latency-tail.md, W4's largest GC pause): V8's sampling heap
+      // profiler, keeping the samples of objects a mark-compact freed and dropping those a scavenge did.
+      startSurvivorSampling: () => survivorSampling.start(),
+      stopSurvivorSampling: (a: { path: string }) => survivorSampling.stop(a.path),
       // Bench only (W0 --memory-levers, docs/establishment.md §14): one full GC that compacts every
       // fragmented page (V8 compacts only its chosen candidates otherwise), its pause, then the sample.
       compactingGc: () => h.compactingGc(),

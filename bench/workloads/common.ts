@@ -24,6 +24,8 @@ export interface BenchOptions {
   sutKeptBodyCompactionMs?: number;
   /** W0: write a heap snapshot of the SUT at the largest N into this directory. */
   heapSnapshotDir: string | undefined;
+  /** W4: a sampling heap profile of what outlived a scavenge over the recovery (bench/survivor-summary.ts). */
+  survivorProfileDir: string | undefined;
   /** W0: at the largest N, after the at-rest sample, what a compacting GC and glibc's malloc_trim would give (bench only). */
   memoryLevers?: boolean;
   /** Per-workload overrides; each workload has its own defaults. */

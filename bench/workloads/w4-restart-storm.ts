@@ -6,7 +6,9 @@
  * the SUT sends N new SUBSCRIBEs in a herd. Measured: time until all N are
  * `active` again, SUT CPU for the whole recovery, failures and timeouts.
  */
-import { monoMs } from '../harness/rig.js';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { monoMs, type Rig } from '../harness/rig.js';
 import type { SimStats } from '../load/presence-server-sim.js';
 import type { CpuWindow, EstablishResult } from '../sut/sut-process.js';
 import { type BenchOptions, say, sleep, startRig } from './common.js';
@@ -17,6 +19,10 @@ export interface W4Result {
   transport: string;
   spreadMs: number;
   establish: EstablishResult;
+  /** With `--heap-snapshot`: the SUT's heap snapshot, taken HEAP_SNAPSHOT_INTO_RECOVERY_MS into the recovery. */
+  heapSnapshot?: string;
+  /** With `--survivor-profile`: what outlived a scavenge over the recovery (bench/survivor-summary.ts). */
+  survivorProfile?: string;
   recovery: {
     reestablished: number;
     /** ms from the first deactivating NOTIFY until the last subscription was active again; -1 if not all were within `boundMs`. */
@@ -49,8 +55,19 @@ export async function runW4(o: BenchOptions): Promise<W4Result> {
     const t0 = monoMs();
     await rig.sim.call('rate', { rate: n, durationMs: spreadMs, once: true, state: 'terminated;reason=deactivated', forget: true }, spreadMs + 120_000);
     const boundMs = Math.max(60_000, n * 2);
+    // Diagnostic only (it stops the SUT for seconds): what the old generation holds while the
+    // re-SUBSCRIBEs are paced, when W4's largest mark-compacts come (docs/latency-tail.md).
+    const snapshot = o.heapSnapshotDir === undefined ? undefined : snapshotLater(rig, o.heapSnapshotDir, n, t0);
+    if (o.survivorProfileDir !== undefined) await rig.sut.call('startSurvivorSampling');
     const w = await rig.sut.call<{ active: number; elapsedMsSinceEpoch: number; lastActiveAtMs: number }>('waitActive', { from: 0, to: n, timeoutMs: boundMs }, boundMs + 30_000);
     const sut = await rig.sut.call<CpuWindow>('endWindow');
+    let survivorProfile: string | undefined;
+    if (o.survivorProfileDir !== undefined) {
+      mkdirSync(o.survivorProfileDir, { recursive: true });
+      const path = join(o.survivorProfileDir, `w4-${n}-${Date.now()}.survivors.heapprofile`);
+      survivorProfile = await rig.sut.call<string>('stopSurvivorSampling', { path }, 120_000);
+      say(`  survivor profile: ${survivorProfile}`);
+    }
     await rig.sim.call('drain', { boundMs: 10_000 }, 20_000);
     const s1: SimStats = await rig.simStats();
     // Same CLOCK_MONOTONIC in both processes: the SUT's timestamps compare with ours.
@@ -71,8 +88,18 @@ export async function runW4(o: BenchOptions): Promise<W4Result> {
       `  recovery: ${w.active}/${n} active again ${timeToAll >= 0 ? `after ${(timeToAll / 1000).toFixed(1)} s` : `(not all within ${boundMs / 1000} s)`}; ${recovery.newSubscribes} new SUBSCRIBEs, ` +
         `${recovery.subscribeRetransmissions} SUBSCRIBE retransmissions; ${recovery.cpuUsPerReestablishment.toFixed(0)} µs CPU each; GC max ${sut.gcMaxPauseMs.toFixed(1)} ms`,
     );
-    return { n, transport: o.transport, spreadMs, establish, recovery };
+    const heapSnapshot = snapshot === undefined ? undefined : await snapshot;
+    if (heapSnapshot !== undefined) say(`  heap snapshot: ${heapSnapshot}`);
+    return { n, transport: o.transport, spreadMs, establish, recovery, ...(heapSnapshot === undefined ? {} : { heapSnapshot }), ...(survivorProfile === undefined ? {} : { survivorProfile }) };
   } finally {
     await rig.stop();
   }
+}
+
+const HEAP_SNAPSHOT_INTO_RECOVERY_MS = 40_000;
+
+async function snapshotLater(rig: Rig, dir: string, n: number, t0: number): Promise<string> {
+  await sleep(Math.max(0, t0 + HEAP_SNAPSHOT_INTO_RECOVERY_MS - monoMs()));
+  mkdirSync(dir, { recursive: true });
+  return rig.sut.call<string>('heapSnapshot', { path: join(dir, `w4-${n}-${Date.now()}.heapsnapshot`) }, 600_000);
 }

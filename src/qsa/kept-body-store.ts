@@ -1,4 +1,4 @@
-import type { Buffer } from 'node:buffer';
+import { Buffer } from 'node:buffer';
 import type { Clock } from '../util/clock.js';
 import { mappedBuffer, unmapNow } from '../util/mapped-memory.js';
 import { type FrameDeltaSize, decodeFrameDelta, encodeFrameDelta, frameDeltaHolds } from './frame-delta.js';
@@ -261,6 +261,25 @@ export class KeptBody {
     return out;
   }
 
+  /**
+   * The body's bytes as a one-byte string (latin1: one character per byte, so
+   * any bytes), read straight from the slab: what `unkeep` leaves a holder. A
+   * string lives on V8's heap; a Uint8Array would be an ArrayBuffer and a
+   * malloc'd block of its own, which every mark-compact goes through one by
+   * one once it has outlived the young generation (issue 11: W4's largest
+   * pauses, docs/latency-tail.md).
+   */
+  latin1(): string {
+    const slab = this.slab;
+    if (slab === undefined) throw new QsaError('QSA_ERR_RELEASED_BODY', 'a kept body was read after its last holder released it');
+    const start = slab.start(this.slot);
+    const frame = slab.sizeClass.frame;
+    if (frame === undefined) return slab.bytes.toString('latin1', start, start + this.length);
+    const assembled = decodeScratch();
+    decodeFrameDelta(frame.plain, slab.bytes, start, this.length, assembled);
+    return assembled.toString('latin1', 0, this.length);
+  }
+
   /** True if it holds exactly `bytes`. */
   holds(bytes: Uint8Array): boolean {
     const slab = this.slab;
@@ -286,20 +305,43 @@ export class KeptBody {
   }
 }
 
-/** What a holder keeps of a body: a slab slot, or (empty, or larger than LARGEST_KEPT_BODY) the bytes themselves. */
-export type KeptBytes = KeptBody | Uint8Array;
+/**
+ * What a holder keeps of a body: a slab slot; the bytes themselves (empty, or
+ * larger than LARGEST_KEPT_BODY); or, once given back to the store (unkeep),
+ * the bytes as a latin1 string.
+ */
+export type KeptBytes = KeptBody | Uint8Array | string;
 
-/** The bytes of what a holder keeps: a copy of its own for a kept body. */
+/** The bytes of what a holder keeps: a copy of its own for a kept body or a body given back. */
 export function bytesOf(kept: KeptBytes): Uint8Array {
+  if (typeof kept === 'string') return latin1Bytes(kept);
   return kept instanceof KeptBody ? kept.copy() : kept;
 }
 
-/** A kept body given back (its holder is going, or replaces it): its bytes as a Uint8Array of their own, for a holder that may still be read. */
-export function unkeep(kept: KeptBytes): Uint8Array {
+/**
+ * A kept body given back (its holder is going, or replaces it), for a holder
+ * that may still be read: its bytes as a latin1 string (KeptBody.latin1 says
+ * why not a Uint8Array); bytesOf reads them back.
+ */
+export function unkeep(kept: KeptBytes): KeptBytes {
   if (!(kept instanceof KeptBody)) return kept;
-  const bytes = kept.copy();
+  const text = kept.latin1();
   kept.release();
-  return bytes;
+  return text;
+}
+
+/** The bytes a latin1 string stands for, in a Uint8Array of their own. */
+function latin1Bytes(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  Buffer.from(out.buffer, out.byteOffset, out.byteLength).write(text, 'latin1');
+  return out;
+}
+
+/** Where KeptBody.latin1 assembles a compacted body: one for the process (bodies are read one at a time). */
+let scratchForDecoding: Buffer | undefined;
+function decodeScratch(): Buffer {
+  scratchForDecoding ??= Buffer.allocUnsafeSlow(LARGEST_KEPT_BODY);
+  return scratchForDecoding;
 }
 
 export interface KeptBodyStats {

@@ -5,6 +5,7 @@ import { LatencyHistogram } from '../../bench/harness/latency-histogram.js';
 import { decodeStampId, pidfBody, userIndexOf } from '../../bench/load/pidf-body.js';
 import { StreamFramer, buildResponse, headerParam, hostPortOf, parseLite, uriOf } from '../../bench/load/sip-lite.js';
 import { summarize } from '../../bench/profile-summary.js';
+import { survivorSites } from '../../bench/survivor-summary.js';
 import { stallsOf } from '../../bench/fine-timeline-summary.js';
 import { FINE_BUCKET_MS, FineTimeline } from '../../bench/sut/fine-timeline.js';
 import { StageProbe, stampSeqOfBytes } from '../../bench/sut/stage-probe.js';
@@ -275,4 +276,22 @@ test('a read gap is put down to what covers half of it: preemption, the SUT\'s o
       [9, '?'],
     ],
   );
+});
+
+test('the survivor summary adds sampled bytes per allocation site, innermost frames first, largest first', () => {
+  const frame = (functionName: string, line: number) => ({ functionName, url: `file:///x/dist/src/${functionName}.js`, lineNumber: line - 1 });
+  type SamplingNode = Parameters<typeof survivorSites>[0];
+  const node = (functionName: string, line: number, selfSize: number, children: SamplingNode[] = []): SamplingNode => ({ callFrame: frame(functionName, line), selfSize, children });
+  const head = node('(root)', 0, 0, [
+    node('emit', 10, 0, [node('unkeep', 3, 4096, [node('copy', 7, 8192)]), node('keep', 5, 4096)]),
+    node('fire', 20, 0, [node('keep', 5, 4096)]),
+  ]);
+  const { total, sites } = survivorSites(head, 2);
+  assert.equal(total, 20480);
+  assert.deepEqual(sites, [
+    { stack: 'copy dist/src/copy.js:7 < unkeep dist/src/unkeep.js:3', bytes: 8192 },
+    { stack: 'unkeep dist/src/unkeep.js:3 < emit dist/src/emit.js:10', bytes: 4096 },
+    { stack: 'keep dist/src/keep.js:5 < emit dist/src/emit.js:10', bytes: 4096 },
+    { stack: 'keep dist/src/keep.js:5 < fire dist/src/fire.js:20', bytes: 4096 },
+  ]);
 });

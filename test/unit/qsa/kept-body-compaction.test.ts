@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { parseConfig } from '../../../src/config/index.js';
 import { statusFromBody } from '../../../src/presence/status-from-body.js';
 import { QsaBroker, type QsaNotifier, type QsaSubscription } from '../../../src/qsa/index.js';
-import { KeptBody, KeptBodyStore, LARGEST_KEPT_BODY, MIN_SHARED } from '../../../src/qsa/kept-body-store.js';
+import { KeptBody, KeptBodyStore, LARGEST_KEPT_BODY, MIN_SHARED, bytesOf, unkeep } from '../../../src/qsa/kept-body-store.js';
 import { REREAD_DOCUMENT } from '../../../src/qsa/status-message.js';
 import { ManualClock } from '../../../src/util/clock.js';
 
@@ -96,7 +96,7 @@ test('property: random bodies, fixtures, template bodies and bodies that do not 
         store.compactAll();
         for (const i of live) {
           const k = kept[i]!;
-          const bytes = k instanceof KeptBody ? k.copy() : k;
+          const bytes = bytesOf(k);
           if (!same(bytes, bodies[i]!)) return false;
           if (k instanceof KeptBody && !k.holds(bodies[i]!)) return false;
         }
@@ -127,6 +127,20 @@ test('empty, short and unpacked bodies are left as they are; bodies that share t
   assert.equal(unlike.filter((u) => u.kept.compacted).length, 1, 'the 17th became the frame');
   for (const u of unlike) assert.ok(same(u.kept.copy(), u.bytes));
   assert.ok(same(first.copy(), pidf(1)), 'a body of the old frame reads the same');
+});
+
+test('a compacted body given back (unkeep) reads back the same bytes, assembled from the frame and its delta', () => {
+  const store = new KeptBodyStore({ clock: new ManualClock(0, 0), compactAfterMs: 1000 });
+  const frame = store.keep(pidf(1)) as KeptBody;
+  const held = [2, 3, 4].map((i) => store.keep(pidf(i)) as KeptBody);
+  store.compactAll();
+  assert.ok(held.every((k) => k.compacted));
+  for (const [n, k] of held.entries()) {
+    const own = unkeep(k);
+    assert.equal(typeof own, 'string');
+    assert.ok(same(bytesOf(own), pidf(n + 2)));
+  }
+  assert.ok(same(frame.copy(), pidf(1)));
 });
 
 test('compaction is driven by the clock: a body unchanged for compactAfterMs (at most 1.25 times that), never one replaced meanwhile; stops when idle', () => {
