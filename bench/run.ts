@@ -144,6 +144,13 @@ function parseArgs(argv: string[]): { workloads: WorkloadId[]; opts: BenchOption
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] ?? '';
     const next = () => argv[++i];
+    // A directory after the flag, if the next argument is one (not a flag, not a workload), else PROFILE_DIR.
+    const optionalDir = () => {
+      const d = argv[i + 1];
+      if (d === undefined || d.startsWith('-') || /^(w\d|smoke|all)/.test(d)) return PROFILE_DIR;
+      i++;
+      return d;
+    };
     switch (a) {
       case 'smoke':
         opts.smoke = true;
@@ -210,33 +217,18 @@ function parseArgs(argv: string[]): { workloads: WorkloadId[]; opts: BenchOption
       case '--kamailio':
         opts.kamailio = true;
         break;
-      case '--cpu-prof': {
-        const d = argv[i + 1];
-        if (d !== undefined && !d.startsWith('-') && !/^(w\d|smoke|all)/.test(d)) {
-          opts.cpuProfDir = d;
-          i++;
-        } else opts.cpuProfDir = PROFILE_DIR;
+      case '--cpu-prof':
+        opts.cpuProfDir = optionalDir();
         break;
-      }
       case '--memory-levers':
         opts.memoryLevers = true;
         break;
-      case '--heap-snapshot': {
-        const d = argv[i + 1];
-        if (d !== undefined && !d.startsWith('-') && !/^(w\d|smoke|all)/.test(d)) {
-          opts.heapSnapshotDir = d;
-          i++;
-        } else opts.heapSnapshotDir = PROFILE_DIR;
+      case '--heap-snapshot':
+        opts.heapSnapshotDir = optionalDir();
         break;
-      }
-      case '--survivor-profile': {
-        const d = argv[i + 1];
-        if (d !== undefined && !d.startsWith('-') && !/^(w\d|smoke|all)/.test(d)) {
-          opts.survivorProfileDir = d;
-          i++;
-        } else opts.survivorProfileDir = PROFILE_DIR;
+      case '--survivor-profile':
+        opts.survivorProfileDir = optionalDir();
         break;
-      }
       case '--sut-node-args':
         opts.sutNodeArgs = (next() ?? '').split(' ').filter((x) => x !== '');
         break;
