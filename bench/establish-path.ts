@@ -61,8 +61,9 @@ class CapturingTransport extends InProcessTransport {
     this.sent.push(data);
   }
   deliver(bytes: Buffer): void {
-    // A fresh copy, as a datagram read from a socket is its own memory.
-    this.handler!(parseSipMessage(Buffer.from(bytes)), { ...SOURCE });
+    // A fresh copy, as a datagram read from a socket is its own memory; one source object for every
+    // datagram from the peer, as the UDP transport shares it (src/sip/transport/datagram-sources.ts).
+    this.handler!(parseSipMessage(Buffer.from(bytes)), SOURCE);
   }
 }
 

@@ -26,11 +26,17 @@ export class NonInviteClientTransaction {
   private firstTimerETicket = -1;
   /**
    * The ticket of this transaction in the layer's Timer F queue while Trying or
-   * Proceeding, in its Timer K queue while Completed (never both: one small
-   * integer), -1 when in neither. Both are fixed delays, hence FIFOs, not heap
-   * entries (issue 11).
+   * Proceeding, of its key in the layer's Timer K queue while Completed (never
+   * both: one small integer), -1 when in neither. Both are fixed delays, hence
+   * FIFOs, not heap entries (issue 11).
    */
   private fixedTimerTicket = -1;
+  /**
+   * Completed over UDP: when Timer K ends it. The layer keeps only the key for
+   * Timer K (TransactionContext.completeClient), not this object, so nothing
+   * tells it when Timer K fires: `state` reads the clock instead.
+   */
+  private completedUntil = 0;
   /** Current Timer E interval. */
   private interval = 0;
   private user: ClientTransactionUser | undefined;
@@ -61,7 +67,10 @@ export class NonInviteClientTransaction {
   }
 
   get state(): ClientTransactionState {
-    return this.stateValue;
+    const state = this.stateValue;
+    // RFC 3261 §17.1.2.2: Completed → Terminated when Timer K fires.
+    if (state === 'completed' && this.context.scheduler.clock.now() >= this.completedUntil) return 'terminated';
+    return state;
   }
 
   /** RFC 3261 §18.1.1: reliability follows the transport actually used. */
@@ -108,16 +117,19 @@ export class NonInviteClientTransaction {
     }
     this.stopTimerE();
     this.stopTimerF();
-    this.stateValue = 'completed';
     this.request = undefined;
     this.data = undefined;
     if (this.reliable) {
-      // RFC 3261 §17.1.2.2: Timer K is 0 on reliable transports.
-      this.terminate();
+      // RFC 3261 §17.1.2.2: Timer K is 0 on reliable transports: Completed is left at once.
+      this.stateValue = 'terminated';
+      this.context.forget(this);
     } else {
-      // Timer K = T4: linger to absorb retransmitted finals (the layer's Timer K queue: no
-      // closure, which would share its context with the one above and keep `response`).
-      this.fixedTimerTicket = this.context.timerK.add(this);
+      this.stateValue = 'completed';
+      // Timer K = T4: linger to absorb retransmitted finals. The layer keeps the key alone for it
+      // (no closure, which would keep `response`; not this object, which with its destination
+      // and strings lived 5 s, long enough to be promoted and die in the old generation: issue 11).
+      this.completedUntil = this.context.scheduler.clock.now() + this.context.timers.t4;
+      this.fixedTimerTicket = this.context.completeClient(this);
     }
     this.deliverFinal(response, false);
   }
@@ -185,19 +197,19 @@ export class NonInviteClientTransaction {
     this.deliverFinal(response, true);
   }
 
-  /** @internal Timer K fired (the layer's Timer K queue). */
-  onTimerK(): void {
-    this.fixedTimerTicket = -1;
-    this.terminate();
-  }
-
-  /** @internal Ends the transaction (Timer K, or another reason). */
+  /** @internal Ends the transaction (Timer F, a transport error, abandon()). */
   terminate(): void {
-    if (this.stateValue === 'terminated') return;
-    this.stopTimerE();
-    if (this.stateValue === 'completed') this.stopTimerK();
-    else this.stopTimerF();
+    const state = this.stateValue;
+    if (state === 'terminated') return;
     this.stateValue = 'terminated';
+    if (state === 'completed') {
+      // Abandoned while Completed: the layer holds its key (no effect once Timer K has fired).
+      this.context.endCompletedClient(this.key, this.fixedTimerTicket);
+      this.fixedTimerTicket = -1;
+      return;
+    }
+    this.stopTimerE();
+    this.stopTimerF();
     this.context.forget(this);
   }
 
@@ -214,13 +226,6 @@ export class NonInviteClientTransaction {
   private stopTimerF(): void {
     if (this.fixedTimerTicket < 0) return;
     this.context.timerF.cancel(this.fixedTimerTicket, this);
-    this.fixedTimerTicket = -1;
-  }
-
-  /** Out of the Timer K queue (Completed). */
-  private stopTimerK(): void {
-    if (this.fixedTimerTicket < 0) return;
-    this.context.timerK.cancel(this.fixedTimerTicket, this);
     this.fixedTimerTicket = -1;
   }
 

@@ -39,7 +39,14 @@ export interface TransactionContext {
   readonly timerF: FixedDelayExpiry<NonInviteClientTransaction>;
   /** The first Timer E of client transactions over UDP: always T1, so a FIFO too; later ones change interval and use the heap. */
   readonly firstTimerE: FixedDelayExpiry<NonInviteClientTransaction>;
-  readonly timerK: FixedDelayExpiry<NonInviteClientTransaction>;
+  /**
+   * A client transaction completed over UDP: for Timer K (T4, RFC 3261 §17.1.2.2) the layer keeps
+   * its key alone, which absorbs retransmitted finals in its place, and lets go of the object.
+   * Returns the key's ticket in the layer's Timer K queue.
+   */
+  completeClient(transaction: NonInviteClientTransaction): number;
+  /** The completed client transaction `key` ends before Timer K (abandoned): the layer forgets its key now. */
+  endCompletedClient(key: string, ticket: number): void;
 }
 
 /** RFC 3261 §17.1.1.1: Timer F and Timer J are 64·T1. */

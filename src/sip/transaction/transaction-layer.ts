@@ -38,6 +38,9 @@ export type NewRequestListener = (request: SipRequest, source: ReceivedFrom, tra
  */
 export type AnsweredRetransmissionListener = (request: SipRequest, source: ReceivedFrom) => void;
 
+/** What `clients` holds for a client transaction completed over UDP, until its Timer K: its key alone. */
+const COMPLETED_CLIENT = Symbol('completed client transaction');
+
 /**
  * RFC 3261 §17 for non-INVITE requests: creates client transactions, matches
  * responses to them (§17.1.3) and requests to server transactions (§17.2.3),
@@ -47,7 +50,11 @@ export type AnsweredRetransmissionListener = (request: SipRequest, source: Recei
  */
 export class TransactionLayer {
   readonly timers: TransactionTimerSettings;
-  private readonly clients = new Map<string, NonInviteClientTransaction>();
+  /**
+   * Client transactions by key; a transaction completed over UDP is COMPLETED_CLIENT until
+   * Timer K (the key alone absorbs retransmitted finals: RFC 3261 §17.1.2.2).
+   */
+  private readonly clients = new Map<string, NonInviteClientTransaction | typeof COMPLETED_CLIENT>();
   private readonly servers = new Map<string, NonInviteServerTransaction>();
   private readonly counters: TransactionStats = emptyTransactionStats();
   private readonly context: TransactionContext;
@@ -59,9 +66,9 @@ export class TransactionLayer {
    * records, not objects: `servers` holds only the transactions still awaiting their final.
    */
   private readonly completed: CompletedServerTransactions;
-  /** Client transactions waiting for Timer F (Trying, Proceeding) and for Timer K (Completed), oldest first. */
+  /** Client transactions waiting for Timer F (Trying, Proceeding), and the keys of those waiting for Timer K (Completed), oldest first. */
   private readonly timerF: FixedDelayExpiry<NonInviteClientTransaction>;
-  private readonly timerK: FixedDelayExpiry<NonInviteClientTransaction>;
+  private readonly timerK: FixedDelayExpiry<string>;
   /** Client transactions over UDP waiting for their first Timer E (T1). */
   private readonly firstTimerE: FixedDelayExpiry<NonInviteClientTransaction>;
   private readonly onUserError: ((error: unknown) => void) | undefined;
@@ -79,7 +86,12 @@ export class TransactionLayer {
     this.timerF = new FixedDelayExpiry<NonInviteClientTransaction>(options.scheduler, sixtyFourT1(this.timers), (transaction) =>
       transaction.onTimerF(),
     );
-    this.timerK = new FixedDelayExpiry<NonInviteClientTransaction>(options.scheduler, this.timers.t4, (transaction) => transaction.onTimerK());
+    const clients = this.clients;
+    const endCompleted = (key: string) => {
+      if (clients.get(key) === COMPLETED_CLIENT) clients.delete(key);
+    };
+    const timerK = new FixedDelayExpiry<string>(options.scheduler, this.timers.t4, endCompleted);
+    this.timerK = timerK;
     this.firstTimerE = new FixedDelayExpiry<NonInviteClientTransaction>(options.scheduler, this.timers.t1, (transaction) =>
       transaction.onFirstTimerE(),
     );
@@ -108,8 +120,15 @@ export class TransactionLayer {
       completedIsKept: (ticket) => completed.has(ticket),
       dropCompleted: (ticket) => completed.drop(ticket),
       timerF: this.timerF,
-      timerK: this.timerK,
       firstTimerE: this.firstTimerE,
+      completeClient(transaction) {
+        clients.set(transaction.key, COMPLETED_CLIENT);
+        return timerK.add(transaction.key);
+      },
+      endCompletedClient(key, ticket) {
+        timerK.cancel(ticket, key);
+        endCompleted(key);
+      },
     };
     options.transport.onMessage((message, source) => this.receive(message, source));
   }
@@ -217,7 +236,7 @@ export class TransactionLayer {
   /** Ends every transaction silently and stops matching; the transport is not closed here. */
   close(): void {
     this.closed = true;
-    for (const transaction of [...this.clients.values()]) transaction.abandon();
+    for (const transaction of [...this.clients.values()]) if (transaction !== COMPLETED_CLIENT) transaction.abandon();
     for (const transaction of [...this.servers.values()]) transaction.abandon();
     this.clients.clear();
     this.servers.clear();
@@ -244,6 +263,11 @@ export class TransactionLayer {
     if (transaction === undefined) {
       // RFC 3261 §18.1.2: a response matching no transaction is discarded by a UA.
       this.counters.unmatchedResponses++;
+      return;
+    }
+    if (transaction === COMPLETED_CLIENT) {
+      // RFC 3261 §17.1.2.2: in Completed, retransmitted finals are absorbed (and late provisionals ignored).
+      if (response.status >= 200) this.counters.retransmittedResponsesAbsorbed++;
       return;
     }
     transaction.receiveResponse(response);

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { ACCESSOR_CACHE, type AccessorCache } from '../../../src/sip/codec/cache.js';
 import { flushMicrotasks } from '../../support/fake-transport.js';
 import { layerHarness, outgoingRequest, recordingUser, responseTo, T1, T2, T4 } from './helpers.js';
@@ -336,4 +338,52 @@ test('NICT over UDP: the first Timer E of many transactions waits in one queue; 
     sends.filter((s) => s.bytes.toString('latin1').includes(`branch=z9hG4bKe${i};`)).map((s) => s.at);
   for (let i = 0; i < 100; i++) assert.deepEqual(at(i), i % 2 === 0 ? [i] : [i, i + T1, i + 3 * T1], `transaction ${i}`);
   assert.equal(layer.stats().requestRetransmissions, 100);
+});
+
+test('NICT over UDP: in Completed the layer keeps the key alone, so the transaction object is not held for Timer K; abandon() before or after Timer K (issue 11)', async () => {
+  const { clock, layer, transport } = layerHarness();
+  const { user, finals } = recordingUser(clock);
+  const request = outgoingRequest('SUBSCRIBE', 'z9hG4bKkeyonly');
+  let transaction: ReturnType<typeof layer.sendRequest> | undefined = layer.sendRequest(request, UDP, user);
+  const held = new WeakRef(transaction);
+  const ok = responseTo(request, 200);
+  transport.receive(ok);
+  assert.equal(transaction.state, 'completed');
+  transaction = undefined;
+  // A full GC (the flag set at run time, the function from a fresh context) in a later task: a WeakRef
+  // keeps its target alive until the end of the task that made it.
+  await new Promise((resolve) => setImmediate(resolve));
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+  assert.equal(held.deref(), undefined, 'nothing in the layer holds the completed transaction');
+  // Its key still absorbs a retransmitted final until Timer K.
+  transport.receive(ok);
+  assert.equal(layer.stats().retransmittedResponsesAbsorbed, 1);
+  assert.equal(layer.stats().activeClientTransactions, 1);
+  clock.advance(T4);
+  assert.equal(layer.stats().activeClientTransactions, 0);
+  transport.receive(ok);
+  assert.equal(layer.stats().unmatchedResponses, 1);
+  assert.equal(finals.length, 1);
+
+  // abandon() in Completed forgets the key at once; after Timer K it changes nothing.
+  const a = outgoingRequest('SUBSCRIBE', 'z9hG4bKkeyonly-a');
+  const b = outgoingRequest('SUBSCRIBE', 'z9hG4bKkeyonly-b');
+  const ta = layer.sendRequest(a, UDP, user);
+  const tb = layer.sendRequest(b, UDP, user);
+  transport.receive(responseTo(a, 200));
+  transport.receive(responseTo(b, 200));
+  assert.equal(layer.stats().activeClientTransactions, 2);
+  ta.abandon();
+  assert.equal(ta.state, 'terminated');
+  assert.equal(layer.stats().activeClientTransactions, 1);
+  transport.receive(responseTo(a, 200));
+  assert.equal(layer.stats().unmatchedResponses, 2, 'an abandoned transaction absorbs nothing');
+  clock.advance(T4 - 1);
+  assert.equal(tb.state, 'completed');
+  clock.advance(1);
+  assert.equal(tb.state, 'terminated');
+  tb.abandon();
+  assert.equal(tb.state, 'terminated');
+  assert.equal(layer.stats().activeClientTransactions, 0);
 });
