@@ -249,8 +249,7 @@ export class KeptBody {
 
   /** The body's bytes, in a Uint8Array of its own (nobody else's, nothing shared with the slab). */
   copy(): Uint8Array {
-    const slab = this.slab;
-    if (slab === undefined) throw new QsaError('QSA_ERR_RELEASED_BODY', 'a kept body was read after its last holder released it');
+    const slab = this.liveSlab();
     const out = new Uint8Array(this.length);
     const start = slab.start(this.slot);
     const frame = slab.sizeClass.frame;
@@ -270,14 +269,20 @@ export class KeptBody {
    * pauses, docs/latency-tail.md).
    */
   latin1(): string {
-    const slab = this.slab;
-    if (slab === undefined) throw new QsaError('QSA_ERR_RELEASED_BODY', 'a kept body was read after its last holder released it');
+    const slab = this.liveSlab();
     const start = slab.start(this.slot);
     const frame = slab.sizeClass.frame;
     if (frame === undefined) return slab.bytes.toString('latin1', start, start + this.length);
-    const assembled = decodeScratch();
+    const assembled = slab.sizeClass.store.scratchBody();
     decodeFrameDelta(frame.plain, slab.bytes, start, this.length, assembled);
-    return assembled.toString('latin1', 0, this.length);
+    return Buffer.from(assembled.buffer, assembled.byteOffset, this.length).toString('latin1');
+  }
+
+  /** Its slab; reading a body whose last holder released it is a bug of the caller's. */
+  private liveSlab(): Slab {
+    const slab = this.slab;
+    if (slab === undefined) throw new QsaError('QSA_ERR_RELEASED_BODY', 'a kept body was read after its last holder released it');
+    return slab;
   }
 
   /** True if it holds exactly `bytes`. */
@@ -335,13 +340,6 @@ function latin1Bytes(text: string): Uint8Array {
   const out = new Uint8Array(text.length);
   Buffer.from(out.buffer, out.byteOffset, out.byteLength).write(text, 'latin1');
   return out;
-}
-
-/** Where KeptBody.latin1 assembles a compacted body: one for the process (bodies are read one at a time). */
-let scratchForDecoding: Buffer | undefined;
-function decodeScratch(): Buffer {
-  scratchForDecoding ??= Buffer.allocUnsafeSlow(LARGEST_KEPT_BODY);
-  return scratchForDecoding;
 }
 
 export interface KeptBodyStats {
@@ -446,7 +444,7 @@ export class KeptBodyStore {
   private frame: Frame | undefined = undefined;
   /** Bodies in a row that shared too little with the frame. */
   private misses = 0;
-  /** A body's bytes, copied out of its slot for the byte loops (one per store; ≤ LARGEST_KEPT_BODY). */
+  /** A body's bytes, copied out of its slot for the byte loops (one per store; ≤ LARGEST_KEPT_BODY): scratchBody(). */
   private scratch: Uint8Array | undefined = undefined;
   /** The delta being written, before it has a slot of its size (one per store). */
   private deltaScratch: Uint8Array | undefined = undefined;
@@ -646,9 +644,8 @@ export class KeptBodyStore {
     const from = kept.slab;
     if (from === undefined || from.sizeClass.frame !== undefined) return false;
     const length = kept.length;
-    if (this.scratch === undefined) this.scratch = new Uint8Array(LARGEST_KEPT_BODY);
     if (this.deltaScratch === undefined) this.deltaScratch = new Uint8Array(LARGEST_KEPT_BODY);
-    const scratch = this.scratch;
+    const scratch = this.scratchBody();
     const delta = this.deltaScratch;
     const fromStart = from.start(kept.slot);
     from.bytes.copy(scratch, 0, fromStart, fromStart + length);
@@ -679,6 +676,15 @@ export class KeptBodyStore {
     for (let k = 0; k < size.deltaBytes; k++) slot[start + k] = delta[k]!;
     from.sizeClass.vacate(from, fromSlot);
     return true;
+  }
+
+  /**
+   * @internal Room for one body's bytes, made once per store: the sweep's compaction and
+   * KeptBody.latin1 assemble a body there, each within one synchronous call, so they share it.
+   */
+  scratchBody(): Uint8Array {
+    this.scratch ??= new Uint8Array(LARGEST_KEPT_BODY);
+    return this.scratch;
   }
 
   /** @internal `bytes` hold what `kept` holds (a copy just made of it). */

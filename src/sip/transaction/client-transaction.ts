@@ -99,20 +99,17 @@ export class NonInviteClientTransaction {
     this.send();
   }
 
-  /** A response whose top Via branch and CSeq method matched this transaction (RFC 3261 §17.1.3). */
+  /**
+   * A response whose top Via branch and CSeq method matched this transaction (RFC 3261 §17.1.3),
+   * while Trying or Proceeding: once Completed, the layer answers for it with its key alone.
+   */
   receiveResponse(response: SipResponse): void {
     const state = this.stateValue;
-    if (state === 'terminated') return;
+    if (state === 'terminated' || state === 'completed') return;
     if (response.status < 200) {
-      if (state === 'completed') return;
       this.stateValue = 'proceeding';
       const user = this.user;
       if (user?.onProvisional) this.context.callUser(() => user.onProvisional?.(response));
-      return;
-    }
-    if (state === 'completed') {
-      // RFC 3261 §17.1.2.2: retransmissions of the final response are absorbed in Completed.
-      this.context.counters.retransmittedResponsesAbsorbed++;
       return;
     }
     this.stopTimerE();
