@@ -7,18 +7,8 @@
  *   node dist/bench/survivor-summary.js FILE.heapprofile [--top 25] [--frames 4]
  */
 import { readFileSync } from 'node:fs';
+import type { SamplingNode } from './support/allocation-profile.js';
 
-export interface CallFrame {
-  functionName: string;
-  url: string;
-  lineNumber: number;
-}
-
-export interface SamplingNode {
-  callFrame: CallFrame;
-  selfSize: number;
-  children: SamplingNode[];
-}
 
 export interface SurvivorSite {
   /** Innermost frame first: "function file:line". */
@@ -26,8 +16,8 @@ export interface SurvivorSite {
   bytes: number;
 }
 
-function frameName(f: CallFrame): string {
-  const file = f.url.replace(/^.*\/(dist|node_modules)\//, '$1/').replace(/^node:/, 'node:');
+function frameName(f: SamplingNode['callFrame']): string {
+  const file = f.url.replace(/^.*\/(dist|node_modules)\//, '$1/');
   return `${f.functionName || '(anonymous)'} ${file}:${f.lineNumber + 1}`;
 }
 

@@ -35,7 +35,8 @@ import type { StepTimelineSummary } from './step-timeline.js';
 import { type CountSummary, StatusConsumer } from './status-consumer.js';
 import { type ThreadTimes, threadTimes, threadTimesBetween } from './thread-times.js';
 import { udpDrops } from './udp-drops.js';
-import { SurvivorSampling } from './survivor-sampling.js';
+import { writeFileSync } from 'node:fs';
+import { SamplingHeapProfiler } from '../support/allocation-profile.js';
 
 export interface SutStartArgs {
   /** SIP port of the SUT (UDP and TCP). */
@@ -615,9 +616,12 @@ class SutHarness {
   }
 }
 
+/** Bytes between two samples of the survivor profile (smaller than V8's 32 KB default: small, frequent objects count). */
+const SURVIVOR_SAMPLING_INTERVAL = 4096;
+
 async function main(): Promise<void> {
   const h = new SutHarness();
-  const survivorSampling = new SurvivorSampling();
+  const survivorSampling = new SamplingHeapProfiler();
   serveRpc(
     {
       start: (a: SutStartArgs) => h.start(a),
@@ -638,8 +642,11 @@ async function main(): Promise<void> {
       heapSnapshot: (a: { path: string }) => writeHeapSnapshot(a.path),
       // What outlives a scavenge (docs/latency-tail.md, W4's largest GC pause): V8's sampling heap
       // profiler, keeping the samples of objects a mark-compact freed and dropping those a scavenge did.
-      startSurvivorSampling: () => survivorSampling.start(),
-      stopSurvivorSampling: (a: { path: string }) => survivorSampling.stop(a.path),
+      startSurvivorSampling: () => survivorSampling.start(SURVIVOR_SAMPLING_INTERVAL, false),
+      stopSurvivorSampling: async (a: { path: string }) => {
+        writeFileSync(a.path, JSON.stringify(await survivorSampling.stop()));
+        return a.path;
+      },
       // Bench only (W0 --memory-levers, docs/establishment.md §14): one full GC that compacts every
       // fragmented page (V8 compacts only its chosen candidates otherwise), its pause, then the sample.
       compactingGc: () => h.compactingGc(),
