@@ -504,7 +504,7 @@ function render(r: Results, ratioList: Ratio[], targetList: Target[]): string {
     parts.push(
       `W3 churn N=${w.n} ${w.transport}, Expires ${w.grantedExpiresS} s, ${w.churnPerSecond}/s for ${w.durationS} s: ${w.churn.subscribed} in / ${w.churn.unsubscribed} out (${w.churn.newEstablished} established), ` +
         `${w.churn.refreshes} refreshes (${f(w.churn.refreshesPerSecond, 0)}/s); SUT ${f(w.churn.sutCoreShare * 100, 0)} % core, ${f(w.churn.cpuUsPerOperation, 0)} µs/op; GC max ${f(w.churn.sut.gcMaxPauseMs)} ms; ` +
-        `lost ${w.churn.lost} (purged by unsubscribe ${w.churn.purgedByUnsubscribe ?? '-'}, coalesced ${w.churn.coalesced ?? '-'}, answered 481 ${w.churn.notify481 ?? '-'}), dup ${w.churn.duplicated}, 481 ${w.churn.subscribe481}, NOTIFY timeouts ${w.churn.notifyTimeouts}` +
+        `lost ${w.churn.lost} (purged by unsubscribe ${w.churn.purgedByUnsubscribe ?? '-'}, coalesced ${w.churn.coalesced ?? '-'}, answered 481 ${w.churn.notify481 ?? '-'}, answered after the unsubscribe ${w.churn.afterUnsubscribe ?? '-'}), dup ${w.churn.duplicated}, 481 ${w.churn.subscribe481}, NOTIFY timeouts ${w.churn.notifyTimeouts}` +
         (w.churn.sutUdpDrops !== undefined ? `, datagrams dropped at the SUT's socket ${w.churn.sutUdpDrops}` : '') +
         (w.engineDuringChurn !== undefined ? `; confirming refreshes ${w.engineDuringChurn.confirmingRefreshes ?? '-'}, failures ${w.engineDuringChurn.failures ?? '-'}` : '') +
         // The growth and the two samples it comes from: a lower "before" raises the growth with the same "after" (docs/latency-tail.md, W3).

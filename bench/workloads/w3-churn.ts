@@ -38,12 +38,15 @@ export interface W3Result {
      * What explains `lost` (docs/benchmark-method.md §3, W3): statuses QSA purged from the queue when
      * the application unsubscribed before taking them (src/qsa/qsa-broker.ts unsubscribe), statuses
      * coalesced with a newer one of the same subscription, and NOTIFYs answered 481 because the
-     * subscription had already been ended. Counts, not per NOTIFY: `lost` minus their sum is what
-     * nothing in the design explains (≤ 0 means all of it is explained).
+     * subscription had already been ended, and NOTIFYs answered 200 after the application's unsubscribe
+     * (a refresh's NOTIFY that crossed it: EngineStats.notifiesAfterUnsubscribe). Counts, not per NOTIFY:
+     * `lost` minus their sum is what nothing in the design explains (≤ 0 means all of it is explained).
      */
     purgedByUnsubscribe: number;
     coalesced: number;
     notify481: number;
+    /** Absent from a SUT built before the engine counted them. */
+    afterUnsubscribe?: number;
     duplicated: number;
     subscribe481: number;
     notifyTimeouts: number;
@@ -141,6 +144,9 @@ export async function runW3(o: BenchOptions): Promise<W3Result> {
         purgedByUnsubscribe: q1.purged - q0.purged,
         coalesced: q1.coalesced - q0.coalesced,
         notify481: (s2.notifyResponses['481'] ?? 0) - (s0.notifyResponses['481'] ?? 0),
+        ...(typeof e1.engine.notifiesAfterUnsubscribe === 'number' && typeof e0.engine.notifiesAfterUnsubscribe === 'number'
+          ? { afterUnsubscribe: e1.engine.notifiesAfterUnsubscribe - e0.engine.notifiesAfterUnsubscribe }
+          : {}),
         duplicated: loss.duplicated,
         subscribe481: s1.subscribe481 - s0.subscribe481,
         notifyTimeouts: s1.notifyTimeouts - s0.notifyTimeouts,
@@ -158,7 +164,7 @@ export async function runW3(o: BenchOptions): Promise<W3Result> {
     };
     say(
       `  churned ${c.subscribed} in / ${c.unsubscribed} out, ${refreshes} refreshes (${result.churn.refreshesPerSecond.toFixed(0)}/s); SUT ${(result.churn.sutCoreShare * 100).toFixed(0)} % core, ` +
-        `${result.churn.cpuUsPerOperation.toFixed(0)} µs/op; GC max ${sut.gcMaxPauseMs.toFixed(1)} ms; lost ${loss.lost} (purged by the application's unsubscribe ${result.churn.purgedByUnsubscribe}, coalesced ${result.churn.coalesced}, answered 481 ${result.churn.notify481}), dup ${loss.duplicated}; confirming refreshes ${result.engineDuringChurn.confirmingRefreshes ?? '-'}; heap ${(result.heapGrowthBytes / 1e6).toFixed(1)} MB after vs before`,
+        `${result.churn.cpuUsPerOperation.toFixed(0)} µs/op; GC max ${sut.gcMaxPauseMs.toFixed(1)} ms; lost ${loss.lost} (purged by the application's unsubscribe ${result.churn.purgedByUnsubscribe}, coalesced ${result.churn.coalesced}, answered 481 ${result.churn.notify481}, answered after the unsubscribe ${result.churn.afterUnsubscribe ?? '-'}), dup ${loss.duplicated}; confirming refreshes ${result.engineDuringChurn.confirmingRefreshes ?? '-'}; heap ${(result.heapGrowthBytes / 1e6).toFixed(1)} MB after vs before`,
     );
     return result;
   } finally {

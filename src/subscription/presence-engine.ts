@@ -56,7 +56,7 @@ import { BUILTIN_EVENT_PACKAGES } from './builtin-packages.js';
 import { type EventPackage, opaqueEventPackage } from './event-package.js';
 import { EVENTLIST, NotifyReader, requiresEventlist } from './notify-reader.js';
 import { statusFromSubscriptionState } from './notify-status.js';
-import { refreshDelaySeconds } from './refresh-delay.js';
+import { delayToRefreshTick, refreshDelaySeconds } from './refresh-delay.js';
 import { RestartPacer } from './restart-pacer.js';
 import { backoffDelayMs, serverRetryDelayMs } from './retry-backoff.js';
 import { SubscribePacer } from './subscribe-pacer.js';
@@ -197,6 +197,11 @@ export interface EngineStats {
   notifiesAccepted: number;
   notifiesRejected: number;
   notifiesUnmatched: number;
+  /**
+   * Of the accepted, NOTIFYs other than terminated ones that came after the application's unsubscribe
+   * (its unSUBSCRIBE or the server's terminating NOTIFY still to come): answered 200, delivered to nobody.
+   */
+  notifiesAfterUnsubscribe: number;
   /** NOTIFYs of our dialogs from an address the dialog does not expect (notify_source_check log or reject). */
   notifySourceMismatches: number;
   statusMessages: number;
@@ -252,6 +257,7 @@ export class PresenceEngine implements QsaNotifier {
     notifiesAccepted: 0,
     notifiesRejected: 0,
     notifiesUnmatched: 0,
+    notifiesAfterUnsubscribe: 0,
     notifySourceMismatches: 0,
     statusMessages: 0,
     failures: 0,
@@ -631,6 +637,7 @@ export class PresenceEngine implements QsaNotifier {
       // A terminated NOTIFY ends it at once, even before the 2xx to our Expires: 0
       // (docs/ser-presence-b2b.md §2.7 step 4, §6 item 27); that late 2xx is then ignored (generation).
       if (terminated) this.destroy(dialog);
+      else this.stats.notifiesAfterUnsubscribe++;
       return 1;
     }
 
@@ -1174,7 +1181,7 @@ export class PresenceEngine implements QsaNotifier {
   private scheduleRefresh(dialog: SubscriptionDialog, grantedSeconds: number, withinMs?: number): void {
     const now = this.scheduler.clock.now();
     dialog.expiresAt = Math.ceil(now + grantedSeconds * 1000); // whole ms: no number box per dialog
-    const delayMs = refreshDelaySeconds(grantedSeconds, this.settings, this.random) * 1000;
+    const delayMs = delayToRefreshTick(now, refreshDelaySeconds(grantedSeconds, this.settings, this.random) * 1000);
     // One function for every dialog's refresh timer: a held subscription's timer costs no closure.
     dialog.arm('timer', this.scheduler.afterCall(withinMs === undefined ? delayMs : Math.min(delayMs, withinMs), this.refreshDue, dialog));
   }

@@ -29,6 +29,7 @@ function sources(): MetricsSources {
       failures: 1,
       notifySourceMismatches: 2,
       refreshesAfterOverload: 0,
+      notifiesAfterUnsubscribe: 0,
       confirmingRefreshes: 0,
     }),
     statusMessages: () => 7,

@@ -91,6 +91,7 @@ test('subscribing, then 2xx: an in-dialog Expires: 0 goes out (exact octets), th
     );
     // A NOTIFY (the first one, active) is answered but reaches nobody.
     assert.equal((await notify(h, sub, { cseq: 1 })).message.status, 200);
+    assert.equal(h.b2b.engine.stats.notifiesAfterUnsubscribe, 1, 'counted: a status the application no longer wanted');
     await h.peer.reply(unsub, 200, { headers: [['Expires', '0']] });
     assert.ok(await waitForState(h, handle, 'terminating'));
     h.clock.advance(9_999);
