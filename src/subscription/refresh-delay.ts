@@ -1,4 +1,5 @@
 import type { Random } from '../util/random.js';
+import { delayToTick } from '../util/tick-grid.js';
 
 /**
  * When to send the refresh, in seconds after the 2xx (or after the NOTIFY
@@ -47,5 +48,5 @@ export const REFRESH_TICK_MS = 100;
 
 /** `delayMs` from `now`, lengthened (by less than REFRESH_TICK_MS) to end on the refresh grid. */
 export function delayToRefreshTick(now: number, delayMs: number): number {
-  return Math.ceil((now + delayMs) / REFRESH_TICK_MS) * REFRESH_TICK_MS - now;
+  return delayToTick(now, delayMs, REFRESH_TICK_MS);
 }

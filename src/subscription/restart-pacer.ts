@@ -1,5 +1,7 @@
 import type { Random } from '../util/random.js';
+import { delayToTick } from '../util/tick-grid.js';
 import type { Timer, TimerScheduler } from '../util/timer-scheduler.js';
+import { PACE_TICK_MS } from './subscribe-pacer.js';
 
 /** How far a late wake-up may catch up at once (ms worth of sends), so that a stalled loop makes no burst. */
 const MAX_CATCH_UP_MS = 50;
@@ -13,8 +15,10 @@ const MAX_WINDOW_TRACKED = 100_000;
  * 20,000 stored dialogs all of them are owed at once; the subscribe pacer
  * (SubscribePacer) would let one second's worth leave in a burst, so this
  * one is stricter:
- * - turns leave `1000 / max_subscribe_rate` ms apart, never in a burst; a late
- *   wake-up catches up at most MAX_CATCH_UP_MS worth;
+ * - turns leave `1000 / max_subscribe_rate` ms apart, never in a burst; the
+ *   wake-ups are on the PACE_TICK_MS grid, each sending the turns whose slots
+ *   have come (10 at 1,000/s); a late wake-up catches up at most
+ *   MAX_CATCH_UP_MS worth;
  * - never more than `max_subscribe_rate` in any sliding second (checked on
  *   the send times themselves);
  * - jitter: each turn queued takes a random place among those waiting, so
@@ -123,7 +127,8 @@ export class RestartPacer {
     }
     if (this.closed) return;
     const windowFree = this.ring !== undefined && this.ringCount === this.ring.length ? this.ring[this.ringHead]! + 1000 : now;
-    this.arm(Math.max(this.nextAt, windowFree, now) - now);
+    // On the pace grid: the turns of one tick leave in one wake-up (PACE_TICK_MS), each still within its own slot's catch-up.
+    this.arm(delayToTick(now, Math.max(this.nextAt, windowFree, now) - now, PACE_TICK_MS));
   }
 
   /** Fewer than `ratePerSecond` turns left in the second before `now`. */

@@ -129,3 +129,17 @@ test('close() drops the turns waiting and the timer', () => {
   pacer.push(turn(99));
   assert.equal(sent.length, 2);
 });
+
+test('at 1,000/s the turns leave in wake-ups on the 10 ms grid, ten at a time, within the rate', () => {
+  const { clock, pacer, sent, turn, scheduler } = setup(1000);
+  for (let i = 0; i < 3000; i++) pacer.push(turn(i));
+  for (let t = 0; t < 10_000 && sent.length < 3000; t += 1) clock.advance(1);
+  assert.equal(sent.length, 3000);
+  const perWake = new Map<number, number>();
+  for (const s of sent) perWake.set(s.at, (perWake.get(s.at) ?? 0) + 1);
+  assert.ok([...perWake.keys()].slice(1).every((at) => at % 10 === 0), 'after the first, every wake-up is on the grid');
+  assert.ok(Math.max(...perWake.values()) <= 10, `at most 10 per wake-up, got ${Math.max(...perWake.values())}`);
+  assert.ok(perWake.size <= 310, `${perWake.size} wake-ups for 3,000 turns`);
+  assert.ok(maxPerSecond(sent.map((s) => s.at)) <= 1000);
+  assert.equal(scheduler.size, 0);
+});

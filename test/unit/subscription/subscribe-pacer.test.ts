@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SubscribePacer } from '../../../src/subscription/subscribe-pacer.js';
+import { PACE_TICK_MS, SubscribePacer } from '../../../src/subscription/subscribe-pacer.js';
 
 test('a burst of one second’s worth goes at once, the rest at the rate', () => {
   const pacer = new SubscribePacer(10);
@@ -21,4 +21,15 @@ test('an idle pacer refills: after a quiet second a full burst goes again', () =
 test('rate 0 is unlimited', () => {
   const pacer = new SubscribePacer(0);
   for (let i = 0; i < 100_000; i++) assert.equal(pacer.reserve(0), 0);
+});
+
+test('past the burst, the waiting ones leave on the 10 ms grid: ten per tick at 1,000/s', () => {
+  const pacer = new SubscribePacer(1000);
+  for (let i = 0; i < 1000; i++) assert.equal(pacer.reserve(3), 0);
+  const delays = Array.from({ length: 100 }, () => pacer.reserve(3));
+  for (const d of delays) assert.equal((3 + d) % PACE_TICK_MS, 0, `due at ${3 + d} ms`);
+  const perTick = new Map<number, number>();
+  for (const d of delays) perTick.set(3 + d, (perTick.get(3 + d) ?? 0) + 1);
+  assert.ok([...perTick.values()].every((n) => n <= 10), 'no tick takes more than its ten slots');
+  assert.ok(Math.max(...delays) <= 100 + PACE_TICK_MS, 'the rate holds: 100 more within about 100 ms');
 });
