@@ -12,6 +12,7 @@
  * time, for the bytes copied per 1,000 NOTIFYs.
  */
 import { readFileSync } from 'node:fs';
+import { summaryArgs } from './support/summary-args.js';
 
 interface Scavenge {
   at: number;
@@ -31,17 +32,13 @@ function median(values: number[]): number {
   return sorted.length === 0 ? Number.NaN : sorted[Math.floor(sorted.length / 2)]!;
 }
 
-const argv = process.argv.slice(2);
-const file = argv.find((a, i) => !a.startsWith('--') && !(i > 0 && argv[i - 1]!.startsWith('--')));
-if (file === undefined) {
-  console.error('usage: node dist/bench/gc-nvp-summary.js LOG [--last-ms 10000] [--notifies N]');
-  process.exit(2);
-}
-const option = (name: string): number | undefined => {
-  const at = argv.indexOf(name);
-  return at >= 0 ? Number(argv[at + 1]) : undefined;
-};
-const after = argv.includes('--after') ? argv[argv.indexOf('--after') + 1] : undefined;
+const args = summaryArgs(
+  process.argv.slice(2),
+  ['--last-ms', '--after', '--notifies'],
+  'node dist/bench/gc-nvp-summary.js LOG [--last-ms 10000] [--after TEXT] [--notifies N]',
+);
+const file = args.file;
+const after = args.text('--after');
 let started = after === undefined;
 const all: Scavenge[] = [];
 for (const line of readFileSync(file, 'utf8').split('\n')) {
@@ -60,7 +57,7 @@ for (const line of readFileSync(file, 'utf8').split('\n')) {
     survived: field(line, 'new_space_survived'),
   });
 }
-const lastMs = option('--last-ms');
+const lastMs = args.number('--last-ms');
 const end = all.at(-1)?.at ?? 0;
 const chosen = lastMs === undefined ? all : all.filter((s) => s.at >= end - lastMs);
 const mb = (b: number): string => (b / 1e6).toFixed(2);
@@ -73,7 +70,7 @@ console.log(
     `max ${Math.max(...chosen.map((s) => s.pause)).toFixed(1)} ms, sum ${sum(chosen.map((s) => s.pause)).toFixed(0)} ms; ` +
     `copied in all over them ${mb(sum(copied))} MB`,
 );
-const notifies = option('--notifies');
+const notifies = args.number('--notifies');
 if (notifies !== undefined && notifies > 0) {
   console.log(
     `per 1,000 NOTIFYs: allocated ${mb((sum(chosen.map((s) => s.allocated)) / notifies) * 1000)} MB, copied + promoted ${mb((sum(copied) / notifies) * 1000)} MB`,

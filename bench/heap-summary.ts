@@ -7,6 +7,7 @@
  *   node dist/bench/heap-summary.js FILE.heapsnapshot [--per N] [--top 30]
  */
 import { HeapSnapshotLayout, type RawHeapSnapshot, readHeapSnapshot } from './support/heap-snapshot-layout.js';
+import { summaryArgs } from './support/summary-args.js';
 
 export interface HeapGroup {
   name: string;
@@ -36,16 +37,10 @@ export function summarizeHeap(s: RawHeapSnapshot): { totalBytes: number; groups:
 }
 
 function main(): void {
-  const argv = process.argv.slice(2);
-  const file = argv.find((a) => !a.startsWith('--') && !/^\d+$/.test(a));
-  if (file === undefined) {
-    console.error('usage: node dist/bench/heap-summary.js FILE.heapsnapshot [--per N] [--top 30]');
-    process.exit(2);
-  }
-  const perAt = argv.indexOf('--per');
-  const per = perAt >= 0 ? Number(argv[perAt + 1]) : 0;
-  const topAt = argv.indexOf('--top');
-  const top = topAt >= 0 ? Number(argv[topAt + 1]) : 30;
+  const args = summaryArgs(process.argv.slice(2), ['--per', '--top'], 'node dist/bench/heap-summary.js FILE.heapsnapshot [--per N] [--top 30]');
+  const file = args.file;
+  const per = args.number('--per', 0);
+  const top = args.number('--top', 30);
   const s = summarizeHeap(readHeapSnapshot(file));
   console.log(`heap ${file}: ${(s.totalBytes / 1e6).toFixed(1)} MB in snapshot${per > 0 ? `, ${Math.round(s.totalBytes / per)} B per subscription (N=${per})` : ''}`);
   console.log(`\n${'self MB'.padStart(9)} ${'count'.padStart(10)}${per > 0 ? `${'B/sub'.padStart(8)}${'#/sub'.padStart(7)}` : ''}  what`);

@@ -7,6 +7,7 @@
  *   node dist/bench/profile-summary.js /tmp/presence-b2b-bench/profiles/CPU.….cpuprofile [--top 30] [--filter src/]
  */
 import { readFileSync } from 'node:fs';
+import { summaryArgs } from './support/summary-args.js';
 
 interface CallFrame {
   functionName: string;
@@ -92,17 +93,15 @@ export function summarize(profile: CpuProfile): { totalMs: number; byFunction: H
 }
 
 function main(): void {
-  const argv = process.argv.slice(2);
-  const file = argv.find((a) => !a.startsWith('--'));
-  if (file === undefined) {
-    console.error('usage: node dist/bench/profile-summary.js FILE.cpuprofile [--top N] [--filter TEXT] [--total]');
-    process.exit(2);
-  }
-  const topAt = argv.indexOf('--top');
-  const top = topAt >= 0 ? Number(argv[topAt + 1]) : 30;
-  const filterAt = argv.indexOf('--filter');
-  const filter = filterAt >= 0 ? (argv[filterAt + 1] ?? '') : '';
-  const byTotal = argv.includes('--total');
+  const args = summaryArgs(
+    process.argv.slice(2),
+    ['--top', '--filter'],
+    'node dist/bench/profile-summary.js FILE.cpuprofile [--top N] [--filter TEXT] [--total]',
+  );
+  const file = args.file;
+  const top = args.number('--top', 30);
+  const filter = args.text('--filter') ?? '';
+  const byTotal = args.has('--total');
   const s = summarize(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile);
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`.padStart(6);
   console.log(`profile ${file}: ${(s.totalMs / 1000).toFixed(2)} s busy (idle excluded; shares are of busy time)`);

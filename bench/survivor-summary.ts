@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { SamplingNode } from './support/allocation-profile.js';
+import { summaryArgs } from './support/summary-args.js';
 
 
 export interface SurvivorSite {
@@ -39,20 +40,11 @@ export function survivorSites(head: SamplingNode, frames: number): { total: numb
 }
 
 function main(): void {
-  const argv = process.argv.slice(2);
-  const file = argv.find((a) => !a.startsWith('--') && !/^\d+$/.test(a));
-  if (file === undefined) {
-    console.error('usage: node dist/bench/survivor-summary.js FILE.heapprofile [--top 25] [--frames 4]');
-    process.exit(2);
-  }
-  const option = (name: string, fallback: number) => {
-    const i = argv.indexOf(name);
-    return i >= 0 ? Number(argv[i + 1]) : fallback;
-  };
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as { head: SamplingNode };
-  const { total, sites } = survivorSites(profile.head, option('--frames', 4));
+  const args = summaryArgs(process.argv.slice(2), ['--top', '--frames'], 'node dist/bench/survivor-summary.js FILE.heapprofile [--top 25] [--frames 4]');
+  const profile = JSON.parse(readFileSync(args.file, 'utf8')) as { head: SamplingNode };
+  const { total, sites } = survivorSites(profile.head, args.number('--frames', 4));
   console.log(`sampled: ${(total / 1e6).toFixed(1)} MB`);
-  for (const s of sites.slice(0, option('--top', 25))) console.log(`${(s.bytes / 1e6).toFixed(2).padStart(8)} MB ${((100 * s.bytes) / total).toFixed(1).padStart(5)} %  ${s.stack}`);
+  for (const s of sites.slice(0, args.number('--top', 25))) console.log(`${(s.bytes / 1e6).toFixed(2).padStart(8)} MB ${((100 * s.bytes) / total).toFixed(1).padStart(5)} %  ${s.stack}`);
 }
 
 if (process.argv[1]?.endsWith('survivor-summary.js')) main();

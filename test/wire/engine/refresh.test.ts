@@ -96,34 +96,32 @@ test('refresh timing: the granted Expires (lower than asked) − resubscribe_del
   }
 });
 
-test('refresh jitter: the refresh falls within [base − refresh_jitter, base] and never below min_resubscribe_time, else later', async () => {
+/**
+ * With refresh_jitter 5, for each seed: establish (granting `expires`, the harness's default when
+ * undefined), then the refresh's delay, asserted within [lowest, highest] ms. Returns the delays seen.
+ */
+async function jitteredRefreshDelays(seeds: number[], expires: number | undefined, lowest: number, highest: number): Promise<Set<number>> {
   const seen = new Set<number>();
-  for (const seed of [1, 2, 3, 4]) {
+  for (const seed of seeds) {
     const h = await startHarness({ refreshJitter: 5 }, seed);
     try {
-      await establish(h);
-      const delay = advanceUntilSubscribe(h, 570_000, 1);
-      assert.ok(delay !== undefined && delay >= 565_000 && delay <= 570_000, `seed ${seed}: refresh after ${delay} ms`);
+      await establish(h, expires === undefined ? {} : { expires });
+      const delay = advanceUntilSubscribe(h, highest, 1);
+      assert.ok(delay !== undefined && delay >= lowest && delay <= highest, `seed ${seed}: refresh after ${delay} ms`);
       seen.add(delay);
     } finally {
       await h.close();
     }
   }
+  return seen;
+}
+
+test('refresh jitter: the refresh falls within [base − refresh_jitter, base] and never below min_resubscribe_time, else later', async () => {
+  const seen = await jitteredRefreshDelays([1, 2, 3, 4], undefined, 565_000, 570_000);
   assert.ok(seen.size > 1, 'the jitter varies');
   // 40 < 2 × 30: half the grant, 20 s, below min_resubscribe_time: no room earlier, so the jitter is
   // taken later, by at most a quarter of the 20 s left before the expiry (20–25 s).
-  const later = new Set<number>();
-  for (const seed of [9, 10, 11]) {
-    const h = await startHarness({ refreshJitter: 5 }, seed);
-    try {
-      await establish(h, { expires: 40 });
-      const delay = advanceUntilSubscribe(h, 40_000, 1);
-      assert.ok(delay !== undefined && delay >= 20_000 && delay <= 25_000, `seed ${seed}: refresh after ${delay} ms`);
-      later.add(delay);
-    } finally {
-      await h.close();
-    }
-  }
+  const later = await jitteredRefreshDelays([9, 10, 11], 40, 20_000, 25_000);
   assert.ok(later.size > 1, 'the jitter varies');
 });
 
