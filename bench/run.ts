@@ -21,7 +21,7 @@ import { DEFAULT_HELPER_THREADS_NICE, DEFAULT_HELPER_THREADS_NICE_AFTER_S } from
 import { DEFAULT_SINGLE_THREADED_GC, wantsSingleThreadedGc } from '../src/util/single-threaded-gc.js';
 import { type BenchOptions, round, say } from './workloads/common.js';
 import { type W0Result, describeGcPause, runW0 } from './workloads/w0-hold.js';
-import { type W2Result, runW2 } from './workloads/w2-ramp.js';
+import { TARGET_RATE, type W2Result, medianPair, runW2 } from './workloads/w2-ramp.js';
 import { type W3Result, runW3 } from './workloads/w3-churn.js';
 import { type W4Result, runW4 } from './workloads/w4-restart-storm.js';
 import { type W5Result, runW5 } from './workloads/w5-notify-storm.js';
@@ -79,6 +79,8 @@ const USAGE = `usage: node dist/bench/run.js [smoke | w0 | w2 | w2-tcp | w3 | w4
   --rates a,b,c      W2 (cluster: 1000,2500) offered NOTIFY rates per step
   --step S           W2 step length in seconds (10)
   --warm-up S        W2: unmeasured seconds of NOTIFYs at the first rate after the settle (2; smoke 0)
+  --ratio-pairs K    W2 over UDP: K SUT and sink steps at 10,000/s in alternation, the ramp's pair included;
+                     the ratio judged is their median (3)
   --settle S         W0/W3 wait before measuring memory at rest (33 / 35); cluster: the idle window (15)
   --rest-late S      W0: at the top step, S seconds more at rest, then a second sample (60; smoke 0; 0 = none)
   --duration S       W3 churn duration (60)
@@ -187,6 +189,9 @@ function parseArgs(argv: string[]): { workloads: WorkloadId[]; opts: BenchOption
       case '--warm-up':
         opts.warmUpS = num(next(), a);
         break;
+      case '--ratio-pairs':
+        opts.ratioPairs = Math.max(1, Math.round(num(next(), a)));
+        break;
       case '--settle':
         opts.settleS = num(next(), a);
         break;
@@ -292,7 +297,12 @@ function ratios(r: Results): Ratio[] {
     for (const k of w2.sink.steps) {
       const s = w2.steps.find((x) => x.rate === k.rate);
       if (s === undefined || k.cpuUsPerNotify <= 0) continue;
-      out.push({ what: 'CPU per NOTIFY vs Kamailio stateless sink', at: `${k.rate}/s`, presenceB2B: round(s.cpuUsPerNotify, 2), kamailio: round(k.cpuUsPerNotify, 2), ratio: round(s.cpuUsPerNotify / k.cpuUsPerNotify, 2), unit: 'µs' });
+      // Where the pair was repeated, the pair of median ratio (docs/benchmark-method.md §5 item 2).
+      const pair = w2.ratioPairs?.rate === k.rate ? medianPair(w2.ratioPairs.pairs) : undefined;
+      const sut = pair?.sutCpuUsPerNotify ?? s.cpuUsPerNotify;
+      const kam = pair?.sinkCpuUsPerNotify ?? k.cpuUsPerNotify;
+      const at = pair !== undefined ? `${k.rate}/s, median of ${w2.ratioPairs?.pairs.length}` : `${k.rate}/s`;
+      out.push({ what: 'CPU per NOTIFY vs Kamailio stateless sink', at, presenceB2B: round(sut, 2), kamailio: round(kam, 2), ratio: round(sut / kam, 2), unit: 'µs' });
     }
   }
   const w0 = r.w0;
@@ -321,8 +331,9 @@ function targets(r: Results): Target[] {
   const w2 = r.w2;
   const sinkRatios = ratios(r).filter((x) => x.what.startsWith('CPU per NOTIFY'));
   if (sinkRatios.length > 0) {
-    // The comparison at the highest rate both ran (per-NOTIFY costs fall as the rate rises).
-    const top = sinkRatios[sinkRatios.length - 1];
+    // Issue 11 judges the ratio at its target step, 10,000/s; a run without that step is judged at the
+    // highest rate both ran (per-NOTIFY costs fall as the rate rises).
+    const top = sinkRatios.find((x) => x.at.startsWith(`${TARGET_RATE}/s`)) ?? sinkRatios[sinkRatios.length - 1];
     out.push({ goal: 'CPU per NOTIFY ≤ 2× Kamailio stateless sink', value: top?.ratio ?? null, unit: `× (at ${top?.at})`, met: top === undefined ? null : top.ratio <= 2, source: 'w2 + notify-sink' });
   } else out.push({ goal: 'CPU per NOTIFY ≤ 2× Kamailio stateless sink', value: null, unit: '×', met: null, source: 'not run' });
   if (w2 !== undefined) {
@@ -516,6 +527,14 @@ function render(r: Results, ratioList: Ratio[], targetList: Target[]): string {
     const rows = [['Side by side', 'at', 'presence-b2b', 'Kamailio', 'ratio']];
     for (const x of ratioList) rows.push([x.what, x.at, `${x.presenceB2B} ${x.unit}`, `${x.kamailio} ${x.unit}`, `${x.ratio}×`]);
     parts.push(table(rows));
+    const rp = r.w2?.ratioPairs;
+    if (rp !== undefined) {
+      parts.push(
+        `  CPU per NOTIFY at ${rp.rate}/s, each SUT step followed by the sink's (presence-b2b / Kamailio µs, ratio): ` +
+          rp.pairs.map((x) => `${f(x.sutCpuUsPerNotify, 1)} / ${f(x.sinkCpuUsPerNotify, 1)} ${f(x.ratio, 2)}×`).join('; ') +
+          `; median ${f(rp.medianRatio, 2)}×`,
+      );
+    }
   }
   const rows = [['Target (goal, not gate)', 'value', 'met', 'from']];
   for (const t of targetList) rows.push([t.goal, t.value === null ? '-' : `${t.value} ${t.unit}`, t.met === null ? '-' : t.met ? 'yes' : 'NO', t.source]);

@@ -34,6 +34,8 @@ export interface BenchOptions {
   stepS: number | undefined;
   /** W2: unmeasured seconds at the first rate before the first step. */
   warmUpS: number | undefined;
+  /** W2 over UDP with Kamailio: SUT and sink steps at 10,000/s in alternation, the ramp's pair included (3). */
+  ratioPairs?: number;
   settleS: number | undefined;
   /** W0: seconds more at rest before the top step's second sample (60; smoke 0; 0 = none). */
   restLateS: number | undefined;

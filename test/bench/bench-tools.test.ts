@@ -12,6 +12,7 @@ import { StageProbe, stampSeqOfBytes } from '../../bench/sut/stage-probe.js';
 import { threadTimes, threadTimesBetween } from '../../bench/sut/thread-times.js';
 import { udpDropsIn } from '../../bench/sut/udp-drops.js';
 import { describeGcPause } from '../../bench/workloads/w0-hold.js';
+import { medianPair } from '../../bench/workloads/w2-ramp.js';
 import { SseProbe } from '../../bench/harness/sse-probe.js';
 import { createServer } from 'node:http';
 
@@ -294,4 +295,15 @@ test('the survivor summary adds sampled bytes per allocation site, innermost fra
     { stack: 'keep dist/src/keep.js:5 < emit dist/src/emit.js:10', bytes: 4096 },
     { stack: 'keep dist/src/keep.js:5 < fire dist/src/fire.js:20', bytes: 4096 },
   ]);
+});
+
+test('the ratio judged at the target step is a measured pair of median ratio, the lower middle one of an even count', () => {
+  const pair = (sut: number, sink: number) => ({ sutCpuUsPerNotify: sut, sinkCpuUsPerNotify: sink, ratio: sut / sink, sutP99Ms: 1 });
+  const slowSutMinute = pair(86, 34);
+  const slowSinkMinute = pair(56, 52);
+  const usual = pair(56, 32);
+  assert.equal(medianPair([slowSutMinute, usual, slowSinkMinute]), usual);
+  assert.equal(medianPair([usual]), usual);
+  assert.equal(medianPair([slowSutMinute, slowSinkMinute]), slowSinkMinute);
+  assert.equal(medianPair([]), undefined);
 });
