@@ -125,6 +125,12 @@ export class DaemonMetrics {
     });
     counter(
       registers,
+      'presence_b2b_notifies_after_unsubscribe_total',
+      'Of the accepted NOTIFYs, those other than terminated that came after the application ended the subscription: answered 200, delivered to nobody (a state change crossing the unsubscribe)',
+      () => sources.engineStats().notifiesAfterUnsubscribe,
+    );
+    counter(
+      registers,
       'presence_b2b_notify_source_mismatches_total',
       "NOTIFYs of one of our dialogs from an address it does not expect them from (notify_source_check log or reject)",
       () => sources.engineStats().notifySourceMismatches,

@@ -29,7 +29,7 @@ function sources(): MetricsSources {
       failures: 1,
       notifySourceMismatches: 2,
       refreshesAfterOverload: 0,
-      notifiesAfterUnsubscribe: 0,
+      notifiesAfterUnsubscribe: 8,
       confirmingRefreshes: 0,
     }),
     statusMessages: () => 7,
@@ -73,6 +73,7 @@ describe('daemon metrics', () => {
     const { samples } = await families();
     const expected: Record<string, number> = {
       presence_b2b_status_messages_total: 7,
+      presence_b2b_notifies_after_unsubscribe_total: 8,
       presence_b2b_queues: 2,
       presence_b2b_queued_messages: 1,
       presence_b2b_queue_dropped_messages_total: 5,
