@@ -15,6 +15,7 @@ import { ChildRpc } from './harness/child-rpc.js';
 import { KamailioPeer, kamailioAvailable } from './harness/kamailio.js';
 import { LOAD_CORE, SUT_CORE } from './harness/rig.js';
 import type { RateResult, SimStats } from './load/presence-server-sim.js';
+import { cpuUsBetween } from './support/cpu-usage.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
@@ -49,7 +50,7 @@ async function main(): Promise<void> {
       const g = r.timeline;
       const late = (ms: number): number => g?.lateMaxMs.filter((x) => x > ms).length ?? -1;
       const gc = (g?.gcMs ?? []).filter((x) => x > 0);
-      const cpuUs = c1.user + c1.system - c0.user - c0.system;
+      const cpuUs = cpuUsBetween(c0, c1);
       console.log(
         [
           rate,

@@ -55,6 +55,13 @@ interface Ratio {
   kamailio: number;
   ratio: number;
   unit: string;
+  /** The pair of median ratio among this many, each SUT step followed by the sink's (W2 at 10,000/s). */
+  medianOfPairs?: number;
+}
+
+/** "10000/s", or "10000/s, median of 3" where the pair was repeated. */
+function ratioAt(x: Ratio): string {
+  return x.medianOfPairs === undefined ? x.at : `${x.at}, median of ${x.medianOfPairs}`;
 }
 
 interface Target {
@@ -301,8 +308,15 @@ function ratios(r: Results): Ratio[] {
       const pair = w2.ratioPairs?.rate === k.rate ? medianPair(w2.ratioPairs.pairs) : undefined;
       const sut = pair?.sutCpuUsPerNotify ?? s.cpuUsPerNotify;
       const kam = pair?.sinkCpuUsPerNotify ?? k.cpuUsPerNotify;
-      const at = pair !== undefined ? `${k.rate}/s, median of ${w2.ratioPairs?.pairs.length}` : `${k.rate}/s`;
-      out.push({ what: 'CPU per NOTIFY vs Kamailio stateless sink', at, presenceB2B: round(sut, 2), kamailio: round(kam, 2), ratio: round(sut / kam, 2), unit: 'µs' });
+      out.push({
+        what: 'CPU per NOTIFY vs Kamailio stateless sink',
+        at: `${k.rate}/s`,
+        presenceB2B: round(sut, 2),
+        kamailio: round(kam, 2),
+        ratio: round(sut / kam, 2),
+        unit: 'µs',
+        ...(pair !== undefined ? { medianOfPairs: w2.ratioPairs?.pairs.length } : {}),
+      });
     }
   }
   const w0 = r.w0;
@@ -333,8 +347,8 @@ function targets(r: Results): Target[] {
   if (sinkRatios.length > 0) {
     // Issue 11 judges the ratio at its target step, 10,000/s; a run without that step is judged at the
     // highest rate both ran (per-NOTIFY costs fall as the rate rises).
-    const top = sinkRatios.find((x) => x.at.startsWith(`${TARGET_RATE}/s`)) ?? sinkRatios[sinkRatios.length - 1];
-    out.push({ goal: 'CPU per NOTIFY ≤ 2× Kamailio stateless sink', value: top?.ratio ?? null, unit: `× (at ${top?.at})`, met: top === undefined ? null : top.ratio <= 2, source: 'w2 + notify-sink' });
+    const top = sinkRatios.find((x) => x.at === `${TARGET_RATE}/s`) ?? sinkRatios[sinkRatios.length - 1];
+    out.push({ goal: 'CPU per NOTIFY ≤ 2× Kamailio stateless sink', value: top?.ratio ?? null, unit: `× (at ${top === undefined ? '-' : ratioAt(top)})`, met: top === undefined ? null : top.ratio <= 2, source: 'w2 + notify-sink' });
   } else out.push({ goal: 'CPU per NOTIFY ≤ 2× Kamailio stateless sink', value: null, unit: '×', met: null, source: 'not run' });
   // Issue 11, target 1: the 10,000/s step meets its service level (p99 < 5 ms, nothing lost, nothing
   // duplicated, every NOTIFY answered 200: the ramp's judge), as the ramp's single step found it.
@@ -543,7 +557,7 @@ function render(r: Results, ratioList: Ratio[], targetList: Target[]): string {
   }
   if (ratioList.length > 0) {
     const rows = [['Side by side', 'at', 'presence-b2b', 'Kamailio', 'ratio']];
-    for (const x of ratioList) rows.push([x.what, x.at, `${x.presenceB2B} ${x.unit}`, `${x.kamailio} ${x.unit}`, `${x.ratio}×`]);
+    for (const x of ratioList) rows.push([x.what, ratioAt(x), `${x.presenceB2B} ${x.unit}`, `${x.kamailio} ${x.unit}`, `${x.ratio}×`]);
     parts.push(table(rows));
     const rp = r.w2?.ratioPairs;
     if (rp !== undefined) {

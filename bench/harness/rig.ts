@@ -8,6 +8,7 @@ import type { GeneratorTimeline, RateResult, SimStats } from '../load/presence-s
 import type { CpuWindow, EstablishResult, MemorySample, SutStartArgs } from '../sut/sut-process.js';
 import { ChildRpc } from './child-rpc.js';
 import { DEFAULT_HELPER_THREADS_NICE, DEFAULT_HELPER_THREADS_NICE_AFTER_S } from '../../src/util/helper-thread-priority.js';
+import { cpuUsBetween } from '../support/cpu-usage.js';
 
 export const LOAD_CORE = 0;
 export const SUT_CORE = 1;
@@ -199,7 +200,7 @@ export class Rig {
       const d = k - (s0.notifyResponses[code] ?? 0);
       if (d > 0) responses[code] = d;
     }
-    const loadCpu = load1.user + load1.system - (load0.user + load0.system);
+    const loadCpu = cpuUsBetween(load0, load1);
     return {
       offeredRate: r.offeredRate,
       achievedRate: r.achievedRate,

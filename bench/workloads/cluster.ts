@@ -36,6 +36,7 @@ import { LOAD_CORE, monoMs } from '../harness/rig.js';
 import { SseProbe } from '../harness/sse-probe.js';
 import { procCpuMs } from '../proc-cpu.js';
 import { type BenchOptions, round, say, sleep } from './common.js';
+import { cpuUsBetween } from '../support/cpu-usage.js';
 
 const QUEUE = 'bench';
 const SHARDS = 1024;
@@ -355,7 +356,7 @@ async function measureConfiguration(
         achievedRate: Math.round(r.achievedRate),
         cpuUsPerNotify: perName(meter.names, used, (ms) => round((ms * 1000) / Math.max(1, r.sent), 1)),
         cpuUsPerNotifyTotal: round((used.reduce((a, b) => a + b, 0) * 1000) / Math.max(1, r.sent), 1),
-        generatorCpuUsPerNotify: round((g1.user + g1.system - g0.user - g0.system) / Math.max(1, r.sent), 1),
+        generatorCpuUsPerNotify: round(cpuUsBetween(g0, g1) / Math.max(1, r.sent), 1),
         latency: probe.latency.summary(),
         lost,
         duplicated,

@@ -15,6 +15,7 @@ import type { SmapsSummary } from '../sut/smaps-summary.js';
 import { KamailioPeer, kamailioAvailable } from '../harness/kamailio.js';
 import { type Rig, SUT_CORE, monoMs } from '../harness/rig.js';
 import { type BenchOptions, type PerSubscription, perSubscription, ports, say, sleep, startRig } from './common.js';
+import { cpuUsBetween } from '../support/cpu-usage.js';
 
 export interface W0Level {
   n: number;
@@ -54,7 +55,7 @@ async function restThenSample(rig: Rig, seconds: number, baseline: MemorySample,
   const t0 = monoMs();
   await sleep(seconds * 1000);
   const c1 = await rig.sut.call<NodeJS.CpuUsage>('cpu');
-  const idleCoreShare = (c1.user + c1.system - c0.user - c0.system) / 1000 / (monoMs() - t0);
+  const idleCoreShare = cpuUsBetween(c0, c1) / 1000 / (monoMs() - t0);
   const m = await rig.memory();
   return { idleCoreShare, memory: { ...m, ...perSubscription(m, baseline, held) }, smaps: await rig.sut.call<SmapsSummary | undefined>('smaps') };
 }
@@ -165,7 +166,7 @@ export async function runW0(o: BenchOptions): Promise<W0Result> {
       const simCpu0 = await rig.sim.call<NodeJS.CpuUsage>('cpu');
       const est = await rig.establish(from, level, o.window, Math.max(60_000, level * 2));
       const simCpu1 = await rig.sim.call<NodeJS.CpuUsage>('cpu');
-      const simCpuUs = simCpu1.user + simCpu1.system - simCpu0.user - simCpu0.system;
+      const simCpuUs = cpuUsBetween(simCpu0, simCpu1);
       const sim = {
         cpuUs: simCpuUs,
         cpuUsPerEstablishment: est.established > 0 ? simCpuUs / est.established : 0,

@@ -21,6 +21,7 @@ import { type NotifyWindow, type Rig, SUT_CORE } from '../harness/rig.js';
 import type { EstablishResult } from '../sut/sut-process.js';
 import type { RateResult, SimStats } from '../load/presence-server-sim.js';
 import { type BenchOptions, ports, say, sleep, startRig } from './common.js';
+import { cpuUsBetween } from '../support/cpu-usage.js';
 
 export const SLO_P99_MS = 5;
 
@@ -131,7 +132,7 @@ async function settleSut(rig: Rig, boundMs: number, quietSecondsNeeded = 2): Pro
     await sleep(1000);
     const now = await rig.sut.call<NodeJS.CpuUsage>('cpu');
     const at = performance.now();
-    coreShare = (now.user + now.system - last.user - last.system) / 1000 / Math.max(1, at - lastAt);
+    coreShare = cpuUsBetween(last, now) / 1000 / Math.max(1, at - lastAt);
     quietSeconds = coreShare < SETTLED_CORE_SHARE ? quietSeconds + 1 : 0;
     last = now;
     lastAt = at;
@@ -359,7 +360,7 @@ async function openSink(rig: Rig, o: BenchOptions): Promise<OpenSink> {
         await rig.sim.call('drain', { boundMs: 40_000 }, 50_000);
         const cpu = k.cpuUs() - c0;
         const sut1 = await rig.sut.call<NodeJS.CpuUsage>('cpu');
-        const sutCpuUs = sut1.user + sut1.system - sut0.user - sut0.system;
+        const sutCpuUs = cpuUsBetween(sut0, sut1);
         const s1 = await rig.sim.call<SimStats>('stats');
         const ok = (s1.notifyResponses['200'] ?? 0) - (s0.notifyResponses['200'] ?? 0);
         const step: SinkStep = {
