@@ -26,6 +26,7 @@ import { setFlagsFromString } from 'node:v8';
 import { type PresenceB2B, type PresenceB2BOptions, createPresenceB2B } from '../src/b2b/create-presence-b2b.js';
 import type { StatusMessage } from '../src/qsa/index.js';
 import { ChildRpc, canPin } from './harness/child-rpc.js';
+import { startGenerator } from './harness/generator-process.js';
 import { decodeStampId } from './load/pidf-body.js';
 import type { BlastDialog, RateResult, SimStats } from './load/presence-server-sim.js';
 import type { BlastResult } from './load/notify-blaster.js';
@@ -243,8 +244,7 @@ export async function runFlood(o: FloodOptions): Promise<FloodReport> {
       // Not allowed here: run unpinned.
     }
   }
-  const simScript = new URL('./load/presence-server-sim.js', import.meta.url).pathname;
-  const sim = new ChildRpc('presence-server-sim', simScript, { ...(pinned ? { core: 0 } : {}), scriptArgs: ['--port', String(o.portBase), '--transport', 'udp', '--max-expires', '3600'] });
+  const sim = startGenerator({ core: pinned ? 0 : undefined, port: o.portBase, transports: 'udp' });
   let b2b: PresenceB2B | undefined;
   /** The engine's refreshes after an overload, and its confirming refreshes, counted when the last overload period ended. */
   let refreshesAtLastEnd = 0;

@@ -4,14 +4,14 @@
  * (notify-sink.cfg, core 1), which answers every one 200 at a few µs, so nothing the SUT does is in it:
  *
  *   node dist/bench/generator-cost.js [--rates 5000,10000,15000] [--step 10] [--dialogs 10000] [--port-base 6190]
- *                                     [--sim-node-args "--trace-gc --max-semi-space-size=32"]
+ *                                     [--sim-node-args "--trace-gc --max-semi-space-size=32"] [--sim-no-single-threaded-gc]
  *
  * Per rate: the generator's CPU per NOTIFY (its whole process, answers read included), how many of its
  * 10 ms buckets sent late against the schedule (the k-th NOTIFY is due at k / rate) by more than 1, 2 and
  * 5 ms, the worst lateness and the largest burst, its own GC pauses (count, ms, largest), and whether
  * every NOTIFY was answered 200 without retransmission.
  */
-import { ChildRpc } from './harness/child-rpc.js';
+import { startGenerator } from './harness/generator-process.js';
 import { KamailioPeer, kamailioAvailable } from './harness/kamailio.js';
 import { LOAD_CORE, SUT_CORE } from './harness/rig.js';
 import type { RateResult, SimStats } from './load/presence-server-sim.js';
@@ -28,9 +28,9 @@ async function main(): Promise<void> {
   const stepS = Number(arg('--step', '10'));
   const dialogs = Number(arg('--dialogs', '10000'));
   const base = Number(arg('--port-base', '5090'));
-  const simScript = new URL('./load/presence-server-sim.js', import.meta.url).pathname;
   const nodeArgs = arg('--sim-node-args', '').split(' ').filter((a) => a !== '');
-  const sim = new ChildRpc('presence-server-sim', simScript, { core: LOAD_CORE, nodeArgs, scriptArgs: ['--port', String(base), '--transport', 'udp'] });
+  const singleThreadedGc = !process.argv.includes('--sim-no-single-threaded-gc');
+  const sim = startGenerator({ core: LOAD_CORE, port: base, transports: 'udp', singleThreadedGc, nodeArgs });
   const sink = new KamailioPeer('notify-sink', base + 4);
   try {
     await sim.call('info', {}, 20_000);

@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import type { GeneratorTimeline, RateResult, SimStats } from '../load/presence-server-sim.js';
 import type { CpuWindow, EstablishResult, MemorySample, SutStartArgs } from '../sut/sut-process.js';
 import { ChildRpc } from './child-rpc.js';
+import { startGenerator } from './generator-process.js';
 import { DEFAULT_HELPER_THREADS_NICE, DEFAULT_HELPER_THREADS_NICE_AFTER_S } from '../../src/util/helper-thread-priority.js';
 import { cpuUsBetween } from '../support/cpu-usage.js';
 
@@ -32,6 +33,10 @@ export interface RigOptions {
   stages?: boolean;
   /** Run the SUT with `--single-threaded-gc` (see spawnSut). */
   sutSingleThreadedGc?: boolean;
+  /** Run the simulator with `--single-threaded-gc` on its core (default true; harness/generator-process.ts). */
+  simSingleThreadedGc?: boolean;
+  /** Extra node flags for the simulator. */
+  simNodeArgs?: string[];
   /** Nice value of the SUT's threads but the main one, as the daemon sets it (default: the daemon's default). */
   helperThreadsNice?: number;
   /** Seconds after its start before the SUT lowers them, once its main thread is quiet (the daemon's helper_threads_nice_after_s). */
@@ -80,10 +85,13 @@ export class Rig {
   }
 
   static async start(opts: RigOptions): Promise<Rig> {
-    const simScript = new URL('../load/presence-server-sim.js', import.meta.url).pathname;
-    const sim = new ChildRpc('presence-server-sim', simScript, {
+    const sim = startGenerator({
       core: LOAD_CORE,
-      scriptArgs: ['--port', String(opts.simPort), '--transport', 'udp,tcp', '--max-expires', String(opts.maxExpires ?? 3600)],
+      port: opts.simPort,
+      transports: 'udp,tcp',
+      ...(opts.maxExpires !== undefined ? { maxExpires: opts.maxExpires } : {}),
+      ...(opts.simSingleThreadedGc !== undefined ? { singleThreadedGc: opts.simSingleThreadedGc } : {}),
+      ...(opts.simNodeArgs !== undefined ? { nodeArgs: opts.simNodeArgs } : {}),
     });
     const sut = Rig.spawnSut(opts);
     const rig = new Rig(opts, sim, sut);

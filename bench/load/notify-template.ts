@@ -4,10 +4,12 @@
  * fields that change from one NOTIFY to the next of a dialog are numbers
  * (the branch's transaction number, the CSeq, the Subscription-State's
  * expires, the stamp's sequence number twice and its send time), each
- * rewritten in place as decimal digits of the width the template was built
- * with. When a width changes (a CSeq from 99 to 100), or anything else in the
- * message does (target, state, open/closed, transport), the template is built
- * again, so a NOTIFY's bytes are exactly what building it as a string gives
+ * rewritten in place as decimal digits. When a number's width changes (a CSeq
+ * from 99 to 100, the stamp's sequence number from 99,999 to 100,000) the
+ * octets after it move within the template's buffer, which keeps room for
+ * that; when anything else in the message changes (target, state,
+ * open/closed, transport), the template is built again. A NOTIFY's bytes are
+ * exactly what building it as a string gives
  * (`notifyText`): only the branch differs from the simulator's earlier
  * format, a fixed-width decimal transaction number instead of a base-36
  * counter, so that an answer finds its transaction without a Map.
@@ -15,7 +17,12 @@
  * Why: building each NOTIFY as a template string with its PIDF body cost the
  * generator ~1.3 KB of strings, a Buffer and a closure per NOTIFY; its GC then
  * made it late, and late it sent what was due in a burst that the SUT had to
- * absorb (docs/latency-tail.md, "Round 7").
+ * absorb (docs/latency-tail.md, "Round 7"). Building the template again on
+ * each change of width did the same in waves: every dialog's two templates
+ * at once when the sequence numbers reached 100,000 or the CSeqs 10 (up to
+ * 20,000 builds of ~3 KB each within a second at 10,000/s, all of them kept),
+ * hence moving the octets in place (docs/latency-tail.md, "The generator's
+ * templates built again in waves").
  */
 import { pidfBody } from './pidf-body.js';
 
@@ -88,70 +95,112 @@ export function writeDigits(buffer: Buffer, at: number, width: number, value: nu
   }
 }
 
+/** Octets of room a template keeps beyond its NOTIFY, for its numbers to grow into (a CSeq from 99 to 100). */
+const SLACK = 24;
+
+// The numbers a template rewrites, in the order they stand in the NOTIFY (a number that grows moves
+// everything after it); BODY is where the body starts (no digits of its own: it moves, and
+// Content-Length is the octets from it to the end).
+const CSEQ = 0;
+const EXPIRES = 1;
+const CONTENT_LENGTH = 2;
+const BODY = 3;
+const SEQ = 4;
+const NS = 5;
+const NOTE_SEQ = 6;
+const FIELDS = 7;
+
 export class NotifyTemplate {
-  readonly buffer: Buffer;
+  /** The NOTIFY's octets followed by room to grow (`SLACK`); `patch()` returns a view of the NOTIFY. */
+  private readonly buffer: Buffer;
+  private length: number;
+  private view: Buffer | undefined;
   /** What the template was built for: a NOTIFY that differs in any of these needs a new one. */
   readonly target: string;
   readonly transport: 'udp' | 'tcp';
   readonly stateText: string;
   readonly open: boolean;
-  private readonly cseqWidth: number;
-  private readonly expiresWidth: number;
-  private readonly seqWidth: number;
-  private readonly nsWidth: number;
   private readonly branchAt: number;
-  private readonly cseqAt: number;
-  private readonly expiresAt: number;
-  private readonly seqAt: number;
-  private readonly noteSeqAt: number;
-  private readonly nsAt: number;
+  private readonly at = new Int32Array(FIELDS);
+  private readonly width = new Int32Array(FIELDS);
   /** The pacing turn it was last patched in (the simulator's, to tell a second use in one turn). */
   turn = -1;
 
   constructor(f: NotifyFields) {
     const text = notifyText(f);
-    this.buffer = Buffer.from(text, 'utf8');
+    // Offsets from the text's structure; the bench's URIs and tags are ASCII, checked here.
+    if (Buffer.byteLength(text) !== text.length) throw new Error('NOTIFY template: non-ASCII field');
+    this.buffer = Buffer.allocUnsafe(text.length + SLACK);
+    this.buffer.write(text, 0, 'latin1');
+    this.length = text.length;
     this.target = f.target;
     this.transport = f.transport;
     this.stateText = f.stateText;
     this.open = f.open;
-    this.cseqWidth = digitsOf(f.cseq);
-    this.expiresWidth = f.expires >= 0 ? digitsOf(f.expires) : 0;
-    this.seqWidth = digitsOf(f.seq);
-    this.nsWidth = digitsOf(f.sentNs);
-    // Offsets from the text's structure; the bench's URIs and tags are ASCII, checked below.
-    if (this.buffer.length !== text.length) throw new Error('NOTIFY template: non-ASCII field');
     this.branchAt = text.indexOf(';branch=') + 8 + f.branchPrefix.length;
-    this.cseqAt = text.indexOf('\r\nCSeq: ') + 8;
-    this.expiresAt = f.expires >= 0 ? text.indexOf('\r\nSubscription-State: ') + 22 + f.stateText.length : -1;
-    this.seqAt = text.indexOf('<tuple id="s') + 12;
-    this.nsAt = this.seqAt + this.seqWidth + 1;
-    this.noteSeqAt = text.indexOf('<note>bench seq ') + 16;
+    const { at, width } = this;
+    at[CSEQ] = text.indexOf('\r\nCSeq: ') + 8;
+    width[CSEQ] = digitsOf(f.cseq);
+    // Without an expires the field has no digits and never gets any (`fits` asks for the same form).
+    at[EXPIRES] = text.indexOf('\r\nSubscription-State: ') + 22 + f.stateText.length;
+    width[EXPIRES] = f.expires >= 0 ? digitsOf(f.expires) : 0;
+    at[CONTENT_LENGTH] = text.indexOf('\r\nContent-Length: ') + 18;
+    at[BODY] = text.indexOf('\r\n\r\n') + 4;
+    width[CONTENT_LENGTH] = digitsOf(text.length - at[BODY]!);
+    at[SEQ] = text.indexOf('<tuple id="s') + 12;
+    width[SEQ] = digitsOf(f.seq);
+    at[NS] = at[SEQ]! + width[SEQ]! + 1;
+    width[NS] = digitsOf(f.sentNs);
+    at[NOTE_SEQ] = text.indexOf('<note>bench seq ') + 16;
+    width[NOTE_SEQ] = width[SEQ]!;
   }
 
-  /** Whether this template can carry `f` by patching its numbers. */
+  /**
+   * Whether this template can carry `f` by patching its numbers: the same target, transport, state
+   * and basic status, and room for the numbers' digits (a number one digit longer than before moves
+   * the octets after it within the template's buffer; only a NOTIFY longer than that needs a new one).
+   */
   fits(f: NotifyFields): boolean {
-    return (
-      f.target === this.target &&
-      f.transport === this.transport &&
-      f.stateText === this.stateText &&
-      f.open === this.open &&
-      (f.expires >= 0 ? digitsOf(f.expires) === this.expiresWidth : this.expiresWidth === 0) &&
-      digitsOf(f.cseq) === this.cseqWidth &&
-      digitsOf(f.seq) === this.seqWidth &&
-      digitsOf(f.sentNs) === this.nsWidth
-    );
+    if (f.target !== this.target || f.transport !== this.transport || f.stateText !== this.stateText || f.open !== this.open) return false;
+    const w = this.width;
+    if (f.expires >= 0 !== w[EXPIRES]! > 0) return false;
+    const seqGrowth = digitsOf(f.seq) - w[SEQ]!;
+    const growth =
+      digitsOf(f.cseq) - w[CSEQ]! +
+      (f.expires >= 0 ? digitsOf(f.expires) - w[EXPIRES]! : 0) +
+      2 * seqGrowth +
+      digitsOf(f.sentNs) - w[NS]! +
+      1; // the Content-Length may take one digit more
+    return this.length + growth <= this.buffer.length;
   }
 
-  /** Rewrites the numbers of `f` in place (`fits(f)` must hold). */
+  /** Rewrites the numbers of `f` in place (`fits(f)` must hold) and returns the NOTIFY's octets. */
   patch(f: NotifyFields): Buffer {
-    const b = this.buffer;
-    writeDigits(b, this.branchAt, BRANCH_DIGITS, f.txId);
-    writeDigits(b, this.cseqAt, this.cseqWidth, f.cseq);
-    if (this.expiresWidth > 0) writeDigits(b, this.expiresAt, this.expiresWidth, f.expires);
-    writeDigits(b, this.seqAt, this.seqWidth, f.seq);
-    writeDigits(b, this.noteSeqAt, this.seqWidth, f.seq);
-    writeDigits(b, this.nsAt, this.nsWidth, f.sentNs);
-    return b;
+    writeDigits(this.buffer, this.branchAt, BRANCH_DIGITS, f.txId);
+    this.set(CSEQ, f.cseq);
+    if (this.width[EXPIRES]! > 0) this.set(EXPIRES, f.expires);
+    this.set(SEQ, f.seq);
+    this.set(NS, f.sentNs);
+    this.set(NOTE_SEQ, f.seq);
+    // Last, as it depends on the body's length (and moves the body if its own width changes).
+    this.set(CONTENT_LENGTH, this.length - this.at[BODY]!);
+    this.view ??= this.buffer.subarray(0, this.length);
+    return this.view;
+  }
+
+  private set(field: number, value: number): void {
+    const digits = digitsOf(value);
+    const old = this.width[field]!;
+    if (digits !== old) {
+      // Move what follows the number by the change in its width, and every later offset with it.
+      const delta = digits - old;
+      const from = this.at[field]! + old;
+      this.buffer.copyWithin(from + delta, from, this.length);
+      this.length += delta;
+      this.width[field] = digits;
+      for (let later = field + 1; later < FIELDS; later++) this.at[later]! += delta;
+      this.view = undefined;
+    }
+    writeDigits(this.buffer, this.at[field]!, digits, value);
   }
 }

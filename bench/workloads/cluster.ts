@@ -30,7 +30,8 @@ import { join } from 'node:path';
 import type { RateResult, SimStats } from '../load/presence-server-sim.js';
 import { startPostgres, type RunningEngine } from '../../test/support/engines.js';
 import { BenchDaemon } from '../harness/bench-daemon.js';
-import { ChildRpc } from '../harness/child-rpc.js';
+import type { ChildRpc } from '../harness/child-rpc.js';
+import { startGenerator } from '../harness/generator-process.js';
 import type { LatencySummary } from '../harness/latency-histogram.js';
 import { LOAD_CORE, monoMs } from '../harness/rig.js';
 import { SseProbe } from '../harness/sse-probe.js';
@@ -405,8 +406,7 @@ export async function runCluster(o: BenchOptions): Promise<ClusterResult> {
   const inFlight = 32;
   const result: ClusterResult = { n, rates, stepS, leaseTtlS: LEASE_TTL_S, shards: SHARDS, errors: {} };
   say(`cluster: N=${n}, NOTIFY rates ${rates.join(', ')}/s for ${stepS} s; (a) one node on SQLite, (b) two nodes on PostgreSQL (lease_ttl ${LEASE_TTL_S} s, ${SHARDS} shards); load ${load()}`);
-  const simScript = new URL('../load/presence-server-sim.js', import.meta.url).pathname;
-  const sim = new ChildRpc('presence-server-sim', simScript, { core: LOAD_CORE, scriptArgs: ['--port', String(o.portBase), '--transport', 'udp', '--max-expires', '3600'] });
+  const sim = startGenerator({ core: LOAD_CORE, port: o.portBase, transports: 'udp', singleThreadedGc: o.simSingleThreadedGc, nodeArgs: o.simNodeArgs });
   try {
     const simPort = (await sim.call<{ port: number }>('info', {}, 20_000)).port;
     const opts = { n, rates, stepS, idleS, inFlight };

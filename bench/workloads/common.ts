@@ -16,6 +16,10 @@ export interface BenchOptions {
   stages: boolean;
   /** Run the SUT with `--single-threaded-gc` (no GC helper threads on its one core). */
   sutSingleThreadedGc: boolean;
+  /** Run the simulator (the load generator) with `--single-threaded-gc` on its one core. */
+  simSingleThreadedGc: boolean;
+  /** Extra node flags for the simulator (e.g. --trace-gc-nvp). */
+  simNodeArgs: string[];
   /** Nice value of the SUT's threads but the main one (the daemon's helper_threads_nice; 0 = leave them). */
   sutHelperThreadsNice: number;
   /** Seconds after the SUT's start before it lowers them, once quiet (the daemon's helper_threads_nice_after_s; 0 = at the start). */
@@ -90,6 +94,8 @@ export function startRig(o: BenchOptions, capacity: number, extra: Partial<RigOp
     sutNodeArgs: o.sutNodeArgs,
     ...(o.stages ? { stages: true } : {}),
     ...(o.sutSingleThreadedGc ? { sutSingleThreadedGc: true } : {}),
+    simSingleThreadedGc: o.simSingleThreadedGc,
+    simNodeArgs: o.simNodeArgs,
     helperThreadsNice: o.sutHelperThreadsNice,
     helperThreadsNiceAfterS: o.sutHelperThreadsNiceAfterS,
     ...(o.sutKeptBodyCompactionMs !== undefined ? { keptBodyCompactionMs: o.sutKeptBodyCompactionMs } : {}),

@@ -43,10 +43,22 @@ test('a NOTIFY template patched in place gives the bytes of the NOTIFY built as 
     assert.ok(t.fits(f), JSON.stringify(step));
     assert.equal(t.patch(f).toString('latin1'), notifyText(f));
   }
-  // A width or anything else that changes needs a new template.
-  assert.equal(t.fits(fields({ cseq: 100 })), false);
-  assert.equal(t.fits(fields({ seq: 1_000_000 })), false);
-  assert.equal(t.fits(fields({ expires: 999 })), false);
+  // A number one digit longer or shorter moves what follows it within the same template: the CSeq,
+  // the expires, the stamp's sequence number (twice, and so the Content-Length) and its time.
+  const widths: Array<Partial<NotifyFields>> = [
+    { cseq: 100, seq: 999_999 },
+    { cseq: 100, seq: 1_000_000, expires: 999 },
+    { cseq: 1_000, seq: 1_000_001, expires: 99, sentNs: 12_345_678_901_234 },
+    { cseq: 9, seq: 7, expires: 0, sentNs: 5 },
+    { cseq: 123_456, seq: 10_000_000_000, expires: 3600, sentNs: 1_234_567_890_123 },
+  ];
+  for (const step of widths) {
+    const f = fields(step);
+    assert.ok(t.fits(f), JSON.stringify(step));
+    assert.equal(t.patch(f).toString('latin1'), notifyText(f), JSON.stringify(step));
+  }
+  // Anything else that changes, or more digits than its room, needs a new template.
+  assert.equal(t.fits(fields({ cseq: 1e15, seq: 1e15 })), false);
   assert.equal(t.fits(fields({ expires: -1, stateText: 'terminated;reason=timeout' })), false);
   assert.equal(t.fits(fields({ open: false })), false);
   assert.equal(t.fits(fields({ target: 'sip:w7@127.0.0.1:6000' })), false);
