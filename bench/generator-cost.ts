@@ -4,7 +4,7 @@
  * (notify-sink.cfg, core 1), which answers every one 200 at a few µs, so nothing the SUT does is in it:
  *
  *   node dist/bench/generator-cost.js [--rates 5000,10000,15000] [--step 10] [--dialogs 10000] [--port-base 6190]
- *                                     [--sim-node-args "--trace-gc --max-semi-space-size=32"] [--sim-no-single-threaded-gc]
+ *                                     [--sim-node-args "--trace-gc --max-semi-space-size=32"] [--sim-default-gc]
  *
  * Per rate: the generator's CPU per NOTIFY (its whole process, answers read included), how many of its
  * 10 ms buckets sent late against the schedule (the k-th NOTIFY is due at k / rate) by more than 1, 2 and
@@ -29,8 +29,8 @@ async function main(): Promise<void> {
   const dialogs = Number(arg('--dialogs', '10000'));
   const base = Number(arg('--port-base', '5090'));
   const nodeArgs = arg('--sim-node-args', '').split(' ').filter((a) => a !== '');
-  const singleThreadedGc = !process.argv.includes('--sim-no-single-threaded-gc');
-  const sim = startGenerator({ core: LOAD_CORE, port: base, transports: 'udp', singleThreadedGc, nodeArgs });
+  const steadyGc = !process.argv.includes('--sim-default-gc');
+  const sim = startGenerator({ core: LOAD_CORE, port: base, transports: 'udp', steadyGc, nodeArgs });
   const sink = new KamailioPeer('notify-sink', base + 4);
   try {
     await sim.call('info', {}, 20_000);

@@ -108,8 +108,8 @@ const USAGE = `usage: node dist/bench/run.js [smoke | w0 | w2 | w2-tcp | w3 | w4
                      (the default: the SUT is pinned to one core, where the daemon's single_threaded_gc: auto does so)
   --sut-no-single-threaded-gc  run the SUT with V8's concurrent GC, as single_threaded_gc: false
   --sim-node-args "A B"  extra node flags for the presence-server simulator (the load generator)
-  --sim-no-single-threaded-gc  run the simulator with V8's parallel GC (default: --single-threaded-gc on its
-                     one core, so that its GC helper threads do not hold its pacing loop)
+  --sim-default-gc   run the simulator with V8's default GC (default on its one core: --single-threaded-gc
+                     --max-semi-space-size=1, so that GC pauses do not hold its pacing loop)
   --sut-helper-threads-nice N  nice value of the SUT's threads but the main one, as the daemon's
                      helper_threads_nice (default ${DEFAULT_HELPER_THREADS_NICE}, the daemon's default; 0 = leave them)
   --sut-helper-threads-nice-after S  seconds after the SUT's start before it lowers them, once its main
@@ -131,7 +131,7 @@ function parseArgs(argv: string[]): { workloads: WorkloadId[]; opts: BenchOption
     stages: false,
     // The SUT is pinned to one core: the daemon's default (single_threaded_gc: auto) on one core.
     sutSingleThreadedGc: wantsSingleThreadedGc(DEFAULT_SINGLE_THREADED_GC, 1),
-    simSingleThreadedGc: true,
+    simSteadyGc: true,
     simNodeArgs: [],
     sutHelperThreadsNice: DEFAULT_HELPER_THREADS_NICE,
     sutHelperThreadsNiceAfterS: DEFAULT_HELPER_THREADS_NICE_AFTER_S,
@@ -261,8 +261,8 @@ function parseArgs(argv: string[]): { workloads: WorkloadId[]; opts: BenchOption
       case '--sim-node-args':
         opts.simNodeArgs = (next() ?? '').split(' ').filter((x) => x !== '');
         break;
-      case '--sim-no-single-threaded-gc':
-        opts.simSingleThreadedGc = false;
+      case '--sim-default-gc':
+        opts.simSteadyGc = false;
         break;
       case '--sut-helper-threads-nice': {
         const nice = num(next(), a);

@@ -33,8 +33,8 @@ export interface RigOptions {
   stages?: boolean;
   /** Run the SUT with `--single-threaded-gc` (see spawnSut). */
   sutSingleThreadedGc?: boolean;
-  /** Run the simulator with `--single-threaded-gc` on its core (default true; harness/generator-process.ts). */
-  simSingleThreadedGc?: boolean;
+  /** Run the simulator with its steady GC flags on its core (default true; harness/generator-process.ts). */
+  simSteadyGc?: boolean;
   /** Extra node flags for the simulator. */
   simNodeArgs?: string[];
   /** Nice value of the SUT's threads but the main one, as the daemon sets it (default: the daemon's default). */
@@ -90,7 +90,7 @@ export class Rig {
       port: opts.simPort,
       transports: 'udp,tcp',
       ...(opts.maxExpires !== undefined ? { maxExpires: opts.maxExpires } : {}),
-      ...(opts.simSingleThreadedGc !== undefined ? { singleThreadedGc: opts.simSingleThreadedGc } : {}),
+      ...(opts.simSteadyGc !== undefined ? { steadyGc: opts.simSteadyGc } : {}),
       ...(opts.simNodeArgs !== undefined ? { nodeArgs: opts.simNodeArgs } : {}),
     });
     const sut = Rig.spawnSut(opts);

@@ -406,7 +406,7 @@ export async function runCluster(o: BenchOptions): Promise<ClusterResult> {
   const inFlight = 32;
   const result: ClusterResult = { n, rates, stepS, leaseTtlS: LEASE_TTL_S, shards: SHARDS, errors: {} };
   say(`cluster: N=${n}, NOTIFY rates ${rates.join(', ')}/s for ${stepS} s; (a) one node on SQLite, (b) two nodes on PostgreSQL (lease_ttl ${LEASE_TTL_S} s, ${SHARDS} shards); load ${load()}`);
-  const sim = startGenerator({ core: LOAD_CORE, port: o.portBase, transports: 'udp', singleThreadedGc: o.simSingleThreadedGc, nodeArgs: o.simNodeArgs });
+  const sim = startGenerator({ core: LOAD_CORE, port: o.portBase, transports: 'udp', steadyGc: o.simSteadyGc, nodeArgs: o.simNodeArgs });
   try {
     const simPort = (await sim.call<{ port: number }>('info', {}, 20_000)).port;
     const opts = { n, rates, stepS, idleS, inFlight };

@@ -16,8 +16,8 @@ export interface BenchOptions {
   stages: boolean;
   /** Run the SUT with `--single-threaded-gc` (no GC helper threads on its one core). */
   sutSingleThreadedGc: boolean;
-  /** Run the simulator (the load generator) with `--single-threaded-gc` on its one core. */
-  simSingleThreadedGc: boolean;
+  /** Run the simulator (the load generator) with its steady GC flags on its one core (harness/generator-process.ts). */
+  simSteadyGc: boolean;
   /** Extra node flags for the simulator (e.g. --trace-gc-nvp). */
   simNodeArgs: string[];
   /** Nice value of the SUT's threads but the main one (the daemon's helper_threads_nice; 0 = leave them). */
@@ -94,7 +94,7 @@ export function startRig(o: BenchOptions, capacity: number, extra: Partial<RigOp
     sutNodeArgs: o.sutNodeArgs,
     ...(o.stages ? { stages: true } : {}),
     ...(o.sutSingleThreadedGc ? { sutSingleThreadedGc: true } : {}),
-    simSingleThreadedGc: o.simSingleThreadedGc,
+    simSteadyGc: o.simSteadyGc,
     simNodeArgs: o.simNodeArgs,
     helperThreadsNice: o.sutHelperThreadsNice,
     helperThreadsNiceAfterS: o.sutHelperThreadsNiceAfterS,
