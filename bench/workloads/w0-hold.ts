@@ -4,8 +4,11 @@
  * and CPU per establishment, then RSS and heap per held subscription after a
  * forced GC — just after the burst (server transactions still in their Timer J
  * wait) and again at rest after `settle` seconds, with the idle CPU meanwhile.
- * Then the same steps with Kamailio pua (pua.cfg) driven by
- * `kamcmd pua.subscribe` (docs/benchmark-method.md §6.5), for the ratios.
+ * After each step at rest, Kamailio pua (pua.cfg, on the SUT's core beside the idle SUT) is taken
+ * to the same N, driven by `kamcmd pua.subscribe` (docs/benchmark-method.md §6.5), for the ratios:
+ * measured minutes after the SUT, pua ran on another phase of a host whose speed drifts within
+ * minutes (one standard run had the SUT's 20k and 50k steps at 2.2 times the CPU per establishment
+ * of its own 100k step), hence step by step.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -62,6 +65,8 @@ async function restThenSample(rig: Rig, seconds: number, baseline: MemorySample,
 
 export interface PuaLevel {
   n: number;
+  /** The idle SUT's share of the core during the step (it holds its N beside pua). */
+  sutCoreShareDuring?: number;
   rpcElapsedMs: number;
   perSecond: number;
   cpuUsPerEstablishment: number;
@@ -159,12 +164,19 @@ export async function runW0(o: BenchOptions): Promise<W0Result> {
     gcMaxPauseMs: 0,
     sim: undefined,
   };
+  // pua idles on the SUT's core from the start, as the SUT will beside it (and its subscriptions in
+  // the simulator are not the SUT's: the SUT's losses are counted over its own steps' NOTIFYs).
+  const pua = o.kamailio && !o.smoke ? new PuaSession(rig, o, levels[levels.length - 1] ?? 0) : undefined;
+  const sutSeqRanges: Array<[number, number]> = [];
   try {
+    if (pua !== undefined) result.pua = await pua.start();
     let from = 0;
     let cpuUs = 0;
     for (const level of levels) {
       const simCpu0 = await rig.sim.call<NodeJS.CpuUsage>('cpu');
+      const seqFrom = (await rig.simStats()).nextSeq;
       const est = await rig.establish(from, level, o.window, Math.max(60_000, level * 2));
+      sutSeqRanges.push([seqFrom, (await rig.simStats()).nextSeq]);
       const simCpu1 = await rig.sim.call<NodeJS.CpuUsage>('cpu');
       const simCpuUs = cpuUsBetween(simCpu0, simCpu1);
       const sim = {
@@ -203,6 +215,7 @@ export async function runW0(o: BenchOptions): Promise<W0Result> {
         );
       }
       result.levels.push(entry);
+      if (pua !== undefined) await pua.level(from, level);
       from = level;
     }
     if (o.memoryLevers === true && settleS > 0) result.levers = await measureLevers(rig, n, result.baseline);
@@ -214,59 +227,80 @@ export async function runW0(o: BenchOptions): Promise<W0Result> {
     }
     result.total.perSecond = (result.total.established * 1000) / Math.max(1, result.total.elapsedMs);
     result.total.cpuUsPerEstablishment = result.total.established > 0 ? cpuUs / result.total.established : 0;
-    const sim = await rig.simStats();
-    result.sim = sim;
-    const loss = await rig.lossIn(0, sim.nextSeq);
-    result.establishmentLoss = { lost: loss.lost, duplicated: loss.duplicated, mustDeliver: loss.mustDeliver };
+    result.sim = await rig.simStats();
+    for (const [seqFrom, seqTo] of sutSeqRanges) {
+      const loss = await rig.lossIn(seqFrom, seqTo);
+      result.establishmentLoss.lost += loss.lost;
+      result.establishmentLoss.duplicated += loss.duplicated;
+      result.establishmentLoss.mustDeliver += loss.mustDeliver;
+    }
     const st = await rig.sut.call<{ gc: { max: number; largest?: GcPause } }>('stats');
     result.gcMaxPauseMs = st.gc.max;
     // In a burst: as that burst's window saw it (its time from the burst's start); else as the whole run saw it.
     const inBurst = result.levels.find((l) => l.establish.gcMaxPauseMs === st.gc.max && l.establish.gcLargest !== undefined);
     if (inBurst?.establish.gcLargest !== undefined) result.gcLargest = { ...inBurst.establish.gcLargest, step: inBurst.n };
     else if (st.gc.largest !== undefined) result.gcLargest = st.gc.largest;
-    if (o.kamailio && !o.smoke) {
-      // Kamailio takes core 1: the SUT goes first; the simulator stays as the presence server.
-      await rig.sut.stop(15_000);
-      await rig.sim.call('forgetAll');
-      result.pua = await runPua(rig, levels, o);
-    }
   } finally {
+    await pua?.stop();
     await rig.stop();
   }
   return result;
 }
 
-/** Kamailio pua at the same steps, driven through pua_rpc; memory from core.shmmem. */
-async function runPua(rig: Rig, levels: number[], o: BenchOptions): Promise<PuaResult> {
-  const p = ports(o);
-  const out: PuaResult = { port: p.pua, processes: 0, baselineRealUsed: 0, levels: [] };
-  if (!kamailioAvailable()) {
-    out.error = 'kamailio not installed';
-    return out;
+/** Kamailio pua taken to the same steps as the SUT, driven through pua_rpc; memory from core.shmmem. */
+class PuaSession {
+  private readonly out: PuaResult;
+  private readonly peer: KamailioPeer | undefined;
+  private base = { realUsed: 0, used: 0 };
+
+  constructor(
+    private readonly rig: Rig,
+    o: BenchOptions,
+    private readonly top: number,
+  ) {
+    const port = ports(o).pua;
+    this.out = { port, processes: 0, baselineRealUsed: 0, levels: [] };
+    if (!kamailioAvailable()) this.out.error = 'kamailio not installed';
+    else this.peer = new KamailioPeer('pua', port);
   }
-  const top = levels[levels.length - 1] ?? 0;
-  const k = new KamailioPeer('pua', p.pua);
-  try {
-    // Room for the steady state (≈0.9 KB/sub) and the tm transactions of a burst (≈10 KB each).
-    await k.start(SUT_CORE, Math.max(256, Math.min(8192, Math.ceil((top * 2500) / 2 ** 20) + 256)));
-    out.processes = k.processCount();
-    await sleep(500);
-    const base = k.shmmem();
-    out.baselineRealUsed = base.realUsed;
-    say(`  Kamailio pua (pid ${k.pid}, ${out.processes} processes) on udp 127.0.0.1:${p.pua}`);
-    let from = 0;
-    const s0 = await rig.simStats();
-    let okBefore = s0.notifyResponses['200'] ?? 0;
-    for (const level of levels) {
+
+  /** Starts pua on the SUT's core; the result fills in as the steps are measured. */
+  async start(): Promise<PuaResult> {
+    const k = this.peer;
+    if (k === undefined) return this.out;
+    try {
+      // Room for the steady state (≈0.9 KB/sub) and the tm transactions of a burst (≈10 KB each).
+      await k.start(SUT_CORE, Math.max(256, Math.min(8192, Math.ceil((this.top * 2500) / 2 ** 20) + 256)));
+      this.out.processes = k.processCount();
+      await sleep(500);
+      this.base = k.shmmem();
+      this.out.baselineRealUsed = this.base.realUsed;
+      say(`  Kamailio pua (pid ${k.pid}, ${this.out.processes} processes) on udp 127.0.0.1:${this.out.port}, beside the SUT`);
+    } catch (e) {
+      this.fail(e);
+    }
+    return this.out;
+  }
+
+  /** Takes pua from `from` to `level` subscriptions, as the SUT's step just did. */
+  async level(from: number, level: number): Promise<void> {
+    const k = this.peer;
+    if (k === undefined || this.out.error !== undefined) return;
+    try {
+      const rig = this.rig;
       const before = k.shmmem();
+      const okBefore = (await rig.simStats()).notifyResponses['200'] ?? 0;
+      const sut0 = await rig.sut.call<NodeJS.CpuUsage>('cpu');
       const cpu0 = k.cpuUs();
       const t0 = monoMs();
       const simPort = rig.simPort;
+      const port = this.out.port;
       const lines = function* () {
-        for (let i = from; i < level; i++) yield `pua.subscribe sip:user${i}@127.0.0.1:${simPort} sip:w${i}@127.0.0.1:${p.pua} presence 3600`;
+        for (let i = from; i < level; i++) yield `pua.subscribe sip:user${i}@127.0.0.1:${simPort} sip:w${i}@127.0.0.1:${port} presence 3600`;
       };
       await k.rpcSubscribe(lines());
-      // Established = the simulator answered the SUBSCRIBE and pua answered the first NOTIFY.
+      // Established = the simulator answered the SUBSCRIBE and pua answered the first NOTIFY (the idle
+      // SUT is sent nothing meanwhile, so every new 200 to a NOTIFY is pua's).
       const want = level - from;
       let done = 0;
       const deadline = monoMs() + Math.max(60_000, want * 2);
@@ -278,30 +312,38 @@ async function runPua(rig: Rig, levels: number[], o: BenchOptions): Promise<PuaR
       }
       const elapsedMs = monoMs() - t0;
       const cpuUs = k.cpuUs() - cpu0;
-      okBefore += done;
+      const sutCpuUs = cpuUsBetween(sut0, await rig.sut.call<NodeJS.CpuUsage>('cpu'));
       // tm keeps each finished transaction for its wait timer (5 s) before freeing it.
       await sleep(6000);
       const after = k.shmmem();
       const entry: PuaLevel = {
         n: level,
+        sutCoreShareDuring: sutCpuUs / 1000 / Math.max(1, elapsedMs),
         established: done,
         rpcElapsedMs: elapsedMs,
         perSecond: (done * 1000) / Math.max(1, elapsedMs),
         cpuUsPerEstablishment: done > 0 ? cpuUs / done : 0,
-        shmRealUsedBytesPerSub: Math.round((after.realUsed - base.realUsed) / level),
-        shmUsedBytesPerSub: Math.round((after.used - base.used) / level),
+        shmRealUsedBytesPerSub: Math.round((after.realUsed - this.base.realUsed) / level),
+        shmUsedBytesPerSub: Math.round((after.used - this.base.used) / level),
         shmPeakBytesPerSub: Math.round((after.maxUsed - before.realUsed) / Math.max(1, want)),
       };
-      say(`  pua ${level}: ${done}/${want} in ${(elapsedMs / 1000).toFixed(1)} s (${Math.round(entry.perSecond)}/s, ${entry.cpuUsPerEstablishment.toFixed(0)} µs CPU each); shm real_used ${entry.shmRealUsedBytesPerSub} B/sub`);
-      out.levels.push(entry);
-      from = level;
+      say(
+        `  pua ${level}: ${done}/${want} in ${(elapsedMs / 1000).toFixed(1)} s (${Math.round(entry.perSecond)}/s, ${entry.cpuUsPerEstablishment.toFixed(0)} µs CPU each; ` +
+          `the idle SUT at ${((entry.sutCoreShareDuring ?? 0) * 100).toFixed(1)} % of the core); shm real_used ${entry.shmRealUsedBytesPerSub} B/sub`,
+      );
+      this.out.levels.push(entry);
+    } catch (e) {
+      this.fail(e);
     }
-  } catch (e) {
-    out.error = e instanceof Error ? e.message : String(e);
-  } finally {
-    await k.stop();
   }
-  return out;
+
+  async stop(): Promise<void> {
+    await this.peer?.stop();
+  }
+
+  private fail(e: unknown): void {
+    this.out.error = e instanceof Error ? e.message : String(e);
+  }
 }
 
 const GC_KINDS: Record<number, string> = { 1: 'scavenge', 2: 'minor mark-compact', 4: 'mark-compact', 8: 'start of incremental marking', 16: 'weak callbacks' };
