@@ -4,7 +4,7 @@
  * and CPU per establishment, then RSS and heap per held subscription after a
  * forced GC — just after the burst (server transactions still in their Timer J
  * wait) and again at rest after `settle` seconds, with the idle CPU meanwhile.
- * After each step at rest, Kamailio pua (pua.cfg, on the SUT's core beside the idle SUT) is taken
+ * While the SUT rests after each step, Kamailio pua (pua.cfg, on the SUT's core beside it) is taken
  * to the same N, driven by `kamcmd pua.subscribe` (docs/benchmark-method.md §6.5), for the ratios:
  * measured minutes after the SUT, pua ran on another phase of a host whose speed drifts within
  * minutes (one standard run had the SUT's 20k and 50k steps at 2.2 times the CPU per establishment
@@ -65,7 +65,7 @@ async function restThenSample(rig: Rig, seconds: number, baseline: MemorySample,
 
 export interface PuaLevel {
   n: number;
-  /** The idle SUT's share of the core during the step (it holds its N beside pua). */
+  /** The SUT's share of the core during the step (it rests after its own step, holding its N, beside pua). */
   sutCoreShareDuring?: number;
   rpcElapsedMs: number;
   perSecond: number;
@@ -192,6 +192,10 @@ export async function runW0(o: BenchOptions): Promise<W0Result> {
       cpuUs += est.cpuUs;
       const just = await rig.memory();
       const entry: W0Level = { n: level, establish: est, justEstablished: { ...just, ...perSubscription(just, result.baseline, level) }, settleS, sim };
+      // pua's step runs while the SUT rests, so that the SUT's timeline (burst, rest, sample, next
+      // burst) is what it was with pua after it: a longer idle before the next burst had V8's memory
+      // reducer start a mark-compact in that burst (56 ms at 100k in one run).
+      const puaStep = pua?.level(from, level);
       if (settleS > 0) {
         const rest = await restThenSample(rig, settleS, result.baseline, level);
         entry.idleCoreShare = rest.idleCoreShare;
@@ -215,7 +219,7 @@ export async function runW0(o: BenchOptions): Promise<W0Result> {
         );
       }
       result.levels.push(entry);
-      if (pua !== undefined) await pua.level(from, level);
+      await puaStep;
       from = level;
     }
     if (o.memoryLevers === true && settleS > 0) result.levers = await measureLevers(rig, n, result.baseline);
@@ -282,12 +286,14 @@ class PuaSession {
     return this.out;
   }
 
-  /** Takes pua from `from` to `level` subscriptions, as the SUT's step just did. */
+  /** Takes pua from `from` to `level` subscriptions, as the SUT's step just did (while the SUT rests). */
   async level(from: number, level: number): Promise<void> {
     const k = this.peer;
     if (k === undefined || this.out.error !== undefined) return;
     try {
       const rig = this.rig;
+      // The SUT's last answers to its step's NOTIFYs are counted before pua's begin.
+      await sleep(1000);
       const before = k.shmmem();
       const okBefore = (await rig.simStats()).notifyResponses['200'] ?? 0;
       const sut0 = await rig.sut.call<NodeJS.CpuUsage>('cpu');
@@ -329,7 +335,7 @@ class PuaSession {
       };
       say(
         `  pua ${level}: ${done}/${want} in ${(elapsedMs / 1000).toFixed(1)} s (${Math.round(entry.perSecond)}/s, ${entry.cpuUsPerEstablishment.toFixed(0)} µs CPU each; ` +
-          `the idle SUT at ${((entry.sutCoreShareDuring ?? 0) * 100).toFixed(1)} % of the core); shm real_used ${entry.shmRealUsedBytesPerSub} B/sub`,
+          `the resting SUT at ${((entry.sutCoreShareDuring ?? 0) * 100).toFixed(1)} % of the core); shm real_used ${entry.shmRealUsedBytesPerSub} B/sub`,
       );
       this.out.levels.push(entry);
     } catch (e) {
