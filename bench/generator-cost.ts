@@ -16,6 +16,7 @@ import { KamailioPeer, kamailioAvailable } from './harness/kamailio.js';
 import { LOAD_CORE, SUT_CORE } from './harness/rig.js';
 import type { RateResult, SimStats } from './load/presence-server-sim.js';
 import { cpuUsBetween } from './support/cpu-usage.js';
+import { nodeFlagsOf } from './support/node-flags.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
@@ -28,7 +29,7 @@ async function main(): Promise<void> {
   const stepS = Number(arg('--step', '10'));
   const dialogs = Number(arg('--dialogs', '10000'));
   const base = Number(arg('--port-base', '5090'));
-  const nodeArgs = arg('--sim-node-args', '').split(' ').filter((a) => a !== '');
+  const nodeArgs = nodeFlagsOf(arg('--sim-node-args', ''));
   const steadyGc = !process.argv.includes('--sim-default-gc');
   const sim = startGenerator({ core: LOAD_CORE, port: base, transports: 'udp', steadyGc, nodeArgs });
   const sink = new KamailioPeer('notify-sink', base + 4);

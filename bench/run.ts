@@ -28,6 +28,7 @@ import { type W5Result, runW5 } from './workloads/w5-notify-storm.js';
 import { type ResumeResult, runResume } from './workloads/resume.js';
 import { measureStoreCost, type StoreCostResult } from './workloads/store-cost.js';
 import { type ClusterResult, type ConfigurationResult, runCluster } from './workloads/cluster.js';
+import { nodeFlagsOf } from './support/node-flags.js';
 
 /** Profiles and heap snapshots are large: they go to /tmp, not into the repository. */
 const PROFILE_DIR = '/tmp/presence-b2b-bench/profiles';
@@ -247,7 +248,7 @@ function parseArgs(argv: string[]): { workloads: WorkloadId[]; opts: BenchOption
         opts.survivorProfileDir = optionalDir();
         break;
       case '--sut-node-args':
-        opts.sutNodeArgs = (next() ?? '').split(' ').filter((x) => x !== '');
+        opts.sutNodeArgs = nodeFlagsOf(next());
         break;
       case '--stages':
         opts.stages = true;
@@ -259,7 +260,7 @@ function parseArgs(argv: string[]): { workloads: WorkloadId[]; opts: BenchOption
         opts.sutSingleThreadedGc = false;
         break;
       case '--sim-node-args':
-        opts.simNodeArgs = (next() ?? '').split(' ').filter((x) => x !== '');
+        opts.simNodeArgs = nodeFlagsOf(next());
         break;
       case '--sim-default-gc':
         opts.simSteadyGc = false;

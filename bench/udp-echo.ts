@@ -36,6 +36,7 @@ import { UdpTransport } from '../src/sip/transport/udp-transport.js';
 import { NOTIFY_1288 } from './fixtures/notify-1288.js';
 import { canPin } from './harness/child-rpc.js';
 import { type ThreadTimes, threadTimes, threadTimesBetween } from './sut/thread-times.js';
+import { nodeFlagsOf } from './support/node-flags.js';
 
 const MODES = ['bare', 'callback', 'ticks', 'transport', 'layer'] as const;
 type Mode = (typeof MODES)[number];
@@ -163,7 +164,7 @@ interface Result {
 }
 
 async function runOne(mode: Mode, round: number, rate: number, seconds: number, port: number): Promise<Result> {
-  const nodeArgs = option('--server-node-args')?.split(' ').filter((a) => a !== '') ?? [];
+  const nodeArgs = nodeFlagsOf(option('--server-node-args'));
   const argv = [process.execPath, ...nodeArgs, fileURLToPath(import.meta.url), '--serve', mode, '--port', String(port)];
   const [cmd, cmdArgs] = canPin() ? ['taskset', ['-c', '1', ...argv]] : [argv[0]!, argv.slice(1)];
   const child = spawn(cmd, cmdArgs as string[], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });

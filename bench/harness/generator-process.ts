@@ -33,7 +33,7 @@ export interface GeneratorProcessOptions {
 export const STEADY_GC_FLAGS: readonly string[] = ['--single-threaded-gc', '--max-semi-space-size=1'];
 
 /** The node flags the simulator runs with under `opts` (`nodeArgs` last: they win over these). */
-export function generatorNodeArgs(opts: Pick<GeneratorProcessOptions, 'core' | 'steadyGc' | 'nodeArgs'>): string[] {
+function generatorNodeArgs(opts: Pick<GeneratorProcessOptions, 'core' | 'steadyGc' | 'nodeArgs'>): string[] {
   const oneCore = opts.core !== undefined && canPin();
   const gc = oneCore && opts.steadyGc !== false ? STEADY_GC_FLAGS : [];
   return [...gc, ...(opts.nodeArgs ?? [])];

@@ -38,6 +38,7 @@ import { SseProbe } from '../harness/sse-probe.js';
 import { procCpuMs } from '../proc-cpu.js';
 import { type BenchOptions, round, say, sleep } from './common.js';
 import { cpuUsBetween } from '../support/cpu-usage.js';
+import { nodeFlagsOf } from '../support/node-flags.js';
 
 const QUEUE = 'bench';
 const SHARDS = 1024;
@@ -89,7 +90,7 @@ export interface PostgresWork {
  *                               (`--cpu-prof --cpu-prof-dir=/tmp/x`: a profile per daemon at its exit);
  * PB2B_BENCH_CLUSTER_PG_STATEMENTS=1  log every statement during W0 and count them by kind.
  */
-const CLUSTER_NODE_ARGS = (process.env.PB2B_BENCH_CLUSTER_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+const CLUSTER_NODE_ARGS = nodeFlagsOf(process.env.PB2B_BENCH_CLUSTER_NODE_ARGS);
 const COUNT_STATEMENTS = process.env.PB2B_BENCH_CLUSTER_PG_STATEMENTS === '1';
 
 interface PgCounters {

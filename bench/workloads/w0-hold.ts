@@ -164,8 +164,8 @@ export async function runW0(o: BenchOptions): Promise<W0Result> {
     gcMaxPauseMs: 0,
     sim: undefined,
   };
-  // pua idles on the SUT's core from the start, as the SUT will beside it (and its subscriptions in
-  // the simulator are not the SUT's: the SUT's losses are counted over its own steps' NOTIFYs).
+  // pua runs on the SUT's core from before the first step (idle until its first step). Its
+  // subscriptions live in the same simulator: the SUT's losses are counted over its own steps' NOTIFYs.
   const pua = o.kamailio && !o.smoke ? new PuaSession(rig, o, levels[levels.length - 1] ?? 0) : undefined;
   const sutSeqRanges: Array<[number, number]> = [];
   try {
