@@ -37,6 +37,25 @@ export interface ConsumerCounters {
   duplicates: number;
 }
 
+/**
+ * The counters as a class of their own, not an object literal: a literal's hidden class is reached
+ * from the plain object's by adding `messages` first, as other literals in this process do with
+ * an array there (the step summary's `messages`). V8 then widens that field from small integers
+ * to any value for every object on the path, and `handle`'s optimized code, which counted on
+ * small integers, was thrown away at the end of each step: the next step began in the
+ * interpreter and with a 15 ms recompilation on the SUT's one core (`--trace-deopt`: "code
+ * dependencies"; `--trace-generalization`).
+ */
+class ConsumerCounts implements ConsumerCounters {
+  messages = 0;
+  active = 0;
+  pending = 0;
+  terminated = 0;
+  rejected = 0;
+  unstamped = 0;
+  duplicates = 0;
+}
+
 function stampSeq(id: string): number {
   // `s<seq>t<ns>`; -1 if not ours. No allocation.
   if (id.charCodeAt(0) !== 115) return -1;
@@ -123,7 +142,7 @@ export class StatusConsumer {
   fine: FineTimeline | undefined;
   stages: ReadTimes | undefined;
   readonly establishLatency = new LatencyHistogram();
-  readonly counters: ConsumerCounters = { messages: 0, active: 0, pending: 0, terminated: 0, rejected: 0, unstamped: 0, duplicates: 0 };
+  readonly counters: ConsumerCounters = new ConsumerCounts();
   /** How often each sequence number was seen (saturating at 255). */
   private seen: Uint8Array;
   /** Per user index: 1 once active since the last `newEpoch()`. */
