@@ -447,12 +447,10 @@ export class QsaBroker implements NotifierHost {
     if (update === null || typeof update !== 'object' || !SUBSCRIPTION_STATES.has(update.state)) {
       throw new QsaError('QSA_ERR_INVALID_ARGUMENT', `invalid subscription state ${JSON.stringify(update?.state)}`);
     }
-    for (const field of ['record', 'list'] as const) {
-      const value = update[field];
-      if (value !== undefined && (typeof value !== 'string' || value === '')) {
-        throw new QsaError('QSA_ERR_INVALID_ARGUMENT', `${field}, when given, must be a non-empty string`);
-      }
-    }
+    // Each field by name: a loop over their names read them with a computed key, a generic
+    // lookup on every NOTIFY (issue 11).
+    checkOptionalName(update.record, 'record');
+    checkOptionalName(update.list, 'list');
     const target = sub.target;
     let stored = update;
     const body = update.body;
@@ -662,4 +660,11 @@ export function reportedUpdateOf(sub: QsaSubscription | undefined): StatusUpdate
   if (reread !== undefined) update[REREAD_DOCUMENT] = reread;
   else if (message.document !== undefined) update.document = message.document;
   return update;
+}
+
+/** A status update's `record` or `list`, when given, is a non-empty string. */
+function checkOptionalName(value: unknown, field: 'record' | 'list'): void {
+  if (value !== undefined && (typeof value !== 'string' || value === '')) {
+    throw new QsaError('QSA_ERR_INVALID_ARGUMENT', `${field}, when given, must be a non-empty string`);
+  }
 }
