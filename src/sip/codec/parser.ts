@@ -135,12 +135,14 @@ function isSipVersion(text: string): boolean {
 }
 
 /** Characters that cannot appear in a Request-URI (RFC 3261 §25.1; RFC 4475 §3.1.2.7). */
-function checkRequestUri(uri: string): void {
-  if (uri.length === 0) throw startLineError('empty Request-URI');
-  const colon = schemeLength(uri);
+function checkRequestUri(text: string, start: number, end: number): void {
+  if (end === start) throw startLineError('empty Request-URI');
+  // Read in the header block's own text, a flat string: the URI sliced out of it is a view whose
+  // every charCodeAt goes through its parent (issue 11).
+  const colon = schemeLength(text, start, end);
   if (colon < 0) throw startLineError('Request-URI without scheme');
-  for (let i = colon + 1; i < uri.length; i++) {
-    const c = uri.charCodeAt(i);
+  for (let i = colon + 1; i < end; i++) {
+    const c = text.charCodeAt(i);
     if (c <= 0x20 || c === 0x3c || c === 0x3e || c === 0x22 || c === 0x7f) throw startLineError('bad character in Request-URI');
   }
 }
@@ -231,8 +233,8 @@ export function parseSipMessage(data: Uint8Array | string, options?: ParseOption
     if (sp3 >= 0 && sp3 < le) throw startLineError('extra space');
     method = knownMethod(text, sp1) ?? text.slice(0, sp1);
     for (let i = 0; i < sp1; i++) if (!isTokenChar(method.charCodeAt(i))) throw startLineError('bad method');
+    checkRequestUri(text, sp1 + 1, sp2);
     uri = text.slice(sp1 + 1, sp2);
-    checkRequestUri(uri);
     if (!(le === sp2 + 8 && (text.startsWith('SIP/2.0', sp2 + 1) || isSipVersion(text.slice(sp2 + 1, le))))) {
       throw startLineError('unsupported SIP version');
     }

@@ -50,13 +50,14 @@ function uriError(text: string, why: string): SipParseError {
 /**
  * The length of a valid scheme at the start of `text` followed by ':' —
  * scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) (RFC 3261 §25.1) — or -1.
+ * With `start` and `end`, of the URI written there in `text`: the index of its ':' in `text`.
  */
-export function schemeLength(text: string): number {
-  const n = text.length;
-  if (n === 0) return -1;
-  const c0 = text.charCodeAt(0) | 0x20;
+export function schemeLength(text: string, start = 0, end = text.length): number {
+  const n = end;
+  if (n <= start) return -1;
+  const c0 = text.charCodeAt(start) | 0x20;
   if (c0 < 0x61 || c0 > 0x7a) return -1;
-  for (let i = 1; i < n; i++) {
+  for (let i = start + 1; i < n; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x3a) return i;
     const l = c | 0x20;
