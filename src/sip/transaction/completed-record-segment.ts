@@ -1,3 +1,5 @@
+import { mappedBuffer, unmapNow } from '../../util/mapped-memory.js';
+
 /** Records per segment: a power of two, so that a ticket's segment and slot are a shift and a mask. */
 export const SEGMENT_SHIFT = 12;
 export const SEGMENT_SLOTS = 1 << SEGMENT_SHIFT;
@@ -10,17 +12,11 @@ const BYTES_PER_SLOT = 2 * 8 + 7 * 4;
 
 /**
  * The records of SEGMENT_SLOTS consecutive tickets of CompletedServerTransactions,
- * column by column (one typed array per field), all in one plain ArrayBuffer. The store takes
- * segments as its records need them and lets them go as Timer J ends the oldest, so that it
- * never copies a record to grow (docs/latency-tail.md, "Timer J's records in segments").
- *
- * Plain memory (malloc'd), not the mapped memory of util/mapped-memory.ts that holds the
- * responses' bytes: these columns are read and written one element at a time on every NOTIFY
- * (kept, looked up, ended), and Node 20's optimizing compiler does not inline an element access
- * through a view of a resizable buffer. Mapped, the columns and the lookup table cost 14,400 of
- * 208,900 instructions per NOTIFY (bench/callgrind-notify.sh; docs/latency-tail.md, "Timer J's
- * columns in plain memory"). They are 44 octets per record against about 400 for the bytes,
- * which stay mapped (copied in and out in bulk, at a bulk copy's cost either way).
+ * column by column (one typed array per field), all in one block of mapped memory
+ * (util/mapped-memory.ts: outside malloc, given back to the system when the
+ * segment is collected). The store takes segments as its records need them and
+ * lets them go as Timer J ends the oldest, so that it never copies a record to
+ * grow (docs/latency-tail.md, "Timer J's records in segments").
  */
 export class CompletedRecordSegment {
   readonly deadlines: Float64Array;
@@ -39,7 +35,7 @@ export class CompletedRecordSegment {
   readonly destinationIds: Int32Array;
 
   constructor() {
-    const buffer = new ArrayBuffer(SEGMENT_SLOTS * BYTES_PER_SLOT);
+    const buffer = mappedBuffer(SEGMENT_SLOTS * BYTES_PER_SLOT).buffer;
     // The Float64 columns first: every column then starts 8-aligned.
     let at = 0;
     const float64 = (): Float64Array => {
@@ -61,5 +57,10 @@ export class CompletedRecordSegment {
     this.responseLengths = int32();
     this.sourceIds = int32();
     this.destinationIds = int32();
+  }
+
+  /** Gives the segment's memory back to the system now (util/mapped-memory.ts, unmapNow): unusable afterwards. */
+  unmap(): void {
+    unmapNow(this.tickets);
   }
 }

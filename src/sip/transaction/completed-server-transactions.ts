@@ -1,6 +1,6 @@
 import type { Timer, TimerScheduler } from '../../util/timer-scheduler.js';
 import type { ReceivedFrom, SipEndpoint } from '../transport/types.js';
-import { mappedBuffer, unmapNow } from '../../util/mapped-memory.js';
+import { mappedBuffer, mappedInt32Array, unmapNow } from '../../util/mapped-memory.js';
 import { CompletedRecordSegment, NONE, SEGMENT_SHIFT, SEGMENT_SLOTS, SLOT_MASK } from './completed-record-segment.js';
 
 /** Chunks of 64 KB: about 140 kept finals to NOTIFYs each (≈400 octets, with their keys). */
@@ -74,7 +74,7 @@ export class CompletedServerTransactions {
   /** Segments whose records have all ended, for the next records (dropped when none is kept). */
   private spareSegments: CompletedRecordSegment[] = [];
   /** Ticket + 1 per entry (0: empty), at most a quarter full: it grows (`growIndex`) before it would be more. */
-  private index: Int32Array = new Int32Array(FIRST_INDEX_SIZE);
+  private index = mappedInt32Array(FIRST_INDEX_SIZE);
   private indexMask = FIRST_INDEX_SIZE - 1;
   /**
    * While the table grows: the table twice its size that new entries go to, and the position of
@@ -412,7 +412,7 @@ export class CompletedServerTransactions {
   /** Starts growing the table into one twice its size (`migrateIndex` moves the entries). */
   private growIndex(): void {
     const size = 2 * (this.indexMask + 1);
-    this.nextIndex = new Int32Array(size);
+    this.nextIndex = mappedInt32Array(size);
     this.nextIndexMask = size - 1;
     this.migratedTo = 0;
   }
@@ -440,6 +440,7 @@ export class CompletedServerTransactions {
     }
     this.migratedTo = at;
     if (at > oldMask) {
+      unmapNow(old);
       this.index = next;
       this.indexMask = nextMask;
       this.nextIndex = undefined;
@@ -456,12 +457,13 @@ export class CompletedServerTransactions {
     let smaller = FIRST_INDEX_SIZE;
     while (smaller < 8 * this.live) smaller *= 2;
     const old = this.index;
-    const index = new Int32Array(smaller);
+    const index = mappedInt32Array(smaller);
     const indexMask = smaller - 1;
     for (let i = 0; i < size; i++) {
       const entry = old[i]!;
       if (entry !== 0) put(index, indexMask, this.hashOfEntry(entry), entry);
     }
+    unmapNow(old);
     this.index = index;
     this.indexMask = indexMask;
   }
@@ -490,6 +492,7 @@ export class CompletedServerTransactions {
     // keeps none of a burst's chunks or segments; the next record maps what it needs).
     if (this.head === this.tail) {
       for (const chunk of this.spareChunks) unmapNow(chunk);
+      for (const segment of this.spareSegments) segment.unmap();
       this.spareChunks = [];
       this.spareSegments = [];
     }
@@ -509,6 +512,7 @@ export class CompletedServerTransactions {
     while (this.firstSegment !== headSegment && this.segments.length > 1) {
       const segment = this.segments.shift()!;
       if (this.spareSegments.length < MAX_SPARE_SEGMENTS) this.spareSegments.push(segment);
+      else segment.unmap();
       this.firstSegment = (this.firstSegment + 1) & SEGMENT_NUMBER_MASK;
     }
   }
