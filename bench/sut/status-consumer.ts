@@ -25,34 +25,24 @@ export interface ConsumedMessage {
   readonly subscription: { readonly data: unknown };
 }
 
-export interface ConsumerCounters {
-  messages: number;
-  active: number;
-  pending: number;
-  terminated: number;
-  rejected: number;
-  /** Messages without a bench stamp (no body, or a body the parser rejected). */
-  unstamped: number;
-  /** Stamped messages whose sequence number had been seen already. */
-  duplicates: number;
-}
-
 /**
- * The counters as a class of their own, not an object literal: a literal's hidden class is reached
- * from the plain object's by adding `messages` first, as other literals in this process do with
- * an array there (the step summary's `messages`). V8 then widens that field from small integers
- * to any value for every object on the path, and `handle`'s optimized code, which counted on
- * small integers, was thrown away at the end of each step: the next step began in the
+ * The consumer's counters. A class of its own, not an object literal: a literal's hidden class is
+ * reached from the plain object's by adding `messages` first, as other literals in this process do
+ * with an array there (the step summary's `messages`). V8 then widens that field from small
+ * integers to any value for every object on the path, and `handle`'s optimized code, which counted
+ * on small integers, was thrown away at the end of each step: the next step began in the
  * interpreter and with a 15 ms recompilation on the SUT's one core (`--trace-deopt`: "code
  * dependencies"; `--trace-generalization`).
  */
-class ConsumerCounts implements ConsumerCounters {
+export class ConsumerCounters {
   messages = 0;
   active = 0;
   pending = 0;
   terminated = 0;
   rejected = 0;
+  /** Messages without a bench stamp (no body, or a body the parser rejected). */
   unstamped = 0;
+  /** Stamped messages whose sequence number had been seen already. */
   duplicates = 0;
 }
 
@@ -142,7 +132,7 @@ export class StatusConsumer {
   fine: FineTimeline | undefined;
   stages: ReadTimes | undefined;
   readonly establishLatency = new LatencyHistogram();
-  readonly counters: ConsumerCounters = new ConsumerCounts();
+  readonly counters = new ConsumerCounters();
   /** How often each sequence number was seen (saturating at 255). */
   private seen: Uint8Array;
   /** Per user index: 1 once active since the last `newEpoch()`. */

@@ -53,11 +53,10 @@ function uriError(text: string, why: string): SipParseError {
  * With `start` and `end`, of the URI written there in `text`: the index of its ':' in `text`.
  */
 export function schemeLength(text: string, start = 0, end = text.length): number {
-  const n = end;
-  if (n <= start) return -1;
+  if (end <= start) return -1;
   const c0 = text.charCodeAt(start) | 0x20;
   if (c0 < 0x61 || c0 > 0x7a) return -1;
-  for (let i = start + 1; i < n; i++) {
+  for (let i = start + 1; i < end; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x3a) return i;
     const l = c | 0x20;
