@@ -2,6 +2,7 @@ import { SaxesParser } from 'saxes';
 import { decodeXmlBody, type XmlBodyProblem } from '../xml/xml-body.js';
 import { attributeValueOf, type XmlSubsetHandler, XmlSubsetScanner, type XmlTag } from '../xml/xml-subset-scanner.js';
 import { qValueOf } from '../xml/xml-values.js';
+import { trimString } from '../util/trim-string.js';
 import { PidfError } from './pidf-error.js';
 import {
   DATA_MODEL_NS,
@@ -311,10 +312,10 @@ class PidfReader implements XmlSubsetHandler {
       );
     }
     const entity = attributeValueOf(tag, 'entity');
-    if (entity === undefined || entity.trim() === '') {
+    if (entity === undefined || trimString(entity) === '') {
       this.warn('<presence> has no entity attribute');
     } else {
-      this.doc.entity = entity.trim();
+      this.doc.entity = trimString(entity);
     }
     return C_PRESENCE;
   }
@@ -352,14 +353,14 @@ class PidfReader implements XmlSubsetHandler {
         this.device = undefined;
         break;
       case C_BASIC: {
-        const value = this.text.trim();
+        const value = trimString(this.text);
         if (value === 'open' || value === 'closed') this.tuple!.basic = value;
         else this.warn(`tuple "${this.tuple!.id}": invalid <basic> value ${JSON.stringify(value)}`);
         break;
       }
       case C_CONTACT: {
         // Built with all its properties at once: adding one to a literal allocates a property store.
-        const uri = this.text.trim();
+        const uri = trimString(this.text);
         const priority = this.contactPriority;
         const contact: PidfContact = priority === undefined ? { uri } : { uri, priority };
         this.tuple!.contact = contact;
@@ -373,16 +374,16 @@ class PidfReader implements XmlSubsetHandler {
       }
       case C_TIMESTAMP: {
         const owner = this.owner();
-        if (owner !== undefined) owner.timestamp = this.text.trim();
+        if (owner !== undefined) owner.timestamp = trimString(this.text);
         break;
       }
       case C_DEVICE_ID: {
         const owner = this.owner();
-        if (owner !== undefined) owner.deviceId = this.text.trim();
+        if (owner !== undefined) owner.deviceId = trimString(this.text);
         break;
       }
       case C_OTHER: {
-        const value = this.text.trim();
+        const value = trimString(this.text);
         const list = this.contexts[this.open - 1]!;
         if (value !== '') this.addValue(list, value);
         break;
@@ -429,7 +430,7 @@ class PidfReader implements XmlSubsetHandler {
     for (const name in tag.attributes) {
       const attribute = tag.attributes[name]!;
       if (attribute.local === 'mustUnderstand' && attribute.uri === PIDF_NS) {
-        const value = attribute.value.trim();
+        const value = trimString(attribute.value);
         if (value === 'true' || value === '1') {
           this.warn(`unsupported extension {${tag.uri}}${tag.local} is marked mustUnderstand`);
         }
@@ -457,7 +458,7 @@ class PidfReader implements XmlSubsetHandler {
   private priorityOf(tag: XmlTag): number | undefined {
     const attribute = attributeValueOf(tag, 'priority');
     if (attribute === undefined) return undefined;
-    const value = attribute.trim();
+    const value = trimString(attribute);
     const priority = qValueOf(value);
     if (priority !== undefined) return priority;
     this.warn(`tuple "${this.tuple!.id}": invalid contact priority ${JSON.stringify(value)}`);

@@ -1,6 +1,7 @@
 import { PidfError, type PidfErrorCode } from './pidf-error.js';
 import { type PidfParseOptions, parsePidf } from './pidf-parser.js';
 import type { PresenceDocument } from './pidf-types.js';
+import { trimString } from '../util/trim-string.js';
 
 /** What a notifier learns from a NOTIFY body, ready to spread into a status update. */
 export interface BodyStatus {
@@ -13,7 +14,7 @@ export interface BodyStatus {
 /** Content types read as PIDF (RFC 3863; the CPIM name from its drafts is still seen). */
 function isPidfContentType(contentType: string): boolean {
   const semicolon = contentType.indexOf(';');
-  const mediaType = (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase();
+  const mediaType = trimString(semicolon === -1 ? contentType : contentType.slice(0, semicolon)).toLowerCase();
   return mediaType === 'application/pidf+xml' || mediaType === 'application/cpim-pidf+xml';
 }
 
@@ -36,7 +37,7 @@ export function statusFromBody(
   options?: PidfParseOptions,
 ): BodyStatus {
   if (body === undefined || body.length === 0) return {};
-  if (contentType !== undefined && contentType.trim() !== '' && !isPidfContentType(contentType)) {
+  if (contentType !== undefined && trimString(contentType) !== '' && !isPidfContentType(contentType)) {
     return {
       error: { code: 'PIDF_ERR_CONTENT_TYPE', message: `content type ${JSON.stringify(contentType)} is not PIDF` },
     };

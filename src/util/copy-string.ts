@@ -21,3 +21,15 @@ export function flatString(value: string): string {
   if (value.length < 13) return value;
   return [value.slice(0, 1), value.slice(1)].join('');
 }
+
+/**
+ * The internalized string equal to `value` (V8 internalizes property-key
+ * strings): comparing two internalized strings (`===`), a string literal
+ * included, is a pointer comparison, where a string made at run time is
+ * compared character by character. For strings made once and compared often.
+ */
+export function internalize(value: string): string {
+  const holder: Record<string, true> = {};
+  holder[value] = true;
+  return Object.keys(holder)[0] ?? value;
+}

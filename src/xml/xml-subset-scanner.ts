@@ -1,4 +1,6 @@
 import { isUtf8 } from 'node:buffer';
+import { internalize } from '../util/copy-string.js';
+import { trimString } from '../util/trim-string.js';
 
 /**
  * A fast, allocation-light reader for the plain subset of namespace-aware
@@ -214,16 +216,21 @@ class NameTable {
         if (i === length) return slot;
       }
     }
-    const text = latin1Slice.call(b, start, end);
+    const keep = this.count < 384;
+    // A kept name is internalized: the readers compare names and namespace URIs with string
+    // literals (`uri === PIDF_NS`, `local === 'tuple'`), then by pointer instead of character by character.
+    const sliced = latin1Slice.call(b, start, end);
+    const text = keep ? internalize(sliced) : sliced;
     const entry =
       colon < 0
         ? new NameEntry(EMPTY, text, '', text)
         : new NameEntry(EMPTY, text, this.get(b, start, colon, -1).text, this.get(b, colon + 1, end, -1).text);
-    if (this.count < 384) {
+    if (keep) {
       for (let k = 0; k < 4; k++) {
         const at = (index + k) & 511;
         if (this.slots[at] === undefined) {
-          this.slots[at] = new NameEntry(b.slice(start, end), text, entry.prefix, entry.local);
+          // A copy: a view (Buffer#slice) would hold the whole message's memory for as long as the table.
+          this.slots[at] = new NameEntry(new Uint8Array(b.subarray(start, end)), text, entry.prefix, entry.local);
           this.count++;
           break;
         }
@@ -307,6 +314,11 @@ export function attributeValueOf(tag: XmlTag, name: string): string | undefined 
   return tag.attributes[name]?.value;
 }
 
+/** How many names of a document (in document order) are remembered to be expected in the next one. */
+const EXPECTED_NAMES = 64;
+/** The longest XML declaration remembered (`<?xml version="1.0" encoding="UTF-8" standalone="yes"?>` is 55 bytes). */
+const MAX_REMEMBERED_DECLARATION = 128;
+
 /** One reusable scanner; not re-entrant (the PIDF reader keeps one per reader). */
 export class XmlSubsetScanner {
   private readonly names = new NameTable();
@@ -342,6 +354,16 @@ export class XmlSubsetScanner {
   // Results of the last name read.
   private nameEnd = 0;
   private nameColon = -1;
+  /** How many names (of elements and attributes) were read in this document. */
+  private nameOrdinal = 0;
+  /** How many namespace declarations were read in this document. */
+  private declarationOrdinal = 0;
+  /** The table's entry for each namespace URI declared in the last documents, by its ordinal (attributeValue). */
+  private readonly expectedUris: Array<NameEntry | undefined> = new Array<NameEntry | undefined>(EXPECTED_NAMES).fill(undefined);
+  /** The XML declaration of the last document that had one, if it was short (a copy), or empty. */
+  private lastDeclaration: Uint8Array = EMPTY;
+  /** The table's entry for each name read in the last documents, by its ordinal (qualifiedName). */
+  private readonly expectedNames: Array<NameEntry | undefined> = new Array<NameEntry | undefined>(EXPECTED_NAMES).fill(undefined);
 
   /**
    * Reads `bytes` to the end, reporting to `handler`. True: the document was
@@ -355,6 +377,8 @@ export class XmlSubsetScanner {
     this.n = bytes.length;
     this.bindingCount = 0;
     this.depth = 0;
+    this.nameOrdinal = 0;
+    this.declarationOrdinal = 0;
     try {
       return this.document(handler);
     } finally {
@@ -377,8 +401,15 @@ export class XmlSubsetScanner {
     // A UTF-8 byte order mark (the decoder drops it for saxes too).
     if (n >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) i = 3;
     if (b[i] === LT && b[i + 1] === QUESTION) {
-      i = this.xmlDeclaration(i);
-      if (i < 0) return false;
+      // Most servers write the same declaration in every document: the last one is tried first.
+      const known = this.lastDeclaration;
+      if (known.length > 0 && i + known.length <= n && this.bytesAt(i, known)) i += known.length;
+      else {
+        const end = this.xmlDeclaration(i);
+        if (end < 0) return false;
+        if (end - i <= MAX_REMEMBERED_DECLARATION) this.lastDeclaration = new Uint8Array(b.subarray(i, end));
+        i = end;
+      }
     }
     i = this.misc(i);
     if (i < 0 || i >= n || b[i] !== LT) return false;
@@ -534,18 +565,63 @@ export class XmlSubsetScanner {
     return true;
   }
 
-  /** The shared string for the ASCII bytes [start, end). */
-  private name(start: number, end: number): string {
-    return this.names.get(this.b, start, end, -1).text;
+  /**
+   * The QName at `i` as the name table has it, with nameEnd set after it; undefined when
+   * there is none (see qname). The name expected here, the one read at this point of the last
+   * document (names in the same order in every document from one server), is tried first:
+   * one pass over the bytes instead of qname's and the table's two, and no hash.
+   */
+  private qualifiedName(i: number): NameEntry | undefined {
+    const ordinal = this.nameOrdinal++;
+    const expected = ordinal < EXPECTED_NAMES ? this.expectedNames[ordinal] : undefined;
+    if (expected !== undefined && this.isNameAt(i, expected.bytes)) {
+      this.nameEnd = i + expected.bytes.length;
+      return expected;
+    }
+    if (!this.qname(i)) return undefined;
+    const entry = this.names.get(this.b, i, this.nameEnd, this.nameColon);
+    // Only a name the table kept (it has its bytes) can be expected next time.
+    if (ordinal < EXPECTED_NAMES && entry.bytes.length > 0) this.expectedNames[ordinal] = entry;
+    return entry;
+  }
+
+  /**
+   * Whether the name at `i` is exactly `bytes` (a QName read before): the same bytes, then one
+   * that cannot continue a name, so that qname would have read the same name (a non-ASCII byte
+   * there is left to the slow path, where qname refuses it).
+   */
+  private isNameAt(i: number, bytes: Uint8Array): boolean {
+    const length = bytes.length;
+    if (i + length >= this.n || !this.bytesAt(i, bytes)) return false;
+    const next = this.b[i + length]!;
+    return next < 0x80 && NAME_CHAR[next] === 0 && next !== COLON;
+  }
+
+  /** Whether the document's bytes from `i` are `bytes` (the caller checked that they fit). */
+  private bytesAt(i: number, bytes: Uint8Array): boolean {
+    const b = this.b;
+    for (let k = 0; k < bytes.length; k++) if (b[i + k] !== bytes[k]) return false;
+    return true;
+  }
+
+  /**
+   * The shared string for the plain ASCII attribute value [start, end) of the `ordinal`-th
+   * namespace declaration, which is then expected there in the next document, unless it holds
+   * a quote (it could then end at that quote there).
+   */
+  private namespaceUri(start: number, end: number, ordinal: number): string {
+    const entry = this.names.get(this.b, start, end, -1);
+    const bytes = entry.bytes;
+    if (ordinal < EXPECTED_NAMES && bytes.length > 0 && !bytes.includes(QUOT) && !bytes.includes(APOS)) this.expectedUris[ordinal] = entry;
+    return entry.text;
   }
 
   private startTag(lt: number, handler: XmlSubsetHandler): number {
     const b = this.b;
     const nameStart = lt + 1;
-    if (!this.qname(nameStart)) return -1;
+    const names = this.qualifiedName(nameStart);
+    if (names === undefined) return -1;
     const nameEnd = this.nameEnd;
-    const nameColon = this.nameColon;
-    const names = this.names.get(b, nameStart, nameEnd, nameColon);
     const parent = this.depth > 0 ? this.openTags[this.depth - 1]! : undefined;
     this.attrBase = parent === undefined ? 0 : parent.attributeFirst + parent.attributeCount;
     this.attrCount = 0;
@@ -566,10 +642,10 @@ export class XmlSubsetScanner {
         break;
       }
       // An attribute, after white space.
-      if (i === before || !this.qname(i)) return -1;
+      if (i === before) return -1;
+      const attributeNames = this.qualifiedName(i);
+      if (attributeNames === undefined) return -1;
       const aEnd = this.nameEnd;
-      const aColon = this.nameColon;
-      const attributeNames = this.names.get(b, i, aEnd, aColon);
       const aName = attributeNames.text;
       const aPrefix = attributeNames.prefix;
       const k = this.attrBase + this.attrCount;
@@ -615,6 +691,20 @@ export class XmlSubsetScanner {
   private attributeValue(start: number, quote: number, isDeclaration: boolean): number {
     const b = this.b;
     const n = this.n;
+    let ordinal = -1;
+    if (isDeclaration) {
+      // A namespace URI: the one declared at this point of the last document is tried first
+      // (as names are, qualifiedName). Such a URI has no quote of either kind (see below).
+      ordinal = this.declarationOrdinal++;
+      const expected = ordinal < EXPECTED_NAMES ? this.expectedUris[ordinal] : undefined;
+      if (expected !== undefined) {
+        const end = start + expected.bytes.length;
+        if (end < n && b[end] === quote && this.bytesAt(start, expected.bytes)) {
+          this.attrValues[this.attrBase + this.attrCount++] = expected.text;
+          return end + 1;
+        }
+      }
+    }
     let i = start;
     let plain = true;
     let ascii = true;
@@ -639,7 +729,7 @@ export class XmlSubsetScanner {
     if (i >= n) return -1;
     let value: string;
     if (plain) {
-      value = !ascii ? utf8Slice.call(b, start, i) : isDeclaration ? this.name(start, i) : asciiText(b, start, i);
+      value = !ascii ? utf8Slice.call(b, start, i) : isDeclaration ? this.namespaceUri(start, i, ordinal) : asciiText(b, start, i);
     } else {
       value = this.decode(start, i, true);
     }
@@ -741,7 +831,7 @@ export class XmlSubsetScanner {
         // xmlns:xml / xmlns:xmlns have fixed meanings; an empty URI undeclares, which XML 1.0 forbids.
         if (declared === 'xml' || declared === 'xmlns') return this.undo(mark);
       } else continue;
-      const uri = this.attrValues[k]!.trim();
+      const uri = trimString(this.attrValues[k]!);
       if (uri === XML_NAMESPACE || uri === XMLNS_NAMESPACE || (declared !== '' && uri === '')) return this.undo(mark);
       this.bindingPrefixes[this.bindingCount] = declared;
       this.bindingUris[this.bindingCount] = uri;

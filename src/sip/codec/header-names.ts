@@ -1,3 +1,5 @@
+import { internalize } from '../../util/copy-string.js';
+
 /**
  * RFC 3261 §7.3.3 compact forms (and those of later RFCs: Event o, Allow-Events u,
  * Refer-To r, Session-Expires x, Identity y, Referred-By b, Reject-Contact j,
@@ -29,17 +31,12 @@ const COMPACT: Record<string, string> = {
 
 const cache = new Map<string, string>();
 
-/**
- * One shared string per key, so that comparing keys (`field.key === key`)
- * is usually a pointer comparison (V8 internalizes property-key strings).
- */
-function internalize(key: string): string {
-  const holder: Record<string, true> = {};
-  holder[key] = true;
-  return Object.keys(holder)[0] ?? key;
-}
 
-/** The lookup key of a header name: lower case, compact forms expanded. */
+/**
+ * The lookup key of a header name: lower case, compact forms expanded; one
+ * shared, internalized string per key, so that comparing keys (`field.key === key`)
+ * is usually a pointer comparison.
+ */
 export function headerKey(name: string): string {
   let key = cache.get(name);
   if (key === undefined) {

@@ -343,3 +343,39 @@ test('a scanner whose name table is full still reads new names as saxes does', (
   // Names seen before the table filled, and names it had no room for.
   assert.ok(agrees(Buffer.from('<root1 xmlns="urn:d1"><n1x1 a1b1="v"/><n59x11 a11b59="w"/><abmbz/></root1>', 'utf8')));
 });
+
+test('a name expected from the last document is taken only where it is the whole name', () => {
+  // The scanner tries first the name read at the same point of the last document (issue 11):
+  // each pair reads a document, then one whose names there extend, shorten or continue it.
+  const pairs: Array<[string, string]> = [
+    ['<a b="1"/>', '<ab b="1"/>'],
+    ['<a b="1"/>', '<a bc="1"/>'],
+    ['<ab bc="1"/>', '<a b="1"/>'],
+    ['<p:a xmlns:p="urn:x"/>', '<p:a:b xmlns:p="urn:x"/>'],
+    ['<a/>', '<a:b xmlns:a="urn:x"/>'],
+    ['<a/>', '<a\u00e9/>'],
+    ['<a x="1"><b/></a>', '<a x="1"><b.c/></a>'],
+    ['<a x="1"><b/></a>', '<a x="1"><b-/></a>'],
+    ['<a x="1"/>', '<a x'],
+    // Namespace URIs expected from the last document, and the XML declaration.
+    ['<a xmlns="urn:x"/>', '<a xmlns="urn:xy"/>'],
+    ['<a xmlns="urn:xy"/>', '<a xmlns="urn:x"/>'],
+    ['<a xmlns="urn:x"/>', "<a xmlns='urn:x'/>"],
+    ['<a xmlns="urn:x"/>', '<a xmlns="urn:x&amp;"/>'],
+    ['<a xmlns="u\'v"/>', "<a xmlns='u'v'/>"],
+    ['<a xmlns:p="urn:x" xmlns:q="urn:y"/>', '<a xmlns:p="urn:y" xmlns:q="urn:x"/>'],
+    ['<?xml version="1.0"?><a/>', '<?xml version="1.0"?><a/>'],
+    ['<?xml version="1.0"?><a/>', '<?xml version="1.0" encoding="UTF-8"?><a/>'],
+    ['<?xml version="1.0" encoding="UTF-8"?><a/>', '<?xml version="1.0"?><a/>'],
+    ['<?xml version="1.0"?><a/>', '<?xml version="1.0"?>'],
+  ];
+  for (const [first, second] of pairs) {
+    for (const text of [first, second, first]) {
+      const fast = scannerEvents(Buffer.from(text, 'utf8'));
+      const reference = saxesEvents(Buffer.from(text, 'utf8'));
+      if (fast === 'left to saxes') continue;
+      assert.deepEqual(fast, reference, `events differ for ${JSON.stringify(text)} after ${JSON.stringify(first)}`);
+    }
+    assert.ok(agrees(Buffer.from(first, 'utf8')), `${first} takes the fast path`);
+  }
+});
