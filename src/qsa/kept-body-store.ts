@@ -40,6 +40,8 @@ import { QsaError } from './qsa-error.js';
 
 /** Bytes per slab: 1/4 MB, a few hundred bodies of a usual presence document. */
 export const SLAB_BYTES = 256 * 1024;
+/** Released handles kept for reuse (recycle): a burst of releases beyond it leaves the rest to the GC. */
+const MAX_SPARE_BODIES = 1024;
 /** Larger bodies are not packed (rare; a slab would hold a handful): the holder keeps its own Uint8Array. */
 export const LARGEST_KEPT_BODY = 16 * 1024;
 
@@ -245,7 +247,8 @@ export class KeptBody {
   /** @internal Holders. */
   refs = 1;
 
-  constructor(readonly length: number) {}
+  /** @internal The body's length (set again when a released handle is reused: KeptBodyStore.keep). */
+  constructor(public length: number) {}
 
   /** The body's bytes, in a Uint8Array of its own (nobody else's, nothing shared with the slab). */
   copy(): Uint8Array {
@@ -307,6 +310,7 @@ export class KeptBody {
     if (--this.refs > 0) return;
     this.slab = undefined;
     slab.sizeClass.vacate(slab, this.slot);
+    slab.sizeClass.store.recycle(this);
   }
 }
 
@@ -402,6 +406,8 @@ export class KeptBodyStore {
    * the broker when it leaves its queue, and is then kept as the same body.
    */
   private readonly copies = new WeakMap<Uint8Array, KeptBody>();
+  /** Handles released by their last holder, used again by keep() (recycle). */
+  private readonly spareBodies: KeptBody[] = [];
   /** @internal */
   slabCount = 0;
   /** @internal */
@@ -486,7 +492,19 @@ export class KeptBodyStore {
       known.refs++;
       return known;
     }
-    const kept = new KeptBody(length);
+    // A handle its last holder released, if any: at each NOTIFY a subscription's last status
+    // lets its previous body go as it keeps the new one, so a steady stream of NOTIFYs makes
+    // no handle (issue 11: a new one per NOTIFY lived until the subscription's next NOTIFY,
+    // seconds, and was promoted: most of what the scavenges promoted, and what started the
+    // mark-compacts under a steady NOTIFY load; docs/latency-tail.md).
+    const spare = this.spareBodies.pop();
+    let kept: KeptBody;
+    if (spare === undefined) kept = new KeptBody(length);
+    else {
+      kept = spare;
+      kept.length = length;
+      kept.refs = 1;
+    }
     this.classFor(length).place(kept);
     const slab = kept.slab!;
     slab.bytes.set(bytes, slab.start(kept.slot));
@@ -690,6 +708,15 @@ export class KeptBodyStore {
   /** @internal `bytes` hold what `kept` holds (a copy just made of it). */
   remember(bytes: Uint8Array, kept: KeptBody): void {
     this.copies.set(bytes, kept);
+  }
+
+  /**
+   * @internal A handle released by its last holder, for keep() to use again. Holders drop a
+   * handle when they release it (KeptStatus.write, BodyKeptUpdate.hold, unkeep); a copies entry
+   * that still names it is checked against the bytes (holds) before it is used.
+   */
+  recycle(kept: KeptBody): void {
+    if (this.spareBodies.length < MAX_SPARE_BODIES) this.spareBodies.push(kept);
   }
 
   stats(): KeptBodyStats {

@@ -188,3 +188,21 @@ test('through the broker: one body for the subscriptions told the same bytes, th
   assert.equal(broker.keptBodies.stats().bodies, 0);
   for (const handle of handles) assert.deepEqual(handle.lastStatus!.body, last, 'still readable once unsubscribed');
 });
+
+test('a handle released by its last holder is used again for the next body kept, and holds only it', () => {
+  const store = new KeptBodyStore();
+  const firstBytes = bytes(600, 3);
+  const first = kept(store, firstBytes);
+  first.release();
+  // The next body kept gets the same handle (no object per NOTIFY: issue 11), with its own length and bytes.
+  const second = kept(store, bytes(420, 4));
+  assert.equal(second, first);
+  assert.equal(second.length, 420);
+  assert.deepEqual(second.copy(), bytes(420, 4));
+  // The first body's array still names the handle (the store remembers what it kept, weakly), but
+  // the handle holds other bytes now: keeping that array again makes a body of its own.
+  const again = store.keep(firstBytes);
+  assert.notEqual(again, second);
+  assert.deepEqual(bytesOf(again), bytes(600, 3));
+  assert.equal(store.stats().bodies, 2);
+});
