@@ -1,7 +1,10 @@
 import type { Timer, TimerScheduler } from '../../util/timer-scheduler.js';
 import type { ReceivedFrom, SipEndpoint } from '../transport/types.js';
 import { mappedBuffer, mappedInt32Array, unmapNow } from '../../util/mapped-memory.js';
+import type { SipRequest } from '../codec/message.js';
+import { serializeBodylessResponse } from '../codec/bodyless-response.js';
 import { CompletedRecordSegment, NONE, SEGMENT_SHIFT, SEGMENT_SLOTS, SLOT_MASK } from './completed-record-segment.js';
+import type { BodylessFinal } from './transaction-context.js';
 
 /** Chunks of 64 KB: about 140 kept finals to NOTIFYs each (≈400 octets, with their keys). */
 const CHUNK_BYTES = 64 * 1024;
@@ -25,6 +28,11 @@ const MIGRATE_STEP = 8;
 const MAX_SPARE_CHUNKS = 64;
 /** Segments let go and kept for the next records, at most (≈ 720 KB), for the same reason as the chunks. */
 const MAX_SPARE_SEGMENTS = 4;
+/**
+ * Distinct ways of writing a final again (BodylessFinal) that records can name, at most: a
+ * server answers with a handful (a 200 to NOTIFY, a refusal or two, with its Server header).
+ */
+const MAX_BODYLESS_FINALS = 16;
 
 /** A 32-bit hash of a transaction key (FNV-1a over its UTF-16 code units). */
 export function transactionKeyHash(key: string): number {
@@ -115,6 +123,11 @@ export class CompletedServerTransactions {
   /** The endpoint numbered last (the usual source of the next request too). */
   private lastEndpoint: ReceivedFrom | SipEndpoint | undefined;
   private lastEndpointId = 0;
+  /**
+   * Finals without a body that records name instead of holding their octets (responseLengths
+   * −1 − n for the n-th): written again from the retransmitted request (keep, response).
+   */
+  private readonly bodylessFinals: BodylessFinal[] = [];
   /** The key `find` was last asked for, and its hash. */
   private lastKey = '';
   private lastHash = 0;
@@ -164,15 +177,23 @@ export class CompletedServerTransactions {
   /**
    * Keeps the transaction `key`, completed with `response` (copied: the caller may reuse it),
    * for `delayMs`; returns its ticket. The key must not be kept already (the layer looks first).
+   * With `bodyless` (how `response` was written from the request, adding no To tag), the record
+   * names it instead of holding the octets: a 200 to a NOTIFY is about 360 of the 400 a record
+   * took with its key (issue 11: at 10,000/s Timer J held 128 MB, and its growth, external
+   * memory to V8, started a mark-compact every 5 s; docs/latency-tail.md, "Timer J keeps how to
+   * answer, not the answer"): a retransmission of the request carries the same fields, and
+   * `response` writes the same octets again from it.
    */
-  keep(key: string, response: Uint8Array, source: ReceivedFrom, destination: SipEndpoint | undefined): number {
+  keep(key: string, response: Uint8Array, source: ReceivedFrom, destination: SipEndpoint | undefined, bodyless?: BodylessFinal): number {
     const ticket = this.tail;
     const slot = ticket & SLOT_MASK;
     const segmentAt = ((ticket >>> SEGMENT_SHIFT) - this.firstSegment) & SEGMENT_NUMBER_MASK;
     if (segmentAt === this.segments.length) this.segments.push(this.spareSegments.pop() ?? new CompletedRecordSegment());
     const segment = this.segments[segmentAt]!;
+    const final = bodyless === undefined ? -1 : this.bodylessFinalNumber(bodyless);
+    const responseBytes = final < 0 ? response.byteLength : 0;
     // A UTF-8 character takes at most 3 bytes per UTF-16 code unit.
-    const need = key.length * 3 + response.byteLength;
+    const need = key.length * 3 + responseBytes;
     let chunk = this.chunks[this.chunks.length - 1];
     if (chunk === undefined || this.chunkUsed + need > chunk.length) {
       chunk = (need <= CHUNK_BYTES ? this.spareChunks.pop() : undefined) ?? mappedBuffer(Math.max(CHUNK_BYTES, need));
@@ -182,8 +203,8 @@ export class CompletedServerTransactions {
     const at = this.chunkUsed;
     const keyLength = this.encodeKey(key);
     this.scratch.copy(chunk, at, 0, keyLength);
-    chunk.set(response, at + keyLength);
-    this.chunkUsed = at + keyLength + response.byteLength;
+    if (final < 0) chunk.set(response, at + keyLength);
+    this.chunkUsed = at + keyLength + responseBytes;
     // The layer looked the key up just before (a new request): its hash is known.
     const hash = key === this.lastKey ? this.lastHash : this.hashOf(key);
     this.lastKey = '';
@@ -193,7 +214,7 @@ export class CompletedServerTransactions {
     segment.chunkNumbers[slot] = this.firstChunk + this.chunks.length - 1;
     segment.offsets[slot] = at;
     segment.keyLengths[slot] = keyLength;
-    segment.responseLengths[slot] = response.byteLength;
+    segment.responseLengths[slot] = final < 0 ? response.byteLength : -1 - final;
     segment.sourceIds[slot] = this.endpointId(source);
     segment.destinationIds[slot] = destination === undefined ? 0 : this.endpointId(destination);
     this.insert(ticket, hash);
@@ -238,14 +259,40 @@ export class CompletedServerTransactions {
   /**
    * The kept final's bytes, of a kept record: a copy, not a view of the chunk, since the chunk is
    * written over once its records have ended, and a send the socket had to queue may still read
-   * them then (a retransmission is rare: the copy costs nothing measurable).
+   * them then (a retransmission is rare: the copy costs nothing measurable). A final kept as a
+   * BodylessFinal is written again from `request`, the retransmission (undefined without it; it
+   * throws what serializeBodylessResponse throws).
    */
-  response(ticket: number): Buffer {
+  response(ticket: number, request?: SipRequest): Buffer | undefined {
     const segment = this.segmentOf(ticket);
     const slot = ticket & SLOT_MASK;
+    const length = segment.responseLengths[slot]!;
+    if (length < 0) {
+      const final = this.bodylessFinals[-1 - length]!;
+      return request === undefined ? undefined : serializeBodylessResponse(request, final.status, final.reason, undefined, final.headers);
+    }
     const chunk = this.chunks[segment.chunkNumbers[slot]! - this.firstChunk]!;
     const start = segment.offsets[slot]! + segment.keyLengths[slot]!;
-    return Buffer.from(chunk.subarray(start, start + segment.responseLengths[slot]!));
+    return Buffer.from(chunk.subarray(start, start + length));
+  }
+
+  /** Octets of keys and finals in the chunks in use (tests: what a record holds). */
+  get chunkBytesUsed(): number {
+    return this.chunks.length === 0 ? 0 : (this.chunks.length - 1) * CHUNK_BYTES + this.chunkUsed;
+  }
+
+  /**
+   * The number of `final` among bodylessFinals (added if new), or -1: a table of at most
+   * MAX_BODYLESS_FINALS, for finals that come again; one copying a Record-Route (a header
+   * that differs from dialog to dialog) is kept as octets instead of taking a place.
+   */
+  private bodylessFinalNumber(final: BodylessFinal): number {
+    const finals = this.bodylessFinals;
+    for (let n = 0; n < finals.length; n++) if (sameBodylessFinal(finals[n]!, final)) return n;
+    if (finals.length >= MAX_BODYLESS_FINALS) return -1;
+    for (const [name] of final.headers) if (name.toLowerCase() === 'record-route') return -1;
+    finals.push({ status: final.status, reason: final.reason, headers: final.headers.map(([name, value]) => [name, value] as const) });
+    return finals.length - 1;
   }
 
   /** The source of the request, of a kept record. */
@@ -533,6 +580,16 @@ export class CompletedServerTransactions {
     this.chunks.splice(0, unused);
     this.firstChunk += unused;
   }
+}
+
+function sameBodylessFinal(a: BodylessFinal, b: BodylessFinal): boolean {
+  if (a.status !== b.status || a.reason !== b.reason || a.headers.length !== b.headers.length) return false;
+  for (let i = 0; i < a.headers.length; i++) {
+    const x = a.headers[i]!;
+    const y = b.headers[i]!;
+    if (x[0] !== y[0] || x[1] !== y[1]) return false;
+  }
+  return true;
 }
 
 /** Puts `entry` in the first empty position of a table from its hash's home on (the table is never full). */

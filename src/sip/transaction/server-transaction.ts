@@ -3,7 +3,7 @@ import type { SipRequest, SipResponse } from '../codec/message.js';
 import { serializeBodylessResponse } from '../codec/bodyless-response.js';
 import { SipTransportError } from '../transport/errors.js';
 import type { ReceivedFrom, SipEndpoint } from '../transport/types.js';
-import { serializeForSend, sixtyFourT1, type TransactionContext } from './transaction-context.js';
+import { type BodylessFinal, serializeForSend, sixtyFourT1, type TransactionContext } from './transaction-context.js';
 
 export type ServerTransactionState = 'trying' | 'proceeding' | 'completed' | 'terminated';
 
@@ -114,7 +114,9 @@ export class NonInviteServerTransaction {
     } catch (error) {
       data = new SipTransportError('SIP_ERR_TRANSPORT_SERIALIZE', 'Cannot serialize message', { cause: error });
     }
-    this.respondWith(status, data, stateless && status >= 200);
+    // Without a To tag of ours, a retransmission of the request is enough to write it again: Timer J
+    // then keeps how, not the octets (issue 11; CompletedServerTransactions.keep).
+    this.respondWith(status, data, stateless && status >= 200, toTag === undefined ? { status, reason, headers } : undefined);
   }
 
   /**
@@ -125,7 +127,7 @@ export class NonInviteServerTransaction {
    * own (a NOTIFY from an unexpected source, or of no dialog): kept for 64·T1
    * each, a flood of them would hold ~0.5 KB per request for 32 s.
    */
-  private respondWith(status: number, data: Buffer | SipTransportError, stateless = false): void {
+  private respondWith(status: number, data: Buffer | SipTransportError, stateless = false, bodyless?: BodylessFinal): void {
     if (data instanceof SipTransportError) {
       this.onTransportError();
       return;
@@ -144,7 +146,7 @@ export class NonInviteServerTransaction {
       // transaction for 32 s: issue 11) and forgets the object; the bytes are copied there.
       if (!this.reliable && !stateless) {
         this.lastResponse = undefined;
-        this.keptTicket = this.context.keepCompleted(this, data);
+        this.keptTicket = this.context.keepCompleted(this, data, bodyless);
       }
     }
     // The same bytes now and on every retransmission.

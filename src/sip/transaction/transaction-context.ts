@@ -27,6 +27,7 @@ export interface TransactionContext {
   keepCompleted(
     transaction: { readonly key: string; readonly source: ReceivedFrom; readonly destinationUnlessSource: SipEndpoint | undefined },
     response: Uint8Array,
+    bodyless?: BodylessFinal,
   ): number;
   /** True while the record `ticket` (keepCompleted) is kept: Timer J has not fired, no transport failure. */
   completedIsKept(ticket: number): boolean;
@@ -47,6 +48,18 @@ export interface TransactionContext {
   completeClient(transaction: NonInviteClientTransaction): number;
   /** The completed client transaction `key` ends before Timer K (abandoned): the layer forgets its key now. */
   endCompletedClient(key: string, ticket: number): void;
+}
+
+/**
+ * How a final without a body was written from its request (serializeBodylessResponse), when it
+ * added no To tag: it copies the request's Via, From, To, Call-ID and CSeq and adds these
+ * headers, so the same octets can be written again from a retransmission of the request (which
+ * matches the transaction, RFC 3261 §17.2.3, and carries the same fields) instead of being kept.
+ */
+export interface BodylessFinal {
+  readonly status: number;
+  readonly reason: string | undefined;
+  readonly headers: ReadonlyArray<readonly [string, string]>;
 }
 
 /** RFC 3261 §17.1.1.1: Timer F and Timer J are 64·T1. */

@@ -112,8 +112,8 @@ export class TransactionLayer {
         const map: Map<string, unknown> = transaction.side === 'client' ? this.clients : this.servers;
         if (map.get(transaction.key) === transaction) map.delete(transaction.key);
       },
-      keepCompleted(transaction, response) {
-        const ticket = completed.keep(transaction.key, response, transaction.source, transaction.destinationUnlessSource);
+      keepCompleted(transaction, response, bodyless) {
+        const ticket = completed.keep(transaction.key, response, transaction.source, transaction.destinationUnlessSource, bodyless);
         servers.delete(transaction.key);
         return ticket;
       },
@@ -308,7 +308,7 @@ export class TransactionLayer {
         this.counters.acksAbsorbed++;
         return;
       }
-      this.resendCompleted(completed);
+      this.resendCompleted(completed, request);
       const told = this.answeredRetransmissionListener;
       if (told !== undefined) this.context.callUser(() => told(request, source));
       return;
@@ -344,15 +344,28 @@ export class TransactionLayer {
    * A retransmission of a request whose transaction completed over UDP (RFC 3261 §17.2.2,
    * Completed): its final again, the same bytes, from the same socket to the same destination.
    */
-  private resendCompleted(ticket: number): void {
+  private resendCompleted(ticket: number, request: SipRequest): void {
     const counters = this.counters;
     counters.retransmittedRequestsAbsorbed++;
     counters.responseRetransmissions++;
     const completed = this.completed;
     const source = completed.source(ticket);
     const destination = completed.destination(ticket) ?? { transport: source.transport, host: source.remoteAddress, port: source.remotePort };
+    let response: Buffer | undefined;
+    try {
+      response = completed.response(ticket, request);
+    } catch {
+      // A final written again from the retransmission, which could not be (it was from the
+      // original, with the same fields): a failure of the transaction, as a failed send is.
+      response = undefined;
+    }
+    if (response === undefined) {
+      counters.transportErrors++;
+      completed.drop(ticket);
+      return;
+    }
     this.context.transport.send(
-      completed.response(ticket),
+      response,
       destination,
       () => {
         // RFC 3261 §17.2.4: a transport failure ends the server transaction.

@@ -98,7 +98,7 @@ test('CompletedServerTransactions: chunks let go are written over by later recor
   for (let i = 0; i < 2000; i += 97) assert.deepEqual(completed.response(tickets[i]!), response(10_000 + i));
   // What response() gave out is a copy: the chunk it came from now holds other records.
   assert.deepEqual(handedOut, response(0));
-  const again = completed.response(tickets[0]!);
+  const again = completed.response(tickets[0]!)!;
   again.fill(0);
   assert.deepEqual(completed.response(tickets[0]!), response(10_000), 'a copy each time: writing to one changes nothing kept');
   // clear() lets the spare chunks go too.
@@ -390,4 +390,52 @@ test('CompletedServerTransactions: sources and destinations are numbered, shared
   const d = completed.keep('d', response(4), other, undefined);
   assert.equal(completed.source(d), other, 'numbered again after all its records ended');
   assert.equal(completed.destination(d), undefined);
+});
+
+test('NIST over UDP: a bodyless final without a To tag of ours is kept as how to write it, and written again from the retransmission octet for octet', () => {
+  const h = layerHarness();
+  const seen: NonInviteServerTransaction[] = [];
+  h.layer.onRequest((request, _source, transaction) => {
+    seen.push(transaction!);
+    // As IncomingRequest.answer: our To tag only when the request has none (the 200 to an
+    // in-dialog NOTIFY has one already), and a Server header.
+    const toTag = request.headers.get('to')!.includes(';tag=') ? undefined : 'x9';
+    transaction!.respondBodyless(200, undefined, toTag, [['Server', 'presence-b2b/test']]);
+  });
+  const completed = (h.layer as unknown as { completed: CompletedServerTransactions }).completed;
+  h.transport.receive(incomingRequest('NOTIFY', { branch: 'z9hG4bKg1', toTag: 'ours' }));
+  const keyOnly = completed.chunkBytesUsed;
+  assert.ok(keyOnly > 0 && keyOnly < 100, `the record holds its key only (${keyOnly} octets)`);
+  h.transport.receive(incomingRequest('NOTIFY', { branch: 'z9hG4bKg1', toTag: 'ours' }));
+  h.transport.receive(incomingRequest('NOTIFY', { branch: 'z9hG4bKg1', toTag: 'ours' }));
+  assert.equal(seen.length, 1, 'retransmissions absorbed');
+  const sent = h.transport.responses(200);
+  assert.equal(sent.length, 3);
+  assert.deepEqual(Buffer.from(sent[1]!.bytes), Buffer.from(sent[0]!.bytes), 'byte for byte');
+  assert.deepEqual(Buffer.from(sent[2]!.bytes), Buffer.from(sent[0]!.bytes));
+  assert.match(Buffer.from(sent[1]!.bytes).toString('latin1'), /\r\nServer: presence-b2b\/test\r\n/);
+  assert.equal(h.layer.stats().responseRetransmissions, 2);
+  // A request without a To tag gets ours: those octets are kept as they are.
+  h.transport.receive(incomingRequest('NOTIFY', { branch: 'z9hG4bKg2' }));
+  assert.ok(completed.chunkBytesUsed - keyOnly > 200, 'the final with our To tag is kept as octets');
+  h.transport.receive(incomingRequest('NOTIFY', { branch: 'z9hG4bKg2' }));
+  const second = h.transport.responses(200).filter((r) => Buffer.from(r.bytes).includes('z9hG4bKg2'));
+  assert.equal(second.length, 2);
+  assert.deepEqual(Buffer.from(second[1]!.bytes), Buffer.from(second[0]!.bytes));
+  assert.match(Buffer.from(second[0]!.bytes).toString('latin1'), /\r\nTo: <sip:b2b@example.org>;tag=/);
+});
+
+test('CompletedServerTransactions: at most 16 distinct bodyless finals are named; others, and those copying a Record-Route, are kept as octets', () => {
+  const { completed } = table();
+  const bytes = response(1);
+  const before = completed.chunkBytesUsed;
+  for (let n = 0; n < 20; n++) completed.keep(`k${n}`, bytes, SOURCE, undefined, { status: 200, reason: undefined, headers: [['Server', `s${n}`]] });
+  // 16 named (key only), the next 4 as octets.
+  let keyBytes = 0;
+  for (let n = 0; n < 20; n++) keyBytes += `k${n}`.length;
+  assert.equal(completed.chunkBytesUsed - before, keyBytes + 4 * bytes.byteLength);
+  const recordRoute = completed.keep('rr', bytes, SOURCE, undefined, { status: 200, reason: undefined, headers: [['Record-Route', '<sip:p@x;lr>']] });
+  assert.deepEqual(completed.response(recordRoute), bytes);
+  // A named final needs the retransmission to be written again.
+  assert.equal(completed.response(completed.find('k0')), undefined);
 });
