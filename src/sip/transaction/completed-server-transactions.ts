@@ -3,6 +3,7 @@ import type { ReceivedFrom, SipEndpoint } from '../transport/types.js';
 import { mappedBuffer, mappedInt32Array, unmapNow } from '../../util/mapped-memory.js';
 import type { SipRequest } from '../codec/message.js';
 import { serializeBodylessResponse } from '../codec/bodyless-response.js';
+import { headerKey } from '../codec/header-names.js';
 import { CompletedRecordSegment, NONE, SEGMENT_SHIFT, SEGMENT_SLOTS, SLOT_MASK } from './completed-record-segment.js';
 import type { BodylessFinal } from './transaction-context.js';
 
@@ -290,7 +291,7 @@ export class CompletedServerTransactions {
     const finals = this.bodylessFinals;
     for (let n = 0; n < finals.length; n++) if (sameBodylessFinal(finals[n]!, final)) return n;
     if (finals.length >= MAX_BODYLESS_FINALS) return -1;
-    for (const [name] of final.headers) if (name.toLowerCase() === 'record-route') return -1;
+    for (const [name] of final.headers) if (headerKey(name) === 'record-route') return -1;
     finals.push({ status: final.status, reason: final.reason, headers: final.headers.map(([name, value]) => [name, value] as const) });
     return finals.length - 1;
   }
