@@ -20,6 +20,7 @@ import type { QsaSubscriptionHandle, StatusQueue } from '../../src/qsa/index.js'
 import { SqliteSubscriptionStore } from '../../src/store/sqlite-store.js';
 import { startHelperThreadLowering } from '../../src/util/helper-thread-lowering.js';
 import { startMarkingAtTheLimit } from '../../src/util/marking-at-the-limit.js';
+import { applyHeapGrowing, DEFAULT_HEAP_GROWING } from '../../src/util/heap-growing.js';
 import { runsWithSingleThreadedGc } from '../../src/util/single-threaded-gc.js';
 import { DEFAULT_HELPER_THREADS_NICE, DEFAULT_HELPER_THREADS_NICE_AFTER_S } from '../../src/util/helper-thread-priority.js';
 import { serveRpc } from '../harness/child-rpc.js';
@@ -305,6 +306,9 @@ class SutHarness {
     if (startMarkingAtTheLimit(runsWithSingleThreadedGc(process.execArgv), process.execArgv)) {
       process.stderr.write('[sut] single-threaded GC: marking starts at the old generation limit (--no-incremental-marking-task)\n');
     }
+    // heap_growing_percent at its default (auto); `--sut-node-args "--heap-growing-percent=0"` gives V8's own factor back.
+    const heapGrowingPercent = applyHeapGrowing(DEFAULT_HEAP_GROWING, runsWithSingleThreadedGc(process.execArgv), process.execArgv);
+    process.stderr.write(`[sut] heap growing percent ${heapGrowingPercent === 0 ? "V8's own" : heapGrowingPercent}\n`);
     const nice = a.helperThreadsNice ?? DEFAULT_HELPER_THREADS_NICE;
     startHelperThreadLowering(nice, a.helperThreadsNiceAfterS ?? DEFAULT_HELPER_THREADS_NICE_AFTER_S, (r, atMs) => {
       if (r.skipped === undefined) process.stderr.write(`[sut] helper threads lowered to nice ${nice}, ${(atMs / 1000).toFixed(1)} s after the start (${r.lowered} of ${r.threads})\n`);

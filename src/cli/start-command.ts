@@ -8,6 +8,7 @@ import { StoreError } from '../store/store-error.js';
 import { systemClock } from '../util/clock.js';
 import { startHelperThreadLowering } from '../util/helper-thread-lowering.js';
 import { choosesMarkingTask, NO_INCREMENTAL_MARKING_TASK_FLAG, startMarkingAtTheLimit } from '../util/marking-at-the-limit.js';
+import { applyHeapGrowing, heapGrowingChoice, heapGrowingFlag, wantedHeapGrowingPercent } from '../util/heap-growing.js';
 import { runsWithSingleThreadedGc, SINGLE_THREADED_GC_FLAG, usableCores, wantsSingleThreadedGc } from '../util/single-threaded-gc.js';
 import { exitWithParent, relaunchWithNodeFlags } from './relaunch-with-node-flags.js';
 
@@ -72,7 +73,10 @@ export async function runStart(options: StartCommandOptions): Promise<number> {
     // With it, marking starts at the old generation's limit (src/util/marking-at-the-limit.ts): on
     // the command line, where every node honours it, unless the operator chose there already.
     const marking = choosesMarkingTask(process.execArgv) ? [] : [NO_INCREMENTAL_MARKING_TASK_FLAG];
-    return relaunchWithNodeFlags([SINGLE_THREADED_GC_FLAG, ...marking]);
+    // And room above the old generation after a mark-compact (src/util/heap-growing.ts), likewise.
+    const growing = wantedHeapGrowingPercent(config.heap_growing_percent, true);
+    const heapGrowing = heapGrowingChoice(process.execArgv) !== undefined || growing === 0 ? [] : [heapGrowingFlag(growing)];
+    return relaunchWithNodeFlags([SINGLE_THREADED_GC_FLAG, ...marking, ...heapGrowing]);
   }
   const relaunched = exitWithParent();
 
@@ -90,8 +94,9 @@ export async function runStart(options: StartCommandOptions): Promise<number> {
   }
   // Single-threaded, a major GC's marking starts at the old generation's limit, not early from a task.
   const markingAtTheLimit = startMarkingAtTheLimit(singleThreadedGc, process.execArgv);
+  const heapGrowingPercent = applyHeapGrowing(config.heap_growing_percent, singleThreadedGc, process.execArgv);
   logger.info(
-    { gc: singleThreadedGc ? 'single-threaded' : 'concurrent', single_threaded_gc: config.single_threaded_gc, marking_at_the_limit: markingAtTheLimit, cores, relaunched, pid: process.pid },
+    { gc: singleThreadedGc ? 'single-threaded' : 'concurrent', single_threaded_gc: config.single_threaded_gc, marking_at_the_limit: markingAtTheLimit, heap_growing_percent: heapGrowingPercent, cores, relaunched, pid: process.pid },
     'V8 garbage collection',
   );
   // V8's helper threads give way to the main thread once the code is warm, or at once with

@@ -12,6 +12,7 @@ import { DEFAULT_KEPT_BODY_COMPACTION_MS } from '../qsa/kept-body-store.js';
 import { headerTextProblem, hostProblem, ipAddressProblem } from '../util/option-checks.js';
 import { DEFAULT_HELPER_THREADS_NICE, DEFAULT_HELPER_THREADS_NICE_AFTER_S } from '../util/helper-thread-priority.js';
 import { DEFAULT_SINGLE_THREADED_GC } from '../util/single-threaded-gc.js';
+import { DEFAULT_HEAP_GROWING } from '../util/heap-growing.js';
 
 /** sip.overload defaults: shed above half the UDP receive buffer, Retry-After 5 s. */
 export const DEFAULT_OVERLOAD = { backlog_limit: 'auto', retry_after: 5 } as const;
@@ -236,6 +237,8 @@ export const TLS_CLIENT_SCHEMA = z.strictObject({
   verify: z.boolean().default(true),
 });
 
+const heapGrowingError = (issue: { input?: unknown }) => `expected auto, or a whole percent from 0 (V8's own) to 1000, got ${showValue(issue.input)}`;
+
 const backlogLimitError = (issue: { input?: unknown }) => `expected auto, or a whole number of octets from 0 (off) to 1073741824, got ${showValue(issue.input)}`;
 
 /** Load shedding (sip.overload): octets of UDP receive backlog above which requests get 503; `auto` = half the receive buffer; 0 = off. */
@@ -406,6 +409,10 @@ export const CONFIG_SCHEMA = z
     single_threaded_gc: z
       .union([z.literal('auto'), z.boolean()], { error: (issue) => `expected auto, true or false, got ${showValue(issue.input)}` })
       .default(DEFAULT_SINGLE_THREADED_GC),
+    /** The old generation's next limit as a percent above what survived a mark-compact (node --heap-growing-percent); auto = 300 with single-threaded GC, else V8's own; 0 = V8's own. */
+    heap_growing_percent: z
+      .union([z.literal('auto'), z.number().int({ error: heapGrowingError }).min(0, { error: heapGrowingError }).max(1000, { error: heapGrowingError })], { error: heapGrowingError })
+      .default(DEFAULT_HEAP_GROWING),
     shutdown: z
       .strictObject({
         mode: z.enum(['unsubscribe', 'leave']).default('unsubscribe'),

@@ -21,6 +21,7 @@ interface GcLine {
   pid: number;
   single_threaded_gc: unknown;
   marking_at_the_limit: boolean;
+  heap_growing_percent: number;
 }
 
 function gcLine(daemon: DaemonProcess): GcLine {
@@ -53,6 +54,8 @@ test('single_threaded_gc: true: the daemon runs under --single-threaded-gc, SIGT
   assert.equal(line.single_threaded_gc, true);
   assert.equal(line.marking_at_the_limit, true, 'single-threaded, marking starts at the limit (src/util/marking-at-the-limit.ts)');
   assert.ok(commandLine(line.pid).includes('--single-threaded-gc'), commandLine(line.pid).join(' '));
+  assert.equal(line.heap_growing_percent, 300, 'single-threaded, the old generation gets room above its live heap (src/util/heap-growing.ts)');
+  assert.ok(commandLine(line.pid).includes('--heap-growing-percent=300') || line.pid === daemon.child.pid, commandLine(line.pid).join(' '));
   assert.equal(line.relaunched, line.pid !== daemon.child.pid, 'a child only where the process could not replace itself');
   const result = await daemon.stop('SIGTERM');
   assert.equal(result.code, 0, daemon.stderr);
@@ -94,6 +97,7 @@ test('single_threaded_gc: false: no relaunch, V8 collects concurrently', linux, 
   const line = gcLine(daemon);
   assert.equal(line.gc, 'concurrent');
   assert.equal(line.marking_at_the_limit, false, "V8's own marking schedule with concurrent GC");
+  assert.equal(line.heap_growing_percent, 0, "V8's own heap growing factor with concurrent GC");
   assert.equal(line.relaunched, false);
   assert.equal(line.pid, daemon.child.pid);
   assert.ok(!commandLine(line.pid).includes('--single-threaded-gc'));

@@ -84,6 +84,14 @@ describe('configuration defaults', () => {
     assert.deepEqual(problems({ single_threaded_gc: 'yes' }), ['config error: single_threaded_gc: expected auto, true or false, got "yes"']);
   });
 
+  test('heap_growing_percent: auto by default, a whole percent from 0 to 1000, anything else names the key', () => {
+    assert.equal(parseConfig({}).heap_growing_percent, 'auto');
+    assert.equal(parseConfig({ heap_growing_percent: 0 }).heap_growing_percent, 0);
+    assert.equal(parseConfig({}, { PRESENCE_B2B_HEAP_GROWING_PERCENT: '150' }).heap_growing_percent, 150);
+    assert.deepEqual(problems({ heap_growing_percent: 1001 }), ["config error: heap_growing_percent: expected auto, or a whole percent from 0 (V8's own) to 1000, got 1001"]);
+    assert.deepEqual(problems({ heap_growing_percent: 'big' }), ["config error: heap_growing_percent: expected auto, or a whole percent from 0 (V8's own) to 1000, got \"big\""]);
+  });
+
   test('SER-style 0/1 flags are accepted', () => {
     assert.equal(parseConfig({ handle_presence_subscriptions: 0 }).handle_presence_subscriptions, false);
     assert.equal(parseConfig({ share_identical_subscriptions: 1 }).share_identical_subscriptions, true);
