@@ -303,11 +303,12 @@ class SutHarness {
   async start(a: SutStartArgs): Promise<{ pid: number; listening: unknown }> {
     this.port = a.port;
     // What `presence-b2b start` does first (src/cli/start-command.ts), so that the bench measures the daemon's policy.
-    if (startMarkingAtTheLimit(runsWithSingleThreadedGc(process.execArgv), process.execArgv)) {
+    const singleThreadedGc = runsWithSingleThreadedGc(process.execArgv);
+    if (startMarkingAtTheLimit(singleThreadedGc, process.execArgv)) {
       process.stderr.write('[sut] single-threaded GC: marking starts at the old generation limit (--no-incremental-marking-task)\n');
     }
     // heap_growing_percent at its default (auto); `--sut-node-args "--heap-growing-percent=0"` gives V8's own factor back.
-    const heapGrowingPercent = applyHeapGrowing(DEFAULT_HEAP_GROWING, runsWithSingleThreadedGc(process.execArgv), process.execArgv);
+    const heapGrowingPercent = applyHeapGrowing(DEFAULT_HEAP_GROWING, singleThreadedGc, process.execArgv);
     process.stderr.write(`[sut] heap growing percent ${heapGrowingPercent === 0 ? "V8's own" : heapGrowingPercent}\n`);
     const nice = a.helperThreadsNice ?? DEFAULT_HELPER_THREADS_NICE;
     startHelperThreadLowering(nice, a.helperThreadsNiceAfterS ?? DEFAULT_HELPER_THREADS_NICE_AFTER_S, (r, atMs) => {

@@ -8,7 +8,7 @@ import { StoreError } from '../store/store-error.js';
 import { systemClock } from '../util/clock.js';
 import { startHelperThreadLowering } from '../util/helper-thread-lowering.js';
 import { choosesMarkingTask, NO_INCREMENTAL_MARKING_TASK_FLAG, startMarkingAtTheLimit } from '../util/marking-at-the-limit.js';
-import { applyHeapGrowing, heapGrowingChoice, heapGrowingFlag, wantedHeapGrowingPercent } from '../util/heap-growing.js';
+import { applyHeapGrowing, heapGrowingRelaunchFlags } from '../util/heap-growing.js';
 import { runsWithSingleThreadedGc, SINGLE_THREADED_GC_FLAG, usableCores, wantsSingleThreadedGc } from '../util/single-threaded-gc.js';
 import { exitWithParent, relaunchWithNodeFlags } from './relaunch-with-node-flags.js';
 
@@ -74,9 +74,7 @@ export async function runStart(options: StartCommandOptions): Promise<number> {
     // the command line, where every node honours it, unless the operator chose there already.
     const marking = choosesMarkingTask(process.execArgv) ? [] : [NO_INCREMENTAL_MARKING_TASK_FLAG];
     // And room above the old generation after a mark-compact (src/util/heap-growing.ts), likewise.
-    const growing = wantedHeapGrowingPercent(config.heap_growing_percent, true);
-    const heapGrowing = heapGrowingChoice(process.execArgv) !== undefined || growing === 0 ? [] : [heapGrowingFlag(growing)];
-    return relaunchWithNodeFlags([SINGLE_THREADED_GC_FLAG, ...marking, ...heapGrowing]);
+    return relaunchWithNodeFlags([SINGLE_THREADED_GC_FLAG, ...marking, ...heapGrowingRelaunchFlags(config.heap_growing_percent, process.execArgv)]);
   }
   const relaunched = exitWithParent();
 

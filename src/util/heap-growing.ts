@@ -49,6 +49,17 @@ export function wantedHeapGrowingPercent(setting: HeapGrowingSetting, singleThre
 }
 
 /**
+ * The flags `presence-b2b start` adds to node's command line when it runs itself again for
+ * single-threaded GC: the wanted percent, unless that command line chose one already (or the
+ * setting asks for V8's own factor).
+ */
+export function heapGrowingRelaunchFlags(setting: HeapGrowingSetting, execArgv: readonly string[]): string[] {
+  if (heapGrowingChoice(execArgv) !== undefined) return [];
+  const wanted = wantedHeapGrowingPercent(setting, true);
+  return wanted === 0 ? [] : [heapGrowingFlag(wanted)];
+}
+
+/**
  * Applies the setting in the running process: the command line's choice if it made one, else the
  * wanted percent, set here where that takes effect. Returns the percent in effect (0: V8's own
  * factor), for the daemon's log line.

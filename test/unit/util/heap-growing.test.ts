@@ -9,6 +9,7 @@ import {
   applyHeapGrowing,
   heapGrowingChoice,
   heapGrowingFlag,
+  heapGrowingRelaunchFlags,
   SINGLE_THREADED_HEAP_GROWING_PERCENT,
   wantedHeapGrowingPercent,
 } from '../../../src/util/heap-growing.js';
@@ -39,5 +40,12 @@ describe('heap growing percent', () => {
     assert.equal(heapGrowingChoice(['--single-threaded-gc', '--max-old-space-size=100']), undefined);
     assert.equal(applyHeapGrowing('auto', true, ['--heap-growing-percent=0'], () => assert.fail('set'), true), 0);
     assert.equal(applyHeapGrowing(0, false, ['--heap-growing-percent=200'], () => assert.fail('set'), true), 200);
+  });
+
+  test('the relaunch for single-threaded GC adds the wanted flag unless the command line chose, or V8\'s own is asked for', () => {
+    assert.deepEqual(heapGrowingRelaunchFlags('auto', []), ['--heap-growing-percent=300']);
+    assert.deepEqual(heapGrowingRelaunchFlags(150, ['--single-threaded-gc']), ['--heap-growing-percent=150']);
+    assert.deepEqual(heapGrowingRelaunchFlags(0, []), []);
+    assert.deepEqual(heapGrowingRelaunchFlags('auto', ['--heap_growing_percent=50']), []);
   });
 });
