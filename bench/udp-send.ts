@@ -9,6 +9,11 @@
  *
  * CPU time includes the kernel's loopback delivery and is inflated on a busy
  * machine; the instruction count is not, but leaves the kernel out.
+ *
+ *   node dist/bench/udp-send.js --spinning-sink
+ *       the same with a sink that never sleeps in epoll_wait (a setImmediate loop): whether
+ *       waking the receiver is part of what a send costs (docs/latency-tail.md, "The 20,000/s
+ *       line across the standard runs")
  */
 import { fork } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -19,10 +24,18 @@ import { UdpTransport } from '../src/sip/transport/udp-transport.js';
 const args = process.argv.slice(2);
 
 async function sink(): Promise<void> {
+  let spinning = args.includes('--spinning');
+  if (spinning) {
+    const spin = (): void => {
+      if (spinning) setImmediate(spin);
+    };
+    spin();
+  }
   const socket = createSocket('udp4');
   socket.on('message', () => {});
   socket.bind(0, '127.0.0.1', () => process.send?.(socket.address().port));
   process.on('message', () => {
+    spinning = false;
     socket.close();
     process.exit(0);
   });
@@ -32,7 +45,7 @@ async function main(): Promise<void> {
   const once = args.includes('--once');
   const positional = args.filter((a) => !a.startsWith('--'));
   const n = Number(positional[0] ?? (once ? 1000 : 20_000));
-  const child = fork(fileURLToPath(import.meta.url), ['--sink']);
+  const child = fork(fileURLToPath(import.meta.url), ['--sink', ...(args.includes('--spinning-sink') ? ['--spinning'] : [])]);
   const port = await new Promise<number>((resolve) => child.once('message', (m) => resolve(m as number)));
   let errors = 0;
   const transport = new UdpTransport('127.0.0.1', 0, {
@@ -62,15 +75,19 @@ async function main(): Promise<void> {
     getPriority();
     console.log(`UdpTransport.send: ${n} datagrams sent between the markers`);
   } else {
-    const rounds: number[] = [];
+    const rounds: Array<{ cpu: number; system: number }> = [];
     for (let r = 0; r < 8; r++) {
       const before = process.cpuUsage();
       await burst(n);
       const used = process.cpuUsage(before);
-      rounds.push((used.user + used.system) / n);
+      rounds.push({ cpu: (used.user + used.system) / n, system: used.system / n });
     }
-    rounds.sort((a, b) => a - b);
-    console.log(`UdpTransport.send: best ${rounds[0]!.toFixed(2)} µs, median ${rounds[4]!.toFixed(2)} µs CPU per datagram (${errors} errors)`);
+    rounds.sort((a, b) => a.cpu - b.cpu);
+    const sinkKind = args.includes('--spinning-sink') ? 'a spinning sink' : 'a sink asleep between datagrams';
+    console.log(
+      `UdpTransport.send to ${sinkKind}: best ${rounds[0]!.cpu.toFixed(2)} µs, median ${rounds[4]!.cpu.toFixed(2)} µs CPU per datagram ` +
+        `(of which system ${rounds[4]!.system.toFixed(2)} µs; ${errors} errors)`,
+    );
   }
   child.send('stop');
   await transport.close();
