@@ -103,3 +103,18 @@ test('single_threaded_gc: false: no relaunch, V8 collects concurrently', linux, 
   assert.ok(!commandLine(line.pid).includes('--single-threaded-gc'));
   assert.equal((await daemon.stop('SIGTERM')).code, 0, daemon.stderr);
 });
+
+test('heap_growing_percent given with concurrent GC: in effect on every node (set at run time on node 20, else on a relaunched command line)', linux, async () => {
+  const daemon = await DaemonProcess.start(testConfig({ single_threaded_gc: false, heap_growing_percent: 200 }));
+  daemons.push(daemon);
+  const line = gcLine(daemon);
+  assert.equal(line.gc, 'concurrent');
+  assert.equal(line.heap_growing_percent, 200, 'the percent given is in effect');
+  if (Number(process.versions.node.split('.')[0]) <= 20) {
+    assert.equal(line.relaunched, false, 'node 20 honours the flag set in the running process: no relaunch');
+    assert.ok(!commandLine(line.pid).includes('--heap-growing-percent=200'));
+  } else {
+    assert.ok(commandLine(line.pid).includes('--heap-growing-percent=200'), commandLine(line.pid).join(' '));
+  }
+  assert.equal((await daemon.stop('SIGTERM')).code, 0, daemon.stderr);
+});
