@@ -7,8 +7,9 @@ import { createLogger, LOG_LEVELS, type LogLevel } from '../log/logger.js';
 import { StoreError } from '../store/store-error.js';
 import { systemClock } from '../util/clock.js';
 import { startHelperThreadLowering } from '../util/helper-thread-lowering.js';
-import { choosesMarkingTask, NO_INCREMENTAL_MARKING_TASK_FLAG, startMarkingAtTheLimit } from '../util/marking-at-the-limit.js';
-import { applyHeapGrowing, heapGrowingNeedsRelaunch, heapGrowingRelaunchFlags } from '../util/heap-growing.js';
+import { markingRelaunchFlags, startMarkingAtTheLimit } from '../util/marking-at-the-limit.js';
+import { applyHeapGrowing, heapGrowingRelaunchFlags } from '../util/heap-growing.js';
+import { gcFlagsNeedingRelaunch } from '../util/late-gc-flags.js';
 import { runsWithSingleThreadedGc, SINGLE_THREADED_GC_FLAG, usableCores, wantsSingleThreadedGc } from '../util/single-threaded-gc.js';
 import { exitWithParent, relaunchWithNodeFlags } from './relaunch-with-node-flags.js';
 
@@ -72,16 +73,16 @@ export async function runStart(options: StartCommandOptions): Promise<number> {
   if (wantsSingleThreadedGc(config.single_threaded_gc, cores) && !singleThreadedGc) {
     // With it, marking starts at the old generation's limit (src/util/marking-at-the-limit.ts): on
     // the command line, where every node honours it, unless the operator chose there already.
-    const marking = choosesMarkingTask(process.execArgv) ? [] : [NO_INCREMENTAL_MARKING_TASK_FLAG];
     // And room above the old generation after a mark-compact (src/util/heap-growing.ts), likewise.
-    return relaunchWithNodeFlags([SINGLE_THREADED_GC_FLAG, ...marking, ...heapGrowingRelaunchFlags(config.heap_growing_percent, process.execArgv)]);
+    return relaunchWithNodeFlags([
+      SINGLE_THREADED_GC_FLAG,
+      ...markingRelaunchFlags(process.execArgv),
+      ...heapGrowingRelaunchFlags(config.heap_growing_percent, process.execArgv),
+    ]);
   }
-  // A heap_growing_percent that nodes after 20 would ignore if set at run time (src/util/heap-growing.ts)
-  // goes on the command line too: with concurrent GC and a percent given, or in a node started with
-  // --single-threaded-gc. The flag is then on the command line, so this runs once.
-  if (heapGrowingNeedsRelaunch(config.heap_growing_percent, singleThreadedGc, process.execArgv)) {
-    return relaunchWithNodeFlags(heapGrowingRelaunchFlags(config.heap_growing_percent, process.execArgv, singleThreadedGc));
-  }
+  // Flags that nodes after 20 ignore when set at run time go on the command line too (src/util/late-gc-flags.ts).
+  const lateFlags = gcFlagsNeedingRelaunch(config.heap_growing_percent, singleThreadedGc, process.execArgv);
+  if (lateFlags.length > 0) return relaunchWithNodeFlags(lateFlags);
   const relaunched = exitWithParent();
 
   // A SIGTERM or SIGINT while the daemon starts (from here, before its first log line) is kept and

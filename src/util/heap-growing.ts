@@ -19,7 +19,7 @@ import { RUNTIME_FLAG_TAKES_EFFECT } from './marking-at-the-limit.js';
  * Applied with single-threaded GC (one core, where marking takes the NOTIFYs' core) unless the
  * setting says otherwise: on node's command line when `presence-b2b start` runs itself again, or
  * set in the running process where node honours that (node 20; RUNTIME_FLAG_TAKES_EFFECT). Where
- * it does not, `start` runs itself again for this flag alone (heapGrowingNeedsRelaunch).
+ * it does not, `start` runs itself again to put it there (src/util/late-gc-flags.ts).
  */
 export const SINGLE_THREADED_HEAP_GROWING_PERCENT = 300;
 
@@ -58,22 +58,6 @@ export function heapGrowingRelaunchFlags(setting: HeapGrowingSetting, execArgv: 
   if (heapGrowingChoice(execArgv) !== undefined) return [];
   const wanted = wantedHeapGrowingPercent(setting, singleThreadedGc);
   return wanted === 0 ? [] : [heapGrowingFlag(wanted)];
-}
-
-/**
- * Whether `presence-b2b start` must run itself again for the setting to take effect, when it does
- * not already do so for single-threaded GC: a percent is wanted, node's command line chose none,
- * and this node ignores the flag set at run time (nodes after 20: measured on node 24; RUNTIME_FLAG_TAKES_EFFECT).
- * Without it, a `heap_growing_percent` given with concurrent GC, or `auto` in a node started with
- * --single-threaded-gc, would be ignored there.
- */
-export function heapGrowingNeedsRelaunch(
-  setting: HeapGrowingSetting,
-  singleThreadedGc: boolean,
-  execArgv: readonly string[],
-  runtimeFlagTakesEffect = RUNTIME_FLAG_TAKES_EFFECT,
-): boolean {
-  return !runtimeFlagTakesEffect && heapGrowingRelaunchFlags(setting, execArgv, singleThreadedGc).length > 0;
 }
 
 /**

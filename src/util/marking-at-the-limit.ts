@@ -45,6 +45,14 @@ export function choosesMarkingTask(execArgv: readonly string[]): boolean {
 }
 
 /**
+ * The flags `presence-b2b start` adds to node's command line when it runs itself again for a
+ * process with single-threaded GC: marking at the limit, unless that command line chose already.
+ */
+export function markingRelaunchFlags(execArgv: readonly string[]): string[] {
+  return choosesMarkingTask(execArgv) ? [] : [NO_INCREMENTAL_MARKING_TASK_FLAG];
+}
+
+/**
  * Whether a process with single-threaded GC starts marking at the limit only: the command line's
  * choice if it made one, else set here where that takes effect. Returns whether marking starts at
  * the limit (the `marking_at_the_limit` of the daemon's log).

@@ -118,3 +118,19 @@ test('heap_growing_percent given with concurrent GC: in effect on every node (se
   }
   assert.equal((await daemon.stop('SIGTERM')).code, 0, daemon.stderr);
 });
+
+test('node started with --single-threaded-gc: marking at the limit and room above the old generation on every node', linux, async () => {
+  const daemon = await DaemonProcess.start(testConfig({ single_threaded_gc: true }), { nodeArgs: ['--single-threaded-gc'] });
+  daemons.push(daemon);
+  const line = gcLine(daemon);
+  assert.equal(line.gc, 'single-threaded');
+  assert.equal(line.marking_at_the_limit, true);
+  assert.equal(line.heap_growing_percent, 300);
+  if (Number(process.versions.node.split('.')[0]) <= 20) {
+    assert.equal(line.relaunched, false, 'node 20 honours both flags set in the running process: no relaunch');
+  } else {
+    const options = commandLine(line.pid);
+    assert.ok(options.includes('--no-incremental-marking-task') && options.includes('--heap-growing-percent=300'), options.join(' '));
+  }
+  assert.equal((await daemon.stop('SIGTERM')).code, 0, daemon.stderr);
+});

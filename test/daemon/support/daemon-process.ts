@@ -124,12 +124,13 @@ export class DaemonProcess {
    */
   static async start(
     config: Record<string, unknown>,
-    options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; args?: string[]; readyWhen?: (l: LogLine) => boolean } = {},
+    options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; args?: string[]; nodeArgs?: string[]; readyWhen?: (l: LogLine) => boolean } = {},
   ): Promise<DaemonProcess> {
     const dir = mkdtempSync(join(tmpdir(), 'pb2b-daemon-'));
     const file = join(dir, 'config.yaml');
     writeFileSync(file, stringify(config));
-    const child = spawn(process.execPath, [CLI_PATH, 'start', '-c', file, ...(options.args ?? [])], {
+    // nodeArgs: options for node itself, before the CLI's path (as an operator running `node --flag cli.js start` would give them).
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI_PATH, 'start', '-c', file, ...(options.args ?? [])], {
       env: options.env ?? cleanEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
       cwd: dir,

@@ -9,7 +9,6 @@ import {
   applyHeapGrowing,
   heapGrowingChoice,
   heapGrowingFlag,
-  heapGrowingNeedsRelaunch,
   heapGrowingRelaunchFlags,
   SINGLE_THREADED_HEAP_GROWING_PERCENT,
   wantedHeapGrowingPercent,
@@ -48,17 +47,5 @@ describe('heap growing percent', () => {
     assert.deepEqual(heapGrowingRelaunchFlags(150, ['--single-threaded-gc']), ['--heap-growing-percent=150']);
     assert.deepEqual(heapGrowingRelaunchFlags(0, []), []);
     assert.deepEqual(heapGrowingRelaunchFlags('auto', ['--heap_growing_percent=50']), []);
-  });
-
-  test('where a flag set at run time is ignored, start runs itself again for a wanted percent, once', () => {
-    // Concurrent GC with a percent given, and auto in a node started with --single-threaded-gc.
-    assert.equal(heapGrowingNeedsRelaunch(300, false, [], false), true);
-    assert.deepEqual(heapGrowingRelaunchFlags(300, [], false), ['--heap-growing-percent=300']);
-    assert.equal(heapGrowingNeedsRelaunch('auto', true, ['--single-threaded-gc'], false), true);
-    // Nothing wanted, or the command line chose (as it does after the relaunch), or node honours the run-time flag.
-    assert.equal(heapGrowingNeedsRelaunch('auto', false, [], false), false);
-    assert.equal(heapGrowingNeedsRelaunch(0, true, [], false), false);
-    assert.equal(heapGrowingNeedsRelaunch(300, false, ['--heap-growing-percent=300'], false), false);
-    assert.equal(heapGrowingNeedsRelaunch(300, false, [], true), false);
   });
 });

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import {
   choosesMarkingTask,
+  markingRelaunchFlags,
   markingTaskChoice,
   NO_INCREMENTAL_MARKING_TASK_FLAG,
   RUNTIME_FLAG_TAKES_EFFECT,
@@ -102,4 +103,11 @@ test('the real V8: the flag set at run time, where it takes effect (node 20), as
   const setAtRunTime = churn([], true);
   assert.equal(setAtRunTime.taskStarts, 0, 'no marking started by the task');
   assert.ok(setAtRunTime.markCompacts > 0, 'old objects are still collected');
+});
+
+test("a relaunch with single-threaded GC adds marking at the limit unless node's command line chose either way", () => {
+  assert.deepEqual(markingRelaunchFlags([]), ['--no-incremental-marking-task']);
+  assert.deepEqual(markingRelaunchFlags(['--single-threaded-gc']), ['--no-incremental-marking-task']);
+  assert.deepEqual(markingRelaunchFlags(['--incremental-marking-task']), []);
+  assert.deepEqual(markingRelaunchFlags(['--no_incremental_marking_task']), []);
 });
