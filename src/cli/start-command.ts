@@ -7,9 +7,9 @@ import { createLogger, LOG_LEVELS, type LogLevel } from '../log/logger.js';
 import { StoreError } from '../store/store-error.js';
 import { systemClock } from '../util/clock.js';
 import { startHelperThreadLowering } from '../util/helper-thread-lowering.js';
-import { markingRelaunchFlags, startMarkingAtTheLimit } from '../util/marking-at-the-limit.js';
-import { applyHeapGrowing, heapGrowingRelaunchFlags } from '../util/heap-growing.js';
-import { gcFlagsNeedingRelaunch } from '../util/late-gc-flags.js';
+import { startMarkingAtTheLimit } from '../util/marking-at-the-limit.js';
+import { applyHeapGrowing } from '../util/heap-growing.js';
+import { gcFlagsNeedingRelaunch, gcRelaunchFlags } from '../util/late-gc-flags.js';
 import { runsWithSingleThreadedGc, SINGLE_THREADED_GC_FLAG, usableCores, wantsSingleThreadedGc } from '../util/single-threaded-gc.js';
 import { exitWithParent, relaunchWithNodeFlags } from './relaunch-with-node-flags.js';
 
@@ -74,11 +74,7 @@ export async function runStart(options: StartCommandOptions): Promise<number> {
     // With it, marking starts at the old generation's limit (src/util/marking-at-the-limit.ts): on
     // the command line, where every node honours it, unless the operator chose there already.
     // And room above the old generation after a mark-compact (src/util/heap-growing.ts), likewise.
-    return relaunchWithNodeFlags([
-      SINGLE_THREADED_GC_FLAG,
-      ...markingRelaunchFlags(process.execArgv),
-      ...heapGrowingRelaunchFlags(config.heap_growing_percent, process.execArgv),
-    ]);
+    return relaunchWithNodeFlags([SINGLE_THREADED_GC_FLAG, ...gcRelaunchFlags(config.heap_growing_percent, true, process.execArgv)]);
   }
   // Flags that nodes after 20 ignore when set at run time go on the command line too (src/util/late-gc-flags.ts).
   const lateFlags = gcFlagsNeedingRelaunch(config.heap_growing_percent, singleThreadedGc, process.execArgv);

@@ -2,6 +2,16 @@ import { heapGrowingRelaunchFlags, type HeapGrowingSetting } from './heap-growin
 import { markingRelaunchFlags, RUNTIME_FLAG_TAKES_EFFECT } from './marking-at-the-limit.js';
 
 /**
+ * The GC flags a relaunch of `presence-b2b start` puts on node's command line, unless that command
+ * line chose them: marking at the limit with single-threaded GC (src/util/marking-at-the-limit.ts),
+ * and the wanted heap growing percent (src/util/heap-growing.ts). Both relaunches take them from
+ * here: the one for single-threaded GC and gcFlagsNeedingRelaunch's.
+ */
+export function gcRelaunchFlags(heapGrowing: HeapGrowingSetting, singleThreadedGc: boolean, execArgv: readonly string[]): string[] {
+  return [...(singleThreadedGc ? markingRelaunchFlags(execArgv) : []), ...heapGrowingRelaunchFlags(heapGrowing, execArgv, singleThreadedGc)];
+}
+
+/**
  * The GC flags that `presence-b2b start` puts on node's command line by running itself again, when
  * it does not already do so for single-threaded GC, because this node ignores them set at run time
  * (nodes after 20, measured on node 24; RUNTIME_FLAG_TAKES_EFFECT): marking at the limit in a node
@@ -17,6 +27,5 @@ export function gcFlagsNeedingRelaunch(
   execArgv: readonly string[],
   runtimeFlagTakesEffect = RUNTIME_FLAG_TAKES_EFFECT,
 ): string[] {
-  if (runtimeFlagTakesEffect) return [];
-  return [...(singleThreadedGc ? markingRelaunchFlags(execArgv) : []), ...heapGrowingRelaunchFlags(heapGrowing, execArgv, singleThreadedGc)];
+  return runtimeFlagTakesEffect ? [] : gcRelaunchFlags(heapGrowing, singleThreadedGc, execArgv);
 }

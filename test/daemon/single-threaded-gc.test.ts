@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { after, test } from 'node:test';
+import { RUNTIME_FLAG_TAKES_EFFECT } from '../../src/util/marking-at-the-limit.js';
 import { DaemonProcess, testConfig } from './support/daemon-process.js';
 
 const daemons: DaemonProcess[] = [];
@@ -110,7 +111,7 @@ test('heap_growing_percent given with concurrent GC: in effect on every node (se
   const line = gcLine(daemon);
   assert.equal(line.gc, 'concurrent');
   assert.equal(line.heap_growing_percent, 200, 'the percent given is in effect');
-  if (Number(process.versions.node.split('.')[0]) <= 20) {
+  if (RUNTIME_FLAG_TAKES_EFFECT) {
     assert.equal(line.relaunched, false, 'node 20 honours the flag set in the running process: no relaunch');
     assert.ok(!commandLine(line.pid).includes('--heap-growing-percent=200'));
   } else {
@@ -126,7 +127,7 @@ test('node started with --single-threaded-gc: marking at the limit and room abov
   assert.equal(line.gc, 'single-threaded');
   assert.equal(line.marking_at_the_limit, true);
   assert.equal(line.heap_growing_percent, 300);
-  if (Number(process.versions.node.split('.')[0]) <= 20) {
+  if (RUNTIME_FLAG_TAKES_EFFECT) {
     assert.equal(line.relaunched, false, 'node 20 honours both flags set in the running process: no relaunch');
   } else {
     const options = commandLine(line.pid);
