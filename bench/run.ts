@@ -2,12 +2,12 @@
  * presence-b2b benchmarks (issue "Benchmarks: presence-b2b side by side with
  * Kamailio and against the physical floor"; design in docs/benchmark-method.md §1).
  *
- *   npm run bench                       # the standard set: w0 w2 w2-tcp w5 w4 w3 resume store cluster (+ Kamailio comparisons)
+ *   npm run bench                       # the standard set: w0 w2 w2-tcp w2-pair w5 w4 w3 resume store cluster (+ Kamailio comparisons)
  *   npm run bench -- w0 --n 100000      # one workload
  *   npm run bench -- w2 --rates 5000,10000,20000 --step 10
  *   node dist/bench/run.js smoke        # CI subset, ~30 s, no Kamailio
  *
- * Workloads: w0 hold, w2 rate ramp (w2-tcp: the same over TCP), w3 churn,
+ * Workloads: w0 hold, w2 rate ramp (w2-tcp: the same over TCP; w2-pair: over two SUT processes), w3 churn,
  * w4 restart storm, w5 NOTIFY storm. See bench/README.md for every option.
  * The SUT runs pinned to core 1, the load generator to core 0; Kamailio, when
  * compared, runs on core 1 after the SUT has exited. Output: a table on the
@@ -22,6 +22,7 @@ import { DEFAULT_SINGLE_THREADED_GC, wantsSingleThreadedGc } from '../src/util/s
 import { type BenchOptions, round, say } from './workloads/common.js';
 import { type W0Result, describeGcPause, runW0 } from './workloads/w0-hold.js';
 import { TARGET_RATE, type W2Result, medianPair, runW2 } from './workloads/w2-ramp.js';
+import { type W2PairResult, runW2Pair } from './workloads/w2-pair.js';
 import { type W3Result, runW3 } from './workloads/w3-churn.js';
 import { type W4Result, runW4 } from './workloads/w4-restart-storm.js';
 import { type W5Result, runW5 } from './workloads/w5-notify-storm.js';
@@ -33,14 +34,15 @@ import { nodeFlagsOf } from './support/node-flags.js';
 /** Profiles and heap snapshots are large: they go to /tmp, not into the repository. */
 const PROFILE_DIR = '/tmp/presence-b2b-bench/profiles';
 
-type WorkloadId = 'w0' | 'w2' | 'w2-tcp' | 'w3' | 'w4' | 'w5' | 'resume' | 'store' | 'cluster';
-const ALL: WorkloadId[] = ['w0', 'w2', 'w2-tcp', 'w5', 'w4', 'w3', 'resume', 'store', 'cluster'];
-const SMOKE: WorkloadId[] = ['w0', 'w2', 'w5', 'w4', 'w3'];
+type WorkloadId = 'w0' | 'w2' | 'w2-tcp' | 'w2-pair' | 'w3' | 'w4' | 'w5' | 'resume' | 'store' | 'cluster';
+const ALL: WorkloadId[] = ['w0', 'w2', 'w2-tcp', 'w2-pair', 'w5', 'w4', 'w3', 'resume', 'store', 'cluster'];
+const SMOKE: WorkloadId[] = ['w0', 'w2', 'w2-pair', 'w5', 'w4', 'w3'];
 
 interface Results {
   w0?: W0Result;
   w2?: W2Result;
   'w2-tcp'?: W2Result;
+  'w2-pair'?: W2PairResult;
   w3?: W3Result;
   w4?: W4Result;
   w5?: W5Result;
@@ -81,7 +83,7 @@ function burstWait(w: W0Result): string {
   return `; in that burst the SUT's main thread ran ${(threads.mainRunMs / 1000).toFixed(1)} s and waited ${(threads.mainWaitMs / 1000).toFixed(1)} s for its core`;
 }
 
-const USAGE = `usage: node dist/bench/run.js [smoke | w0 | w2 | w2-tcp | w3 | w4 | w5 | resume | store | cluster ...] [options]
+const USAGE = `usage: node dist/bench/run.js [smoke | w0 | w2 | w2-tcp | w2-pair | w3 | w4 | w5 | resume | store | cluster ...] [options]
   --n N              subscriptions (w0 100000, w2 10000, w3 50000, w4 100000, w5 100000, resume 20000, store 10000, cluster 5000)
   --transport T      udp (default) or tcp
   --rates a,b,c      W2 (cluster: 1000,2500) offered NOTIFY rates per step
@@ -176,6 +178,7 @@ function parseArgs(argv: string[]): { workloads: WorkloadId[]; opts: BenchOption
       case 'w0':
       case 'w2':
       case 'w2-tcp':
+      case 'w2-pair':
       case 'w3':
       case 'w4':
       case 'w5':
@@ -518,6 +521,32 @@ function render(r: Results, ratioList: Ratio[], targetList: Target[]): string {
         (w.sink?.error ? `; sink: ${w.sink.error}` : ''),
     );
   }
+  const pair = r['w2-pair'];
+  if (pair !== undefined) {
+    // Issue 11's last lead: two processes, each with half the dialogs; nothing pinned (bench/workloads/w2-pair.ts).
+    const rows = [[`W2-pair udp N=${pair.n}`, 'sent/s', '%core A+B', 'sim %core', 'µs/NOTIFY', 'p50 ms A/B', 'p99 ms A/B', 'max ms A/B', 'lost', 'dup', 'retr', 'ok']];
+    for (const s of pair.steps) {
+      rows.push([
+        `${s.rate}/s`,
+        f(s.achievedRate, 0),
+        s.sutCoreShares.map((x) => f(x * 100, 0)).join('+'),
+        f(s.loadCoreShare * 100, 0),
+        f(s.cpuUsPerNotify, 1),
+        s.suts.map((w) => f(w.latency.p50Ms, 3)).join('/'),
+        s.suts.map((w) => f(w.latency.p99Ms, 3)).join('/'),
+        s.suts.map((w) => f(w.latency.maxMs, 1)).join('/'),
+        String(s.lost),
+        String(s.duplicated),
+        String(s.retransmissions),
+        s.pass ? 'yes' : 'NO',
+      ]);
+    }
+    parts.push(table(rows));
+    parts.push(
+      `  two SUT processes (udp ${pair.ports.join(', ')}), half the dialogs each, sharing the two cores with the simulator, nothing pinned; ` +
+        `knee: ${pair.knee ? `${pair.knee.rate}/s (p99 ${pair.knee.p99Ms} ms, ${f(pair.knee.cpuUsPerNotify)} µs/NOTIFY)` : 'none'}; stopped: ${pair.stoppedBecause}`,
+    );
+  }
   if (r.w5 !== undefined) {
     const s = r.w5.storm;
     parts.push(
@@ -642,6 +671,9 @@ async function main(): Promise<void> {
           break;
         case 'w2-tcp':
           results['w2-tcp'] = await runW2({ ...opts, transport: 'tcp', kamailio: false, portBase: opts.portBase });
+          break;
+        case 'w2-pair':
+          results['w2-pair'] = await runW2Pair(opts);
           break;
         case 'w3':
           results.w3 = await runW3(opts);

@@ -43,6 +43,11 @@ export interface RigOptions {
   helperThreadsNiceAfterS?: number;
   /** The SUT's kept_body_compaction_ms (default: the product's). */
   keptBodyCompactionMs?: number;
+  /**
+   * Pin the simulator to core 0 and the SUT to core 1 (default true). W2-pair leaves every process
+   * unpinned: two SUT processes and the simulator share the two cores as the scheduler sees fit.
+   */
+  pinned?: boolean;
 }
 
 /** Outcome of one NOTIFY window as counted by both ends. */
@@ -86,7 +91,7 @@ export class Rig {
 
   static async start(opts: RigOptions): Promise<Rig> {
     const sim = startGenerator({
-      core: LOAD_CORE,
+      core: opts.pinned === false ? undefined : LOAD_CORE,
       port: opts.simPort,
       transports: 'udp,tcp',
       ...(opts.maxExpires !== undefined ? { maxExpires: opts.maxExpires } : {}),
@@ -119,7 +124,22 @@ export class Rig {
       mkdirSync(opts.cpuProfDir, { recursive: true });
       nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`);
     }
-    return new ChildRpc('sut', sutScript, { core: SUT_CORE, nodeArgs });
+    return new ChildRpc('sut', sutScript, { ...(opts.pinned === false ? {} : { core: SUT_CORE }), nodeArgs });
+  }
+
+  /**
+   * Another SUT process on `port`, started with this rig's options and settings, speaking to the same
+   * simulator (W2-pair). The caller stops it.
+   */
+  async startAnotherSut(port: number): Promise<ChildRpc> {
+    const sut = Rig.spawnSut({ ...this.opts, sutPort: port });
+    try {
+      await sut.call('start', { ...this.sutArgs(this.opts.settings ?? {}), port }, 30_000);
+    } catch (e) {
+      await sut.stop(5000);
+      throw e;
+    }
+    return sut;
   }
 
   private sutArgs(settings: Record<string, number | boolean | string>): SutStartArgs {

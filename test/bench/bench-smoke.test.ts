@@ -70,6 +70,9 @@ test('bench smoke: every workload runs and reports numbers', { timeout: BOUND_MS
     assert.ok((get(first, 'sut.latency.count') as number) > 0, 'latency was measured');
     assert.ok(isNumber(get(first, 'lost')) && isNumber(get(first, 'duplicated')));
 
+    const pairSteps = get(report, 'workloads.w2-pair.steps') as Array<{ sent: number; lost: number; suts: unknown[] }>;
+    assert.ok(pairSteps.length > 0 && pairSteps.every((s) => s.sent > 0 && s.suts.length === 2), 'W2-pair ran its steps over two SUT processes');
+    assert.equal(pairSteps.reduce((acc, s) => acc + s.lost, 0), 0, 'W2-pair lost nothing at smoke rates');
     assert.equal(get(report, 'workloads.w5.storm.sent'), get(report, 'workloads.w5.n'), 'W5 sent one NOTIFY per dialog');
     assert.ok(isNumber(get(report, 'workloads.w5.storm.drainMs')));
     assert.ok(isNumber(get(report, 'workloads.w4.recovery.reestablished')));
