@@ -524,7 +524,7 @@ function render(r: Results, ratioList: Ratio[], targetList: Target[]): string {
   const pair = r['w2-pair'];
   if (pair !== undefined) {
     // Issue 11's last lead: two processes, each with half the dialogs; nothing pinned (bench/workloads/w2-pair.ts).
-    const rows = [[`W2-pair udp N=${pair.n}`, 'sent/s', '%core A+B', 'sim %core', 'µs/NOTIFY', 'p50 ms A/B', 'p99 ms A/B', 'max ms A/B', 'lost', 'dup', 'retr', 'ok']];
+    const rows = [[`W2-pair udp N=${pair.n}`, 'sent/s', '%core A+B', 'sim %core', 'µs/NOTIFY', 'p50 ms A/B', 'p99 ms A/B', 'max ms A/B', 'lost', 'dup', 'retr', 'wait % A/B', 'ok']];
     for (const s of pair.steps) {
       rows.push([
         `${s.rate}/s`,
@@ -538,6 +538,7 @@ function render(r: Results, ratioList: Ratio[], targetList: Target[]): string {
         String(s.lost),
         String(s.duplicated),
         String(s.retransmissions),
+        s.suts.map((w) => (w.threads === undefined ? '-' : f((w.threads.mainWaitMs / Math.max(1, w.elapsedMs)) * 100, 0))).join('/'),
         s.pass ? 'yes' : 'NO',
       ]);
     }

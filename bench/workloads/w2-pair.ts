@@ -179,6 +179,9 @@ export async function runW2Pair(o: BenchOptions): Promise<W2PairResult> {
           `lost ${s.lost}, dup ${s.duplicated}, retrans ${s.retransmissions}` +
           (s.pass ? '' : `  FAIL: ${s.failures.join(', ')}`),
       );
+      // Whether a tail is time off the CPU: three busy processes on two cores wait for each other.
+      const waits = s.suts.map((w) => (w.threads === undefined ? '-' : `${w.threads.mainWaitMs} ms`));
+      say(`    SUT main threads runnable but off a core: ${waits.join(' and ')}; GC max ${s.suts.map((w) => w.gcMaxPauseMs).join('/')} ms`);
       if (!s.pass) {
         stoppedBecause = `${rate}/s: ${s.failures.join(', ')}`;
         if (s.lost > 0 || s.timeouts > 0 || s.achievedRate < rate * 0.97) break;
