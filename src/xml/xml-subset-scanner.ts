@@ -499,7 +499,9 @@ export class XmlSubsetScanner {
       const nameStart = i;
       while (i < this.n && b[i]! >= 0x61 && b[i]! <= 0x7a) i++;
       const which = this.declarationName(nameStart, i);
-      if (which <= seen) return -1;
+      // XML 1.0 §2.8: XMLDecl ::= '<?xml' VersionInfo EncodingDecl? SDDecl? S? '?>': the version first,
+      // always (`<?xml encoding="UTF-8"?>` is not well-formed; found by npm run fuzz).
+      if (which <= seen || (seen === 0 && which !== 1)) return -1;
       seen = which;
       while (isSpace(b[i])) i++;
       if (b[i] !== EQ) return -1;

@@ -222,7 +222,7 @@ const { element } = fc.letrec<{ element: string; content: string }>((tie) => ({
 
 const DECLS = pick(
   ['', '<?xml version="1.0" encoding="UTF-8"?>', "<?xml version='1.0'?>", '<?xml  version="1.0" standalone="yes" ?>', '<?xml version="1.0" encoding="ISO-8859-1"?>', '<?xml version = "1.0" ?>', '\uFEFF<?xml version="1.0"?>', '\uFEFF'],
-  ['<?xml version="1.1"?>', ' <?xml version="1.0"?>', '<?xml encoding="UTF-8" version="1.0"?>', '<?xml version="1.0"encoding="UTF-8"?>', '<?XML version="1.0"?>', '<?xml version="1.0" standalone="maybe"?>', '<?xml?>', '<?xml version="1.0" encoding="8bit"?>', '<?xml version="1.0" foo="x"?>'],
+  ['<?xml version="1.1"?>', ' <?xml version="1.0"?>', '<?xml encoding="UTF-8" version="1.0"?>', '<?xml version="1.0"encoding="UTF-8"?>', '<?XML version="1.0"?>', '<?xml version="1.0" standalone="maybe"?>', '<?xml?>', '<?xml version="1.0" encoding="8bit"?>', '<?xml version="1.0" foo="x"?>', '<?xml encoding="UTF-8"?>', '<?xml standalone="yes"?>', '<?xml encoding="UTF-8" standalone="no"?>'],
 );
 const document = fc
   .tuple(DECLS, pick(['', '\n', '  \n', '<!-- c -->\n'], ['<!DOCTYPE presence>', 'x', '<?pi?>']), element, pick(['', '\n', ' \n ', '<!-- c -->'], ['x', '<a/>', '&amp;', '<?pi?>']))
