@@ -183,16 +183,20 @@ export class Rig {
     return this.sim.call<SimStats>('stats');
   }
 
-  /** Lost = NOTIFYs the SUT had to deliver (expected 1) never seen; duplicated = seen more than once. */
-  async lossIn(seqFrom: number, seqTo: number): Promise<{ lost: number; duplicated: number; delivered: number; mustDeliver: number }> {
+  /**
+   * Lost = NOTIFYs the SUT had to deliver (expected 1) never seen; duplicated = seen more than once.
+   * With several SUTs (W2-pair), a NOTIFY went to one of them: their counts are added.
+   */
+  async lossIn(seqFrom: number, seqTo: number, suts: readonly ChildRpc[] = [this.sut]): Promise<{ lost: number; duplicated: number; delivered: number; mustDeliver: number }> {
     const expected = await this.sim.call<Uint8Array>('expected', { from: seqFrom, to: seqTo });
-    const seen = await this.sut.call<Uint8Array>('seen', { from: seqFrom, to: seqTo });
+    const seen = await Promise.all(suts.map((sut) => sut.call<Uint8Array>('seen', { from: seqFrom, to: seqTo })));
     let lost = 0;
     let duplicated = 0;
     let delivered = 0;
     let mustDeliver = 0;
     for (let i = 0; i < expected.length; i++) {
-      const s = seen[i] ?? 0;
+      let s = 0;
+      for (const one of seen) s += one[i] ?? 0;
       if (s > 0) delivered++;
       if (s > 1) duplicated += s - 1;
       if (expected[i] === 1) {
@@ -250,13 +254,19 @@ export class Rig {
   }
 
   /** Waits until the consumer has seen no message for `quietMs` (bounded). */
-  async waitConsumerQuiet(quietMs: number, boundMs: number): Promise<void> {
-    const t0 = monoMs();
-    for (;;) {
-      const s = await this.sut.call<{ lastMessageAtMs: number }>('stats');
-      const now = monoMs();
-      if (now - s.lastMessageAtMs >= quietMs || now - t0 > boundMs) return;
-      await new Promise((r) => setTimeout(r, Math.max(20, quietMs - (now - s.lastMessageAtMs))));
-    }
+  waitConsumerQuiet(quietMs: number, boundMs: number): Promise<void> {
+    return waitConsumersQuiet([this.sut], quietMs, boundMs);
+  }
+}
+
+/** Waits until the consumers of these SUTs have seen no message for `quietMs` (bounded). */
+export async function waitConsumersQuiet(suts: readonly ChildRpc[], quietMs: number, boundMs: number): Promise<void> {
+  const t0 = monoMs();
+  for (;;) {
+    const stats = await Promise.all(suts.map((s) => s.call<{ lastMessageAtMs: number }>('stats')));
+    const last = Math.max(...stats.map((x) => x.lastMessageAtMs));
+    const now = monoMs();
+    if (now - last >= quietMs || now - t0 > boundMs) return;
+    await new Promise((r) => setTimeout(r, Math.max(20, quietMs - (now - last))));
   }
 }

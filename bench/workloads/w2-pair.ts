@@ -15,12 +15,12 @@
  * retransmissions, and the offered rate sent.
  */
 import type { ChildRpc } from '../harness/child-rpc.js';
-import { monoMs, type Rig } from '../harness/rig.js';
+import { type Rig, waitConsumersQuiet } from '../harness/rig.js';
 import type { RateResult, SimStats } from '../load/presence-server-sim.js';
 import type { CpuWindow, EstablishResult } from '../sut/sut-process.js';
 import { cpuUsBetween } from '../support/cpu-usage.js';
 import { type BenchOptions, ports, say, sleep, startRig } from './common.js';
-import { SLO_P99_MS } from './w2-ramp.js';
+import { serviceLevelFailures, settleSuts } from './w2-ramp.js';
 
 export interface PairStep {
   rate: number;
@@ -57,35 +57,7 @@ export interface W2PairResult {
 }
 
 const DEFAULT_RATES = [10_000, 15_000, 20_000, 25_000, 30_000];
-/** The settle after the establishment: both SUTs under this share of a core for 2 s in a row, at most SETTLE_BOUND_MS. */
-const SETTLED_CORE_SHARE = 0.05;
 const SETTLE_BOUND_MS = 30_000;
-
-async function settle(suts: ChildRpc[], boundMs: number): Promise<void> {
-  const t0 = performance.now();
-  let quiet = 0;
-  let last = await Promise.all(suts.map((s) => s.call<NodeJS.CpuUsage>('cpu')));
-  let lastAt = performance.now();
-  while (quiet < 2 && performance.now() - t0 < boundMs) {
-    await sleep(1000);
-    const now = await Promise.all(suts.map((s) => s.call<NodeJS.CpuUsage>('cpu')));
-    const at = performance.now();
-    const busiest = Math.max(...now.map((c, i) => cpuUsBetween(last[i]!, c) / 1000 / Math.max(1, at - lastAt)));
-    quiet = busiest < SETTLED_CORE_SHARE ? quiet + 1 : 0;
-    last = now;
-    lastAt = at;
-  }
-}
-
-async function waitQuiet(suts: ChildRpc[], quietMs: number, boundMs: number): Promise<void> {
-  const t0 = monoMs();
-  for (;;) {
-    const last = Math.max(...(await Promise.all(suts.map((s) => s.call<{ lastMessageAtMs: number }>('stats')))).map((x) => x.lastMessageAtMs));
-    const now = monoMs();
-    if (now - last >= quietMs || now - t0 > boundMs) return;
-    await sleep(Math.max(20, quietMs - (now - last)));
-  }
-}
 
 /** One step: the simulator at `rate` over both SUTs' dialogs, then each side's counts. */
 async function pairWindow(rig: Rig, suts: ChildRpc[], rate: number, durationMs: number): Promise<PairStep> {
@@ -94,20 +66,11 @@ async function pairWindow(rig: Rig, suts: ChildRpc[], rate: number, durationMs: 
   await Promise.all(suts.map((s) => s.call('beginWindow')));
   const r = await rig.sim.call<RateResult>('rate', { rate, durationMs }, durationMs + 120_000);
   await rig.sim.call('drain', { boundMs: 40_000 }, 50_000);
-  await waitQuiet(suts, 200, 20_000);
+  await waitConsumersQuiet(suts, 200, 20_000);
   const windows = await Promise.all(suts.map((s) => s.call<CpuWindow>('endWindow')));
   const load1 = await rig.sim.call<NodeJS.CpuUsage>('cpu');
   const s1: SimStats = await rig.simStats();
-  // Lost and duplicated over both: a NOTIFY went to one SUT, so its sequence number is seen by one.
-  const expected = await rig.sim.call<Uint8Array>('expected', { from: r.seqFrom, to: r.seqTo });
-  const seen = await Promise.all(suts.map((s) => s.call<Uint8Array>('seen', { from: r.seqFrom, to: r.seqTo })));
-  let lost = 0;
-  let duplicated = 0;
-  for (let i = 0; i < expected.length; i++) {
-    const times = seen.reduce((acc, x) => acc + (x[i] ?? 0), 0);
-    if (times > 1) duplicated += times - 1;
-    if (expected[i] === 1 && times === 0) lost++;
-  }
+  const { lost, duplicated } = await rig.lossIn(r.seqFrom, r.seqTo, suts);
   let non2xx = 0;
   for (const [code, k] of Object.entries(s1.notifyResponses)) if (code !== '200') non2xx += k - (s0.notifyResponses[code] ?? 0);
   const elapsedMs = Math.max(1, r.elapsedMs);
@@ -129,15 +92,8 @@ async function pairWindow(rig: Rig, suts: ChildRpc[], rate: number, durationMs: 
     pass: false,
     failures: [],
   };
-  const f = step.failures;
-  if (step.p99Ms >= SLO_P99_MS) f.push(`p99 ${step.p99Ms} ms`);
-  if (lost > 0) f.push(`${lost} lost`);
-  if (duplicated > 0) f.push(`${duplicated} duplicated`);
-  if (non2xx > 0) f.push(`${non2xx} non-200`);
-  if (step.timeouts > 0) f.push(`${step.timeouts} timeouts`);
-  if (step.retransmissions > step.sent * 0.001) f.push(`${step.retransmissions} retransmissions`);
-  if (step.achievedRate < rate * 0.97) f.push(`sent only ${Math.round(step.achievedRate)}/s`);
-  step.pass = f.length === 0;
+  step.failures = serviceLevelFailures(step, rate);
+  step.pass = step.failures.length === 0;
   return step;
 }
 
@@ -160,12 +116,13 @@ export async function runW2Pair(o: BenchOptions): Promise<W2PairResult> {
       second.call<EstablishResult>('establish', { from: half, to: n, window: o.window, timeoutMs: 120_000, epoch: false }, 150_000),
     ]);
     say(`  established ${establish.map((e) => `${e.established}/${e.requested}`).join(' and ')}`);
-    await settle(suts, o.smoke ? 500 : SETTLE_BOUND_MS);
+    // As W2 settles its one SUT after the establishment (both here).
+    await settleSuts(suts, o.smoke ? 500 : SETTLE_BOUND_MS);
     // Unmeasured NOTIFYs at the first rate, as W2 does (its WARM_UP_S; none in the smoke run).
     if (!o.smoke) {
       await rig.sim.call<RateResult>('rate', { rate: rates[0], durationMs: 2000 }, 122_000);
       await rig.sim.call('drain', { boundMs: 40_000 }, 50_000);
-      await waitQuiet(suts, 200, 20_000);
+      await waitConsumersQuiet(suts, 200, 20_000);
     }
     const steps: PairStep[] = [];
     let stoppedBecause = 'top of the ramp';
@@ -181,7 +138,7 @@ export async function runW2Pair(o: BenchOptions): Promise<W2PairResult> {
       );
       // Whether a tail is time off the CPU: three busy processes on two cores wait for each other.
       const waits = s.suts.map((w) => (w.threads === undefined ? '-' : `${w.threads.mainWaitMs} ms`));
-      say(`    SUT main threads runnable but off a core: ${waits.join(' and ')}; GC max ${s.suts.map((w) => w.gcMaxPauseMs).join('/')} ms`);
+      say(`    SUT main threads runnable but off a core: ${waits.join(' and ')}; GC max ${s.suts.map((w) => w.gcMaxPauseMs.toFixed(1)).join('/')} ms`);
       if (!s.pass) {
         stoppedBecause = `${rate}/s: ${s.failures.join(', ')}`;
         if (s.lost > 0 || s.timeouts > 0 || s.achievedRate < rate * 0.97) break;

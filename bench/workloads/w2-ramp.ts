@@ -17,6 +17,7 @@
  * (docs/benchmark-method.md §5 item 2).
  */
 import { KamailioPeer, kamailioAvailable } from '../harness/kamailio.js';
+import type { ChildRpc } from '../harness/child-rpc.js';
 import { type NotifyWindow, type Rig, SUT_CORE } from '../harness/rig.js';
 import type { EstablishResult } from '../sut/sut-process.js';
 import type { RateResult, SimStats } from '../load/presence-server-sim.js';
@@ -105,9 +106,26 @@ export function medianPair(pairs: RatioPair[]): RatioPair | undefined {
 
 const DEFAULT_RATES = [1000, 2000, 5000, 10_000, 15_000, 20_000, 25_000, 30_000, 40_000, 50_000, 60_000, 80_000];
 
+/** What a step's service level is judged on (one SUT's window, or W2-pair's two together). */
+export interface StepCounts {
+  p99Ms: number;
+  lost: number;
+  duplicated: number;
+  non2xx: number;
+  timeouts: number;
+  retransmissions: number;
+  sent: number;
+  achievedRate: number;
+}
+
 function judge(w: NotifyWindow, rate: number): string[] {
+  return serviceLevelFailures({ ...w, p99Ms: w.sut.latency.p99Ms }, rate);
+}
+
+/** Why a step at `rate` misses the service level (empty: it holds). */
+export function serviceLevelFailures(w: StepCounts, rate: number): string[] {
   const f: string[] = [];
-  if (w.sut.latency.p99Ms >= SLO_P99_MS) f.push(`p99 ${w.sut.latency.p99Ms} ms`);
+  if (w.p99Ms >= SLO_P99_MS) f.push(`p99 ${w.p99Ms} ms`);
   if (w.lost > 0) f.push(`${w.lost} lost`);
   if (w.duplicated > 0) f.push(`${w.duplicated} duplicated`);
   if (w.non2xx > 0) f.push(`${w.non2xx} non-200`);
@@ -122,17 +140,22 @@ function judge(w: NotifyWindow, rate: number): string[] {
  * times in a row (after the establishment: the concurrent marking, sweeping and JIT work left by the
  * burst that made N dialogs; after an overloaded step: its backlog), at most `boundMs`.
  */
-async function settleSut(rig: Rig, boundMs: number, quietSecondsNeeded = 2): Promise<{ settleMs: number; coreShare: number }> {
+function settleSut(rig: Rig, boundMs: number, quietSecondsNeeded = 2): Promise<{ settleMs: number; coreShare: number }> {
+  return settleSuts([rig.sut], boundMs, quietSecondsNeeded);
+}
+
+/** settleSut for several SUT processes: each of them that quiet (`coreShare`: the busiest one's). */
+export async function settleSuts(suts: readonly ChildRpc[], boundMs: number, quietSecondsNeeded = 2): Promise<{ settleMs: number; coreShare: number }> {
   const t0 = performance.now();
   let quietSeconds = 0;
   let coreShare = 1;
-  let last = await rig.sut.call<NodeJS.CpuUsage>('cpu');
+  let last = await Promise.all(suts.map((s) => s.call<NodeJS.CpuUsage>('cpu')));
   let lastAt = performance.now();
   while (performance.now() - t0 < boundMs && quietSeconds < quietSecondsNeeded) {
     await sleep(1000);
-    const now = await rig.sut.call<NodeJS.CpuUsage>('cpu');
+    const now = await Promise.all(suts.map((s) => s.call<NodeJS.CpuUsage>('cpu')));
     const at = performance.now();
-    coreShare = cpuUsBetween(last, now) / 1000 / Math.max(1, at - lastAt);
+    coreShare = Math.max(...now.map((c, i) => cpuUsBetween(last[i]!, c) / 1000 / Math.max(1, at - lastAt)));
     quietSeconds = coreShare < SETTLED_CORE_SHARE ? quietSeconds + 1 : 0;
     last = now;
     lastAt = at;
