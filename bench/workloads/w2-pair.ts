@@ -20,7 +20,7 @@ import type { RateResult, SimStats } from '../load/presence-server-sim.js';
 import type { CpuWindow, EstablishResult } from '../sut/sut-process.js';
 import { cpuUsBetween } from '../support/cpu-usage.js';
 import { type BenchOptions, ports, say, sleep, startRig } from './common.js';
-import { serviceLevelFailures, settleSuts } from './w2-ramp.js';
+import { serviceLevelFailures, settleAndWarmUp } from './w2-ramp.js';
 
 export interface PairStep {
   rate: number;
@@ -57,8 +57,6 @@ export interface W2PairResult {
 }
 
 const DEFAULT_RATES = [10_000, 15_000, 20_000, 25_000, 30_000];
-const SETTLE_BOUND_MS = 30_000;
-
 /** One step: the simulator at `rate` over both SUTs' dialogs, then each side's counts. */
 async function pairWindow(rig: Rig, suts: ChildRpc[], rate: number, durationMs: number): Promise<PairStep> {
   const s0 = await rig.simStats();
@@ -116,14 +114,8 @@ export async function runW2Pair(o: BenchOptions): Promise<W2PairResult> {
       second.call<EstablishResult>('establish', { from: half, to: n, window: o.window, timeoutMs: 120_000, epoch: false }, 150_000),
     ]);
     say(`  established ${establish.map((e) => `${e.established}/${e.requested}`).join(' and ')}`);
-    // As W2 settles its one SUT after the establishment (both here).
-    await settleSuts(suts, o.smoke ? 500 : SETTLE_BOUND_MS);
-    // Unmeasured NOTIFYs at the first rate, as W2 does (its WARM_UP_S; none in the smoke run).
-    if (!o.smoke) {
-      await rig.sim.call<RateResult>('rate', { rate: rates[0], durationMs: 2000 }, 122_000);
-      await rig.sim.call('drain', { boundMs: 40_000 }, 50_000);
-      await waitConsumersQuiet(suts, 200, 20_000);
-    }
+    // Settled and warmed up as W2 is (both SUTs here).
+    await settleAndWarmUp(rig, suts, o, rates);
     const steps: PairStep[] = [];
     let stoppedBecause = 'top of the ramp';
     for (const rate of rates) {

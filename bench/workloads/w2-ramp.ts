@@ -18,7 +18,7 @@
  */
 import { KamailioPeer, kamailioAvailable } from '../harness/kamailio.js';
 import type { ChildRpc } from '../harness/child-rpc.js';
-import { type NotifyWindow, type Rig, SUT_CORE } from '../harness/rig.js';
+import { type NotifyWindow, type Rig, SUT_CORE, waitConsumersQuiet } from '../harness/rig.js';
 import type { EstablishResult } from '../sut/sut-process.js';
 import type { RateResult, SimStats } from '../load/presence-server-sim.js';
 import { type BenchOptions, ports, say, sleep, startRig } from './common.js';
@@ -163,6 +163,30 @@ export async function settleSuts(suts: readonly ChildRpc[], boundMs: number, qui
   return { settleMs: Math.round(performance.now() - t0), coreShare };
 }
 
+/**
+ * After the establishment: waits for the SUTs to settle (settleSuts), then sends unmeasured NOTIFYs at
+ * the first rate for `--warm-up` seconds (WARM_UP_S; none in the smoke run). The settle lets the
+ * establishment's GC work end, but V8's helper threads (on the SUT's core) still compile for the
+ * in-dialog NOTIFY load when it starts; 2 s of it take that out of the first step (docs/latency-tail.md,
+ * "Over TCP, at 5,000/s"). W2 and W2-pair both start their ramp so.
+ */
+export async function settleAndWarmUp(
+  rig: Rig,
+  suts: readonly ChildRpc[],
+  o: BenchOptions,
+  rates: readonly number[],
+): Promise<{ settle: { settleMs: number; coreShare: number }; warmUpS: number }> {
+  const settle = await settleSuts(suts, o.smoke ? 500 : SETTLE_BOUND_MS);
+  say(`  settled in ${(settle.settleMs / 1000).toFixed(1)} s (SUT${suts.length > 1 ? 's' : ''} at ${(settle.coreShare * 100).toFixed(1)} % of ${suts.length > 1 ? 'a' : 'its'} core${suts.length > 1 ? ' at most' : ''})`);
+  const warmUpS = o.warmUpS ?? (o.smoke ? 0 : WARM_UP_S);
+  if (warmUpS > 0 && rates.length > 0) {
+    await rig.sim.call<RateResult>('rate', { rate: rates[0], durationMs: warmUpS * 1000 }, warmUpS * 1000 + 120_000);
+    await rig.sim.call('drain', { boundMs: 40_000 }, 50_000);
+    await waitConsumersQuiet(suts, 200, 20_000);
+  }
+  return { settle, warmUpS };
+}
+
 /** The fields of the SUT's kept-body sweep figures W2 prints (src/qsa/kept-body-store.ts, KeptBodySweepStats). */
 interface SweepFigures {
   compactAfterMs: number;
@@ -183,17 +207,7 @@ export async function runW2(o: BenchOptions): Promise<W2Result> {
   let sink: OpenSink | undefined;
   try {
     const establish = await rig.establish(0, n, o.window, 120_000);
-    const settle = await settleSut(rig, o.smoke ? 500 : SETTLE_BOUND_MS);
-    say(`  settled in ${(settle.settleMs / 1000).toFixed(1)} s (SUT at ${(settle.coreShare * 100).toFixed(1)} % of its core)`);
-    // Then unmeasured NOTIFYs at the first rate: the settle lets the establishment's GC work end, but
-    // V8's helper threads (on the SUT's core) still compile for the in-dialog NOTIFY load when it
-    // starts; 2 s of it take that out of the first step (docs/latency-tail.md, "Over TCP, at 5,000/s").
-    const warmUpS = o.warmUpS ?? (o.smoke ? 0 : WARM_UP_S);
-    if (warmUpS > 0 && rates.length > 0) {
-      await rig.sim.call<RateResult>('rate', { rate: rates[0], durationMs: warmUpS * 1000 }, warmUpS * 1000 + 120_000);
-      await rig.sim.call('drain', { boundMs: 40_000 }, 50_000);
-      await rig.waitConsumerQuiet(200, 20_000);
-    }
+    const { settle, warmUpS } = await settleAndWarmUp(rig, [rig.sut], o, rates);
     // Kamailio idles on the SUT's core beside the idle SUT until the first step (its timer processes
     // wake a few times a second); each sink step runs while the SUT idles in turn.
     if (o.kamailio && !o.smoke && o.transport === 'udp') sink = await openSink(rig, o);
