@@ -244,7 +244,7 @@ function main(): void {
     for (const e of [...episodes].sort((x, y) => y.peak - x.peak).slice(0, top)) {
       const inside = stalls.filter((s) => s.endBucket >= e.from - 1 && s.endBucket <= e.to);
       const why = inside.length === 0 ? 'no read gap ≥ min: a backlog of work' : inside.map((s) => `${r1(s.gapMs)} ms ${s.cause}`).join('; ');
-      console.log(`    at ${e.from * f.bucketMs} ms, ${(e.to - e.from + 1) * f.bucketMs} ms long, peak ${r1(e.peak)} ms, ${slowMessages(e)} NOTIFYs: ${why}`);
+      console.log(`    at ${e.from * f.bucketMs} ms, ${(e.to - e.from + 1) * f.bucketMs} ms long, peak ${r1(e.peak)} ms, ${slowMessages(e)} NOTIFYs: ${why}${speedIn(f, e)}`);
     }
     console.log(`  the ${top} longest read gaps:`);
     console.log('    end ms | gap ms | sent around the gap | wait ms | invol | gc ms (kinds/flags) | tick ms (fired) | other ms | gen late ms | cause');
@@ -254,6 +254,36 @@ function main(): void {
       );
     }
   }
+}
+
+/**
+ * For an episode, when the run recorded them: NOTIFYs read per ms of main-thread run, the core probe
+ * and the wake-up interrupts per bucket, each against the step's median (a run from before these
+ * fields prints nothing). Half the reads per ms with the probe unchanged is code running slower on
+ * a core as fast as ever (docs/latency-tail.md, "Episodes of half speed, and the generator's pacing").
+ */
+function speedIn(f: FineTimelineSummary, e: { from: number; to: number }): string {
+  const probe = f.coreProbeUs;
+  const wakeups = f.wakeupInterrupts;
+  if (probe === undefined || wakeups === undefined) return '';
+  const perMs = (k: number): number => (f.mainRunMs[k]! > 0 ? f.reads[k]! / f.mainRunMs[k]! : 0);
+  const inside = (xs: (k: number) => number): number[] => {
+    const out: number[] = [];
+    for (let k = e.from; k <= e.to; k++) out.push(xs(k));
+    return out;
+  };
+  const all = (xs: (k: number) => number): number[] => f.reads.map((_, k) => xs(k));
+  const m = (xs: number[]): string => r1(median(xs.filter((x) => x > 0)));
+  return (
+    ` [reads per ms run ${m(inside(perMs))} (step ${m(all(perMs))}), core probe ${m(inside((k) => probe[k]!))} µs (${m(all((k) => probe[k]!))}),` +
+    ` wake-up IPIs per bucket ${m(inside((k) => wakeups[k]!))} (${m(all((k) => wakeups[k]!))})]`
+  );
+}
+
+function median(xs: number[]): number {
+  if (xs.length === 0) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
 }
 
 if (process.argv[1]?.endsWith('fine-timeline-summary.js')) main();

@@ -23,10 +23,13 @@
  * Costs a few /proc reads per bucket (≈100 per second): a diagnostic mode.
  */
 import { type ThreadTimes, threadTimes } from './thread-times.js';
+import { wakeupInterrupts } from './wakeup-interrupts.js';
 
 export const FINE_BUCKET_MS = 10;
 /** The service level's p99 bound (5 ms): a NOTIFY at or above it is counted slow. */
 const SLOW_US = 5000;
+/** Iterations of the core probe's loop: about 5 µs on this machine's 2.x GHz Xeon (0.25 % of the core per 10 ms bucket). */
+const CORE_PROBE_ITERATIONS = 5000;
 /** Longest window kept: 60 s; later events go to the last bucket. */
 const MAX_BUCKETS = 6000;
 
@@ -55,6 +58,19 @@ export interface FineTimelineSummary {
   mainWaitMs: number[];
   otherRunMs: number[];
   involuntarySwitches: number[];
+  /**
+   * How long a fixed loop of register-only arithmetic (CORE_PROBE_ITERATIONS) took on the main
+   * thread at the first read of the bucket, µs: the speed of the core as the SUT sees it. Code that
+   * got slower (a deoptimization, cold caches, a backlog) leaves it unchanged; a core that slowed
+   * under us (a hypervisor's other tenant on the same physical core, a lower clock) does not.
+   * 0: the bucket had no read.
+   */
+  coreProbeUs?: number[];
+  /**
+   * Cross-CPU wake-up interrupts (RES + CAL, all CPUs) from the first read of the bucket to the
+   * next's (wakeup-interrupts.ts): the SUT waking the sleeping generator shows here.
+   */
+  wakeupInterrupts?: number[];
   /** Timer callbacks over the window by function name: count and ms (only when the scheduler is instrumented). */
   timerCallbacks: Record<string, { count: number; totalMs: number; maxMs: number }>;
 }
@@ -62,6 +78,7 @@ export interface FineTimelineSummary {
 interface Mark {
   threads: ThreadTimes | undefined;
   involuntary: number;
+  wakeups: number | undefined;
 }
 
 export class FineTimeline {
@@ -84,6 +101,9 @@ export class FineTimeline {
   private readonly gcFlags = new Uint8Array(MAX_BUCKETS);
   private readonly tickMaxMs = new Float64Array(MAX_BUCKETS);
   private readonly timersFired = new Uint32Array(MAX_BUCKETS);
+  private readonly coreProbeNs = new Float64Array(MAX_BUCKETS);
+  /** The probe loop's result, kept so that the loop is not optimized away. */
+  private probeSink = 1;
   private marks: Array<Mark | undefined> = [];
   private callbacks = new Map<string, { count: number; totalMs: number; maxMs: number }>();
 
@@ -94,7 +114,7 @@ export class FineTimeline {
     this.current = -1;
     this.lastSendBucket = -1;
     this.lastReadMs = nowPerfMs;
-    for (const a of [this.reads, this.readGapMaxMs, this.messages, this.maxLatencyUs, this.sendMessages, this.sendSlow, this.sendMaxLatencyUs, this.wakeups, this.gcMs, this.gcKinds, this.gcFlags, this.tickMaxMs, this.timersFired]) a.fill(0);
+    for (const a of [this.reads, this.readGapMaxMs, this.messages, this.maxLatencyUs, this.sendMessages, this.sendSlow, this.sendMaxLatencyUs, this.wakeups, this.gcMs, this.gcKinds, this.gcFlags, this.tickMaxMs, this.timersFired, this.coreProbeNs]) a.fill(0);
     this.marks = [];
     this.callbacks = new Map();
   }
@@ -104,9 +124,10 @@ export class FineTimeline {
     if (!this.active) return;
     const b = this.bucket(nowPerfMs);
     if (b !== this.current) {
-      const mark: Mark = { threads: threadTimes(), involuntary: process.resourceUsage().involuntaryContextSwitches };
+      const mark: Mark = { threads: threadTimes(), involuntary: process.resourceUsage().involuntaryContextSwitches, wakeups: wakeupInterrupts() };
       for (let k = this.current + 1; k <= b; k++) this.marks[k] = mark;
       this.current = b;
+      this.coreProbeNs[b] = this.probeCore();
     }
     this.reads[b]!++;
     const gap = nowPerfMs - this.lastReadMs;
@@ -163,7 +184,9 @@ export class FineTimeline {
   summary(): FineTimelineSummary {
     const n = this.current + 1;
     const r = (x: number): number => Math.round(x * 100) / 100;
-    const end: Mark = { threads: threadTimes(), involuntary: process.resourceUsage().involuntaryContextSwitches };
+    const coreProbeUs: number[] = [];
+    const wakeups: number[] = [];
+    const end: Mark = { threads: threadTimes(), involuntary: process.resourceUsage().involuntaryContextSwitches, wakeups: wakeupInterrupts() };
     const out: FineTimelineSummary = {
       bucketMs: FINE_BUCKET_MS,
       startNs: this.startNs,
@@ -194,6 +217,7 @@ export class FineTimeline {
       out.gcFlags.push(this.gcFlags[b]!);
       out.tickMaxMs.push(r(this.tickMaxMs[b]!));
       out.timersFired.push(this.timersFired[b]!);
+      coreProbeUs.push(r(this.coreProbeNs[b]! / 1000));
       // A mark is taken at the first read of its bucket; what ran from it to the next bucket's mark is this bucket's.
       const a = this.marks[b];
       const z = b + 1 < n ? this.marks[b + 1] : end;
@@ -204,6 +228,7 @@ export class FineTimeline {
       out.mainWaitMs.push(ta !== undefined && tz !== undefined && !same ? r(tz.mainWaitMs - ta.mainWaitMs) : 0);
       out.otherRunMs.push(ta !== undefined && tz !== undefined && !same ? r(Math.max(0, tz.otherRunMs - ta.otherRunMs)) : 0);
       out.involuntarySwitches.push(a !== undefined && z !== undefined && !same ? z.involuntary - a.involuntary : 0);
+      wakeups.push(a?.wakeups !== undefined && z?.wakeups !== undefined && !same ? z.wakeups - a.wakeups : 0);
     }
     const bySend = { messages: [] as number[], slow: [] as number[], maxLatencyMs: [] as number[] };
     for (let b = 0; b <= this.lastSendBucket; b++) {
@@ -212,9 +237,21 @@ export class FineTimeline {
       bySend.maxLatencyMs.push(r(this.sendMaxLatencyUs[b]! / 1000));
     }
     out.bySend = bySend;
+    out.coreProbeUs = coreProbeUs;
+    out.wakeupInterrupts = wakeups;
     for (const [name, c] of this.callbacks) out.timerCallbacks[name] = { count: c.count, totalMs: r(c.totalMs), maxMs: r(c.maxMs) };
     this.active = false;
     return out;
+  }
+
+  /** Runs the core probe's loop, ns (see FineTimelineSummary.coreProbeUs). */
+  private probeCore(): number {
+    let x = this.probeSink;
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < CORE_PROBE_ITERATIONS; i++) x = (Math.imul(x, 1103515245) + 12345) | 0;
+    const ns = Number(process.hrtime.bigint() - t0);
+    this.probeSink = x | 1;
+    return ns;
   }
 
   private bucket(perfMs: number): number {

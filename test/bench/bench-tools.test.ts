@@ -11,6 +11,7 @@ import { FINE_BUCKET_MS, FineTimeline } from '../../bench/sut/fine-timeline.js';
 import { StageProbe, stampSeqOfBytes } from '../../bench/sut/stage-probe.js';
 import { threadTimes, threadTimesBetween } from '../../bench/sut/thread-times.js';
 import { udpDropsIn } from '../../bench/sut/udp-drops.js';
+import { wakeupInterruptsIn } from '../../bench/sut/wakeup-interrupts.js';
 import { describeGcPause } from '../../bench/workloads/w0-hold.js';
 import { medianPair } from '../../bench/workloads/w2-ramp.js';
 import { SseProbe } from '../../bench/harness/sse-probe.js';
@@ -226,6 +227,27 @@ test('the fine timeline buckets reads, messages, GC and timer wake-ups by 10 ms,
   // The buckets without a read share the mark of the next read: what ran in the gap is in the gap's first bucket.
   assert.equal(s.mainRunMs[1], 0);
   assert.equal(s.mainRunMs[2], 0);
+  // The core probe runs at the first read of a bucket only; wake-up interrupts are counted between marks.
+  const probe = s.coreProbeUs ?? [];
+  assert.equal(probe.length, 4);
+  assert.ok(probe[0]! > 0 && probe[3]! > 0, 'probed at the buckets with a read');
+  assert.equal(probe[1], 0);
+  assert.equal(probe[2], 0);
+  assert.equal(s.wakeupInterrupts?.length, 4);
+});
+
+test('wake-up interrupts: RES and CAL summed over every CPU; other lines left out', () => {
+  const text = [
+    '           CPU0       CPU1       ',
+    '  0:         32          0   IO-APIC   2-edge      timer',
+    'LOC:    2331265    2393603   Local timer interrupts',
+    'RES:    1100385     468610   Rescheduling interrupts',
+    'CAL:    8188476    1985890   Function call interrupts',
+    'TLB:     104116     103070   TLB shootdowns',
+    '',
+  ].join('\n');
+  assert.equal(wakeupInterruptsIn(text), 1100385 + 468610 + 8188476 + 1985890);
+  assert.equal(wakeupInterruptsIn('LOC: 1 2 Local timer interrupts\n'), 0);
 });
 
 test('a read gap is put down to what covers half of it: preemption, the SUT\'s own threads, GC, a timer wake-up, or the generator', () => {
