@@ -111,6 +111,9 @@ const USAGE = `usage: node dist/bench/run.js [smoke | w0 | w2 | w2-tcp | w2-pair
                      (the default: the SUT is pinned to one core, where the daemon's single_threaded_gc: auto does so)
   --sut-no-single-threaded-gc  run the SUT with V8's concurrent GC, as single_threaded_gc: false
   --sim-node-args "A B"  extra node flags for the presence-server simulator (the load generator)
+  --pacing ticks|spin  how the simulator paces its NOTIFYs: ticks sleeps ~1 ms and sends what came due in a
+                     burst; spin never sleeps and sends each NOTIFY when due, using all of its core (default:
+                     spin for w2 and w2-tcp, whose generator has a core of its own; ticks for the others)
   --sim-default-gc   run the simulator with V8's default GC (default on its one core: --single-threaded-gc
                      --max-semi-space-size=1, so that GC pauses do not hold its pacing loop)
   --sut-helper-threads-nice N  nice value of the SUT's threads but the main one, as the daemon's
@@ -136,6 +139,7 @@ function parseArgs(argv: string[]): { workloads: WorkloadId[]; opts: BenchOption
     sutSingleThreadedGc: wantsSingleThreadedGc(DEFAULT_SINGLE_THREADED_GC, 1),
     simSteadyGc: true,
     simNodeArgs: [],
+    simPacing: undefined,
     sutHelperThreadsNice: DEFAULT_HELPER_THREADS_NICE,
     sutHelperThreadsNiceAfterS: DEFAULT_HELPER_THREADS_NICE_AFTER_S,
     n: undefined,
@@ -202,6 +206,12 @@ function parseArgs(argv: string[]): { workloads: WorkloadId[]; opts: BenchOption
       case '--step':
         opts.stepS = num(next(), a);
         break;
+      case '--pacing': {
+        const pacing = next();
+        if (pacing !== 'ticks' && pacing !== 'spin') throw new Error('--pacing ticks|spin');
+        opts.simPacing = pacing;
+        break;
+      }
       case '--warm-up':
         opts.warmUpS = num(next(), a);
         break;
@@ -481,7 +491,7 @@ function render(r: Results, ratioList: Ratio[], targetList: Target[]): string {
   for (const key of ['w2', 'w2-tcp'] as const) {
     const w = r[key];
     if (w === undefined) continue;
-    const rows = [[`W2 ramp ${w.transport} N=${w.n}`, 'sent/s', '%core', 'µs/NOTIFY', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'lost', 'dup', 'retr', 'loop p99', 'GC max', 'load µs', 'wait %', 'ok']];
+    const rows = [[`W2 ramp ${w.transport} N=${w.n}, ${w.pacing}`, 'sent/s', '%core', 'µs/NOTIFY', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'lost', 'dup', 'retr', 'loop p99', 'GC max', 'load µs', 'wait %', 'ok']];
     let starved = 0;
     for (const s of w.steps) {
       // Share of the step the SUT's main thread was runnable but off its core (thread-times.ts).

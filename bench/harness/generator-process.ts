@@ -12,6 +12,7 @@
  *   CPU per NOTIFY.
  * Unpinned, V8's defaults stay.
  */
+import type { SimPacing } from '../load/presence-server-sim.js';
 import { ChildRpc, canPin } from './child-rpc.js';
 
 export interface GeneratorProcessOptions {
@@ -27,6 +28,8 @@ export interface GeneratorProcessOptions {
   steadyGc?: boolean;
   /** More node flags (e.g. `--trace-gc-nvp`). */
   nodeArgs?: string[];
+  /** How its rate runs pace their sends (default `ticks`). */
+  pacing?: SimPacing;
 }
 
 /** The generator's GC flags on one core (see above). */
@@ -41,7 +44,7 @@ function generatorNodeArgs(opts: Pick<GeneratorProcessOptions, 'core' | 'steadyG
 
 export function startGenerator(opts: GeneratorProcessOptions): ChildRpc {
   const script = new URL('../load/presence-server-sim.js', import.meta.url).pathname;
-  const scriptArgs = ['--port', String(opts.port), '--transport', opts.transports, '--max-expires', String(opts.maxExpires ?? 3600)];
+  const scriptArgs = ['--port', String(opts.port), '--transport', opts.transports, '--max-expires', String(opts.maxExpires ?? 3600), '--pacing', opts.pacing ?? 'ticks'];
   return new ChildRpc('presence-server-sim', script, {
     ...(opts.core !== undefined ? { core: opts.core } : {}),
     nodeArgs: generatorNodeArgs(opts),

@@ -4,7 +4,7 @@
  * raw counters into the figures of one measurement window.
  */
 import { mkdirSync } from 'node:fs';
-import type { GeneratorTimeline, RateResult, SimStats } from '../load/presence-server-sim.js';
+import type { GeneratorTimeline, RateResult, SimPacing, SimStats } from '../load/presence-server-sim.js';
 import type { CpuWindow, EstablishResult, MemorySample, SutStartArgs } from '../sut/sut-process.js';
 import { ChildRpc } from './child-rpc.js';
 import { startGenerator } from './generator-process.js';
@@ -37,6 +37,8 @@ export interface RigOptions {
   simSteadyGc?: boolean;
   /** Extra node flags for the simulator. */
   simNodeArgs?: string[];
+  /** How the simulator paces its rate runs (default `ticks`; load/presence-server-sim.ts, SimPacing). */
+  simPacing?: SimPacing;
   /** Nice value of the SUT's threads but the main one, as the daemon sets it (default: the daemon's default). */
   helperThreadsNice?: number;
   /** Seconds after its start before the SUT lowers them, once its main thread is quiet (the daemon's helper_threads_nice_after_s). */
@@ -97,6 +99,7 @@ export class Rig {
       ...(opts.maxExpires !== undefined ? { maxExpires: opts.maxExpires } : {}),
       ...(opts.simSteadyGc !== undefined ? { steadyGc: opts.simSteadyGc } : {}),
       ...(opts.simNodeArgs !== undefined ? { nodeArgs: opts.simNodeArgs } : {}),
+      ...(opts.simPacing !== undefined ? { pacing: opts.simPacing } : {}),
     });
     const sut = Rig.spawnSut(opts);
     const rig = new Rig(opts, sim, sut);

@@ -3,7 +3,7 @@
  * core 0 (`taskset -c 0`), spoken to by the bench runner over the Node IPC
  * channel (ops below), or run standalone printing one JSON stats line a second:
  *
- *   node dist/bench/load/presence-server-sim.js --port 5090 [--transport udp,tcp] [--max-expires 3600]
+ *   node dist/bench/load/presence-server-sim.js --port 5090 [--transport udp,tcp] [--max-expires 3600] [--pacing ticks|spin]
  *
  * It answers SUBSCRIBE with 200 (+ To-tag, Expires) and at once sends the
  * NOTIFY RFC 6665 §4.2.1 requires; refreshes get 200 + NOTIFY, Expires: 0 gets
@@ -140,7 +140,21 @@ export interface SimOptions {
   transports: Transport[];
   /** Longest Expires granted; shorter requests are granted as asked. */
   maxExpires: number;
+  /** How a rate run waits between sends (SimPacing); default `ticks`. */
+  pacing?: SimPacing;
 }
+
+/**
+ * How a rate run paces its NOTIFYs.
+ * - `ticks`: it sleeps ~1 ms (a timer) between sends and then sends what came due meanwhile, in a
+ *   burst (20 at 20,000/s): the generator leaves its core idle between bursts, and each answer that
+ *   comes while it sleeps wakes it.
+ * - `spin`: it never sleeps (setImmediate, which also polls its socket): each NOTIFY goes out when it
+ *   comes due, one or two at a time, answers are read without a wake-up, and the generator keeps its
+ *   core busy. W2's pacing, on a load core of its own (docs/latency-tail.md, "Episodes of half speed,
+ *   and the generator's pacing").
+ */
+export type SimPacing = 'ticks' | 'spin';
 
 export class PresenceServerSim {
   private readonly opts: SimOptions;
@@ -732,9 +746,9 @@ export class PresenceServerSim {
           resolve({ offeredRate: rate, sent, seqFrom, seqTo: this.seq, elapsedMs: ms, achievedRate: (sent * 1000) / Math.max(1, ms), ...(timeline !== undefined ? { timeline } : {}) });
           return;
         }
-        // Still behind after a full burst: go again right after I/O; otherwise wait for the next
-        // timer tick (~1 ms) instead of spinning, so the generator's CPU is spent on messages.
-        if (due >= maxBurst) setImmediate(step);
+        // Still behind after a full burst, or spinning: go again right after I/O; otherwise wait for
+        // the next timer tick (~1 ms), so the generator's CPU is spent on messages (SimPacing).
+        if (due >= maxBurst || this.opts.pacing === 'spin') setImmediate(step);
         else setTimeout(step, 1);
       };
       step();
@@ -872,6 +886,7 @@ async function main(): Promise<void> {
     port: Number(argValue(argv, '--port', '0')),
     transports,
     maxExpires: Number(argValue(argv, '--max-expires', '3600')),
+    pacing: argValue(argv, '--pacing', 'ticks') === 'spin' ? 'spin' : 'ticks',
   });
   const { port } = await sim.start();
   if (process.send === undefined) {

@@ -1,6 +1,7 @@
 /** Options shared by all workloads, and small helpers. */
 import type { MemorySample } from '../sut/sut-process.js';
 import { Rig, type RigOptions } from '../harness/rig.js';
+import type { SimPacing } from '../load/presence-server-sim.js';
 
 export interface BenchOptions {
   transport: 'udp' | 'tcp';
@@ -20,6 +21,11 @@ export interface BenchOptions {
   simSteadyGc: boolean;
   /** Extra node flags for the simulator (e.g. --trace-gc-nvp). */
   simNodeArgs: string[];
+  /**
+   * How the simulator paces its NOTIFYs (`--pacing`; load/presence-server-sim.ts, SimPacing); undefined:
+   * each workload's own (W2 over UDP and TCP `spin`, on its pinned load core; every other `ticks`).
+   */
+  simPacing: SimPacing | undefined;
   /** Nice value of the SUT's threads but the main one (the daemon's helper_threads_nice; 0 = leave them). */
   sutHelperThreadsNice: number;
   /** Seconds after the SUT's start before it lowers them, once quiet (the daemon's helper_threads_nice_after_s; 0 = at the start). */
@@ -96,6 +102,7 @@ export function startRig(o: BenchOptions, capacity: number, extra: Partial<RigOp
     ...(o.sutSingleThreadedGc ? { sutSingleThreadedGc: true } : {}),
     simSteadyGc: o.simSteadyGc,
     simNodeArgs: o.simNodeArgs,
+    simPacing: o.simPacing ?? 'ticks',
     helperThreadsNice: o.sutHelperThreadsNice,
     helperThreadsNiceAfterS: o.sutHelperThreadsNiceAfterS,
     ...(o.sutKeptBodyCompactionMs !== undefined ? { keptBodyCompactionMs: o.sutKeptBodyCompactionMs } : {}),

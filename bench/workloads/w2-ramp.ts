@@ -20,7 +20,7 @@ import { KamailioPeer, kamailioAvailable } from '../harness/kamailio.js';
 import type { ChildRpc } from '../harness/child-rpc.js';
 import { type NotifyWindow, type Rig, SUT_CORE, waitConsumersQuiet } from '../harness/rig.js';
 import type { EstablishResult } from '../sut/sut-process.js';
-import type { RateResult, SimStats } from '../load/presence-server-sim.js';
+import type { RateResult, SimPacing, SimStats } from '../load/presence-server-sim.js';
 import { type BenchOptions, ports, say, sleep, startRig } from './common.js';
 import { cpuUsBetween } from '../support/cpu-usage.js';
 
@@ -60,6 +60,8 @@ export interface W2Result {
   stepS: number;
   /** Unmeasured seconds at the first rate after the establishment, before the first step. */
   warmUpS: number;
+  /** How the simulator paced its NOTIFYs (`--pacing`; load/presence-server-sim.ts, SimPacing). */
+  pacing: SimPacing;
   establish: EstablishResult;
   steps: RampStep[];
   knee?: { rate: number; achievedRate: number; cpuUsPerNotify: number; p99Ms: number; sutCoreShare: number };
@@ -81,6 +83,22 @@ export interface W2Result {
   ratioPairs?: { rate: number; pairs: RatioPair[]; medianRatio: number };
   /** The SUT's kept-body store at the end (slabs, compacted bodies, and its compaction sweep's own figures), where the build reports them. */
   keptBodies?: object;
+}
+
+/**
+ * W2's generator pacing unless `--pacing` says otherwise: `spin`. The simulator has its load core to
+ * itself, and sleeping between 1 ms ticks it made the SUT pay for waking it: on loopback the SUT's
+ * answer runs the simulator's receive path and wake-up on the SUT's core, and under this machine's
+ * hypervisor, waking an idle virtual CPU is an interrupt that exits to the host. At 15,000-25,000/s
+ * the SUT fell into stretches of 100-600 ms in which it sent about one such wake-up per answer and
+ * handled half the NOTIFYs per ms of its core, with its core as fast as ever (docs/latency-tail.md,
+ * "Episodes of half speed, and the generator's pacing"). A presence server on another machine is
+ * never woken by our answers, and sends each NOTIFY when it has one, not in 1 ms bursts.
+ */
+export const W2_PACING: SimPacing = 'spin';
+
+export function w2Pacing(o: BenchOptions): SimPacing {
+  return o.simPacing ?? W2_PACING;
 }
 
 /** Issue 11's target step: a ramp always goes at least this far unless a step fails hard. */
@@ -201,8 +219,9 @@ export async function runW2(o: BenchOptions): Promise<W2Result> {
   const n = o.n ?? (o.smoke ? 500 : 10_000);
   const stepS = o.stepS ?? (o.smoke ? 1.5 : 10);
   const rates = o.rates ?? (o.smoke ? [500, 1000, 2000] : DEFAULT_RATES);
-  say(`W2 ramp: N=${n}, ${o.transport}, ${stepS} s steps, rates ${rates.join(', ')}`);
-  const rig = await startRig(o, n);
+  say(`W2 ramp: N=${n}, ${o.transport}, ${stepS} s steps, rates ${rates.join(', ')}, generator pacing ${w2Pacing(o)}`);
+  const pacing = w2Pacing(o);
+  const rig = await startRig(o, n, { simPacing: pacing });
   let result: W2Result | undefined;
   let sink: OpenSink | undefined;
   try {
@@ -310,6 +329,7 @@ export async function runW2(o: BenchOptions): Promise<W2Result> {
       transport: o.transport,
       stepS,
       warmUpS,
+      pacing,
       establish,
       steps,
       stoppedBecause,
