@@ -520,6 +520,9 @@ function render(r: Results, ratioList: Ratio[], targetList: Target[]): string {
       rows.push([`sink ${k.rate}/s`, f(k.achievedRate, 0), f(k.coreShare * 100, 0), f(k.cpuUsPerNotify, 1), '-', '-', '-', '-', String(k.sent - k.answered200), '-', '-', '-', '-', '-', '-', '-']);
     }
     parts.push(table(rows));
+    if (w.pacing === 'spin') {
+      parts.push('  the simulator spins (--pacing spin): its whole core, so load µs is that core divided by the rate, not what a NOTIFY costs it');
+    }
     if (starved > 0) {
       parts.push(
         `  wait %: the SUT's main thread was runnable but off its core for ≥ 10 % of ${starved} step(s); the latency there is time off the CPU (other processes, or the SUT's own GC helper threads), docs/latency-tail.md`,

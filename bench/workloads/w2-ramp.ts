@@ -219,8 +219,8 @@ export async function runW2(o: BenchOptions): Promise<W2Result> {
   const n = o.n ?? (o.smoke ? 500 : 10_000);
   const stepS = o.stepS ?? (o.smoke ? 1.5 : 10);
   const rates = o.rates ?? (o.smoke ? [500, 1000, 2000] : DEFAULT_RATES);
-  say(`W2 ramp: N=${n}, ${o.transport}, ${stepS} s steps, rates ${rates.join(', ')}, generator pacing ${w2Pacing(o)}`);
   const pacing = w2Pacing(o);
+  say(`W2 ramp: N=${n}, ${o.transport}, ${stepS} s steps, rates ${rates.join(', ')}, generator pacing ${pacing}`);
   const rig = await startRig(o, n, { simPacing: pacing });
   let result: W2Result | undefined;
   let sink: OpenSink | undefined;
