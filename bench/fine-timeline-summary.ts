@@ -241,10 +241,12 @@ function main(): void {
       return n;
     };
     console.log(`  latency episodes (buckets with a NOTIFY ≥ 5 ms): ${episodes.length}, ${episodes.reduce((a, e) => a + slowMessages(e), 0)} NOTIFYs taken in them`);
+    const speed = bucketSpeedOf(f);
+    const stepSpeed = speed === undefined ? [] : [speed.readsPerMs, speed.probeUs, speed.wakeups].map(medianMeasured);
     for (const e of [...episodes].sort((x, y) => y.peak - x.peak).slice(0, top)) {
       const inside = stalls.filter((s) => s.endBucket >= e.from - 1 && s.endBucket <= e.to);
       const why = inside.length === 0 ? 'no read gap ≥ min: a backlog of work' : inside.map((s) => `${r1(s.gapMs)} ms ${s.cause}`).join('; ');
-      console.log(`    at ${e.from * f.bucketMs} ms, ${(e.to - e.from + 1) * f.bucketMs} ms long, peak ${r1(e.peak)} ms, ${slowMessages(e)} NOTIFYs: ${why}${speedIn(f, e)}`);
+      console.log(`    at ${e.from * f.bucketMs} ms, ${(e.to - e.from + 1) * f.bucketMs} ms long, peak ${r1(e.peak)} ms, ${slowMessages(e)} NOTIFYs: ${why}${speedIn(speed, stepSpeed, e)}`);
     }
     console.log(`  the ${top} longest read gaps:`);
     console.log('    end ms | gap ms | sent around the gap | wait ms | invol | gc ms (kinds/flags) | tick ms (fired) | other ms | gen late ms | cause');
@@ -256,28 +258,36 @@ function main(): void {
   }
 }
 
+/** Per bucket: NOTIFYs read per ms of main-thread run, the core probe (µs) and the wake-up interrupts. */
+interface BucketSpeed {
+  readsPerMs: number[];
+  probeUs: number[];
+  wakeups: number[];
+}
+
+/** The step's BucketSpeed, or undefined for a run from before these fields. */
+function bucketSpeedOf(f: FineTimelineSummary): BucketSpeed | undefined {
+  if (f.coreProbeUs === undefined || f.wakeupInterrupts === undefined) return undefined;
+  return {
+    readsPerMs: f.reads.map((n, k) => (f.mainRunMs[k]! > 0 ? n / f.mainRunMs[k]! : 0)),
+    probeUs: f.coreProbeUs,
+    wakeups: f.wakeupInterrupts,
+  };
+}
+
+/** Median of the non-zero values (a bucket without a read has none of these figures). */
+const medianMeasured = (xs: readonly number[]): string => r1(median(xs.filter((x) => x > 0)));
+
 /**
  * For an episode, when the run recorded them: NOTIFYs read per ms of main-thread run, the core probe
- * and the wake-up interrupts per bucket, each against the step's median (a run from before these
- * fields prints nothing). Half the reads per ms with the probe unchanged is code running slower on
- * a core as fast as ever (docs/latency-tail.md, "Episodes of half speed, and the generator's pacing").
+ * and the wake-up interrupts per bucket, each against the step's median (`step`, computed once per
+ * step). Half the reads per ms with the probe unchanged is code running slower on a core as fast as
+ * ever (docs/latency-tail.md, "Episodes of half speed, and the generator's pacing").
  */
-function speedIn(f: FineTimelineSummary, e: { from: number; to: number }): string {
-  const probe = f.coreProbeUs;
-  const wakeups = f.wakeupInterrupts;
-  if (probe === undefined || wakeups === undefined) return '';
-  const perMs = (k: number): number => (f.mainRunMs[k]! > 0 ? f.reads[k]! / f.mainRunMs[k]! : 0);
-  const inside = (xs: (k: number) => number): number[] => {
-    const out: number[] = [];
-    for (let k = e.from; k <= e.to; k++) out.push(xs(k));
-    return out;
-  };
-  const all = (xs: (k: number) => number): number[] => f.reads.map((_, k) => xs(k));
-  const m = (xs: number[]): string => r1(median(xs.filter((x) => x > 0)));
-  return (
-    ` [reads per ms run ${m(inside(perMs))} (step ${m(all(perMs))}), core probe ${m(inside((k) => probe[k]!))} µs (${m(all((k) => probe[k]!))}),` +
-    ` wake-up IPIs per bucket ${m(inside((k) => wakeups[k]!))} (${m(all((k) => wakeups[k]!))})]`
-  );
+function speedIn(speed: BucketSpeed | undefined, step: string[], e: { from: number; to: number }): string {
+  if (speed === undefined) return '';
+  const [reads, probe, wakeups] = [speed.readsPerMs, speed.probeUs, speed.wakeups].map((xs) => medianMeasured(xs.slice(e.from, e.to + 1)));
+  return ` [reads per ms run ${reads} (step ${step[0]}), core probe ${probe} µs (${step[1]}), wake-up IPIs per bucket ${wakeups} (${step[2]})]`;
 }
 
 function median(xs: number[]): number {
